@@ -1,0 +1,1 @@
+"""Openness Tracker: plain-Python pipeline code (no Dagster imports here)."""
