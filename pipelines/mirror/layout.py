@@ -6,8 +6,8 @@ Used by the sample-corpus builder, the tests that make small mirrors, and the be
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 

@@ -1,0 +1,113 @@
+"""`openness`: the one command line for users and operators.
+
+Subcommands that run the pipeline go through the Dagster instance (so their runs show in the UI);
+the others (`mirror`, `mof`, `download`) are plain calls into `pipelines` and never import Dagster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from assets.environment import PROJECT_ROOT, apply_settings, prepare_dagster_home
+
+SAMPLE_MIRROR = PROJECT_ROOT / "pipelines" / "mirror" / "sample"
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from assets.demo import run_demo
+    from pipelines.publish.snapshot import verify_snapshot
+
+    mirror, warehouse = Path(args.mirror).resolve(), Path(args.warehouse).resolve()
+    print(f"Replaying {mirror} into {warehouse} (offline, hub mirror on 127.0.0.1)")
+    summary = run_demo(mirror, warehouse, max_dates=args.max_dates)
+    latest = (warehouse / "snapshots" / "LATEST").read_text().strip()
+    manifest = verify_snapshot(warehouse / "snapshots" / latest)
+    print(f"\nDone in {summary['seconds']} s. Crawl dates: {', '.join(summary['dates'])}")
+    print(f"Serving database (open read-only): {warehouse / 'openness.duckdb'}")
+    print(f"Snapshot {latest} (checksums verified): {warehouse / 'snapshots' / latest}")
+    for name, entry in sorted(manifest["tables"].items()):
+        print(f"  {name:<15} {entry['rows']:>8} rows")
+    print("Open the Dagster UI with `make ui` to see the runs.")
+    return 0
+
+
+def _cmd_mirror_serve(args: argparse.Namespace) -> int:
+    from pipelines.mirror.server import FaultConfig, serve_forever
+
+    faults = FaultConfig.parse(args.faults) if args.faults else None
+    print(f"Serving {args.dir} on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
+    serve_forever(Path(args.dir), host=args.host, port=args.port, faults=faults, page_size=args.page_size)
+    return 0
+
+
+def _cmd_mirror_build_sample(args: argparse.Namespace) -> int:
+    from pipelines.mirror.build_sample import build_sample
+
+    summary = build_sample(Path(args.reference), Path(args.out))
+    print(json.dumps(summary, indent=1, default=str))
+    return 0
+
+
+def _cmd_mof(args: argparse.Namespace) -> int:
+    from pipelines.openness.mof import mof_report
+
+    print(json.dumps(mof_report(Path(args.file)), indent=1, sort_keys=True))
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    prepare_dagster_home()
+    apply_settings()
+    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "assets.definitions", "-h", args.host, "-p", str(args.port)]
+    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of `openness`."""
+    parser = argparse.ArgumentParser(prog="openness", description="Openness Tracker: crawl, rate and publish "
+                                     "how open AI model releases on the Hugging Face Hub are.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="replay a hub mirror (default: the bundled sample) through the pipeline")
+    demo.add_argument("--mirror", default=str(SAMPLE_MIRROR), help="a hub-mirror/1 folder")
+    demo.add_argument("--warehouse", default=str(PROJECT_ROOT / "warehouse"), help="the warehouse folder")
+    demo.add_argument("--max-dates", type=int, default=8, help="how many crawl dates to replay")
+    demo.set_defaults(func=_cmd_demo)
+
+    mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(dest="mirror_cmd", required=True)
+    serve = mirror.add_parser("serve", help="serve a hub-mirror/1 folder over HTTP like the Hub and arXiv")
+    serve.add_argument("dir")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--page-size", type=int, default=1000)
+    serve.add_argument("--faults", default="", help='e.g. "seed=1,429=0.1,5xx=0.1"')
+    serve.set_defaults(func=_cmd_mirror_serve)
+    build = mirror.add_parser("build-sample", help="rebuild the bundled sample corpus from shared/reference")
+    build.add_argument("--reference", default=str(PROJECT_ROOT.parent / "shared" / "reference"))
+    build.add_argument("--out", default=str(SAMPLE_MIRROR))
+    build.set_defaults(func=_cmd_mirror_build_sample)
+
+    mof = sub.add_parser("mof", help="evaluate a Model Openness Tool record (YAML) and print the result as JSON")
+    mof.add_argument("file")
+    mof.set_defaults(func=_cmd_mof)
+
+    ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
+    ui.add_argument("--host", default="127.0.0.1")
+    ui.add_argument("--port", type=int, default=3000)
+    ui.set_defaults(func=_cmd_ui)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `openness` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

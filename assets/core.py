@@ -1,0 +1,50 @@
+"""Core-layer assets: normalised public tables in DuckDB, rebuilt from the whole raw layer."""
+
+
+import dagster as dg
+
+from assets.crawl import hub_listing
+from assets.resources import WarehouseResource
+from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table, preview
+from pipelines.publish.markdown import frame_to_markdown
+
+
+def _preview(con, table: str, columns: list[str], order: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame_to_markdown(preview(con, table, columns, order)))
+
+
+@dg.asset(key=["core", "revisions"], deps=[hub_listing], group_name="core", pool="duckdb", kinds={"duckdb", "polars"},
+          description="One row per observed commit of a model repo: licence as declared, gating, files and "
+          "weights, datasets, papers, code links and card facts. Unparseable inputs go to core.quarantine.")
+def revisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Normalise every raw capture into core.revisions (and core.quarantine)."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_revisions_table(wh, con)
+        preview = _preview(con, "core.revisions", ["repo_id", "revision", "committed_at", "license_raw", "gated", "has_weights"],
+                           "committed_at DESC")
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["revisions"], "preview": preview})
+
+
+@dg.asset(key=["core", "releases"], deps=[revisions], group_name="core", pool="duckdb", kinds={"duckdb", "sql"},
+          description="One row per model repo: organisation, creation and first/last seen dates, task, library, "
+          "base models and modality, with its latest revision.")
+def releases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Derive core.releases with sql/core/releases.sql."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_releases_table(wh, con)
+        preview = _preview(con, "core.releases", ["repo_id", "created_at", "pipeline_tag", "modality", "revision_count"],
+                           "repo_id")
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["releases"], "preview": preview})
+
+
+@dg.asset(key=["core", "crawl_runs"], deps=[hub_listing], group_name="core", pool="duckdb", kinds={"duckdb"},
+          description="One row per crawl run: requests per rate-limit bucket, bytes, 429s, 5xx, seconds, models "
+          "listed, new and changed.")
+def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Load the crawl accounts into core.crawl_runs."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_crawl_runs_table(wh, con)
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["crawl_runs"]})

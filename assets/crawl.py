@@ -1,0 +1,25 @@
+"""Raw-layer assets: the daily Hub crawl into append-only Parquet (wiring only; logic in pipelines.hub)."""
+
+
+import dagster as dg
+
+from assets.partitions import daily_crawl_partitions
+from assets.resources import HubResource, WarehouseResource
+from pipelines.hub.daily import run_crawl
+
+
+@dg.asset(
+    key=["raw", "hub_listing"],
+    partitions_def=daily_crawl_partitions,
+    group_name="raw",
+    pool="hub",
+    kinds={"parquet"},
+    description="One row per model item of each Hub listing page read on the crawl date, newest change first, "
+    "back to the previous crawl's watermark; and the README of every commit not seen before. Append-only, "
+    "content-addressed Parquet under warehouse/raw/.",
+)
+def hub_listing(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+                ) -> dg.MaterializeResult:
+    """Crawl one day of the Hub (listing + changed READMEs) into the raw layer."""
+    summary = run_crawl(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
+    return dg.MaterializeResult(metadata=summary.as_metadata())

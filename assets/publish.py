@@ -1,0 +1,29 @@
+"""Publish-layer assets: the versioned Parquet snapshot and the serving DuckDB file."""
+
+
+import json
+
+import dagster as dg
+
+from assets.core import crawl_runs, releases, revisions
+from assets.resources import WarehouseResource
+from pipelines.publish.publish import publish
+
+
+@dg.asset(key=["publish", "snapshot"], deps=[releases, revisions, crawl_runs], group_name="publish",
+          pool="duckdb", kinds={"parquet", "duckdb"},
+          description="A new immutable snapshot version under warehouse/snapshots/<version>/: one zstd Parquet "
+          "file per public table and manifest.json with row counts and sha256; then the serving file "
+          "warehouse/openness.duckdb is replaced atomically. Runs only after the blocking checks pass.")
+def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Publish a snapshot of the public tables."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        folder = publish(wh, con)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    return dg.MaterializeResult(metadata={
+        "version": manifest["version"],
+        "path": dg.MetadataValue.path(str(folder)),
+        "rows": dg.MetadataValue.json({k: v["rows"] for k, v in manifest["tables"].items()}),
+        "crawl_window": dg.MetadataValue.json(manifest["crawl_window"]),
+    })

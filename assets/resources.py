@@ -1,0 +1,46 @@
+"""Dagster resources: settings come from `ConfigurableResource` fields fed by `EnvVar` in the Definitions."""
+
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.hub.daily import CrawlSettings
+from pipelines.storage.warehouse import Warehouse
+
+
+def _truthy(value: str) -> bool:
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(f"expected true or false, got {value!r}")
+    return text in ("true", "1", "yes")
+
+
+class WarehouseResource(dg.ConfigurableResource):
+    """Where the warehouse lives (the DuckDB files, raw Parquet and snapshots)."""
+
+    root: str
+
+    def get(self) -> Warehouse:
+        """The warehouse object for this run."""
+        return Warehouse(Path(self.root))
+
+
+class HubResource(dg.ConfigurableResource):
+    """How the crawler reaches the Hub: endpoint, replay mode, page size, politeness."""
+
+    endpoint: str = "https://huggingface.co"
+    replay: str = "false"  # "true": crawl the state as of the partition date (a hub mirror's /as-of/)
+    page_size: int = 1000
+    authors: str = ""  # comma-separated organisations; empty = the whole Hub
+    rate_limit: str = "true"  # "false" only against a local mirror
+    token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
+
+    def settings(self) -> CrawlSettings:
+        """Crawl settings; the token is read from the named variable at run time, never logged."""
+        token = os.environ.get(self.token_env) or None
+        return CrawlSettings(endpoint=self.endpoint, token=token, replay=_truthy(self.replay),
+                             page_size=self.page_size or None,
+                             authors=tuple(a.strip() for a in self.authors.split(",") if a.strip()),
+                             rate_limit=_truthy(self.rate_limit))

@@ -1,0 +1,72 @@
+"""Building the core tables from the whole raw layer (a pure rebuild: same raw in, same tables out)."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.daily import CRAWL_RUN_SCHEMA
+from pipelines.hub.normalise import build_revisions
+from pipelines.storage.warehouse import Warehouse, checked_table, replace_rows, sql_text, table_counts
+
+
+def listing_presence(listing: pl.DataFrame) -> pl.DataFrame:
+    """(repo_id, crawl_date, created_at) for every listing capture: when each repo was seen."""
+    return listing.select(
+        "repo_id",
+        pl.col("crawl_date").str.to_date(),
+        pl.col("item").str.json_path_match("$.createdAt")
+        .str.to_datetime(time_zone="UTC", strict=False).alias("created_at"),
+    )
+
+
+def build_revisions_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """core.revisions and core.quarantine from every raw listing capture and README outcome."""
+    listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
+    readmes = wh.raw.scan("hub_readme", README_RAW_SCHEMA).collect()
+    revisions, quarantine = build_revisions(listing, readmes)
+    replace_rows(con, "core.revisions", revisions)
+    replace_rows(con, "core.quarantine", quarantine)
+    return {"revisions": revisions.height, "quarantined": quarantine.height,
+            "repos": revisions.get_column("repo_id").n_unique() if revisions.height else 0}
+
+
+def build_releases_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """core.releases from core.revisions and the listing presence (sql/core/releases.sql)."""
+    listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
+    con.register("listing_seen", listing_presence(listing))
+    try:
+        releases = con.sql(sql_text("core/releases.sql")).pl()
+    finally:
+        con.unregister("listing_seen")
+    replace_rows(con, "core.releases", releases)
+    return {"releases": releases.height}
+
+
+def build_crawl_runs_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """core.crawl_runs from the crawl accounts recorded in the raw layer."""
+    runs = wh.raw.scan("crawl_run", CRAWL_RUN_SCHEMA).collect()
+    runs = runs.with_columns(pl.col("crawl_date").str.to_date()).sort("started_at")
+    replace_rows(con, "core.crawl_runs", runs.drop([c for c in runs.columns if c not in CRAWL_RUN_SCHEMA]))
+    return {"crawl_runs": runs.height}
+
+
+def core_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Row counts of the core tables built so far."""
+    return table_counts(con, ["core.releases", "core.revisions", "core.quarantine", "core.crawl_runs"])
+
+
+def preview(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], order: str,
+            limit: int = 10) -> pl.DataFrame:
+    """The first rows of a table by `order` (newest first for timestamps), for run metadata."""
+    qualified = checked_table(con, table)
+    schema, _, name = table.partition(".")
+    known = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
+                                       "AND table_name = ?", [schema, name]).fetchall()}
+    if order not in known or any(c not in known for c in columns):
+        raise ValueError(f"unknown columns for {table}: {columns}, {order}")
+    cols = ", ".join(f'"{c}"' for c in columns)  # names checked against the catalog above
+    direction = "DESC" if order.endswith("_at") else "ASC"
+    query = f'SELECT {cols} FROM {qualified} ORDER BY "{order}" {direction} NULLS LAST LIMIT ?'  # noqa: S608
+    return con.sql(query, params=[limit]).pl()

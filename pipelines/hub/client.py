@@ -1,0 +1,199 @@
+"""The Hub client: every network call the crawler makes to the Hugging Face Hub goes through here.
+
+It uses huggingface_hub's own transport (`http_backoff`, which honours `RateLimit`/`Retry-After` and
+retries 429/5xx, and `hf_hub_download` for files) so that it behaves exactly as the official client,
+but it keeps the raw JSON of every answer for the append-only raw layer.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import httpx2
+from huggingface_hub import hf_hub_download
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    GatedRepoError,
+    HfHubHTTPError,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff
+
+from pipelines.hub.ids import validate_repo_id, validate_revision
+
+# What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
+LISTING_EXPAND = (
+    "author", "sha", "lastModified", "createdAt", "private", "disabled", "gated", "tags", "cardData",
+    "siblings", "library_name", "pipeline_tag", "downloads", "likes",
+)
+MALFORMED_RETRIES = 3
+
+
+class CrawlError(RuntimeError):
+    """A crawl step that cannot complete; the partition fails with this message."""
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    """One page of `GET /api/models`: the URL asked, the raw JSON text, its items and the next URL."""
+
+    url: str
+    body: str
+    items: list[dict]
+    next_url: str | None
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The outcome of reading one file at one revision."""
+
+    status: str  # ok | missing | gated | repo_missing | revision_missing
+    content: bytes | None
+    detail: str = ""
+
+
+class HubClient:
+    """A small interface over the Hub's REST API, configured by endpoint and token."""
+
+    def __init__(self, endpoint: str, token: str | None = None, timeout: float = 30.0,
+                 page_size: int | None = 1000, max_retries: int = 5) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._token: str | bool = token or False  # False: never pick up a token from the machine
+        self.timeout = timeout
+        self.page_size = page_size
+        self.max_retries = max_retries
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HubClient(endpoint={self.endpoint!r}, authenticated={bool(self._token)})"
+
+    @property
+    def authenticated(self) -> bool:
+        """Whether a token is sent."""
+        return bool(self._token)
+
+    def _headers(self) -> dict[str, str]:
+        return build_hf_headers(token=self._token, library_name="openness-tracker")
+
+    def _get_json(self, url: str, params: list[tuple[str, str]] | None = None) -> tuple[str, object]:
+        """GET a JSON document with the Hub client's retries; malformed bodies are retried, then fail."""
+        last_error = ""
+        for _ in range(MALFORMED_RETRIES):
+            response = http_backoff("GET", url, params=params, headers=self._headers(),
+                                    timeout=self.timeout, max_retries=self.max_retries)
+            hf_raise_for_status(response)
+            try:
+                return str(response.url), response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
+                last_error = f"malformed JSON from {response.url}: {exc}"
+        raise CrawlError(f"giving up on {url} after {MALFORMED_RETRIES} attempts: {last_error}")
+
+    def listing_pages(self, *, sort: str = "lastModified", author: str | None = None,
+                      search: str | None = None, filters: tuple[str, ...] = (),
+                      start_url: str | None = None) -> Iterator[ListingPage]:
+        """Yield listing pages newest-first; resume from `start_url` (a saved next link) if given."""
+        url: str | None
+        params: list[tuple[str, str]] | None
+        if start_url:
+            url, params = start_url, None  # a next link already carries every parameter
+        else:
+            url = f"{self.endpoint}/api/models"
+            params = [("sort", sort), ("direction", "-1")]
+            params += [("expand", e) for e in LISTING_EXPAND]
+            params += [("filter", f) for f in filters]
+            if author:
+                params.append(("author", author))
+            if search:
+                params.append(("search", search))
+            if self.page_size:
+                params.append(("limit", str(self.page_size)))
+        while url:
+            for attempt in range(MALFORMED_RETRIES):
+                response = http_backoff("GET", url, params=params, headers=self._headers(),
+                                        timeout=self.timeout, max_retries=self.max_retries)
+                hf_raise_for_status(response)
+                try:
+                    items = response.json()
+                except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
+                    if attempt == MALFORMED_RETRIES - 1:
+                        raise CrawlError(f"listing page {response.url} is not valid JSON after "
+                                         f"{MALFORMED_RETRIES} attempts: {exc}") from exc
+                    continue
+                break
+            if not isinstance(items, list):
+                raise CrawlError(f"listing page {response.url} is not a JSON array")
+            next_url = response.links.get("next", {}).get("url")
+            yield ListingPage(url=str(response.url), body=response.text, items=items, next_url=next_url)
+            url, params = next_url, None
+
+    def model_info(self, repo_id: str, revision: str | None = None) -> dict | None:
+        """The raw `GET /api/models/{id}[/revision/{rev}]` body, or None if the repo does not exist."""
+        validate_repo_id(repo_id)
+        url = f"{self.endpoint}/api/models/{repo_id}"
+        if revision:
+            validate_revision(revision)
+            url += f"/revision/{quote(revision, safe='')}"
+        try:
+            return self._get_json(url)[1]  # type: ignore[return-value]
+        except RepositoryNotFoundError:
+            return None
+
+    def dataset_info(self, dataset_id: str) -> dict | None:
+        """The raw `GET /api/datasets/{id}` body, or None if the dataset does not exist."""
+        validate_repo_id(dataset_id)
+        try:
+            return self._get_json(f"{self.endpoint}/api/datasets/{dataset_id}")[1]  # type: ignore[return-value]
+        except RepositoryNotFoundError:
+            return None
+
+    def list_commits(self, repo_id: str, repo_type: str = "model") -> list[dict]:
+        """Every commit of a repo's main branch, newest first (raw items, all pages)."""
+        validate_repo_id(repo_id)
+        url: str | None = f"{self.endpoint}/api/{repo_type}s/{repo_id}/commits/main"
+        commits: list[dict] = []
+        while url:
+            response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
+                                    max_retries=self.max_retries)
+            hf_raise_for_status(response)
+            page = response.json()
+            if not isinstance(page, list):
+                raise CrawlError(f"commit page {response.url} is not a JSON array")
+            commits.extend(page)
+            url = response.links.get("next", {}).get("url")
+        return commits
+
+    def read_file(self, repo_id: str, revision: str, filename: str = "README.md",
+                  repo_type: str = "model", max_bytes: int = 50_000_000) -> FileResult:
+        """Download one file at one revision through `hf_hub_download`; absence is a status, not an error."""
+        validate_repo_id(repo_id)
+        validate_revision(revision)
+        with tempfile.TemporaryDirectory(prefix="openness-hf-") as cache:
+            try:
+                path = hf_hub_download(repo_id, filename, revision=revision, repo_type=repo_type,
+                                       endpoint=self.endpoint, token=self._token, cache_dir=cache,
+                                       etag_timeout=self.timeout)
+            except GatedRepoError as exc:
+                return FileResult("gated", None, _first_line(exc))
+            except RevisionNotFoundError as exc:
+                return FileResult("revision_missing", None, _first_line(exc))
+            except RepositoryNotFoundError as exc:
+                return FileResult("repo_missing", None, _first_line(exc))
+            except EntryNotFoundError as exc:
+                return FileResult("missing", None, _first_line(exc))
+            size = Path(path).stat().st_size
+            with open(path, "rb") as fh:
+                content = fh.read(max_bytes + 1)
+            detail = f"{size} bytes" + (" (capped)" if size > max_bytes else "")
+            return FileResult("ok", content, detail)
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
+
+
+__all__ = ["CrawlError", "FileResult", "HfHubHTTPError", "HubClient", "LISTING_EXPAND", "ListingPage"]

@@ -1,0 +1,177 @@
+"""The daily Hub crawl: listing pages back to the watermark, then READMEs of changed commits only.
+
+Everything fetched lands in the raw layer before the next request, and a checkpoint (the next
+listing URL) is saved after each page, so a killed crawl resumes where it stopped without fetching
+again what was saved.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from pipelines.hub.client import HubClient
+from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.storage.raw import RawStore
+
+log = logging.getLogger(__name__)
+
+LISTING_RAW_SCHEMA = {
+    "fetched_at": pl.Datetime("us", "UTC"), "page_url": pl.String, "page_index": pl.Int32,
+    "item_index": pl.Int32, "repo_id": pl.String, "sha": pl.String, "last_modified": pl.String,
+    "item": pl.String,
+}
+README_RAW_SCHEMA = {
+    "fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "revision": pl.String,
+    "status": pl.String, "detail": pl.String, "sha256": pl.String, "size": pl.Int64, "content": pl.Binary,
+}
+README_BATCH = 100
+
+
+@dataclass
+class Checkpoint:
+    """Progress of one crawl partition, kept as a small JSON file beside the raw layer."""
+
+    path: Path
+    state: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: Path) -> Checkpoint:
+        """Read a checkpoint, or start an empty one."""
+        state = json.loads(path.read_text()) if path.exists() else {}
+        return cls(path, state)
+
+    def save(self, **updates: object) -> None:
+        """Merge updates and write atomically."""
+        self.state.update(updates)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(self.state, indent=1, sort_keys=True, default=str))
+        tmp.replace(self.path)
+
+
+@dataclass
+class ListingResult:
+    """What a listing crawl saw."""
+
+    pages: int = 0
+    items: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    reached_watermark: bool = False
+    complete: bool = False
+
+
+def _parse_ts(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+
+
+def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint: Checkpoint, *,
+                  now: datetime, watermark: datetime | None, overlap: timedelta = timedelta(hours=1),
+                  author: str | None = None, on_page: Callable[[int, int], None] | None = None) -> ListingResult:
+    """Read the listing (newest change first) down to `watermark - overlap` into the raw layer."""
+    result = ListingResult(pages=int(checkpoint.state.get("pages", 0)), items=int(checkpoint.state.get("items", 0)))
+    if checkpoint.state.get("listing_complete"):
+        result.complete = True
+        result.reached_watermark = bool(checkpoint.state.get("reached_watermark"))
+        return result
+    stop_before = watermark - overlap if watermark else None
+    start_url = checkpoint.state.get("next_url")
+    for page in client.listing_pages(author=author, start_url=start_url):
+        rows, oldest = [], None
+        for i, item in enumerate(page.items):
+            repo_id = item.get("id") if isinstance(item, dict) else None
+            sha = item.get("sha") if isinstance(item, dict) else None
+            if not is_valid_repo_id(repo_id) or (sha is not None and not is_commit_sha(sha)):
+                # Untrusted ids never reach a path or SQL; the item is kept raw for the quarantine.
+                result.rejected.append({"page": page.url, "index": i, "id": str(repo_id)[:200]})
+            lm = item.get("lastModified") if isinstance(item, dict) else None
+            ts = _parse_ts(lm)
+            if ts is not None and (oldest is None or ts < oldest):
+                oldest = ts
+            rows.append({"fetched_at": now, "page_url": page.url, "page_index": result.pages, "item_index": i,
+                         "repo_id": str(repo_id) if repo_id is not None else None,
+                         "sha": sha if isinstance(sha, str) else None,
+                         "last_modified": lm if isinstance(lm, str) else None,
+                         "item": json.dumps(item, sort_keys=True, ensure_ascii=False)})
+        if rows:
+            frame = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
+            raw.append("hub_listing", crawl_date, frame, payload=["item"])
+        result.pages += 1
+        result.items += len(rows)
+        reached = stop_before is not None and oldest is not None and oldest < stop_before
+        checkpoint.save(next_url=None if reached else page.next_url, pages=result.pages, items=result.items)
+        if on_page:
+            on_page(result.pages, result.items)
+        if reached:
+            result.reached_watermark = True
+            break
+    result.complete = True
+    checkpoint.save(listing_complete=True, reached_watermark=result.reached_watermark, next_url=None)
+    return result
+
+
+def captured_revisions(raw: RawStore) -> set[tuple[str, str]]:
+    """(repo_id, revision) pairs whose README outcome is already in the raw layer."""
+    lf = raw.scan("hub_readme", README_RAW_SCHEMA).select("repo_id", "revision").unique()
+    return set(lf.collect().iter_rows())
+
+
+def plan_readmes(listing: pl.DataFrame, captured: set[tuple[str, str]]) -> list[tuple[str, str, bool]]:
+    """The (repo, sha, has_readme) whose README must be read: new commits only, each once."""
+    plan: dict[tuple[str, str], bool] = {}
+    for repo_id, sha, item in listing.select("repo_id", "sha", "item").iter_rows():
+        if not is_valid_repo_id(repo_id) or not is_commit_sha(sha) or (repo_id, sha) in captured:
+            continue
+        try:
+            siblings = json.loads(item).get("siblings")
+        except (ValueError, AttributeError):
+            siblings = None
+        # Without a file list we must ask; with one, a repo without README.md costs no request.
+        has_readme = siblings is None or any(isinstance(s, dict) and s.get("rfilename") == "README.md"
+                                             for s in siblings)
+        plan[(repo_id, sha)] = has_readme
+    return sorted((r, s, h) for (r, s), h in plan.items())
+
+
+def fetch_readmes(client: HubClient, raw: RawStore, crawl_date: str, plan: list[tuple[str, str, bool]], *,
+                  now: datetime, max_bytes: int,
+                  on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+    """Read each planned README and append the outcomes in batches; returns counts per status."""
+    import hashlib
+
+    counts: dict[str, int] = {}
+    batch: list[dict] = []
+
+    def flush() -> None:
+        if batch:
+            raw.append("hub_readme", crawl_date, pl.DataFrame(batch, schema=README_RAW_SCHEMA),
+                       payload=["repo_id", "revision", "status", "content"])
+            batch.clear()
+
+    for done, (repo_id, sha, has_readme) in enumerate(plan, start=1):
+        if has_readme:
+            res = client.read_file(repo_id, sha, "README.md", max_bytes=max_bytes)
+            status, content, detail = res.status, res.content, res.detail
+        else:
+            status, content, detail = "missing", None, "no README.md in the file list"
+        counts[status] = counts.get(status, 0) + 1
+        batch.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": status, "detail": detail,
+                      "sha256": hashlib.sha256(content).hexdigest() if content is not None else None,
+                      "size": len(content) if content is not None else None, "content": content})
+        if len(batch) >= README_BATCH:
+            flush()
+        if on_progress:
+            on_progress(done, len(plan))
+    flush()
+    return counts

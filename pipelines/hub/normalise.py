@@ -1,0 +1,180 @@
+"""Normalisation of raw Hub captures into `revisions` rows (pure functions: raw frames in, frames out)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+import polars as pl
+
+from pipelines.hub.cards import parse_card
+from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.hub.schema import REVISIONS_SCHEMA
+
+# File extensions of model weights, by format (reference/frameworks.md section 3: "Model parameters").
+WEIGHT_SUFFIXES = {
+    ".safetensors": "safetensors", ".bin": "pytorch", ".pt": "pytorch", ".pth": "pytorch", ".ckpt": "pytorch",
+    ".gguf": "gguf", ".ggml": "gguf", ".onnx": "onnx", ".h5": "tensorflow", ".tflite": "tensorflow",
+    ".msgpack": "flax", ".nemo": "nemo", ".sbs": "other", ".mlmodel": "coreml", ".mlpackage": "coreml",
+    ".llamafile": "gguf", ".pdparams": "paddle", ".joblib": "sklearn",
+}
+# Files that end in .bin but are not weights.
+NOT_WEIGHTS = ("training_args.bin", "optimizer.bin", "scheduler.bin", "rng_state.bin", "tokenizer.bin")
+
+QUARANTINE_SCHEMA = {"source": pl.String, "reference": pl.String, "repo_id": pl.String, "reason": pl.String,
+                     "detail": pl.String, "crawl_date": pl.String}
+
+
+def weight_formats(files: Iterable[str]) -> list[str]:
+    """The weight formats present in a file list."""
+    found: set[str] = set()
+    for name in files:
+        base = name.rsplit("/", 1)[-1].lower()
+        if base in NOT_WEIGHTS or base.startswith("optimizer"):
+            continue
+        for suffix, fmt in WEIGHT_SUFFIXES.items():
+            if base.endswith(suffix):
+                found.add(fmt)
+                break
+    return sorted(found)
+
+
+def _as_list(value: object) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value.strip() else []
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value if v is not None and str(v).strip()]
+    return [str(value)]
+
+
+def _license_text(value: object) -> str | None:
+    items = _as_list(value)
+    return ",".join(items) if items else None
+
+
+def _tag_values(tags: list[str], prefix: str) -> list[str]:
+    return sorted({t[len(prefix):] for t in tags if t.startswith(prefix) and len(t) > len(prefix)})
+
+
+def _gated(value: object) -> str:
+    if value in (None, False, "false", "False", ""):
+        return "false"
+    return str(value) if value in ("auto", "manual") else "manual"
+
+
+def _ts(value: object) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _card(facts: object, name: str, default: object = None) -> object:
+    if isinstance(facts, dict):
+        return facts.get(name, default)
+    return getattr(facts, name, default)
+
+
+def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_at: datetime,
+                 source: str = "listing") -> dict:
+    """One `revisions` row from a model info body (listing item or revision info) and its README."""
+    tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
+    files = sorted({s["rfilename"] for s in info.get("siblings") or []
+                    if isinstance(s, dict) and isinstance(s.get("rfilename"), str)})
+    card_data = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
+    facts = parse_card(readme) if readme is not None else None
+    status = _card(facts, "readme_status") if facts is not None else readme_status
+    meta = (_card(facts, "metadata") or {}) if facts is not None and status != "malformed_yaml" else {}
+    # The card's own YAML is authoritative when we could read it; else the API's cardData (same YAML,
+    # parsed by the Hub) still tells licence, datasets and base model, e.g. for gated repos.
+    declared = meta if meta else card_data
+    license_raw = _card(facts, "license_raw") if meta else _license_text(card_data.get("license"))
+    wf = weight_formats(files)
+    datasets = sorted(set(_as_list(declared.get("datasets"))) | set(_tag_values(tags, "dataset:")))
+    arxiv = set(_tag_values(tags, "arxiv:")) | set(_as_list(_card(facts, "arxiv_ids")))
+    base_models = _as_list(declared.get("base_model")) or [
+        t for t in _tag_values(tags, "base_model:") if ":" not in t]
+    sections = _as_list(_card(facts, "sections"))
+    card_bytes = len(readme) if readme is not None else None
+    return {
+        "repo_id": info.get("id"),
+        "revision": info.get("sha"),
+        "committed_at": _ts(info.get("lastModified")),
+        "observed_at": observed_at,
+        "source": source,
+        "license_raw": license_raw,
+        "license_name": _license_text(declared.get("license_name")),
+        "license_link": _license_text(declared.get("license_link")),
+        "license_tags": _tag_values(tags, "license:"),
+        "gated": _gated(info.get("gated")),
+        "files": files,
+        "has_weights": bool(wf),
+        "weight_formats": wf,
+        "datasets": datasets,
+        "arxiv_ids": sorted(arxiv),
+        "code_urls": sorted(set(_as_list(_card(facts, "code_urls")))),
+        "base_models": sorted(set(base_models)),
+        "base_model_relation": _license_text(declared.get("base_model_relation")),
+        "pipeline_tag": info.get("pipeline_tag") or _license_text(declared.get("pipeline_tag")),
+        "library_name": info.get("library_name") or _license_text(declared.get("library_name")),
+        "tags": sorted(set(tags)),
+        "readme_status": status,
+        "card_sha256": None,
+        "card_bytes": card_bytes,
+        "card_sections": sections,
+        "has_model_index": bool(_card(facts, "has_model_index")) if facts is not None
+        else bool(card_data.get("model-index") or card_data.get("model_index")),
+        "card_yaml_error": _card(facts, "yaml_error") if facts is not None else None,
+    }
+
+
+def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`revisions` from every raw listing capture and README outcome, plus quarantined rows.
+
+    A revision's facts come from the earliest capture that saw it (`observed_at` = that crawl date),
+    so re-running or reordering partitions gives the same rows.
+    """
+    quarantine: list[dict] = []
+    readme_by_key = {(r, s): (st, c, h) for r, s, st, c, h in
+                     readmes.select("repo_id", "revision", "status", "content", "sha256").iter_rows()}
+    first = (listing.sort("crawl_date", "page_index", "item_index")
+             .unique(subset=["repo_id", "sha"], keep="first", maintain_order=True))
+    rows = []
+    for repo_id, sha, crawl_date, item_text in first.select("repo_id", "sha", "crawl_date", "item").iter_rows():
+        ref = f"hub_listing/crawl_date={crawl_date}"
+        if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
+            quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": str(repo_id)[:200],
+                               "reason": "invalid_identifier", "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
+                               "crawl_date": crawl_date})
+            continue
+        try:
+            info = json.loads(item_text)
+        except ValueError as exc:
+            quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": repo_id,
+                               "reason": "malformed_item", "detail": str(exc)[:300], "crawl_date": crawl_date})
+            continue
+        status, content, digest = readme_by_key.get((repo_id, sha), ("not_fetched", None, None))
+        observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
+        row = revision_row(info, status, content if status == "ok" else None, observed)
+        if status != "ok":
+            row["readme_status"] = status
+        row["card_sha256"] = digest
+        if row["committed_at"] is None:
+            quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": repo_id,
+                               "reason": "missing_field", "detail": "lastModified absent or not a date",
+                               "crawl_date": crawl_date})
+            continue
+        if row["readme_status"] in ("malformed_yaml", "non_utf8", "oversized"):
+            # Kept and flagged: the release is still tracked, the card problem is on record.
+            quarantine.append({"source": "hub_readme", "reference": f"{repo_id}@{sha}", "repo_id": repo_id,
+                               "reason": row["readme_status"], "detail": (row["card_yaml_error"] or "")[:300],
+                               "crawl_date": crawl_date})
+        rows.append(row)
+    revisions = pl.DataFrame(rows, schema=REVISIONS_SCHEMA) if rows else pl.DataFrame(schema=REVISIONS_SCHEMA)
+    return revisions.sort("repo_id", "committed_at", "revision"), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)

@@ -1,0 +1,276 @@
+"""Reading a hub-mirror/1 folder: the repo index, the "as of T" state of each repo, and safe file access.
+
+The index (every repo's commits.json) is read once; per-revision listing fields and sorted listings are
+cached, so paging through a mirror of 100,000 repos does not re-read every info.json per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+from bisect import bisect_left
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pipelines.mirror.layout import KINDS, parse_date
+from pipelines.mirror.names import HEX_COMMIT, hub_date, is_repo_part, micros
+
+logger = logging.getLogger(__name__)
+
+_MEMO_SIZE = 32
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Commit:
+    """One commit of a repo: its parsed date and the item exactly as commits.json stores it."""
+
+    id: str
+    date: datetime
+    us: int
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Record:
+    """The listing fields of one revision folder (what filters and sorts need), kept small for caching."""
+
+    oid: str
+    author: str
+    tags: frozenset[str]
+    downloads: float | None
+    likes: float | None
+    trending: float | None
+    created_us: int
+    gated: bool
+    pipeline_tag: str | None
+
+
+@dataclass(frozen=True)
+class State:
+    """A repo at one commit: the commit, and the commit whose folder holds its files (None: no folder)."""
+
+    repo: Repo
+    index: int
+
+    @property
+    def commit(self) -> Commit:
+        """The commit this state is at."""
+        return self.repo.commits[self.index]
+
+    @property
+    def folder(self) -> str | None:
+        """The commit id of the revision folder that answers for this commit."""
+        return self.repo.folders[self.index]
+
+
+class Repo:
+    """One repo of the mirror: its history (newest first) and which revision folder answers each commit."""
+
+    def __init__(self, kind: str, repo_id: str, path: Path, commits: list[Commit], folders: set[str]) -> None:
+        self.kind = kind
+        self.id = repo_id
+        self.path = path
+        # Stable sort: commits.json order is kept for equal dates.
+        self.commits = sorted(commits, key=lambda c: c.us, reverse=True)
+        self._neg_us = [-c.us for c in self.commits]
+        self.folders: list[str | None] = [None] * len(self.commits)
+        nearest: str | None = None
+        for i in range(len(self.commits) - 1, -1, -1):  # oldest to newest: a commit without a folder inherits
+            if self.commits[i].id in folders:
+                nearest = self.commits[i].id
+            self.folders[i] = nearest
+        self.created = self.commits[-1].date
+        self.oid = hashlib.sha1(f"{kind}/{repo_id}".encode()).hexdigest()[:24]
+
+    def state_at(self, as_of: datetime | None) -> State | None:
+        """The repo's newest commit dated at or before `as_of` (None = latest); None if it did not exist yet."""
+        if as_of is None:
+            return State(self, 0)
+        i = bisect_left(self._neg_us, -micros(as_of))
+        return State(self, i) if i < len(self.commits) else None
+
+
+class MirrorStore:
+    """A hub-mirror/1 folder, indexed once, answering "what did repo X look like as of T"."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.manifest: dict[str, Any] = {}
+        self._repos: dict[str, dict[str, Repo]] = {}
+        self._lock = threading.RLock()
+        self._records: dict[tuple[str, str, str | None], Record] = {}
+        self._memo: OrderedDict[Hashable, Any] = OrderedDict()
+        self.info = lru_cache(maxsize=4096)(self._read_info)
+
+    # ---- the index -------------------------------------------------------------------------------
+    def load(self) -> MirrorStore:
+        """Read mirror.json and every repo's commits.json (once); returns self."""
+        with self._lock:
+            if self._repos:
+                return self
+            manifest = self.safe_file(self.root / "mirror.json")
+            if manifest is not None:
+                self.manifest = json.loads(manifest.read_bytes())
+            for kind in KINDS:
+                self._repos[kind] = self._scan(kind)
+            counts = {k: len(v) for k, v in self._repos.items()}
+            logger.info("hub mirror %s indexed: %s", self.root, counts)
+        return self
+
+    def _scan(self, kind: str) -> dict[str, Repo]:
+        repos: dict[str, Repo] = {}
+        base = self.root / kind
+        if not base.is_dir():
+            return repos
+        for org in sorted(os.scandir(base), key=lambda e: e.name):
+            if not (org.is_dir() and is_repo_part(org.name)):
+                continue
+            for entry in sorted(os.scandir(org.path), key=lambda e: e.name):
+                if not (entry.is_dir() and is_repo_part(entry.name)):
+                    continue
+                repo = self._read_repo(kind, f"{org.name}/{entry.name}", Path(entry.path))
+                if repo is not None:
+                    repos[repo.id] = repo
+        return repos
+
+    def _read_repo(self, kind: str, repo_id: str, path: Path) -> Repo | None:
+        commits_file = self.safe_file(path / "commits.json")
+        if commits_file is None:
+            return None
+        try:
+            items = json.loads(commits_file.read_bytes())
+            commits = [Commit(str(c["id"]), d := parse_date(c["date"]), micros(d), c) for c in items]
+        except (ValueError, KeyError, TypeError) as err:
+            logger.warning("skipping %s %s: unreadable commits.json (%s)", kind, repo_id, err)
+            return None
+        if not commits:
+            return None
+        revisions = path / "revisions"
+        folders = set()
+        if revisions.is_dir() and self.inside(revisions):
+            folders = {e.name for e in os.scandir(revisions) if HEX_COMMIT.fullmatch(e.name) and e.is_dir()}
+        return Repo(kind, repo_id, path, commits, folders)
+
+    def repos(self, kind: str) -> dict[str, Repo]:
+        """All repos of one kind (`models` or `datasets`)."""
+        return self.load()._repos.get(kind, {})
+
+    def repo(self, kind: str, repo_id: str) -> Repo | None:
+        """One repo, or None."""
+        return self.repos(kind).get(repo_id)
+
+    # ---- safe file access ------------------------------------------------------------------------
+    def inside(self, path: Path) -> bool:
+        """True when `path`, with every symlink resolved, is inside the mirror folder."""
+        real = os.path.realpath(path)
+        return real == str(self.root) or real.startswith(str(self.root) + os.sep)
+
+    def safe_file(self, path: Path) -> Path | None:
+        """`path` if it is a regular file that really lies inside the mirror, else None."""
+        return path if path.is_file() and self.inside(path) else None
+
+    def revision_file(self, state: State, rel: str) -> Path | None:
+        """The stored file `rel` (already validated) at a state, or None; info.json is not a repo file."""
+        if state.folder is None or rel == "info.json":
+            return None
+        return self.safe_file(state.repo.path / "revisions" / state.folder / rel)
+
+    def revision_files(self, state: State) -> list[str]:
+        """Repo-relative names of the files stored for a state (without info.json)."""
+        if state.folder is None:
+            return []
+        top = state.repo.path / "revisions" / state.folder
+        found = []
+        for dirpath, _dirs, files in os.walk(top):
+            for name in files:
+                rel = os.path.relpath(os.path.join(dirpath, name), top).replace(os.sep, "/")
+                if rel != "info.json" and self.safe_file(Path(dirpath) / name):
+                    found.append(rel)
+        return sorted(found)
+
+    # ---- revision contents -----------------------------------------------------------------------
+    def _read_info(self, kind: str, repo_id: str, folder: str | None) -> dict[str, Any]:
+        repo = self.repo(kind, repo_id)
+        if repo is None or folder is None:
+            return {}
+        path = self.safe_file(repo.path / "revisions" / folder / "info.json")
+        if path is None:
+            return {}
+        try:
+            body = json.loads(path.read_bytes())
+        except ValueError as err:
+            logger.warning("unreadable info.json for %s %s@%s: %s", kind, repo_id, folder, err)
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    def info_at(self, state: State) -> dict[str, Any]:
+        """The revision's info.json (a fresh copy) with `sha` and `lastModified` of the state's own commit."""
+        body = dict(self.info(state.repo.kind, state.repo.id, state.folder))
+        body.setdefault("_id", state.repo.oid)
+        body.setdefault("id", state.repo.id)
+        body["sha"] = state.commit.id
+        body["lastModified"] = hub_date(state.commit.date)
+        return body
+
+    def created_at(self, state: State) -> str:
+        """createdAt as the info states it, else the date of the repo's first commit."""
+        value = self.info(state.repo.kind, state.repo.id, state.folder).get("createdAt")
+        return value if isinstance(value, str) and value else hub_date(state.repo.created)
+
+    def record(self, state: State) -> Record:
+        """The cached listing fields of the folder that answers a state."""
+        key = (state.repo.kind, state.repo.id, state.folder)
+        rec = self._records.get(key)
+        if rec is None:
+            rec = self._make_record(state)
+            with self._lock:
+                self._records[key] = rec
+        return rec
+
+    def _make_record(self, state: State) -> Record:
+        info = self.info(state.repo.kind, state.repo.id, state.folder)
+        tags = {t for t in info.get("tags") or () if isinstance(t, str)}
+        tags.update(v for v in (info.get("pipeline_tag"), info.get("library_name")) if isinstance(v, str))
+        try:
+            created_us = micros(parse_date(self.created_at(state)))
+        except (ValueError, TypeError):
+            created_us = micros(state.repo.created)
+        oid = info.get("_id")
+        return Record(
+            oid=oid if isinstance(oid, str) and oid else state.repo.oid,
+            author=str(info.get("author") or state.repo.id.split("/")[0]),
+            tags=frozenset(tags),
+            downloads=_number(info.get("downloads")),
+            likes=_number(info.get("likes")),
+            trending=_number(info.get("trendingScore")),
+            created_us=created_us,
+            gated=bool(info.get("gated")),
+            pipeline_tag=info.get("pipeline_tag") if isinstance(info.get("pipeline_tag"), str) else None,
+        )
+
+    # ---- memo for derived views ------------------------------------------------------------------
+    def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """A small LRU of derived views (e.g. sorted listings per as-of time), computed outside the lock."""
+        with self._lock:
+            if key in self._memo:
+                self._memo.move_to_end(key)
+                return self._memo[key]
+        value = compute()
+        with self._lock:
+            self._memo[key] = value
+            while len(self._memo) > _MEMO_SIZE:
+                self._memo.popitem(last=False)
+        return value
+
+
+def _number(value: Any) -> float | None:
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -1,0 +1,94 @@
+"""The raw layer: append-only, content-addressed Parquet files under `warehouse/raw/<source>/crawl_date=D/`.
+
+A file is named by the sha256 of its payload columns, written to a temporary name and renamed into
+place, and never rewritten or deleted: re-capturing the same answer is a no-op, and an interrupted
+write leaves no partial file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+SOURCES = ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset", "arxiv", "hf_paper", "crawl_run")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def payload_digest(frame: pl.DataFrame, columns: list[str]) -> str:
+    """sha256 over the given columns, row by row, in a canonical serialisation."""
+    digest = hashlib.sha256()
+    for row in frame.select(columns).iter_rows():
+        for value in row:
+            if isinstance(value, bytes):
+                digest.update(b"b" + len(value).to_bytes(8, "big") + value)
+            else:
+                text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
+                digest.update(b"j" + len(text).to_bytes(8, "big") + text)
+    return digest.hexdigest()
+
+
+class RawStore:
+    """Reads and appends raw captures for each source."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def folder(self, source: str, crawl_date: str) -> Path:
+        """The partition folder of one source and crawl date."""
+        if source not in SOURCES:
+            raise ValueError(f"unknown raw source {source!r}")
+        if not _DATE.match(crawl_date):
+            raise ValueError(f"crawl date must be YYYY-MM-DD, got {crawl_date!r}")
+        date.fromisoformat(crawl_date)
+        return self.root / source / f"crawl_date={crawl_date}"
+
+    def append(self, source: str, crawl_date: str, frame: pl.DataFrame, payload: list[str]) -> tuple[Path, bool]:
+        """Store `frame` unless a file with the same payload digest exists; returns (path, written)."""
+        folder = self.folder(source, crawl_date)
+        path = folder / f"{payload_digest(frame, payload)}.parquet"
+        if path.exists():
+            return path, False
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{path.name}.{os.getpid()}.tmp"
+        frame.write_parquet(tmp, compression="zstd")
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        return path, True
+
+    def files(self, source: str) -> list[Path]:
+        """Every committed file of a source (temporary files are ignored)."""
+        base = self.root / source
+        if not base.exists():
+            return []
+        return sorted(p for p in base.glob("crawl_date=*/*.parquet") if not p.name.startswith("."))
+
+    def scan(self, source: str, schema: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
+        """All captures of a source as one lazy frame with a `crawl_date` column."""
+        files = self.files(source)
+        if not files:
+            if schema is None:
+                raise FileNotFoundError(f"no raw captures for {source!r} under {self.root}")
+            return pl.DataFrame(schema={**schema, "crawl_date": pl.String}).lazy()
+        frames = [pl.scan_parquet(f).with_columns(pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"))
+                  for f in files]
+        return pl.concat(frames, how="diagonal_relaxed")
+
+    def crawl_dates(self, source: str) -> list[str]:
+        """The crawl dates that have at least one capture of a source."""
+        return sorted({p.parent.name.split("=", 1)[1] for p in self.files(source)})
+
+    def clean_temporaries(self) -> int:
+        """Remove temporary files left by a killed writer (never a committed file)."""
+        removed = 0
+        if self.root.exists():
+            for tmp in self.root.glob("*/crawl_date=*/.*.tmp"):
+                tmp.unlink(missing_ok=True)
+                removed += 1
+        return removed

@@ -1,0 +1,120 @@
+"""The DuckDB warehouse: the pipeline's working file, its migrations, and the serving copy users open.
+
+DuckDB allows one writing process per file and a reader blocks a writer, so users never open the
+working file: after each successful build the working file is copied and atomically renamed to
+`openness.duckdb`, which users open read-only (an open session keeps the version it opened).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.storage.raw import RawStore
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+SCHEMA_VERSION = 1
+
+
+def sql_text(relative: str) -> str:
+    """The text of a SQL file under `sql/` (e.g. `core/releases.sql`)."""
+    path = (SQL_DIR / relative).resolve()
+    if SQL_DIR.resolve() not in path.parents:
+        raise ValueError(f"SQL path escapes sql/: {relative!r}")
+    return path.read_text(encoding="utf-8")
+
+
+class Warehouse:
+    """The folders and files of one warehouse (default `warehouse/`)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root).resolve()
+        self.work_db = self.root / "work.duckdb"
+        self.serving_db = self.root / "openness.duckdb"
+        self.raw = RawStore(self.root / "raw")
+        self.snapshots = self.root / "snapshots"
+        self.state = self.root / "state"
+
+    @contextmanager
+    def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection to the working database, migrated to the current schema."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(self.work_db), read_only=read_only)
+        try:
+            if not read_only:
+                migrate(con)
+            yield con
+        finally:
+            con.close()
+
+    def publish_serving(self, con: duckdb.DuckDBPyConnection) -> Path:
+        """Checkpoint the working file and copy it to the serving file by an atomic rename."""
+        tmp = self.root / f".openness.duckdb.{os.getpid()}.tmp"
+        con.execute("CHECKPOINT")
+        shutil.copyfile(self.work_db, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.serving_db)
+        return self.serving_db
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Apply the migrations in `sql/migrations/` that have not run yet; returns those applied."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+    con.execute("CREATE TABLE IF NOT EXISTS meta.schema_migrations (name VARCHAR PRIMARY KEY, "
+                "applied_at TIMESTAMPTZ DEFAULT now())")
+    done = {r[0] for r in con.execute("SELECT name FROM meta.schema_migrations").fetchall()}
+    applied = []
+    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+        if path.name in done:
+            continue
+        con.execute("BEGIN")
+        try:
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO meta.schema_migrations (name) VALUES (?)", [path.name])
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+        applied.append(path.name)
+    return applied
+
+
+def checked_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """`schema.name` if that table or view exists in the catalog (identifiers are never user input)."""
+    schema, _, name = table.partition(".")
+    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                        [schema, name]).fetchone()[0]
+    found += con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
+                         [schema, name]).fetchone()[0]
+    if not found:
+        raise ValueError(f"unknown table {table!r}")
+    return f'"{schema}"."{name}"'
+
+
+def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """Replace a table's contents with `frame` in one transaction (columns matched by name)."""
+    qualified = checked_table(con, table)
+    con.execute("BEGIN")
+    try:
+        con.execute(f"DELETE FROM {qualified}")  # noqa: S608 - identifier checked against the catalog
+        con.register("incoming_frame", frame)
+        con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM incoming_frame")  # noqa: S608
+        con.unregister("incoming_frame")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    return frame.height
+
+
+def table_counts(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
+    """Row counts of the given tables."""
+    return {t: con.execute(f"SELECT count(*) FROM {checked_table(con, t)}").fetchone()[0]  # noqa: S608
+            for t in tables}

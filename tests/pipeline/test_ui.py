@@ -1,0 +1,77 @@
+"""The Dagster UI, started as the README says (`openness ui`, i.e. `make ui`), serves the graph and the demo's runs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from tests.conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+RUNS = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
+ASSETS = "{ assetNodes { assetKey { path } groupName } }"
+LOCATIONS = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _graphql(url: str, query: str) -> dict:
+    response = requests.post(f"{url}/graphql", json={"query": query}, timeout=10)
+    response.raise_for_status()
+    return response.json()["data"]
+
+
+@pytest.fixture(scope="module")
+def ui(small_demo):
+    base, _ = small_demo
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home")}
+    proc = subprocess.Popen([sys.executable, "-m", "assets.cli", "ui", "--port", str(port)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert proc.poll() is None, "the UI process exited early"
+            try:
+                entries = _graphql(url, LOCATIONS)["workspaceOrError"]["locationEntries"]
+                if entries and all(e["loadStatus"] == "LOADED" for e in entries):
+                    break
+            except (requests.RequestException, KeyError, TypeError):
+                pass
+            assert time.monotonic() < deadline, "the UI did not come up within 120 s"
+            time.sleep(1)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_ui_binds_to_loopback_and_shows_the_asset_graph(ui):
+    assert ui.startswith("http://127.0.0.1:")
+    nodes = _graphql(ui, ASSETS)["assetNodes"]
+    keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
+    assert {"raw/hub_listing", "core/revisions", "core/releases", "publish/snapshot"} <= keys
+
+
+def test_ui_lists_the_demo_runs(ui):
+    runs = _graphql(ui, RUNS)["runsOrError"]["results"]
+    assert runs, "no runs visible in the UI"
+    assert {r["jobName"] for r in runs} == {"daily_crawl", "daily_pipeline"}
+    assert all(r["status"] == "SUCCESS" for r in runs)

@@ -1,0 +1,51 @@
+"""A snapshot of the Definitions: asset keys, groups, checks, jobs and schedules (changes must be deliberate)."""
+
+from __future__ import annotations
+
+import importlib
+
+import dagster as dg
+
+
+def _defs() -> dg.Definitions:
+    return importlib.import_module("assets.definitions").defs
+
+
+def test_asset_keys_and_groups():
+    repo = _defs().get_repository_def()
+    groups = {"/".join(k.path): repo.asset_graph.get(k).group_name for k in repo.asset_graph.get_all_asset_keys()}
+    assert groups == {
+        "raw/hub_listing": "raw",
+        "core/revisions": "core",
+        "core/releases": "core",
+        "core/crawl_runs": "core",
+        "publish/snapshot": "publish",
+    }
+
+
+def test_every_asset_has_a_description_that_states_its_grain():
+    repo = _defs().get_repository_def()
+    for key in repo.asset_graph.get_all_asset_keys():
+        description = repo.asset_graph.get(key).description or ""
+        assert len(description) > 40, key
+
+
+def test_jobs_schedules_and_checks():
+    defs = _defs()
+    repo = defs.get_repository_def()
+    assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {"daily_pipeline", "daily_crawl"}
+    assert {s.name for s in repo.schedule_defs} == {"daily_pipeline_schedule"}
+    checks = {c.name for c in repo.asset_graph.asset_check_keys}
+    assert {"revisions_keys", "releases_cover_revisions"} <= checks
+
+
+def test_daily_schedule_targets_the_day_it_runs():
+    """The partition key is the crawl date: the day the crawl reads the Hub (end_offset=1)."""
+    import datetime as dt
+
+    defs = _defs()
+    schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2026, 11, 22, 2, 15, tzinfo=dt.UTC))
+    (request,) = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-11-22"
