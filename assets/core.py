@@ -22,7 +22,7 @@ def revisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -
     with wh.connect() as con:
         counts = build_revisions_table(wh, con)
         preview = _preview(con, "core.revisions", ["repo_id", "revision", "committed_at", "license_raw", "gated", "has_weights"],
-                           "committed_at DESC")
+                           "committed_at")
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["revisions"], "preview": preview})
 
 

@@ -12,6 +12,8 @@ from assets.environment import apply_settings, prepare_dagster_home
 from pipelines.mirror.layout import FORMAT, parse_date
 
 log = logging.getLogger("openness.demo")
+# Step events are in the UI; the terminal gets INFO lines (progress), not Dagster's DEBUG event stream.
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
 
 
 def replay_dates(mirror: Path, max_dates: int = 8) -> list[str]:
@@ -60,7 +62,8 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
         for i, day in enumerate(dates, start=1):
             job = full_job if i == len(dates) else crawl_job
             print(f"[{i}/{len(dates)}] {job.name} for crawl date {day} ...", flush=True)
-            result = job.execute_in_process(instance=instance, partition_key=day, raise_on_error=False)
+            result = job.execute_in_process(instance=instance, partition_key=day, raise_on_error=False,
+                                            run_config=QUIET)
             if not result.success:
                 raise SystemExit(f"run {result.run_id} for {day} failed; see `make ui` (Runs) for the error")
     return {"dates": dates, "seconds": round(time.monotonic() - started, 1), "warehouse": str(warehouse)}

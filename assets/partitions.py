@@ -2,5 +2,5 @@
 
 import dagster as dg
 
-# The replayable history of the Hub starts in 2022 (the oldest revisions in the sample corpus).
-daily_crawl_partitions = dg.DailyPartitionsDefinition(start_date="2022-01-01", end_offset=1)
+# Early enough for the replayable history of the Hub (the sample corpus has commits from 2021 on).
+daily_crawl_partitions = dg.DailyPartitionsDefinition(start_date="2019-01-01", end_offset=1)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import httpx2
+from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import set_client_factory
 from huggingface_hub.utils._http import hf_request_event_hook
 
@@ -126,6 +127,9 @@ _installed = False
 def install(quotas: dict[str, int] | None = None) -> HubHttp:
     """Route huggingface_hub's HTTP through our hooks (idempotent) and set the quotas."""
     global _installed
+    # huggingface_hub's user-agent code fetches an "agent harness" registry from huggingface.co
+    # (not from our endpoint) unless telemetry is off; the crawler must talk to its endpoint only.
+    hf_constants.HF_HUB_DISABLE_TELEMETRY = True
     HTTP.configure(quotas)
     if not _installed:
 

@@ -59,7 +59,10 @@ class FaultConfig:
         if not isinstance(self.retry_after, int) or isinstance(self.retry_after, bool) or self.retry_after < 0:
             raise ValueError(f"retry_after must be an integer >= 0, got {self.retry_after!r}")
         if self.paths is not None:
-            re.compile(self.paths)  # fail early on a bad pattern
+            try:
+                re.compile(self.paths)  # fail early on a bad pattern
+            except re.error as err:
+                raise ValueError(f"paths is not a valid regex: {err}") from err
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:

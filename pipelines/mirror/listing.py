@@ -116,17 +116,16 @@ def ordered(store: MirrorStore, kind: str, as_of: datetime | None, sort: str, de
     return store.memo(("ordered", kind, None if as_of is None else micros(as_of), sort, descending), compute)
 
 
-def sort_key(store: MirrorStore, state: State, sort: str, descending: bool) -> tuple:
-    """(missing?, value, repo id): missing values sort last in both directions, ties by id ascending."""
+def sort_key(store: MirrorStore, state: State, sort: str, descending: bool) -> tuple[float, str]:
+    """(value, repo id); a missing count sorts as the 0 it is shown as, and ties go by id ascending."""
     if sort == "lastModified":
-        value: float | None = state.commit.us
+        value: float = state.commit.us
+    elif sort == "createdAt":
+        value = store.record(state).created_us
     else:
         rec = store.record(state)
-        value = {"createdAt": rec.created_us, "downloads": rec.downloads, "likes": rec.likes,
-                 "trendingScore": rec.trending if rec.trending is not None else 0}[sort]
-    if value is None:
-        return (True, 0, state.repo.id)
-    return (False, -value if descending else value, state.repo.id)
+        value = {"downloads": rec.downloads, "likes": rec.likes, "trendingScore": rec.trending}[sort] or 0
+    return (-value if descending else value, state.repo.id)
 
 
 def _sign(payload: bytes) -> str:
@@ -147,12 +146,12 @@ def decode_cursor(cursor: str) -> tuple:
         payload = raw["k"]
         if not hmac.compare_digest(raw["s"], _sign(payload.encode())):
             raise ValueError("bad signature")
-        missing, value, repo_id = json.loads(payload)
-        if not (isinstance(missing, bool) and isinstance(value, int | float) and isinstance(repo_id, str)):
+        value, repo_id = json.loads(payload)
+        if not (isinstance(value, int | float) and not isinstance(value, bool) and isinstance(repo_id, str)):
             raise ValueError("bad key")
     except (ValueError, KeyError, TypeError) as err:
         raise bad_request("Invalid cursor") from err
-    return (missing, value, repo_id)
+    return (value, repo_id)
 
 
 def _int(value: str, name: str) -> int:

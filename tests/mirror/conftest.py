@@ -160,6 +160,18 @@ def srv(live_server: MirrorServer):
 
 
 @pytest.fixture
+def commits() -> dict[str, str]:
+    """Commit ids of acme/evolving (c1: licence other, c2: no folder, c3: licence mit) and acme/late."""
+    return {**EVOLVING, "late": LATE}
+
+
+@pytest.fixture
+def secret() -> bytes:
+    """The bytes of the file outside the mirror that a symlink inside it points to."""
+    return SECRET
+
+
+@pytest.fixture
 def api(srv: MirrorServer):
     """An HfApi pointed at the mirror, anonymous."""
     from huggingface_hub import HfApi
