@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.crawl import hub_listing
+from assets.crawl import hub_history, hub_listing
 from assets.resources import WarehouseResource
 from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table, preview
 from pipelines.publish.markdown import frame_to_markdown
@@ -13,7 +13,7 @@ def _preview(con, table: str, columns: list[str], order: str) -> dg.MetadataValu
     return dg.MetadataValue.md(frame_to_markdown(preview(con, table, columns, order)))
 
 
-@dg.asset(key=["core", "revisions"], deps=[hub_listing], group_name="core", pool="duckdb", kinds={"duckdb", "polars"},
+@dg.asset(key=["core", "revisions"], deps=[hub_listing, hub_history], group_name="core", pool="duckdb", kinds={"duckdb", "polars"},
           description="One row per observed commit of a model repo: licence as declared, gating, files and "
           "weights, datasets, papers, code links and card facts. Unparseable inputs go to core.quarantine.")
 def revisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

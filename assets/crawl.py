@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.partitions import daily_crawl_partitions
 from assets.resources import HubResource, WarehouseResource
-from pipelines.hub.daily import run_crawl
+from pipelines.hub.daily import run_crawl, run_history
 
 
 @dg.asset(
@@ -23,3 +23,21 @@ def hub_listing(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     """Crawl one day of the Hub (listing + changed READMEs) into the raw layer."""
     summary = run_crawl(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
     return dg.MaterializeResult(metadata=summary.as_metadata())
+
+
+@dg.asset(
+    key=["raw", "hub_history"],
+    deps=[hub_listing],
+    partitions_def=daily_crawl_partitions,
+    group_name="raw",
+    pool="hub",
+    kinds={"parquet"},
+    description="For each tracked repo whose newest commit is not yet in our history: its commit list, the "
+    "info of every commit not captured before, and the README where its blob changed. Recovers a release's "
+    "past from before the first crawl. Append-only Parquet under warehouse/raw/.",
+)
+def hub_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+                ) -> dg.MaterializeResult:
+    """Backfill the commit history of changed repos into the raw layer."""
+    result = run_history(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
+    return dg.MaterializeResult(metadata=result)

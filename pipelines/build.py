@@ -5,6 +5,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipelines.hub.backfill import REVISION_RAW_SCHEMA
 from pipelines.hub.crawl import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.hub.daily import CRAWL_RUN_SCHEMA
 from pipelines.hub.normalise import build_revisions
@@ -25,7 +26,8 @@ def build_revisions_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict
     """core.revisions and core.quarantine from every raw listing capture and README outcome."""
     listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
     readmes = wh.raw.scan("hub_readme", README_RAW_SCHEMA).collect()
-    revisions, quarantine = build_revisions(listing, readmes)
+    infos = wh.raw.scan("hub_revision", REVISION_RAW_SCHEMA).collect()
+    revisions, quarantine = build_revisions(listing, readmes, infos)
     replace_rows(con, "core.revisions", revisions)
     replace_rows(con, "core.quarantine", quarantine)
     return {"revisions": revisions.height, "quarantined": quarantine.height,

@@ -16,6 +16,7 @@ def test_asset_keys_and_groups():
     groups = {"/".join(k.path): repo.asset_graph.get(k).group_name for k in repo.asset_graph.get_all_asset_keys()}
     assert groups == {
         "raw/hub_listing": "raw",
+        "raw/hub_history": "raw",
         "core/revisions": "core",
         "core/releases": "core",
         "core/crawl_runs": "core",

@@ -131,16 +131,16 @@ class HubClient:
             yield ListingPage(url=str(response.url), body=response.text, items=items, next_url=next_url)
             url, params = next_url, None
 
-    def model_info(self, repo_id: str, revision: str | None = None) -> dict | None:
-        """The raw `GET /api/models/{id}[/revision/{rev}]` body, or None if the repo does not exist."""
+    def model_info(self, repo_id: str, revision: str | None = None, blobs: bool = False) -> dict | None:
+        """The raw `GET /api/models/{id}[/revision/{rev}]` body, or None if the repo or revision is gone."""
         validate_repo_id(repo_id)
         url = f"{self.endpoint}/api/models/{repo_id}"
         if revision:
             validate_revision(revision)
             url += f"/revision/{quote(revision, safe='')}"
         try:
-            return self._get_json(url)[1]  # type: ignore[return-value]
-        except RepositoryNotFoundError:
+            return self._get_json(url, [("blobs", "true")] if blobs else None)[1]  # type: ignore[return-value]
+        except (RepositoryNotFoundError, RevisionNotFoundError):
             return None
 
     def dataset_info(self, dataset_id: str) -> dict | None:
@@ -151,8 +151,14 @@ class HubClient:
         except RepositoryNotFoundError:
             return None
 
-    def list_commits(self, repo_id: str, repo_type: str = "model") -> list[dict]:
-        """Every commit of a repo's main branch, newest first (raw items, all pages)."""
+    def list_commits(self, repo_id: str, repo_type: str = "model") -> list[dict] | None:
+        """Every commit of a repo's main branch, newest first (raw items, all pages); None if the repo is gone."""
+        try:
+            return self._list_commits(repo_id, repo_type)
+        except RepositoryNotFoundError:
+            return None
+
+    def _list_commits(self, repo_id: str, repo_type: str) -> list[dict]:
         validate_repo_id(repo_id)
         url: str | None = f"{self.endpoint}/api/{repo_type}s/{repo_id}/commits/main"
         commits: list[dict] = []
@@ -160,7 +166,10 @@ class HubClient:
             response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
                                     max_retries=self.max_retries)
             hf_raise_for_status(response)
-            page = response.json()
+            try:
+                page = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
+                raise CrawlError(f"commit page {response.url} is not valid JSON: {exc}") from exc
             if not isinstance(page, list):
                 raise CrawlError(f"commit page {response.url} is not a JSON array")
             commits.extend(page)

@@ -129,17 +129,37 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     return summary
 
 
-def _record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started: datetime) -> None:
+def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
+                progress: Callable[[str], None] | None = None) -> dict:
+    """Backfill the commit history of tracked repos whose head is new (see pipelines.hub.backfill)."""
+    from pipelines.hub.backfill import run_backfill
+
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
+    stats = hooks.begin()
+    client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
+                       page_size=settings.page_size, max_retries=settings.max_retries)
+    result = run_backfill(client, wh.raw, crawl_date, now=now, authors=settings.authors,
+                          max_readme_bytes=settings.max_readme_bytes, progress=progress)
+    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(),
+                           readmes={"read": result.readmes_read, "same_blob": result.readmes_skipped_same_blob})
+    _record_run(wh, settings, summary, started, scope="history", detail=result.as_dict())
+    return {**result.as_dict(), **summary.cost}
+
+
+def _record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started: datetime,
+                scope: str = "listing", detail: dict | None = None) -> None:
     finished = datetime.now(UTC)
     cost = s.cost
-    row = {"run_key": f"{s.crawl_date}@{started.isoformat()}", "crawl_date": s.crawl_date, "started_at": started,
-           "finished_at": finished, "endpoint": settings.endpoint_for(s.crawl_date),
-           "scope": ",".join(settings.authors) or "hub", "status": "complete", "pages": s.pages,
+    row = {"run_key": f"{scope}:{s.crawl_date}@{started.isoformat()}", "crawl_date": s.crawl_date,
+           "started_at": started, "finished_at": finished, "endpoint": settings.endpoint_for(s.crawl_date),
+           "scope": f"{scope}:" + (",".join(settings.authors) or "hub"), "status": "complete", "pages": s.pages,
            "models_listed": s.models_listed, "models_new": s.models_new, "models_changed": s.models_changed,
            "models_deleted": 0, "readmes_fetched": sum(s.readmes.values()),
            "requests_api": cost["requests"].get("api", 0), "requests_resolvers": cost["requests"].get("resolvers", 0),
            "bytes_total": sum(cost["bytes"].values()), "status_429": cost["status_429"],
            "status_5xx": cost["status_5xx"], "seconds": (finished - started).total_seconds(),
            "watermark": s.watermark, "reached_watermark": s.reached_watermark,
-           "detail": json.dumps({"readmes": s.readmes, "rejected_ids": s.rejected}, sort_keys=True)}
+           "detail": json.dumps(detail or {"readmes": s.readmes, "rejected_ids": s.rejected}, sort_keys=True)}
     wh.raw.append("crawl_run", s.crawl_date, pl.DataFrame([row], schema=CRAWL_RUN_SCHEMA), payload=["run_key"])

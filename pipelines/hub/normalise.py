@@ -134,20 +134,41 @@ def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_
     }
 
 
-def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`revisions` from every raw listing capture and README outcome, plus quarantined rows.
+def captures(listing: pl.DataFrame, revision_infos: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every captured info body, one row per (repo, sha): the earliest capture wins (listing before backfill)."""
+    parts = [listing.select("repo_id", "sha", "crawl_date", "item", pl.lit("listing").alias("source"),
+                            pl.lit(0).alias("rank"), "page_index", "item_index")]
+    if revision_infos is not None and revision_infos.height:
+        parts.append(revision_infos.filter(pl.col("status") == "ok").select(
+            "repo_id", pl.col("revision").alias("sha"), "crawl_date", pl.col("info").alias("item"),
+            pl.lit("backfill").alias("source"), pl.lit(1).alias("rank"),
+            pl.lit(0, pl.Int32).alias("page_index"), pl.lit(0, pl.Int32).alias("item_index")))
+    frame = pl.concat(parts, how="vertical_relaxed")
+    return (frame.sort("crawl_date", "rank", "page_index", "item_index", "repo_id", "sha")
+            .unique(subset=["repo_id", "sha"], keep="first", maintain_order=True))
+
+
+def _signature(row: dict, info: dict) -> str:
+    """What makes a revision worth its own row: the card, the file list, the licence tags, the gate."""
+    card = row["card_sha256"] or json.dumps(info.get("cardData"), sort_keys=True, default=str)
+    return json.dumps([card, row["files"], row["license_tags"], row["gated"]], sort_keys=True)
+
+
+def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
+                    revision_infos: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """`revisions` from every raw capture (daily listings and history backfill), plus quarantined rows.
 
     A revision's facts come from the earliest capture that saw it (`observed_at` = that crawl date),
-    so re-running or reordering partitions gives the same rows.
+    so re-running or reordering partitions gives the same rows. A commit that changed neither the
+    card, the file list nor the licence tags gets no row of its own (it changed other files).
     """
     quarantine: list[dict] = []
     readme_by_key = {(r, s): (st, c, h) for r, s, st, c, h in
                      readmes.select("repo_id", "revision", "status", "content", "sha256").iter_rows()}
-    first = (listing.sort("crawl_date", "page_index", "item_index")
-             .unique(subset=["repo_id", "sha"], keep="first", maintain_order=True))
-    rows = []
-    for repo_id, sha, crawl_date, item_text in first.select("repo_id", "sha", "crawl_date", "item").iter_rows():
-        ref = f"hub_listing/crawl_date={crawl_date}"
+    rows, signatures = [], []
+    for repo_id, sha, crawl_date, item_text, source in captures(listing, revision_infos).select(
+            "repo_id", "sha", "crawl_date", "item", "source").iter_rows():
+        ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
         if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
             quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": str(repo_id)[:200],
                                "reason": "invalid_identifier", "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
@@ -161,7 +182,7 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame) -> tuple[pl.Da
             continue
         status, content, digest = readme_by_key.get((repo_id, sha), ("not_fetched", None, None))
         observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
-        row = revision_row(info, status, content if status == "ok" else None, observed)
+        row = revision_row(info, status, content if status == "ok" else None, observed, source)
         if status != "ok":
             row["readme_status"] = status
         row["card_sha256"] = digest
@@ -176,5 +197,11 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame) -> tuple[pl.Da
                                "reason": row["readme_status"], "detail": (row["card_yaml_error"] or "")[:300],
                                "crawl_date": crawl_date})
         rows.append(row)
-    revisions = pl.DataFrame(rows, schema=REVISIONS_SCHEMA) if rows else pl.DataFrame(schema=REVISIONS_SCHEMA)
-    return revisions.sort("repo_id", "committed_at", "revision"), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
+        signatures.append(_signature(row, info))
+    if not rows:
+        return pl.DataFrame(schema=REVISIONS_SCHEMA), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
+    revisions = pl.DataFrame(rows, schema=REVISIONS_SCHEMA).with_columns(pl.Series("_sig", signatures))
+    revisions = revisions.sort("repo_id", "committed_at", "revision")
+    changed = pl.col("_sig") != pl.col("_sig").shift(1).over("repo_id")
+    revisions = revisions.filter(changed.fill_null(True)).drop("_sig")
+    return revisions, pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)

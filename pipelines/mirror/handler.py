@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import select
 import socket
 import time
 from http.server import BaseHTTPRequestHandler
@@ -69,6 +70,8 @@ class Handler(BaseHTTPRequestHandler):
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Errors raised by the HTTP layer itself (bad request line, unsupported method) as JSON."""
         self.close_connection = True
+        if not str(getattr(self, "request_version", "")).startswith("HTTP/1."):
+            self.request_version = "HTTP/1.0"  # else the stdlib answers HTTP/0.9-style, with no status line
         text = message or self.responses.get(code, ("Error",))[0]
         self._write(json_reply({"error": text}, code), head_only=self.command == "HEAD")
 
@@ -188,11 +191,12 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _client_gone(conn: socket.socket) -> bool:
+    """True when the client closed its end (readable with nothing to read); never blocks."""
     try:
-        return conn.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
-    except (BlockingIOError, InterruptedError):
-        return False
-    except OSError:
+        readable, _, _ = select.select([conn], [], [], 0)
+        # A socket with a timeout would wait in recv() even with MSG_DONTWAIT: only peek when readable.
+        return bool(readable) and conn.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
         return True
 
 

@@ -27,6 +27,7 @@ _REQUIRED_KEYS = (
     "release_levels",
     "modelcard",
     "datasheet",
+    "own_paper",
     "patterns",
     "open_code_libraries",
     "arxiv_licenses",

@@ -1,0 +1,151 @@
+"""History backfill: recover each tracked repo's past from its commit history.
+
+For a repo whose head commit is not yet in our history, list its commits (one API call per page),
+then read the info of every commit we have not captured (`/revision/{sha}?blobs=true`: the file
+list with blob ids) and the README only where its blob changed. Everything lands in the raw layer
+repo by repo, so a killed backfill resumes without fetching again what was saved.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import polars as pl
+
+from pipelines.hub.client import HubClient
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.storage.raw import RawStore
+
+COMMITS_RAW_SCHEMA = {"fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "head": pl.String,
+                      "status": pl.String, "commits": pl.String}
+REVISION_RAW_SCHEMA = {"fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "revision": pl.String,
+                       "commit_date": pl.String, "status": pl.String, "info": pl.String}
+
+
+@dataclass
+class BackfillSummary:
+    """What a backfill did."""
+
+    repos_considered: int = 0
+    repos_walked: int = 0
+    commits_listed: int = 0
+    revisions_read: int = 0
+    readmes_read: int = 0
+    readmes_skipped_same_blob: int = 0
+    repos_missing: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """A JSON-safe summary."""
+        return {**{k: v for k, v in self.__dict__.items() if k != "repos_missing"},
+                "repos_missing": len(self.repos_missing)}
+
+
+def _readme_blob(info: dict) -> str | None:
+    for sibling in info.get("siblings") or []:
+        if isinstance(sibling, dict) and sibling.get("rfilename") == "README.md":
+            return sibling.get("blobId") or "present"
+    return None
+
+
+def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, str]], set[tuple[str, str]]]:
+    """What history is captured: commit ids per repo, (repo, sha) with info, (repo, sha) with a README outcome."""
+    commits: dict[str, set[str]] = {}
+    for repo_id, text in raw.scan("hub_commits", COMMITS_RAW_SCHEMA).filter(pl.col("status") == "ok").select(
+            "repo_id", "commits").collect().iter_rows():
+        commits.setdefault(repo_id, set()).update(c.get("id") for c in json.loads(text) if isinstance(c, dict))
+    infos = set(raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows())
+    infos |= set(raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha").collect().iter_rows())
+    readmes = set(raw.scan("hub_readme", README_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows())
+    return commits, infos, readmes
+
+
+def tracked_heads(raw: RawStore, authors: tuple[str, ...] = ()) -> dict[str, str]:
+    """Each tracked repo's newest known commit (from the listing captures), optionally for some orgs only."""
+    lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("sha").is_not_null())
+    frame = lf.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last()).collect()
+    heads = {r: s for r, s in frame.iter_rows() if is_valid_repo_id(r) and is_commit_sha(s)}
+    if authors:
+        heads = {r: s for r, s in heads.items() if r.split("/", 1)[0] in authors}
+    return heads
+
+
+def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: datetime,
+                 authors: tuple[str, ...] = (), max_readme_bytes: int = 5_000_000,
+                 progress: Callable[[str], None] | None = None) -> BackfillSummary:
+    """Walk the history of every tracked repo whose head commit is not yet in our commit lists."""
+    import hashlib
+
+    summary = BackfillSummary()
+    commits_seen, infos, readmes = backfill_state(raw)
+    heads = tracked_heads(raw, authors)
+    summary.repos_considered = len(heads)
+    for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):
+        if head in commits_seen.get(repo_id, set()):
+            continue  # history already known up to the head: costs nothing
+        commits = client.list_commits(repo_id)
+        summary.repos_walked += 1
+        if commits is None:  # vanished since it was listed: recorded, not fatal
+            summary.repos_missing.append(repo_id)
+            raw.append("hub_commits", crawl_date, pl.DataFrame(
+                [{"fetched_at": now, "repo_id": repo_id, "head": head, "status": "repo_missing", "commits": "[]"}],
+                schema=COMMITS_RAW_SCHEMA), payload=["repo_id", "status", "commits"])
+            continue
+        status = "ok" if commits else "empty"
+        summary.commits_listed += len(commits)
+        rev_rows, readme_rows = [], []
+        previous_blob: str | None = None
+        for commit in sorted(commits, key=lambda c: str(c.get("date"))):  # oldest first: compare blobs
+            sha = commit.get("id")
+            if not is_commit_sha(sha):
+                continue
+            if (repo_id, sha) in infos and (repo_id, sha) in readmes:
+                previous_blob = None  # unknown blob of a captured revision: the next README is read
+                continue
+            info = client.model_info(repo_id, sha, blobs=True)
+            if info is None:
+                summary.repos_missing.append(repo_id)
+                break
+            summary.revisions_read += 1
+            rev_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha,
+                             "commit_date": str(commit.get("date")), "status": "ok",
+                             "info": json.dumps(info, sort_keys=True, ensure_ascii=False)})
+            blob = _readme_blob(info)
+            if (repo_id, sha) in readmes:
+                previous_blob = blob
+                continue
+            if blob is None:
+                readme_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": "missing",
+                                    "detail": "no README.md at this commit", "sha256": None, "size": None,
+                                    "content": None})
+            elif blob != "present" and blob == previous_blob and readme_rows and readme_rows[-1]["content"]:
+                # Same README blob as the commit before: reuse its bytes, no request (wasted requests: zero).
+                summary.readmes_skipped_same_blob += 1
+                readme_rows.append({**readme_rows[-1], "revision": sha, "detail": "same blob as previous commit"})
+            else:
+                res = client.read_file(repo_id, sha, "README.md", max_bytes=max_readme_bytes)
+                summary.readmes_read += 1
+                readme_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": res.status,
+                                    "detail": res.detail,
+                                    "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
+                                    "size": len(res.content) if res.content is not None else None,
+                                    "content": res.content})
+            previous_blob = blob
+        # Infos and READMEs first, the commit list last: a kill before the last write re-walks this repo
+        # but fetches only what is still missing.
+        if rev_rows:
+            raw.append("hub_revision", crawl_date, pl.DataFrame(rev_rows, schema=REVISION_RAW_SCHEMA),
+                       payload=["repo_id", "revision", "info"])
+        if readme_rows:
+            raw.append("hub_readme", crawl_date, pl.DataFrame(readme_rows, schema=README_RAW_SCHEMA),
+                       payload=["repo_id", "revision", "status", "content"])
+        raw.append("hub_commits", crawl_date,
+                   pl.DataFrame([{"fetched_at": now, "repo_id": repo_id, "head": head, "status": status,
+                                  "commits": json.dumps(commits, sort_keys=True, ensure_ascii=False)}],
+                                schema=COMMITS_RAW_SCHEMA), payload=["repo_id", "commits"])
+        if progress and (n % 25 == 0 or n == len(heads)):
+            progress(f"history: {n}/{len(heads)} repos considered, {summary.repos_walked} walked")
+    return summary

@@ -1,0 +1,196 @@
+"""The arXiv query API client: batched `id_list` look-ups, paced and retried the way arXiv's terms ask.
+
+arXiv's Terms of Use (https://info.arxiv.org/help/api/tou.html): no more than one request every three
+seconds, one connection at a time. So this client owns one requests.Session with a one-connection pool,
+sends one request at a time, and waits `min_interval` seconds after each exchange (retries included)
+before the next request leaves. Ids are checked against the id grammar before any URL is built.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from pipelines.papers.atom import AtomError, FeedResult, parse_feed
+from pipelines.papers.ids import ArxivId, try_parse_arxiv_id
+from pipelines.papers.pacing import Pacer, retry_after_seconds
+
+DEFAULT_BASE_URL = "https://export.arxiv.org/api/query"
+USER_AGENT = "openness-tracker/0.1 (arXiv metadata of cited papers; python-requests)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+STATUSES = ("found", "not_found", "invalid", "error")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class ArxivBatchResult:
+    """Per requested id: status (found | not_found | invalid | error), entry, and the answer it came from."""
+
+    papers: dict[str, dict[str, Any]] = field(default_factory=dict)  # requested id -> parsed entry
+    status: dict[str, str] = field(default_factory=dict)  # requested id -> status
+    responses: list[dict[str, Any]] = field(default_factory=list)  # {url, status_code, body, fetched_at}
+    response_index: dict[str, int] = field(default_factory=dict)  # requested id -> index in `responses`
+    messages: dict[str, str] = field(default_factory=dict)  # requested id -> why invalid / error
+    failures: list[dict[str, Any]] = field(default_factory=list)  # transport errors: {url, error, at}
+
+    @property
+    def requests_sent(self) -> int:
+        """HTTP requests made (answered or not)."""
+        return len(self.responses) + len(self.failures)
+
+
+@dataclass
+class _Answer:
+    index: int | None  # position in ArxivBatchResult.responses, None if nothing usable came back
+    status_code: int | None
+    feed: FeedResult | None
+    error: str | None = None
+
+
+class ArxivClient:
+    """Fetches arXiv metadata for lists of ids from the query API (or the hub mirror's copy of it)."""
+
+    def __init__(self, base_url: str = DEFAULT_BASE_URL, min_interval: float = 3.0, batch_size: int = 100,
+                 max_retries: int = 4, timeout: float = 30.0, session: requests.Session | None = None,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 wall_clock: Callable[[], datetime] = _utc_now, max_backoff: float = 120.0) -> None:
+        if not 1 <= batch_size <= 2000:  # 2000 is arXiv's per-request maximum
+            raise ValueError("batch_size must be between 1 and 2000")
+        if max_retries < 0 or timeout <= 0:
+            raise ValueError("max_retries must be >= 0 and timeout > 0")
+        self.base_url = base_url
+        self.min_interval = float(min_interval)
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.wall_clock = wall_clock
+        self.pacer = Pacer(self.min_interval, max_backoff, clock, sleep)
+        self._owns_session = session is None
+        self.session = session if session is not None else _one_connection_session()
+
+    def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> ArxivClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- public ----------------------------------------------------------------------------------
+    def fetch(self, ids: Iterable[str]) -> ArxivBatchResult:
+        """Look up every id (batches of <= batch_size); malformed ids are marked invalid without a request."""
+        result = ArxivBatchResult()
+        pending: list[tuple[str, ArxivId]] = []
+        for raw in dict.fromkeys(ids):
+            parsed = try_parse_arxiv_id(raw)
+            if parsed is None:
+                result.status[raw] = "invalid"
+                result.messages[raw] = "not a well-formed arXiv id (not sent)"
+            else:
+                pending.append((raw, parsed))
+        for start in range(0, len(pending), self.batch_size):
+            self._fetch_batch(pending[start:start + self.batch_size], result)
+        return result
+
+    # ---- batches ---------------------------------------------------------------------------------
+    def _fetch_batch(self, batch: list[tuple[str, ArxivId]], result: ArxivBatchResult) -> None:
+        answer = self._get(list(dict.fromkeys(str(parsed) for _, parsed in batch)), result)
+        if answer.status_code == 200 and answer.feed is not None:
+            self._assign(batch, answer, result)
+        elif answer.status_code == 400 and len(batch) > 1:
+            # arXiv rejects the whole list for one id it dislikes: halve until the culprit stands alone.
+            middle = len(batch) // 2
+            self._fetch_batch(batch[:middle], result)
+            self._fetch_batch(batch[middle:], result)
+        elif answer.status_code == 400:
+            raw = batch[0][0]
+            errors = answer.feed.errors if answer.feed is not None else []
+            result.status[raw] = "invalid"
+            result.messages[raw] = errors[0]["message"] if errors else "HTTP 400"
+            if answer.index is not None:
+                result.response_index[raw] = answer.index
+        else:
+            for raw, _ in batch:
+                result.status[raw] = "error"
+                result.messages[raw] = answer.error or f"HTTP {answer.status_code}"
+                if answer.index is not None:
+                    result.response_index[raw] = answer.index
+
+    @staticmethod
+    def _assign(batch: list[tuple[str, ArxivId]], answer: _Answer, result: ArxivBatchResult) -> None:
+        assert answer.feed is not None
+        by_base: dict[str, list[dict[str, Any]]] = {}
+        for entry in answer.feed.entries:
+            by_base.setdefault(entry["arxiv_id"], []).append(entry)
+        for raw, parsed in batch:
+            candidates = by_base.get(parsed.base, [])
+            # A versioned request is answered with that version; otherwise arXiv gives the latest.
+            exact = [e for e in candidates if parsed.version is not None and e["version"] == parsed.version]
+            entry = (exact or candidates or [None])[0]
+            result.status[raw] = "found" if entry is not None else "not_found"
+            if entry is not None:
+                result.papers[raw] = entry
+            if answer.index is not None:
+                result.response_index[raw] = answer.index
+
+    # ---- one request, paced and retried ----------------------------------------------------------
+    def _get(self, id_list: list[str], result: ArxivBatchResult) -> _Answer:
+        params = {"id_list": ",".join(id_list), "start": "0", "max_results": str(len(id_list))}
+        url = requests.Request("GET", self.base_url, params=params).prepare().url or self.base_url
+        last = _Answer(None, None, None, "no request made")
+        for attempt in range(self.max_retries + 1):
+            self.pacer.wait()
+            try:
+                response = self.session.get(url, timeout=self.timeout)
+                content = response.content
+            except requests.RequestException as err:  # timeouts, refused/reset connections, truncated bodies
+                self.pacer.done(attempt, None)
+                result.failures.append({"url": url, "error": f"{type(err).__name__}: {err}",
+                                        "at": self.wall_clock()})
+                last = _Answer(None, None, None, f"{type(err).__name__}")
+                continue
+            # Decode as UTF-8 ourselves: arXiv feeds are UTF-8 (the XML declaration says so), and requests'
+            # charset guess for application/atom+xml can turn "Wübben" into "WÃ¼bben".
+            body = content.decode("utf-8", errors="replace")
+            result.responses.append({"url": url, "status_code": response.status_code, "body": body,
+                                     "fetched_at": self.wall_clock()})
+            index = len(result.responses) - 1
+            status = response.status_code
+            if status in RETRY_STATUSES:
+                self.pacer.done(attempt, retry_after_seconds(response.headers.get("Retry-After")))
+                last = _Answer(index, status, None, f"HTTP {status}")
+                continue
+            if status not in (200, 400):
+                self.pacer.done()
+                return _Answer(index, status, None, f"HTTP {status}")
+            try:
+                feed = parse_feed(content)
+            except AtomError as err:
+                # A feed that does not parse was most likely cut short on the way: ask again.
+                self.pacer.done(attempt, None)
+                last = _Answer(index, None, None, f"unreadable feed: {err}")
+                continue
+            self.pacer.done()
+            return _Answer(index, status, feed)
+        return last
+
+
+def _one_connection_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session

@@ -1,0 +1,180 @@
+"""The dataset card (`README.md`) of a snapshot: schema with column meanings, provenance, licences, citation.
+
+The card is rendered from the manifest and the Parquet schemas only, so it always describes the files it
+ships with. Its YAML header follows the Hugging Face dataset card format (licence, one config per table)
+so that the same file works as the landing page of a Hub dataset repo; its `data_files` are relative to
+the snapshots root (the folder or repo that holds `LATEST`).
+"""
+
+from __future__ import annotations
+
+import json
+
+from pipelines.publish.columns import TABLE_DOCS, column_meaning
+
+DATA_LICENSE = "cc-by-4.0"
+PRETTY_NAME = "Openness Tracker: openness of AI model releases on the Hugging Face Hub"
+
+ATTRIBUTIONS = """\
+The dataset (this compilation: its tables, the openness classification and this card) is released under the
+[Creative Commons Attribution 4.0 International licence (CC-BY-4.0)](https://creativecommons.org/licenses/by/4.0/).
+You may share and adapt it for any purpose, provided you give credit (see "How to cite") and indicate changes.
+
+Its sources keep their own terms:
+
+- **Hugging Face Hub metadata** (repository ids, tags, dates, file lists, card metadata) is read from the public
+  Hub API (https://huggingface.co). **Model cards and models belong to their owners** and stay under the licences
+  their owners chose (recorded in the `license_*` columns). The snapshot stores facts derived from cards
+  (licence fields, headings, checksums, links), not the cards' text.
+- **arXiv metadata** (identifiers, titles, authors, dates) comes from the arXiv API; arXiv releases its metadata
+  under [CC0 1.0](https://creativecommons.org/publicdomain/zero/1.0/). The papers themselves stay under their
+  authors' licences.
+- **European Open Source AI Index** (criteria and scoring scheme), CC-BY-4.0: Andreas Liesenfeld and Mark
+  Dingemanse. 2024. Rethinking open source generative AI: open-washing and the EU AI Act. In *The 2024 ACM
+  Conference on Fairness, Accountability, and Transparency (FAccT '24)*. https://doi.org/10.1145/3630106.3659005
+- **Model Openness Tool** (LF AI & Data, https://github.com/lfai/model_openness_tool), MIT licence: the Model
+  Openness Framework classes are computed as the tool computes them, over its component and licence data.
+- **OSI Open Source AI Definition 1.0** (https://opensource.org/ai/open-source-ai-definition) and Solaiman's
+  release gradient (doi 10.1145/3593013.3593981) define the `osaid` and `release_level` columns.
+"""
+
+
+def _front_matter(manifest: dict, tables: list[str]) -> str:
+    version = manifest.get("version", "")
+    lines = ["---", f"license: {DATA_LICENSE}", f"pretty_name: {json.dumps(PRETTY_NAME)}",
+             "tags:", "  - openness", "  - open-source-ai", "  - model-cards", "  - licenses",
+             "configs:"]
+    for name in tables:
+        path = manifest["tables"][name]["path"]
+        lines += [f"  - config_name: {name}", f"    data_files: {json.dumps(f'{version}/{path}')}"]
+    return "\n".join(lines + ["---", ""])
+
+
+def _summary(manifest: dict) -> str:
+    window = manifest.get("crawl_window") or {}
+    rows = [
+        ("Version", manifest.get("version")),
+        ("Schema version", manifest.get("schema_version")),
+        ("Rubric version", manifest.get("rubric_version")),
+        ("Crawl window", f"{window.get('from') or '?'} to {window.get('to') or '?'}"),
+        ("Published at", manifest.get("published_at")),
+        ("Previous version", manifest.get("previous_version") or "(none: first version)"),
+    ]
+    return "\n".join(["| | |", "|---|---|"] + [f"| {k} | {'' if v is None else v} |" for k, v in rows])
+
+
+def _files(manifest: dict, tables: list[str]) -> str:
+    lines = ["| table | file | rows | bytes | sha256 |", "|---|---|---:|---:|---|"]
+    for name in tables:
+        e = manifest["tables"][name]
+        lines.append(f"| {name} | `{e['path']}` | {e['rows']} | {e['bytes']} | `{e['sha256']}` |")
+    return "\n".join(lines)
+
+
+def _schema(table: str, columns: list[tuple[str, str]], column_docs: dict[str, dict[str, str]]) -> str:
+    lines = [f"### `{table}`", "", TABLE_DOCS.get(table, "(undocumented table)"), "",
+             "| column | type | meaning |", "|---|---|---|"]
+    for column, dtype in columns:
+        meaning = column_meaning(table, column, column_docs).replace("|", "\\|")
+        lines.append(f"| `{column}` | {dtype} | {meaning} |")
+    return "\n".join(lines)
+
+
+def _provenance(manifest: dict) -> str:
+    window = manifest.get("crawl_window") or {}
+    lines = [
+        "Built by the Openness Tracker pipeline: daily incremental crawls of the Hugging Face Hub listing "
+        "(read back to the previous crawl's watermark), the cards of repositories whose commit changed, the "
+        "datasets and arXiv papers the cards cite, and each repository's commit history. Raw answers are kept "
+        "as immutable Parquet; they are normalised into the tables above, scored under the rubric version "
+        "shown, checked, and published as this immutable, checksummed version.",
+        "",
+        f"- Crawl window: {window.get('from') or '?'} to {window.get('to') or '?'}.",
+    ]
+    checks = manifest.get("checks") or {}
+    if checks:
+        passed = sum(1 for c in checks.values() if isinstance(c, dict) and c.get("passed"))
+        lines.append(f"- Checks: {passed} of {len(checks)} passed before publishing: "
+                     + ", ".join(f"`{k}`" for k in sorted(checks)) + ".")
+    quarantine = manifest.get("quarantine") or {}
+    if quarantine:
+        lines.append("- Quarantined inputs (could not be parsed; kept with their reason, not dropped): "
+                     + ", ".join(f"{reason}: {n}" for reason, n in sorted(quarantine.items())) + ".")
+    else:
+        lines.append("- Quarantined inputs: none.")
+    lines.append("- Every file's size and sha256 are in `manifest.json`; `CHANGELOG.md` lists what changed "
+                 "against the previous version.")
+    return "\n".join(lines)
+
+
+def _how_to_read(manifest: dict) -> str:
+    return "\n".join([
+        "```sql",
+        "-- DuckDB, from the version folder",
+        "SELECT org, count(*) FROM read_parquet('releases.parquet') GROUP BY org ORDER BY 2 DESC;",
+        "```",
+        "",
+        "```python",
+        "import polars as pl",
+        "releases = pl.read_parquet('releases.parquet')",
+        "```",
+        "",
+        f"Fetch and verify a version with `openness download SOURCE --version {manifest.get('version')} --to DIR`.",
+    ])
+
+
+def _citation(manifest: dict) -> str:
+    version = manifest.get("version", "")
+    year = str(manifest.get("published_at") or version)[:4]
+    key = "openness_tracker_" + version.replace("-", "_").replace(".", "_")
+    return "\n".join([
+        "Cite the version you used, so that others can fetch exactly the same files (their sha256 are in "
+        "`manifest.json`), and cite the frameworks the columns implement (see Licence).",
+        "",
+        "```bibtex",
+        f"@misc{{{key},",
+        "  title  = {Openness Tracker: a longitudinal dataset of the openness of AI model releases "
+        "on the Hugging Face Hub},",
+        "  author = {{Openness Tracker contributors}},",
+        f"  year   = {{{year}}},",
+        f"  note   = {{Snapshot version {version}, schema version {manifest.get('schema_version')}, "
+        f"rubric version {manifest.get('rubric_version')}. Licensed CC-BY-4.0}}",
+        "}",
+        "```",
+        "",
+        f"In text: Openness Tracker, snapshot {version} (CC-BY-4.0).",
+    ])
+
+
+def render_dataset_card(manifest: dict, schemas: dict[str, list[tuple[str, str]]],
+                        column_docs: dict[str, dict[str, str]] | None = None) -> str:
+    """The dataset card (Markdown with a Hub YAML header) of a snapshot, from its manifest and schemas."""
+    tables = sorted(manifest.get("tables", {}))
+    parts = [
+        _front_matter(manifest, tables),
+        f"# {PRETTY_NAME}",
+        "",
+        "A dated, per-revision history of what AI model releases on the Hugging Face Hub disclose (weights, "
+        "licence, training code, training data, architecture, papers, documentation, evaluation) and where each "
+        "release stands on the openness spectrum under the Model Openness Framework, the European Open Source "
+        "AI Index, the OSI Open Source AI Definition and Solaiman's release gradient.",
+        "",
+        _summary(manifest),
+        "",
+        "## Files",
+        "",
+        "One zstd-compressed Parquet file per table. Verify them against `manifest.json` (sizes and sha256).",
+        "",
+        _files(manifest, tables),
+        "",
+        "## Schema",
+        "",
+        "Table and column names are stable within a schema version; columns may be added.",
+    ]
+    for table in tables:
+        parts += ["", _schema(table, schemas.get(table, []), column_docs or {})]
+    parts += ["", "## Provenance", "", _provenance(manifest),
+              "", "## Reading the data", "", _how_to_read(manifest),
+              "", "## Licence", "", ATTRIBUTIONS,
+              "## How to cite", "", _citation(manifest), ""]
+    return "\n".join(parts)
