@@ -59,7 +59,8 @@ def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, s
         commits.setdefault(repo_id, set()).update(c.get("id") for c in json.loads(text) if isinstance(c, dict))
     infos = set(raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows())
     infos |= set(raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha").collect().iter_rows())
-    readmes = set(raw.scan("hub_readme", README_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows())
+    readmes = set(raw.scan("hub_readme", README_RAW_SCHEMA).filter(pl.col("status") != "error").select(
+        "repo_id", "revision").collect().iter_rows())
     return commits, infos, readmes
 
 

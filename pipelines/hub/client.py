@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ LISTING_EXPAND = (
     "siblings", "library_name", "pipeline_tag", "downloads", "likes",
 )
 MALFORMED_RETRIES = 3
+RETRY_STATUS = (408, 429, 500, 502, 503, 504)
 
 
 class CrawlError(RuntimeError):
@@ -62,12 +64,13 @@ class HubClient:
     """A small interface over the Hub's REST API, configured by endpoint and token."""
 
     def __init__(self, endpoint: str, token: str | None = None, timeout: float = 30.0,
-                 page_size: int | None = 1000, max_retries: int = 5) -> None:
+                 page_size: int | None = 1000, max_retries: int = 5, base_wait: float = 1.0) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._token: str | bool = token or False  # False: never pick up a token from the machine
         self.timeout = timeout
         self.page_size = page_size
         self.max_retries = max_retries
+        self.base_wait = base_wait  # first backoff wait; doubles up to 8x (429s wait as the server says)
 
     def __repr__(self) -> str:  # never show the token
         return f"HubClient(endpoint={self.endpoint!r}, authenticated={bool(self._token)})"
@@ -85,7 +88,8 @@ class HubClient:
         last_error = ""
         for _ in range(MALFORMED_RETRIES):
             response = http_backoff("GET", url, params=params, headers=self._headers(),
-                                    timeout=self.timeout, max_retries=self.max_retries)
+                                    timeout=self.timeout, max_retries=self.max_retries,
+                                    base_wait_time=self.base_wait, max_wait_time=8 * self.base_wait)
             hf_raise_for_status(response)
             try:
                 return str(response.url), response.json()
@@ -115,7 +119,8 @@ class HubClient:
         while url:
             for attempt in range(MALFORMED_RETRIES):
                 response = http_backoff("GET", url, params=params, headers=self._headers(),
-                                        timeout=self.timeout, max_retries=self.max_retries)
+                                        timeout=self.timeout, max_retries=self.max_retries,
+                                    base_wait_time=self.base_wait, max_wait_time=8 * self.base_wait)
                 hf_raise_for_status(response)
                 try:
                     items = response.json()
@@ -164,7 +169,8 @@ class HubClient:
         commits: list[dict] = []
         while url:
             response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
-                                    max_retries=self.max_retries)
+                                    max_retries=self.max_retries, base_wait_time=self.base_wait,
+                                    max_wait_time=8 * self.base_wait)
             hf_raise_for_status(response)
             try:
                 page = response.json()
@@ -178,9 +184,31 @@ class HubClient:
 
     def read_file(self, repo_id: str, revision: str, filename: str = "README.md",
                   repo_type: str = "model", max_bytes: int = 50_000_000) -> FileResult:
-        """Download one file at one revision through `hf_hub_download`; absence is a status, not an error."""
+        """Download one file at one revision through `hf_hub_download`; absence is a status, not an error.
+
+        hf_hub_download does not retry every failure (its first HEAD and some GETs), so transient ones
+        (429, 5xx, timeouts, cut connections) are retried here with backoff; a file that still fails
+        comes back as status `error` and is asked again by the next crawl.
+        """
         validate_repo_id(repo_id)
         validate_revision(revision)
+        detail = ""
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self._read_once(repo_id, revision, filename, repo_type, max_bytes)
+            except HfHubHTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else None
+                if status not in RETRY_STATUS:
+                    return FileResult("error", None, f"HTTP {status}: {_first_line(exc)}")
+                detail = f"HTTP {status}"
+            except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
+                detail = f"{type(exc).__name__}: {_first_line(exc)}"
+            if attempt < self.max_retries:
+                time.sleep(min(self.base_wait * (2 ** attempt), 8 * self.base_wait))
+        return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
+
+    def _read_once(self, repo_id: str, revision: str, filename: str, repo_type: str,
+                   max_bytes: int) -> FileResult:
         with tempfile.TemporaryDirectory(prefix="openness-hf-") as cache:
             try:
                 path = hf_hub_download(repo_id, filename, revision=revision, repo_type=repo_type,

@@ -123,7 +123,9 @@ def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint:
 
 def captured_revisions(raw: RawStore) -> set[tuple[str, str]]:
     """(repo_id, revision) pairs whose README outcome is already in the raw layer."""
-    lf = raw.scan("hub_readme", README_RAW_SCHEMA).select("repo_id", "revision").unique()
+    # An `error` outcome is a record of a failed attempt, not a capture: the next crawl asks again.
+    lf = raw.scan("hub_readme", README_RAW_SCHEMA).filter(pl.col("status") != "error").select(
+        "repo_id", "revision").unique()
     return set(lf.collect().iter_rows())
 
 

@@ -45,6 +45,7 @@ class CrawlSettings:
     page_size: int | None = 1000
     timeout: float = 30.0
     max_retries: int = 5
+    base_wait: float = 1.0  # first retry wait in seconds (huggingface_hub's default)
     max_readme_bytes: int = 5_000_000
     authors: tuple[str, ...] = ()  # empty: the whole Hub
     overlap_hours: float = 1.0
@@ -98,7 +99,8 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     stats = hooks.begin()
     wh.raw.clean_temporaries()
     client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
-                       page_size=settings.page_size, max_retries=settings.max_retries)
+                       page_size=settings.page_size, max_retries=settings.max_retries,
+                       base_wait=settings.base_wait)
     summary = CrawlSummary(crawl_date=crawl_date, watermark=watermark_before(wh, crawl_date))
     scopes = settings.authors or (None,)
     for author in scopes:
@@ -139,7 +141,8 @@ def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now:
     hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
     stats = hooks.begin()
     client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
-                       page_size=settings.page_size, max_retries=settings.max_retries)
+                       page_size=settings.page_size, max_retries=settings.max_retries,
+                       base_wait=settings.base_wait)
     result = run_backfill(client, wh.raw, crawl_date, now=now, authors=settings.authors,
                           max_readme_bytes=settings.max_readme_bytes, progress=progress)
     summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(),

@@ -148,10 +148,15 @@ def captures(listing: pl.DataFrame, revision_infos: pl.DataFrame | None = None) 
             .unique(subset=["repo_id", "sha"], keep="first", maintain_order=True))
 
 
-def _signature(row: dict, info: dict) -> str:
-    """What makes a revision worth its own row: the card, the file list, the licence tags, the gate."""
-    card = row["card_sha256"] or json.dumps(info.get("cardData"), sort_keys=True, default=str)
-    return json.dumps([card, row["files"], row["license_tags"], row["gated"]], sort_keys=True)
+def _signature(row: dict, sha: str) -> str:
+    """What makes a revision worth its own row: the card, the file list, the licence tags, the gate.
+
+    Where the README could not be read (gated without access, not fetched) we cannot know that the card
+    did not change, so the revision keeps its own row (a unique signature).
+    """
+    if row["readme_status"] not in ("ok", "missing", "malformed_yaml", "non_utf8", "oversized"):
+        return f"unknown:{sha}"
+    return json.dumps([row["card_sha256"], row["files"], row["license_tags"], row["gated"]], sort_keys=True)
 
 
 def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
@@ -163,8 +168,10 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
     card, the file list nor the licence tags gets no row of its own (it changed other files).
     """
     quarantine: list[dict] = []
+    # A failed attempt (`error`) only counts where no other outcome exists for that revision.
+    ordered = readmes.sort(pl.col("status") == "error", descending=True)
     readme_by_key = {(r, s): (st, c, h) for r, s, st, c, h in
-                     readmes.select("repo_id", "revision", "status", "content", "sha256").iter_rows()}
+                     ordered.select("repo_id", "revision", "status", "content", "sha256").iter_rows()}
     rows, signatures = [], []
     for repo_id, sha, crawl_date, item_text, source in captures(listing, revision_infos).select(
             "repo_id", "sha", "crawl_date", "item", "source").iter_rows():
@@ -197,7 +204,7 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
                                "reason": row["readme_status"], "detail": (row["card_yaml_error"] or "")[:300],
                                "crawl_date": crawl_date})
         rows.append(row)
-        signatures.append(_signature(row, info))
+        signatures.append(_signature(row, sha))
     if not rows:
         return pl.DataFrame(schema=REVISIONS_SCHEMA), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
     revisions = pl.DataFrame(rows, schema=REVISIONS_SCHEMA).with_columns(pl.Series("_sig", signatures))

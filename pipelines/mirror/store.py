@@ -6,10 +6,12 @@ cached, so paging through a mirror of 100,000 repos does not re-read every info.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import stat
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
@@ -75,21 +77,32 @@ class State:
 class Repo:
     """One repo of the mirror: its history (newest first) and which revision folder answers each commit."""
 
-    def __init__(self, kind: str, repo_id: str, path: Path, commits: list[Commit], folders: set[str]) -> None:
+    def __init__(self, kind: str, repo_id: str, path: str, commits: list[Commit],
+                 list_folders: Callable[[], set[str]]) -> None:
         self.kind = kind
         self.id = repo_id
-        self.path = path
+        self.path = path  # a str: a Path per repo costs seconds at 100,000 repos
         # Stable sort: commits.json order is kept for equal dates.
         self.commits = sorted(commits, key=lambda c: c.us, reverse=True)
         self._neg_us = [-c.us for c in self.commits]
-        self.folders: list[str | None] = [None] * len(self.commits)
-        nearest: str | None = None
-        for i in range(len(self.commits) - 1, -1, -1):  # oldest to newest: a commit without a folder inherits
-            if self.commits[i].id in folders:
-                nearest = self.commits[i].id
-            self.folders[i] = nearest
+        self._list_folders = list_folders
+        self._folders: list[str | None] | None = None
         self.created = self.commits[-1].date
         self.oid = hashlib.sha1(f"{kind}/{repo_id}".encode()).hexdigest()[:24]
+
+    @property
+    def folders(self) -> list[str | None]:
+        """For each commit, the id of the revision folder that answers it (listed on first use)."""
+        if self._folders is None:  # computing twice in a race is harmless: the result is the same
+            present = self._list_folders()
+            folders: list[str | None] = [None] * len(self.commits)
+            nearest: str | None = None
+            for i in range(len(self.commits) - 1, -1, -1):  # oldest to newest: a commit without a folder inherits
+                if self.commits[i].id in present:
+                    nearest = self.commits[i].id
+                folders[i] = nearest
+            self._folders = folders
+        return self._folders
 
     def state_at(self, as_of: datetime | None) -> State | None:
         """The repo's newest commit dated at or before `as_of` (None = latest); None if it did not exist yet."""
@@ -113,13 +126,13 @@ class MirrorStore:
 
     # ---- the index -------------------------------------------------------------------------------
     def load(self) -> MirrorStore:
-        """Read mirror.json and every repo's commits.json (once); returns self."""
+        """Read mirror.json and every repo's commits.json (once; revision folders are listed lazily)."""
         with self._lock:
             if self._repos:
                 return self
-            manifest = self.safe_file(self.root / "mirror.json")
+            manifest = self.read_fixed(str(self.root / "mirror.json"))
             if manifest is not None:
-                self.manifest = json.loads(manifest.read_bytes())
+                self.manifest = json.loads(manifest)
             for kind in KINDS:
                 self._repos[kind] = self._scan(kind)
             counts = {k: len(v) for k, v in self._repos.items()}
@@ -129,36 +142,48 @@ class MirrorStore:
     def _scan(self, kind: str) -> dict[str, Repo]:
         repos: dict[str, Repo] = {}
         base = self.root / kind
-        if not base.is_dir():
+        if not (base.is_dir() and self.inside(base)):
             return repos
-        for org in sorted(os.scandir(base), key=lambda e: e.name):
-            if not (org.is_dir() and is_repo_part(org.name)):
-                continue
-            for entry in sorted(os.scandir(org.path), key=lambda e: e.name):
-                if not (entry.is_dir() and is_repo_part(entry.name)):
-                    continue
-                repo = self._read_repo(kind, f"{org.name}/{entry.name}", Path(entry.path))
+        for org in self._subdirs(str(base), is_repo_part):
+            for entry in self._subdirs(org.path, is_repo_part):
+                repo = self._read_repo(kind, f"{org.name}/{entry.name}", entry.path)
                 if repo is not None:
                     repos[repo.id] = repo
         return repos
 
-    def _read_repo(self, kind: str, repo_id: str, path: Path) -> Repo | None:
-        commits_file = self.safe_file(path / "commits.json")
-        if commits_file is None:
+    def _subdirs(self, path: str, accept: Callable[[str], bool]) -> list[os.DirEntry]:
+        """Sub-folders with acceptable names; a symlinked one only if it resolves inside the mirror."""
+        # DirEntry types come from the directory listing itself: no stat or realpath per entry.
+        return sorted((e for e in os.scandir(path) if accept(e.name) and e.is_dir()
+                       and (not e.is_symlink() or self.inside(e.path))), key=lambda e: e.name)
+
+    def _read_repo(self, kind: str, repo_id: str, path: str) -> Repo | None:
+        raw = self.read_fixed(os.path.join(path, "commits.json"))
+        if raw is None:
             return None
         try:
-            items = json.loads(commits_file.read_bytes())
-            commits = [Commit(str(c["id"]), d := parse_date(c["date"]), micros(d), c) for c in items]
+            commits = [Commit(str(c["id"]), d := parse_date(c["date"]), micros(d), c) for c in json.loads(raw)]
         except (ValueError, KeyError, TypeError) as err:
             logger.warning("skipping %s %s: unreadable commits.json (%s)", kind, repo_id, err)
             return None
         if not commits:
             return None
-        revisions = path / "revisions"
-        folders = set()
-        if revisions.is_dir() and self.inside(revisions):
-            folders = {e.name for e in os.scandir(revisions) if HEX_COMMIT.fullmatch(e.name) and e.is_dir()}
-        return Repo(kind, repo_id, path, commits, folders)
+        return Repo(kind, repo_id, path, commits, lambda: self._revision_folders(path))
+
+    def _revision_folders(self, path: str) -> set[str]:
+        revisions = os.path.join(path, "revisions")
+        try:  # one open() on a real folder; a symlinked one must resolve inside the mirror
+            fd = os.open(revisions, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError as err:
+            if err.errno == errno.ELOOP and self.inside(revisions):
+                return {e.name for e in self._subdirs(revisions, HEX_COMMIT.fullmatch)}
+            return set()
+        try:
+            with os.scandir(fd) as entries:
+                return {e.name for e in entries if HEX_COMMIT.fullmatch(e.name) and e.is_dir()
+                        and (not e.is_symlink() or self.inside(os.path.join(revisions, e.name)))}
+        finally:
+            os.close(fd)
 
     def repos(self, kind: str) -> dict[str, Repo]:
         """All repos of one kind (`models` or `datasets`)."""
@@ -169,7 +194,7 @@ class MirrorStore:
         return self.repos(kind).get(repo_id)
 
     # ---- safe file access ------------------------------------------------------------------------
-    def inside(self, path: Path) -> bool:
+    def inside(self, path: str | Path) -> bool:
         """True when `path`, with every symlink resolved, is inside the mirror folder."""
         real = os.path.realpath(path)
         return real == str(self.root) or real.startswith(str(self.root) + os.sep)
@@ -178,17 +203,37 @@ class MirrorStore:
         """`path` if it is a regular file that really lies inside the mirror, else None."""
         return path if path.is_file() and self.inside(path) else None
 
+    def read_fixed(self, path: str) -> bytes | None:
+        """Read a file whose folder is already known to be inside the mirror (commits.json, info.json)."""
+        # O_NOFOLLOW makes the common case one open(); a symlinked file takes the full realpath check.
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        except OSError as err:
+            if err.errno != errno.ELOOP:
+                return None
+            safe = self.safe_file(Path(path))
+            return safe.read_bytes() if safe is not None else None
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            chunks = []
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            return b"".join(chunks)
+        finally:
+            os.close(fd)
+
     def revision_file(self, state: State, rel: str) -> Path | None:
         """The stored file `rel` (already validated) at a state, or None; info.json is not a repo file."""
         if state.folder is None or rel == "info.json":
             return None
-        return self.safe_file(state.repo.path / "revisions" / state.folder / rel)
+        return self.safe_file(Path(state.repo.path, "revisions", state.folder, rel))
 
     def revision_files(self, state: State) -> list[str]:
         """Repo-relative names of the files stored for a state (without info.json)."""
         if state.folder is None:
             return []
-        top = state.repo.path / "revisions" / state.folder
+        top = os.path.join(state.repo.path, "revisions", state.folder)
         found = []
         for dirpath, _dirs, files in os.walk(top):
             for name in files:
@@ -200,13 +245,12 @@ class MirrorStore:
     # ---- revision contents -----------------------------------------------------------------------
     def _read_info(self, kind: str, repo_id: str, folder: str | None) -> dict[str, Any]:
         repo = self.repo(kind, repo_id)
-        if repo is None or folder is None:
-            return {}
-        path = self.safe_file(repo.path / "revisions" / folder / "info.json")
-        if path is None:
+        raw = None if repo is None or folder is None else self.read_fixed(
+            os.path.join(repo.path, "revisions", folder, "info.json"))
+        if raw is None:
             return {}
         try:
-            body = json.loads(path.read_bytes())
+            body = json.loads(raw)
         except ValueError as err:
             logger.warning("unreadable info.json for %s %s@%s: %s", kind, repo_id, folder, err)
             return {}

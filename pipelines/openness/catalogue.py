@@ -102,10 +102,11 @@ def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
     df = df.with_row_index("_ord").with_columns(
         normalise_license(pl.col("license_raw")).alias("_raw"),
         normalise_license(pl.col("license_name")).alias("_name"),
-        tags_col.list.eval(normalise_license(pl.element())).list.drop_nulls().list.unique().list.sort().alias("_tags"),
+        # list.eval keeps these per-list operations fast (list.sort/list.drop_nulls are slow on many small lists).
+        tags_col.list.eval(normalise_license(pl.element()).drop_nulls().unique().sort()).alias("_tags"),
     )
     has_tags = pl.col("_tags").list.len().fill_null(0) > 0
-    raw_sorted = pl.col("_raw").str.split(",").list.unique().list.sort().list.join(",")
+    raw_sorted = pl.col("_raw").str.split(",").list.eval(pl.element().unique().sort()).list.join(",")
     df = df.with_columns(
         pl.coalesce(pl.col("_raw"), pl.when(has_tags).then(pl.col("_tags").list.join(","))).alias("_declared"),
         (pl.col("_raw").is_not_null() & has_tags & (raw_sorted != pl.col("_tags").list.join(","))).alias("_conflict"),
@@ -118,7 +119,7 @@ def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
     )
     single = df.filter(~pl.col("_key").str.contains(",", literal=True).fill_null(False))
     multi = df.filter(pl.col("_key").str.contains(",", literal=True).fill_null(False))
-    resolved = single.join(_lookup(), on="_key", how="left")
+    resolved = single.join(_lookup(), on="_key", how="left", maintain_order="left")
     if multi.height:
         # Lists are rare: resolve them apart, then restore the input order.
         resolved = pl.concat([resolved, _resolve_lists(multi)], how="diagonal_relaxed").sort("_ord")
@@ -148,7 +149,7 @@ def _resolve_lists(multi: pl.DataFrame) -> pl.DataFrame:
             pl.col("_alias").any().alias("_alias"),
         )
     )
-    out = keyed.join(members, on="_mrow", how="left").with_columns(
+    out = keyed.join(members, on="_mrow", how="left", maintain_order="left").with_columns(
         pl.when(~pl.col("_any_unmapped")).then(pl.col("license_id")),
         pl.when(~pl.col("_any_unmapped"))
         .then(pl.col("_r").replace_strict(list(range(len(_RESTRICTIVENESS))), _RESTRICTIVENESS))

@@ -13,7 +13,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.openness.catalogue import load_catalogue
-from pipelines.openness.jsonexpr import HF, js_array, js_str
+from pipelines.openness.jsonexpr import HF, js_array, js_escape, js_str
 from pipelines.openness.mof import mot_components
 from pipelines.openness.signals import revision_signals
 
@@ -46,9 +46,8 @@ class Rule:
 
 
 def _file(col: str) -> pl.Expr:
-    name = js_str(S(col))
-    url = pl.concat_str([pl.lit('"'), S("_blob"), js_str(S(col)).str.strip_chars('"'), pl.lit('"')])
-    return pl.concat_str([pl.lit('{"file":'), name, pl.lit(',"url":'), url, pl.lit("}")])
+    name = js_escape(S(col))
+    return pl.concat_str([pl.lit('{"file":"'), name, pl.lit('","url":"'), S("_blob"), name, pl.lit('"}')])
 
 
 def _readme(field: str, value: pl.Expr) -> pl.Expr:
@@ -61,12 +60,12 @@ def _field(field: str, value: pl.Expr) -> pl.Expr:
 
 
 def _arxiv(col: str) -> pl.Expr:
-    ident = js_str(S(col)).str.strip_chars('"')
+    ident = js_escape(S(col))
     return pl.concat_str([pl.lit('{"field":"arxiv_ids","value":"'), ident, pl.lit('","url":"https://arxiv.org/abs/'), ident, pl.lit('"}')])
 
 
 def _dataset(col: str) -> pl.Expr:
-    ident = js_str(S(col)).str.strip_chars('"')
+    ident = js_escape(S(col))
     return pl.concat_str(
         [pl.lit('{"field":"datasets","value":"'), ident, pl.lit(f'","url":"{HF}datasets/'), ident, pl.lit('"}')]
     )
@@ -238,9 +237,7 @@ def detect_components(
     """The `disclosures` table: one row per (repo_id, revision, component) for all 17 MOF components."""
     sig = revision_signals(revisions, datasets, papers, rubric=rubric)
     mot_open = dict(load_catalogue().select("id", "mot_open").iter_rows())
-    card_bytes = revisions["card_bytes"] if "card_bytes" in revisions.columns else pl.Series([None] * revisions.height, dtype=pl.Int64)
     sig = sig.with_columns(
-        card_bytes.alias("card_bytes_"),
         pl.lit(rubric["modelcard"]["comprehensive_min_body_chars"]).alias("_min_card_chars"),
         pl.concat_str([pl.lit(HF), S("_repo"), pl.lit("/blob/"), S("revision"), pl.lit("/")]).alias("_blob"),
         pl.concat_str([pl.lit(HF), S("_repo"), pl.lit("/commit/"), S("revision")]).alias("_commit"),

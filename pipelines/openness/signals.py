@@ -53,7 +53,7 @@ def revision_signals(
     for col, dtype in (("files", pl.List(pl.String)), ("card_sections", pl.List(pl.String)), ("code_urls", pl.List(pl.String)),
                        ("arxiv_ids", pl.List(pl.String)), ("datasets", pl.List(pl.String)), ("has_weights", pl.Boolean),
                        ("has_model_index", pl.Boolean), ("library_name", pl.String), ("readme_status", pl.String),
-                       ("gated", pl.String), ("eval_datasets", pl.List(pl.String))):
+                       ("gated", pl.String), ("eval_datasets", pl.List(pl.String)), ("card_bytes", pl.Int64)):
         if col not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=dtype).alias(col))
     libs = rubric["open_code_libraries"]
@@ -83,6 +83,7 @@ def revision_signals(
         _first_file(pat["preprocessing_code"]).alias("prep_file"),
         _first_file(pat["model_metadata"]).alias("meta_file"),
         "has_weights",
+        pl.col("card_bytes").alias("card_bytes_"),
         pl.col("library_name").str.to_lowercase().alias("library"),
         pl.col("library_name").str.to_lowercase().replace_strict(libs, default=None, return_dtype=pl.String).alias("lib_license_id"),
         pl.col("readme_status").is_in(list(KNOWN_STATUSES)).fill_null(False).alias("card_known"),
@@ -185,4 +186,24 @@ def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str,
         pl.col("_open").not_().fill_null(False).sum().alias("n_ds_notopen"),
         pl.col("_card").fill_null(False).sum().alias("n_ds_cards"),
         pl.col("_ds_license").drop_nulls().unique().sort().str.join(",").alias("ds_license_ids"),
+    )
+
+
+def weight_facts(revisions: pl.DataFrame, *, rubric: dict[str, Any]) -> pl.DataFrame:
+    """Set `has_weights` and `weight_formats` from `files` with the rubric's patterns (null files -> null)."""
+    pat = rubric["patterns"]
+    exclude = [pat["non_weight_file"], pat["intermediate_dir"]]
+    weights = pl.element().str.contains(_rx(pat["weight_file"]))
+    for ex in exclude:
+        weights = weights & ~pl.element().str.contains(_rx(ex))
+    finals = pl.col("files").list.eval(pl.element().filter(weights))
+    formats = [
+        pl.when(finals.list.eval(pl.element().str.contains(_rx(rx))).list.any()).then(pl.lit(name))
+        for name, rx in pat["weight_formats"].items()
+    ]
+    return revisions.with_columns(
+        (finals.list.len() > 0).alias("has_weights"),
+        pl.when(pl.col("files").is_not_null())
+        .then(pl.concat_list(formats).list.eval(pl.element().drop_nulls()))
+        .alias("weight_formats"),
     )

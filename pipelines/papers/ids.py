@@ -21,7 +21,7 @@ class InvalidArxivId(ValueError):
     """A string that is not an arXiv identifier."""
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class ArxivId:
     """A parsed arXiv id: the base id (no version) and the version number, if one was given."""
 

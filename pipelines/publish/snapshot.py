@@ -3,6 +3,8 @@
 A snapshot is written into a hidden temporary folder next to its final place and renamed into place
 in one step, so a reader never sees half a version; a version that exists is never rewritten (a
 republish makes a new version). `LATEST` names the newest version and is replaced atomically.
+Besides the Parquet files a version carries its dataset card (`README.md`), its changelog against the
+previous version (`CHANGELOG.md`) and `manifest.json`, which lists every file with its size and sha256.
 """
 
 from __future__ import annotations
@@ -12,12 +14,22 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import yaml
 
+from pipelines.publish.card import render_dataset_card
+from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
 from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table
+
+try:  # POSIX only; without it concurrent publishers on one folder are not serialised
+    import fcntl
+except ImportError:  # pragma: no cover
+    fcntl = None
 
 # The dataset's contract (DESIGN.md, "Public tables"): snapshot file name -> warehouse table.
 PUBLIC_TABLES = {
@@ -34,6 +46,10 @@ PUBLIC_TABLES = {
 }
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
 MANIFEST_FORMAT = "openness-snapshot/1"
+RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
+# A file of a version is a plain name in its folder: no separators, no "..", nothing hidden or reserved.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+RESERVED_NAMES = frozenset({"manifest.json", "LATEST"})
 
 
 def sha256_file(path: Path) -> str:
@@ -45,57 +61,147 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_safe_file_name(name: object) -> bool:
+    """Whether a manifest path is a plain file name that stays inside its version folder."""
+    return (isinstance(name, str) and bool(SAFE_NAME.match(name)) and ".." not in name
+            and not name.endswith(".part") and name not in RESERVED_NAMES)
+
+
+def version_key(version: str) -> tuple[str, int]:
+    """Sort key of a version `YYYY-MM-DD.N` (N compares as a number: .10 after .9)."""
+    day, n = version.rsplit(".", 1)
+    return day, int(n)
+
+
 def next_version(snapshots: Path, day: str) -> str:
     """The next free version for a day: `YYYY-MM-DD.N`."""
     taken = [int(p.name.rsplit(".", 1)[1]) for p in snapshots.glob(f"{day}.*") if VERSION.match(p.name)]
     return f"{day}.{max(taken, default=0) + 1}"
 
 
+def read_latest(snapshots: Path) -> str | None:
+    """The version `LATEST` names, if any."""
+    path = snapshots / "LATEST"
+    return path.read_text(encoding="utf-8").strip() if path.is_file() else None
+
+
+def published_versions(snapshots: Path) -> list[str]:
+    """Complete versions (a folder with a manifest) in a snapshots folder, oldest first."""
+    if not snapshots.is_dir():
+        return []
+    found = [p.name for p in snapshots.iterdir() if VERSION.match(p.name) and (p / "manifest.json").is_file()]
+    return sorted(found, key=version_key)
+
+
+def previous_version(snapshots: Path) -> str | None:
+    """The version a new one is compared with: the one `LATEST` names, else the highest complete one."""
+    latest = read_latest(snapshots)
+    if latest and VERSION.match(latest) and (snapshots / latest / "manifest.json").is_file():
+        return latest
+    versions = published_versions(snapshots)
+    return versions[-1] if versions else None
+
+
 def existing_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    """The public tables that exist in this warehouse."""
-    present = {f"{s}.{t}" for s, t in con.execute("SELECT schema_name, table_name FROM duckdb_tables()").fetchall()}
+    """The public tables (tables or views) that exist in this warehouse."""
+    present = {f"{s}.{t}" for s, t in con.execute(
+        "SELECT schema_name, table_name FROM duckdb_tables() "
+        "UNION ALL SELECT schema_name, view_name FROM duckdb_views()").fetchall()}
     return {name: table for name, table in PUBLIC_TABLES.items() if table in present}
+
+
+def rubric_version(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The rubric version(s) that scored the published rows, else the current rubric file's version."""
+    if "openness" in existing_tables(con):
+        try:
+            rows = con.execute("SELECT DISTINCT rubric_version::VARCHAR FROM core.openness "
+                               "WHERE rubric_version IS NOT NULL ORDER BY 1").fetchall()
+        except duckdb.Error:  # an openness table without the column: fall back to the rubric file
+            rows = []
+        if rows:
+            return ",".join(r[0] for r in rows)
+    if RUBRIC_FILE.is_file():
+        found = (yaml.safe_load(RUBRIC_FILE.read_text(encoding="utf-8")) or {}).get("rubric_version")
+        return None if found is None else str(found)
+    return None
+
+
+@contextmanager
+def _publish_lock(snapshots: Path) -> Iterator[None]:
+    # Two publishers on one folder would otherwise pick the same next version.
+    with open(snapshots / ".publish.lock", "a") as fh:
+        if fcntl is not None:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+        yield
+
+
+def _write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, dict]:
+    files = {}
+    for name, table in existing_tables(con).items():
+        path = folder / f"{name}.parquet"
+        qualified = checked_table(con, table)
+        # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
+        con.execute(f"COPY (SELECT * FROM {qualified}) TO '{path.as_posix()}' "  # noqa: S608
+                    "(FORMAT parquet, COMPRESSION zstd)")
+        rows = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
+        files[name] = {"path": path.name, "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+    return files
+
+
+def _fsync_folder(folder: Path) -> None:
+    # The rename must not publish files whose bytes are still only in the page cache.
+    for path in [*folder.iterdir(), folder]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def write_snapshot(con: duckdb.DuckDBPyConnection, snapshots: Path, day: str, *, extra: dict | None = None,
                    documents: dict[str, str] | None = None) -> Path:
-    """Write every public table to a new version folder atomically and return its path."""
+    """Write every public table, the card and the changelog to a new version folder atomically; return it."""
     snapshots.mkdir(parents=True, exist_ok=True)
-    version = next_version(snapshots, day)
-    tmp = snapshots / f".tmp-{version}-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    try:
-        files = {}
-        for name, table in existing_tables(con).items():
-            path = tmp / f"{name}.parquet"
-            qualified = checked_table(con, table)
-            # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
-            con.execute(f"COPY (SELECT * FROM {qualified}) TO '{path.as_posix()}' "  # noqa: S608
-                        "(FORMAT parquet, COMPRESSION zstd)")
-            rows = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
-            files[name] = {"path": path.name, "rows": rows, "bytes": path.stat().st_size,
-                           "sha256": sha256_file(path)}
-        for doc_name, text in (documents or {}).items():
-            (tmp / doc_name).write_text(text, encoding="utf-8")
-        manifest = {
-            "format": MANIFEST_FORMAT,
-            "version": version,
-            "schema_version": SCHEMA_VERSION,
-            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "tables": files,
-            "documents": {d: {"path": d, "sha256": sha256_file(tmp / d), "bytes": (tmp / d).stat().st_size}
-                          for d in sorted(documents or {})},
-            **(extra or {}),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n")
+    with _publish_lock(snapshots):
+        version = next_version(snapshots, day)
+        previous = previous_version(snapshots)
+        tmp = snapshots / f".tmp-{version}-{os.getpid()}"
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir()
         final = snapshots / version
-        os.rename(tmp, final)  # atomic on one filesystem; fails rather than overwrite an existing version
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    set_latest(snapshots, version)
+        try:
+            tables = _write_tables(con, tmp)
+            diff = compare_snapshots(tmp, snapshots / previous if previous else None)
+            # The caller's extras (crawl window, checks, quarantine) never replace the core fields.
+            manifest = {
+                "rubric_version": rubric_version(con),
+                "crawl_window": {"from": None, "to": day},
+                **(extra or {}),
+                "format": MANIFEST_FORMAT,
+                "version": version,
+                "schema_version": SCHEMA_VERSION,
+                "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "previous_version": previous,
+                "changes": diff.summary(),
+                "tables": tables,
+            }
+            schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
+            docs = {"README.md": render_dataset_card(manifest, schemas), "CHANGELOG.md": render_diff(diff, version),
+                    **(documents or {})}
+            for doc_name, text in docs.items():
+                if not is_safe_file_name(doc_name):
+                    raise ValueError(f"document name {doc_name!r} is not a plain file name")
+                (tmp / doc_name).write_text(text, encoding="utf-8")
+            manifest["documents"] = {d: {"path": d, "sha256": sha256_file(tmp / d), "bytes": (tmp / d).stat().st_size}
+                                     for d in sorted(docs)}
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n")
+            _fsync_folder(tmp)
+            os.rename(tmp, final)  # atomic on one filesystem; fails rather than overwrite an existing version
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        set_latest(snapshots, version)
     return final
 
 
@@ -106,11 +212,15 @@ def set_latest(snapshots: Path, version: str) -> None:
     os.replace(tmp, snapshots / "LATEST")
 
 
+def manifest_entries(manifest: dict) -> list[dict]:
+    """Every file a manifest lists (tables, then documents)."""
+    return list(manifest.get("tables", {}).values()) + list(manifest.get("documents", {}).values())
+
+
 def verify_snapshot(folder: Path) -> dict:
     """Check every file listed in a snapshot's manifest against its size and sha256; raise on mismatch."""
     manifest = json.loads((folder / "manifest.json").read_text())
-    entries = list(manifest.get("tables", {}).values()) + list(manifest.get("documents", {}).values())
-    for entry in entries:
+    for entry in manifest_entries(manifest):
         path = (folder / entry["path"]).resolve()
         if folder.resolve() not in path.parents:
             raise ValueError(f"manifest path escapes the snapshot: {entry['path']!r}")

@@ -1,0 +1,169 @@
+"""Per-revision openness verdicts (the `openness` table) from revisions and their disclosures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from pipelines.openness import verdicts as v
+from pipelines.openness.catalogue import resolve_licenses
+from pipelines.openness.jsonexpr import js_obj
+from pipelines.openness.mof import mot_components
+
+S = pl.col
+KEY = ["repo_id", "revision"]
+OSAI_COLUMNS = [f"osai_{p}" for p in v.OSAI_PARAMS]
+OSAID_REQUIREMENTS = ("data information", "code", "parameters")
+
+
+def _fold_disclosures(disclosures: pl.DataFrame) -> pl.DataFrame:
+    """One row per revision: the component bitmasks (see verdicts.py) from the long disclosures table."""
+    weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: v.bit(c["id"]) for c in mot_components()}, return_dtype=pl.Int64)
+    detail_weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: 4 ** c["id"] for c in mot_components()}, return_dtype=pl.Int64)
+    return (
+        disclosures.lazy()
+        .select(
+            *KEY,
+            (S("included").fill_null(False).cast(pl.Int64) * weight).alias("_inc"),
+            (S("included").is_not_null().cast(pl.Int64) * weight).alias("_known"),
+            ((S("included") & S("is_open")).fill_null(False).cast(pl.Int64) * weight).alias("_open"),
+            (S("is_open").is_not_null().cast(pl.Int64) * weight).alias("_oknown"),
+            ((S("method") == "inferred").cast(pl.Int64) * weight).alias("_inf"),
+            (S("detail").fill_null(0).cast(pl.Int64) * detail_weight).alias("_det"),
+        )
+        .group_by(KEY)
+        .agg(pl.all().sum())
+        .collect()
+    )
+
+
+def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The `bases` frame: each repo's latest weights verdict (and data-sources verdict when already scored)."""
+    cols = ["repo_id", "has_weights", "gated"] + (["committed_at"] if "committed_at" in revisions_latest.columns else [])
+    latest = revisions_latest.select(cols)
+    if "committed_at" in cols:
+        latest = latest.sort("committed_at", nulls_last=False).unique("repo_id", keep="last").drop("committed_at")
+    if openness_latest is not None:
+        scored = openness_latest.select("repo_id", "revision", "osai_weights_endmodel", "osai_datasources_endmodel")
+        if "committed_at" in openness_latest.columns:
+            scored = openness_latest.sort("committed_at", nulls_last=False).select(scored.columns)
+        scored = scored.unique("repo_id", keep="last").drop("revision")
+        latest = latest.join(scored, on="repo_id", how="left")
+    return latest
+
+
+def _bases(df: pl.DataFrame, bases: pl.DataFrame | None) -> pl.DataFrame:
+    df = df.with_columns(
+        (S("base_models").list.len().fill_null(0) > 0).alias("_has_base"),
+        S("base_models").list.first().alias("_base_repo"),
+    )
+    if bases is None or bases.height == 0:
+        return df.with_columns(pl.lit(None, dtype=pl.String).alias("_base_weights"), pl.lit(None, dtype=pl.String).alias("_base_datasources"))
+    b = bases.unique("repo_id", keep="last")
+    if "osai_weights_endmodel" in b.columns:
+        weights = S("osai_weights_endmodel")
+    else:
+        weights = (
+            pl.when(S("has_weights") & (S("gated") == "false")).then(pl.lit("open"))
+            .when(S("has_weights") & S("gated").is_in(["auto", "manual"])).then(pl.lit("partial"))
+            .when(S("has_weights").not_()).then(pl.lit("closed"))
+        )
+    sources = S("osai_datasources_endmodel") if "osai_datasources_endmodel" in b.columns else pl.lit(None, dtype=pl.String)
+    b = b.select(S("repo_id").alias("_base_repo"), weights.alias("_base_weights"), sources.alias("_base_datasources"))
+    return df.join(b, on="_base_repo", how="left")
+
+
+def score_revisions(
+    revisions: pl.DataFrame, disclosures: pl.DataFrame, *, rubric: dict[str, Any], bases: pl.DataFrame | None = None
+) -> pl.DataFrame:
+    """The `openness` table: one row per revision with MOF, the Index, OSAID, Solaiman and the spectrum level."""
+    rev = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
+    keep = [c for c in ("committed_at", "gated", "base_models", "license_id", "license_family", "license_status") if c in rev.columns]
+    df = rev.select(*KEY, *keep)
+    if "base_models" not in df.columns:
+        df = df.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("base_models"))
+    df = df.join(_fold_disclosures(disclosures), on=KEY, how="left").with_columns(
+        S(c).fill_null(0) for c in ("_inc", "_known", "_open", "_oknown", "_inf", "_det")
+    )
+    df = _bases(df, bases)
+    df = df.with_columns(**v.mof_columns(), **v.licence_openness(rubric))
+
+    verdicts = v.osai_verdicts(rubric)
+    evidence: list[tuple[str, pl.Expr]] = []
+    first = ["weights_endmodel", "datasources_endmodel"]
+    for batch in (first, [p for p in v.OSAI_PARAMS if p not in first]):
+        cols = []
+        for param in batch:
+            value, src = v.apply(verdicts[param], pl.String)
+            cols.append(value.alias(f"osai_{param}"))
+            evidence.append((f"osai_{param}", src))
+        df = df.with_columns(cols)
+    df = df.with_columns(*_osai_score(), *_osaid())
+    release, release_src = v.apply(v.release_verdict(rubric), pl.String)
+    level, level_src = v.apply(v.spectrum_verdict(rubric), pl.Int8)
+    df = df.with_columns(release.alias("release_level"), level.alias("spectrum_level"))
+    evidence = [
+        ("mof_class", js_obj([("open_components", _bits_json("_open")), ("unknown_components", _bits_json("_known", negate=True))])),
+        *evidence,
+        ("osaid", pl.when(S("osaid") != "undetermined").then(
+            pl.concat_str([pl.lit('["mof:10","mof:7","mof:8","mof:16","mof:14","mof:15",'), v.family_source_json(), pl.lit("]")])
+        )),
+        ("release_level", release_src),
+        ("spectrum_level", level_src),
+    ]
+    inferred_sources = ((S("_inf") & (v.bit(7) | v.bit(15))) != 0) & (S("spectrum_level") > 3)
+    method = (
+        pl.when(S("spectrum_level").is_null()).then(pl.lit("unknown"))
+        .when((S("spectrum_level") == 0) | inferred_sources).then(pl.lit("inferred"))
+        .otherwise(pl.lit("declared"))
+    )
+    return df.select(
+        *KEY,
+        *[c for c in ("committed_at",) if c in df.columns],
+        "mof_class",
+        "mof_class_label",
+        "mof_progress_1",
+        "mof_progress_2",
+        "mof_progress_3",
+        *OSAI_COLUMNS,
+        "osai_score",
+        "osai_decided",
+        "osaid",
+        "osaid_unmet",
+        "release_level",
+        "spectrum_level",
+        "license_id",
+        "license_family",
+        "license_status",
+        pl.lit(rubric["rubric_version"]).alias("rubric_version"),
+        js_obj(evidence).alias("evidence"),
+        method.alias("method"),
+    )
+
+
+def _bits_json(col: str, *, negate: bool = False) -> pl.Expr:
+    ids = [c["id"] for c in mot_components()]
+    parts = [pl.when((S(col) & v.bit(c)) == 0 if negate else (S(col) & v.bit(c)) != 0).then(pl.lit(str(c))) for c in sorted(ids)]
+    return pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=",", ignore_nulls=True), pl.lit("]")])
+
+
+def _osai_score() -> list[pl.Expr]:
+    points = [S(c).replace_strict(v.OSAI_POINTS, default=None, return_dtype=pl.Float64) for c in OSAI_COLUMNS]
+    decided = pl.sum_horizontal([p.is_not_null().cast(pl.Int8) for p in points])
+    total = pl.sum_horizontal([p.fill_null(0.0) for p in points])
+    return [
+        pl.when(decided > 0).then(total / decided).alias("osai_score"),
+        decided.cast(pl.Int8).alias("osai_decided"),
+    ]
+
+
+def _osaid() -> list[pl.Expr]:
+    req = v.osaid_requirements()
+    unmet = [pl.when(req[name][1].fill_null(False)).then(pl.lit(name)) for name in OSAID_REQUIREMENTS]
+    all_met = pl.all_horizontal([req[name][0].fill_null(False) for name in OSAID_REQUIREMENTS])
+    unmet_list = pl.concat_list(unmet).list.eval(pl.element().drop_nulls())
+    return [
+        pl.when(unmet_list.list.len() > 0).then(pl.lit("fails")).when(all_met).then(pl.lit("meets")).otherwise(pl.lit("undetermined")).alias("osaid"),
+        unmet_list.alias("osaid_unmet"),
+    ]

@@ -1,0 +1,190 @@
+"""Pure functions from raw paper captures to the `papers` and `release_papers` frames, and the refresh list.
+
+Raw in, Polars frames with explicit schemas out; dates come in as arguments. The rubric reads
+`papers.is_peer_reviewed` / `paper_kind` (technical report vs peer-reviewed paper), `papers.code_urls`
+(training code) and `papers.published` (timeline), joined to releases through `release_papers`.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from functools import lru_cache
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import polars as pl
+
+from pipelines.papers.atom import AtomError, parse_feed
+from pipelines.papers.hf_papers import paper_links
+from pipelines.papers.ids import try_parse_arxiv_id
+
+UTC_TS = pl.Datetime("us", "UTC")
+STR_LIST = pl.List(pl.String)
+
+# One row per arXiv paper (id without version) that was ever asked for or seen in an answer.
+PAPERS_SCHEMA: dict[str, pl.DataType] = {
+    "arxiv_id": pl.String,  # without version; old-style ids keep their '/'
+    "version": pl.Int64,  # the version the answer described (arXiv's latest unless one was asked for)
+    "title": pl.String,
+    "abstract": pl.String,
+    "authors": STR_LIST,
+    "categories": STR_LIST,
+    "primary_category": pl.String,
+    "published": UTC_TS,  # first version's date: the paper's place on the timeline
+    "updated": UTC_TS,  # this version's date
+    "doi": pl.String,
+    "journal_ref": pl.String,
+    "comment": pl.String,
+    "code_urls": STR_LIST,  # github/gitlab repos from the arXiv comment and abstract + the Hub's githubRepo
+    "project_page": pl.String,  # from the Hub papers API
+    "license_url": pl.String,
+    "is_peer_reviewed": pl.Boolean,  # a journal ref or a DOI is present (null when not found)
+    "paper_kind": pl.String,  # peer_reviewed | preprint (null when not found)
+    "fetched_at": UTC_TS,  # capture the row comes from
+    "status": pl.String,  # found | not_found | invalid
+}
+
+# One row per (release repo, cited paper).
+RELEASE_PAPERS_SCHEMA: dict[str, pl.DataType] = {
+    "repo_id": pl.String,
+    "arxiv_id": pl.String,  # without version
+    "first_revision": pl.String,  # earliest commit whose card or tags cite the paper
+    "first_cited_at": UTC_TS,
+    "last_revision": pl.String,  # latest commit that still cites it
+    "source": pl.String,  # tag (an `arxiv:<id>` Hub tag carried it) | card_link (only the card text did)
+}
+
+
+@lru_cache(maxsize=65536)
+def _base(value: str) -> str | None:
+    parsed = try_parse_arxiv_id(value)
+    return parsed.base if parsed is not None else None
+
+
+def _utc(value: Any) -> datetime | None:
+    """A datetime (or ISO string) as an aware UTC datetime; naive values are taken to be UTC."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _requested(url: str) -> list[str]:
+    """Base ids named in a query URL's id_list (malformed ones dropped)."""
+    values = parse_qs(urlsplit(url or "").query).get("id_list", [""])
+    bases = (_base(i.strip()) for i in values[-1].split(",") if i.strip())
+    return list(dict.fromkeys(b for b in bases if b is not None))
+
+
+def _paper_row(entry: dict[str, Any], fetched_at: datetime) -> dict[str, Any]:
+    peer = bool(entry.get("journal_ref") or entry.get("doi"))
+    return {
+        "arxiv_id": entry["arxiv_id"], "version": entry.get("version"), "title": entry.get("title"),
+        "abstract": entry.get("abstract"), "authors": list(entry.get("authors") or []),
+        "categories": list(entry.get("categories") or []), "primary_category": entry.get("primary_category"),
+        "published": _utc(entry.get("published")), "updated": _utc(entry.get("updated")),
+        "doi": entry.get("doi"), "journal_ref": entry.get("journal_ref"), "comment": entry.get("comment"),
+        "code_urls": list(entry.get("code_urls") or []), "project_page": None,
+        "license_url": entry.get("license_url"), "is_peer_reviewed": peer,
+        "paper_kind": "peer_reviewed" if peer else "preprint", "fetched_at": fetched_at, "status": "found",
+    }
+
+
+def _missing_row(arxiv_id: str, status: str, fetched_at: datetime) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(PAPERS_SCHEMA)
+    row.update(arxiv_id=arxiv_id, authors=[], categories=[], code_urls=[], fetched_at=fetched_at, status=status)
+    return row
+
+
+def _arxiv_candidates(arxiv_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """The winning row per paper: the latest capture that found it, else the latest that did not."""
+    best: dict[str, dict[str, Any]] = {}
+    ordered = arxiv_rows.with_row_index("_n").sort(["fetched_at", "_n"], nulls_last=False)
+    for capture in ordered.iter_rows(named=True):
+        status_code, fetched_at = capture.get("status_code"), _utc(capture.get("fetched_at"))
+        if status_code not in (200, 400) or not capture.get("body"):
+            continue  # 429/5xx/empty: says nothing about the paper
+        try:
+            feed = parse_feed(capture["body"])
+        except AtomError:
+            continue
+        rows: list[dict[str, Any]] = []
+        asked = _requested(capture.get("url") or "")
+        if status_code == 200:
+            seen = set()
+            for entry in feed.entries:
+                if entry["arxiv_id"] not in seen:
+                    seen.add(entry["arxiv_id"])
+                    rows.append(_paper_row(entry, fetched_at))
+            rows += [_missing_row(i, "not_found", fetched_at) for i in asked if i not in seen]
+        elif len(asked) == 1 and feed.errors:  # a 400 for a list of several ids does not say which one
+            rows.append(_missing_row(asked[0], "invalid", fetched_at))
+        for row in rows:
+            current = best.get(row["arxiv_id"])
+            # Published papers do not disappear from arXiv: a later empty answer does not undo a find.
+            if current is None or row["status"] == "found" or current["status"] != "found":
+                best[row["arxiv_id"]] = row
+    return best
+
+
+def _hub_links(hf_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """Per paper, the links of the latest Hub answer (found or not_found; errors say nothing)."""
+    latest: dict[str, dict[str, Any]] = {}
+    ordered = hf_rows.with_row_index("_n").sort(["fetched_at", "_n"], nulls_last=False)
+    for capture in ordered.iter_rows(named=True):
+        base = _base(capture.get("arxiv_id") or "")
+        if base is None or capture.get("status") not in ("found", "not_found"):
+            continue
+        latest[base] = paper_links(capture.get("body")) if capture["status"] == "found" else {}
+    return latest
+
+
+def papers_frame(arxiv_rows: pl.DataFrame, hf_rows: pl.DataFrame) -> pl.DataFrame:
+    """`papers`: one row per paper id from raw arXiv captures, with code links and project page from the Hub."""
+    best = _arxiv_candidates(arxiv_rows)
+    hub = _hub_links(hf_rows)
+    rows = []
+    for arxiv_id in sorted(best):
+        row = best[arxiv_id]
+        links = hub.get(arxiv_id) or {}
+        if row["status"] == "found":
+            extra = [links["github_repo"]] if links.get("github_repo") else []
+            row["code_urls"] = sorted(set(row["code_urls"]) | set(extra))
+            row["project_page"] = links.get("project_page")
+        rows.append(row)
+    return pl.DataFrame(rows, schema=PAPERS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=PAPERS_SCHEMA)
+
+
+def release_papers_frame(revisions: pl.DataFrame) -> pl.DataFrame:
+    """`release_papers`: one row per (repo_id, arxiv_id) cited by any revision, with first/last citing revision."""
+    rows = []
+    for rev in revisions.select("repo_id", "revision", "committed_at", "arxiv_ids", "tags").iter_rows():
+        repo_id, revision, committed_at, arxiv_ids, tags = rev
+        from_tags = {b for t in tags or [] if t[:6].lower() == "arxiv:" and (b := _base(t[6:])) is not None}
+        from_any = {b for i in arxiv_ids or [] if (b := _base(i)) is not None} | from_tags
+        rows += [(repo_id, revision, _utc(committed_at), b, b in from_tags) for b in sorted(from_any)]
+    cited = pl.DataFrame(rows, orient="row", schema={
+        "repo_id": pl.String, "revision": pl.String, "committed_at": UTC_TS, "arxiv_id": pl.String,
+        "from_tag": pl.Boolean})
+    out = (
+        cited.sort(["repo_id", "arxiv_id", "committed_at", "revision"], nulls_last=True)
+        .group_by(["repo_id", "arxiv_id"], maintain_order=True)
+        .agg(first_revision=pl.col("revision").first(), first_cited_at=pl.col("committed_at").first(),
+             last_revision=pl.col("revision").last(), from_tag=pl.col("from_tag").any())
+        .with_columns(source=pl.when(pl.col("from_tag")).then(pl.lit("tag")).otherwise(pl.lit("card_link")))
+    )
+    return out.select(list(RELEASE_PAPERS_SCHEMA)).cast(RELEASE_PAPERS_SCHEMA)  # type: ignore[arg-type]
+
+
+def papers_to_refresh(papers: pl.DataFrame, cited_ids: list[str], today: date, max_age_days: int = 30) -> list[str]:
+    """Ids to fetch: cited ids never fetched (in citation order), then those fetched max_age_days or more ago (oldest first)."""
+    cited = list(dict.fromkeys(b for b in (_base(i) for i in cited_ids) if b is not None))
+    fetched: dict[str, date] = {}
+    for arxiv_id, fetched_at, status in papers.select("arxiv_id", "fetched_at", "status").iter_rows():
+        if status in ("found", "not_found", "invalid") and fetched_at is not None:
+            day = _utc(fetched_at).date()  # type: ignore[union-attr]
+            fetched[arxiv_id] = max(day, fetched.get(arxiv_id, day))
+    never = [i for i in cited if i not in fetched]
+    stale = sorted((fetched[i], i) for i in cited if i in fetched and (today - fetched[i]).days >= max_age_days)
+    return never + [i for _, i in stale]

@@ -1,0 +1,180 @@
+"""Download one snapshot version and verify every file: the `openness download` command.
+
+A snapshot comes from somewhere the downloader does not control, so it is treated as untrusted: the
+version name and every manifest path must be plain names that stay inside `<to>/<version>/`, local
+symlinks are refused, files the manifest does not list are reported and never copied, and each file is
+written to `<name>.part` and renamed only once its size and sha256 match the manifest. A corrupt file is
+deleted (the good ones are kept) and the error names the file and both checksums. An interrupted
+download resumes: complete files are not fetched again and a `.part` continues with an HTTP Range
+request where the server supports one. `manifest.json` is written last, so a local version folder that
+has one is complete.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from pipelines.publish.snapshot import VERSION, is_safe_file_name, sha256_file
+from pipelines.publish.sources import (
+    SnapshotRefused,
+    SnapshotSource,
+    open_source,
+    redact,
+    storage_options_from_env,
+)
+
+MANIFEST_LIMIT = 16 << 20
+LATEST_LIMIT = 1024
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+Progress = Callable[[str], None]
+
+__all__ = ["CorruptFile", "SnapshotRefused", "download", "parse_manifest", "run_download"]
+
+
+class CorruptFile(SnapshotRefused):
+    """Files whose bytes do not match the manifest (deleted, never left in place)."""
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One file a manifest lists: its name in the version folder, size and sha256."""
+
+    name: str
+    size: int
+    sha256: str
+
+
+def parse_manifest(data: bytes, version: str) -> list[Entry]:
+    """The files of an untrusted manifest, refusing any path that is not a plain name inside the version."""
+    try:
+        manifest = json.loads(data)
+    except ValueError as exc:
+        raise SnapshotRefused(f"refused: manifest.json of {version} is not valid JSON ({exc})") from exc
+    if not isinstance(manifest, dict) or manifest.get("version") != version:
+        raise SnapshotRefused(f"refused: manifest.json does not describe version {version}")
+    entries: list[Entry] = []
+    for section in ("tables", "documents"):
+        listed = manifest.get(section) or {}
+        if not isinstance(listed, dict):
+            raise SnapshotRefused(f"refused: manifest `{section}` is not an object")
+        for key, entry in listed.items():
+            path = entry.get("path") if isinstance(entry, dict) else None
+            if not is_safe_file_name(path):
+                raise SnapshotRefused(
+                    f"refused: manifest path {path!r} ({section}.{key}) is not a plain file name inside the version "
+                    "folder; absolute paths, '..', '/', backslashes and hidden or reserved names are not allowed")
+            size, digest = entry.get("bytes"), entry.get("sha256")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise SnapshotRefused(f"refused: manifest size of {path} is not a byte count: {size!r}")
+            if not isinstance(digest, str) or not SHA256.match(digest):
+                raise SnapshotRefused(f"refused: manifest sha256 of {path} is not 64 hex digits: {digest!r}")
+            if any(e.name == path for e in entries):
+                raise SnapshotRefused(f"refused: manifest lists {path} twice")
+            entries.append(Entry(path, size, digest))
+    return entries
+
+
+def _digest(path: Path) -> tuple[int, str]:
+    return path.stat().st_size, sha256_file(path)
+
+
+def _version_folder(to: Path, version: str) -> Path:
+    to.mkdir(parents=True, exist_ok=True)
+    folder = to / version
+    if folder.is_symlink():
+        raise SnapshotRefused(f"refused: {folder} is a symlink; a download never writes outside {to}")
+    folder.mkdir(exist_ok=True)
+    if folder.resolve().parent != to.resolve():
+        raise SnapshotRefused(f"refused: {folder} resolves outside {to}")
+    return folder
+
+
+def _fetch(src: SnapshotSource, version: str, entry: Entry, folder: Path, say: Progress) -> None:
+    final, part = folder / entry.name, folder / f"{entry.name}.part"
+    for path in (final, part):
+        if path.is_symlink():
+            raise SnapshotRefused(f"refused: {path} is a symlink; a download never writes through links")
+    expected = (entry.size, entry.sha256)
+    if final.exists():
+        if _digest(final) == expected:
+            say(f"{entry.name}: already complete, not fetched")
+            return
+        final.unlink()  # not this version's bytes (edited or damaged locally): fetch it again
+    offset = part.stat().st_size if part.exists() else 0
+    if offset > entry.size:
+        offset = 0
+    rel = f"{version}/{entry.name}"
+    used = offset if part.exists() and offset == entry.size else src.fetch(rel, part, offset, entry.size)
+    actual = _digest(part)
+    if actual != expected and used > 0:
+        # The kept prefix may come from other bytes (a damaged earlier attempt): one clean retry decides.
+        say(f"{entry.name}: resumed file does not verify, fetching it again from the start")
+        part.unlink()
+        src.fetch(rel, part, 0, entry.size)
+        used, actual = 0, _digest(part)
+    if actual != expected:
+        part.unlink()
+        raise CorruptFile(f"refused: {entry.name} is corrupt: manifest sha256 {entry.sha256} ({entry.size} bytes), "
+                          f"downloaded sha256 {actual[1]} ({actual[0]} bytes); the file was not kept")
+    os.replace(part, final)
+    say(f"{entry.name}: {f'resumed from byte {used}' if used else 'fetched'}, {entry.size} bytes, sha256 ok")
+
+
+def download(source: str, to: Path, version: str | None = None, *, storage_options: dict | None = None,
+             progress: Progress | None = None) -> Path:
+    """Fetch one version (default: the one LATEST names) into `<to>/<version>/`, verify it, return the folder."""
+    say = progress or (lambda _message: None)
+    src = open_source(source, storage_options)
+    if version is None:
+        version = src.read_small("LATEST", LATEST_LIMIT).decode("utf-8", "replace").strip()
+        say(f"LATEST names {version}")
+    if not isinstance(version, str) or not VERSION.match(version):
+        raise SnapshotRefused(f"refused: {version!r} is not a snapshot version (YYYY-MM-DD.N)")
+    manifest_bytes = src.read_small(f"{version}/manifest.json", MANIFEST_LIMIT)
+    entries = parse_manifest(manifest_bytes, version)
+    listed = src.listing(version)
+    for name in sorted(set(listed or []) - {e.name for e in entries} - {"manifest.json"}):
+        say(f"not copied: {name!r} is in the version folder but not listed in its manifest")
+    folder = _version_folder(Path(to), version)
+    corrupt: list[str] = []
+    for entry in entries:
+        try:
+            _fetch(src, version, entry, folder, say)
+        except CorruptFile as exc:  # keep going: the good files stay, so a retry fetches only the bad ones
+            say(str(exc))
+            corrupt.append(str(exc))
+    if corrupt:
+        raise CorruptFile("; ".join(corrupt))
+    part = folder / "manifest.json.part"
+    part.write_bytes(manifest_bytes)
+    os.replace(part, folder / "manifest.json")
+    say(f"{version}: {len(entries)} files verified in {folder} "
+        f"(manifest sha256 {hashlib.sha256(manifest_bytes).hexdigest()})")
+    return folder
+
+
+def run_download(source: str, to: Path | str, version: str | None = None, *,
+                 environ: Mapping[str, str] | None = None) -> int:
+    """`openness download`: print progress, return 0 (verified), 2 (refused or corrupt) or 1 (other failure)."""
+    env = os.environ if environ is None else environ
+    secrets = [v for k, v in env.items() if k in {"AWS_SECRET_ACCESS_KEY", "HF_TOKEN"} and v]
+    try:
+        folder = download(source, Path(to), version, storage_options=storage_options_from_env(env),
+                          progress=lambda message: print(message, flush=True))
+    except SnapshotRefused as exc:
+        print(redact(str(exc), secrets), file=sys.stderr)
+        return 2
+    except (OSError, requests.RequestException, ValueError) as exc:
+        print(f"download failed: {redact(str(exc), secrets)}", file=sys.stderr)
+        return 1
+    print(f"Snapshot verified: {folder}")
+    return 0

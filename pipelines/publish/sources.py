@@ -1,0 +1,213 @@
+"""Where a snapshot is downloaded from: a local snapshots folder, an HTTP(S) base URL, or any fsspec URL.
+
+Every source answers the same three questions (read a small file, append a file's bytes from an offset
+to a local `.part` file, list a version folder) so that the download logic, its checks and its resume
+behaviour are written once. Sources treat everything they read as untrusted: sizes are capped, local
+symlinks are refused, and nothing here decides where a file lands (the caller passes the `.part` path).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import re
+import stat
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import BinaryIO, Protocol
+from urllib.parse import quote
+
+import requests
+
+BLOCK = 1 << 20
+TIMEOUT = (10, 60)  # connect, read (seconds)
+
+
+class SnapshotRefused(ValueError):
+    """The source holds something a download must not trust (a symlink, an oversized small file)."""
+
+
+class SnapshotSource(Protocol):
+    """Read access to the files of a published snapshots root (the folder or URL that holds LATEST)."""
+
+    def read_small(self, rel: str, limit: int) -> bytes:
+        """The whole file at `rel` (e.g. `LATEST`), refusing one larger than `limit` bytes."""
+
+    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
+        """Append the bytes of `rel` from `offset` to `part` (at most `limit` in all); return the offset used."""
+
+    def listing(self, version: str) -> list[str] | None:
+        """Names in a version folder, or None when the source cannot list (HTTP)."""
+
+
+def _append(part: Path, offset: int, chunks, limit: int) -> None:
+    # Truncating to `offset` drops whatever a restart must not keep; at most limit + 1 bytes are stored,
+    # enough for the size check to see that the source sent too much.
+    with open(part, "r+b" if part.exists() else "wb") as out:
+        out.truncate(offset)
+        out.seek(offset)
+        budget = limit + 1 - offset
+        for chunk in chunks:
+            if budget <= 0:
+                break
+            out.write(chunk[:budget])
+            budget -= len(chunk)
+
+
+class LocalSource:
+    """A snapshots folder on this machine."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _open(self, rel: str) -> BinaryIO:
+        path = self.root / rel
+        # lstat for a clear message, then O_NOFOLLOW so a symlink swapped in meanwhile is not followed either.
+        if stat.S_ISLNK(os.lstat(path).st_mode):
+            raise SnapshotRefused(f"refused: {rel} is a symlink in the source; a snapshot holds regular files only")
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise SnapshotRefused(f"refused: {rel} is a symlink in the source") from exc
+            raise
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise SnapshotRefused(f"refused: {rel} is not a regular file")
+        return os.fdopen(fd, "rb")
+
+    def read_small(self, rel: str, limit: int) -> bytes:
+        """The whole file at `rel`, refusing one larger than `limit` bytes."""
+        with self._open(rel) as fh:
+            data = fh.read(limit + 1)
+        if len(data) > limit:
+            raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
+        return data
+
+    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
+        """Append the bytes of `rel` from `offset` to `part`; return the offset used."""
+        with self._open(rel) as fh:
+            fh.seek(offset)
+            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit)
+        return offset
+
+    def listing(self, version: str) -> list[str] | None:
+        """Names in the version folder."""
+        return sorted(os.listdir(self.root / version))
+
+
+class HttpSource:
+    """Files served at `<base>/LATEST` and `<base>/<version>/<file>` over HTTP(S)."""
+
+    def __init__(self, base: str, session: requests.Session | None = None) -> None:
+        self.base = base.rstrip("/")
+        self.session = session or requests.Session()
+
+    def _url(self, rel: str) -> str:
+        return f"{self.base}/{quote(rel)}"
+
+    def _get(self, rel: str, headers: dict[str, str] | None = None) -> requests.Response:
+        response = self.session.get(self._url(rel), headers=headers or {}, stream=True, timeout=TIMEOUT)
+        if response.status_code == 404:
+            response.close()
+            raise FileNotFoundError(f"{self._url(rel)} not found (404)")
+        return response
+
+    def read_small(self, rel: str, limit: int) -> bytes:
+        """The whole file at `rel`, refusing one larger than `limit` bytes."""
+        with self._get(rel) as response:
+            response.raise_for_status()
+            data = b""
+            for chunk in response.iter_content(BLOCK):
+                data += chunk
+                if len(data) > limit:
+                    raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
+        return data
+
+    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
+        """Append from `offset` with a Range request; restart from 0 when the server ignores the range."""
+        headers = {"Range": f"bytes={offset}-"} if offset else {}
+        response = self._get(rel, headers)
+        if offset and response.status_code == 416:  # the range is past the end: the .part is stale
+            response.close()
+            offset, response = 0, self._get(rel)
+        with response:
+            response.raise_for_status()
+            if offset and not (response.status_code == 206 and
+                               response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")):
+                offset = 0  # the server sent the whole file (200) or another range: start over
+            _append(part, offset, response.iter_content(BLOCK), limit)
+        return offset
+
+    def listing(self, version: str) -> list[str] | None:
+        """None: HTTP has no listing, so only the manifest's files are ever requested."""
+        return None
+
+
+class FsspecSource:
+    """A snapshots root on any fsspec filesystem (s3://, gs://, hf://, ...)."""
+
+    def __init__(self, url: str, storage_options: dict | None = None) -> None:
+        import fsspec
+
+        self.fs, root = fsspec.url_to_fs(url, **(storage_options or {}))
+        self.fs.invalidate_cache()  # fsspec reuses filesystem instances: drop listings cached by earlier calls
+        self.root = root.rstrip("/")
+
+    def _path(self, rel: str) -> str:
+        return f"{self.root}/{rel}"
+
+    def read_small(self, rel: str, limit: int) -> bytes:
+        """The whole file at `rel`, refusing one larger than `limit` bytes."""
+        path = self._path(rel)
+        if not self.fs.isfile(path):
+            raise FileNotFoundError(f"{path} not found")
+        if self.fs.size(path) > limit:
+            raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
+        return self.fs.cat_file(path)
+
+    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
+        """Append the bytes of `rel` from `offset` (ranged reads) to `part`; return the offset used."""
+        with self.fs.open(self._path(rel), "rb") as fh:
+            fh.seek(offset)
+            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit)
+        return offset
+
+    def listing(self, version: str) -> list[str] | None:
+        """Names in the version folder."""
+        self.fs.invalidate_cache()
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self._path(version), detail=False))
+
+
+def open_source(source: str, storage_options: dict | None = None) -> SnapshotSource:
+    """The reader for a snapshots folder path, an http(s) base URL, or an fsspec URL."""
+    if source.startswith(("http://", "https://")):
+        return HttpSource(source)
+    if source.startswith("file://"):
+        return LocalSource(Path(source.removeprefix("file://")))
+    if "://" in source:
+        return FsspecSource(source, storage_options)
+    return LocalSource(Path(source))
+
+
+def storage_options_from_env(environ: Mapping[str, str]) -> dict:
+    """fsspec storage options from `OPENNESS_STORAGE_OPTIONS` (a JSON object), for the command line."""
+    raw = environ.get("OPENNESS_STORAGE_OPTIONS", "").strip()
+    if not raw:
+        return {}
+    options = json.loads(raw)
+    if not isinstance(options, dict):
+        raise ValueError("OPENNESS_STORAGE_OPTIONS must be a JSON object")
+    return options
+
+
+USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def redact(message: str, secrets: Iterable[str | None] = ()) -> str:
+    """A message with the given secrets and any `user:password@` in URLs replaced, safe to print or log."""
+    for secret in secrets:
+        if secret:
+            message = message.replace(secret, "***")
+    return USERINFO.sub("***@", message)

@@ -1,0 +1,168 @@
+"""Downloading a version over HTTP and from a folder: verify, resume, refuse what cannot be trusted."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from pipelines.publish.download import CorruptFile, SnapshotRefused, download, run_download
+from pipelines.publish.snapshot import sha256_file, write_snapshot
+
+VERSION = "2024-03-01.1"
+
+
+@pytest.fixture
+def served(warehouse, tmp_path) -> Path:
+    """A snapshots folder with one version (the folder an HTTP server serves)."""
+    snapshots = tmp_path / "served"
+    write_snapshot(warehouse, snapshots, "2024-03-01",
+                   extra={"crawl_window": {"from": "2024-03-01", "to": "2024-03-01"}})
+    return snapshots
+
+
+def files_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def tree(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*")}
+
+
+def test_http_download_verifies_every_file(served, tmp_path, http_server):
+    base, _ = http_server(served)
+    messages = []
+    folder = download(base, tmp_path / "got", progress=messages.append)
+
+    assert folder == tmp_path / "got" / VERSION
+    assert files_of(folder) == files_of(served / VERSION)
+    assert "LATEST names 2024-03-01.1" in messages
+
+
+def test_resume_fetches_only_the_partial_file_with_a_range_request(served, tmp_path, http_server):
+    base, server = http_server(served)
+    folder = download(base, tmp_path / "got")
+    victim = folder / "revisions.parquet"
+    whole = victim.read_bytes()
+    (folder / "revisions.parquet.part").write_bytes(whole[: len(whole) // 2])
+    victim.unlink()
+    (folder / "manifest.json").unlink()  # as if interrupted: the manifest is written last
+    server.log.clear()
+    messages = []
+
+    download(base, tmp_path / "got", progress=messages.append)
+
+    fetched = [(path, rng) for path, rng in server.log if path not in ("/LATEST", f"/{VERSION}/manifest.json")]
+    assert fetched == [(f"/{VERSION}/revisions.parquet", f"bytes={len(whole) // 2}-")]
+    assert victim.read_bytes() == whole and not (folder / "revisions.parquet.part").exists()
+    assert any(m.startswith(f"revisions.parquet: resumed from byte {len(whole) // 2}") for m in messages)
+    assert "releases.parquet: already complete, not fetched" in messages
+
+
+def test_resume_restarts_when_the_server_ignores_ranges(served, tmp_path, http_server):
+    base, server = http_server(served, ranges=False)
+    target = tmp_path / "got" / VERSION
+    target.mkdir(parents=True)
+    whole = (served / VERSION / "releases.parquet").read_bytes()
+    (target / "releases.parquet.part").write_bytes(whole[:100])
+
+    download(base, tmp_path / "got")
+
+    assert (target / "releases.parquet").read_bytes() == whole
+    assert (f"/{VERSION}/releases.parquet", "bytes=100-") in server.log  # asked, got a 200, started over
+
+
+def test_corrupt_file_is_refused_named_and_not_left_in_place(served, tmp_path, http_server, capsys):
+    source = served / VERSION / "releases.parquet"
+    good_sha = sha256_file(source)
+    data = bytearray(source.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    source.write_bytes(bytes(data))
+    bad_sha = sha256_file(source)
+    base, _ = http_server(served)
+
+    with pytest.raises(CorruptFile) as err:
+        download(base, tmp_path / "got")
+
+    message = str(err.value)
+    assert "releases.parquet" in message and good_sha in message and bad_sha in message
+    folder = tmp_path / "got" / VERSION
+    assert not (folder / "releases.parquet").exists() and not (folder / "releases.parquet.part").exists()
+    assert (folder / "revisions.parquet").read_bytes() == (served / VERSION / "revisions.parquet").read_bytes()
+    assert not (folder / "manifest.json").exists()  # an incomplete version never looks complete
+
+    assert run_download(base, tmp_path / "again", None, environ={}) == 2
+    assert good_sha in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("evil", ["../evil", "/etc/passwd", "sub\\evil", "..\\..\\evil", "sub/evil", ".hidden",
+                                  "manifest.json"])
+def test_malicious_manifest_path_is_refused_and_nothing_lands_outside(served, tmp_path, http_server, evil):
+    manifest_path = served / VERSION / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    entry = manifest["tables"]["releases"]
+    manifest["tables"]["releases"] = {**entry, "path": evil}
+    manifest_path.write_text(json.dumps(manifest))
+    (served / "evil").write_bytes((served / VERSION / "releases.parquet").read_bytes())
+    base, _ = http_server(served)
+    to = tmp_path / "deep" / "got"
+    before = tree(tmp_path)
+
+    with pytest.raises(SnapshotRefused, match="not a plain file name"):
+        download(base, to)
+
+    assert tree(tmp_path) - before <= {"deep", "deep/got"}  # nothing written, not even the version folder
+
+
+def test_malicious_latest_is_refused(served, tmp_path, http_server):
+    (served / "LATEST").write_text("../../etc\n")
+    base, _ = http_server(served)
+    with pytest.raises(SnapshotRefused, match="not a snapshot version"):
+        download(base, tmp_path / "got")
+    assert not (tmp_path / "got").exists()
+
+
+def test_local_source_reports_and_skips_files_not_in_the_manifest(served, tmp_path):
+    (served / VERSION / "extra.sh").write_text("echo not part of the snapshot\n")
+    messages = []
+    folder = download(str(served), tmp_path / "got", progress=messages.append)
+
+    assert not (folder / "extra.sh").exists()
+    assert any("'extra.sh'" in m and "not listed" in m for m in messages)
+    assert files_of(folder) == {k: v for k, v in files_of(served / VERSION).items() if k != "extra.sh"}
+
+
+def test_local_source_refuses_a_symlinked_file(served, tmp_path):
+    victim = served / VERSION / "releases.parquet"
+    copy = tmp_path / "outside.parquet"
+    shutil.copyfile(victim, copy)
+    victim.unlink()
+    os.symlink(copy, victim)  # same bytes, but a snapshot holds regular files only
+    with pytest.raises(SnapshotRefused, match="symlink"):
+        download(str(served), tmp_path / "got")
+    assert not (tmp_path / "got" / VERSION / "releases.parquet").exists()
+
+
+def test_run_download_prints_progress_and_returns_zero(served, tmp_path, capsys):
+    assert run_download(str(served), tmp_path / "got", VERSION, environ={}) == 0
+    out = capsys.readouterr().out
+    assert "releases.parquet: fetched" in out and "Snapshot verified" in out
+    assert run_download(str(served), tmp_path / "got", "2099-01-01.1", environ={}) == 1
+
+
+def test_a_stale_part_that_does_not_verify_is_fetched_again_from_the_start(served, tmp_path, http_server):
+    base, server = http_server(served)
+    target = tmp_path / "got" / VERSION
+    target.mkdir(parents=True)
+    whole = (served / VERSION / "releases.parquet").read_bytes()
+    (target / "releases.parquet.part").write_bytes(b"\0" * len(whole))  # full size, wrong bytes
+    messages = []
+
+    download(base, tmp_path / "got", progress=messages.append)
+
+    assert (target / "releases.parquet").read_bytes() == whole
+    assert "releases.parquet: resumed file does not verify, fetching it again from the start" in messages
+    assert (f"/{VERSION}/releases.parquet", None) in server.log

@@ -1,0 +1,67 @@
+"""A snapshot reads the way researchers read it: DuckDB, Polars, pandas, pyarrow and `datasets`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from pipelines.publish.snapshot import write_snapshot
+
+REPOS = ["acme/alpha", "acme/beta", "zeta/gamma"]
+
+
+@pytest.fixture
+def releases(warehouse, tmp_path) -> Path:
+    folder = write_snapshot(warehouse, tmp_path / "snapshots", "2024-03-01")
+    return folder / "releases.parquet"
+
+
+def test_duckdb_reads_a_snapshot(releases):
+    rows = duckdb.connect().execute("SELECT repo_id, org FROM read_parquet(?) ORDER BY repo_id",
+                                    [str(releases)]).fetchall()
+    assert rows == [(r, r.split("/")[0]) for r in REPOS]
+
+
+def test_polars_reads_a_snapshot(releases):
+    frame = pl.read_parquet(releases).sort("repo_id")
+    assert frame["repo_id"].to_list() == REPOS
+    assert frame.schema["first_seen"] == pl.Datetime("us", "UTC")
+
+
+def test_pandas_reads_a_snapshot(releases):
+    frame = pd.read_parquet(releases).sort_values("repo_id")
+    assert frame["repo_id"].tolist() == REPOS
+    assert str(frame["first_seen"].dt.tz) == "UTC"
+
+
+def test_pyarrow_reads_a_snapshot(releases):
+    table = pq.read_table(releases)
+    assert sorted(table.column("repo_id").to_pylist()) == REPOS
+    assert table.num_rows == 3
+
+
+def test_datasets_reads_a_snapshot_offline(releases, tmp_path):
+    # A separate process: the offline switches are read when `datasets`/`huggingface_hub` are imported and
+    # must not leak into the other tests of this session.
+    script = (
+        "import json, sys, datasets\n"
+        "ds = datasets.load_dataset('parquet', data_files={'train': sys.argv[1]}, cache_dir=sys.argv[2], "
+        "split='train')\n"
+        "print(json.dumps({'rows': sorted(ds['repo_id']), 'columns': ds.column_names}))\n"
+    )
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
+           "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
+    done = subprocess.run([sys.executable, "-c", script, str(releases), str(tmp_path / "cache")], env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["rows"] == REPOS and "repo_id" in result["columns"]
