@@ -60,6 +60,12 @@ def _cmd_mof(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_download(args: argparse.Namespace) -> int:
+    from pipelines.publish.download import run_download
+
+    return run_download(args.source, Path(args.to), args.version)
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     prepare_dagster_home()
     apply_settings()
@@ -95,6 +101,12 @@ def build_parser() -> argparse.ArgumentParser:
     mof = sub.add_parser("mof", help="evaluate a Model Openness Tool record (YAML) and print the result as JSON")
     mof.add_argument("file")
     mof.set_defaults(func=_cmd_mof)
+
+    download = sub.add_parser("download", help="fetch a snapshot version and verify every checksum")
+    download.add_argument("source", help="a snapshots folder, an http(s) base URL or an fsspec URL (s3://...)")
+    download.add_argument("--version", default=None, help="a version (default: LATEST)")
+    download.add_argument("--to", required=True, help="the folder to download into")
+    download.set_defaults(func=_cmd_download)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
     ui.add_argument("--host", default="127.0.0.1")

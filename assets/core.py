@@ -3,9 +3,15 @@
 
 import dagster as dg
 
-from assets.crawl import hub_history, hub_listing
+from assets.crawl import hub_datasets, hub_history, hub_listing
 from assets.resources import WarehouseResource
-from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table, preview
+from pipelines.build import (
+    build_crawl_runs_table,
+    build_datasets_table,
+    build_releases_table,
+    build_revisions_table,
+    preview,
+)
 from pipelines.publish.markdown import frame_to_markdown
 
 
@@ -39,7 +45,7 @@ def releases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["releases"], "preview": preview})
 
 
-@dg.asset(key=["core", "crawl_runs"], deps=[hub_listing], group_name="core", pool="duckdb", kinds={"duckdb"},
+@dg.asset(key=["core", "crawl_runs"], deps=[hub_listing, hub_history, hub_datasets], group_name="core", pool="duckdb", kinds={"duckdb"},
           description="One row per crawl run: requests per rate-limit bucket, bytes, 429s, 5xx, seconds, models "
           "listed, new and changed.")
 def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -48,3 +54,14 @@ def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) 
     with wh.connect() as con:
         counts = build_crawl_runs_table(wh, con)
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["crawl_runs"]})
+
+
+@dg.asset(key=["core", "datasets"], deps=[hub_datasets], group_name="core", pool="duckdb", kinds={"duckdb"},
+          description="One row per dataset repo named by a model card: whether it exists, its licence as "
+          "declared, gating and card presence (latest capture).")
+def datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Load the latest dataset captures into core.datasets."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_datasets_table(wh, con)
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["datasets"]})

@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.partitions import daily_crawl_partitions
 from assets.resources import HubResource, WarehouseResource
-from pipelines.hub.daily import run_crawl, run_history
+from pipelines.hub.daily import run_crawl, run_datasets, run_history
 
 
 @dg.asset(
@@ -40,4 +40,21 @@ def hub_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
                 ) -> dg.MaterializeResult:
     """Backfill the commit history of changed repos into the raw layer."""
     result = run_history(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
+    return dg.MaterializeResult(metadata=result)
+
+
+@dg.asset(
+    key=["raw", "hub_datasets"],
+    deps=[hub_listing, hub_history],
+    partitions_def=daily_crawl_partitions,
+    group_name="raw",
+    pool="hub",
+    kinds={"parquet"},
+    description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
+    "was last read more than 30 days ago: its info (licence, gating) and whether it has a card.",
+)
+def hub_datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+                 ) -> dg.MaterializeResult:
+    """Fetch the training datasets the cards name (new ones, and a monthly refresh)."""
+    result = run_datasets(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
     return dg.MaterializeResult(metadata=result)

@@ -46,6 +46,15 @@ def build_releases_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[
     return {"releases": releases.height}
 
 
+def build_datasets_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """core.datasets from the dataset captures (latest capture per dataset)."""
+    from pipelines.hub.datasets import DATASET_RAW_SCHEMA, build_datasets
+
+    frame = build_datasets(wh.raw.scan("hub_dataset", DATASET_RAW_SCHEMA).collect())
+    replace_rows(con, "core.datasets", frame)
+    return {"datasets": frame.height, "datasets_found": int(frame.get_column("exists").sum() or 0)}
+
+
 def build_crawl_runs_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """core.crawl_runs from the crawl accounts recorded in the raw layer."""
     runs = wh.raw.scan("crawl_run", CRAWL_RUN_SCHEMA).collect()

@@ -17,6 +17,8 @@ def test_asset_keys_and_groups():
     assert groups == {
         "raw/hub_listing": "raw",
         "raw/hub_history": "raw",
+        "raw/hub_datasets": "raw",
+        "core/datasets": "core",
         "core/revisions": "core",
         "core/releases": "core",
         "core/crawl_runs": "core",

@@ -26,7 +26,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff
 
-from pipelines.hub.ids import validate_repo_id, validate_revision
+from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
 
 # What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
 LISTING_EXPAND = (
@@ -150,7 +150,10 @@ class HubClient:
 
     def dataset_info(self, dataset_id: str) -> dict | None:
         """The raw `GET /api/datasets/{id}` body, or None if the dataset does not exist."""
-        validate_repo_id(dataset_id)
+        from pipelines.hub.datasets import is_dataset_id
+
+        if not is_dataset_id(dataset_id):
+            raise InvalidIdentifier(f"not a valid Hub dataset id: {dataset_id[:200]!r}")
         try:
             return self._get_json(f"{self.endpoint}/api/datasets/{dataset_id}")[1]  # type: ignore[return-value]
         except RepositoryNotFoundError:
@@ -190,7 +193,13 @@ class HubClient:
         (429, 5xx, timeouts, cut connections) are retried here with backoff; a file that still fails
         comes back as status `error` and is asked again by the next crawl.
         """
-        validate_repo_id(repo_id)
+        if repo_type == "dataset":
+            from pipelines.hub.datasets import is_dataset_id
+
+            if not is_dataset_id(repo_id):
+                raise InvalidIdentifier(f"not a valid Hub dataset id: {repo_id[:200]!r}")
+        else:
+            validate_repo_id(repo_id)
         validate_revision(revision)
         detail = ""
         for attempt in range(self.max_retries + 1):

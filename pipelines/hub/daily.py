@@ -151,6 +151,27 @@ def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now:
     return {**result.as_dict(), **summary.cost}
 
 
+def run_datasets(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
+                 progress: Callable[[str], None] | None = None) -> dict:
+    """Fetch the named training datasets that are new or due for their monthly refresh."""
+    from datetime import date
+
+    from pipelines.hub.datasets import due_datasets, fetch_datasets
+
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
+    stats = hooks.begin()
+    client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
+                       page_size=settings.page_size, max_retries=settings.max_retries,
+                       base_wait=settings.base_wait)
+    due = due_datasets(wh.raw, date.fromisoformat(crawl_date))
+    counts = fetch_datasets(client, wh.raw, crawl_date, due, now=now, progress=progress)
+    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(), readmes=counts)
+    _record_run(wh, settings, summary, started, scope="datasets", detail={"due": len(due), **counts})
+    return {"datasets_due": len(due), **counts, **summary.cost}
+
+
 def _record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started: datetime,
                 scope: str = "listing", detail: dict | None = None) -> None:
     finished = datetime.now(UTC)

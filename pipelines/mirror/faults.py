@@ -25,10 +25,12 @@ _ALIASES = {
 
 @dataclass(frozen=True)
 class Fault:
-    """One decided fault: its kind (one of KINDS) and the 5xx status it uses if it is (or becomes) a 5xx."""
+    """One decided fault, with everything needed to apply it (so a later config change cannot alter it)."""
 
-    kind: str
-    status: int = 0
+    kind: str  # one of KINDS
+    status: int  # the 5xx status used if it is, or becomes, a server error
+    stall_seconds: float = 0.0
+    retry_after: int = 1
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,8 @@ class FaultConfig:
                                       self.rate_malformed), strict=True):
             edge += rate
             if draw < edge:
-                return Fault(kind, SERVER_ERRORS[digest[8] % len(SERVER_ERRORS)])
+                status = SERVER_ERRORS[digest[8] % len(SERVER_ERRORS)]
+                return Fault(kind, status, float(self.stall_seconds), self.retry_after)
         return None
 
 

@@ -12,12 +12,14 @@ import re
 import select
 import socket
 import time
+from dataclasses import replace
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from pipelines.mirror.control import control
-from pipelines.mirror.faults import Fault, FaultConfig
+from pipelines.mirror.faults import Fault
 from pipelines.mirror.replies import HubError, Reply, json_reply
 from pipelines.mirror.routes import bucket_of, route
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 MAX_TARGET = 8192  # bytes in the request target (path and query)
 MAX_BODY = 1 << 20  # request bodies are only meaningful for the control endpoints
 POLL_SECONDS = 0.05
+_QUOTAS = {"api": 1000, "resolvers": 5000, "pages": 200}  # a free user's 5-minute quotas
 _HOST = re.compile(r"[A-Za-z0-9.-]+(:\d{1,5})?|\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
@@ -88,12 +91,15 @@ class Handler(BaseHTTPRequestHandler):
 
     def _handle(self, method: str) -> None:
         mirror = self.mirror
-        body = self._read_body()
-        target = self.path
-        if body is None or len(target) > MAX_TARGET:
+        try:
+            body = self._read_body()
+            if len(self.path) > MAX_TARGET:
+                raise HubError(414, "Request-URI Too Long")
+        except HubError as err:
             self.close_connection = True
-            self._write(HubError(413 if body is None else 414, "Request too large").reply(), method == "HEAD")
+            self._write(err.reply(), method == "HEAD")
             return
+        target = self.path
         path, _, query = target.partition("?")
         if not path.startswith("/"):  # absolute-form request target
             parts = urlsplit(target)
@@ -103,12 +109,12 @@ class Handler(BaseHTTPRequestHandler):
             return
         fault = mirror.draw_fault(method, target, path)
         if fault is not None and fault.kind in ("429", "5xx"):
-            reply = _fault_reply(fault, path, mirror.faults)
+            reply = _fault_reply(fault, path)
         else:
             reply = self._answer(method, path, query)
             if fault is not None and fault.kind == "malformed" and (method == "HEAD" or not reply.is_json):
-                fault = Fault("5xx", fault.status)  # only JSON bodies can be malformed
-                reply = _fault_reply(fault, path, mirror.faults)
+                fault = replace(fault, kind="5xx")  # only JSON bodies can be malformed
+                reply = _fault_reply(fault, path)
         entry = {"method": method, "path": path, "query": parse_qs(query, keep_blank_values=True),
                  "status": reply.status, "bucket": bucket_of(path), "ts": time.time(),
                  "fault": fault.kind if fault else None}
@@ -134,17 +140,16 @@ class Handler(BaseHTTPRequestHandler):
         host = self.headers.get("Host", "")
         return f"http://{host}" if _HOST.fullmatch(host) else self.mirror.url
 
-    def _read_body(self) -> bytes | None:
-        """The request body (b'' if none), or None when it is too large to accept."""
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            self.close_connection = True  # not supported: do not try to resync the connection
-            return b""
+    def _read_body(self) -> bytes:
+        """The request body (b'' if none); a chunked, malformed or oversized one is refused."""
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            return None
-        if length < 0 or length > MAX_BODY:
-            return None
+            length = -1
+        if length < 0 or "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            raise HubError(400, "Bad request body")  # the caller closes: the stream cannot be resynced
+        if length > MAX_BODY:
+            raise HubError(413, "Request body too large")
         return self.rfile.read(length) if length else b""
 
     # ---- writing ---------------------------------------------------------------------------------
@@ -154,8 +159,8 @@ class Handler(BaseHTTPRequestHandler):
             if head_only and kind == "truncate":
                 self.close_connection = True
                 return
-            if head_only and kind == "stall":
-                self._stall()  # no body to withhold: withhold the headers instead
+            if head_only and kind == "stall" and not self._stall(fault):
+                return  # no body to withhold: the headers were withheld, and the client left
             body = _malform(reply.body) if kind == "malformed" else reply.body
             self._started = True
             self.send_response(reply.status)
@@ -168,7 +173,7 @@ class Handler(BaseHTTPRequestHandler):
             self.end_headers()
             if head_only:
                 return
-            if kind == "stall" and not self._stall():
+            if kind == "stall" and not self._stall(fault):
                 return
             if kind == "truncate":
                 self.wfile.write(body[: len(body) // 2])
@@ -178,10 +183,9 @@ class Handler(BaseHTTPRequestHandler):
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
 
-    def _stall(self) -> bool:
+    def _stall(self, fault: Fault | None) -> bool:
         """Wait stall_seconds (or until the client goes away or the server stops); False if the client left."""
-        faults = self.mirror.faults
-        deadline = time.monotonic() + (faults.stall_seconds if faults else 0.0)
+        deadline = time.monotonic() + (fault.stall_seconds if fault else 0.0)
         while time.monotonic() < deadline and not self.mirror.stopping.is_set():
             if _client_gone(self.connection):
                 self.close_connection = True
@@ -206,20 +210,18 @@ def _malform(body: bytes) -> bytes:
     return (text[: len(text) // 2] + "\u2026<malformed>").encode("utf-8")
 
 
-def _fault_reply(fault: Fault, path: str, config: FaultConfig | None) -> Reply:
-    retry = config.retry_after if config else 1
+def _fault_reply(fault: Fault, path: str) -> Reply:
+    """The answer a 429 or 5xx fault replaces the real one with."""
     if fault.kind != "429":
-        return HubError(fault.status, "Internal Error" if fault.status == 500 else "Service Unavailable").reply()
+        return HubError(fault.status, HTTPStatus(fault.status).phrase).reply()
     bucket = bucket_of(path)
-    headers = [("Retry-After", str(retry))]
+    headers = [("Retry-After", str(fault.retry_after))]
     if bucket == "arxiv":  # arXiv sends no rate-limit headers, only a plain refusal
         return Reply(429, b"Rate exceeded.", "text/plain; charset=utf-8", headers, is_json=False)
-    quota = 5000 if bucket == "resolvers" else 1000
-    headers += [("RateLimit", f'"{bucket}";r=0;t={retry}'),
+    quota = _QUOTAS[bucket]
+    headers += [("RateLimit", f'"{bucket}";r=0;t={fault.retry_after}'),
                 ("RateLimit-Policy", f'"fixed window";"{bucket}";q={quota};w=300')]
     message = (f"We had to rate limit you, you hit the quota of {quota} {bucket} requests per 5 minutes period. "
                "Upgrade to a PRO user or Team/Enterprise organization account (https://hf.co/pricing) to get "
                "higher limits. See https://huggingface.co/docs/hub/rate-limits")
     return HubError(429, message, headers=headers).reply()
-
-

@@ -20,6 +20,7 @@ from pipelines.mirror.replies import Reply, bad_request, json_reply
 from pipelines.mirror.store import MirrorStore, State
 
 MAX_LIMIT = 1000
+SORTS = ("lastModified", "createdAt", "downloads", "likes", "trendingScore")
 # Expandable properties, as huggingface_hub 2.4.0 types them (hf_api.py ExpandModelProperty_T etc.).
 MODEL_EXPAND = frozenset({
     "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled", "downloads",
@@ -43,7 +44,11 @@ _DATASET_DEFAULT = ("author", "sha", "lastModified", "private", "gated", "disabl
 _DEFAULTS: dict[str, Any] = {"private": False, "disabled": False, "gated": False, "downloads": 0, "likes": 0,
                              "trendingScore": 0, "tags": []}
 _CURSOR_KEY = b"hub-mirror/1 cursor"
-_TRUE = ("true", "1", "yes")
+
+
+def is_true(value: str | None) -> bool:
+    """A boolean query flag as clients send it (`true`, `True`, `1`)."""
+    return (value or "").lower() in ("true", "1", "yes")
 
 
 def expandable(kind: str, listing: bool) -> frozenset[str]:
@@ -61,7 +66,7 @@ def check_expand(kind: str, values: list[str], listing: bool) -> list[str]:
     return list(dict.fromkeys(values))
 
 
-def prop(store: MirrorStore, state: State, info: dict[str, Any], name: str, listing: bool) -> tuple[bool, Any]:
+def _prop(store: MirrorStore, state: State, info: dict[str, Any], name: str, listing: bool) -> tuple[bool, Any]:
     """(present?, value) of one property of a repo state; state-derived fields win over info.json."""
     if name == "sha":
         return True, state.commit.id
@@ -85,20 +90,17 @@ def prop(store: MirrorStore, state: State, info: dict[str, Any], name: str, list
     return False, None
 
 
-def build_item(store: MirrorStore, state: State, names: list[str], listing: bool, extra: dict[str, Any] | None = None
-               ) -> dict[str, Any]:
+def build_item(store: MirrorStore, state: State, names: list[str], listing: bool,
+               extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """`_id`, `id`, then the named properties that the state has, then `extra`."""
     info = store.info(state.repo.kind, state.repo.id, state.folder)
     item: dict[str, Any] = {"_id": store.record(state).oid, "id": state.repo.id}
     for name in names:
-        present, value = prop(store, state, info, name, listing)
+        present, value = _prop(store, state, info, name, listing)
         if present:
             item[name] = value
     item.update(extra or {})
     return item
-
-
-SORTS = ("lastModified", "createdAt", "downloads", "likes", "trendingScore")
 
 
 def ordered(store: MirrorStore, kind: str, as_of: datetime | None, sort: str, descending: bool
@@ -132,22 +134,23 @@ def _sign(payload: bytes) -> str:
     return hmac.new(_CURSOR_KEY, payload, hashlib.sha256).hexdigest()[:16]
 
 
-def encode_cursor(key: tuple) -> str:
-    """An opaque cursor for "after this sort key": urlsafe base64 of signed JSON."""
-    payload = json.dumps(list(key), separators=(",", ":"))
+def encode_cursor(shape: list, key: tuple) -> str:
+    """An opaque cursor for "after this sort key" in a listing of this shape: urlsafe base64 of signed JSON."""
+    payload = json.dumps([*shape, *key], separators=(",", ":"))
     raw = json.dumps({"k": payload, "s": _sign(payload.encode())}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple:
-    """The sort key a cursor points after; any tampering is a 400."""
+def decode_cursor(shape: list, cursor: str) -> tuple:
+    """The sort key a cursor points after; a tampered cursor, or one made for another sort, is a 400."""
     try:
         raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         payload = raw["k"]
         if not hmac.compare_digest(raw["s"], _sign(payload.encode())):
             raise ValueError("bad signature")
-        value, repo_id = json.loads(payload)
-        if not (isinstance(value, int | float) and not isinstance(value, bool) and isinstance(repo_id, str)):
+        *made_for, value, repo_id = json.loads(payload)
+        if made_for != shape or isinstance(value, bool) or not isinstance(value, int | float) \
+                or not isinstance(repo_id, str):
             raise ValueError("bad key")
     except (ValueError, KeyError, TypeError) as err:
         raise bad_request("Invalid cursor") from err
@@ -173,7 +176,7 @@ class _Query:
         self.author = last.get("author", "").lower()
         self.filters = [f for f in params.get("filter", []) if f]
         self.pipeline_tag = last.get("pipeline_tag") or None
-        self.gated = None if "gated" not in last else last["gated"].lower() in _TRUE
+        self.gated = None if "gated" not in last else is_true(last["gated"])
         self.sort = last.get("sort") or "trendingScore"  # the Hub's default sort
         if self.sort not in SORTS:
             raise bad_request(f"Invalid sort {self.sort!r}")
@@ -182,12 +185,13 @@ class _Query:
         if self.limit < 1:
             raise bad_request("limit must be a positive integer")
         self.limit = min(self.limit, MAX_LIMIT)
-        flags = {k for k in ("full", "cardData", "config") if last.get(k, "").lower() in _TRUE}
+        flags = {k for k in ("full", "cardData", "config") if is_true(last.get(k))}
         self.expand = check_expand(kind, params.get("expand", []), listing=True)
         if self.expand and flags:
             raise bad_request(f"'expand' cannot be combined with {sorted(flags)}")
         self.flags = flags
-        self.cursor = decode_cursor(last["cursor"]) if last.get("cursor") else None
+        self.shape = [kind, self.sort, self.descending]
+        self.cursor = decode_cursor(self.shape, last["cursor"]) if last.get("cursor") else None
 
     def matches(self, store: MirrorStore, state: State) -> bool:
         """True when a repo state passes search, author and every filter."""
@@ -239,6 +243,6 @@ def list_repos(store: MirrorStore, kind: str, pairs: list[tuple[str, str]], as_o
     headers = []
     if more:
         kept = [(k, v) for k, v in pairs if k != "cursor"]
-        url = f"{next_base}?{urlencode(kept + [('cursor', encode_cursor(keys[page[-1]]))])}"
+        url = f"{next_base}?{urlencode(kept + [('cursor', encode_cursor(query.shape, keys[page[-1]]))])}"
         headers.append(("Link", f'<{url}>; rel="next"'))
     return json_reply(items, headers=headers)

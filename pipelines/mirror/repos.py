@@ -9,13 +9,12 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from pipelines.mirror.listing import MAX_LIMIT, build_item, check_expand
-from pipelines.mirror.names import HEX_PREFIX, split_arxiv_id
+from pipelines.mirror.listing import MAX_LIMIT, build_item, check_expand, is_true
+from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
 from pipelines.mirror.replies import JSON_TYPE, HubError, Reply, bad_request, json_reply
 from pipelines.mirror.store import MirrorStore, State
 
 COMMITS_PAGE = 50
-_TRUE = ("true", "1", "yes")
 _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _SINGULAR = {"models": "model", "datasets": "dataset"}
 
@@ -46,7 +45,7 @@ def repo_info(store: MirrorStore, kind: str, repo_id: str, rev: str, pairs: list
     """`GET /api/{kind}/{id}[/revision/{rev}]`: the revision's info.json, or `_id`, `id` + expanded fields."""
     state = resolve(store, kind, repo_id, rev, as_of)
     expand = check_expand(kind, [v for k, v in pairs if k == "expand"], listing=False)
-    flags = {k for k, v in pairs if k in ("securityStatus", "blobs") and v.lower() in _TRUE}
+    flags = {k for k, v in pairs if k in ("securityStatus", "blobs") and is_true(v)}
     if expand and flags:
         raise bad_request(f"'expand' cannot be combined with {sorted(flags)}")
     if expand:
@@ -69,7 +68,10 @@ def _siblings_with_blobs(store: MirrorStore, state: State, siblings: object) -> 
         if not isinstance(sibling, dict):
             continue
         sibling = dict(sibling)
-        path = store.revision_file(state, str(sibling.get("rfilename", "")))
+        try:  # rfilename comes from the mirror's info.json: still checked before it touches the filesystem
+            path = store.revision_file(state, check_file_path(str(sibling.get("rfilename", "")).split("/")))
+        except BadName:
+            path = None
         if path is not None and "blobId" not in sibling:
             data = path.read_bytes()
             sibling.update(blobId=git_blob_sha1(data), size=len(data))

@@ -32,9 +32,7 @@ def bucket_of(path: str) -> str:
         return "resolvers"
     if path.startswith("/arxiv/") or "/arxiv/api/" in path:
         return "arxiv"
-    if path.startswith("/api/") or "/api/" in path:
-        return "api"
-    return "pages"
+    return "api" if "/api/" in path else "pages"
 
 
 def split_as_of(path: str) -> tuple[datetime | None, list[str]]:

@@ -127,16 +127,15 @@ class MirrorStore:
     # ---- the index -------------------------------------------------------------------------------
     def load(self) -> MirrorStore:
         """Read mirror.json and every repo's commits.json (once; revision folders are listed lazily)."""
+        if self._repos:  # published whole, below: no lock on the hot path
+            return self
         with self._lock:
-            if self._repos:
-                return self
-            manifest = self.read_fixed(str(self.root / "mirror.json"))
-            if manifest is not None:
-                self.manifest = json.loads(manifest)
-            for kind in KINDS:
-                self._repos[kind] = self._scan(kind)
-            counts = {k: len(v) for k, v in self._repos.items()}
-            logger.info("hub mirror %s indexed: %s", self.root, counts)
+            if not self._repos:
+                manifest = self.read_fixed(str(self.root / "mirror.json"))
+                self.manifest = json.loads(manifest) if manifest is not None else {}
+                repos = {kind: self._scan(kind) for kind in KINDS}
+                logger.info("hub mirror %s indexed: %s", self.root, {k: len(v) for k, v in repos.items()})
+                self._repos = repos
         return self
 
     def _scan(self, kind: str) -> dict[str, Repo]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.openness.jsonexpr import js_array, js_obj, js_str, js_str_list
+from pipelines.openness.jsonexpr import js_array, js_obj, js_str
 
 HERE = Path(__file__).parent
 CATALOGUE_PATH = HERE / "licenses.csv"
@@ -97,47 +97,69 @@ def _lookup() -> pl.DataFrame:
 
 def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
     """Add the effective licence id, its family and flags, a status and the evidence (one join, no row loop)."""
-    df = revisions.drop([c for c in RESOLVED_COLUMNS if c in revisions.columns])
-    tags_col = pl.col("license_tags") if "license_tags" in df.columns else pl.lit(None, dtype=pl.List(pl.String))
-    df = df.with_row_index("_ord").with_columns(
-        normalise_license(pl.col("license_raw")).alias("_raw"),
-        normalise_license(pl.col("license_name")).alias("_name"),
-        # list.eval keeps these per-list operations fast (list.sort/list.drop_nulls are slow on many small lists).
-        tags_col.list.eval(normalise_license(pl.element()).drop_nulls().unique().sort()).alias("_tags"),
+    base = revisions.drop([c for c in RESOLVED_COLUMNS if c in revisions.columns])
+    tags = pl.col("license_tags") if "license_tags" in base.columns else pl.lit(None, dtype=pl.List(pl.String))
+    # Only the licence columns travel through the joins; the result is stacked back beside the input.
+    narrow = (
+        base.lazy()
+        .select(
+            pl.int_range(pl.len(), dtype=pl.UInt32).alias("_ord"),
+            "license_raw",
+            "license_name",
+            tags.list.join(",").alias("_tags_raw"),
+            normalise_license(pl.col("license_raw")).alias("_raw"),
+            normalise_license(pl.col("license_name")).alias("_name"),
+            normalise_license(tags.list.join(",")).alias("_tags"),
+        )
+        .with_columns(
+            pl.coalesce("_raw", "_tags").alias("_declared"),
+            (pl.col("_raw").str.contains(",", literal=True) | pl.col("_tags").str.contains(",", literal=True)).fill_null(False).alias("_list"),
+            (pl.col("_raw") != pl.col("_tags")).fill_null(False).alias("_conflict"),
+        )
+        .with_columns(
+            pl.when((pl.col("_declared") == "other") & pl.col("_name").is_not_null())
+            .then(pl.col("_name"))
+            .otherwise(pl.col("_declared"))
+            .alias("_key")
+        )
+        .collect(engine="streaming")
     )
-    has_tags = pl.col("_tags").list.len().fill_null(0) > 0
-    raw_sorted = pl.col("_raw").str.split(",").list.eval(pl.element().unique().sort()).list.join(",")
-    df = df.with_columns(
-        pl.coalesce(pl.col("_raw"), pl.when(has_tags).then(pl.col("_tags").list.join(","))).alias("_declared"),
-        (pl.col("_raw").is_not_null() & has_tags & (raw_sorted != pl.col("_tags").list.join(","))).alias("_conflict"),
-    )
-    df = df.with_columns(
-        pl.when((pl.col("_declared") == "other") & pl.col("_name").is_not_null())
-        .then(pl.col("_name"))
-        .otherwise(pl.col("_declared"))
-        .alias("_key")
-    )
-    single = df.filter(~pl.col("_key").str.contains(",", literal=True).fill_null(False))
-    multi = df.filter(pl.col("_key").str.contains(",", literal=True).fill_null(False))
-    resolved = single.join(_lookup(), on="_key", how="left", maintain_order="left")
-    if multi.height:
-        # Lists are rare: resolve them apart, then restore the input order.
-        resolved = pl.concat([resolved, _resolve_lists(multi)], how="diagonal_relaxed").sort("_ord")
-    return _finish(resolved).select([*revisions.columns, *[c for c in RESOLVED_COLUMNS if c not in revisions.columns]])
+    resolved = narrow.lazy().join(_lookup().lazy(), on="_key", how="left", maintain_order="left")
+    lists = narrow.filter(pl.col("_list"))
+    if lists.height:
+        # Declared lists are rare: resolve them apart and overlay the result on their rows.
+        fix = _resolve_lists(lists)
+        cols = [c for c in fix.columns if c != "_ord"]
+        resolved = (
+            resolved.join(fix.lazy().rename({c: f"{c}__list" for c in cols}), on="_ord", how="left", maintain_order="left")
+            .with_columns(
+                pl.when(pl.col("_list")).then(pl.col(f"{c}__list")).otherwise(pl.col(c)).alias(c) for c in cols
+            )
+            .drop([f"{c}__list" for c in cols])
+        )
+    out = _finish(resolved).select("_ord", *RESOLVED_COLUMNS).collect(engine="streaming")
+    if not out["_ord"].is_sorted():
+        out = out.sort("_ord")
+    return base.hstack(out.drop("_ord").get_columns())
 
 
-def _resolve_lists(multi: pl.DataFrame) -> pl.DataFrame:
-    """A declared list of licences: every member must map; the most restrictive member decides."""
-    keyed = multi.with_row_index("_mrow")
+def _resolve_lists(lists: pl.DataFrame) -> pl.DataFrame:
+    """Rows with a list: compare card and tags as sets; every member must map; the most restrictive decides."""
+    sorted_ids = {c: pl.col(c).str.split(",").list.eval(pl.element().unique().sort()).list.join(",") for c in ("_raw", "_tags")}
+    keyed = lists.with_columns(
+        (sorted_ids["_raw"] != sorted_ids["_tags"]).fill_null(False).alias("_conflict"),
+        sorted_ids["_raw"].alias("_rawset"),
+    )
     members = (
-        keyed.select("_mrow", pl.col("_key").str.split(",").alias("_member"))
+        keyed.filter(pl.col("_key").str.contains(",", literal=True))
+        .select("_ord", pl.col("_key").str.split(",").alias("_member"))
         .explode("_member")
         .join(_lookup().rename({"_key": "_member"}), on="_member", how="left")
         .with_columns(
             pl.col("license_family").replace_strict(_RESTRICTIVENESS, list(range(len(_RESTRICTIVENESS))), default=0).alias("_r"),
             pl.col("commercial_use").replace_strict(_COMMERCIAL_ORDER, list(range(4)), default=0).alias("_c"),
         )
-        .group_by("_mrow")
+        .group_by("_ord")
         .agg(
             pl.col("license_id").is_null().any().alias("_any_unmapped"),
             pl.col("_member").sort().str.join(",").alias("_members"),
@@ -149,8 +171,11 @@ def _resolve_lists(multi: pl.DataFrame) -> pl.DataFrame:
             pl.col("_alias").any().alias("_alias"),
         )
     )
-    out = keyed.join(members, on="_mrow", how="left", maintain_order="left").with_columns(
-        pl.when(~pl.col("_any_unmapped")).then(pl.col("license_id")),
+    single = keyed.filter(~pl.col("_key").str.contains(",", literal=True).fill_null(True)).select("_ord", "_conflict", "_key").join(
+        _lookup(), on="_key", how="left"
+    )
+    listed = keyed.select("_ord", "_conflict").join(members, on="_ord", how="inner").with_columns(
+        pl.when(~pl.col("_any_unmapped")).then(pl.col("license_id")).alias("license_id"),
         pl.when(~pl.col("_any_unmapped"))
         .then(pl.col("_r").replace_strict(list(range(len(_RESTRICTIVENESS))), _RESTRICTIVENESS))
         .alias("license_family"),
@@ -158,49 +183,8 @@ def _resolve_lists(multi: pl.DataFrame) -> pl.DataFrame:
         pl.lit(None, dtype=pl.String).alias("spdx_id"),
         pl.col("_members").alias("_key"),
     )
-    return out.drop("_mrow", "_any_unmapped", "_members", "_r", "_c")
-
-
-def _finish(df: pl.DataFrame) -> pl.DataFrame:
-    status = (
-        pl.when(pl.col("_conflict"))
-        .then(pl.lit("conflict"))
-        .when(pl.col("_declared").is_null())
-        .then(pl.lit("missing"))
-        .when(pl.col("license_id").is_not_null())
-        .then(pl.lit("mapped"))
-        .otherwise(pl.lit("unmapped"))
-    )
-    df = df.with_columns(status.alias("license_status"))
-    mapped = pl.col("license_status") == "mapped"
-    evidence = js_array(
-        [
-            js_obj([("field", pl.lit('"license"')), ("value", js_str(pl.col("license_raw")))]),
-            pl.when(pl.col("license_name").is_not_null()).then(
-                js_obj([("field", pl.lit('"license_name"')), ("value", js_str(pl.col("license_name")))])
-            ),
-            pl.when(pl.col("_tags").list.len().fill_null(0) > 0).then(
-                js_obj([("field", pl.lit('"license_tags"')), ("value", js_str_list(pl.col("_tags")))])
-            ),
-            pl.when(mapped & pl.col("_alias").fill_null(False)).then(
-                js_obj([("field", pl.lit('"alias"')), ("value", js_str(pl.col("_key")))])
-            ),
-            pl.when(pl.col("license_status") == "conflict").then(pl.lit('{"field":"conflict","value":"card license != license:* tags"}')),
-        ]
-    )
-    return df.with_columns(
-        pl.when(mapped).then(pl.col("license_id")).when(pl.col("license_status") == "unmapped").then(pl.col("_key")).alias("license_id"),
-        pl.when(mapped).then(pl.col("spdx_id")).alias("spdx_id"),
-        pl.when(mapped)
-        .then(pl.col("license_family"))
-        .when(pl.col("license_status") != "missing")
-        .then(pl.lit("unknown"))
-        .alias("license_family"),
-        pl.when(mapped).then(pl.col("osi_approved")).alias("osi_approved"),
-        pl.when(mapped).then(pl.col("commercial_use")).otherwise(pl.lit("unknown")).alias("commercial_use"),
-        pl.when(mapped).then(pl.col("license_mot_open")).alias("license_mot_open"),
-        evidence.alias("license_evidence"),
-    )
+    cols = ["_ord", "_conflict", "_key", "license_id", "spdx_id", "license_family", "osi_approved", "commercial_use", "license_mot_open", "_alias"]
+    return pl.concat([single.select(cols), listed.select(cols)], how="vertical_relaxed")
 
 
 def unmapped_licenses_report(revisions: pl.DataFrame) -> pl.DataFrame:

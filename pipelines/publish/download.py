@@ -168,7 +168,9 @@ def run_download(source: str, to: Path | str, version: str | None = None, *,
     env = os.environ if environ is None else environ
     secrets = [v for k, v in env.items() if k in {"AWS_SECRET_ACCESS_KEY", "HF_TOKEN"} and v]
     try:
-        folder = download(source, Path(to), version, storage_options=storage_options_from_env(env),
+        options = storage_options_from_env(env)
+        secrets += [v for v in options.values() if isinstance(v, str)]
+        folder = download(source, Path(to), version, storage_options=options,
                           progress=lambda message: print(message, flush=True))
     except SnapshotRefused as exc:
         print(redact(str(exc), secrets), file=sys.stderr)

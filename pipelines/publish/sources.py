@@ -41,7 +41,7 @@ class SnapshotSource(Protocol):
         """Names in a version folder, or None when the source cannot list (HTTP)."""
 
 
-def _append(part: Path, offset: int, chunks, limit: int) -> None:
+def _append(part: Path, offset: int, chunks: Iterable[bytes], limit: int) -> None:
     # Truncating to `offset` drops whatever a restart must not keep; at most limit + 1 bytes are stored,
     # enough for the size check to see that the source sent too much.
     with open(part, "r+b" if part.exists() else "wb") as out:

@@ -91,3 +91,15 @@ CREATE TABLE IF NOT EXISTS meta.snapshots (
     target VARCHAR NOT NULL,
     manifest JSON NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS core.datasets (
+    dataset_id VARCHAR PRIMARY KEY,
+    revision VARCHAR,
+    observed_at TIMESTAMPTZ NOT NULL,
+    "exists" BOOLEAN NOT NULL,
+    license_raw VARCHAR,
+    license_name VARCHAR,
+    gated VARCHAR,
+    readme_status VARCHAR,
+    card_bytes BIGINT
+);

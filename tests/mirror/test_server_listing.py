@@ -129,6 +129,8 @@ def test_tampered_cursor_is_400(srv) -> None:
     forged = base64.urlsafe_b64encode(json.dumps(raw).encode()).decode()
     assert httpx2.get(f"{srv.url}/api/models", params={"cursor": forged}).status_code == 400
     assert httpx2.get(link).status_code == 200
+    other_sort = link.replace("/api/models?", "/api/models?sort=downloads&")  # a cursor made for another sort
+    assert httpx2.get(other_sort).status_code == 400
     with pytest.raises(BadRequestError):  # what huggingface_hub makes of the 400
         hf_raise_for_status(httpx2.get(f"{srv.url}/api/models", params={"cursor": "Zm9v"}))
 

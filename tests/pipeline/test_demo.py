@@ -57,7 +57,9 @@ def test_crawl_runs_account_requests(small_demo):
     base, _ = small_demo
     with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
         rows = con.execute("SELECT crawl_date, requests_api, requests_resolvers, readmes_fetched, models_listed "
-                           "FROM core.crawl_runs ORDER BY crawl_date").fetchall()
+                           "FROM core.crawl_runs WHERE scope = 'listing:hub' ORDER BY crawl_date").fetchall()
+        scopes = con.execute("SELECT DISTINCT scope FROM core.crawl_runs ORDER BY scope").fetchall()
+    assert scopes == [("datasets:hub",), ("history:hub",), ("listing:hub",)]
     assert len(rows) == 5
     assert all(api >= 1 for _, api, _, _, _ in rows)
     # Each README is read once, on the day its commit first appears: 5 commits -> 5 reads in all.
