@@ -6,7 +6,7 @@ import duckdb
 import polars as pl
 
 from pipelines.hub.backfill import REVISION_RAW_SCHEMA
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.hub.daily import CRAWL_RUN_SCHEMA
 from pipelines.hub.normalise import build_revisions
 from pipelines.storage.warehouse import Warehouse, checked_table, replace_rows, sql_text, table_counts
@@ -36,8 +36,16 @@ def build_revisions_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict
 
 def build_releases_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """core.releases from core.revisions and the listing presence (sql/core/releases.sql)."""
-    listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
-    con.register("listing_seen", listing_presence(listing))
+    listing = listing_presence(wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect())
+    ids = con.sql("SELECT DISTINCT listed_as, repo_id AS current_id FROM core.revisions").pl()
+    listing = (listing.join(ids, left_on="repo_id", right_on="listed_as", how="left")
+               .with_columns(pl.coalesce("current_id", "repo_id").alias("repo_id")).drop("current_id"))
+    presence = wh.raw.scan("hub_presence", PRESENCE_RAW_SCHEMA).collect()
+    presence = (presence.join(ids, left_on="repo_id", right_on="listed_as", how="left")
+                .with_columns(pl.coalesce("current_id", "repo_id").alias("repo_id"),
+                              pl.col("crawl_date").str.to_date()).drop("current_id", "checked_at"))
+    replace_rows(con, "core.repo_presence", presence)
+    con.register("listing_seen", listing)
     try:
         releases = con.sql(sql_text("core/releases.sql")).pl()
     finally:

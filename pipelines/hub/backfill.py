@@ -16,7 +16,7 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.hub.client import HubClient
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
 from pipelines.storage.raw import RawStore
 
@@ -94,6 +94,9 @@ def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: date
             raw.append("hub_commits", crawl_date, pl.DataFrame(
                 [{"fetched_at": now, "repo_id": repo_id, "head": head, "status": "repo_missing", "commits": "[]"}],
                 schema=COMMITS_RAW_SCHEMA), payload=["repo_id", "status", "commits"])
+            raw.append("hub_presence", crawl_date, pl.DataFrame(
+                [{"checked_at": now, "repo_id": repo_id, "present": False, "how": "commits_404"}],
+                schema=PRESENCE_RAW_SCHEMA), payload=["repo_id", "present", "how"])
             continue
         status = "ok" if commits else "empty"
         summary.commits_listed += len(commits)

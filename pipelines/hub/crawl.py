@@ -31,6 +31,8 @@ README_RAW_SCHEMA = {
     "fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "revision": pl.String,
     "status": pl.String, "detail": pl.String, "sha256": pl.String, "size": pl.Int64, "content": pl.Binary,
 }
+PRESENCE_RAW_SCHEMA = {"checked_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "present": pl.Boolean,
+                       "how": pl.String}
 README_BATCH = 100
 
 

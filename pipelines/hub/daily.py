@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
@@ -14,12 +14,14 @@ from pipelines.hub import http
 from pipelines.hub.client import HubClient
 from pipelines.hub.crawl import (
     LISTING_RAW_SCHEMA,
+    PRESENCE_RAW_SCHEMA,
     Checkpoint,
     captured_revisions,
     crawl_listing,
     fetch_readmes,
     plan_readmes,
 )
+from pipelines.hub.ids import is_valid_repo_id
 from pipelines.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -49,6 +51,9 @@ class CrawlSettings:
     max_readme_bytes: int = 5_000_000
     authors: tuple[str, ...] = ()  # empty: the whole Hub
     overlap_hours: float = 1.0
+    # A full listing (ignoring the watermark) on this ISO weekday (7 = Sunday; 0 = never) finds deletions:
+    # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.
+    full_sweep_weekday: int = 7
     rate_limit: bool = True  # apply the published per-window quotas
 
     def endpoint_for(self, crawl_date: str) -> str:
@@ -101,7 +106,9 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
                        page_size=settings.page_size, max_retries=settings.max_retries,
                        base_wait=settings.base_wait)
-    summary = CrawlSummary(crawl_date=crawl_date, watermark=watermark_before(wh, crawl_date))
+    watermark = watermark_before(wh, crawl_date)
+    sweep = watermark is not None and date.fromisoformat(crawl_date).isoweekday() == settings.full_sweep_weekday
+    summary = CrawlSummary(crawl_date=crawl_date, watermark=None if sweep else watermark)
     scopes = settings.authors or (None,)
     for author in scopes:
         key = f"{crawl_date}" + (f"__{author}" if author else "")
@@ -121,6 +128,9 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     todays = set(zip(today.get_column("repo_id").to_list(), today.get_column("sha").to_list(), strict=True))
     summary.models_new = len({r for r, _ in todays if r not in known_repos})
     summary.models_changed = len({r for r, s in todays if r in known_repos and (r, s) not in known_shas})
+    if sweep and not summary.reached_watermark:
+        check_absent(client, wh, crawl_date, known_repos - set(today.get_column("repo_id").to_list()),
+                     now=now, authors=settings.authors)
     plan = plan_readmes(today, captured_revisions(wh.raw))
     summary.readmes = fetch_readmes(client, wh.raw, crawl_date, plan, now=now,
                                     max_bytes=settings.max_readme_bytes,
@@ -129,6 +139,22 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     summary.cost = stats.as_dict()
     _record_run(wh, settings, summary, started)
     return summary
+
+
+def check_absent(client: HubClient, wh: Warehouse, crawl_date: str, absent: set[str], *, now: datetime,
+                 authors: tuple[str, ...] = ()) -> int:
+    """Ask the Hub about tracked repos missing from a complete listing; record each answer."""
+    rows = []
+    for repo_id in sorted(absent):
+        if not is_valid_repo_id(repo_id) or (authors and repo_id.split("/", 1)[0] not in authors):
+            continue
+        info = client.model_info(repo_id)
+        rows.append({"checked_at": now, "repo_id": repo_id, "present": info is not None,
+                     "how": "sweep_present" if info is not None else "sweep_404"})
+    if rows:
+        wh.raw.append("hub_presence", crawl_date, pl.DataFrame(rows, schema=PRESENCE_RAW_SCHEMA),
+                      payload=["repo_id", "present", "how"])
+    return sum(not r["present"] for r in rows)
 
 
 def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,

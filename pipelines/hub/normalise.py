@@ -104,6 +104,8 @@ def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_
     card_bytes = len(readme) if readme is not None else None
     return {
         "repo_id": info.get("id"),
+        "repo_uid": info.get("_id") if isinstance(info.get("_id"), str) else None,
+        "listed_as": info.get("id"),
         "revision": info.get("sha"),
         "committed_at": _ts(info.get("lastModified")),
         "observed_at": observed_at,
@@ -159,6 +161,23 @@ def _signature(row: dict, sha: str) -> str:
     return json.dumps([row["card_sha256"], row["files"], row["license_tags"], row["gated"]], sort_keys=True)
 
 
+def canonical_ids(frame: pl.DataFrame) -> pl.DataFrame:
+    """(listed_as, repo_id): every id a repo was seen under, mapped to its newest id via the stable `_id`."""
+    known = frame.filter(pl.col("repo_uid").is_not_null())
+    newest = (known.sort("committed_at", "observed_at").group_by("repo_uid")
+              .agg(pl.col("listed_as").last().alias("repo_id")))
+    return known.select("listed_as", "repo_uid").unique().join(newest, on="repo_uid").select("listed_as", "repo_id")
+
+
+def follow_renames(revisions: pl.DataFrame) -> pl.DataFrame:
+    """Re-key revisions of renamed repos to the current id; a commit seen under both names is kept once."""
+    mapping = canonical_ids(revisions)
+    out = (revisions.join(mapping.rename({"repo_id": "_canonical"}), on="listed_as", how="left")
+           .with_columns(pl.coalesce("_canonical", "repo_id").alias("repo_id")).drop("_canonical"))
+    return out.sort("observed_at", "listed_as").unique(subset=["repo_id", "revision"], keep="first",
+                                                        maintain_order=True)
+
+
 def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
                     revision_infos: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`revisions` from every raw capture (daily listings and history backfill), plus quarantined rows.
@@ -208,7 +227,7 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
     if not rows:
         return pl.DataFrame(schema=REVISIONS_SCHEMA), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
     revisions = pl.DataFrame(rows, schema=REVISIONS_SCHEMA).with_columns(pl.Series("_sig", signatures))
-    revisions = revisions.sort("repo_id", "committed_at", "revision")
+    revisions = follow_renames(revisions).sort("repo_id", "committed_at", "revision")
     changed = pl.col("_sig") != pl.col("_sig").shift(1).over("repo_id")
     revisions = revisions.filter(changed.fill_null(True)).drop("_sig")
     return revisions, pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)

@@ -10,6 +10,7 @@ STR_LIST = pl.List(pl.String)
 # One row per model repo.
 RELEASES_SCHEMA: dict[str, pl.DataType] = {
     "repo_id": pl.String,
+    "previous_ids": STR_LIST,  # earlier ids of a renamed repo
     "org": pl.String,
     "name": pl.String,
     "created_at": UTC_TS,
@@ -26,7 +27,9 @@ RELEASES_SCHEMA: dict[str, pl.DataType] = {
 
 # One row per observed commit of a repo.
 REVISIONS_SCHEMA: dict[str, pl.DataType] = {
-    "repo_id": pl.String,
+    "repo_id": pl.String,  # the repo's current id (renamed repos are followed through repo_uid)
+    "repo_uid": pl.String,  # the Hub's internal id (`_id`), stable across renames
+    "listed_as": pl.String,  # the id this revision was captured under
     "revision": pl.String,  # 40-hex commit id
     "committed_at": UTC_TS,  # the commit's date (lastModified of that revision)
     "observed_at": UTC_TS,  # when our crawl first captured this revision

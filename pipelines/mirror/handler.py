@@ -41,6 +41,8 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "hub-mirror/1"
     timeout = 300  # idle keep-alive connections are closed after this many seconds
+    # Headers and body are separate writes: without TCP_NODELAY, Nagle + delayed ACK add ~40 ms per reply.
+    disable_nagle_algorithm = True
 
     @property
     def mirror(self) -> MirrorServer:

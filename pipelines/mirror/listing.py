@@ -12,95 +12,21 @@ import hmac
 import json
 from bisect import bisect_right
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
-from pipelines.mirror.names import hub_date, micros
+from pipelines.mirror.items import build_item, check_expand, item_fields, record
+from pipelines.mirror.names import micros
 from pipelines.mirror.replies import Reply, bad_request, json_reply
 from pipelines.mirror.store import MirrorStore, State
 
 MAX_LIMIT = 1000
 SORTS = ("lastModified", "createdAt", "downloads", "likes", "trendingScore")
-# Expandable properties, as huggingface_hub 2.4.0 types them (hf_api.py ExpandModelProperty_T etc.).
-MODEL_EXPAND = frozenset({
-    "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled", "downloads",
-    "downloadsAllTime", "evalResults", "gated", "gguf", "inference", "inferenceProviderMapping", "lastModified",
-    "library_name", "likes", "mask_token", "model-index", "pipeline_tag", "private", "resourceGroup",
-    "safetensors", "sha", "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage",
-    "widgetData",
-})
-DATASET_EXPAND = frozenset({
-    "author", "cardData", "citation", "createdAt", "description", "disabled", "downloads", "downloadsAllTime",
-    "gated", "lastModified", "likes", "mainSize", "paperswithcode_id", "private", "resourceGroup", "sha",
-    "siblings", "tags", "trendingScore", "usedStorage",
-})
-# Accepted by /api/models/{id} only, not by the listing (huggingface_hub PR #3182).
-_INFO_ONLY = frozenset({"baseModels", "childrenModelCount", "usedStorage"})
-_MODEL_DEFAULT = ("likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name",
-                  "createdAt")
-_MODEL_FULL = ("author", "gated", "lastModified", "sha", "siblings", "disabled", "private")
-_DATASET_DEFAULT = ("author", "sha", "lastModified", "private", "gated", "disabled", "likes", "trendingScore",
-                    "tags", "description", "downloads", "createdAt")
-_DEFAULTS: dict[str, Any] = {"private": False, "disabled": False, "gated": False, "downloads": 0, "likes": 0,
-                             "trendingScore": 0, "tags": []}
 _CURSOR_KEY = b"hub-mirror/1 cursor"
 
 
 def is_true(value: str | None) -> bool:
     """A boolean query flag as clients send it (`true`, `True`, `1`)."""
     return (value or "").lower() in ("true", "1", "yes")
-
-
-def expandable(kind: str, listing: bool) -> frozenset[str]:
-    """The expand values accepted for a kind, on the listing or on the single-repo endpoint."""
-    props = MODEL_EXPAND if kind == "models" else DATASET_EXPAND
-    return props - _INFO_ONLY if listing else props
-
-
-def check_expand(kind: str, values: list[str], listing: bool) -> list[str]:
-    """Refuse unknown expand values with a 400, like the Hub; keep order, drop repeats."""
-    allowed = expandable(kind, listing)
-    for value in values:
-        if value not in allowed:
-            raise bad_request(f'"expand" must be one of {sorted(allowed)}, got {value!r}')
-    return list(dict.fromkeys(values))
-
-
-def _prop(store: MirrorStore, state: State, info: dict[str, Any], name: str, listing: bool) -> tuple[bool, Any]:
-    """(present?, value) of one property of a repo state; state-derived fields win over info.json."""
-    if name == "sha":
-        return True, state.commit.id
-    if name == "lastModified":
-        return True, hub_date(state.commit.date)
-    if name == "createdAt":
-        return True, store.created_at(state)
-    if name == "author":
-        return True, store.record(state).author
-    if name == "siblings":
-        siblings = info.get("siblings")
-        if not isinstance(siblings, list):
-            siblings = [{"rfilename": f} for f in store.revision_files(state)]
-        if listing:  # list responses carry only rfilename (no size, blobId, lfs)
-            siblings = [{"rfilename": s.get("rfilename")} for s in siblings if isinstance(s, dict)]
-        return True, siblings
-    if name in info:
-        return True, info[name]
-    if name in _DEFAULTS:
-        return True, _DEFAULTS[name]
-    return False, None
-
-
-def build_item(store: MirrorStore, state: State, names: list[str], listing: bool,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
-    """`_id`, `id`, then the named properties that the state has, then `extra`."""
-    info = store.info(state.repo.kind, state.repo.id, state.folder)
-    item: dict[str, Any] = {"_id": store.record(state).oid, "id": state.repo.id}
-    for name in names:
-        present, value = _prop(store, state, info, name, listing)
-        if present:
-            item[name] = value
-    item.update(extra or {})
-    return item
 
 
 def ordered(store: MirrorStore, kind: str, as_of: datetime | None, sort: str, descending: bool
@@ -123,9 +49,9 @@ def sort_key(store: MirrorStore, state: State, sort: str, descending: bool) -> t
     if sort == "lastModified":
         value: float = state.commit.us
     elif sort == "createdAt":
-        value = store.record(state).created_us
+        value = record(store, state).created_us
     else:
-        rec = store.record(state)
+        rec = record(store, state)
         value = {"downloads": rec.downloads, "likes": rec.likes, "trendingScore": rec.trending}[sort] or 0
     return (-value if descending else value, state.repo.id)
 
@@ -202,25 +128,13 @@ class _Query:
             return False
         if not (self.filters or self.pipeline_tag or self.gated is not None):
             return True
-        rec = store.record(state)
+        rec = record(store, state)
         if self.pipeline_tag and rec.pipeline_tag != self.pipeline_tag:
             return False
         if self.gated is not None and rec.gated != self.gated:
             return False
         return all(f in rec.tags for f in self.filters)
 
-    def fields(self, kind: str) -> list[str]:
-        """The property names of one item, in order."""
-        if self.expand:
-            return self.expand
-        names = list(_MODEL_DEFAULT if kind == "models" else _DATASET_DEFAULT)
-        if "full" in self.flags:
-            names += _MODEL_FULL if kind == "models" else ("cardData", "siblings")
-        if "cardData" in self.flags:
-            names.append("cardData")
-        if "config" in self.flags:
-            names.append("config")
-        return list(dict.fromkeys(names))
 
 
 def list_repos(store: MirrorStore, kind: str, pairs: list[tuple[str, str]], as_of: datetime | None,
@@ -236,7 +150,7 @@ def list_repos(store: MirrorStore, kind: str, pairs: list[tuple[str, str]], as_o
             page.append(i)
         i += 1
     more = any(query.matches(store, states[j]) for j in range(i, len(states))) if page else False
-    names = query.fields(kind)
+    names = item_fields(kind, query.expand, query.flags)
     with_model_id = kind == "models" and not query.expand  # the default item repeats id as modelId
     items = [build_item(store, states[i], names, listing=True,
                         extra={"modelId": states[i].repo.id} if with_model_id else None) for i in page]

@@ -9,7 +9,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
-from pipelines.mirror.listing import MAX_LIMIT, build_item, check_expand, is_true
+from pipelines.mirror.items import build_item, check_expand
+from pipelines.mirror.listing import MAX_LIMIT, is_true
 from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
 from pipelines.mirror.replies import JSON_TYPE, HubError, Reply, bad_request, json_reply
 from pipelines.mirror.store import MirrorStore, State

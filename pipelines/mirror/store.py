@@ -1,7 +1,7 @@
 """Reading a hub-mirror/1 folder: the repo index, the "as of T" state of each repo, and safe file access.
 
-The index (every repo's commits.json) is read once; per-revision listing fields and sorted listings are
-cached, so paging through a mirror of 100,000 repos does not re-read every info.json per request.
+The index (every repo's commits.json) is read once; per-revision info, listing fields and sorted listings
+are cached, so paging through a mirror of 100,000 repos does not re-read every info.json per request.
 """
 
 from __future__ import annotations
@@ -39,21 +39,6 @@ class Commit:
     date: datetime
     us: int
     raw: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Record:
-    """The listing fields of one revision folder (what filters and sorts need), kept small for caching."""
-
-    oid: str
-    author: str
-    tags: frozenset[str]
-    downloads: float | None
-    likes: float | None
-    trending: float | None
-    created_us: int
-    gated: bool
-    pipeline_tag: str | None
 
 
 @dataclass(frozen=True)
@@ -120,7 +105,8 @@ class MirrorStore:
         self.manifest: dict[str, Any] = {}
         self._repos: dict[str, dict[str, Repo]] = {}
         self._lock = threading.RLock()
-        self._records: dict[tuple[str, str, str | None], Record] = {}
+        # Listing fields per (kind, repo id, revision folder), filled by listing.record: never evicted.
+        self.records: dict[tuple[str, str, str | None], Any] = {}
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self.info = lru_cache(maxsize=4096)(self._read_info)
 
@@ -269,37 +255,6 @@ class MirrorStore:
         value = self.info(state.repo.kind, state.repo.id, state.folder).get("createdAt")
         return value if isinstance(value, str) and value else hub_date(state.repo.created)
 
-    def record(self, state: State) -> Record:
-        """The cached listing fields of the folder that answers a state."""
-        key = (state.repo.kind, state.repo.id, state.folder)
-        rec = self._records.get(key)
-        if rec is None:
-            rec = self._make_record(state)
-            with self._lock:
-                self._records[key] = rec
-        return rec
-
-    def _make_record(self, state: State) -> Record:
-        info = self.info(state.repo.kind, state.repo.id, state.folder)
-        tags = {t for t in info.get("tags") or () if isinstance(t, str)}
-        tags.update(v for v in (info.get("pipeline_tag"), info.get("library_name")) if isinstance(v, str))
-        try:
-            created_us = micros(parse_date(self.created_at(state)))
-        except (ValueError, TypeError):
-            created_us = micros(state.repo.created)
-        oid = info.get("_id")
-        return Record(
-            oid=oid if isinstance(oid, str) and oid else state.repo.oid,
-            author=str(info.get("author") or state.repo.id.split("/")[0]),
-            tags=frozenset(tags),
-            downloads=_number(info.get("downloads")),
-            likes=_number(info.get("likes")),
-            trending=_number(info.get("trendingScore")),
-            created_us=created_us,
-            gated=bool(info.get("gated")),
-            pipeline_tag=info.get("pipeline_tag") if isinstance(info.get("pipeline_tag"), str) else None,
-        )
-
     # ---- memo for derived views ------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:
         """A small LRU of derived views (e.g. sorted listings per as-of time), computed outside the lock."""
@@ -313,7 +268,3 @@ class MirrorStore:
             while len(self._memo) > _MEMO_SIZE:
                 self._memo.popitem(last=False)
         return value
-
-
-def _number(value: Any) -> float | None:
-    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

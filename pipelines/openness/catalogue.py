@@ -187,6 +187,49 @@ def _resolve_lists(lists: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([single.select(cols), listed.select(cols)], how="vertical_relaxed")
 
 
+def _finish(df: pl.LazyFrame) -> pl.LazyFrame:
+    """Status, the final columns per status, and the JSON evidence of what was read."""
+    status = (
+        pl.when(pl.col("_conflict"))
+        .then(pl.lit("conflict"))
+        .when(pl.col("_declared").is_null())
+        .then(pl.lit("missing"))
+        .when(pl.col("license_id").is_not_null())
+        .then(pl.lit("mapped"))
+        .otherwise(pl.lit("unmapped"))
+    )
+    df = df.with_columns(status.alias("license_status"))
+    mapped = pl.col("license_status") == "mapped"
+    evidence = js_array(
+        [
+            js_obj([("field", pl.lit('"license"')), ("value", js_str(pl.col("license_raw")))]),
+            pl.when(pl.col("license_name").is_not_null()).then(
+                js_obj([("field", pl.lit('"license_name"')), ("value", js_str(pl.col("license_name")))])
+            ),
+            pl.when(pl.col("_tags_raw").str.len_chars() > 0).then(
+                js_obj([("field", pl.lit('"license_tags"')), ("value", js_str(pl.col("_tags_raw")))])
+            ),
+            pl.when(mapped & pl.col("_alias").fill_null(False)).then(
+                js_obj([("field", pl.lit('"alias"')), ("value", js_str(pl.col("_key")))])
+            ),
+            pl.when(pl.col("license_status") == "conflict").then(pl.lit('{"field":"conflict","value":"card license != license:* tags"}')),
+        ]
+    )
+    return df.with_columns(
+        pl.when(mapped).then(pl.col("license_id")).when(pl.col("license_status") == "unmapped").then(pl.col("_key")).alias("license_id"),
+        pl.when(mapped).then(pl.col("spdx_id")).alias("spdx_id"),
+        pl.when(mapped)
+        .then(pl.col("license_family"))
+        .when(pl.col("license_status") != "missing")
+        .then(pl.lit("unknown"))
+        .alias("license_family"),
+        pl.when(mapped).then(pl.col("osi_approved")).alias("osi_approved"),
+        pl.when(mapped).then(pl.col("commercial_use")).otherwise(pl.lit("unknown")).alias("commercial_use"),
+        pl.when(mapped).then(pl.col("license_mot_open")).alias("license_mot_open"),
+        evidence.alias("license_evidence"),
+    )
+
+
 def unmapped_licenses_report(revisions: pl.DataFrame) -> pl.DataFrame:
     """Declared licence identifiers missing from the catalogue, ranked by how many releases use them."""
     resolved = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)

@@ -3,6 +3,8 @@
 Rules follow frameworks.md section 3 ("which Hub signals decide which criterion"). Each component is an
 ordered list of rules; the first that holds decides `included`, the licence source, the method and the
 evidence. When no rule holds, `included` is null and `method` is `unknown`: nothing is guessed.
+For speed each rule's output is built only on the revisions it decides (a filter per rule), so every
+evidence string is assembled exactly once.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.openness.catalogue import load_catalogue
-from pipelines.openness.jsonexpr import HF, js_array, js_escape, js_str
+from pipelines.openness.jsonexpr import HF
 from pipelines.openness.mof import mot_components
 from pipelines.openness.signals import revision_signals
 
@@ -41,49 +43,56 @@ class Rule:
     included: bool
     method: str  # declared | inferred
     license: str  # repo | lib | doc | datasets | none
-    evidence: tuple[pl.Expr, ...]
+    evidence: pl.Expr  # a JSON array (text)
     detail: pl.Expr | int = 0
 
 
-def _file(col: str) -> pl.Expr:
-    name = js_escape(S(col))
-    return pl.concat_str([pl.lit('{"file":"'), name, pl.lit('","url":"'), S("_blob"), name, pl.lit('"}')])
+def _arr(*parts: str | pl.Expr) -> pl.Expr:
+    return pl.concat_str([pl.lit("[")] + [pl.lit(p) if isinstance(p, str) else p for p in parts] + [pl.lit("]")])
 
 
-def _readme(field: str, value: pl.Expr) -> pl.Expr:
-    url = pl.concat_str([pl.lit('"'), S("_blob"), pl.lit('README.md"')])
-    return pl.concat_str([pl.lit(f'{{"file":"README.md","field":"{field}","value":'), value, pl.lit(',"url":'), url, pl.lit("}")])
+def _obj_file(kind: str) -> list[str | pl.Expr]:
+    e = S(f"_e_{kind}")
+    return ['{"file":"', e, '","url":"', S("_blob"), e, '"}']
 
 
-def _field(field: str, value: pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit(f'{{"field":"{field}","value":'), value, pl.lit(',"url":"'), S("_commit"), pl.lit('"}')])
+def _file(kind: str) -> pl.Expr:
+    return _arr(*_obj_file(kind))
+
+
+def _readme(field: str, value: pl.Expr | str) -> pl.Expr:
+    return _arr(f'{{"file":"README.md","field":"{field}","value":', value, ',"url":"', S("_blob"), 'README.md"}')
+
+
+def _quoted(col: str) -> pl.Expr:
+    return pl.concat_str([pl.lit('"'), S(f"_e_{col}"), pl.lit('"')])
+
+
+def _lib() -> list[str | pl.Expr]:
+    return ['{"field":"library_name","value":"', S("_e_library"), '","license":"', S("lib_license_id"), '","url":"', S("_commit"), '"}']
 
 
 def _arxiv(col: str) -> pl.Expr:
-    ident = js_escape(S(col))
-    return pl.concat_str([pl.lit('{"field":"arxiv_ids","value":"'), ident, pl.lit('","url":"https://arxiv.org/abs/'), ident, pl.lit('"}')])
+    e = S(f"_e_{col}")
+    return _arr('{"field":"arxiv_ids","value":"', e, '","url":"https://arxiv.org/abs/', e, '"}')
 
 
 def _dataset(col: str) -> pl.Expr:
-    ident = js_escape(S(col))
-    return pl.concat_str(
-        [pl.lit('{"field":"datasets","value":"'), ident, pl.lit(f'","url":"{HF}datasets/'), ident, pl.lit('"}')]
-    )
+    e = S(f"_e_{col}")
+    return _arr('{"field":"datasets","value":"', e, f'","url":"{HF}datasets/', e, '"}')
 
 
 def _code(col: str) -> pl.Expr:
-    url = js_str(S(col))
-    return pl.concat_str([pl.lit('{"field":"code_urls","value":'), url, pl.lit(',"url":'), url, pl.lit("}")])
+    e = S(f"_e_{col}")
+    return _arr('{"field":"code_urls","value":"', e, '","url":"', e, '"}')
 
 
-def _checked(*fields: str) -> pl.Expr:
+def _absent(*fields: str) -> pl.Expr:
+    """Evidence of a negative: what was read, on this commit, and found empty."""
     names = ",".join(f'"{f}"' for f in fields)
-    return pl.concat_str(
-        [pl.lit(f'{{"checked":[{names}],"readme_status":'), js_str(S("readme_status")), pl.lit(',"url":"'), S("_commit"), pl.lit('"}')]
-    )
+    return _arr(f'{{"checked":[{names}],"value":null,"url":"', S("_commit"), '"}')
 
 
-_LIB = _field("library_name", js_str(S("library")))
 _NO_CODE = S("card_known") & S("files_known") & (S("n_code_urls") == 0)
 
 
@@ -92,7 +101,7 @@ def component_rules() -> dict[int, list[Rule]]:
     has_w = S("has_w").fill_null(False)
     no_w = S("has_w").not_().fill_null(False)
     comprehensive = (
-        (S("card_bytes_") >= S("_min_card_chars"))
+        (S("card_bytes_") >= S("_min_card_bytes"))
         & S("sec_training").is_not_null()
         & S("sec_evaluation").is_not_null()
         & S("sec_limitations").is_not_null()
@@ -103,92 +112,93 @@ def component_rules() -> dict[int, list[Rule]]:
     )
     return {
         9: [
-            Rule(S("custom_file").is_not_null(), True, "declared", "repo", (_file("custom_file"),)),
-            Rule(S("config_file").is_not_null() & S("lib_license_id").is_not_null(), True, "inferred", "lib", (_file("config_file"), _LIB)),
-            Rule(no_w & S("config_file").is_null() & S("py_file").is_null(), False, "inferred", "none", (_checked("files"),)),
+            Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", _file("custom_code_file")),
+            Rule(S("config_file").is_not_null() & S("lib_license_id").is_not_null(), True, "inferred", "lib",
+                 _arr(*_obj_file("config_file"), ",", *_lib())),
+            Rule(no_w & S("config_file").is_null() & ~S("has_py"), False, "inferred", "none", _absent("files")),
         ],
         10: [
-            Rule(has_w & S("w_file").is_not_null(), True, "declared", "repo", (_file("w_file"),)),
-            Rule(has_w, True, "declared", "repo", (_field("has_weights", pl.lit("true")),)),
-            Rule(no_w, False, "inferred", "none", (_checked("files"),)),
+            Rule(has_w & S("w_file").is_not_null(), True, "declared", "repo", _file("w_file")),
+            Rule(has_w, True, "declared", "repo", _arr('{"field":"has_weights","value":true,"url":"', S("_commit"), '"}')),
+            Rule(no_w, False, "inferred", "none", _absent("files")),
         ],
         11: [
-            Rule(S("own_paper").is_not_null(), True, "declared", "doc", (_arxiv("own_paper"),), 1),
-            Rule(S("n_arxiv") > 0, True, "inferred", "doc", (_arxiv("first_arxiv"),), 2),
-            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", (_checked("arxiv_ids"),)),
+            Rule(S("own_paper").is_not_null(), True, "declared", "doc", _arxiv("own_paper"), 1),
+            Rule(S("n_arxiv") > 0, True, "inferred", "doc", _arxiv("first_arxiv"), 2),
+            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv_ids")),
         ],
         12: [
-            Rule(S("model_index"), True, "declared", "repo", (_readme("model-index", pl.lit("true")),)),
-            Rule(S("sec_evaluation").is_not_null(), True, "inferred", "repo", (_readme("section", js_str(S("sec_evaluation"))),)),
-            Rule(S("card_known"), False, "inferred", "none", (_checked("model-index", "card_sections"),)),
+            Rule(S("model_index"), True, "declared", "repo", _readme("model-index", "true")),
+            Rule(S("sec_evaluation").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_evaluation"))),
+            Rule(S("card_known"), False, "inferred", "none", _absent("model-index", "card_sections")),
         ],
         13: [
-            Rule(S("card_read"), True, "declared", "repo", (_readme("readme_status", js_str(S("readme_status"))),),
+            Rule(S("card_read"), True, "declared", "repo", _readme("readme_status", _quoted("readme_status")),
                  pl.when(comprehensive).then(1).otherwise(2)),
-            Rule(S("readme_status") == "missing", False, "inferred", "none", (_checked("README.md"),)),
+            Rule(S("readme_status") == "missing", False, "inferred", "none", _absent("README.md")),
         ],
         14: [
-            Rule((S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")), True, "inferred", "datasets", (_dataset("first_ds"),), 1),
-            Rule(S("sec_data").is_not_null(), True, "inferred", "repo", (_readme("section", js_str(S("sec_data"))),), 2),
-            Rule(S("n_ds_cards") > 0, True, "inferred", "datasets", (_dataset("first_ds"),), 2),
-            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", (_checked("datasets", "card_sections"),)),
+            Rule((S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")), True, "inferred", "datasets", _dataset("first_ds"), 1),
+            Rule(S("sec_data").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_data")), 2),
+            Rule(S("n_ds_cards") > 0, True, "inferred", "datasets", _dataset("first_ds"), 2),
+            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", _absent("datasets", "card_sections")),
         ],
         20: [
-            Rule(S("sec_sample_outputs").is_not_null(), True, "inferred", "repo", (_readme("section", js_str(S("sec_sample_outputs"))),)),
+            Rule(S("sec_sample_outputs").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_sample_outputs"))),
         ],
         7: [
-            Rule(S("train_file").is_not_null(), True, "declared", "repo", (_file("train_file"),), 1),
-            Rule(S("url_training").is_not_null(), True, "inferred", "none", (_code("url_training"),), 2),
-            Rule(_NO_CODE & S("train_file").is_null(), False, "inferred", "none", (_checked("files", "code_urls"),)),
+            Rule(S("training_code_file").is_not_null(), True, "declared", "repo", _file("training_code_file"), 1),
+            Rule(S("url_training").is_not_null(), True, "inferred", "none", _code("url_training"), 2),
+            Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", _absent("files", "code_urls")),
         ],
         8: [
-            Rule(S("custom_file").is_not_null(), True, "declared", "repo", (_file("custom_file"),)),
-            Rule(S("infer_file").is_not_null(), True, "declared", "repo", (_file("infer_file"),)),
-            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", (_LIB,)),
-            Rule(no_w & S("py_file").is_null() & S("library").is_null(), False, "inferred", "none", (_checked("files", "library_name"),)),
+            Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", _file("custom_code_file")),
+            Rule(S("inference_code_file").is_not_null(), True, "declared", "repo", _file("inference_code_file")),
+            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", _arr(*_lib())),
+            Rule(no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", _absent("files", "library_name")),
         ],
         18: [
-            Rule(S("eval_file").is_not_null(), True, "declared", "repo", (_file("eval_file"),)),
-            Rule(S("url_evaluation").is_not_null(), True, "inferred", "none", (_code("url_evaluation"),)),
-            Rule(_NO_CODE & S("eval_file").is_null(), False, "inferred", "none", (_checked("files", "code_urls"),)),
+            Rule(S("evaluation_code_file").is_not_null(), True, "declared", "repo", _file("evaluation_code_file")),
+            Rule(S("url_evaluation").is_not_null(), True, "inferred", "none", _code("url_evaluation")),
+            Rule(_NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", _absent("files", "code_urls")),
         ],
         19: [
-            Rule(S("n_eval_ds") > 0, True, "declared", "none", (_readme("model-index.dataset", js_str(S("first_eval_ds"))),)),
-            Rule(S("model_index"), True, "inferred", "none", (_readme("model-index", pl.lit("true")),)),
-            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", (_checked("model-index", "card_sections"),)),
+            Rule(S("n_eval_ds") > 0, True, "declared", "none", _readme("model-index.results.dataset", _quoted("first_eval_ds"))),
+            Rule(S("model_index"), True, "inferred", "none", _readme("model-index", "true")),
+            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", _absent("model-index", "card_sections")),
         ],
         22: [
-            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", (_LIB,)),
+            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", _arr(*_lib())),
         ],
         15: [
-            Rule(S("n_ds") > 0, True, "declared", "datasets", (_dataset("first_ds"),), ds_public),
-            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", (_checked("datasets"),)),
+            Rule(S("n_ds") > 0, True, "declared", "datasets", _dataset("first_ds"), ds_public),
+            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", _absent("datasets")),
         ],
         16: [
-            Rule(S("prep_file").is_not_null(), True, "declared", "repo", (_file("prep_file"),)),
-            Rule(S("url_preprocessing").is_not_null(), True, "inferred", "none", (_code("url_preprocessing"),)),
-            Rule(_NO_CODE & S("prep_file").is_null(), False, "inferred", "none", (_checked("files", "code_urls"),)),
+            Rule(S("preprocessing_code_file").is_not_null(), True, "declared", "repo", _file("preprocessing_code_file")),
+            Rule(S("url_preprocessing").is_not_null(), True, "inferred", "none", _code("url_preprocessing")),
+            Rule(_NO_CODE & S("preprocessing_code_file").is_null(), False, "inferred", "none", _absent("files", "code_urls")),
         ],
         24: [
-            Rule(S("inter_file").is_not_null(), True, "declared", "repo", (_file("inter_file"),)),
+            Rule(S("inter_file").is_not_null(), True, "declared", "repo", _file("inter_file")),
         ],
         21: [
-            Rule(S("own_paper").is_not_null(), True, "declared", "doc", (_arxiv("own_paper"),),
-                 pl.when(S("own_published")).then(1).otherwise(2)),
-            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", (_checked("arxiv_ids"),)),
+            Rule(S("own_paper").is_not_null(), True, "declared", "doc", _arxiv("own_paper"), pl.when(S("own_published")).then(1).otherwise(2)),
+            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv_ids")),
         ],
         17: [
-            Rule(S("meta_file").is_not_null(), True, "declared", "repo", (_file("meta_file"),)),
-            Rule(S("files_known"), False, "inferred", "none", (_checked("files"),)),
+            Rule(S("meta_file").is_not_null(), True, "declared", "repo", _file("meta_file")),
+            Rule(S("files_known"), False, "inferred", "none", _absent("files")),
         ],
     }
 
 
+# What an undecided component was looked for in (constant evidence: nothing was found either way).
 _UNKNOWN_CHECKED = {
     9: ("files", "library_name"), 10: ("files", "has_weights"), 11: ("arxiv_ids",), 12: ("model-index", "card_sections"),
     13: ("README.md",), 14: ("datasets", "card_sections"), 20: ("card_sections",), 7: ("files", "code_urls"),
     8: ("files", "library_name"), 18: ("files", "code_urls"), 19: ("model-index",), 22: ("library_name",),
-    15: ("datasets",), 16: ("files", "code_urls"), 24: ("files",), 21: ("arxiv_ids", "papers"), 17: ("files",),
+    15: ("datasets",), 16: ("files", "code_urls"), 24: ("files", "refs"), 21: ("arxiv_ids", "papers"), 17: ("files",),
 }
 
 
@@ -199,34 +209,36 @@ def _licence(source: str) -> tuple[pl.Expr, pl.Expr]:
     if source == "lib":
         return S("lib_license_id"), S("lib_open")
     if source == "doc":
-        return pl.coalesce(S("doc_license_id"), S("license_id")), pl.when(S("doc_license_id").is_not_null()).then(S("_doc_open")).otherwise(S("_repo_open"))
+        doc = S("doc_license_id").is_not_null()
+        return pl.when(doc).then(S("doc_license_id")).otherwise(S("license_id")), pl.when(doc).then(S("_doc_open")).otherwise(S("_repo_open"))
     if source == "datasets":
         return S("_ds_license"), S("_ds_open")
     return pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.Boolean)
 
 
-def _chain(rules: list[Rule], value, default: pl.Expr) -> pl.Expr:
-    expr: Any = None
-    for rule in rules:
-        cond = rule.when.fill_null(False)
-        expr = (pl.when(cond) if expr is None else expr.when(cond)).then(value(rule))
-    return expr.otherwise(default) if expr is not None else default
-
-
-def _component_frame(sig: pl.DataFrame, spec: dict[str, Any], rules: list[Rule], version: str) -> pl.DataFrame:
+def _rows(sig: pl.LazyFrame, spec: dict[str, Any], version: str, rule: Rule | None) -> pl.LazyFrame:
+    """The disclosures rows of one component decided by one rule (None: the undecided rows)."""
     cid = spec["id"]
-    unknown = js_array([_checked(*_UNKNOWN_CHECKED[cid])])
+    if rule is None:
+        names = ",".join(f'"{f}"' for f in _UNKNOWN_CHECKED[cid])
+        included, (lic, is_open) = pl.lit(None, dtype=pl.Boolean), _licence("none")
+        evidence, method, detail = pl.lit(f'[{{"checked":[{names}],"value":null}}]'), "unknown", pl.lit(0)
+    else:
+        included = pl.lit(rule.included)
+        lic, is_open = _licence(rule.license if rule.included else "none")
+        evidence, method = rule.evidence, rule.method
+        detail = pl.lit(rule.detail) if isinstance(rule.detail, int) else rule.detail
     return sig.select(
         "repo_id",
         "revision",
         pl.lit(spec["name"]).alias("component"),
         pl.lit(cid, dtype=pl.Int8).alias("component_id"),
-        _chain(rules, lambda r: pl.lit(r.included), pl.lit(None, dtype=pl.Boolean)).alias("included"),
-        _chain(rules, lambda r: _licence(r.license)[0] if r.included else pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.String)).alias("license_id"),
-        _chain(rules, lambda r: _licence(r.license)[1] if r.included else pl.lit(None, dtype=pl.Boolean), pl.lit(None, dtype=pl.Boolean)).alias("is_open"),
-        _chain(rules, lambda r: js_array(r.evidence), unknown).alias("evidence"),
-        _chain(rules, lambda r: pl.lit(r.method), pl.lit("unknown")).alias("method"),
-        _chain(rules, lambda r: pl.lit(r.detail) if isinstance(r.detail, int) else r.detail, pl.lit(0)).cast(pl.Int8).alias("detail"),
+        included.alias("included"),
+        lic.cast(pl.String).alias("license_id"),
+        is_open.cast(pl.Boolean).alias("is_open"),
+        evidence.alias("evidence"),
+        pl.lit(method).alias("method"),
+        detail.cast(pl.Int8).alias("detail"),
         pl.lit(version).alias("rubric_version"),
     )
 
@@ -237,10 +249,9 @@ def detect_components(
     """The `disclosures` table: one row per (repo_id, revision, component) for all 17 MOF components."""
     sig = revision_signals(revisions, datasets, papers, rubric=rubric)
     mot_open = dict(load_catalogue().select("id", "mot_open").iter_rows())
+    rules = component_rules()
     sig = sig.with_columns(
-        pl.lit(rubric["modelcard"]["comprehensive_min_body_chars"]).alias("_min_card_chars"),
-        pl.concat_str([pl.lit(HF), S("_repo"), pl.lit("/blob/"), S("revision"), pl.lit("/")]).alias("_blob"),
-        pl.concat_str([pl.lit(HF), S("_repo"), pl.lit("/commit/"), S("revision")]).alias("_commit"),
+        pl.lit(rubric["modelcard"]["comprehensive_min_body_chars"]).alias("_min_card_bytes"),
         # The repo licence counts as open when the MOT would count it; a missing licence is "unlicensed".
         pl.when(S("license_status") == "missing")
         .then(pl.lit(False))
@@ -250,7 +261,7 @@ def detect_components(
         .alias("_repo_open"),
         S("doc_license_id").replace_strict(mot_open, default=None, return_dtype=pl.Boolean).alias("_doc_open"),
         pl.when(S("ds_license_ids").str.len_chars() > 0).then(S("ds_license_ids")).alias("_ds_license"),
-        pl.when(S("n_ds_known").fill_null(0).eq(S("n_ds")) & S("n_ds_open").fill_null(0).eq(S("n_ds")) & (S("n_ds") > 0))
+        pl.when((S("n_ds") > 0) & S("n_ds_known").fill_null(0).eq(S("n_ds")) & S("n_ds_open").fill_null(0).eq(S("n_ds")))
         .then(pl.lit(True))
         .when(S("n_ds_notopen").fill_null(0) > 0)
         .then(pl.lit(False))
@@ -258,7 +269,22 @@ def detect_components(
         *[S(c).fill_null(0) for c in ("n_ds_known", "n_ds_public", "n_ds_closed", "n_ds_open", "n_ds_notopen", "n_ds_cards", "n_paper_meta")],
         S("own_published").fill_null(False),
     )
-    rules = component_rules()
+    # Which rule decides each component (0 = none): a small integer per revision and component.
+    sig = sig.with_columns(_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules)
     version = rubric["rubric_version"]
-    frames = [_component_frame(sig, spec, rules[spec["id"]], version) for spec in mot_components()]
-    return pl.concat(frames, how="vertical")
+    lazy = sig.lazy()
+    frames = []
+    for spec in mot_components():
+        cid = spec["id"]
+        for k, rule in enumerate(rules[cid], start=1):
+            frames.append(_rows(lazy.filter(S(f"_r{cid}") == k), spec, version, rule))
+        frames.append(_rows(lazy.filter(S(f"_r{cid}") == 0), spec, version, None))
+    return pl.concat(frames, how="vertical").collect(engine="streaming")
+
+
+def _rule_index(rules: list[Rule]) -> pl.Expr:
+    expr: Any = None
+    for k, rule in enumerate(rules, start=1):
+        cond = rule.when.fill_null(False)
+        expr = (pl.when(cond) if expr is None else expr.when(cond)).then(pl.lit(k, dtype=pl.Int8))
+    return expr.otherwise(pl.lit(0, dtype=pl.Int8))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
@@ -17,25 +18,41 @@ OSAI_COLUMNS = [f"osai_{p}" for p in v.OSAI_PARAMS]
 OSAID_REQUIREMENTS = ("data information", "code", "parameters")
 
 
-def _fold_disclosures(disclosures: pl.DataFrame) -> pl.DataFrame:
-    """One row per revision: the component bitmasks (see verdicts.py) from the long disclosures table."""
+def _key_hash() -> pl.Expr:
+    return pl.col("repo_id").hash(seed=11) ^ pl.col("revision").hash(seed=29)
+
+
+def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.DataFrame:
+    """One row per revision of `revisions`: the component bitmasks (see verdicts.py) folded from disclosures.
+
+    The group-by runs on a 64-bit hash of (repo_id, revision), which is several times faster than on the
+    two strings; if the hash is not unique over the revisions, or a group holds more rows than there are
+    components, the exact string-keyed group-by is used instead.
+    """
+    n_components = len(mot_components())
     weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: v.bit(c["id"]) for c in mot_components()}, return_dtype=pl.Int64)
     detail_weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: 4 ** c["id"] for c in mot_components()}, return_dtype=pl.Int64)
-    return (
-        disclosures.lazy()
-        .select(
-            *KEY,
-            (S("included").fill_null(False).cast(pl.Int64) * weight).alias("_inc"),
-            (S("included").is_not_null().cast(pl.Int64) * weight).alias("_known"),
-            ((S("included") & S("is_open")).fill_null(False).cast(pl.Int64) * weight).alias("_open"),
-            (S("is_open").is_not_null().cast(pl.Int64) * weight).alias("_oknown"),
-            ((S("method") == "inferred").cast(pl.Int64) * weight).alias("_inf"),
-            (S("detail").fill_null(0).cast(pl.Int64) * detail_weight).alias("_det"),
+    masks = [
+        (S("included").fill_null(False).cast(pl.Int64) * weight).alias("_inc"),
+        (S("included").is_not_null().cast(pl.Int64) * weight).alias("_known"),
+        ((S("included") & S("is_open")).fill_null(False).cast(pl.Int64) * weight).alias("_open"),
+        (S("is_open").is_not_null().cast(pl.Int64) * weight).alias("_oknown"),
+        ((S("method") == "inferred").cast(pl.Int64) * weight).alias("_inf"),
+        (S("detail").fill_null(0).cast(pl.Int64) * detail_weight).alias("_det"),
+    ]
+    keys = revisions.lazy().select(*KEY, _key_hash().alias("_h")).collect(engine="streaming")
+    if keys["_h"].n_unique() == keys.height:
+        folded = (
+            disclosures.lazy()
+            .select(_key_hash().alias("_h"), *masks)
+            .group_by("_h")
+            .agg(pl.all().sum(), pl.len().alias("_n"))
+            .collect(engine="streaming")
         )
-        .group_by(KEY)
-        .agg(pl.all().sum())
-        .collect()
-    )
+        if folded.height == 0 or folded["_n"].max() <= n_components:
+            return keys.lazy().join(folded.lazy().drop("_n"), on="_h", how="left").drop("_h").collect(engine="streaming")
+    exact = disclosures.lazy().select(*KEY, *masks).group_by(KEY).agg(pl.all().sum()).collect(engine="streaming")
+    return keys.drop("_h").join(exact, on=KEY, how="left")
 
 
 def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -53,7 +70,7 @@ def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | N
     return latest
 
 
-def _bases(df: pl.DataFrame, bases: pl.DataFrame | None) -> pl.DataFrame:
+def _bases(df: pl.LazyFrame, bases: pl.DataFrame | None) -> pl.LazyFrame:
     df = df.with_columns(
         (S("base_models").list.len().fill_null(0) > 0).alias("_has_base"),
         S("base_models").list.first().alias("_base_repo"),
@@ -71,7 +88,7 @@ def _bases(df: pl.DataFrame, bases: pl.DataFrame | None) -> pl.DataFrame:
         )
     sources = S("osai_datasources_endmodel") if "osai_datasources_endmodel" in b.columns else pl.lit(None, dtype=pl.String)
     b = b.select(S("repo_id").alias("_base_repo"), weights.alias("_base_weights"), sources.alias("_base_datasources"))
-    return df.join(b, on="_base_repo", how="left")
+    return df.join(b.lazy(), on="_base_repo", how="left", maintain_order="left")
 
 
 def score_revisions(
@@ -83,8 +100,12 @@ def score_revisions(
     df = rev.select(*KEY, *keep)
     if "base_models" not in df.columns:
         df = df.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("base_models"))
-    df = df.join(_fold_disclosures(disclosures), on=KEY, how="left").with_columns(
-        S(c).fill_null(0) for c in ("_inc", "_known", "_open", "_oknown", "_inf", "_det")
+    folded = _fold_disclosures(disclosures, df)
+    masks = _mask_json(folded)
+    df = (
+        df.lazy()
+        .join(folded.lazy(), on=KEY, how="left", maintain_order="left")
+        .with_columns(S(c).fill_null(0) for c in ("_inc", "_known", "_open", "_oknown", "_inf", "_det"))
     )
     df = _bases(df, bases)
     df = df.with_columns(**v.mof_columns(), **v.licence_openness(rubric))
@@ -104,7 +125,8 @@ def score_revisions(
     level, level_src = v.apply(v.spectrum_verdict(rubric), pl.Int8)
     df = df.with_columns(release.alias("release_level"), level.alias("spectrum_level"))
     evidence = [
-        ("mof_class", js_obj([("open_components", _bits_json("_open")), ("unknown_components", _bits_json("_known", negate=True))])),
+        ("mof_class", js_obj([("open_components", S("_open").replace_strict(masks, return_dtype=pl.String)),
+                              ("unknown_components", (S("_known") ^ _ALL).replace_strict(masks, return_dtype=pl.String))])),
         *evidence,
         ("osaid", pl.when(S("osaid") != "undetermined").then(
             pl.concat_str([pl.lit('["mof:10","mof:7","mof:8","mof:16","mof:14","mof:15",'), v.family_source_json(), pl.lit("]")])
@@ -120,7 +142,7 @@ def score_revisions(
     )
     return df.select(
         *KEY,
-        *[c for c in ("committed_at",) if c in df.columns],
+        *[c for c in ("committed_at",) if c in keep],
         "mof_class",
         "mof_class_label",
         "mof_progress_1",
@@ -139,13 +161,17 @@ def score_revisions(
         pl.lit(rubric["rubric_version"]).alias("rubric_version"),
         js_obj(evidence).alias("evidence"),
         method.alias("method"),
-    )
+    ).collect(engine="streaming")
 
 
-def _bits_json(col: str, *, negate: bool = False) -> pl.Expr:
-    ids = [c["id"] for c in mot_components()]
-    parts = [pl.when((S(col) & v.bit(c)) == 0 if negate else (S(col) & v.bit(c)) != 0).then(pl.lit(str(c))) for c in sorted(ids)]
-    return pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=",", ignore_nulls=True), pl.lit("]")])
+_ALL = sum(v.bit(c["id"]) for c in mot_components())
+
+
+def _mask_json(folded: pl.DataFrame) -> dict[int, str]:
+    """JSON arrays of component ids for every bitmask that occurs (few distinct values), used as a lookup."""
+    values = pl.concat([folded["_open"], folded["_known"] ^ _ALL, pl.Series([0, _ALL])]).drop_nulls().unique().to_list()
+    ids = sorted(c["id"] for c in mot_components())
+    return {m: json.dumps([c for c in ids if m & v.bit(c)]).replace(" ", "") for m in values}
 
 
 def _osai_score() -> list[pl.Expr]:

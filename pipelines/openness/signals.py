@@ -1,7 +1,8 @@
 """Per-revision signals (files, card sections, code links, papers, datasets) that component rules read.
 
-One row per revision, keyed by `_rid` (the row's position in the input); every step is a Polars
-expression, a join or a group-by.
+One row per revision, keyed by `_rid` (the row's position in the input). Every step is a Polars
+expression, a join or a group-by; expensive string work runs only on the rows (or the distinct values)
+that can match, and the result is joined back by `_rid`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ from typing import Any
 import polars as pl
 
 from pipelines.openness.catalogue import load_catalogue, resolve_licenses
-from pipelines.openness.jsonexpr import js_escape
+from pipelines.openness.jsonexpr import HF, js_escape
 
 READ_STATUSES = ("ok", "malformed_yaml", "non_utf8", "oversized")  # the card's text was read
 KNOWN_STATUSES = (*READ_STATUSES, "missing")  # we know what the card says (missing: nothing)
+SECTION_KINDS = ("training", "evaluation", "data", "limitations", "intended_use", "sample_outputs")
+CODE_FILE_KINDS = ("custom_code", "inference_code", "training_code", "evaluation_code", "preprocessing_code")
 PAPERS_SCHEMA: dict[str, pl.DataType] = {
     "arxiv_id": pl.String,
     "title": pl.String,
@@ -24,23 +27,42 @@ PAPERS_SCHEMA: dict[str, pl.DataType] = {
     "comment": pl.String,
     "license_url": pl.String,
 }
+_OPTIONAL: dict[str, pl.DataType] = {
+    "files": pl.List(pl.String),
+    "card_sections": pl.List(pl.String),
+    "code_urls": pl.List(pl.String),
+    "arxiv_ids": pl.List(pl.String),
+    "datasets": pl.List(pl.String),
+    "eval_datasets": pl.List(pl.String),
+    "has_weights": pl.Boolean,
+    "has_model_index": pl.Boolean,
+    "library_name": pl.String,
+    "readme_status": pl.String,
+    "gated": pl.String,
+    "card_bytes": pl.Int64,
+}
+S = pl.col
 
 
 def _rx(pattern: str) -> str:
     return f"(?i){pattern}"
 
 
-def _first_file(pattern: str, *, exclude: list[str] | None = None) -> pl.Expr:
-    """The first path in `files` that matches `pattern` and none of `exclude`."""
+def _first_file(pattern: str, *, exclude: str | None = None) -> pl.Expr:
+    """The first path in `files` that matches `pattern` (and not `exclude`)."""
     cond = pl.element().str.contains(_rx(pattern))
-    for ex in exclude or []:
-        cond = cond & ~pl.element().str.contains(_rx(ex))
-    return pl.col("files").list.eval(pl.element().filter(cond)).list.first()
+    if exclude:
+        cond = cond & ~pl.element().str.contains(_rx(exclude))
+    return S("files").list.eval(pl.element().filter(cond)).list.first()
 
 
 def _first_line(column: str, pattern: str) -> pl.Expr:
-    """The first entry of a list column matching `pattern` (searched once over the joined lines)."""
-    return pl.col(column).str.extract(f"(?im)^([^\\n]*?{pattern}[^\\n]*)$", 1)
+    """The first line of a newline-joined list column that matches `pattern`."""
+    return S(column).str.extract(f"(?im)^([^\\n]*?{pattern}[^\\n]*)$", 1)
+
+
+def _esc(col: str, name: str) -> pl.Expr:
+    return js_escape(S(col)).alias(name)
 
 
 def revision_signals(
@@ -49,69 +71,120 @@ def revision_signals(
     """Signals for each revision: the inputs of every component rule, one row per revision."""
     pat = rubric["patterns"]
     df = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
+    df = df.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in _OPTIONAL.items() if c not in df.columns)
     df = df.with_row_index("_rid")
-    for col, dtype in (("files", pl.List(pl.String)), ("card_sections", pl.List(pl.String)), ("code_urls", pl.List(pl.String)),
-                       ("arxiv_ids", pl.List(pl.String)), ("datasets", pl.List(pl.String)), ("has_weights", pl.Boolean),
-                       ("has_model_index", pl.Boolean), ("library_name", pl.String), ("readme_status", pl.String),
-                       ("gated", pl.String), ("eval_datasets", pl.List(pl.String)), ("card_bytes", pl.Int64)):
-        if col not in df.columns:
-            df = df.with_columns(pl.lit(None, dtype=dtype).alias(col))
     libs = rubric["open_code_libraries"]
-    cat = load_catalogue()
-    open_ids = set(cat.filter(pl.col("mot_open"))["id"].to_list())
-    weights_exclude = [pat["non_weight_file"], pat["intermediate_dir"]]
-    sig = df.select(
+    open_ids = load_catalogue().filter(S("mot_open"))["id"].to_list()
+    non_weight = f"({pat['non_weight_file']})|({pat['intermediate_dir']})"
+
+    main = df.lazy().select(
         "_rid",
         "repo_id",
         "revision",
-        js_escape(pl.col("repo_id")).alias("_repo"),
         "gated",
         "readme_status",
         "license_id",
         "license_family",
         "license_status",
         "license_mot_open",
-        pl.col("files").is_not_null().alias("files_known"),
-        _first_file(pat["weight_file"], exclude=weights_exclude).alias("w_file"),
-        _first_file(pat["intermediate_dir"] + ".*" + pat["weight_file"], exclude=[pat["non_weight_file"]]).alias("inter_file"),
+        S("card_bytes").alias("card_bytes_"),
+        S("files").is_not_null().alias("files_known"),
+        _first_file(pat["weight_file"], exclude=non_weight).alias("w_file"),
         _first_file(pat["architecture_config"]).alias("config_file"),
-        _first_file(pat["custom_code"]).alias("custom_file"),
-        _first_file(pat["python_file"]).alias("py_file"),
-        _first_file(pat["inference_code"]).alias("infer_file"),
-        _first_file(pat["training_code"]).alias("train_file"),
-        _first_file(pat["evaluation_code"]).alias("eval_file"),
-        _first_file(pat["preprocessing_code"]).alias("prep_file"),
         _first_file(pat["model_metadata"]).alias("meta_file"),
+        S("files").list.join("\n").alias("_files"),
         "has_weights",
-        pl.col("card_bytes").alias("card_bytes_"),
-        pl.col("library_name").str.to_lowercase().alias("library"),
-        pl.col("library_name").str.to_lowercase().replace_strict(libs, default=None, return_dtype=pl.String).alias("lib_license_id"),
-        pl.col("readme_status").is_in(list(KNOWN_STATUSES)).fill_null(False).alias("card_known"),
-        pl.col("readme_status").is_in(list(READ_STATUSES)).fill_null(False).alias("card_read"),
-        pl.col("has_model_index").fill_null(False).alias("model_index"),
-        pl.col("eval_datasets").list.len().fill_null(0).alias("n_eval_ds"),
-        pl.col("eval_datasets").list.first().alias("first_eval_ds"),
-        pl.col("card_sections").list.join("\n").alias("_sections"),
-        pl.col("code_urls").list.join("\n").alias("_code"),
-        pl.col("code_urls").list.len().fill_null(0).alias("n_code_urls"),
-        pl.col("code_urls").list.first().alias("first_code_url"),
-        pl.col("arxiv_ids").list.len().fill_null(0).alias("n_arxiv"),
-        pl.col("arxiv_ids").list.first().alias("first_arxiv"),
-        pl.col("datasets").list.len().fill_null(0).alias("n_ds"),
-        pl.col("datasets").list.first().alias("first_ds"),
+        S("library_name").str.to_lowercase().alias("library"),
+        S("library_name").str.to_lowercase().replace_strict(libs, default=None, return_dtype=pl.String).alias("lib_license_id"),
+        S("readme_status").is_in(list(KNOWN_STATUSES)).fill_null(False).alias("card_known"),
+        S("readme_status").is_in(list(READ_STATUSES)).fill_null(False).alias("card_read"),
+        S("has_model_index").fill_null(False).alias("model_index"),
+        S("eval_datasets").list.len().fill_null(0).alias("n_eval_ds"),
+        S("eval_datasets").list.first().alias("first_eval_ds"),
+        S("card_sections").list.join("\n").alias("_sections"),
+        S("code_urls").list.len().fill_null(0).alias("n_code_urls"),
+        S("arxiv_ids").list.len().fill_null(0).alias("n_arxiv"),
+        S("arxiv_ids").list.first().alias("first_arxiv"),
+        S("datasets").list.len().fill_null(0).alias("n_ds"),
+        S("datasets").list.first().alias("first_ds"),
+    ).with_columns(
+        S("lib_license_id").is_in(open_ids).alias("lib_open"),
+        pl.when(S("files_known")).then(S("w_file").is_not_null()).otherwise(S("has_weights")).alias("has_w"),
+        S("_files").str.contains(r"(?i)\.py(\n|$)").fill_null(False).alias("has_py"),
     )
-    sig = sig.with_columns(
-        pl.col("lib_license_id").is_in(list(open_ids)).alias("lib_open"),
-        pl.when(pl.col("files_known")).then(pl.col("w_file").is_not_null()).otherwise(pl.col("has_weights")).alias("has_w"),
-        *[
-            _first_line("_sections", pat[f"section_{name}"]).alias(f"sec_{name}")
-            for name in ("training", "evaluation", "data", "limitations", "intended_use", "sample_outputs")
-        ],
-        *[_first_line("_code", pat[f"code_url_{name}"]).alias(f"url_{name}") for name in ("training", "evaluation", "preprocessing")],
-    ).drop("_sections", "_code")
-    sig = sig.join(_paper_signals(df, papers, rubric), on="_rid", how="left")
-    sig = sig.join(_dataset_signals(df, datasets, rubric), on="_rid", how="left")
-    return sig
+    main = main.collect(engine="streaming")
+    parts = [
+        _code_file_signals(main, pat),
+        _intermediate_signals(main, pat),
+        _section_signals(main, pat),
+        _code_url_signals(df, pat),
+        _paper_signals(df, papers, rubric),
+        _dataset_signals(df, datasets, rubric),
+    ]
+    out = main.lazy().drop("_files", "_sections")
+    for part in parts:
+        out = out.join(part.lazy(), on="_rid", how="left")
+    return _fragments(out).collect(engine="streaming")
+
+
+def _fragments(sig: pl.LazyFrame) -> pl.LazyFrame:
+    """JSON-escaped values and URL prefixes, computed once per revision for all component evidence."""
+    repo = js_escape(S("repo_id"))
+    return sig.with_columns(
+        pl.concat_str([pl.lit(HF), repo, pl.lit("/blob/"), S("revision"), pl.lit("/")]).alias("_blob"),
+        pl.concat_str([pl.lit(HF), repo, pl.lit("/commit/"), S("revision")]).alias("_commit"),
+        *[_esc(c, f"_e_{c}") for c in ("w_file", "config_file", "meta_file", "inter_file", "library", "first_eval_ds",
+                                      "first_arxiv", "own_paper", "first_ds", "readme_status",
+                                      *[f"{k}_file" for k in CODE_FILE_KINDS],
+                                      *[f"sec_{k}" for k in SECTION_KINDS],
+                                      "url_training", "url_evaluation", "url_preprocessing")],
+    )
+
+
+def _line(pattern: str) -> str:
+    """A path pattern made safe for newline-joined paths: `[^/]` must not run across lines."""
+    return pattern.replace("[^/]", "[^/\\n]")
+
+
+def _first_path(pattern: str) -> pl.Expr:
+    """The first path of the newline-joined `_files` matching a path pattern."""
+    return S("_files").str.extract(f"(?im)^([^\\n]*?{_line(pattern)})$", 1)
+
+
+def _code_file_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
+    """Code files in the repo (modelling, inference, training, evaluation, preprocessing): only repos with code."""
+    cand = main.lazy().filter(S("_files").str.contains(r"(?i)\.(py|sh|ipynb|ya?ml)(\n|$)").fill_null(False))
+    return cand.select("_rid", *[_first_path(pat[kind]).alias(f"{kind}_file") for kind in CODE_FILE_KINDS]).collect(
+        engine="streaming"
+    )
+
+
+def _intermediate_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
+    """A weight file inside a checkpoint/step folder: only repos whose paths name such a folder."""
+    words = ["checkpoint", "step", "iter", "epoch", "intermediate", "ckpt"]
+    cand = main.lazy().filter(S("_files").str.contains_any(words, ascii_case_insensitive=True).fill_null(False))
+    cond = pl.element().str.contains(_rx(pat["intermediate_dir"] + ".*" + pat["weight_file"])) & ~pl.element().str.contains(
+        _rx(pat["non_weight_file"])
+    )
+    first = S("_files").str.split("\n").list.eval(pl.element().filter(cond)).list.first()
+    return cand.select("_rid", first.alias("inter_file")).collect(engine="streaming")
+
+
+def _section_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
+    """The first card heading of each kind, computed once per distinct heading list (cards are templated)."""
+    keyed = main.lazy().filter(S("_sections").str.len_bytes() > 0).select("_rid", "_sections")
+    distinct = keyed.select("_sections").unique().with_columns(
+        _first_line("_sections", pat[f"section_{kind}"]).alias(f"sec_{kind}") for kind in SECTION_KINDS
+    )
+    return keyed.join(distinct, on="_sections", how="left").drop("_sections").collect(engine="streaming")
+
+
+def _code_url_signals(df: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
+    """The first code URL that names training, evaluation or preprocessing code."""
+    cand = df.lazy().filter(S("code_urls").list.len() > 0).select("_rid", S("code_urls").list.join("\n").alias("_code"))
+    return cand.select(
+        "_rid", *[_first_line("_code", pat[f"code_url_{k}"]).alias(f"url_{k}") for k in ("training", "evaluation", "preprocessing")]
+    ).collect(engine="streaming")
 
 
 def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
@@ -122,14 +195,14 @@ def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
 
 
 def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
-    """Per revision: its own paper (title names the model family), a published paper, the documents' licence."""
+    """Per revision: its own paper (title names the model family), published or not, the documents' licence."""
     papers = papers if papers.width else pl.DataFrame(schema=PAPERS_SCHEMA)
     lic_map = {k.lower(): v for k, v in rubric["arxiv_licenses"].items()}
-    meta = papers.select(
+    meta = papers.lazy().select(
         "arxiv_id",
-        pl.col("title").str.to_lowercase().str.replace_all(r"[^a-z0-9]", "").alias("_title"),
-        (pl.col("journal_ref").str.len_chars().fill_null(0).gt(0) | pl.col("doi").str.len_chars().fill_null(0).gt(0)).alias("_published"),
-        pl.col("license_url")
+        S("title").str.to_lowercase().str.replace_all(r"[^a-z0-9]", "").alias("_title"),
+        (S("journal_ref").str.len_chars().fill_null(0).gt(0) | S("doi").str.len_chars().fill_null(0).gt(0)).alias("_published"),
+        S("license_url")
         .str.to_lowercase()
         .str.replace(r"^https?://(www\.)?", "")
         .str.strip_chars_end("/")
@@ -137,73 +210,80 @@ def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any
         .alias("_doc_license"),
     ).unique("arxiv_id", keep="first")
     cited = (
-        df.filter(pl.col("arxiv_ids").list.len() > 0)
-        .select("_rid", _family_token(pl.col("repo_id"), rubric).alias("_token"), pl.col("arxiv_ids").alias("arxiv_id"))
+        df.lazy()
+        .filter(S("arxiv_ids").list.len() > 0)
+        .select("_rid", _family_token(S("repo_id"), rubric).alias("_token"), S("arxiv_ids").alias("arxiv_id"))
         .explode("arxiv_id")
+        .with_columns(pl.int_range(pl.len()).alias("_pos"))
         .join(meta, on="arxiv_id", how="left")
-        .with_columns(pl.col("_title").str.contains(pl.col("_token"), literal=True).fill_null(False).alias("_own"))
+        .with_columns(S("_title").str.contains(S("_token"), literal=True).fill_null(False).alias("_own"))
     )
+    own_pos = S("_pos").filter(S("_own"))
     return cited.group_by("_rid").agg(
-        pl.col("arxiv_id").filter(pl.col("_own")).first().alias("own_paper"),
-        (pl.col("_own") & pl.col("_published").fill_null(False)).any().alias("own_published"),
-        pl.col("arxiv_id").filter(pl.col("_published").fill_null(False)).first().alias("published_paper"),
-        pl.col("_title").is_not_null().sum().alias("n_paper_meta"),
+        S("arxiv_id").filter(S("_own")).sort_by(own_pos).first().alias("own_paper"),
+        (S("_own") & S("_published").fill_null(False)).any().alias("own_published"),
+        S("_title").is_not_null().sum().alias("n_paper_meta"),
         pl.coalesce(
-            pl.col("_doc_license").filter(pl.col("_own")).first(),
-            pl.col("_doc_license").drop_nulls().first(),
+            S("_doc_license").filter(S("_own")).sort_by(own_pos).first(),
+            S("_doc_license").sort_by("_pos").drop_nulls().first(),
         ).alias("doc_license_id"),
-    )
+    ).collect(engine="streaming")
 
 
 def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
     """Per revision: how many named datasets exist, are public, openly licensed and documented."""
     min_card = rubric["datasheet"]["min_dataset_card_bytes"]
+    schema = {"dataset_id": pl.String, "_exists": pl.Boolean, "_public": pl.Boolean, "_closed": pl.Boolean,
+              "_open": pl.Boolean, "_ds_license": pl.String, "_card": pl.Boolean}
+    known = pl.DataFrame(schema=schema)
     if datasets.height:
-        latest = datasets.sort("observed_at", nulls_last=False).unique("dataset_id", keep="last") if "observed_at" in datasets.columns else datasets.unique("dataset_id", keep="last")
-        known = resolve_licenses(latest.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("license_tags"))).select(
+        latest = datasets.sort("observed_at", nulls_last=False) if "observed_at" in datasets.columns else datasets
+        latest = latest.unique("dataset_id", keep="last", maintain_order=True)
+        resolved = resolve_licenses(latest)
+        known = resolved.select(
             "dataset_id",
-            pl.col("exists").alias("_exists"),
-            (pl.col("exists") & (pl.col("gated") == "false")).alias("_public"),
-            (pl.col("exists").not_() | pl.col("gated").is_in(["auto", "manual"])).alias("_closed"),
-            pl.when(pl.col("license_status") == "missing").then(pl.lit(False)).otherwise(pl.col("license_mot_open")).alias("_open"),
-            pl.col("license_id").alias("_ds_license"),
-            ((pl.col("readme_status") == "ok") & (pl.col("card_bytes").fill_null(0) >= min_card)).alias("_card"),
+            S("exists").alias("_exists"),
+            (S("exists") & (S("gated") == "false")).alias("_public"),
+            (S("exists").not_() | S("gated").is_in(["auto", "manual"])).alias("_closed"),
+            pl.when(S("license_status") == "missing").then(pl.lit(False)).otherwise(S("license_mot_open")).alias("_open"),
+            S("license_id").alias("_ds_license"),
+            ((S("readme_status") == "ok") & (S("card_bytes").fill_null(0) >= min_card)).alias("_card"),
         )
-    else:
-        known = pl.DataFrame(schema={"dataset_id": pl.String, "_exists": pl.Boolean, "_public": pl.Boolean, "_closed": pl.Boolean,
-                                     "_open": pl.Boolean, "_ds_license": pl.String, "_card": pl.Boolean})
     named = (
-        df.filter(pl.col("datasets").list.len() > 0)
-        .select("_rid", pl.col("datasets").alias("dataset_id"))
+        df.lazy()
+        .filter(S("datasets").list.len() > 0)
+        .select("_rid", S("datasets").alias("dataset_id"))
         .explode("dataset_id")
-        .join(known, on="dataset_id", how="left")
+        .join(known.lazy(), on="dataset_id", how="left")
     )
-    return named.group_by("_rid").agg(
-        pl.col("_exists").is_not_null().sum().alias("n_ds_known"),
-        pl.col("_public").fill_null(False).sum().alias("n_ds_public"),
-        pl.col("_closed").fill_null(False).sum().alias("n_ds_closed"),
-        pl.col("_open").fill_null(False).sum().alias("n_ds_open"),
-        pl.col("_open").not_().fill_null(False).sum().alias("n_ds_notopen"),
-        pl.col("_card").fill_null(False).sum().alias("n_ds_cards"),
-        pl.col("_ds_license").drop_nulls().unique().sort().str.join(",").alias("ds_license_ids"),
+    return (
+        named.group_by("_rid")
+        .agg(
+            S("_exists").is_not_null().sum().alias("n_ds_known"),
+            S("_public").fill_null(False).sum().alias("n_ds_public"),
+            S("_closed").fill_null(False).sum().alias("n_ds_closed"),
+            S("_open").fill_null(False).sum().alias("n_ds_open"),
+            S("_open").not_().fill_null(False).sum().alias("n_ds_notopen"),
+            S("_card").fill_null(False).sum().alias("n_ds_cards"),
+            S("_ds_license").drop_nulls().unique(),
+        )
+        .with_columns(S("_ds_license").list.eval(pl.element().sort()).list.join(",").alias("ds_license_ids"))
+        .drop("_ds_license")
+        .collect(engine="streaming")
     )
 
 
 def weight_facts(revisions: pl.DataFrame, *, rubric: dict[str, Any]) -> pl.DataFrame:
     """Set `has_weights` and `weight_formats` from `files` with the rubric's patterns (null files -> null)."""
     pat = rubric["patterns"]
-    exclude = [pat["non_weight_file"], pat["intermediate_dir"]]
-    weights = pl.element().str.contains(_rx(pat["weight_file"]))
-    for ex in exclude:
-        weights = weights & ~pl.element().str.contains(_rx(ex))
-    finals = pl.col("files").list.eval(pl.element().filter(weights))
+    non_weight = f"({pat['non_weight_file']})|({pat['intermediate_dir']})"
+    weights = pl.element().str.contains(_rx(pat["weight_file"])) & ~pl.element().str.contains(_rx(non_weight))
+    finals = S("files").list.eval(pl.element().filter(weights))
     formats = [
         pl.when(finals.list.eval(pl.element().str.contains(_rx(rx))).list.any()).then(pl.lit(name))
         for name, rx in pat["weight_formats"].items()
     ]
     return revisions.with_columns(
         (finals.list.len() > 0).alias("has_weights"),
-        pl.when(pl.col("files").is_not_null())
-        .then(pl.concat_list(formats).list.eval(pl.element().drop_nulls()))
-        .alias("weight_formats"),
+        pl.when(S("files").is_not_null()).then(pl.concat_list(formats).list.eval(pl.element().drop_nulls())).alias("weight_formats"),
     )

@@ -9,6 +9,7 @@ become the evidence. No condition -> null (unknown).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import polars as pl
@@ -244,5 +245,7 @@ def apply(verdict: Verdict, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _sources_json(sources: list[pl.Expr | str]) -> pl.Expr:
+    if all(isinstance(s, str) for s in sources):
+        return pl.lit(json.dumps(sources, separators=(",", ":")))  # static: no per-row string work
     parts = [pl.lit(f'"{s}"') if isinstance(s, str) else pl.concat_str([pl.lit('"'), s, pl.lit('"')]) for s in sources]
     return pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=","), pl.lit("]")])

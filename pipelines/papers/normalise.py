@@ -55,6 +55,25 @@ RELEASE_PAPERS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
+# Raw captures as papers_frame reads them (what the clients return, one row per HTTP answer).
+ARXIV_RAW_SCHEMA: dict[str, pl.DataType] = {
+    "fetched_at": UTC_TS, "url": pl.String, "status_code": pl.Int64, "body": pl.String}
+HF_RAW_SCHEMA: dict[str, pl.DataType] = {
+    "fetched_at": UTC_TS, "arxiv_id": pl.String, "status": pl.String, "body": pl.String}
+
+
+def arxiv_captures(responses: list[dict[str, Any]]) -> pl.DataFrame:
+    """ArxivBatchResult.responses as a raw frame (ARXIV_RAW_SCHEMA)."""
+    rows = [{k: r.get(k) for k in ARXIV_RAW_SCHEMA} for r in responses]
+    return pl.DataFrame(rows, schema=ARXIV_RAW_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ARXIV_RAW_SCHEMA)
+
+
+def hf_captures(results: list[dict[str, Any]]) -> pl.DataFrame:
+    """HubPapersClient.fetch results as a raw frame (HF_RAW_SCHEMA); ids that were never sent are left out."""
+    rows = [{k: r.get(k) for k in HF_RAW_SCHEMA} for r in results if r.get("fetched_at") is not None]
+    return pl.DataFrame(rows, schema=HF_RAW_SCHEMA, orient="row") if rows else pl.DataFrame(schema=HF_RAW_SCHEMA)
+
+
 @lru_cache(maxsize=65536)
 def _base(value: str) -> str | None:
     parsed = try_parse_arxiv_id(value)
@@ -174,7 +193,7 @@ def release_papers_frame(revisions: pl.DataFrame) -> pl.DataFrame:
              last_revision=pl.col("revision").last(), from_tag=pl.col("from_tag").any())
         .with_columns(source=pl.when(pl.col("from_tag")).then(pl.lit("tag")).otherwise(pl.lit("card_link")))
     )
-    return out.select(list(RELEASE_PAPERS_SCHEMA)).cast(RELEASE_PAPERS_SCHEMA)  # type: ignore[arg-type]
+    return out.select(list(RELEASE_PAPERS_SCHEMA)).cast(RELEASE_PAPERS_SCHEMA)
 
 
 def papers_to_refresh(papers: pl.DataFrame, cited_ids: list[str], today: date, max_age_days: int = 30) -> list[str]:

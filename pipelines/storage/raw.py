@@ -16,7 +16,8 @@ from pathlib import Path
 
 import polars as pl
 
-SOURCES = ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset", "arxiv", "hf_paper", "crawl_run")
+SOURCES = ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset", "arxiv", "hf_paper", "crawl_run",
+           "hub_presence")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -1,5 +1,6 @@
 -- core.releases: one row per model repo, derived from core.revisions and the listing captures.
--- $1: the listing presence frame (repo_id, crawl_date, created_at) registered as `listing_seen`.
+-- Registered frames: `listing_seen` (repo_id, crawl_date, created_at): every listing sighting, ids already
+-- mapped to the current id of renamed repos.
 WITH latest AS (
     SELECT *
     FROM core.revisions
@@ -14,17 +15,27 @@ seen AS (
     GROUP BY repo_id
 ),
 counts AS (
-    SELECT repo_id, count(*) AS revision_count, min(observed_at) AS first_observed
+    SELECT repo_id, count(*) AS revision_count, min(observed_at) AS first_observed,
+           list_sort(list_distinct(list(listed_as) FILTER (WHERE listed_as <> repo_id))) AS previous_ids
     FROM core.revisions GROUP BY repo_id
+),
+gone AS (
+    -- Deleted: a failed presence check after the last time the repo was seen.
+    SELECT p.repo_id, min(p.crawl_date)::TIMESTAMPTZ AS deleted_at
+    FROM core.repo_presence p
+    LEFT JOIN (SELECT repo_id, max(crawl_date) AS last_listed FROM listing_seen GROUP BY repo_id) l USING (repo_id)
+    WHERE NOT p.present AND (l.last_listed IS NULL OR p.crawl_date > l.last_listed)
+    GROUP BY p.repo_id
 )
 SELECT
     l.repo_id,
+    coalesce(c.previous_ids, []) AS previous_ids,
     split_part(l.repo_id, '/', 1) AS org,
     split_part(l.repo_id, '/', 2) AS name,
     s.created_at,
     least(c.first_observed, coalesce(s.first_listed, c.first_observed)) AS first_seen,
     greatest(coalesce(s.last_listed, c.first_observed), c.first_observed) AS last_seen,
-    NULL::TIMESTAMPTZ AS deleted_at,
+    g.deleted_at,
     l.pipeline_tag,
     l.library_name,
     l.base_models,
@@ -51,4 +62,5 @@ SELECT
 FROM latest l
 JOIN counts c USING (repo_id)
 LEFT JOIN seen s USING (repo_id)
+LEFT JOIN gone g USING (repo_id)
 ORDER BY l.repo_id

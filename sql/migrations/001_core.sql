@@ -6,6 +6,8 @@ CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS core.revisions (
     repo_id VARCHAR NOT NULL,
     revision VARCHAR NOT NULL,
+    repo_uid VARCHAR,
+    listed_as VARCHAR,
     committed_at TIMESTAMPTZ NOT NULL,
     observed_at TIMESTAMPTZ NOT NULL,
     source VARCHAR,
@@ -36,6 +38,7 @@ CREATE TABLE IF NOT EXISTS core.revisions (
 
 CREATE TABLE IF NOT EXISTS core.releases (
     repo_id VARCHAR PRIMARY KEY,
+    previous_ids VARCHAR[],
     org VARCHAR NOT NULL,
     name VARCHAR NOT NULL,
     created_at TIMESTAMPTZ,
@@ -102,4 +105,12 @@ CREATE TABLE IF NOT EXISTS core.datasets (
     gated VARCHAR,
     readme_status VARCHAR,
     card_bytes BIGINT
+);
+
+-- Presence checks: a repo that answered 404 (or vanished from a full listing sweep) on a crawl date.
+CREATE TABLE IF NOT EXISTS core.repo_presence (
+    repo_id VARCHAR NOT NULL,
+    crawl_date DATE NOT NULL,
+    present BOOLEAN NOT NULL,
+    how VARCHAR NOT NULL
 );

@@ -121,12 +121,13 @@ def test_same_requests_same_faults_whatever_the_scheduling(srv: MirrorServer) ->
     def run(parallel: bool) -> dict[str, list]:
         srv.set_faults(cfg)
         srv.reset_log()
-        if parallel:
-            with ThreadPoolExecutor(8) as pool:
-                list(pool.map(httpx2.get, urls))
-        else:
-            for url in urls:
-                httpx2.get(url)
+        with httpx2.Client() as client:
+            if parallel:
+                with ThreadPoolExecutor(8) as pool:
+                    list(pool.map(client.get, urls))
+            else:
+                for url in urls:
+                    client.get(url)
         per_path: dict[str, list] = {}
         for r in srv.requests:
             per_path.setdefault(r["path"], []).append((r["fault"], r["status"]))
