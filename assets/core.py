@@ -3,11 +3,12 @@
 
 import dagster as dg
 
-from assets.crawl import hub_datasets, hub_history, hub_listing
+from assets.crawl import hub_datasets, hub_history, hub_listing, papers_raw
 from assets.resources import WarehouseResource
 from pipelines.build import (
     build_crawl_runs_table,
     build_datasets_table,
+    build_papers_tables,
     build_releases_table,
     build_revisions_table,
     preview,
@@ -65,3 +66,16 @@ def datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     with wh.connect() as con:
         counts = build_datasets_table(wh, con)
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["datasets"]})
+
+
+@dg.asset(key=["core", "papers"], deps=[papers_raw, revisions], group_name="core", pool="duckdb",
+          kinds={"duckdb", "polars"},
+          description="One row per cited arXiv paper (title, authors, dates, DOI, journal ref, code links, "
+          "peer-reviewed or preprint); also core.release_papers: one row per (release, cited paper) with the "
+          "first and last revision that cite it and whether a tag or a card link did.")
+def papers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+    """Build core.papers and core.release_papers."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_papers_tables(wh, con)
+    return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["papers"]})

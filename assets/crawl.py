@@ -5,7 +5,7 @@ import dagster as dg
 
 from assets.partitions import daily_crawl_partitions
 from assets.resources import HubResource, WarehouseResource
-from pipelines.hub.daily import run_crawl, run_datasets, run_history
+from pipelines.hub.daily import run_crawl, run_datasets, run_history, run_papers_step
 
 
 @dg.asset(
@@ -57,4 +57,21 @@ def hub_datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource
                  ) -> dg.MaterializeResult:
     """Fetch the training datasets the cards name (new ones, and a monthly refresh)."""
     result = run_datasets(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
+    return dg.MaterializeResult(metadata=result)
+
+
+@dg.asset(
+    key=["raw", "papers"],
+    deps=[hub_listing, hub_history],
+    partitions_def=daily_crawl_partitions,
+    group_name="raw",
+    pool="arxiv",
+    kinds={"parquet"},
+    description="One row per arXiv API answer (batches of up to 100 ids, one request every 3 s) and per Hub "
+    "paper page, for the papers the cards cite (`arxiv:` tags) that were never fetched or are a month old.",
+)
+def papers_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+               ) -> dg.MaterializeResult:
+    """Fetch arXiv metadata and Hub paper pages of cited papers into the raw layer."""
+    result = run_papers_step(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
     return dg.MaterializeResult(metadata=result)

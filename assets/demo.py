@@ -55,7 +55,8 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     started = time.monotonic()
     with MirrorServer(mirror) as srv:
         apply_settings(OPENNESS_WAREHOUSE=str(warehouse), OPENNESS_HUB_ENDPOINT=srv.url,
-                       OPENNESS_HUB_REPLAY="true", OPENNESS_HUB_RATE_LIMIT="false")
+                       OPENNESS_HUB_REPLAY="true", OPENNESS_HUB_RATE_LIMIT="false",
+                       OPENNESS_ARXIV_ENDPOINT=srv.arxiv_url)
         instance = dg.DagsterInstance.get()
         crawl_job = defs.resolve_job_def("daily_crawl")
         full_job = defs.resolve_job_def("daily_pipeline")

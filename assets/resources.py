@@ -35,6 +35,7 @@ class HubResource(dg.ConfigurableResource):
     page_size: int = 1000
     authors: str = ""  # comma-separated organisations; empty = the whole Hub
     rate_limit: str = "true"  # "false" only against a local mirror
+    arxiv_endpoint: str = "https://export.arxiv.org/api/query"
     token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
 
     def settings(self) -> CrawlSettings:
@@ -43,4 +44,4 @@ class HubResource(dg.ConfigurableResource):
         return CrawlSettings(endpoint=self.endpoint, token=token, replay=_truthy(self.replay),
                              page_size=self.page_size or None,
                              authors=tuple(a.strip() for a in self.authors.split(",") if a.strip()),
-                             rate_limit=_truthy(self.rate_limit))
+                             rate_limit=_truthy(self.rate_limit), arxiv_endpoint=self.arxiv_endpoint)

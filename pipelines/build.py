@@ -89,3 +89,17 @@ def preview(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], orde
     direction = "DESC" if order.endswith("_at") else "ASC"
     query = f'SELECT {cols} FROM {qualified} ORDER BY "{order}" {direction} NULLS LAST LIMIT ?'  # noqa: S608
     return con.sql(query, params=[limit]).pl()
+
+
+def build_papers_tables(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """core.papers from the arXiv and Hub paper captures; core.release_papers from core.revisions."""
+    from pipelines.papers.crawl import stored_papers
+    from pipelines.papers.normalise import release_papers_frame
+
+    papers = stored_papers(wh.raw)
+    replace_rows(con, "core.papers", papers)
+    revisions = con.sql("SELECT repo_id, revision, committed_at, arxiv_ids, tags FROM core.revisions").pl()
+    links = release_papers_frame(revisions)
+    replace_rows(con, "core.release_papers", links)
+    found = int(papers.filter(pl.col("status") == "found").height) if papers.height else 0
+    return {"papers": papers.height, "papers_found": found, "release_papers": links.height}

@@ -18,6 +18,8 @@ def test_asset_keys_and_groups():
         "raw/hub_listing": "raw",
         "raw/hub_history": "raw",
         "raw/hub_datasets": "raw",
+        "raw/papers": "raw",
+        "core/papers": "core",
         "core/datasets": "core",
         "core/revisions": "core",
         "core/releases": "core",

@@ -54,6 +54,8 @@ class CrawlSettings:
     # A full listing (ignoring the watermark) on this ISO weekday (7 = Sunday; 0 = never) finds deletions:
     # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.
     full_sweep_weekday: int = 7
+    arxiv_endpoint: str = "https://export.arxiv.org/api/query"
+    arxiv_min_interval: float = 3.0  # arXiv's terms: at most one request every 3 seconds
     rate_limit: bool = True  # apply the published per-window quotas
 
     def endpoint_for(self, crawl_date: str) -> str:
@@ -196,6 +198,23 @@ def run_datasets(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now
     summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(), readmes=counts)
     _record_run(wh, settings, summary, started, scope="datasets", detail={"due": len(due), **counts})
     return {"datasets_due": len(due), **counts, **summary.cost}
+
+
+def run_papers_step(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *,
+                    progress: Callable[[str], None] | None = None) -> dict:
+    """Fetch the cited papers that are new or due (arXiv query API and the Hub papers API)."""
+    from pipelines.papers.arxiv import ArxivClient
+    from pipelines.papers.crawl import run_papers
+    from pipelines.papers.hf_papers import HubPapersClient
+
+    arxiv = ArxivClient(base_url=settings.arxiv_endpoint, min_interval=settings.arxiv_min_interval)
+    # The Hub papers API counts against the `api` quota: pace it unless we talk to a local mirror.
+    hub = HubPapersClient(endpoint=settings.endpoint.rstrip("/"), min_interval=1.0 if settings.rate_limit else 0.0)
+    try:
+        return run_papers(wh.raw, crawl_date, arxiv=arxiv, hub=hub, progress=progress)
+    finally:
+        arxiv.close()
+        hub.close()
 
 
 def _record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started: datetime,

@@ -52,9 +52,7 @@ def route(store: MirrorStore, method: str, path: str, query: str, headers: dict[
         as_of, raw = split_as_of(path)
         segs = [decode_segment(s) for s in raw]
         pairs = parse_qsl(query, keep_blank_values=True, max_num_fields=MAX_FIELDS)
-    except BadName as err:
-        raise bad_request(str(err)) from err
-    except ValueError as err:  # too many query fields
+    except ValueError as err:  # a bad name or as-of value (BadName), or too many query fields
         raise bad_request(str(err)) from err
     if len(segs) > 1 and segs[-1] == "" and "resolve" not in segs:
         segs.pop()  # a trailing slash on an API path

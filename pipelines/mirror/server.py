@@ -45,6 +45,7 @@ class MirrorServer:
     def bind(self) -> MirrorServer:
         """Index the mirror and open the listening socket (without serving yet)."""
         if self._httpd is None:
+            self.stopping.clear()
             self.store.load()
             self._httpd = _HTTPServer((self.host, self.port), Handler, self)
             self.port = self._httpd.server_address[1]

@@ -147,7 +147,9 @@ class MirrorStore:
         if raw is None:
             return None
         try:
-            commits = [Commit(str(c["id"]), d := parse_date(c["date"]), micros(d), c) for c in json.loads(raw)]
+            commits = [Commit(c["id"], d := parse_date(c["date"]), micros(d), c) for c in json.loads(raw)]
+            if not all(isinstance(c.id, str) and HEX_COMMIT.fullmatch(c.id) for c in commits):
+                raise ValueError("a commit id is not 40 lowercase hex")  # ids end up in URLs and headers
         except (ValueError, KeyError, TypeError) as err:
             logger.warning("skipping %s %s: unreadable commits.json (%s)", kind, repo_id, err)
             return None

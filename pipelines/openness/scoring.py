@@ -9,7 +9,7 @@ import polars as pl
 
 from pipelines.openness import verdicts as v
 from pipelines.openness.catalogue import resolve_licenses
-from pipelines.openness.jsonexpr import js_obj
+from pipelines.openness.jsonexpr import js_str
 from pipelines.openness.mof import mot_components
 
 S = pl.col
@@ -111,36 +111,51 @@ def score_revisions(
     df = df.with_columns(**v.mof_columns(), **v.licence_openness(rubric))
 
     verdicts = v.osai_verdicts(rubric)
-    evidence: list[tuple[str, pl.Expr]] = []
+    graded: list[tuple[str, v.Verdict]] = []
     first = ["weights_endmodel", "datasources_endmodel"]
     for batch in (first, [p for p in v.OSAI_PARAMS if p not in first]):
         cols = []
         for param in batch:
-            value, src = v.apply(verdicts[param], pl.String)
-            cols.append(value.alias(f"osai_{param}"))
-            evidence.append((f"osai_{param}", src))
+            value, branch = v.apply(verdicts[param], pl.String)
+            cols += [value.alias(f"osai_{param}"), branch.alias(f"_b_osai_{param}")]
+            graded.append((f"osai_{param}", verdicts[param]))
         df = df.with_columns(cols)
     df = df.with_columns(*_osai_score(), *_osaid())
-    release, release_src = v.apply(v.release_verdict(rubric), pl.String)
-    level, level_src = v.apply(v.spectrum_verdict(rubric), pl.Int8)
-    df = df.with_columns(release.alias("release_level"), level.alias("spectrum_level"))
-    evidence = [
-        ("mof_class", js_obj([("open_components", S("_open").replace_strict(masks, return_dtype=pl.String)),
-                              ("unknown_components", (S("_known") ^ _ALL).replace_strict(masks, return_dtype=pl.String))])),
-        *evidence,
-        ("osaid", pl.when(S("osaid") != "undetermined").then(
-            pl.concat_str([pl.lit('["mof:10","mof:7","mof:8","mof:16","mof:14","mof:15",'), v.family_source_json(), pl.lit("]")])
-        )),
-        ("release_level", release_src),
-        ("spectrum_level", level_src),
-    ]
+    release, release_b = v.apply(v.release_verdict(rubric), pl.String)
+    level, level_b = v.apply(v.spectrum_verdict(rubric), pl.Int8)
+    df = df.with_columns(release.alias("release_level"), release_b.alias("_b_release_level"),
+                         level.alias("spectrum_level"), level_b.alias("_b_spectrum_level"),
+                         (S("osaid") != "undetermined").cast(pl.Int64).alias("_b_osaid"))
+    graded += [("osaid", _OSAID_VERDICT), ("release_level", v.release_verdict(rubric)), ("spectrum_level", v.spectrum_verdict(rubric))]
+    # Evidence: every verdict's branch is a small integer, so the JSON of all static sources is looked up
+    # once per distinct combination of branches instead of being assembled per row.
+    packed = pl.sum_horizontal([S(f"_b_{name}") * (8**i) for i, (name, _) in enumerate(graded)]).alias("_packed")
     inferred_sources = ((S("_inf") & (v.bit(7) | v.bit(15))) != 0) & (S("spectrum_level") > 3)
     method = (
         pl.when(S("spectrum_level").is_null()).then(pl.lit("unknown"))
         .when((S("spectrum_level") == 0) | inferred_sources).then(pl.lit("inferred"))
         .otherwise(pl.lit("declared"))
     )
-    return df.select(
+    out = df.with_columns(packed, method.alias("method")).collect(engine="streaming")
+    combos = {key: _combo_json(key, graded) for key in out["_packed"].unique().to_list()}
+    evidence = pl.concat_str(
+        [
+            pl.lit('{"mof_class":{"open_components":'),
+            S("_open").replace_strict(masks, return_dtype=pl.String),
+            pl.lit(',"unknown_components":'),
+            (S("_known") ^ _ALL).replace_strict(masks, return_dtype=pl.String),
+            pl.lit("}"),
+            S("_packed").replace_strict(combos, return_dtype=pl.String),
+            pl.lit(',"license_id":'),
+            js_str(S("license_id")),
+            pl.lit(',"license_family":'),
+            js_str(S("license_family"), escape=False),
+            pl.when(S("_has_base")).then(pl.concat_str([pl.lit(',"base_model":'), js_str(S("_base_repo"))])),
+            pl.lit("}"),
+        ],
+        ignore_nulls=True,
+    )
+    return out.lazy().select(
         *KEY,
         *[c for c in ("committed_at",) if c in keep],
         "mof_class",
@@ -159,9 +174,23 @@ def score_revisions(
         "license_family",
         "license_status",
         pl.lit(rubric["rubric_version"]).alias("rubric_version"),
-        js_obj(evidence).alias("evidence"),
-        method.alias("method"),
+        evidence.alias("evidence"),
+        "method",
     ).collect(engine="streaming")
+
+
+# OSAID's evidence: the components of its three requirements and the licence family.
+_OSAID_VERDICT: v.Verdict = [(pl.lit(True), None, ["mof:10", "license_family", "mof:7", "mof:8", "mof:16", "mof:14", "mof:15"])]
+
+
+def _combo_json(key: int, graded: list[tuple[str, v.Verdict]]) -> str:
+    """',"<verdict>":[sources]...' for the decided verdicts encoded in one packed branch key."""
+    parts = []
+    for i, (name, verdict) in enumerate(graded):
+        branch = (key // (8**i)) % 8
+        if branch:
+            parts.append(f',"{name}":{v.sources_json(verdict, branch)}')
+    return "".join(parts)
 
 
 _ALL = sum(v.bit(c["id"]) for c in mot_components())

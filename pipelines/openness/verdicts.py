@@ -14,11 +14,12 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.openness.jsonexpr import js_escape
 from pipelines.openness.mof import CLASS_LABELS, RESEARCH_PAPER_CID, TECHNICAL_REPORT_CID, required_by_class
 
 S = pl.col
-Verdict = list[tuple[pl.Expr, Any, list[pl.Expr | str]]]
+# (condition, value, sources): sources are static strings; "mof:<id>" names a disclosures row, a bare key
+# ("license_id", "license_family", "base_model") names a per-revision value stored beside them in the evidence.
+Verdict = list[tuple[pl.Expr, Any, list[str]]]
 OSAI_PARAMS = (
     "datasources_basemodel",
     "datasources_endmodel",
@@ -101,7 +102,8 @@ def weights_verdict() -> Verdict:
     """OSAI weights_endmodel: weights + ungated -> open, gated -> partial (readme: 'E.g. gated downloads'), none -> closed."""
     return [
         (inc(10) & (S("gated") == "false"), "open", ["mof:10", "gated:false"]),
-        (inc(10) & S("gated").is_in(["auto", "manual"]), "partial", ["mof:10", pl.concat_str([pl.lit("gated:"), S("gated")])]),
+        (inc(10) & (S("gated") == "auto"), "partial", ["mof:10", "gated:auto"]),
+        (inc(10) & (S("gated") == "manual"), "partial", ["mof:10", "gated:manual"]),
         (excluded(10), "closed", ["mof:10"]),
     ]
 
@@ -109,12 +111,12 @@ def weights_verdict() -> Verdict:
 def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
     """The Index's 12 parameters (open | partial | closed; null = unknown) with the sources each rests on."""
     ds = detail(15)
-    base = pl.concat_str([pl.lit("base:"), js_escape(S("_base_repo"))])
+    base = ["base_model"]
     return {
         "weights_endmodel": weights_verdict(),
         "weights_basemodel": [
             (~S("_has_base") & S("osai_weights_endmodel").is_not_null(), S("osai_weights_endmodel"), ["mirrors:weights_endmodel"]),
-            (S("_has_base") & S("_base_weights").is_not_null(), S("_base_weights"), [base]),
+            (S("_has_base") & S("_base_weights").is_not_null(), S("_base_weights"), base),
         ],
         "datasources_endmodel": [
             (inc(15) & (ds == 1), "open", ["mof:15", "datasets:all public"]),
@@ -124,7 +126,7 @@ def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
         ],
         "datasources_basemodel": [
             (~S("_has_base") & S("osai_datasources_endmodel").is_not_null(), S("osai_datasources_endmodel"), ["mirrors:datasources_endmodel"]),
-            (S("_has_base") & S("_base_datasources").is_not_null(), S("_base_datasources"), [base]),
+            (S("_has_base") & S("_base_datasources").is_not_null(), S("_base_datasources"), base),
         ],
         "trainingcode": [
             (opened(7), "open", ["mof:7"]),
@@ -154,20 +156,11 @@ def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
             (excluded(14), "closed", ["mof:14"]),
         ],
         "licenses": [
-            (S("_lic_true") == 3, "open", ["mof:10", "mof:7", "mof:15", _family_source()]),
-            ((S("_lic_true") >= 2) & (S("_lic_false") >= 1), "partial", ["mof:10", "mof:7", "mof:15", _family_source()]),
-            ((S("_lic_true") + S("_lic_null")) < 2, "closed", ["mof:10", "mof:7", "mof:15", _family_source()]),
+            (S("_lic_true") == 3, "open", ["mof:10", "mof:7", "mof:15", "license_family"]),
+            ((S("_lic_true") >= 2) & (S("_lic_false") >= 1), "partial", ["mof:10", "mof:7", "mof:15", "license_family"]),
+            ((S("_lic_true") + S("_lic_null")) < 2, "closed", ["mof:10", "mof:7", "mof:15", "license_family"]),
         ],
     }
-
-
-def _family_source() -> pl.Expr:
-    return pl.concat_str([pl.lit("license_family:"), S("license_family").fill_null("none")])
-
-
-def family_source_json() -> pl.Expr:
-    """The licence family as a JSON source string."""
-    return pl.concat_str([pl.lit('"'), _family_source(), pl.lit('"')])
 
 
 def licence_openness(rubric: dict[str, Any]) -> dict[str, pl.Expr]:
@@ -220,32 +213,28 @@ def spectrum_verdict(rubric: dict[str, Any]) -> Verdict:
         .then(pl.lit(None, dtype=pl.Int64))
         .otherwise(S("license_family").replace_strict(fam_level, default=None, return_dtype=pl.Int64))
     )
-    lic = pl.concat_str([pl.lit("license_id:"), js_escape(S("license_id").fill_null("none"))])
     plus = opened(7).cast(pl.Int64) + opened(15).cast(pl.Int64)
     return [
         (excluded(10), 0, ["mof:10"]),
-        (inc(10) & (base == 3) & (plus > 0), 3 + plus, ["mof:10", lic, _family_source(), "mof:7", "mof:15"]),
-        (inc(10) & base.is_not_null(), base, ["mof:10", lic, _family_source()]),
+        (inc(10) & (base == 3) & (plus > 0), 3 + plus, ["mof:10", "license_id", "license_family", "mof:7", "mof:15"]),
+        (inc(10) & base.is_not_null(), base, ["mof:10", "license_id", "license_family"]),
     ]
 
 
 def apply(verdict: Verdict, dtype: pl.DataType) -> tuple[pl.Expr, pl.Expr]:
-    """(value, JSON array of sources) for a verdict; both null when no rule holds."""
+    """(value, branch): the value of the first rule that holds (null if none) and its 1-based index (0 if none)."""
+    if not verdict:
+        return pl.lit(None, dtype=dtype), pl.lit(0, dtype=pl.Int64)
     value: Any = None
-    sources: Any = None
-    for cond, val, srcs in verdict:
+    branch: Any = None
+    for k, (cond, val, _) in enumerate(verdict, start=1):
         cond = cond.fill_null(False)
         v = val if isinstance(val, pl.Expr) else pl.lit(val)
-        s = _sources_json(srcs)
         value = (pl.when(cond) if value is None else value.when(cond)).then(v)
-        sources = (pl.when(cond) if sources is None else sources.when(cond)).then(s)
-    if value is None:
-        return pl.lit(None, dtype=dtype), pl.lit(None, dtype=pl.String)
-    return value.otherwise(pl.lit(None, dtype=dtype)).cast(dtype), sources.otherwise(pl.lit(None, dtype=pl.String))
+        branch = (pl.when(cond) if branch is None else branch.when(cond)).then(pl.lit(k, dtype=pl.Int64))
+    return value.otherwise(pl.lit(None, dtype=dtype)).cast(dtype), branch.otherwise(pl.lit(0, dtype=pl.Int64))
 
 
-def _sources_json(sources: list[pl.Expr | str]) -> pl.Expr:
-    if all(isinstance(s, str) for s in sources):
-        return pl.lit(json.dumps(sources, separators=(",", ":")))  # static: no per-row string work
-    parts = [pl.lit(f'"{s}"') if isinstance(s, str) else pl.concat_str([pl.lit('"'), s, pl.lit('"')]) for s in sources]
-    return pl.concat_str([pl.lit("["), pl.concat_str(parts, separator=","), pl.lit("]")])
+def sources_json(verdict: Verdict, branch: int) -> str | None:
+    """The JSON array of sources of one branch (None for branch 0: undecided, no evidence)."""
+    return json.dumps(verdict[branch - 1][2], separators=(",", ":")) if branch else None
