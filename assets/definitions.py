@@ -28,7 +28,8 @@ defs = dg.Definitions(
         "warehouse": WarehouseResource(root=dg.EnvVar("OPENNESS_WAREHOUSE")),
         "hub": HubResource(endpoint=dg.EnvVar("OPENNESS_HUB_ENDPOINT"), replay=dg.EnvVar("OPENNESS_HUB_REPLAY"),
                            rate_limit=dg.EnvVar("OPENNESS_HUB_RATE_LIMIT"),
-                           arxiv_endpoint=dg.EnvVar("OPENNESS_ARXIV_ENDPOINT")),
+                           arxiv_endpoint=dg.EnvVar("OPENNESS_ARXIV_ENDPOINT"),
+                           scope_file=dg.EnvVar("OPENNESS_HUB_SCOPE_FILE")),
     },
     # Small DuckDB steps: one process avoids ~3 s of imports per step and cross-process file locks.
     executor=dg.in_process_executor,

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.hub.daily import CrawlSettings
+from pipelines.hub.scope import load_watchlist
 from pipelines.storage.warehouse import Warehouse
 
 
@@ -34,6 +35,10 @@ class HubResource(dg.ConfigurableResource):
     replay: str = "false"  # "true": crawl the state as of the partition date (a hub mirror's /as-of/)
     page_size: int = 1000
     authors: str = ""  # comma-separated organisations; empty = the whole Hub
+    scope_file: str = ""  # a watchlist YAML (organisations + repos), e.g. pipelines/hub/watchlist.yml
+    min_downloads: int = 0
+    min_likes: int = 0
+    top_n: int = 0
     rate_limit: str = "true"  # "false" only against a local mirror
     arxiv_endpoint: str = "https://export.arxiv.org/api/query"
     token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
@@ -41,7 +46,13 @@ class HubResource(dg.ConfigurableResource):
     def settings(self) -> CrawlSettings:
         """Crawl settings; the token is read from the named variable at run time, never logged."""
         token = os.environ.get(self.token_env) or None
+        orgs = tuple(a.strip() for a in self.authors.split(",") if a.strip())
+        repos: tuple[str, ...] = ()
+        if self.scope_file:
+            file_orgs, repos = load_watchlist(Path(self.scope_file))
+            orgs = tuple(sorted(set(orgs) | set(file_orgs)))
         return CrawlSettings(endpoint=self.endpoint, token=token, replay=_truthy(self.replay),
                              page_size=self.page_size or None,
-                             authors=tuple(a.strip() for a in self.authors.split(",") if a.strip()),
+                             authors=orgs, repos=repos, min_downloads=self.min_downloads,
+                             min_likes=self.min_likes, top_n=self.top_n,
                              rate_limit=_truthy(self.rate_limit), arxiv_endpoint=self.arxiv_endpoint)

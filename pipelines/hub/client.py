@@ -99,7 +99,7 @@ class HubClient:
 
     def listing_pages(self, *, sort: str = "lastModified", author: str | None = None,
                       search: str | None = None, filters: tuple[str, ...] = (),
-                      start_url: str | None = None) -> Iterator[ListingPage]:
+                      start_url: str | None = None, page_size: int | None = None) -> Iterator[ListingPage]:
         """Yield listing pages newest-first; resume from `start_url` (a saved next link) if given."""
         url: str | None
         params: list[tuple[str, str]] | None
@@ -114,8 +114,8 @@ class HubClient:
                 params.append(("author", author))
             if search:
                 params.append(("search", search))
-            if self.page_size:
-                params.append(("limit", str(self.page_size)))
+            if page_size or self.page_size:
+                params.append(("limit", str(page_size or self.page_size)))
         while url:
             for attempt in range(MALFORMED_RETRIES):
                 response = http_backoff("GET", url, params=params, headers=self._headers(),

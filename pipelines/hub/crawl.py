@@ -80,8 +80,13 @@ def _parse_ts(value: object) -> datetime | None:
 
 def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint: Checkpoint, *,
                   now: datetime, watermark: datetime | None, overlap: timedelta = timedelta(hours=1),
-                  author: str | None = None, on_page: Callable[[int, int], None] | None = None) -> ListingResult:
-    """Read the listing (newest change first) down to `watermark - overlap` into the raw layer."""
+                  author: str | None = None, keep: Callable[[dict], bool] | None = None, top_n: int = 0,
+                  on_page: Callable[[int, int], None] | None = None) -> ListingResult:
+    """Read the listing (newest change first) down to `watermark - overlap` into the raw layer.
+
+    `keep` drops out-of-scope items (thresholds, watched repos) before they are stored; `top_n` reads
+    one page of the N most-downloaded models instead.
+    """
     result = ListingResult(pages=int(checkpoint.state.get("pages", 0)), items=int(checkpoint.state.get("items", 0)))
     if checkpoint.state.get("listing_complete"):
         result.complete = True
@@ -89,9 +94,13 @@ def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint:
         return result
     stop_before = watermark - overlap if watermark else None
     start_url = checkpoint.state.get("next_url")
-    for page in client.listing_pages(author=author, start_url=start_url):
+    pages = (client.listing_pages(author=author, sort="downloads", page_size=top_n) if top_n
+             else client.listing_pages(author=author, start_url=start_url))
+    for page in pages:
         rows, oldest = [], None
         for i, item in enumerate(page.items):
+            if keep is not None and isinstance(item, dict) and not keep(item):
+                continue
             repo_id = item.get("id") if isinstance(item, dict) else None
             sha = item.get("sha") if isinstance(item, dict) else None
             if not is_valid_repo_id(repo_id) or (sha is not None and not is_commit_sha(sha)):
@@ -117,6 +126,8 @@ def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint:
             on_page(result.pages, result.items)
         if reached:
             result.reached_watermark = True
+            break
+        if top_n:
             break
     result.complete = True
     checkpoint.save(listing_complete=True, reached_watermark=result.reached_watermark, next_url=None)

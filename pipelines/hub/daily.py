@@ -22,6 +22,7 @@ from pipelines.hub.crawl import (
     plan_readmes,
 )
 from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.scope import item_filter
 from pipelines.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,11 @@ class CrawlSettings:
     max_retries: int = 5
     base_wait: float = 1.0  # first retry wait in seconds (huggingface_hub's default)
     max_readme_bytes: int = 5_000_000
-    authors: tuple[str, ...] = ()  # empty: the whole Hub
+    authors: tuple[str, ...] = ()  # organisations to list; empty: the whole Hub
+    repos: tuple[str, ...] = ()  # single watched repos (listed through their organisation, then filtered)
+    min_downloads: int = 0  # only track repos with at least this many downloads (last 30 days)
+    min_likes: int = 0
+    top_n: int = 0  # > 0: track the N most-downloaded models instead of a listing to the watermark
     overlap_hours: float = 1.0
     # A full listing (ignoring the watermark) on this ISO weekday (7 = Sunday; 0 = never) finds deletions:
     # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.
@@ -111,12 +116,17 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     watermark = watermark_before(wh, crawl_date)
     sweep = watermark is not None and date.fromisoformat(crawl_date).isoweekday() == settings.full_sweep_weekday
     summary = CrawlSummary(crawl_date=crawl_date, watermark=None if sweep else watermark)
-    scopes = settings.authors or (None,)
+    orgs = tuple(sorted(set(settings.authors) | {r.split("/", 1)[0] for r in settings.repos}))
+    scoped = settings.repos or settings.min_downloads or settings.min_likes
+    keep = item_filter(settings.authors, settings.repos, settings.min_downloads, settings.min_likes) if scoped else None
+    scopes = orgs or (None,)
     for author in scopes:
-        key = f"{crawl_date}" + (f"__{author}" if author else "")
+        key = f"{crawl_date}" + (f"__{author}" if author else "") + (f"__top{settings.top_n}" if settings.top_n else "")
         checkpoint = Checkpoint.load(wh.state / "crawl" / f"{key}.json")
-        res = crawl_listing(client, wh.raw, crawl_date, checkpoint, now=now, watermark=summary.watermark,
-                            overlap=timedelta(hours=settings.overlap_hours), author=author,
+        res = crawl_listing(client, wh.raw, crawl_date, checkpoint, now=now,
+                            watermark=None if settings.top_n else summary.watermark,
+                            overlap=timedelta(hours=settings.overlap_hours), author=author, keep=keep,
+                            top_n=settings.top_n,
                             on_page=(lambda p, n: progress(f"listing page {p}: {n} models")) if progress else None)
         summary.rejected += len(res.rejected)
         summary.reached_watermark = summary.reached_watermark or res.reached_watermark

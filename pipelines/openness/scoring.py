@@ -204,7 +204,10 @@ def _mask_json(folded: pl.DataFrame) -> dict[int, str]:
 
 
 def _osai_score() -> list[pl.Expr]:
-    points = [S(c).replace_strict(v.OSAI_POINTS, default=None, return_dtype=pl.Float64) for c in OSAI_COLUMNS]
+    points = [
+        pl.when(S(c) == "open").then(1.0).when(S(c) == "partial").then(0.5).when(S(c) == "closed").then(0.0)
+        for c in OSAI_COLUMNS
+    ]
     decided = pl.sum_horizontal([p.is_not_null().cast(pl.Int8) for p in points])
     total = pl.sum_horizontal([p.fill_null(0.0) for p in points])
     return [
@@ -214,11 +217,14 @@ def _osai_score() -> list[pl.Expr]:
 
 
 def _osaid() -> list[pl.Expr]:
+    """OSAID verdict and its unmet requirements (a 3-bit mask looked up as a list: no per-row list building)."""
     req = v.osaid_requirements()
-    unmet = [pl.when(req[name][1].fill_null(False)).then(pl.lit(name)) for name in OSAID_REQUIREMENTS]
+    unmet_bits = pl.sum_horizontal(
+        [req[name][1].fill_null(False).cast(pl.Int64) * (1 << i) for i, name in enumerate(OSAID_REQUIREMENTS)]
+    )
     all_met = pl.all_horizontal([req[name][0].fill_null(False) for name in OSAID_REQUIREMENTS])
-    unmet_list = pl.concat_list(unmet).list.eval(pl.element().drop_nulls())
+    lists = {m: [n for i, n in enumerate(OSAID_REQUIREMENTS) if m >> i & 1] for m in range(1 << len(OSAID_REQUIREMENTS))}
     return [
-        pl.when(unmet_list.list.len() > 0).then(pl.lit("fails")).when(all_met).then(pl.lit("meets")).otherwise(pl.lit("undetermined")).alias("osaid"),
-        unmet_list.alias("osaid_unmet"),
+        pl.when(unmet_bits > 0).then(pl.lit("fails")).when(all_met).then(pl.lit("meets")).otherwise(pl.lit("undetermined")).alias("osaid"),
+        unmet_bits.replace_strict(lists, return_dtype=pl.List(pl.String)).alias("osaid_unmet"),
     ]

@@ -12,12 +12,12 @@ Contents (dates UTC):
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
-# huggingface_hub reads its settings at import time: set them before anything imports it.
+# huggingface_hub reads its settings at import time: set them before anything imports it. No developer
+# token may reach the mirror (tests pass token=False anyway), and nothing is sent anywhere else.
 os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
-os.environ.setdefault("HF_HOME", tempfile.mkdtemp(prefix="hf-home-"))
+os.environ["HF_HUB_DISABLE_IMPLICIT_TOKEN"] = "1"
 os.environ.pop("HF_HUB_OFFLINE", None)
 
 import pytest  # noqa: E402
