@@ -82,7 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="replay a hub mirror (default: the bundled sample) through the pipeline")
     demo.add_argument("--mirror", default=str(SAMPLE_MIRROR), help="a hub-mirror/1 folder")
     demo.add_argument("--warehouse", default=str(PROJECT_ROOT / "warehouse"), help="the warehouse folder")
-    demo.add_argument("--max-dates", type=int, default=24, help="how many crawl dates to replay")
+    demo.add_argument("--max-dates", type=int, default=12, help="how many crawl dates to replay")
     demo.set_defaults(func=_cmd_demo)
 
     mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(dest="mirror_cmd", required=True)

@@ -3,7 +3,7 @@
 
 import dagster as dg
 
-from assets.crawl import hub_datasets, hub_history, hub_listing, papers_raw
+from assets.crawl import hub_datasets, hub_history, hub_listing, hub_readmes, papers_raw
 from assets.resources import WarehouseResource
 from pipelines.build import (
     build_crawl_runs_table,
@@ -20,7 +20,7 @@ def _preview(con, table: str, columns: list[str], order: str) -> dg.MetadataValu
     return dg.MetadataValue.md(frame_to_markdown(preview(con, table, columns, order)))
 
 
-@dg.asset(key=["core", "revisions"], deps=[hub_listing, hub_history], group_name="core", pool="duckdb", kinds={"duckdb", "polars"},
+@dg.asset(key=["core", "revisions"], deps=[hub_listing, hub_readmes, hub_history], group_name="core", pool="duckdb", kinds={"duckdb", "polars"},
           description="One row per observed commit of a model repo: licence as declared, gating, files and "
           "weights, datasets, papers, code links and card facts. Unparseable inputs go to core.quarantine.")
 def revisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
@@ -46,7 +46,7 @@ def releases(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["releases"], "preview": preview})
 
 
-@dg.asset(key=["core", "crawl_runs"], deps=[hub_listing, hub_history, hub_datasets], group_name="core", pool="duckdb", kinds={"duckdb"},
+@dg.asset(key=["core", "crawl_runs"], deps=[hub_listing, hub_readmes, hub_history, hub_datasets, papers_raw], group_name="core", pool="duckdb", kinds={"duckdb"},
           description="One row per crawl run: requests per rate-limit bucket, bytes, 429s, 5xx, seconds, models "
           "listed, new and changed.")
 def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from assets.environment import apply_settings, prepare_dagster_home
+from assets.partitions import CRAWL_SHARDS
 from pipelines.mirror.layout import FORMAT, parse_date
 
 log = logging.getLogger("openness.demo")
@@ -42,6 +43,13 @@ def check_mirror(mirror: Path) -> None:
         raise SystemExit(f"{mirror}: mirror.json says format {fmt!r}, expected {FORMAT!r}")
 
 
+def _run(job, instance, partition_key) -> None:
+    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
+                                    run_config=QUIET)
+    if not result.success:
+        raise SystemExit(f"run {result.run_id} ({job.name}, {partition_key}) failed; see `make ui` (Runs)")
+
+
 def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     """Serve the mirror on loopback, crawl it day by day through Dagster, build, check and publish."""
     import dagster as dg
@@ -58,13 +66,15 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
                        OPENNESS_HUB_REPLAY="true", OPENNESS_HUB_RATE_LIMIT="false",
                        OPENNESS_ARXIV_ENDPOINT=srv.arxiv_url)
         instance = dg.DagsterInstance.get()
-        crawl_job = defs.resolve_job_def("daily_crawl")
-        full_job = defs.resolve_job_def("daily_pipeline")
+        listing, shards = defs.resolve_job_def("daily_listing"), defs.resolve_job_def("daily_shards")
+        extras, build = defs.resolve_job_def("daily_extras"), defs.resolve_job_def("build_and_publish")
         for i, day in enumerate(dates, start=1):
-            job = full_job if i == len(dates) else crawl_job
-            print(f"[{i}/{len(dates)}] {job.name} for crawl date {day} ...", flush=True)
-            result = job.execute_in_process(instance=instance, partition_key=day, raise_on_error=False,
-                                            run_config=QUIET)
-            if not result.success:
-                raise SystemExit(f"run {result.run_id} for {day} failed; see `make ui` (Runs) for the error")
+            print(f"[{i}/{len(dates)}] crawl date {day}: listing, {CRAWL_SHARDS} shards, datasets and papers",
+                  flush=True)
+            _run(listing, instance, day)
+            for shard in range(CRAWL_SHARDS):
+                _run(shards, instance, dg.MultiPartitionKey({"date": day, "shard": str(shard)}))
+            _run(extras, instance, day)
+        print("build, check and publish ...", flush=True)
+        _run(build, instance, None)
     return {"dates": dates, "seconds": round(time.monotonic() - started, 1), "warehouse": str(warehouse)}

@@ -16,6 +16,7 @@ def test_asset_keys_and_groups():
     groups = {"/".join(k.path): repo.asset_graph.get(k).group_name for k in repo.asset_graph.get_all_asset_keys()}
     assert groups == {
         "raw/hub_listing": "raw",
+        "raw/hub_readmes": "raw",
         "raw/hub_history": "raw",
         "raw/hub_datasets": "raw",
         "raw/papers": "raw",
@@ -38,8 +39,10 @@ def test_every_asset_has_a_description_that_states_its_grain():
 def test_jobs_schedules_and_checks():
     defs = _defs()
     repo = defs.get_repository_def()
-    assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {"daily_pipeline", "daily_crawl"}
-    assert {s.name for s in repo.schedule_defs} == {"daily_pipeline_schedule"}
+    assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
+        "daily_listing", "daily_shards", "daily_extras", "build_and_publish"}
+    assert {s.name for s in repo.schedule_defs} == {"daily_listing_schedule"}
+    assert {s.name for s in repo.sensor_defs} == {"shards_after_listing", "extras_after_shards", "publish_after_crawl"}
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"revisions_keys", "releases_cover_revisions"} <= checks
 
@@ -49,7 +52,7 @@ def test_daily_schedule_targets_the_day_it_runs():
     import datetime as dt
 
     defs = _defs()
-    schedule = defs.resolve_schedule_def("daily_pipeline_schedule")
+    schedule = defs.resolve_schedule_def("daily_listing_schedule")
     context = dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2026, 11, 22, 2, 15, tzinfo=dt.UTC))
     (request,) = schedule.evaluate_tick(context).run_requests

@@ -18,6 +18,7 @@ import polars as pl
 from pipelines.hub.client import HubClient
 from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.hub.shards import in_shard
 from pipelines.storage.raw import RawStore
 
 COMMITS_RAW_SCHEMA = {"fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "head": pl.String,
@@ -64,25 +65,25 @@ def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, s
     return commits, infos, readmes
 
 
-def tracked_heads(raw: RawStore, authors: tuple[str, ...] = ()) -> dict[str, str]:
-    """Each tracked repo's newest known commit (from the listing captures), optionally for some orgs only."""
+def tracked_heads(raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, shards: int = 1) -> dict[str, str]:
+    """Each tracked repo's newest known commit (from the listing captures), for some orgs or one shard."""
     lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("sha").is_not_null())
     frame = lf.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last()).collect()
     heads = {r: s for r, s in frame.iter_rows() if is_valid_repo_id(r) and is_commit_sha(s)}
     if authors:
         heads = {r: s for r, s in heads.items() if r.split("/", 1)[0] in authors}
-    return heads
+    return {r: s for r, s in heads.items() if in_shard(r, shard, shards)}
 
 
 def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: datetime,
                  authors: tuple[str, ...] = (), max_readme_bytes: int = 5_000_000,
-                 progress: Callable[[str], None] | None = None) -> BackfillSummary:
+                 progress: Callable[[str], None] | None = None, shard: int = 0, shards: int = 1) -> BackfillSummary:
     """Walk the history of every tracked repo whose head commit is not yet in our commit lists."""
     import hashlib
 
     summary = BackfillSummary()
     commits_seen, infos, readmes = backfill_state(raw)
-    heads = tracked_heads(raw, authors)
+    heads = tracked_heads(raw, authors, shard, shards)
     summary.repos_considered = len(heads)
     for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):
         if head in commits_seen.get(repo_id, set()):

@@ -23,6 +23,7 @@ from pipelines.hub.crawl import (
 )
 from pipelines.hub.ids import is_valid_repo_id
 from pipelines.hub.scope import item_filter
+from pipelines.hub.shards import in_shard
 from pipelines.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -102,25 +103,33 @@ def watermark_before(wh: Warehouse, crawl_date: str) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
-              progress: Callable[[str], None] | None = None) -> CrawlSummary:
-    """Crawl one partition into the raw layer (resumable, idempotent) and record its accounts."""
+def client_for(settings: CrawlSettings, crawl_date: str) -> HubClient:
+    """A Hub client for one crawl date (the as-of endpoint in replay mode)."""
+    return HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
+                     page_size=settings.page_size, max_retries=settings.max_retries, base_wait=settings.base_wait)
+
+
+def begin_accounting(settings: CrawlSettings) -> http.RequestStats:
+    """Install the rate limits for these settings and start fresh request counters."""
+    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
+    return hooks.begin()
+
+
+def run_listing(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
+                progress: Callable[[str], None] | None = None) -> CrawlSummary:
+    """Read the listing of one crawl date to the watermark (and the weekly full sweep) into the raw layer."""
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
-    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
-    stats = hooks.begin()
+    stats = begin_accounting(settings)
     wh.raw.clean_temporaries()
-    client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
-                       page_size=settings.page_size, max_retries=settings.max_retries,
-                       base_wait=settings.base_wait)
+    client = client_for(settings, crawl_date)
     watermark = watermark_before(wh, crawl_date)
     sweep = watermark is not None and date.fromisoformat(crawl_date).isoweekday() == settings.full_sweep_weekday
     summary = CrawlSummary(crawl_date=crawl_date, watermark=None if sweep else watermark)
     orgs = tuple(sorted(set(settings.authors) | {r.split("/", 1)[0] for r in settings.repos}))
     scoped = settings.repos or settings.min_downloads or settings.min_likes
     keep = item_filter(settings.authors, settings.repos, settings.min_downloads, settings.min_likes) if scoped else None
-    scopes = orgs or (None,)
-    for author in scopes:
+    for author in orgs or (None,):
         key = f"{crawl_date}" + (f"__{author}" if author else "") + (f"__top{settings.top_n}" if settings.top_n else "")
         checkpoint = Checkpoint.load(wh.state / "crawl" / f"{key}.json")
         res = crawl_listing(client, wh.raw, crawl_date, checkpoint, now=now,
@@ -143,13 +152,36 @@ def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: d
     if sweep and not summary.reached_watermark:
         check_absent(client, wh, crawl_date, known_repos - set(today.get_column("repo_id").to_list()),
                      now=now, authors=settings.authors)
-    plan = plan_readmes(today, captured_revisions(wh.raw))
-    summary.readmes = fetch_readmes(client, wh.raw, crawl_date, plan, now=now,
-                                    max_bytes=settings.max_readme_bytes,
-                                    on_progress=(lambda d, t: progress(f"README {d}/{t}")
-                                                 if d % 50 == 0 or d == t else None) if progress else None)
     summary.cost = stats.as_dict()
-    _record_run(wh, settings, summary, started)
+    record_run(wh, settings, summary, started, scope="listing")
+    return summary
+
+
+def run_readmes(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, shard: int = 0, shards: int = 1,
+                now: datetime | None = None, progress: Callable[[str], None] | None = None) -> dict:
+    """Read the README of every commit listed on `crawl_date` not captured before, for one shard of repos."""
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    stats = begin_accounting(settings)
+    client = client_for(settings, crawl_date)
+    today = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("crawl_date") == crawl_date).collect()
+    today = today.filter(pl.col("repo_id").map_elements(lambda r: in_shard(r, shard, shards), pl.Boolean))
+    plan = plan_readmes(today, captured_revisions(wh.raw))
+    counts = fetch_readmes(client, wh.raw, crawl_date, plan, now=now, max_bytes=settings.max_readme_bytes,
+                           on_progress=(lambda d, t: progress(f"README {d}/{t}")
+                                        if d % 50 == 0 or d == t else None) if progress else None)
+    summary = CrawlSummary(crawl_date=crawl_date, readmes=counts, cost=stats.as_dict())
+    record_run(wh, settings, summary, started, scope=f"readmes[{shard}/{shards}]")
+    return {"shard": f"{shard}/{shards}", "planned": len(plan), **counts, **summary.cost}
+
+
+def run_crawl(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
+              progress: Callable[[str], None] | None = None) -> CrawlSummary:
+    """Listing and all READMEs of one crawl date, in one process (what a single shard does)."""
+    summary = run_listing(wh, settings, crawl_date, now=now, progress=progress)
+    result = run_readmes(wh, settings, crawl_date, now=now, progress=progress)
+    summary.readmes = {k: v for k, v in result.items() if k in ("ok", "missing", "gated", "error",
+                                                                 "repo_missing", "revision_missing")}
     return summary
 
 
@@ -169,65 +201,9 @@ def check_absent(client: HubClient, wh: Warehouse, crawl_date: str, absent: set[
     return sum(not r["present"] for r in rows)
 
 
-def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
-                progress: Callable[[str], None] | None = None) -> dict:
-    """Backfill the commit history of tracked repos whose head is new (see pipelines.hub.backfill)."""
-    from pipelines.hub.backfill import run_backfill
-
-    now = now or datetime.now(UTC)
-    started = datetime.now(UTC)
-    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
-    stats = hooks.begin()
-    client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
-                       page_size=settings.page_size, max_retries=settings.max_retries,
-                       base_wait=settings.base_wait)
-    result = run_backfill(client, wh.raw, crawl_date, now=now, authors=settings.authors,
-                          max_readme_bytes=settings.max_readme_bytes, progress=progress)
-    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(),
-                           readmes={"read": result.readmes_read, "same_blob": result.readmes_skipped_same_blob})
-    _record_run(wh, settings, summary, started, scope="history", detail=result.as_dict())
-    return {**result.as_dict(), **summary.cost}
 
 
-def run_datasets(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict:
-    """Fetch the named training datasets that are new or due for their monthly refresh."""
-    from datetime import date
-
-    from pipelines.hub.datasets import due_datasets, fetch_datasets
-
-    now = now or datetime.now(UTC)
-    started = datetime.now(UTC)
-    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
-    stats = hooks.begin()
-    client = HubClient(settings.endpoint_for(crawl_date), token=settings.token, timeout=settings.timeout,
-                       page_size=settings.page_size, max_retries=settings.max_retries,
-                       base_wait=settings.base_wait)
-    due = due_datasets(wh.raw, date.fromisoformat(crawl_date))
-    counts = fetch_datasets(client, wh.raw, crawl_date, due, now=now, progress=progress)
-    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(), readmes=counts)
-    _record_run(wh, settings, summary, started, scope="datasets", detail={"due": len(due), **counts})
-    return {"datasets_due": len(due), **counts, **summary.cost}
-
-
-def run_papers_step(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *,
-                    progress: Callable[[str], None] | None = None) -> dict:
-    """Fetch the cited papers that are new or due (arXiv query API and the Hub papers API)."""
-    from pipelines.papers.arxiv import ArxivClient
-    from pipelines.papers.crawl import run_papers
-    from pipelines.papers.hf_papers import HubPapersClient
-
-    arxiv = ArxivClient(base_url=settings.arxiv_endpoint, min_interval=settings.arxiv_min_interval)
-    # The Hub papers API counts against the `api` quota: pace it unless we talk to a local mirror.
-    hub = HubPapersClient(endpoint=settings.endpoint.rstrip("/"), min_interval=1.0 if settings.rate_limit else 0.0)
-    try:
-        return run_papers(wh.raw, crawl_date, arxiv=arxiv, hub=hub, progress=progress)
-    finally:
-        arxiv.close()
-        hub.close()
-
-
-def _record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started: datetime,
+def record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started: datetime,
                 scope: str = "listing", detail: dict | None = None) -> None:
     finished = datetime.now(UTC)
     cost = s.cost

@@ -177,7 +177,7 @@ def _yaml(meta: dict[str, Any]) -> str:
 
 def _card(rng: random.Random, draw: _Draw, repo_id: str, prof: dict[str, Any], note: str) -> bytes:
     """A model card: the YAML of `cardData`, a title, the drawn sections filled up to the drawn size."""
-    head = f"---\n{_yaml(prof['meta'])}\n---\n\n# {repo_id.split('/')[1]}\n\n{note}\n"
+    head = f"---\n{_yaml(prof['meta'])}\n---\n\n# {repo_id.split('/')[1]}\n\n{note}\n\n"
     sections = [[f"## {h}\n"] for h in prof["sections"]] or [[]]
     size, i = len(head), 0
     while size < prof["card_bytes"]:

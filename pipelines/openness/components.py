@@ -87,10 +87,31 @@ def _code(col: str) -> pl.Expr:
     return _arr('{"field":"code_urls","value":"', e, '","url":"', e, '"}')
 
 
-def _absent(*fields: str) -> pl.Expr:
-    """Evidence of a negative: what was read, on this commit, and found empty."""
-    names = ",".join(f'"{f}"' for f in fields)
-    return _arr(f'{{"checked":[{names}],"value":null,"url":"', S("_commit"), '"}')
+# Evidence of a negative (what was read on this commit and found empty), built once per revision and
+# shared by the components that rest on the same fields.
+ABSENT = {
+    "files": ("files",),
+    "arxiv": ("arxiv_ids",),
+    "code": ("files", "code_urls"),
+    "eval": ("model-index", "card_sections"),
+    "data": ("datasets", "card_sections"),
+    "datasets": ("datasets",),
+    "readme": ("README.md",),
+    "library": ("files", "library_name"),
+}
+
+
+def absent_fragments() -> list[pl.Expr]:
+    """One JSON evidence string per kind of negative, per revision."""
+    out = []
+    for kind, fields in ABSENT.items():
+        names = ",".join(f'"{f}"' for f in fields)
+        out.append(pl.concat_str([pl.lit(f'[{{"checked":[{names}],"value":null,"url":"'), S("_commit"), pl.lit('"}]')]).alias(f"_absent_{kind}"))
+    return out
+
+
+def _absent(kind: str) -> pl.Expr:
+    return S(f"_absent_{kind}")
 
 
 _NO_CODE = S("card_known") & S("files_known") & (S("n_code_urls") == 0)
@@ -125,23 +146,23 @@ def component_rules() -> dict[int, list[Rule]]:
         11: [
             Rule(S("own_paper").is_not_null(), True, "declared", "doc", _arxiv("own_paper"), 1),
             Rule(S("n_arxiv") > 0, True, "inferred", "doc", _arxiv("first_arxiv"), 2),
-            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv_ids")),
+            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv")),
         ],
         12: [
             Rule(S("model_index"), True, "declared", "repo", _readme("model-index", "true")),
             Rule(S("sec_evaluation").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_evaluation"))),
-            Rule(S("card_known"), False, "inferred", "none", _absent("model-index", "card_sections")),
+            Rule(S("card_known"), False, "inferred", "none", _absent("eval")),
         ],
         13: [
             Rule(S("card_read"), True, "declared", "repo", _readme("readme_status", _quoted("readme_status")),
                  pl.when(comprehensive).then(1).otherwise(2)),
-            Rule(S("readme_status") == "missing", False, "inferred", "none", _absent("README.md")),
+            Rule(S("readme_status") == "missing", False, "inferred", "none", _absent("readme")),
         ],
         14: [
             Rule((S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")), True, "inferred", "datasets", _dataset("first_ds"), 1),
             Rule(S("sec_data").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_data")), 2),
             Rule(S("n_ds_cards") > 0, True, "inferred", "datasets", _dataset("first_ds"), 2),
-            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", _absent("datasets", "card_sections")),
+            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", _absent("data")),
         ],
         20: [
             Rule(S("sec_sample_outputs").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_sample_outputs"))),
@@ -149,23 +170,23 @@ def component_rules() -> dict[int, list[Rule]]:
         7: [
             Rule(S("training_code_file").is_not_null(), True, "declared", "repo", _file("training_code_file"), 1),
             Rule(S("url_training").is_not_null(), True, "inferred", "none", _code("url_training"), 2),
-            Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", _absent("files", "code_urls")),
+            Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", _absent("code")),
         ],
         8: [
             Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", _file("custom_code_file")),
             Rule(S("inference_code_file").is_not_null(), True, "declared", "repo", _file("inference_code_file")),
             Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", _arr(*_lib())),
-            Rule(no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", _absent("files", "library_name")),
+            Rule(no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", _absent("library")),
         ],
         18: [
             Rule(S("evaluation_code_file").is_not_null(), True, "declared", "repo", _file("evaluation_code_file")),
             Rule(S("url_evaluation").is_not_null(), True, "inferred", "none", _code("url_evaluation")),
-            Rule(_NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", _absent("files", "code_urls")),
+            Rule(_NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", _absent("code")),
         ],
         19: [
             Rule(S("n_eval_ds") > 0, True, "declared", "none", _readme("model-index.results.dataset", _quoted("first_eval_ds"))),
             Rule(S("model_index"), True, "inferred", "none", _readme("model-index", "true")),
-            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", _absent("model-index", "card_sections")),
+            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", _absent("eval")),
         ],
         22: [
             Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", _arr(*_lib())),
@@ -177,14 +198,14 @@ def component_rules() -> dict[int, list[Rule]]:
         16: [
             Rule(S("preprocessing_code_file").is_not_null(), True, "declared", "repo", _file("preprocessing_code_file")),
             Rule(S("url_preprocessing").is_not_null(), True, "inferred", "none", _code("url_preprocessing")),
-            Rule(_NO_CODE & S("preprocessing_code_file").is_null(), False, "inferred", "none", _absent("files", "code_urls")),
+            Rule(_NO_CODE & S("preprocessing_code_file").is_null(), False, "inferred", "none", _absent("code")),
         ],
         24: [
             Rule(S("inter_file").is_not_null(), True, "declared", "repo", _file("inter_file")),
         ],
         21: [
             Rule(S("own_paper").is_not_null(), True, "declared", "doc", _arxiv("own_paper"), pl.when(S("own_published")).then(1).otherwise(2)),
-            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv_ids")),
+            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv")),
         ],
         17: [
             Rule(S("meta_file").is_not_null(), True, "declared", "repo", _file("meta_file")),
@@ -270,7 +291,7 @@ def detect_components(
         S("own_published").fill_null(False),
     )
     # Which rule decides each component (0 = none): a small integer per revision and component.
-    sig = sig.with_columns(_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules)
+    sig = sig.with_columns(*absent_fragments(), *[_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules])
     version = rubric["rubric_version"]
     lazy = sig.lazy()
     frames = []

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from pipelines.hub.daily import run_crawl, run_history
+from pipelines.hub.daily import run_crawl
+from pipelines.hub.steps import run_history
 from pipelines.mirror.layout import parse_date
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage.warehouse import Warehouse

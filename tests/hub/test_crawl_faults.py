@@ -12,7 +12,8 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.hub.client import CrawlError
-from pipelines.hub.daily import run_crawl, run_history
+from pipelines.hub.daily import run_crawl
+from pipelines.hub.steps import run_history
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT

@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.publish.snapshot import sha256_file, verify_snapshot
+from assets.partitions import CRAWL_SHARDS
 from tests.small_mirror import SMALL_REPOS
 
 pytestmark = pytest.mark.slow
@@ -47,10 +48,12 @@ def test_demo_runs_are_in_the_dagster_instance(small_demo):
     with dg.DagsterInstance.from_config(str(base / "dagster_home")) as instance:
         runs = instance.get_runs()
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-        assert {r.job_name for r in runs} == {"daily_crawl", "daily_pipeline"}
-        partitions = sorted(r.tags.get("dagster/partition") for r in runs)
+        assert {r.job_name for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_and_publish"}
+        listing_days = sorted(r.tags.get("dagster/partition") for r in runs if r.job_name == "daily_listing")
+        shard_keys = sorted(r.tags.get("dagster/partition") for r in runs if r.job_name == "daily_shards")
     days = sorted({d[:10] for h in SMALL_REPOS.values() for d, _, _, _ in h})
-    assert partitions == days
+    assert listing_days == days
+    assert shard_keys == sorted(f"{d}|{s}" for d in days for s in range(CRAWL_SHARDS))
 
 
 def test_crawl_runs_account_requests(small_demo):
@@ -59,12 +62,15 @@ def test_crawl_runs_account_requests(small_demo):
         rows = con.execute("SELECT crawl_date, requests_api, requests_resolvers, readmes_fetched, models_listed "
                            "FROM core.crawl_runs WHERE scope = 'listing:hub' ORDER BY crawl_date").fetchall()
         scopes = con.execute("SELECT DISTINCT scope FROM core.crawl_runs ORDER BY scope").fetchall()
-    assert scopes == [("datasets:hub",), ("history:hub",), ("listing:hub",)]
+    assert {s for (s,) in scopes} == {"datasets:hub", "listing:hub"} | {
+        f"{step}[{k}/{CRAWL_SHARDS}]:hub" for step in ("history", "readmes") for k in range(CRAWL_SHARDS)}
     assert len(rows) == 5
     assert all(api >= 1 for _, api, _, _, _ in rows)
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        (readmes,) = con.execute("SELECT sum(readmes_fetched) FROM core.crawl_runs WHERE scope LIKE 'readmes%'"
+                                 ).fetchone()
     # Each README is read once, on the day its commit first appears: 5 commits -> 5 reads in all.
-    assert sum(r[3] for r in rows) == 5
-    assert sum(r[2] for r in rows) >= 5
+    assert readmes == 5
 
 
 def test_manifest_is_json_with_counts(small_demo):

@@ -67,11 +67,11 @@ def test_ui_binds_to_loopback_and_shows_the_asset_graph(ui):
     assert ui.startswith("http://127.0.0.1:")
     nodes = _graphql(ui, ASSETS)["assetNodes"]
     keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
-    assert {"raw/hub_listing", "core/revisions", "core/releases", "publish/snapshot"} <= keys
+    assert {"raw/hub_listing", "raw/hub_readmes", "core/revisions", "core/releases", "publish/snapshot"} <= keys
 
 
 def test_ui_lists_the_demo_runs(ui):
     runs = _graphql(ui, RUNS)["runsOrError"]["results"]
     assert runs, "no runs visible in the UI"
-    assert {r["jobName"] for r in runs} == {"daily_crawl", "daily_pipeline"}
+    assert {r["jobName"] for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_and_publish"}
     assert all(r["status"] == "SUCCESS" for r in runs)

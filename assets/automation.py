@@ -1,0 +1,65 @@
+"""Jobs, the daily schedule and the sensors that chain a crawl date: listing -> shards -> extras -> publish."""
+
+import dagster as dg
+
+from assets.partitions import CRAWL_SHARDS
+
+LISTING = dg.AssetKey(["raw", "hub_listing"])
+SHARDED = (dg.AssetKey(["raw", "hub_readmes"]), dg.AssetKey(["raw", "hub_history"]))
+EXTRAS = (dg.AssetKey(["raw", "hub_datasets"]), dg.AssetKey(["raw", "papers"]))
+
+daily_listing = dg.define_asset_job("daily_listing", selection=dg.AssetSelection.assets(LISTING),
+                                    description="Read one day's Hub listing to the watermark.")
+daily_shards = dg.define_asset_job("daily_shards", selection=dg.AssetSelection.assets(*SHARDED),
+                                   description="READMEs and history of one shard of repos for one day.")
+daily_extras = dg.define_asset_job("daily_extras", selection=dg.AssetSelection.assets(*EXTRAS),
+                                   description="Training datasets and cited papers for one day.")
+build_and_publish = dg.define_asset_job(
+    "build_and_publish", selection=dg.AssetSelection.groups("core", "publish"),
+    description="Rebuild the core tables from the raw layer, run the blocking checks, publish a snapshot.")
+
+daily_listing_schedule = dg.build_schedule_from_partitioned_job(
+    daily_listing, hour_of_day=2, minute_of_hour=15, default_status=dg.DefaultScheduleStatus.STOPPED)
+
+
+def _new_partitions(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> tuple[list[str], int]:
+    """Partitions of `key` materialised since the cursor, and the new cursor."""
+    after = int(context.cursor) if context.cursor else 0
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=1000, ascending=True).records
+    parts = [r.asset_materialization.partition for r in records if r.asset_materialization.partition]
+    return parts, max([after] + [r.storage_id for r in records])
+
+
+@dg.sensor(job=daily_shards, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="When a day's listing is in, request that day's shard runs (one per shard).")
+def shards_after_listing(context: dg.SensorEvaluationContext):
+    """One run per (date, shard) after the date's listing materialises."""
+    days, cursor = _new_partitions(context, LISTING)
+    context.update_cursor(str(cursor))
+    for day in sorted(set(days)):
+        for shard in range(CRAWL_SHARDS):
+            key = dg.MultiPartitionKey({"date": day, "shard": str(shard)})
+            yield dg.RunRequest(run_key=f"shards:{day}|{shard}", partition_key=key)
+
+
+@dg.sensor(job=daily_extras, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="When every shard of a day is in, request the day's datasets and papers run.")
+def extras_after_shards(context: dg.SensorEvaluationContext):
+    """The datasets/papers run of a day once all its shards have materialised."""
+    done = [context.instance.get_materialized_partitions(k) for k in SHARDED]
+    days = {str(p).split("|")[0] for p in done[0]}
+    for day in sorted(days):
+        keys = {str(dg.MultiPartitionKey({"date": day, "shard": str(s)})) for s in range(CRAWL_SHARDS)}
+        if all(keys <= {str(p) for p in d} for d in done):
+            yield dg.RunRequest(run_key=f"extras:{day}", partition_key=day)
+
+
+@dg.sensor(job=build_and_publish, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="When a day's crawl is complete (datasets and papers in), rebuild, check and publish.")
+def publish_after_crawl(context: dg.SensorEvaluationContext):
+    """One build-and-publish run per completed crawl date (the blocking checks gate the snapshot)."""
+    days, cursor = _new_partitions(context, EXTRAS[1])
+    context.update_cursor(str(cursor))
+    if days:
+        yield dg.RunRequest(run_key=f"publish:{max(days)}")

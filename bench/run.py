@@ -1,0 +1,148 @@
+"""`make bench`: run the benchmarks, write bench-results/results.json and the results table of docs/benchmarks.md.
+
+BENCH_SCALE=quick (default) or full (Hub scale) picks the sizes; BENCH_ONLY=name,name runs a subset;
+BENCH_WORK is where the synthetic mirror and warehouse go (default: the system temp folder).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import json
+import os
+import platform
+import re
+import sys
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench-results" / "results.json"
+DOC = ROOT / "docs" / "benchmarks.md"
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+PACKAGES = ("huggingface_hub", "polars", "duckdb", "dagster", "httpx2", "pyarrow")
+
+# The benchmarks `make bench` knows: name -> (module, function, argument per scale). Add yours here; a
+# module that cannot be imported is reported as "not available". A module may define
+# `table_rows(result) -> [(figure, value, target, met)]`; otherwise its scalar results are listed.
+BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
+    "crawl_cost": ("bench.crawl_cost", "run_crawl_cost", {"quick": 10_000, "full": 100_000}),
+    "scoring": ("pipelines.openness.bench", "run_scoring_bench", {"quick": 300_000, "full": 3_000_000}),
+}
+
+
+def machine() -> dict[str, Any]:
+    """Cores, RAM, CPU, OS, Python and the versions of the packages the figures depend on."""
+    info: dict[str, Any] = {"cores": os.cpu_count(), "python": platform.python_version(),
+                            "os": platform.platform(terse=True)}
+    try:
+        meminfo = Path("/proc/meminfo").read_text()
+        info["ram_gb"] = round(int(re.search(r"MemTotal:\s+(\d+)", meminfo)[1]) / 1024 ** 2, 1)  # type: ignore[index]
+        cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+        info["cpu"] = cpu[1].strip() if cpu else platform.processor()
+    except (OSError, TypeError):
+        info["cpu"] = platform.processor()
+    versions = {}
+    for name in PACKAGES:
+        try:
+            versions[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return {**info, "packages": versions}
+
+
+def _call(module: str, function: str, argument: int) -> dict[str, Any]:
+    return getattr(importlib.import_module(module), function)(argument)
+
+
+def run_one(name: str, scale: str) -> dict[str, Any]:
+    """Run one benchmark in a fresh process (its own peak RSS); an unimportable one is "not available"."""
+    module, function, sizes = BENCHMARKS[name]
+    try:
+        if not hasattr(importlib.import_module(module), function):
+            raise ImportError(f"{module} has no {function}")
+    except ImportError as err:
+        return {"status": "not available", "detail": str(err)}
+    started = time.perf_counter()
+    try:
+        with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
+            result = pool.submit(_call, module, function, sizes[scale]).result()
+    except Exception as err:  # noqa: BLE001 - one failing benchmark must not hide the others' figures
+        return {"status": "failed", "detail": f"{type(err).__name__}: {err}", "size": sizes[scale]}
+    return {"status": "ok", "size": sizes[scale], "seconds": round(time.perf_counter() - started, 1),
+            "result": result}
+
+
+def rows_for(name: str, outcome: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
+    """The table rows of one benchmark's outcome."""
+    if outcome["status"] != "ok":
+        return [(f"{name}", outcome["status"], "", "")]
+    module = importlib.import_module(BENCHMARKS[name][0])
+    table: Callable | None = getattr(module, "table_rows", None)
+    if table is not None:
+        return table(outcome["result"])
+    return [(f"{name}: {k}", v, "", "") for k, v in outcome["result"].items() if isinstance(v, int | float | str)]
+
+
+def render(scale: str, record: dict[str, Any]) -> str:
+    """The Markdown block of one scale: command, machine, and one table per benchmark."""
+    m = record["machine"]
+    pkgs = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
+    lines = [f"<!-- scale:{scale} -->", f"### {scale} scale ({record['finished_at'][:10]})", "",
+             f"Command: `{record['command']}` ({record['seconds']} s in all)", "",
+             f"Machine: {m['cores']} cores, {m.get('ram_gb', '?')} GB RAM, {m.get('cpu', '?')}, {m['os']}, "
+             f"Python {m['python']}; {pkgs}", ""]
+    for name, outcome in record["benchmarks"].items():
+        lines += [f"**{name}** (size {outcome.get('size', '-')}, {outcome.get('seconds', '-')} s)", "",
+                  "| figure | value | target | met? |", "|---|---|---|---|"]
+        lines += [f"| {f} | {v} | {t} | {ok} |" for f, v, t, ok in rows_for(name, outcome)]
+        lines.append("")
+    return "\n".join(lines + [f"<!-- /scale:{scale} -->"])
+
+
+def update_doc(blocks: dict[str, str]) -> None:
+    """Rewrite the results section of docs/benchmarks.md, keeping the block of a scale not run this time."""
+    text = DOC.read_text(encoding="utf-8") if DOC.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text or END not in text:
+        text = text.rstrip("\n") + f"\n\n## Results\n\n{START}\n{END}\n"
+    head, rest = text.split(START, 1)
+    section, tail = rest.split(END, 1)
+    for scale in ("quick", "full"):
+        old = re.search(rf"<!-- scale:{scale} -->.*?<!-- /scale:{scale} -->", section, re.S)
+        if scale not in blocks and old:
+            blocks[scale] = old.group(0)
+    body = "\n\n".join(blocks[s] for s in ("quick", "full") if s in blocks)
+    DOC.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
+
+
+def main() -> int:
+    """Run the benchmarks of BENCH_SCALE, save the results and the docs table; non-zero if one failed."""
+    scale = os.environ.get("BENCH_SCALE", "quick")
+    if scale not in ("quick", "full"):
+        raise SystemExit(f"BENCH_SCALE must be quick or full, not {scale!r}")
+    only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n] or list(BENCHMARKS)
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SCALE", "BENCH_ONLY") if os.environ.get(k))
+    started = time.perf_counter()
+    outcomes = {}
+    for name in only:
+        print(f"== {name} ({scale})", flush=True)
+        outcomes[name] = run_one(name, scale)
+        print(json.dumps({k: v for k, v in outcomes[name].items() if k != "result"}), flush=True)
+    record = {"scale": scale, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+              "command": f"{env + ' ' if env else ''}{Path(sys.executable).name} -m bench.run".strip(),
+              "seconds": round(time.perf_counter() - started, 1), "machine": machine(), "benchmarks": outcomes}
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({**saved, scale: record}, indent=1, default=str) + "\n", encoding="utf-8")
+    update_doc({scale: render(scale, record)})
+    print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    return 1 if any(o["status"] == "failed" for o in outcomes.values()) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,221 @@
+"""Running a quality suite on a warehouse table: DuckDB -> Polars -> pandas -> Great Expectations.
+
+GX has no Polars datasource and its SQL route is broken on DuckDB 2.0 (stack-notes 4.2), so each suite's
+frame is read with DuckDB, converted to pandas and validated in an ephemeral GX context (no files, no
+data docs, no progress bars). GX is imported on first use only: the import alone takes ~5 s.
+The result is a plain dict; its `metadata` is JSON-safe and maps 1:1 onto a Dagster AssetCheckResult.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from datetime import UTC, date, datetime
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.quality.suites import SUITES, Check, Suite, suite_for
+
+MAX_EXAMPLES = 5
+_GX: dict[str, Any] = {}  # the imported GX modules, once per process
+
+
+def _gx() -> dict[str, Any]:
+    # Set on every call, before any import: GX must never decide on its own to report usage.
+    os.environ["GX_ANALYTICS_ENABLED"] = "false"
+    if not _GX:
+        started = time.perf_counter()
+        import great_expectations as gx
+        import great_expectations.expectations as gxe
+
+        _GX.update(gx=gx, gxe=gxe, import_seconds=round(time.perf_counter() - started, 3))
+    return _GX
+
+
+def present_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """`schema.name` of every table and view in the warehouse."""
+    rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+                       "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views()").fetchall()
+    return {r[0] for r in rows}
+
+
+def json_safe(value: Any) -> Any:
+    """A value as JSON can carry it (timestamps as ISO text, NaN/NaT as null, numpy scalars unboxed)."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return None if math.isnan(value) else (value if math.isfinite(value) else str(value))
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [json_safe(v) for v in value]
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if type(value).__name__ in ("NaTType", "NAType"):
+        return None
+    if hasattr(value, "isoformat"):  # pandas Timestamp
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars, np.datetime64
+        return json_safe(value.item())
+    return str(value)
+
+
+def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check]) -> pl.DataFrame:
+    """The suite's frame, only the columns its checks and examples read (list columns never reach pandas)."""
+    rel = con.sql(suite.query)
+    wanted = {c for check in checks for c in check.columns()} | set(suite.key)
+    wanted |= {c for d in suite.derived for c in d.inputs}
+    columns = [c for c in rel.columns if c in wanted]
+    frame = rel.select(*['"' + c.replace('"', '""') + '"' for c in columns]).pl()
+    for derived in suite.derived:
+        if derived.inputs[0] in frame.columns:
+            frame = frame.with_columns(derived.expr(frame).alias(derived.column))
+    return frame
+
+
+def _missing(check: Check, frame: pl.DataFrame, suite: Suite) -> list[str]:
+    """Columns a check needs that the table lacks (a derived column is reported by its input)."""
+    inputs = {d.column: d.inputs[0] for d in suite.derived}
+    return [inputs.get(c, c) for c in check.columns() if c not in frame.columns]
+
+
+def _examples(raw: dict, frame: pl.DataFrame, suite: Suite, check: Check) -> list[dict]:
+    """Up to MAX_EXAMPLES distinct failing rows: their key and the checked columns, read back from the frame."""
+    inputs = {d.column: d.inputs[0] for d in suite.derived}
+    shown = [*suite.key, *[inputs.get(c, c) for c in check.columns() if inputs.get(c, c) not in suite.key]]
+    rows = [int(i) for i in raw.get("partial_unexpected_index_list") or []
+            if hasattr(i, "__index__") and 0 <= int(i) < frame.height]
+    if not rows:  # no row positions reported: fall back to GX's own sample of values
+        return [{"value": json_safe(v)} for v in (raw.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
+    out: list[dict] = []
+    for i in rows:
+        row = frame.row(i, named=True)
+        example = {c: json_safe(row[c]) for c in shown if c in row}
+        if example not in out:
+            out.append(example)
+        if len(out) == MAX_EXAMPLES:
+            break
+    return out
+
+
+def _error(info: dict | None) -> str | None:
+    # GX reports either {exception_message, ...} or {metric_id: {exception_message, ...}}.
+    if not info:
+        return None
+    if info.get("raised_exception") or info.get("exception_message"):
+        return info.get("exception_message")
+    found = [v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("exception_message")]
+    return "; ".join(found) or None
+
+
+def _validate(suite: Suite, checks: list[Check], frame: pl.DataFrame) -> tuple[list[dict], dict[str, float]]:
+    """Run the checks through GX on the pandas copy of `frame`; one outcome per check."""
+    timings: dict[str, float] = {}
+    lib = _gx()
+    gx, gxe = lib["gx"], lib["gxe"]
+    started = time.perf_counter()
+    data = frame.to_pandas()
+    timings["to_pandas"] = time.perf_counter() - started
+    started = time.perf_counter()
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
+    expectations = [getattr(gxe, c.expectation)(**c.kwargs, description=c.description, meta={"check": c.name})
+                    for c in checks]
+    batch = (ctx.data_sources.add_pandas("warehouse").add_dataframe_asset(suite.name)
+             .add_batch_definition_whole_dataframe("all"))
+    definition = ctx.validation_definitions.add(gx.ValidationDefinition(
+        name=suite.name, data=batch, suite=ctx.suites.add(gx.ExpectationSuite(name=suite.name,
+                                                                              expectations=expectations))))
+    with warnings.catch_warnings():
+        # GX's pair expectations read tz-aware columns through Series.values (pandas 3.1 deprecates it);
+        # both sides are UTC, so the comparison is unaffected.
+        warnings.filterwarnings("ignore", message="Series.values returning an ndarray that drops timezone")
+        result = definition.run(batch_parameters={"dataframe": data}, result_format="SUMMARY")
+    timings["validate"] = time.perf_counter() - started
+    by_name = {r.expectation_config.meta.get("check"): r for r in result.results}
+    outcomes = []
+    for check in checks:
+        r = by_name[check.name]
+        raw = r.result or {}
+        outcomes.append({
+            "check": check.name, "expectation": r.expectation_config.type, "columns": list(check.columns()),
+            "description": check.description, "success": bool(r.success),
+            "unexpected_count": raw.get("unexpected_count"), "unexpected_percent": json_safe(raw.get("unexpected_percent")),
+            "examples": [] if r.success else _examples(raw, frame, suite, check), "error": _error(r.exception_info)})
+    return outcomes, timings
+
+
+def _result(suite: Suite, *, present: bool, rows: int, outcomes: list[dict], started: float,
+            timings: dict[str, float], error: str | None = None, extra: dict | None = None) -> dict:
+    failed = [o for o in outcomes if not o["success"]]
+    ok = len(outcomes) - len(failed)
+    success = error is None and not failed
+    elapsed = round(time.perf_counter() - started, 3)
+    if not present:
+        description = f"{suite.table} not present: skipped"
+    elif error:
+        description = f"{suite.table} could not be read: {error}"
+    else:
+        description = f"GX: {ok}/{len(outcomes)} expectations passed on {rows} rows of {suite.table}"
+    metadata = {"table": suite.table, "present": present, "rows": rows, "evaluated": len(outcomes),
+                "successful": ok, "failed": [o["check"] for o in failed],
+                "failures": {o["check"]: {"description": o["description"], "unexpected_count": o["unexpected_count"],
+                                          "examples": o["examples"], "error": o["error"]} for o in failed},
+                "elapsed_seconds": elapsed, **({"error": error} if error else {}), **(extra or {})}
+    return {"name": suite.name, "table": suite.table, "present": present, "skipped": not present,
+            "reason": None if present else "not present", "success": success, "rows": rows,
+            "evaluated": len(outcomes), "successful": ok, "failed": failed, "checks": outcomes, "error": error,
+            "elapsed_seconds": elapsed, "timings": {k: round(v, 3) for k, v in timings.items()},
+            "description": description, "metadata": json_safe(metadata), **(extra or {})}
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime) -> dict:
+    """Validate one public table with its GX suite; a table that does not exist yet is skipped (passed)."""
+    started = time.perf_counter()
+    suite = suite_for(table)
+    now = now if now.tzinfo else now.replace(tzinfo=UTC)
+    present = present_tables(con)
+    if suite.table not in present:
+        return _result(suite, present=False, rows=0, outcomes=[], started=started, timings={})
+    checks = suite.checks(now)
+    absent_joins = [t for t in suite.joins if t not in present]
+    load_started = time.perf_counter()
+    try:
+        if absent_joins:
+            raise LookupError(f"referenced table(s) missing: {', '.join(absent_joins)}")
+        frame = _load(con, suite, checks)
+    except (duckdb.Error, LookupError) as exc:
+        return _result(suite, present=True, rows=0, outcomes=[], started=started, timings={},
+                       error=f"{type(exc).__name__}: {exc}")
+    timings = {"load": time.perf_counter() - load_started}
+    runnable = [c for c in checks if not _missing(c, frame, suite)]
+    import_before = bool(_GX)
+    outcomes, gx_timings = _validate(suite, runnable, frame) if runnable else ([], {})
+    timings.update(gx_timings)
+    if not import_before and _GX:
+        timings["gx_import"] = _GX["import_seconds"]
+    by_name = {o["check"]: o for o in outcomes}
+    # A check whose column is missing fails (the table breaks the published contract) without running.
+    ordered = [by_name.get(c.name) or {
+        "check": c.name, "expectation": c.expectation, "columns": list(c.columns()), "description": c.description,
+        "success": False, "unexpected_count": None, "unexpected_percent": None, "examples": [],
+        "error": f"column(s) missing from {suite.table}: {', '.join(_missing(c, frame, suite))}"} for c in checks]
+    extra = {"quarantine": quarantine_counts(con)} if suite.name == "quarantine" else None
+    return _result(suite, present=True, rows=frame.height, outcomes=ordered, started=started, timings=timings,
+                   extra=extra)
+
+
+def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Rows held in core.quarantine per reason."""
+    from pipelines.publish.publish import quarantine_counts as counts
+
+    return counts(con)
+
+
+def run_all(con: duckdb.DuckDBPyConnection, *, now: datetime, tables: list[str] | None = None) -> dict[str, dict]:
+    """Run every registered suite (or the named ones); results keyed by public table name."""
+    return {name: run_suite(con, name, now=now) for name in (tables or list(SUITES))}

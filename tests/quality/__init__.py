@@ -1,0 +1,1 @@
+"""Tests of the data quality layer: GX suites, snapshot gates, the report."""
