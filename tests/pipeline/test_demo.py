@@ -7,8 +7,8 @@ import json
 import duckdb
 import pytest
 
-from pipelines.publish.snapshot import sha256_file, verify_snapshot
 from assets.partitions import CRAWL_SHARDS
+from pipelines.publish.snapshot import sha256_file, verify_snapshot
 from tests.small_mirror import SMALL_REPOS
 
 pytestmark = pytest.mark.slow
