@@ -3,7 +3,7 @@
 import dagster as dg
 
 from assets import automation, checks, core, crawl, publish
-from assets.resources import HubResource, WarehouseResource
+from assets.resources import HubResource, PublishResource, WarehouseResource
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([crawl, core, publish]),
@@ -17,6 +17,7 @@ defs = dg.Definitions(
                            rate_limit=dg.EnvVar("OPENNESS_HUB_RATE_LIMIT"),
                            arxiv_endpoint=dg.EnvVar("OPENNESS_ARXIV_ENDPOINT"),
                            scope_file=dg.EnvVar("OPENNESS_HUB_SCOPE_FILE")),
+        "publishing": PublishResource(targets=dg.EnvVar("OPENNESS_PUBLISH_TARGETS")),
     },
     # Small DuckDB steps: one process avoids ~3 s of imports per step and cross-process file locks.
     # Deployments at Hub scale run the shard runs concurrently instead (docs/crawler.md).

@@ -14,6 +14,7 @@ DEFAULTS = {
     "OPENNESS_HUB_RATE_LIMIT": "true",
     "OPENNESS_ARXIV_ENDPOINT": "https://export.arxiv.org/api/query",
     "OPENNESS_HUB_SCOPE_FILE": "",
+    "OPENNESS_PUBLISH_TARGETS": "",
     "DAGSTER_DISABLE_TELEMETRY": "1",
     "GX_ANALYTICS_ENABLED": "false",
     "HF_HUB_DISABLE_TELEMETRY": "1",

@@ -6,8 +6,9 @@ import json
 import dagster as dg
 
 from assets.core import crawl_runs, datasets, papers, releases, revisions
-from assets.resources import WarehouseResource
+from assets.resources import PublishResource, WarehouseResource
 from pipelines.publish.publish import publish
+from pipelines.publish.targets import publish_to
 
 
 @dg.asset(key=["publish", "snapshot"], deps=[releases, revisions, crawl_runs, datasets, papers], group_name="publish",
@@ -15,15 +16,20 @@ from pipelines.publish.publish import publish
           description="A new immutable snapshot version under warehouse/snapshots/<version>/: one zstd Parquet "
           "file per public table and manifest.json with row counts and sha256; then the serving file "
           "warehouse/openness.duckdb is replaced atomically. Runs only after the blocking checks pass.")
-def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    """Publish a snapshot of the public tables."""
+def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource, publishing: PublishResource
+             ) -> dg.MaterializeResult:
+    """Publish a snapshot of the public tables, then copy it to the configured targets."""
     wh = warehouse.get()
     with wh.connect() as con:
         folder = publish(wh, con)
+    token, options = publishing.credentials()
+    copies = [publish_to(folder, target, token=token, storage_options=options)
+              for target in publishing.target_list()]
     manifest = json.loads((folder / "manifest.json").read_text())
     return dg.MaterializeResult(metadata={
         "version": manifest["version"],
         "path": dg.MetadataValue.path(str(folder)),
         "rows": dg.MetadataValue.json({k: v["rows"] for k, v in manifest["tables"].items()}),
         "crawl_window": dg.MetadataValue.json(manifest["crawl_window"]),
+        "copies": dg.MetadataValue.json(copies),
     })

@@ -56,3 +56,22 @@ class HubResource(dg.ConfigurableResource):
                              authors=orgs, repos=repos, min_downloads=self.min_downloads,
                              min_likes=self.min_likes, top_n=self.top_n,
                              rate_limit=_truthy(self.rate_limit), arxiv_endpoint=self.arxiv_endpoint)
+
+
+class PublishResource(dg.ConfigurableResource):
+    """Where snapshots go besides warehouse/snapshots/: fsspec URLs (s3://...) or hf://datasets/<org>/<name>."""
+
+    targets: str = ""  # comma-separated; empty = the local snapshots folder only
+    token_env: str = "HF_TOKEN"  # the NAME of the variable holding a Hub token for hf:// targets
+    storage_options_env: str = "OPENNESS_STORAGE_OPTIONS"  # the NAME of a variable with JSON fsspec options
+
+    def target_list(self) -> list[str]:
+        """The configured extra targets."""
+        return [t.strip() for t in self.targets.split(",") if t.strip()]
+
+    def credentials(self) -> tuple[str | None, dict | None]:
+        """(Hub token, fsspec storage options) read at run time from the named variables; never logged."""
+        import json
+
+        raw = os.environ.get(self.storage_options_env)
+        return os.environ.get(self.token_env) or None, json.loads(raw) if raw else None

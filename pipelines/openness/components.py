@@ -250,6 +250,7 @@ def _rows(sig: pl.LazyFrame, spec: dict[str, Any], version: str, rule: Rule | No
         evidence, method = rule.evidence, rule.method
         detail = pl.lit(rule.detail) if isinstance(rule.detail, int) else rule.detail
     return sig.select(
+        "_rid",
         "repo_id",
         "revision",
         pl.lit(spec["name"]).alias("component"),
@@ -267,7 +268,11 @@ def _rows(sig: pl.LazyFrame, spec: dict[str, Any], version: str, rule: Rule | No
 def detect_components(
     revisions: pl.DataFrame, datasets: pl.DataFrame, papers: pl.DataFrame, *, rubric: dict[str, Any]
 ) -> pl.DataFrame:
-    """The `disclosures` table: one row per (repo_id, revision, component) for all 17 MOF components."""
+    """The `disclosures` table: one row per (repo_id, revision, component) for all 17 MOF components.
+
+    Rows come in a canonical layout: one block per component (mot_components() order), each block in
+    the order of `revisions`.
+    """
     sig = revision_signals(revisions, datasets, papers, rubric=rubric)
     mot_open = dict(load_catalogue().select("id", "mot_open").iter_rows())
     rules = component_rules()
@@ -294,13 +299,15 @@ def detect_components(
     sig = sig.with_columns(*absent_fragments(), *[_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules])
     version = rubric["rubric_version"]
     lazy = sig.lazy()
-    frames = []
+    blocks = []
     for spec in mot_components():
         cid = spec["id"]
-        for k, rule in enumerate(rules[cid], start=1):
-            frames.append(_rows(lazy.filter(S(f"_r{cid}") == k), spec, version, rule))
-        frames.append(_rows(lazy.filter(S(f"_r{cid}") == 0), spec, version, None))
-    return pl.concat(frames, how="vertical").collect(engine="streaming")
+        decided = [_rows(lazy.filter(S(f"_r{cid}") == k), spec, version, rule) for k, rule in enumerate(rules[cid], start=1)]
+        undecided = _rows(lazy.filter(S(f"_r{cid}") == 0), spec, version, None)
+        # Back to the input order, so the table has a canonical layout: one block per component, in
+        # mot_components() order, each block in the order of `revisions` (score_revisions' fast path).
+        blocks.append(pl.concat([*decided, undecided], how="vertical").sort("_rid").drop("_rid"))
+    return pl.concat(blocks, how="vertical").collect(engine="streaming")
 
 
 def _rule_index(rules: list[Rule]) -> pl.Expr:

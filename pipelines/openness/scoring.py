@@ -40,19 +40,46 @@ def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.
         ((S("method") == "inferred").cast(pl.Int64) * weight).alias("_inf"),
         (S("detail").fill_null(0).cast(pl.Int64) * detail_weight).alias("_det"),
     ]
+    canonical = _fold_canonical(disclosures, revisions, masks)
+    if canonical is not None:
+        return canonical
     keys = revisions.lazy().select(*KEY, _key_hash().alias("_h")).collect(engine="streaming")
     if keys["_h"].n_unique() == keys.height:
         folded = (
             disclosures.lazy()
-            .select(_key_hash().alias("_h"), *masks)
+            .select(_key_hash().alias("_h"), *masks, weight.alias("_rows"))
             .group_by("_h")
             .agg(pl.all().sum(), pl.len().alias("_n"))
             .collect(engine="streaming")
         )
-        if folded.height == 0 or folded["_n"].max() <= n_components:
-            return keys.lazy().join(folded.lazy().drop("_n"), on="_h", how="left").drop("_h").collect(engine="streaming")
+        # A merged pair of revisions (hash collision) or a repeated component shows as carries in _rows.
+        clean = folded.height == 0 or bool((folded["_rows"].bitwise_count_ones() == folded["_n"]).all())
+        if clean and (folded.height == 0 or folded["_n"].max() <= n_components):
+            return keys.lazy().join(folded.lazy().drop("_n", "_rows"), on="_h", how="left").drop("_h").collect(engine="streaming")
     exact = disclosures.lazy().select(*KEY, *masks).group_by(KEY).agg(pl.all().sum()).collect(engine="streaming")
     return keys.drop("_h").join(exact, on=KEY, how="left")
+
+
+def _fold_canonical(disclosures: pl.DataFrame, revisions: pl.DataFrame, masks: list[pl.Expr]) -> pl.DataFrame | None:
+    """Fast path for detect_components' layout (a block per component, each in revisions' order): the
+    bitmasks are sums of aligned slices, no hashing or grouping. None if the layout does not hold."""
+    comps = [c["id"] for c in mot_components()]
+    n = revisions.height
+    if n == 0 or disclosures.height != n * len(comps):
+        return None
+    keys = revisions.select(KEY)
+    bits = disclosures.select(*KEY, "component_id", *masks)
+    total = None
+    for k, cid in enumerate(comps):
+        block = bits.slice(k * n, n)
+        ids = block["component_id"]
+        if ids.min() != cid or ids.max() != cid:
+            return None
+        if not (block["revision"] == keys["revision"]).all() or not (block["repo_id"] == keys["repo_id"]).all():
+            return None
+        part = block.drop(*KEY, "component_id")
+        total = part if total is None else pl.DataFrame([total[c] + part[c] for c in part.columns])
+    return keys.hstack(total.get_columns())
 
 
 def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -111,6 +111,11 @@ def revision_signals(
         S("lib_license_id").is_in(open_ids).alias("lib_open"),
         pl.when(S("files_known")).then(S("w_file").is_not_null()).otherwise(S("has_weights")).alias("has_w"),
         S("_files").str.contains(r"(?i)\.py(\n|$)").fill_null(False).alias("has_py"),
+        # JSON-escaped values and URL prefixes, computed once per revision for all component evidence.
+        *[_esc(c, f"_e_{c}") for c in ("w_file", "config_file", "meta_file", "library", "first_eval_ds", "first_arxiv", "first_ds")],
+        S("readme_status").alias("_e_readme_status"),  # an enum of the crawler: nothing to escape
+        pl.concat_str([pl.lit(HF), js_escape(S("repo_id")), pl.lit("/blob/"), S("revision"), pl.lit("/")]).alias("_blob"),
+        pl.concat_str([pl.lit(HF), js_escape(S("repo_id")), pl.lit("/commit/"), S("revision")]).alias("_commit"),
     )
     main = main.collect(engine="streaming")
     parts = [
@@ -121,24 +126,19 @@ def revision_signals(
         _paper_signals(df, papers, rubric),
         _dataset_signals(df, datasets, rubric),
     ]
-    out = main.lazy().drop("_files", "_sections")
+    return main.drop("_files", "_sections").hstack(_scatter(parts, main.height))
+
+
+def _scatter(parts: list[pl.DataFrame], n: int) -> list[pl.Series]:
+    """Full-length columns from per-subset frames keyed by `_rid` (the row position): null where absent."""
+    out = []
     for part in parts:
-        out = out.join(part.lazy(), on="_rid", how="left")
-    return _fragments(out).collect(engine="streaming")
-
-
-def _fragments(sig: pl.LazyFrame) -> pl.LazyFrame:
-    """JSON-escaped values and URL prefixes, computed once per revision for all component evidence."""
-    repo = js_escape(S("repo_id"))
-    return sig.with_columns(
-        pl.concat_str([pl.lit(HF), repo, pl.lit("/blob/"), S("revision"), pl.lit("/")]).alias("_blob"),
-        pl.concat_str([pl.lit(HF), repo, pl.lit("/commit/"), S("revision")]).alias("_commit"),
-        *[_esc(c, f"_e_{c}") for c in ("w_file", "config_file", "meta_file", "inter_file", "library", "first_eval_ds",
-                                      "first_arxiv", "own_paper", "first_ds", "readme_status",
-                                      *[f"{k}_file" for k in CODE_FILE_KINDS],
-                                      *[f"sec_{k}" for k in SECTION_KINDS],
-                                      "url_training", "url_evaluation", "url_preprocessing")],
-    )
+        for name in part.columns:
+            if name == "_rid":
+                continue
+            full = pl.select(pl.repeat(None, n, dtype=part.schema[name]).alias(name)).to_series()
+            out.append(full.scatter(part["_rid"], part[name]) if part.height else full)
+    return out
 
 
 def _line(pattern: str) -> str:
@@ -154,9 +154,8 @@ def _first_path(pattern: str) -> pl.Expr:
 def _code_file_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """Code files in the repo (modelling, inference, training, evaluation, preprocessing): only repos with code."""
     cand = main.lazy().filter(S("_files").str.contains(r"(?i)\.(py|sh|ipynb|ya?ml)(\n|$)").fill_null(False))
-    return cand.select("_rid", *[_first_path(pat[kind]).alias(f"{kind}_file") for kind in CODE_FILE_KINDS]).collect(
-        engine="streaming"
-    )
+    found = cand.select("_rid", *[_first_path(pat[kind]).alias(f"{kind}_file") for kind in CODE_FILE_KINDS])
+    return found.with_columns(_esc(f"{k}_file", f"_e_{k}_file") for k in CODE_FILE_KINDS).collect(engine="streaming")
 
 
 def _intermediate_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
@@ -167,14 +166,17 @@ def _intermediate_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFra
         _rx(pat["non_weight_file"])
     )
     first = S("_files").str.split("\n").list.eval(pl.element().filter(cond)).list.first()
-    return cand.select("_rid", first.alias("inter_file")).collect(engine="streaming")
+    return cand.select("_rid", first.alias("inter_file")).with_columns(_esc("inter_file", "_e_inter_file")).collect(engine="streaming")
 
 
 def _section_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """The first card heading of each kind, computed once per distinct heading list (cards are templated)."""
     keyed = main.lazy().filter(S("_sections").str.len_bytes() > 0).select("_rid", "_sections")
-    distinct = keyed.select("_sections").unique().with_columns(
-        _first_line("_sections", pat[f"section_{kind}"]).alias(f"sec_{kind}") for kind in SECTION_KINDS
+    distinct = (
+        keyed.select("_sections")
+        .unique()
+        .with_columns(_first_line("_sections", pat[f"section_{kind}"]).alias(f"sec_{kind}") for kind in SECTION_KINDS)
+        .with_columns(_esc(f"sec_{kind}", f"_e_sec_{kind}") for kind in SECTION_KINDS)
     )
     return keyed.join(distinct, on="_sections", how="left").drop("_sections").collect(engine="streaming")
 
@@ -182,9 +184,9 @@ def _section_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
 def _code_url_signals(df: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """The first code URL that names training, evaluation or preprocessing code."""
     cand = df.lazy().filter(S("code_urls").list.len() > 0).select("_rid", S("code_urls").list.join("\n").alias("_code"))
-    return cand.select(
-        "_rid", *[_first_line("_code", pat[f"code_url_{k}"]).alias(f"url_{k}") for k in ("training", "evaluation", "preprocessing")]
-    ).collect(engine="streaming")
+    kinds = ("training", "evaluation", "preprocessing")
+    found = cand.select("_rid", *[_first_line("_code", pat[f"code_url_{k}"]).alias(f"url_{k}") for k in kinds])
+    return found.with_columns(_esc(f"url_{k}", f"_e_url_{k}") for k in kinds).collect(engine="streaming")
 
 
 def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
@@ -227,7 +229,7 @@ def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any
             S("_doc_license").filter(S("_own")).sort_by(own_pos).first(),
             S("_doc_license").sort_by("_pos").drop_nulls().first(),
         ).alias("doc_license_id"),
-    ).collect(engine="streaming")
+    ).with_columns(_esc("own_paper", "_e_own_paper")).collect(engine="streaming")
 
 
 def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:

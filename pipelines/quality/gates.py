@@ -31,8 +31,11 @@ SELECT c.repo_id, p.spectrum_level AS before, c.spectrum_level AS after,
        c.spectrum_level IS DISTINCT FROM p.spectrum_level AS changed
 FROM cur c JOIN prev p USING (repo_id)
 ORDER BY changed DESC, c.repo_id"""
+# The latest crawl date's runs; a rerun of a scope supersedes its earlier attempts that day.
 LATEST_CRAWL = """SELECT run_key, scope, status, watermark, reached_watermark FROM core.crawl_runs
-    WHERE crawl_date = (SELECT max(crawl_date) FROM core.crawl_runs) ORDER BY run_key"""
+WHERE crawl_date = (SELECT max(crawl_date) FROM core.crawl_runs)
+QUALIFY row_number() OVER (PARTITION BY scope ORDER BY started_at DESC, run_key DESC) = 1
+ORDER BY run_key"""
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,8 @@ def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check]) -> 
     wanted = {c for check in checks for c in check.columns()} | set(suite.key)
     wanted |= {c for d in suite.derived for c in d.inputs}
     columns = [c for c in rel.columns if c in wanted]
+    if not columns:
+        raise LookupError(f"{suite.table} has none of the columns its checks read")
     frame = rel.select(*['"' + c.replace('"', '""') + '"' for c in columns]).pl()
     for derived in suite.derived:
         if derived.inputs[0] in frame.columns:
@@ -141,11 +143,11 @@ def _validate(suite: Suite, checks: list[Check], frame: pl.DataFrame) -> tuple[l
     for check in checks:
         r = by_name[check.name]
         raw = r.result or {}
-        outcomes.append({
+        outcomes.append(json_safe({
             "check": check.name, "expectation": r.expectation_config.type, "columns": list(check.columns()),
             "description": check.description, "success": bool(r.success),
-            "unexpected_count": raw.get("unexpected_count"), "unexpected_percent": json_safe(raw.get("unexpected_percent")),
-            "examples": [] if r.success else _examples(raw, frame, suite, check), "error": _error(r.exception_info)})
+            "unexpected_count": raw.get("unexpected_count"), "unexpected_percent": raw.get("unexpected_percent"),
+            "examples": [] if r.success else _examples(raw, frame, suite, check), "error": _error(r.exception_info)}))
     return outcomes, timings
 
 

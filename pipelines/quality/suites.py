@@ -104,9 +104,9 @@ def between(column: str, low: Any = None, high: Any = None) -> Check:
     """The column's values lie in [low, high] (either bound optional)."""
     kwargs = {"column": column, **({"min_value": low} if low is not None else {}),
               **({"max_value": high} if high is not None else {})}
-    shown = (f"{low:%Y-%m-%d}" if isinstance(low, datetime) else low, "now" if isinstance(high, datetime) else high)
-    return Check(f"between:{column}", "ExpectColumnValuesToBeBetween", kwargs,
-                 f"{column} in [{shown[0] if low is not None else '-inf'}, {shown[1] if high is not None else 'inf'}]")
+    lo, hi = (f"{low:%Y-%m-%d}" if isinstance(low, datetime) else low), ("now" if isinstance(high, datetime) else high)
+    text = f"{column} >= {lo}" if high is None else f"{column} <= {hi}" if low is None else f"{column} in [{lo}, {hi}]"
+    return Check(f"between:{column}", "ExpectColumnValuesToBeBetween", kwargs, text)
 
 
 def dated(column: str, now: datetime, earliest: datetime = EARLIEST) -> Check:

@@ -130,3 +130,10 @@ def test_override_turns_named_failing_gates_into_passed(con: duckdb.DuckDBPyConn
 def test_invalid_override_is_refused(con: duckdb.DuckDBPyConnection, override: dict) -> None:
     with pytest.raises(ValueError):
         evaluate_gates(con, None, thresholds=GateThresholds(), crawl_complete=True, override=override)
+
+
+def test_a_completed_rerun_supersedes_a_failed_attempt(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, scope, status) VALUES "
+                "('listing:2026-11-23@early', '2026-11-23', '2026-11-22 23:00:00+00', 'listing:hub', 'failed')")
+    result = evaluate_gates(con, None, thresholds=GateThresholds(), crawl_complete=True, override=None)
+    assert gate(result, "crawl_incomplete")["passed"]

@@ -48,7 +48,7 @@ DEFECTS = [
     ("inverted interval", "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY WHERE valid_to IS NOT NULL",
      "openness", "order:valid_from<valid_to", "org-a/model-1"),
     ("dangling reference", "INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at) VALUES "
-     f"('org-z/ghost', '{sha('org-z/ghost')}', '2025-03-01', '2025-03-02')", "revisions", "references:releases",
+     "('org-z/ghost', 'abcdef0123456789abcdef0123456789abcdef01', '2025-03-01', '2025-03-02')", "revisions", "references:releases",
      "org-z/ghost"),
     ("citation of an unknown paper", "INSERT INTO core.release_papers VALUES ('org-a/model-2', '2402.99999', NULL, "
      "NULL, NULL, 'tag')", "release_papers", "references:papers", "2402.99999"),
@@ -135,3 +135,16 @@ def test_every_public_table_has_a_suite() -> None:
 
     assert {suite_for(t).table for t in PUBLIC_TABLES.values()} == set(PUBLIC_TABLES.values())
     assert REPOS  # the fixture's repos are the ones the defects name
+
+
+def test_docs_list_every_check_and_quarantine_reason() -> None:
+    from pipelines.quality.suites import QUARANTINE_REASONS
+    from tests.conftest import ROOT
+
+    text = (ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
+    for suite in SUITES.values():
+        section = text.split(f"### `{suite.name}` ", 1)[1].split("\n### ", 1)[0]
+        for check in suite.checks(NOW):
+            assert f"| `{check.name}` | {check.description} |" in section, (suite.name, check.name)
+    for reason in QUARANTINE_REASONS:
+        assert f"| `{reason}` |" in text, reason

@@ -1,0 +1,78 @@
+"""The serving database: a user's open read-only session never blocks a run and never sees half a run."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import duckdb
+
+from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table
+from pipelines.hub.daily import run_crawl
+from pipelines.mirror.layout import Commit, MirrorWriter
+from pipelines.mirror.server import MirrorServer
+from pipelines.publish.publish import publish
+from pipelines.storage.warehouse import Warehouse
+from tests.conftest import ROOT
+from tests.hub.crawl_helpers import settings
+from tests.small_mirror import SMALL_REPOS, make_small_mirror
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+# A user's session: opens the serving file read-only, answers, waits for a line on stdin, answers again.
+READER = """
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+q = "SELECT count(*) FROM core.releases"
+print(con.execute(q).fetchone()[0], flush=True)
+sys.stdin.readline()
+print(con.execute(q).fetchone()[0], flush=True)
+"""
+
+
+def _cycle(wh: Warehouse, mirror, day: str) -> None:
+    with MirrorServer(mirror) as srv:
+        run_crawl(wh, settings(srv.url), day, now=NOW)
+    with wh.connect() as con:
+        build_revisions_table(wh, con)
+        build_releases_table(wh, con)
+        build_crawl_runs_table(wh, con)
+        publish(wh, con)
+
+
+def test_open_session_keeps_its_version_while_a_run_publishes(tmp_path):
+    mirror = make_small_mirror(tmp_path / "mirror")
+    wh = Warehouse(tmp_path / "wh")
+    _cycle(wh, mirror, "2024-03-06")
+    before = len(SMALL_REPOS)
+
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(wh.serving_db)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    assert int(reader.stdout.readline()) == before
+
+    # A new model appears on the Hub; the next run crawls, rebuilds and publishes while the session is open.
+    writer = MirrorWriter(mirror, title="test mirror")
+    date = "2024-03-10T12:00:00.000Z"
+    info = {"_id": "f" * 24, "id": "gamma/new-model", "author": "gamma", "lastModified": date, "createdAt": date,
+            "private": False, "gated": False, "tags": ["license:mit"], "cardData": {"license": "mit"},
+            "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]}
+    writer.add_revision("models", "gamma/new-model", Commit(id="e" * 40, date=date, title="init"), info,
+                        files={"README.md": "---\nlicense: mit\n---\n# New\n"})
+    writer.finish()
+    _cycle(wh, mirror, "2024-03-11")  # must not fail on the reader's lock
+
+    reader.stdin.write("\n")
+    reader.stdin.flush()
+    assert int(reader.stdout.readline()) == before  # the open session still answers, with its version
+    reader.wait(timeout=30)
+
+    with duckdb.connect(str(wh.serving_db), read_only=True) as con:  # a new session sees the new data
+        assert con.execute("SELECT count(*) FROM core.releases").fetchone()[0] == before + 1
+
+    # The second snapshot's changelog names the new release.
+    versions = sorted(p.name for p in wh.snapshots.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert len(versions) == 2
+    changelog = (wh.snapshots / versions[-1] / "CHANGELOG.md").read_text()
+    assert "gamma/new-model" in changelog
+    assert versions[0] in changelog

@@ -1,0 +1,56 @@
+"""The demo snapshot reads the way researchers read: DuckDB, Polars, pandas, pyarrow and `datasets`."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import duckdb
+import pandas as pd
+import polars as pl
+import pyarrow.parquet as pq
+import pytest
+
+from tests.small_mirror import SMALL_REPOS
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def snapshot(small_demo):
+    base, _ = small_demo
+    root = base / "wh" / "snapshots"
+    folder = root / (root / "LATEST").read_text().strip()
+    return folder, json.loads((folder / "manifest.json").read_text())
+
+
+def test_duckdb_reads_the_snapshot(snapshot):
+    folder, manifest = snapshot
+    with duckdb.connect() as con:
+        n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(folder / "releases.parquet")]).fetchone()[0]
+        repos = con.execute("SELECT repo_id FROM read_parquet(?) ORDER BY 1", [str(folder / "releases.parquet")]
+                            ).fetchall()
+    assert n == manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
+    assert [r[0] for r in repos] == sorted(SMALL_REPOS)
+
+
+def test_polars_pandas_and_pyarrow_read_the_snapshot(snapshot):
+    folder, manifest = snapshot
+    rows = manifest["tables"]["revisions"]["rows"]
+    assert pl.read_parquet(folder / "revisions.parquet").height == rows
+    assert len(pd.read_parquet(folder / "revisions.parquet")) == rows
+    table = pq.read_table(folder / "revisions.parquet")
+    assert table.num_rows == rows and "license_raw" in table.column_names
+
+
+def test_datasets_reads_the_snapshot(snapshot, tmp_path):
+    folder, manifest = snapshot
+    code = ("import datasets, sys; d = datasets.load_dataset('parquet', data_files=sys.argv[1], split='train', "
+            "cache_dir=sys.argv[2]); print(d.num_rows, sorted(d['repo_id'])[0])")
+    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
+    out = subprocess.run([sys.executable, "-c", code, str(folder / "releases.parquet"), str(tmp_path)],
+                         capture_output=True, text=True, env=env, timeout=120, check=True).stdout.split()
+    assert int(out[0]) == manifest["tables"]["releases"]["rows"]
+    assert out[1] == sorted(SMALL_REPOS)[0]
