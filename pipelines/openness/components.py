@@ -304,10 +304,12 @@ def detect_components(
         cid = spec["id"]
         decided = [_rows(lazy.filter(S(f"_r{cid}") == k), spec, version, rule) for k, rule in enumerate(rules[cid], start=1)]
         undecided = _rows(lazy.filter(S(f"_r{cid}") == 0), spec, version, None)
-        # Back to the input order, so the table has a canonical layout: one block per component, in
-        # mot_components() order, each block in the order of `revisions` (score_revisions' fast path).
-        blocks.append(pl.concat([*decided, undecided], how="vertical").sort("_rid").drop("_rid"))
-    return pl.concat(blocks, how="vertical").collect(engine="streaming")
+        blocks.append(pl.concat([*decided, undecided], how="vertical"))
+    # Back to the input order, so the table has a canonical layout: one block per component, in
+    # mot_components() order, each block in the order of `revisions` (score_revisions' fast path).
+    # `_rid` is a permutation of the row positions, so its arg_sort is the gather that undoes it.
+    frames = pl.collect_all(blocks, engine="streaming")
+    return pl.concat([f.drop("_rid")[f["_rid"].arg_sort()] for f in frames], how="vertical")
 
 
 def _rule_index(rules: list[Rule]) -> pl.Expr:

@@ -32,15 +32,8 @@ def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.
     n_components = len(mot_components())
     weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: v.bit(c["id"]) for c in mot_components()}, return_dtype=pl.Int64)
     detail_weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: 4 ** c["id"] for c in mot_components()}, return_dtype=pl.Int64)
-    masks = [
-        (S("included").fill_null(False).cast(pl.Int64) * weight).alias("_inc"),
-        (S("included").is_not_null().cast(pl.Int64) * weight).alias("_known"),
-        ((S("included") & S("is_open")).fill_null(False).cast(pl.Int64) * weight).alias("_open"),
-        (S("is_open").is_not_null().cast(pl.Int64) * weight).alias("_oknown"),
-        ((S("method") == "inferred").cast(pl.Int64) * weight).alias("_inf"),
-        (S("detail").fill_null(0).cast(pl.Int64) * detail_weight).alias("_det"),
-    ]
-    canonical = _fold_canonical(disclosures, revisions, masks)
+    masks = _masks(weight, detail_weight)
+    canonical = _fold_canonical(disclosures, revisions)
     if canonical is not None:
         return canonical
     keys = revisions.lazy().select(*KEY, _key_hash().alias("_h")).collect(engine="streaming")
@@ -60,7 +53,7 @@ def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.
     return keys.drop("_h").join(exact, on=KEY, how="left")
 
 
-def _fold_canonical(disclosures: pl.DataFrame, revisions: pl.DataFrame, masks: list[pl.Expr]) -> pl.DataFrame | None:
+def _fold_canonical(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.DataFrame | None:
     """Fast path for detect_components' layout (a block per component, each in revisions' order): the
     bitmasks are sums of aligned slices, no hashing or grouping. None if the layout does not hold."""
     comps = [c["id"] for c in mot_components()]
@@ -68,18 +61,30 @@ def _fold_canonical(disclosures: pl.DataFrame, revisions: pl.DataFrame, masks: l
     if n == 0 or disclosures.height != n * len(comps):
         return None
     keys = revisions.select(KEY)
-    bits = disclosures.select(*KEY, "component_id", *masks)
-    total = None
+    sums: dict[str, pl.Series] = {}
     for k, cid in enumerate(comps):
-        block = bits.slice(k * n, n)
+        block = disclosures.slice(k * n, n)
         ids = block["component_id"]
         if ids.min() != cid or ids.max() != cid:
             return None
         if not (block["revision"] == keys["revision"]).all() or not (block["repo_id"] == keys["repo_id"]).all():
             return None
-        part = block.drop(*KEY, "component_id")
-        total = part if total is None else pl.DataFrame([total[c] + part[c] for c in part.columns])
-    return keys.hstack(total.get_columns())
+        part = block.select(_masks(pl.lit(v.bit(cid), dtype=pl.Int64), pl.lit(4**cid, dtype=pl.Int64)))
+        for name in part.columns:
+            sums[name] = part[name] if name not in sums else sums[name] + part[name]
+    return keys.hstack(list(sums.values()))
+
+
+def _masks(weight: pl.Expr, detail_weight: pl.Expr) -> list[pl.Expr]:
+    """Per-row contributions to the bitmask columns (see verdicts.py)."""
+    return [
+        (S("included").fill_null(False).cast(pl.Int64) * weight).alias("_inc"),
+        (S("included").is_not_null().cast(pl.Int64) * weight).alias("_known"),
+        ((S("included") & S("is_open")).fill_null(False).cast(pl.Int64) * weight).alias("_open"),
+        (S("is_open").is_not_null().cast(pl.Int64) * weight).alias("_oknown"),
+        ((S("method") == "inferred").cast(pl.Int64) * weight).alias("_inf"),
+        (S("detail").fill_null(0).cast(pl.Int64) * detail_weight).alias("_det"),
+    ]
 
 
 def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:

@@ -1,0 +1,1 @@
+"""History: validity intervals, dated transitions and timelines."""
