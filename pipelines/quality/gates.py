@@ -27,10 +27,11 @@ prev AS (
     SELECT repo_id, spectrum_level FROM read_parquet(?)
     QUALIFY row_number() OVER (PARTITION BY repo_id
                                ORDER BY valid_to IS NULL DESC, valid_from DESC NULLS LAST, revision DESC) = 1)
-SELECT c.repo_id, p.spectrum_level AS before, c.spectrum_level AS after,
-       c.spectrum_level IS DISTINCT FROM p.spectrum_level AS changed
-FROM cur c JOIN prev p USING (repo_id)
-ORDER BY changed DESC, c.repo_id"""
+SELECT count(*) AS compared,
+       count(*) FILTER (WHERE c.spectrum_level IS DISTINCT FROM p.spectrum_level) AS changed,
+       (list({'repo_id': c.repo_id, 'before': p.spectrum_level, 'after': c.spectrum_level} ORDER BY c.repo_id)
+            FILTER (WHERE c.spectrum_level IS DISTINCT FROM p.spectrum_level))[1:5] AS examples
+FROM cur c JOIN prev p USING (repo_id)"""
 # The latest crawl date's runs; a rerun of a scope supersedes its earlier attempts that day.
 LATEST_CRAWL = """SELECT run_key, scope, status, watermark, reached_watermark FROM core.crawl_runs
 WHERE crawl_date = (SELECT max(crawl_date) FROM core.crawl_runs)
@@ -91,17 +92,15 @@ def spectrum_flip(con: duckdb.DuckDBPyConnection, previous_folder: Path | None, 
     if path is None or not path.is_file():
         return _gate("spectrum_flip", True, None, threshold, "the previous snapshot has no openness table")
     try:
-        rows = con.execute(SPECTRUM_FLIPS, [str(path)]).fetchall()
+        compared, changed, examples = con.execute(SPECTRUM_FLIPS, [str(path)]).fetchall()[0]
     except duckdb.Error as exc:  # fail closed: a gate that cannot compare does not wave a snapshot through
         return _gate("spectrum_flip", False, None, threshold, f"cannot compare spectrum levels: {exc}")
-    if not rows:
+    if not compared:
         return _gate("spectrum_flip", True, None, threshold, "no release is in both snapshots")
-    changed = [r for r in rows if r[3]]
-    share = len(changed) / len(rows)
-    examples = [{"repo_id": r[0], "before": r[1], "after": r[2]} for r in changed[:MAX_EXAMPLES]]
+    share = changed / compared
     return _gate("spectrum_flip", share <= threshold, round(share, 4), threshold,
-                 f"{len(changed)} of {len(rows)} releases changed spectrum level ({share:.1%}; limit {threshold:.0%})",
-                 examples)
+                 f"{changed} of {compared} releases changed spectrum level ({share:.1%}; limit {threshold:.0%})",
+                 list(examples or []))
 
 
 def crawl_incomplete(con: duckdb.DuckDBPyConnection, crawl_complete: bool) -> dict:

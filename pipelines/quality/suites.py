@@ -251,9 +251,10 @@ SUITES: dict[str, Suite] = {s.name: s for s in [
         in_set("license_family", _families()), CATALOGUED, dated("valid_from", now),
         ordered("valid_to", "valid_from", strict=True), IN_REVISIONS,
     ], derived=(LICENSE_IN_CATALOGUE,), joins=("core.revisions",)),
-    Suite("transitions", "core.transitions", ("repo_id", "changed_at", "dimension"), TRANSITIONS_SQL, lambda now: [
-        *not_null("repo_id", "changed_at", "dimension", "direction"), in_set("direction", DIRECTIONS),
-        dated("changed_at", now), IN_RELEASES,
+    # One row per change of a dimension between consecutive revisions (pipelines/history/transitions.py).
+    Suite("transitions", "core.transitions", ("repo_id", "dimension", "to_revision"), TRANSITIONS_SQL, lambda now: [
+        *not_null("repo_id", "changed_at", "dimension", "direction"), unique("repo_id", "dimension", "to_revision"),
+        in_set("direction", DIRECTIONS), dated("changed_at", now), IN_RELEASES,
     ], joins=("core.releases",)),
 ]}
 

@@ -137,3 +137,13 @@ def test_a_completed_rerun_supersedes_a_failed_attempt(con: duckdb.DuckDBPyConne
                 "('listing:2026-11-23@early', '2026-11-23', '2026-11-22 23:00:00+00', 'listing:hub', 'failed')")
     result = evaluate_gates(con, None, thresholds=GateThresholds(), crawl_complete=True, override=None)
     assert gate(result, "crawl_incomplete")["passed"]
+
+
+def test_an_openness_file_that_cannot_be_compared_fails_closed(con: duckdb.DuckDBPyConnection, tmp_path) -> None:
+    con.execute(f"COPY (SELECT 'org-a/model-1' AS repo_id, 3 AS spectrum_level) TO '{tmp_path / 'openness.parquet'}'"
+                " (FORMAT parquet)")  # noqa: S608 - a test file path
+    manifest = {"tables": {"releases": {"rows": 4}, "openness": {"path": "openness.parquet", "rows": 1}}}
+    result = evaluate_gates(con, manifest, thresholds=GateThresholds(), crawl_complete=True, override=None,
+                            previous_folder=tmp_path)
+    flip = gate(result, "spectrum_flip")
+    assert not flip["passed"] and "cannot compare" in flip["reason"]
