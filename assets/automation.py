@@ -14,9 +14,12 @@ daily_shards = dg.define_asset_job("daily_shards", selection=dg.AssetSelection.a
                                    description="READMEs and history of one shard of repos for one day.")
 daily_extras = dg.define_asset_job("daily_extras", selection=dg.AssetSelection.assets(*EXTRAS),
                                    description="Training datasets and cited papers for one day.")
-build_and_publish = dg.define_asset_job(
-    "build_and_publish", selection=dg.AssetSelection.groups("core", "publish"),
-    description="Rebuild the core tables from the raw layer, run the blocking checks, publish a snapshot.")
+build_tables = dg.define_asset_job(
+    "build_tables", selection=dg.AssetSelection.groups("core"),
+    description="Rebuild the core tables from the raw layer and run their blocking checks.")
+publish_snapshot = dg.define_asset_job(
+    "publish_snapshot", selection=dg.AssetSelection.groups("publish"),
+    description="Publish a snapshot of the public tables (requested only after a build whose checks passed).")
 
 daily_listing_schedule = dg.build_schedule_from_partitioned_job(
     daily_listing, hour_of_day=2, minute_of_hour=15, default_status=dg.DefaultScheduleStatus.STOPPED)
@@ -55,11 +58,26 @@ def extras_after_shards(context: dg.SensorEvaluationContext):
             yield dg.RunRequest(run_key=f"extras:{day}", partition_key=day)
 
 
-@dg.sensor(job=build_and_publish, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="When a day's crawl is complete (datasets and papers in), rebuild, check and publish.")
-def publish_after_crawl(context: dg.SensorEvaluationContext):
-    """One build-and-publish run per completed crawl date (the blocking checks gate the snapshot)."""
+@dg.sensor(job=build_tables, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="When a day's crawl is complete (datasets and papers in), rebuild and check the tables.")
+def build_after_crawl(context: dg.SensorEvaluationContext):
+    """One build run per batch of completed crawl dates."""
     days, cursor = _new_partitions(context, EXTRAS[1])
     context.update_cursor(str(cursor))
     if days:
-        yield dg.RunRequest(run_key=f"publish:{max(days)}")
+        yield dg.RunRequest(run_key=f"build:{max(days)}:{cursor}")
+
+
+@dg.sensor(job=publish_snapshot, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
+           description="Publish once a build has succeeded, i.e. every blocking check on the core tables passed.")
+def publish_after_checks(context: dg.SensorEvaluationContext):
+    """A publish run for the newest successful build run not yet published; failed builds never publish."""
+    runs = context.instance.get_runs(
+        filters=dg.RunsFilter(job_name=build_tables.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)
+    if not runs:
+        return dg.SkipReason("no successful build yet")
+    latest = runs[0]
+    if context.cursor == latest.run_id:
+        return dg.SkipReason(f"build {latest.run_id} is already published")
+    context.update_cursor(latest.run_id)
+    return dg.RunRequest(run_key=f"publish:{latest.run_id}", tags={"openness/build_run": latest.run_id})

@@ -8,9 +8,11 @@ from assets.resources import HubResource, PublishResource, WarehouseResource
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([crawl, core, publish]),
     asset_checks=dg.load_asset_checks_from_modules([checks]),
-    jobs=[automation.daily_listing, automation.daily_shards, automation.daily_extras, automation.build_and_publish],
+    jobs=[automation.daily_listing, automation.daily_shards, automation.daily_extras, automation.build_tables,
+          automation.publish_snapshot],
     schedules=[automation.daily_listing_schedule],
-    sensors=[automation.shards_after_listing, automation.extras_after_shards, automation.publish_after_crawl],
+    sensors=[automation.shards_after_listing, automation.extras_after_shards, automation.build_after_crawl,
+             automation.publish_after_checks],
     resources={
         "warehouse": WarehouseResource(root=dg.EnvVar("OPENNESS_WAREHOUSE")),
         "hub": HubResource(endpoint=dg.EnvVar("OPENNESS_HUB_ENDPOINT"), replay=dg.EnvVar("OPENNESS_HUB_REPLAY"),

@@ -40,9 +40,10 @@ def test_jobs_schedules_and_checks():
     defs = _defs()
     repo = defs.get_repository_def()
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
-        "daily_listing", "daily_shards", "daily_extras", "build_and_publish"}
+        "daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
     assert {s.name for s in repo.schedule_defs} == {"daily_listing_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"shards_after_listing", "extras_after_shards", "publish_after_crawl"}
+    assert {s.name for s in repo.sensor_defs} == {"shards_after_listing", "extras_after_shards",
+                                                  "build_after_crawl", "publish_after_checks"}
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"revisions_keys", "releases_cover_revisions"} <= checks
 

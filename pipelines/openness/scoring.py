@@ -109,7 +109,9 @@ def _bases(df: pl.LazyFrame, bases: pl.DataFrame | None) -> pl.LazyFrame:
     )
     if bases is None or bases.height == 0:
         return df.with_columns(pl.lit(None, dtype=pl.String).alias("_base_weights"), pl.lit(None, dtype=pl.String).alias("_base_datasources"))
-    b = bases.unique("repo_id", keep="last")
+    # Only the base repos this batch names, then one row per repo (the last one given wins).
+    named = df.select(S("_base_repo").drop_nulls().unique()).collect().to_series()
+    b = bases.filter(S("repo_id").is_in(named.implode())).unique("repo_id", keep="last", maintain_order=True)
     if "osai_weights_endmodel" in b.columns:
         weights = S("osai_weights_endmodel")
     else:

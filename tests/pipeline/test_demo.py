@@ -48,7 +48,7 @@ def test_demo_runs_are_in_the_dagster_instance(small_demo):
     with dg.DagsterInstance.from_config(str(base / "dagster_home")) as instance:
         runs = instance.get_runs()
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-        assert {r.job_name for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_and_publish"}
+        assert {r.job_name for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
         listing_days = sorted(r.tags.get("dagster/partition") for r in runs if r.job_name == "daily_listing")
         shard_keys = sorted(r.tags.get("dagster/partition") for r in runs if r.job_name == "daily_shards")
     days = sorted({d[:10] for h in SMALL_REPOS.values() for d, _, _, _ in h})

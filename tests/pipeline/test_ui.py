@@ -73,5 +73,5 @@ def test_ui_binds_to_loopback_and_shows_the_asset_graph(ui):
 def test_ui_lists_the_demo_runs(ui):
     runs = _graphql(ui, RUNS)["runsOrError"]["results"]
     assert runs, "no runs visible in the UI"
-    assert {r["jobName"] for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_and_publish"}
+    assert {r["jobName"] for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
     assert all(r["status"] == "SUCCESS" for r in runs)

@@ -1,0 +1,66 @@
+"""The publish sensor asks for a snapshot only after a build whose blocking checks all passed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import dagster as dg
+import duckdb
+import pytest
+
+from assets.definitions import defs
+from pipelines.hub.daily import run_crawl
+from pipelines.mirror.server import MirrorServer
+from pipelines.storage.warehouse import Warehouse
+from tests.hub.crawl_helpers import settings
+from tests.small_mirror import make_small_mirror
+
+
+@pytest.fixture
+def crawled(tmp_path, monkeypatch):
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(make_small_mirror(tmp_path / "mirror")) as srv:
+        run_crawl(wh, settings(srv.url), "2024-03-06", now=datetime(2026, 1, 1, tzinfo=UTC))
+    for key, value in {"OPENNESS_WAREHOUSE": str(wh.root), "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
+                       "OPENNESS_HUB_REPLAY": "true", "OPENNESS_HUB_RATE_LIMIT": "false",
+                       "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9", "OPENNESS_HUB_SCOPE_FILE": "",
+                       "OPENNESS_PUBLISH_TARGETS": ""}.items():
+        monkeypatch.setenv(key, value)
+    return wh
+
+
+def _tick(instance):
+    sensor = defs.resolve_sensor_def("publish_after_checks")
+    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+
+
+def test_no_publish_before_a_successful_build_and_one_after(crawled):
+    with dg.DagsterInstance.ephemeral() as instance:
+        assert not _tick(instance).run_requests
+        build = defs.resolve_job_def("build_tables").execute_in_process(instance=instance)
+        assert build.success and all(e.passed for e in build.get_asset_check_evaluations())
+        (request,) = _tick(instance).run_requests
+        assert request.tags["openness/build_run"] == build.run_id
+
+
+def test_a_failed_blocking_check_blocks_the_publish(crawled):
+    with dg.DagsterInstance.ephemeral() as instance:
+        defs.resolve_job_def("build_tables").execute_in_process(instance=instance)
+        _tick_context = dg.build_sensor_context(instance=instance, definitions=defs)
+        sensor = defs.resolve_sensor_def("publish_after_checks")
+        sensor.evaluate_tick(_tick_context)  # the good build is published
+        cursor = _tick_context.cursor
+        # A defect the revisions check must catch: the same revision twice (no primary key on a copy).
+        with duckdb.connect(str(crawled.work_db)) as con:
+            con.execute("CREATE TABLE core.revisions_copy AS SELECT * FROM core.revisions")
+            con.execute("INSERT INTO core.revisions_copy SELECT * FROM core.revisions LIMIT 1")
+            con.execute("DROP TABLE core.revisions")
+            con.execute("ALTER TABLE core.revisions_copy RENAME TO revisions")
+        job = defs.resolve_job_def("build_tables").get_subset(
+            asset_check_selection={dg.AssetCheckKey(dg.AssetKey(["core", "revisions"]), "revisions_keys")},
+            asset_selection=set())
+        failed = job.execute_in_process(instance=instance, raise_on_error=False)
+        assert [e.passed for e in failed.get_asset_check_evaluations()] == [False]
+        assert not failed.success  # a failing blocking check fails the build run
+        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor))
+        assert not result.run_requests
