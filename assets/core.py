@@ -68,7 +68,7 @@ def datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource) ->
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["datasets"]})
 
 
-@dg.asset(key=["core", "papers"], deps=[papers_raw, revisions], group_name="core", pool="duckdb",
+@dg.asset(key=["core", "papers"], deps=[papers_raw, revisions, releases], group_name="core", pool="duckdb",
           kinds={"duckdb", "polars"},
           description="One row per cited arXiv paper (title, authors, dates, DOI, journal ref, code links, "
           "peer-reviewed or preprint); also core.release_papers: one row per (release, cited paper) with the "

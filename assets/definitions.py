@@ -7,7 +7,7 @@ from assets.resources import HubResource, PublishResource, WarehouseResource
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([crawl, core, publish]),
-    asset_checks=dg.load_asset_checks_from_modules([checks]),
+    asset_checks=[checks.revisions_keys, checks.releases_cover_revisions, *checks.gx_checks],
     jobs=[automation.daily_listing, automation.daily_shards, automation.daily_extras, automation.build_tables,
           automation.publish_snapshot],
     schedules=[automation.daily_listing_schedule],

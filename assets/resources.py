@@ -64,6 +64,15 @@ class PublishResource(dg.ConfigurableResource):
     targets: str = ""  # comma-separated; empty = the local snapshots folder only
     token_env: str = "HF_TOKEN"  # the NAME of the variable holding a Hub token for hf:// targets
     storage_options_env: str = "OPENNESS_STORAGE_OPTIONS"  # the NAME of a variable with JSON fsspec options
+    # An operator's override of failed snapshot gates, as JSON: {"reason": ..., "by": ..., "gates": [...]}.
+    # It is recorded in the manifest and the quality report; a reason is required.
+    gate_override: str = ""
+
+    def override(self) -> dict | None:
+        """The gate override, if one is configured."""
+        import json
+
+        return json.loads(self.gate_override) if self.gate_override.strip() else None
 
     def target_list(self) -> list[str]:
         """The configured extra targets."""

@@ -21,7 +21,7 @@ MAX_YAML_EVENTS = 300_000
 MAX_YAML_ALIASES = 64
 MAX_YAML_ANCHORS = 64
 MAX_YAML_DEPTH = 64
-MAX_METADATA_NODES = 200_000
+MAX_METADATA_NODES = 100_000
 
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -277,8 +277,8 @@ def _code_urls(text: str) -> list[str]:
     out: list[str] = []
     for m in _CODE_LINK.finditer(text):
         host, owner, repo = m.group(1).lower(), m.group(2).lower(), m.group(3).lower()
-        repo = repo.rstrip(".")
-        repo = repo.removesuffix(".git")
+        # Sentences end in "." and links sit in brackets: trim what cannot end a repository name.
+        repo = repo.rstrip("._-").removesuffix(".git").rstrip("._-")
         if owner in _NOT_OWNERS or not repo or repo in {".", ".."}:
             continue
         url = f"https://{host}/{owner}/{repo}"

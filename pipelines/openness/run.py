@@ -27,10 +27,11 @@ def score_in_batches(
     all revisions when not given), so writing each batch out as it comes keeps memory bounded: the
     `disclosures` of 3 million revisions are 51 million rows.
     """
-    resolved = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
     if bases is None:
-        bases = base_facts(resolved)
-    for start in range(0, resolved.height, batch_size):
-        batch = resolved.slice(start, batch_size)
+        bases = base_facts(revisions)
+    for start in range(0, revisions.height, batch_size):
+        batch = revisions.slice(start, batch_size)
+        if "license_status" not in batch.columns:
+            batch = resolve_licenses(batch)
         disclosures = detect_components(batch, datasets, papers, rubric=rubric)
         yield disclosures, score_revisions(batch, disclosures, rubric=rubric, bases=bases)

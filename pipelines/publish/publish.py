@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
 from pipelines.publish.snapshot import write_snapshot
+from pipelines.quality.gates import GateThresholds, evaluate_gates, previous_snapshot
+from pipelines.quality.gx_run import run_all
+from pipelines.quality.report import render_quality_report
 from pipelines.storage.warehouse import Warehouse
 
 
@@ -23,13 +27,49 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return {reason: n for reason, n in rows}
 
 
-def publish(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, checks: dict | None = None,
+class PublishBlocked(RuntimeError):
+    """A quality suite or a snapshot gate failed: nothing was published. `report` says why."""
+
+    def __init__(self, message: str, report: str, checks: dict) -> None:
+        super().__init__(message)
+        self.report, self.checks = report, checks
+
+
+def quality_gate(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime,
+                 override: dict | None = None, thresholds: GateThresholds | None = None) -> tuple[dict, str]:
+    """Run every suite and every snapshot gate; return (checks for the manifest, the Markdown report)."""
+    previous_manifest, previous_folder = previous_snapshot(wh.snapshots)
+    gates = evaluate_gates(con, previous_manifest, thresholds=thresholds or GateThresholds(), crawl_complete=True,
+                           override=override, previous_folder=previous_folder)
+    results = run_all(con, now=now)
+    report = render_quality_report(results, gates, quarantine_counts(con))
+    checks = {
+        "passed": bool(gates["passed"]) and all(r["success"] for r in results.values()),
+        "suites": {t: {k: r.get(k) for k in ("success", "present", "evaluated", "successful")}
+                   for t, r in results.items()},
+        "gates": gates,
+    }
+    return checks, report
+
+
+def publish(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime | None = None,
+            override: dict | None = None, thresholds: GateThresholds | None = None,
             documents: dict[str, str] | None = None, extra: dict | None = None) -> Path:
-    """Write a new snapshot version (named after the last crawl date) and refresh the serving database."""
+    """Check, then write a new snapshot version (named after the last crawl date) and refresh the serving file.
+
+    The suites and the gates (against the previous snapshot) run first; if any fails, and no recorded
+    override covers it, nothing is written and PublishBlocked carries the report.
+    """
     window = crawl_window(con)
     if window["to"] is None:
         raise RuntimeError("nothing to publish: no crawl has been recorded in this warehouse")
-    meta = {"crawl_window": window, "quarantine": quarantine_counts(con), "checks": checks or {}, **(extra or {})}
-    folder = write_snapshot(con, wh.snapshots, window["to"], extra=meta, documents=documents)
+    checks, report = quality_gate(wh, con, now=now or datetime.now(UTC), override=override, thresholds=thresholds)
+    if not checks["passed"]:
+        failed = [g["name"] for g in checks["gates"]["gates"] if not g["passed"]]
+        failed += [f"{t} suite" for t, r in checks["suites"].items() if not r["success"]]
+        raise PublishBlocked(f"publishing blocked by: {', '.join(failed)}", report, checks)
+    meta = {"crawl_window": window, "quarantine": quarantine_counts(con), "checks": checks, **(extra or {})}
+    folder = write_snapshot(con, wh.snapshots, window["to"], extra=meta,
+                            documents={"QUALITY.md": report, **(documents or {})})
     wh.publish_serving(con)
     return folder
