@@ -70,8 +70,8 @@ def normalise_license(expr: pl.Expr) -> pl.Expr:
         expr.str.strip_chars()
         .str.strip_chars("\"'")
         .str.to_lowercase()
-        .str.replace_all(r"[\s_]+", "-")
         .str.replace_all(r"\s*,\s*", ",")
+        .str.replace_all(r"[\s_]+", "-")
     )
     return pl.when(out.str.len_chars() > 0).then(out)
 

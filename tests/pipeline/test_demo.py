@@ -80,3 +80,30 @@ def test_manifest_is_json_with_counts(small_demo):
     assert manifest["schema_version"] == 1
     assert manifest["crawl_window"]["to"] == "2024-03-05"
     assert set(manifest["tables"]) >= {"releases", "revisions", "crawl_runs"}
+
+
+def test_every_check_of_the_demo_passed_and_is_recorded_in_the_instance(small_demo):
+    base, _ = small_demo
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(base / "dagster_home")) as instance:
+        evaluations = []
+        for run in instance.get_runs():
+            for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
+                evaluations.append(record.dagster_event.event_specific_data)
+    names = {e.check_name for e in evaluations}
+    assert {"revisions_keys", "releases_cover_revisions", "revisions_suite", "releases_suite",
+            "quarantine_suite", "crawl_runs_suite", "datasets_suite", "papers_suite",
+            "release_papers_suite"} <= names
+    assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
+
+
+def test_the_snapshot_carries_the_quality_report_and_check_results(small_demo):
+    base, _ = small_demo
+    snapshots = base / "wh" / "snapshots"
+    folder = snapshots / (snapshots / "LATEST").read_text().strip()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["checks"]["passed"] is True
+    assert all(g["passed"] for g in manifest["checks"]["gates"]["gates"])
+    assert "QUALITY.md" in manifest["documents"]
+    assert "# Data quality report" in (folder / "QUALITY.md").read_text()
