@@ -33,7 +33,7 @@ CRAWL_RUN_SCHEMA = {
     "finished_at": pl.Datetime("us", "UTC"), "endpoint": pl.String, "scope": pl.String, "status": pl.String,
     "pages": pl.Int64, "models_listed": pl.Int64, "models_new": pl.Int64, "models_changed": pl.Int64,
     "models_deleted": pl.Int64, "readmes_fetched": pl.Int64, "requests_api": pl.Int64,
-    "requests_resolvers": pl.Int64, "bytes_total": pl.Int64, "status_429": pl.Int64, "status_5xx": pl.Int64,
+    "requests_resolvers": pl.Int64, "bytes_total": pl.Int64, "retries": pl.Int64, "status_429": pl.Int64, "status_5xx": pl.Int64,
     "seconds": pl.Float64, "watermark": pl.Datetime("us", "UTC"), "reached_watermark": pl.Boolean,
     "detail": pl.String,
 }
@@ -79,6 +79,7 @@ class CrawlSummary:
     models_listed: int = 0
     models_new: int = 0
     models_changed: int = 0
+    models_deleted: int = 0
     readmes: dict[str, int] = field(default_factory=dict)
     rejected: int = 0
     reached_watermark: bool = False
@@ -89,6 +90,7 @@ class CrawlSummary:
         """A flat, JSON-safe summary for run metadata."""
         return {"crawl_date": self.crawl_date, "pages": self.pages, "models_listed": self.models_listed,
                 "models_new": self.models_new, "models_changed": self.models_changed,
+                "models_deleted": self.models_deleted,
                 "readmes": self.readmes, "rejected_ids": self.rejected,
                 "watermark": self.watermark.isoformat() if self.watermark else None,
                 "reached_watermark": self.reached_watermark, **self.cost}
@@ -150,8 +152,9 @@ def run_listing(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now:
     summary.models_new = len({r for r, _ in todays if r not in known_repos})
     summary.models_changed = len({r for r, s in todays if r in known_repos and (r, s) not in known_shas})
     if sweep and not summary.reached_watermark:
-        check_absent(client, wh, crawl_date, known_repos - set(today.get_column("repo_id").to_list()),
-                     now=now, authors=settings.authors)
+        summary.models_deleted = check_absent(client, wh, crawl_date,
+                                              known_repos - set(today.get_column("repo_id").to_list()),
+                                              now=now, authors=settings.authors)
     summary.cost = stats.as_dict()
     record_run(wh, settings, summary, started, scope="listing")
     return summary
@@ -211,9 +214,9 @@ def record_run(wh: Warehouse, settings: CrawlSettings, s: CrawlSummary, started:
            "started_at": started, "finished_at": finished, "endpoint": settings.endpoint_for(s.crawl_date),
            "scope": f"{scope}:" + (",".join(settings.authors) or "hub"), "status": "complete", "pages": s.pages,
            "models_listed": s.models_listed, "models_new": s.models_new, "models_changed": s.models_changed,
-           "models_deleted": 0, "readmes_fetched": sum(s.readmes.values()),
+           "models_deleted": s.models_deleted, "readmes_fetched": sum(s.readmes.values()),
            "requests_api": cost["requests"].get("api", 0), "requests_resolvers": cost["requests"].get("resolvers", 0),
-           "bytes_total": sum(cost["bytes"].values()), "status_429": cost["status_429"],
+           "bytes_total": sum(cost["bytes"].values()), "retries": cost["retries"], "status_429": cost["status_429"],
            "status_5xx": cost["status_5xx"], "seconds": (finished - started).total_seconds(),
            "watermark": s.watermark, "reached_watermark": s.reached_watermark,
            "detail": json.dumps(detail or {"readmes": s.readmes, "rejected_ids": s.rejected}, sort_keys=True)}

@@ -69,6 +69,12 @@ class RequestStats:
     status_5xx: int = 0
     errors: int = 0
     started: float = field(default_factory=time.monotonic)
+    seen: set[tuple[str, str]] = field(default_factory=set, repr=False)
+
+    @property
+    def retries(self) -> int:
+        """Requests that repeated one already sent in this run (after a 429, a 5xx or a cut connection)."""
+        return sum(self.requests.values()) - len(self.seen)
 
     def as_dict(self) -> dict[str, object]:
         """A JSON-safe summary."""
@@ -76,6 +82,7 @@ class RequestStats:
             "requests": dict(sorted(self.requests.items())),
             "bytes": dict(sorted(self.bytes.items())),
             "requests_total": sum(self.requests.values()),
+            "retries": self.retries,
             "status_429": self.status_429,
             "status_5xx": self.status_5xx,
             "seconds": round(time.monotonic() - self.started, 3),
@@ -108,6 +115,7 @@ class HubHttp:
             limiter.acquire()
         with self._lock:
             self.stats.requests[bucket] = self.stats.requests.get(bucket, 0) + 1
+            self.stats.seen.add((request.method, str(request.url)))
 
     def on_response(self, response: httpx2.Response) -> None:
         bucket = bucket_of(str(response.request.url))

@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS core.crawl_runs (
     requests_api BIGINT,
     requests_resolvers BIGINT,
     bytes_total BIGINT,
+    retries BIGINT,
     status_429 BIGINT,
     status_5xx BIGINT,
     seconds DOUBLE,

@@ -55,8 +55,9 @@ def test_429_and_5xx_at_ten_percent_give_the_same_data(clean, tmp_path):
     with wh.connect() as con:
         from pipelines.build import build_crawl_runs_table
         build_crawl_runs_table(wh, con)
-        n429, n5xx = con.execute("SELECT sum(status_429), sum(status_5xx) FROM core.crawl_runs").fetchone()
-    assert n429 > 0 and n5xx > 0  # the accounts show what the faults cost
+        n429, n5xx, retries = con.execute(
+            "SELECT sum(status_429), sum(status_5xx), sum(retries) FROM core.crawl_runs").fetchone()
+    assert n429 > 0 and n5xx > 0 and retries >= n429 + n5xx  # the accounts show what the faults cost
 
 
 def test_a_listing_page_that_stays_malformed_fails_the_partition(tmp_path):

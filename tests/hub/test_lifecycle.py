@@ -52,7 +52,8 @@ def warehouse(tmp_path_factory):
              "x/new": ("2" * 24, old + [("d" * 40, "2024-01-10T10:00:00.000Z", "apache-2.0")])}
     _write(base / "mirror", after)
     with MirrorServer(base / "mirror") as srv:
-        run_crawl(wh, settings(srv.url), SWEEP, now=NOW)
+        summary = run_crawl(wh, settings(srv.url), SWEEP, now=NOW)
+        assert summary.models_deleted == 2  # x/gone, and x/old (whose old id no longer answers)
         checks = [r["path"] for r in srv.requests if r["path"].startswith(f"/as-of/{SWEEP}/api/models/")]
     with wh.connect() as con:
         build_revisions_table(wh, con)
