@@ -15,7 +15,7 @@ daily_shards = dg.define_asset_job("daily_shards", selection=dg.AssetSelection.a
 daily_extras = dg.define_asset_job("daily_extras", selection=dg.AssetSelection.assets(*EXTRAS),
                                    description="Training datasets and cited papers for one day.")
 build_tables = dg.define_asset_job(
-    "build_tables", selection=dg.AssetSelection.groups("core"),
+    "build_tables", selection=dg.AssetSelection.groups("core", "marts"),
     description="Rebuild the core tables from the raw layer and run their blocking checks.")
 publish_snapshot = dg.define_asset_job(
     "publish_snapshot", selection=dg.AssetSelection.groups("publish"),

@@ -30,7 +30,7 @@ def releases_cover_revisions(warehouse: WarehouseResource) -> dg.AssetCheckResul
     return dg.AssetCheckResult(passed=result["passed"], metadata=result["metadata"])
 
 
-def _gx_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinition:
+def _gx_check(asset: dg.AssetsDefinition | dg.AssetKey, table: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(asset=asset, name=f"{table}_suite", blocking=True,
                     description=f"The Great Expectations suite of {table} (docs/quality.md): keys, enumerations, "
                     "licence ids, ranges, dates and references.")
@@ -49,4 +49,6 @@ def _gx_check(asset: dg.AssetsDefinition, table: str) -> dg.AssetChecksDefinitio
 # suite checks that every revision has a release, so it runs once core.releases is built.
 gx_checks = [_gx_check(asset, table) for asset, table in (
     (releases, "revisions"), (revisions, "quarantine"), (releases, "releases"), (datasets, "datasets"),
-    (papers, "papers"), (papers, "release_papers"), (crawl_runs, "crawl_runs"))]
+    (papers, "papers"), (papers, "release_papers"), (crawl_runs, "crawl_runs"),
+    (dg.AssetKey(["core", "licenses"]), "licenses"), (dg.AssetKey(["core", "disclosures"]), "disclosures"),
+    (dg.AssetKey(["core", "openness"]), "openness"), (dg.AssetKey(["core", "transitions"]), "transitions"))]

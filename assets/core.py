@@ -8,12 +8,15 @@ from assets.resources import WarehouseResource
 from pipelines.build import (
     build_crawl_runs_table,
     build_datasets_table,
+    build_marts,
+    build_openness_tables,
     build_papers_tables,
     build_releases_table,
     build_revisions_table,
     preview,
 )
 from pipelines.publish.markdown import frame_to_markdown
+from pipelines.storage.warehouse import table_counts
 
 
 def _preview(con, table: str, columns: list[str], order: str) -> dg.MetadataValue:
@@ -79,3 +82,65 @@ def papers(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> d
     with wh.connect() as con:
         counts = build_papers_tables(wh, con)
     return dg.MaterializeResult(metadata={**counts, "dagster/row_count": counts["papers"]})
+
+
+SCORED = ["licenses", "disclosures", "openness", "transitions", "derivatives"]
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["core", "licenses"], deps=[revisions], group_name="core", kinds={"duckdb"},
+                     description="One row per licence identifier of the catalogue (Hub ids and common license_name "
+                     "values): SPDX id, family, OSI approval, commercial use, MOT openness and the source."),
+        dg.AssetSpec(["core", "disclosures"], deps=[revisions, datasets, papers], group_name="core",
+                     kinds={"duckdb", "polars"},
+                     description="One row per revision and Model Openness Framework component (17): included?, "
+                     "licence, open?, the evidence (field or file, value, URL) and the method."),
+        dg.AssetSpec(["core", "openness"], deps=[revisions, datasets, papers], group_name="core",
+                     kinds={"duckdb", "polars"},
+                     description="One row per revision: MOF class and progress, the European Open Source AI Index "
+                     "criteria and score, the OSAID verdict, Solaiman's release level, the spectrum level 0-5, the "
+                     "licence family and rubric version, with evidence, as validity intervals (valid_from, valid_to)."),
+        dg.AssetSpec(["core", "transitions"], deps=[revisions, datasets, papers], group_name="core",
+                     kinds={"duckdb", "polars"},
+                     description="One row per change of a tracked dimension between consecutive revisions of a "
+                     "repo: date, before, after, direction (opening, closing, lateral), commits and evidence URL; "
+                     "changes undone within 24 hours are flagged short-lived."),
+        dg.AssetSpec(["core", "derivatives"], deps=[revisions], group_name="core", kinds={"duckdb"},
+                     description="One row per (derivative, named base model): both licences and whether the "
+                     "derivative declares a more permissive licence family than its base."),
+    ],
+    pool="duckdb",
+)
+def scored_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Score every stored revision with the current rubric and rebuild the history tables (no crawl)."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_openness_tables(wh, con)
+        rows = table_counts(con, [f"core.{t}" for t in SCORED])
+    for table in SCORED:
+        yield dg.MaterializeResult(asset_key=["core", table], metadata={
+            "dagster/row_count": rows[f"core.{table}"], "rubric_version": counts["rubric_version"]})
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(["marts", "monthly_openness"], deps=[["core", "openness"], releases], group_name="marts",
+                     kinds={"duckdb", "sql"},
+                     description="One row per month, breakdown (all, organisation, modality, base-model family), "
+                     "group, metric (spectrum level, licence family, MOF class) and value: releases at that value at "
+                     "the month's end, and their mean OSAI score."),
+        dg.AssetSpec(["marts", "monthly_transitions"], deps=[["core", "transitions"]], group_name="marts",
+                     kinds={"duckdb", "sql"},
+                     description="One row per month, dimension and direction: opening, closing and lateral "
+                     "transitions, short-lived ones counted apart."),
+    ],
+    pool="duckdb",
+)
+def monthly_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource):
+    """Rebuild the monthly timelines (sql/marts/*.sql)."""
+    wh = warehouse.get()
+    with wh.connect() as con:
+        counts = build_marts(con)
+    for name, rows in counts.items():
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": rows})

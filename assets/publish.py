@@ -5,13 +5,13 @@ import json
 
 import dagster as dg
 
-from assets.core import crawl_runs, datasets, papers, releases, revisions
+from assets.core import SCORED, crawl_runs, datasets, papers, releases, revisions
 from assets.resources import PublishResource, WarehouseResource
 from pipelines.publish.publish import PublishBlocked, publish
 from pipelines.publish.targets import publish_to
 
 
-@dg.asset(key=["publish", "snapshot"], deps=[releases, revisions, crawl_runs, datasets, papers], group_name="publish",
+@dg.asset(key=["publish", "snapshot"], deps=[releases, revisions, crawl_runs, datasets, papers, *[dg.AssetKey(['core', t]) for t in SCORED]], group_name="publish",
           pool="duckdb", kinds={"parquet", "duckdb"},
           description="A new immutable snapshot version under warehouse/snapshots/<version>/: one zstd Parquet "
           "file per public table and manifest.json with row counts and sha256; then the serving file "

@@ -103,3 +103,52 @@ def build_papers_tables(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[s
     replace_rows(con, "core.release_papers", links)
     found = int(papers.filter(pl.col("status") == "found").height) if papers.height else 0
     return {"papers": papers.height, "papers_found": found, "release_papers": links.height}
+
+
+def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+    """(Re)create a table whose schema the code defines (scores, history, marts) from a frame, atomically."""
+    schema, _, name = table.partition(".")
+    if schema not in ("core", "marts") or not name.replace("_", "").isalnum():
+        raise ValueError(f"not a table this step may replace: {table!r}")
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    con.register("incoming_frame", frame)
+    try:
+        con.execute(f'CREATE OR REPLACE TABLE {schema}."{name}" AS SELECT * FROM incoming_frame')  # noqa: S608
+    finally:
+        con.unregister("incoming_frame")
+    return frame.height
+
+
+def build_openness_tables(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, rubric: dict | None = None
+                          ) -> dict[str, int | str]:
+    """Score every stored revision (no crawl): core.licenses, disclosures, openness, transitions, derivatives."""
+    from pipelines.history.build import openness_history
+    from pipelines.openness.catalogue import load_catalogue
+    from pipelines.openness.derivatives import link_derivatives
+    from pipelines.openness.rubric import load_rubric
+    from pipelines.openness.run import score_in_batches
+
+    rubric = rubric or load_rubric()
+    revisions = con.sql("SELECT * FROM core.revisions").pl()
+    datasets = con.sql("SELECT * FROM core.datasets").pl()
+    papers = con.sql("SELECT * FROM core.papers").pl()
+    parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric))
+    disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
+    openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
+    openness, transitions = openness_history(revisions, openness, disclosures, rubric)
+    replace_table(con, "core.licenses", load_catalogue())
+    replace_table(con, "core.disclosures", disclosures)
+    replace_table(con, "core.openness", openness)
+    replace_table(con, "core.transitions", transitions)
+    replace_table(con, "core.derivatives", link_derivatives(revisions, rubric=rubric))
+    return {"disclosures": disclosures.height, "openness": openness.height, "transitions": transitions.height,
+            "rubric_version": str(rubric.get("rubric_version"))}
+
+
+def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """The monthly timelines (sql/marts/*.sql), rebuilt from core.openness and core.transitions."""
+    counts = {}
+    for name in ("monthly_openness", "monthly_transitions"):
+        frame = con.sql(sql_text(f"marts/{name}.sql")).pl()
+        counts[name] = replace_table(con, f"marts.{name}", frame)
+    return counts

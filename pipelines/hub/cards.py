@@ -201,7 +201,8 @@ def _json_safe(value: Any, budget: list[int]) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        return value
+        # Beyond 2**53 a JSON reader that uses doubles (JavaScript, many SQL engines) loses digits: keep the text.
+        return value if -(2**53) <= value <= 2**53 else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
     if isinstance(value, (dt.date, dt.datetime, dt.time)):

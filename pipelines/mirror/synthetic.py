@@ -100,7 +100,7 @@ def _pick(rng: random.Random, pairs: list) -> Any:
 
 
 class _Draw:
-    """Everything drawn once per mirror: paragraph pool, cumulative weights, dates."""
+    """What is drawn once per mirror: the paragraph pool of the cards and the time frame of D0."""
 
     def __init__(self, seed: int, d0: date) -> None:
         rng = random.Random(f"{seed}/paragraphs")

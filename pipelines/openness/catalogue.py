@@ -98,6 +98,7 @@ def _lookup() -> pl.DataFrame:
 def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
     """Add the effective licence id, its family and flags, a status and the evidence (one join, no row loop)."""
     base = revisions.drop([c for c in RESOLVED_COLUMNS if c in revisions.columns])
+    base = base.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("license_raw", "license_name") if c not in base.columns)
     tags = pl.col("license_tags") if "license_tags" in base.columns else pl.lit(None, dtype=pl.List(pl.String))
     # Only the licence columns travel through the joins; the result is stacked back beside the input.
     narrow = (

@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.openness import component_evidence as ev
 from pipelines.openness.catalogue import load_catalogue
-from pipelines.openness.jsonexpr import HF
 from pipelines.openness.mof import mot_components
 from pipelines.openness.signals import revision_signals
 
@@ -47,169 +47,100 @@ class Rule:
     detail: pl.Expr | int = 0
 
 
-def _arr(*parts: str | pl.Expr) -> pl.Expr:
-    return pl.concat_str([pl.lit("[")] + [pl.lit(p) if isinstance(p, str) else p for p in parts] + [pl.lit("]")])
-
-
-def _obj_file(kind: str) -> list[str | pl.Expr]:
-    e = S(f"_e_{kind}")
-    return ['{"file":"', e, '","url":"', S("_blob"), e, '"}']
-
-
-def _file(kind: str) -> pl.Expr:
-    return _arr(*_obj_file(kind))
-
-
-def _readme(field: str, value: pl.Expr | str) -> pl.Expr:
-    return _arr(f'{{"file":"README.md","field":"{field}","value":', value, ',"url":"', S("_blob"), 'README.md"}')
-
-
-def _quoted(col: str) -> pl.Expr:
-    return pl.concat_str([pl.lit('"'), S(f"_e_{col}"), pl.lit('"')])
-
-
-def _lib() -> list[str | pl.Expr]:
-    return ['{"field":"library_name","value":"', S("_e_library"), '","license":"', S("lib_license_id"), '","url":"', S("_commit"), '"}']
-
-
-def _arxiv(col: str) -> pl.Expr:
-    e = S(f"_e_{col}")
-    return _arr('{"field":"arxiv_ids","value":"', e, '","url":"https://arxiv.org/abs/', e, '"}')
-
-
-def _dataset(col: str) -> pl.Expr:
-    e = S(f"_e_{col}")
-    return _arr('{"field":"datasets","value":"', e, f'","url":"{HF}datasets/', e, '"}')
-
-
-def _code(col: str) -> pl.Expr:
-    e = S(f"_e_{col}")
-    return _arr('{"field":"code_urls","value":"', e, '","url":"', e, '"}')
-
-
-# Evidence of a negative (what was read on this commit and found empty), built once per revision and
-# shared by the components that rest on the same fields.
-ABSENT = {
-    "files": ("files",),
-    "arxiv": ("arxiv_ids",),
-    "code": ("files", "code_urls"),
-    "eval": ("model-index", "card_sections"),
-    "data": ("datasets", "card_sections"),
-    "datasets": ("datasets",),
-    "readme": ("README.md",),
-    "library": ("files", "library_name"),
-}
-
-
-def absent_fragments() -> list[pl.Expr]:
-    """One JSON evidence string per kind of negative, per revision."""
-    out = []
-    for kind, fields in ABSENT.items():
-        names = ",".join(f'"{f}"' for f in fields)
-        out.append(pl.concat_str([pl.lit(f'[{{"checked":[{names}],"value":null,"url":"'), S("_commit"), pl.lit('"}]')]).alias(f"_absent_{kind}"))
-    return out
-
-
-def _absent(kind: str) -> pl.Expr:
-    return S(f"_absent_{kind}")
-
-
 _NO_CODE = S("card_known") & S("files_known") & (S("n_code_urls") == 0)
 
 
-def component_rules() -> dict[int, list[Rule]]:
+def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
     """The ordered detection rules per MOF component id."""
     has_w = S("has_w").fill_null(False)
     no_w = S("has_w").not_().fill_null(False)
-    comprehensive = (
-        (S("card_bytes_") >= S("_min_card_bytes"))
-        & S("sec_training").is_not_null()
-        & S("sec_evaluation").is_not_null()
-        & S("sec_limitations").is_not_null()
-        & S("sec_intended_use").is_not_null()
+    card = rubric["modelcard"]
+    comprehensive = pl.all_horizontal(
+        S("card_bytes_") >= card["comprehensive_min_card_bytes"],
+        *[S(f"sec_{kind}").is_not_null() for kind in card["comprehensive_sections"]],
     ).fill_null(False)
     ds_public = (
         pl.when(S("n_ds_public") == S("n_ds")).then(1).when(S("n_ds_public") > 0).then(2).when(S("n_ds_closed") == S("n_ds")).then(3).otherwise(0)
     )
     return {
         9: [
-            Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", _file("custom_code_file")),
+            Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", ev.file("custom_code_file")),
             Rule(S("config_file").is_not_null() & S("lib_license_id").is_not_null(), True, "inferred", "lib",
-                 _arr(*_obj_file("config_file"), ",", *_lib())),
-            Rule(no_w & S("config_file").is_null() & ~S("has_py"), False, "inferred", "none", _absent("files")),
+                 ev.arr(*ev.obj_file("config_file"), ",", *ev.lib())),
+            Rule(no_w & S("config_file").is_null() & ~S("has_py"), False, "inferred", "none", ev.absent("files")),
         ],
         10: [
-            Rule(has_w & S("w_file").is_not_null(), True, "declared", "repo", _file("w_file")),
-            Rule(has_w, True, "declared", "repo", _arr('{"field":"has_weights","value":true,"url":"', S("_commit"), '"}')),
-            Rule(no_w, False, "inferred", "none", _absent("files")),
+            Rule(has_w & S("w_file").is_not_null(), True, "declared", "repo", ev.file("w_file")),
+            Rule(has_w, True, "declared", "repo", ev.arr('{"field":"has_weights","value":true,"url":"', S("_commit"), '"}')),
+            Rule(no_w, False, "inferred", "none", ev.absent("files")),
         ],
         11: [
-            Rule(S("own_paper").is_not_null(), True, "declared", "doc", _arxiv("own_paper"), 1),
-            Rule(S("n_arxiv") > 0, True, "inferred", "doc", _arxiv("first_arxiv"), 2),
-            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv")),
+            Rule(S("own_paper").is_not_null(), True, "declared", "doc", ev.arxiv("own_paper"), 1),
+            Rule(S("n_arxiv") > 0, True, "inferred", "doc", ev.arxiv("first_arxiv"), 2),
+            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", ev.absent("arxiv")),
         ],
         12: [
-            Rule(S("model_index"), True, "declared", "repo", _readme("model-index", "true")),
-            Rule(S("sec_evaluation").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_evaluation"))),
-            Rule(S("card_known"), False, "inferred", "none", _absent("eval")),
+            Rule(S("model_index"), True, "declared", "repo", ev.readme("model-index", "true")),
+            Rule(S("sec_evaluation").is_not_null(), True, "inferred", "repo", ev.readme("card_sections", ev.quoted("sec_evaluation"))),
+            Rule(S("card_known"), False, "inferred", "none", ev.absent("eval")),
         ],
         13: [
-            Rule(S("card_read"), True, "declared", "repo", _readme("readme_status", _quoted("readme_status")),
+            Rule(S("card_read"), True, "declared", "repo", ev.readme("readme_status", ev.quoted("readme_status")),
                  pl.when(comprehensive).then(1).otherwise(2)),
-            Rule(S("readme_status") == "missing", False, "inferred", "none", _absent("readme")),
+            Rule(S("readme_status") == "missing", False, "inferred", "none", ev.absent("readme")),
         ],
         14: [
-            Rule((S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")), True, "inferred", "datasets", _dataset("first_ds"), 1),
-            Rule(S("sec_data").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_data")), 2),
-            Rule(S("n_ds_cards") > 0, True, "inferred", "datasets", _dataset("first_ds"), 2),
-            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", _absent("data")),
+            Rule((S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")), True, "inferred", "datasets", ev.dataset("first_ds"), 1),
+            Rule(S("sec_data").is_not_null(), True, "inferred", "repo", ev.readme("card_sections", ev.quoted("sec_data")), 2),
+            Rule(S("n_ds_cards") > 0, True, "inferred", "datasets", ev.dataset("first_ds"), 2),
+            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", ev.absent("data")),
         ],
         20: [
-            Rule(S("sec_sample_outputs").is_not_null(), True, "inferred", "repo", _readme("card_sections", _quoted("sec_sample_outputs"))),
+            Rule(S("sec_sample_outputs").is_not_null(), True, "inferred", "repo", ev.readme("card_sections", ev.quoted("sec_sample_outputs"))),
         ],
         7: [
-            Rule(S("training_code_file").is_not_null(), True, "declared", "repo", _file("training_code_file"), 1),
-            Rule(S("url_training").is_not_null(), True, "inferred", "none", _code("url_training"), 2),
-            Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", _absent("code")),
+            Rule(S("training_code_file").is_not_null(), True, "declared", "repo", ev.file("training_code_file"), 1),
+            Rule(S("url_training").is_not_null(), True, "inferred", "none", ev.code("url_training"), 2),
+            Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
         ],
         8: [
-            Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", _file("custom_code_file")),
-            Rule(S("inference_code_file").is_not_null(), True, "declared", "repo", _file("inference_code_file")),
-            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", _arr(*_lib())),
-            Rule(no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", _absent("library")),
+            Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", ev.file("custom_code_file")),
+            Rule(S("inference_code_file").is_not_null(), True, "declared", "repo", ev.file("inference_code_file")),
+            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", ev.arr(*ev.lib())),
+            Rule(no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", ev.absent("library")),
         ],
         18: [
-            Rule(S("evaluation_code_file").is_not_null(), True, "declared", "repo", _file("evaluation_code_file")),
-            Rule(S("url_evaluation").is_not_null(), True, "inferred", "none", _code("url_evaluation")),
-            Rule(_NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", _absent("code")),
+            Rule(S("evaluation_code_file").is_not_null(), True, "declared", "repo", ev.file("evaluation_code_file")),
+            Rule(S("url_evaluation").is_not_null(), True, "inferred", "none", ev.code("url_evaluation")),
+            Rule(_NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
         ],
         19: [
-            Rule(S("n_eval_ds") > 0, True, "declared", "none", _readme("model-index.results.dataset", _quoted("first_eval_ds"))),
-            Rule(S("model_index"), True, "inferred", "none", _readme("model-index", "true")),
-            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", _absent("eval")),
+            Rule(S("n_eval_ds") > 0, True, "declared", "none", ev.readme("model-index.results.dataset", ev.quoted("first_eval_ds"))),
+            Rule(S("model_index"), True, "inferred", "none", ev.readme("model-index", "true")),
+            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", ev.absent("eval")),
         ],
         22: [
-            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", _arr(*_lib())),
+            Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", ev.arr(*ev.lib())),
         ],
         15: [
-            Rule(S("n_ds") > 0, True, "declared", "datasets", _dataset("first_ds"), ds_public),
-            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", _absent("datasets")),
+            Rule(S("n_ds") > 0, True, "declared", "datasets", ev.dataset("first_ds"), ds_public),
+            Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", ev.absent("datasets")),
         ],
         16: [
-            Rule(S("preprocessing_code_file").is_not_null(), True, "declared", "repo", _file("preprocessing_code_file")),
-            Rule(S("url_preprocessing").is_not_null(), True, "inferred", "none", _code("url_preprocessing")),
-            Rule(_NO_CODE & S("preprocessing_code_file").is_null(), False, "inferred", "none", _absent("code")),
+            Rule(S("preprocessing_code_file").is_not_null(), True, "declared", "repo", ev.file("preprocessing_code_file")),
+            Rule(S("url_preprocessing").is_not_null(), True, "inferred", "none", ev.code("url_preprocessing")),
+            Rule(_NO_CODE & S("preprocessing_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
         ],
         24: [
-            Rule(S("inter_file").is_not_null(), True, "declared", "repo", _file("inter_file")),
+            Rule(S("inter_file").is_not_null(), True, "declared", "repo", ev.file("inter_file")),
         ],
         21: [
-            Rule(S("own_paper").is_not_null(), True, "declared", "doc", _arxiv("own_paper"), pl.when(S("own_published")).then(1).otherwise(2)),
-            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", _absent("arxiv")),
+            Rule(S("own_paper").is_not_null(), True, "declared", "doc", ev.arxiv("own_paper"), pl.when(S("own_published")).then(1).otherwise(2)),
+            Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", ev.absent("arxiv")),
         ],
         17: [
-            Rule(S("meta_file").is_not_null(), True, "declared", "repo", _file("meta_file")),
-            Rule(S("files_known"), False, "inferred", "none", _absent("files")),
+            Rule(S("meta_file").is_not_null(), True, "declared", "repo", ev.file("meta_file")),
+            Rule(S("files_known"), False, "inferred", "none", ev.absent("files")),
         ],
     }
 
@@ -275,9 +206,8 @@ def detect_components(
     """
     sig = revision_signals(revisions, datasets, papers, rubric=rubric)
     mot_open = dict(load_catalogue().select("id", "mot_open").iter_rows())
-    rules = component_rules()
+    rules = component_rules(rubric)
     sig = sig.with_columns(
-        pl.lit(rubric["modelcard"]["comprehensive_min_body_chars"]).alias("_min_card_bytes"),
         # The repo licence counts as open when the MOT would count it; a missing licence is "unlicensed".
         pl.when(S("license_status") == "missing")
         .then(pl.lit(False))
@@ -296,7 +226,7 @@ def detect_components(
         S("own_published").fill_null(False),
     )
     # Which rule decides each component (0 = none): a small integer per revision and component.
-    sig = sig.with_columns(*absent_fragments(), *[_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules])
+    sig = sig.with_columns(*ev.absent_fragments(), *[_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules])
     version = rubric["rubric_version"]
     lazy = sig.lazy()
     blocks = []

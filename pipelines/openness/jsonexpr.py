@@ -25,12 +25,6 @@ def js_str(expr: pl.Expr, *, escape: bool = True) -> pl.Expr:
     return pl.concat_str([pl.lit('"'), inner, pl.lit('"')]).fill_null(pl.lit("null"))
 
 
-def js_str_list(expr: pl.Expr) -> pl.Expr:
-    """A JSON array of strings from a list[str] expression (null -> null)."""
-    items = expr.list.eval(pl.concat_str([pl.lit('"'), js_escape(pl.element()), pl.lit('"')]))
-    return pl.concat_str([pl.lit("["), items.list.join(","), pl.lit("]")]).fill_null(pl.lit("null"))
-
-
 def js_obj(pairs: Iterable[tuple[str, pl.Expr]]) -> pl.Expr:
     """A JSON object from (key, JSON-value expression) pairs; pairs whose value is null are left out."""
     parts = [pl.concat_str([pl.lit(f'"{key}":'), value]) for key, value in pairs]
@@ -40,13 +34,3 @@ def js_obj(pairs: Iterable[tuple[str, pl.Expr]]) -> pl.Expr:
 def js_array(items: Iterable[pl.Expr]) -> pl.Expr:
     """A JSON array of the non-null JSON items."""
     return pl.concat_str([pl.lit("["), pl.concat_str(list(items), separator=",", ignore_nulls=True), pl.lit("]")])
-
-
-def blob_url(repo: pl.Expr, revision: pl.Expr, file: pl.Expr) -> pl.Expr:
-    """https://huggingface.co/<repo>/blob/<revision>/<file>."""
-    return pl.concat_str([pl.lit(HF), repo, pl.lit("/blob/"), revision, pl.lit("/"), file])
-
-
-def commit_url(repo: pl.Expr, revision: pl.Expr) -> pl.Expr:
-    """https://huggingface.co/<repo>/commit/<revision>."""
-    return pl.concat_str([pl.lit(HF), repo, pl.lit("/commit/"), revision])

@@ -129,11 +129,13 @@ def _progress(cls: int, included: dict[int, list[int]], required: dict[int, list
 def evaluate_mot_record(record: dict[str, Any]) -> dict[str, Any]:
     """Evaluate one MOT model record (the YAML of `models/*.yml`) as the tool does."""
     release = record.get("release", record) if isinstance(record, dict) else {}
+    release = release if isinstance(release, dict) else {}
     global_licenses = release.get("license") or {}
     by_name = {c["name"]: c for c in mot_components()}
     listed: dict[int, dict[str, Any]] = {}
     unknown: list[str] = []
-    for comp in release.get("components") or []:
+    components = release.get("components")
+    for comp in components if isinstance(components, list) else []:
         spec = by_name.get(comp.get("name")) if isinstance(comp, dict) else None
         if spec is None:
             unknown.append(str(comp.get("name") if isinstance(comp, dict) else comp))

@@ -68,6 +68,9 @@ def check_rubric(rubric: dict[str, Any]) -> None:
                 re.compile(sub)
             except re.error as exc:
                 raise RubricError(f"pattern {name}: {exc}") from exc
+    kinds = {"training", "evaluation", "data", "limitations", "intended_use", "sample_outputs"}
+    if not set(rubric["modelcard"].get("comprehensive_sections", [])) <= kinds:
+        raise RubricError(f"modelcard.comprehensive_sections must be among {sorted(kinds)}")
     order = rubric["release_levels"].get("order")
     if rubric["release_levels"].get("no_weights") not in (order or []):
         raise RubricError("release_levels.no_weights must be one of release_levels.order")

@@ -12,6 +12,24 @@ from pipelines.openness.components import detect_components
 from pipelines.openness.scoring import base_facts, score_revisions
 
 
+def base_verdicts(
+    revisions: pl.DataFrame, datasets: pl.DataFrame, papers: pl.DataFrame, *, rubric: dict[str, Any]
+) -> pl.DataFrame:
+    """The `bases` frame: every repo's latest weights facts, plus the scored verdicts of the repos named as bases."""
+    if "base_models" not in revisions.columns or revisions.height == 0:
+        return base_facts(revisions)
+    latest = revisions.sort("committed_at", nulls_last=False) if "committed_at" in revisions.columns else revisions
+    latest = latest.unique("repo_id", keep="last", maintain_order=True)
+    named = revisions.select(pl.col("base_models").explode().drop_nulls().unique()).to_series()
+    heads = latest.filter(pl.col("repo_id").is_in(named.implode()))
+    if heads.height == 0:
+        return base_facts(latest)
+    if "license_status" not in heads.columns:
+        heads = resolve_licenses(heads)
+    scored = score_revisions(heads, detect_components(heads, datasets, papers, rubric=rubric), rubric=rubric)
+    return base_facts(latest, scored)
+
+
 def score_in_batches(
     revisions: pl.DataFrame,
     datasets: pl.DataFrame,
@@ -23,12 +41,13 @@ def score_in_batches(
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame]]:
     """Yield (disclosures, openness) per batch of revisions; a revision's rows never span two batches.
 
-    Every revision is scored independently (the base models' facts come from `bases`, built once from
-    all revisions when not given), so writing each batch out as it comes keeps memory bounded: the
-    `disclosures` of 3 million revisions are 51 million rows.
+    Every revision is scored independently (the base models' facts come from `bases`), so writing each
+    batch out as it comes keeps memory bounded: the `disclosures` of 3 million revisions are 51 million
+    rows. Without `bases`, the latest revisions of the repos named as base models are scored first, so
+    that a derivative's base-model criteria (weights and data sources) rest on its base's own verdicts.
     """
     if bases is None:
-        bases = base_facts(revisions)
+        bases = base_verdicts(revisions, datasets, papers, rubric=rubric)
     for start in range(0, revisions.height, batch_size):
         batch = revisions.slice(start, batch_size)
         if "license_status" not in batch.columns:

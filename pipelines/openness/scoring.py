@@ -23,7 +23,7 @@ def _key_hash() -> pl.Expr:
 
 
 def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.DataFrame:
-    """One row per revision of `revisions`: the component bitmasks (see verdicts.py) folded from disclosures.
+    """The component bitmasks (see verdicts.py) folded from disclosures, row-aligned with `revisions`.
 
     The group-by runs on a 64-bit hash of (repo_id, revision), which is several times faster than on the
     two strings; if the hash is not unique over the revisions, or a group holds more rows than there are
@@ -48,9 +48,14 @@ def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.
         # A merged pair of revisions (hash collision) or a repeated component shows as carries in _rows.
         clean = folded.height == 0 or bool((folded["_rows"].bitwise_count_ones() == folded["_n"]).all())
         if clean and (folded.height == 0 or folded["_n"].max() <= n_components):
-            return keys.lazy().join(folded.lazy().drop("_n", "_rows"), on="_h", how="left").drop("_h").collect(engine="streaming")
+            return (
+                keys.lazy()
+                .join(folded.lazy().drop("_n", "_rows"), on="_h", how="left", maintain_order="left")
+                .drop("_h")
+                .collect(engine="streaming")
+            )
     exact = disclosures.lazy().select(*KEY, *masks).group_by(KEY).agg(pl.all().sum()).collect(engine="streaming")
-    return keys.drop("_h").join(exact, on=KEY, how="left")
+    return keys.drop("_h").join(exact, on=KEY, how="left", maintain_order="left")
 
 
 def _fold_canonical(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.DataFrame | None:
@@ -89,6 +94,9 @@ def _masks(weight: pl.Expr, detail_weight: pl.Expr) -> list[pl.Expr]:
 
 def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:
     """The `bases` frame: each repo's latest weights verdict (and data-sources verdict when already scored)."""
+    revisions_latest = revisions_latest.with_columns(
+        pl.lit(None, dtype=t).alias(c) for c, t in (("has_weights", pl.Boolean), ("gated", pl.String)) if c not in revisions_latest.columns
+    )
     cols = ["repo_id", "has_weights", "gated"] + (["committed_at"] if "committed_at" in revisions_latest.columns else [])
     latest = revisions_latest.select(cols)
     if "committed_at" in cols:
@@ -112,14 +120,14 @@ def _bases(df: pl.LazyFrame, bases: pl.DataFrame | None) -> pl.LazyFrame:
     # Only the base repos this batch names, then one row per repo (the last one given wins).
     named = df.select(S("_base_repo").drop_nulls().unique()).collect().to_series()
     b = bases.filter(S("repo_id").is_in(named.implode())).unique("repo_id", keep="last", maintain_order=True)
+    # The base's own scored verdict when there is one, else the same rule on its weights facts.
+    weights = (
+        pl.when(S("has_weights") & (S("gated") == "false")).then(pl.lit("open"))
+        .when(S("has_weights") & S("gated").is_in(["auto", "manual"])).then(pl.lit("partial"))
+        .when(S("has_weights").not_()).then(pl.lit("closed"))
+    )
     if "osai_weights_endmodel" in b.columns:
-        weights = S("osai_weights_endmodel")
-    else:
-        weights = (
-            pl.when(S("has_weights") & (S("gated") == "false")).then(pl.lit("open"))
-            .when(S("has_weights") & S("gated").is_in(["auto", "manual"])).then(pl.lit("partial"))
-            .when(S("has_weights").not_()).then(pl.lit("closed"))
-        )
+        weights = pl.coalesce(S("osai_weights_endmodel"), weights)
     sources = S("osai_datasources_endmodel") if "osai_datasources_endmodel" in b.columns else pl.lit(None, dtype=pl.String)
     b = b.select(S("repo_id").alias("_base_repo"), weights.alias("_base_weights"), sources.alias("_base_datasources"))
     return df.join(b.lazy(), on="_base_repo", how="left", maintain_order="left")
@@ -132,13 +140,14 @@ def score_revisions(
     rev = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
     keep = [c for c in ("committed_at", "gated", "base_models", "license_id", "license_family", "license_status") if c in rev.columns]
     df = rev.select(*KEY, *keep)
-    if "base_models" not in df.columns:
-        df = df.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("base_models"))
-    folded = _fold_disclosures(disclosures, df)
+    for col, dtype in (("gated", pl.String), ("base_models", pl.List(pl.String))):
+        if col not in df.columns:
+            df = df.with_columns(pl.lit(None, dtype=dtype).alias(col))
+    folded = _fold_disclosures(disclosures, df)  # row-aligned with df
     masks = _mask_json(folded)
     df = (
-        df.lazy()
-        .join(folded.lazy(), on=KEY, how="left", maintain_order="left")
+        df.hstack(folded.drop(KEY).get_columns())
+        .lazy()
         .with_columns(S(c).fill_null(0) for c in ("_inc", "_known", "_open", "_oknown", "_inf", "_det"))
     )
     df = _bases(df, bases)

@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.hub.schema import DATASETS_SCHEMA
 from pipelines.openness.catalogue import load_catalogue, resolve_licenses
 from pipelines.openness.jsonexpr import HF, js_escape
 
@@ -110,7 +111,7 @@ def revision_signals(
     ).with_columns(
         S("lib_license_id").is_in(open_ids).alias("lib_open"),
         pl.when(S("files_known")).then(S("w_file").is_not_null()).otherwise(S("has_weights")).alias("has_w"),
-        S("_files").str.contains(r"(?i)\.py(\n|$)").fill_null(False).alias("has_py"),
+        S("_files").str.contains("(?im)" + _line(pat["python_file"])).fill_null(False).alias("has_py"),
         # JSON-escaped values and URL prefixes, computed once per revision for all component evidence.
         *[_esc(c, f"_e_{c}") for c in ("w_file", "config_file", "meta_file", "library", "first_eval_ds", "first_arxiv", "first_ds")],
         S("readme_status").alias("_e_readme_status"),  # an enum of the crawler: nothing to escape
@@ -153,6 +154,7 @@ def _first_path(pattern: str) -> pl.Expr:
 
 def _code_file_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """Code files in the repo (modelling, inference, training, evaluation, preprocessing): only repos with code."""
+    # A cheap pre-filter: every code pattern in rubric.yml ends in one of these extensions.
     cand = main.lazy().filter(S("_files").str.contains(r"(?i)\.(py|sh|ipynb|ya?ml)(\n|$)").fill_null(False))
     found = cand.select("_rid", *[_first_path(pat[kind]).alias(f"{kind}_file") for kind in CODE_FILE_KINDS])
     return found.with_columns(_esc(f"{k}_file", f"_e_{k}_file") for k in CODE_FILE_KINDS).collect(engine="streaming")
@@ -160,6 +162,7 @@ def _code_file_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
 
 def _intermediate_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """A weight file inside a checkpoint/step folder: only repos whose paths name such a folder."""
+    # A cheap pre-filter: the words of rubric.yml patterns.intermediate_dir (keep the two in step).
     words = ["checkpoint", "step", "iter", "epoch", "intermediate", "ckpt"]
     cand = main.lazy().filter(S("_files").str.contains_any(words, ascii_case_insensitive=True).fill_null(False))
     cond = pl.element().str.contains(_rx(pat["intermediate_dir"] + ".*" + pat["weight_file"])) & ~pl.element().str.contains(
@@ -198,7 +201,7 @@ def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
 
 def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
     """Per revision: its own paper (title names the model family), published or not, the documents' licence."""
-    papers = papers if papers.width else pl.DataFrame(schema=PAPERS_SCHEMA)
+    papers = papers.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in PAPERS_SCHEMA.items() if c not in papers.columns)
     lic_map = {k.lower(): v for k, v in rubric["arxiv_licenses"].items()}
     meta = papers.lazy().select(
         "arxiv_id",
@@ -239,6 +242,7 @@ def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str,
               "_open": pl.Boolean, "_ds_license": pl.String, "_card": pl.Boolean}
     known = pl.DataFrame(schema=schema)
     if datasets.height:
+        datasets = datasets.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in DATASETS_SCHEMA.items() if c not in datasets.columns)
         latest = datasets.sort("observed_at", nulls_last=False) if "observed_at" in datasets.columns else datasets
         latest = latest.unique("dataset_id", keep="last", maintain_order=True)
         resolved = resolve_licenses(latest)

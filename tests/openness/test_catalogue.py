@@ -8,7 +8,12 @@ import json
 import polars as pl
 import pytest
 
-from pipelines.openness.catalogue import load_aliases, load_catalogue, resolve_licenses, unmapped_licenses_report
+from pipelines.openness.catalogue import (
+    load_aliases,
+    load_catalogue,
+    resolve_licenses,
+    unmapped_licenses_report,
+)
 from pipelines.openness.mof import is_open_license, mot_licenses
 from pipelines.openness.rubric import FAMILIES
 from tests.openness.conftest import SHARED

@@ -185,3 +185,18 @@ def test_every_decided_verdict_carries_evidence(world: World) -> None:
             points = [{"open": 1, "partial": 0.5, "closed": 0}[row[c]] for c in OSAI_COLUMNS if row[c] is not None]
             assert row["osai_score"] == pytest.approx(sum(points) / decided)
         assert row["osai_hardware_architecture"] is None  # no signal decides it
+
+
+def test_base_model_criteria_rest_on_the_bases_own_verdicts(world: World, rubric: dict[str, Any]) -> None:
+    from pipelines.openness.run import score_in_batches
+
+    parts = score_in_batches(world["revisions"], world["datasets"], world["papers"], rubric=rubric, batch_size=10)
+    openness = pl.concat([o for _, o in parts])
+    zephyr = openness.filter(pl.col("repo_id") == "HuggingFaceH4/zephyr-7b-beta").row(0, named=True)
+    # Mistral-7B-v0.1 names no datasets: its own data-sources verdict is closed, and zephyr's base criterion follows.
+    assert (zephyr["osai_weights_basemodel"], zephyr["osai_datasources_basemodel"]) == ("open", "closed")
+    assert json.loads(zephyr["evidence"])["osai_datasources_basemodel"] == ["base_model"]
+    # Revisions without a base model score the same as in one pass.
+    plain = world["revisions"].filter(pl.col("base_models").list.len() == 0)["revision"]
+    assert openness.filter(pl.col("revision").is_in(plain.implode())).sort("revision").equals(
+        world["openness"].filter(pl.col("revision").is_in(plain.implode())).sort("revision"))

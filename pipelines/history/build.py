@@ -1,0 +1,27 @@
+"""Scoring every stored revision and turning the scores into history (a pure rebuild, no crawl needed)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import polars as pl
+
+from pipelines.history.dimensions import ranks, tracked_frame
+from pipelines.history.transitions import build_transitions, with_validity
+
+
+def openness_history(revisions: pl.DataFrame, openness: pl.DataFrame, disclosures: pl.DataFrame,
+                     rubric: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(openness with valid_from/valid_to, transitions) from scored revisions, ordered by commit time."""
+    if openness.height == 0:
+        from pipelines.history.transitions import TRANSITIONS_SCHEMA
+
+        return openness.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_from"),
+                                     pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to")), \
+            pl.DataFrame(schema=TRANSITIONS_SCHEMA)
+    timed = openness.drop("committed_at", strict=False).join(
+        revisions.select("repo_id", "revision", "committed_at"), on=["repo_id", "revision"], how="left")
+    intervals = with_validity(timed)
+    frame, dims = tracked_frame(revisions, openness, disclosures)
+    transitions = build_transitions(frame, dims, ranks(rubric, dims))
+    return intervals, transitions
