@@ -230,4 +230,21 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
     revisions = follow_renames(revisions).sort("repo_id", "committed_at", "revision")
     changed = pl.col("_sig") != pl.col("_sig").shift(1).over("repo_id")
     revisions = revisions.filter(changed.fill_null(True)).drop("_sig")
-    return revisions, pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
+    return first_crawl_after_commit(revisions, listing), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
+
+
+def first_crawl_after_commit(revisions: pl.DataFrame, listing: pl.DataFrame) -> pl.DataFrame:
+    """Set `observed_at` to the first crawl date on or after each commit's day.
+
+    That is when a daily crawl first saw the revision (as head, or by walking the history because the
+    head had changed), and it depends only on the set of crawl dates, not on the order partitions ran in.
+    """
+    days = listing.select(pl.col("crawl_date").str.to_date().unique().sort().alias("crawl_day"))
+    if days.height == 0 or revisions.height == 0:
+        return revisions
+    keyed = revisions.with_columns(pl.col("committed_at").dt.date().alias("_day")).sort("_day")
+    joined = keyed.join_asof(days.sort("crawl_day"), left_on="_day", right_on="crawl_day", strategy="forward")
+    observed = pl.coalesce(pl.col("crawl_day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+                           pl.col("observed_at"))
+    return (joined.with_columns(observed.alias("observed_at")).drop("_day", "crawl_day")
+            .sort("repo_id", "committed_at", "revision"))

@@ -1,0 +1,64 @@
+"""Helpers of the history tests: crawl the sample mirror for a list of dates and build every table."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import polars as pl
+
+from pipelines.build import (
+    build_crawl_runs_table,
+    build_datasets_table,
+    build_marts,
+    build_openness_tables,
+    build_papers_tables,
+    build_releases_table,
+    build_revisions_table,
+)
+from pipelines.hub.daily import run_crawl
+from pipelines.hub.steps import run_history
+from pipelines.mirror.server import MirrorServer
+from pipelines.storage.warehouse import Warehouse
+from tests.hub.crawl_helpers import SAMPLE, commits_of, settings
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+# Order-free comparisons leave out the run log and the columns that record when a capture was made.
+CAPTURE_TIME = {"crawl_runs": None, "datasets": ["observed_at"], "papers": ["fetched_at"]}
+TABLES = ["releases", "revisions", "disclosures", "openness", "transitions", "licenses", "datasets",
+          "derivatives", "quarantine"]
+
+
+def commit_days() -> list[str]:
+    """Every day on which a sample repo has a commit."""
+    return sorted({c["date"][:10] for commits in commits_of(SAMPLE).values() for c in commits})
+
+
+def crawl(wh: Warehouse, days: list[str], *, history: bool) -> None:
+    """Run the daily crawl for each day (in the order given), with or without the history walk."""
+    with MirrorServer(SAMPLE) as srv:
+        for day in days:
+            run_crawl(wh, settings(srv.url, token="hf_test"), day, now=NOW)
+            if history:
+                run_history(wh, settings(srv.url, token="hf_test"), day, now=NOW)
+
+
+def build_all(wh: Warehouse) -> None:
+    """Every core table and mart from the raw layer."""
+    with wh.connect() as con:
+        build_revisions_table(wh, con)
+        build_releases_table(wh, con)
+        build_crawl_runs_table(wh, con)
+        build_datasets_table(wh, con)
+        build_papers_tables(wh, con)
+        build_openness_tables(wh, con)
+        build_marts(con)
+
+
+def table(wh: Warehouse, name: str) -> pl.DataFrame:
+    """A core table, sorted on every column, for comparisons."""
+    with wh.connect() as con:
+        frame = con.sql(f"SELECT * FROM core.{name}").pl()  # noqa: S608 - fixed table names
+    drop = CAPTURE_TIME.get(name) or []
+    frame = frame.drop(drop)
+    sortable = [c for c, t in frame.schema.items() if not isinstance(t, pl.List | pl.Struct)]
+    return frame.sort(sortable, nulls_last=True)

@@ -1,0 +1,86 @@
+"""Licence changes in the sample corpus's real histories appear as dated transitions with their commits."""
+
+from __future__ import annotations
+
+import duckdb
+import yaml
+
+from pipelines.mirror.layout import parse_date
+from tests.hub.crawl_helpers import SAMPLE, commits_of
+
+
+def _declared_licence(readme: bytes) -> str | None:
+    text = readme.decode("utf-8", "replace").lstrip("\ufeff")
+    if not text.lstrip().startswith("---"):
+        return None
+    try:
+        meta = yaml.safe_load(text.split("---", 2)[1]) or {}
+    except yaml.YAMLError:
+        return None
+    lic = meta.get("license") if isinstance(meta, dict) else None
+    if lic == "other" and meta.get("license_name"):
+        return str(meta["license_name"])
+    return ",".join(lic) if isinstance(lic, list) else (str(lic) if lic else None)
+
+
+def _licence_changes() -> list[tuple[str, str, str, str | None, str | None]]:
+    """(repo, commit, date, before, after) for every change of the declared licence between stored READMEs."""
+    changes = []
+    for repo, commits in commits_of(SAMPLE).items():
+        previous = "unset"
+        for commit in sorted(commits, key=lambda c: parse_date(c["date"])):
+            readme = SAMPLE / "models" / repo / "revisions" / commit["id"] / "README.md"
+            if not readme.exists():
+                continue
+            current = _declared_licence(readme.read_bytes())
+            if previous != "unset" and current != previous:
+                changes.append((repo, commit["id"], commit["date"], previous, current))
+            previous = current
+    return changes
+
+
+def test_every_licence_change_of_the_histories_is_a_transition(warehouse):
+    changes = _licence_changes()
+    assert len(changes) >= 3
+    with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
+        rows = con.execute("SELECT repo_id, to_revision, changed_at, evidence_url FROM core.transitions "
+                           "WHERE dimension = 'license_id'").fetchall()
+    found = {(r, rev): (at, url) for r, rev, at, url in rows}
+    for repo, commit, date, before, after in changes:
+        assert (repo, commit) in found, f"{repo}: {before} -> {after} at {commit[:8]} is missing"
+        at, url = found[(repo, commit)]
+        assert at == parse_date(date)
+        assert url == f"https://huggingface.co/{repo}/commit/{commit}"
+
+
+def test_the_mistral_licence_flip_is_flagged_short_lived(warehouse):
+    with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT to_revision, changed_at::VARCHAR, from_value, to_value, direction, short_lived "
+            "FROM core.transitions WHERE repo_id = 'mistralai/Mistral-7B-v0.1' AND dimension = 'license_family' "
+            "ORDER BY changed_at").fetchall()
+    removal, restore = rows[0], rows[1]
+    assert removal[0].startswith("f592c5ff") and removal[2:5] == ("osi-permissive", "none", "closing")
+    assert restore[0].startswith("eee93418") and restore[2:5] == ("none", "osi-permissive", "opening")
+    assert removal[5] and restore[5]
+
+
+def test_validity_intervals_tile_each_repos_history(warehouse):
+    with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
+        gaps = con.execute("""
+            SELECT count(*) FROM (
+              SELECT repo_id, valid_to, lead(valid_from) OVER (PARTITION BY repo_id ORDER BY valid_from) AS next_from
+              FROM core.openness) WHERE valid_to IS DISTINCT FROM next_from""").fetchone()[0]
+        open_ended = con.execute("SELECT count(*) FROM core.openness WHERE valid_to IS NULL").fetchone()[0]
+        repos = con.execute("SELECT count(DISTINCT repo_id) FROM core.openness").fetchone()[0]
+    assert gaps == 0 and open_ended == repos
+
+
+def test_monthly_marts_count_every_release_once_per_month(warehouse):
+    with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
+        per_month = con.execute("""
+            SELECT month, sum(releases) FROM marts.monthly_openness
+            WHERE breakdown = 'all' AND metric = 'spectrum_level' GROUP BY month ORDER BY month""").fetchall()
+        last = con.execute("SELECT count(*) FROM core.releases WHERE deleted_at IS NULL").fetchone()[0]
+    assert per_month[-1][1] == last
+    assert [n for _, n in per_month] == sorted(n for _, n in per_month)  # no release disappears in the sample
