@@ -212,7 +212,9 @@ def run_crawl_cost(n_models: int, *, seed: int = SEED, work: Path | None = None,
             steps[name] = {**out, "requests": len(log), "buckets": dict(buckets), "categories": dict(cats),
                            "wasted": sum(v for k, v in cats.items() if k.startswith("wasted")),
                            "minutes_at_free_quota": _quota_minutes(buckets),
-                           "moved_repos": len(exp.moved), "new_repos": len(exp.new), "existing": len(exp.heads)}
+                           "moved_repos": len(exp.moved), "new_repos": len(exp.new), "existing": len(exp.heads),
+                           "raw_files": {d.name: sum(1 for _ in d.glob("*/*.parquet"))
+                                         for d in sorted((wh_root / "raw").glob("*"))}}
             print(f"{name}: {len(log)} requests in {out['seconds']} s, peak RSS {out['peak_rss_mb']} MB: "
                   + ", ".join(f"{k} {v}" for k, v in sorted(cats.items())), flush=True)
     result = _figures(mirror, steps, index_s)
@@ -232,7 +234,9 @@ def _figures(mirror: dict[str, Any], steps: dict[str, Any], index_s: float) -> d
         "d0_listing_pages": c0["result"]["pages"], "d0_models_listed": c0["result"]["models_listed"],
         "d0_api_per_1000_listed": round(1000 * c0["buckets"].get("api", 0) / max(1, c0["result"]["models_listed"]), 3),
         "d0_resolvers": c0["buckets"].get("resolvers", 0), "d0_wasted": c0["wasted"],
-        "d0_seconds": c0["seconds"], "d0_peak_rss_mb": c0["peak_rss_mb"],
+        "d0_seconds": c0["seconds"], "d0_peak_rss_mb": c0["peak_rss_mb"], "d0_requests": c0["requests"],
+        "d0_ratio_to_naive": round(c0["requests"] / (2 * c0["existing"]), 4),
+        "raw_files_after_backfill": sum(h0["raw_files"].values()),
         "d0_minutes_at_free_quota": c0["minutes_at_free_quota"],
         "backfill_requests": h0["requests"], "backfill_wasted": h0["wasted"], "backfill_seconds": h0["seconds"],
         "backfill_peak_rss_mb": h0["peak_rss_mb"], "backfill_minutes_at_free_quota": h0["minutes_at_free_quota"],
@@ -274,10 +278,13 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
         row("D0 resolver calls (READMEs)", f["d0_resolvers"]),
         row("D0 wasted requests", f["d0_wasted"], t["wasted"], f["d0_wasted"] <= t["wasted"]),
         row("D0 wall time (s) / peak RSS (MB)", f"{f['d0_seconds']} / {f['d0_peak_rss_mb']}"),
+        row("D0 our requests / naive crawl", f"{f['d0_requests']} / {2 * f['models']} = {f['d0_ratio_to_naive']}"),
         row("D0 minutes under a free token's quotas", f["d0_minutes_at_free_quota"]),
         row("history backfill (D0): requests / wasted", f"{f['backfill_requests']} / {f['backfill_wasted']}",
             "wasted 0", f["backfill_wasted"] == 0),
         row("history backfill: wall time (s) / peak RSS (MB)", f"{f['backfill_seconds']} / {f['backfill_peak_rss_mb']}"),
+        row("history backfill: minutes under a free token's quotas", f["backfill_minutes_at_free_quota"]),
+        row("raw-layer Parquet files after the backfill", f["raw_files_after_backfill"]),
         row("D1 changed + new repos (generated / seen by the crawl)",
             f"{f['d1_changed']} + {f['d1_new']} / {f['d1_changed_seen']} + {f['d1_new_seen']}", "equal",
             (f["d1_changed"], f["d1_new"]) == (f["d1_changed_seen"], f["d1_new_seen"])),

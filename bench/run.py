@@ -1,7 +1,9 @@
 """`make bench`: run the benchmarks, write bench-results/results.json and the results table of docs/benchmarks.md.
 
 BENCH_SCALE=quick (default) or full (Hub scale) picks the sizes; BENCH_ONLY=name,name runs a subset;
-BENCH_WORK is where the synthetic mirror and warehouse go (default: the system temp folder).
+BENCH_WORK is where the synthetic mirror and warehouse go (default: the system temp folder); BENCH_SHARDS
+sets the parallel README/history shards (default 4, the pipeline's CRAWL_SHARDS). `--render` only rewrites
+the docs tables from bench-results/results.json.
 """
 
 from __future__ import annotations
@@ -96,11 +98,13 @@ def render(scale: str, record: dict[str, Any]) -> str:
     lines = [f"<!-- scale:{scale} -->", f"### {scale} scale ({record['finished_at'][:10]})", "",
              f"Command: `{record['command']}` ({record['seconds']} s in all)", "",
              f"Machine: {m['cores']} cores, {m.get('ram_gb', '?')} GB RAM, {m.get('cpu', '?')}, {m['os']}, "
-             f"Python {m['python']}; {pkgs}", ""]
+             f"Python {m['python']}; {pkgs}. Load average (other processes) at start / end: "
+             f"{record.get('load_start', '?')} / {record.get('load_end', '?')}", ""]
     for name, outcome in record["benchmarks"].items():
         lines += [f"**{name}** (size {outcome.get('size', '-')}, {outcome.get('seconds', '-')} s)", "",
                   "| figure | value | target | met? |", "|---|---|---|---|"]
-        lines += [f"| {f} | {v} | {t} | {ok} |" for f, v, t, ok in rows_for(name, outcome)]
+        lines += [f"| {f} | {v} | {'' if t is None else t} | {'' if ok is None else ok} |"
+                  for f, v, t, ok in rows_for(name, outcome)]
         lines.append("")
     return "\n".join(lines + [f"<!-- /scale:{scale} -->"])
 
@@ -122,11 +126,17 @@ def update_doc(blocks: dict[str, str]) -> None:
 
 def main() -> int:
     """Run the benchmarks of BENCH_SCALE, save the results and the docs table; non-zero if one failed."""
+    if sys.argv[1:] == ["--render"]:  # rewrite the docs tables from results.json, running nothing
+        saved = json.loads(RESULTS.read_text())
+        update_doc({scale: render(scale, record) for scale, record in saved.items()})
+        return 0
     scale = os.environ.get("BENCH_SCALE", "quick")
     if scale not in ("quick", "full"):
         raise SystemExit(f"BENCH_SCALE must be quick or full, not {scale!r}")
     only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n] or list(BENCHMARKS)
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SCALE", "BENCH_ONLY") if os.environ.get(k))
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SCALE", "BENCH_ONLY", "BENCH_SHARDS", "BENCH_WORK")
+                   if os.environ.get(k))
+    load_start = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     outcomes = {}
     for name in only:
@@ -134,8 +144,9 @@ def main() -> int:
         outcomes[name] = run_one(name, scale)
         print(json.dumps({k: v for k, v in outcomes[name].items() if k != "result"}), flush=True)
     record = {"scale": scale, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "command": f"{env + ' ' if env else ''}{Path(sys.executable).name} -m bench.run".strip(),
-              "seconds": round(time.perf_counter() - started, 1), "machine": machine(), "benchmarks": outcomes}
+              "command": f"{env + ' ' if env else ''}.venv/bin/python -m bench.run",
+              "seconds": round(time.perf_counter() - started, 1), "machine": machine(), "benchmarks": outcomes,
+              "load_start": load_start, "load_end": round(os.getloadavg()[0], 2)}
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**saved, scale: record}, indent=1, default=str) + "\n", encoding="utf-8")

@@ -190,13 +190,14 @@ RELEASE_PAPERS_SQL = """SELECT t.*,
 FROM core.release_papers t"""
 # A disclosure's licence id that the scorer reported unmapped for some revision is a known catalogue gap
 # (listed by the unmapped-licences report), not a defect: mark it so the catalogue check skips it.
-DISCLOSURES_SQL = """SELECT t.*,
+DISCLOSURES_SQL = """WITH unmapped AS (
+    SELECT DISTINCT license_id FROM core.openness WHERE license_status = 'unmapped')
+SELECT t.*,
     CASE WHEN t.revision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM core.revisions x
         WHERE x.repo_id = t.repo_id AND x.revision = t.revision) THEN t.repo_id || '@' || t.revision END
         AS orphan_revision,
-    CASE WHEN t.license_id IN (SELECT o.license_id FROM core.openness o WHERE o.license_status = 'unmapped')
-        THEN 'unmapped' END AS license_status
-FROM core.disclosures t"""
+    CASE WHEN u.license_id IS NOT NULL THEN 'unmapped' END AS license_status
+FROM core.disclosures t LEFT JOIN unmapped u ON u.license_id = t.license_id"""
 OPENNESS_SQL = """SELECT t.*,
     CASE WHEN t.revision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM core.revisions x
         WHERE x.repo_id = t.repo_id AND x.revision = t.revision) THEN t.repo_id || '@' || t.revision END
@@ -247,7 +248,7 @@ SUITES: dict[str, Suite] = {s.name: s for s in [
     Suite("disclosures", "core.disclosures", ("repo_id", "revision", "component"), DISCLOSURES_SQL, lambda now: [
         *not_null("repo_id", "revision", "component"), unique("repo_id", "revision", "component"),
         in_set("component", _components()), in_set("method", DISCLOSURE_METHODS), CATALOGUED, IN_REVISIONS,
-    ], derived=(LICENSE_IN_CATALOGUE,), joins=("core.revisions",)),
+    ], derived=(LICENSE_IN_CATALOGUE,), joins=("core.revisions", "core.openness")),
     Suite("openness", "core.openness", ("repo_id", "revision"), OPENNESS_SQL, lambda now: [
         *not_null("repo_id", "revision", "rubric_version", "valid_from"), unique("repo_id", "revision"),
         between("mof_class", 0, 3), between("osai_score", 0, 1), between("spectrum_level", 0, 5),

@@ -26,7 +26,7 @@ def sha(repo_id: str, n: int = 0) -> str:
 FUTURE_DDL = [
     """CREATE TABLE core.openness (repo_id VARCHAR, revision VARCHAR, mof_class INTEGER, osai_score DOUBLE,
        osaid VARCHAR, release_level VARCHAR, spectrum_level INTEGER, license_id VARCHAR, license_family VARCHAR,
-       rubric_version VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ)""",
+       rubric_version VARCHAR, valid_from TIMESTAMPTZ, valid_to TIMESTAMPTZ, license_status VARCHAR)""",
     """CREATE TABLE core.transitions (repo_id VARCHAR, changed_at TIMESTAMPTZ, dimension VARCHAR,
        from_value VARCHAR, to_value VARCHAR, direction VARCHAR, from_revision VARCHAR, to_revision VARCHAR,
        evidence_url VARCHAR)""",
@@ -75,7 +75,7 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
     for repo in REPOS:
         level = LEVELS[repo]
         con.execute("INSERT INTO core.openness SELECT repo_id, revision, 0, 0.25, 'fails', ?, ?, ?, ?, '2026.11.0', "
-                    "committed_at, lead(committed_at) OVER (ORDER BY committed_at) FROM core.revisions "
+                    "committed_at, lead(committed_at) OVER (ORDER BY committed_at), 'mapped' FROM core.revisions "
                     "WHERE repo_id = ?", ["downloadable" if level else "fully_closed", level,
                                            {3: "apache-2.0", 2: "llama3", 1: "cc-by-nc-4.0", 0: None}[level],
                                            families[level], repo])

@@ -101,7 +101,6 @@ def test_examples_show_the_row_key_and_the_checked_value(con: duckdb.DuckDBPyCon
 
 
 def test_unmapped_licences_marked_by_the_scorer_are_not_defects(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("ALTER TABLE core.openness ADD COLUMN license_status VARCHAR DEFAULT 'mapped'")
     con.execute("UPDATE core.openness SET license_id = 'my-own-licence', license_status = 'unmapped' "
                 "WHERE repo_id = 'org-a/model-2'")
     assert run_suite(con, "openness", now=NOW)["success"]
