@@ -105,8 +105,9 @@ def bar_chart(name: str, title: str, periods: Sequence[str], series: Sequence[Se
         parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y)}" y2="{_n(y)}" class="grid"/>'
                      f'<text x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" class="axis">{t}</text>')
     for i, period in enumerate(periods):
-        x0, base = LEFT + slot * i + slot * 0.1, bottom
-        group_w = slot * 0.8
+        # Bars keep a readable width when there are only a few months.
+        group_w = min(slot * 0.8, 72.0)
+        x0, base = LEFT + slot * i + (slot - group_w) / 2, bottom
         for j, s in enumerate(series):
             v = values.get((period, s.key), 0)
             if v <= 0:

@@ -37,7 +37,8 @@ def _graphql(url: str, query: str) -> dict:
 def ui(small_demo):
     base, _ = small_demo
     port = _free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home")}
+    # The UI's runs use the demo's warehouse (the variables a deployment would set, cf. .env).
+    env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home"), "OPENNESS_WAREHOUSE": str(base / "wh")}
     proc = subprocess.Popen([sys.executable, "-m", "assets.cli", "ui", "--port", str(port)], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -75,3 +76,58 @@ def test_ui_lists_the_demo_runs(ui):
     assert runs, "no runs visible in the UI"
     assert {r["jobName"] for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
     assert all(r["status"] == "SUCCESS" for r in runs)
+
+
+LAUNCH = """mutation Launch($params: ExecutionParams!) {
+  launchRun(executionParams: $params) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+    ... on InvalidSubsetError { message }
+  }
+}"""
+RUN = """query Run($id: ID!) { runOrError(runId: $id) { ... on Run { status } } }"""
+EVENTS = """query Events($id: ID!) {
+  logsForRun(runId: $id) {
+    ... on EventConnection {
+      events {
+        __typename
+        ... on MaterializationEvent { assetKey { path } }
+        ... on AssetCheckEvaluationEvent { evaluation { checkName success } }
+      }
+    }
+  }
+}"""
+
+
+def _gql(url: str, query: str, variables: dict) -> dict:
+    response = requests.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=30)
+    response.raise_for_status()
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    return body["data"]
+
+
+def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_checks(ui):
+    location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
+    params = {"selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
+                           "jobName": "build_tables"}, "runConfigData": {}}
+    launched = _gql(ui, LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + 240
+    while True:
+        status = _gql(ui, RUN, {"id": run_id})["runOrError"]["status"]
+        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+            break
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(2)
+    assert status == "SUCCESS"
+    events = _gql(ui, EVENTS, {"id": run_id})["logsForRun"]["events"]
+    materialised = {"/".join(e["assetKey"]["path"]) for e in events if e["__typename"] == "MaterializationEvent"}
+    checks = {e["evaluation"]["checkName"]: e["evaluation"]["success"] for e in events
+              if e["__typename"] == "AssetCheckEvaluationEvent"}
+    assert {"core/revisions", "core/releases", "core/openness", "core/transitions"} <= materialised
+    assert {"revisions_keys", "revisions_suite", "openness_suite"} <= set(checks)
+    assert all(checks.values()), checks
