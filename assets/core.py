@@ -15,6 +15,7 @@ from pipelines.build import (
     build_revisions_table,
     preview,
 )
+from pipelines.history.charts import spectrum_chart
 from pipelines.publish.markdown import frame_to_markdown
 from pipelines.storage.warehouse import table_counts
 
@@ -142,5 +143,9 @@ def monthly_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResourc
     wh = warehouse.get()
     with wh.connect() as con:
         counts = build_marts(con)
+        chart = spectrum_chart(con)
     for name, rows in counts.items():
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata={"dagster/row_count": rows})
+        meta: dict = {"dagster/row_count": rows}
+        if name == "monthly_openness":  # the spectrum over time, as a Vega-Lite spec (open it in any Vega viewer)
+            meta["spectrum_over_time"] = dg.MetadataValue.json(chart)
+        yield dg.MaterializeResult(asset_key=["marts", name], metadata=meta)

@@ -39,5 +39,6 @@ def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pu
         "crawl_window": dg.MetadataValue.json(manifest["crawl_window"]),
         "copies": dg.MetadataValue.json(copies),
         "quality_report": dg.MetadataValue.md((folder / "QUALITY.md").read_text()),
+        "report": dg.MetadataValue.path(str(folder / "report.html")),
         "gates": dg.MetadataValue.json(manifest["checks"]["gates"]),
     })

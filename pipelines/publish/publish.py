@@ -7,6 +7,7 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publish.report_html import render_report
 from pipelines.publish.snapshot import write_snapshot
 from pipelines.quality.gates import GateThresholds, evaluate_gates, previous_snapshot
 from pipelines.quality.gx_run import run_all
@@ -69,7 +70,8 @@ def publish(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime | No
         failed += [f"{t} suite" for t, r in checks["suites"].items() if not r["success"]]
         raise PublishBlocked(f"publishing blocked by: {', '.join(failed)}", report, checks)
     meta = {"crawl_window": window, "quarantine": quarantine_counts(con), "checks": checks, **(extra or {})}
+    html = render_report(con, meta)
     folder = write_snapshot(con, wh.snapshots, window["to"], extra=meta,
-                            documents={"QUALITY.md": report, **(documents or {})})
+                            documents={"QUALITY.md": report, "report.html": html, **(documents or {})})
     wh.publish_serving(con)
     return folder

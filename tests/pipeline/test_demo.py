@@ -107,3 +107,14 @@ def test_the_snapshot_carries_the_quality_report_and_check_results(small_demo):
     assert all(g["passed"] for g in manifest["checks"]["gates"]["gates"])
     assert "QUALITY.md" in manifest["documents"]
     assert "# Data quality report" in (folder / "QUALITY.md").read_text()
+
+
+def test_the_snapshot_has_an_html_report_with_its_charts(small_demo):
+    base, _ = small_demo
+    snapshots = base / "wh" / "snapshots"
+    folder = snapshots / (snapshots / "LATEST").read_text().strip()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "report.html" in manifest["documents"]
+    html = (folder / "report.html").read_text()
+    for chart in ("spectrum", "licence_families", "transitions"):
+        assert f'data-chart="{chart}"' in html
