@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import duckdb
 import pytest
@@ -26,7 +27,7 @@ def test_demo_builds_one_release_per_mirror_model(small_demo):
     assert [(r, lic) for r, _, lic in revisions] == expected
 
 
-def test_demo_snapshot_checksums_match(small_demo):
+def test_demo_snapshot_checksums_match(small_demo, tmp_path):
     base, _ = small_demo
     snapshots = base / "wh" / "snapshots"
     version = (snapshots / "LATEST").read_text().strip()
@@ -34,11 +35,13 @@ def test_demo_snapshot_checksums_match(small_demo):
     assert manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
     for entry in manifest["tables"].values():
         assert sha256_file(snapshots / version / entry["path"]) == entry["sha256"]
-    # A corrupted file is detected.
-    victim = snapshots / version / manifest["tables"]["releases"]["path"]
+    # A corrupted file is detected (on a copy: other tests read the demo snapshot).
+    copy = tmp_path / version
+    shutil.copytree(snapshots / version, copy)
+    victim = copy / manifest["tables"]["releases"]["path"]
     victim.write_bytes(victim.read_bytes()[:-8] + b"corrupt!")
     with pytest.raises(ValueError, match="checksum mismatch"):
-        verify_snapshot(snapshots / version)
+        verify_snapshot(copy)
 
 
 def test_demo_runs_are_in_the_dagster_instance(small_demo):
