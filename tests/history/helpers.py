@@ -16,7 +16,7 @@ from pipelines.build import (
     build_revisions_table,
 )
 from pipelines.hub.daily import run_crawl
-from pipelines.hub.steps import run_history
+from pipelines.hub.steps import run_datasets, run_history, run_papers_step
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import SAMPLE, commits_of, settings
@@ -34,12 +34,16 @@ def commit_days() -> list[str]:
 
 
 def crawl(wh: Warehouse, days: list[str], *, history: bool) -> None:
-    """Run the daily crawl for each day (in the order given), with or without the history walk."""
+    """Run the daily crawl for each day (in the order given): listing and READMEs, the history walk if
+    asked, then the named datasets and cited papers, as the daily jobs do."""
     with MirrorServer(SAMPLE) as srv:
+        conf = settings(srv.url, token="hf_test", arxiv_endpoint=srv.arxiv_url, arxiv_min_interval=0.0)
         for day in days:
-            run_crawl(wh, settings(srv.url, token="hf_test"), day, now=NOW)
+            run_crawl(wh, conf, day, now=NOW)
             if history:
-                run_history(wh, settings(srv.url, token="hf_test"), day, now=NOW)
+                run_history(wh, conf, day, now=NOW)
+            run_datasets(wh, conf, day, now=NOW)
+            run_papers_step(wh, conf, day)
 
 
 def build_all(wh: Warehouse) -> None:
