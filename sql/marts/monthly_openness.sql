@@ -1,24 +1,26 @@
 -- marts.monthly_openness: for each month, how many releases (existing at the month's end) sit at each
 -- spectrum level, licence family and MOF class, overall and by organisation, modality and base-model
 -- family. A release's state at a month's end is its openness row valid then (valid_from <= end < valid_to).
-WITH bounds AS (
-    SELECT date_trunc('month', min(valid_from)) AS first_month, date_trunc('month', max(valid_from)) AS last_month
-    FROM core.openness
-),
-months AS (
-    SELECT unnest(generate_series(first_month, last_month, INTERVAL 1 MONTH)) AS month FROM bounds
+WITH spans AS (
+    -- Months as integers (year * 12 + month - 1): an interval [valid_from, valid_to) holds at the end of
+    -- month k when valid_from < end(k) <= valid_to, i.e. for k in [month(valid_from), month(valid_to));
+    -- a deleted release stops counting from the month of its deletion.
+    SELECT o.spectrum_level, o.license_family, o.mof_class, o.osai_score, r.org, r.modality,
+           coalesce(lower(regexp_extract(split_part(r.base_models[1], '/', 2), '^([A-Za-z]+)', 1)), '(none)')
+               AS base_family,
+           year(o.valid_from AT TIME ZONE 'UTC') * 12 + month(o.valid_from AT TIME ZONE 'UTC') - 1 AS k0,
+           least(coalesce(year(o.valid_to AT TIME ZONE 'UTC') * 12 + month(o.valid_to AT TIME ZONE 'UTC') - 1,
+                          last.k + 1),
+                 coalesce(year(r.deleted_at AT TIME ZONE 'UTC') * 12 + month(r.deleted_at AT TIME ZONE 'UTC') - 1,
+                          last.k + 1)) AS k1
+    FROM core.openness o
+    JOIN core.releases r USING (repo_id)
+    CROSS JOIN (SELECT max(year(valid_from AT TIME ZONE 'UTC') * 12 + month(valid_from AT TIME ZONE 'UTC') - 1)
+                AS k FROM core.openness) last
 ),
 state AS (
-    SELECT m.month::DATE AS month, o.spectrum_level, o.license_family, o.mof_class, o.osai_score,
-           r.org, r.modality,
-           coalesce(lower(regexp_extract(split_part(r.base_models[1], '/', 2), '^([A-Za-z]+)', 1)), '(none)')
-               AS base_family
-    FROM months m
-    JOIN core.openness o
-      ON o.valid_from < m.month + INTERVAL 1 MONTH
-     AND (o.valid_to IS NULL OR o.valid_to >= m.month + INTERVAL 1 MONTH)
-    JOIN core.releases r USING (repo_id)
-    WHERE r.deleted_at IS NULL OR r.deleted_at >= m.month + INTERVAL 1 MONTH
+    SELECT make_date((k // 12)::INTEGER, (k % 12 + 1)::INTEGER, 1) AS month, * EXCLUDE (k, k0, k1)
+    FROM (SELECT unnest(range(k0, k1)) AS k, * FROM spans)
 ),
 long AS (
     SELECT month, org, modality, base_family, 'spectrum_level' AS metric, spectrum_level::VARCHAR AS value,
