@@ -10,13 +10,14 @@ import sys
 import pytest
 import yaml
 
+from assets.cli import main
 from tests.conftest import REFERENCE, ROOT
 
 MOT = REFERENCE / "mof-conformance"
 
 
 @pytest.mark.skipif(not MOT.exists(), reason="../shared/reference/mof-conformance is not beside the project")
-def test_the_command_reproduces_the_tools_results():
+def test_the_command_reproduces_the_tools_results(capsys):
     # The tool's own export has trailing commas: strip them to read it as JSON.
     text = re.sub(r",(\s*[}\]])", r"\1", (MOT / "expected_results.json").read_text(encoding="utf-8"))
     expected = {m["release"]["name"]: m["classification"] for m in json.loads(text)["models"]}
@@ -24,14 +25,21 @@ def test_the_command_reproduces_the_tools_results():
              if f.name != "mof.settings.yml"}
     files = [f for f, n in names.items() if n in expected]
     assert len(files) == 27
-    for path in files[:: max(1, len(files) // 9)]:  # a spread of records through the real command line
-        out = subprocess.run([sys.executable, "-m", "assets.cli", "mof", str(path)], cwd=ROOT, check=True,
-                             capture_output=True, text=True).stdout
-        result = json.loads(out)
+    for path in files:  # every record through the command's entry point
+        assert main(["mof", str(path)]) == 0
+        result = json.loads(capsys.readouterr().out)
         want = expected[names[path]]
         assert result["class"] == want["class"], path.name
         got = {str(k): round(float(v), 2) for k, v in result["progress"].items()}
         assert got == {str(k): round(float(v), 2) for k, v in want["progress"].items()}, path.name
+
+
+@pytest.mark.skipif(not MOT.exists(), reason="../shared/reference is not beside the project")
+def test_the_console_script_prints_json():
+    path = sorted(MOT.glob("FullTestFile*.yml"))[0]
+    out = subprocess.run([sys.executable, "-m", "assets.cli", "mof", str(path)], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    assert json.loads(out)["class"] == 1
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):

@@ -121,3 +121,20 @@ def test_the_snapshot_has_an_html_report_with_its_charts(small_demo):
     html = (folder / "report.html").read_text()
     for chart in ("spectrum", "licence_families", "transitions"):
         assert f'data-chart="{chart}"' in html
+
+
+def test_the_replayed_history_shows_as_transitions_in_the_warehouse_and_the_report(small_demo):
+    base, _ = small_demo
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT changed_at::DATE::VARCHAR, dimension, from_value, to_value, direction "
+                           "FROM core.transitions WHERE repo_id = 'acme/open-7b' AND dimension LIKE 'license%' "
+                           "OR repo_id = 'acme/open-7b' AND dimension = 'mof:Model parameters (Final)' "
+                           "ORDER BY dimension").fetchall()
+    # acme/open-7b moved from a custom research licence (not in the catalogue) to Apache-2.0 on 2024-02-20
+    # (tests/small_mirror.py): its weights became openly licensed.
+    assert rows == [("2024-02-20", "license_family", "unknown", "osi-permissive", "lateral"),
+                    ("2024-02-20", "license_id", "acme-research", "apache-2.0", "lateral"),
+                    ("2024-02-20", "mof:Model parameters (Final)", "included", "open", "opening")]
+    snapshots = base / "wh" / "snapshots"
+    html = (snapshots / (snapshots / "LATEST").read_text().strip() / "report.html").read_text()
+    assert "acme/open-7b" in html
