@@ -31,7 +31,12 @@ ui: venv
 	$(BIN)/openness ui
 
 lint: venv
-	$(BIN)/ruff check pipelines assets tests
+	$(BIN)/ruff check pipelines assets tests bench
+
+# Benchmarks (not in the tests): BENCH_SCALE=quick (default, minutes) or BENCH_SCALE=full (Hub scale).
+# Writes bench-results/results.json and the tables in docs/benchmarks.md.
+bench: venv
+	$(BIN)/python -m bench.run
 
 clean-warehouse:
 	rm -rf $(WAREHOUSE)/work.duckdb $(WAREHOUSE)/openness.duckdb $(WAREHOUSE)/raw $(WAREHOUSE)/snapshots $(WAREHOUSE)/state

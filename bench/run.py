@@ -35,6 +35,8 @@ PACKAGES = ("huggingface_hub", "polars", "duckdb", "dagster", "httpx2", "pyarrow
 BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
     "crawl_cost": ("bench.crawl_cost", "run_crawl_cost", {"quick": 10_000, "full": 100_000}),
     "scoring": ("pipelines.openness.bench", "run_scoring_bench", {"quick": 300_000, "full": 3_000_000}),
+    "history": ("pipelines.history.bench", "run_history_bench", {"quick": 3_000_000, "full": 30_000_000}),
+    "snapshot": ("pipelines.publish.bench", "run_snapshot_scaled", {"quick": 3_000_000, "full": 30_000_000}),
 }
 
 
