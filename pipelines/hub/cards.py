@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.papers.code_links import find_code_urls
+
 # huggingface_hub 2.4.0 repocard.REGEX_YAML_BLOCK, verbatim, so we find the same front matter as the Hub.
 REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 
@@ -29,17 +31,6 @@ _ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
 _ARXIV_LINK = re.compile(r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_ID + r"(?:v\d+)?")
 # `arxiv: 2307.09288` keys and `arxiv:<id>` tags inside the front matter (YAML would turn the id into a float).
 _ARXIV_YAML = re.compile(r"(?i:\barxiv)\s*:\s*['\"]?" + _ARXIV_ID)
-_CODE_LINK = re.compile(
-    r"(?<![\w.\-])(?:https?://)?(?:www\.)?(github\.com|gitlab\.com)/"
-    r"([A-Za-z0-9][A-Za-z0-9\-]{0,38})/([A-Za-z0-9._\-]{1,100})",
-    re.IGNORECASE,
-)
-# First path segments that are GitHub/GitLab pages, not repository owners.
-_NOT_OWNERS = frozenset(
-    "about apps assets blog collections contact customer-stories enterprise events explore features help "
-    "join login marketplace new notifications organizations orgs pricing pulls issues search security "
-    "settings site sponsors topics trending users user-attachments -".split()
-)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
@@ -142,7 +133,7 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
         base_models=_str_list(metadata.get("base_model")),
         base_model_relation=_scalar_text(metadata.get("base_model_relation")),
         arxiv_ids=_arxiv_ids(text, yaml_text),
-        code_urls=_code_urls(text),
+        code_urls=find_code_urls(text),
         sections=_sections(body),
         card_bytes=card_bytes,
         body_chars=len(body),
@@ -272,20 +263,6 @@ def _arxiv_ids(text: str, yaml_text: str) -> list[str]:
     found = [m.group(1) for m in _ARXIV_LINK.finditer(text)]
     found += [m.group(1) for m in _ARXIV_YAML.finditer(yaml_text)]
     return list(dict.fromkeys(found))
-
-
-def _code_urls(text: str) -> list[str]:
-    out: list[str] = []
-    for m in _CODE_LINK.finditer(text):
-        host, owner, repo = m.group(1).lower(), m.group(2).lower(), m.group(3).lower()
-        # Sentences end in "." and links sit in brackets: trim what cannot end a repository name.
-        repo = repo.rstrip("._-").removesuffix(".git").rstrip("._-")
-        if owner in _NOT_OWNERS or not repo or repo in {".", ".."}:
-            continue
-        url = f"https://{host}/{owner}/{repo}"
-        if url not in out:
-            out.append(url)
-    return out
 
 
 def _sections(body: str) -> list[str]:
