@@ -8,19 +8,17 @@ but it keeps the raw JSON of every answer for the append-only raw layer.
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import hf_hub_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
     HfHubHTTPError,
+    RemoteEntryNotFoundError,
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
@@ -187,11 +185,10 @@ class HubClient:
 
     def read_file(self, repo_id: str, revision: str, filename: str = "README.md",
                   repo_type: str = "model", max_bytes: int = 50_000_000) -> FileResult:
-        """Download one file at one revision through `hf_hub_download`; absence is a status, not an error.
+        """Read one file at one revision (one GET of its resolve URL); absence is a status, not an error.
 
-        hf_hub_download does not retry every failure (its first HEAD and some GETs), so transient ones
-        (429, 5xx, timeouts, cut connections) are retried here with backoff; a file that still fails
-        comes back as status `error` and is asked again by the next crawl.
+        Transient failures (429, 5xx, timeouts, cut or truncated bodies) are retried with backoff; a file
+        that still fails comes back as status `error` and is asked again by the next crawl.
         """
         if repo_type == "dataset":
             from pipelines.hub.datasets import is_dataset_id
@@ -218,24 +215,29 @@ class HubClient:
 
     def _read_once(self, repo_id: str, revision: str, filename: str, repo_type: str,
                    max_bytes: int) -> FileResult:
-        with tempfile.TemporaryDirectory(prefix="openness-hf-") as cache:
-            try:
-                path = hf_hub_download(repo_id, filename, revision=revision, repo_type=repo_type,
-                                       endpoint=self.endpoint, token=self._token, cache_dir=cache,
-                                       etag_timeout=self.timeout)
-            except GatedRepoError as exc:
-                return FileResult("gated", None, _first_line(exc))
-            except RevisionNotFoundError as exc:
-                return FileResult("revision_missing", None, _first_line(exc))
-            except RepositoryNotFoundError as exc:
-                return FileResult("repo_missing", None, _first_line(exc))
-            except EntryNotFoundError as exc:
-                return FileResult("missing", None, _first_line(exc))
-            size = Path(path).stat().st_size
-            with open(path, "rb") as fh:
-                content = fh.read(max_bytes + 1)
-            detail = f"{size} bytes" + (" (capped)" if size > max_bytes else "")
-            return FileResult("ok", content, detail)
+        # One GET of the resolve URL (huggingface_hub's http_backoff and error mapping): hf_hub_download
+        # would send a HEAD first, doubling the resolver calls of every README.
+        prefix = "datasets/" if repo_type == "dataset" else ""
+        url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+        try:
+            response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
+                                    max_retries=self.max_retries, base_wait_time=self.base_wait,
+                                    max_wait_time=8 * self.base_wait, follow_redirects=True)
+            hf_raise_for_status(response)
+        except GatedRepoError as exc:
+            return FileResult("gated", None, _first_line(exc))
+        except RevisionNotFoundError as exc:
+            return FileResult("revision_missing", None, _first_line(exc))
+        except RepositoryNotFoundError as exc:
+            return FileResult("repo_missing", None, _first_line(exc))
+        except (EntryNotFoundError, RemoteEntryNotFoundError) as exc:
+            return FileResult("missing", None, _first_line(exc))
+        content = response.content
+        declared = response.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) != len(content):
+            raise httpx2.RemoteProtocolError(f"truncated body: {len(content)} of {declared} bytes")
+        detail = f"{len(content)} bytes" + (" (capped)" if len(content) > max_bytes else "")
+        return FileResult("ok", content[: max_bytes + 1], detail)
 
 
 def _first_line(exc: BaseException) -> str:

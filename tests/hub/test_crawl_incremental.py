@@ -75,3 +75,11 @@ def test_raw_layer_has_no_duplicate_readmes(replay):
     rows = raw_fingerprint(wh)["hub_readme"]
     keys = [(r[0], r[1]) for r in rows]
     assert len(keys) == len(set(keys))
+
+
+def test_each_readme_costs_one_resolver_call(replay):
+    _, logs = replay
+    for day in DAYS:
+        resolves = [r for r in logs[day] if "/resolve/" in r["path"]]
+        assert all(r["method"] == "GET" for r in resolves), day  # no HEAD before the GET
+        assert len(resolves) == len(_resolve_targets(logs[day])), day  # and no second read of a README
