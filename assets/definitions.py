@@ -3,7 +3,12 @@
 import dagster as dg
 
 from assets import automation, checks, core, crawl, publish
+from assets.environment import apply_settings
 from assets.resources import HubResource, PublishResource, WarehouseResource
+
+# Every process that loads the definitions (webserver, daemon, run workers) resolves the `EnvVar`s below:
+# variables set by the deployment win; unset ones take the project defaults (.env.example lists them).
+apply_settings()
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules([crawl, core, publish]),

@@ -16,9 +16,10 @@ def openness_history(revisions: pl.DataFrame, openness: pl.DataFrame, disclosure
     if openness.height == 0:
         from pipelines.history.transitions import TRANSITIONS_SCHEMA
 
-        return openness.with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_from"),
-                                     pl.lit(None, pl.Datetime("us", "UTC")).alias("valid_to")), \
-            pl.DataFrame(schema=TRANSITIONS_SCHEMA)
+        stamp = pl.Datetime("us", "UTC")  # the columns in the order with_validity leaves them
+        return openness.drop("committed_at", strict=False).with_columns(
+            pl.lit(None, stamp).alias("committed_at"), pl.lit(None, stamp).alias("valid_from"),
+            pl.lit(None, stamp).alias("valid_to")), pl.DataFrame(schema=TRANSITIONS_SCHEMA)
     timed = openness.drop("committed_at", strict=False).join(
         revisions.select("repo_id", "revision", "committed_at"), on=["repo_id", "revision"], how="left")
     intervals = with_validity(timed)

@@ -16,7 +16,7 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.hub.client import HubClient
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, readme_blob_id
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
 from pipelines.hub.shards import in_shard
 from pipelines.storage.raw import RawStore
@@ -52,17 +52,27 @@ def _readme_blob(info: dict) -> str | None:
     return None
 
 
-def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, str]], set[tuple[str, str]]]:
-    """What history is captured: commit ids per repo, (repo, sha) with info, (repo, sha) with a README outcome."""
+def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, str]], dict[tuple[str, str], tuple]]:
+    """What history is captured: commit ids per repo, (repo, sha) with info, and (repo, sha) with a README
+    outcome -> (git blob id of the README read in full or None, the raw file holding it)."""
     commits: dict[str, set[str]] = {}
     for repo_id, text in raw.scan("hub_commits", COMMITS_RAW_SCHEMA).filter(pl.col("status") == "ok").select(
             "repo_id", "commits").collect().iter_rows():
         commits.setdefault(repo_id, set()).update(c.get("id") for c in json.loads(text) if isinstance(c, dict))
     infos = set(raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows())
     infos |= set(raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha").collect().iter_rows())
-    readmes = set(raw.scan("hub_readme", README_RAW_SCHEMA).filter(pl.col("status") != "error").select(
-        "repo_id", "revision").collect().iter_rows())
+    captured = (raw.scan("hub_readme", README_RAW_SCHEMA, with_file=True).filter(pl.col("status") != "error")
+                .select("repo_id", "revision", "blob_id", "raw_file")
+                .sort("blob_id", nulls_last=True).unique(["repo_id", "revision"], keep="first").collect())
+    readmes = {(r, v): (b, f) for r, v, b, f in captured.iter_rows()}
     return commits, infos, readmes
+
+
+def _captured_readme(repo_id: str, revision: str, raw_file: str) -> dict:
+    """The README row of a captured revision, read back from its raw file (one small Parquet file)."""
+    frame = pl.read_parquet(raw_file).filter((pl.col("repo_id") == repo_id) & (pl.col("revision") == revision)
+                                             & (pl.col("status") == "ok"))
+    return frame.row(0, named=True)
 
 
 def tracked_heads(raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, shards: int = 1) -> dict[str, str]:
@@ -102,13 +112,18 @@ def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: date
         status = "ok" if commits else "empty"
         summary.commits_listed += len(commits)
         rev_rows, readme_rows = [], []
+        # The README of the commit before (oldest first): its blob id and a way to get its row, so that a
+        # commit whose README blob did not change costs no request (wasted requests: zero).
         previous_blob: str | None = None
+        previous_row: Callable[[], dict] | None = None
         for commit in sorted(commits, key=lambda c: str(c.get("date"))):  # oldest first: compare blobs
             sha = commit.get("id")
             if not is_commit_sha(sha):
                 continue
-            if (repo_id, sha) in infos and (repo_id, sha) in readmes:
-                previous_blob = None  # unknown blob of a captured revision: the next README is read
+            known = readmes.get((repo_id, sha))
+            if (repo_id, sha) in infos and known is not None:
+                previous_blob = known[0]
+                previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
                 continue
             info = client.model_info(repo_id, sha, blobs=True)
             if info is None:
@@ -119,26 +134,30 @@ def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: date
                              "commit_date": str(commit.get("date")), "status": "ok",
                              "info": json.dumps(info, sort_keys=True, ensure_ascii=False)})
             blob = _readme_blob(info)
-            if (repo_id, sha) in readmes:
+            if known is not None:
                 previous_blob = blob
+                previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
                 continue
             if blob is None:
-                readme_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": "missing",
-                                    "detail": "no README.md at this commit", "sha256": None, "size": None,
-                                    "content": None})
-            elif blob != "present" and blob == previous_blob and readme_rows and readme_rows[-1]["content"]:
-                # Same README blob as the commit before: reuse its bytes, no request (wasted requests: zero).
+                row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": "missing",
+                       "detail": "no README.md at this commit", "sha256": None, "size": None, "content": None,
+                       "blob_id": None}
+            elif blob != "present" and blob == previous_blob and previous_row is not None:
+                # Same README blob as the commit before: reuse its bytes, no request.
                 summary.readmes_skipped_same_blob += 1
-                readme_rows.append({**readme_rows[-1], "revision": sha, "detail": "same blob as previous commit"})
+                row = {**previous_row(), "fetched_at": now, "revision": sha, "detail": "same blob as previous commit"}
+                row = {k: row.get(k) for k in README_RAW_SCHEMA}
             else:
                 res = client.read_file(repo_id, sha, "README.md", max_bytes=max_readme_bytes)
                 summary.readmes_read += 1
-                readme_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": res.status,
-                                    "detail": res.detail,
-                                    "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
-                                    "size": len(res.content) if res.content is not None else None,
-                                    "content": res.content})
-            previous_blob = blob
+                row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": res.status,
+                       "detail": res.detail,
+                       "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
+                       "size": len(res.content) if res.content is not None else None,
+                       "content": res.content, "blob_id": readme_blob_id(res.status, res.content, res.detail)}
+            readme_rows.append(row)
+            previous_blob = blob if row["blob_id"] is not None else None
+            previous_row = (lambda kept=row: kept) if row["blob_id"] is not None else None
         # Infos and READMEs first, the commit list last: a kill before the last write re-walks this repo
         # but fetches only what is still missing.
         if rev_rows:

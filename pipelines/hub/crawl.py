@@ -17,7 +17,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.hub.client import HubClient
-from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
 from pipelines.storage.raw import RawStore
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,8 @@ LISTING_RAW_SCHEMA = {
 README_RAW_SCHEMA = {
     "fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "revision": pl.String,
     "status": pl.String, "detail": pl.String, "sha256": pl.String, "size": pl.Int64, "content": pl.Binary,
+    # git blob id of the complete README (null when not read in full; absent from captures before 2026-11-23)
+    "blob_id": pl.String,
 }
 PRESENCE_RAW_SCHEMA = {"checked_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "present": pl.Boolean,
                        "how": pl.String}
@@ -134,6 +136,12 @@ def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint:
     return result
 
 
+def readme_blob_id(status: str, content: bytes | None, detail: str | None) -> str | None:
+    """The git blob id of a README read in full (`ok`); None for a capped, gated or missing one."""
+    complete = status == "ok" and content is not None and "(capped)" not in (detail or "")
+    return git_blob_sha1(content) if complete else None
+
+
 def captured_revisions(raw: RawStore) -> set[tuple[str, str]]:
     """(repo_id, revision) pairs whose README outcome is already in the raw layer."""
     # An `error` outcome is a record of a failed attempt, not a capture: the next crawl asks again.
@@ -183,7 +191,8 @@ def fetch_readmes(client: HubClient, raw: RawStore, crawl_date: str, plan: list[
         counts[status] = counts.get(status, 0) + 1
         batch.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": status, "detail": detail,
                       "sha256": hashlib.sha256(content).hexdigest() if content is not None else None,
-                      "size": len(content) if content is not None else None, "content": content})
+                      "size": len(content) if content is not None else None, "content": content,
+                      "blob_id": readme_blob_id(status, content, detail)})
         if len(batch) >= README_BATCH:
             flush()
         if on_progress:

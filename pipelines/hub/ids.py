@@ -1,7 +1,8 @@
-"""Validation of untrusted Hub identifiers before they reach a path, a URL or SQL."""
+"""Validation of untrusted Hub identifiers before they reach a path, a URL or SQL; git blob ids."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 # The Hub's grammar for a namespace or repo name: letters, digits, '.', '_', '-'; no '..', no
@@ -40,3 +41,8 @@ def validate_revision(revision: object) -> str:
 def is_commit_sha(value: object) -> bool:
     """True for a full 40-hex commit id."""
     return isinstance(value, str) and bool(_SHA.match(value))
+
+
+def git_blob_sha1(data: bytes) -> str:
+    """The git blob id of some bytes: the Hub's `blobId` (and resolve ETag) of a file not stored in LFS."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id, not security

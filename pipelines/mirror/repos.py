@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
+from pipelines.hub.ids import git_blob_sha1
 from pipelines.mirror.items import build_item, check_expand
 from pipelines.mirror.listing import MAX_LIMIT, is_true
 from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
@@ -100,10 +100,6 @@ def repo_commits(store: MirrorStore, kind: str, repo_id: str, rev: str, pairs: l
         headers.append(("Link", f'<{next_base}?{urlencode(kept)}>; rel="next"'))
     return json_reply([c.raw for c in chunk], headers=headers)
 
-
-def git_blob_sha1(data: bytes) -> str:
-    """The git blob id of some bytes (what the Hub sends as ETag for non-LFS files)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def _content_type(path: str) -> str:

@@ -16,6 +16,7 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
+from pipelines.hub.ids import git_blob_sha1
 from pipelines.mirror.layout import parse_date
 
 # Folders of history/ that are not histories of a Hub repo, with the reason they are left out.
@@ -65,10 +66,6 @@ def hub_date(value: str) -> str:
     dt = parse_date(value).astimezone(UTC)
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
-
-def git_blob_sha1(data: bytes) -> str:
-    """The git blob id of some bytes (what INDEX.csv records as readme_blob)."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 
 
 def synthetic_commit_id(repo_id: str, date: str, readme: bytes) -> str:

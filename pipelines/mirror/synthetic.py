@@ -1,4 +1,4 @@
-"""Synthetic hub-mirror/1 folders at Hub scale, for the crawl-cost benchmark (`bench/crawl_cost.py`).
+"""Synthetic hub-mirror/1 folders at Hub scale, for the crawl-cost benchmark (`pipelines/bench/crawl_cost.py`).
 
 `generate_mirror` writes n model repos drawn from the distribution table below, so that day D0 (the first
 full crawl) has every repo with >= 1 commit on or before it, and each later day is a change day on which

@@ -48,7 +48,8 @@ def score_in_batches(
     """
     if bases is None:
         bases = base_verdicts(revisions, datasets, papers, rubric=rubric)
-    for start in range(0, revisions.height, batch_size):
+    # An empty warehouse still gets one (empty) batch, so the tables keep their columns.
+    for start in range(0, max(revisions.height, 1), batch_size):
         batch = revisions.slice(start, batch_size)
         if "license_status" not in batch.columns:
             batch = resolve_licenses(batch)

@@ -70,14 +70,17 @@ class RawStore:
             return []
         return sorted(p for p in base.glob("crawl_date=*/*.parquet") if not p.name.startswith("."))
 
-    def scan(self, source: str, schema: dict[str, pl.DataType] | None = None) -> pl.LazyFrame:
-        """All captures of a source as one lazy frame with a `crawl_date` column."""
+    def scan(self, source: str, schema: dict[str, pl.DataType] | None = None, *,
+             with_file: bool = False) -> pl.LazyFrame:
+        """All captures of a source as one lazy frame with a `crawl_date` column (and `raw_file`, if asked)."""
         files = self.files(source)
+        extra = {"crawl_date": pl.String, **({"raw_file": pl.String} if with_file else {})}
         if not files:
             if schema is None:
                 raise FileNotFoundError(f"no raw captures for {source!r} under {self.root}")
-            return pl.DataFrame(schema={**schema, "crawl_date": pl.String}).lazy()
-        frames = [pl.scan_parquet(f).with_columns(pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"))
+            return pl.DataFrame(schema={**schema, **extra}).lazy()
+        frames = [pl.scan_parquet(f).with_columns(pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"),
+                                                  *([pl.lit(str(f)).alias("raw_file")] if with_file else []))
                   for f in files]
         return pl.concat(frames, how="diagonal_relaxed")
 

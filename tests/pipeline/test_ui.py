@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 
+import duckdb
 import pytest
 import requests
 
@@ -19,6 +20,9 @@ pytestmark = pytest.mark.slow
 RUNS = "{ runsOrError { ... on Runs { results { runId jobName status tags { key value } } } } }"
 ASSETS = "{ assetNodes { assetKey { path } groupName } }"
 LOCATIONS = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+
+
+url_log: dict[str, object] = {}
 
 
 def _free_port() -> int:
@@ -37,11 +41,13 @@ def _graphql(url: str, query: str) -> dict:
 def ui(small_demo):
     base, _ = small_demo
     port = _free_port()
-    # The UI's runs use the demo's warehouse (the variables a deployment would set, cf. .env).
+    # The UI's runs use the demo's warehouse (the variables a deployment would set, cf. .env.example).
     env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home"), "OPENNESS_WAREHOUSE": str(base / "wh")}
+    log = open(base / "ui.log", "w")  # noqa: SIM115 - closed below; its tail explains a failed run
     proc = subprocess.Popen([sys.executable, "-m", "assets.cli", "ui", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
+    url_log[url] = base / "ui.log"
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -62,6 +68,7 @@ def ui(small_demo):
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        log.close()
 
 
 def test_ui_binds_to_loopback_and_shows_the_asset_graph(ui):
@@ -93,8 +100,12 @@ EVENTS = """query Events($id: ID!) {
     ... on EventConnection {
       events {
         __typename
-        ... on MaterializationEvent { assetKey { path } }
+        ... on MaterializationEvent { assetKey { path }
+          metadataEntries { label ... on IntMetadataEntry { intValue } } }
         ... on AssetCheckEvaluationEvent { evaluation { checkName success } }
+        ... on ExecutionStepFailureEvent { stepKey error { message stack } }
+        ... on RunFailureEvent { message }
+        ... on EngineEvent { message error { message } }
       }
     }
   }
@@ -109,7 +120,21 @@ def _gql(url: str, query: str, variables: dict) -> dict:
     return body["data"]
 
 
-def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_checks(ui):
+def _why_failed(url: str, events: list[dict]) -> str:
+    """The failure and engine messages of a run, and the tail of the UI's own log: what a failed run says."""
+    lines = []
+    for e in events:
+        if e["__typename"] == "ExecutionStepFailureEvent":
+            lines.append(f"step {e['stepKey']} failed: {e['error']['message']}\n{''.join(e['error']['stack'])[-3000:]}")
+        elif e["__typename"] in ("RunFailureEvent", "EngineEvent") and e.get("message"):
+            err = (e.get("error") or {}).get("message", "")
+            lines.append(f"{e['__typename']}: {e['message']} {err}".strip())
+    log = url_log.get(url)
+    tail = log.read_text(errors="replace")[-4000:] if log is not None and log.exists() else ""
+    return "\n".join(lines) + "\n--- UI log (tail) ---\n" + tail
+
+
+def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_checks(ui, small_demo):
     location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
     params = {"selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
                            "jobName": "build_tables"}, "runConfigData": {}}
@@ -123,11 +148,18 @@ def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_check
             break
         assert time.monotonic() < deadline, f"run {run_id} still {status}"
         time.sleep(2)
-    assert status == "SUCCESS"
     events = _gql(ui, EVENTS, {"id": run_id})["logsForRun"]["events"]
+    assert status == "SUCCESS", _why_failed(ui, events)
     materialised = {"/".join(e["assetKey"]["path"]) for e in events if e["__typename"] == "MaterializationEvent"}
     checks = {e["evaluation"]["checkName"]: e["evaluation"]["success"] for e in events
               if e["__typename"] == "AssetCheckEvaluationEvent"}
     assert {"core/revisions", "core/releases", "core/openness", "core/transitions"} <= materialised
     assert {"revisions_keys", "revisions_suite", "openness_suite"} <= set(checks)
     assert all(checks.values()), checks
+    # The run honoured the OPENNESS_WAREHOUSE it was started with: it rebuilt the demo's warehouse.
+    built = {e["assetKey"]["path"][1]: {m["label"]: m.get("intValue") for m in e["metadataEntries"]}
+             for e in events if e["__typename"] == "MaterializationEvent"}
+    with duckdb.connect(str(small_demo[0] / "wh" / "openness.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
+    assert stored > 0
+    assert built["revisions"]["dagster/row_count"] == stored

@@ -23,7 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench-results" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -33,7 +33,7 @@ PACKAGES = ("huggingface_hub", "polars", "duckdb", "dagster", "httpx2", "pyarrow
 # module that cannot be imported is reported as "not available". A module may define
 # `table_rows(result) -> [(figure, value, target, met)]`; otherwise its scalar results are listed.
 BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
-    "crawl_cost": ("bench.crawl_cost", "run_crawl_cost", {"quick": 10_000, "full": 100_000}),
+    "crawl_cost": ("pipelines.bench.crawl_cost", "run_crawl_cost", {"quick": 10_000, "full": 100_000}),
     "scoring": ("pipelines.openness.bench", "run_scoring_bench", {"quick": 300_000, "full": 3_000_000}),
     "history": ("pipelines.history.bench", "run_history_bench", {"quick": 3_000_000, "full": 30_000_000}),
     "snapshot": ("pipelines.publish.bench", "run_snapshot_scaled", {"quick": 3_000_000, "full": 30_000_000}),
@@ -146,7 +146,7 @@ def main() -> int:
         outcomes[name] = run_one(name, scale)
         print(json.dumps({k: v for k, v in outcomes[name].items() if k != "result"}), flush=True)
     record = {"scale": scale, "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-              "command": f"{env + ' ' if env else ''}.venv/bin/python -m bench.run",
+              "command": f"{env + ' ' if env else ''}.venv/bin/python -m pipelines.bench.run",
               "seconds": round(time.perf_counter() - started, 1), "machine": machine(), "benchmarks": outcomes,
               "load_start": load_start, "load_end": round(os.getloadavg()[0], 2)}
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
