@@ -31,7 +31,7 @@ ui: venv
 	$(BIN)/openness ui
 
 lint: venv
-	$(BIN)/ruff check pipelines assets tests bench
+	$(BIN)/ruff check pipelines assets tests
 
 # Benchmarks (not in the tests): BENCH_SCALE=quick (default, minutes) or BENCH_SCALE=full (Hub scale).
 # Writes bench-results/results.json and the tables in docs/benchmarks.md.

@@ -16,7 +16,8 @@ daily_extras = dg.define_asset_job("daily_extras", selection=dg.AssetSelection.a
                                    description="Training datasets and cited papers for one day.")
 build_tables = dg.define_asset_job(
     "build_tables", selection=dg.AssetSelection.groups("core", "marts"),
-    description="Rebuild the core tables from the raw layer and run their blocking checks.")
+    description="Bring the core tables up to date with the raw layer (incremental; run config resources.build."
+    "config.full_rebuild: true rebuilds everything) and run their blocking checks.")
 publish_snapshot = dg.define_asset_job(
     "publish_snapshot", selection=dg.AssetSelection.groups("publish"),
     description="Publish a snapshot of the public tables (requested only after a build whose checks passed).")

@@ -4,7 +4,7 @@ import dagster as dg
 
 from assets import automation, checks, core, crawl, publish
 from assets.environment import apply_settings
-from assets.resources import HubResource, PublishResource, WarehouseResource
+from assets.resources import BuildResource, HubResource, PublishResource, WarehouseResource
 
 # Every process that loads the definitions (webserver, daemon, run workers) resolves the `EnvVar`s below:
 # variables set by the deployment win; unset ones take the project defaults (.env.example lists them).
@@ -25,6 +25,8 @@ defs = dg.Definitions(
                            arxiv_endpoint=dg.EnvVar("OPENNESS_ARXIV_ENDPOINT"),
                            scope_file=dg.EnvVar("OPENNESS_HUB_SCOPE_FILE")),
         "publishing": PublishResource(targets=dg.EnvVar("OPENNESS_PUBLISH_TARGETS")),
+        # Incremental builds; run config `resources: {build: {config: {full_rebuild: true}}}` forces a full one.
+        "build": BuildResource(),
     },
     # Small DuckDB steps: one process avoids ~3 s of imports per step and cross-process file locks.
     # Deployments at Hub scale run the shard runs concurrently instead (docs/crawler.md).

@@ -28,6 +28,14 @@ class WarehouseResource(dg.ConfigurableResource):
         return Warehouse(Path(self.root))
 
 
+class BuildResource(dg.ConfigurableResource):
+    """How `build_tables` builds: incremental by default (only the raw files not read yet, only the repos
+    they touch); `full_rebuild: true` in the run config (resources: build: config:) rebuilds every table
+    from the whole raw layer, as the first run and a change of the normalisation or scoring code do."""
+
+    full_rebuild: bool = False
+
+
 class HubResource(dg.ConfigurableResource):
     """How the crawler reaches the Hub: endpoint, replay mode, page size, politeness."""
 

@@ -37,7 +37,8 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
     "scoring": ("pipelines.openness.bench", "run_scoring_bench", {"quick": 300_000, "full": 3_000_000}),
     "history": ("pipelines.history.bench", "run_history_bench", {"quick": 3_000_000, "full": 30_000_000}),
     "snapshot": ("pipelines.publish.bench", "run_snapshot_scaled", {"quick": 3_000_000, "full": 30_000_000}),
-    "cycle": ("pipelines.bench.cycle", "run_cycle_bench", {"quick": 300_000, "full": 3_000_000}),
+    "cards": ("pipelines.bench.cards", "run_cards_bench", {"quick": 5_000, "full": 50_000}),
+    "cycle": ("pipelines.bench.cycle", "run_cycle_bench", {"quick": 30_000, "full": 3_000_000}),
     "snapshot_disclosures": ("pipelines.publish.bench", "run_snapshot_with_disclosures",
                              {"quick": 300_000, "full": 3_000_000}),
     # The size is the number of crawl dates: 60 at both scales (issue 11; the sample corpus has 60 commit days).

@@ -7,7 +7,7 @@ from typing import Any
 import polars as pl
 
 from pipelines.history.dimensions import ranks, tracked_frame
-from pipelines.history.transitions import build_transitions, with_validity
+from pipelines.history.transitions import intervals_and_transitions
 
 
 def openness_history(revisions: pl.DataFrame, openness: pl.DataFrame, disclosures: pl.DataFrame,
@@ -22,7 +22,5 @@ def openness_history(revisions: pl.DataFrame, openness: pl.DataFrame, disclosure
             pl.lit(None, stamp).alias("valid_to")), pl.DataFrame(schema=TRANSITIONS_SCHEMA)
     timed = openness.drop("committed_at", strict=False).join(
         revisions.select("repo_id", "revision", "committed_at"), on=["repo_id", "revision"], how="left")
-    intervals = with_validity(timed)
     frame, dims = tracked_frame(revisions, openness, disclosures)
-    transitions = build_transitions(frame, dims, ranks(rubric, dims))
-    return intervals, transitions
+    return intervals_and_transitions(timed, frame, dims, ranks(rubric, dims))

@@ -1,12 +1,23 @@
-"""Validity intervals and dated transitions from per-revision facts (vectorised Polars, order-free).
+"""Validity intervals and dated transitions from per-revision facts (vectorised Polars + NumPy, order-free).
 
 Input: one row per (repo, revision) with `committed_at` and one column per tracked dimension (values as
-strings, null = unknown). Output: `valid_from`/`valid_to` per revision, and one transition row per
+strings or Enum, null = unknown). Output: `valid_from`/`valid_to` per revision, and one transition row per
 change of a dimension between consecutive revisions of a repo, with its direction.
+
+How it scales (30 million revisions x 37 dimensions, `pipelines/history/bench.py`, docs/history.md): the
+rows are put in (repo_id, committed_at, revision) order once for both tables, by sorting integers (a hash of
+repo_id, then the lexical rank of the distinct repos and the commit time packed into one 64-bit key; hash
+collisions and equal keys are detected and resolved exactly), or not at all when they come in that order.
+The dimensions become small integer codes; one pass of shifted comparisons over blocks of ordered rows
+finds every change of every dimension, already in output order; strings are only gathered at the end
+(views: no copy of the text).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import polars as pl
 
 TRANSITIONS_SCHEMA = {
@@ -16,62 +27,360 @@ TRANSITIONS_SCHEMA = {
 }
 SHORT_LIVED_HOURS = 24
 KEY = ["repo_id", "revision"]
+ORDER = ["repo_id", "committed_at", "revision"]
+DIRECTIONS = ["lateral", "opening", "closing"]
+CHUNK_ROWS = 2_000_000  # rows compared at a time (bounds the temporary matrices)
+STACK_ROWS = 1 << 16  # rows copied at a time between columns and packed rows
 
 
-def with_validity(frame: pl.DataFrame) -> pl.DataFrame:
-    """Add `valid_from` (the commit time) and `valid_to` (the next revision's commit time; null = current)."""
-    ordered = frame.sort("repo_id", "committed_at", "revision")
+def _uint(count: int) -> type[np.unsignedinteger]:
+    """The smallest unsigned NumPy type that holds 0..count."""
+    for kind in (np.uint8, np.uint16, np.uint32):
+        if count <= np.iinfo(kind).max:
+            return kind
+    return np.uint64
+
+
+def _exact_order(frame: pl.DataFrame) -> np.ndarray:
+    """The (repo_id, committed_at, revision) order by a plain multi-column sort (nulls first, as `sort`)."""
+    return frame.select(pl.arg_sort_by(ORDER)).to_series().to_numpy()
+
+
+def repo_hash(repo: pl.Series) -> pl.Series:
+    """A 64-bit hash per repo id (collisions are detected, see `row_order`)."""
+    return repo.hash()
+
+
+def _lexical_order(strings: pl.Series) -> np.ndarray:
+    """arg_sort of distinct non-null strings (byte order, as Polars sorts). DuckDB's sort (normalised key
+    prefixes, both cores) takes half the time of `Series.arg_sort` on millions of repo ids."""
+    import duckdb
+
+    with duckdb.connect() as con:
+        con.execute("SET default_collation = ''")
+        con.register("repos", pl.DataFrame({"s": strings}).with_row_index("i"))
+        return con.sql("SELECT i FROM repos ORDER BY s").fetchnumpy()["i"].astype(np.int64)
+
+
+def _first_if_sorted(keys: pl.DataFrame) -> np.ndarray | None:
+    """When the rows (no null key) are in (repo_id, committed_at, revision) order already, as the warehouse
+    keeps core.revisions: True on each repo's first row; else None. A sample of neighbours is looked at first,
+    so that rows in no particular order cost next to nothing."""
+    n = keys.height
+    step = max(1, n // 4096)
+    sample = keys.gather(np.arange(0, n - 1, step)), keys.gather(np.arange(1, n, step))
+
+    def in_order(a: pl.DataFrame, b: pl.DataFrame) -> bool:
+        ra, rb, ta, tb = a["repo_id"], b["repo_id"], a["committed_at"], b["committed_at"]
+        later = (rb > ra) | ((rb == ra) & ((tb > ta) | ((tb == ta) & (b["revision"] >= a["revision"]))))
+        return bool(later.all())
+
+    if not in_order(*sample):
+        return None
+    repo = keys["repo_id"]
+    if not repo.is_sorted():
+        return None
+    first = np.ones(n, dtype=bool)
+    first[1:] = (repo.slice(1) != repo.slice(0, n - 1)).to_numpy()
+    stamps = keys["committed_at"].to_physical().to_numpy()
+    earlier = np.flatnonzero(~first[1:] & (stamps[1:] <= stamps[:-1]))  # (i + 1, i): same repo, not later
+    if len(earlier):
+        if (stamps[earlier + 1] < stamps[earlier]).any():
+            return None
+        revisions = keys["revision"]
+        if (revisions.gather(earlier + 1) < revisions.gather(earlier)).any():
+            return None
+    return first
+
+
+def row_order(frame: pl.DataFrame, hasher: Callable[[pl.Series], pl.Series] = repo_hash
+              ) -> tuple[np.ndarray | None, np.ndarray]:
+    """(permutation that sorts `frame` by repo_id, committed_at, revision, or None when the frame is in that
+    order already; in that order, True on a repo's first row). The same order as
+    `frame.sort("repo_id", "committed_at", "revision")`, found by integer sorts."""
+    n = frame.height
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
+    keys = frame.select(ORDER)
+    if any(keys[c].null_count() for c in ORDER):  # not in core tables (keys are NOT NULL): the plain sort
+        order = _exact_order(keys)
+        repo = keys["repo_id"].gather(order)
+        first = np.ones(n, dtype=bool)
+        first[1:] = repo.slice(1).ne_missing(repo.slice(0, n - 1)).to_numpy()
+        return order, first
+    if n > 1 and (first := _first_if_sorted(keys)) is not None:
+        return None, first
+    repo = keys["repo_id"]
+    # 1. Group the rows by a 64-bit hash of repo_id (an integer sort), and check the grouping exactly: rows
+    # with the same hash side by side must have the same repo_id (a collision falls back to the plain sort).
+    hashes = hasher(repo).to_numpy()
+    by_hash = pl.Series(hashes).arg_sort().to_numpy()
+    hashes = hashes[by_hash]
+    new_group = np.ones(n, dtype=bool)
+    new_group[1:] = hashes[1:] != hashes[:-1]
+    grouped = repo.gather(by_hash)
+    same_repo = (grouped.slice(1) == grouped.slice(0, n - 1)).to_numpy()
+    if (~new_group[1:] & ~same_repo).any():
+        order = _exact_order(keys)
+        sorted_repo = repo.gather(order)
+        first = np.ones(n, dtype=bool)
+        first[1:] = (sorted_repo.slice(1) != sorted_repo.slice(0, n - 1)).to_numpy()
+        return order, first
+    # 2. The lexical rank of each repo (a sort of the distinct repo ids only), for every row.
+    starts = np.flatnonzero(new_group)
+    lexical = _lexical_order(grouped.gather(starts))
+    rank_of_group = np.empty(len(starts), dtype=np.uint64)
+    rank_of_group[lexical] = np.arange(len(starts), dtype=np.uint64)
+    rank = rank_of_group[np.cumsum(new_group) - 1]
+    # 3. One 64-bit key per row: the repo's rank in the high bits, the commit time (as fine as fits) below.
+    stamps = keys["committed_at"].to_physical().to_numpy()[by_hash]
+    low = stamps.min()
+    rank_bits = max(1, int(len(starts) - 1).bit_length())
+    time_bits = 64 - rank_bits
+    offsets = (stamps - low).astype(np.uint64)
+    shift = max(0, int(offsets.max()).bit_length() - time_bits)
+    key = (rank << np.uint64(time_bits)) | (offsets >> np.uint64(shift))
+    by_key = pl.Series(key).arg_sort().to_numpy()
+    order = by_hash[by_key]
+    key = key[by_key]
+    first = np.ones(n, dtype=bool)
+    first[1:] = (key[1:] >> np.uint64(time_bits)) != (key[:-1] >> np.uint64(time_bits))
+    # 4. Equal keys (same repo, commit times equal at the key's resolution): order them exactly by
+    # (committed_at, revision). Such a run is contiguous and stays in place.
+    equal = key[1:] == key[:-1]
+    if equal.any():
+        tied = np.zeros(n, dtype=bool)
+        tied[1:] |= equal
+        tied[:-1] |= equal
+        pos = np.flatnonzero(tied)
+        sub = pl.DataFrame({"key": key[pos], "row": order[pos]}).with_columns(
+            keys.select("committed_at", "revision")[order[pos]])
+        order[pos] = sub.sort("key", "committed_at", "revision")["row"].to_numpy()
+    return order, first
+
+
+def with_validity(frame: pl.DataFrame, *, order: tuple[np.ndarray | None, np.ndarray] | None = None
+                  ) -> pl.DataFrame:
+    """Add `valid_from` (the commit time) and `valid_to` (the next revision's commit time; null = current).
+    `order`: `row_order(frame)` if the caller has it already."""
+    perm, first = order if order is not None else row_order(frame)
+    ordered = frame if perm is None else _gather(frame, perm)
+    last = np.ones(len(first), dtype=bool)
+    last[:-1] = first[1:]
     return ordered.with_columns(
         pl.col("committed_at").alias("valid_from"),
-        pl.col("committed_at").shift(-1).over("repo_id").alias("valid_to"),
+        pl.when(pl.Series(last)).then(None).otherwise(pl.col("committed_at").shift(-1)).alias("valid_to"),
     )
 
 
-def _direction(dimension: str, ranks: dict[str, dict[str, int]]) -> pl.Expr:
-    """opening / closing / lateral from the dimension's openness order (higher rank = more open)."""
-    order = ranks.get(dimension)
-    if not order:
-        return pl.lit("lateral")
-    before = pl.col("from_value").replace_strict(order, default=None, return_dtype=pl.Int64)
-    after = pl.col("to_value").replace_strict(order, default=None, return_dtype=pl.Int64)
-    return (pl.when(before.is_null() | after.is_null()).then(pl.lit("lateral"))
-            .when(after > before).then(pl.lit("opening"))
-            .when(after < before).then(pl.lit("closing"))
-            .otherwise(pl.lit("lateral")))
+def _stack_rows(columns: list[np.ndarray], width: int | None = None) -> np.ndarray:
+    """The columns side by side, one row per element ((n, width) C order), copied a block of rows at a time
+    so that the strided writes stay in cache."""
+    n = len(columns[0])
+    out = np.zeros((n, width or len(columns)), dtype=columns[0].dtype)
+    for start in range(0, n, STACK_ROWS):
+        out[start:start + STACK_ROWS, :len(columns)] = np.stack([c[start:start + STACK_ROWS] for c in columns], axis=1)
+    return out
+
+
+def _unstack_rows(matrix: np.ndarray, count: int) -> list[np.ndarray]:
+    """The first `count` columns of a C-order matrix as contiguous arrays (the inverse of _stack_rows)."""
+    n = matrix.shape[0]
+    out = [np.empty(n, dtype=matrix.dtype) for _ in range(count)]
+    for start in range(0, n, STACK_ROWS):
+        block = np.ascontiguousarray(matrix[start:start + STACK_ROWS, :count].T)
+        for d in range(count):
+            out[d][start:start + STACK_ROWS] = block[d]
+    return out
+
+
+def _gather(frame: pl.DataFrame, perm: np.ndarray) -> pl.DataFrame:
+    """frame[perm]. The Enum columns (the tracked dimensions) go together by their one-byte codes, null as
+    one more code: one random read of a packed row per revision instead of one per column and revision,
+    which at 30 million rows is most of the cost of a gather."""
+    coded = {name: dtype for name, dtype in frame.schema.items()
+             if isinstance(dtype, pl.Enum) and 0 < len(dtype.categories) < 255}
+    index = pl.Series(perm.astype(np.uint32) if len(perm) < 2**32 else perm)
+    if len(coded) < 4:
+        return frame[index]
+    codes = [frame[name].to_physical().fill_null(len(dtype.categories)).to_numpy() for name, dtype in coded.items()]
+    width = -(-len(codes) // 8) * 8
+    rows = _stack_rows(codes, width)
+    del codes
+    rows = rows.view(f"V{width}").ravel()[perm].view(np.uint8).reshape(len(perm), width)
+    codes = _unstack_rows(rows, len(coded))
+    del rows
+    gathered = frame.select(pl.col(name).gather(index) for name in frame.columns if name not in coded)
+    restored = pl.DataFrame({name: code for name, code in zip(coded, codes, strict=True)}).select(
+        pl.when(pl.col(name) == len(dtype.categories)).then(None).otherwise(pl.col(name)).cat.to(dtype).alias(name)
+        for name, dtype in coded.items())
+    return pl.concat([gathered, restored], how="horizontal").select(frame.columns)
+
+
+def intervals_and_transitions(timed: pl.DataFrame, frame: pl.DataFrame, dimensions: list[str],
+                              ranks: dict[str, dict[str, int]], hub_url: str = "https://huggingface.co"
+                              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(with_validity(timed), build_transitions(frame, ...)), sorting the rows once when `frame` holds the same
+    revisions in the same order as `timed` (checked), and reading the tracked values from the sorted intervals
+    when `frame` is `timed` itself."""
+    order = row_order(timed)
+    intervals = with_validity(timed, order=order)
+    if frame is timed:
+        transitions = build_transitions(intervals, dimensions, ranks, hub_url, order=(None, order[1]))
+    elif frame.height == timed.height and frame.select(ORDER).equals(timed.select(ORDER)):
+        transitions = build_transitions(frame, dimensions, ranks, hub_url, order=order)
+    else:
+        transitions = build_transitions(frame, dimensions, ranks, hub_url)
+    return intervals, transitions
+
+
+def _codes(column: pl.Series) -> tuple[np.ndarray, list[str]]:
+    """(integer code per row, the values the codes stand for); code len(values) = null (unknown)."""
+    if not isinstance(column.dtype, pl.Enum):
+        column = column.cast(pl.String)
+        column = column.cast(pl.Enum(column.drop_nulls().unique().sort()))
+    values = column.dtype.categories.to_list()  # type: ignore[union-attr]
+    physical = column.to_physical()
+    if physical.null_count():
+        physical = physical.fill_null(len(values))
+    return physical.to_numpy(), values
 
 
 def build_transitions(frame: pl.DataFrame, dimensions: list[str], ranks: dict[str, dict[str, int]],
-                      hub_url: str = "https://huggingface.co") -> pl.DataFrame:
-    """One row per change of a dimension between consecutive revisions of a repo (unknown -> x counts too)."""
-    ordered = frame.select([*KEY, "committed_at", *dimensions]).sort("repo_id", "committed_at", "revision")
-    ordered = ordered.with_columns(pl.col("revision").shift(1).over("repo_id").alias("from_revision"))
-    parts = []
-    for dim in dimensions:
-        prev = pl.col(dim).shift(1).over("repo_id")
-        changed = (ordered.with_columns(prev.alias("from_value"))
-                   .filter(pl.col("from_revision").is_not_null() & pl.col("from_value").ne_missing(pl.col(dim))))
-        if changed.height == 0:
-            continue
-        parts.append(changed.select(
-            "repo_id", pl.col("committed_at").alias("changed_at"), pl.lit(dim).alias("dimension"),
-            "from_value", pl.col(dim).alias("to_value"), "from_revision", pl.col("revision").alias("to_revision"),
-        ).with_columns(_direction(dim, ranks).alias("direction")))
-    if not parts:
+                      hub_url: str = "https://huggingface.co", *,
+                      order: tuple[np.ndarray | None, np.ndarray] | None = None,
+                      chunk_rows: int = CHUNK_ROWS) -> pl.DataFrame:
+    """One row per change of a dimension between consecutive revisions of a repo (unknown -> x counts too),
+    sorted by repo_id, changed_at, dimension (then revision). `short_lived`: the next change of the same
+    dimension of the repo undoes this one within SHORT_LIVED_HOURS, or this one undoes the previous (both
+    rows are flagged); "next" in commit time order, revisions with the same commit time in revision order.
+
+    `order`: `row_order(frame)` if the caller has it, or (None, first) when `frame` is sorted already."""
+    n = frame.height
+    if n < 2 or not dimensions:
         return pl.DataFrame(schema=TRANSITIONS_SCHEMA)
-    out = pl.concat(parts, how="vertical_relaxed").with_columns(
-        (pl.lit(f"{hub_url}/") + pl.col("repo_id") + pl.lit("/commit/") + pl.col("to_revision")).alias("evidence_url"))
-    return flag_short_lived(out).select(list(TRANSITIONS_SCHEMA)).sort("repo_id", "changed_at", "dimension")
+    perm, first = order if order is not None else row_order(frame)
+    # Dimensions side by side in name order, so that changes found row by row come out sorted by dimension.
+    names = sorted(dimensions)
+    coded = [_codes(frame[name]) for name in names]
+    code_type = _uint(max(len(values) for _, values in coded) + 1)
+    codes = [c.astype(code_type, copy=False) for c, _ in coded]
+    if perm is not None:  # one matrix, gathered row by row (one random read per row, not one per value)
+        matrix = _stack_rows(codes)
+        codes = []
+    # Per dimension, its values and their openness ranks (-1: unknown or unranked), in one global table.
+    offsets = np.cumsum([0] + [len(values) + 1 for _, values in coded]).astype(np.int32)
+    values_all: list[str | None] = []
+    rank_all = []
+    for name, (_, values) in zip(names, coded, strict=True):
+        order_of = ranks.get(name) or {}
+        values_all += [*values, None]
+        rank_all += [order_of.get(v, -1) for v in values] + [-1]
+    del coded
+    dim_type = np.uint8 if len(names) <= 256 else np.uint16
+    rows_parts, dims_parts, from_parts, to_parts = [], [], [], []
+    for start in range(1, n, chunk_rows):
+        stop = min(n, start + chunk_rows)
+        if perm is None:  # dimension by dimension: contiguous comparisons, then read row by row
+            block = np.stack([column[start - 1:stop] for column in codes])
+            changed = (block[:, 1:] != block[:, :-1]) & ~first[None, start:stop]
+            r, d = np.nonzero(changed.T)
+            from_parts.append(block[d, r])
+            to_parts.append(block[d, r + 1])
+        else:
+            block = matrix[perm[start - 1:stop]]
+            changed = (block[1:] != block[:-1]) & ~first[start:stop, None]
+            r, d = np.nonzero(changed)
+            from_parts.append(block[r, d])
+            to_parts.append(block[r + 1, d])
+        rows_parts.append(r + start)
+        dims_parts.append(d.astype(dim_type))
+        del block, changed, r, d
+    del codes
+    if perm is not None:
+        del matrix
+    rows = np.concatenate(rows_parts)  # position in the ordered frame of the revision that made the change
+    dims = np.concatenate(dims_parts)
+    if len(rows) == 0:
+        return pl.DataFrame(schema=TRANSITIONS_SCHEMA)
+    before = np.concatenate(from_parts).astype(np.int32) + offsets[dims]  # global value codes
+    after = np.concatenate(to_parts).astype(np.int32) + offsets[dims]
+    del rows_parts, dims_parts, from_parts, to_parts
+    stamps_col = frame["committed_at"]
+    stamps = stamps_col.to_physical().fill_null(0).to_numpy()
+    known = stamps_col.is_not_null().to_numpy()
+    if perm is not None:
+        stamps, known = stamps[perm], known[perm]
+    # Revisions of one repo with the same commit time: their changes go by (dimension, revision), as the
+    # output is sorted by (repo_id, changed_at, dimension). Such changes are contiguous; reorder in place.
+    same_time = np.zeros(n, dtype=bool)
+    same_time[1:] = ~first[1:] & (stamps[1:] == stamps[:-1]) & (known[1:] == known[:-1])
+    if same_time.any():
+        time_group = np.cumsum(~same_time)
+        tied = np.flatnonzero(same_time[rows] | np.r_[same_time[1:], False][rows])
+        shuffle = np.lexsort((rows[tied], dims[tied], time_group[rows[tied]]))
+        for arr in (rows, dims, before, after):
+            arr[tied] = arr[tied][shuffle]
+    # short_lived. Changes in (dimension, repo, time, revision) order: a stable sort by dimension of the
+    # changes, which are in (repo, time, dimension, revision) order; neighbours of one repo and dimension.
+    per_second = {"ns": 10**9, "us": 10**6, "ms": 10**3}[getattr(stamps_col.dtype, "time_unit", None) or "us"]
+    window = SHORT_LIVED_HOURS * 3600 * per_second
+    by_dim = np.argsort(dims, kind="stable")
+    ends = np.cumsum(np.bincount(dims, minlength=len(names)))[:-1]  # where one dimension's changes end
+    neighbours = np.ones(len(rows) - 1, dtype=bool)
+    neighbours[ends[(ends > 0) & (ends < len(rows))] - 1] = False
+    r_s = rows[by_dim]
+    repo_of = np.cumsum(first, dtype=np.int32)[r_s]
+    neighbours &= repo_of[1:] == repo_of[:-1]
+    del repo_of
+    t_s = stamps[r_s]
+    close = neighbours & ((t_s[1:] - t_s[:-1]) <= window)
+    if not known.all():
+        k_s = known[r_s]
+        close &= k_s[1:] & k_s[:-1]
+    del neighbours, t_s, r_s
+    a_s, b_s = after[by_dim], before[by_dim]
+    undone = close & (a_s[1:] == b_s[:-1])  # change i + 1 restores what change i replaced
+    del a_s, b_s
+    short_sorted = np.zeros(len(rows), dtype=bool)
+    short_sorted[:-1] |= undone
+    short_sorted[1:] |= undone
+    short = np.empty(len(rows), dtype=bool)
+    short[by_dim] = short_sorted
+    del close, undone, short_sorted, by_dim
+    rank_table = np.array(rank_all, dtype=np.int16)
+    rb, ra = rank_table[before], rank_table[after]
+    direction = np.where((rb < 0) | (ra < 0), 0, np.where(ra > rb, 1, np.where(ra < rb, 2, 0))).astype(np.uint8)
+    del rb, ra
+    # The strings, gathered from the input (views on its buffers: the text is not copied), one column at a
+    # time. One evidence URL per changing revision, shared by its changes.
+    changing = np.zeros(n, dtype=bool)
+    changing[rows] = True
+    url_of_row = (np.cumsum(changing, dtype=np.int64) - 1).astype(np.uint32)[rows]
+    changing_rows = np.flatnonzero(changing)
+    del changing
+    if perm is not None:
+        changing_rows = perm[changing_rows]
+    urls = frame.select(pl.col("repo_id").gather(changing_rows), pl.col("revision").gather(changing_rows)).select(
+        (pl.lit(f"{hub_url}/") + pl.col("repo_id") + pl.lit("/commit/") + pl.col("revision")).alias("url"))["url"]
+    del changing_rows
+    index = pl.DataFrame({
+        "to": (rows if perm is None else perm[rows]).astype(np.uint32),
+        "from": (rows - 1 if perm is None else perm[rows - 1]).astype(np.uint32),
+        "dimension": dims.astype(np.uint32), "before": before.astype(np.uint32),
+        "after": after.astype(np.uint32), "direction": direction.astype(np.uint32), "url": url_of_row,
+        "short_lived": short,
+    })
+    del rows, dims, before, after, direction, url_of_row, short
 
+    def gather(values: pl.Series, by: str, name: str) -> pl.Expr:
+        return pl.lit(values).gather(pl.col(by)).alias(name)
 
-def flag_short_lived(transitions: pl.DataFrame, hours: int = SHORT_LIVED_HOURS) -> pl.DataFrame:
-    """Flag a change that the next change of the same dimension undoes within `hours` (both rows)."""
-    t = transitions.sort("repo_id", "dimension", "changed_at")
-    grp = ["repo_id", "dimension"]
-    nxt_to = pl.col("to_value").shift(-1).over(grp)
-    nxt_at = pl.col("changed_at").shift(-1).over(grp)
-    prv_from = pl.col("from_value").shift(1).over(grp)
-    prv_at = pl.col("changed_at").shift(1).over(grp)
-    window = pl.duration(hours=hours)
-    undone_next = nxt_to.eq_missing(pl.col("from_value")) & ((nxt_at - pl.col("changed_at")) <= window)
-    undoes_prev = prv_from.eq_missing(pl.col("to_value")) & ((pl.col("changed_at") - prv_at) <= window)
-    return t.with_columns((undone_next.fill_null(False) | undoes_prev.fill_null(False)).alias("short_lived"))
+    value_table = pl.Series(values_all, dtype=pl.String)
+    # One select: Polars gathers the columns side by side, on every core.
+    return index.select(
+        gather(frame["repo_id"], "to", "repo_id"), gather(stamps_col, "to", "changed_at"),
+        gather(pl.Series(names, dtype=pl.String), "dimension", "dimension"),
+        gather(value_table, "before", "from_value"), gather(value_table, "after", "to_value"),
+        gather(pl.Series(DIRECTIONS), "direction", "direction"), gather(frame["revision"], "from", "from_revision"),
+        gather(frame["revision"], "to", "to_revision"), gather(urls, "url", "evidence_url"), "short_lived")

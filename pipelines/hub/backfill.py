@@ -3,7 +3,10 @@
 For a repo whose head commit is not yet in our history, list its commits (one API call per page),
 then read the info of every commit we have not captured (`/revision/{sha}?blobs=true`: the file
 list with blob ids) and the README only where its blob changed. Everything lands in the raw layer
-repo by repo, so a killed backfill resumes without fetching again what was saved.
+in batches of repos (`flush_repos`, default 500, or sooner when the batch holds `flush_bytes` of READMEs):
+the infos and READMEs of a batch first, its commit lists last, so a killed backfill resumes without
+fetching again what was saved, and a Hub-scale backfill writes a few hundred files per source rather than
+one per repo (every later crawl scans them).
 """
 
 from __future__ import annotations
@@ -69,10 +72,45 @@ def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, s
 
 
 def _captured_readme(repo_id: str, revision: str, raw_file: str) -> dict:
-    """The README row of a captured revision, read back from its raw file (one small Parquet file)."""
-    frame = pl.read_parquet(raw_file).filter((pl.col("repo_id") == repo_id) & (pl.col("revision") == revision)
-                                             & (pl.col("status") == "ok"))
+    """The README row of a captured revision, read back from the raw file holding it."""
+    frame = pl.scan_parquet(raw_file).filter((pl.col("repo_id") == repo_id) & (pl.col("revision") == revision)
+                                             & (pl.col("status") == "ok")).head(1).collect()
     return frame.row(0, named=True)
+
+
+class _Batch:
+    """Captures buffered across repos and written together (revisions and READMEs before commit lists)."""
+
+    def __init__(self, raw: RawStore, crawl_date: str, flush_repos: int, flush_bytes: int) -> None:
+        self.raw, self.crawl_date = raw, crawl_date
+        self.flush_repos, self.flush_bytes = max(1, flush_repos), flush_bytes
+        self.revisions: list[dict] = []
+        self.readmes: list[dict] = []
+        self.commits: list[dict] = []
+        self.presence: list[dict] = []
+        self.repos = 0
+        self.bytes = 0
+
+    def repo_done(self) -> None:
+        self.repos += 1
+        if self.repos >= self.flush_repos or self.bytes >= self.flush_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.revisions:
+            self.raw.append("hub_revision", self.crawl_date, pl.DataFrame(self.revisions, schema=REVISION_RAW_SCHEMA),
+                            payload=["repo_id", "revision", "info"])
+        if self.readmes:
+            self.raw.append("hub_readme", self.crawl_date, pl.DataFrame(self.readmes, schema=README_RAW_SCHEMA),
+                            payload=["repo_id", "revision", "status", "content"])
+        if self.presence:
+            self.raw.append("hub_presence", self.crawl_date, pl.DataFrame(self.presence, schema=PRESENCE_RAW_SCHEMA),
+                            payload=["repo_id", "present", "how"])
+        if self.commits:
+            self.raw.append("hub_commits", self.crawl_date, pl.DataFrame(self.commits, schema=COMMITS_RAW_SCHEMA),
+                            payload=["repo_id", "status", "commits"])
+        self.revisions, self.readmes, self.commits, self.presence = [], [], [], []
+        self.repos = self.bytes = 0
 
 
 def tracked_heads(raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, shards: int = 1) -> dict[str, str]:
@@ -87,89 +125,88 @@ def tracked_heads(raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, 
 
 def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: datetime,
                  authors: tuple[str, ...] = (), max_readme_bytes: int = 5_000_000,
-                 progress: Callable[[str], None] | None = None, shard: int = 0, shards: int = 1) -> BackfillSummary:
+                 progress: Callable[[str], None] | None = None, shard: int = 0, shards: int = 1,
+                 flush_repos: int = 500, flush_bytes: int = 64_000_000) -> BackfillSummary:
     """Walk the history of every tracked repo whose head commit is not yet in our commit lists."""
     import hashlib
 
     summary = BackfillSummary()
+    batch = _Batch(raw, crawl_date, flush_repos, flush_bytes)
     commits_seen, infos, readmes = backfill_state(raw)
     heads = tracked_heads(raw, authors, shard, shards)
     summary.repos_considered = len(heads)
-    for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):
-        if head in commits_seen.get(repo_id, set()):
-            continue  # history already known up to the head: costs nothing
-        commits = client.list_commits(repo_id)
-        summary.repos_walked += 1
-        if commits is None:  # vanished since it was listed: recorded, not fatal
-            summary.repos_missing.append(repo_id)
-            raw.append("hub_commits", crawl_date, pl.DataFrame(
-                [{"fetched_at": now, "repo_id": repo_id, "head": head, "status": "repo_missing", "commits": "[]"}],
-                schema=COMMITS_RAW_SCHEMA), payload=["repo_id", "status", "commits"])
-            raw.append("hub_presence", crawl_date, pl.DataFrame(
-                [{"checked_at": now, "repo_id": repo_id, "present": False, "how": "commits_404"}],
-                schema=PRESENCE_RAW_SCHEMA), payload=["repo_id", "present", "how"])
-            continue
-        status = "ok" if commits else "empty"
-        summary.commits_listed += len(commits)
-        rev_rows, readme_rows = [], []
-        # The README of the commit before (oldest first): its blob id and a way to get its row, so that a
-        # commit whose README blob did not change costs no request (wasted requests: zero).
-        previous_blob: str | None = None
-        previous_row: Callable[[], dict] | None = None
-        for commit in sorted(commits, key=lambda c: str(c.get("date"))):  # oldest first: compare blobs
-            sha = commit.get("id")
-            if not is_commit_sha(sha):
-                continue
-            known = readmes.get((repo_id, sha))
-            if (repo_id, sha) in infos and known is not None:
-                previous_blob = known[0]
-                previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
-                continue
-            info = client.model_info(repo_id, sha, blobs=True)
-            if info is None:
+    try:  # what completed repos fetched is written even when a later one fails
+        for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):
+            if head in commits_seen.get(repo_id, set()):
+                continue  # history already known up to the head: costs nothing
+            commits = client.list_commits(repo_id)
+            summary.repos_walked += 1
+            if commits is None:  # vanished since it was listed: recorded, not fatal
                 summary.repos_missing.append(repo_id)
-                break
-            summary.revisions_read += 1
-            rev_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha,
-                             "commit_date": str(commit.get("date")), "status": "ok",
-                             "info": json.dumps(info, sort_keys=True, ensure_ascii=False)})
-            blob = _readme_blob(info)
-            if known is not None:
-                previous_blob = blob
-                previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                batch.commits.append({"fetched_at": now, "repo_id": repo_id, "head": head, "status": "repo_missing",
+                                      "commits": "[]"})
+                batch.presence.append({"checked_at": now, "repo_id": repo_id, "present": False, "how": "commits_404"})
+                batch.repo_done()
                 continue
-            if blob is None:
-                row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": "missing",
-                       "detail": "no README.md at this commit", "sha256": None, "size": None, "content": None,
-                       "blob_id": None}
-            elif blob != "present" and blob == previous_blob and previous_row is not None:
-                # Same README blob as the commit before: reuse its bytes, no request.
-                summary.readmes_skipped_same_blob += 1
-                row = {**previous_row(), "fetched_at": now, "revision": sha, "detail": "same blob as previous commit"}
-                row = {k: row.get(k) for k in README_RAW_SCHEMA}
-            else:
-                res = client.read_file(repo_id, sha, "README.md", max_bytes=max_readme_bytes)
-                summary.readmes_read += 1
-                row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": res.status,
-                       "detail": res.detail,
-                       "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
-                       "size": len(res.content) if res.content is not None else None,
-                       "content": res.content, "blob_id": readme_blob_id(res.status, res.content, res.detail)}
-            readme_rows.append(row)
-            previous_blob = blob if row["blob_id"] is not None else None
-            previous_row = (lambda kept=row: kept) if row["blob_id"] is not None else None
-        # Infos and READMEs first, the commit list last: a kill before the last write re-walks this repo
-        # but fetches only what is still missing.
-        if rev_rows:
-            raw.append("hub_revision", crawl_date, pl.DataFrame(rev_rows, schema=REVISION_RAW_SCHEMA),
-                       payload=["repo_id", "revision", "info"])
-        if readme_rows:
-            raw.append("hub_readme", crawl_date, pl.DataFrame(readme_rows, schema=README_RAW_SCHEMA),
-                       payload=["repo_id", "revision", "status", "content"])
-        raw.append("hub_commits", crawl_date,
-                   pl.DataFrame([{"fetched_at": now, "repo_id": repo_id, "head": head, "status": status,
-                                  "commits": json.dumps(commits, sort_keys=True, ensure_ascii=False)}],
-                                schema=COMMITS_RAW_SCHEMA), payload=["repo_id", "commits"])
-        if progress and (n % 25 == 0 or n == len(heads)):
-            progress(f"history: {n}/{len(heads)} repos considered, {summary.repos_walked} walked")
+            status = "ok" if commits else "empty"
+            summary.commits_listed += len(commits)
+            rev_rows, readme_rows = [], []
+            # The README of the commit before (oldest first): its blob id and a way to get its row, so that a
+            # commit whose README blob did not change costs no request (wasted requests: zero).
+            previous_blob: str | None = None
+            previous_row: Callable[[], dict] | None = None
+            for commit in sorted(commits, key=lambda c: str(c.get("date"))):  # oldest first: compare blobs
+                sha = commit.get("id")
+                if not is_commit_sha(sha):
+                    continue
+                known = readmes.get((repo_id, sha))
+                if (repo_id, sha) in infos and known is not None:
+                    previous_blob = known[0]
+                    previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                    continue
+                info = client.model_info(repo_id, sha, blobs=True)
+                if info is None:
+                    summary.repos_missing.append(repo_id)
+                    break
+                summary.revisions_read += 1
+                rev_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha,
+                                 "commit_date": str(commit.get("date")), "status": "ok",
+                                 "info": json.dumps(info, sort_keys=True, ensure_ascii=False)})
+                blob = _readme_blob(info)
+                if known is not None:
+                    previous_blob = blob
+                    previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                    continue
+                if blob is None:
+                    row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": "missing",
+                           "detail": "no README.md at this commit", "sha256": None, "size": None, "content": None,
+                           "blob_id": None}
+                elif blob != "present" and blob == previous_blob and previous_row is not None:
+                    # Same README blob as the commit before: reuse its bytes, no request.
+                    summary.readmes_skipped_same_blob += 1
+                    row = {**previous_row(), "fetched_at": now, "revision": sha, "detail": "same blob as previous commit"}
+                    row = {k: row.get(k) for k in README_RAW_SCHEMA}
+                else:
+                    res = client.read_file(repo_id, sha, "README.md", max_bytes=max_readme_bytes)
+                    summary.readmes_read += 1
+                    row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": res.status,
+                           "detail": res.detail,
+                           "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
+                           "size": len(res.content) if res.content is not None else None,
+                           "content": res.content, "blob_id": readme_blob_id(res.status, res.content, res.detail)}
+                readme_rows.append(row)
+                previous_blob = blob if row["blob_id"] is not None else None
+                previous_row = (lambda kept=row: kept) if row["blob_id"] is not None else None
+            # Infos and READMEs are written before the commit lists (_Batch.flush): a kill before the last
+            # write re-walks these repos but fetches only what is still missing.
+            batch.revisions += rev_rows
+            batch.readmes += readme_rows
+            batch.bytes += sum(len(r["content"] or b"") for r in readme_rows)
+            batch.commits.append({"fetched_at": now, "repo_id": repo_id, "head": head, "status": status,
+                                  "commits": json.dumps(commits, sort_keys=True, ensure_ascii=False)})
+            batch.repo_done()
+            if progress and (n % 25 == 0 or n == len(heads)):
+                progress(f"history: {n}/{len(heads)} repos considered, {summary.repos_walked} walked")
+    finally:
+        batch.flush()
     return summary

@@ -169,14 +169,20 @@ class HubClient:
         url: str | None = f"{self.endpoint}/api/{repo_type}s/{repo_id}/commits/main"
         commits: list[dict] = []
         while url:
-            response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
-                                    max_retries=self.max_retries, base_wait_time=self.base_wait,
-                                    max_wait_time=8 * self.base_wait)
-            hf_raise_for_status(response)
-            try:
-                page = response.json()
-            except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
-                raise CrawlError(f"commit page {response.url} is not valid JSON: {exc}") from exc
+            # A malformed page is asked again, as listing pages and revision infos are (a body cut or
+            # mangled on the way); only one that stays malformed fails the step.
+            for attempt in range(1, MALFORMED_RETRIES + 1):
+                response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
+                                        max_retries=self.max_retries, base_wait_time=self.base_wait,
+                                        max_wait_time=8 * self.base_wait)
+                hf_raise_for_status(response)
+                try:
+                    page = response.json()
+                    break
+                except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
+                    if attempt == MALFORMED_RETRIES:
+                        raise CrawlError(f"commit page {response.url} is not valid JSON after {MALFORMED_RETRIES} "
+                                         f"attempts: {exc}") from exc
             if not isinstance(page, list):
                 raise CrawlError(f"commit page {response.url} is not a JSON array")
             commits.extend(page)

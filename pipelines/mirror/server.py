@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 from collections import Counter
 from http.server import ThreadingHTTPServer
@@ -152,6 +153,8 @@ class _HTTPServer(ThreadingHTTPServer):
         super().__init__(address, handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionResetError | BrokenPipeError):
+            return  # the client went away (killed, or gave up after its timeout): nothing to report
         logger.exception("hub mirror: error while handling a request from %s", client_address)
 
 

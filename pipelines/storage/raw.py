@@ -79,10 +79,21 @@ class RawStore:
             if schema is None:
                 raise FileNotFoundError(f"no raw captures for {source!r} under {self.root}")
             return pl.DataFrame(schema={**schema, **extra}).lazy()
-        frames = [pl.scan_parquet(f).with_columns(pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"),
-                                                  *([pl.lit(str(f)).alias("raw_file")] if with_file else []))
-                  for f in files]
-        return pl.concat(frames, how="diagonal_relaxed")
+        if schema is None:  # no declared schema: each file's own columns, unioned
+            frames = [pl.scan_parquet(f).with_columns(
+                pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"),
+                *([pl.lit(str(f)).alias("raw_file")] if with_file else [])) for f in files]
+            return pl.concat(frames, how="diagonal_relaxed")
+        # One multi-file scan (not one lazy frame per file: a backfilled Hub has ~10^5 files): columns a file
+        # lacks (older captures) come back null; a column the schema does not declare is an error.
+        lf = pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert", extra_columns="raise",
+                             include_file_paths="raw_file", hive_partitioning=False)
+        date_col = pl.col("raw_file").str.extract(r"crawl_date=(\d{4}-\d{2}-\d{2})", 1).alias("crawl_date")
+        # The partition's date wins over a stored `crawl_date` column, in its place (as `with_columns` did).
+        columns = [date_col if c == "crawl_date" else pl.col(c) for c in schema]
+        if "crawl_date" not in schema:
+            columns.append(date_col)
+        return lf.select(*columns, *(["raw_file"] if with_file else []))
 
     def crawl_dates(self, source: str) -> list[str]:
         """The crawl dates that have at least one capture of a source."""

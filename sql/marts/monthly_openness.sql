@@ -37,7 +37,9 @@ SELECT month,
        metric,
        coalesce(value, 'unknown') AS value,
        count(*) AS releases,
-       avg(osai_score) AS avg_osai_score
+       -- An exact (decimal) sum, so the mean does not depend on the order rows are stored or read in (and the
+       -- incremental build, which keeps these sums and counts, gets the same double: pipelines/incremental/marts.py).
+       sum(osai_score::DECIMAL(38, 18))::DOUBLE / nullif(count(osai_score), 0) AS avg_osai_score
 FROM long
 GROUP BY GROUPING SETS ((month, metric, value), (month, org, metric, value), (month, modality, metric, value),
                         (month, base_family, metric, value))

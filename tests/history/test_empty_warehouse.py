@@ -12,7 +12,7 @@ TABLES = ["core.revisions", "core.releases", "core.disclosures", "core.openness"
 def _schemas(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:
     with wh.connect(read_only=True) as con:
         return {t: [(c, str(d)) for c, d in zip(con.sql(f"SELECT * FROM {t}").columns,  # noqa: S608 - fixed names
-                                                   con.sql(f"SELECT * FROM {t}").dtypes, strict=True)]
+                                                   con.sql(f"SELECT * FROM {t}").dtypes, strict=True)]  # noqa: S608
                 for t in TABLES}
 
 

@@ -158,9 +158,10 @@ def test_truncation_inside_a_multibyte_character_is_not_non_utf8() -> None:
 def test_50_mb_readme_in_under_a_second() -> None:
     raw = b"---\nlicense: mit\n---\n" + (b"# heading\nsome text https://github.com/a/b\n" * 1_200_000)
     assert len(raw) > 50_000_000
-    start = time.perf_counter()
+    # CPU time of this process: the parser's own cost, whatever else the machine is running.
+    start = time.process_time()
     facts = parse_card(raw)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert facts.readme_status == "oversized" and facts.license_raw == "mit"
 
 

@@ -109,3 +109,22 @@ def test_sigkill_mid_crawl_then_rerun_equals_an_uninterrupted_crawl(tmp_path):
     assert not saved & refetched
     keys = [(r[0], r[1]) for r in after["hub_readme"]]
     assert len(keys) == len(set(keys))
+
+
+def test_a_malformed_commit_page_is_asked_again(clean, tmp_path):
+    """A commit-list page cut or mangled on the way is fetched again; the history matches the clean crawl."""
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(SAMPLE, faults=FaultConfig(seed=3, rate_malformed=0.3, paths=r"/commits/")) as srv:
+        _crawl_all(wh, srv.url)
+        mangled = [r for r in srv.requests if r.get("fault") and "/commits/" in r["path"]]
+    assert mangled, "the fault never hit a commit page"
+    assert raw_fingerprint(wh) == raw_fingerprint(clean)
+
+
+def test_a_commit_page_that_stays_malformed_fails_the_history_step(tmp_path):
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(SAMPLE) as srv:
+        run_crawl(wh, settings(srv.url, authors=SCOPE), DAYS[0], now=NOW)
+    with MirrorServer(SAMPLE, faults=FaultConfig(seed=1, rate_malformed=1.0, paths=r"/commits/")) as srv:
+        with pytest.raises(CrawlError, match="not valid JSON after 3 attempts"):
+            run_history(wh, settings(srv.url, authors=SCOPE), DAYS[0], now=NOW)

@@ -1,0 +1,646 @@
+"""core.revisions and core.quarantine, kept up to date from the raw files not read yet.
+
+The rule is `pipelines.hub.normalise.build_revisions` (the pure rebuild, still the reference): one parsed
+row per (listed id, commit) from its earliest capture and its README outcome; rows re-keyed to the repo's
+newest id through the stable `_id`; a commit that changed neither card, files, licence tags nor gate gets
+no row; `observed_at` is the first crawl date on or after the commit's day. Here the parsed rows
+("candidates") are kept in the state, so a day's files cost what they hold:
+
+1. New raw files (not in the ledger) are indexed: every capture's key and order, every README outcome.
+2. For the keys they touch, the winning capture and README outcome are chosen again (the same order as
+   `captures` and `build_revisions`); a key whose choice changed is parsed again (`parse_capture`, the
+   loop body of `build_revisions`), reading only the raw rows it needs.
+3. The listed ids of the re-parsed keys, closed over shared `_id`s (renames), are the touched
+   components: their rows in core.revisions are derived again from all their candidates with the
+   functions of the pure rebuild (`follow_renames`, the collapse rule, `first_crawl_after_commit`) and
+   replaced; so are their quarantine rows. A new crawl date can move the `observed_at` of revisions of
+   other repos (those committed between the previous crawl date and it): those rows are updated too.
+
+An empty state, or a change of the normalisation code, rebuilds the state from the whole raw layer (the
+same code with every file new), in bounded memory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from datetime import UTC, datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import polars as pl
+
+from pipelines.build import listing_presence
+from pipelines.hub.backfill import REVISION_RAW_SCHEMA
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.hub.normalise import (
+    QUARANTINE_SCHEMA,
+    _signature,
+    first_crawl_after_commit,
+    follow_renames,
+    revision_row,
+)
+from pipelines.hub.schema import REVISIONS_SCHEMA
+from pipelines.incremental import state
+from pipelines.storage.warehouse import Warehouse, sql_text
+
+SOURCES = {"hub_listing": 0, "hub_revision": 1, "hub_readme": None, "hub_presence": None}
+PARSE_WORKERS = max(1, min(2, os.cpu_count() or 1))
+PARALLEL_FROM = 4000  # keys to parse before worker processes pay off
+CONTENT_BUDGET = 2_000_000_000  # bytes of items + READMEs held at once when parsing many keys
+DERIVE_BATCH = 400_000  # candidates per derive batch in a rebuild
+Q_COLS = {f"q_{k}": v for k, v in QUARANTINE_SCHEMA.items()}
+Q_LIST = ", ".join(Q_COLS)  # the quarantine columns of a candidate, in core.quarantine's order
+UTC_TS = pl.Datetime("us", "UTC")
+
+
+def _ckey(repo: pl.Expr, sha: pl.Expr) -> pl.Expr:
+    """One text key per (listed id, commit) that also tells nulls apart (captures() keys on both)."""
+    return pl.concat_str([repo.fill_null("\x00"), pl.lit("\x1f"), sha.fill_null("\x00")])
+
+
+def _rel(wh: Warehouse, path: Path) -> str:
+    return path.relative_to(wh.raw.root).as_posix()
+
+
+# ---- 1. the ledger and the index ------------------------------------------------------------------
+def new_files(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, list[Path]]:
+    """Per source, the committed raw files not in the ledger (sorted like RawStore.files)."""
+    out = {}
+    for source in SOURCES:
+        known = {r[0] for r in con.execute("SELECT path FROM incr.files WHERE source = ?", [source]).fetchall()}
+        out[source] = [p for p in wh.raw.files(source) if _rel(wh, p) not in known]
+    return out
+
+
+def _read(path: Path, columns: list[str], schema: dict) -> pl.DataFrame:
+    frame = pl.read_parquet(path, columns=[c for c in columns if c in pl.read_parquet_schema(path)])
+    return frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in columns if c not in frame.columns)
+
+
+def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.DataFrame]:
+    """The index rows of new files: captures, README outcomes, listing sightings, presence checks, ledger."""
+    caps, readmes, seen, presence, ledger = [], [], [], [], []
+    for source, paths in files.items():
+        for path in paths:
+            day, rel = path.parent.name.split("=", 1)[1], _rel(wh, path)
+            if source == "hub_listing":
+                f = _read(path, ["repo_id", "sha", "page_index", "item_index", "item"], LISTING_RAW_SCHEMA)
+                f = f.with_columns(pl.lit(day).alias("crawl_date"))
+                seen.append(listing_presence(f))
+                caps.append(f.select("repo_id", "sha", "crawl_date", pl.lit(0, pl.Int32).alias("rank"),
+                                     "page_index", "item_index", pl.lit(rel).alias("path"),
+                                     pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")))
+            elif source == "hub_revision":
+                f = _read(path, ["repo_id", "revision", "status"], REVISION_RAW_SCHEMA)
+                f = f.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")).filter(
+                    pl.col("status") == "ok")
+                caps.append(f.select("repo_id", pl.col("revision").alias("sha"), pl.lit(day).alias("crawl_date"),
+                                     pl.lit(1, pl.Int32).alias("rank"), pl.lit(0, pl.Int32).alias("page_index"),
+                                     pl.lit(0, pl.Int32).alias("item_index"), pl.lit(rel).alias("path"), "row_nr"))
+            elif source == "hub_readme":
+                f = _read(path, ["repo_id", "revision", "status"], README_RAW_SCHEMA)
+                readmes.append(f.select("repo_id", "revision", "status", pl.lit(rel).alias("path"),
+                                        pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")))
+            else:
+                f = _read(path, list(PRESENCE_RAW_SCHEMA), PRESENCE_RAW_SCHEMA)
+                presence.append(f.with_columns(pl.lit(day).alias("crawl_date")))
+            ledger.append((source, rel, day, f.height))
+    caps_schema = {"repo_id": pl.String, "sha": pl.String, "crawl_date": pl.String, "rank": pl.Int32,
+                   "page_index": pl.Int32, "item_index": pl.Int32, "path": pl.String, "row_nr": pl.Int64}
+    rd_schema = {"repo_id": pl.String, "revision": pl.String, "status": pl.String, "path": pl.String,
+                 "row_nr": pl.Int64}
+
+    def cat(parts: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
+        return pl.concat([p.cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
+
+    captures = cat(caps, caps_schema)
+    captures = captures.select(_ckey(pl.col("repo_id"), pl.col("sha")).alias("ckey"), *caps_schema)
+    readme_rows = cat(readmes, rd_schema)
+    readme_rows = readme_rows.select(_ckey(pl.col("repo_id"), pl.col("revision")).alias("ckey"), *rd_schema)
+    return {
+        "captures": captures, "readmes": readme_rows,
+        "listing_seen": cat(seen, {"repo_id": pl.String, "crawl_date": pl.Date, "created_at": UTC_TS}),
+        "presence": cat(presence, {**PRESENCE_RAW_SCHEMA, "crawl_date": pl.String}),
+        "files": pl.DataFrame(ledger, schema={"source": pl.String, "path": pl.String, "crawl_date": pl.String,
+                                              "rows": pl.Int64}, orient="row"),
+    }
+
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
+    if frame.height:
+        con.register("incoming_frame", frame)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")  # noqa: S608 - fixed names
+        finally:
+            con.unregister("incoming_frame")
+
+
+# ---- 2. choosing and parsing -----------------------------------------------------------------------
+def _needs(con: duckdb.DuckDBPyConnection, keys_table: str) -> pl.DataFrame:
+    """For the keys in `keys_table`: the winning capture and README outcome, where they differ from the
+    candidate stored (or there is none). The orders are those of `captures` and `build_revisions`:
+    earliest crawl date, listing before history, page and item; the last non-error README outcome in the
+    raw layer's file order (else the last error)."""
+    has_candidates = _has_candidates(con)
+    stored = ("LEFT JOIN incr.candidates c ON c.ckey = w.ckey" if has_candidates
+              else "LEFT JOIN (SELECT NULL::VARCHAR AS ckey, NULL::VARCHAR AS item_path, NULL::BIGINT AS item_row, "
+                   "NULL::VARCHAR AS rd_path, NULL::BIGINT AS rd_row) c ON FALSE")
+    query = f"""
+        WITH w AS (
+            SELECT c.* FROM incr.captures c SEMI JOIN {keys_table} k ON c.ckey = k.ckey
+            QUALIFY row_number() OVER (PARTITION BY c.ckey ORDER BY c.crawl_date, c.rank, c.page_index,
+                                       c.item_index, c.path, c.row_nr) = 1
+        ), r AS (
+            SELECT r.* FROM incr.readmes r SEMI JOIN {keys_table} k ON r.ckey = k.ckey
+            QUALIFY row_number() OVER (PARTITION BY r.ckey ORDER BY (r.status <> 'error') DESC, r.path DESC,
+                                       r.row_nr DESC) = 1
+        )
+        SELECT w.ckey, w.repo_id, w.sha, w.crawl_date, w.rank, w.page_index, w.item_index,
+               w.path AS item_path, w.row_nr AS item_row, r.status AS rd_status, r.path AS rd_path,
+               r.row_nr AS rd_row
+        FROM w LEFT JOIN r USING (ckey) {stored}
+        WHERE c.ckey IS NULL OR c.item_path IS DISTINCT FROM w.path OR c.item_row IS DISTINCT FROM w.row_nr
+              OR c.rd_path IS DISTINCT FROM r.path OR c.rd_row IS DISTINCT FROM r.row_nr
+    """  # noqa: S608 - table names are fixed in this module
+    return con.sql(query).pl()
+
+
+def _has_candidates(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'incr' "
+                            "AND table_name = 'candidates'").fetchall()[0][0])
+
+
+def _gather_items(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
+    """(ckey, item): the info text of each key's winning capture, each raw file read once."""
+    parts = []
+    for (path, rank), group in needs.group_by("item_path", "rank"):
+        column = "item" if rank == 0 else "info"
+        text = pl.read_parquet(root / path, columns=[column]).get_column(column)
+        parts.append(group.select(*keep, pl.Series("item", text.gather(group.get_column("item_row")))))
+    return pl.concat(parts) if parts else needs.select(*keep).clear().with_columns(pl.lit(None, pl.String).alias("item"))
+
+
+def _gather_readmes(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
+    """(ckey, content, sha256) of each key's chosen README outcome, each raw file read once."""
+    parts = []
+    for (path,), group in needs.filter(pl.col("rd_path").is_not_null()).group_by("rd_path"):
+        f = pl.read_parquet(root / path, columns=["content", "sha256"])
+        rows = group.get_column("rd_row")
+        parts.append(group.select(*keep, pl.Series("content", f.get_column("content").gather(rows)),
+                                  pl.Series("sha256", f.get_column("sha256").gather(rows))))
+    if parts:
+        return pl.concat(parts)
+    return needs.select(*keep).clear().with_columns(pl.lit(None, pl.Binary).alias("content"),
+                                                    pl.lit(None, pl.String).alias("sha256"))
+
+
+def _contents(root: Path, needs: pl.DataFrame, tmp: Path | None = None) -> Iterator[pl.DataFrame]:
+    """`needs` with their raw texts (item, content, sha256), in parts that fit CONTENT_BUDGET. Few keys: one
+    part, each raw file read once. Many keys (a rebuild): the needed rows are first spread over shards by
+    key (so that every raw file is still read once), then each shard is put together and yielded."""
+    if needs.height == 0:
+        return
+    estimate = needs.height * 1500 + needs.filter(pl.col("rd_path").is_not_null()).height * 4000
+    shards = max(1, math.ceil(estimate / CONTENT_BUDGET))
+    if shards == 1:
+        yield needs.join(_gather_items(root, needs), on="ckey", how="left").join(
+            _gather_readmes(root, needs), on="ckey", how="left")
+        return
+    (tmp or Path(tempfile.gettempdir())).mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="incr-contents-", dir=tmp))
+    try:
+        needs = needs.with_columns((pl.col("ckey").hash(seed=7) % shards).alias("_shard"))
+        for what, col, gather in (("items", "item_path", _gather_items), ("readmes", "rd_path", _gather_readmes)):
+            subset = needs.filter(pl.col(col).is_not_null())
+            paths = subset.get_column(col).unique().sort().to_list()
+            for g in range(0, len(paths), 400):
+                part = gather(root, subset.filter(pl.col(col).is_in(paths[g:g + 400])), ("ckey", "_shard"))
+                for (shard,), frame in part.group_by("_shard"):
+                    folder = work / what / str(shard)
+                    folder.mkdir(parents=True, exist_ok=True)
+                    frame.drop("_shard").write_parquet(folder / f"{g}.parquet")
+        for shard in range(shards):
+            part = needs.filter(pl.col("_shard") == shard).drop("_shard")
+            for what, empty in (("items", {"item": pl.String}), ("readmes", {"content": pl.Binary, "sha256": pl.String})):
+                folder = work / what / str(shard)
+                found = (pl.read_parquet(folder / "*.parquet") if folder.exists()
+                         else pl.DataFrame(schema={"ckey": pl.String, **empty}))
+                part = part.join(found, on="ckey", how="left")
+            yield part
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def parse_capture(repo_id: Any, sha: Any, crawl_date: str, item_text: Any, source: str,
+                  readme: tuple[str, bytes | None, str | None] | None) -> tuple[dict | None, str | None, dict | None]:
+    """One capture as `build_revisions` reads it: (revision row or None, collapse signature, quarantine row)."""
+    ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
+    if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
+        return None, None, {"source": "hub_listing", "reference": ref, "repo_id": str(repo_id)[:200],
+                            "reason": "invalid_identifier", "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
+                            "crawl_date": crawl_date}
+    try:
+        info = json.loads(item_text)
+    except (ValueError, TypeError) as exc:
+        return None, None, {"source": "hub_listing", "reference": ref, "repo_id": repo_id,
+                            "reason": "malformed_item", "detail": str(exc)[:300], "crawl_date": crawl_date}
+    status, content, digest = readme or ("not_fetched", None, None)
+    observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
+    row = revision_row(info, status, content if status == "ok" else None, observed, source)
+    if status != "ok":
+        row["readme_status"] = status
+    row["card_sha256"] = digest
+    if row["committed_at"] is None:
+        return None, None, {"source": "hub_listing", "reference": ref, "repo_id": repo_id,
+                            "reason": "missing_field", "detail": "lastModified absent or not a date",
+                            "crawl_date": crawl_date}
+    quarantine = None
+    if row["readme_status"] in ("malformed_yaml", "non_utf8", "oversized"):
+        quarantine = {"source": "hub_readme", "reference": f"{repo_id}@{sha}", "repo_id": repo_id,
+                      "reason": row["readme_status"], "detail": (row["card_yaml_error"] or "")[:300],
+                      "crawl_date": crawl_date}
+    return row, _signature(row, sha), quarantine
+
+
+def _parse_rows(rows: list[tuple]) -> list[tuple[dict | None, str | None, dict | None]]:
+    return [parse_capture(r, s, d, i, src, None if st is None else (st, c, h))
+            for r, s, d, i, src, st, c, h in rows]
+
+
+def parse_frame(frame: pl.DataFrame, workers: int = 1) -> pl.DataFrame:
+    """Candidate rows (every core.revisions column, the signature, the quarantine row) for `needs` with texts."""
+    cols = frame.select("repo_id", "sha", "crawl_date", "item",
+                        pl.when(pl.col("rank") == 0).then(pl.lit("listing")).otherwise(pl.lit("backfill")),
+                        "rd_status", "content", "sha256")
+    rows = list(cols.iter_rows())
+    if workers > 1 and len(rows) >= PARALLEL_FROM:
+        size = max(500, math.ceil(len(rows) / (workers * 8)))
+        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
+            parsed = [x for part in pool.map(_parse_rows, [rows[i:i + size] for i in range(0, len(rows), size)])
+                      for x in part]
+    else:
+        parsed = _parse_rows(rows)
+    revs = pl.DataFrame([p[0] or {} for p in parsed], schema=REVISIONS_SCHEMA)
+    quarantine = pl.DataFrame([p[2] or {} for p in parsed], schema=QUARANTINE_SCHEMA)
+    meta = frame.select("ckey", pl.col("repo_id").alias("raw_repo_id"), pl.col("sha").alias("raw_sha"),
+                        pl.col("crawl_date").alias("capture_date"), "rank", "page_index", "item_index", "item_path",
+                        "item_row", "rd_path", "rd_row")
+    return pl.concat([
+        meta, revs,
+        pl.DataFrame({"_sig": [p[1] for p in parsed], "keep": [p[0] is not None for p in parsed]},
+                     schema={"_sig": pl.String, "keep": pl.Boolean}),
+        quarantine.rename({k: f"q_{k}" for k in QUARANTINE_SCHEMA}),
+    ], how="horizontal")
+
+
+def _store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
+    if not _has_candidates(con):
+        con.register("incoming_frame", frame)
+        try:
+            con.execute("CREATE TABLE incr.candidates AS SELECT * FROM incoming_frame")
+        finally:
+            con.unregister("incoming_frame")
+        return
+    con.register("incoming_frame", frame)
+    try:
+        con.execute("DELETE FROM incr.candidates WHERE ckey IN (SELECT ckey FROM incoming_frame)")
+        con.execute("INSERT INTO incr.candidates BY NAME SELECT * FROM incoming_frame")
+    finally:
+        con.unregister("incoming_frame")
+
+
+# ---- 3. deriving core.revisions ------------------------------------------------------------------
+def _listing_days(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    return con.sql("SELECT DISTINCT crawl_date FROM incr.listing_days ORDER BY crawl_date").pl()
+
+
+def derive(con: duckdb.DuckDBPyConnection, listed_ids: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
+    """core.revisions rows of the components `listed_ids` (whole components), from their candidates."""
+    con.register("wanted_ids", listed_ids)
+    try:
+        cands = con.sql(f"""
+            SELECT {', '.join(f'c."{c}"' for c in REVISIONS_SCHEMA)}, c._sig FROM incr.candidates c
+            SEMI JOIN wanted_ids w ON c.listed_as = w.listed_id
+            WHERE c.keep
+            ORDER BY c.capture_date, c.rank, c.page_index, c.item_index, c.raw_repo_id, c.raw_sha
+        """).pl()  # noqa: S608 - column names from the schema
+    finally:
+        con.unregister("wanted_ids")
+    if cands.height == 0:
+        return pl.DataFrame(schema=REVISIONS_SCHEMA)
+    revisions = _typed(cands, {**REVISIONS_SCHEMA, "_sig": pl.String})
+    # The tail of build_revisions, on whole components (rows of one repo never span two calls).
+    revisions = follow_renames(revisions).sort("repo_id", "committed_at", "revision")
+    changed = pl.col("_sig") != pl.col("_sig").shift(1).over("repo_id")
+    revisions = revisions.filter(changed.fill_null(True)).drop("_sig")
+    return first_crawl_after_commit(revisions, days)
+
+
+def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A frame read back from DuckDB with the exact Polars types of `schema` (timestamps in UTC)."""
+    out = []
+    for name, dtype in schema.items():
+        col = pl.col(name)
+        if isinstance(dtype, pl.Datetime) and isinstance(frame.schema[name], pl.Datetime):
+            col = col.dt.convert_time_zone("UTC") if frame.schema[name].time_zone else col.dt.replace_time_zone("UTC")
+        out.append(col.cast(dtype).alias(name))
+    return frame.select(out)
+
+
+def components(con: duckdb.DuckDBPyConnection, listed: list[str]) -> list[str]:
+    """Every listed id linked to `listed` through a shared `_id` (renames), transitively."""
+    ids = set(listed)
+    frontier = set(listed)
+    while frontier:
+        con.register("frontier_ids", pl.DataFrame({"listed_id": sorted(frontier)}, schema={"listed_id": pl.String}))
+        try:
+            found = {r[0] for r in con.execute("""
+                SELECT DISTINCT c2.listed_as FROM incr.candidates c1
+                JOIN incr.candidates c2 ON c1.repo_uid = c2.repo_uid
+                WHERE c1.keep AND c2.keep AND c1.listed_as IN (SELECT listed_id FROM frontier_ids)
+            """).fetchall()}
+        finally:
+            con.unregister("frontier_ids")
+        frontier = found - ids
+        ids |= found
+    return sorted(ids)
+
+
+def component_labels(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """(listed_id, label) for every listed id with a kept candidate: ids sharing a component share a label."""
+    edges = con.sql("SELECT DISTINCT listed_as, repo_uid FROM incr.candidates WHERE keep").pl()
+    ids = edges.select(pl.col("listed_as").unique()).with_columns(pl.col("listed_as").alias("label"))
+    linked = edges.filter(pl.col("repo_uid").is_not_null())
+    while True:
+        uid_label = linked.join(ids, on="listed_as").group_by("repo_uid").agg(pl.col("label").min())
+        new = (ids.join(linked.join(uid_label, on="repo_uid").group_by("listed_as").agg(
+            pl.col("label").min().alias("_via")), on="listed_as", how="left")
+            .with_columns(pl.min_horizontal("label", "_via").alias("label")).drop("_via"))
+        if new.join(ids, on="listed_as").filter(pl.col("label") != pl.col("label_right")).height == 0:
+            return new.rename({"listed_as": "listed_id"})
+        ids = new
+
+
+# ---- the step ---------------------------------------------------------------------------------------
+def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False,
+                     workers: int = PARSE_WORKERS, progress: Any = None) -> dict[str, Any]:
+    """Bring core.revisions and core.quarantine up to date with the raw layer; returns what was done.
+
+    `full` (or an unusable state: empty, other code version, another work file) rebuilds the state and
+    both tables from every raw file; otherwise only the files not read yet are read.
+    """
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+
+    def lap(name: str, since: float) -> float:
+        now = time.perf_counter()
+        timings[name] = round(now - since, 3)
+        if progress:
+            progress(f"revisions: {name} {timings[name]} s")
+        return now
+
+    state.attach(wh, con)
+    problem = "full rebuild asked for" if full else state.state_problem(con)
+    if problem:
+        state.reset(con)
+    mode = "full" if problem else "incremental"
+    t = time.perf_counter()
+    files = new_files(wh, con)
+    index = index_files(wh, files)
+    t = lap("index", t)
+    # State transaction: the index, the re-chosen and re-parsed candidates, what is left to derive.
+    con.execute("BEGIN")
+    try:
+        for name in ("captures", "readmes", "listing_seen", "presence", "files"):
+            _insert(con, f"incr.{name}", index[name])
+        days = index["captures"].filter(pl.col("rank") == 0).select(pl.col("crawl_date").unique())
+        con.register("new_days", days)
+        con.execute("INSERT INTO incr.listing_days SELECT crawl_date, false FROM new_days "
+                    "WHERE crawl_date NOT IN (SELECT crawl_date FROM incr.listing_days)")
+        con.unregister("new_days")
+        keys = pl.concat([index["captures"].select("ckey"), index["readmes"].select("ckey")]).unique()
+        con.register("touched_keys", keys)
+        needs = _needs(con, "touched_keys")
+        con.unregister("touched_keys")
+        t = lap("choose", t)
+        parsed = 0
+        old_q: set[str] = set()
+        touched: set[str] = set()
+        if needs.height and _has_candidates(con):
+            con.register("needed", needs.select("ckey"))
+            for listed, q_id in con.execute("SELECT listed_as, q_repo_id FROM incr.candidates "
+                                            "WHERE ckey IN (SELECT ckey FROM needed)").fetchall():
+                touched.update([listed] if listed is not None else [])
+                old_q.update([q_id] if q_id is not None else [])
+            con.unregister("needed")
+        new_q: set[str] = set()
+        for part in _contents(wh.raw.root, needs, wh.state):
+            cands = parse_frame(part, workers=workers)
+            _store_candidates(con, cands)
+            parsed += cands.height
+            touched.update(cands.get_column("listed_as").drop_nulls().to_list())
+            new_q.update(cands.get_column("q_repo_id").drop_nulls().to_list())
+        t = lap("parse", t)
+        if mode == "incremental":
+            _insert(con, "incr.pending_components", pl.DataFrame({"listed_id": sorted(touched)},
+                                                                 schema={"listed_id": pl.String}))
+            # Ids seen in a listing or a presence check today: their releases' first/last seen may move.
+            seen = pl.concat([index["listing_seen"].select("repo_id"), index["presence"].select("repo_id")])
+            _insert(con, "incr.pending", seen.unique().drop_nulls().select(
+                pl.lit("releases_listed").alias("consumer"), "repo_id"))
+            # Quarantine ids whose rows must be rewritten (old and new).
+            _insert(con, "incr.pending_refs", pl.DataFrame(
+                {"consumer": "quarantine", "kind": "repo_id", "ref_id": sorted(old_q | new_q)},
+                schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String}))
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    t = lap("state", t)
+    if mode == "full":
+        result = _rebuild_tables(con)
+    else:
+        result = _apply_pending(con)
+    lap("derive", t)
+    return {"mode": mode, **({"reason": problem} if problem else {}),
+            "new_files": sum(len(v) for v in files.values()), "parsed": parsed, **result,
+            "seconds": round(time.perf_counter() - started, 3), "timings": timings}
+
+
+def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components."""
+    days = _listing_days(con)
+    labels = component_labels(con) if _has_candidates(con) else pl.DataFrame(
+        schema={"listed_id": pl.String, "label": pl.String})
+    total = con.execute("SELECT count(*) FROM incr.candidates").fetchall()[0][0] if _has_candidates(con) else 0
+    batches = max(1, math.ceil(total / DERIVE_BATCH))
+    labels = labels.with_columns((pl.col("label").hash(seed=3) % batches).alias("_batch"))
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM core.revisions")
+        rows = 0
+        for b in range(batches):
+            ids = labels.filter(pl.col("_batch") == b).select("listed_id")
+            frame = derive(con, ids, days)
+            _insert(con, "core.revisions", frame)
+            rows += frame.height
+        con.execute("DELETE FROM core.quarantine")
+        if _has_candidates(con):
+            con.execute(f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
+                        "WHERE q_reason IS NOT NULL")
+        state.claim(con)
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    repos = [r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions").fetchall()]
+    con.execute("BEGIN")
+    con.execute("UPDATE incr.listing_days SET applied = true")
+    con.execute("DELETE FROM incr.pending")
+    state.set_meta(con, "full_releases", "pending")
+    state.set_meta(con, "full_scoring", "pending")
+    state.set_meta(con, "full_release_papers", "pending")
+    con.execute("COMMIT")
+    return {"revisions": rows, "repos": len(repos), "touched_repos": len(repos),
+            "quarantined": con.execute("SELECT count(*) FROM core.quarantine").fetchall()[0][0]}
+
+
+def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
+    """Derive the pending components again, fix observed_at for a new crawl date, rewrite quarantine rows."""
+    pending = [r[0] for r in con.execute("SELECT DISTINCT listed_id FROM incr.pending_components").fetchall()]
+    comp = components(con, pending) if pending else []
+    ids = pl.DataFrame({"listed_id": comp}, schema={"listed_id": pl.String})
+    days = _listing_days(con)
+    new_days = [r[0] for r in con.execute("SELECT crawl_date FROM incr.listing_days WHERE NOT applied").fetchall()]
+    q_ids = [r[0] for r in con.execute("SELECT DISTINCT ref_id FROM incr.pending_refs "
+                                       "WHERE consumer = 'quarantine'").fetchall()]
+    con.register("comp_ids", ids)
+    try:
+        old_repos = {r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions "
+                                               "WHERE listed_as IN (SELECT listed_id FROM comp_ids)").fetchall()}
+        frame = derive(con, ids, days) if comp else pl.DataFrame(schema=REVISIONS_SCHEMA)
+        moved = _observed_moves(con, days, new_days) if new_days else pl.DataFrame()
+        con.execute("BEGIN")
+        try:
+            con.execute("DELETE FROM core.revisions WHERE listed_as IN (SELECT listed_id FROM comp_ids)")
+            _insert(con, "core.revisions", frame)
+            if moved.height:
+                con.register("moved", moved)
+                con.execute("UPDATE core.revisions r SET observed_at = m.observed_at FROM moved m "
+                            "WHERE r.repo_id = m.repo_id AND r.revision = m.revision")
+                con.unregister("moved")
+            if q_ids:
+                con.register("q_ids", pl.DataFrame({"repo_id": q_ids}))
+                con.execute("DELETE FROM core.quarantine WHERE repo_id IN (SELECT repo_id FROM q_ids)")
+                con.execute(f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
+                            "WHERE q_reason IS NOT NULL AND q_repo_id IN (SELECT repo_id FROM q_ids)")
+                con.unregister("q_ids")
+            state.claim(con)
+            con.execute("COMMIT")
+        except Exception:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.unregister("comp_ids")
+    new_repos = set(frame.get_column("repo_id").to_list()) if frame.height else set()
+    repos = sorted(old_repos | new_repos | (set(moved.get_column("repo_id").to_list()) if moved.height else set()))
+    con.execute("BEGIN")
+    for consumer in ("scoring", "release_papers", "releases"):
+        _insert(con, "incr.pending", pl.DataFrame({"consumer": consumer, "repo_id": repos},
+                                                   schema={"consumer": pl.String, "repo_id": pl.String}))
+    con.execute("DELETE FROM incr.pending_components")
+    con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'quarantine'")
+    con.execute("UPDATE incr.listing_days SET applied = true")
+    con.execute("COMMIT")
+    return {"revisions_written": frame.height, "components": len(comp), "touched_repos": len(repos),
+            "observed_moved": moved.height if moved.height else 0}
+
+
+def _observed_moves(con: duckdb.DuckDBPyConnection, days: pl.DataFrame, new_days: list[str]) -> pl.DataFrame:
+    """Revisions (outside the derived components) whose `observed_at` a new crawl date changes: those
+    committed after the crawl date before it, up to it; recomputed as `first_crawl_after_commit` does."""
+    all_days = days.get_column("crawl_date").to_list()
+    ranges = []
+    for day in new_days:
+        before = [d for d in all_days if d < day]
+        ranges.append((before[-1] if before else None, day))
+    # A day of margin either side of each range; the exact test is first_crawl_after_commit's, below.
+    conds = " OR ".join(f"(d >= DATE '{lo}' AND d <= DATE '{hi}' + 1)" if lo else f"(d <= DATE '{hi}' + 1)"
+                        for lo, hi in ranges)
+    rows = con.sql(f"""
+        SELECT repo_id, revision, committed_at, observed_at FROM (
+            SELECT *, (committed_at AT TIME ZONE 'UTC')::DATE AS d FROM core.revisions
+            WHERE listed_as NOT IN (SELECT listed_id FROM comp_ids))
+        WHERE {conds}
+    """).pl()  # noqa: S608 - dates are crawl dates from the state (YYYY-MM-DD)
+    if rows.height == 0:
+        return rows
+    rows = _typed(rows, {"repo_id": pl.String, "revision": pl.String, "committed_at": UTC_TS, "observed_at": UTC_TS})
+    fixed = first_crawl_after_commit(rows, days)
+    return fixed.join(rows.select("repo_id", "revision", pl.col("observed_at").alias("_old")),
+                      on=["repo_id", "revision"]).filter(pl.col("observed_at") != pl.col("_old")).select(
+        "repo_id", "revision", "observed_at")
+
+
+def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+    """core.repo_presence, and core.releases (sql/core/releases.sql) for the repos whose revisions, listing
+    sightings or presence checks changed (every repo after a rebuild of the state, or when asked)."""
+    state.attach(wh, con)
+    full = full or state.get_meta(con, "full_releases") != "done"
+    sql = sql_text("core/releases.sql")
+    scoped = sql.replace("FROM core.revisions", "FROM scoped_revisions").replace(
+        "FROM core.repo_presence", "FROM scoped_presence")
+    if (scoped.count("scoped_revisions"), scoped.count("scoped_presence")) != (2, 1):
+        full = True  # the SQL no longer reads its inputs as expected: the whole table, never a wrong subset
+    con.execute("""CREATE OR REPLACE TEMP VIEW current_ids AS
+                   SELECT DISTINCT listed_as, repo_id AS current_id FROM core.revisions""")
+    repos = None
+    if not full:
+        con.execute("""CREATE OR REPLACE TEMP TABLE release_scope AS
+            SELECT repo_id FROM incr.pending WHERE consumer = 'releases'
+            UNION SELECT coalesce(i.current_id, p.repo_id) FROM incr.pending p
+                  LEFT JOIN current_ids i ON i.listed_as = p.repo_id WHERE p.consumer = 'releases_listed'""")
+        repos = con.execute("SELECT count(*) FROM release_scope").fetchall()[0][0]
+    where = "" if full else "WHERE repo_id IN (SELECT repo_id FROM release_scope)"
+    seen = ("SELECT * FROM (SELECT coalesce(i.current_id, l.repo_id) AS repo_id, l.crawl_date, l.created_at "
+            "FROM incr.listing_seen l LEFT JOIN current_ids i ON i.listed_as = l.repo_id) ")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW listing_seen AS {seen}{where}")  # noqa: S608 - fixed SQL
+    con.execute(f"CREATE OR REPLACE TEMP VIEW scoped_revisions AS SELECT * FROM core.revisions {where}")  # noqa: S608
+    con.execute(f"CREATE OR REPLACE TEMP VIEW scoped_presence AS SELECT * FROM core.repo_presence {where}")  # noqa: S608
+    con.execute("BEGIN")
+    try:
+        con.execute("DELETE FROM core.repo_presence")
+        con.execute("""INSERT INTO core.repo_presence BY NAME
+                       SELECT coalesce(i.current_id, p.repo_id) AS repo_id, p.present, p.how,
+                              p.crawl_date::DATE AS crawl_date
+                       FROM incr.presence p LEFT JOIN current_ids i ON i.listed_as = p.repo_id""")
+        con.execute(f"DELETE FROM core.releases {where}")  # noqa: S608 - fixed SQL
+        con.execute(f"INSERT INTO core.releases BY NAME {sql if full else scoped}")
+        con.execute("COMMIT")
+    except Exception:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        for view in ("listing_seen", "scoped_revisions", "scoped_presence", "current_ids"):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+    con.execute("BEGIN")
+    if full:
+        state.set_meta(con, "full_marts", "pending")
+    else:  # the monthly mart follows these repos' release rows (deletion, modality, base family)
+        con.execute("INSERT INTO incr.pending SELECT 'marts', repo_id FROM release_scope")
+    con.execute("DROP TABLE IF EXISTS release_scope")
+    con.execute("DELETE FROM incr.pending WHERE consumer IN ('releases', 'releases_listed')")
+    state.set_meta(con, "full_releases", "done")
+    con.execute("COMMIT")
+    return {"mode": "full" if full else "incremental", "touched_repos": repos,
+            "releases": con.execute("SELECT count(*) FROM core.releases").fetchall()[0][0]}
