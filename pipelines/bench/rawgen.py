@@ -24,8 +24,8 @@ repos disappear on a change day (a failed presence check).
 Shapes of the raw files, as the crawler writes them: listing pages of 1,000 items, newest change first,
 each item the JSON the Hub's listing answers with the crawler's `expand` fields (`json.dumps(...,
 sort_keys=True)`); README outcomes in batches of 100 (`README_BATCH`); the history backfill's revision
-infos and READMEs in files of 100 repos (the crawler writes one file per repo: 3 million files at Hub
-scale, which is a cost of its own and not what this benchmark measures); one `crawl_run` row per day.
+infos and READMEs in files of 100 repos (the crawler's backfill writes batches of 500 repos); one
+`crawl_run` row per day.
 Not written: `hub_commits` (the build does not read it), datasets and papers captures. The README's
 git `blob_id` is left null (as in captures made before 2026-11-23).
 

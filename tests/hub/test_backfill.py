@@ -90,3 +90,43 @@ def test_backfill_reads_each_commit_once_and_skips_unchanged_readmes(warehouses)
     assert len(infos) == len(set(infos))
     readme_gets = [r["path"] for r in log if r["method"] == "GET" and r["path"].endswith("/README.md")]
     assert len(readme_gets) == len(set(readme_gets))
+
+
+def test_backfill_batches_write_few_files_and_the_same_rows(tmp_path):
+    from pipelines.hub.backfill import run_backfill
+    from pipelines.hub.daily import client_for
+
+    per_repo, batched = Warehouse(tmp_path / "per-repo"), Warehouse(tmp_path / "batched")
+    with MirrorServer(SAMPLE) as srv:
+        conf = settings(srv.url)
+        for wh, flush in ((per_repo, 1), (batched, 500)):
+            run_crawl(wh, conf, LAST, now=NOW)
+            summary = run_backfill(client_for(conf, LAST), wh.raw, LAST, now=NOW, flush_repos=flush)
+    assert summary.repos_walked >= 12
+    assert raw_fingerprint(per_repo) == raw_fingerprint(batched)
+    assert len(per_repo.raw.files("hub_commits")) == summary.repos_walked
+    assert len(batched.raw.files("hub_commits")) == 1 and len(batched.raw.files("hub_revision")) == 1
+
+
+def test_a_failure_mid_backfill_keeps_what_the_finished_repos_fetched(warehouses, tmp_path):
+    from pipelines.hub.backfill import run_backfill, tracked_heads
+    from pipelines.hub.daily import client_for
+    from pipelines.mirror.server import FaultConfig
+
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(SAMPLE) as srv:
+        run_crawl(wh, settings(srv.url), LAST, now=NOW)
+    repos = sorted(tracked_heads(wh.raw))
+    victim = repos[len(repos) // 2]
+    faults = FaultConfig(seed=1, rate_5xx=1.0, paths=rf"/api/models/{victim}/commits")
+    with MirrorServer(SAMPLE, faults=faults) as srv:
+        conf = settings(srv.url)
+        with pytest.raises(Exception, match="50"):
+            run_backfill(client_for(conf, LAST), wh.raw, LAST, now=NOW)
+    saved = {repo for repo, _ in raw_fingerprint(wh)["hub_commits"]}
+    assert saved == set(repos[:len(repos) // 2])  # every repo walked before the failure, written
+    with MirrorServer(SAMPLE) as srv:
+        run_backfill(client_for(settings(srv.url), LAST), wh.raw, LAST, now=NOW)
+        listed_again = {r["path"] for r in srv.requests if "/commits/" in r["path"]}
+    assert not any(f"/api/models/{repo}/commits" in p for repo in saved for p in listed_again)
+    assert raw_fingerprint(wh) == raw_fingerprint(warehouses["b"])
