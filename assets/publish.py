@@ -22,7 +22,7 @@ def snapshot(context: dg.AssetExecutionContext, warehouse: WarehouseResource, pu
     wh = warehouse.get()
     try:
         with wh.connect() as con:
-            folder = publish(wh, con, override=publishing.override())
+            folder = publish(wh, con, override=publishing.override(), reuse_checks=not publishing.revalidate)
     except PublishBlocked as blocked:
         # The run fails and the UI shows why; set the `gate_override` config (with a reason) to overrule a gate.
         raise dg.Failure(description=str(blocked), metadata={

@@ -75,6 +75,9 @@ class PublishResource(dg.ConfigurableResource):
     # An operator's override of failed snapshot gates, as JSON: {"reason": ..., "by": ..., "gates": [...]}.
     # It is recorded in the manifest and the quality report; a reason is required.
     gate_override: str = ""
+    # The publish gate reuses a suite result the build's checks recorded for exactly the same table content
+    # (pipelines/quality/ledger.py); true runs every suite again.
+    revalidate: bool = False
 
     def override(self) -> dict | None:
         """The gate override, if one is configured."""

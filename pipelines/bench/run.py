@@ -70,9 +70,13 @@ def _call(module: str, function: str, argument: int) -> dict[str, Any]:
     return getattr(importlib.import_module(module), function)(argument)
 
 
-def run_one(name: str, scale: str) -> dict[str, Any]:
-    """Run one benchmark in a fresh process (its own peak RSS); an unimportable one is "not available"."""
+def run_one(name: str, scale: str, size: int | None = None) -> dict[str, Any]:
+    """Run one benchmark in a fresh process (its own peak RSS); an unimportable one is "not available".
+
+    `size` overrides the scale's size (BENCH_SIZE, with a single benchmark in BENCH_ONLY).
+    """
     module, function, sizes = BENCHMARKS[name]
+    sizes = {**sizes, scale: size} if size else sizes
     try:
         if not hasattr(importlib.import_module(module), function):
             raise ImportError(f"{module} has no {function}")
@@ -151,14 +155,22 @@ def main() -> int:
     if scale not in ("quick", "full"):
         raise SystemExit(f"BENCH_SCALE must be quick or full, not {scale!r}")
     only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n] or list(BENCHMARKS)
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SCALE", "BENCH_ONLY", "BENCH_SHARDS", "BENCH_WORK")
-                   if os.environ.get(k))
+    unknown = [n for n in only if n not in BENCHMARKS]
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s) in BENCH_ONLY: {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+    size = os.environ.get("BENCH_SIZE", "").strip()
+    if size and (not size.isdigit() or int(size) < 1 or len(only) != 1):
+        raise SystemExit("BENCH_SIZE must be a positive integer, with exactly one benchmark named in BENCH_ONLY")
+    # The command as run, with the benchmarks' own knobs (CYCLE_BEFORE_MAX and the like) that were set.
+    knobs = sorted(k for k in os.environ if k.startswith("CYCLE_"))
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SCALE", "BENCH_ONLY", "BENCH_SIZE", "BENCH_SHARDS",
+                                                     "BENCH_WORK", *knobs) if os.environ.get(k))
     load_start = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     outcomes = {}
     for name in only:
         print(f"== {name} ({scale})", flush=True)
-        outcomes[name] = run_one(name, scale)
+        outcomes[name] = run_one(name, scale, int(size) if size else None)
         print(json.dumps({k: v for k, v in outcomes[name].items() if k != "result"}), flush=True)
     run = {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
            "command": f"{env + ' ' if env else ''}.venv/bin/python -m pipelines.bench.run",

@@ -11,6 +11,7 @@ from pipelines.publish.report_html import render_report
 from pipelines.publish.snapshot import write_snapshot
 from pipelines.quality.gates import GateThresholds, evaluate_gates, previous_snapshot
 from pipelines.quality.gx_run import run_all
+from pipelines.quality.ledger import Ledger
 from pipelines.quality.report import render_quality_report
 from pipelines.storage.warehouse import Warehouse
 
@@ -37,16 +38,22 @@ class PublishBlocked(RuntimeError):
 
 
 def quality_gate(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime,
-                 override: dict | None = None, thresholds: GateThresholds | None = None) -> tuple[dict, str]:
-    """Run every suite and every snapshot gate; return (checks for the manifest, the Markdown report)."""
+                 override: dict | None = None, thresholds: GateThresholds | None = None,
+                 reuse_checks: bool = True) -> tuple[dict, str]:
+    """Run every suite and every snapshot gate; return (checks for the manifest, the Markdown report).
+
+    With `reuse_checks`, a suite whose passing result the build's checks recorded for exactly this content
+    and definition (pipelines/quality/ledger.py) is not validated again; the manifest says which were reused.
+    """
     previous_manifest, previous_folder = previous_snapshot(wh.snapshots)
     gates = evaluate_gates(con, previous_manifest, thresholds=thresholds or GateThresholds(), crawl_complete=True,
                            override=override, previous_folder=previous_folder)
-    results = run_all(con, now=now)
+    results = run_all(con, now=now, ledger=Ledger(wh.quality), reuse=reuse_checks)
     report = render_quality_report(results, gates, quarantine_counts(con))
     checks = {
         "passed": bool(gates["passed"]) and all(r["success"] for r in results.values()),
-        "suites": {t: {k: r.get(k) for k in ("success", "present", "evaluated", "successful")}
+        "suites": {t: {**{k: r.get(k) for k in ("success", "present", "evaluated", "successful")},
+                       "validated_at": (r.get("reused") or {}).get("validated_at", now.isoformat())}
                    for t, r in results.items()},
         "gates": gates,
     }
@@ -55,7 +62,7 @@ def quality_gate(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime
 
 def publish(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime | None = None,
             override: dict | None = None, thresholds: GateThresholds | None = None,
-            documents: dict[str, str] | None = None, extra: dict | None = None) -> Path:
+            documents: dict[str, str] | None = None, extra: dict | None = None, reuse_checks: bool = True) -> Path:
     """Check, then write a new snapshot version (named after the last crawl date) and refresh the serving file.
 
     The suites and the gates (against the previous snapshot) run first; if any fails, and no recorded
@@ -64,7 +71,8 @@ def publish(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, now: datetime | No
     window = crawl_window(con)
     if window["to"] is None:
         raise RuntimeError("nothing to publish: no crawl has been recorded in this warehouse")
-    checks, report = quality_gate(wh, con, now=now or datetime.now(UTC), override=override, thresholds=thresholds)
+    checks, report = quality_gate(wh, con, now=now or datetime.now(UTC), override=override, thresholds=thresholds,
+                                  reuse_checks=reuse_checks)
     if not checks["passed"]:
         failed = [g["name"] for g in checks["gates"]["gates"] if not g["passed"]]
         failed += [f"{t} suite" for t, r in checks["suites"].items() if not r["success"]]

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
+from pipelines.quality.ledger import Ledger, checked_columns, definition_digest, fingerprint
 from pipelines.quality.suites import SUITES, Check, Suite, suite_for
 
 MAX_EXAMPLES = 5
@@ -67,9 +68,7 @@ def json_safe(value: Any) -> Any:
 def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check]) -> pl.DataFrame:
     """The suite's frame, only the columns its checks and examples read (list columns never reach pandas)."""
     rel = con.sql(suite.query)
-    wanted = {c for check in checks for c in check.columns()} | set(suite.key)
-    wanted |= {c for d in suite.derived for c in d.inputs}
-    columns = [c for c in rel.columns if c in wanted]
+    columns = checked_columns(rel.columns, suite, checks)
     if not columns:
         raise LookupError(f"{suite.table} has none of the columns its checks read")
     frame = rel.select(*['"' + c.replace('"', '""') + '"' for c in columns]).pl()
@@ -175,8 +174,25 @@ def _result(suite: Suite, *, present: bool, rows: int, outcomes: list[dict], sta
             "description": description, "metadata": json_safe(metadata), **(extra or {})}
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime) -> dict:
-    """Validate one public table with its GX suite; a table that does not exist yet is skipped (passed)."""
+def _reused(suite: Suite, result: dict, started: float) -> dict:
+    """A recorded passing result for the same content and definition (pipelines/quality/ledger.py), marked so."""
+    when = result["reused"]["validated_at"]
+    elapsed = round(time.perf_counter() - started, 3)
+    description = (f"GX: {result['successful']}/{result['evaluated']} expectations passed on {result['rows']} rows "
+                   f"of {suite.table} (validated at {when} on this same content; reused)")
+    metadata = {**result["metadata"], "reused_from": when, "elapsed_seconds": elapsed}
+    return {**result, "description": description, "metadata": metadata, "elapsed_seconds": elapsed,
+            "timings": {"fingerprint": elapsed}}
+
+
+def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledger: Ledger | None = None,
+              reuse: bool = False) -> dict:
+    """Validate one public table with its GX suite; a table that does not exist yet is skipped (passed).
+
+    With a `ledger`, a passing result is recorded with the content it validated; with `reuse` as well, a
+    recorded passing result for exactly the same content and suite definition is returned instead of
+    validating again (its `reused` says when it was validated).
+    """
     started = time.perf_counter()
     suite = suite_for(table)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -185,15 +201,24 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime) -> d
         return _result(suite, present=False, rows=0, outcomes=[], started=started, timings={})
     checks = suite.checks(now)
     absent_joins = [t for t in suite.joins if t not in present]
-    load_started = time.perf_counter()
+    timings: dict[str, float] = {}
     try:
         if absent_joins:
             raise LookupError(f"referenced table(s) missing: {', '.join(absent_joins)}")
+        if ledger is not None:
+            # The content of exactly what _load reads (before the derived columns, which the digest covers).
+            step = time.perf_counter()
+            columns = checked_columns(con.sql(suite.query).columns, suite, checks)
+            content, digest = fingerprint(con, suite, columns), definition_digest(suite, columns)
+            timings["fingerprint"] = time.perf_counter() - step
+            if reuse and (hit := ledger.lookup(suite, content=content, digest=digest, now=now)) is not None:
+                return _reused(suite, hit, started)
+        step = time.perf_counter()
         frame = _load(con, suite, checks)
+        timings["load"] = time.perf_counter() - step
     except (duckdb.Error, LookupError) as exc:
         return _result(suite, present=True, rows=0, outcomes=[], started=started, timings={},
                        error=f"{type(exc).__name__}: {exc}")
-    timings = {"load": time.perf_counter() - load_started}
     runnable = [c for c in checks if not _missing(c, frame, suite)]
     import_before = bool(_GX)
     outcomes, gx_timings = _validate(suite, runnable, frame) if runnable else ([], {})
@@ -207,8 +232,11 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime) -> d
         "success": False, "unexpected_count": None, "unexpected_percent": None, "examples": [],
         "error": f"column(s) missing from {suite.table}: {', '.join(_missing(c, frame, suite))}"} for c in checks]
     extra = {"quarantine": quarantine_counts(con)} if suite.name == "quarantine" else None
-    return _result(suite, present=True, rows=frame.height, outcomes=ordered, started=started, timings=timings,
-                   extra=extra)
+    result = _result(suite, present=True, rows=frame.height, outcomes=ordered, started=started, timings=timings,
+                     extra=extra)
+    if ledger is not None:
+        ledger.record(suite, content=content, digest=digest, now=now, result=result)
+    return result
 
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -218,6 +246,7 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts(con)
 
 
-def run_all(con: duckdb.DuckDBPyConnection, *, now: datetime, tables: list[str] | None = None) -> dict[str, dict]:
+def run_all(con: duckdb.DuckDBPyConnection, *, now: datetime, tables: list[str] | None = None,
+            ledger: Ledger | None = None, reuse: bool = False) -> dict[str, dict]:
     """Run every registered suite (or the named ones); results keyed by public table name."""
-    return {name: run_suite(con, name, now=now) for name in (tables or list(SUITES))}
+    return {name: run_suite(con, name, now=now, ledger=ledger, reuse=reuse) for name in (tables or list(SUITES))}

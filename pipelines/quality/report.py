@@ -36,13 +36,16 @@ def verdict(results: dict[str, dict], gates: dict) -> str:
 
 def _checked(results: dict[str, dict]) -> list[str]:
     lines = ["## What was checked", "",
-             "| table | rows | expectations | passed | failed | seconds |", "|---|---:|---:|---:|---:|---:|"]
+             "| table | rows | expectations | passed | failed | seconds | validated |",
+             "|---|---:|---:|---:|---:|---:|---|"]
     for r in results.values():
         if not r.get("present"):
-            lines.append(f"| {r['table']} | | | | | not present (skipped) |")
+            lines.append(f"| {r['table']} | | | | | not present (skipped) | |")
         else:
+            # A result the build's checks recorded for exactly this content (pipelines/quality/ledger.py).
+            when = f"by the build's check at {r['reused']['validated_at']}" if r.get("reused") else "now"
             lines.append(f"| {r['table']} | {r['rows']} | {r['evaluated']} | {r['successful']} | "
-                         f"{len(r['failed']) + (1 if r.get('error') else 0)} | {r['elapsed_seconds']:.2f} |")
+                         f"{len(r['failed']) + (1 if r.get('error') else 0)} | {r['elapsed_seconds']:.2f} | {when} |")
     failing = [r for r in results.values() if r.get("present") and not r.get("success")]
     if failing:
         lines += ["", "### Failures", ""]

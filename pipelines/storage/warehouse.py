@@ -40,6 +40,7 @@ class Warehouse:
         self.raw = RawStore(self.root / "raw")
         self.snapshots = self.root / "snapshots"
         self.state = self.root / "state"
+        self.quality = self.root / "quality"  # the validation ledger (pipelines/quality/ledger.py)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:

@@ -110,6 +110,15 @@ def test_the_snapshot_carries_the_quality_report_and_check_results(small_demo):
     assert all(g["passed"] for g in manifest["checks"]["gates"]["gates"])
     assert "QUALITY.md" in manifest["documents"]
     assert "# Data quality report" in (folder / "QUALITY.md").read_text()
+    # The publish gate reused the build's checks (same content, pipelines/quality/ledger.py): the report's
+    # row of every present suite says it was validated by the build's check, at the time the manifest records.
+    present = {t: s for t, s in manifest["checks"]["suites"].items() if s["present"]}
+    assert {"releases", "revisions", "openness", "disclosures"} <= set(present)
+    rows = {line.split("|")[1].strip(): line for line in (folder / "QUALITY.md").read_text().splitlines()
+            if line.startswith("| core.")}
+    for table, suite in present.items():
+        assert f"by the build's check at {suite['validated_at']}" in rows[f"core.{table}"], rows[f"core.{table}"]
+    assert (base / "wh" / "quality" / "releases.json").exists()
 
 
 def test_the_snapshot_has_an_html_report_with_its_charts(small_demo):

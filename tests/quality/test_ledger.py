@@ -1,0 +1,143 @@
+"""The validation ledger: the publish gate reuses a suite's pass only for exactly the content it validated."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.publish.publish import PublishBlocked, publish
+from pipelines.quality.gx_run import run_all, run_suite
+from pipelines.quality.ledger import Ledger, definition_digest
+from pipelines.quality.suites import SUITES, Check, Derived, suite_for
+from pipelines.storage.warehouse import Warehouse
+from tests.history.helpers import build_all, crawl
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The sample corpus crawled and built, every suite validated once with the ledger (as the build's checks do)."""
+    wh = Warehouse(tmp_path_factory.mktemp("built"))
+    crawl(wh, ["2025-04-15"], history=True)
+    build_all(wh)
+    checked_at = datetime.now(UTC)  # after the crawl: papers carry the wall-clock time they were fetched
+    with wh.connect() as con:
+        results = run_all(con, now=checked_at, ledger=Ledger(wh.quality))
+    assert all(r["success"] for r in results.values()), {t: r["failed"] for t, r in results.items()}
+    return wh, checked_at
+
+
+@pytest.fixture
+def now(built):
+    """When the build's checks of the fixture ran."""
+    return built[1]
+
+
+@pytest.fixture
+def wh(built, tmp_path):
+    copy = Warehouse(tmp_path / "wh")
+    shutil.copytree(built[0].root, copy.root)
+    return copy
+
+
+def _present(results: dict) -> dict:
+    return {t: r for t, r in results.items() if r["present"]}
+
+
+def test_a_pass_is_recorded_and_reused_for_the_same_content(wh, now):
+    records = {p.stem for p in wh.quality.glob("*.json")}
+    with wh.connect() as con:
+        again = run_all(con, now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
+        fresh = run_all(con, now=now + timedelta(hours=1))
+    assert records == set(_present(fresh))  # one record per suite whose table exists
+    for table, result in _present(again).items():
+        assert result["reused"]["validated_at"] == now.isoformat(), table
+        assert "validate" not in result["timings"], table  # GX did not run
+        for key in ("success", "rows", "evaluated", "successful"):
+            assert result[key] == fresh[table][key], (table, key)
+        assert "reused" in result["description"] and result["metadata"]["reused_from"] == now.isoformat()
+
+
+def test_changed_content_is_validated_again(wh, now):
+    with duckdb.connect(str(wh.work_db)) as con:
+        con.execute("UPDATE core.revisions SET card_bytes = card_bytes + 1 "
+                    "WHERE (repo_id, revision) IN (SELECT (repo_id, revision) FROM core.revisions "
+                    "WHERE card_bytes IS NOT NULL ORDER BY ALL LIMIT 1)")
+    later = now + timedelta(hours=1)
+    with wh.connect() as con:
+        results = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
+    assert "reused" not in results["revisions"] and "validate" in results["revisions"]["timings"]
+    assert results["revisions"]["success"]
+    assert all("reused" in r for t, r in _present(results).items() if t != "revisions")
+    # The new content's pass replaced the record.
+    record = json.loads((wh.quality / "revisions.json").read_text())
+    assert record["validated_at"] == later.isoformat()
+
+
+def test_a_defect_after_the_checks_passed_still_blocks_publishing(wh, now):
+    with duckdb.connect(str(wh.work_db)) as con:
+        con.execute("UPDATE core.openness SET license_id = 'no-such-licence', license_status = 'mapped' "
+                    "WHERE repo_id = 'mistralai/Mistral-7B-v0.1'")
+    with wh.connect() as con, pytest.raises(PublishBlocked) as blocked:
+        publish(wh, con, now=now + timedelta(hours=1))
+    assert "openness suite" in str(blocked.value)
+    # A failure is never kept: the earlier pass on other content is gone too.
+    assert not (wh.quality / "openness.json").exists()
+
+
+def test_a_pass_validated_after_now_is_not_reused(wh, now):
+    with wh.connect() as con:
+        result = run_suite(con, "revisions", now=now - timedelta(days=1), ledger=Ledger(wh.quality), reuse=True)
+    assert "reused" not in result and result["success"]
+
+
+def test_an_unreadable_record_means_validating_again(wh, now):
+    (wh.quality / "releases.json").write_text("{not json", encoding="utf-8")
+    with wh.connect() as con:
+        result = run_suite(con, "releases", now=now, ledger=Ledger(wh.quality), reuse=True)
+    assert "reused" not in result and result["success"]
+    assert json.loads((wh.quality / "releases.json").read_text())["result"]["success"] is True
+
+
+def test_the_definition_digest_covers_checks_derived_columns_and_the_query():
+    suite = suite_for("openness")
+    columns = ["repo_id", "revision", "license_id"]
+    base = definition_digest(suite, columns)
+    assert definition_digest(suite, columns) == base  # stable (and independent of the day: `now` is not in it)
+    extra = dataclasses.replace(suite, checks=lambda now: [*suite.checks(now), Check(
+        "not_null:osaid", "ExpectColumnValuesToNotBeNull", {"column": "osaid"}, "osaid is never null")])
+    assert definition_digest(extra, columns) != base
+    loosened = dataclasses.replace(suite, checks=lambda now: [
+        dataclasses.replace(c, kwargs={**c.kwargs, "max_value": 9}) if c.name.startswith("between:mof_class") else c
+        for c in suite.checks(now)])
+    assert definition_digest(loosened, columns) != base
+    other_catalogue = Derived("uncatalogued_license_id", ("license_id",),
+                              lambda frame: pl.when(pl.col("license_id").is_in(["mit"]).not_()).then(pl.col("license_id")))
+    assert definition_digest(dataclasses.replace(suite, derived=(other_catalogue,)), columns) != base
+    assert definition_digest(dataclasses.replace(suite, query=suite.query + " WHERE true"), columns) != base
+
+
+def test_publish_reuses_the_checks_and_says_so(wh, now):
+    published_at = now + timedelta(hours=2)
+    with wh.connect() as con:
+        folder = publish(wh, con, now=published_at)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    suites = manifest["checks"]["suites"]
+    assert {"releases", "revisions", "disclosures", "openness", "transitions"} <= {
+        t for t, s in suites.items() if s["present"]}
+    assert set(suites) == set(SUITES)
+    assert all(s["validated_at"] == now.isoformat() for s in suites.values() if s["present"])
+    assert "by the build's check at " + now.isoformat() in (folder / "QUALITY.md").read_text()
+
+
+def test_publish_can_be_told_to_validate_everything_again(wh, now):
+    published_at = now + timedelta(hours=2)
+    with wh.connect() as con:
+        folder = publish(wh, con, now=published_at, reuse_checks=False)
+    suites = json.loads((folder / "manifest.json").read_text())["checks"]["suites"]
+    assert all(s["validated_at"] == published_at.isoformat() for s in suites.values() if s["present"])
