@@ -81,9 +81,13 @@ def _checks(wh: Any, con: Any, now: datetime) -> dict[str, Any]:
         out[name] = {"passed": fn(con)["passed"], "seconds": round(time.perf_counter() - started, 2)}
     for table in GX_SUITES:
         started = time.perf_counter()
-        result = run_suite(con, table, now=now, ledger=Ledger(wh.quality))
+        result = run_suite(con, table, now=now, ledger=Ledger(wh.quality), reuse=True)
         out[f"{table}_suite"] = {"passed": result["success"], "rows": result["rows"],
-                                 "seconds": round(time.perf_counter() - started, 2), "timings": result["timings"]}
+                                 "seconds": round(time.perf_counter() - started, 2), "timings": result["timings"],
+                                 "validated": ("reused" if result.get("reused") else
+                                               f"{result['delta']['validated_rows']} rows of "
+                                               f"{result['delta']['changed_repos']} changed repos"
+                                               if result.get("delta") else "whole table")}
     return out
 
 
@@ -313,6 +317,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     checks = (cycle["steps"].get("checks") or {}).get("result") or {}
     gx = sum(v["seconds"] for k, v in checks.items() if k.endswith("_suite"))
     slowest = sorted(((k, v["seconds"]) for k, v in checks.items() if k.endswith("_suite")), key=lambda x: -x[1])[:3]
+    validated = {k.removesuffix("_suite"): v["validated"] for k, v in checks.items() if "validated" in v}
     publish = (cycle["steps"].get("publish") or {}).get("result") or {}
     revisions = (cycle["steps"].get("revisions") or {}).get("result") or {}
     scores = (cycle["steps"].get("scores") or {}).get("result") or {}
@@ -322,6 +327,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     return {
         "cycle_seconds": round(total, 1), "cycle_build_seconds": round(build, 1),
         "cycle_checks_seconds": steps.get("checks"), "cycle_gx_seconds": round(gx, 1), "slowest_suites": slowest,
+        "checks_validated": validated,
         "cycle_publish_seconds": steps.get("publish"), "cycle_failed_steps": failed,
         "cycle_steps": steps, "cycle_peak_rss_mb": max(cycle.get("peak_rss_mb", 0), cycle.get("peak_rss_children_mb", 0)),
         "checks_passed": all(v.get("passed") for v in checks.values()) if checks else None,
@@ -372,6 +378,8 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
         row("cycle: blocking checks (s) / of which Great Expectations suites", f"{f['cycle_checks_seconds']} / "
             f"{f['cycle_gx_seconds']}"),
         row("cycle: the slowest suites (s)", ", ".join(f"{k} {v}" for k, v in f["slowest_suites"])),
+        row("cycle: what each suite validated (validation ledger)",
+            "; ".join(f"{k}: {v}" for k, v in (f.get("checks_validated") or {}).items()) or "-"),
         row("cycle: publish (quality gate, gates, snapshot, report, serving copy) (s)", f["cycle_publish_seconds"]),
         row("cycle: publish gate, suites reused from the checks (same content)",
             ", ".join(f["publish_breakdown"].get("suites_reused") or []) or "none"),

@@ -18,7 +18,14 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.quality.ledger import Ledger, checked_columns, definition_digest, fingerprint
+from pipelines.quality.ledger import (
+    Ledger,
+    checked_columns,
+    definition_digest,
+    delta_allowed,
+    fingerprint,
+    repo_fingerprints,
+)
 from pipelines.quality.suites import SUITES, Check, Suite, suite_for
 
 MAX_EXAMPLES = 5
@@ -65,12 +72,17 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check]) -> pl.DataFrame:
-    """The suite's frame, only the columns its checks and examples read (list columns never reach pandas)."""
+def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], only: str | None = None
+          ) -> pl.DataFrame:
+    """The suite's frame, only the columns its checks and examples read (list columns never reach pandas);
+    with `only` (a temporary table of repo ids), only those repos' rows."""
     rel = con.sql(suite.query)
     columns = checked_columns(rel.columns, suite, checks)
     if not columns:
         raise LookupError(f"{suite.table} has none of the columns its checks read")
+    if only is not None:
+        rel = con.sql(f"SELECT q.* FROM ({suite.query}) q SEMI JOIN {only} c "  # noqa: S608 - static SQL
+                      "ON q.repo_id IS NOT DISTINCT FROM c.repo_id")
     frame = rel.select(*['"' + c.replace('"', '""') + '"' for c in columns]).pl()
     for derived in suite.derived:
         if derived.inputs[0] in frame.columns:
@@ -189,10 +201,24 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledg
               reuse: bool = False) -> dict:
     """Validate one public table with its GX suite; a table that does not exist yet is skipped (passed).
 
-    With a `ledger`, a passing result is recorded with the content it validated; with `reuse` as well, a
-    recorded passing result for exactly the same content and suite definition is returned instead of
-    validating again (its `reused` says when it was validated).
+    With a `ledger`, a passing result is recorded with the content it validated (pipelines/quality/
+    ledger.py). With `reuse` as well, the recorded pass of the same definition is built on: the same
+    content is not validated again (the result's `reused` says when it was), and for a table whose checks
+    allow it only the rows of the repos whose content changed are validated (the result's `delta`).
     """
+    try:
+        return _run_suite(con, table, now=now, ledger=ledger, reuse=reuse)
+    finally:
+        if ledger is not None:  # the temporary tables of the fingerprints, whatever happened
+            for name in (f"_ledger_{suite_for(table).name}_repos", f"_ledger_{suite_for(table).name}_changed"):
+                try:
+                    con.execute(f"DROP TABLE IF EXISTS {name}")
+                except duckdb.Error:
+                    pass
+
+
+def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledger: Ledger | None,
+               reuse: bool) -> dict:
     started = time.perf_counter()
     suite = suite_for(table)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -202,6 +228,7 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledg
     checks = suite.checks(now)
     absent_joins = [t for t in suite.joins if t not in present]
     timings: dict[str, float] = {}
+    repos = delta = None
     try:
         if absent_joins:
             raise LookupError(f"referenced table(s) missing: {', '.join(absent_joins)}")
@@ -209,12 +236,23 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledg
             # The content of exactly what _load reads (before the derived columns, which the digest covers).
             step = time.perf_counter()
             columns = checked_columns(con.sql(suite.query).columns, suite, checks)
-            content, digest = fingerprint(con, suite, columns), definition_digest(suite, columns)
+            digest = definition_digest(suite, columns)
+            if delta_allowed(suite, checks, columns):
+                repos = repo_fingerprints(con, suite, columns)
+                content = repos.content
+            else:
+                content = fingerprint(con, suite, columns)
+            base = ledger.base(suite, digest=digest, now=now) if reuse else None
+            if base is not None and base.content == content:
+                return _reused(suite, base.reused(), started)
+            if base is not None and repos is not None and base.repos is not None \
+                    and base.content.get("columns") == columns:
+                changed = f"_ledger_{suite.name}_changed"
+                delta = {"changed_repos": repos.changed_since(base.repos, changed), "table": changed,
+                         "base_validated_at": base.validated_at, "base_rows": base.content.get("rows")}
             timings["fingerprint"] = time.perf_counter() - step
-            if reuse and (hit := ledger.lookup(suite, content=content, digest=digest, now=now)) is not None:
-                return _reused(suite, hit, started)
         step = time.perf_counter()
-        frame = _load(con, suite, checks)
+        frame = _load(con, suite, checks, only=delta["table"] if delta else None)
         timings["load"] = time.perf_counter() - step
     except (duckdb.Error, LookupError) as exc:
         return _result(suite, present=True, rows=0, outcomes=[], started=started, timings={},
@@ -232,10 +270,20 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledg
         "success": False, "unexpected_count": None, "unexpected_percent": None, "examples": [],
         "error": f"column(s) missing from {suite.table}: {', '.join(_missing(c, frame, suite))}"} for c in checks]
     extra = {"quarantine": quarantine_counts(con)} if suite.name == "quarantine" else None
-    result = _result(suite, present=True, rows=frame.height, outcomes=ordered, started=started, timings=timings,
-                     extra=extra)
+    if delta:
+        delta = {"changed_repos": delta["changed_repos"], "validated_rows": frame.height,
+                 "base_validated_at": delta["base_validated_at"], "base_rows": delta["base_rows"]}
+        extra = {**(extra or {}), "delta": delta}
+    result = _result(suite, present=True, rows=content["rows"] if delta else frame.height, outcomes=ordered,
+                     started=started, timings=timings, extra=extra)
+    if delta:
+        ok = result["successful"]
+        result["description"] = (
+            f"GX: {ok}/{len(ordered)} expectations passed on the {frame.height} rows of the "
+            f"{delta['changed_repos']} repos whose content changed, of {content['rows']} rows of {suite.table} "
+            f"(the other repos' rows are unchanged since the pass at {delta['base_validated_at']})")
     if ledger is not None:
-        ledger.record(suite, content=content, digest=digest, now=now, result=result)
+        ledger.record(suite, content=content, digest=digest, now=now, result=result, repos=repos)
     return result
 
 

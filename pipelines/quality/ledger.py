@@ -11,11 +11,21 @@ daily cycle at scale (docs/benchmarks.md, "Daily cycle"). So each passing suite 
   expression (serialised with its literals, e.g. the licence catalogue), the suite's query, and the
   versions of Great Expectations, DuckDB and Polars.
 
-The publish gate reuses a recorded result only when both match and the result was validated at a time no
-later than the gate's `now` (the only time-dependent checks are "not in the future" upper bounds, which a
-later `now` can only loosen). Anything else (no record, a failed record, another fingerprint, a changed
-definition, an unreadable record) runs the suite again. Records live in `warehouse/quality/<suite>.json`,
-one per suite, replaced atomically; deleting the folder is always safe.
+A recorded result is the base of the next validation only when its definition digest matches and it was
+validated at a time no later than the new `now` (the only time-dependent checks are "not in the future"
+upper bounds, which a later `now` can only loosen). Then:
+
+- the same content fingerprint: the recorded pass is reused (nothing is validated again);
+- a table with a `repo_id` column whose checks are all row-level or uniqueness over keys that include
+  `repo_id` (`delta_allowed`): the ledger also keeps one fingerprint per repo (`repo_id`, rows, hash), and
+  only the rows of the repos whose fingerprint changed or that are new are validated. Every other row is
+  the very content that passed before, and no check of such a suite can pass on each repo's rows and fail
+  on their union (a duplicate key has one `repo_id`, so both copies are in the changed repo's rows);
+- anything else (no record, a failed record, another definition, other columns, an unreadable record):
+  the whole table is validated.
+
+Records live in `warehouse/quality/<suite>.json` (and `<suite>.<token>.repos.parquet`), one per suite,
+replaced atomically; deleting the folder is always safe (the next run validates everything).
 """
 
 from __future__ import annotations
@@ -23,6 +33,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -56,15 +68,74 @@ def _quote(column: str) -> str:
     return '"' + column.replace('"', '""') + '"'
 
 
+# Checks that hold for a table when they hold for each repo's rows (uniqueness only over keys with repo_id).
+ROW_LEVEL = {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeNull", "ExpectColumnValuesToBeInSet",
+             "ExpectColumnValuesToBeBetween", "ExpectColumnPairValuesAToBeGreaterThanB"}
+UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
+
+
+def delta_allowed(suite: Suite, checks: list[Check], columns: list[str]) -> bool:
+    """Whether validating only the changed repos' rows decides the whole table (see the module docstring)."""
+    if "repo_id" not in columns:
+        return False
+    for check in checks:
+        if "mostly" in check.kwargs:  # a share of rows: depends on the rows not validated again
+            return False
+        if check.expectation in UNIQUENESS and "repo_id" in check.columns():
+            continue
+        if check.expectation not in ROW_LEVEL:
+            return False
+    return True
+
+
+def _row_hash(columns: list[str]) -> str:
+    # Identifiers only (the query's own column names, quoted).
+    return f"hash({', '.join(_quote(c) for c in columns)})::HUGEINT"
+
+
 def fingerprint(con: duckdb.DuckDBPyConnection, suite: Suite, columns: list[str]) -> dict[str, Any]:
     """Row count and order-independent content hash of `columns` of the suite's query (one DuckDB scan)."""
     if not columns:
         raise LookupError(f"{suite.table} has none of the columns its checks read")
-    # Identifiers only (the query's own column names, quoted); the query is the suite's static SQL.
-    row_hash = f"hash({', '.join(_quote(c) for c in columns)})"
     rows, digest = con.sql(suite.query).aggregate(
-        f"count(*) AS n, coalesce(sum({row_hash}::HUGEINT), 0)::VARCHAR AS h").fetchall()[0]
+        f"count(*) AS n, coalesce(sum({_row_hash(columns)}), 0)::VARCHAR AS h").fetchall()[0]
     return {"columns": columns, "rows": int(rows), "hash": digest}
+
+
+@dataclass
+class RepoPrints:
+    """The per-repo fingerprints of a table, held in a temporary DuckDB table of the connection."""
+
+    con: duckdb.DuckDBPyConnection
+    name: str
+    content: dict[str, Any]
+
+    def changed_since(self, base: Path, into: str) -> int:
+        """Into temporary table `into`: the repo ids whose rows differ from `base` (a repos file) or are new."""
+        self.con.read_parquet(str(base)).create_view(f"{into}_base", replace=True)
+        self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {into} AS SELECT c.repo_id FROM {self.name} c
+            WHERE NOT EXISTS (SELECT 1 FROM {into}_base b WHERE b.repo_id IS NOT DISTINCT FROM c.repo_id
+                              AND b.n = c.n AND b.h = c.h)""")  # noqa: S608 - generated identifiers only
+        self.con.execute(f"DROP VIEW {into}_base")
+        return self.con.execute(f"SELECT count(*) FROM {into}").fetchall()[0][0]  # noqa: S608
+
+    def write(self, path: Path) -> None:
+        self.con.table(self.name).write_parquet(str(path), compression="zstd")
+
+    def drop(self) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {self.name}")
+
+
+def repo_fingerprints(con: duckdb.DuckDBPyConnection, suite: Suite, columns: list[str]) -> RepoPrints:
+    """One (repo_id, rows, hash) per repo of the suite's query, in a temporary table, and the table's totals
+    (the same `content` as `fingerprint`: the totals are the sums of the per-repo figures)."""
+    name = f"_ledger_{suite.name}_repos"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT repo_id, count(*)::BIGINT AS n, "  # noqa: S608
+                f"sum({_row_hash(columns)}) AS h FROM ({suite.query}) GROUP BY repo_id")
+    rows, digest = con.execute(f"SELECT coalesce(sum(n), 0), coalesce(sum(h), 0)::VARCHAR FROM {name}"  # noqa: S608
+                               ).fetchall()[0]
+    con.execute(f"ALTER TABLE {name} ALTER h TYPE VARCHAR")
+    return RepoPrints(con, name, {"columns": columns, "rows": int(rows), "hash": digest})
 
 
 def _expression(suite: Suite, columns: list[str]) -> list[str]:
@@ -90,6 +161,21 @@ def definition_digest(suite: Suite, columns: list[str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+@dataclass
+class Base:
+    """A recorded passing result that a new validation may build on."""
+
+    content: dict[str, Any]
+    validated_at: str
+    recorded_at: str | None
+    result: dict
+    repos: Path | None  # the per-repo fingerprints file, if the table has them
+
+    def reused(self) -> dict:
+        """The recorded result, marked as reused (when it was validated and recorded)."""
+        return {**self.result, "reused": {"validated_at": self.validated_at, "recorded_at": self.recorded_at}}
+
+
 class Ledger:
     """The folder of validation records of one warehouse."""
 
@@ -99,29 +185,56 @@ class Ledger:
     def _path(self, suite: Suite) -> Path:
         return self.folder / f"{suite.name}.json"
 
-    def record(self, suite: Suite, *, content: dict, digest: str, now: datetime, result: dict) -> None:
-        """Keep a passing result (a failing one removes any earlier record: it must never be reused)."""
-        path = self._path(suite)
+    def _repo_files(self, suite: Suite) -> list[Path]:
+        return sorted(self.folder.glob(f"{suite.name}.*.repos.parquet"))
+
+    def forget(self, suite: Suite) -> None:
+        """Remove the suite's record (after a failure: it must never be built on)."""
+        self._path(suite).unlink(missing_ok=True)
+        for old in self._repo_files(suite):
+            old.unlink(missing_ok=True)
+
+    def record(self, suite: Suite, *, content: dict, digest: str, now: datetime, result: dict,
+               repos: RepoPrints | None = None) -> None:
+        """Keep a passing result (with the per-repo fingerprints, if any); a failing one removes the record."""
         if not result.get("success"):
-            path.unlink(missing_ok=True)
+            self.forget(suite)
             return
         self.folder.mkdir(parents=True, exist_ok=True)
+        keep = None
+        if repos is not None:
+            keep = self.folder / f"{suite.name}.{uuid.uuid4().hex}.repos.parquet"
+            repos.write(keep)
         entry = {"format": LEDGER_FORMAT, "suite": suite.name, "table": suite.table, "content": content,
                  "definition": digest, "validated_at": now.isoformat(), "recorded_at": datetime.now(UTC).isoformat(),
-                 "result": result}
+                 "repos": keep.name if keep else None, "result": result}
+        path = self._path(suite)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(entry, default=str), encoding="utf-8")
-        os.replace(tmp, path)
+        os.replace(tmp, path)  # the record now names the new repos file; the older ones can go
+        for old in self._repo_files(suite):
+            if keep is None or old != keep:
+                old.unlink(missing_ok=True)
+
+    def base(self, suite: Suite, *, digest: str, now: datetime) -> Base | None:
+        """The recorded pass for this definition, validated no later than `now`; None if there is none."""
+        try:
+            entry = json.loads(self._path(suite).read_text(encoding="utf-8"))
+            usable = (entry.get("format") == LEDGER_FORMAT and entry["definition"] == digest
+                      and datetime.fromisoformat(entry["validated_at"]) <= now
+                      and entry["result"].get("success") is True)
+            repos = self.folder / entry["repos"] if entry.get("repos") else None
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None  # no record, or one that cannot be read: validate again
+        if not usable:
+            return None
+        if repos is not None and (repos.parent != self.folder or not repos.is_file()):
+            repos = None
+        return Base(entry["content"], entry["validated_at"], entry.get("recorded_at"), entry["result"], repos)
 
     def lookup(self, suite: Suite, *, content: dict, digest: str, now: datetime) -> dict | None:
         """The recorded passing result for exactly this content and definition, validated no later than `now`."""
-        try:
-            entry = json.loads(self._path(suite).read_text(encoding="utf-8"))
-            validated_at = datetime.fromisoformat(entry["validated_at"])
-            matches = (entry.get("format") == LEDGER_FORMAT and entry["content"] == content
-                       and entry["definition"] == digest and validated_at <= now
-                       and entry["result"].get("success") is True)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None  # no record, or one that cannot be read: validate again
-        return {**entry["result"], "reused": {"validated_at": entry["validated_at"],
-                                              "recorded_at": entry.get("recorded_at")}} if matches else None
+        base = self.base(suite, digest=digest, now=now)
+        if base is None or base.content != content:
+            return None
+        return base.reused()

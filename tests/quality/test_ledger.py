@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.publish.publish import PublishBlocked, publish
 from pipelines.quality.gx_run import run_all, run_suite
-from pipelines.quality.ledger import Ledger, definition_digest
+from pipelines.quality.ledger import Ledger, definition_digest, delta_allowed
 from pipelines.quality.suites import SUITES, Check, Derived, suite_for
 from pipelines.storage.warehouse import Warehouse
 from tests.history.helpers import build_all, crawl
@@ -73,6 +73,15 @@ def test_changed_content_is_validated_again(wh, now):
         results = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
     assert "reused" not in results["revisions"] and "validate" in results["revisions"]["timings"]
     assert results["revisions"]["success"]
+    # Only the changed repo's rows were validated; the result still counts the whole table.
+    with duckdb.connect(str(wh.work_db), read_only=True) as con:
+        repo, rows = con.execute("SELECT repo_id, count(*) FROM core.revisions WHERE repo_id = (SELECT repo_id "
+                                 "FROM core.revisions WHERE card_bytes IS NOT NULL ORDER BY ALL LIMIT 1) "
+                                 "GROUP BY repo_id").fetchall()[0]
+        total = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
+    assert results["revisions"]["delta"] == {"changed_repos": 1, "validated_rows": rows,
+                                             "base_validated_at": now.isoformat(), "base_rows": total}
+    assert results["revisions"]["rows"] == total and rows < total
     assert all("reused" in r for t, r in _present(results).items() if t != "revisions")
     # The new content's pass replaced the record.
     record = json.loads((wh.quality / "revisions.json").read_text())
@@ -141,3 +150,66 @@ def test_publish_can_be_told_to_validate_everything_again(wh, now):
         folder = publish(wh, con, now=published_at, reuse_checks=False)
     suites = json.loads((folder / "manifest.json").read_text())["checks"]["suites"]
     assert all(s["validated_at"] == published_at.isoformat() for s in suites.values() if s["present"])
+
+
+@pytest.mark.parametrize(("table", "defect", "check"), [
+    # A duplicate key has one repo_id: both copies are in the changed repo's rows (core.releases has no
+    # primary key constraint once rebuilt as a plain table, as in test_defects_block_publishing).
+    ("releases", "CREATE TABLE core.r2 AS SELECT * FROM core.releases; "
+                 "INSERT INTO core.r2 SELECT * FROM core.releases WHERE repo_id = 'Qwen/Qwen-7B'; "
+                 "DROP TABLE core.releases; ALTER TABLE core.r2 RENAME TO releases", "unique:repo_id"),
+    # A change in a joined table reaches the rows that read it: the orphan column is part of the fingerprint.
+    ("revisions", "DELETE FROM core.releases WHERE repo_id = 'Qwen/Qwen-7B'", "references:releases"),
+    ("openness", "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
+                 "WHERE valid_to IS NOT NULL AND repo_id = 'Qwen/Qwen-7B'", "order:valid_from<valid_to"),
+    ("releases", "INSERT INTO core.releases SELECT * REPLACE ('x/new-repo' AS repo_id, NULL AS latest_revision) "
+                 "FROM core.releases LIMIT 1", None),
+])
+def test_only_changed_repos_are_validated_and_their_defects_still_fail(wh, now, table, defect, check):
+    with duckdb.connect(str(wh.work_db)) as con:
+        con.execute(defect)
+    with wh.connect() as con:
+        result = run_suite(con, table, now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
+    assert result["delta"]["changed_repos"] == 1, result.get("delta")
+    if check is None:  # a new, well-formed repo: validated alone, and the pass is recorded
+        assert result["success"] and result["delta"]["validated_rows"] == 1
+        assert json.loads((wh.quality / f"{table}.json").read_text())["validated_at"] == (
+            now + timedelta(hours=1)).isoformat()
+        return
+    assert not result["success"]
+    assert check in result["metadata"]["failed"], result["metadata"]["failed"]
+    assert not (wh.quality / f"{table}.json").exists() and not list(wh.quality.glob(f"{table}.*.repos.parquet"))
+    # With the record gone, the next run validates the whole table (and fails the same way).
+    with wh.connect() as con:
+        again = run_suite(con, table, now=now + timedelta(hours=2), ledger=Ledger(wh.quality), reuse=True)
+    assert "delta" not in again and not again["success"] and check in again["metadata"]["failed"]
+
+
+def test_validating_only_changed_repos_needs_row_level_checks_and_repo_keys():
+    revisions = suite_for("revisions")
+    columns = ["repo_id", "revision", "committed_at"]
+    checks = revisions.checks(datetime.now(UTC))
+    assert delta_allowed(revisions, checks, columns)
+    assert not delta_allowed(revisions, checks, ["revision", "committed_at"])  # no repo_id: whole table
+    mostly = [dataclasses.replace(c, kwargs={**c.kwargs, "mostly": 0.99}) if c.name == "not_null:revision" else c
+              for c in checks]
+    assert not delta_allowed(revisions, mostly, columns)
+    by_revision = [*checks, Check("unique:revision", "ExpectColumnValuesToBeUnique", {"column": "revision"}, "")]
+    assert not delta_allowed(revisions, by_revision, columns)  # a key across repos
+    table_level = [*checks, Check("rows", "ExpectTableRowCountToBeBetween", {"min_value": 1}, "")]
+    assert not delta_allowed(revisions, table_level, columns)
+    for table in ("datasets", "papers", "crawl_runs", "licenses", "quarantine"):  # no repo_id: whole table
+        suite = suite_for(table)
+        assert not delta_allowed(suite, suite.checks(datetime.now(UTC)), list(suite.key))
+
+
+def test_a_record_cannot_point_outside_its_folder(wh, now):
+    record = json.loads((wh.quality / "openness.json").read_text())
+    record["repos"] = "../../work.duckdb"
+    (wh.quality / "openness.json").write_text(json.dumps(record))
+    with duckdb.connect(str(wh.work_db)) as con:
+        con.execute("UPDATE core.openness SET valid_from = valid_from - INTERVAL 1 SECOND "
+                    "WHERE repo_id = 'Qwen/Qwen-7B'")
+    with wh.connect() as con:
+        result = run_suite(con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
+    assert result["success"] and "delta" not in result and "reused" not in result  # the whole table, validated
