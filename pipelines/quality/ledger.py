@@ -122,9 +122,6 @@ class RepoPrints:
     def write(self, path: Path) -> None:
         self.con.table(self.name).write_parquet(str(path), compression="zstd")
 
-    def drop(self) -> None:
-        self.con.execute(f"DROP TABLE IF EXISTS {self.name}")
-
 
 def repo_fingerprints(con: duckdb.DuckDBPyConnection, suite: Suite, columns: list[str]) -> RepoPrints:
     """One (repo_id, rows, hash) per repo of the suite's query, in a temporary table, and the table's totals
