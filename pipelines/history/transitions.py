@@ -58,6 +58,7 @@ def _lexical_order(strings: pl.Series) -> np.ndarray:
 
     with duckdb.connect() as con:
         con.execute("SET default_collation = ''")
+        con.execute("SET enable_progress_bar = false")  # no terminal bar in run logs
         con.register("repos", pl.DataFrame({"s": strings}).with_row_index("i"))
         return con.sql("SELECT i FROM repos ORDER BY s").fetchnumpy()["i"].astype(np.int64)
 

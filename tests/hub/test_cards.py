@@ -185,9 +185,9 @@ QUIET_BOMB = b"---\n" + b"".join(
 
 @pytest.mark.parametrize(("raw", "reason"), [(BILLION_LAUGHS, "aliases"), (QUIET_BOMB, "expands")], ids=["billion-laughs", "few-aliases"])
 def test_alias_bomb_is_refused_fast_and_small(raw: bytes, reason: str) -> None:
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process: the parser's cost, whatever else the machine runs
     facts = parse_card(raw)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     tracemalloc.start()  # a second run for memory: tracing slows allocation down
     parse_card(raw)
     _, peak = tracemalloc.get_traced_memory()
@@ -198,9 +198,9 @@ def test_alias_bomb_is_refused_fast_and_small(raw: bytes, reason: str) -> None:
 
 def test_deep_nesting_is_refused() -> None:
     raw = b"---\nx: " + b"[" * 50_000 + b"]" * 50_000 + b"\n---\n"
-    start = time.perf_counter()
+    start = time.process_time()  # CPU time of this process, as above
     facts = parse_card(raw)
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert facts.readme_status == "malformed_yaml" and "nesting" in facts.yaml_error
 
 
