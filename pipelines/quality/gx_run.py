@@ -23,6 +23,7 @@ from pipelines.quality.ledger import (
     checked_columns,
     definition_digest,
     delta_allowed,
+    file_identity,
     fingerprint,
     repo_fingerprints,
 )
@@ -273,8 +274,10 @@ def _reused(suite: Suite, result: dict, started: float) -> dict:
     """A recorded passing result for the same content and definition (pipelines/quality/ledger.py), marked so."""
     when = result["reused"]["validated_at"]
     elapsed = round(time.perf_counter() - started, 3)
+    same = ("this same database file, unchanged since" if result["reused"].get("by") == "file"
+            else "this same content")
     description = (f"GX: {result['successful']}/{result['evaluated']} expectations passed on {result['rows']} rows "
-                   f"of {suite.table} (validated at {when} on this same content; reused)")
+                   f"of {suite.table} (validated at {when} on {same}; reused)")
     metadata = {**result["metadata"], "reused_from": when, "elapsed_seconds": elapsed}
     return {**result, "description": description, "metadata": metadata, "elapsed_seconds": elapsed,
             "timings": {"fingerprint": elapsed}}
@@ -343,14 +346,19 @@ def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, led
         by_repo = delta_allowed(suite, checks, columns)
         if ledger is not None:
             step = time.perf_counter()
+            identity = file_identity(con)  # before anything is read
             digest = definition_digest(suite, columns)
+            base = ledger.base(suite, digest=digest, now=now) if reuse else None
+            if base is not None and identity is not None and base.file == identity:
+                return _reused(suite, base.reused(by="file"), started)
             if by_repo:
                 repos = repo_fingerprints(con, suite, columns)
                 content = repos.content
             else:
                 content = fingerprint(con, suite, columns)
-            base = ledger.base(suite, digest=digest, now=now) if reuse else None
             if base is not None and base.content == content:
+                if identity is not None and base.file != identity and file_identity(con) == identity:
+                    ledger.same_file(suite, identity)  # the next look at this same file needs no fingerprint
                 return _reused(suite, base.reused(), started)
             if base is not None and repos is not None and base.repos is not None \
                     and base.content.get("columns") == columns:
@@ -399,7 +407,9 @@ def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, led
     if batches > 1:
         result["description"] += f" (in {batches} batches of whole repos)"
     if ledger is not None:
-        ledger.record(suite, content=content, digest=digest, now=now, result=result, repos=repos)
+        # The file's identity only if nothing wrote to it while the suite read it.
+        same_file = identity if identity is not None and file_identity(con) == identity else None
+        ledger.record(suite, content=content, digest=digest, now=now, result=result, repos=repos, file=same_file)
     return result
 
 

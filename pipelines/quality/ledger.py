@@ -24,6 +24,13 @@ upper bounds, which a later `now` can only loosen). Then:
 - anything else (no record, a failed record, another definition, other columns, an unreadable record):
   the whole table is validated.
 
+Before any of that, the cheapest proof of all: each record also keeps the identity of the DuckDB file it
+was validated on (path, device and inode, size and modification time of the file and of its write-ahead
+log), taken before the suite read anything and kept only if it was the same after. A later validation
+that finds the very same file identity, outside any open transaction of its connection, reuses the pass
+without reading a row (the publish gate right after the build's checks: nothing wrote to the file
+since). Any write to the file changes its modification time, so the content route above decides.
+
 Records live in `warehouse/quality/<suite>.json` (and `<suite>.<token>.repos.parquet`), one per suite,
 replaced atomically; deleting the folder is always safe (the next run validates everything).
 """
@@ -112,7 +119,9 @@ class RepoPrints:
 
     def changed_since(self, base: Path, into: str) -> int:
         """Into temporary table `into`: the repo ids whose rows differ from `base` (a repos file) or are new."""
-        self.con.read_parquet(str(base)).create_view(f"{into}_base", replace=True)
+        # A temporary view: validating must never write to the database file (its identity is the proof).
+        literal = "'" + str(base).replace("'", "''") + "'"
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {into}_base AS SELECT * FROM read_parquet({literal})")  # noqa: S608
         self.con.execute(f"""CREATE OR REPLACE TEMP TABLE {into} AS SELECT c.repo_id FROM {self.name} c
             WHERE NOT EXISTS (SELECT 1 FROM {into}_base b WHERE b.repo_id IS NOT DISTINCT FROM c.repo_id
                               AND b.n = c.n AND b.h = c.h)""")  # noqa: S608 - generated identifiers only
@@ -158,6 +167,24 @@ def definition_digest(suite: Suite, columns: list[str]) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def file_identity(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
+    """What identifies the bytes of the connection's database file now (see the module docstring); None for
+    an in-memory database, or inside an open transaction (its uncommitted changes are not in the file)."""
+    # Outside a transaction every statement has a transaction id of its own; inside one they share it.
+    first, = con.execute("SELECT txid_current()").fetchall()[0]
+    path, second = con.execute("SELECT path, txid_current() FROM duckdb_databases() "
+                               "WHERE database_name = current_database()").fetchall()[0]
+    if first == second or not path:
+        return None
+    try:
+        st = os.stat(path)
+        wal = os.stat(f"{path}.wal") if os.path.exists(f"{path}.wal") else None
+    except OSError:
+        return None
+    return {"path": str(Path(path).resolve()), "device": st.st_dev, "inode": st.st_ino, "size": st.st_size,
+            "mtime_ns": st.st_mtime_ns, "wal": [wal.st_size, wal.st_mtime_ns] if wal else None}
+
+
 @dataclass
 class Base:
     """A recorded passing result that a new validation may build on."""
@@ -167,10 +194,13 @@ class Base:
     recorded_at: str | None
     result: dict
     repos: Path | None  # the per-repo fingerprints file, if the table has them
+    file: dict | None = None  # the identity of the database file it was validated on
 
-    def reused(self) -> dict:
-        """The recorded result, marked as reused (when it was validated and recorded)."""
-        return {**self.result, "reused": {"validated_at": self.validated_at, "recorded_at": self.recorded_at}}
+    def reused(self, by: str = "content") -> dict:
+        """The recorded result, marked as reused (when it was validated and recorded, and how it was known to
+        be the same: `file`, the same database file untouched since, or `content`, the same fingerprint)."""
+        return {**self.result, "reused": {"validated_at": self.validated_at, "recorded_at": self.recorded_at,
+                                          "by": by}}
 
 
 class Ledger:
@@ -192,7 +222,7 @@ class Ledger:
             old.unlink(missing_ok=True)
 
     def record(self, suite: Suite, *, content: dict, digest: str, now: datetime, result: dict,
-               repos: RepoPrints | None = None) -> None:
+               repos: RepoPrints | None = None, file: dict | None = None) -> None:
         """Keep a passing result (with the per-repo fingerprints, if any); a failing one removes the record."""
         if not result.get("success"):
             self.forget(suite)
@@ -204,7 +234,7 @@ class Ledger:
             repos.write(keep)
         entry = {"format": LEDGER_FORMAT, "suite": suite.name, "table": suite.table, "content": content,
                  "definition": digest, "validated_at": now.isoformat(), "recorded_at": datetime.now(UTC).isoformat(),
-                 "repos": keep.name if keep else None, "result": result}
+                 "repos": keep.name if keep else None, "file": file, "result": result}
         path = self._path(suite)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(entry, default=str), encoding="utf-8")
@@ -212,6 +242,18 @@ class Ledger:
         for old in self._repo_files(suite):
             if keep is None or old != keep:
                 old.unlink(missing_ok=True)
+
+    def same_file(self, suite: Suite, file: dict) -> None:
+        """Note in the suite's record that its content, found unchanged, is also in this database file now."""
+        path = self._path(suite)
+        try:
+            entry = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return
+        entry["file"] = file
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(entry, default=str), encoding="utf-8")
+        os.replace(tmp, path)
 
     def base(self, suite: Suite, *, digest: str, now: datetime) -> Base | None:
         """The recorded pass for this definition, validated no later than `now`; None if there is none."""
@@ -227,7 +269,8 @@ class Ledger:
             return None
         if repos is not None and (repos.parent != self.folder or not repos.is_file()):
             repos = None
-        return Base(entry["content"], entry["validated_at"], entry.get("recorded_at"), entry["result"], repos)
+        file = entry.get("file") if isinstance(entry.get("file"), dict) else None
+        return Base(entry["content"], entry["validated_at"], entry.get("recorded_at"), entry["result"], repos, file)
 
     def lookup(self, suite: Suite, *, content: dict, digest: str, now: datetime) -> dict | None:
         """The recorded passing result for exactly this content and definition, validated no later than `now`."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -76,3 +77,43 @@ def test_open_session_keeps_its_version_while_a_run_publishes(tmp_path):
     changelog = (wh.snapshots / versions[-1] / "CHANGELOG.md").read_text()
     assert "gamma/new-model" in changelog
     assert versions[0] in changelog
+
+
+def _releases(path) -> int:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute("SELECT count(*) FROM core.releases").fetchone()[0]
+
+
+def test_a_failed_snapshot_leaves_the_serving_file_as_it_was(tmp_path):
+    mirror = make_small_mirror(tmp_path / "mirror")
+    wh = Warehouse(tmp_path / "wh")
+    _cycle(wh, mirror, "2024-03-06")
+    served = wh.serving_db.read_bytes()
+    with wh.connect() as con:  # a change the next publish would serve
+        con.execute("UPDATE core.releases SET last_seen = last_seen + INTERVAL 1 SECOND WHERE repo_id = ?",
+                    [next(iter(SMALL_REPOS))])
+    # The snapshot cannot be written (its folder is in the way): the copy made meanwhile is thrown away.
+    shutil.move(wh.snapshots, tmp_path / "kept")
+    wh.snapshots.write_text("not a folder")
+    with wh.connect() as con:
+        try:
+            publish(wh, con, reuse_checks=False)
+        except OSError:
+            pass
+        else:
+            raise AssertionError("publishing into a file must fail")
+    assert wh.serving_db.read_bytes() == served
+    assert not list(wh.root.glob(".openness.duckdb.*"))
+
+
+def test_a_write_during_the_serving_copy_is_not_lost(tmp_path):
+    mirror = make_small_mirror(tmp_path / "mirror")
+    wh = Warehouse(tmp_path / "wh")
+    _cycle(wh, mirror, "2024-03-06")
+    with wh.connect() as con:
+        copy = wh.start_serving_copy(con)
+        con.execute("DELETE FROM core.releases WHERE repo_id = ?", [next(iter(SMALL_REPOS))])
+        con.execute("CHECKPOINT")
+        copy.commit()
+    assert _releases(wh.serving_db) == _releases(wh.work_db) == len(SMALL_REPOS) - 1
+    assert not list(wh.root.glob(".openness.duckdb.*"))

@@ -54,7 +54,7 @@ def test_batches_of_repos_give_the_outcome_of_one_pass(wh, built):
         for table in tables:
             one = run_suite(con, table, now=now, batch_rows=0)
             rows = one["rows"]
-            repos = con.execute(f"SELECT count(DISTINCT repo_id) FROM {suite_for(table).table}").fetchall()[0][0]
+            repos = con.execute(f"SELECT count(DISTINCT repo_id) FROM {suite_for(table).table}").fetchall()[0][0]  # noqa: S608
             batched = run_suite(con, table, now=now, batch_rows=max(1, rows // 7))
             assert one["success"] and batched["success"], (table, one["failed"], batched["failed"])
             assert "batches" not in one["timings"]

@@ -213,3 +213,45 @@ def test_a_record_cannot_point_outside_its_folder(wh, now):
     with wh.connect() as con:
         result = run_suite(con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
     assert result["success"] and "delta" not in result and "reused" not in result  # the whole table, validated
+
+
+def test_an_untouched_database_file_is_reused_without_reading_it(wh, now):
+    later = now + timedelta(hours=1)
+    with wh.connect() as con:  # this copy's own pass (the records of the fixture name another file)
+        first = run_all(con, now=now, ledger=Ledger(wh.quality), reuse=True)
+    assert not any(r.get("reused", {}).get("by") == "file" for r in first.values())
+    with wh.connect() as con:
+        again = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
+    for table, result in _present(again).items():
+        assert result["reused"]["by"] == "file", table
+        assert "unchanged since" in result["description"]
+        for key in ("success", "rows", "evaluated", "successful"):
+            assert result[key] == first[table][key], (table, key)
+    # A write to the file: the content decides again, table by table (only core.openness changed).
+    with duckdb.connect(str(wh.work_db)) as con:
+        con.execute("UPDATE core.openness SET valid_from = valid_from - INTERVAL 1 SECOND "
+                    "WHERE repo_id = 'Qwen/Qwen-7B'")
+    with wh.connect() as con:
+        touched = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
+    assert "reused" not in touched["openness"] and touched["openness"]["delta"]["changed_repos"] == 1
+    for table, result in _present(touched).items():
+        assert "fingerprint" in result["timings"], table
+        if table not in ("openness", "disclosures"):  # disclosures reads core.openness (unmapped licences)
+            assert result["reused"]["by"] == "content", table
+    # ... and the records now name the file as it is: the next look reads nothing.
+    with wh.connect() as con:
+        last = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
+    assert {t: r.get("reused", {}).get("by") for t, r in _present(last).items()} == dict.fromkeys(_present(last), "file")
+
+
+def test_uncommitted_changes_are_never_taken_for_the_file(wh, now):
+    with wh.connect() as con:
+        run_all(con, now=now, ledger=Ledger(wh.quality), reuse=True)
+    with wh.connect() as con:
+        con.execute("BEGIN")
+        con.execute("UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
+                    "WHERE valid_to IS NOT NULL AND repo_id = 'Qwen/Qwen-7B'")
+        result = run_suite(con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
+        con.execute("ROLLBACK")
+    assert "reused" not in result and not result["success"]
+    assert "order:valid_from<valid_to" in result["metadata"]["failed"]
