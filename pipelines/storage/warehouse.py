@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -57,59 +56,13 @@ class Warehouse:
 
     def publish_serving(self, con: duckdb.DuckDBPyConnection) -> Path:
         """Checkpoint the working file and copy it to the serving file by an atomic rename."""
-        return self.start_serving_copy(con).commit()
-
-    def start_serving_copy(self, con: duckdb.DuckDBPyConnection) -> ServingCopy:
-        """Checkpoint the working file and start copying it to a temporary file beside the serving file, in a
-        thread (the kernel copies; the caller goes on, reading the same file, e.g. to write the snapshot).
-        `commit()` waits for it and renames it into place atomically; `abandon()` throws it away."""
+        tmp = self.root / f".openness.duckdb.{os.getpid()}.tmp"
         con.execute("CHECKPOINT")
-        return ServingCopy(self.work_db, self.serving_db, self.root / f".openness.duckdb.{os.getpid()}.tmp")
-
-
-class ServingCopy:
-    """A copy of the working file on its way to becoming the serving file (Warehouse.start_serving_copy).
-
-    Nothing may write to the working file meanwhile; `commit` checks that its size and modification time
-    are those it had when the copy started, and copies it again if not."""
-
-    def __init__(self, source: Path, target: Path, tmp: Path) -> None:
-        self.source, self.target, self.tmp = source, target, tmp
-        self._stat = self._identity()
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._copy, name="serving-copy", daemon=True)
-        self._thread.start()
-
-    def _identity(self) -> tuple[int, int]:
-        st = self.source.stat()
-        return st.st_size, st.st_mtime_ns
-
-    def _copy(self) -> None:
-        try:
-            shutil.copyfile(self.source, self.tmp)
-            with open(self.tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-        except BaseException as exc:  # noqa: BLE001 - handed to the thread that commits
-            self._error = exc
-
-    def commit(self) -> Path:
-        """Wait for the copy, check the source did not change meanwhile (else copy again), rename it into place."""
-        self._thread.join()
-        if self._error is not None:
-            self.tmp.unlink(missing_ok=True)
-            raise self._error
-        if self._identity() != self._stat:  # written to during the copy: the copy may be torn
-            self._copy()
-            if self._error is not None:
-                self.tmp.unlink(missing_ok=True)
-                raise self._error
-        os.replace(self.tmp, self.target)
-        return self.target
-
-    def abandon(self) -> None:
-        """Wait for the copy and remove it; the serving file stays as it was."""
-        self._thread.join()
-        self.tmp.unlink(missing_ok=True)
+        shutil.copyfile(self.work_db, tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.serving_db)
+        return self.serving_db
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:

@@ -104,16 +104,3 @@ def test_a_failed_snapshot_leaves_the_serving_file_as_it_was(tmp_path):
             raise AssertionError("publishing into a file must fail")
     assert wh.serving_db.read_bytes() == served
     assert not list(wh.root.glob(".openness.duckdb.*"))
-
-
-def test_a_write_during_the_serving_copy_is_not_lost(tmp_path):
-    mirror = make_small_mirror(tmp_path / "mirror")
-    wh = Warehouse(tmp_path / "wh")
-    _cycle(wh, mirror, "2024-03-06")
-    with wh.connect() as con:
-        copy = wh.start_serving_copy(con)
-        con.execute("DELETE FROM core.releases WHERE repo_id = ?", [next(iter(SMALL_REPOS))])
-        con.execute("CHECKPOINT")
-        copy.commit()
-    assert _releases(wh.serving_db) == _releases(wh.work_db) == len(SMALL_REPOS) - 1
-    assert not list(wh.root.glob(".openness.duckdb.*"))
