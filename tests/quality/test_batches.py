@@ -55,7 +55,7 @@ def test_batches_of_repos_give_the_outcome_of_one_pass(wh, built):
             one = run_suite(con, table, now=now, batch_rows=0)
             rows = one["rows"]
             repos = con.execute(f"SELECT count(DISTINCT repo_id) FROM {suite_for(table).table}").fetchall()[0][0]  # noqa: S608
-            batched = run_suite(con, table, now=now, batch_rows=max(1, rows // 7))
+            batched = run_suite(con, table, now=now, batch_rows=max(1, rows // 3))
             assert one["success"] and batched["success"], (table, one["failed"], batched["failed"])
             assert "batches" not in one["timings"]
             if repos > 1:  # more than one repo: several batches
@@ -84,7 +84,7 @@ def test_defects_in_several_batches_are_all_counted(wh, built):
         for table, check, count, repos_shown in (("openness", "order:valid_from<valid_to", inverted, set(broken)),
                                                  ("revisions", "references:releases", orphans, {orphan})):
             one = run_suite(con, table, now=now, batch_rows=0)
-            batched = run_suite(con, table, now=now, batch_rows=max(1, one["rows"] // 9))
+            batched = run_suite(con, table, now=now, batch_rows=max(1, one["rows"] // 4))
             assert batched["timings"]["batches"] > 2
             assert not one["success"] and not batched["success"]
             assert check in batched["metadata"]["failed"]
