@@ -206,8 +206,9 @@ def _merge(parts: list[list[dict]]) -> list[dict]:
 
 
 def _plan(con: duckdb.DuckDBPyConnection, suite: Suite, counts: str, batch_rows: int) -> int:
-    """Assign the repos of `counts` (repo_id, n) to batches of whole repos of at most `batch_rows` rows, in a
-    temporary table `_gx_<suite>_plan(repo_id, batch)`; returns the number of batches."""
+    """Assign the repos of `counts` (repo_id, n), in repo order, to batches of whole repos, a batch starting
+    every `batch_rows` rows (it ends with the repo that crosses the mark), in a temporary table
+    `_gx_<suite>_plan(repo_id, batch)`; returns the number of batches."""
     plan = f"_gx_{suite.name}_plan"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {plan} AS
         WITH c AS (SELECT repo_id, n, sum(n) OVER (ORDER BY repo_id NULLS FIRST ROWS UNBOUNDED PRECEDING) - n
@@ -218,8 +219,8 @@ def _plan(con: duckdb.DuckDBPyConnection, suite: Suite, counts: str, batch_rows:
 
 def _validate_batches(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], batches: int,
                       timings: dict[str, float]) -> tuple[pl.DataFrame, int, list[dict]]:
-    """Validate the repos of `_gx_<suite>_plan` batch by batch; returns the first batch's frame (its columns
-    decide which checks can run), the rows validated and the merged outcomes."""
+    """Validate the repos of `_gx_<suite>_plan` batch by batch; returns an empty frame with the columns read
+    (they decide which checks can run), the rows validated and the merged outcomes."""
     plan, only = f"_gx_{suite.name}_plan", f"_gx_{suite.name}_batch"
     first: pl.DataFrame | None = None
     rows = 0
@@ -232,7 +233,7 @@ def _validate_batches(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list
         frame = _load(con, suite, checks, only=only)
         timings["load"] = timings.get("load", 0.0) + time.perf_counter() - step
         if first is None:
-            first = frame
+            first = frame.clear()  # its columns only: no batch is held beyond its own validation
             runnable = [c for c in checks if not _missing(c, frame, suite)]
         rows += frame.height
         if runnable:
