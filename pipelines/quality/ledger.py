@@ -235,10 +235,7 @@ class Ledger:
         entry = {"format": LEDGER_FORMAT, "suite": suite.name, "table": suite.table, "content": content,
                  "definition": digest, "validated_at": now.isoformat(), "recorded_at": datetime.now(UTC).isoformat(),
                  "repos": keep.name if keep else None, "file": file, "result": result}
-        path = self._path(suite)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(entry, default=str), encoding="utf-8")
-        os.replace(tmp, path)  # the record now names the new repos file; the older ones can go
+        self._write(suite, entry)  # the record now names the new repos file; the older ones can go
         for old in self._repo_files(suite):
             if keep is None or old != keep:
                 old.unlink(missing_ok=True)
@@ -251,6 +248,11 @@ class Ledger:
         except (OSError, ValueError):
             return
         entry["file"] = file
+        self._write(suite, entry)
+
+    def _write(self, suite: Suite, entry: dict) -> None:
+        """Replace the suite's record atomically (a reader sees the old record or the new one, never half)."""
+        path = self._path(suite)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(json.dumps(entry, default=str), encoding="utf-8")
         os.replace(tmp, path)

@@ -92,7 +92,7 @@ def test_a_failed_snapshot_leaves_the_serving_file_as_it_was(tmp_path):
     with wh.connect() as con:  # a change the next publish would serve
         con.execute("UPDATE core.releases SET last_seen = last_seen + INTERVAL 1 SECOND WHERE repo_id = ?",
                     [next(iter(SMALL_REPOS))])
-    # The snapshot cannot be written (its folder is in the way): the copy made meanwhile is thrown away.
+    # The snapshot cannot be written (its folder is in the way): the serving file is not replaced.
     shutil.move(wh.snapshots, tmp_path / "kept")
     wh.snapshots.write_text("not a folder")
     with wh.connect() as con:
