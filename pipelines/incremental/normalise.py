@@ -56,6 +56,7 @@ from pipelines.storage.warehouse import Warehouse, sql_text
 SOURCES = {"hub_listing": 0, "hub_revision": 1, "hub_readme": None, "hub_presence": None}
 PARSE_WORKERS = max(1, min(2, os.cpu_count() or 1))
 PARALLEL_FROM = 4000  # keys to parse before worker processes pay off
+PARSE_SLICE = 50_000  # keys whose Python objects (texts, pickles, parsed dicts) exist at once while parsing
 CONTENT_BUDGET = 2_000_000_000  # bytes of items + READMEs held at once when parsing many keys
 DERIVE_BATCH = 400_000  # candidates per derive batch in a rebuild
 Q_COLS = {f"q_{k}": v for k, v in QUARANTINE_SCHEMA.items()}
@@ -278,18 +279,35 @@ def _parse_rows(rows: list[tuple]) -> list[tuple[dict | None, str | None, dict |
 
 
 def parse_frame(frame: pl.DataFrame, workers: int = 1) -> pl.DataFrame:
-    """Candidate rows (every core.revisions column, the signature, the quarantine row) for `needs` with texts."""
+    """Candidate rows (every core.revisions column, the signature, the quarantine row) for `needs` with texts.
+
+    The rows are parsed PARSE_SLICE at a time: a slice's Python objects (its texts as tuples, the pickles
+    sent to the workers, the parsed dicts) are gone before the next slice is taken, so what parsing holds
+    beside the frame does not grow with the part (a rebuild's parts hold up to CONTENT_BUDGET of texts)."""
     cols = frame.select("repo_id", "sha", "crawl_date", "item",
                         pl.when(pl.col("rank") == 0).then(pl.lit("listing")).otherwise(pl.lit("backfill")),
                         "rd_status", "content", "sha256")
+    pool = (ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+            if workers > 1 and frame.height >= PARALLEL_FROM else None)
+    try:
+        parts = [_parse_slice(frame.slice(i, PARSE_SLICE), cols.slice(i, PARSE_SLICE), pool, workers)
+                 for i in range(0, max(frame.height, 1), PARSE_SLICE)]
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _parse_slice(frame: pl.DataFrame, cols: pl.DataFrame, pool: ProcessPoolExecutor | None,
+                 workers: int) -> pl.DataFrame:
     rows = list(cols.iter_rows())
-    if workers > 1 and len(rows) >= PARALLEL_FROM:
+    if pool is not None and len(rows) >= PARALLEL_FROM:
         size = max(500, math.ceil(len(rows) / (workers * 8)))
-        with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
-            parsed = [x for part in pool.map(_parse_rows, [rows[i:i + size] for i in range(0, len(rows), size)])
-                      for x in part]
+        parsed = [x for part in pool.map(_parse_rows, [rows[i:i + size] for i in range(0, len(rows), size)])
+                  for x in part]
     else:
         parsed = _parse_rows(rows)
+    del rows
     revs = pl.DataFrame([p[0] or {} for p in parsed], schema=REVISIONS_SCHEMA)
     quarantine = pl.DataFrame([p[2] or {} for p in parsed], schema=QUARANTINE_SCHEMA)
     meta = frame.select("ckey", pl.col("repo_id").alias("raw_repo_id"), pl.col("sha").alias("raw_sha"),

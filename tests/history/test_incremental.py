@@ -126,15 +126,27 @@ def test_rename_and_deletion(tmp_path):
 
 def test_synthetic_hub_with_derivatives(tmp_path, monkeypatch):
     """The benchmark's generator: 300 models (a share are derivatives of generated bases), two change days.
-    Small budgets make the first run take its Hub-scale paths: raw texts spread over shards, parsing in
-    worker processes, derived and scored in several batches."""
-    monkeypatch.setattr(normalise, "CONTENT_BUDGET", 400_000)
+    Small budgets make the first run take its Hub-scale paths: raw texts spread over shards, each parsed
+    in slices, in worker processes where a slice is large enough, derived and scored in several batches."""
+    monkeypatch.setattr(normalise, "CONTENT_BUDGET", 2_000_000)
     monkeypatch.setattr(normalise, "PARALLEL_FROM", 200)
+    monkeypatch.setattr(normalise, "PARSE_SLICE", 250)
     monkeypatch.setattr(normalise, "DERIVE_BATCH", 300)
     monkeypatch.setattr(scoring, "SCORE_BATCH", 300)
+    slices: list[tuple[int, bool]] = []
+    parse_slice = normalise._parse_slice
+
+    def recorded(frame, cols, pool, workers):
+        slices.append((frame.height, pool is not None and frame.height >= normalise.PARALLEL_FROM))
+        return parse_slice(frame, cols, pool, workers)
+
+    monkeypatch.setattr(normalise, "_parse_slice", recorded)
     inc, pure = twin(tmp_path, "synthetic")
     generate_raw(inc.raw, 300, seed=5)
     step(inc, pure, "D0", "full")
+    # Several parts, each in slices of at most 250 keys, the full slices parsed by the workers.
+    assert max(h for h, _ in slices) == 250 and sum(h for h, _ in slices) > 3 * 250
+    assert any(pooled for _, pooled in slices) and not all(pooled for _, pooled in slices)
     earlier: list[str] = []
     for day in ("2026-08-21", "2026-08-22"):
         generate_day(inc.raw, 300, day, seed=5, earlier=earlier, change_rate=0.05, new_rate=0.01)
