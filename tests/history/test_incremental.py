@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 import polars as pl
+import pytest
 
 from pipelines.bench.rawgen import generate_day, generate_raw
 from pipelines.hub.daily import run_crawl
@@ -166,6 +167,37 @@ def test_a_changed_normaliser_or_a_lost_work_file_rebuilds(tmp_path, monkeypatch
     for path in inc.root.glob("work.duckdb*"):  # the work file lost: its tables cannot follow the old state
         path.unlink()
     step(inc, pure, "work file lost", "full")
+
+
+def test_a_rebuild_interrupted_after_a_committed_part_starts_over(tmp_path, monkeypatch):
+    """A rebuild commits its parsed candidates part by part; killed after the first part, the next run
+    finds a state the work file never claimed and rebuilds from the raw layer, to the same tables."""
+    monkeypatch.setattr(normalise, "CONTENT_BUDGET", 300_000)
+    inc, pure = twin(tmp_path, "interrupted")
+    generate_raw(inc.raw, 60, seed=11)
+    step(inc, pure, "first", "full")
+    generate_day(inc.raw, 60, "2026-08-21", seed=11, change_rate=0.2, new_rate=0.05)
+    store = normalise._store_candidates
+    stored: list[int] = []
+
+    def dies_on_the_second_part(con, frame):
+        if stored:
+            raise KeyboardInterrupt("killed during the rebuild")
+        store(con, frame)
+        stored.append(frame.height)
+
+    monkeypatch.setattr(normalise, "_store_candidates", dies_on_the_second_part)
+    with inc.connect() as con, pytest.raises(KeyboardInterrupt):
+        normalise.update_revisions(inc, con, full=True, workers=1)
+    monkeypatch.setattr(normalise, "_store_candidates", store)
+    with inc.connect() as con:  # the first part was committed: the state holds only some candidates
+        state.attach(inc, con)
+        kept = con.execute("SELECT count(*) FROM incr.candidates").fetchall()[0][0]
+        assert kept == stored[0] > 0
+        assert state.state_problem(con) == "the state does not belong to this work database"
+    done = step(inc, pure, "after the interrupted rebuild", "full")
+    assert done["revisions"]["reason"] == "the state does not belong to this work database"
+    step(inc, pure, "the day after", "incremental")
 
 
 def test_build_tables_is_incremental_and_a_run_config_forces_a_full_rebuild(tmp_path, monkeypatch):
