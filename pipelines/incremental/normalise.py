@@ -472,7 +472,7 @@ def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: boo
             if mode == "full":
                 # A rebuild commits part by part. DuckDB holds a transaction's rows in memory until it
                 # commits (~1.6 KB a candidate: 6.5 GB at 1M models, where the first run's parse
-                # peaked at 23.3 of 23.5 GB with one transaction). It stays correct: the work file
+                # peaked at 22.4 of 23.5 GiB with one transaction). It stays correct: the work file
                 # claims the new state only once its tables are written (`_rebuild_tables`), so a
                 # rebuild interrupted here is "not the state of this work database" and starts over.
                 con.execute("COMMIT")
