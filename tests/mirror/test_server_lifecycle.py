@@ -18,8 +18,12 @@ from pipelines.mirror.server import MirrorServer
 def test_serve_forever_in_the_foreground(mirror_root: Path) -> None:
     script = ("import sys; from pipelines.mirror.server import serve_forever; "
               "serve_forever(sys.argv[1], port=0, page_size=5)")
+    # As in a terminal's foreground: SIGINT at its default. A suite started in the background by a
+    # non-interactive shell (`make test &`) has SIGINT ignored, children inherit that, and Python then
+    # installs no KeyboardInterrupt handler: the server would never see the Ctrl-C this test sends.
     proc = subprocess.Popen([sys.executable, "-c", script, str(mirror_root)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
     try:
         line = proc.stdout.readline()  # "hub mirror <root> on http://127.0.0.1:PORT (arXiv: ...)"
         url = line.split(" on ")[1].split(" ")[0]
