@@ -32,6 +32,7 @@ ui: venv
 
 lint: venv
 	$(BIN)/ruff check pipelines assets tests
+	$(BIN)/ruff format --check pipelines assets tests
 
 # Benchmarks (not in the tests): BENCH_SCALE=quick (default, minutes) or BENCH_SCALE=full (Hub scale).
 # Writes bench-results/results.json and the tables in docs/benchmarks.md.

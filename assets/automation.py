@@ -8,35 +8,54 @@ LISTING = dg.AssetKey(["raw", "hub_listing"])
 SHARDED = (dg.AssetKey(["raw", "hub_readmes"]), dg.AssetKey(["raw", "hub_history"]))
 EXTRAS = (dg.AssetKey(["raw", "hub_datasets"]), dg.AssetKey(["raw", "papers"]))
 
-daily_listing = dg.define_asset_job("daily_listing", selection=dg.AssetSelection.assets(LISTING),
-                                    description="Read one day's Hub listing to the watermark.")
-daily_shards = dg.define_asset_job("daily_shards", selection=dg.AssetSelection.assets(*SHARDED),
-                                   description="READMEs and history of one shard of repos for one day.")
-daily_extras = dg.define_asset_job("daily_extras", selection=dg.AssetSelection.assets(*EXTRAS),
-                                   description="Training datasets and cited papers for one day.")
+daily_listing = dg.define_asset_job(
+    "daily_listing",
+    selection=dg.AssetSelection.assets(LISTING),
+    description="Read one day's Hub listing to the watermark.",
+)
+daily_shards = dg.define_asset_job(
+    "daily_shards",
+    selection=dg.AssetSelection.assets(*SHARDED),
+    description="READMEs and history of one shard of repos for one day.",
+)
+daily_extras = dg.define_asset_job(
+    "daily_extras",
+    selection=dg.AssetSelection.assets(*EXTRAS),
+    description="Training datasets and cited papers for one day.",
+)
 build_tables = dg.define_asset_job(
-    "build_tables", selection=dg.AssetSelection.groups("core", "marts"),
+    "build_tables",
+    selection=dg.AssetSelection.groups("core", "marts"),
     description="Bring the core tables up to date with the raw layer (incremental; run config resources.build."
-    "config.full_rebuild: true rebuilds everything) and run their blocking checks.")
+    "config.full_rebuild: true rebuilds everything) and run their blocking checks.",
+)
 publish_snapshot = dg.define_asset_job(
-    "publish_snapshot", selection=dg.AssetSelection.groups("publish"),
-    description="Publish a snapshot of the public tables (requested only after a build whose checks passed).")
+    "publish_snapshot",
+    selection=dg.AssetSelection.groups("publish"),
+    description="Publish a snapshot of the public tables (requested only after a build whose checks passed).",
+)
 
 daily_listing_schedule = dg.build_schedule_from_partitioned_job(
-    daily_listing, hour_of_day=2, minute_of_hour=15, default_status=dg.DefaultScheduleStatus.STOPPED)
+    daily_listing, hour_of_day=2, minute_of_hour=15, default_status=dg.DefaultScheduleStatus.STOPPED
+)
 
 
 def _new_partitions(context: dg.SensorEvaluationContext, key: dg.AssetKey) -> tuple[list[str], int]:
     """Partitions of `key` materialised since the cursor, and the new cursor."""
     after = int(context.cursor) if context.cursor else 0
     records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=1000, ascending=True).records
+        dg.AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=1000, ascending=True
+    ).records
     parts = [r.asset_materialization.partition for r in records if r.asset_materialization.partition]
     return parts, max([after] + [r.storage_id for r in records])
 
 
-@dg.sensor(job=daily_shards, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="When a day's listing is in, request that day's shard runs (one per shard).")
+@dg.sensor(
+    job=daily_shards,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="When a day's listing is in, request that day's shard runs (one per shard).",
+)
 def shards_after_listing(context: dg.SensorEvaluationContext):
     """One run per (date, shard) after the date's listing materialises."""
     days, cursor = _new_partitions(context, LISTING)
@@ -47,8 +66,12 @@ def shards_after_listing(context: dg.SensorEvaluationContext):
             yield dg.RunRequest(run_key=f"shards:{day}|{shard}", partition_key=key)
 
 
-@dg.sensor(job=daily_extras, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="When every shard of a day is in, request the day's datasets and papers run.")
+@dg.sensor(
+    job=daily_extras,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="When every shard of a day is in, request the day's datasets and papers run.",
+)
 def extras_after_shards(context: dg.SensorEvaluationContext):
     """The datasets/papers run of a day once all its shards have materialised."""
     done = [context.instance.get_materialized_partitions(k) for k in SHARDED]
@@ -59,8 +82,12 @@ def extras_after_shards(context: dg.SensorEvaluationContext):
             yield dg.RunRequest(run_key=f"extras:{day}", partition_key=day)
 
 
-@dg.sensor(job=build_tables, minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="When a day's crawl is complete (datasets and papers in), rebuild and check the tables.")
+@dg.sensor(
+    job=build_tables,
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="When a day's crawl is complete (datasets and papers in), rebuild and check the tables.",
+)
 def build_after_crawl(context: dg.SensorEvaluationContext):
     """One build run per batch of completed crawl dates."""
     days, cursor = _new_partitions(context, EXTRAS[1])
@@ -69,12 +96,17 @@ def build_after_crawl(context: dg.SensorEvaluationContext):
         yield dg.RunRequest(run_key=f"build:{max(days)}:{cursor}")
 
 
-@dg.sensor(job=publish_snapshot, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-           description="Publish once a build has succeeded, i.e. every blocking check on the core tables passed.")
+@dg.sensor(
+    job=publish_snapshot,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    description="Publish once a build has succeeded, i.e. every blocking check on the core tables passed.",
+)
 def publish_after_checks(context: dg.SensorEvaluationContext):
     """A publish run for the newest successful build run not yet published; failed builds never publish."""
     runs = context.instance.get_runs(
-        filters=dg.RunsFilter(job_name=build_tables.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)
+        filters=dg.RunsFilter(job_name=build_tables.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
     if not runs:
         return dg.SkipReason("no successful build yet")
     latest = runs[0]

@@ -21,8 +21,11 @@ def revisions_keys(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(passed=result["passed"], metadata=result["metadata"])
 
 
-@dg.asset_check(asset=releases, blocking=True,
-                description="Exactly one release per repo that has revisions, and no release without one.")
+@dg.asset_check(
+    asset=releases,
+    blocking=True,
+    description="Exactly one release per repo that has revisions, and no release without one.",
+)
 def releases_cover_revisions(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Referential integrity between core.releases and core.revisions."""
     with warehouse.get().connect() as con:
@@ -31,9 +34,13 @@ def releases_cover_revisions(warehouse: WarehouseResource) -> dg.AssetCheckResul
 
 
 def _gx_check(asset: dg.AssetsDefinition | dg.AssetKey, table: str) -> dg.AssetChecksDefinition:
-    @dg.asset_check(asset=asset, name=f"{table}_suite", blocking=True,
-                    description=f"The Great Expectations suite of {table} (docs/quality.md): keys, enumerations, "
-                    "licence ids, ranges, dates and references.")
+    @dg.asset_check(
+        asset=asset,
+        name=f"{table}_suite",
+        blocking=True,
+        description=f"The Great Expectations suite of {table} (docs/quality.md): keys, enumerations, "
+        "licence ids, ranges, dates and references.",
+    )
     def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
         from pipelines.quality.gx_run import run_suite  # GX takes ~5 s to import: only when a check runs
         from pipelines.quality.ledger import Ledger
@@ -43,16 +50,28 @@ def _gx_check(asset: dg.AssetsDefinition | dg.AssetKey, table: str) -> dg.AssetC
             # Built on the last recorded pass (pipelines/quality/ledger.py): content unchanged since is not
             # validated again, and where the suite allows it only the rows of the repos that changed are.
             result = run_suite(con, table, now=datetime.now(UTC), ledger=Ledger(wh.quality), reuse=True)
-        return dg.AssetCheckResult(passed=bool(result["success"]), description=result["description"],
-                                   metadata=result["metadata"])
+        return dg.AssetCheckResult(
+            passed=bool(result["success"]), description=result["description"], metadata=result["metadata"]
+        )
 
     return check
 
 
 # Each suite runs on the asset that completes its table and the tables it references: the revisions
 # suite checks that every revision has a release, so it runs once core.releases is built.
-gx_checks = [_gx_check(asset, table) for asset, table in (
-    (releases, "revisions"), (revisions, "quarantine"), (releases, "releases"), (datasets, "datasets"),
-    (papers, "papers"), (papers, "release_papers"), (crawl_runs, "crawl_runs"),
-    (dg.AssetKey(["core", "licenses"]), "licenses"), (dg.AssetKey(["core", "disclosures"]), "disclosures"),
-    (dg.AssetKey(["core", "openness"]), "openness"), (dg.AssetKey(["core", "transitions"]), "transitions"))]
+gx_checks = [
+    _gx_check(asset, table)
+    for asset, table in (
+        (releases, "revisions"),
+        (revisions, "quarantine"),
+        (releases, "releases"),
+        (datasets, "datasets"),
+        (papers, "papers"),
+        (papers, "release_papers"),
+        (crawl_runs, "crawl_runs"),
+        (dg.AssetKey(["core", "licenses"]), "licenses"),
+        (dg.AssetKey(["core", "disclosures"]), "disclosures"),
+        (dg.AssetKey(["core", "openness"]), "openness"),
+        (dg.AssetKey(["core", "transitions"]), "transitions"),
+    )
+]

@@ -69,23 +69,41 @@ def _cmd_download(args: argparse.Namespace) -> int:
 def _cmd_ui(args: argparse.Namespace) -> int:
     prepare_dagster_home()
     apply_settings()
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "assets.definitions", "-h", args.host, "-p", str(args.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "assets.definitions",
+        "-h",
+        args.host,
+        "-p",
+        str(args.port),
+    ]
     return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of `openness`."""
-    parser = argparse.ArgumentParser(prog="openness", description="Openness Tracker: crawl, rate and publish "
-                                     "how open AI model releases on the Hugging Face Hub are.")
+    parser = argparse.ArgumentParser(
+        prog="openness",
+        description="Openness Tracker: crawl, rate and publish "
+        "how open AI model releases on the Hugging Face Hub are.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    demo = sub.add_parser("demo", help="replay a hub mirror (default: the bundled sample) through the pipeline")
+    demo = sub.add_parser(
+        "demo", help="replay a hub mirror (default: the bundled sample) through the pipeline"
+    )
     demo.add_argument("--mirror", default=str(SAMPLE_MIRROR), help="a hub-mirror/1 folder")
     demo.add_argument("--warehouse", default=str(PROJECT_ROOT / "warehouse"), help="the warehouse folder")
     demo.add_argument("--max-dates", type=int, default=12, help="how many crawl dates to replay")
     demo.set_defaults(func=_cmd_demo)
 
-    mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(dest="mirror_cmd", required=True)
+    mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(
+        dest="mirror_cmd", required=True
+    )
     serve = mirror.add_parser("serve", help="serve a hub-mirror/1 folder over HTTP like the Hub and arXiv")
     serve.add_argument("dir")
     serve.add_argument("--host", default="127.0.0.1")
@@ -98,12 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("--out", default=str(SAMPLE_MIRROR))
     build.set_defaults(func=_cmd_mirror_build_sample)
 
-    mof = sub.add_parser("mof", help="evaluate a Model Openness Tool record (YAML) and print the result as JSON")
+    mof = sub.add_parser(
+        "mof", help="evaluate a Model Openness Tool record (YAML) and print the result as JSON"
+    )
     mof.add_argument("file")
     mof.set_defaults(func=_cmd_mof)
 
     download = sub.add_parser("download", help="fetch a snapshot version and verify every checksum")
-    download.add_argument("source", help="a snapshots folder, an http(s) base URL or an fsspec URL (s3://...)")
+    download.add_argument(
+        "source", help="a snapshots folder, an http(s) base URL or an fsspec URL (s3://...)"
+    )
     download.add_argument("--version", default=None, help="a version (default: LATEST)")
     download.add_argument("--to", required=True, help="the folder to download into")
     download.set_defaults(func=_cmd_download)

@@ -24,8 +24,9 @@ from pipelines.hub.steps import run_datasets, run_history, run_papers_step
     "back to the previous crawl's watermark (a full listing on Sundays, to find deletions). Append-only, "
     "content-addressed Parquet under warehouse/raw/hub_listing/.",
 )
-def hub_listing(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
-                ) -> dg.MaterializeResult:
+def hub_listing(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+) -> dg.MaterializeResult:
     """Read one day's Hub listing into the raw layer."""
     summary = run_listing(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
     return dg.MaterializeResult(metadata=summary.as_metadata())
@@ -42,12 +43,14 @@ def hub_listing(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     "the README at that commit (or why it could not be read: gated, missing, error). Only changed commits "
     "cost a request.",
 )
-def hub_readmes(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
-                ) -> dg.MaterializeResult:
+def hub_readmes(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+) -> dg.MaterializeResult:
     """Read the READMEs of one shard's new commits."""
     day, shard = shard_key(context)
-    result = run_readmes(warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS,
-                         progress=context.log.info)
+    result = run_readmes(
+        warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
+    )
     return dg.MaterializeResult(metadata=result)
 
 
@@ -63,12 +66,14 @@ def hub_readmes(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     "the info of every commit not captured before, and the README where its blob changed. Recovers a "
     "release's past from before the first crawl.",
 )
-def hub_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
-                ) -> dg.MaterializeResult:
+def hub_history(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+) -> dg.MaterializeResult:
     """Backfill the commit history of one shard's changed repos."""
     day, shard = shard_key(context)
-    result = run_history(warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS,
-                         progress=context.log.info)
+    result = run_history(
+        warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
+    )
     return dg.MaterializeResult(metadata=result)
 
 
@@ -82,8 +87,9 @@ def hub_history(context: dg.AssetExecutionContext, warehouse: WarehouseResource,
     description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
     "was last read more than 30 days ago: its info (licence, gating) and whether it has a card.",
 )
-def hub_datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
-                 ) -> dg.MaterializeResult:
+def hub_datasets(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+) -> dg.MaterializeResult:
     """Fetch the training datasets the cards name (new ones, and a monthly refresh)."""
     result = run_datasets(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
     return dg.MaterializeResult(metadata=result)
@@ -99,8 +105,11 @@ def hub_datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource
     description="One row per arXiv API answer (batches of up to 100 ids, one request every 3 s) and per Hub "
     "paper page, for the papers the cards cite (`arxiv:` tags) that were never fetched or are a month old.",
 )
-def papers_raw(context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
-               ) -> dg.MaterializeResult:
+def papers_raw(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
+) -> dg.MaterializeResult:
     """Fetch arXiv metadata and Hub paper pages of cited papers into the raw layer."""
-    result = run_papers_step(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
+    result = run_papers_step(
+        warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info
+    )
     return dg.MaterializeResult(metadata=result)

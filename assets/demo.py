@@ -44,8 +44,9 @@ def check_mirror(mirror: Path) -> None:
 
 
 def _run(job, instance, partition_key) -> None:
-    result = job.execute_in_process(instance=instance, partition_key=partition_key, raise_on_error=False,
-                                    run_config=QUIET)
+    result = job.execute_in_process(
+        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET
+    )
     if not result.success:
         raise SystemExit(f"run {result.run_id} ({job.name}, {partition_key}) failed; see `make ui` (Runs)")
 
@@ -62,15 +63,21 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     dates = replay_dates(mirror, max_dates)
     started = time.monotonic()
     with MirrorServer(mirror) as srv:
-        apply_settings(OPENNESS_WAREHOUSE=str(warehouse), OPENNESS_HUB_ENDPOINT=srv.url,
-                       OPENNESS_HUB_REPLAY="true", OPENNESS_HUB_RATE_LIMIT="false",
-                       OPENNESS_ARXIV_ENDPOINT=srv.arxiv_url)
+        apply_settings(
+            OPENNESS_WAREHOUSE=str(warehouse),
+            OPENNESS_HUB_ENDPOINT=srv.url,
+            OPENNESS_HUB_REPLAY="true",
+            OPENNESS_HUB_RATE_LIMIT="false",
+            OPENNESS_ARXIV_ENDPOINT=srv.arxiv_url,
+        )
         instance = dg.DagsterInstance.get()
         listing, shards = defs.resolve_job_def("daily_listing"), defs.resolve_job_def("daily_shards")
         extras, build = defs.resolve_job_def("daily_extras"), defs.resolve_job_def("build_tables")
         for i, day in enumerate(dates, start=1):
-            print(f"[{i}/{len(dates)}] crawl date {day}: listing, {CRAWL_SHARDS} shards, datasets and papers",
-                  flush=True)
+            print(
+                f"[{i}/{len(dates)}] crawl date {day}: listing, {CRAWL_SHARDS} shards, datasets and papers",
+                flush=True,
+            )
             _run(listing, instance, day)
             for shard in range(CRAWL_SHARDS):
                 _run(shards, instance, dg.MultiPartitionKey({"date": day, "shard": str(shard)}))
@@ -80,10 +87,13 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
         # Publishing goes through the same sensor as in production: it asks for a publish run only
         # because the build (and so every blocking check) succeeded.
         sensor = defs.resolve_sensor_def("publish_after_checks")
-        (request,) = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs)).run_requests
+        (request,) = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=defs)
+        ).run_requests
         print("checks passed: publish ...", flush=True)
         result = defs.resolve_job_def("publish_snapshot").execute_in_process(
-            instance=instance, tags=request.tags, raise_on_error=False, run_config=QUIET)
+            instance=instance, tags=request.tags, raise_on_error=False, run_config=QUIET
+        )
         if not result.success:
             raise SystemExit(f"publish run {result.run_id} failed; see `make ui` (Runs)")
     return {"dates": dates, "seconds": round(time.monotonic() - started, 1), "warehouse": str(warehouse)}

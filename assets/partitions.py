@@ -10,7 +10,9 @@ daily_crawl_partitions = dg.DailyPartitionsDefinition(start_date="2019-01-01", e
 # the count re-shards future work only: raw captures do not depend on it.
 CRAWL_SHARDS = 4
 shard_partitions = dg.StaticPartitionsDefinition([str(i) for i in range(CRAWL_SHARDS)])
-sharded_crawl_partitions = dg.MultiPartitionsDefinition({"date": daily_crawl_partitions, "shard": shard_partitions})
+sharded_crawl_partitions = dg.MultiPartitionsDefinition(
+    {"date": daily_crawl_partitions, "shard": shard_partitions}
+)
 
 # A day's shards depend on that day's listing; a day's global steps depend on all its shards.
 by_date = dg.MultiToSingleDimensionPartitionMapping(partition_dimension_name="date")

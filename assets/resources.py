@@ -1,6 +1,5 @@
 """Dagster resources: settings come from `ConfigurableResource` fields fed by `EnvVar` in the Definitions."""
 
-
 import os
 from pathlib import Path
 
@@ -59,11 +58,19 @@ class HubResource(dg.ConfigurableResource):
         if self.scope_file:
             file_orgs, repos = load_watchlist(Path(self.scope_file))
             orgs = tuple(sorted(set(orgs) | set(file_orgs)))
-        return CrawlSettings(endpoint=self.endpoint, token=token, replay=_truthy(self.replay),
-                             page_size=self.page_size or None,
-                             authors=orgs, repos=repos, min_downloads=self.min_downloads,
-                             min_likes=self.min_likes, top_n=self.top_n,
-                             rate_limit=_truthy(self.rate_limit), arxiv_endpoint=self.arxiv_endpoint)
+        return CrawlSettings(
+            endpoint=self.endpoint,
+            token=token,
+            replay=_truthy(self.replay),
+            page_size=self.page_size or None,
+            authors=orgs,
+            repos=repos,
+            min_downloads=self.min_downloads,
+            min_likes=self.min_likes,
+            top_n=self.top_n,
+            rate_limit=_truthy(self.rate_limit),
+            arxiv_endpoint=self.arxiv_endpoint,
+        )
 
 
 class PublishResource(dg.ConfigurableResource):

@@ -17,8 +17,10 @@ def listing_presence(listing: pl.DataFrame) -> pl.DataFrame:
     return listing.select(
         "repo_id",
         pl.col("crawl_date").str.to_date(),
-        pl.col("item").str.json_path_match("$.createdAt")
-        .str.to_datetime(time_zone="UTC", strict=False).alias("created_at"),
+        pl.col("item")
+        .str.json_path_match("$.createdAt")
+        .str.to_datetime(time_zone="UTC", strict=False)
+        .alias("created_at"),
     )
 
 
@@ -30,20 +32,30 @@ def build_revisions_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict
     revisions, quarantine = build_revisions(listing, readmes, infos)
     replace_rows(con, "core.revisions", revisions)
     replace_rows(con, "core.quarantine", quarantine)
-    return {"revisions": revisions.height, "quarantined": quarantine.height,
-            "repos": revisions.get_column("repo_id").n_unique() if revisions.height else 0}
+    return {
+        "revisions": revisions.height,
+        "quarantined": quarantine.height,
+        "repos": revisions.get_column("repo_id").n_unique() if revisions.height else 0,
+    }
 
 
 def build_releases_table(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """core.releases from core.revisions and the listing presence (sql/core/releases.sql)."""
     listing = listing_presence(wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect())
     ids = con.sql("SELECT DISTINCT listed_as, repo_id AS current_id FROM core.revisions").pl()
-    listing = (listing.join(ids, left_on="repo_id", right_on="listed_as", how="left")
-               .with_columns(pl.coalesce("current_id", "repo_id").alias("repo_id")).drop("current_id"))
+    listing = (
+        listing.join(ids, left_on="repo_id", right_on="listed_as", how="left")
+        .with_columns(pl.coalesce("current_id", "repo_id").alias("repo_id"))
+        .drop("current_id")
+    )
     presence = wh.raw.scan("hub_presence", PRESENCE_RAW_SCHEMA).collect()
-    presence = (presence.join(ids, left_on="repo_id", right_on="listed_as", how="left")
-                .with_columns(pl.coalesce("current_id", "repo_id").alias("repo_id"),
-                              pl.col("crawl_date").str.to_date()).drop("current_id", "checked_at"))
+    presence = (
+        presence.join(ids, left_on="repo_id", right_on="listed_as", how="left")
+        .with_columns(
+            pl.coalesce("current_id", "repo_id").alias("repo_id"), pl.col("crawl_date").str.to_date()
+        )
+        .drop("current_id", "checked_at")
+    )
     replace_rows(con, "core.repo_presence", presence)
     con.register("listing_seen", listing)
     try:
@@ -76,13 +88,19 @@ def core_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return table_counts(con, ["core.releases", "core.revisions", "core.quarantine", "core.crawl_runs"])
 
 
-def preview(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], order: str,
-            limit: int = 10) -> pl.DataFrame:
+def preview(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], order: str, limit: int = 10
+) -> pl.DataFrame:
     """The first rows of a table by `order` (newest first for timestamps), for run metadata."""
     qualified = checked_table(con, table)
     schema, _, name = table.partition(".")
-    known = {r[0] for r in con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? "
-                                       "AND table_name = ?", [schema, name]).fetchall()}
+    known = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
     if order not in known or any(c not in known for c in columns):
         raise ValueError(f"unknown columns for {table}: {columns}, {order}")
     cols = ", ".join(f'"{c}"' for c in columns)  # names checked against the catalog above
@@ -119,8 +137,9 @@ def replace_table(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFram
     return frame.height
 
 
-def build_openness_tables(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, rubric: dict | None = None
-                          ) -> dict[str, int | str]:
+def build_openness_tables(
+    wh: Warehouse, con: duckdb.DuckDBPyConnection, *, rubric: dict | None = None
+) -> dict[str, int | str]:
     """Score every stored revision (no crawl): core.licenses, disclosures, openness, transitions, derivatives."""
     from pipelines.history.build import openness_history
     from pipelines.openness.catalogue import load_catalogue
@@ -141,8 +160,12 @@ def build_openness_tables(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, rubr
     replace_table(con, "core.openness", openness)
     replace_table(con, "core.transitions", transitions)
     replace_table(con, "core.derivatives", link_derivatives(revisions, rubric=rubric))
-    return {"disclosures": disclosures.height, "openness": openness.height, "transitions": transitions.height,
-            "rubric_version": str(rubric.get("rubric_version"))}
+    return {
+        "disclosures": disclosures.height,
+        "openness": openness.height,
+        "transitions": transitions.height,
+        "rubric_version": str(rubric.get("rubric_version")),
+    }
 
 
 def build_marts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:

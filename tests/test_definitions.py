@@ -13,7 +13,9 @@ def _defs() -> dg.Definitions:
 
 def test_asset_keys_and_groups():
     repo = _defs().get_repository_def()
-    groups = {"/".join(k.path): repo.asset_graph.get(k).group_name for k in repo.asset_graph.get_all_asset_keys()}
+    groups = {
+        "/".join(k.path): repo.asset_graph.get(k).group_name for k in repo.asset_graph.get_all_asset_keys()
+    }
     assert groups == {
         "raw/hub_listing": "raw",
         "raw/hub_readmes": "raw",
@@ -47,10 +49,19 @@ def test_jobs_schedules_and_checks():
     defs = _defs()
     repo = defs.get_repository_def()
     assert {j.name for j in repo.get_all_jobs() if not j.name.startswith("__")} == {
-        "daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
+        "daily_listing",
+        "daily_shards",
+        "daily_extras",
+        "build_tables",
+        "publish_snapshot",
+    }
     assert {s.name for s in repo.schedule_defs} == {"daily_listing_schedule"}
-    assert {s.name for s in repo.sensor_defs} == {"shards_after_listing", "extras_after_shards",
-                                                  "build_after_crawl", "publish_after_checks"}
+    assert {s.name for s in repo.sensor_defs} == {
+        "shards_after_listing",
+        "extras_after_shards",
+        "build_after_crawl",
+        "publish_after_checks",
+    }
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"revisions_keys", "releases_cover_revisions"} <= checks
 
@@ -62,6 +73,7 @@ def test_daily_schedule_targets_the_day_it_runs():
     defs = _defs()
     schedule = defs.resolve_schedule_def("daily_listing_schedule")
     context = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2026, 11, 22, 2, 15, tzinfo=dt.UTC))
+        scheduled_execution_time=dt.datetime(2026, 11, 22, 2, 15, tzinfo=dt.UTC)
+    )
     (request,) = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-11-22"

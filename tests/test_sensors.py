@@ -21,10 +21,15 @@ def crawled(tmp_path, monkeypatch):
     wh = Warehouse(tmp_path / "wh")
     with MirrorServer(make_small_mirror(tmp_path / "mirror")) as srv:
         run_crawl(wh, settings(srv.url), "2024-03-06", now=datetime(2026, 1, 1, tzinfo=UTC))
-    for key, value in {"OPENNESS_WAREHOUSE": str(wh.root), "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
-                       "OPENNESS_HUB_REPLAY": "true", "OPENNESS_HUB_RATE_LIMIT": "false",
-                       "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9", "OPENNESS_HUB_SCOPE_FILE": "",
-                       "OPENNESS_PUBLISH_TARGETS": ""}.items():
+    for key, value in {
+        "OPENNESS_WAREHOUSE": str(wh.root),
+        "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
+        "OPENNESS_HUB_REPLAY": "true",
+        "OPENNESS_HUB_RATE_LIMIT": "false",
+        "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9",
+        "OPENNESS_HUB_SCOPE_FILE": "",
+        "OPENNESS_PUBLISH_TARGETS": "",
+    }.items():
         monkeypatch.setenv(key, value)
     return wh
 
@@ -58,9 +63,12 @@ def test_a_failed_blocking_check_blocks_the_publish(crawled):
             con.execute("ALTER TABLE core.revisions_copy RENAME TO revisions")
         job = defs.resolve_job_def("build_tables").get_subset(
             asset_check_selection={dg.AssetCheckKey(dg.AssetKey(["core", "revisions"]), "revisions_keys")},
-            asset_selection=set())
+            asset_selection=set(),
+        )
         failed = job.execute_in_process(instance=instance, raise_on_error=False)
         assert [e.passed for e in failed.get_asset_check_evaluations()] == [False]
         assert not failed.success  # a failing blocking check fails the build run
-        result = sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor))
+        result = sensor.evaluate_tick(
+            dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor)
+        )
         assert not result.run_requests

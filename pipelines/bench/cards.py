@@ -30,8 +30,16 @@ REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 SEED = 20260820
 ROUNDS = 10
 # Values compared between the two parsers on top of the keys (where both parsers keep the YAML value as is).
-COMPARED_VALUES = ("license", "license_name", "license_link", "library_name", "pipeline_tag", "base_model",
-                   "datasets", "language")
+COMPARED_VALUES = (
+    "license",
+    "license_name",
+    "license_link",
+    "library_name",
+    "pipeline_tag",
+    "base_model",
+    "datasets",
+    "language",
+)
 
 
 def reference_cards(root: Path = REFERENCE) -> list[tuple[str, bytes]]:
@@ -49,7 +57,9 @@ def synthetic_cards(count: int, seed: int = SEED) -> list[tuple[str, bytes]]:
     for i in range(count):
         repo_id, rng = s._repo_id(seed, i), random.Random(f"{seed}/repo/{i}")
         profile = s._profile(rng, repo_id)
-        out.append((f"synthetic/{repo_id}", s._card(rng, draw, repo_id, profile, "Revision 0 of 2026-08-20.")))
+        out.append(
+            (f"synthetic/{repo_id}", s._card(rng, draw, repo_id, profile, "Revision 0 of 2026-08-20."))
+        )
     return out
 
 
@@ -71,10 +81,18 @@ def compare_metadata(name: str, meta: dict[str, Any], theirs: dict[str, Any]) ->
     """The differences between our metadata and ModelCard's `data.to_dict()` of one card (see cross_check)."""
     expected = {k for k, v in meta.items() if v is not None and (k != "model-index" or v)}
     if expected != set(theirs):
-        return [{"card": name, "only_ours": sorted(expected - set(theirs)),
-                 "only_theirs": sorted(set(theirs) - expected)}]
-    return [{"card": name, "key": key, "ours": meta[key], "theirs": theirs[key]}
-            for key in COMPARED_VALUES if key in theirs and theirs[key] != meta[key]]
+        return [
+            {
+                "card": name,
+                "only_ours": sorted(expected - set(theirs)),
+                "only_theirs": sorted(set(theirs) - expected),
+            }
+        ]
+    return [
+        {"card": name, "key": key, "ours": meta[key], "theirs": theirs[key]}
+        for key in COMPARED_VALUES
+        if key in theirs and theirs[key] != meta[key]
+    ]
 
 
 def cross_check(cards: list[tuple[str, bytes]]) -> dict[str, Any]:
@@ -154,21 +172,31 @@ def run_cards_bench(n: int) -> dict[str, Any]:
 
     ours, theirs = rate("ours"), rate("theirs")
     return {
-        "cards": n, "distinct_real": distinct_real, "distinct_synthetic": distinct_synthetic, "real_cards": n_real,
+        "cards": n,
+        "distinct_real": distinct_real,
+        "distinct_synthetic": distinct_synthetic,
+        "real_cards": n_real,
         "mean_card_bytes": round(sum(map(len, raws)) / max(1, n)),
-        "ours_parsed": counts["ours"], "theirs_parsed": counts["theirs"],
-        "ours_not_ok": not_ok, "theirs_errors": theirs_errors,
-        "ours_cards_per_cpu_second": ours, "theirs_cards_per_cpu_second": theirs,
+        "ours_parsed": counts["ours"],
+        "theirs_parsed": counts["theirs"],
+        "ours_not_ok": not_ok,
+        "theirs_errors": theirs_errors,
+        "ours_cards_per_cpu_second": ours,
+        "theirs_cards_per_cpu_second": theirs,
         "ratio_ours_to_theirs": round(ours / theirs, 3) if theirs else None,
-        "ours_real_per_cpu_second": rate("ours", "real"), "theirs_real_per_cpu_second": rate("theirs", "real"),
+        "ours_real_per_cpu_second": rate("ours", "real"),
+        "theirs_real_per_cpu_second": rate("theirs", "real"),
         "ours_synthetic_per_cpu_second": rate("ours", "synthetic"),
         "theirs_synthetic_per_cpu_second": rate("theirs", "synthetic"),
         "ours_cpu_seconds": round(sum(v for (w, _), v in cpu.items() if w == "ours"), 3),
         "theirs_cpu_seconds": round(sum(v for (w, _), v in cpu.items() if w == "theirs"), 3),
-        "ours_wall_seconds": round(wall["ours"], 3), "theirs_wall_seconds": round(wall["theirs"], 3),
-        "cross_check_compared": check["compared"], "cross_check_theirs_failed": check["theirs_failed"],
+        "ours_wall_seconds": round(wall["ours"], 3),
+        "theirs_wall_seconds": round(wall["theirs"], 3),
+        "cross_check_compared": check["compared"],
+        "cross_check_theirs_failed": check["theirs_failed"],
         "cross_check_mismatches": check["mismatches"],
-        "huggingface_hub": huggingface_hub.__version__, "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
+        "huggingface_hub": huggingface_hub.__version__,
+        "libyaml": bool(getattr(yaml, "__with_libyaml__", False)),
     }
 
 
@@ -177,23 +205,47 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     r = result
     mismatches = len(r["cross_check_mismatches"])
     return [
-        ("cards parsed by each (distinct: real + synthetic)",
-         f"{r['ours_parsed']} / {r['theirs_parsed']} ({r['distinct_real']} + {r['distinct_synthetic']}, "
-         f"mean {r['mean_card_bytes']} bytes)", "", ""),
+        (
+            "cards parsed by each (distinct: real + synthetic)",
+            f"{r['ours_parsed']} / {r['theirs_parsed']} ({r['distinct_real']} + {r['distinct_synthetic']}, "
+            f"mean {r['mean_card_bytes']} bytes)",
+            "",
+            "",
+        ),
         ("ours (`parse_card`): cards per CPU second", r["ours_cards_per_cpu_second"], "", ""),
-        (f"huggingface_hub {r['huggingface_hub']} `ModelCard`: cards per CPU second",
-         r["theirs_cards_per_cpu_second"], "", ""),
+        (
+            f"huggingface_hub {r['huggingface_hub']} `ModelCard`: cards per CPU second",
+            r["theirs_cards_per_cpu_second"],
+            "",
+            "",
+        ),
         ("ratio ours / ModelCard", r["ratio_ours_to_theirs"], "reported", ""),
-        ("real cards: ours / ModelCard, cards per CPU second",
-         f"{r['ours_real_per_cpu_second']} / {r['theirs_real_per_cpu_second']}", "", ""),
-        ("synthetic cards: ours / ModelCard, cards per CPU second",
-         f"{r['ours_synthetic_per_cpu_second']} / {r['theirs_synthetic_per_cpu_second']}", "", ""),
-        ("CPU seconds ours / ModelCard (wall seconds, other load included)",
-         f"{r['ours_cpu_seconds']} / {r['theirs_cpu_seconds']} ({r['ours_wall_seconds']} / "
-         f"{r['theirs_wall_seconds']})", "", ""),
+        (
+            "real cards: ours / ModelCard, cards per CPU second",
+            f"{r['ours_real_per_cpu_second']} / {r['theirs_real_per_cpu_second']}",
+            "",
+            "",
+        ),
+        (
+            "synthetic cards: ours / ModelCard, cards per CPU second",
+            f"{r['ours_synthetic_per_cpu_second']} / {r['theirs_synthetic_per_cpu_second']}",
+            "",
+            "",
+        ),
+        (
+            "CPU seconds ours / ModelCard (wall seconds, other load included)",
+            f"{r['ours_cpu_seconds']} / {r['theirs_cpu_seconds']} ({r['ours_wall_seconds']} / "
+            f"{r['theirs_wall_seconds']})",
+            "",
+            "",
+        ),
         ("ours not `ok` / ModelCard exceptions", f"{r['ours_not_ok']} / {r['theirs_errors']}", "", ""),
-        ("metadata cross-check: cards compared / mismatches", f"{r['cross_check_compared']} / {mismatches}",
-         "0 mismatches", "yes" if mismatches == 0 else "**no**"),
+        (
+            "metadata cross-check: cards compared / mismatches",
+            f"{r['cross_check_compared']} / {mismatches}",
+            "0 mismatches",
+            "yes" if mismatches == 0 else "**no**",
+        ),
     ]
 
 

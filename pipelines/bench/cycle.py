@@ -42,8 +42,19 @@ D0, D1 = "2026-08-20", "2026-08-21"
 TARGET_SECONDS = 300.0
 CHANGE_RATE, NEW_RATE = 0.005, 0.001
 # The checks of the build_tables job (assets/checks.py): two SQL checks and these GX suites.
-GX_SUITES = ["revisions", "quarantine", "releases", "datasets", "papers", "release_papers", "crawl_runs", "licenses",
-             "disclosures", "openness", "transitions"]
+GX_SUITES = [
+    "revisions",
+    "quarantine",
+    "releases",
+    "datasets",
+    "papers",
+    "release_papers",
+    "crawl_runs",
+    "licenses",
+    "disclosures",
+    "openness",
+    "transitions",
+]
 
 
 def _rss() -> dict[str, int]:
@@ -60,11 +71,16 @@ def _timed(steps: list[tuple[str, Callable[[], Any]]], log: Callable[[str], None
         try:
             result = fn()
         except Exception as exc:  # noqa: BLE001 - a step that fails at scale is a figure too
-            out[name] = {"seconds": round(time.perf_counter() - started, 2), "error": f"{type(exc).__name__}: {exc}"}
+            out[name] = {
+                "seconds": round(time.perf_counter() - started, 2),
+                "error": f"{type(exc).__name__}: {exc}",
+            }
             log(f"{name}: FAILED after {out[name]['seconds']} s: {out[name]['error'][:300]}")
             break
-        out[name] = {"seconds": round(time.perf_counter() - started, 2),
-                     "result": result if isinstance(result, dict) else None}
+        out[name] = {
+            "seconds": round(time.perf_counter() - started, 2),
+            "result": result if isinstance(result, dict) else None,
+        }
         log(f"{name}: {out[name]['seconds']} s")
     return out
 
@@ -76,18 +92,29 @@ def _checks(wh: Any, con: Any, now: datetime) -> dict[str, Any]:
     from pipelines.quality.sql_checks import releases_match_revisions, revision_keys
 
     out: dict[str, Any] = {}
-    for name, fn in (("revisions_keys", revision_keys), ("releases_cover_revisions", releases_match_revisions)):
+    for name, fn in (
+        ("revisions_keys", revision_keys),
+        ("releases_cover_revisions", releases_match_revisions),
+    ):
         started = time.perf_counter()
         out[name] = {"passed": fn(con)["passed"], "seconds": round(time.perf_counter() - started, 2)}
     for table in GX_SUITES:
         started = time.perf_counter()
         result = run_suite(con, table, now=now, ledger=Ledger(wh.quality), reuse=True)
-        out[f"{table}_suite"] = {"passed": result["success"], "rows": result["rows"],
-                                 "seconds": round(time.perf_counter() - started, 2), "timings": result["timings"],
-                                 "validated": ("reused" if result.get("reused") else
-                                               f"{result['delta']['validated_rows']} rows of "
-                                               f"{result['delta']['changed_repos']} changed repos"
-                                               if result.get("delta") else "whole table")}
+        out[f"{table}_suite"] = {
+            "passed": result["success"],
+            "rows": result["rows"],
+            "seconds": round(time.perf_counter() - started, 2),
+            "timings": result["timings"],
+            "validated": (
+                "reused"
+                if result.get("reused")
+                else f"{result['delta']['validated_rows']} rows of "
+                f"{result['delta']['changed_repos']} changed repos"
+                if result.get("delta")
+                else "whole table"
+            ),
+        }
     return out
 
 
@@ -105,10 +132,15 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
                 return fn(*args, **kwargs)
             finally:
                 parts[name] = round(parts.get(name, 0) + time.perf_counter() - started, 2)
+
         return run
 
-    originals = {"run_all": pub.run_all, "evaluate_gates": pub.evaluate_gates, "write_snapshot": pub.write_snapshot,
-                 "render_report": pub.render_report}
+    originals = {
+        "run_all": pub.run_all,
+        "evaluate_gates": pub.evaluate_gates,
+        "write_snapshot": pub.write_snapshot,
+        "render_report": pub.render_report,
+    }
     serving = Warehouse.publish_serving
     for name, fn in originals.items():
         setattr(pub, name, timed(name, fn))
@@ -123,16 +155,24 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
         Warehouse.publish_serving = serving  # type: ignore[method-assign]
     manifest = json.loads((folder / "manifest.json").read_text())
     suites = manifest["checks"]["suites"]
-    return {"version": manifest["version"],
-            "suites_reused": sorted(t for t, s in suites.items()
-                                    if s["present"] and s["validated_at"] != now.isoformat()),
-            "seconds": round(time.perf_counter() - started, 2),
-            "parts": {"quality gate: GX suites (reused from the checks where the content is unchanged)":
-                      parts.get("run_all"),
-                      "snapshot gates": parts.get("evaluate_gates"), "Parquet snapshot": parts.get("write_snapshot"),
-                      "HTML report": parts.get("render_report"), "serving copy": parts.get("serving_copy")},
-            "snapshot_mb": round(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, 1),
-            "serving_mb": round(wh.serving_db.stat().st_size / 1e6, 1)}
+    return {
+        "version": manifest["version"],
+        "suites_reused": sorted(
+            t for t, s in suites.items() if s["present"] and s["validated_at"] != now.isoformat()
+        ),
+        "seconds": round(time.perf_counter() - started, 2),
+        "parts": {
+            "quality gate: GX suites (reused from the checks where the content is unchanged)": parts.get(
+                "run_all"
+            ),
+            "snapshot gates": parts.get("evaluate_gates"),
+            "Parquet snapshot": parts.get("write_snapshot"),
+            "HTML report": parts.get("render_report"),
+            "serving copy": parts.get("serving_copy"),
+        },
+        "snapshot_mb": round(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, 1),
+        "serving_mb": round(wh.serving_db.stat().st_size / 1e6, 1),
+    }
 
 
 def _before(root: str) -> dict[str, Any]:
@@ -142,13 +182,18 @@ def _before(root: str) -> dict[str, Any]:
 
     wh = Warehouse(Path(root))
     with wh.connect() as con:
-        steps = _timed([("revisions", lambda: b.build_revisions_table(wh, con)),
-                        ("releases", lambda: b.build_releases_table(wh, con)),
-                        ("crawl_runs", lambda: b.build_crawl_runs_table(wh, con)),
-                        ("datasets", lambda: b.build_datasets_table(wh, con)),
-                        ("papers", lambda: b.build_papers_tables(wh, con)),
-                        ("scores", lambda: b.build_openness_tables(wh, con)),
-                        ("marts", lambda: b.build_marts(con))], lambda m: print(f"before: {m}", flush=True))
+        steps = _timed(
+            [
+                ("revisions", lambda: b.build_revisions_table(wh, con)),
+                ("releases", lambda: b.build_releases_table(wh, con)),
+                ("crawl_runs", lambda: b.build_crawl_runs_table(wh, con)),
+                ("datasets", lambda: b.build_datasets_table(wh, con)),
+                ("papers", lambda: b.build_papers_tables(wh, con)),
+                ("scores", lambda: b.build_openness_tables(wh, con)),
+                ("marts", lambda: b.build_marts(con)),
+            ],
+            lambda m: print(f"before: {m}", flush=True),
+        )
     return {"steps": steps, **_rss()}
 
 
@@ -157,7 +202,10 @@ def code_pins() -> dict[str, str]:
     even if someone edits the tree between the two (a changed version would make the day a full rebuild)."""
     from pipelines.incremental import state
 
-    return {"normaliser": state.code_version(state.NORMALISER_CODE), "scoring": state.code_version(state.SCORING_CODE)}
+    return {
+        "normaliser": state.code_version(state.NORMALISER_CODE),
+        "scoring": state.code_version(state.SCORING_CODE),
+    }
 
 
 def _pin(pins: dict[str, str]) -> None:
@@ -181,16 +229,20 @@ def _incremental(root: str, full: bool = False, pins: dict[str, str] | None = No
     wh = Warehouse(Path(root))
     label = "set-up" if full else "cycle"
     with wh.connect() as con:
-        steps = [("revisions", lambda: update_revisions(wh, con, full=full)),
-                 ("releases", lambda: update_releases(wh, con, full=full)),
-                 ("crawl_runs", lambda: build_crawl_runs_table(wh, con)),
-                 ("datasets", lambda: update_datasets(wh, con, full=full)),
-                 ("papers", lambda: update_release_papers(wh, con, full=full)),
-                 ("scores", lambda: update_scores(wh, con, full=full)),
-                 ("marts", lambda: update_marts(wh, con, full=full))]
+        steps = [
+            ("revisions", lambda: update_revisions(wh, con, full=full)),
+            ("releases", lambda: update_releases(wh, con, full=full)),
+            ("crawl_runs", lambda: build_crawl_runs_table(wh, con)),
+            ("datasets", lambda: update_datasets(wh, con, full=full)),
+            ("papers", lambda: update_release_papers(wh, con, full=full)),
+            ("scores", lambda: update_scores(wh, con, full=full)),
+            ("marts", lambda: update_marts(wh, con, full=full)),
+        ]
         out = _timed(steps, lambda m: print(f"{label}: {m}", flush=True))
-        sizes = {t: con.execute(f"SELECT count(*) FROM core.{t}").fetchall()[0][0]  # noqa: S608 - fixed names
-                 for t in ("revisions", "releases", "disclosures", "openness", "transitions")}
+        sizes = {
+            t: con.execute(f"SELECT count(*) FROM core.{t}").fetchall()[0][0]  # noqa: S608 - fixed names
+            for t in ("revisions", "releases", "disclosures", "openness", "transitions")
+        }
     return {"steps": out, "rows": sizes, "work_db_mb": round(wh.work_db.stat().st_size / 1e6, 1), **_rss()}
 
 
@@ -200,7 +252,9 @@ def _after_build(root: str, what: str) -> dict[str, Any]:
 
     wh = Warehouse(Path(root))
     with wh.connect() as con:
-        step = (lambda: _checks(wh, con, datetime.now(UTC))) if what == "checks" else (lambda: _publish(wh, con))
+        step = (
+            (lambda: _checks(wh, con, datetime.now(UTC))) if what == "checks" else (lambda: _publish(wh, con))
+        )
         out = _timed([(what, step)], lambda m: print(f"{what}: {m}", flush=True))
     return {"steps": out, **_rss()}
 
@@ -210,16 +264,28 @@ def _stage(root: str, full: bool, pins: dict[str, str], after: bool) -> dict[str
     of one of them is recorded as its result and does not lose the others' figures)."""
     build = _in_child(_incremental, root, full, pins)
     steps = dict(build.get("steps") or {})
-    rss = {"peak_rss_mb": build.get("peak_rss_mb", 0), "peak_rss_children_mb": build.get("peak_rss_children_mb", 0)}
+    rss = {
+        "peak_rss_mb": build.get("peak_rss_mb", 0),
+        "peak_rss_children_mb": build.get("peak_rss_children_mb", 0),
+    }
     parts = {"build": build}
     for what in ("checks", "publish") if after else ():
         part = _in_child(_after_build, root, what)
         parts[what] = part
         steps[what] = (part.get("steps") or {}).get(what) or {
-            "seconds": part["wall_seconds"], "error": part.get("error", "no result")}
+            "seconds": part["wall_seconds"],
+            "error": part.get("error", "no result"),
+        }
         rss = {k: max(v, part.get(k, 0)) for k, v in rss.items()}
-    return {"steps": steps, "rows": build.get("rows"), "work_db_mb": build.get("work_db_mb"), **rss,
-            "rss_by_part": {k: max(p.get("peak_rss_mb", 0), p.get("peak_rss_children_mb", 0)) for k, p in parts.items()}}
+    return {
+        "steps": steps,
+        "rows": build.get("rows"),
+        "work_db_mb": build.get("work_db_mb"),
+        **rss,
+        "rss_by_part": {
+            k: max(p.get("peak_rss_mb", 0), p.get("peak_rss_children_mb", 0)) for k, p in parts.items()
+        },
+    }
 
 
 def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
@@ -229,8 +295,11 @@ def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
         with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as pool:
             out = pool.submit(fn, *args).result()
     except BrokenProcessPool as exc:
-        return {"error": f"the process died ({exc}): out of memory?", "steps": {},
-                "wall_seconds": round(time.perf_counter() - started, 2)}
+        return {
+            "error": f"the process died ({exc}): out of memory?",
+            "steps": {},
+            "wall_seconds": round(time.perf_counter() - started, 2),
+        }
     return {**out, "wall_seconds": round(time.perf_counter() - started, 2)}
 
 
@@ -267,7 +336,9 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
     from pipelines.bench.rawgen import generate_day
     from pipelines.storage.raw import RawStore
 
-    work = Path(work or os.environ.get("BENCH_WORK") or Path(tempfile.gettempdir()) / "openness-bench") / "cycle"
+    work = (
+        Path(work or os.environ.get("BENCH_WORK") or Path(tempfile.gettempdir()) / "openness-bench") / "cycle"
+    )
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     raw_d0, made = prepare_raw(work, n_models, seed)
@@ -288,16 +359,28 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
     # the measured day's checks and publish are; at Hub scale each takes long or runs out of memory).
     setup_after = n_models <= int(os.environ.get("CYCLE_SETUP_CHECKS_MAX", 1_000_000))
     setup = _stage(str(root), True, pins, setup_after)
-    day = generate_day(RawStore(root / "raw"), n_models, D1, seed=seed, d0=D0, change_rate=CHANGE_RATE,
-                       new_rate=NEW_RATE)
-    print(f"day {D1}: {day['changed']} changed, {day['new']} new, {day['deleted']} deleted, "
-          f"{day['files']} files in {day['seconds']} s", flush=True)
+    day = generate_day(
+        RawStore(root / "raw"), n_models, D1, seed=seed, d0=D0, change_rate=CHANGE_RATE, new_rate=NEW_RATE
+    )
+    print(
+        f"day {D1}: {day['changed']} changed, {day['new']} new, {day['deleted']} deleted, "
+        f"{day['files']} files in {day['seconds']} s",
+        flush=True,
+    )
     # CYCLE_AFTER=0 measures the build alone (the checks and the publish need the disk of two more
     # copies of the warehouse: the snapshot and the serving file).
     cycle = _stage(str(root), False, pins, os.environ.get("CYCLE_AFTER", "1") != "0")
-    result = {"models": n_models, "seed": seed, "raw": made, "before": before, "setup": setup,
-              "day": {k: v for k, v in day.items() if not k.endswith("_ids")}, "cycle": cycle,
-              "load_average_1m": round(os.getloadavg()[0], 2), "seconds": round(time.perf_counter() - started, 1)}
+    result = {
+        "models": n_models,
+        "seed": seed,
+        "raw": made,
+        "before": before,
+        "setup": setup,
+        "day": {k: v for k, v in day.items() if not k.endswith("_ids")},
+        "cycle": cycle,
+        "load_average_1m": round(os.getloadavg()[0], 2),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
     result["figures"] = figures(result)
     return result
 
@@ -316,7 +399,9 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     failed = [k for k, v in cycle["steps"].items() if "error" in v]
     checks = (cycle["steps"].get("checks") or {}).get("result") or {}
     gx = sum(v["seconds"] for k, v in checks.items() if k.endswith("_suite"))
-    slowest = sorted(((k, v["seconds"]) for k, v in checks.items() if k.endswith("_suite")), key=lambda x: -x[1])[:3]
+    slowest = sorted(
+        ((k, v["seconds"]) for k, v in checks.items() if k.endswith("_suite")), key=lambda x: -x[1]
+    )[:3]
     validated = {k.removesuffix("_suite"): v["validated"] for k, v in checks.items() if "validated" in v}
     publish = (cycle["steps"].get("publish") or {}).get("result") or {}
     revisions = (cycle["steps"].get("revisions") or {}).get("result") or {}
@@ -325,22 +410,32 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
     before_n = (result.get("before") or {}).get("models") or result["models"]
     before_total = sum(before.values()) if before and not (result.get("before") or {}).get("error") else None
     return {
-        "cycle_seconds": round(total, 1), "cycle_build_seconds": round(build, 1),
-        "cycle_checks_seconds": steps.get("checks"), "cycle_gx_seconds": round(gx, 1), "slowest_suites": slowest,
+        "cycle_seconds": round(total, 1),
+        "cycle_build_seconds": round(build, 1),
+        "cycle_checks_seconds": steps.get("checks"),
+        "cycle_gx_seconds": round(gx, 1),
+        "slowest_suites": slowest,
         "checks_validated": validated,
-        "cycle_publish_seconds": steps.get("publish"), "cycle_failed_steps": failed,
-        "cycle_steps": steps, "cycle_peak_rss_mb": max(cycle.get("peak_rss_mb", 0), cycle.get("peak_rss_children_mb", 0)),
+        "cycle_publish_seconds": steps.get("publish"),
+        "cycle_failed_steps": failed,
+        "cycle_steps": steps,
+        "cycle_peak_rss_mb": max(cycle.get("peak_rss_mb", 0), cycle.get("peak_rss_children_mb", 0)),
         "checks_passed": all(v.get("passed") for v in checks.values()) if checks else None,
-        "touched_repos": revisions.get("touched_repos"), "parsed": revisions.get("parsed"),
+        "touched_repos": revisions.get("touched_repos"),
+        "parsed": revisions.get("parsed"),
         "rescored_repos": scores.get("rescored_repos"),
         "rescored_derivatives": scores.get("rescored_derivatives_of_changed"),
-        "publish_breakdown": publish, "before_models": before_n,
+        "publish_breakdown": publish,
+        "before_models": before_n,
         "before_seconds": round(before_total, 1) if before_total is not None else None,
         "before_seconds_at_n": round(before_total * result["models"] / before_n, 1) if before_total else None,
         "before_error": (result.get("before") or {}).get("error"),
-        "before_steps": before, "before_peak_rss_mb": (result.get("before") or {}).get("peak_rss_mb"),
+        "before_steps": before,
+        "before_peak_rss_mb": (result.get("before") or {}).get("peak_rss_mb"),
         "setup_seconds": round(sum(_step_seconds(result["setup"]).values()), 1),
-        "setup_steps": _step_seconds(result["setup"]), "rows": cycle.get("rows"), "work_db_mb": cycle.get("work_db_mb"),
+        "setup_steps": _step_seconds(result["setup"]),
+        "rows": cycle.get("rows"),
+        "work_db_mb": cycle.get("work_db_mb"),
     }
 
 
@@ -353,51 +448,99 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     raw = result["raw"]
 
     def row(name: str, value: Any, target: Any = None, ok: bool | None = None) -> tuple[str, Any, str, str]:
-        return name, value, "" if target is None else str(target), "" if ok is None else ("yes" if ok else "**no**")
+        return (
+            name,
+            value,
+            "" if target is None else str(target),
+            "" if ok is None else ("yes" if ok else "**no**"),
+        )
 
     rows = [
-        row("models on D0 / revisions / disclosures after the day",
-            f"{n:,} / {f['rows']['revisions']:,} / {f['rows']['disclosures']:,}" if f.get("rows") else n),
-        row("raw layer: generator seconds (not in the figure) / files / README MB",
+        row(
+            "models on D0 / revisions / disclosures after the day",
+            f"{n:,} / {f['rows']['revisions']:,} / {f['rows']['disclosures']:,}" if f.get("rows") else n,
+        ),
+        row(
+            "raw layer: generator seconds (not in the figure) / files / README MB",
             f"{'reused' if raw.get('reused') else raw.get('seconds')} / {raw.get('files'):,} / "
-            f"{raw.get('readme_bytes', 0) / 1e6:,.0f}"),
-        row("the day: changed / new / deleted models, raw files",
-            f"{day['changed']:,} / {day['new']:,} / {day['deleted']:,}, {day['files']}"),
-        row(f"before: pure full rebuild of every table at {f['before_models']:,} models (s)",
-            f["before_seconds"] if f["before_seconds"] is not None else (f["before_error"] or "not run")),
+            f"{raw.get('readme_bytes', 0) / 1e6:,.0f}",
+        ),
+        row(
+            "the day: changed / new / deleted models, raw files",
+            f"{day['changed']:,} / {day['new']:,} / {day['deleted']:,}, {day['files']}",
+        ),
+        row(
+            f"before: pure full rebuild of every table at {f['before_models']:,} models (s)",
+            f["before_seconds"] if f["before_seconds"] is not None else (f["before_error"] or "not run"),
+        ),
         row(f"before: the same, scaled linearly to {n:,} models (s)", f["before_seconds_at_n"] or "-"),
         row("before: its steps (s)", ", ".join(f"{k} {v}" for k, v in f["before_steps"].items()) or "-"),
         row("before: peak RSS (MB)", f["before_peak_rss_mb"] or "-"),
-        row("set-up: first incremental run, state from the whole raw layer (s, not in the figure)",
-            f"{f['setup_seconds']} ({', '.join(f'{k} {v}' for k, v in f['setup_steps'].items())})"),
-        row("cycle: repos touched by the day's files / captures parsed / repos rescored (of which derivatives)",
-            f"{f['touched_repos']} / {f['parsed']} / {f['rescored_repos']} ({f['rescored_derivatives']})"),
-        row("cycle: build_tables steps (s)", ", ".join(f"{k} {v}" for k, v in f["cycle_steps"].items()
-                                                     if k not in ("checks", "publish"))),
+        row(
+            "set-up: first incremental run, state from the whole raw layer (s, not in the figure)",
+            f"{f['setup_seconds']} ({', '.join(f'{k} {v}' for k, v in f['setup_steps'].items())})",
+        ),
+        row(
+            "cycle: repos touched by the day's files / captures parsed / repos rescored (of which derivatives)",
+            f"{f['touched_repos']} / {f['parsed']} / {f['rescored_repos']} ({f['rescored_derivatives']})",
+        ),
+        row(
+            "cycle: build_tables steps (s)",
+            ", ".join(f"{k} {v}" for k, v in f["cycle_steps"].items() if k not in ("checks", "publish")),
+        ),
         row("cycle: build_tables total (s)", f["cycle_build_seconds"]),
-        row("cycle: blocking checks (s) / of which Great Expectations suites", f"{f['cycle_checks_seconds']} / "
-            f"{f['cycle_gx_seconds']}"),
+        row(
+            "cycle: blocking checks (s) / of which Great Expectations suites",
+            f"{f['cycle_checks_seconds']} / {f['cycle_gx_seconds']}",
+        ),
         row("cycle: the slowest suites (s)", ", ".join(f"{k} {v}" for k, v in f["slowest_suites"])),
-        row("cycle: what each suite validated (validation ledger)",
-            "; ".join(f"{k}: {v}" for k, v in (f.get("checks_validated") or {}).items()) or "-"),
-        row("cycle: publish (quality gate, gates, snapshot, report, serving copy) (s)", f["cycle_publish_seconds"]),
-        row("cycle: publish gate, suites reused from the checks (same content)",
-            ", ".join(f["publish_breakdown"].get("suites_reused") or []) or "none"),
-        row("cycle: publish, its parts (s)", ", ".join(
-            f"{k} {v}" for k, v in (f["publish_breakdown"].get("parts") or {}).items()) or "-"),
-        row("cycle: snapshot / serving file (MB)", f"{f['publish_breakdown'].get('snapshot_mb', '-')} / "
-            f"{f['publish_breakdown'].get('serving_mb', '-')}"),
-        row("cycle: peak RSS of build / checks / publish (MB)", " / ".join(
-            str(result["cycle"].get("rss_by_part", {}).get(k, "-")) for k in ("build", "checks", "publish"))),
-        row("cycle: total, crawl excluded (s)", f["cycle_seconds"], "< 300 s at 3,000,000 models",
-            (f["cycle_seconds"] < TARGET_SECONDS and not f["cycle_failed_steps"]) if at_scale else None),
+        row(
+            "cycle: what each suite validated (validation ledger)",
+            "; ".join(f"{k}: {v}" for k, v in (f.get("checks_validated") or {}).items()) or "-",
+        ),
+        row(
+            "cycle: publish (quality gate, gates, snapshot, report, serving copy) (s)",
+            f["cycle_publish_seconds"],
+        ),
+        row(
+            "cycle: publish gate, suites reused from the checks (same content)",
+            ", ".join(f["publish_breakdown"].get("suites_reused") or []) or "none",
+        ),
+        row(
+            "cycle: publish, its parts (s)",
+            ", ".join(f"{k} {v}" for k, v in (f["publish_breakdown"].get("parts") or {}).items()) or "-",
+        ),
+        row(
+            "cycle: snapshot / serving file (MB)",
+            f"{f['publish_breakdown'].get('snapshot_mb', '-')} / "
+            f"{f['publish_breakdown'].get('serving_mb', '-')}",
+        ),
+        row(
+            "cycle: peak RSS of build / checks / publish (MB)",
+            " / ".join(
+                str(result["cycle"].get("rss_by_part", {}).get(k, "-"))
+                for k in ("build", "checks", "publish")
+            ),
+        ),
+        row(
+            "cycle: total, crawl excluded (s)",
+            f["cycle_seconds"],
+            "< 300 s at 3,000,000 models",
+            (f["cycle_seconds"] < TARGET_SECONDS and not f["cycle_failed_steps"]) if at_scale else None,
+        ),
         row("cycle: peak RSS (MB)", f["cycle_peak_rss_mb"], "< 24 GiB", f["cycle_peak_rss_mb"] < 24 * 1024),
         row("cycle: every blocking check passed", f["checks_passed"]),
         row("1-minute load average at the end (other processes on the machine)", result["load_average_1m"]),
     ]
     if f["cycle_failed_steps"]:
-        rows.append(row("cycle: failed steps", ", ".join(
-            f"{k}: {result['cycle']['steps'][k]['error'][:120]}" for k in f["cycle_failed_steps"])))
+        rows.append(
+            row(
+                "cycle: failed steps",
+                ", ".join(
+                    f"{k}: {result['cycle']['steps'][k]['error'][:120]}" for k in f["cycle_failed_steps"]
+                ),
+            )
+        )
     return rows
 
 

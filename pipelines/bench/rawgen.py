@@ -85,7 +85,7 @@ def _bits(seed: int, key: str, counter: np.ndarray) -> np.ndarray:
 
 def _u(seed: int, key: str, counter: np.ndarray) -> np.ndarray:
     """Uniform [0, 1) per counter value."""
-    return (_bits(seed, key, counter) >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    return (_bits(seed, key, counter) >> np.uint64(11)).astype(np.float64) * 2.0**-53
 
 
 def _choice(u: np.ndarray, weights: list[float]) -> np.ndarray:
@@ -114,8 +114,11 @@ def _stamp(seconds: pl.Expr) -> pl.Expr:
 
 def _json_list(col: pl.Expr) -> pl.Expr:
     """A list of plain strings as JSON text (json.dumps separators)."""
-    return pl.when(col.list.len() > 0).then(
-        pl.concat_str([pl.lit('["'), col.list.join('", "'), pl.lit('"]')])).otherwise(pl.lit("[]"))
+    return (
+        pl.when(col.list.len() > 0)
+        .then(pl.concat_str([pl.lit('["'), col.list.join('", "'), pl.lit('"]')]))
+        .otherwise(pl.lit("[]"))
+    )
 
 
 # ---- the models ------------------------------------------------------------------------------------
@@ -133,12 +136,16 @@ def profiles(seed: int, idx: np.ndarray, d0: str = D0) -> pl.DataFrame:
         return pl.Series(options, dtype=pl.String).gather(i)
 
     def uniform_pick(options: list, key: str, counter: np.ndarray = idx) -> pl.Series:
-        return pick(options, np.minimum((_u(seed, key, counter) * len(options)).astype(np.int64), len(options) - 1))
+        return pick(
+            options, np.minimum((_u(seed, key, counter) * len(options)).astype(np.int64), len(options) - 1)
+        )
 
     lic_rows = d["licences"]
     lic_i = _choice(u("licence"), [r[2] for r in lic_rows])
     lic = pick([r[0] for r in lic_rows], lic_i)
-    lic = pl.select(pl.when(lic == "*").then(uniform_pick(d["licence_tail"], "tail")).otherwise(lic)).to_series()
+    lic = pl.select(
+        pl.when(lic == "*").then(uniform_pick(d["licence_tail"], "tail")).otherwise(lic)
+    ).to_series()
     lic_name = pick([r[1] for r in lic_rows], lic_i)
     family = uniform_pick(FAMILIES, "family")
     pipes, libs = d["pipelines"], d["libraries"]
@@ -150,13 +157,17 @@ def profiles(seed: int, idx: np.ndarray, d0: str = D0) -> pl.DataFrame:
     pools = []
     for name, counts in (("datasets", d["dataset_tags"]), ("arxiv", d["arxiv_tags"])):
         pool = d[name]
-        k = np.minimum(np.array(counts)[np.minimum((u(f"n_{name}") * len(counts)).astype(int), len(counts) - 1)],
-                       len(pool))
+        k = np.minimum(
+            np.array(counts)[np.minimum((u(f"n_{name}") * len(counts)).astype(int), len(counts) - 1)],
+            len(pool),
+        )
         keys = np.stack([_u(seed, f"{name}/{j}", idx) for j in range(len(pool))], axis=1)
         order = np.argsort(keys, axis=1).astype(np.int64)
         flat = pl.Series(pool, dtype=pl.String).gather(order.reshape(-1))
         lists = flat.reshape((n, len(pool))).arr.to_list()
-        pools.append(pl.DataFrame({"l": lists, "k": k}).select(pl.col("l").list.head(pl.col("k"))).to_series())
+        pools.append(
+            pl.DataFrame({"l": lists, "k": k}).select(pl.col("l").list.head(pl.col("k"))).to_series()
+        )
     has_base = u("has_base") < d["base_model"]
     internal = u("base_internal") < 0.5
     ext = uniform_pick(d["base_models"], "base_ext")
@@ -173,115 +184,231 @@ def profiles(seed: int, idx: np.ndarray, d0: str = D0) -> pl.DataFrame:
     cu = u("created") * (1 - math.exp(-rate * span))
     created = end_d0 - 600 - np.floor(-np.log(1 - cu) / rate * 86400).astype(np.int64)
     room = np.maximum(0, end_d0 - created - 600)
-    spread = np.minimum(room, np.floor(-np.log(1 - u("spread")) * d["history_days_mean"] * 86400)).astype(np.int64)
-    versions = np.array(d["readme_versions"])[np.minimum((u("versions") * len(d["readme_versions"])).astype(int),
-                                                          len(d["readme_versions"]) - 1)]
+    spread = np.minimum(room, np.floor(-np.log(1 - u("spread")) * d["history_days_mean"] * 86400)).astype(
+        np.int64
+    )
+    versions = np.array(d["readme_versions"])[
+        np.minimum((u("versions") * len(d["readme_versions"])).astype(int), len(d["readme_versions"]) - 1)
+    ]
     has_init = u("init") < d["initial_commit"]
-    frame = pl.DataFrame({
-        "idx": idx, "org_kind": uniform_pick(ORG_KINDS, "org"),
-        "org_num": np.floor(u("org_num") * (idx // 4 + 1)).astype(np.int64),
-        "size": uniform_pick(SIZES, "size"),
-        "family": family, "license": lic, "license_name": lic_name, "pipeline": pipeline, "library": library,
-        "weights": weights, "shards": shards, "datasets": pools[0], "arxiv": pools[1],
-        "has_base": has_base, "base_internal": internal, "base_ext": ext, "base_idx": base_idx, "gated": gated,
-        **{f"tag_{t}": v for t, v in shares.items()}, "readme": readme, "downloads": downloads, "likes": likes,
-        "created": created, "spread": spread, "versions": versions, "has_init": has_init,
-    })
-    frame = frame.with_columns(repo_id=_repo_id(pl.col("idx"), pl.col("org_kind"), pl.col("org_num"),
-                                                pl.col("family"), pl.col("size")),
-                               uid=_hex(seed, "uid", idx, 24))
+    frame = pl.DataFrame(
+        {
+            "idx": idx,
+            "org_kind": uniform_pick(ORG_KINDS, "org"),
+            "org_num": np.floor(u("org_num") * (idx // 4 + 1)).astype(np.int64),
+            "size": uniform_pick(SIZES, "size"),
+            "family": family,
+            "license": lic,
+            "license_name": lic_name,
+            "pipeline": pipeline,
+            "library": library,
+            "weights": weights,
+            "shards": shards,
+            "datasets": pools[0],
+            "arxiv": pools[1],
+            "has_base": has_base,
+            "base_internal": internal,
+            "base_ext": ext,
+            "base_idx": base_idx,
+            "gated": gated,
+            **{f"tag_{t}": v for t, v in shares.items()},
+            "readme": readme,
+            "downloads": downloads,
+            "likes": likes,
+            "created": created,
+            "spread": spread,
+            "versions": versions,
+            "has_init": has_init,
+        }
+    )
+    frame = frame.with_columns(
+        repo_id=_repo_id(
+            pl.col("idx"), pl.col("org_kind"), pl.col("org_num"), pl.col("family"), pl.col("size")
+        ),
+        uid=_hex(seed, "uid", idx, 24),
+    )
     # Internal bases: the name of model `base_idx` (drawn the same way as every model's name).
     bidx = frame.get_column("base_idx").to_numpy()
-    bases = pl.DataFrame({"idx": bidx, "org_kind": uniform_pick(ORG_KINDS, "org", bidx),
-                          "org_num": np.floor(_u(seed, "org_num", bidx) * (bidx // 4 + 1)).astype(np.int64),
-                          "family": uniform_pick(FAMILIES, "family", bidx), "size": uniform_pick(SIZES, "size", bidx)})
-    internal_name = bases.select(_repo_id(pl.col("idx"), pl.col("org_kind"), pl.col("org_num"), pl.col("family"),
-                                          pl.col("size"))).to_series()
-    frame = frame.with_columns(base=pl.when(~pl.col("has_base")).then(None)
-                               .when(pl.col("base_internal") & (pl.col("idx") != pl.col("base_idx")))
-                               .then(internal_name).otherwise(pl.col("base_ext")))
+    bases = pl.DataFrame(
+        {
+            "idx": bidx,
+            "org_kind": uniform_pick(ORG_KINDS, "org", bidx),
+            "org_num": np.floor(_u(seed, "org_num", bidx) * (bidx // 4 + 1)).astype(np.int64),
+            "family": uniform_pick(FAMILIES, "family", bidx),
+            "size": uniform_pick(SIZES, "size", bidx),
+        }
+    )
+    internal_name = bases.select(
+        _repo_id(pl.col("idx"), pl.col("org_kind"), pl.col("org_num"), pl.col("family"), pl.col("size"))
+    ).to_series()
+    frame = frame.with_columns(
+        base=pl.when(~pl.col("has_base"))
+        .then(None)
+        .when(pl.col("base_internal") & (pl.col("idx") != pl.col("base_idx")))
+        .then(internal_name)
+        .otherwise(pl.col("base_ext"))
+    )
     return frame.drop("org_kind", "org_num", "base_internal", "base_ext", "base_idx", "has_base")
 
 
 def _repo_id(idx: pl.Expr, kind: pl.Expr, num: pl.Expr, family: pl.Expr, size: pl.Expr) -> pl.Expr:
     """`lab-00042/qwen2-7b-000171`: like synthetic.py's names, drawn without a per-model Random."""
-    return pl.concat_str([kind, pl.lit("-"), num.cast(pl.String).str.zfill(5), pl.lit("/"), family, pl.lit("-"),
-                          size, pl.lit("-"), idx.cast(pl.String).str.zfill(6)])
+    return pl.concat_str(
+        [
+            kind,
+            pl.lit("-"),
+            num.cast(pl.String).str.zfill(5),
+            pl.lit("/"),
+            family,
+            pl.lit("-"),
+            size,
+            pl.lit("-"),
+            idx.cast(pl.String).str.zfill(6),
+        ]
+    )
 
 
 def model_card_parts(p: pl.DataFrame) -> pl.DataFrame:
     """Per model: the card's YAML front matter, the `cardData` JSON and the tags (as synthetic._profile)."""
+
     def yaml_list(col: str) -> pl.Expr:
         return pl.when(pl.col(col).list.len() > 0).then(
-            pl.concat_str([pl.lit(f"{col}:\n- "), pl.col(col).list.join("\n- ")]))
+            pl.concat_str([pl.lit(f"{col}:\n- "), pl.col(col).list.join("\n- ")])
+        )
 
-    yaml = pl.concat_list([
-        pl.when(pl.col("license").is_not_null()).then(pl.concat_str([pl.lit("license: "), pl.col("license")])),
-        pl.when(pl.col("license_name").is_not_null()).then(
-            pl.concat_str([pl.lit("license_name: "), pl.col("license_name"), pl.lit("\nlicense_link: LICENSE")])),
-        yaml_list("datasets"),
-        pl.when(pl.col("base").is_not_null()).then(pl.concat_str([pl.lit("base_model: "), pl.col("base")])),
-        pl.when(pl.col("gated")).then(pl.lit("extra_gated_prompt: You agree to the licence terms.\n"
-                                              "extra_gated_fields:\n  Affiliation: text")),
-        pl.concat_str([pl.lit("tags:\n- "), pl.col("family")]),
-        pl.concat_str([pl.lit("pipeline_tag: "), pl.col("pipeline")]),
-        pl.concat_str([pl.lit("library_name: "), pl.col("library")]),
-    ]).list.drop_nulls().list.join("\n")
+    yaml = (
+        pl.concat_list(
+            [
+                pl.when(pl.col("license").is_not_null()).then(
+                    pl.concat_str([pl.lit("license: "), pl.col("license")])
+                ),
+                pl.when(pl.col("license_name").is_not_null()).then(
+                    pl.concat_str(
+                        [pl.lit("license_name: "), pl.col("license_name"), pl.lit("\nlicense_link: LICENSE")]
+                    )
+                ),
+                yaml_list("datasets"),
+                pl.when(pl.col("base").is_not_null()).then(
+                    pl.concat_str([pl.lit("base_model: "), pl.col("base")])
+                ),
+                pl.when(pl.col("gated")).then(
+                    pl.lit(
+                        "extra_gated_prompt: You agree to the licence terms.\n"
+                        "extra_gated_fields:\n  Affiliation: text"
+                    )
+                ),
+                pl.concat_str([pl.lit("tags:\n- "), pl.col("family")]),
+                pl.concat_str([pl.lit("pipeline_tag: "), pl.col("pipeline")]),
+                pl.concat_str([pl.lit("library_name: "), pl.col("library")]),
+            ]
+        )
+        .list.drop_nulls()
+        .list.join("\n")
+    )
 
     def js(key: str, value: pl.Expr) -> pl.Expr:
         return pl.concat_str([pl.lit(f'"{key}": "'), value, pl.lit('"')])
 
-    card_data = pl.concat_list([  # json.dumps(sort_keys=True): keys in order
-        pl.when(pl.col("base").is_not_null()).then(js("base_model", pl.col("base"))),
-        pl.when(pl.col("datasets").list.len() > 0).then(
-            pl.concat_str([pl.lit('"datasets": '), _json_list(pl.col("datasets"))])),
-        pl.when(pl.col("gated")).then(pl.lit('"extra_gated_fields": {"Affiliation": "text"}, '
-                                              '"extra_gated_prompt": "You agree to the licence terms."')),
-        js("library_name", pl.col("library")),
-        pl.when(pl.col("license").is_not_null()).then(js("license", pl.col("license"))),
-        pl.when(pl.col("license_name").is_not_null()).then(
-            pl.concat_str([pl.lit('"license_link": "LICENSE", '), js("license_name", pl.col("license_name"))])),
-        js("pipeline_tag", pl.col("pipeline")),
-        pl.concat_str([pl.lit('"tags": ["'), pl.col("family"), pl.lit('"]')]),
-    ]).list.drop_nulls().list.join(", ")
+    card_data = (
+        pl.concat_list(
+            [  # json.dumps(sort_keys=True): keys in order
+                pl.when(pl.col("base").is_not_null()).then(js("base_model", pl.col("base"))),
+                pl.when(pl.col("datasets").list.len() > 0).then(
+                    pl.concat_str([pl.lit('"datasets": '), _json_list(pl.col("datasets"))])
+                ),
+                pl.when(pl.col("gated")).then(
+                    pl.lit(
+                        '"extra_gated_fields": {"Affiliation": "text"}, '
+                        '"extra_gated_prompt": "You agree to the licence terms."'
+                    )
+                ),
+                js("library_name", pl.col("library")),
+                pl.when(pl.col("license").is_not_null()).then(js("license", pl.col("license"))),
+                pl.when(pl.col("license_name").is_not_null()).then(
+                    pl.concat_str(
+                        [pl.lit('"license_link": "LICENSE", '), js("license_name", pl.col("license_name"))]
+                    )
+                ),
+                js("pipeline_tag", pl.col("pipeline")),
+                pl.concat_str([pl.lit('"tags": ["'), pl.col("family"), pl.lit('"]')]),
+            ]
+        )
+        .list.drop_nulls()
+        .list.join(", ")
+    )
     fmt = pl.col("weights").replace_strict(FMT_TAG, return_dtype=pl.String)
-    tags = pl.concat_list([
-        pl.concat_list([pl.col("library"), fmt, pl.col("family"), pl.col("pipeline")]).list.eval(
-            pl.element().filter(pl.element() != "")),
-        pl.when(pl.col("base").is_not_null()).then(pl.concat_list([
-            pl.lit("base_model:") + pl.col("base"), pl.lit("base_model:finetune:") + pl.col("base")]))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
-        *[pl.when(pl.col(f"tag_{t}")).then(pl.lit([t])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
-          for t in DISTRIBUTIONS["tag_shares"]],
-        pl.col("datasets").list.eval(pl.lit("dataset:") + pl.element()),
-        pl.col("arxiv").list.eval(pl.lit("arxiv:") + pl.element()),
-        pl.when(pl.col("license").is_not_null()).then(pl.concat_list([pl.lit("license:") + pl.col("license")]))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String))),
-        pl.lit(["region:us"]),
-    ])
+    tags = pl.concat_list(
+        [
+            pl.concat_list([pl.col("library"), fmt, pl.col("family"), pl.col("pipeline")]).list.eval(
+                pl.element().filter(pl.element() != "")
+            ),
+            pl.when(pl.col("base").is_not_null())
+            .then(
+                pl.concat_list(
+                    [pl.lit("base_model:") + pl.col("base"), pl.lit("base_model:finetune:") + pl.col("base")]
+                )
+            )
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            *[
+                pl.when(pl.col(f"tag_{t}")).then(pl.lit([t])).otherwise(pl.lit([], dtype=pl.List(pl.String)))
+                for t in DISTRIBUTIONS["tag_shares"]
+            ],
+            pl.col("datasets").list.eval(pl.lit("dataset:") + pl.element()),
+            pl.col("arxiv").list.eval(pl.lit("arxiv:") + pl.element()),
+            pl.when(pl.col("license").is_not_null())
+            .then(pl.concat_list([pl.lit("license:") + pl.col("license")]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+            pl.lit(["region:us"]),
+        ]
+    )
     weight_files = (
-        pl.when(pl.col("weights") == "safetensors").then(
+        pl.when(pl.col("weights") == "safetensors")
+        .then(
             pl.int_ranges(1, pl.col("shards") + 1).list.eval(
-                pl.concat_str([pl.lit("model-"), pl.element().cast(pl.String).str.zfill(5), pl.lit("-of-"),
-                               pl.element().max().cast(pl.String).str.zfill(5), pl.lit(".safetensors")])))
-        .when(pl.col("weights") == "bin").then(pl.lit(["pytorch_model.bin"]))
-        .when(pl.col("weights") == "gguf").then(pl.concat_list([
-            pl.col("repo_id").str.split("/").list.last() + pl.lit(".Q4_K_M.gguf")]))
-        .when(pl.col("weights") == "other").then(pl.lit(["model.onnx"]))
-        .otherwise(pl.lit([], dtype=pl.List(pl.String))))
-    base_files = pl.concat_list([pl.lit([".gitattributes", "config.json"]), weight_files,
-                                 pl.when(pl.col("readme")).then(pl.lit(["README.md"]))
-                                 .otherwise(pl.lit([], dtype=pl.List(pl.String)))])
-    return p.with_columns(yaml=yaml, card_data=pl.concat_str([pl.lit("{"), card_data, pl.lit("}")]), tags=tags,
-                          base_files=base_files)
+                pl.concat_str(
+                    [
+                        pl.lit("model-"),
+                        pl.element().cast(pl.String).str.zfill(5),
+                        pl.lit("-of-"),
+                        pl.element().max().cast(pl.String).str.zfill(5),
+                        pl.lit(".safetensors"),
+                    ]
+                )
+            )
+        )
+        .when(pl.col("weights") == "bin")
+        .then(pl.lit(["pytorch_model.bin"]))
+        .when(pl.col("weights") == "gguf")
+        .then(pl.concat_list([pl.col("repo_id").str.split("/").list.last() + pl.lit(".Q4_K_M.gguf")]))
+        .when(pl.col("weights") == "other")
+        .then(pl.lit(["model.onnx"]))
+        .otherwise(pl.lit([], dtype=pl.List(pl.String)))
+    )
+    base_files = pl.concat_list(
+        [
+            pl.lit([".gitattributes", "config.json"]),
+            weight_files,
+            pl.when(pl.col("readme"))
+            .then(pl.lit(["README.md"]))
+            .otherwise(pl.lit([], dtype=pl.List(pl.String))),
+        ]
+    )
+    return p.with_columns(
+        yaml=yaml,
+        card_data=pl.concat_str([pl.lit("{"), card_data, pl.lit("}")]),
+        tags=tags,
+        base_files=base_files,
+    )
 
 
 def body_pool(seed: int) -> list[str]:
     """Card bodies (headings and paragraphs) with the reference cards' sizes and heading counts."""
     d = DISTRIBUTIONS
     rng = random.Random(f"{seed}/bodies")
-    paragraphs = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(25, 70))).capitalize() + "."
-                  for _ in range(256)]
+    paragraphs = [
+        " ".join(rng.choice(_WORDS) for _ in range(rng.randint(25, 70))).capitalize() + "."
+        for _ in range(256)
+    ]
     bodies = []
     for _ in range(BODY_POOL):
         heads = rng.sample(d["headings"], min(rng.choice(d["card_sections"]), len(d["headings"])))
@@ -312,7 +439,9 @@ def d0_commits(seed: int, p: pl.DataFrame) -> pl.DataFrame:
     j = k - first_later  # >= 0 for the card commits
     offs = 600 + np.floor(_u(seed, "offset", rows_idx * 64 + np.maximum(j, 0)) * np.repeat(spread, n_commits))
     offs = np.where(j >= 0, offs, 0).astype(np.int64)
-    at = np.repeat(created, n_commits) + np.where(j >= 0, offs, np.where((k == 1) & (first_later == 2), 60, 0))
+    at = np.repeat(created, n_commits) + np.where(
+        j >= 0, offs, np.where((k == 1) & (first_later == 2), 60, 0)
+    )
     kind = np.where(j >= 0, "card", np.where((k == 0) & (first_later == 2), "init", "first"))
     frame = pl.DataFrame({"idx": rows_idx, "at": at, "kind": kind, "j": j})
     # Sort the card commits by time within each repo (k follows the order), as _history sorts them.
@@ -325,63 +454,142 @@ def d0_commits(seed: int, p: pl.DataFrame) -> pl.DataFrame:
 
 def _readme_text(seed: int, commits: pl.DataFrame, bodies: pl.Series) -> pl.Expr:
     """The README bytes of each commit (front matter, title, a revision line, a pool body)."""
-    pick = _u(seed, "body", commits.get_column("idx").to_numpy() * 64 + commits.get_column("card_k").fill_null(0).to_numpy())
+    pick = _u(
+        seed,
+        "body",
+        commits.get_column("idx").to_numpy() * 64 + commits.get_column("card_k").fill_null(0).to_numpy(),
+    )
     body = bodies.gather(np.minimum((pick * BODY_POOL).astype(np.int64), BODY_POOL - 1))
-    return pl.concat_str([pl.lit("---\n"), pl.col("yaml"), pl.lit("\n---\n\n# "), pl.col("repo_id").str.split("/")
-                          .list.last(), pl.lit("\n\nRevision "), pl.col("card_k").cast(pl.String), pl.lit(" of "),
-                          _stamp(pl.col("card_at")).str.slice(0, 10), pl.lit(".\n\n"), pl.lit(body)])
+    return pl.concat_str(
+        [
+            pl.lit("---\n"),
+            pl.col("yaml"),
+            pl.lit("\n---\n\n# "),
+            pl.col("repo_id").str.split("/").list.last(),
+            pl.lit("\n\nRevision "),
+            pl.col("card_k").cast(pl.String),
+            pl.lit(" of "),
+            _stamp(pl.col("card_at")).str.slice(0, 10),
+            pl.lit(".\n\n"),
+            pl.lit(body),
+        ]
+    )
 
 
 def _item_json(files: pl.Expr, sha: pl.Expr, at: pl.Expr) -> pl.Expr:
     """The listing item of one revision: `_id`, `id` and the crawler's expand fields, keys sorted."""
+
     def q(v: pl.Expr) -> pl.Expr:
         return pl.concat_str([pl.lit('"'), v, pl.lit('"')])
 
-    siblings = pl.concat_str([pl.lit('[{"rfilename": "'), files.list.join('"}, {"rfilename": "'), pl.lit('"}]')])
-    return pl.concat_str([
-        pl.lit('{"_id": '), q(pl.col("uid")), pl.lit(', "author": '), q(pl.col("repo_id").str.split("/").list.first()),
-        pl.lit(', "cardData": '), pl.col("card_data"), pl.lit(', "createdAt": '), q(_stamp(pl.col("created"))),
-        pl.lit(', "disabled": false, "downloads": '), pl.col("downloads").cast(pl.String),
-        pl.lit(', "gated": '), pl.when(pl.col("gated")).then(pl.lit('"manual"')).otherwise(pl.lit("false")),
-        pl.lit(', "id": '), q(pl.col("repo_id")), pl.lit(', "lastModified": '), q(_stamp(at)),
-        pl.lit(', "library_name": '), q(pl.col("library")), pl.lit(', "likes": '), pl.col("likes").cast(pl.String),
-        pl.lit(', "pipeline_tag": '), q(pl.col("pipeline")), pl.lit(', "private": false, "sha": '), q(sha),
-        pl.lit(', "siblings": '), siblings, pl.lit(', "tags": '), _json_list(pl.col("tags")), pl.lit("}")])
+    siblings = pl.concat_str(
+        [pl.lit('[{"rfilename": "'), files.list.join('"}, {"rfilename": "'), pl.lit('"}]')]
+    )
+    return pl.concat_str(
+        [
+            pl.lit('{"_id": '),
+            q(pl.col("uid")),
+            pl.lit(', "author": '),
+            q(pl.col("repo_id").str.split("/").list.first()),
+            pl.lit(', "cardData": '),
+            pl.col("card_data"),
+            pl.lit(', "createdAt": '),
+            q(_stamp(pl.col("created"))),
+            pl.lit(', "disabled": false, "downloads": '),
+            pl.col("downloads").cast(pl.String),
+            pl.lit(', "gated": '),
+            pl.when(pl.col("gated")).then(pl.lit('"manual"')).otherwise(pl.lit("false")),
+            pl.lit(', "id": '),
+            q(pl.col("repo_id")),
+            pl.lit(', "lastModified": '),
+            q(_stamp(at)),
+            pl.lit(', "library_name": '),
+            q(pl.col("library")),
+            pl.lit(', "likes": '),
+            pl.col("likes").cast(pl.String),
+            pl.lit(', "pipeline_tag": '),
+            q(pl.col("pipeline")),
+            pl.lit(', "private": false, "sha": '),
+            q(sha),
+            pl.lit(', "siblings": '),
+            siblings,
+            pl.lit(', "tags": '),
+            _json_list(pl.col("tags")),
+            pl.lit("}"),
+        ]
+    )
 
 
 def _materialise(seed: int, commits: pl.DataFrame, models: pl.DataFrame, bodies: pl.Series) -> pl.DataFrame:
     """Commit rows -> sha, files, item JSON and README bytes (null without README), per commit."""
     c = commits.join(models.drop("created"), on="idx", how="left")
-    c = c.with_columns(sha=_hex(seed, "sha", c.get_column("idx").to_numpy() * 64 + c.get_column("k").to_numpy(), 40))
+    c = c.with_columns(
+        sha=_hex(seed, "sha", c.get_column("idx").to_numpy() * 64 + c.get_column("k").to_numpy(), 40)
+    )
     readme_text = _readme_text(seed, c, bodies)
-    files = (pl.when(pl.col("kind") == "init").then(pl.lit([".gitattributes"]))
-             .otherwise(pl.concat_list([pl.col("base_files"), pl.col("extra_files")])).list.sort())
+    files = (
+        pl.when(pl.col("kind") == "init")
+        .then(pl.lit([".gitattributes"]))
+        .otherwise(pl.concat_list([pl.col("base_files"), pl.col("extra_files")]))
+        .list.sort()
+    )
     c = c.with_columns(files=files)
     c = c.with_columns(
         item=_item_json(pl.col("files"), pl.col("sha"), pl.col("at")),
-        readme=pl.when(pl.col("files").list.contains("README.md")).then(readme_text).cast(pl.Binary))
+        readme=pl.when(pl.col("files").list.contains("README.md")).then(readme_text).cast(pl.Binary),
+    )
     return c
 
 
-def _write_readmes(raw: RawStore, day: str, rows: pl.DataFrame, now: datetime, detail_missing: str,
-                   batch: int, group: str | None = None) -> int:
+def _write_readmes(
+    raw: RawStore,
+    day: str,
+    rows: pl.DataFrame,
+    now: datetime,
+    detail_missing: str,
+    batch: int,
+    group: str | None = None,
+) -> int:
     """README outcomes (ok with bytes, or missing) in files of `batch` rows (or of `batch` repos)."""
     contents = rows.get_column("readme").to_list()
     out = rows.select(
-        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"), "repo_id", pl.col("sha").alias("revision"),
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"),
+        "repo_id",
+        pl.col("sha").alias("revision"),
         pl.when(pl.col("readme").is_null()).then(pl.lit("missing")).otherwise(pl.lit("ok")).alias("status"),
-        pl.when(pl.col("readme").is_null()).then(pl.lit(detail_missing)).otherwise(pl.lit(None)).alias("detail"),
-        pl.Series("sha256", [hashlib.sha256(c).hexdigest() if c is not None else None for c in contents],
-                  dtype=pl.String),
-        pl.col("readme").bin.size().cast(pl.Int64).alias("size"), pl.col("readme").alias("content"),
-        pl.lit(None, pl.String).alias("blob_id"))
-    return _append_batches(raw, "hub_readme", day, out.select(list(README_RAW_SCHEMA)),
-                           ["repo_id", "revision", "status", "content"], batch, group_keys=rows.get_column(group)
-                           if group else None)
+        pl.when(pl.col("readme").is_null())
+        .then(pl.lit(detail_missing))
+        .otherwise(pl.lit(None))
+        .alias("detail"),
+        pl.Series(
+            "sha256",
+            [hashlib.sha256(c).hexdigest() if c is not None else None for c in contents],
+            dtype=pl.String,
+        ),
+        pl.col("readme").bin.size().cast(pl.Int64).alias("size"),
+        pl.col("readme").alias("content"),
+        pl.lit(None, pl.String).alias("blob_id"),
+    )
+    return _append_batches(
+        raw,
+        "hub_readme",
+        day,
+        out.select(list(README_RAW_SCHEMA)),
+        ["repo_id", "revision", "status", "content"],
+        batch,
+        group_keys=rows.get_column(group) if group else None,
+    )
 
 
-def _append_batches(raw: RawStore, source: str, day: str, frame: pl.DataFrame, payload: list[str], batch: int,
-                    group_keys: pl.Series | None = None) -> int:
+def _append_batches(
+    raw: RawStore,
+    source: str,
+    day: str,
+    frame: pl.DataFrame,
+    payload: list[str],
+    batch: int,
+    group_keys: pl.Series | None = None,
+) -> int:
     """Append `frame` in files of `batch` rows, or of `batch` consecutive groups when `group_keys` is given."""
     if frame.height == 0:
         return 0
@@ -414,26 +622,52 @@ def _write_chunk(root: str, seed: int, day: str, order: np.ndarray, first_page: 
     # Listing pages (this task's models are consecutive pages of the newest-first listing).
     listing = heads.select(
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"),
-        pl.lit("https://huggingface.co/api/models?sort=lastModified&direction=-1&limit=1000").alias("page_url"),
+        pl.lit("https://huggingface.co/api/models?sort=lastModified&direction=-1&limit=1000").alias(
+            "page_url"
+        ),
         (pl.int_range(pl.len()) // PAGE + first_page).cast(pl.Int32).alias("page_index"),
         (pl.int_range(pl.len()) % PAGE).cast(pl.Int32).alias("item_index"),
-        "repo_id", "sha", _stamp(pl.col("at")).alias("last_modified"), "item")
+        "repo_id",
+        "sha",
+        _stamp(pl.col("at")).alias("last_modified"),
+        "item",
+    )
     files = 0
     for _, frame in listing.group_by("page_index", maintain_order=True):
         raw.append("hub_listing", day, frame, payload=["item"])
         files += 1
     files += _write_readmes(raw, day, heads, now, "no README.md in the file list", README_BATCH)
     # The history backfill: every older commit's info, and its README outcome.
-    older = c.join(heads.select("idx", pl.col("k").alias("head_k")), on="idx").filter(pl.col("k") < pl.col("head_k"))
+    older = c.join(heads.select("idx", pl.col("k").alias("head_k")), on="idx").filter(
+        pl.col("k") < pl.col("head_k")
+    )
     older = older.sort("repo_id", "k")
-    infos = older.select(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"), "repo_id",
-                         pl.col("sha").alias("revision"), _stamp(pl.col("at")).alias("commit_date"),
-                         pl.lit("ok").alias("status"), pl.col("item").alias("info"))
-    files += _append_batches(raw, "hub_revision", day, infos, ["repo_id", "revision", "info"], HISTORY_BATCH,
-                             group_keys=older.get_column("repo_id"))
-    files += _write_readmes(raw, day, older, now, "no README.md at this commit", HISTORY_BATCH, group="repo_id")
-    return {"models": len(order), "commits": c.height, "files": files,
-            "readme_bytes": int(c.get_column("readme").bin.size().sum() or 0)}
+    infos = older.select(
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"),
+        "repo_id",
+        pl.col("sha").alias("revision"),
+        _stamp(pl.col("at")).alias("commit_date"),
+        pl.lit("ok").alias("status"),
+        pl.col("item").alias("info"),
+    )
+    files += _append_batches(
+        raw,
+        "hub_revision",
+        day,
+        infos,
+        ["repo_id", "revision", "info"],
+        HISTORY_BATCH,
+        group_keys=older.get_column("repo_id"),
+    )
+    files += _write_readmes(
+        raw, day, older, now, "no README.md at this commit", HISTORY_BATCH, group="repo_id"
+    )
+    return {
+        "models": len(order),
+        "commits": c.height,
+        "files": files,
+        "readme_bytes": int(c.get_column("readme").bin.size().sum() or 0),
+    }
 
 
 def d0_order(seed: int, n_models: int, d0: str = D0) -> np.ndarray:
@@ -441,38 +675,70 @@ def d0_order(seed: int, n_models: int, d0: str = D0) -> np.ndarray:
     heads = np.empty(n_models, dtype=np.int64)
     for a in range(0, n_models, 500_000):
         p = profiles(seed, np.arange(a, min(n_models, a + 500_000)), d0)
-        heads[a:a + p.height] = d0_commits(seed, p).group_by("idx", maintain_order=True).agg(
-            pl.col("at").max()).get_column("at").to_numpy()
+        heads[a : a + p.height] = (
+            d0_commits(seed, p)
+            .group_by("idx", maintain_order=True)
+            .agg(pl.col("at").max())
+            .get_column("at")
+            .to_numpy()
+        )
     return np.lexsort((np.arange(n_models), -heads))
 
 
-def generate_raw(raw: RawStore, n_models: int, *, seed: int = SEED, d0: str = D0, workers: int = 1) -> dict[str, Any]:
+def generate_raw(
+    raw: RawStore, n_models: int, *, seed: int = SEED, d0: str = D0, workers: int = 1
+) -> dict[str, Any]:
     """The raw layer of a first crawl plus history backfill of `n_models` models on `d0`."""
     started = time.perf_counter()
     order = d0_order(seed, n_models, d0)
     chunk = CHUNK - CHUNK % PAGE
-    jobs = [(str(raw.root), seed, d0, order[a:a + chunk], a // PAGE) for a in range(0, n_models, chunk)]
+    jobs = [(str(raw.root), seed, d0, order[a : a + chunk], a // PAGE) for a in range(0, n_models, chunk)]
     if workers <= 1 or len(jobs) == 1:
         parts = [_write_chunk(*job) for job in jobs]
     else:
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn")) as pool:
             parts = list(pool.map(_write_chunk, *zip(*jobs, strict=True)))
-    _crawl_run(raw, d0, pages=math.ceil(n_models / PAGE), listed=n_models, new=n_models, changed=0, deleted=0,
-               readmes=n_models)
+    _crawl_run(
+        raw,
+        d0,
+        pages=math.ceil(n_models / PAGE),
+        listed=n_models,
+        new=n_models,
+        changed=0,
+        deleted=0,
+        readmes=n_models,
+    )
     totals = {k: sum(p[k] for p in parts) for k in ("models", "commits", "files", "readme_bytes")}
     return {**totals, "seed": seed, "d0": d0, "seconds": round(time.perf_counter() - started, 2)}
 
 
 def _crawl_run(raw: RawStore, day: str, **counts: int) -> None:
     now = _now(day)
-    row = {"run_key": f"listing:{day}@synthetic", "crawl_date": day, "started_at": now - timedelta(minutes=30),
-           "finished_at": now, "endpoint": "https://huggingface.co", "scope": "listing:hub", "status": "complete",
-           "pages": counts["pages"], "models_listed": counts["listed"], "models_new": counts["new"],
-           "models_changed": counts["changed"], "models_deleted": counts["deleted"],
-           "readmes_fetched": counts["readmes"], "requests_api": counts["pages"],
-           "requests_resolvers": counts["readmes"], "bytes_total": 0, "retries": 0, "status_429": 0,
-           "status_5xx": 0, "seconds": 1800.0, "watermark": None, "reached_watermark": day != D0,
-           "detail": '{"generator": "pipelines.bench.rawgen"}'}
+    row = {
+        "run_key": f"listing:{day}@synthetic",
+        "crawl_date": day,
+        "started_at": now - timedelta(minutes=30),
+        "finished_at": now,
+        "endpoint": "https://huggingface.co",
+        "scope": "listing:hub",
+        "status": "complete",
+        "pages": counts["pages"],
+        "models_listed": counts["listed"],
+        "models_new": counts["new"],
+        "models_changed": counts["changed"],
+        "models_deleted": counts["deleted"],
+        "readmes_fetched": counts["readmes"],
+        "requests_api": counts["pages"],
+        "requests_resolvers": counts["readmes"],
+        "bytes_total": 0,
+        "retries": 0,
+        "status_429": 0,
+        "status_5xx": 0,
+        "seconds": 1800.0,
+        "watermark": None,
+        "reached_watermark": day != D0,
+        "detail": '{"generator": "pipelines.bench.rawgen"}',
+    }
     raw.append("crawl_run", day, pl.DataFrame([row], schema=CRAWL_RUN_SCHEMA), payload=["run_key"])
 
 
@@ -481,10 +747,14 @@ def day_plan(seed: int, n_models: int, days: list[str], change_rate: float, new_
     """Per change day: the changed models, the new models, the deleted ones (deterministic)."""
     plans, existing = [], n_models
     for day in days:
-        rng = np.random.default_rng(int.from_bytes(hashlib.sha256(f"{seed}/day/{day}".encode()).digest()[:8], "big"))
+        rng = np.random.default_rng(
+            int.from_bytes(hashlib.sha256(f"{seed}/day/{day}".encode()).digest()[:8], "big")
+        )
         changed = np.sort(rng.choice(existing, round(change_rate * existing), replace=False))
         rest = np.setdiff1d(np.arange(existing), changed)
-        deleted = np.sort(rng.choice(rest, round(DELETE_RATE * existing), replace=False)) if len(rest) else rest
+        deleted = (
+            np.sort(rng.choice(rest, round(DELETE_RATE * existing), replace=False)) if len(rest) else rest
+        )
         new = np.arange(existing, existing + round(new_rate * n_models))
         plans.append({"day": day, "changed": changed, "new": new, "deleted": deleted})
         existing += len(new)
@@ -508,21 +778,34 @@ def _day_commits(seed: int, day: str, changed: np.ndarray, new: np.ndarray) -> p
     a, b = np.minimum(t1, t2), np.maximum(t1, t2)
     single = pl.DataFrame({"idx": changed, "at": start + t1, "kind": k1, "n": 0})
     first = pl.DataFrame({"idx": changed[two], "at": start + a[two], "kind": k1[two], "n": 0})
-    second = pl.DataFrame({"idx": changed[two], "at": start + np.maximum(b[two], a[two] + 1), "kind": k2[two], "n": 1})
+    second = pl.DataFrame(
+        {"idx": changed[two], "at": start + np.maximum(b[two], a[two] + 1), "kind": k2[two], "n": 1}
+    )
     parts = [single.filter(~pl.Series(two)), first, second]
     nctr = new.astype(np.int64)
     t0 = start + np.floor(_u(seed, "new_t", nctr) * 86_280).astype(np.int64)
     init = _u(seed, "init", nctr) < d["initial_commit"]
-    parts += [pl.DataFrame({"idx": new[init], "at": t0[init], "kind": "init", "n": 0}),
-              pl.DataFrame({"idx": new, "at": t0 + np.where(init, 60, 0), "kind": "first",
-                            "n": np.where(init, 1, 0)})]
+    parts += [
+        pl.DataFrame({"idx": new[init], "at": t0[init], "kind": "init", "n": 0}),
+        pl.DataFrame(
+            {"idx": new, "at": t0 + np.where(init, 60, 0), "kind": "first", "n": np.where(init, 1, 0)}
+        ),
+    ]
     schema = {"idx": pl.Int64, "at": pl.Int64, "kind": pl.String, "n": pl.Int64}
     return pl.concat([f.cast(schema) for f in parts]).sort("idx", "n")
 
 
-def generate_day(raw: RawStore, n_models: int, day: str, *, seed: int = SEED, d0: str = D0,
-                 earlier: list[str] | None = None, change_rate: float = 0.005, new_rate: float = 0.001
-                 ) -> dict[str, Any]:
+def generate_day(
+    raw: RawStore,
+    n_models: int,
+    day: str,
+    *,
+    seed: int = SEED,
+    d0: str = D0,
+    earlier: list[str] | None = None,
+    change_rate: float = 0.005,
+    new_rate: float = 0.001,
+) -> dict[str, Any]:
     """The raw files of one daily crawl on `day` after D0 (and after the change days `earlier`, if any)."""
     started = time.perf_counter()
     days = [*(earlier or []), day]
@@ -545,43 +828,94 @@ def generate_day(raw: RawStore, n_models: int, day: str, *, seed: int = SEED, d0
         fc = _materialise(seed, _history_until(seed, fp, plans[:-1], n_models), fp, bodies)
         filler = fc.group_by("idx", maintain_order=True).last()
         filler = pl.DataFrame({"idx": unchanged}).join(filler, on="idx", how="left", maintain_order="left")
-    listed = pl.concat([heads.select("repo_id", "sha", "at", "item"),
-                        *([filler.select("repo_id", "sha", "at", "item")] if filler.height else [])])
+    listed = pl.concat(
+        [
+            heads.select("repo_id", "sha", "at", "item"),
+            *([filler.select("repo_id", "sha", "at", "item")] if filler.height else []),
+        ]
+    )
     listing = listed.select(
         pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"),
-        pl.lit("https://huggingface.co/api/models?sort=lastModified&direction=-1&limit=1000").alias("page_url"),
+        pl.lit("https://huggingface.co/api/models?sort=lastModified&direction=-1&limit=1000").alias(
+            "page_url"
+        ),
         (pl.int_range(pl.len()) // PAGE).cast(pl.Int32).alias("page_index"),
         (pl.int_range(pl.len()) % PAGE).cast(pl.Int32).alias("item_index"),
-        "repo_id", "sha", _stamp(pl.col("at")).alias("last_modified"), "item")
+        "repo_id",
+        "sha",
+        _stamp(pl.col("at")).alias("last_modified"),
+        "item",
+    )
     files = 0
     for _, frame in listing.group_by("page_index", maintain_order=True):
         raw.append("hub_listing", day, frame, payload=["item"])
         files += 1
-    files += _write_readmes(raw, day, heads.sort("repo_id"), now, "no README.md in the file list", README_BATCH)
+    files += _write_readmes(
+        raw, day, heads.sort("repo_id"), now, "no README.md in the file list", README_BATCH
+    )
     # History walk of the repos whose head moved: the day's commits before the head.
-    older = c.join(heads.select("idx", pl.col("k").alias("head_k")), on="idx").filter(pl.col("k") < pl.col("head_k"))
+    older = c.join(heads.select("idx", pl.col("k").alias("head_k")), on="idx").filter(
+        pl.col("k") < pl.col("head_k")
+    )
     older = older.sort("repo_id", "k")
-    infos = older.select(pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"), "repo_id",
-                         pl.col("sha").alias("revision"), _stamp(pl.col("at")).alias("commit_date"),
-                         pl.lit("ok").alias("status"), pl.col("item").alias("info"))
-    files += _append_batches(raw, "hub_revision", day, infos, ["repo_id", "revision", "info"], HISTORY_BATCH,
-                             group_keys=older.get_column("repo_id"))
-    files += _write_readmes(raw, day, older, now, "no README.md at this commit", HISTORY_BATCH, group="repo_id")
+    infos = older.select(
+        pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("fetched_at"),
+        "repo_id",
+        pl.col("sha").alias("revision"),
+        _stamp(pl.col("at")).alias("commit_date"),
+        pl.lit("ok").alias("status"),
+        pl.col("item").alias("info"),
+    )
+    files += _append_batches(
+        raw,
+        "hub_revision",
+        day,
+        infos,
+        ["repo_id", "revision", "info"],
+        HISTORY_BATCH,
+        group_keys=older.get_column("repo_id"),
+    )
+    files += _write_readmes(
+        raw, day, older, now, "no README.md at this commit", HISTORY_BATCH, group="repo_id"
+    )
     gone = pl.DataFrame({"idx": plan["deleted"]}).join(
-        model_card_parts(profiles(seed, plan["deleted"], d0)).select("idx", "repo_id"), on="idx", how="left")
+        model_card_parts(profiles(seed, plan["deleted"], d0)).select("idx", "repo_id"), on="idx", how="left"
+    )
     if gone.height:
-        raw.append("hub_presence", day, gone.select(
-            pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("checked_at"), "repo_id",
-            pl.lit(False).alias("present"), pl.lit("sweep_404").alias("how")).cast(PRESENCE_RAW_SCHEMA),
-            payload=["repo_id", "present", "how"])
+        raw.append(
+            "hub_presence",
+            day,
+            gone.select(
+                pl.lit(now).cast(pl.Datetime("us", "UTC")).alias("checked_at"),
+                "repo_id",
+                pl.lit(False).alias("present"),
+                pl.lit("sweep_404").alias("how"),
+            ).cast(PRESENCE_RAW_SCHEMA),
+            payload=["repo_id", "present", "how"],
+        )
         files += 1
-    _crawl_run(raw, day, pages=n_pages, listed=listing.height, new=len(plan["new"]), changed=len(plan["changed"]),
-               deleted=gone.height, readmes=heads.height)
-    return {"day": day, "changed": len(plan["changed"]), "new": len(plan["new"]), "deleted": gone.height,
-            "commits": c.height, "listed": listing.height, "files": files + 1,
-            "changed_ids": heads.filter(pl.col("idx") < n_models).get_column("repo_id").to_list(),
-            "new_ids": heads.filter(pl.col("idx") >= n_models).get_column("repo_id").to_list(),
-            "seconds": round(time.perf_counter() - started, 2)}
+    _crawl_run(
+        raw,
+        day,
+        pages=n_pages,
+        listed=listing.height,
+        new=len(plan["new"]),
+        changed=len(plan["changed"]),
+        deleted=gone.height,
+        readmes=heads.height,
+    )
+    return {
+        "day": day,
+        "changed": len(plan["changed"]),
+        "new": len(plan["new"]),
+        "deleted": gone.height,
+        "commits": c.height,
+        "listed": listing.height,
+        "files": files + 1,
+        "changed_ids": heads.filter(pl.col("idx") < n_models).get_column("repo_id").to_list(),
+        "new_ids": heads.filter(pl.col("idx") >= n_models).get_column("repo_id").to_list(),
+        "seconds": round(time.perf_counter() - started, 2),
+    }
 
 
 def _cumulative_files(c: pl.DataFrame) -> pl.DataFrame:
@@ -589,10 +923,17 @@ def _cumulative_files(c: pl.DataFrame) -> pl.DataFrame:
     flat = c.select("idx", "k", pl.col("extra_files").alias("f")).explode("f").drop_nulls("f")
     if flat.height == 0:
         return c
-    pairs = c.select("idx", "k").join(flat.rename({"k": "k_add"}), on="idx").filter(pl.col("k_add") <= pl.col("k"))
+    pairs = (
+        c.select("idx", "k")
+        .join(flat.rename({"k": "k_add"}), on="idx")
+        .filter(pl.col("k_add") <= pl.col("k"))
+    )
     acc = pairs.group_by("idx", "k").agg(pl.col("f").sort_by("k_add").alias("_acc"))
-    return (c.join(acc, on=["idx", "k"], how="left")
-            .with_columns(extra_files=pl.col("_acc").fill_null(pl.lit([], dtype=pl.List(pl.String)))).drop("_acc"))
+    return (
+        c.join(acc, on=["idx", "k"], how="left")
+        .with_columns(extra_files=pl.col("_acc").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+        .drop("_acc")
+    )
 
 
 def _history_until(seed: int, p: pl.DataFrame, plans: list[dict], n_models: int) -> pl.DataFrame:
@@ -601,16 +942,25 @@ def _history_until(seed: int, p: pl.DataFrame, plans: list[dict], n_models: int)
     parts = [old.with_columns(pl.lit(-1, pl.Int64).alias("day_no"), pl.lit(0, pl.Int64).alias("n"))]
     ids = p.get_column("idx").to_numpy()
     for no, plan in enumerate(plans):
-        commits = _day_commits(seed, plan["day"], np.intersect1d(plan["changed"], ids), np.intersect1d(plan["new"], ids))
+        commits = _day_commits(
+            seed, plan["day"], np.intersect1d(plan["changed"], ids), np.intersect1d(plan["new"], ids)
+        )
         parts.append(commits.with_columns(pl.lit(no, pl.Int64).alias("day_no")))
     allc = pl.concat([h.select("idx", "at", "kind", "day_no", "n") for h in parts]).sort("idx", "day_no", "n")
     allc = allc.with_columns(k=pl.int_range(pl.len()).over("idx"), created=pl.col("at").min().over("idx"))
     adds = pl.when(pl.col("kind").is_in(["files", "both"])).then(
-        pl.concat_list([pl.lit("checkpoint-") + pl.col("k").cast(pl.String) + pl.lit("/adapter_model.safetensors")]))
-    allc = _cumulative_files(allc.with_columns(extra_files=adds.otherwise(pl.lit([], dtype=pl.List(pl.String)))))
+        pl.concat_list(
+            [pl.lit("checkpoint-") + pl.col("k").cast(pl.String) + pl.lit("/adapter_model.safetensors")]
+        )
+    )
+    allc = _cumulative_files(
+        allc.with_columns(extra_files=adds.otherwise(pl.lit([], dtype=pl.List(pl.String))))
+    )
     writes_card = pl.col("kind").is_in(["first", "card", "both"])
-    return allc.with_columns(card_k=pl.when(writes_card).then(pl.col("k")).forward_fill().over("idx"),
-                             card_at=pl.when(writes_card).then(pl.col("at")).forward_fill().over("idx"))
+    return allc.with_columns(
+        card_k=pl.when(writes_card).then(pl.col("k")).forward_fill().over("idx"),
+        card_at=pl.when(writes_card).then(pl.col("at")).forward_fill().over("idx"),
+    )
 
 
 def _newest_unchanged(seed: int, n_models: int, d0: str, plans: list[dict], count: int) -> np.ndarray:
@@ -622,7 +972,7 @@ def _newest_unchanged(seed: int, n_models: int, d0: str, plans: list[dict], coun
     earlier = [i for plan in plans[:-1] for i in (*plan["changed"], *plan["new"])]
     # Earlier change days are newer than D0: their models first (newest day first), then the D0 order.
     candidates = [int(i) for plan in reversed(plans[:-1]) for i in (*plan["new"], *plan["changed"])]
-    candidates += [int(i) for i in d0_order(seed, n_models, d0)[:count + len(skip) + len(earlier)]]
+    candidates += [int(i) for i in d0_order(seed, n_models, d0)[: count + len(skip) + len(earlier)]]
     out = [i for i in dict.fromkeys(candidates) if i not in set(skip.tolist())]
     return np.array(out[:count], dtype=np.int64)
 

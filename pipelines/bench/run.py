@@ -39,8 +39,11 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
     "snapshot": ("pipelines.publish.bench", "run_snapshot_scaled", {"quick": 3_000_000, "full": 30_000_000}),
     "cards": ("pipelines.bench.cards", "run_cards_bench", {"quick": 5_000, "full": 50_000}),
     "cycle": ("pipelines.bench.cycle", "run_cycle_bench", {"quick": 30_000, "full": 3_000_000}),
-    "snapshot_disclosures": ("pipelines.publish.bench", "run_snapshot_with_disclosures",
-                             {"quick": 300_000, "full": 3_000_000}),
+    "snapshot_disclosures": (
+        "pipelines.publish.bench",
+        "run_snapshot_with_disclosures",
+        {"quick": 300_000, "full": 3_000_000},
+    ),
     # The size is the number of crawl dates: 60 at both scales (issue 11; the sample corpus has 60 commit days).
     "soak": ("pipelines.bench.soak", "run_soak", {"quick": 60, "full": 60}),
 }
@@ -48,11 +51,14 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
 
 def machine() -> dict[str, Any]:
     """Cores, RAM, CPU, OS, Python and the versions of the packages the figures depend on."""
-    info: dict[str, Any] = {"cores": os.cpu_count(), "python": platform.python_version(),
-                            "os": platform.platform(terse=True)}
+    info: dict[str, Any] = {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "os": platform.platform(terse=True),
+    }
     try:
         meminfo = Path("/proc/meminfo").read_text()
-        info["ram_gb"] = round(int(re.search(r"MemTotal:\s+(\d+)", meminfo)[1]) / 1024 ** 2, 1)  # type: ignore[index]
+        info["ram_gb"] = round(int(re.search(r"MemTotal:\s+(\d+)", meminfo)[1]) / 1024**2, 1)  # type: ignore[index]
         cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
         info["cpu"] = cpu[1].strip() if cpu else platform.processor()
     except (OSError, TypeError):
@@ -88,8 +94,12 @@ def run_one(name: str, scale: str, size: int | None = None) -> dict[str, Any]:
             result = pool.submit(_call, module, function, sizes[scale]).result()
     except Exception as err:  # noqa: BLE001 - one failing benchmark must not hide the others' figures
         return {"status": "failed", "detail": f"{type(err).__name__}: {err}", "size": sizes[scale]}
-    return {"status": "ok", "size": sizes[scale], "seconds": round(time.perf_counter() - started, 1),
-            "result": result}
+    return {
+        "status": "ok",
+        "size": sizes[scale],
+        "seconds": round(time.perf_counter() - started, 1),
+        "result": result,
+    }
 
 
 def rows_for(name: str, outcome: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
@@ -104,11 +114,21 @@ def rows_for(name: str, outcome: dict[str, Any]) -> list[tuple[str, Any, str, st
         except (KeyError, TypeError, ValueError) as err:
             # A result kept from an earlier run may predate its module's table_rows: list its scalars
             # rather than lose every table of the docs block.
-            note = (f"{name}: recorded by an older version of {BENCHMARKS[name][0]} (table_rows: "
-                    f"{type(err).__name__} {err}); its scalar results follow", "", "", "")
-            return [note] + [(f"{name}: {k}", v, "", "") for k, v in outcome["result"].items()
-                             if isinstance(v, int | float | str)]
-    return [(f"{name}: {k}", v, "", "") for k, v in outcome["result"].items() if isinstance(v, int | float | str)]
+            note = (
+                f"{name}: recorded by an older version of {BENCHMARKS[name][0]} (table_rows: "
+                f"{type(err).__name__} {err}); its scalar results follow",
+                "",
+                "",
+                "",
+            )
+            return [note] + [
+                (f"{name}: {k}", v, "", "")
+                for k, v in outcome["result"].items()
+                if isinstance(v, int | float | str)
+            ]
+    return [
+        (f"{name}: {k}", v, "", "") for k, v in outcome["result"].items() if isinstance(v, int | float | str)
+    ]
 
 
 def render(scale: str, record: dict[str, Any]) -> str:
@@ -118,14 +138,21 @@ def render(scale: str, record: dict[str, Any]) -> str:
         run = outcome.get("run") or record  # each benchmark keeps the run that measured it
         m = run["machine"]
         pkgs = ", ".join(f"{k} {v}" for k, v in m["packages"].items())
-        lines += [f"**{name}** (size {outcome.get('size', '-')}, {outcome.get('seconds', '-')} s, "
-                  f"{run['finished_at'][:10]})", "",
-                  f"Command: `{run['command']}`. Machine: {m['cores']} cores, {m.get('ram_gb', '?')} GB RAM, "
-                  f"{m.get('cpu', '?')}, {m['os']}, Python {m['python']}; {pkgs}. Load average (other "
-                  f"processes) at start / end: {run.get('load_start', '?')} / {run.get('load_end', '?')}", "",
-                  "| figure | value | target | met? |", "|---|---|---|---|"]
-        lines += [f"| {f} | {v} | {'' if t is None else t} | {'' if ok is None else ok} |"
-                  for f, v, t, ok in rows_for(name, outcome)]
+        lines += [
+            f"**{name}** (size {outcome.get('size', '-')}, {outcome.get('seconds', '-')} s, "
+            f"{run['finished_at'][:10]})",
+            "",
+            f"Command: `{run['command']}`. Machine: {m['cores']} cores, {m.get('ram_gb', '?')} GB RAM, "
+            f"{m.get('cpu', '?')}, {m['os']}, Python {m['python']}; {pkgs}. Load average (other "
+            f"processes) at start / end: {run.get('load_start', '?')} / {run.get('load_end', '?')}",
+            "",
+            "| figure | value | target | met? |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| {f} | {v} | {'' if t is None else t} | {'' if ok is None else ok} |"
+            for f, v, t, ok in rows_for(name, outcome)
+        ]
         lines.append("")
     return "\n".join(lines + [f"<!-- /scale:{scale} -->"])
 
@@ -157,14 +184,21 @@ def main() -> int:
     only = [n for n in os.environ.get("BENCH_ONLY", "").split(",") if n] or list(BENCHMARKS)
     unknown = [n for n in only if n not in BENCHMARKS]
     if unknown:
-        raise SystemExit(f"unknown benchmark(s) in BENCH_ONLY: {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}")
+        raise SystemExit(
+            f"unknown benchmark(s) in BENCH_ONLY: {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}"
+        )
     size = os.environ.get("BENCH_SIZE", "").strip()
     if size and (not size.isdigit() or int(size) < 1 or len(only) != 1):
-        raise SystemExit("BENCH_SIZE must be a positive integer, with exactly one benchmark named in BENCH_ONLY")
+        raise SystemExit(
+            "BENCH_SIZE must be a positive integer, with exactly one benchmark named in BENCH_ONLY"
+        )
     # The command as run, with the benchmarks' own knobs (CYCLE_BEFORE_MAX and the like) that were set.
     knobs = sorted(k for k in os.environ if k.startswith("CYCLE_"))
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("BENCH_SCALE", "BENCH_ONLY", "BENCH_SIZE", "BENCH_SHARDS",
-                                                     "BENCH_WORK", *knobs) if os.environ.get(k))
+    env = " ".join(
+        f"{k}={os.environ[k]}"
+        for k in ("BENCH_SCALE", "BENCH_ONLY", "BENCH_SIZE", "BENCH_SHARDS", "BENCH_WORK", *knobs)
+        if os.environ.get(k)
+    )
     load_start = round(os.getloadavg()[0], 2)
     started = time.perf_counter()
     outcomes = {}
@@ -172,16 +206,30 @@ def main() -> int:
         print(f"== {name} ({scale})", flush=True)
         outcomes[name] = run_one(name, scale, int(size) if size else None)
         print(json.dumps({k: v for k, v in outcomes[name].items() if k != "result"}), flush=True)
-    run = {"finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-           "command": f"{env + ' ' if env else ''}.venv/bin/python -m pipelines.bench.run",
-           "seconds": round(time.perf_counter() - started, 1), "machine": machine(),
-           "load_start": load_start, "load_end": round(os.getloadavg()[0], 2)}
+    run = {
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "command": f"{env + ' ' if env else ''}.venv/bin/python -m pipelines.bench.run",
+        "seconds": round(time.perf_counter() - started, 1),
+        "machine": machine(),
+        "load_start": load_start,
+        "load_end": round(os.getloadavg()[0], 2),
+    }
     # Results of benchmarks not run this time are kept: each outcome carries the run that measured it.
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     previous = saved.get(scale, {})
-    kept = {n: {**o, "run": o.get("run") or {k: previous[k] for k in ("finished_at", "command", "seconds", "machine",
-                                                                         "load_start", "load_end") if k in previous}}
-            for n, o in previous.get("benchmarks", {}).items() if n not in outcomes}
+    kept = {
+        n: {
+            **o,
+            "run": o.get("run")
+            or {
+                k: previous[k]
+                for k in ("finished_at", "command", "seconds", "machine", "load_start", "load_end")
+                if k in previous
+            },
+        }
+        for n, o in previous.get("benchmarks", {}).items()
+        if n not in outcomes
+    }
     record = {"scale": scale, "benchmarks": {**kept, **{n: {**o, "run": run} for n, o in outcomes.items()}}}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**saved, scale: record}, indent=1, default=str) + "\n", encoding="utf-8")

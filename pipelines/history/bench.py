@@ -36,12 +36,41 @@ SAMPLE_PAIRS, SAMPLE_CHANGING_PAIRS = 72, 18
 SAMPLE_DIMENSIONS: dict[str, tuple[int, dict[str | None, int]]] = {
     "gated": (2, {"false": 111, "auto": 15, "manual": 8}),
     "weights_present": (3, {"true": 111, "false": 23}),
-    "license_id": (4, {"apache-2.0": 49, "none": 41, "creativeml-openrail-m": 11, "mit": 8, "other": 5,
-                       "cc-by-nc-4.0": 3, "llama2": 3, "deepseek": 2, "cc-by-4.0": 2, "cc-by-sa-4.0": 2,
-                       "llama3": 2, "bsd-3-clause": 1, "ai2-impact-license-low-risk": 1, "gemma-terms-of-use": 1,
-                       "gemma": 1, "llama3.1": 1, "openrail++": 1}),
-    "license_family": (4, {"osi-permissive": 58, "none": 41, "responsible-ai": 13, "community": 10, "unknown": 5,
-                           "non-commercial": 3, "open-data": 2, "osi-copyleft": 2}),
+    "license_id": (
+        4,
+        {
+            "apache-2.0": 49,
+            "none": 41,
+            "creativeml-openrail-m": 11,
+            "mit": 8,
+            "other": 5,
+            "cc-by-nc-4.0": 3,
+            "llama2": 3,
+            "deepseek": 2,
+            "cc-by-4.0": 2,
+            "cc-by-sa-4.0": 2,
+            "llama3": 2,
+            "bsd-3-clause": 1,
+            "ai2-impact-license-low-risk": 1,
+            "gemma-terms-of-use": 1,
+            "gemma": 1,
+            "llama3.1": 1,
+            "openrail++": 1,
+        },
+    ),
+    "license_family": (
+        4,
+        {
+            "osi-permissive": 58,
+            "none": 41,
+            "responsible-ai": 13,
+            "community": 10,
+            "unknown": 5,
+            "non-commercial": 3,
+            "open-data": 2,
+            "osi-copyleft": 2,
+        },
+    ),
     "mof_class": (0, {"0": 134}),
     "osaid": (2, {"fails": 118, "undetermined": 16}),
     "release_level": (3, {"downloadable": 111, "fully_closed": 23}),
@@ -110,7 +139,7 @@ def synthetic_history(n_revisions: int, seed: int = 5, revisions_per_repo: int =
     for dim, (changes, counts) in SAMPLE_DIMENSIONS.items():
         values = list(counts)
         weights = np.array(list(counts.values()), dtype=float) / sum(counts.values())
-        stay = float((weights ** 2).sum())  # chance that a fresh draw repeats the value
+        stay = float((weights**2).sum())  # chance that a fresh draw repeats the value
         p_new = min(1.0, changes / SAMPLE_CHANGING_PAIRS / (1 - stay)) if stay < 1 else 0.0
         marked = first | (changing & (rng.random(n_revisions) < p_new))
         draws = rng.choice(len(values), int(marked.sum()), p=weights).astype(np.uint32)
@@ -119,11 +148,17 @@ def synthetic_history(n_revisions: int, seed: int = 5, revisions_per_repo: int =
         lookup = pl.Series(dim, [*values], dtype=pl.Enum(categories))  # code -> value (None: unknown)
         columns.append(lookup.gather(codes))
     ids = pl.DataFrame({"r": repo_idx[shuffle], "v": shuffle}).select(
-        (pl.lit("org") + (pl.col("r") % 9973).cast(pl.String) + pl.lit("/model-")
-         + pl.col("r").cast(pl.String).str.pad_start(7, "0")).alias("repo_id"),
-        pl.col("v").cast(pl.String).str.pad_start(40, "0").alias("revision"))
-    return ids.with_columns(pl.Series("committed_at", seconds[shuffle] * 1_000_000).cast(pl.Datetime("us", "UTC")),
-                            *columns)
+        (
+            pl.lit("org")
+            + (pl.col("r") % 9973).cast(pl.String)
+            + pl.lit("/model-")
+            + pl.col("r").cast(pl.String).str.pad_start(7, "0")
+        ).alias("repo_id"),
+        pl.col("v").cast(pl.String).str.pad_start(40, "0").alias("revision"),
+    )
+    return ids.with_columns(
+        pl.Series("committed_at", seconds[shuffle] * 1_000_000).cast(pl.Datetime("us", "UTC")), *columns
+    )
 
 
 def _peak_rss_gib() -> float:
@@ -142,13 +177,20 @@ def run_history_bench(n: int) -> dict:
     intervals, transitions = intervals_and_transitions(frame, frame, DIMENSIONS, rank_orders)
     build_seconds, build_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     load_end = os.getloadavg()[0]
-    figures = {"revisions": n, "dimensions": len(DIMENSIONS), "transitions": transitions.height,
-               "intervals_and_transitions_seconds": round(build_seconds, 2),
-               "intervals_and_transitions_cpu_seconds": round(build_cpu, 2),
-               "load_average_1min_start_end": f"{load_start:.2f} / {load_end:.2f}", "peak_rss_gib": _peak_rss_gib()}
+    figures = {
+        "revisions": n,
+        "dimensions": len(DIMENSIONS),
+        "transitions": transitions.height,
+        "intervals_and_transitions_seconds": round(build_seconds, 2),
+        "intervals_and_transitions_cpu_seconds": round(build_cpu, 2),
+        "load_average_1min_start_end": f"{load_start:.2f} / {load_end:.2f}",
+        "peak_rss_gib": _peak_rss_gib(),
+    }
     del frame, transitions
     con = duckdb.connect()
-    con.register("o", intervals.select("repo_id", "valid_from", "valid_to", pl.col("spectrum_level").cast(pl.String)))
+    con.register(
+        "o", intervals.select("repo_id", "valid_from", "valid_to", pl.col("spectrum_level").cast(pl.String))
+    )
     con.execute("CREATE TABLE openness AS SELECT * FROM o")
     # The month-end rule of sql/marts/monthly_openness.sql: an interval holds at the end of month k for k in
     # [month(valid_from), month(valid_to)), months as integers; the mart is then a small table.
@@ -164,7 +206,9 @@ def run_history_bench(n: int) -> dict:
     con.execute(mart_sql)
     mart_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    rows = con.execute("SELECT k, spectrum_level, releases FROM monthly ORDER BY k, spectrum_level").fetchall()
+    rows = con.execute(
+        "SELECT k, spectrum_level, releases FROM monthly ORDER BY k, spectrum_level"
+    ).fetchall()
     query_seconds = time.perf_counter() - started
     con.close()
     in_order = intervals.drop("valid_from", "valid_to")
@@ -173,11 +217,15 @@ def run_history_bench(n: int) -> dict:
     intervals, transitions = intervals_and_transitions(in_order, in_order, DIMENSIONS, rank_orders)
     ordered_seconds, ordered_cpu = time.perf_counter() - started, time.process_time() - cpu_started
     assert transitions.height == figures["transitions"]
-    return {**figures, "in_order_input_seconds": round(ordered_seconds, 2),
-            "in_order_input_cpu_seconds": round(ordered_cpu, 2),
-            "monthly_mart_build_seconds": round(mart_seconds, 2),
-            "monthly_distribution_query_seconds": round(query_seconds, 4), "monthly_rows": len(rows),
-            "peak_rss_gib_all_steps": _peak_rss_gib()}
+    return {
+        **figures,
+        "in_order_input_seconds": round(ordered_seconds, 2),
+        "in_order_input_cpu_seconds": round(ordered_cpu, 2),
+        "monthly_mart_build_seconds": round(mart_seconds, 2),
+        "monthly_distribution_query_seconds": round(query_seconds, 4),
+        "monthly_rows": len(rows),
+        "peak_rss_gib_all_steps": _peak_rss_gib(),
+    }
 
 
 if __name__ == "__main__":

@@ -14,11 +14,13 @@ ORDER BY month, value
 
 def spectrum_chart(con: duckdb.DuckDBPyConnection) -> dict:
     """A stacked bar chart of releases per spectrum level at each month's end."""
-    rows = [{"month": m, "spectrum_level": v, "releases": n} for m, v, n in con.execute(SPECTRUM_QUERY).fetchall()]
+    rows = [
+        {"month": m, "spectrum_level": v, "releases": n} for m, v, n in con.execute(SPECTRUM_QUERY).fetchall()
+    ]
     return {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "description": "Releases per openness spectrum level (0 = no weights ... 5 = weights, code and data open), "
-                       "at each month's end",
+        "at each month's end",
         "data": {"values": rows},
         "mark": "bar",
         "encoding": {

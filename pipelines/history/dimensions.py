@@ -16,43 +16,80 @@ def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:
     """One column per MOF component (`mof:<name>`): open | included | absent, or null when unknown."""
     if disclosures.height == 0:
         return pl.DataFrame(schema={"repo_id": pl.String, "revision": pl.String})
-    state = (pl.when(pl.col("included").is_null()).then(None)
-             .when(~pl.col("included")).then(pl.lit("absent"))
-             .when(pl.col("is_open").fill_null(False)).then(pl.lit("open"))
-             .otherwise(pl.lit("included")))
-    long = disclosures.select("repo_id", "revision", ("mof:" + pl.col("component")).alias("dimension"),
-                              state.alias("value"))
-    return long.pivot(on="dimension", index=["repo_id", "revision"], values="value", aggregate_function="first")
+    state = (
+        pl.when(pl.col("included").is_null())
+        .then(None)
+        .when(~pl.col("included"))
+        .then(pl.lit("absent"))
+        .when(pl.col("is_open").fill_null(False))
+        .then(pl.lit("open"))
+        .otherwise(pl.lit("included"))
+    )
+    long = disclosures.select(
+        "repo_id", "revision", ("mof:" + pl.col("component")).alias("dimension"), state.alias("value")
+    )
+    return long.pivot(
+        on="dimension", index=["repo_id", "revision"], values="value", aggregate_function="first"
+    )
 
 
-def tracked_frame(revisions: pl.DataFrame, openness: pl.DataFrame, disclosures: pl.DataFrame
-                  ) -> tuple[pl.DataFrame, list[str]]:
+def tracked_frame(
+    revisions: pl.DataFrame, openness: pl.DataFrame, disclosures: pl.DataFrame
+) -> tuple[pl.DataFrame, list[str]]:
     """(one row per revision with every tracked dimension as a string, the dimension names)."""
-    base = revisions.select("repo_id", "revision", "committed_at",
-                            pl.col("gated").alias("gated"),
-                            pl.col("has_weights").cast(pl.String).alias("weights_present"))
-    facts = [c for c in ("license_id", "license_family", "mof_class", "osaid", "release_level", "spectrum_level")
-             if c in openness.columns]
-    osai = sorted(c for c in openness.columns if c.startswith("osai_") and c not in ("osai_score", "osai_decided"))
+    base = revisions.select(
+        "repo_id",
+        "revision",
+        "committed_at",
+        pl.col("gated").alias("gated"),
+        pl.col("has_weights").cast(pl.String).alias("weights_present"),
+    )
+    facts = [
+        c
+        for c in ("license_id", "license_family", "mof_class", "osaid", "release_level", "spectrum_level")
+        if c in openness.columns
+    ]
+    osai = sorted(
+        c for c in openness.columns if c.startswith("osai_") and c not in ("osai_score", "osai_decided")
+    )
     scored = openness.select("repo_id", "revision", *[pl.col(c).cast(pl.String) for c in facts + osai])
     if "license_status" in openness.columns:
         # No licence declared at all is a state of its own (all rights reserved), not an unknown.
-        missing = openness.select("repo_id", "revision", (pl.col("license_status") == "missing").alias("_none"))
-        scored = scored.join(missing, on=["repo_id", "revision"], how="left").with_columns(
-            [pl.when(pl.col("_none")).then(pl.lit("none")).otherwise(pl.col(c)).alias(c)
-             for c in ("license_id", "license_family") if c in facts]).drop("_none")
+        missing = openness.select(
+            "repo_id", "revision", (pl.col("license_status") == "missing").alias("_none")
+        )
+        scored = (
+            scored.join(missing, on=["repo_id", "revision"], how="left")
+            .with_columns(
+                [
+                    pl.when(pl.col("_none")).then(pl.lit("none")).otherwise(pl.col(c)).alias(c)
+                    for c in ("license_id", "license_family")
+                    if c in facts
+                ]
+            )
+            .drop("_none")
+        )
     frame = base.join(scored, on=["repo_id", "revision"], how="left")
     components = component_states(disclosures)
     if components.width > 2:
         frame = frame.join(components, on=["repo_id", "revision"], how="left")
-    dims = ["gated", "weights_present", *facts, *osai, *sorted(c for c in components.columns if c.startswith("mof:"))]
+    dims = [
+        "gated",
+        "weights_present",
+        *facts,
+        *osai,
+        *sorted(c for c in components.columns if c.startswith("mof:")),
+    ]
     return frame, dims
 
 
 def ranks(rubric: dict[str, Any], dimensions: list[str]) -> dict[str, dict[str, int]]:
     """Per dimension, value -> openness rank (higher is more open); absent dimensions are lateral only."""
-    families = {name: int(spec["rank"]) for name, spec in (rubric.get("families") or {}).items()
-                if isinstance(spec, dict) and spec.get("rank") is not None}
+    families = {
+        name: int(spec["rank"])
+        for name, spec in (rubric.get("families") or {}).items()
+        if isinstance(spec, dict) and spec.get("rank") is not None
+    }
     families["none"] = 0  # no licence: nothing granted, below every family
     levels = (rubric.get("release_levels") or {}).get("order") or []
     out: dict[str, dict[str, int]] = {

@@ -21,9 +21,16 @@ import numpy as np
 import polars as pl
 
 TRANSITIONS_SCHEMA = {
-    "repo_id": pl.String, "changed_at": pl.Datetime("us", "UTC"), "dimension": pl.String,
-    "from_value": pl.String, "to_value": pl.String, "direction": pl.String, "from_revision": pl.String,
-    "to_revision": pl.String, "evidence_url": pl.String, "short_lived": pl.Boolean,
+    "repo_id": pl.String,
+    "changed_at": pl.Datetime("us", "UTC"),
+    "dimension": pl.String,
+    "from_value": pl.String,
+    "to_value": pl.String,
+    "direction": pl.String,
+    "from_revision": pl.String,
+    "to_revision": pl.String,
+    "evidence_url": pl.String,
+    "short_lived": pl.Boolean,
 }
 SHORT_LIVED_HOURS = 24
 KEY = ["repo_id", "revision"]
@@ -94,8 +101,9 @@ def _first_if_sorted(keys: pl.DataFrame) -> np.ndarray | None:
     return first
 
 
-def row_order(frame: pl.DataFrame, hasher: Callable[[pl.Series], pl.Series] = repo_hash
-              ) -> tuple[np.ndarray | None, np.ndarray]:
+def row_order(
+    frame: pl.DataFrame, hasher: Callable[[pl.Series], pl.Series] = repo_hash
+) -> tuple[np.ndarray | None, np.ndarray]:
     """(permutation that sorts `frame` by repo_id, committed_at, revision, or None when the frame is in that
     order already; in that order, True on a repo's first row). The same order as
     `frame.sort("repo_id", "committed_at", "revision")`, found by integer sorts."""
@@ -155,13 +163,15 @@ def row_order(frame: pl.DataFrame, hasher: Callable[[pl.Series], pl.Series] = re
         tied[:-1] |= equal
         pos = np.flatnonzero(tied)
         sub = pl.DataFrame({"key": key[pos], "row": order[pos]}).with_columns(
-            keys.select("committed_at", "revision")[order[pos]])
+            keys.select("committed_at", "revision")[order[pos]]
+        )
         order[pos] = sub.sort("key", "committed_at", "revision")["row"].to_numpy()
     return order, first
 
 
-def with_validity(frame: pl.DataFrame, *, order: tuple[np.ndarray | None, np.ndarray] | None = None
-                  ) -> pl.DataFrame:
+def with_validity(
+    frame: pl.DataFrame, *, order: tuple[np.ndarray | None, np.ndarray] | None = None
+) -> pl.DataFrame:
     """Add `valid_from` (the commit time) and `valid_to` (the next revision's commit time; null = current).
     `order`: `row_order(frame)` if the caller has it already."""
     perm, first = order if order is not None else row_order(frame)
@@ -180,7 +190,9 @@ def _stack_rows(columns: list[np.ndarray], width: int | None = None) -> np.ndarr
     n = len(columns[0])
     out = np.zeros((n, width or len(columns)), dtype=columns[0].dtype)
     for start in range(0, n, STACK_ROWS):
-        out[start:start + STACK_ROWS, :len(columns)] = np.stack([c[start:start + STACK_ROWS] for c in columns], axis=1)
+        out[start : start + STACK_ROWS, : len(columns)] = np.stack(
+            [c[start : start + STACK_ROWS] for c in columns], axis=1
+        )
     return out
 
 
@@ -189,9 +201,9 @@ def _unstack_rows(matrix: np.ndarray, count: int) -> list[np.ndarray]:
     n = matrix.shape[0]
     out = [np.empty(n, dtype=matrix.dtype) for _ in range(count)]
     for start in range(0, n, STACK_ROWS):
-        block = np.ascontiguousarray(matrix[start:start + STACK_ROWS, :count].T)
+        block = np.ascontiguousarray(matrix[start : start + STACK_ROWS, :count].T)
         for d in range(count):
-            out[d][start:start + STACK_ROWS] = block[d]
+            out[d][start : start + STACK_ROWS] = block[d]
     return out
 
 
@@ -199,12 +211,17 @@ def _gather(frame: pl.DataFrame, perm: np.ndarray) -> pl.DataFrame:
     """frame[perm]. The Enum columns (the tracked dimensions) go together by their one-byte codes, null as
     one more code: one random read of a packed row per revision instead of one per column and revision,
     which at 30 million rows is most of the cost of a gather."""
-    coded = {name: dtype for name, dtype in frame.schema.items()
-             if isinstance(dtype, pl.Enum) and 0 < len(dtype.categories) < 255}
+    coded = {
+        name: dtype
+        for name, dtype in frame.schema.items()
+        if isinstance(dtype, pl.Enum) and 0 < len(dtype.categories) < 255
+    }
     index = pl.Series(perm.astype(np.uint32) if len(perm) < 2**32 else perm)
     if len(coded) < 4:
         return frame[index]
-    codes = [frame[name].to_physical().fill_null(len(dtype.categories)).to_numpy() for name, dtype in coded.items()]
+    codes = [
+        frame[name].to_physical().fill_null(len(dtype.categories)).to_numpy() for name, dtype in coded.items()
+    ]
     width = -(-len(codes) // 8) * 8
     rows = _stack_rows(codes, width)
     del codes
@@ -213,14 +230,23 @@ def _gather(frame: pl.DataFrame, perm: np.ndarray) -> pl.DataFrame:
     del rows
     gathered = frame.select(pl.col(name).gather(index) for name in frame.columns if name not in coded)
     restored = pl.DataFrame({name: code for name, code in zip(coded, codes, strict=True)}).select(
-        pl.when(pl.col(name) == len(dtype.categories)).then(None).otherwise(pl.col(name)).cat.to(dtype).alias(name)
-        for name, dtype in coded.items())
+        pl.when(pl.col(name) == len(dtype.categories))
+        .then(None)
+        .otherwise(pl.col(name))
+        .cat.to(dtype)
+        .alias(name)
+        for name, dtype in coded.items()
+    )
     return pl.concat([gathered, restored], how="horizontal").select(frame.columns)
 
 
-def intervals_and_transitions(timed: pl.DataFrame, frame: pl.DataFrame, dimensions: list[str],
-                              ranks: dict[str, dict[str, int]], hub_url: str = "https://huggingface.co"
-                              ) -> tuple[pl.DataFrame, pl.DataFrame]:
+def intervals_and_transitions(
+    timed: pl.DataFrame,
+    frame: pl.DataFrame,
+    dimensions: list[str],
+    ranks: dict[str, dict[str, int]],
+    hub_url: str = "https://huggingface.co",
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(with_validity(timed), build_transitions(frame, ...)), sorting the rows once when `frame` holds the same
     revisions in the same order as `timed` (checked), and reading the tracked values from the sorted intervals
     when `frame` is `timed` itself."""
@@ -247,10 +273,15 @@ def _codes(column: pl.Series) -> tuple[np.ndarray, list[str]]:
     return physical.to_numpy(), values
 
 
-def build_transitions(frame: pl.DataFrame, dimensions: list[str], ranks: dict[str, dict[str, int]],
-                      hub_url: str = "https://huggingface.co", *,
-                      order: tuple[np.ndarray | None, np.ndarray] | None = None,
-                      chunk_rows: int = CHUNK_ROWS) -> pl.DataFrame:
+def build_transitions(
+    frame: pl.DataFrame,
+    dimensions: list[str],
+    ranks: dict[str, dict[str, int]],
+    hub_url: str = "https://huggingface.co",
+    *,
+    order: tuple[np.ndarray | None, np.ndarray] | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> pl.DataFrame:
     """One row per change of a dimension between consecutive revisions of a repo (unknown -> x counts too),
     sorted by repo_id, changed_at, dimension (then revision). `short_lived`: the next change of the same
     dimension of the repo undoes this one within SHORT_LIVED_HOURS, or this one undoes the previous (both
@@ -283,13 +314,13 @@ def build_transitions(frame: pl.DataFrame, dimensions: list[str], ranks: dict[st
     for start in range(1, n, chunk_rows):
         stop = min(n, start + chunk_rows)
         if perm is None:  # dimension by dimension: contiguous comparisons, then read row by row
-            block = np.stack([column[start - 1:stop] for column in codes])
+            block = np.stack([column[start - 1 : stop] for column in codes])
             changed = (block[:, 1:] != block[:, :-1]) & ~first[None, start:stop]
             r, d = np.nonzero(changed.T)
             from_parts.append(block[d, r])
             to_parts.append(block[d, r + 1])
         else:
-            block = matrix[perm[start - 1:stop]]
+            block = matrix[perm[start - 1 : stop]]
             changed = (block[1:] != block[:-1]) & ~first[start:stop, None]
             r, d = np.nonzero(changed)
             from_parts.append(block[r, d])
@@ -351,7 +382,9 @@ def build_transitions(frame: pl.DataFrame, dimensions: list[str], ranks: dict[st
     del close, undone, short_sorted, by_dim
     rank_table = np.array(rank_all, dtype=np.int16)
     rb, ra = rank_table[before], rank_table[after]
-    direction = np.where((rb < 0) | (ra < 0), 0, np.where(ra > rb, 1, np.where(ra < rb, 2, 0))).astype(np.uint8)
+    direction = np.where((rb < 0) | (ra < 0), 0, np.where(ra > rb, 1, np.where(ra < rb, 2, 0))).astype(
+        np.uint8
+    )
     del rb, ra
     # The strings, gathered from the input (views on its buffers: the text is not copied), one column at a
     # time. One evidence URL per changing revision, shared by its changes.
@@ -362,16 +395,24 @@ def build_transitions(frame: pl.DataFrame, dimensions: list[str], ranks: dict[st
     del changing
     if perm is not None:
         changing_rows = perm[changing_rows]
-    urls = frame.select(pl.col("repo_id").gather(changing_rows), pl.col("revision").gather(changing_rows)).select(
-        (pl.lit(f"{hub_url}/") + pl.col("repo_id") + pl.lit("/commit/") + pl.col("revision")).alias("url"))["url"]
+    urls = frame.select(
+        pl.col("repo_id").gather(changing_rows), pl.col("revision").gather(changing_rows)
+    ).select(
+        (pl.lit(f"{hub_url}/") + pl.col("repo_id") + pl.lit("/commit/") + pl.col("revision")).alias("url")
+    )["url"]
     del changing_rows
-    index = pl.DataFrame({
-        "to": (rows if perm is None else perm[rows]).astype(np.uint32),
-        "from": (rows - 1 if perm is None else perm[rows - 1]).astype(np.uint32),
-        "dimension": dims.astype(np.uint32), "before": before.astype(np.uint32),
-        "after": after.astype(np.uint32), "direction": direction.astype(np.uint32), "url": url_of_row,
-        "short_lived": short,
-    })
+    index = pl.DataFrame(
+        {
+            "to": (rows if perm is None else perm[rows]).astype(np.uint32),
+            "from": (rows - 1 if perm is None else perm[rows - 1]).astype(np.uint32),
+            "dimension": dims.astype(np.uint32),
+            "before": before.astype(np.uint32),
+            "after": after.astype(np.uint32),
+            "direction": direction.astype(np.uint32),
+            "url": url_of_row,
+            "short_lived": short,
+        }
+    )
     del rows, dims, before, after, direction, url_of_row, short
 
     def gather(values: pl.Series, by: str, name: str) -> pl.Expr:
@@ -380,8 +421,14 @@ def build_transitions(frame: pl.DataFrame, dimensions: list[str], ranks: dict[st
     value_table = pl.Series(values_all, dtype=pl.String)
     # One select: Polars gathers the columns side by side, on every core.
     return index.select(
-        gather(frame["repo_id"], "to", "repo_id"), gather(stamps_col, "to", "changed_at"),
+        gather(frame["repo_id"], "to", "repo_id"),
+        gather(stamps_col, "to", "changed_at"),
         gather(pl.Series(names, dtype=pl.String), "dimension", "dimension"),
-        gather(value_table, "before", "from_value"), gather(value_table, "after", "to_value"),
-        gather(pl.Series(DIRECTIONS), "direction", "direction"), gather(frame["revision"], "from", "from_revision"),
-        gather(frame["revision"], "to", "to_revision"), gather(urls, "url", "evidence_url"), "short_lived")
+        gather(value_table, "before", "from_value"),
+        gather(value_table, "after", "to_value"),
+        gather(pl.Series(DIRECTIONS), "direction", "direction"),
+        gather(frame["revision"], "from", "from_revision"),
+        gather(frame["revision"], "to", "to_revision"),
+        gather(urls, "url", "evidence_url"),
+        "short_lived",
+    )

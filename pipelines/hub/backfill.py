@@ -24,10 +24,21 @@ from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
 from pipelines.hub.shards import in_shard
 from pipelines.storage.raw import RawStore
 
-COMMITS_RAW_SCHEMA = {"fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "head": pl.String,
-                      "status": pl.String, "commits": pl.String}
-REVISION_RAW_SCHEMA = {"fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "revision": pl.String,
-                       "commit_date": pl.String, "status": pl.String, "info": pl.String}
+COMMITS_RAW_SCHEMA = {
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "repo_id": pl.String,
+    "head": pl.String,
+    "status": pl.String,
+    "commits": pl.String,
+}
+REVISION_RAW_SCHEMA = {
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "repo_id": pl.String,
+    "revision": pl.String,
+    "commit_date": pl.String,
+    "status": pl.String,
+    "info": pl.String,
+}
 
 
 @dataclass
@@ -44,8 +55,10 @@ class BackfillSummary:
 
     def as_dict(self) -> dict:
         """A JSON-safe summary."""
-        return {**{k: v for k, v in self.__dict__.items() if k != "repos_missing"},
-                "repos_missing": len(self.repos_missing)}
+        return {
+            **{k: v for k, v in self.__dict__.items() if k != "repos_missing"},
+            "repos_missing": len(self.repos_missing),
+        }
 
 
 def _readme_blob(info: dict) -> str | None:
@@ -55,26 +68,48 @@ def _readme_blob(info: dict) -> str | None:
     return None
 
 
-def backfill_state(raw: RawStore) -> tuple[dict[str, set[str]], set[tuple[str, str]], dict[tuple[str, str], tuple]]:
+def backfill_state(
+    raw: RawStore,
+) -> tuple[dict[str, set[str]], set[tuple[str, str]], dict[tuple[str, str], tuple]]:
     """What history is captured: commit ids per repo, (repo, sha) with info, and (repo, sha) with a README
     outcome -> (git blob id of the README read in full or None, the raw file holding it)."""
     commits: dict[str, set[str]] = {}
-    for repo_id, text in raw.scan("hub_commits", COMMITS_RAW_SCHEMA).filter(pl.col("status") == "ok").select(
-            "repo_id", "commits").collect().iter_rows():
-        commits.setdefault(repo_id, set()).update(c.get("id") for c in json.loads(text) if isinstance(c, dict))
-    infos = set(raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows())
+    for repo_id, text in (
+        raw.scan("hub_commits", COMMITS_RAW_SCHEMA)
+        .filter(pl.col("status") == "ok")
+        .select("repo_id", "commits")
+        .collect()
+        .iter_rows()
+    ):
+        commits.setdefault(repo_id, set()).update(
+            c.get("id") for c in json.loads(text) if isinstance(c, dict)
+        )
+    infos = set(
+        raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows()
+    )
     infos |= set(raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha").collect().iter_rows())
-    captured = (raw.scan("hub_readme", README_RAW_SCHEMA, with_file=True).filter(pl.col("status") != "error")
-                .select("repo_id", "revision", "blob_id", "raw_file")
-                .sort("blob_id", nulls_last=True).unique(["repo_id", "revision"], keep="first").collect())
+    captured = (
+        raw.scan("hub_readme", README_RAW_SCHEMA, with_file=True)
+        .filter(pl.col("status") != "error")
+        .select("repo_id", "revision", "blob_id", "raw_file")
+        .sort("blob_id", nulls_last=True)
+        .unique(["repo_id", "revision"], keep="first")
+        .collect()
+    )
     readmes = {(r, v): (b, f) for r, v, b, f in captured.iter_rows()}
     return commits, infos, readmes
 
 
 def _captured_readme(repo_id: str, revision: str, raw_file: str) -> dict:
     """The README row of a captured revision, read back from the raw file holding it."""
-    frame = pl.scan_parquet(raw_file).filter((pl.col("repo_id") == repo_id) & (pl.col("revision") == revision)
-                                             & (pl.col("status") == "ok")).head(1).collect()
+    frame = (
+        pl.scan_parquet(raw_file)
+        .filter(
+            (pl.col("repo_id") == repo_id) & (pl.col("revision") == revision) & (pl.col("status") == "ok")
+        )
+        .head(1)
+        .collect()
+    )
     return frame.row(0, named=True)
 
 
@@ -98,22 +133,40 @@ class _Batch:
 
     def flush(self) -> None:
         if self.revisions:
-            self.raw.append("hub_revision", self.crawl_date, pl.DataFrame(self.revisions, schema=REVISION_RAW_SCHEMA),
-                            payload=["repo_id", "revision", "info"])
+            self.raw.append(
+                "hub_revision",
+                self.crawl_date,
+                pl.DataFrame(self.revisions, schema=REVISION_RAW_SCHEMA),
+                payload=["repo_id", "revision", "info"],
+            )
         if self.readmes:
-            self.raw.append("hub_readme", self.crawl_date, pl.DataFrame(self.readmes, schema=README_RAW_SCHEMA),
-                            payload=["repo_id", "revision", "status", "content"])
+            self.raw.append(
+                "hub_readme",
+                self.crawl_date,
+                pl.DataFrame(self.readmes, schema=README_RAW_SCHEMA),
+                payload=["repo_id", "revision", "status", "content"],
+            )
         if self.presence:
-            self.raw.append("hub_presence", self.crawl_date, pl.DataFrame(self.presence, schema=PRESENCE_RAW_SCHEMA),
-                            payload=["repo_id", "present", "how"])
+            self.raw.append(
+                "hub_presence",
+                self.crawl_date,
+                pl.DataFrame(self.presence, schema=PRESENCE_RAW_SCHEMA),
+                payload=["repo_id", "present", "how"],
+            )
         if self.commits:
-            self.raw.append("hub_commits", self.crawl_date, pl.DataFrame(self.commits, schema=COMMITS_RAW_SCHEMA),
-                            payload=["repo_id", "status", "commits"])
+            self.raw.append(
+                "hub_commits",
+                self.crawl_date,
+                pl.DataFrame(self.commits, schema=COMMITS_RAW_SCHEMA),
+                payload=["repo_id", "status", "commits"],
+            )
         self.revisions, self.readmes, self.commits, self.presence = [], [], [], []
         self.repos = self.bytes = 0
 
 
-def tracked_heads(raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, shards: int = 1) -> dict[str, str]:
+def tracked_heads(
+    raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, shards: int = 1
+) -> dict[str, str]:
     """Each tracked repo's newest known commit (from the listing captures), for some orgs or one shard."""
     lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("sha").is_not_null())
     frame = lf.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last()).collect()
@@ -123,10 +176,20 @@ def tracked_heads(raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, 
     return {r: s for r, s in heads.items() if in_shard(r, shard, shards)}
 
 
-def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: datetime,
-                 authors: tuple[str, ...] = (), max_readme_bytes: int = 5_000_000,
-                 progress: Callable[[str], None] | None = None, shard: int = 0, shards: int = 1,
-                 flush_repos: int = 500, flush_bytes: int = 64_000_000) -> BackfillSummary:
+def run_backfill(
+    client: HubClient,
+    raw: RawStore,
+    crawl_date: str,
+    *,
+    now: datetime,
+    authors: tuple[str, ...] = (),
+    max_readme_bytes: int = 5_000_000,
+    progress: Callable[[str], None] | None = None,
+    shard: int = 0,
+    shards: int = 1,
+    flush_repos: int = 500,
+    flush_bytes: int = 64_000_000,
+) -> BackfillSummary:
     """Walk the history of every tracked repo whose head commit is not yet in our commit lists."""
     import hashlib
 
@@ -143,9 +206,18 @@ def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: date
             summary.repos_walked += 1
             if commits is None:  # vanished since it was listed: recorded, not fatal
                 summary.repos_missing.append(repo_id)
-                batch.commits.append({"fetched_at": now, "repo_id": repo_id, "head": head, "status": "repo_missing",
-                                      "commits": "[]"})
-                batch.presence.append({"checked_at": now, "repo_id": repo_id, "present": False, "how": "commits_404"})
+                batch.commits.append(
+                    {
+                        "fetched_at": now,
+                        "repo_id": repo_id,
+                        "head": head,
+                        "status": "repo_missing",
+                        "commits": "[]",
+                    }
+                )
+                batch.presence.append(
+                    {"checked_at": now, "repo_id": repo_id, "present": False, "how": "commits_404"}
+                )
                 batch.repo_done()
                 continue
             status = "ok" if commits else "empty"
@@ -162,38 +234,68 @@ def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: date
                 known = readmes.get((repo_id, sha))
                 if (repo_id, sha) in infos and known is not None:
                     previous_blob = known[0]
-                    previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                    previous_row = (
+                        (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                    )
                     continue
                 info = client.model_info(repo_id, sha, blobs=True)
                 if info is None:
                     summary.repos_missing.append(repo_id)
                     break
                 summary.revisions_read += 1
-                rev_rows.append({"fetched_at": now, "repo_id": repo_id, "revision": sha,
-                                 "commit_date": str(commit.get("date")), "status": "ok",
-                                 "info": json.dumps(info, sort_keys=True, ensure_ascii=False)})
+                rev_rows.append(
+                    {
+                        "fetched_at": now,
+                        "repo_id": repo_id,
+                        "revision": sha,
+                        "commit_date": str(commit.get("date")),
+                        "status": "ok",
+                        "info": json.dumps(info, sort_keys=True, ensure_ascii=False),
+                    }
+                )
                 blob = _readme_blob(info)
                 if known is not None:
                     previous_blob = blob
-                    previous_row = (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                    previous_row = (
+                        (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                    )
                     continue
                 if blob is None:
-                    row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": "missing",
-                           "detail": "no README.md at this commit", "sha256": None, "size": None, "content": None,
-                           "blob_id": None}
+                    row = {
+                        "fetched_at": now,
+                        "repo_id": repo_id,
+                        "revision": sha,
+                        "status": "missing",
+                        "detail": "no README.md at this commit",
+                        "sha256": None,
+                        "size": None,
+                        "content": None,
+                        "blob_id": None,
+                    }
                 elif blob != "present" and blob == previous_blob and previous_row is not None:
                     # Same README blob as the commit before: reuse its bytes, no request.
                     summary.readmes_skipped_same_blob += 1
-                    row = {**previous_row(), "fetched_at": now, "revision": sha, "detail": "same blob as previous commit"}
+                    row = {
+                        **previous_row(),
+                        "fetched_at": now,
+                        "revision": sha,
+                        "detail": "same blob as previous commit",
+                    }
                     row = {k: row.get(k) for k in README_RAW_SCHEMA}
                 else:
                     res = client.read_file(repo_id, sha, "README.md", max_bytes=max_readme_bytes)
                     summary.readmes_read += 1
-                    row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": res.status,
-                           "detail": res.detail,
-                           "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
-                           "size": len(res.content) if res.content is not None else None,
-                           "content": res.content, "blob_id": readme_blob_id(res.status, res.content, res.detail)}
+                    row = {
+                        "fetched_at": now,
+                        "repo_id": repo_id,
+                        "revision": sha,
+                        "status": res.status,
+                        "detail": res.detail,
+                        "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
+                        "size": len(res.content) if res.content is not None else None,
+                        "content": res.content,
+                        "blob_id": readme_blob_id(res.status, res.content, res.detail),
+                    }
                 readme_rows.append(row)
                 previous_blob = blob if row["blob_id"] is not None else None
                 previous_row = (lambda kept=row: kept) if row["blob_id"] is not None else None
@@ -202,8 +304,15 @@ def run_backfill(client: HubClient, raw: RawStore, crawl_date: str, *, now: date
             batch.revisions += rev_rows
             batch.readmes += readme_rows
             batch.bytes += sum(len(r["content"] or b"") for r in readme_rows)
-            batch.commits.append({"fetched_at": now, "repo_id": repo_id, "head": head, "status": status,
-                                  "commits": json.dumps(commits, sort_keys=True, ensure_ascii=False)})
+            batch.commits.append(
+                {
+                    "fetched_at": now,
+                    "repo_id": repo_id,
+                    "head": head,
+                    "status": status,
+                    "commits": json.dumps(commits, sort_keys=True, ensure_ascii=False),
+                }
+            )
             batch.repo_done()
             if progress and (n % 25 == 0 or n == len(heads)):
                 progress(f"history: {n}/{len(heads)} repos considered, {summary.repos_walked} walked")

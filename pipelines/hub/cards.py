@@ -28,7 +28,9 @@ MAX_METADATA_NODES = 100_000
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 _ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
-_ARXIV_LINK = re.compile(r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_ID + r"(?:v\d+)?")
+_ARXIV_LINK = re.compile(
+    r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_ID + r"(?:v\d+)?"
+)
 # `arxiv: 2307.09288` keys and `arxiv:<id>` tags inside the front matter (YAML would turn the id into a float).
 _ARXIV_YAML = re.compile(r"(?i:\barxiv)\s*:\s*['\"]?" + _ARXIV_ID)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
@@ -91,7 +93,9 @@ def parse_card(raw: bytes | None, *, max_bytes: int = 2_000_000) -> CardFacts:
     try:
         return _parse(raw, max_bytes)
     except Exception as exc:  # the contract is "never raises"; keep the reason
-        return CardFacts(readme_status="malformed_yaml", yaml_error=f"unexpected: {type(exc).__name__}: {exc}"[:500])
+        return CardFacts(
+            readme_status="malformed_yaml", yaml_error=f"unexpected: {type(exc).__name__}: {exc}"[:500]
+        )
 
 
 def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
@@ -245,7 +249,9 @@ def _has_results(model_index: Any) -> bool:
     """True when model-index declares at least one result (Trainer stubs carry `results: []`)."""
     if not isinstance(model_index, list):
         return False
-    return any(isinstance(e, dict) and isinstance(e.get("results"), list) and e["results"] for e in model_index)
+    return any(
+        isinstance(e, dict) and isinstance(e.get("results"), list) and e["results"] for e in model_index
+    )
 
 
 def _eval_datasets(model_index: Any) -> list[str]:

@@ -28,8 +28,20 @@ from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revi
 
 # What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
 LISTING_EXPAND = (
-    "author", "sha", "lastModified", "createdAt", "private", "disabled", "gated", "tags", "cardData",
-    "siblings", "library_name", "pipeline_tag", "downloads", "likes",
+    "author",
+    "sha",
+    "lastModified",
+    "createdAt",
+    "private",
+    "disabled",
+    "gated",
+    "tags",
+    "cardData",
+    "siblings",
+    "library_name",
+    "pipeline_tag",
+    "downloads",
+    "likes",
 )
 MALFORMED_RETRIES = 3
 RETRY_STATUS = (408, 429, 500, 502, 503, 504)
@@ -61,8 +73,15 @@ class FileResult:
 class HubClient:
     """A small interface over the Hub's REST API, configured by endpoint and token."""
 
-    def __init__(self, endpoint: str, token: str | None = None, timeout: float = 30.0,
-                 page_size: int | None = 1000, max_retries: int = 5, base_wait: float = 1.0) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        token: str | None = None,
+        timeout: float = 30.0,
+        page_size: int | None = 1000,
+        max_retries: int = 5,
+        base_wait: float = 1.0,
+    ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._token: str | bool = token or False  # False: never pick up a token from the machine
         self.timeout = timeout
@@ -85,9 +104,16 @@ class HubClient:
         """GET a JSON document with the Hub client's retries; malformed bodies are retried, then fail."""
         last_error = ""
         for _ in range(MALFORMED_RETRIES):
-            response = http_backoff("GET", url, params=params, headers=self._headers(),
-                                    timeout=self.timeout, max_retries=self.max_retries,
-                                    base_wait_time=self.base_wait, max_wait_time=8 * self.base_wait)
+            response = http_backoff(
+                "GET",
+                url,
+                params=params,
+                headers=self._headers(),
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                base_wait_time=self.base_wait,
+                max_wait_time=8 * self.base_wait,
+            )
             hf_raise_for_status(response)
             try:
                 return str(response.url), response.json()
@@ -95,9 +121,16 @@ class HubClient:
                 last_error = f"malformed JSON from {response.url}: {exc}"
         raise CrawlError(f"giving up on {url} after {MALFORMED_RETRIES} attempts: {last_error}")
 
-    def listing_pages(self, *, sort: str = "lastModified", author: str | None = None,
-                      search: str | None = None, filters: tuple[str, ...] = (),
-                      start_url: str | None = None, page_size: int | None = None) -> Iterator[ListingPage]:
+    def listing_pages(
+        self,
+        *,
+        sort: str = "lastModified",
+        author: str | None = None,
+        search: str | None = None,
+        filters: tuple[str, ...] = (),
+        start_url: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[ListingPage]:
         """Yield listing pages newest-first; resume from `start_url` (a saved next link) if given."""
         url: str | None
         params: list[tuple[str, str]] | None
@@ -116,16 +149,25 @@ class HubClient:
                 params.append(("limit", str(page_size or self.page_size)))
         while url:
             for attempt in range(MALFORMED_RETRIES):
-                response = http_backoff("GET", url, params=params, headers=self._headers(),
-                                        timeout=self.timeout, max_retries=self.max_retries,
-                                    base_wait_time=self.base_wait, max_wait_time=8 * self.base_wait)
+                response = http_backoff(
+                    "GET",
+                    url,
+                    params=params,
+                    headers=self._headers(),
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    base_wait_time=self.base_wait,
+                    max_wait_time=8 * self.base_wait,
+                )
                 hf_raise_for_status(response)
                 try:
                     items = response.json()
                 except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
                     if attempt == MALFORMED_RETRIES - 1:
-                        raise CrawlError(f"listing page {response.url} is not valid JSON after "
-                                         f"{MALFORMED_RETRIES} attempts: {exc}") from exc
+                        raise CrawlError(
+                            f"listing page {response.url} is not valid JSON after "
+                            f"{MALFORMED_RETRIES} attempts: {exc}"
+                        ) from exc
                     continue
                 break
             if not isinstance(items, list):
@@ -172,25 +214,39 @@ class HubClient:
             # A malformed page is asked again, as listing pages and revision infos are (a body cut or
             # mangled on the way); only one that stays malformed fails the step.
             for attempt in range(1, MALFORMED_RETRIES + 1):
-                response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
-                                        max_retries=self.max_retries, base_wait_time=self.base_wait,
-                                        max_wait_time=8 * self.base_wait)
+                response = http_backoff(
+                    "GET",
+                    url,
+                    headers=self._headers(),
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    base_wait_time=self.base_wait,
+                    max_wait_time=8 * self.base_wait,
+                )
                 hf_raise_for_status(response)
                 try:
                     page = response.json()
                     break
                 except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
                     if attempt == MALFORMED_RETRIES:
-                        raise CrawlError(f"commit page {response.url} is not valid JSON after {MALFORMED_RETRIES} "
-                                         f"attempts: {exc}") from exc
+                        raise CrawlError(
+                            f"commit page {response.url} is not valid JSON after {MALFORMED_RETRIES} "
+                            f"attempts: {exc}"
+                        ) from exc
             if not isinstance(page, list):
                 raise CrawlError(f"commit page {response.url} is not a JSON array")
             commits.extend(page)
             url = response.links.get("next", {}).get("url")
         return commits
 
-    def read_file(self, repo_id: str, revision: str, filename: str = "README.md",
-                  repo_type: str = "model", max_bytes: int = 50_000_000) -> FileResult:
+    def read_file(
+        self,
+        repo_id: str,
+        revision: str,
+        filename: str = "README.md",
+        repo_type: str = "model",
+        max_bytes: int = 50_000_000,
+    ) -> FileResult:
         """Read one file at one revision (one GET of its resolve URL); absence is a status, not an error.
 
         Transient failures (429, 5xx, timeouts, cut or truncated bodies) are retried with backoff; a file
@@ -216,19 +272,27 @@ class HubClient:
             except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
                 detail = f"{type(exc).__name__}: {_first_line(exc)}"
             if attempt < self.max_retries:
-                time.sleep(min(self.base_wait * (2 ** attempt), 8 * self.base_wait))
+                time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
         return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
 
-    def _read_once(self, repo_id: str, revision: str, filename: str, repo_type: str,
-                   max_bytes: int) -> FileResult:
+    def _read_once(
+        self, repo_id: str, revision: str, filename: str, repo_type: str, max_bytes: int
+    ) -> FileResult:
         # One GET of the resolve URL (huggingface_hub's http_backoff and error mapping): hf_hub_download
         # would send a HEAD first, doubling the resolver calls of every README.
         prefix = "datasets/" if repo_type == "dataset" else ""
         url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
         try:
-            response = http_backoff("GET", url, headers=self._headers(), timeout=self.timeout,
-                                    max_retries=self.max_retries, base_wait_time=self.base_wait,
-                                    max_wait_time=8 * self.base_wait, follow_redirects=True)
+            response = http_backoff(
+                "GET",
+                url,
+                headers=self._headers(),
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+                base_wait_time=self.base_wait,
+                max_wait_time=8 * self.base_wait,
+                follow_redirects=True,
+            )
             hf_raise_for_status(response)
         except GatedRepoError as exc:
             return FileResult("gated", None, _first_line(exc))

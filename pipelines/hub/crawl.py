@@ -23,18 +23,33 @@ from pipelines.storage.raw import RawStore
 log = logging.getLogger(__name__)
 
 LISTING_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"), "page_url": pl.String, "page_index": pl.Int32,
-    "item_index": pl.Int32, "repo_id": pl.String, "sha": pl.String, "last_modified": pl.String,
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "page_url": pl.String,
+    "page_index": pl.Int32,
+    "item_index": pl.Int32,
+    "repo_id": pl.String,
+    "sha": pl.String,
+    "last_modified": pl.String,
     "item": pl.String,
 }
 README_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "revision": pl.String,
-    "status": pl.String, "detail": pl.String, "sha256": pl.String, "size": pl.Int64, "content": pl.Binary,
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "repo_id": pl.String,
+    "revision": pl.String,
+    "status": pl.String,
+    "detail": pl.String,
+    "sha256": pl.String,
+    "size": pl.Int64,
+    "content": pl.Binary,
     # git blob id of the complete README (null when not read in full; absent from captures before 2026-11-23)
     "blob_id": pl.String,
 }
-PRESENCE_RAW_SCHEMA = {"checked_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "present": pl.Boolean,
-                       "how": pl.String}
+PRESENCE_RAW_SCHEMA = {
+    "checked_at": pl.Datetime("us", "UTC"),
+    "repo_id": pl.String,
+    "present": pl.Boolean,
+    "how": pl.String,
+}
 README_BATCH = 100
 
 
@@ -80,24 +95,39 @@ def _parse_ts(value: object) -> datetime | None:
         return None
 
 
-def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint: Checkpoint, *,
-                  now: datetime, watermark: datetime | None, overlap: timedelta = timedelta(hours=1),
-                  author: str | None = None, keep: Callable[[dict], bool] | None = None, top_n: int = 0,
-                  on_page: Callable[[int, int], None] | None = None) -> ListingResult:
+def crawl_listing(
+    client: HubClient,
+    raw: RawStore,
+    crawl_date: str,
+    checkpoint: Checkpoint,
+    *,
+    now: datetime,
+    watermark: datetime | None,
+    overlap: timedelta = timedelta(hours=1),
+    author: str | None = None,
+    keep: Callable[[dict], bool] | None = None,
+    top_n: int = 0,
+    on_page: Callable[[int, int], None] | None = None,
+) -> ListingResult:
     """Read the listing (newest change first) down to `watermark - overlap` into the raw layer.
 
     `keep` drops out-of-scope items (thresholds, watched repos) before they are stored; `top_n` reads
     one page of the N most-downloaded models instead.
     """
-    result = ListingResult(pages=int(checkpoint.state.get("pages", 0)), items=int(checkpoint.state.get("items", 0)))
+    result = ListingResult(
+        pages=int(checkpoint.state.get("pages", 0)), items=int(checkpoint.state.get("items", 0))
+    )
     if checkpoint.state.get("listing_complete"):
         result.complete = True
         result.reached_watermark = bool(checkpoint.state.get("reached_watermark"))
         return result
     stop_before = watermark - overlap if watermark else None
     start_url = checkpoint.state.get("next_url")
-    pages = (client.listing_pages(author=author, sort="downloads", page_size=top_n) if top_n
-             else client.listing_pages(author=author, start_url=start_url))
+    pages = (
+        client.listing_pages(author=author, sort="downloads", page_size=top_n)
+        if top_n
+        else client.listing_pages(author=author, start_url=start_url)
+    )
     for page in pages:
         rows, oldest = [], None
         for i, item in enumerate(page.items):
@@ -112,11 +142,18 @@ def crawl_listing(client: HubClient, raw: RawStore, crawl_date: str, checkpoint:
             ts = _parse_ts(lm)
             if ts is not None and (oldest is None or ts < oldest):
                 oldest = ts
-            rows.append({"fetched_at": now, "page_url": page.url, "page_index": result.pages, "item_index": i,
-                         "repo_id": str(repo_id) if repo_id is not None else None,
-                         "sha": sha if isinstance(sha, str) else None,
-                         "last_modified": lm if isinstance(lm, str) else None,
-                         "item": json.dumps(item, sort_keys=True, ensure_ascii=False)})
+            rows.append(
+                {
+                    "fetched_at": now,
+                    "page_url": page.url,
+                    "page_index": result.pages,
+                    "item_index": i,
+                    "repo_id": str(repo_id) if repo_id is not None else None,
+                    "sha": sha if isinstance(sha, str) else None,
+                    "last_modified": lm if isinstance(lm, str) else None,
+                    "item": json.dumps(item, sort_keys=True, ensure_ascii=False),
+                }
+            )
         if rows:
             frame = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
             raw.append("hub_listing", crawl_date, frame, payload=["item"])
@@ -145,8 +182,12 @@ def readme_blob_id(status: str, content: bytes | None, detail: str | None) -> st
 def captured_revisions(raw: RawStore) -> set[tuple[str, str]]:
     """(repo_id, revision) pairs whose README outcome is already in the raw layer."""
     # An `error` outcome is a record of a failed attempt, not a capture: the next crawl asks again.
-    lf = raw.scan("hub_readme", README_RAW_SCHEMA).filter(pl.col("status") != "error").select(
-        "repo_id", "revision").unique()
+    lf = (
+        raw.scan("hub_readme", README_RAW_SCHEMA)
+        .filter(pl.col("status") != "error")
+        .select("repo_id", "revision")
+        .unique()
+    )
     return set(lf.collect().iter_rows())
 
 
@@ -161,15 +202,23 @@ def plan_readmes(listing: pl.DataFrame, captured: set[tuple[str, str]]) -> list[
         except (ValueError, AttributeError):
             siblings = None
         # Without a file list we must ask; with one, a repo without README.md costs no request.
-        has_readme = siblings is None or any(isinstance(s, dict) and s.get("rfilename") == "README.md"
-                                             for s in siblings)
+        has_readme = siblings is None or any(
+            isinstance(s, dict) and s.get("rfilename") == "README.md" for s in siblings
+        )
         plan[(repo_id, sha)] = has_readme
     return sorted((r, s, h) for (r, s), h in plan.items())
 
 
-def fetch_readmes(client: HubClient, raw: RawStore, crawl_date: str, plan: list[tuple[str, str, bool]], *,
-                  now: datetime, max_bytes: int,
-                  on_progress: Callable[[int, int], None] | None = None) -> dict[str, int]:
+def fetch_readmes(
+    client: HubClient,
+    raw: RawStore,
+    crawl_date: str,
+    plan: list[tuple[str, str, bool]],
+    *,
+    now: datetime,
+    max_bytes: int,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> dict[str, int]:
     """Read each planned README and append the outcomes in batches; returns counts per status."""
     import hashlib
 
@@ -178,8 +227,12 @@ def fetch_readmes(client: HubClient, raw: RawStore, crawl_date: str, plan: list[
 
     def flush() -> None:
         if batch:
-            raw.append("hub_readme", crawl_date, pl.DataFrame(batch, schema=README_RAW_SCHEMA),
-                       payload=["repo_id", "revision", "status", "content"])
+            raw.append(
+                "hub_readme",
+                crawl_date,
+                pl.DataFrame(batch, schema=README_RAW_SCHEMA),
+                payload=["repo_id", "revision", "status", "content"],
+            )
             batch.clear()
 
     for done, (repo_id, sha, has_readme) in enumerate(plan, start=1):
@@ -189,10 +242,19 @@ def fetch_readmes(client: HubClient, raw: RawStore, crawl_date: str, plan: list[
         else:
             status, content, detail = "missing", None, "no README.md in the file list"
         counts[status] = counts.get(status, 0) + 1
-        batch.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, "status": status, "detail": detail,
-                      "sha256": hashlib.sha256(content).hexdigest() if content is not None else None,
-                      "size": len(content) if content is not None else None, "content": content,
-                      "blob_id": readme_blob_id(status, content, detail)})
+        batch.append(
+            {
+                "fetched_at": now,
+                "repo_id": repo_id,
+                "revision": sha,
+                "status": status,
+                "detail": detail,
+                "sha256": hashlib.sha256(content).hexdigest() if content is not None else None,
+                "size": len(content) if content is not None else None,
+                "content": content,
+                "blob_id": readme_blob_id(status, content, detail),
+            }
+        )
         if len(batch) >= README_BATCH:
             flush()
         if on_progress:

@@ -17,9 +17,15 @@ from pipelines.hub.ids import is_valid_repo_id
 from pipelines.hub.schema import DATASETS_SCHEMA
 from pipelines.storage.raw import RawStore
 
-DATASET_RAW_SCHEMA = {"fetched_at": pl.Datetime("us", "UTC"), "dataset_id": pl.String, "status": pl.String,
-                      "info": pl.String, "readme_status": pl.String, "readme_sha256": pl.String,
-                      "readme_bytes": pl.Int64}
+DATASET_RAW_SCHEMA = {
+    "fetched_at": pl.Datetime("us", "UTC"),
+    "dataset_id": pl.String,
+    "status": pl.String,
+    "info": pl.String,
+    "readme_status": pl.String,
+    "readme_sha256": pl.String,
+    "readme_bytes": pl.Int64,
+}
 REFRESH_DAYS = 30
 # Legacy canonical datasets have no namespace ("c4", "wikipedia"); the Hub still answers for them.
 _CANONICAL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
@@ -35,8 +41,14 @@ def _names(item_text: str) -> set[str]:
         item = json.loads(item_text)
     except ValueError:
         return set()
-    names = {t[len("dataset:"):] for t in item.get("tags") or [] if isinstance(t, str) and t.startswith("dataset:")}
-    declared = (item.get("cardData") or {}).get("datasets") if isinstance(item.get("cardData"), dict) else None
+    names = {
+        t[len("dataset:") :]
+        for t in item.get("tags") or []
+        if isinstance(t, str) and t.startswith("dataset:")
+    }
+    declared = (
+        (item.get("cardData") or {}).get("datasets") if isinstance(item.get("cardData"), dict) else None
+    )
     if isinstance(declared, str):
         names.add(declared)
     elif isinstance(declared, list):
@@ -56,8 +68,14 @@ def named_datasets(raw: RawStore) -> set[str]:
 
 def due_datasets(raw: RawStore, today: date, refresh_days: int = REFRESH_DAYS) -> list[str]:
     """Named datasets never fetched, then those last fetched more than `refresh_days` ago."""
-    last = {d: c for d, c in raw.scan("hub_dataset", DATASET_RAW_SCHEMA).group_by("dataset_id").agg(
-        pl.col("crawl_date").max()).collect().iter_rows()}
+    last = {
+        d: c
+        for d, c in raw.scan("hub_dataset", DATASET_RAW_SCHEMA)
+        .group_by("dataset_id")
+        .agg(pl.col("crawl_date").max())
+        .collect()
+        .iter_rows()
+    }
     due = []
     for name in sorted(named_datasets(raw)):
         seen = last.get(name)
@@ -66,28 +84,53 @@ def due_datasets(raw: RawStore, today: date, refresh_days: int = REFRESH_DAYS) -
     return due
 
 
-def fetch_datasets(client: HubClient, raw: RawStore, crawl_date: str, names: list[str], *, now: datetime,
-                   progress: Callable[[str], None] | None = None) -> dict[str, int]:
+def fetch_datasets(
+    client: HubClient,
+    raw: RawStore,
+    crawl_date: str,
+    names: list[str],
+    *,
+    now: datetime,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, int]:
     """Read each dataset's info and card; append the outcomes (one file per batch of 100)."""
     counts: dict[str, int] = {}
     batch: list[dict] = []
     for n, name in enumerate(names, start=1):
         info = client.dataset_info(name)
-        row = {"fetched_at": now, "dataset_id": name, "status": "ok" if info else "missing",
-               "info": json.dumps(info, sort_keys=True, ensure_ascii=False) if info else None,
-               "readme_status": None, "readme_sha256": None, "readme_bytes": None}
-        if info and info.get("sha") and any(isinstance(s, dict) and s.get("rfilename") == "README.md"
-                                            for s in info.get("siblings") or []):
+        row = {
+            "fetched_at": now,
+            "dataset_id": name,
+            "status": "ok" if info else "missing",
+            "info": json.dumps(info, sort_keys=True, ensure_ascii=False) if info else None,
+            "readme_status": None,
+            "readme_sha256": None,
+            "readme_bytes": None,
+        }
+        if (
+            info
+            and info.get("sha")
+            and any(
+                isinstance(s, dict) and s.get("rfilename") == "README.md" for s in info.get("siblings") or []
+            )
+        ):
             res = client.read_file(info.get("id", name), info["sha"], "README.md", repo_type="dataset")
-            row.update(readme_status=res.status, readme_bytes=len(res.content) if res.content else None,
-                       readme_sha256=hashlib.sha256(res.content).hexdigest() if res.content else None)
+            row.update(
+                readme_status=res.status,
+                readme_bytes=len(res.content) if res.content else None,
+                readme_sha256=hashlib.sha256(res.content).hexdigest() if res.content else None,
+            )
         elif info:
             row["readme_status"] = "missing"
         counts[row["status"]] = counts.get(row["status"], 0) + 1
         batch.append(row)
         if len(batch) >= 100 or n == len(names):
-            raw.append("hub_dataset", crawl_date, pl.DataFrame(batch, schema=DATASET_RAW_SCHEMA),
-                       payload=["dataset_id", "status", "info", "readme_sha256"])
+            raw.append(
+                "hub_dataset",
+                crawl_date,
+                pl.DataFrame(batch, schema=DATASET_RAW_SCHEMA),
+                payload=["dataset_id", "status", "info", "readme_sha256"],
+            )
             batch = []
         if progress and (n % 50 == 0 or n == len(names)):
             progress(f"datasets: {n}/{len(names)}")
@@ -104,17 +147,23 @@ def build_datasets(raw_rows: pl.DataFrame) -> pl.DataFrame:
         info = json.loads(r["info"]) if r["info"] else {}
         card = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
         lic = card.get("license")
-        tag_lic = sorted(t[8:] for t in info.get("tags") or [] if isinstance(t, str) and t.startswith("license:"))
+        tag_lic = sorted(
+            t[8:] for t in info.get("tags") or [] if isinstance(t, str) and t.startswith("license:")
+        )
         gated = info.get("gated")
-        rows.append({
-            "dataset_id": r["dataset_id"], "revision": info.get("sha"),
-            "observed_at": datetime.fromisoformat(r["crawl_date"]).replace(tzinfo=UTC),
-            "exists": r["status"] == "ok",
-            "license_raw": ",".join(lic) if isinstance(lic, list) else (str(lic) if lic else
-                                                                         (",".join(tag_lic) or None)),
-            "license_name": str(card["license_name"]) if card.get("license_name") else None,
-            "gated": None if not info else ("false" if gated in (None, False, "false") else str(gated)),
-            "readme_status": r["readme_status"],
-            "card_bytes": r["readme_bytes"],
-        })
+        rows.append(
+            {
+                "dataset_id": r["dataset_id"],
+                "revision": info.get("sha"),
+                "observed_at": datetime.fromisoformat(r["crawl_date"]).replace(tzinfo=UTC),
+                "exists": r["status"] == "ok",
+                "license_raw": ",".join(lic)
+                if isinstance(lic, list)
+                else (str(lic) if lic else (",".join(tag_lic) or None)),
+                "license_name": str(card["license_name"]) if card.get("license_name") else None,
+                "gated": None if not info else ("false" if gated in (None, False, "false") else str(gated)),
+                "readme_status": r["readme_status"],
+                "card_bytes": r["readme_bytes"],
+            }
+        )
     return pl.DataFrame(rows, schema=DATASETS_SCHEMA)

@@ -143,7 +143,10 @@ def install(quotas: dict[str, int] | None = None) -> HubHttp:
 
         def factory() -> httpx2.Client:
             return httpx2.Client(
-                event_hooks={"request": [hf_request_event_hook, HTTP.on_request], "response": [HTTP.on_response]},
+                event_hooks={
+                    "request": [hf_request_event_hook, HTTP.on_request],
+                    "response": [HTTP.on_response],
+                },
                 follow_redirects=True,
                 timeout=None,
             )

@@ -14,16 +14,36 @@ from pipelines.hub.schema import REVISIONS_SCHEMA
 
 # File extensions of model weights, by format (reference/frameworks.md section 3: "Model parameters").
 WEIGHT_SUFFIXES = {
-    ".safetensors": "safetensors", ".bin": "pytorch", ".pt": "pytorch", ".pth": "pytorch", ".ckpt": "pytorch",
-    ".gguf": "gguf", ".ggml": "gguf", ".onnx": "onnx", ".h5": "tensorflow", ".tflite": "tensorflow",
-    ".msgpack": "flax", ".nemo": "nemo", ".sbs": "other", ".mlmodel": "coreml", ".mlpackage": "coreml",
-    ".llamafile": "gguf", ".pdparams": "paddle", ".joblib": "sklearn",
+    ".safetensors": "safetensors",
+    ".bin": "pytorch",
+    ".pt": "pytorch",
+    ".pth": "pytorch",
+    ".ckpt": "pytorch",
+    ".gguf": "gguf",
+    ".ggml": "gguf",
+    ".onnx": "onnx",
+    ".h5": "tensorflow",
+    ".tflite": "tensorflow",
+    ".msgpack": "flax",
+    ".nemo": "nemo",
+    ".sbs": "other",
+    ".mlmodel": "coreml",
+    ".mlpackage": "coreml",
+    ".llamafile": "gguf",
+    ".pdparams": "paddle",
+    ".joblib": "sklearn",
 }
 # Files that end in .bin but are not weights.
 NOT_WEIGHTS = ("training_args.bin", "optimizer.bin", "scheduler.bin", "rng_state.bin", "tokenizer.bin")
 
-QUARANTINE_SCHEMA = {"source": pl.String, "reference": pl.String, "repo_id": pl.String, "reason": pl.String,
-                     "detail": pl.String, "crawl_date": pl.String}
+QUARANTINE_SCHEMA = {
+    "source": pl.String,
+    "reference": pl.String,
+    "repo_id": pl.String,
+    "reason": pl.String,
+    "detail": pl.String,
+    "crawl_date": pl.String,
+}
 
 
 def weight_formats(files: Iterable[str]) -> list[str]:
@@ -56,7 +76,7 @@ def _license_text(value: object) -> str | None:
 
 
 def _tag_values(tags: list[str], prefix: str) -> list[str]:
-    return sorted({t[len(prefix):] for t in tags if t.startswith(prefix) and len(t) > len(prefix)})
+    return sorted({t[len(prefix) :] for t in tags if t.startswith(prefix) and len(t) > len(prefix)})
 
 
 def _gated(value: object) -> str:
@@ -81,12 +101,18 @@ def _card(facts: object, name: str, default: object = None) -> object:
     return getattr(facts, name, default)
 
 
-def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_at: datetime,
-                 source: str = "listing") -> dict:
+def revision_row(
+    info: dict, readme_status: str, readme: bytes | None, observed_at: datetime, source: str = "listing"
+) -> dict:
     """One `revisions` row from a model info body (listing item or revision info) and its README."""
     tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
-    files = sorted({s["rfilename"] for s in info.get("siblings") or []
-                    if isinstance(s, dict) and isinstance(s.get("rfilename"), str)})
+    files = sorted(
+        {
+            s["rfilename"]
+            for s in info.get("siblings") or []
+            if isinstance(s, dict) and isinstance(s.get("rfilename"), str)
+        }
+    )
     card_data = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
     facts = parse_card(readme) if readme is not None else None
     status = _card(facts, "readme_status") if facts is not None else readme_status
@@ -99,7 +125,8 @@ def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_
     datasets = sorted(set(_as_list(declared.get("datasets"))) | set(_tag_values(tags, "dataset:")))
     arxiv = set(_tag_values(tags, "arxiv:")) | set(_as_list(_card(facts, "arxiv_ids")))
     base_models = _as_list(declared.get("base_model")) or [
-        t for t in _tag_values(tags, "base_model:") if ":" not in t]
+        t for t in _tag_values(tags, "base_model:") if ":" not in t
+    ]
     sections = _as_list(_card(facts, "sections"))
     card_bytes = len(readme) if readme is not None else None
     return {
@@ -130,7 +157,8 @@ def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_
         "card_sha256": None,
         "card_bytes": card_bytes,
         "card_sections": sections,
-        "has_model_index": bool(_card(facts, "has_model_index")) if facts is not None
+        "has_model_index": bool(_card(facts, "has_model_index"))
+        if facts is not None
         else bool(card_data.get("model-index") or card_data.get("model_index")),
         "card_yaml_error": _card(facts, "yaml_error") if facts is not None else None,
     }
@@ -138,16 +166,35 @@ def revision_row(info: dict, readme_status: str, readme: bytes | None, observed_
 
 def captures(listing: pl.DataFrame, revision_infos: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every captured info body, one row per (repo, sha): the earliest capture wins (listing before backfill)."""
-    parts = [listing.select("repo_id", "sha", "crawl_date", "item", pl.lit("listing").alias("source"),
-                            pl.lit(0).alias("rank"), "page_index", "item_index")]
+    parts = [
+        listing.select(
+            "repo_id",
+            "sha",
+            "crawl_date",
+            "item",
+            pl.lit("listing").alias("source"),
+            pl.lit(0).alias("rank"),
+            "page_index",
+            "item_index",
+        )
+    ]
     if revision_infos is not None and revision_infos.height:
-        parts.append(revision_infos.filter(pl.col("status") == "ok").select(
-            "repo_id", pl.col("revision").alias("sha"), "crawl_date", pl.col("info").alias("item"),
-            pl.lit("backfill").alias("source"), pl.lit(1).alias("rank"),
-            pl.lit(0, pl.Int32).alias("page_index"), pl.lit(0, pl.Int32).alias("item_index")))
+        parts.append(
+            revision_infos.filter(pl.col("status") == "ok").select(
+                "repo_id",
+                pl.col("revision").alias("sha"),
+                "crawl_date",
+                pl.col("info").alias("item"),
+                pl.lit("backfill").alias("source"),
+                pl.lit(1).alias("rank"),
+                pl.lit(0, pl.Int32).alias("page_index"),
+                pl.lit(0, pl.Int32).alias("item_index"),
+            )
+        )
     frame = pl.concat(parts, how="vertical_relaxed")
-    return (frame.sort("crawl_date", "rank", "page_index", "item_index", "repo_id", "sha")
-            .unique(subset=["repo_id", "sha"], keep="first", maintain_order=True))
+    return frame.sort("crawl_date", "rank", "page_index", "item_index", "repo_id", "sha").unique(
+        subset=["repo_id", "sha"], keep="first", maintain_order=True
+    )
 
 
 def _signature(row: dict, sha: str) -> str:
@@ -164,22 +211,35 @@ def _signature(row: dict, sha: str) -> str:
 def canonical_ids(frame: pl.DataFrame) -> pl.DataFrame:
     """(listed_as, repo_id): every id a repo was seen under, mapped to its newest id via the stable `_id`."""
     known = frame.filter(pl.col("repo_uid").is_not_null())
-    newest = (known.sort("committed_at", "observed_at").group_by("repo_uid")
-              .agg(pl.col("listed_as").last().alias("repo_id")))
-    return known.select("listed_as", "repo_uid").unique().join(newest, on="repo_uid").select("listed_as", "repo_id")
+    newest = (
+        known.sort("committed_at", "observed_at")
+        .group_by("repo_uid")
+        .agg(pl.col("listed_as").last().alias("repo_id"))
+    )
+    return (
+        known.select("listed_as", "repo_uid")
+        .unique()
+        .join(newest, on="repo_uid")
+        .select("listed_as", "repo_id")
+    )
 
 
 def follow_renames(revisions: pl.DataFrame) -> pl.DataFrame:
     """Re-key revisions of renamed repos to the current id; a commit seen under both names is kept once."""
     mapping = canonical_ids(revisions)
-    out = (revisions.join(mapping.rename({"repo_id": "_canonical"}), on="listed_as", how="left")
-           .with_columns(pl.coalesce("_canonical", "repo_id").alias("repo_id")).drop("_canonical"))
-    return out.sort("observed_at", "listed_as").unique(subset=["repo_id", "revision"], keep="first",
-                                                        maintain_order=True)
+    out = (
+        revisions.join(mapping.rename({"repo_id": "_canonical"}), on="listed_as", how="left")
+        .with_columns(pl.coalesce("_canonical", "repo_id").alias("repo_id"))
+        .drop("_canonical")
+    )
+    return out.sort("observed_at", "listed_as").unique(
+        subset=["repo_id", "revision"], keep="first", maintain_order=True
+    )
 
 
-def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
-                    revision_infos: pl.DataFrame | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
+def build_revisions(
+    listing: pl.DataFrame, readmes: pl.DataFrame, revision_infos: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
     """`revisions` from every raw capture (daily listings and history backfill), plus quarantined rows.
 
     A revision's facts come from the earliest capture that saw it (`observed_at` = that crawl date),
@@ -189,22 +249,40 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
     quarantine: list[dict] = []
     # A failed attempt (`error`) only counts where no other outcome exists for that revision.
     ordered = readmes.sort(pl.col("status") == "error", descending=True)
-    readme_by_key = {(r, s): (st, c, h) for r, s, st, c, h in
-                     ordered.select("repo_id", "revision", "status", "content", "sha256").iter_rows()}
+    readme_by_key = {
+        (r, s): (st, c, h)
+        for r, s, st, c, h in ordered.select("repo_id", "revision", "status", "content", "sha256").iter_rows()
+    }
     rows, signatures = [], []
-    for repo_id, sha, crawl_date, item_text, source in captures(listing, revision_infos).select(
-            "repo_id", "sha", "crawl_date", "item", "source").iter_rows():
+    for repo_id, sha, crawl_date, item_text, source in (
+        captures(listing, revision_infos).select("repo_id", "sha", "crawl_date", "item", "source").iter_rows()
+    ):
         ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
         if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
-            quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": str(repo_id)[:200],
-                               "reason": "invalid_identifier", "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
-                               "crawl_date": crawl_date})
+            quarantine.append(
+                {
+                    "source": "hub_listing",
+                    "reference": ref,
+                    "repo_id": str(repo_id)[:200],
+                    "reason": "invalid_identifier",
+                    "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
+                    "crawl_date": crawl_date,
+                }
+            )
             continue
         try:
             info = json.loads(item_text)
         except ValueError as exc:
-            quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": repo_id,
-                               "reason": "malformed_item", "detail": str(exc)[:300], "crawl_date": crawl_date})
+            quarantine.append(
+                {
+                    "source": "hub_listing",
+                    "reference": ref,
+                    "repo_id": repo_id,
+                    "reason": "malformed_item",
+                    "detail": str(exc)[:300],
+                    "crawl_date": crawl_date,
+                }
+            )
             continue
         status, content, digest = readme_by_key.get((repo_id, sha), ("not_fetched", None, None))
         observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
@@ -213,15 +291,29 @@ def build_revisions(listing: pl.DataFrame, readmes: pl.DataFrame,
             row["readme_status"] = status
         row["card_sha256"] = digest
         if row["committed_at"] is None:
-            quarantine.append({"source": "hub_listing", "reference": ref, "repo_id": repo_id,
-                               "reason": "missing_field", "detail": "lastModified absent or not a date",
-                               "crawl_date": crawl_date})
+            quarantine.append(
+                {
+                    "source": "hub_listing",
+                    "reference": ref,
+                    "repo_id": repo_id,
+                    "reason": "missing_field",
+                    "detail": "lastModified absent or not a date",
+                    "crawl_date": crawl_date,
+                }
+            )
             continue
         if row["readme_status"] in ("malformed_yaml", "non_utf8", "oversized"):
             # Kept and flagged: the release is still tracked, the card problem is on record.
-            quarantine.append({"source": "hub_readme", "reference": f"{repo_id}@{sha}", "repo_id": repo_id,
-                               "reason": row["readme_status"], "detail": (row["card_yaml_error"] or "")[:300],
-                               "crawl_date": crawl_date})
+            quarantine.append(
+                {
+                    "source": "hub_readme",
+                    "reference": f"{repo_id}@{sha}",
+                    "repo_id": repo_id,
+                    "reason": row["readme_status"],
+                    "detail": (row["card_yaml_error"] or "")[:300],
+                    "crawl_date": crawl_date,
+                }
+            )
         rows.append(row)
         signatures.append(_signature(row, sha))
     if not rows:
@@ -244,7 +336,11 @@ def first_crawl_after_commit(revisions: pl.DataFrame, listing: pl.DataFrame) -> 
         return revisions
     keyed = revisions.with_columns(pl.col("committed_at").dt.date().alias("_day")).sort("_day")
     joined = keyed.join_asof(days.sort("crawl_day"), left_on="_day", right_on="crawl_day", strategy="forward")
-    observed = pl.coalesce(pl.col("crawl_day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
-                           pl.col("observed_at"))
-    return (joined.with_columns(observed.alias("observed_at")).drop("_day", "crawl_day")
-            .sort("repo_id", "committed_at", "revision"))
+    observed = pl.coalesce(
+        pl.col("crawl_day").cast(pl.Datetime("us")).dt.replace_time_zone("UTC"), pl.col("observed_at")
+    )
+    return (
+        joined.with_columns(observed.alias("observed_at"))
+        .drop("_day", "crawl_day")
+        .sort("repo_id", "committed_at", "revision")
+    )

@@ -31,8 +31,9 @@ def load_watchlist(path: Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return tuple(sorted(set(orgs))), tuple(sorted(set(repos)))
 
 
-def item_filter(orgs: tuple[str, ...], repos: tuple[str, ...], min_downloads: int = 0,
-                min_likes: int = 0) -> Callable[[dict], bool]:
+def item_filter(
+    orgs: tuple[str, ...], repos: tuple[str, ...], min_downloads: int = 0, min_likes: int = 0
+) -> Callable[[dict], bool]:
     """A predicate on listing items: in one of the organisations or a watched repo, and over the thresholds."""
     org_set, repo_set = set(orgs), set(repos)
 

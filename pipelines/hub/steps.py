@@ -9,8 +9,16 @@ from pipelines.hub.daily import CrawlSettings, CrawlSummary, begin_accounting, c
 from pipelines.storage.warehouse import Warehouse
 
 
-def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, shard: int = 0, shards: int = 1,
-                now: datetime | None = None, progress: Callable[[str], None] | None = None) -> dict:
+def run_history(
+    wh: Warehouse,
+    settings: CrawlSettings,
+    crawl_date: str,
+    *,
+    shard: int = 0,
+    shards: int = 1,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Backfill the commit history of tracked repos whose head is new (see pipelines.hub.backfill)."""
     from pipelines.hub.backfill import run_backfill
 
@@ -18,16 +26,34 @@ def run_history(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, shar
     started = datetime.now(UTC)
     stats = begin_accounting(settings)
     client = client_for(settings, crawl_date)
-    result = run_backfill(client, wh.raw, crawl_date, now=now, authors=settings.authors,
-                          max_readme_bytes=settings.max_readme_bytes, progress=progress, shard=shard, shards=shards)
-    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(),
-                           readmes={"read": result.readmes_read, "same_blob": result.readmes_skipped_same_blob})
+    result = run_backfill(
+        client,
+        wh.raw,
+        crawl_date,
+        now=now,
+        authors=settings.authors,
+        max_readme_bytes=settings.max_readme_bytes,
+        progress=progress,
+        shard=shard,
+        shards=shards,
+    )
+    summary = CrawlSummary(
+        crawl_date=crawl_date,
+        cost=stats.as_dict(),
+        readmes={"read": result.readmes_read, "same_blob": result.readmes_skipped_same_blob},
+    )
     record_run(wh, settings, summary, started, scope=f"history[{shard}/{shards}]", detail=result.as_dict())
     return {"shard": f"{shard}/{shards}", **result.as_dict(), **summary.cost}
 
 
-def run_datasets(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, now: datetime | None = None,
-                 progress: Callable[[str], None] | None = None) -> dict:
+def run_datasets(
+    wh: Warehouse,
+    settings: CrawlSettings,
+    crawl_date: str,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Fetch the named training datasets that are new or due for their monthly refresh."""
     from pipelines.hub.datasets import due_datasets, fetch_datasets
 
@@ -73,12 +99,19 @@ class _SessionCounter:
         session.send = counted
 
     def as_dict(self) -> dict:
-        return {"requests": dict(self.requests), "bytes": dict(self.bytes), "retries": self.retries,
-                "status_429": self.status_429, "status_5xx": self.status_5xx, "transport_errors": self.failures}
+        return {
+            "requests": dict(self.requests),
+            "bytes": dict(self.bytes),
+            "retries": self.retries,
+            "status_429": self.status_429,
+            "status_5xx": self.status_5xx,
+            "transport_errors": self.failures,
+        }
 
 
-def run_papers_step(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *,
-                    progress: Callable[[str], None] | None = None) -> dict:
+def run_papers_step(
+    wh: Warehouse, settings: CrawlSettings, crawl_date: str, *, progress: Callable[[str], None] | None = None
+) -> dict:
     """Fetch the cited papers that are new or due (arXiv query API and the Hub papers API); the cost goes
     to core.crawl_runs (scope `papers`: Hub paper pages under requests_api, arXiv requests in `detail`)."""
     from pipelines.papers.arxiv import ArxivClient
@@ -88,7 +121,9 @@ def run_papers_step(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *,
     started = datetime.now(UTC)
     arxiv = ArxivClient(base_url=settings.arxiv_endpoint, min_interval=settings.arxiv_min_interval)
     # The Hub papers API counts against the `api` quota: pace it unless we talk to a local mirror.
-    hub = HubPapersClient(endpoint=settings.endpoint.rstrip("/"), min_interval=1.0 if settings.rate_limit else 0.0)
+    hub = HubPapersClient(
+        endpoint=settings.endpoint.rstrip("/"), min_interval=1.0 if settings.rate_limit else 0.0
+    )
     counter = _SessionCounter()
     counter.wrap(arxiv.session, "arxiv")
     counter.wrap(hub.session, "api")
@@ -99,7 +134,16 @@ def run_papers_step(wh: Warehouse, settings: CrawlSettings, crawl_date: str, *,
         hub.close()
     cost = counter.as_dict()
     summary = CrawlSummary(crawl_date=crawl_date, cost=cost)
-    record_run(wh, settings, summary, started, scope="papers",
-               detail={**result, "requests_arxiv": cost["requests"].get("arxiv", 0),
-                       "transport_errors": cost["transport_errors"]})
+    record_run(
+        wh,
+        settings,
+        summary,
+        started,
+        scope="papers",
+        detail={
+            **result,
+            "requests_arxiv": cost["requests"].get("arxiv", 0),
+            "transport_errors": cost["transport_errors"],
+        },
+    )
     return {**result, **cost}

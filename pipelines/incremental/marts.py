@@ -33,8 +33,8 @@ SELECT o.repo_id, o.spectrum_level::VARCHAR AS spectrum_level, o.license_family,
        o.osai_score::DECIMAL(38, 18) AS osai, r.org, r.modality,
        coalesce(lower(regexp_extract(split_part(r.base_models[1], '/', 2), '^([A-Za-z]+)', 1)), '(none)')
            AS base_family,
-       {_month('o.valid_from')} AS k0,
-       least(coalesce({_month('o.valid_to')}, {BIG}), coalesce({_month('r.deleted_at')}, {BIG})) AS k1
+       {_month("o.valid_from")} AS k0,
+       least(coalesce({_month("o.valid_to")}, {BIG}), coalesce({_month("r.deleted_at")}, {BIG})) AS k1
 FROM core.openness o JOIN core.releases r USING (repo_id)
 """  # noqa: S608 - fixed SQL
 PARTS_DDL = """CREATE TABLE IF NOT EXISTS incr.mart_parts (k INTEGER, breakdown VARCHAR, group_raw VARCHAR,
@@ -77,21 +77,32 @@ def _write_mart(con: duckdb.DuckDBPyConnection, *, rewrite: bool) -> None:
     part; a NULL value and 'unknown' are two parts that show the same key), or the whole table when asked,
     when it is missing, or when a run died before writing it."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    exists = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND "
-                              "schema_name = 'marts' AND table_name = 'monthly_openness'").fetchall()[0][0])
-    has_delta = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'mart_delta' "
-                                 "AND temporary").fetchall()[0][0])
+    exists = bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND "
+            "schema_name = 'marts' AND table_name = 'monthly_openness'"
+        ).fetchall()[0][0]
+    )
+    has_delta = bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'mart_delta' AND temporary"
+        ).fetchall()[0][0]
+    )
     try:
         if rewrite or not exists or not has_delta:
             con.execute(f"CREATE OR REPLACE TABLE marts.monthly_openness AS {MART_SQL}")
         else:
-            same = ("p.k = d.k AND p.breakdown = d.breakdown AND p.group_raw IS NOT DISTINCT FROM d.group_raw "
-                    "AND p.metric = d.metric AND p.value IS NOT DISTINCT FROM d.value")
+            same = (
+                "p.k = d.k AND p.breakdown = d.breakdown AND p.group_raw IS NOT DISTINCT FROM d.group_raw "
+                "AND p.metric = d.metric AND p.value IS NOT DISTINCT FROM d.value"
+            )
             con.execute("""CREATE OR REPLACE TEMP TABLE mart_keys AS SELECT DISTINCT k, breakdown, group_raw, metric,
                            coalesce(value, 'unknown') AS shown FROM mart_delta""")
             on = " AND ".join(f"m.{c} = k.{c}" for c in MART_KEY)
-            shown_keys = ("SELECT make_date((k // 12)::INTEGER, (k % 12 + 1)::INTEGER, 1) AS month, breakdown, "
-                          "coalesce(group_raw, 'all') AS group_value, metric, shown AS value FROM mart_keys")
+            shown_keys = (
+                "SELECT make_date((k // 12)::INTEGER, (k % 12 + 1)::INTEGER, 1) AS month, breakdown, "
+                "coalesce(group_raw, 'all') AS group_value, metric, shown AS value FROM mart_keys"
+            )
             # The rows to write: the merged parts of the moved keys, and their untouched NULL/'unknown' twins.
             parts = f"""FROM (
                 SELECT * FROM mart_merged WHERE n <> 0
@@ -126,11 +137,20 @@ def update_marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = 
     con.execute(PARTS_DDL)
     last = _last_month(con)
     before = state.get_meta(con, "mart_last_month")
-    spans_exist = bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'incr' "
-                                   "AND table_name = 'mart_spans'").fetchall()[0][0])
-    reason = ("full rebuild asked for" if full else
-              "scores or releases were rebuilt" if state.get_meta(con, "full_marts") != "done" or not spans_exist else
-              "the last month moved back" if before is not None and last is not None and last < int(before) else None)
+    spans_exist = bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'incr' AND table_name = 'mart_spans'"
+        ).fetchall()[0][0]
+    )
+    reason = (
+        "full rebuild asked for"
+        if full
+        else "scores or releases were rebuilt"
+        if state.get_meta(con, "full_marts") != "done" or not spans_exist
+        else "the last month moved back"
+        if before is not None and last is not None and last < int(before)
+        else None
+    )
     cap = f"least(k1, {(last if last is not None else 0) + 1})"
     touched = None
     stale = state.get_meta(con, "mart_table") == "stale"  # a run died between the parts and the table
@@ -148,18 +168,34 @@ def update_marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = 
             touched = con.execute("SELECT count(*) FROM mart_scope").fetchall()[0][0]
             old_cap = f"least(k1, {int(before) + 1})" if before is not None else "k0"
             deltas = [
-                _expand("SELECT * FROM incr.mart_spans WHERE repo_id IN (SELECT repo_id FROM mart_scope)",
-                        "k0", old_cap, -1),
-                _expand(f"SELECT * FROM ({SPANS_SQL}) WHERE repo_id IN (SELECT repo_id FROM mart_scope)",  # noqa: S608
-                        "k0", cap, 1),
+                _expand(
+                    "SELECT * FROM incr.mart_spans WHERE repo_id IN (SELECT repo_id FROM mart_scope)",
+                    "k0",
+                    old_cap,
+                    -1,
+                ),
+                _expand(
+                    f"SELECT * FROM ({SPANS_SQL}) WHERE repo_id IN (SELECT repo_id FROM mart_scope)",  # noqa: S608
+                    "k0",
+                    cap,
+                    1,
+                ),
             ]
             if before is not None and last is not None and last > int(before):
                 # A new last month: the spans still open at the old one go on into the new months.
-                deltas.append(_expand("SELECT * FROM incr.mart_spans WHERE repo_id NOT IN "
-                                      "(SELECT repo_id FROM mart_scope)", str(int(before) + 1), cap, 1))
+                deltas.append(
+                    _expand(
+                        "SELECT * FROM incr.mart_spans WHERE repo_id NOT IN (SELECT repo_id FROM mart_scope)",
+                        str(int(before) + 1),
+                        cap,
+                        1,
+                    )
+                )
             union = " UNION ALL ".join(f"({d})" for d in deltas)
-            con.execute("CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT k, breakdown, group_raw, metric, value, "  # noqa: S608
-                        f"sum(n) AS n, sum(s)::DECIMAL(38, 18) AS s, sum(c) AS c FROM ({union}) GROUP BY ALL")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE mart_delta AS SELECT k, breakdown, group_raw, metric, value, "  # noqa: S608
+                f"sum(n) AS n, sum(s)::DECIMAL(38, 18) AS s, sum(c) AS c FROM ({union}) GROUP BY ALL"
+            )
             # Merge the difference into the parts (keys match on NULL values too).
             con.execute("""CREATE OR REPLACE TEMP TABLE mart_merged AS
                 SELECT k, breakdown, group_raw, metric, value, sum(n) AS n, sum(s)::DECIMAL(38, 18) AS s, sum(c) AS c
@@ -173,8 +209,10 @@ def update_marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = 
                            AND d.metric = p.metric AND d.value IS NOT DISTINCT FROM p.value)""")
             con.execute("INSERT INTO incr.mart_parts SELECT * FROM mart_merged WHERE n <> 0")
             con.execute("DELETE FROM incr.mart_spans WHERE repo_id IN (SELECT repo_id FROM mart_scope)")
-            con.execute(f"INSERT INTO incr.mart_spans SELECT * FROM ({SPANS_SQL}) "  # noqa: S608 - fixed SQL
-                        "WHERE repo_id IN (SELECT repo_id FROM mart_scope)")
+            con.execute(
+                f"INSERT INTO incr.mart_spans SELECT * FROM ({SPANS_SQL}) "  # noqa: S608 - fixed SQL
+                "WHERE repo_id IN (SELECT repo_id FROM mart_scope)"
+            )
         con.execute("DELETE FROM incr.pending WHERE consumer = 'marts'")
         if last is None:
             con.execute("DELETE FROM incr.meta WHERE key = 'mart_last_month'")
@@ -188,8 +226,17 @@ def update_marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = 
         con.execute("ROLLBACK")
         raise
     _write_mart(con, rewrite=bool(reason) or touched is None or stale)
-    con.execute(f"CREATE OR REPLACE TABLE marts.monthly_transitions AS {sql_text('marts/monthly_transitions.sql')}")
-    counts = {name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchall()[0][0]  # noqa: S608
-              for name in ("monthly_openness", "monthly_transitions")}
-    return {"mode": "full" if reason else "incremental", **({"reason": reason} if reason else {}),
-            "touched_repos": touched, **counts, "seconds": round(time.perf_counter() - started, 3)}
+    con.execute(
+        f"CREATE OR REPLACE TABLE marts.monthly_transitions AS {sql_text('marts/monthly_transitions.sql')}"
+    )
+    counts = {
+        name: con.execute(f"SELECT count(*) FROM marts.{name}").fetchall()[0][0]  # noqa: S608
+        for name in ("monthly_openness", "monthly_transitions")
+    }
+    return {
+        "mode": "full" if reason else "incremental",
+        **({"reason": reason} if reason else {}),
+        "touched_repos": touched,
+        **counts,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

@@ -78,14 +78,18 @@ def new_files(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, list[P
     """Per source, the committed raw files not in the ledger (sorted like RawStore.files)."""
     out = {}
     for source in SOURCES:
-        known = {r[0] for r in con.execute("SELECT path FROM incr.files WHERE source = ?", [source]).fetchall()}
+        known = {
+            r[0] for r in con.execute("SELECT path FROM incr.files WHERE source = ?", [source]).fetchall()
+        }
         out[source] = [p for p in wh.raw.files(source) if _rel(wh, p) not in known]
     return out
 
 
 def _read(path: Path, columns: list[str], schema: dict) -> pl.DataFrame:
     frame = pl.read_parquet(path, columns=[c for c in columns if c in pl.read_parquet_schema(path)])
-    return frame.with_columns(pl.lit(None, dtype=schema[c]).alias(c) for c in columns if c not in frame.columns)
+    return frame.with_columns(
+        pl.lit(None, dtype=schema[c]).alias(c) for c in columns if c not in frame.columns
+    )
 
 
 def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.DataFrame]:
@@ -98,28 +102,67 @@ def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.Dat
                 f = _read(path, ["repo_id", "sha", "page_index", "item_index", "item"], LISTING_RAW_SCHEMA)
                 f = f.with_columns(pl.lit(day).alias("crawl_date"))
                 seen.append(listing_presence(f))
-                caps.append(f.select("repo_id", "sha", "crawl_date", pl.lit(0, pl.Int32).alias("rank"),
-                                     "page_index", "item_index", pl.lit(rel).alias("path"),
-                                     pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")))
+                caps.append(
+                    f.select(
+                        "repo_id",
+                        "sha",
+                        "crawl_date",
+                        pl.lit(0, pl.Int32).alias("rank"),
+                        "page_index",
+                        "item_index",
+                        pl.lit(rel).alias("path"),
+                        pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr"),
+                    )
+                )
             elif source == "hub_revision":
                 f = _read(path, ["repo_id", "revision", "status"], REVISION_RAW_SCHEMA)
                 f = f.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")).filter(
-                    pl.col("status") == "ok")
-                caps.append(f.select("repo_id", pl.col("revision").alias("sha"), pl.lit(day).alias("crawl_date"),
-                                     pl.lit(1, pl.Int32).alias("rank"), pl.lit(0, pl.Int32).alias("page_index"),
-                                     pl.lit(0, pl.Int32).alias("item_index"), pl.lit(rel).alias("path"), "row_nr"))
+                    pl.col("status") == "ok"
+                )
+                caps.append(
+                    f.select(
+                        "repo_id",
+                        pl.col("revision").alias("sha"),
+                        pl.lit(day).alias("crawl_date"),
+                        pl.lit(1, pl.Int32).alias("rank"),
+                        pl.lit(0, pl.Int32).alias("page_index"),
+                        pl.lit(0, pl.Int32).alias("item_index"),
+                        pl.lit(rel).alias("path"),
+                        "row_nr",
+                    )
+                )
             elif source == "hub_readme":
                 f = _read(path, ["repo_id", "revision", "status"], README_RAW_SCHEMA)
-                readmes.append(f.select("repo_id", "revision", "status", pl.lit(rel).alias("path"),
-                                        pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")))
+                readmes.append(
+                    f.select(
+                        "repo_id",
+                        "revision",
+                        "status",
+                        pl.lit(rel).alias("path"),
+                        pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr"),
+                    )
+                )
             else:
                 f = _read(path, list(PRESENCE_RAW_SCHEMA), PRESENCE_RAW_SCHEMA)
                 presence.append(f.with_columns(pl.lit(day).alias("crawl_date")))
             ledger.append((source, rel, day, f.height))
-    caps_schema = {"repo_id": pl.String, "sha": pl.String, "crawl_date": pl.String, "rank": pl.Int32,
-                   "page_index": pl.Int32, "item_index": pl.Int32, "path": pl.String, "row_nr": pl.Int64}
-    rd_schema = {"repo_id": pl.String, "revision": pl.String, "status": pl.String, "path": pl.String,
-                 "row_nr": pl.Int64}
+    caps_schema = {
+        "repo_id": pl.String,
+        "sha": pl.String,
+        "crawl_date": pl.String,
+        "rank": pl.Int32,
+        "page_index": pl.Int32,
+        "item_index": pl.Int32,
+        "path": pl.String,
+        "row_nr": pl.Int64,
+    }
+    rd_schema = {
+        "repo_id": pl.String,
+        "revision": pl.String,
+        "status": pl.String,
+        "path": pl.String,
+        "row_nr": pl.Int64,
+    }
 
     def cat(parts: list[pl.DataFrame], schema: dict) -> pl.DataFrame:
         return pl.concat([p.cast(schema) for p in parts]) if parts else pl.DataFrame(schema=schema)
@@ -129,11 +172,15 @@ def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.Dat
     readme_rows = cat(readmes, rd_schema)
     readme_rows = readme_rows.select(_ckey(pl.col("repo_id"), pl.col("revision")).alias("ckey"), *rd_schema)
     return {
-        "captures": captures, "readmes": readme_rows,
+        "captures": captures,
+        "readmes": readme_rows,
         "listing_seen": cat(seen, {"repo_id": pl.String, "crawl_date": pl.Date, "created_at": UTC_TS}),
         "presence": cat(presence, {**PRESENCE_RAW_SCHEMA, "crawl_date": pl.String}),
-        "files": pl.DataFrame(ledger, schema={"source": pl.String, "path": pl.String, "crawl_date": pl.String,
-                                              "rows": pl.Int64}, orient="row"),
+        "files": pl.DataFrame(
+            ledger,
+            schema={"source": pl.String, "path": pl.String, "crawl_date": pl.String, "rows": pl.Int64},
+            orient="row",
+        ),
     }
 
 
@@ -153,9 +200,12 @@ def _needs(con: duckdb.DuckDBPyConnection, keys_table: str) -> pl.DataFrame:
     earliest crawl date, listing before history, page and item; the last non-error README outcome in the
     raw layer's file order (else the last error)."""
     has_candidates = _has_candidates(con)
-    stored = ("LEFT JOIN incr.candidates c ON c.ckey = w.ckey" if has_candidates
-              else "LEFT JOIN (SELECT NULL::VARCHAR AS ckey, NULL::VARCHAR AS item_path, NULL::BIGINT AS item_row, "
-                   "NULL::VARCHAR AS rd_path, NULL::BIGINT AS rd_row) c ON FALSE")
+    stored = (
+        "LEFT JOIN incr.candidates c ON c.ckey = w.ckey"
+        if has_candidates
+        else "LEFT JOIN (SELECT NULL::VARCHAR AS ckey, NULL::VARCHAR AS item_path, NULL::BIGINT AS item_row, "
+        "NULL::VARCHAR AS rd_path, NULL::BIGINT AS rd_row) c ON FALSE"
+    )
     query = f"""
         WITH w AS (
             SELECT c.* FROM incr.captures c SEMI JOIN {keys_table} k ON c.ckey = k.ckey
@@ -177,8 +227,11 @@ def _needs(con: duckdb.DuckDBPyConnection, keys_table: str) -> pl.DataFrame:
 
 
 def _has_candidates(con: duckdb.DuckDBPyConnection) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'incr' "
-                            "AND table_name = 'candidates'").fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = 'incr' AND table_name = 'candidates'"
+        ).fetchall()[0][0]
+    )
 
 
 def _gather_items(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
@@ -188,7 +241,11 @@ def _gather_items(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("cke
         column = "item" if rank == 0 else "info"
         text = pl.read_parquet(root / path, columns=[column]).get_column(column)
         parts.append(group.select(*keep, pl.Series("item", text.gather(group.get_column("item_row")))))
-    return pl.concat(parts) if parts else needs.select(*keep).clear().with_columns(pl.lit(None, pl.String).alias("item"))
+    return (
+        pl.concat(parts)
+        if parts
+        else needs.select(*keep).clear().with_columns(pl.lit(None, pl.String).alias("item"))
+    )
 
 
 def _gather_readmes(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
@@ -197,12 +254,20 @@ def _gather_readmes(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("c
     for (path,), group in needs.filter(pl.col("rd_path").is_not_null()).group_by("rd_path"):
         f = pl.read_parquet(root / path, columns=["content", "sha256"])
         rows = group.get_column("rd_row")
-        parts.append(group.select(*keep, pl.Series("content", f.get_column("content").gather(rows)),
-                                  pl.Series("sha256", f.get_column("sha256").gather(rows))))
+        parts.append(
+            group.select(
+                *keep,
+                pl.Series("content", f.get_column("content").gather(rows)),
+                pl.Series("sha256", f.get_column("sha256").gather(rows)),
+            )
+        )
     if parts:
         return pl.concat(parts)
-    return needs.select(*keep).clear().with_columns(pl.lit(None, pl.Binary).alias("content"),
-                                                    pl.lit(None, pl.String).alias("sha256"))
+    return (
+        needs.select(*keep)
+        .clear()
+        .with_columns(pl.lit(None, pl.Binary).alias("content"), pl.lit(None, pl.String).alias("sha256"))
+    )
 
 
 def _contents(root: Path, needs: pl.DataFrame, tmp: Path | None = None) -> Iterator[pl.DataFrame]:
@@ -215,46 +280,81 @@ def _contents(root: Path, needs: pl.DataFrame, tmp: Path | None = None) -> Itera
     shards = max(1, math.ceil(estimate / CONTENT_BUDGET))
     if shards == 1:
         yield needs.join(_gather_items(root, needs), on="ckey", how="left").join(
-            _gather_readmes(root, needs), on="ckey", how="left")
+            _gather_readmes(root, needs), on="ckey", how="left"
+        )
         return
     (tmp or Path(tempfile.gettempdir())).mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="incr-contents-", dir=tmp))
     try:
         needs = needs.with_columns((pl.col("ckey").hash(seed=7) % shards).alias("_shard"))
-        for what, col, gather in (("items", "item_path", _gather_items), ("readmes", "rd_path", _gather_readmes)):
+        for what, col, gather in (
+            ("items", "item_path", _gather_items),
+            ("readmes", "rd_path", _gather_readmes),
+        ):
             subset = needs.filter(pl.col(col).is_not_null())
             paths = subset.get_column(col).unique().sort().to_list()
             for g in range(0, len(paths), 400):
-                part = gather(root, subset.filter(pl.col(col).is_in(paths[g:g + 400])), ("ckey", "_shard"))
+                part = gather(root, subset.filter(pl.col(col).is_in(paths[g : g + 400])), ("ckey", "_shard"))
                 for (shard,), frame in part.group_by("_shard"):
                     folder = work / what / str(shard)
                     folder.mkdir(parents=True, exist_ok=True)
                     frame.drop("_shard").write_parquet(folder / f"{g}.parquet")
         for shard in range(shards):
             part = needs.filter(pl.col("_shard") == shard).drop("_shard")
-            for what, empty in (("items", {"item": pl.String}), ("readmes", {"content": pl.Binary, "sha256": pl.String})):
+            for what, empty in (
+                ("items", {"item": pl.String}),
+                ("readmes", {"content": pl.Binary, "sha256": pl.String}),
+            ):
                 folder = work / what / str(shard)
-                found = (pl.read_parquet(folder / "*.parquet") if folder.exists()
-                         else pl.DataFrame(schema={"ckey": pl.String, **empty}))
+                found = (
+                    pl.read_parquet(folder / "*.parquet")
+                    if folder.exists()
+                    else pl.DataFrame(schema={"ckey": pl.String, **empty})
+                )
                 part = part.join(found, on="ckey", how="left")
             yield part
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def parse_capture(repo_id: Any, sha: Any, crawl_date: str, item_text: Any, source: str,
-                  readme: tuple[str, bytes | None, str | None] | None) -> tuple[dict | None, str | None, dict | None]:
+def parse_capture(
+    repo_id: Any,
+    sha: Any,
+    crawl_date: str,
+    item_text: Any,
+    source: str,
+    readme: tuple[str, bytes | None, str | None] | None,
+) -> tuple[dict | None, str | None, dict | None]:
     """One capture as `build_revisions` reads it: (revision row or None, collapse signature, quarantine row)."""
     ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
     if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
-        return None, None, {"source": "hub_listing", "reference": ref, "repo_id": str(repo_id)[:200],
-                            "reason": "invalid_identifier", "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
-                            "crawl_date": crawl_date}
+        return (
+            None,
+            None,
+            {
+                "source": "hub_listing",
+                "reference": ref,
+                "repo_id": str(repo_id)[:200],
+                "reason": "invalid_identifier",
+                "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
+                "crawl_date": crawl_date,
+            },
+        )
     try:
         info = json.loads(item_text)
     except (ValueError, TypeError) as exc:
-        return None, None, {"source": "hub_listing", "reference": ref, "repo_id": repo_id,
-                            "reason": "malformed_item", "detail": str(exc)[:300], "crawl_date": crawl_date}
+        return (
+            None,
+            None,
+            {
+                "source": "hub_listing",
+                "reference": ref,
+                "repo_id": repo_id,
+                "reason": "malformed_item",
+                "detail": str(exc)[:300],
+                "crawl_date": crawl_date,
+            },
+        )
     status, content, digest = readme or ("not_fetched", None, None)
     observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
     row = revision_row(info, status, content if status == "ok" else None, observed, source)
@@ -262,20 +362,36 @@ def parse_capture(repo_id: Any, sha: Any, crawl_date: str, item_text: Any, sourc
         row["readme_status"] = status
     row["card_sha256"] = digest
     if row["committed_at"] is None:
-        return None, None, {"source": "hub_listing", "reference": ref, "repo_id": repo_id,
-                            "reason": "missing_field", "detail": "lastModified absent or not a date",
-                            "crawl_date": crawl_date}
+        return (
+            None,
+            None,
+            {
+                "source": "hub_listing",
+                "reference": ref,
+                "repo_id": repo_id,
+                "reason": "missing_field",
+                "detail": "lastModified absent or not a date",
+                "crawl_date": crawl_date,
+            },
+        )
     quarantine = None
     if row["readme_status"] in ("malformed_yaml", "non_utf8", "oversized"):
-        quarantine = {"source": "hub_readme", "reference": f"{repo_id}@{sha}", "repo_id": repo_id,
-                      "reason": row["readme_status"], "detail": (row["card_yaml_error"] or "")[:300],
-                      "crawl_date": crawl_date}
+        quarantine = {
+            "source": "hub_readme",
+            "reference": f"{repo_id}@{sha}",
+            "repo_id": repo_id,
+            "reason": row["readme_status"],
+            "detail": (row["card_yaml_error"] or "")[:300],
+            "crawl_date": crawl_date,
+        }
     return row, _signature(row, sha), quarantine
 
 
 def _parse_rows(rows: list[tuple]) -> list[tuple[dict | None, str | None, dict | None]]:
-    return [parse_capture(r, s, d, i, src, None if st is None else (st, c, h))
-            for r, s, d, i, src, st, c, h in rows]
+    return [
+        parse_capture(r, s, d, i, src, None if st is None else (st, c, h))
+        for r, s, d, i, src, st, c, h in rows
+    ]
 
 
 def parse_frame(frame: pl.DataFrame, workers: int = 1) -> pl.DataFrame:
@@ -284,41 +400,73 @@ def parse_frame(frame: pl.DataFrame, workers: int = 1) -> pl.DataFrame:
     The rows are parsed PARSE_SLICE at a time: a slice's Python objects (its texts as tuples, the pickles
     sent to the workers, the parsed dicts) are gone before the next slice is taken, so what parsing holds
     beside the frame does not grow with the part (a rebuild's parts hold up to CONTENT_BUDGET of texts)."""
-    cols = frame.select("repo_id", "sha", "crawl_date", "item",
-                        pl.when(pl.col("rank") == 0).then(pl.lit("listing")).otherwise(pl.lit("backfill")),
-                        "rd_status", "content", "sha256")
-    pool = (ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-            if workers > 1 and frame.height >= PARALLEL_FROM else None)
+    cols = frame.select(
+        "repo_id",
+        "sha",
+        "crawl_date",
+        "item",
+        pl.when(pl.col("rank") == 0).then(pl.lit("listing")).otherwise(pl.lit("backfill")),
+        "rd_status",
+        "content",
+        "sha256",
+    )
+    pool = (
+        ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+        if workers > 1 and frame.height >= PARALLEL_FROM
+        else None
+    )
     try:
-        parts = [_parse_slice(frame.slice(i, PARSE_SLICE), cols.slice(i, PARSE_SLICE), pool, workers)
-                 for i in range(0, max(frame.height, 1), PARSE_SLICE)]
+        parts = [
+            _parse_slice(frame.slice(i, PARSE_SLICE), cols.slice(i, PARSE_SLICE), pool, workers)
+            for i in range(0, max(frame.height, 1), PARSE_SLICE)
+        ]
     finally:
         if pool is not None:
             pool.shutdown()
     return pl.concat(parts) if len(parts) > 1 else parts[0]
 
 
-def _parse_slice(frame: pl.DataFrame, cols: pl.DataFrame, pool: ProcessPoolExecutor | None,
-                 workers: int) -> pl.DataFrame:
+def _parse_slice(
+    frame: pl.DataFrame, cols: pl.DataFrame, pool: ProcessPoolExecutor | None, workers: int
+) -> pl.DataFrame:
     rows = list(cols.iter_rows())
     if pool is not None and len(rows) >= PARALLEL_FROM:
         size = max(500, math.ceil(len(rows) / (workers * 8)))
-        parsed = [x for part in pool.map(_parse_rows, [rows[i:i + size] for i in range(0, len(rows), size)])
-                  for x in part]
+        parsed = [
+            x
+            for part in pool.map(_parse_rows, [rows[i : i + size] for i in range(0, len(rows), size)])
+            for x in part
+        ]
     else:
         parsed = _parse_rows(rows)
     del rows
     revs = pl.DataFrame([p[0] or {} for p in parsed], schema=REVISIONS_SCHEMA)
     quarantine = pl.DataFrame([p[2] or {} for p in parsed], schema=QUARANTINE_SCHEMA)
-    meta = frame.select("ckey", pl.col("repo_id").alias("raw_repo_id"), pl.col("sha").alias("raw_sha"),
-                        pl.col("crawl_date").alias("capture_date"), "rank", "page_index", "item_index", "item_path",
-                        "item_row", "rd_path", "rd_row")
-    return pl.concat([
-        meta, revs,
-        pl.DataFrame({"_sig": [p[1] for p in parsed], "keep": [p[0] is not None for p in parsed]},
-                     schema={"_sig": pl.String, "keep": pl.Boolean}),
-        quarantine.rename({k: f"q_{k}" for k in QUARANTINE_SCHEMA}),
-    ], how="horizontal")
+    meta = frame.select(
+        "ckey",
+        pl.col("repo_id").alias("raw_repo_id"),
+        pl.col("sha").alias("raw_sha"),
+        pl.col("crawl_date").alias("capture_date"),
+        "rank",
+        "page_index",
+        "item_index",
+        "item_path",
+        "item_row",
+        "rd_path",
+        "rd_row",
+    )
+    return pl.concat(
+        [
+            meta,
+            revs,
+            pl.DataFrame(
+                {"_sig": [p[1] for p in parsed], "keep": [p[0] is not None for p in parsed]},
+                schema={"_sig": pl.String, "keep": pl.Boolean},
+            ),
+            quarantine.rename({k: f"q_{k}" for k in QUARANTINE_SCHEMA}),
+        ],
+        how="horizontal",
+    )
 
 
 def _store_candidates(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame) -> None:
@@ -347,7 +495,7 @@ def derive(con: duckdb.DuckDBPyConnection, listed_ids: pl.DataFrame, days: pl.Da
     con.register("wanted_ids", listed_ids)
     try:
         cands = con.sql(f"""
-            SELECT {', '.join(f'c."{c}"' for c in REVISIONS_SCHEMA)}, c._sig FROM incr.candidates c
+            SELECT {", ".join(f'c."{c}"' for c in REVISIONS_SCHEMA)}, c._sig FROM incr.candidates c
             SEMI JOIN wanted_ids w ON c.listed_as = w.listed_id
             WHERE c.keep
             ORDER BY c.capture_date, c.rank, c.page_index, c.item_index, c.raw_repo_id, c.raw_sha
@@ -370,7 +518,11 @@ def _typed(frame: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     for name, dtype in schema.items():
         col = pl.col(name)
         if isinstance(dtype, pl.Datetime) and isinstance(frame.schema[name], pl.Datetime):
-            col = col.dt.convert_time_zone("UTC") if frame.schema[name].time_zone else col.dt.replace_time_zone("UTC")
+            col = (
+                col.dt.convert_time_zone("UTC")
+                if frame.schema[name].time_zone
+                else col.dt.replace_time_zone("UTC")
+            )
         out.append(col.cast(dtype).alias(name))
     return frame.select(out)
 
@@ -380,13 +532,18 @@ def components(con: duckdb.DuckDBPyConnection, listed: list[str]) -> list[str]:
     ids = set(listed)
     frontier = set(listed)
     while frontier:
-        con.register("frontier_ids", pl.DataFrame({"listed_id": sorted(frontier)}, schema={"listed_id": pl.String}))
+        con.register(
+            "frontier_ids", pl.DataFrame({"listed_id": sorted(frontier)}, schema={"listed_id": pl.String})
+        )
         try:
-            found = {r[0] for r in con.execute("""
+            found = {
+                r[0]
+                for r in con.execute("""
                 SELECT DISTINCT c2.listed_as FROM incr.candidates c1
                 JOIN incr.candidates c2 ON c1.repo_uid = c2.repo_uid
                 WHERE c1.keep AND c2.keep AND c1.listed_as IN (SELECT listed_id FROM frontier_ids)
-            """).fetchall()}
+            """).fetchall()
+            }
         finally:
             con.unregister("frontier_ids")
         frontier = found - ids
@@ -401,17 +558,31 @@ def component_labels(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     linked = edges.filter(pl.col("repo_uid").is_not_null())
     while True:
         uid_label = linked.join(ids, on="listed_as").group_by("repo_uid").agg(pl.col("label").min())
-        new = (ids.join(linked.join(uid_label, on="repo_uid").group_by("listed_as").agg(
-            pl.col("label").min().alias("_via")), on="listed_as", how="left")
-            .with_columns(pl.min_horizontal("label", "_via").alias("label")).drop("_via"))
+        new = (
+            ids.join(
+                linked.join(uid_label, on="repo_uid")
+                .group_by("listed_as")
+                .agg(pl.col("label").min().alias("_via")),
+                on="listed_as",
+                how="left",
+            )
+            .with_columns(pl.min_horizontal("label", "_via").alias("label"))
+            .drop("_via")
+        )
         if new.join(ids, on="listed_as").filter(pl.col("label") != pl.col("label_right")).height == 0:
             return new.rename({"listed_as": "listed_id"})
         ids = new
 
 
 # ---- the step ---------------------------------------------------------------------------------------
-def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False,
-                     workers: int = PARSE_WORKERS, progress: Any = None) -> dict[str, Any]:
+def update_revisions(
+    wh: Warehouse,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    full: bool = False,
+    workers: int = PARSE_WORKERS,
+    progress: Any = None,
+) -> dict[str, Any]:
     """Bring core.revisions and core.quarantine up to date with the raw layer; returns what was done.
 
     `full` (or an unusable state: empty, other code version, another work file) rebuilds the state and
@@ -444,8 +615,10 @@ def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: boo
             _insert(con, f"incr.{name}", index[name])
         days = index["captures"].filter(pl.col("rank") == 0).select(pl.col("crawl_date").unique())
         con.register("new_days", days)
-        con.execute("INSERT INTO incr.listing_days SELECT crawl_date, false FROM new_days "
-                    "WHERE crawl_date NOT IN (SELECT crawl_date FROM incr.listing_days)")
+        con.execute(
+            "INSERT INTO incr.listing_days SELECT crawl_date, false FROM new_days "
+            "WHERE crawl_date NOT IN (SELECT crawl_date FROM incr.listing_days)"
+        )
         con.unregister("new_days")
         keys = pl.concat([index["captures"].select("ckey"), index["readmes"].select("ckey")]).unique()
         con.register("touched_keys", keys)
@@ -457,8 +630,9 @@ def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: boo
         touched: set[str] = set()
         if needs.height and _has_candidates(con):
             con.register("needed", needs.select("ckey"))
-            for listed, q_id in con.execute("SELECT listed_as, q_repo_id FROM incr.candidates "
-                                            "WHERE ckey IN (SELECT ckey FROM needed)").fetchall():
+            for listed, q_id in con.execute(
+                "SELECT listed_as, q_repo_id FROM incr.candidates WHERE ckey IN (SELECT ckey FROM needed)"
+            ).fetchall():
                 touched.update([listed] if listed is not None else [])
                 old_q.update([q_id] if q_id is not None else [])
             con.unregister("needed")
@@ -479,16 +653,27 @@ def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: boo
                 con.execute("BEGIN")
         t = lap("parse", t)
         if mode == "incremental":
-            _insert(con, "incr.pending_components", pl.DataFrame({"listed_id": sorted(touched)},
-                                                                 schema={"listed_id": pl.String}))
+            _insert(
+                con,
+                "incr.pending_components",
+                pl.DataFrame({"listed_id": sorted(touched)}, schema={"listed_id": pl.String}),
+            )
             # Ids seen in a listing or a presence check today: their releases' first/last seen may move.
             seen = pl.concat([index["listing_seen"].select("repo_id"), index["presence"].select("repo_id")])
-            _insert(con, "incr.pending", seen.unique().drop_nulls().select(
-                pl.lit("releases_listed").alias("consumer"), "repo_id"))
+            _insert(
+                con,
+                "incr.pending",
+                seen.unique().drop_nulls().select(pl.lit("releases_listed").alias("consumer"), "repo_id"),
+            )
             # Quarantine ids whose rows must be rewritten (old and new).
-            _insert(con, "incr.pending_refs", pl.DataFrame(
-                {"consumer": "quarantine", "kind": "repo_id", "ref_id": sorted(old_q | new_q)},
-                schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String}))
+            _insert(
+                con,
+                "incr.pending_refs",
+                pl.DataFrame(
+                    {"consumer": "quarantine", "kind": "repo_id", "ref_id": sorted(old_q | new_q)},
+                    schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
+                ),
+            )
         con.execute("COMMIT")
     except Exception:
         con.execute("ROLLBACK")
@@ -499,17 +684,28 @@ def update_revisions(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: boo
     else:
         result = _apply_pending(con)
     lap("derive", t)
-    return {"mode": mode, **({"reason": problem} if problem else {}),
-            "new_files": sum(len(v) for v in files.values()), "parsed": parsed, **result,
-            "seconds": round(time.perf_counter() - started, 3), "timings": timings}
+    return {
+        "mode": mode,
+        **({"reason": problem} if problem else {}),
+        "new_files": sum(len(v) for v in files.values()),
+        "parsed": parsed,
+        **result,
+        "seconds": round(time.perf_counter() - started, 3),
+        "timings": timings,
+    }
 
 
 def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components."""
     days = _listing_days(con)
-    labels = component_labels(con) if _has_candidates(con) else pl.DataFrame(
-        schema={"listed_id": pl.String, "label": pl.String})
-    total = con.execute("SELECT count(*) FROM incr.candidates").fetchall()[0][0] if _has_candidates(con) else 0
+    labels = (
+        component_labels(con)
+        if _has_candidates(con)
+        else pl.DataFrame(schema={"listed_id": pl.String, "label": pl.String})
+    )
+    total = (
+        con.execute("SELECT count(*) FROM incr.candidates").fetchall()[0][0] if _has_candidates(con) else 0
+    )
     batches = max(1, math.ceil(total / DERIVE_BATCH))
     labels = labels.with_columns((pl.col("label").hash(seed=3) % batches).alias("_batch"))
     con.execute("BEGIN")
@@ -523,8 +719,10 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             rows += frame.height
         con.execute("DELETE FROM core.quarantine")
         if _has_candidates(con):
-            con.execute(f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
-                        "WHERE q_reason IS NOT NULL")
+            con.execute(
+                f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
+                "WHERE q_reason IS NOT NULL"
+            )
         state.claim(con)
         con.execute("COMMIT")
     except Exception:
@@ -538,8 +736,12 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     state.set_meta(con, "full_scoring", "pending")
     state.set_meta(con, "full_release_papers", "pending")
     con.execute("COMMIT")
-    return {"revisions": rows, "repos": len(repos), "touched_repos": len(repos),
-            "quarantined": con.execute("SELECT count(*) FROM core.quarantine").fetchall()[0][0]}
+    return {
+        "revisions": rows,
+        "repos": len(repos),
+        "touched_repos": len(repos),
+        "quarantined": con.execute("SELECT count(*) FROM core.quarantine").fetchall()[0][0],
+    }
 
 
 def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -548,13 +750,24 @@ def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     comp = components(con, pending) if pending else []
     ids = pl.DataFrame({"listed_id": comp}, schema={"listed_id": pl.String})
     days = _listing_days(con)
-    new_days = [r[0] for r in con.execute("SELECT crawl_date FROM incr.listing_days WHERE NOT applied").fetchall()]
-    q_ids = [r[0] for r in con.execute("SELECT DISTINCT ref_id FROM incr.pending_refs "
-                                       "WHERE consumer = 'quarantine'").fetchall()]
+    new_days = [
+        r[0] for r in con.execute("SELECT crawl_date FROM incr.listing_days WHERE NOT applied").fetchall()
+    ]
+    q_ids = [
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT ref_id FROM incr.pending_refs WHERE consumer = 'quarantine'"
+        ).fetchall()
+    ]
     con.register("comp_ids", ids)
     try:
-        old_repos = {r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions "
-                                               "WHERE listed_as IN (SELECT listed_id FROM comp_ids)").fetchall()}
+        old_repos = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT repo_id FROM core.revisions "
+                "WHERE listed_as IN (SELECT listed_id FROM comp_ids)"
+            ).fetchall()
+        }
         frame = derive(con, ids, days) if comp else pl.DataFrame(schema=REVISIONS_SCHEMA)
         moved = _observed_moves(con, days, new_days) if new_days else pl.DataFrame()
         con.execute("BEGIN")
@@ -563,14 +776,18 @@ def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             _insert(con, "core.revisions", frame)
             if moved.height:
                 con.register("moved", moved)
-                con.execute("UPDATE core.revisions r SET observed_at = m.observed_at FROM moved m "
-                            "WHERE r.repo_id = m.repo_id AND r.revision = m.revision")
+                con.execute(
+                    "UPDATE core.revisions r SET observed_at = m.observed_at FROM moved m "
+                    "WHERE r.repo_id = m.repo_id AND r.revision = m.revision"
+                )
                 con.unregister("moved")
             if q_ids:
                 con.register("q_ids", pl.DataFrame({"repo_id": q_ids}))
                 con.execute("DELETE FROM core.quarantine WHERE repo_id IN (SELECT repo_id FROM q_ids)")
-                con.execute(f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
-                            "WHERE q_reason IS NOT NULL AND q_repo_id IN (SELECT repo_id FROM q_ids)")
+                con.execute(
+                    f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
+                    "WHERE q_reason IS NOT NULL AND q_repo_id IN (SELECT repo_id FROM q_ids)"
+                )
                 con.unregister("q_ids")
             state.claim(con)
             con.execute("COMMIT")
@@ -580,17 +797,28 @@ def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     finally:
         con.unregister("comp_ids")
     new_repos = set(frame.get_column("repo_id").to_list()) if frame.height else set()
-    repos = sorted(old_repos | new_repos | (set(moved.get_column("repo_id").to_list()) if moved.height else set()))
+    repos = sorted(
+        old_repos | new_repos | (set(moved.get_column("repo_id").to_list()) if moved.height else set())
+    )
     con.execute("BEGIN")
     for consumer in ("scoring", "release_papers", "releases"):
-        _insert(con, "incr.pending", pl.DataFrame({"consumer": consumer, "repo_id": repos},
-                                                   schema={"consumer": pl.String, "repo_id": pl.String}))
+        _insert(
+            con,
+            "incr.pending",
+            pl.DataFrame(
+                {"consumer": consumer, "repo_id": repos}, schema={"consumer": pl.String, "repo_id": pl.String}
+            ),
+        )
     con.execute("DELETE FROM incr.pending_components")
     con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'quarantine'")
     con.execute("UPDATE incr.listing_days SET applied = true")
     con.execute("COMMIT")
-    return {"revisions_written": frame.height, "components": len(comp), "touched_repos": len(repos),
-            "observed_moved": moved.height if moved.height else 0}
+    return {
+        "revisions_written": frame.height,
+        "components": len(comp),
+        "touched_repos": len(repos),
+        "observed_moved": moved.height if moved.height else 0,
+    }
 
 
 def _observed_moves(con: duckdb.DuckDBPyConnection, days: pl.DataFrame, new_days: list[str]) -> pl.DataFrame:
@@ -602,8 +830,10 @@ def _observed_moves(con: duckdb.DuckDBPyConnection, days: pl.DataFrame, new_days
         before = [d for d in all_days if d < day]
         ranges.append((before[-1] if before else None, day))
     # A day of margin either side of each range; the exact test is first_crawl_after_commit's, below.
-    conds = " OR ".join(f"(d >= DATE '{lo}' AND d <= DATE '{hi}' + 1)" if lo else f"(d <= DATE '{hi}' + 1)"
-                        for lo, hi in ranges)
+    conds = " OR ".join(
+        f"(d >= DATE '{lo}' AND d <= DATE '{hi}' + 1)" if lo else f"(d <= DATE '{hi}' + 1)"
+        for lo, hi in ranges
+    )
     rows = con.sql(f"""
         SELECT repo_id, revision, committed_at, observed_at FROM (
             SELECT *, (committed_at AT TIME ZONE 'UTC')::DATE AS d FROM core.revisions
@@ -612,11 +842,18 @@ def _observed_moves(con: duckdb.DuckDBPyConnection, days: pl.DataFrame, new_days
     """).pl()  # noqa: S608 - dates are crawl dates from the state (YYYY-MM-DD)
     if rows.height == 0:
         return rows
-    rows = _typed(rows, {"repo_id": pl.String, "revision": pl.String, "committed_at": UTC_TS, "observed_at": UTC_TS})
+    rows = _typed(
+        rows, {"repo_id": pl.String, "revision": pl.String, "committed_at": UTC_TS, "observed_at": UTC_TS}
+    )
     fixed = first_crawl_after_commit(rows, days)
-    return fixed.join(rows.select("repo_id", "revision", pl.col("observed_at").alias("_old")),
-                      on=["repo_id", "revision"]).filter(pl.col("observed_at") != pl.col("_old")).select(
-        "repo_id", "revision", "observed_at")
+    return (
+        fixed.join(
+            rows.select("repo_id", "revision", pl.col("observed_at").alias("_old")),
+            on=["repo_id", "revision"],
+        )
+        .filter(pl.col("observed_at") != pl.col("_old"))
+        .select("repo_id", "revision", "observed_at")
+    )
 
 
 def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
@@ -626,7 +863,8 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     full = full or state.get_meta(con, "full_releases") != "done"
     sql = sql_text("core/releases.sql")
     scoped = sql.replace("FROM core.revisions", "FROM scoped_revisions").replace(
-        "FROM core.repo_presence", "FROM scoped_presence")
+        "FROM core.repo_presence", "FROM scoped_presence"
+    )
     if (scoped.count("scoped_revisions"), scoped.count("scoped_presence")) != (2, 1):
         full = True  # the SQL no longer reads its inputs as expected: the whole table, never a wrong subset
     con.execute("""CREATE OR REPLACE TEMP VIEW current_ids AS
@@ -639,8 +877,10 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
                   LEFT JOIN current_ids i ON i.listed_as = p.repo_id WHERE p.consumer = 'releases_listed'""")
         repos = con.execute("SELECT count(*) FROM release_scope").fetchall()[0][0]
     where = "" if full else "WHERE repo_id IN (SELECT repo_id FROM release_scope)"
-    seen = ("SELECT * FROM (SELECT coalesce(i.current_id, l.repo_id) AS repo_id, l.crawl_date, l.created_at "
-            "FROM incr.listing_seen l LEFT JOIN current_ids i ON i.listed_as = l.repo_id) ")
+    seen = (
+        "SELECT * FROM (SELECT coalesce(i.current_id, l.repo_id) AS repo_id, l.crawl_date, l.created_at "
+        "FROM incr.listing_seen l LEFT JOIN current_ids i ON i.listed_as = l.repo_id) "
+    )
     con.execute(f"CREATE OR REPLACE TEMP VIEW listing_seen AS {seen}{where}")  # noqa: S608 - fixed SQL
     con.execute(f"CREATE OR REPLACE TEMP VIEW scoped_revisions AS SELECT * FROM core.revisions {where}")  # noqa: S608
     con.execute(f"CREATE OR REPLACE TEMP VIEW scoped_presence AS SELECT * FROM core.repo_presence {where}")  # noqa: S608
@@ -669,5 +909,8 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     con.execute("DELETE FROM incr.pending WHERE consumer IN ('releases', 'releases_listed')")
     state.set_meta(con, "full_releases", "done")
     con.execute("COMMIT")
-    return {"mode": "full" if full else "incremental", "touched_repos": repos,
-            "releases": con.execute("SELECT count(*) FROM core.releases").fetchall()[0][0]}
+    return {
+        "mode": "full" if full else "incremental",
+        "touched_repos": repos,
+        "releases": con.execute("SELECT count(*) FROM core.releases").fetchall()[0][0],
+    }

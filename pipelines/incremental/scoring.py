@@ -50,24 +50,42 @@ def _ids(values: list[str] | set[str]) -> pl.DataFrame:
 
 def revisions_of(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame) -> pl.DataFrame:
     """core.revisions rows of some repos, in the table's order (repo, commit time, revision)."""
-    frame = _frame(con, "SELECT * FROM core.revisions SEMI JOIN wanted USING (repo_id) "
-                        "ORDER BY repo_id, committed_at, revision", repos)
+    frame = _frame(
+        con,
+        "SELECT * FROM core.revisions SEMI JOIN wanted USING (repo_id) "
+        "ORDER BY repo_id, committed_at, revision",
+        repos,
+    )
     return _typed(frame, REVISIONS_SCHEMA)
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     schema, _, name = table.partition(".")
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-                            "AND schema_name = ? AND table_name = ?", [schema, name]).fetchall()[0][0])
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
 
 
 def _pending(con: duckdb.DuckDBPyConnection, consumer: str) -> set[str]:
-    return {r[0] for r in con.execute("SELECT DISTINCT repo_id FROM incr.pending WHERE consumer = ?",
-                                      [consumer]).fetchall()}
+    return {
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT repo_id FROM incr.pending WHERE consumer = ?", [consumer]
+        ).fetchall()
+    }
 
 
-def bases_for(con: duckdb.DuckDBPyConnection, revisions: pl.DataFrame, datasets: pl.DataFrame,
-              papers: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
+def bases_for(
+    con: duckdb.DuckDBPyConnection,
+    revisions: pl.DataFrame,
+    datasets: pl.DataFrame,
+    papers: pl.DataFrame,
+    rubric: dict[str, Any],
+) -> pl.DataFrame:
     """The `bases` frame `base_verdicts` would give for the first base models these revisions name."""
     from pipelines.openness.catalogue import resolve_licenses
     from pipelines.openness.components import detect_components
@@ -78,14 +96,21 @@ def bases_for(con: duckdb.DuckDBPyConnection, revisions: pl.DataFrame, datasets:
     if base_revs.height == 0:
         return base_facts(base_revs)
     # As base_verdicts: each repo's latest revision; these repos are all named as bases, so all are scored.
-    latest = base_revs.sort("committed_at", nulls_last=False).unique("repo_id", keep="last", maintain_order=True)
+    latest = base_revs.sort("committed_at", nulls_last=False).unique(
+        "repo_id", keep="last", maintain_order=True
+    )
     heads = resolve_licenses(latest)
     scored = score_revisions(heads, detect_components(heads, datasets, papers, rubric=rubric), rubric=rubric)
     return base_facts(latest, scored)
 
 
-def score_repos(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame, datasets: pl.DataFrame,
-                papers: pl.DataFrame, rubric: dict[str, Any]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+def score_repos(
+    con: duckdb.DuckDBPyConnection,
+    repos: pl.DataFrame,
+    datasets: pl.DataFrame,
+    papers: pl.DataFrame,
+    rubric: dict[str, Any],
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(disclosures, openness with validity, transitions) of every revision of `repos`."""
     from pipelines.openness.run import score_in_batches
 
@@ -98,7 +123,9 @@ def score_repos(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame, datasets: p
     return disclosures, openness, transitions
 
 
-def _write(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, repos: pl.DataFrame | None) -> None:
+def _write(
+    con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, repos: pl.DataFrame | None
+) -> None:
     """Replace the rows of `repos` (all rows when None) with `frame`; create the table from the frame if new."""
     if repos is None or not _table_exists(con, table):
         con.register("incoming_frame", frame)
@@ -129,24 +156,33 @@ def rescore_set(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, int
         ids = refs.filter(pl.col("kind") == kind).select(pl.col("ref_id").alias("ref"))
         if ids.height:
             con.register("refs", ids)
-            sql = (f"SELECT DISTINCT repo_id FROM (SELECT repo_id, unnest({column}) AS ref "  # noqa: S608 - fixed names
-                   "FROM core.revisions) WHERE ref IN (SELECT ref FROM refs)")
+            sql = (
+                f"SELECT DISTINCT repo_id FROM (SELECT repo_id, unnest({column}) AS ref "  # noqa: S608 - fixed names
+                "FROM core.revisions) WHERE ref IN (SELECT ref FROM refs)"
+            )
             cites |= {r[0] for r in con.execute(sql).fetchall()}
             con.unregister("refs")
     changed = pending | cites
     derivatives: set[str] = set()
     if changed:
         con.register("changed_ids", _ids(changed))
-        derivatives = {r[0] for r in con.execute(
-            "SELECT DISTINCT repo_id FROM core.revisions WHERE base_models[1] IN (SELECT repo_id FROM changed_ids)"
-        ).fetchall()}
+        derivatives = {
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT repo_id FROM core.revisions WHERE base_models[1] IN (SELECT repo_id FROM changed_ids)"
+            ).fetchall()
+        }
         con.unregister("changed_ids")
-    return changed | derivatives, {"pending": len(pending), "citing_changed_refs": len(cites - pending),
-                                   "derivatives_of_changed": len(derivatives - changed)}
+    return changed | derivatives, {
+        "pending": len(pending),
+        "citing_changed_refs": len(cites - pending),
+        "derivatives_of_changed": len(derivatives - changed),
+    }
 
 
-def update_scores(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False,
-                  rubric: dict[str, Any] | None = None) -> dict[str, Any]:
+def update_scores(
+    wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False, rubric: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """core.licenses, disclosures, openness, transitions and derivatives, for the repos that need it."""
     from pipelines.openness.catalogue import load_catalogue
     from pipelines.openness.rubric import load_rubric
@@ -155,10 +191,17 @@ def update_scores(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool =
     state.attach(wh, con)
     rubric = rubric or load_rubric()
     version = scoring_version(rubric)
-    reason = ("full rebuild asked for" if full else
-              "the normalisation state was rebuilt" if state.get_meta(con, "full_scoring") == "pending" else
-              "no scores yet" if not all(_table_exists(con, f"core.{t}") for t in (*SCORED, "derivatives")) else
-              "the rubric or the scoring code changed" if state.get_meta(con, "scoring_version") != version else None)
+    reason = (
+        "full rebuild asked for"
+        if full
+        else "the normalisation state was rebuilt"
+        if state.get_meta(con, "full_scoring") == "pending"
+        else "no scores yet"
+        if not all(_table_exists(con, f"core.{t}") for t in (*SCORED, "derivatives"))
+        else "the rubric or the scoring code changed"
+        if state.get_meta(con, "scoring_version") != version
+        else None
+    )
     datasets = con.sql("SELECT * FROM core.datasets").pl()
     papers = con.sql("SELECT * FROM core.papers").pl()
     if reason:
@@ -177,7 +220,9 @@ def update_scores(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool =
             con.execute("BEGIN")
             try:
                 for table, frame in (*zip(SCORED, frames, strict=True), ("derivatives", links)):
-                    _write(con, f"core.{table}", frame, None) if i == 0 else _insert(con, f"core.{table}", frame)
+                    _write(con, f"core.{table}", frame, None) if i == 0 else _insert(
+                        con, f"core.{table}", frame
+                    )
                     if table in rows:
                         rows[table] += frame.height
                 derivatives += links.height
@@ -196,9 +241,13 @@ def update_scores(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool =
             # Derivative links of the rescored repos and of every repo naming one of them as a base.
             ids = _ids(repos)
             con.register("changed_ids", ids)
-            namers = {r[0] for r in con.execute(
-                "SELECT DISTINCT repo_id FROM (SELECT repo_id, unnest(base_models) AS b FROM core.revisions) "
-                "WHERE b IN (SELECT repo_id FROM changed_ids)").fetchall()}
+            namers = {
+                r[0]
+                for r in con.execute(
+                    "SELECT DISTINCT repo_id FROM (SELECT repo_id, unnest(base_models) AS b FROM core.revisions) "
+                    "WHERE b IN (SELECT repo_id FROM changed_ids)"
+                ).fetchall()
+            }
             con.unregister("changed_ids")
             linked = _ids(repos | namers)
             links = derivative_rows(con, linked, rubric)
@@ -215,15 +264,27 @@ def update_scores(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool =
     if reason:
         state.set_meta(con, "full_marts", "pending")
     else:  # the monthly mart follows these repos' openness rows
-        _insert(con, "incr.pending", pl.DataFrame({"consumer": "marts", "repo_id": sorted(repos)},
-                                                   schema={"consumer": pl.String, "repo_id": pl.String}))
+        _insert(
+            con,
+            "incr.pending",
+            pl.DataFrame(
+                {"consumer": "marts", "repo_id": sorted(repos)},
+                schema={"consumer": pl.String, "repo_id": pl.String},
+            ),
+        )
     state.set_meta(con, "scoring_version", version)
     state.set_meta(con, "full_scoring", "done")
     con.execute("COMMIT")
-    return {"mode": "full" if reason else "incremental", **({"reason": reason} if reason else {}),
-            "rescored_repos": len(repos), **{f"rescored_{k}": v for k, v in why.items()},
-            **{f"{t}_written": n for t, n in rows.items()}, "derivatives_written": derivatives,
-            "rubric_version": str(rubric.get("rubric_version")), "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "mode": "full" if reason else "incremental",
+        **({"reason": reason} if reason else {}),
+        "rescored_repos": len(repos),
+        **{f"rescored_{k}": v for k, v in why.items()},
+        **{f"{t}_written": n for t, n in rows.items()},
+        "derivatives_written": derivatives,
+        "rubric_version": str(rubric.get("rubric_version")),
+        "seconds": round(time.perf_counter() - started, 3),
+    }
 
 
 def replace_table_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -240,8 +301,12 @@ def _batches(con: duckdb.DuckDBPyConnection, repos: set[str]) -> list[pl.DataFra
     if not repos:
         return [_ids([])]
     ids = _ids(repos)
-    counts = _frame(con, "SELECT repo_id, count(*) AS n FROM core.revisions SEMI JOIN wanted USING (repo_id) "
-                         "GROUP BY repo_id ORDER BY repo_id", ids)
+    counts = _frame(
+        con,
+        "SELECT repo_id, count(*) AS n FROM core.revisions SEMI JOIN wanted USING (repo_id) "
+        "GROUP BY repo_id ORDER BY repo_id",
+        ids,
+    )
     counts = ids.join(counts, on="repo_id", how="left").with_columns(pl.col("n").fill_null(0)).sort("repo_id")
     total = int(counts.get_column("n").sum() or 0)
     n = max(1, math.ceil(total / SCORE_BATCH))
@@ -249,18 +314,30 @@ def _batches(con: duckdb.DuckDBPyConnection, repos: set[str]) -> list[pl.DataFra
     return [g.select("repo_id") for _, g in counts.group_by("_b", maintain_order=True)]
 
 
-def derivative_rows(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
+def derivative_rows(
+    con: duckdb.DuckDBPyConnection, repos: pl.DataFrame, rubric: dict[str, Any]
+) -> pl.DataFrame:
     """core.derivatives rows of `repos` (link_derivatives over them and the bases they name)."""
     from pipelines.openness.derivatives import link_derivatives
 
     revisions = revisions_of(con, repos)
     named = revisions.select(pl.col("base_models").explode().alias("repo_id")).drop_nulls().unique()
-    bases = revisions_of(con, named.join(repos, on="repo_id", how="anti")) if named.height else revisions.clear()
-    frame = pl.concat([revisions, bases]).sort("repo_id", "committed_at", "revision") if bases.height else revisions
-    return link_derivatives(frame, rubric=rubric).filter(pl.col("repo_id").is_in(repos.get_column("repo_id").implode()))
+    bases = (
+        revisions_of(con, named.join(repos, on="repo_id", how="anti")) if named.height else revisions.clear()
+    )
+    frame = (
+        pl.concat([revisions, bases]).sort("repo_id", "committed_at", "revision")
+        if bases.height
+        else revisions
+    )
+    return link_derivatives(frame, rubric=rubric).filter(
+        pl.col("repo_id").is_in(repos.get_column("repo_id").implode())
+    )
 
 
-def update_release_papers(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+def update_release_papers(
+    wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False
+) -> dict[str, Any]:
     """core.papers when new paper captures arrived (recording which papers changed), and core.release_papers
     for the repos whose revisions changed."""
     from pipelines.papers.crawl import stored_papers
@@ -274,7 +351,9 @@ def update_release_papers(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full
     changed: set[str] = set()
     if reload:
         papers = stored_papers(wh.raw)
-        changed = _changed_refs(con.sql("SELECT * FROM core.papers").pl(), papers, "arxiv_id", ("fetched_at",))
+        changed = _changed_refs(
+            con.sql("SELECT * FROM core.papers").pl(), papers, "arxiv_id", ("fetched_at",)
+        )
         counts["papers_changed"] = len(changed)
     if rebuild:
         repos = None
@@ -282,9 +361,16 @@ def update_release_papers(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full
         repos = _pending(con, "release_papers")
     counts["release_papers_mode"] = "full" if rebuild else "incremental"
     ids = None if repos is None else _ids(repos)
-    revisions = (con.sql("SELECT repo_id, revision, committed_at, arxiv_ids, tags FROM core.revisions").pl()
-                 if ids is None else _frame(con, "SELECT repo_id, revision, committed_at, arxiv_ids, tags "
-                                                 "FROM core.revisions SEMI JOIN wanted USING (repo_id)", ids))
+    revisions = (
+        con.sql("SELECT repo_id, revision, committed_at, arxiv_ids, tags FROM core.revisions").pl()
+        if ids is None
+        else _frame(
+            con,
+            "SELECT repo_id, revision, committed_at, arxiv_ids, tags "
+            "FROM core.revisions SEMI JOIN wanted USING (repo_id)",
+            ids,
+        )
+    )
     links = release_papers_frame(revisions)
     con.execute("BEGIN")
     try:
@@ -304,17 +390,27 @@ def update_release_papers(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full
     con.execute("BEGIN")
     if reload:
         _insert(con, "incr.files", fresh)
-        _insert(con, "incr.pending_refs", pl.DataFrame(
-            {"consumer": "scoring", "kind": "paper", "ref_id": sorted(changed)},
-            schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String}))
+        _insert(
+            con,
+            "incr.pending_refs",
+            pl.DataFrame(
+                {"consumer": "scoring", "kind": "paper", "ref_id": sorted(changed)},
+                schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
+            ),
+        )
     con.execute("DELETE FROM incr.pending WHERE consumer = 'release_papers'")
     state.set_meta(con, "full_release_papers", "done")
     con.execute("COMMIT")
     total = con.execute("SELECT count(*) FROM core.papers").fetchall()[0][0]
     found = con.execute("SELECT count(*) FROM core.papers WHERE status = 'found'").fetchall()[0][0]
-    return {"papers": total, "papers_found": found, "release_papers_written": links.height,
-            "release_papers": con.execute("SELECT count(*) FROM core.release_papers").fetchall()[0][0],
-            "touched_repos": len(repos) if repos is not None else None, **counts}
+    return {
+        "papers": total,
+        "papers_found": found,
+        "release_papers_written": links.height,
+        "release_papers": con.execute("SELECT count(*) FROM core.release_papers").fetchall()[0][0],
+        "touched_repos": len(repos) if repos is not None else None,
+        **counts,
+    }
 
 
 def _replace_in_tx(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
@@ -329,10 +425,14 @@ def update_datasets(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     state.attach(wh, con)
     fresh = _new_ledger_files(wh, con, ("hub_dataset",))
     if not (fresh.height or full):
-        rows = con.execute("SELECT count(*), count(*) FILTER (WHERE \"exists\") FROM core.datasets").fetchall()[0]
+        rows = con.execute('SELECT count(*), count(*) FILTER (WHERE "exists") FROM core.datasets').fetchall()[
+            0
+        ]
         return {"datasets": rows[0], "datasets_found": rows[1], "mode": "unchanged", "datasets_changed": 0}
     frame = build_datasets(wh.raw.scan("hub_dataset", DATASET_RAW_SCHEMA).collect())
-    changed = _changed_refs(con.sql("SELECT * FROM core.datasets").pl(), frame, "dataset_id", ("observed_at",))
+    changed = _changed_refs(
+        con.sql("SELECT * FROM core.datasets").pl(), frame, "dataset_id", ("observed_at",)
+    )
     con.execute("BEGIN")
     try:
         _replace_in_tx(con, "core.datasets", frame)
@@ -342,36 +442,61 @@ def update_datasets(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
         raise
     con.execute("BEGIN")
     _insert(con, "incr.files", fresh)
-    _insert(con, "incr.pending_refs", pl.DataFrame({"consumer": "scoring", "kind": "dataset", "ref_id": sorted(changed)},
-                                                   schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String}))
+    _insert(
+        con,
+        "incr.pending_refs",
+        pl.DataFrame(
+            {"consumer": "scoring", "kind": "dataset", "ref_id": sorted(changed)},
+            schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
+        ),
+    )
     con.execute("COMMIT")
-    return {"datasets": frame.height, "datasets_found": int(frame.get_column("exists").sum() or 0),
-            "mode": "full" if full else "rebuilt (new captures)", "datasets_changed": len(changed)}
+    return {
+        "datasets": frame.height,
+        "datasets_found": int(frame.get_column("exists").sum() or 0),
+        "mode": "full" if full else "rebuilt (new captures)",
+        "datasets_changed": len(changed),
+    }
 
 
-def _new_ledger_files(wh: Warehouse, con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]) -> pl.DataFrame:
+def _new_ledger_files(
+    wh: Warehouse, con: duckdb.DuckDBPyConnection, sources: tuple[str, ...]
+) -> pl.DataFrame:
     rows = []
     for source in sources:
-        known = {r[0] for r in con.execute("SELECT path FROM incr.files WHERE source = ?", [source]).fetchall()}
+        known = {
+            r[0] for r in con.execute("SELECT path FROM incr.files WHERE source = ?", [source]).fetchall()
+        }
         for path in wh.raw.files(source):
             rel = path.relative_to(wh.raw.root).as_posix()
             if rel not in known:
                 rows.append((source, rel, path.parent.name.split("=", 1)[1], None))
-    return pl.DataFrame(rows, schema={"source": pl.String, "path": pl.String, "crawl_date": pl.String,
-                                      "rows": pl.Int64}, orient="row")
+    return pl.DataFrame(
+        rows,
+        schema={"source": pl.String, "path": pl.String, "crawl_date": pl.String, "rows": pl.Int64},
+        orient="row",
+    )
 
 
 def _changed_refs(old: pl.DataFrame, new: pl.DataFrame, key: str, ignore: tuple[str, ...]) -> set[str]:
     """Ids whose row differs between two versions of a table (capture times aside), or is in one only."""
     cols = [c for c in new.columns if c not in ignore]
     if old.height == 0 or any(c not in old.columns for c in cols):
-        return set(new.get_column(key).to_list()) | (set(old.get_column(key).to_list()) if key in old.columns else set())
+        return set(new.get_column(key).to_list()) | (
+            set(old.get_column(key).to_list()) if key in old.columns else set()
+        )
+
     def comparable(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.select(pl.col(c).list.join("\x1f") if isinstance(new.schema[c], pl.List) else pl.col(c)
-                            for c in cols)
+        return frame.select(
+            pl.col(c).list.join("\x1f") if isinstance(new.schema[c], pl.List) else pl.col(c) for c in cols
+        )
 
     old = comparable(old.select(cols).cast({c: new.schema[c] for c in cols}))
     new = comparable(new.select(cols))
-    diff = pl.concat([old.join(new, on=cols, how="anti", nulls_equal=True),
-                      new.join(old, on=cols, how="anti", nulls_equal=True)])
+    diff = pl.concat(
+        [
+            old.join(new, on=cols, how="anti", nulls_equal=True),
+            new.join(old, on=cols, how="anti", nulls_equal=True),
+        ]
+    )
     return set(diff.get_column(key).to_list())

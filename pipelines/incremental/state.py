@@ -34,11 +34,26 @@ ALIAS = "incr"
 STATE_FILE = "incremental.duckdb"
 ROOT = Path(__file__).resolve().parents[1]
 # The code whose output the state holds: a change of any of these files rebuilds the state from the raw layer.
-NORMALISER_CODE = ["hub/normalise.py", "hub/cards.py", "hub/ids.py", "hub/schema.py", "papers/code_links.py",
-                   "incremental/normalise.py", "incremental/state.py"]
+NORMALISER_CODE = [
+    "hub/normalise.py",
+    "hub/cards.py",
+    "hub/ids.py",
+    "hub/schema.py",
+    "papers/code_links.py",
+    "incremental/normalise.py",
+    "incremental/state.py",
+]
 # The code and data behind the scores: a change re-scores every revision (no crawl, no re-parse).
-SCORING_CODE = ["openness/*.py", "openness/*.yml", "openness/*.csv", "history/dimensions.py",
-                "history/transitions.py", "history/build.py", "incremental/scoring.py", "papers/normalise.py"]
+SCORING_CODE = [
+    "openness/*.py",
+    "openness/*.yml",
+    "openness/*.csv",
+    "history/dimensions.py",
+    "history/transitions.py",
+    "history/build.py",
+    "incremental/scoring.py",
+    "papers/normalise.py",
+]
 
 DDL = """
 CREATE TABLE IF NOT EXISTS incr.meta (key VARCHAR PRIMARY KEY, value VARCHAR);
@@ -56,8 +71,18 @@ CREATE TABLE IF NOT EXISTS incr.pending (consumer VARCHAR, repo_id VARCHAR);
 CREATE TABLE IF NOT EXISTS incr.pending_refs (consumer VARCHAR, kind VARCHAR, ref_id VARCHAR);
 """
 # The candidates table is created from its first frame (it has every core.revisions column).
-STATE_TABLES = ["files", "captures", "readmes", "candidates", "listing_seen", "listing_days", "presence",
-                "pending_components", "pending", "pending_refs"]
+STATE_TABLES = [
+    "files",
+    "captures",
+    "readmes",
+    "candidates",
+    "listing_seen",
+    "listing_days",
+    "presence",
+    "pending_components",
+    "pending",
+    "pending_refs",
+]
 
 
 def code_version(patterns: list[str]) -> str:

@@ -45,7 +45,7 @@ def error_feed(message: str) -> bytes:
         + f"    <id>{escape(anchor)}</id>\n"
         + "    <title>Error</title>\n"
         + f"    <updated>{now}</updated>\n"
-        + f"    <link href={quoteattr(anchor)} rel=\"alternate\" type=\"text/html\"/>\n"
+        + f'    <link href={quoteattr(anchor)} rel="alternate" type="text/html"/>\n'
         + f"    <summary>{escape(message)}</summary>\n"
         + "    <author>\n      <name>arXiv api core</name>\n    </author>\n"
         + "  </entry>\n</feed>\n"
@@ -88,7 +88,7 @@ def query_feed(params: dict[str, list[str]], load_entry: Callable[[str], bytes |
         if entry is not None:
             entries.append(entry)
     # Only id_list queries are answered from the mirror; a bare search_query finds nothing.
-    page = entries[start:start + max_results]
+    page = entries[start : start + max_results]
     query = f"search_query={search_query}&id_list={id_list}&start={start}&max_results={max_results}"
     link = f"https://arxiv.org/api/query?search_query={search_query}&start={start}&max_results={max_results}&id_list={id_list}"
     feed_id = base64.b64encode(hashlib.sha1(query.encode("utf-8")).digest()).decode("ascii").rstrip("=")
@@ -97,7 +97,7 @@ def query_feed(params: dict[str, list[str]], load_entry: Callable[[str], bytes |
         + f"  <id>https://arxiv.org/api/{feed_id}</id>\n"
         + f"  <title>arXiv Query: {escape(query)}</title>\n"
         + f"  <updated>{_now()}</updated>\n"
-        + f"  <link href={quoteattr(link)} type=\"application/atom+xml\"/>\n"
+        + f'  <link href={quoteattr(link)} type="application/atom+xml"/>\n'
         + f"  <opensearch:itemsPerPage>{max_results}</opensearch:itemsPerPage>\n"
         + f"  <opensearch:totalResults>{len(entries)}</opensearch:totalResults>\n"
         + f"  <opensearch:startIndex>{start}</opensearch:startIndex>\n"

@@ -86,11 +86,16 @@ RECONSTRUCTIONS = {
     "the Hub's own file may have used LF).",
 }
 EXTRA_EXCLUSIONS = [
-    Exclusion("datasets/", "no dataset repos: the reference holds no fact about any dataset repo (commits, "
-              "dates, card, licence); the cards' dataset:<id> tags still name them"),
-    Exclusion("tiiuae/falcon-40b tii-falcon-llm -> apache-2.0 (2023-05-31)",
-              "the reference's falcon-40b history ends on 2023-05-26 (licence in the card text, no YAML licence); "
-              "hub-api.md names the later commits (337bddb, fdc4d06) but not their READMEs, so they are not replayed"),
+    Exclusion(
+        "datasets/",
+        "no dataset repos: the reference holds no fact about any dataset repo (commits, "
+        "dates, card, licence); the cards' dataset:<id> tags still name them",
+    ),
+    Exclusion(
+        "tiiuae/falcon-40b tii-falcon-llm -> apache-2.0 (2023-05-31)",
+        "the reference's falcon-40b history ends on 2023-05-26 (licence in the card text, no YAML licence); "
+        "hub-api.md names the later commits (337bddb, fdc4d06) but not their READMEs, so they are not replayed",
+    ),
 ]
 
 
@@ -122,8 +127,13 @@ def _repo_facts(repo_id: str, revs: list[Revision], ledger: dict[str, set[str]])
     return {"_id": _id, "createdAt": first.date}
 
 
-def _add_repo(writer: MirrorWriter, repo_id: str, revs: list[Revision], ledger: dict[str, set[str]],
-              malformed: list[str]) -> None:
+def _add_repo(
+    writer: MirrorWriter,
+    repo_id: str,
+    revs: list[Revision],
+    ledger: dict[str, set[str]],
+    malformed: list[str],
+) -> None:
     repo = _repo_facts(repo_id, revs, ledger)
     base = repo_dir(Path("."), "models", repo_id).as_posix()
     for rev in revs:
@@ -147,8 +157,11 @@ def _add_repo(writer: MirrorWriter, repo_id: str, revs: list[Revision], ledger: 
         ledger["info-from-card"].add(path)
         ledger["siblings-from-card"].add(path)
         ledger["no-readme-revision" if facts.weights == "no-readme" else f"weights-{facts.weights}"].add(path)
-        for flag, kind in ((facts.gated_inferred, "gated-from-card"), (facts.library_inferred, "library-inferred"),
-                           (facts.base_relation_inferred, "base-model-relation")):
+        for flag, kind in (
+            (facts.gated_inferred, "gated-from-card"),
+            (facts.library_inferred, "library-inferred"),
+            (facts.base_relation_inferred, "base-model-relation"),
+        ):
             if flag:
                 ledger[kind].add(path)
         if facts.parse_error:
@@ -173,8 +186,13 @@ def _summary(out: Path, repos: dict[str, list[Revision]], papers: int, excluded:
             states.add((readme.read_bytes() if readme.exists() else None, json.dumps({**info, "sha": ""})))
             card = info.get("cardData") or {}
             lic = card.get("license")
-            licences.add(f"other ({card['license_name']})" if lic == "other" and card.get("license_name")
-                         else str(lic) if lic else "(none)")
+            licences.add(
+                f"other ({card['license_name']})"
+                if lic == "other" and card.get("license_name")
+                else str(lic)
+                if lic
+                else "(none)"
+            )
             gated |= {repo_id} if info.get("gated") else set()
             derivatives |= {repo_id} if card.get("base_model") else set()
             names = [s["rfilename"] for s in info.get("siblings", [])]
@@ -183,10 +201,18 @@ def _summary(out: Path, repos: dict[str, list[Revision]], papers: int, excluded:
         if len(revs) >= 2 and len(states) >= 2:
             multi[repo_id] = len(revs)
     size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-    return {"model_repos": len(repos), "commits": sum(len(r) for r in repos.values()), "papers": papers,
-            "multi_revision_repos": dict(sorted(multi.items())), "licences": sorted(licences),
-            "gated_repos": sorted(gated), "repos_with_a_card_without_weights": sorted(no_weights),
-            "derivative_repos": sorted(derivatives), "excluded": excluded, "bytes": size}
+    return {
+        "model_repos": len(repos),
+        "commits": sum(len(r) for r in repos.values()),
+        "papers": papers,
+        "multi_revision_repos": dict(sorted(multi.items())),
+        "licences": sorted(licences),
+        "gated_repos": sorted(gated),
+        "repos_with_a_card_without_weights": sorted(no_weights),
+        "derivative_repos": sorted(derivatives),
+        "excluded": excluded,
+        "bytes": size,
+    }
 
 
 def build_sample(reference: Path, out: Path) -> dict[str, Any]:
@@ -200,8 +226,12 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     repos = {k: v for k, v in sorted(repos.items()) if v}
     papers, legacy = read_arxiv_entries(reference)
     if legacy:
-        excluded.append(Exclusion("arxiv/legacy_2016_xml entries " + ", ".join(legacy),
-                                  "classic (2016) format only; the mirror stores current-format entries"))
+        excluded.append(
+            Exclusion(
+                "arxiv/legacy_2016_xml entries " + ", ".join(legacy),
+                "classic (2016) format only; the mirror stores current-format entries",
+            )
+        )
     excluded += EXTRA_EXCLUSIONS
     ledger: dict[str, set[str]] = {kind: set() for kind in RECONSTRUCTIONS}
     malformed: list[str] = []
@@ -214,8 +244,11 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     for arxiv_id, paper in papers.items():
         writer.add_paper(arxiv_id, paper.entry + "\n")
     writer.extra = {
-        "reconstructions": [{"kind": kind, "why": why, "affects": sorted(ledger[kind])}
-                            for kind, why in RECONSTRUCTIONS.items() if ledger[kind]],
+        "reconstructions": [
+            {"kind": kind, "why": why, "affects": sorted(ledger[kind])}
+            for kind, why in RECONSTRUCTIONS.items()
+            if ledger[kind]
+        ],
         "excluded": [{"what": e.what, "why": e.why} for e in excluded],
         "malformed_readmes": malformed,
     }

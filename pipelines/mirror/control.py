@@ -28,8 +28,14 @@ def _control(mirror: MirrorServer, method: str, path: str, body: bytes) -> Reply
     read = method in ("GET", "HEAD")
     if path == "/_mirror/health" and read:
         repos = {kind: len(mirror.store.repos(kind)) for kind in ("models", "datasets")}
-        return json_reply({"status": "ok", "root": str(mirror.store.root), "manifest": mirror.store.manifest,
-                           "repos": repos})
+        return json_reply(
+            {
+                "status": "ok",
+                "root": str(mirror.store.root),
+                "manifest": mirror.store.manifest,
+                "repos": repos,
+            }
+        )
     if path == "/_mirror/log" and read:
         return json_reply(mirror.requests)
     if path == "/_mirror/log/reset" and method == "POST":

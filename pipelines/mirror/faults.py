@@ -16,10 +16,20 @@ from typing import Any
 KINDS = ("429", "5xx", "stall", "truncate", "malformed")
 SERVER_ERRORS = (500, 502, 503, 504)
 _ALIASES = {
-    "429": "rate_429", "5xx": "rate_5xx", "stall": "rate_stall", "truncate": "rate_truncate",
-    "malformed": "rate_malformed", "rate_429": "rate_429", "rate_5xx": "rate_5xx", "rate_stall": "rate_stall",
-    "rate_truncate": "rate_truncate", "rate_malformed": "rate_malformed", "seed": "seed",
-    "stall_seconds": "stall_seconds", "retry_after": "retry_after", "paths": "paths",
+    "429": "rate_429",
+    "5xx": "rate_5xx",
+    "stall": "rate_stall",
+    "truncate": "rate_truncate",
+    "malformed": "rate_malformed",
+    "rate_429": "rate_429",
+    "rate_5xx": "rate_5xx",
+    "rate_stall": "rate_stall",
+    "rate_truncate": "rate_truncate",
+    "rate_malformed": "rate_malformed",
+    "seed": "seed",
+    "stall_seconds": "stall_seconds",
+    "retry_after": "retry_after",
+    "paths": "paths",
 }
 
 
@@ -58,7 +68,11 @@ class FaultConfig:
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
         if not isinstance(self.stall_seconds, int | float) or self.stall_seconds < 0:
             raise ValueError(f"stall_seconds must be >= 0, got {self.stall_seconds!r}")
-        if not isinstance(self.retry_after, int) or isinstance(self.retry_after, bool) or self.retry_after < 0:
+        if (
+            not isinstance(self.retry_after, int)
+            or isinstance(self.retry_after, bool)
+            or self.retry_after < 0
+        ):
             raise ValueError(f"retry_after must be an integer >= 0, got {self.retry_after!r}")
         if self.paths is not None:
             try:
@@ -112,8 +126,11 @@ class FaultConfig:
         digest = hashlib.sha256(f"{self.seed}\n{method}\n{target}\n{n}".encode()).digest()
         draw = int.from_bytes(digest[:8], "big") / 2**64
         edge = 0.0
-        for kind, rate in zip(KINDS, (self.rate_429, self.rate_5xx, self.rate_stall, self.rate_truncate,
-                                      self.rate_malformed), strict=True):
+        for kind, rate in zip(
+            KINDS,
+            (self.rate_429, self.rate_5xx, self.rate_stall, self.rate_truncate, self.rate_malformed),
+            strict=True,
+        ):
             edge += rate
             if draw < edge:
                 status = SERVER_ERRORS[digest[8] % len(SERVER_ERRORS)]

@@ -117,9 +117,15 @@ class Handler(BaseHTTPRequestHandler):
             if fault is not None and fault.kind == "malformed" and (method == "HEAD" or not reply.is_json):
                 fault = replace(fault, kind="5xx")  # only JSON bodies can be malformed
                 reply = _fault_reply(fault, path)
-        entry = {"method": method, "path": path, "query": parse_qs(query, keep_blank_values=True),
-                 "status": reply.status, "bucket": bucket_of(path), "ts": time.time(),
-                 "fault": fault.kind if fault else None}
+        entry = {
+            "method": method,
+            "path": path,
+            "query": parse_qs(query, keep_blank_values=True),
+            "status": reply.status,
+            "bucket": bucket_of(path),
+            "ts": time.time(),
+            "fault": fault.kind if fault else None,
+        }
         if fault is not None and fault.kind == "truncate" and method == "HEAD":
             entry["status"] = None  # nothing is sent: the connection just drops
         mirror.record(entry)
@@ -221,9 +227,13 @@ def _fault_reply(fault: Fault, path: str) -> Reply:
     if bucket == "arxiv":  # arXiv sends no rate-limit headers, only a plain refusal
         return Reply(429, b"Rate exceeded.", "text/plain; charset=utf-8", headers, is_json=False)
     quota = _QUOTAS[bucket]
-    headers += [("RateLimit", f'"{bucket}";r=0;t={fault.retry_after}'),
-                ("RateLimit-Policy", f'"fixed window";"{bucket}";q={quota};w=300')]
-    message = (f"We had to rate limit you, you hit the quota of {quota} {bucket} requests per 5 minutes period. "
-               "Upgrade to a PRO user or Team/Enterprise organization account (https://hf.co/pricing) to get "
-               "higher limits. See https://huggingface.co/docs/hub/rate-limits")
+    headers += [
+        ("RateLimit", f'"{bucket}";r=0;t={fault.retry_after}'),
+        ("RateLimit-Policy", f'"fixed window";"{bucket}";q={quota};w=300'),
+    ]
+    message = (
+        f"We had to rate limit you, you hit the quota of {quota} {bucket} requests per 5 minutes period. "
+        "Upgrade to a PRO user or Team/Enterprise organization account (https://hf.co/pricing) to get "
+        "higher limits. See https://huggingface.co/docs/hub/rate-limits"
+    )
     return HubError(429, message, headers=headers).reply()

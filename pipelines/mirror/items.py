@@ -11,27 +11,101 @@ from pipelines.mirror.replies import bad_request
 from pipelines.mirror.store import MirrorStore, State
 
 # Expandable properties, as huggingface_hub 2.4.0 types them (hf_api.py ExpandModelProperty_T etc.).
-MODEL_EXPAND = frozenset({
-    "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled", "downloads",
-    "downloadsAllTime", "evalResults", "gated", "gguf", "inference", "inferenceProviderMapping", "lastModified",
-    "library_name", "likes", "mask_token", "model-index", "pipeline_tag", "private", "resourceGroup",
-    "safetensors", "sha", "siblings", "spaces", "tags", "transformersInfo", "trendingScore", "usedStorage",
-    "widgetData",
-})
-DATASET_EXPAND = frozenset({
-    "author", "cardData", "citation", "createdAt", "description", "disabled", "downloads", "downloadsAllTime",
-    "gated", "lastModified", "likes", "mainSize", "paperswithcode_id", "private", "resourceGroup", "sha",
-    "siblings", "tags", "trendingScore", "usedStorage",
-})
+MODEL_EXPAND = frozenset(
+    {
+        "author",
+        "baseModels",
+        "cardData",
+        "childrenModelCount",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "resourceGroup",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "usedStorage",
+        "widgetData",
+    }
+)
+DATASET_EXPAND = frozenset(
+    {
+        "author",
+        "cardData",
+        "citation",
+        "createdAt",
+        "description",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "gated",
+        "lastModified",
+        "likes",
+        "mainSize",
+        "paperswithcode_id",
+        "private",
+        "resourceGroup",
+        "sha",
+        "siblings",
+        "tags",
+        "trendingScore",
+        "usedStorage",
+    }
+)
 # Accepted by /api/models/{id} only, not by the listing (huggingface_hub PR #3182).
 _INFO_ONLY = frozenset({"baseModels", "childrenModelCount", "usedStorage"})
-_MODEL_DEFAULT = ("likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag", "library_name",
-                  "createdAt")
+_MODEL_DEFAULT = (
+    "likes",
+    "trendingScore",
+    "private",
+    "downloads",
+    "tags",
+    "pipeline_tag",
+    "library_name",
+    "createdAt",
+)
 _MODEL_FULL = ("author", "gated", "lastModified", "sha", "siblings", "disabled", "private")
-_DATASET_DEFAULT = ("author", "sha", "lastModified", "private", "gated", "disabled", "likes", "trendingScore",
-                    "tags", "description", "downloads", "createdAt")
-_DEFAULTS: dict[str, Any] = {"private": False, "disabled": False, "gated": False, "downloads": 0, "likes": 0,
-                             "trendingScore": 0, "tags": []}
+_DATASET_DEFAULT = (
+    "author",
+    "sha",
+    "lastModified",
+    "private",
+    "gated",
+    "disabled",
+    "likes",
+    "trendingScore",
+    "tags",
+    "description",
+    "downloads",
+    "createdAt",
+)
+_DEFAULTS: dict[str, Any] = {
+    "private": False,
+    "disabled": False,
+    "gated": False,
+    "downloads": 0,
+    "likes": 0,
+    "trendingScore": 0,
+    "tags": [],
+}
 
 
 def expandable(kind: str, listing: bool) -> frozenset[str]:
@@ -113,7 +187,9 @@ def item_fields(kind: str, expand: list[str], flags: set[str]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def _prop(store: MirrorStore, state: State, info: dict[str, Any], name: str, listing: bool) -> tuple[bool, Any]:
+def _prop(
+    store: MirrorStore, state: State, info: dict[str, Any], name: str, listing: bool
+) -> tuple[bool, Any]:
     """(present?, value) of one property of a repo state; state-derived fields win over info.json."""
     if name == "sha":
         return True, state.commit.id
@@ -137,8 +213,9 @@ def _prop(store: MirrorStore, state: State, info: dict[str, Any], name: str, lis
     return False, None
 
 
-def build_item(store: MirrorStore, state: State, names: list[str], listing: bool,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def build_item(
+    store: MirrorStore, state: State, names: list[str], listing: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """`_id`, `id`, then the named properties that the state has, then `extra`."""
     info = store.info(state.repo.kind, state.repo.id, state.folder)
     item: dict[str, Any] = {"_id": record(store, state).oid, "id": state.repo.id}

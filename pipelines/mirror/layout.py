@@ -80,7 +80,9 @@ class MirrorWriter:
         rev.mkdir(parents=True, exist_ok=True)
         body = dict(info)
         body["sha"] = commit.id
-        (rev / "info.json").write_text(json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        (rev / "info.json").write_text(
+            json.dumps(body, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
         for name, content in (files or {}).items():
             path = rev / name
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -106,8 +108,11 @@ class MirrorWriter:
             ordered = sorted(commits, key=lambda c: parse_date(c.date), reverse=True)
             path = repo_dir(self.root, kind, repo_id) / "commits.json"
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps([c.to_json() for c in ordered], indent=1, ensure_ascii=False) + "\n",
-                            encoding="utf-8")
+            path.write_text(
+                json.dumps([c.to_json() for c in ordered], indent=1, ensure_ascii=False) + "\n",
+                encoding="utf-8",
+            )
         manifest = {"format": FORMAT, "title": self.title, "sources": self.sources, **self.extra}
-        (self.root / "mirror.json").write_text(json.dumps(manifest, indent=1, ensure_ascii=False) + "\n",
-                                               encoding="utf-8")
+        (self.root / "mirror.json").write_text(
+            json.dumps(manifest, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+        )

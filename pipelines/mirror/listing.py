@@ -29,9 +29,11 @@ def is_true(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1", "yes")
 
 
-def ordered(store: MirrorStore, kind: str, as_of: datetime | None, sort: str, descending: bool
-            ) -> tuple[list[tuple], list[State]]:
+def ordered(
+    store: MirrorStore, kind: str, as_of: datetime | None, sort: str, descending: bool
+) -> tuple[list[tuple], list[State]]:
     """Every repo existing as of T, sorted (ties by id): (sort keys, states), memoised per query shape."""
+
     def compute() -> tuple[list[tuple], list[State]]:
         rows = []
         for repo in store.repos(kind).values():
@@ -75,8 +77,12 @@ def decode_cursor(shape: list, cursor: str) -> tuple:
         if not hmac.compare_digest(raw["s"], _sign(payload.encode())):
             raise ValueError("bad signature")
         *made_for, value, repo_id = json.loads(payload)
-        if made_for != shape or isinstance(value, bool) or not isinstance(value, int | float) \
-                or not isinstance(repo_id, str):
+        if (
+            made_for != shape
+            or isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not isinstance(repo_id, str)
+        ):
             raise ValueError("bad key")
     except (ValueError, KeyError, TypeError) as err:
         raise bad_request("Invalid cursor") from err
@@ -136,9 +142,14 @@ class _Query:
         return all(f in rec.tags for f in self.filters)
 
 
-
-def list_repos(store: MirrorStore, kind: str, pairs: list[tuple[str, str]], as_of: datetime | None,
-               page_size: int, next_base: str) -> Reply:
+def list_repos(
+    store: MirrorStore,
+    kind: str,
+    pairs: list[tuple[str, str]],
+    as_of: datetime | None,
+    page_size: int,
+    next_base: str,
+) -> Reply:
     """One page of the listing; `next_base` is the absolute URL (with any as-of prefix) for the Link."""
     query = _Query(kind, pairs, page_size)
     keys, states = ordered(store, kind, as_of, query.sort, query.descending)
@@ -152,8 +163,16 @@ def list_repos(store: MirrorStore, kind: str, pairs: list[tuple[str, str]], as_o
     more = any(query.matches(store, states[j]) for j in range(i, len(states))) if page else False
     names = item_fields(kind, query.expand, query.flags)
     with_model_id = kind == "models" and not query.expand  # the default item repeats id as modelId
-    items = [build_item(store, states[i], names, listing=True,
-                        extra={"modelId": states[i].repo.id} if with_model_id else None) for i in page]
+    items = [
+        build_item(
+            store,
+            states[i],
+            names,
+            listing=True,
+            extra={"modelId": states[i].repo.id} if with_model_id else None,
+        )
+        for i in page
+    ]
     headers = []
     if more:
         kept = [(k, v) for k, v in pairs if k != "cursor"]

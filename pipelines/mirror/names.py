@@ -71,7 +71,12 @@ def check_file_path(segments: list[str]) -> str:
     if not segments:
         raise BadName("empty file path")
     for seg in segments:
-        if seg in ("", ".", "..") or "/" in seg or "\\" in seg or any(ord(c) < 32 or ord(c) == 127 for c in seg):
+        if (
+            seg in ("", ".", "..")
+            or "/" in seg
+            or "\\" in seg
+            or any(ord(c) < 32 or ord(c) == 127 for c in seg)
+        ):
             raise BadName(f"invalid file path segment {seg!r}")
     path = "/".join(segments)
     if len(path) > _MAX_PATH:

@@ -34,8 +34,9 @@ def header_safe(text: str) -> str:
 class HubError(Exception):
     """An error answered the way the Hub does: JSON {"error": ...}, X-Error-Message and X-Error-Code."""
 
-    def __init__(self, status: int, message: str, code: str | None = None,
-                 headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, code: str | None = None, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message

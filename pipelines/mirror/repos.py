@@ -35,14 +35,22 @@ def resolve(store: MirrorStore, kind: str, repo_id: str, rev: str, as_of: dateti
         return head
     if HEX_PREFIX.fullmatch(rev):
         # Commits newer than T did not exist yet, so only the history from the as-of head down counts.
-        hits = [i for i in range(head.index, len(head.repo.commits)) if head.repo.commits[i].id.startswith(rev)]
+        hits = [
+            i for i in range(head.index, len(head.repo.commits)) if head.repo.commits[i].id.startswith(rev)
+        ]
         if len(hits) == 1:
             return State(head.repo, hits[0])
     raise HubError(404, f"Invalid rev id: {rev}", "RevisionNotFound")
 
 
-def repo_info(store: MirrorStore, kind: str, repo_id: str, rev: str, pairs: list[tuple[str, str]],
-              as_of: datetime | None) -> Reply:
+def repo_info(
+    store: MirrorStore,
+    kind: str,
+    repo_id: str,
+    rev: str,
+    pairs: list[tuple[str, str]],
+    as_of: datetime | None,
+) -> Reply:
     """`GET /api/{kind}/{id}[/revision/{rev}]`: the revision's info.json, or `_id`, `id` + expanded fields."""
     state = resolve(store, kind, repo_id, rev, as_of)
     expand = check_expand(kind, [v for k, v in pairs if k == "expand"], listing=False)
@@ -80,8 +88,15 @@ def _siblings_with_blobs(store: MirrorStore, state: State, siblings: object) -> 
     return out
 
 
-def repo_commits(store: MirrorStore, kind: str, repo_id: str, rev: str, pairs: list[tuple[str, str]],
-                 as_of: datetime | None, next_base: str) -> Reply:
+def repo_commits(
+    store: MirrorStore,
+    kind: str,
+    repo_id: str,
+    rev: str,
+    pairs: list[tuple[str, str]],
+    as_of: datetime | None,
+    next_base: str,
+) -> Reply:
     """`GET /api/{kind}/{id}/commits/{rev}`: history from rev down, newest first, pages of `?p=N`."""
     state = resolve(store, kind, repo_id, rev, as_of)
     last = dict(pairs)
@@ -92,14 +107,13 @@ def repo_commits(store: MirrorStore, kind: str, repo_id: str, rev: str, pairs: l
         raise bad_request("p and limit must be integers") from err
     if page < 0 or limit < 1:
         raise bad_request("p must be >= 0 and limit >= 1")
-    history = state.repo.commits[state.index:]
-    chunk = history[page * limit:(page + 1) * limit]
+    history = state.repo.commits[state.index :]
+    chunk = history[page * limit : (page + 1) * limit]
     headers = []
     if (page + 1) * limit < len(history):
         kept = [(k, v) for k, v in pairs if k != "p"] + [("p", str(page + 1))]
         headers.append(("Link", f'<{next_base}?{urlencode(kept)}>; rel="next"'))
     return json_reply([c.raw for c in chunk], headers=headers)
-
 
 
 def _content_type(path: str) -> str:
@@ -110,17 +124,29 @@ def _content_type(path: str) -> str:
     return "application/octet-stream"
 
 
-def resolve_file(store: MirrorStore, kind: str, repo_id: str, rev: str, rel: str, as_of: datetime | None,
-                 authorization: str | None, range_header: str | None) -> Reply:
+def resolve_file(
+    store: MirrorStore,
+    kind: str,
+    repo_id: str,
+    rev: str,
+    rel: str,
+    as_of: datetime | None,
+    authorization: str | None,
+    range_header: str | None,
+) -> Reply:
     """`/{id}/resolve/{rev}/{path}`: the stored bytes with X-Repo-Commit, a quoted git-blob ETag, no Xet."""
     state = resolve(store, kind, repo_id, rev, as_of)
     info = store.info(kind, repo_id, state.folder)
     auth = authorization or ""
-    token = auth[len("Bearer "):].strip() if auth.startswith("Bearer ") else ""
+    token = auth[len("Bearer ") :].strip() if auth.startswith("Bearer ") else ""
     if info.get("gated") and not token:
         # A granted token is simulated: any bearer token reads the file; none gets the Hub's 401.
-        raise HubError(401, f"Access to {_SINGULAR[kind]} {repo_id} is restricted. You must have access to it and be "
-                       "authenticated to access it. Please log in.", "GatedRepo")
+        raise HubError(
+            401,
+            f"Access to {_SINGULAR[kind]} {repo_id} is restricted. You must have access to it and be "
+            "authenticated to access it. Please log in.",
+            "GatedRepo",
+        )
     commit_header = ("X-Repo-Commit", state.commit.id)
     path = store.revision_file(state, rel)
     if path is None:
@@ -134,7 +160,7 @@ def resolve_file(store: MirrorStore, kind: str, repo_id: str, rev: str, rel: str
         end = min(int(match.group(2)), len(data) - 1) if match.group(2) else len(data) - 1
         if end >= first:
             headers.append(("Content-Range", f"bytes {first}-{end}/{len(data)}"))
-            data, status = data[first:end + 1], 206
+            data, status = data[first : end + 1], 206
     return Reply(status, data, _content_type(rel), headers, is_json=False)
 
 

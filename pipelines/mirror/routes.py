@@ -45,8 +45,15 @@ def split_as_of(path: str) -> tuple[datetime | None, list[str]]:
     return parse_as_of(decode_segment(segments[1])), segments[2:]
 
 
-def route(store: MirrorStore, method: str, path: str, query: str, headers: dict[str, str], page_size: int,
-          origin: str) -> Reply:
+def route(
+    store: MirrorStore,
+    method: str,
+    path: str,
+    query: str,
+    headers: dict[str, str],
+    page_size: int,
+    origin: str,
+) -> Reply:
     """Answer one GET/HEAD request for `path?query`; `origin` is "http://host:port" for Link headers."""
     try:
         as_of, raw = split_as_of(path)
@@ -62,8 +69,16 @@ def route(store: MirrorStore, method: str, path: str, query: str, headers: dict[
         raise bad_request(str(err)) from err
 
 
-def _dispatch(store: MirrorStore, segs: list[str], pairs: list[tuple[str, str]], query: str,
-              as_of: datetime | None, headers: dict[str, str], page_size: int, self_url: str) -> Reply:
+def _dispatch(
+    store: MirrorStore,
+    segs: list[str],
+    pairs: list[tuple[str, str]],
+    query: str,
+    as_of: datetime | None,
+    headers: dict[str, str],
+    page_size: int,
+    self_url: str,
+) -> Reply:
     n = len(segs)
     if n >= 2 and segs[0] == "api" and segs[1] in KINDS:
         kind = segs[1]
@@ -83,8 +98,10 @@ def _dispatch(store: MirrorStore, segs: list[str], pairs: list[tuple[str, str]],
     elif n >= 3 and segs[:2] == ["api", "papers"]:
         return repos.paper(store, "/".join(segs[2:]))
     elif segs == ["arxiv", "api", "query"]:
-        status, body = atom.query_feed(parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS),
-                                       lambda base_id: repos.arxiv_entry(store, base_id))
+        status, body = atom.query_feed(
+            parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS),
+            lambda base_id: repos.arxiv_entry(store, base_id),
+        )
         return Reply(status, body, atom.CONTENT_TYPE, is_json=False)
     elif n >= 6 and segs[0] == "datasets" and segs[3] == "resolve":
         return _file(store, "datasets", segs[1:], as_of, headers)
@@ -95,9 +112,12 @@ def _dispatch(store: MirrorStore, segs: list[str], pairs: list[tuple[str, str]],
     raise HubError(404, "Not Found")
 
 
-def _file(store: MirrorStore, kind: str, segs: list[str], as_of: datetime | None, headers: dict[str, str]) -> Reply:
+def _file(
+    store: MirrorStore, kind: str, segs: list[str], as_of: datetime | None, headers: dict[str, str]
+) -> Reply:
     repo_id = check_repo_id(segs[0], segs[1])
     rev = check_revision(segs[3])
     rel = check_file_path(segs[4:])
-    return repos.resolve_file(store, kind, repo_id, rev, rel, as_of, headers.get("authorization"),
-                              headers.get("range"))
+    return repos.resolve_file(
+        store, kind, repo_id, rev, rel, as_of, headers.get("authorization"), headers.get("range")
+    )

@@ -21,8 +21,9 @@ ARXIV_RE = re.compile(
     re.IGNORECASE,
 )
 WEIGHT_EXTENSIONS = ("bin", "safetensors", "ckpt", "pt", "pth", "gguf", "sbs", "h5", "msgpack", "onnx", "ot")
-LOAD_RE = re.compile(r"from_pretrained|pipeline\(|hf_hub_download|snapshot_download|huggingface-cli download",
-                     re.IGNORECASE)
+LOAD_RE = re.compile(
+    r"from_pretrained|pipeline\(|hf_hub_download|snapshot_download|huggingface-cli download", re.IGNORECASE
+)
 # Sentences with which a card states that this very repo holds the weights.
 WEIGHTS_HERE_RE = re.compile(
     r"this is the repository for the [^.\n]*model"
@@ -97,8 +98,11 @@ def arxiv_ids(text: str) -> list[str]:
 def weights_in_card(text: str, repo_id: str) -> tuple[str, list[str]]:
     """Whether the card shows weights in this repo: ('named', files) | ('generic', []) | ('none', [])."""
     link = re.compile(
-        r"huggingface\.co/" + re.escape(repo_id) + r"/(?:resolve|blob)/[^/\s)\"']+/([^\s)\"'?#]+\.(?:"
-        + "|".join(WEIGHT_EXTENSIONS) + r"))\b",
+        r"huggingface\.co/"
+        + re.escape(repo_id)
+        + r"/(?:resolve|blob)/[^/\s)\"']+/([^\s)\"'?#]+\.(?:"
+        + "|".join(WEIGHT_EXTENSIONS)
+        + r"))\b",
         re.IGNORECASE,
     )
     named = sorted({m.group(1) for m in link.finditer(text)})
@@ -148,16 +152,25 @@ def compute_tags(meta: dict[str, Any], text: str, library: str | None) -> list[s
     return list(dict.fromkeys(tags))
 
 
-def card_facts(repo_id: str, sha: str, date: str, readme: bytes | None, files: list[str],
-               repo: dict[str, Any]) -> CardFacts:
+def card_facts(
+    repo_id: str, sha: str, date: str, readme: bytes | None, files: list[str], repo: dict[str, Any]
+) -> CardFacts:
     """info.json for one revision, derived from its README (or its absence) and the repo's known facts."""
     org = repo_id.split("/")[0]
     siblings = {".gitattributes", *files}
     info: dict[str, Any] = {"_id": repo["_id"], "id": repo_id, "private": False}
     if readme is None:
-        info.update(tags=["region:us"], modelId=repo_id, author=org, sha=sha, lastModified=date,
-                    gated=False, disabled=False, siblings=[{"rfilename": n} for n in sorted(siblings)],
-                    createdAt=repo["createdAt"])
+        info.update(
+            tags=["region:us"],
+            modelId=repo_id,
+            author=org,
+            sha=sha,
+            lastModified=date,
+            gated=False,
+            disabled=False,
+            siblings=[{"rfilename": n} for n in sorted(siblings)],
+            createdAt=repo["createdAt"],
+        )
         return CardFacts(info, "no-readme")
     text = readme.decode("utf-8")
     meta, error = split_front_matter(text)

@@ -38,7 +38,7 @@ def _reference_rows(reference: Path) -> list[str]:
 
 def _arxiv_commit(reference: Path) -> str:
     text = (reference / "arxiv" / "SOURCE.md").read_text(encoding="utf-8")
-    found = ARXIV_FIXTURES_COMMIT.search(text[text.index("current_2026_json"):])
+    found = ARXIV_FIXTURES_COMMIT.search(text[text.index("current_2026_json") :])
     return found.group(1) if found else "(see reference/arxiv/SOURCE.md)"
 
 

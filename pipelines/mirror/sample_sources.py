@@ -67,7 +67,6 @@ def hub_date(value: str) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
 
 
-
 def synthetic_commit_id(repo_id: str, date: str, readme: bytes) -> str:
     """Deterministic stand-in for a commit id the reference does not have: sha1(repo id, date, README)."""
     return hashlib.sha1(repo_id.encode() + b"\n" + date.encode() + b"\n" + readme).hexdigest()
@@ -107,9 +106,16 @@ def _mirror_history(folder: Path, repo_id: str, excluded: list[Exclusion]) -> li
         if m:
             mirror = m.group("repo")
     revisions = [
-        Revision(repo_id, r["commit"], hub_date(r["date"]), r["subject"], [r["author"]],
-                 _read_readme(folder / r["saved_as"], r["readme_blob"]), "hub-mirror",
-                 f"github.com/{mirror} @ {r['commit']} : README.md")
+        Revision(
+            repo_id,
+            r["commit"],
+            hub_date(r["date"]),
+            r["subject"],
+            [r["author"]],
+            _read_readme(folder / r["saved_as"], r["readme_blob"]),
+            "hub-mirror",
+            f"github.com/{mirror} @ {r['commit']} : README.md",
+        )
         for r in _rows(folder / "INDEX.csv")
     ]
     known = {r.id for r in revisions}
@@ -129,13 +135,26 @@ def _mirror_history(folder: Path, repo_id: str, excluded: list[Exclusion]) -> li
             continue
         if facts.get("README") == "no" and t["note"].strip().lower() in HUB_INITIAL_SUBJECTS:
             # The Hub's repo-creation commit: real id, date and subject; author not recorded.
-            revisions.append(Revision(repo_id, sha, hub_date(t["date"]), t["note"], [], None, "hub-mirror",
-                                      f"github.com/{mirror} @ {sha} (no README.md)"))
+            revisions.append(
+                Revision(
+                    repo_id,
+                    sha,
+                    hub_date(t["date"]),
+                    t["note"],
+                    [],
+                    None,
+                    "hub-mirror",
+                    f"github.com/{mirror} @ {sha} (no README.md)",
+                )
+            )
         else:
-            excluded.append(Exclusion(
-                f"{repo_id} commit {sha} ({t['date']}, '{t['note']}')",
-                "first commit of the GitHub mirror but not the Hub's 'initial commit' and without README.md: "
-                "the mirror's history looks cut short, so the repo's history starts at the next commit"))
+            excluded.append(
+                Exclusion(
+                    f"{repo_id} commit {sha} ({t['date']}, '{t['note']}')",
+                    "first commit of the GitHub mirror but not the Hub's 'initial commit' and without README.md: "
+                    "the mirror's history looks cut short, so the repo's history starts at the next commit",
+                )
+            )
     revisions.sort(key=lambda r: parse_date(r.date))
     files: list[str] = []
     for rev in revisions:
@@ -151,10 +170,18 @@ def _snapshot_history(folder: Path, repo_id: str) -> list[Revision]:
         readme = _read_readme(folder / r["saved_as"], r["readme_blob"])
         date = hub_date(r["crawl_commit_date"])
         repo, _, path = r["source"].removeprefix("github:").partition(":")
-        out.append(Revision(
-            repo_id, synthetic_commit_id(repo_id, date, readme), date,
-            f"[reconstructed] README.md as seen by a crawl on {date[:10]} ({repo[:repo.index('@') + 9]})",
-            [], readme, "crawler-snapshot", f"github.com/{repo} : {path}"))
+        out.append(
+            Revision(
+                repo_id,
+                synthetic_commit_id(repo_id, date, readme),
+                date,
+                f"[reconstructed] README.md as seen by a crawl on {date[:10]} ({repo[: repo.index('@') + 9]})",
+                [],
+                readme,
+                "crawler-snapshot",
+                f"github.com/{repo} : {path}",
+            )
+        )
     return out
 
 
@@ -170,10 +197,18 @@ def _extra_snapshots(folder: Path, repo_id: str, listed: set[str]) -> list[Revis
         row = _rows(extra_csv)[0]
         readme = path.read_bytes()
         date = hub_date(path.name.split("__")[0] + "T00:00:00+00:00")
-        out.append(Revision(
-            repo_id, synthetic_commit_id(repo_id, date, readme), date,
-            f"[reconstructed] README.md as found in a copy dated {date[:10]} ({row['source'].split(' ')[0]})",
-            [], readme, "github-copy", row["source"]))
+        out.append(
+            Revision(
+                repo_id,
+                synthetic_commit_id(repo_id, date, readme),
+                date,
+                f"[reconstructed] README.md as found in a copy dated {date[:10]} ({row['source'].split(' ')[0]})",
+                [],
+                readme,
+                "github-copy",
+                row["source"],
+            )
+        )
     return out
 
 
@@ -203,10 +238,18 @@ def read_histories(reference: Path, excluded: list[Exclusion]) -> dict[str, list
             continue
         # A card with no matching history version: one snapshot dated when its source last changed it.
         date = hub_date(row["content_last_changed"].split(" ")[0])
-        known.append(Revision(
-            row["hf_repo_id"], synthetic_commit_id(row["hf_repo_id"], date, card), date,
-            f"[reconstructed] README.md as committed to {row['source_repo']} on {date[:10]}",
-            [], card, "github-copy", f"{row['source']}"))
+        known.append(
+            Revision(
+                row["hf_repo_id"],
+                synthetic_commit_id(row["hf_repo_id"], date, card),
+                date,
+                f"[reconstructed] README.md as committed to {row['source_repo']} on {date[:10]}",
+                [],
+                card,
+                "github-copy",
+                f"{row['source']}",
+            )
+        )
         known.sort(key=lambda r: parse_date(r.date))
     return repos
 
@@ -217,17 +260,27 @@ def read_hub_bodies(reference: Path, excluded: list[Exclusion]) -> dict[str, lis
     best: dict[tuple[str, str], tuple[datetime, str, dict[str, Any], dict[str, str]]] = {}
     for row in _rows(folder / "INDEX.csv"):
         if row["status"] != "200":
-            excluded.append(Exclusion(f"hub-api/{row['file']}", f"HTTP {row['status']} redirect body, no model info"))
+            excluded.append(
+                Exclusion(f"hub-api/{row['file']}", f"HTTP {row['status']} redirect body, no model info")
+            )
             continue
         body = json.loads((folder / row["file"]).read_text(encoding="utf-8"))
         if "sha" not in body or "lastModified" not in body:
-            excluded.append(Exclusion(f"hub-api/{row['file']}",
-                                      "expand=inferenceProviderMapping body: no sha, dates or card data"))
+            excluded.append(
+                Exclusion(
+                    f"hub-api/{row['file']}",
+                    "expand=inferenceProviderMapping body: no sha, dates or card data",
+                )
+            )
             continue
         if "/" not in body["id"]:
-            excluded.append(Exclusion(f"hub-api/{row['file']}",
-                                      f"legacy id '{body['id']}' answered for {body.get('author')}/{body['id']}; "
-                                      "that repo's own recordings are used instead"))
+            excluded.append(
+                Exclusion(
+                    f"hub-api/{row['file']}",
+                    f"legacy id '{body['id']}' answered for {body.get('author')}/{body['id']}; "
+                    "that repo's own recordings are used instead",
+                )
+            )
             continue
         recorded = parsedate_to_datetime(row["response_date"])
         key = (body["id"], body["sha"])
@@ -235,9 +288,18 @@ def read_hub_bodies(reference: Path, excluded: list[Exclusion]) -> dict[str, lis
             best[key] = (recorded, row["file"], body, row)
     repos: dict[str, list[Revision]] = {}
     for (repo_id, sha), (recorded, _file, body, row) in sorted(best.items()):
-        repos.setdefault(repo_id, []).append(Revision(
-            repo_id, sha, hub_date(body["lastModified"]),
-            f"[reconstructed] state recorded by GET /api/models/{repo_id} on {recorded.date().isoformat()}",
-            [], None, "hub-api", "", body=body,
-            body_source=f"github.com/{row['source_repo']} @ {row['first_commit']} : {row['source_path']}"))
+        repos.setdefault(repo_id, []).append(
+            Revision(
+                repo_id,
+                sha,
+                hub_date(body["lastModified"]),
+                f"[reconstructed] state recorded by GET /api/models/{repo_id} on {recorded.date().isoformat()}",
+                [],
+                None,
+                "hub-api",
+                "",
+                body=body,
+                body_source=f"github.com/{row['source_repo']} @ {row['first_commit']} : {row['source_path']}",
+            )
+        )
     return repos

@@ -27,8 +27,14 @@ logger = logging.getLogger(__name__)
 class MirrorServer:
     """A local Hub + arXiv look-alike over a mirror folder, serving from a background daemon thread."""
 
-    def __init__(self, root: Path, host: str = "127.0.0.1", port: int = 0, faults: FaultConfig | None = None,
-                 page_size: int = 1000) -> None:
+    def __init__(
+        self,
+        root: Path,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: FaultConfig | None = None,
+        page_size: int = 1000,
+    ) -> None:
         self.store = MirrorStore(Path(root))
         self.host = host
         self.port = port
@@ -57,8 +63,12 @@ class MirrorServer:
         if self._thread is None:
             httpd = self.bind()._httpd
             assert httpd is not None
-            self._thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": POLL_SECONDS},
-                                            name=f"hub-mirror:{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=httpd.serve_forever,
+                kwargs={"poll_interval": POLL_SECONDS},
+                name=f"hub-mirror:{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -158,8 +168,13 @@ class _HTTPServer(ThreadingHTTPServer):
         logger.exception("hub mirror: error while handling a request from %s", client_address)
 
 
-def serve_forever(root: Path, host: str = "127.0.0.1", port: int = 8080, faults: FaultConfig | None = None,
-                  page_size: int = 1000) -> None:
+def serve_forever(
+    root: Path,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    faults: FaultConfig | None = None,
+    page_size: int = 1000,
+) -> None:
     """Serve a mirror folder in the foreground until interrupted (the `openness mirror serve DIR` command)."""
     server = MirrorServer(Path(root), host, port, faults, page_size).bind()
     print(f"hub mirror {server.store.root} on {server.url} (arXiv: {server.arxiv_url})", flush=True)

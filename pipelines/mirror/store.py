@@ -62,8 +62,9 @@ class State:
 class Repo:
     """One repo of the mirror: its history (newest first) and which revision folder answers each commit."""
 
-    def __init__(self, kind: str, repo_id: str, path: str, commits: list[Commit],
-                 list_folders: Callable[[], set[str]]) -> None:
+    def __init__(
+        self, kind: str, repo_id: str, path: str, commits: list[Commit], list_folders: Callable[[], set[str]]
+    ) -> None:
         self.kind = kind
         self.id = repo_id
         self.path = path  # a str: a Path per repo costs seconds at 100,000 repos
@@ -82,7 +83,9 @@ class Repo:
             present = self._list_folders()
             folders: list[str | None] = [None] * len(self.commits)
             nearest: str | None = None
-            for i in range(len(self.commits) - 1, -1, -1):  # oldest to newest: a commit without a folder inherits
+            for i in range(
+                len(self.commits) - 1, -1, -1
+            ):  # oldest to newest: a commit without a folder inherits
                 if self.commits[i].id in present:
                     nearest = self.commits[i].id
                 folders[i] = nearest
@@ -139,8 +142,14 @@ class MirrorStore:
     def _subdirs(self, path: str, accept: Callable[[str], bool]) -> list[os.DirEntry]:
         """Sub-folders with acceptable names; a symlinked one only if it resolves inside the mirror."""
         # DirEntry types come from the directory listing itself: no stat or realpath per entry.
-        return sorted((e for e in os.scandir(path) if accept(e.name) and e.is_dir()
-                       and (not e.is_symlink() or self.inside(e.path))), key=lambda e: e.name)
+        return sorted(
+            (
+                e
+                for e in os.scandir(path)
+                if accept(e.name) and e.is_dir() and (not e.is_symlink() or self.inside(e.path))
+            ),
+            key=lambda e: e.name,
+        )
 
     def _read_repo(self, kind: str, repo_id: str, path: str) -> Repo | None:
         raw = self.read_fixed(os.path.join(path, "commits.json"))
@@ -167,8 +176,13 @@ class MirrorStore:
             return set()
         try:
             with os.scandir(fd) as entries:
-                return {e.name for e in entries if HEX_COMMIT.fullmatch(e.name) and e.is_dir()
-                        and (not e.is_symlink() or self.inside(os.path.join(revisions, e.name)))}
+                return {
+                    e.name
+                    for e in entries
+                    if HEX_COMMIT.fullmatch(e.name)
+                    and e.is_dir()
+                    and (not e.is_symlink() or self.inside(os.path.join(revisions, e.name)))
+                }
         finally:
             os.close(fd)
 
@@ -232,8 +246,11 @@ class MirrorStore:
     # ---- revision contents -----------------------------------------------------------------------
     def _read_info(self, kind: str, repo_id: str, folder: str | None) -> dict[str, Any]:
         repo = self.repo(kind, repo_id)
-        raw = None if repo is None or folder is None else self.read_fixed(
-            os.path.join(repo.path, "revisions", folder, "info.json"))
+        raw = (
+            None
+            if repo is None or folder is None
+            else self.read_fixed(os.path.join(repo.path, "revisions", folder, "info.json"))
+        )
         if raw is None:
             return {}
         try:

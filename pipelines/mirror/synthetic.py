@@ -33,66 +33,328 @@ from pipelines.mirror.names import hub_date
 DISTRIBUTIONS: dict[str, Any] = {
     # (cardData.license, license_name, count of the 63): license:* tags of the bodies, card_license of the cards.
     "licences": [
-        ("apache-2.0", None, 26), ("mit", None, 6), (None, None, 11),  # none: 3 bodies + 8 cards without one
-        ("llama2", None, 2), ("llama3", None, 2), ("llama3.1", None, 1),
-        ("creativeml-openrail-m", None, 2), ("openrail++", None, 1), ("gemma", None, 1), ("cc-by-nc-4.0", None, 1),
-        ("other", "ai2-impact-license-low-risk", 1), ("other", "deepseek", 1), ("other", "gemma-terms-of-use", 1),
+        ("apache-2.0", None, 26),
+        ("mit", None, 6),
+        (None, None, 11),  # none: 3 bodies + 8 cards without one
+        ("llama2", None, 2),
+        ("llama3", None, 2),
+        ("llama3.1", None, 1),
+        ("creativeml-openrail-m", None, 2),
+        ("openrail++", None, 1),
+        ("gemma", None, 1),
+        ("cc-by-nc-4.0", None, 1),
+        ("other", "ai2-impact-license-low-risk", 1),
+        ("other", "deepseek", 1),
+        ("other", "gemma-terms-of-use", 1),
         ("other", None, 3),
         ("*", None, 4),  # another Hub id (bsd-3-clause, cc-by-4.0 x2, cc-by-sa-4.0): drawn from licence_tail
     ],
     # Ids of reference/hub_licenses.csv (the Hub's licence list) not named above, for the "*" rows.
-    "licence_tail": ["bsd-3-clause", "cc-by-4.0", "cc-by-sa-4.0", "afl-3.0", "bsd-2-clause", "cc0-1.0", "gpl-3.0",
-                     "agpl-3.0", "mpl-2.0", "odc-by", "bigscience-openrail-m", "cc-by-nc-sa-4.0", "unknown"],
-    "gated": 10 / 63,  # 3 bodies with gated "manual" + 7 cards with extra_gated_fields (all shown as "manual")
+    "licence_tail": [
+        "bsd-3-clause",
+        "cc-by-4.0",
+        "cc-by-sa-4.0",
+        "afl-3.0",
+        "bsd-2-clause",
+        "cc0-1.0",
+        "gpl-3.0",
+        "agpl-3.0",
+        "mpl-2.0",
+        "odc-by",
+        "bigscience-openrail-m",
+        "cc-by-nc-sa-4.0",
+        "unknown",
+    ],
+    "gated": 10
+    / 63,  # 3 bodies with gated "manual" + 7 cards with extra_gated_fields (all shown as "manual")
     "base_model": 9 / 63,  # 6 bodies with cardData.base_model + 3 more cards with base_model in the YAML
-    "base_models": ["mistralai/Mistral-7B-v0.1", "meta-llama/Meta-Llama-3-70B", "meta-llama/Meta-Llama-3.1-8B",
-                    "facebook/wav2vec2-xls-r-300m", "mistral-community/Mixtral-8x22B-v0.1", "FacebookAI/roberta-base"],
+    "base_models": [
+        "mistralai/Mistral-7B-v0.1",
+        "meta-llama/Meta-Llama-3-70B",
+        "meta-llama/Meta-Llama-3.1-8B",
+        "facebook/wav2vec2-xls-r-300m",
+        "mistral-community/Mixtral-8x22B-v0.1",
+        "FacebookAI/roberta-base",
+    ],
     "no_readme": 1 / 35,  # dbmdz/bert-large-cased-finetuned-conll03-english has no README.md
     # Weight files of the 35 bodies: 26 safetensors, 7 .bin only, 2 other (.pth, .ckpt). No gguf-only or
     # weightless repo is in this popular sample: 2 pseudo-counts each (an assumption) exercise those paths.
     "weights": [("safetensors", 26), ("bin", 7), ("other", 2), ("gguf", 2), ("none", 2)],
     # pipeline_tag and library_name counts of the 35 bodies (24 pipeline tags; the single ones pooled).
-    "pipelines": [("text-generation", 8), ("text-to-image", 2), ("translation", 2), ("text2text-generation", 2),
-                  ("sentence-similarity", 2), ("image-classification", 1), ("automatic-speech-recognition", 1),
-                  ("text-classification", 1), ("fill-mask", 1), ("question-answering", 1), ("summarization", 1),
-                  ("feature-extraction", 1), ("token-classification", 1), ("object-detection", 1)],
-    "libraries": [("transformers", 29), ("diffusers", 2), ("sentence-transformers", 2), ("espnet", 1),
-                  ("speechbrain", 1)],
+    "pipelines": [
+        ("text-generation", 8),
+        ("text-to-image", 2),
+        ("translation", 2),
+        ("text2text-generation", 2),
+        ("sentence-similarity", 2),
+        ("image-classification", 1),
+        ("automatic-speech-recognition", 1),
+        ("text-classification", 1),
+        ("fill-mask", 1),
+        ("question-answering", 1),
+        ("summarization", 1),
+        ("feature-extraction", 1),
+        ("token-classification", 1),
+        ("object-detection", 1),
+    ],
+    "libraries": [
+        ("transformers", 29),
+        ("diffusers", 2),
+        ("sentence-transformers", 2),
+        ("espnet", 1),
+        ("speechbrain", 1),
+    ],
     # Per-body counts of dataset:* and arxiv:* tags, and shares of the common Hub-computed tags (of 35).
-    "dataset_tags": [0, 2, 1, 0, 1, 0, 0, 1, 2, 1, 0, 1, 1, 1, 0, 2, 1, 10, 10, 1, 2, 0, 2, 0, 0, 0, 0, 0, 0, 0, 21,
-                     13, 0, 2, 0],
-    "arxiv_tags": [5, 4, 2, 1, 0, 1, 0, 0, 1, 1, 1, 2, 1, 1, 1, 1, 8, 2, 2, 3, 2, 0, 0, 1, 0, 0, 1, 1, 0, 2, 5, 1, 2,
-                   0, 3],
-    "tag_shares": {"endpoints_compatible": 33 / 35, "autotrain_compatible": 22 / 35, "en": 20 / 35,
-                   "text-generation-inference": 11 / 35},
-    "datasets": ["multi_nli", "coco", "gsm8k", "lambada", "ms_marco", "s2orc", "esnli", "deepmind/code_contests"],
-    "arxiv": ["1910.09700", "2112.10752", "2103.00020", "1910.13461", "2210.11416", "2305.18290", "2310.16944"],
+    "dataset_tags": [
+        0,
+        2,
+        1,
+        0,
+        1,
+        0,
+        0,
+        1,
+        2,
+        1,
+        0,
+        1,
+        1,
+        1,
+        0,
+        2,
+        1,
+        10,
+        10,
+        1,
+        2,
+        0,
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        21,
+        13,
+        0,
+        2,
+        0,
+    ],
+    "arxiv_tags": [
+        5,
+        4,
+        2,
+        1,
+        0,
+        1,
+        0,
+        0,
+        1,
+        1,
+        1,
+        2,
+        1,
+        1,
+        1,
+        1,
+        8,
+        2,
+        2,
+        3,
+        2,
+        0,
+        0,
+        1,
+        0,
+        0,
+        1,
+        1,
+        0,
+        2,
+        5,
+        1,
+        2,
+        0,
+        3,
+    ],
+    "tag_shares": {
+        "endpoints_compatible": 33 / 35,
+        "autotrain_compatible": 22 / 35,
+        "en": 20 / 35,
+        "text-generation-inference": 11 / 35,
+    },
+    "datasets": [
+        "multi_nli",
+        "coco",
+        "gsm8k",
+        "lambada",
+        "ms_marco",
+        "s2orc",
+        "esnli",
+        "deepmind/code_contests",
+    ],
+    "arxiv": [
+        "1910.09700",
+        "2112.10752",
+        "2103.00020",
+        "1910.13461",
+        "2210.11416",
+        "2305.18290",
+        "2310.16944",
+    ],
     # Card bytes of the 30 reference cards (median 7.0 KB), scaled by card_scale to keep a 100k mirror modest.
-    "card_bytes": [3722, 24759, 12514, 6503, 18511, 20062, 3136, 5999, 6425, 14107, 7933, 7007, 3574, 4527, 22297,
-                   1293, 1965, 10405, 9989, 10442, 3901, 3916, 1392, 13077, 14462, 5307, 10834, 10439, 4847, 1300],
+    "card_bytes": [
+        3722,
+        24759,
+        12514,
+        6503,
+        18511,
+        20062,
+        3136,
+        5999,
+        6425,
+        14107,
+        7933,
+        7007,
+        3574,
+        4527,
+        22297,
+        1293,
+        1965,
+        10405,
+        9989,
+        10442,
+        3901,
+        3916,
+        1392,
+        13077,
+        14462,
+        5307,
+        10834,
+        10439,
+        4847,
+        1300,
+    ],
     "card_scale": 1 / 3,
     # Level-1/2 headings per card body (median 9) and the headings found in >= 3 of the 30 cards.
-    "card_sections": [2, 18, 10, 10, 35, 27, 11, 17, 17, 8, 11, 8, 1, 12, 12, 1, 7, 9, 9, 9, 6, 6, 5, 12, 9, 6, 9,
-                      13, 4],
-    "headings": ["Model Details", "Evaluation Results", "Citation", "Ethical Considerations and Limitations",
-                 "License", "Model Description", "Limitations", "Training Hyperparameters", "Intended Use",
-                 "Training Data", "Model Sources", "Performance", "Bias, Risks, and Limitations", "Usage", "Uses",
-                 "Hardware and Software", "Troubleshooting", "Model Architecture", "Intended Uses & Limitations",
-                 "Training Dataset", "Reporting Issues", "Training", "Evaluation"],
+    "card_sections": [
+        2,
+        18,
+        10,
+        10,
+        35,
+        27,
+        11,
+        17,
+        17,
+        8,
+        11,
+        8,
+        1,
+        12,
+        12,
+        1,
+        7,
+        9,
+        9,
+        9,
+        6,
+        6,
+        5,
+        12,
+        9,
+        6,
+        9,
+        13,
+        4,
+    ],
+    "headings": [
+        "Model Details",
+        "Evaluation Results",
+        "Citation",
+        "Ethical Considerations and Limitations",
+        "License",
+        "Model Description",
+        "Limitations",
+        "Training Hyperparameters",
+        "Intended Use",
+        "Training Data",
+        "Model Sources",
+        "Performance",
+        "Bias, Risks, and Limitations",
+        "Usage",
+        "Uses",
+        "Hardware and Software",
+        "Troubleshooting",
+        "Model Architecture",
+        "Intended Uses & Limitations",
+        "Training Dataset",
+        "Reporting Issues",
+        "Training",
+        "Evaluation",
+    ],
     # README versions per repo in reference/history/*/INDEX*.csv (28 repos; bloom's GitHub draft left out).
-    "readme_versions": [1, 3, 2, 2, 14, 7, 2, 1, 3, 2, 3, 2, 2, 2, 1, 1, 1, 2, 2, 3, 2, 15, 3, 10, 1, 2, 4, 3],
-    "initial_commit": 4 / 7,  # repos of the 7 transitions.csv whose first commit has no README (Hub "initial commit")
-    "same_day_commits": 9 / 23,  # days with >= 2 README commits, of 23 active days of the 6 full-history repos
+    "readme_versions": [
+        1,
+        3,
+        2,
+        2,
+        14,
+        7,
+        2,
+        1,
+        3,
+        2,
+        3,
+        2,
+        2,
+        2,
+        1,
+        1,
+        1,
+        2,
+        2,
+        3,
+        2,
+        15,
+        3,
+        10,
+        1,
+        2,
+        4,
+        3,
+    ],
+    "initial_commit": 4
+    / 7,  # repos of the 7 transitions.csv whose first commit has no README (Hub "initial commit")
+    "same_day_commits": 9
+    / 23,  # days with >= 2 README commits, of 23 active days of the 6 full-history repos
     # Assumptions (no reference data): what a change-day commit touches; history spread; growth of the Hub.
     "change_kinds": [("card", 0.5), ("files", 0.3), ("both", 0.2)],
     "history_days_mean": 30.0,  # later commits follow the first within ~a month (exponential)
     "hub_growth_per_year": 2.3,  # 450k (2023-12) -> 1.0M (2024-09) -> 2.26M (2025-12): hub-api.md section 4.1
     "history_years": 3.0,
 }
-FAMILIES = ["llama", "mistral", "qwen2", "gemma", "phi3", "bert", "t5", "whisper", "sdxl", "olmo", "falcon", "gpt2"]
-_WORDS = ("model data training evaluation license weights tokens benchmark dataset fine-tuned base parameters "
-          "context instruction safety bias results accuracy inference hardware limitations release research "
-          "open use commercial card version precision quantized adapter merge language english code").split()
+FAMILIES = [
+    "llama",
+    "mistral",
+    "qwen2",
+    "gemma",
+    "phi3",
+    "bert",
+    "t5",
+    "whisper",
+    "sdxl",
+    "olmo",
+    "falcon",
+    "gpt2",
+]
+_WORDS = (
+    "model data training evaluation license weights tokens benchmark dataset fine-tuned base parameters "
+    "context instruction safety bias results accuracy inference hardware limitations release research "
+    "open use commercial card version precision quantized adapter merge language english code"
+).split()
 
 
 def _pick(rng: random.Random, pairs: list) -> Any:
@@ -104,8 +366,10 @@ class _Draw:
 
     def __init__(self, seed: int, d0: date) -> None:
         rng = random.Random(f"{seed}/paragraphs")
-        self.paragraphs = [" ".join(rng.choice(_WORDS) for _ in range(rng.randint(25, 70))).capitalize() + "."
-                           for _ in range(256)]
+        self.paragraphs = [
+            " ".join(rng.choice(_WORDS) for _ in range(rng.randint(25, 70))).capitalize() + "."
+            for _ in range(256)
+        ]
         self.end_d0 = datetime.combine(d0, datetime.max.time(), tzinfo=UTC).replace(microsecond=0)
         self.rate = math.log(DISTRIBUTIONS["hub_growth_per_year"]) / 365.0
         self.span = DISTRIBUTIONS["history_years"] * 365.0
@@ -134,8 +398,12 @@ def _profile(rng: random.Random, repo_id: str) -> dict[str, Any]:
         meta["license"] = lic
     if name:
         meta.update(license_name=name, license_link="LICENSE")
-    tags = [library, {"safetensors": "safetensors", "bin": "pytorch", "gguf": "gguf", "other": "onnx"}.get(weights, ""),
-            family, pipeline]
+    tags = [
+        library,
+        {"safetensors": "safetensors", "bin": "pytorch", "gguf": "gguf", "other": "onnx"}.get(weights, ""),
+        family,
+        pipeline,
+    ]
     datasets = rng.sample(d["datasets"], min(rng.choice(d["dataset_tags"]), len(d["datasets"])))
     arxiv = rng.sample(d["arxiv"], min(rng.choice(d["arxiv_tags"]), len(d["arxiv"])))
     if datasets:
@@ -145,21 +413,37 @@ def _profile(rng: random.Random, repo_id: str) -> dict[str, Any]:
         tags += [f"base_model:{base}", f"base_model:finetune:{base}"]
     gated = "manual" if rng.random() < d["gated"] else False
     if gated:
-        meta.update(extra_gated_prompt="You agree to the licence terms.", extra_gated_fields={"Affiliation": "text"})
+        meta.update(
+            extra_gated_prompt="You agree to the licence terms.", extra_gated_fields={"Affiliation": "text"}
+        )
     tags += [t for t, share in d["tag_shares"].items() if rng.random() < share]
     tags += [f"dataset:{x}" for x in datasets] + [f"arxiv:{x}" for x in arxiv]
     tags += [f"license:{lic}"] if lic else []
     meta.update(tags=[family], pipeline_tag=pipeline, library_name=library)
     files = [".gitattributes", "config.json"] + {
-        "safetensors": [f"model-{i:05d}-of-{n:05d}.safetensors" for n in [rng.choice([1, 1, 1, 2, 4])]
-                        for i in range(1, n + 1)],
-        "bin": ["pytorch_model.bin"], "gguf": [f"{repo_id.split('/')[1]}.Q4_K_M.gguf"],
-        "other": ["model.onnx"], "none": []}[weights]
-    return {"meta": meta, "tags": [t for t in tags if t] + ["region:us"], "gated": gated, "files": files,
-            "readme": rng.random() >= d["no_readme"], "pipeline": pipeline, "library": library,
-            "downloads": int(rng.paretovariate(0.8)) - 1, "likes": int(rng.paretovariate(1.5)) - 1,
-            "sections": rng.sample(d["headings"], min(rng.choice(d["card_sections"]), len(d["headings"]))),
-            "card_bytes": int(rng.choice(d["card_bytes"]) * d["card_scale"])}
+        "safetensors": [
+            f"model-{i:05d}-of-{n:05d}.safetensors"
+            for n in [rng.choice([1, 1, 1, 2, 4])]
+            for i in range(1, n + 1)
+        ],
+        "bin": ["pytorch_model.bin"],
+        "gguf": [f"{repo_id.split('/')[1]}.Q4_K_M.gguf"],
+        "other": ["model.onnx"],
+        "none": [],
+    }[weights]
+    return {
+        "meta": meta,
+        "tags": [t for t in tags if t] + ["region:us"],
+        "gated": gated,
+        "files": files,
+        "readme": rng.random() >= d["no_readme"],
+        "pipeline": pipeline,
+        "library": library,
+        "downloads": int(rng.paretovariate(0.8)) - 1,
+        "likes": int(rng.paretovariate(1.5)) - 1,
+        "sections": rng.sample(d["headings"], min(rng.choice(d["card_sections"]), len(d["headings"]))),
+        "card_bytes": int(rng.choice(d["card_bytes"]) * d["card_scale"]),
+    }
 
 
 def _yaml(meta: dict[str, Any]) -> str:
@@ -203,7 +487,9 @@ def _history(rng: random.Random, draw: _Draw) -> list[tuple[datetime, str]]:
 def _day_commits(rng: random.Random, day: date, new: bool) -> list[tuple[datetime, str]]:
     """The commits of one change day: a new repo's first commits, or one or two changes of an existing repo."""
     start = datetime.combine(day, datetime.min.time(), tzinfo=UTC)
-    times = sorted(rng.randrange(86_340) for _ in range(1 + (rng.random() < DISTRIBUTIONS["same_day_commits"])))
+    times = sorted(
+        rng.randrange(86_340) for _ in range(1 + (rng.random() < DISTRIBUTIONS["same_day_commits"]))
+    )
     if new:
         kinds = ["init", "first"] if rng.random() < DISTRIBUTIONS["initial_commit"] else ["first"]
     else:
@@ -212,12 +498,24 @@ def _day_commits(rng: random.Random, day: date, new: bool) -> list[tuple[datetim
     return [(start + timedelta(seconds=t), k) for t, k in zip(times, kinds, strict=True)]
 
 
-_TITLES = {"init": "initial commit", "first": "Upload folder using huggingface_hub", "card": "Update README.md",
-           "files": "Upload model files", "both": "Update model card and weights"}
+_TITLES = {
+    "init": "initial commit",
+    "first": "Upload folder using huggingface_hub",
+    "card": "Update README.md",
+    "files": "Upload model files",
+    "both": "Update model card and weights",
+}
 
 
-def _write_repo(root: str, seed: int, draw: _Draw, repo_id: str, rng: random.Random, prof: dict[str, Any],
-                commits: list[tuple[datetime, str]]) -> tuple[int, int]:
+def _write_repo(
+    root: str,
+    seed: int,
+    draw: _Draw,
+    repo_id: str,
+    rng: random.Random,
+    prof: dict[str, Any],
+    commits: list[tuple[datetime, str]],
+) -> tuple[int, int]:
     """Write one repo's revision folders and commits.json; returns (files, bytes) written."""
     base = os.path.join(root, "models", repo_id)  # str paths: pathlib costs seconds at 100,000 repos
     os.makedirs(os.path.join(base, "revisions"))
@@ -234,12 +532,25 @@ def _write_repo(root: str, seed: int, draw: _Draw, repo_id: str, rng: random.Ran
             if kind in ("files", "both"):
                 files = files + [f"checkpoint-{k}/adapter_model.safetensors"]
             present = files + (["README.md"] if prof["readme"] else [])
-        info = {"_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24], "id": repo_id, "modelId": repo_id,
-                "author": org, "sha": sha, "lastModified": stamp, "createdAt": created,
-                "private": False, "disabled": False, "gated": prof["gated"], "downloads": prof["downloads"],
-                "likes": prof["likes"], "tags": prof["tags"], "pipeline_tag": prof["pipeline"],
-                "library_name": prof["library"], "cardData": prof["meta"],
-                "siblings": [{"rfilename": f} for f in sorted(present)]}
+        info = {
+            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
+            "id": repo_id,
+            "modelId": repo_id,
+            "author": org,
+            "sha": sha,
+            "lastModified": stamp,
+            "createdAt": created,
+            "private": False,
+            "disabled": False,
+            "gated": prof["gated"],
+            "downloads": prof["downloads"],
+            "likes": prof["likes"],
+            "tags": prof["tags"],
+            "pipeline_tag": prof["pipeline"],
+            "library_name": prof["library"],
+            "cardData": prof["meta"],
+            "siblings": [{"rfilename": f} for f in sorted(present)],
+        }
         n_bytes += _write(os.path.join(rev, "info.json"), json.dumps(info, separators=(",", ":")).encode())
         if "README.md" in present:
             path = os.path.join(rev, "README.md")
@@ -249,9 +560,13 @@ def _write_repo(root: str, seed: int, draw: _Draw, repo_id: str, rng: random.Ran
                 os.link(readme_path, path)
             readme_path, n_files = path, n_files + 1
         n_files += 1
-        listed.append({"id": sha, "date": stamp, "title": _TITLES[kind], "message": "", "authors": [{"user": org}]})
+        listed.append(
+            {"id": sha, "date": stamp, "title": _TITLES[kind], "message": "", "authors": [{"user": org}]}
+        )
     # commits.json newest first
-    n_bytes += _write(os.path.join(base, "commits.json"), json.dumps(listed[::-1], separators=(",", ":")).encode())
+    n_bytes += _write(
+        os.path.join(base, "commits.json"), json.dumps(listed[::-1], separators=(",", ":")).encode()
+    )
     return n_files + 1, n_bytes
 
 
@@ -261,8 +576,15 @@ def _write(path: str, data: bytes) -> int:
     return len(data)
 
 
-def _write_range(root: str, seed: int, d0: date, n_models: int, start: int, stop: int,
-                 per_repo: dict[int, list[tuple[date, bool]]]) -> tuple[int, int, int]:
+def _write_range(
+    root: str,
+    seed: int,
+    d0: date,
+    n_models: int,
+    start: int,
+    stop: int,
+    per_repo: dict[int, list[tuple[date, bool]]],
+) -> tuple[int, int, int]:
     """Write repos start..stop-1 (one worker's share); returns (files, bytes, commits)."""
     draw = _Draw(seed, d0)
     files = n_bytes = n_commits = 0
@@ -283,9 +605,17 @@ def _repo_id(seed: int, i: int) -> str:
     return f"{org}/{rng.choice(FAMILIES)}-{rng.choice(['7b', '1b', 'base', 'it', 'ft', 'lora'])}-{i:06d}"
 
 
-def generate_mirror(root: Path, n_models: int, *, seed: int, days: list[str] | None = None,
-                    change_rate: float = 0.01, new_rate: float = 0.001, title: str | None = None,
-                    workers: int | None = None) -> dict:
+def generate_mirror(
+    root: Path,
+    n_models: int,
+    *,
+    seed: int,
+    days: list[str] | None = None,
+    change_rate: float = 0.01,
+    new_rate: float = 0.001,
+    title: str | None = None,
+    workers: int | None = None,
+) -> dict:
     """Write a seeded hub-mirror/1 folder of n models: D0 = days[0], then one change day per later date."""
     days = days or ["2026-08-20", "2026-08-21"]
     dates = [date.fromisoformat(d) for d in days]
@@ -312,7 +642,10 @@ def generate_mirror(root: Path, n_models: int, *, seed: int, days: list[str] | N
     # Repos are independent: split them over processes (the writing is bound by mkdir/open system calls).
     workers = max(1, min(workers or os.cpu_count() or 1, existing // 2000))
     bounds = [existing * w // workers for w in range(workers + 1)]
-    jobs = [(str(root), seed, dates[0], n_models, a, b, per_repo) for a, b in zip(bounds, bounds[1:], strict=False)]
+    jobs = [
+        (str(root), seed, dates[0], n_models, a, b, per_repo)
+        for a, b in zip(bounds, bounds[1:], strict=False)
+    ]
     if workers == 1:
         parts = [_write_range(*jobs[0])]
     else:
@@ -320,14 +653,30 @@ def generate_mirror(root: Path, n_models: int, *, seed: int, days: list[str] | N
             parts = list(pool.map(_write_range, *zip(*jobs, strict=True)))
     files, n_bytes, commits_total = (sum(p[j] for p in parts) for j in range(3))
     names = {i: _repo_id(seed, i) for ids in [*changed.values(), *new.values()] for i in ids}
-    params = {"generator": "pipelines.mirror.synthetic", "n_models": n_models, "seed": seed, "days": days,
-              "change_rate": change_rate, "new_rate": new_rate}
-    manifest = {"format": FORMAT, "title": title or f"synthetic Hub, {n_models} models, seed {seed}",
-                "sources": "generated from the distribution table in pipelines/mirror/synthetic.py", "synthetic": params}
+    params = {
+        "generator": "pipelines.mirror.synthetic",
+        "n_models": n_models,
+        "seed": seed,
+        "days": days,
+        "change_rate": change_rate,
+        "new_rate": new_rate,
+    }
+    manifest = {
+        "format": FORMAT,
+        "title": title or f"synthetic Hub, {n_models} models, seed {seed}",
+        "sources": "generated from the distribution table in pipelines/mirror/synthetic.py",
+        "synthetic": params,
+    }
     (root / "mirror.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
-    result = {**params, "repos": existing, "commits": commits_total, "files": files + 1, "bytes": n_bytes,
-              "changed": {d: [names[i] for i in ids] for d, ids in changed.items()},
-              "new": {d: [names[i] for i in ids] for d, ids in new.items()}}
+    result = {
+        **params,
+        "repos": existing,
+        "commits": commits_total,
+        "files": files + 1,
+        "bytes": n_bytes,
+        "changed": {d: [names[i] for i in ids] for d, ids in changed.items()},
+        "new": {d: [names[i] for i in ids] for d, ids in new.items()},
+    }
     # An optional extra file (MIRROR_FORMAT.md allows them): lets a benchmark reuse the folder and its answers.
     (root / "synthetic.json").write_text(json.dumps(result, separators=(",", ":")), encoding="utf-8")
     return {**result, "root": str(root), "seconds": round(time.perf_counter() - started, 3)}

@@ -18,42 +18,175 @@ from pipelines.openness.signals import PAPERS_SCHEMA, weight_facts
 
 # Shapes seen on the Hub (rough shares), used to draw realistic rows.
 _LICENSES = [
-    ("apache-2.0", None, 0.25), ("mit", None, 0.12), (None, None, 0.33), ("llama3.1", None, 0.03), ("llama2", None, 0.03),
-    ("other", "deepseek", 0.01), ("other", "llama3", 0.01), ("other", "tongyi-qianwen", 0.01), ("other", None, 0.02),
-    ("other", "custom-research-license", 0.01), ("cc-by-nc-4.0", None, 0.03), ("openrail", None, 0.03), ("cc-by-4.0", None, 0.02),
-    ("gemma", None, 0.02), ("creativeml-openrail-m", None, 0.02), ("cc-by-sa-4.0", None, 0.01), ("gpl-3.0", None, 0.005),
-    ("Apache 2.0", None, 0.005), ("my-license", None, 0.005), ("mit,apache-2.0", None, 0.002), ("afl-3.0", None, 0.003),
-    ("bigscience-openrail-m", None, 0.005), ("unknown", None, 0.005),
+    ("apache-2.0", None, 0.25),
+    ("mit", None, 0.12),
+    (None, None, 0.33),
+    ("llama3.1", None, 0.03),
+    ("llama2", None, 0.03),
+    ("other", "deepseek", 0.01),
+    ("other", "llama3", 0.01),
+    ("other", "tongyi-qianwen", 0.01),
+    ("other", None, 0.02),
+    ("other", "custom-research-license", 0.01),
+    ("cc-by-nc-4.0", None, 0.03),
+    ("openrail", None, 0.03),
+    ("cc-by-4.0", None, 0.02),
+    ("gemma", None, 0.02),
+    ("creativeml-openrail-m", None, 0.02),
+    ("cc-by-sa-4.0", None, 0.01),
+    ("gpl-3.0", None, 0.005),
+    ("Apache 2.0", None, 0.005),
+    ("my-license", None, 0.005),
+    ("mit,apache-2.0", None, 0.002),
+    ("afl-3.0", None, 0.003),
+    ("bigscience-openrail-m", None, 0.005),
+    ("unknown", None, 0.005),
 ]
 _FILES = [
-    (["README.md", ".gitattributes", "config.json", "generation_config.json", "model-00001-of-00002.safetensors",
-      "model-00002-of-00002.safetensors", "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json",
-      "special_tokens_map.json"], 0.30),
-    (["README.md", ".gitattributes", "config.json", "pytorch_model.bin", "tokenizer.json", "vocab.txt"], 0.15),
+    (
+        [
+            "README.md",
+            ".gitattributes",
+            "config.json",
+            "generation_config.json",
+            "model-00001-of-00002.safetensors",
+            "model-00002-of-00002.safetensors",
+            "model.safetensors.index.json",
+            "tokenizer.json",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+        ],
+        0.30,
+    ),
+    (
+        ["README.md", ".gitattributes", "config.json", "pytorch_model.bin", "tokenizer.json", "vocab.txt"],
+        0.15,
+    ),
     (["README.md", ".gitattributes", "model-q4_k_m.gguf", "model-q8_0.gguf"], 0.10),
-    (["README.md", ".gitattributes", "adapter_config.json", "adapter_model.safetensors", "training_args.bin"], 0.10),
+    (
+        [
+            "README.md",
+            ".gitattributes",
+            "adapter_config.json",
+            "adapter_model.safetensors",
+            "training_args.bin",
+        ],
+        0.10,
+    ),
     (["README.md", ".gitattributes"], 0.08),
     ([".gitattributes"], 0.02),
-    (["README.md", "config.json", "model.safetensors", "trainer_state.json", "training_args.bin", "checkpoint-500/model.safetensors",
-      "checkpoint-500/optimizer.pt", "train.py", "all_results.json"], 0.08),
-    (["README.md", "config.json", "modeling_custom.py", "configuration_custom.py", "model.safetensors", "tokenizer.json"], 0.05),
-    (["README.md", "model_index.json", "unet/config.json", "unet/diffusion_pytorch_model.safetensors", "vae/config.json",
-      "vae/diffusion_pytorch_model.safetensors", "scheduler/scheduler_config.json"], 0.05),
+    (
+        [
+            "README.md",
+            "config.json",
+            "model.safetensors",
+            "trainer_state.json",
+            "training_args.bin",
+            "checkpoint-500/model.safetensors",
+            "checkpoint-500/optimizer.pt",
+            "train.py",
+            "all_results.json",
+        ],
+        0.08,
+    ),
+    (
+        [
+            "README.md",
+            "config.json",
+            "modeling_custom.py",
+            "configuration_custom.py",
+            "model.safetensors",
+            "tokenizer.json",
+        ],
+        0.05,
+    ),
+    (
+        [
+            "README.md",
+            "model_index.json",
+            "unet/config.json",
+            "unet/diffusion_pytorch_model.safetensors",
+            "vae/config.json",
+            "vae/diffusion_pytorch_model.safetensors",
+            "scheduler/scheduler_config.json",
+        ],
+        0.05,
+    ),
     (["README.md", "config.json", "model.onnx", "tokenizer.json"], 0.03),
-    (["README.md", "config.json", "modules.json", "model.safetensors", "sentence_bert_config.json", "1_Pooling/config.json"], 0.04),
+    (
+        [
+            "README.md",
+            "config.json",
+            "modules.json",
+            "model.safetensors",
+            "sentence_bert_config.json",
+            "1_Pooling/config.json",
+        ],
+        0.04,
+    ),
 ]
 _SECTIONS = [
-    (["model card", "model details", "uses", "training details", "training data", "evaluation", "results", "bias, risks, and limitations",
-      "intended uses & limitations"], 0.25),
-    (["model description", "intended uses & limitations", "training and evaluation data", "training procedure",
-      "training hyperparameters", "training results", "framework versions"], 0.35),
+    (
+        [
+            "model card",
+            "model details",
+            "uses",
+            "training details",
+            "training data",
+            "evaluation",
+            "results",
+            "bias, risks, and limitations",
+            "intended uses & limitations",
+        ],
+        0.25,
+    ),
+    (
+        [
+            "model description",
+            "intended uses & limitations",
+            "training and evaluation data",
+            "training procedure",
+            "training hyperparameters",
+            "training results",
+            "framework versions",
+        ],
+        0.35,
+    ),
     (["usage"], 0.2),
     ([], 0.2),
 ]
-_FAMILIES = ["llama", "mistral", "qwen", "gemma", "phi", "falcon", "bert", "whisper", "sdxl", "olmo", "pythia", "bloom"]
-_LIBS = [("transformers", 0.55), ("peft", 0.1), ("diffusers", 0.05), ("sentence-transformers", 0.05), ("gguf", 0.08), (None, 0.12),
-         ("timm", 0.02), ("mlx", 0.03)]
-_STATUS = [("ok", 0.8), ("missing", 0.07), ("gated", 0.04), ("malformed_yaml", 0.02), ("not_fetched", 0.06), ("non_utf8", 0.01)]
+_FAMILIES = [
+    "llama",
+    "mistral",
+    "qwen",
+    "gemma",
+    "phi",
+    "falcon",
+    "bert",
+    "whisper",
+    "sdxl",
+    "olmo",
+    "pythia",
+    "bloom",
+]
+_LIBS = [
+    ("transformers", 0.55),
+    ("peft", 0.1),
+    ("diffusers", 0.05),
+    ("sentence-transformers", 0.05),
+    ("gguf", 0.08),
+    (None, 0.12),
+    ("timm", 0.02),
+    ("mlx", 0.03),
+]
+_STATUS = [
+    ("ok", 0.8),
+    ("missing", 0.07),
+    ("gated", 0.04),
+    ("malformed_yaml", 0.02),
+    ("not_fetched", 0.06),
+    ("non_utf8", 0.01),
+]
 _GATED = [("false", 0.92), ("auto", 0.05), ("manual", 0.03)]
 
 
@@ -72,7 +205,11 @@ def _pool_lists(rng: np.random.Generator, pool: list[str], n: int, share: float,
     sizes = pl.Series(np.where(rng.random(n) < share, rng.integers(1, most + 1, n), 0))
     flat = pl.Series(pool, dtype=pl.String).gather(rng.integers(0, len(pool), n * most))
     lists = flat.reshape((n, most)).arr.to_list()
-    return pl.DataFrame({"l": lists, "k": sizes}).select(pl.col("l").list.head(pl.col("k")).list.unique(maintain_order=True)).to_series()
+    return (
+        pl.DataFrame({"l": lists, "k": sizes})
+        .select(pl.col("l").list.head(pl.col("k")).list.unique(maintain_order=True))
+        .to_series()
+    )
 
 
 def synthetic_revisions(n: int, seed: int = 0) -> pl.DataFrame:
@@ -80,24 +217,37 @@ def synthetic_revisions(n: int, seed: int = 0) -> pl.DataFrame:
     rng = np.random.default_rng(seed)
     n_repos = max(1, n // 3)
     repo_idx = rng.integers(0, n_repos, n)
-    repos = pl.Series([f"org{i % max(1, n_repos // 8)}/{_FAMILIES[i % len(_FAMILIES)]}-{i}" for i in range(n_repos)], dtype=pl.String)
+    repos = pl.Series(
+        [f"org{i % max(1, n_repos // 8)}/{_FAMILIES[i % len(_FAMILIES)]}-{i}" for i in range(n_repos)],
+        dtype=pl.String,
+    )
     lic = _pick(rng, _LICENSES, n)
     files_idx = _pick(rng, _FILES, n)
     sections_idx = _pick(rng, _SECTIONS, n)
     lic_raw = pl.Series([o[0] for o in _LICENSES], dtype=pl.String).gather(lic)
     lic_name = pl.Series([o[1] for o in _LICENSES], dtype=pl.String).gather(lic)
     conflict = rng.random(n) < 0.01
-    tags = pl.DataFrame({"r": lic_raw, "c": conflict}).select(
-        pl.when(pl.col("c")).then(pl.lit(["apache-2.0"])).otherwise(
-            pl.col("r").str.to_lowercase().str.replace_all(" ", "-").str.split(",").fill_null([]))
-    ).to_series()
-    base_pool = repos.gather(rng.integers(0, n_repos, 2000)).to_list() + ["meta-llama/Llama-2-7b-hf", "mistralai/Mistral-7B-v0.1"]
+    tags = (
+        pl.DataFrame({"r": lic_raw, "c": conflict})
+        .select(
+            pl.when(pl.col("c"))
+            .then(pl.lit(["apache-2.0"]))
+            .otherwise(pl.col("r").str.to_lowercase().str.replace_all(" ", "-").str.split(",").fill_null([]))
+        )
+        .to_series()
+    )
+    base_pool = repos.gather(rng.integers(0, n_repos, 2000)).to_list() + [
+        "meta-llama/Llama-2-7b-hf",
+        "mistralai/Mistral-7B-v0.1",
+    ]
     start_us = int(dt.datetime(2022, 3, 2, tzinfo=dt.UTC).timestamp()) * 1_000_000
     df = pl.DataFrame(
         {
             "repo_id": repos.gather(repo_idx),
             "revision": _hex40(rng, n),
-            "committed_at": pl.Series(start_us + rng.integers(0, 4 * 365 * 86400, n) * 1_000_000).cast(pl.Datetime("us", "UTC")),
+            "committed_at": pl.Series(start_us + rng.integers(0, 4 * 365 * 86400, n) * 1_000_000).cast(
+                pl.Datetime("us", "UTC")
+            ),
             "source": pl.Series(["listing"] * n, dtype=pl.String),
             "license_raw": lic_raw,
             "license_name": lic_name,
@@ -105,21 +255,43 @@ def synthetic_revisions(n: int, seed: int = 0) -> pl.DataFrame:
             "gated": pl.Series([o[0] for o in _GATED], dtype=pl.String).gather(_pick(rng, _GATED, n)),
             "files": pl.Series([o[0] for o in _FILES], dtype=pl.List(pl.String)).gather(files_idx),
             "datasets": _pool_lists(rng, [f"ds-org/dataset-{i}" for i in range(2000)], n, 0.2, 3),
-            "arxiv_ids": _pool_lists(rng, [f"{2100 + i % 400}.{10000 + i:05d}" for i in range(5000)], n, 0.15, 2),
-            "code_urls": _pool_lists(rng, [f"https://github.com/org{i}/{k}" for i in range(300) for k in ("train-recipes", "model", "eval-suite", "data-prep")], n, 0.12, 2),
+            "arxiv_ids": _pool_lists(
+                rng, [f"{2100 + i % 400}.{10000 + i:05d}" for i in range(5000)], n, 0.15, 2
+            ),
+            "code_urls": _pool_lists(
+                rng,
+                [
+                    f"https://github.com/org{i}/{k}"
+                    for i in range(300)
+                    for k in ("train-recipes", "model", "eval-suite", "data-prep")
+                ],
+                n,
+                0.12,
+                2,
+            ),
             "base_models": _pool_lists(rng, base_pool, n, 0.4, 1),
             "library_name": pl.Series([o[0] for o in _LIBS], dtype=pl.String).gather(_pick(rng, _LIBS, n)),
-            "readme_status": pl.Series([o[0] for o in _STATUS], dtype=pl.String).gather(_pick(rng, _STATUS, n)),
+            "readme_status": pl.Series([o[0] for o in _STATUS], dtype=pl.String).gather(
+                _pick(rng, _STATUS, n)
+            ),
             "card_bytes": pl.Series(rng.integers(200, 30_000, n), dtype=pl.Int64),
-            "card_sections": pl.Series([o[0] for o in _SECTIONS], dtype=pl.List(pl.String)).gather(sections_idx),
+            "card_sections": pl.Series([o[0] for o in _SECTIONS], dtype=pl.List(pl.String)).gather(
+                sections_idx
+            ),
             "has_model_index": pl.Series(rng.random(n) < 0.1, dtype=pl.Boolean),
         }
     )
-    df = df.with_columns(observed_at=pl.col("committed_at") + pl.duration(days=1), pipeline_tag=pl.lit("text-generation"), tags=pl.lit([], dtype=pl.List(pl.String)))
+    df = df.with_columns(
+        observed_at=pl.col("committed_at") + pl.duration(days=1),
+        pipeline_tag=pl.lit("text-generation"),
+        tags=pl.lit([], dtype=pl.List(pl.String)),
+    )
     for col, dtype in REVISIONS_SCHEMA.items():
         if col not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=dtype).alias(col))
-    return weight_facts(df, rubric=load_rubric()).select([pl.col(c).cast(t) for c, t in REVISIONS_SCHEMA.items()])
+    return weight_facts(df, rubric=load_rubric()).select(
+        [pl.col(c).cast(t) for c, t in REVISIONS_SCHEMA.items()]
+    )
 
 
 def synthetic_context(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
@@ -140,13 +312,21 @@ def synthetic_context(seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
         }
     )
     datasets = datasets.with_columns(pl.lit(None, dtype=pl.String).alias("license_name")).select(
-        [pl.col(c).cast(t) for c, t in DATASETS_SCHEMA.items()])
+        [pl.col(c).cast(t) for c, t in DATASETS_SCHEMA.items()]
+    )
     papers = pl.DataFrame(
         {
             "arxiv_id": [f"{2100 + i % 400}.{10000 + i:05d}" for i in range(5000)],
-            "title": [f"{_FAMILIES[i % len(_FAMILIES)].title()} {i}: technical report" if i % 3 == 0 else f"A study of topic {i}" for i in range(5000)],
+            "title": [
+                f"{_FAMILIES[i % len(_FAMILIES)].title()} {i}: technical report"
+                if i % 3 == 0
+                else f"A study of topic {i}"
+                for i in range(5000)
+            ],
             "journal_ref": [None if i % 4 else "NeurIPS 2024" for i in range(5000)],
-            "license_url": [None if i % 2 else "http://creativecommons.org/licenses/by/4.0/" for i in range(5000)],
+            "license_url": [
+                None if i % 2 else "http://creativecommons.org/licenses/by/4.0/" for i in range(5000)
+            ],
         }
     )
     for col, dtype in PAPERS_SCHEMA.items():
@@ -176,7 +356,9 @@ def run_scoring_bench(n: int = 3_000_000, seed: int = 0, batch_size: int = 300_0
     scored = []
     # Licences are resolved batch by batch inside score_in_batches.
     # As the pipeline calls it: the base models' own verdicts are scored first (base_verdicts).
-    for disclosures, openness in score_in_batches(revisions, datasets, papers, rubric=rubric, batch_size=batch_size):
+    for disclosures, openness in score_in_batches(
+        revisions, datasets, papers, rubric=rubric, batch_size=batch_size
+    ):
         disclosure_rows += disclosures.height
         scored.append(openness)
     openness = pl.concat(scored)
@@ -202,11 +384,20 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, str, str, bool | None]
     n = result["revisions"]
     at_scale = n >= 3_000_000
     return [
-        (f"resolve + detect + score {n:,} revisions ({result['disclosures_rows']:,} disclosures)", f"{result['seconds']} s",
-         "< 60 s for 3,000,000 on 2 cores", result["seconds"] < 60 if at_scale else None),
+        (
+            f"resolve + detect + score {n:,} revisions ({result['disclosures_rows']:,} disclosures)",
+            f"{result['seconds']} s",
+            "< 60 s for 3,000,000 on 2 cores",
+            result["seconds"] < 60 if at_scale else None,
+        ),
         ("CPU time of that run", f"{result['cpu_seconds']} s", "", None),
         ("peak RSS", f"{result['peak_rss_mib']} MiB", "", None),
-        ("1-minute load average at the end (other processes on the machine)", str(result["load_average_1m_at_end"]), "", None),
+        (
+            "1-minute load average at the end (other processes on the machine)",
+            str(result["load_average_1m_at_end"]),
+            "",
+            None,
+        ),
     ]
 
 

@@ -79,8 +79,12 @@ def normalise_license(expr: pl.Expr) -> pl.Expr:
 def _lookup() -> pl.DataFrame:
     """Normalised key -> catalogue row (ids and aliases)."""
     cat = _catalogue()
-    direct = cat.select(pl.col("id").alias("_key"), pl.col("id").alias("license_id"), pl.lit(False).alias("_alias"))
-    aliases = load_aliases().select(pl.col("alias").alias("_key"), pl.col("id").alias("license_id"), pl.lit(True).alias("_alias"))
+    direct = cat.select(
+        pl.col("id").alias("_key"), pl.col("id").alias("license_id"), pl.lit(False).alias("_alias")
+    )
+    aliases = load_aliases().select(
+        pl.col("alias").alias("_key"), pl.col("id").alias("license_id"), pl.lit(True).alias("_alias")
+    )
     keys = pl.concat([direct, aliases])
     return keys.join(
         cat.select(
@@ -98,8 +102,14 @@ def _lookup() -> pl.DataFrame:
 def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
     """Add the effective licence id, its family and flags, a status and the evidence (one join, no row loop)."""
     base = revisions.drop([c for c in RESOLVED_COLUMNS if c in revisions.columns])
-    base = base.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in ("license_raw", "license_name") if c not in base.columns)
-    tags = pl.col("license_tags") if "license_tags" in base.columns else pl.lit(None, dtype=pl.List(pl.String))
+    base = base.with_columns(
+        pl.lit(None, dtype=pl.String).alias(c)
+        for c in ("license_raw", "license_name")
+        if c not in base.columns
+    )
+    tags = (
+        pl.col("license_tags") if "license_tags" in base.columns else pl.lit(None, dtype=pl.List(pl.String))
+    )
     # Only the licence columns travel through the joins; the result is stacked back beside the input.
     narrow = (
         base.lazy()
@@ -114,7 +124,9 @@ def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(
             pl.coalesce("_raw", "_tags").alias("_declared"),
-            (pl.col("_raw").str.contains(",", literal=True) | pl.col("_tags").str.contains(",", literal=True)).fill_null(False).alias("_list"),
+            (pl.col("_raw").str.contains(",", literal=True) | pl.col("_tags").str.contains(",", literal=True))
+            .fill_null(False)
+            .alias("_list"),
             (pl.col("_raw") != pl.col("_tags")).fill_null(False).alias("_conflict"),
         )
         .with_columns(
@@ -132,9 +144,15 @@ def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
         fix = _resolve_lists(lists)
         cols = [c for c in fix.columns if c != "_ord"]
         resolved = (
-            resolved.join(fix.lazy().rename({c: f"{c}__list" for c in cols}), on="_ord", how="left", maintain_order="left")
+            resolved.join(
+                fix.lazy().rename({c: f"{c}__list" for c in cols}),
+                on="_ord",
+                how="left",
+                maintain_order="left",
+            )
             .with_columns(
-                pl.when(pl.col("_list")).then(pl.col(f"{c}__list")).otherwise(pl.col(c)).alias(c) for c in cols
+                pl.when(pl.col("_list")).then(pl.col(f"{c}__list")).otherwise(pl.col(c)).alias(c)
+                for c in cols
             )
             .drop([f"{c}__list" for c in cols])
         )
@@ -146,7 +164,10 @@ def resolve_licenses(revisions: pl.DataFrame) -> pl.DataFrame:
 
 def _resolve_lists(lists: pl.DataFrame) -> pl.DataFrame:
     """Rows with a list: compare card and tags as sets; every member must map; the most restrictive decides."""
-    sorted_ids = {c: pl.col(c).str.split(",").list.eval(pl.element().unique().sort()).list.join(",") for c in ("_raw", "_tags")}
+    sorted_ids = {
+        c: pl.col(c).str.split(",").list.eval(pl.element().unique().sort()).list.join(",")
+        for c in ("_raw", "_tags")
+    }
     keyed = lists.with_columns(
         (sorted_ids["_raw"] != sorted_ids["_tags"]).fill_null(False).alias("_conflict"),
         sorted_ids["_raw"].alias("_rawset"),
@@ -157,7 +178,9 @@ def _resolve_lists(lists: pl.DataFrame) -> pl.DataFrame:
         .explode("_member")
         .join(_lookup().rename({"_key": "_member"}), on="_member", how="left")
         .with_columns(
-            pl.col("license_family").replace_strict(_RESTRICTIVENESS, list(range(len(_RESTRICTIVENESS))), default=0).alias("_r"),
+            pl.col("license_family")
+            .replace_strict(_RESTRICTIVENESS, list(range(len(_RESTRICTIVENESS))), default=0)
+            .alias("_r"),
             pl.col("commercial_use").replace_strict(_COMMERCIAL_ORDER, list(range(4)), default=0).alias("_c"),
         )
         .group_by("_ord")
@@ -172,19 +195,38 @@ def _resolve_lists(lists: pl.DataFrame) -> pl.DataFrame:
             pl.col("_alias").any().alias("_alias"),
         )
     )
-    single = keyed.filter(~pl.col("_key").str.contains(",", literal=True).fill_null(True)).select("_ord", "_conflict", "_key").join(
-        _lookup(), on="_key", how="left"
+    single = (
+        keyed.filter(~pl.col("_key").str.contains(",", literal=True).fill_null(True))
+        .select("_ord", "_conflict", "_key")
+        .join(_lookup(), on="_key", how="left")
     )
-    listed = keyed.select("_ord", "_conflict").join(members, on="_ord", how="inner").with_columns(
-        pl.when(~pl.col("_any_unmapped")).then(pl.col("license_id")).alias("license_id"),
-        pl.when(~pl.col("_any_unmapped"))
-        .then(pl.col("_r").replace_strict(list(range(len(_RESTRICTIVENESS))), _RESTRICTIVENESS))
-        .alias("license_family"),
-        pl.when(~pl.col("_any_unmapped")).then(pl.col("_c").replace_strict(list(range(4)), _COMMERCIAL_ORDER)).alias("commercial_use"),
-        pl.lit(None, dtype=pl.String).alias("spdx_id"),
-        pl.col("_members").alias("_key"),
+    listed = (
+        keyed.select("_ord", "_conflict")
+        .join(members, on="_ord", how="inner")
+        .with_columns(
+            pl.when(~pl.col("_any_unmapped")).then(pl.col("license_id")).alias("license_id"),
+            pl.when(~pl.col("_any_unmapped"))
+            .then(pl.col("_r").replace_strict(list(range(len(_RESTRICTIVENESS))), _RESTRICTIVENESS))
+            .alias("license_family"),
+            pl.when(~pl.col("_any_unmapped"))
+            .then(pl.col("_c").replace_strict(list(range(4)), _COMMERCIAL_ORDER))
+            .alias("commercial_use"),
+            pl.lit(None, dtype=pl.String).alias("spdx_id"),
+            pl.col("_members").alias("_key"),
+        )
     )
-    cols = ["_ord", "_conflict", "_key", "license_id", "spdx_id", "license_family", "osi_approved", "commercial_use", "license_mot_open", "_alias"]
+    cols = [
+        "_ord",
+        "_conflict",
+        "_key",
+        "license_id",
+        "spdx_id",
+        "license_family",
+        "osi_approved",
+        "commercial_use",
+        "license_mot_open",
+        "_alias",
+    ]
     return pl.concat([single.select(cols), listed.select(cols)], how="vertical_relaxed")
 
 
@@ -213,11 +255,17 @@ def _finish(df: pl.LazyFrame) -> pl.LazyFrame:
             pl.when(mapped & pl.col("_alias").fill_null(False)).then(
                 js_obj([("field", pl.lit('"alias"')), ("value", js_str(pl.col("_key")))])
             ),
-            pl.when(pl.col("license_status") == "conflict").then(pl.lit('{"field":"conflict","value":"card license != license:* tags"}')),
+            pl.when(pl.col("license_status") == "conflict").then(
+                pl.lit('{"field":"conflict","value":"card license != license:* tags"}')
+            ),
         ]
     )
     return df.with_columns(
-        pl.when(mapped).then(pl.col("license_id")).when(pl.col("license_status") == "unmapped").then(pl.col("_key")).alias("license_id"),
+        pl.when(mapped)
+        .then(pl.col("license_id"))
+        .when(pl.col("license_status") == "unmapped")
+        .then(pl.col("_key"))
+        .alias("license_id"),
         pl.when(mapped).then(pl.col("spdx_id")).alias("spdx_id"),
         pl.when(mapped)
         .then(pl.col("license_family"))

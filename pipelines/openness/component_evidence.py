@@ -15,7 +15,9 @@ S = pl.col
 
 def arr(*parts: str | pl.Expr) -> pl.Expr:
     """A JSON array from literal text and column pieces."""
-    return pl.concat_str([pl.lit("[")] + [pl.lit(p) if isinstance(p, str) else p for p in parts] + [pl.lit("]")])
+    return pl.concat_str(
+        [pl.lit("[")] + [pl.lit(p) if isinstance(p, str) else p for p in parts] + [pl.lit("]")]
+    )
 
 
 def obj_file(kind: str) -> list[str | pl.Expr]:
@@ -31,7 +33,9 @@ def file(kind: str) -> pl.Expr:
 
 def readme(field: str, value: pl.Expr | str) -> pl.Expr:
     """[{"file": "README.md", "field", "value", "url"}] for a fact read from the card."""
-    return arr(f'{{"file":"README.md","field":"{field}","value":', value, ',"url":"', S("_blob"), 'README.md"}')
+    return arr(
+        f'{{"file":"README.md","field":"{field}","value":', value, ',"url":"', S("_blob"), 'README.md"}'
+    )
 
 
 def quoted(col: str) -> pl.Expr:
@@ -41,7 +45,15 @@ def quoted(col: str) -> pl.Expr:
 
 def lib() -> list[str | pl.Expr]:
     """Pieces of {"field": "library_name", "value", "license", "url"}."""
-    return ['{"field":"library_name","value":"', S("_e_library"), '","license":"', S("lib_license_id"), '","url":"', S("_commit"), '"}']
+    return [
+        '{"field":"library_name","value":"',
+        S("_e_library"),
+        '","license":"',
+        S("lib_license_id"),
+        '","url":"',
+        S("_commit"),
+        '"}',
+    ]
 
 
 def arxiv(col: str) -> pl.Expr:
@@ -81,7 +93,11 @@ def absent_fragments() -> list[pl.Expr]:
     out = []
     for kind, fields in ABSENT.items():
         names = ",".join(f'"{f}"' for f in fields)
-        out.append(pl.concat_str([pl.lit(f'[{{"checked":[{names}],"value":null,"url":"'), S("_commit"), pl.lit('"}]')]).alias(f"_absent_{kind}"))
+        out.append(
+            pl.concat_str(
+                [pl.lit(f'[{{"checked":[{names}],"value":null,"url":"'), S("_commit"), pl.lit('"}]')]
+            ).alias(f"_absent_{kind}")
+        )
     return out
 
 

@@ -60,18 +60,41 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
         *[S(f"sec_{kind}").is_not_null() for kind in card["comprehensive_sections"]],
     ).fill_null(False)
     ds_public = (
-        pl.when(S("n_ds_public") == S("n_ds")).then(1).when(S("n_ds_public") > 0).then(2).when(S("n_ds_closed") == S("n_ds")).then(3).otherwise(0)
+        pl.when(S("n_ds_public") == S("n_ds"))
+        .then(1)
+        .when(S("n_ds_public") > 0)
+        .then(2)
+        .when(S("n_ds_closed") == S("n_ds"))
+        .then(3)
+        .otherwise(0)
     )
     return {
         9: [
             Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", ev.file("custom_code_file")),
-            Rule(S("config_file").is_not_null() & S("lib_license_id").is_not_null(), True, "inferred", "lib",
-                 ev.arr(*ev.obj_file("config_file"), ",", *ev.lib())),
-            Rule(no_w & S("config_file").is_null() & ~S("has_py"), False, "inferred", "none", ev.absent("files")),
+            Rule(
+                S("config_file").is_not_null() & S("lib_license_id").is_not_null(),
+                True,
+                "inferred",
+                "lib",
+                ev.arr(*ev.obj_file("config_file"), ",", *ev.lib()),
+            ),
+            Rule(
+                no_w & S("config_file").is_null() & ~S("has_py"),
+                False,
+                "inferred",
+                "none",
+                ev.absent("files"),
+            ),
         ],
         10: [
             Rule(has_w & S("w_file").is_not_null(), True, "declared", "repo", ev.file("w_file")),
-            Rule(has_w, True, "declared", "repo", ev.arr('{"field":"has_weights","value":true,"url":"', S("_commit"), '"}')),
+            Rule(
+                has_w,
+                True,
+                "declared",
+                "repo",
+                ev.arr('{"field":"has_weights","value":true,"url":"', S("_commit"), '"}'),
+            ),
             Rule(no_w, False, "inferred", "none", ev.absent("files")),
         ],
         11: [
@@ -81,43 +104,106 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
         ],
         12: [
             Rule(S("model_index"), True, "declared", "repo", ev.readme("model-index", "true")),
-            Rule(S("sec_evaluation").is_not_null(), True, "inferred", "repo", ev.readme("card_sections", ev.quoted("sec_evaluation"))),
+            Rule(
+                S("sec_evaluation").is_not_null(),
+                True,
+                "inferred",
+                "repo",
+                ev.readme("card_sections", ev.quoted("sec_evaluation")),
+            ),
             Rule(S("card_known"), False, "inferred", "none", ev.absent("eval")),
         ],
         13: [
-            Rule(S("card_read"), True, "declared", "repo", ev.readme("readme_status", ev.quoted("readme_status")),
-                 pl.when(comprehensive).then(1).otherwise(2)),
+            Rule(
+                S("card_read"),
+                True,
+                "declared",
+                "repo",
+                ev.readme("readme_status", ev.quoted("readme_status")),
+                pl.when(comprehensive).then(1).otherwise(2),
+            ),
             Rule(S("readme_status") == "missing", False, "inferred", "none", ev.absent("readme")),
         ],
         14: [
-            Rule((S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")), True, "inferred", "datasets", ev.dataset("first_ds"), 1),
-            Rule(S("sec_data").is_not_null(), True, "inferred", "repo", ev.readme("card_sections", ev.quoted("sec_data")), 2),
+            Rule(
+                (S("n_ds") > 0) & (S("n_ds_cards") == S("n_ds")),
+                True,
+                "inferred",
+                "datasets",
+                ev.dataset("first_ds"),
+                1,
+            ),
+            Rule(
+                S("sec_data").is_not_null(),
+                True,
+                "inferred",
+                "repo",
+                ev.readme("card_sections", ev.quoted("sec_data")),
+                2,
+            ),
             Rule(S("n_ds_cards") > 0, True, "inferred", "datasets", ev.dataset("first_ds"), 2),
             Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", ev.absent("data")),
         ],
         20: [
-            Rule(S("sec_sample_outputs").is_not_null(), True, "inferred", "repo", ev.readme("card_sections", ev.quoted("sec_sample_outputs"))),
+            Rule(
+                S("sec_sample_outputs").is_not_null(),
+                True,
+                "inferred",
+                "repo",
+                ev.readme("card_sections", ev.quoted("sec_sample_outputs")),
+            ),
         ],
         7: [
-            Rule(S("training_code_file").is_not_null(), True, "declared", "repo", ev.file("training_code_file"), 1),
+            Rule(
+                S("training_code_file").is_not_null(),
+                True,
+                "declared",
+                "repo",
+                ev.file("training_code_file"),
+                1,
+            ),
             Rule(S("url_training").is_not_null(), True, "inferred", "none", ev.code("url_training"), 2),
             Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
         ],
         8: [
             Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", ev.file("custom_code_file")),
-            Rule(S("inference_code_file").is_not_null(), True, "declared", "repo", ev.file("inference_code_file")),
+            Rule(
+                S("inference_code_file").is_not_null(),
+                True,
+                "declared",
+                "repo",
+                ev.file("inference_code_file"),
+            ),
             Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", ev.arr(*ev.lib())),
-            Rule(no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", ev.absent("library")),
+            Rule(
+                no_w & ~S("has_py") & S("library").is_null(), False, "inferred", "none", ev.absent("library")
+            ),
         ],
         18: [
-            Rule(S("evaluation_code_file").is_not_null(), True, "declared", "repo", ev.file("evaluation_code_file")),
+            Rule(
+                S("evaluation_code_file").is_not_null(),
+                True,
+                "declared",
+                "repo",
+                ev.file("evaluation_code_file"),
+            ),
             Rule(S("url_evaluation").is_not_null(), True, "inferred", "none", ev.code("url_evaluation")),
-            Rule(_NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
+            Rule(
+                _NO_CODE & S("evaluation_code_file").is_null(), False, "inferred", "none", ev.absent("code")
+            ),
         ],
         19: [
-            Rule(S("n_eval_ds") > 0, True, "declared", "none", ev.readme("model-index.results.dataset", ev.quoted("first_eval_ds"))),
+            Rule(
+                S("n_eval_ds") > 0,
+                True,
+                "declared",
+                "none",
+                ev.readme("model-index.results.dataset", ev.quoted("first_eval_ds")),
+            ),
             Rule(S("model_index"), True, "inferred", "none", ev.readme("model-index", "true")),
-            Rule(S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", ev.absent("eval")),
+            Rule(
+                S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", ev.absent("eval")
+            ),
         ],
         22: [
             Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", ev.arr(*ev.lib())),
@@ -127,15 +213,36 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
             Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", ev.absent("datasets")),
         ],
         16: [
-            Rule(S("preprocessing_code_file").is_not_null(), True, "declared", "repo", ev.file("preprocessing_code_file")),
-            Rule(S("url_preprocessing").is_not_null(), True, "inferred", "none", ev.code("url_preprocessing")),
-            Rule(_NO_CODE & S("preprocessing_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
+            Rule(
+                S("preprocessing_code_file").is_not_null(),
+                True,
+                "declared",
+                "repo",
+                ev.file("preprocessing_code_file"),
+            ),
+            Rule(
+                S("url_preprocessing").is_not_null(), True, "inferred", "none", ev.code("url_preprocessing")
+            ),
+            Rule(
+                _NO_CODE & S("preprocessing_code_file").is_null(),
+                False,
+                "inferred",
+                "none",
+                ev.absent("code"),
+            ),
         ],
         24: [
             Rule(S("inter_file").is_not_null(), True, "declared", "repo", ev.file("inter_file")),
         ],
         21: [
-            Rule(S("own_paper").is_not_null(), True, "declared", "doc", ev.arxiv("own_paper"), pl.when(S("own_published")).then(1).otherwise(2)),
+            Rule(
+                S("own_paper").is_not_null(),
+                True,
+                "declared",
+                "doc",
+                ev.arxiv("own_paper"),
+                pl.when(S("own_published")).then(1).otherwise(2),
+            ),
             Rule(S("card_known") & (S("n_arxiv") == 0), False, "inferred", "none", ev.absent("arxiv")),
         ],
         17: [
@@ -147,10 +254,23 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
 
 # What an undecided component was looked for in (constant evidence: nothing was found either way).
 _UNKNOWN_CHECKED = {
-    9: ("files", "library_name"), 10: ("files", "has_weights"), 11: ("arxiv_ids",), 12: ("model-index", "card_sections"),
-    13: ("README.md",), 14: ("datasets", "card_sections"), 20: ("card_sections",), 7: ("files", "code_urls"),
-    8: ("files", "library_name"), 18: ("files", "code_urls"), 19: ("model-index",), 22: ("library_name",),
-    15: ("datasets",), 16: ("files", "code_urls"), 24: ("files", "refs"), 21: ("arxiv_ids", "papers"), 17: ("files",),
+    9: ("files", "library_name"),
+    10: ("files", "has_weights"),
+    11: ("arxiv_ids",),
+    12: ("model-index", "card_sections"),
+    13: ("README.md",),
+    14: ("datasets", "card_sections"),
+    20: ("card_sections",),
+    7: ("files", "code_urls"),
+    8: ("files", "library_name"),
+    18: ("files", "code_urls"),
+    19: ("model-index",),
+    22: ("library_name",),
+    15: ("datasets",),
+    16: ("files", "code_urls"),
+    24: ("files", "refs"),
+    21: ("arxiv_ids", "papers"),
+    17: ("files",),
 }
 
 
@@ -162,7 +282,9 @@ def _licence(source: str) -> tuple[pl.Expr, pl.Expr]:
         return S("lib_license_id"), S("lib_open")
     if source == "doc":
         doc = S("doc_license_id").is_not_null()
-        return pl.when(doc).then(S("doc_license_id")).otherwise(S("license_id")), pl.when(doc).then(S("_doc_open")).otherwise(S("_repo_open"))
+        return pl.when(doc).then(S("doc_license_id")).otherwise(S("license_id")), pl.when(doc).then(
+            S("_doc_open")
+        ).otherwise(S("_repo_open"))
     if source == "datasets":
         return S("_ds_license"), S("_ds_open")
     return pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.Boolean)
@@ -215,24 +337,46 @@ def detect_components(
         .then(pl.lit(None, dtype=pl.Boolean))
         .otherwise(S("license_mot_open"))
         .alias("_repo_open"),
-        S("doc_license_id").replace_strict(mot_open, default=None, return_dtype=pl.Boolean).alias("_doc_open"),
+        S("doc_license_id")
+        .replace_strict(mot_open, default=None, return_dtype=pl.Boolean)
+        .alias("_doc_open"),
         pl.when(S("ds_license_ids").str.len_chars() > 0).then(S("ds_license_ids")).alias("_ds_license"),
-        pl.when((S("n_ds") > 0) & S("n_ds_known").fill_null(0).eq(S("n_ds")) & S("n_ds_open").fill_null(0).eq(S("n_ds")))
+        pl.when(
+            (S("n_ds") > 0)
+            & S("n_ds_known").fill_null(0).eq(S("n_ds"))
+            & S("n_ds_open").fill_null(0).eq(S("n_ds"))
+        )
         .then(pl.lit(True))
         .when(S("n_ds_notopen").fill_null(0) > 0)
         .then(pl.lit(False))
         .alias("_ds_open"),
-        *[S(c).fill_null(0) for c in ("n_ds_known", "n_ds_public", "n_ds_closed", "n_ds_open", "n_ds_notopen", "n_ds_cards", "n_paper_meta")],
+        *[
+            S(c).fill_null(0)
+            for c in (
+                "n_ds_known",
+                "n_ds_public",
+                "n_ds_closed",
+                "n_ds_open",
+                "n_ds_notopen",
+                "n_ds_cards",
+                "n_paper_meta",
+            )
+        ],
         S("own_published").fill_null(False),
     )
     # Which rule decides each component (0 = none): a small integer per revision and component.
-    sig = sig.with_columns(*ev.absent_fragments(), *[_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules])
+    sig = sig.with_columns(
+        *ev.absent_fragments(), *[_rule_index(rules[cid]).alias(f"_r{cid}") for cid in rules]
+    )
     version = rubric["rubric_version"]
     lazy = sig.lazy()
     blocks = []
     for spec in mot_components():
         cid = spec["id"]
-        decided = [_rows(lazy.filter(S(f"_r{cid}") == k), spec, version, rule) for k, rule in enumerate(rules[cid], start=1)]
+        decided = [
+            _rows(lazy.filter(S(f"_r{cid}") == k), spec, version, rule)
+            for k, rule in enumerate(rules[cid], start=1)
+        ]
         undecided = _rows(lazy.filter(S(f"_r{cid}") == 0), spec, version, None)
         blocks.append(pl.concat([*decided, undecided], how="vertical"))
     # Back to the input order, so the table has a canonical layout: one block per component, in

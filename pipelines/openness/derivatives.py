@@ -35,16 +35,28 @@ def link_derivatives(revisions_latest: pl.DataFrame, *, rubric: dict[str, Any] |
     """
     rubric = rubric or load_rubric()
     rank = {fam: rule["rank"] for fam, rule in rubric["families"].items() if rule.get("rank") is not None}
-    latest = revisions_latest if "license_status" in revisions_latest.columns else resolve_licenses(revisions_latest)
+    latest = (
+        revisions_latest
+        if "license_status" in revisions_latest.columns
+        else resolve_licenses(revisions_latest)
+    )
     if "committed_at" in latest.columns:
         latest = latest.sort("committed_at", nulls_last=False)
     latest = latest.unique("repo_id", keep="last", maintain_order=True)
-    relation = S("base_model_relation") if "base_model_relation" in latest.columns else pl.lit(None, dtype=pl.String)
+    relation = (
+        S("base_model_relation") if "base_model_relation" in latest.columns else pl.lit(None, dtype=pl.String)
+    )
     links = (
         latest.lazy()
         .filter(S("base_models").list.len() > 0)
-        .select("repo_id", "revision", relation.alias("base_model_relation"), "license_id", "license_family",
-                S("base_models").alias("base_model"))
+        .select(
+            "repo_id",
+            "revision",
+            relation.alias("base_model_relation"),
+            "license_id",
+            "license_family",
+            S("base_models").alias("base_model"),
+        )
         .explode("base_model")
         .filter(S("base_model").is_not_null())
     )
@@ -60,20 +72,43 @@ def link_derivatives(revisions_latest: pl.DataFrame, *, rubric: dict[str, Any] |
     theirs = S("base_license_family").replace_strict(rank, default=None, return_dtype=pl.Int64)
     out = out.with_columns(
         (mine > theirs).alias("relicensed_more_permissively"),
-        pl.when(S("base_in_warehouse")).then(S("license_id").ne_missing(S("base_license_id"))).alias("license_changed"),
+        pl.when(S("base_in_warehouse"))
+        .then(S("license_id").ne_missing(S("base_license_id")))
+        .alias("license_changed"),
         pl.concat_str(
             [
-                pl.lit('{"derivative":{"license_id":'), js_str(S("license_id")),
-                pl.lit(',"license_family":'), js_str(S("license_family"), escape=False),
-                pl.lit(',"rank":'), mine.cast(pl.String).fill_null("null"),
-                pl.lit(',"url":"'), pl.lit(HF), js_escape(S("repo_id")), pl.lit("/commit/"), S("revision"),
-                pl.lit('"},"base":{"repo_id":'), js_str(S("base_model")),
-                pl.lit(',"license_id":'), js_str(S("base_license_id")),
-                pl.lit(',"license_family":'), js_str(S("base_license_family"), escape=False),
-                pl.lit(',"rank":'), theirs.cast(pl.String).fill_null("null"),
+                pl.lit('{"derivative":{"license_id":'),
+                js_str(S("license_id")),
+                pl.lit(',"license_family":'),
+                js_str(S("license_family"), escape=False),
+                pl.lit(',"rank":'),
+                mine.cast(pl.String).fill_null("null"),
+                pl.lit(',"url":"'),
+                pl.lit(HF),
+                js_escape(S("repo_id")),
+                pl.lit("/commit/"),
+                S("revision"),
+                pl.lit('"},"base":{"repo_id":'),
+                js_str(S("base_model")),
+                pl.lit(',"license_id":'),
+                js_str(S("base_license_id")),
+                pl.lit(',"license_family":'),
+                js_str(S("base_license_family"), escape=False),
+                pl.lit(',"rank":'),
+                theirs.cast(pl.String).fill_null("null"),
                 pl.lit(',"url":'),
                 pl.when(S("base_in_warehouse"))
-                .then(pl.concat_str([pl.lit(f'"{HF}'), js_escape(S("base_model")), pl.lit("/commit/"), S("_base_revision"), pl.lit('"')]))
+                .then(
+                    pl.concat_str(
+                        [
+                            pl.lit(f'"{HF}'),
+                            js_escape(S("base_model")),
+                            pl.lit("/commit/"),
+                            S("_base_revision"),
+                            pl.lit('"'),
+                        ]
+                    )
+                )
                 .otherwise(pl.lit("null")),
                 pl.lit('},"order":"rubric.yml families.*.rank"}'),
             ]

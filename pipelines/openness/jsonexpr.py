@@ -33,4 +33,6 @@ def js_obj(pairs: Iterable[tuple[str, pl.Expr]]) -> pl.Expr:
 
 def js_array(items: Iterable[pl.Expr]) -> pl.Expr:
     """A JSON array of the non-null JSON items."""
-    return pl.concat_str([pl.lit("["), pl.concat_str(list(items), separator=",", ignore_nulls=True), pl.lit("]")])
+    return pl.concat_str(
+        [pl.lit("["), pl.concat_str(list(items), separator=",", ignore_nulls=True), pl.lit("]")]
+    )

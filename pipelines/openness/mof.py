@@ -65,7 +65,11 @@ def is_open_license(license_id: str | None) -> bool:
     if not license_id:
         return False
     lic = mot_licenses().get(license_id)
-    return bool(lic and (lic["osi"] or lic["fsf"])) or license_id in OPEN_DATA_LICENSES or license_id in OPEN_LICENSES
+    return (
+        bool(lic and (lic["osi"] or lic["fsf"]))
+        or license_id in OPEN_DATA_LICENSES
+        or license_id in OPEN_LICENSES
+    )
 
 
 def is_type_appropriate(license_id: str | None, content_type: str) -> bool:
@@ -104,7 +108,9 @@ def classify(status: dict[int, str]) -> tuple[int, dict[str, float]]:
     return completed, progress
 
 
-def _progress(cls: int, included: dict[int, list[int]], required: dict[int, list[int]], status: dict[int, str]) -> float:
+def _progress(
+    cls: int, included: dict[int, list[int]], required: dict[int, list[int]], status: dict[int, str]
+) -> float:
     """ModelEvaluator::getProgress, including its early stop and the Class I denominator rule."""
     total = 0
     count = 0
@@ -149,8 +155,14 @@ def evaluate_mot_record(record: dict[str, Any]) -> dict[str, Any]:
         cid = spec["id"]
         verdict = {k: spec[k] for k in ("id", "name", "class", "content_type", "required")}
         if cid not in listed:
-            verdict.update(included=False, license=None, license_source=None, status="not included",
-                           type_appropriate=None, warning=None)
+            verdict.update(
+                included=False,
+                license=None,
+                license_source=None,
+                status="not included",
+                type_appropriate=None,
+                warning=None,
+            )
             verdicts.append(verdict)
             continue
         license_id, source = _resolve_license(listed[cid], spec["content_type"], global_licenses)
@@ -183,7 +195,9 @@ def evaluate_mot_record(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _resolve_license(comp: dict[str, Any], content_type: str, global_licenses: dict[str, Any]) -> tuple[str | None, str | None]:
+def _resolve_license(
+    comp: dict[str, Any], content_type: str, global_licenses: dict[str, Any]
+) -> tuple[str | None, str | None]:
     """ModelEvaluator::resolveLicense; `unlicensed` (stored as '') blocks inheritance from the globals."""
     value = comp.get("license")
     if value is not None:

@@ -18,7 +18,9 @@ def base_verdicts(
     """The `bases` frame: every repo's latest weights facts, plus the scored verdicts of the repos named as bases."""
     if "base_models" not in revisions.columns or revisions.height == 0:
         return base_facts(revisions)
-    latest = revisions.sort("committed_at", nulls_last=False) if "committed_at" in revisions.columns else revisions
+    latest = (
+        revisions.sort("committed_at", nulls_last=False) if "committed_at" in revisions.columns else revisions
+    )
     latest = latest.unique("repo_id", keep="last", maintain_order=True)
     named = revisions.select(pl.col("base_models").explode().drop_nulls().unique()).to_series()
     heads = latest.filter(pl.col("repo_id").is_in(named.implode()))

@@ -30,8 +30,16 @@ def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.
     components, the exact string-keyed group-by is used instead.
     """
     n_components = len(mot_components())
-    weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: v.bit(c["id"]) for c in mot_components()}, return_dtype=pl.Int64)
-    detail_weight = S("component_id").cast(pl.Int64).replace_strict({c["id"]: 4 ** c["id"] for c in mot_components()}, return_dtype=pl.Int64)
+    weight = (
+        S("component_id")
+        .cast(pl.Int64)
+        .replace_strict({c["id"]: v.bit(c["id"]) for c in mot_components()}, return_dtype=pl.Int64)
+    )
+    detail_weight = (
+        S("component_id")
+        .cast(pl.Int64)
+        .replace_strict({c["id"]: 4 ** c["id"] for c in mot_components()}, return_dtype=pl.Int64)
+    )
     masks = _masks(weight, detail_weight)
     canonical = _fold_canonical(disclosures, revisions)
     if canonical is not None:
@@ -54,7 +62,9 @@ def _fold_disclosures(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.
                 .drop("_h")
                 .collect(engine="streaming")
             )
-    exact = disclosures.lazy().select(*KEY, *masks).group_by(KEY).agg(pl.all().sum()).collect(engine="streaming")
+    exact = (
+        disclosures.lazy().select(*KEY, *masks).group_by(KEY).agg(pl.all().sum()).collect(engine="streaming")
+    )
     return keys.drop("_h").join(exact, on=KEY, how="left", maintain_order="left")
 
 
@@ -72,7 +82,10 @@ def _fold_canonical(disclosures: pl.DataFrame, revisions: pl.DataFrame) -> pl.Da
         ids = block["component_id"]
         if ids.min() != cid or ids.max() != cid:
             return None
-        if not (block["revision"] == keys["revision"]).all() or not (block["repo_id"] == keys["repo_id"]).all():
+        if (
+            not (block["revision"] == keys["revision"]).all()
+            or not (block["repo_id"] == keys["repo_id"]).all()
+        ):
             return None
         part = block.select(_masks(pl.lit(v.bit(cid), dtype=pl.Int64), pl.lit(4**cid, dtype=pl.Int64)))
         for name in part.columns:
@@ -95,14 +108,22 @@ def _masks(weight: pl.Expr, detail_weight: pl.Expr) -> list[pl.Expr]:
 def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:
     """The `bases` frame: each repo's latest weights verdict (and data-sources verdict when already scored)."""
     revisions_latest = revisions_latest.with_columns(
-        pl.lit(None, dtype=t).alias(c) for c, t in (("has_weights", pl.Boolean), ("gated", pl.String)) if c not in revisions_latest.columns
+        pl.lit(None, dtype=t).alias(c)
+        for c, t in (("has_weights", pl.Boolean), ("gated", pl.String))
+        if c not in revisions_latest.columns
     )
-    cols = ["repo_id", "has_weights", "gated"] + (["committed_at"] if "committed_at" in revisions_latest.columns else [])
+    cols = ["repo_id", "has_weights", "gated"] + (
+        ["committed_at"] if "committed_at" in revisions_latest.columns else []
+    )
     latest = revisions_latest.select(cols)
     if "committed_at" in cols:
-        latest = latest.sort("committed_at", nulls_last=False).unique("repo_id", keep="last").drop("committed_at")
+        latest = (
+            latest.sort("committed_at", nulls_last=False).unique("repo_id", keep="last").drop("committed_at")
+        )
     if openness_latest is not None:
-        scored = openness_latest.select("repo_id", "revision", "osai_weights_endmodel", "osai_datasources_endmodel")
+        scored = openness_latest.select(
+            "repo_id", "revision", "osai_weights_endmodel", "osai_datasources_endmodel"
+        )
         if "committed_at" in openness_latest.columns:
             scored = openness_latest.sort("committed_at", nulls_last=False).select(scored.columns)
         scored = scored.unique("repo_id", keep="last").drop("revision")
@@ -116,29 +137,49 @@ def _bases(df: pl.LazyFrame, bases: pl.DataFrame | None) -> pl.LazyFrame:
         S("base_models").list.first().alias("_base_repo"),
     )
     if bases is None or bases.height == 0:
-        return df.with_columns(pl.lit(None, dtype=pl.String).alias("_base_weights"), pl.lit(None, dtype=pl.String).alias("_base_datasources"))
+        return df.with_columns(
+            pl.lit(None, dtype=pl.String).alias("_base_weights"),
+            pl.lit(None, dtype=pl.String).alias("_base_datasources"),
+        )
     # Only the base repos this batch names, then one row per repo (the last one given wins).
     named = df.select(S("_base_repo").drop_nulls().unique()).collect().to_series()
     b = bases.filter(S("repo_id").is_in(named.implode())).unique("repo_id", keep="last", maintain_order=True)
     # The base's own scored verdict when there is one, else the same rule on its weights facts.
     weights = (
-        pl.when(S("has_weights") & (S("gated") == "false")).then(pl.lit("open"))
-        .when(S("has_weights") & S("gated").is_in(["auto", "manual"])).then(pl.lit("partial"))
-        .when(S("has_weights").not_()).then(pl.lit("closed"))
+        pl.when(S("has_weights") & (S("gated") == "false"))
+        .then(pl.lit("open"))
+        .when(S("has_weights") & S("gated").is_in(["auto", "manual"]))
+        .then(pl.lit("partial"))
+        .when(S("has_weights").not_())
+        .then(pl.lit("closed"))
     )
     if "osai_weights_endmodel" in b.columns:
         weights = pl.coalesce(S("osai_weights_endmodel"), weights)
-    sources = S("osai_datasources_endmodel") if "osai_datasources_endmodel" in b.columns else pl.lit(None, dtype=pl.String)
-    b = b.select(S("repo_id").alias("_base_repo"), weights.alias("_base_weights"), sources.alias("_base_datasources"))
+    sources = (
+        S("osai_datasources_endmodel")
+        if "osai_datasources_endmodel" in b.columns
+        else pl.lit(None, dtype=pl.String)
+    )
+    b = b.select(
+        S("repo_id").alias("_base_repo"), weights.alias("_base_weights"), sources.alias("_base_datasources")
+    )
     return df.join(b.lazy(), on="_base_repo", how="left", maintain_order="left")
 
 
 def score_revisions(
-    revisions: pl.DataFrame, disclosures: pl.DataFrame, *, rubric: dict[str, Any], bases: pl.DataFrame | None = None
+    revisions: pl.DataFrame,
+    disclosures: pl.DataFrame,
+    *,
+    rubric: dict[str, Any],
+    bases: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The `openness` table: one row per revision with MOF, the Index, OSAID, Solaiman and the spectrum level."""
     rev = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
-    keep = [c for c in ("committed_at", "gated", "base_models", "license_id", "license_family", "license_status") if c in rev.columns]
+    keep = [
+        c
+        for c in ("committed_at", "gated", "base_models", "license_id", "license_family", "license_status")
+        if c in rev.columns
+    ]
     df = rev.select(*KEY, *keep)
     for col, dtype in (("gated", pl.String), ("base_models", pl.List(pl.String))):
         if col not in df.columns:
@@ -166,17 +207,29 @@ def score_revisions(
     df = df.with_columns(*_osai_score(), *_osaid())
     release, release_b = v.apply(v.release_verdict(rubric), pl.String)
     level, level_b = v.apply(v.spectrum_verdict(rubric), pl.Int8)
-    df = df.with_columns(release.alias("release_level"), release_b.alias("_b_release_level"),
-                         level.alias("spectrum_level"), level_b.alias("_b_spectrum_level"),
-                         (S("osaid") != "undetermined").cast(pl.Int64).alias("_b_osaid"))
-    graded += [("osaid", _OSAID_VERDICT), ("release_level", v.release_verdict(rubric)), ("spectrum_level", v.spectrum_verdict(rubric))]
+    df = df.with_columns(
+        release.alias("release_level"),
+        release_b.alias("_b_release_level"),
+        level.alias("spectrum_level"),
+        level_b.alias("_b_spectrum_level"),
+        (S("osaid") != "undetermined").cast(pl.Int64).alias("_b_osaid"),
+    )
+    graded += [
+        ("osaid", _OSAID_VERDICT),
+        ("release_level", v.release_verdict(rubric)),
+        ("spectrum_level", v.spectrum_verdict(rubric)),
+    ]
     # Evidence: every verdict's branch is a small integer, so the JSON of all static sources is looked up
     # once per distinct combination of branches instead of being assembled per row.
-    packed = pl.sum_horizontal([S(f"_b_{name}") * (8**i) for i, (name, _) in enumerate(graded)]).alias("_packed")
+    packed = pl.sum_horizontal([S(f"_b_{name}") * (8**i) for i, (name, _) in enumerate(graded)]).alias(
+        "_packed"
+    )
     inferred_sources = ((S("_inf") & (v.bit(7) | v.bit(15))) != 0) & (S("spectrum_level") > 3)
     method = (
-        pl.when(S("spectrum_level").is_null()).then(pl.lit("unknown"))
-        .when((S("spectrum_level") == 0) | inferred_sources).then(pl.lit("inferred"))
+        pl.when(S("spectrum_level").is_null())
+        .then(pl.lit("unknown"))
+        .when((S("spectrum_level") == 0) | inferred_sources)
+        .then(pl.lit("inferred"))
         .otherwise(pl.lit("declared"))
     )
     out = df.with_columns(packed, method.alias("method")).collect(engine="streaming")
@@ -198,32 +251,38 @@ def score_revisions(
         ],
         ignore_nulls=True,
     )
-    return out.lazy().select(
-        *KEY,
-        *[c for c in ("committed_at",) if c in keep],
-        "mof_class",
-        "mof_class_label",
-        "mof_progress_1",
-        "mof_progress_2",
-        "mof_progress_3",
-        *OSAI_COLUMNS,
-        "osai_score",
-        "osai_decided",
-        "osaid",
-        "osaid_unmet",
-        "release_level",
-        "spectrum_level",
-        "license_id",
-        "license_family",
-        "license_status",
-        pl.lit(rubric["rubric_version"]).alias("rubric_version"),
-        evidence.alias("evidence"),
-        "method",
-    ).collect(engine="streaming")
+    return (
+        out.lazy()
+        .select(
+            *KEY,
+            *[c for c in ("committed_at",) if c in keep],
+            "mof_class",
+            "mof_class_label",
+            "mof_progress_1",
+            "mof_progress_2",
+            "mof_progress_3",
+            *OSAI_COLUMNS,
+            "osai_score",
+            "osai_decided",
+            "osaid",
+            "osaid_unmet",
+            "release_level",
+            "spectrum_level",
+            "license_id",
+            "license_family",
+            "license_status",
+            pl.lit(rubric["rubric_version"]).alias("rubric_version"),
+            evidence.alias("evidence"),
+            "method",
+        )
+        .collect(engine="streaming")
+    )
 
 
 # OSAID's evidence: the components of its three requirements and the licence family.
-_OSAID_VERDICT: v.Verdict = [(pl.lit(True), None, ["mof:10", "license_family", "mof:7", "mof:8", "mof:16", "mof:14", "mof:15"])]
+_OSAID_VERDICT: v.Verdict = [
+    (pl.lit(True), None, ["mof:10", "license_family", "mof:7", "mof:8", "mof:16", "mof:14", "mof:15"])
+]
 
 
 def _combo_json(key: int, graded: list[tuple[str, v.Verdict]]) -> str:
@@ -241,7 +300,12 @@ _ALL = sum(v.bit(c["id"]) for c in mot_components())
 
 def _mask_json(folded: pl.DataFrame) -> dict[int, str]:
     """JSON arrays of component ids for every bitmask that occurs (few distinct values), used as a lookup."""
-    values = pl.concat([folded["_open"], folded["_known"] ^ _ALL, pl.Series([0, _ALL])]).drop_nulls().unique().to_list()
+    values = (
+        pl.concat([folded["_open"], folded["_known"] ^ _ALL, pl.Series([0, _ALL])])
+        .drop_nulls()
+        .unique()
+        .to_list()
+    )
     ids = sorted(c["id"] for c in mot_components())
     return {m: json.dumps([c for c in ids if m & v.bit(c)]).replace(" ", "") for m in values}
 
@@ -266,8 +330,16 @@ def _osaid() -> list[pl.Expr]:
         [req[name][1].fill_null(False).cast(pl.Int64) * (1 << i) for i, name in enumerate(OSAID_REQUIREMENTS)]
     )
     all_met = pl.all_horizontal([req[name][0].fill_null(False) for name in OSAID_REQUIREMENTS])
-    lists = {m: [n for i, n in enumerate(OSAID_REQUIREMENTS) if m >> i & 1] for m in range(1 << len(OSAID_REQUIREMENTS))}
+    lists = {
+        m: [n for i, n in enumerate(OSAID_REQUIREMENTS) if m >> i & 1]
+        for m in range(1 << len(OSAID_REQUIREMENTS))
+    }
     return [
-        pl.when(unmet_bits > 0).then(pl.lit("fails")).when(all_met).then(pl.lit("meets")).otherwise(pl.lit("undetermined")).alias("osaid"),
+        pl.when(unmet_bits > 0)
+        .then(pl.lit("fails"))
+        .when(all_met)
+        .then(pl.lit("meets"))
+        .otherwise(pl.lit("undetermined"))
+        .alias("osaid"),
         unmet_bits.replace_strict(lists, return_dtype=pl.List(pl.String)).alias("osaid_unmet"),
     ]

@@ -78,45 +78,70 @@ def revision_signals(
     open_ids = load_catalogue().filter(S("mot_open"))["id"].to_list()
     non_weight = f"({pat['non_weight_file']})|({pat['intermediate_dir']})"
 
-    main = df.lazy().select(
-        "_rid",
-        "repo_id",
-        "revision",
-        "gated",
-        "readme_status",
-        "license_id",
-        "license_family",
-        "license_status",
-        "license_mot_open",
-        S("card_bytes").alias("card_bytes_"),
-        S("files").is_not_null().alias("files_known"),
-        _first_file(pat["weight_file"], exclude=non_weight).alias("w_file"),
-        _first_file(pat["architecture_config"]).alias("config_file"),
-        _first_file(pat["model_metadata"]).alias("meta_file"),
-        S("files").list.join("\n").alias("_files"),
-        "has_weights",
-        S("library_name").str.to_lowercase().alias("library"),
-        S("library_name").str.to_lowercase().replace_strict(libs, default=None, return_dtype=pl.String).alias("lib_license_id"),
-        S("readme_status").is_in(list(KNOWN_STATUSES)).fill_null(False).alias("card_known"),
-        S("readme_status").is_in(list(READ_STATUSES)).fill_null(False).alias("card_read"),
-        S("has_model_index").fill_null(False).alias("model_index"),
-        S("eval_datasets").list.len().fill_null(0).alias("n_eval_ds"),
-        S("eval_datasets").list.first().alias("first_eval_ds"),
-        S("card_sections").list.join("\n").alias("_sections"),
-        S("code_urls").list.len().fill_null(0).alias("n_code_urls"),
-        S("arxiv_ids").list.len().fill_null(0).alias("n_arxiv"),
-        S("arxiv_ids").list.first().alias("first_arxiv"),
-        S("datasets").list.len().fill_null(0).alias("n_ds"),
-        S("datasets").list.first().alias("first_ds"),
-    ).with_columns(
-        S("lib_license_id").is_in(open_ids).alias("lib_open"),
-        pl.when(S("files_known")).then(S("w_file").is_not_null()).otherwise(S("has_weights")).alias("has_w"),
-        S("_files").str.contains("(?im)" + _line(pat["python_file"])).fill_null(False).alias("has_py"),
-        # JSON-escaped values and URL prefixes, computed once per revision for all component evidence.
-        *[_esc(c, f"_e_{c}") for c in ("w_file", "config_file", "meta_file", "library", "first_eval_ds", "first_arxiv", "first_ds")],
-        S("readme_status").alias("_e_readme_status"),  # an enum of the crawler: nothing to escape
-        pl.concat_str([pl.lit(HF), js_escape(S("repo_id")), pl.lit("/blob/"), S("revision"), pl.lit("/")]).alias("_blob"),
-        pl.concat_str([pl.lit(HF), js_escape(S("repo_id")), pl.lit("/commit/"), S("revision")]).alias("_commit"),
+    main = (
+        df.lazy()
+        .select(
+            "_rid",
+            "repo_id",
+            "revision",
+            "gated",
+            "readme_status",
+            "license_id",
+            "license_family",
+            "license_status",
+            "license_mot_open",
+            S("card_bytes").alias("card_bytes_"),
+            S("files").is_not_null().alias("files_known"),
+            _first_file(pat["weight_file"], exclude=non_weight).alias("w_file"),
+            _first_file(pat["architecture_config"]).alias("config_file"),
+            _first_file(pat["model_metadata"]).alias("meta_file"),
+            S("files").list.join("\n").alias("_files"),
+            "has_weights",
+            S("library_name").str.to_lowercase().alias("library"),
+            S("library_name")
+            .str.to_lowercase()
+            .replace_strict(libs, default=None, return_dtype=pl.String)
+            .alias("lib_license_id"),
+            S("readme_status").is_in(list(KNOWN_STATUSES)).fill_null(False).alias("card_known"),
+            S("readme_status").is_in(list(READ_STATUSES)).fill_null(False).alias("card_read"),
+            S("has_model_index").fill_null(False).alias("model_index"),
+            S("eval_datasets").list.len().fill_null(0).alias("n_eval_ds"),
+            S("eval_datasets").list.first().alias("first_eval_ds"),
+            S("card_sections").list.join("\n").alias("_sections"),
+            S("code_urls").list.len().fill_null(0).alias("n_code_urls"),
+            S("arxiv_ids").list.len().fill_null(0).alias("n_arxiv"),
+            S("arxiv_ids").list.first().alias("first_arxiv"),
+            S("datasets").list.len().fill_null(0).alias("n_ds"),
+            S("datasets").list.first().alias("first_ds"),
+        )
+        .with_columns(
+            S("lib_license_id").is_in(open_ids).alias("lib_open"),
+            pl.when(S("files_known"))
+            .then(S("w_file").is_not_null())
+            .otherwise(S("has_weights"))
+            .alias("has_w"),
+            S("_files").str.contains("(?im)" + _line(pat["python_file"])).fill_null(False).alias("has_py"),
+            # JSON-escaped values and URL prefixes, computed once per revision for all component evidence.
+            *[
+                _esc(c, f"_e_{c}")
+                for c in (
+                    "w_file",
+                    "config_file",
+                    "meta_file",
+                    "library",
+                    "first_eval_ds",
+                    "first_arxiv",
+                    "first_ds",
+                )
+            ],
+            S("readme_status").alias("_e_readme_status"),  # an enum of the crawler: nothing to escape
+            pl.concat_str(
+                [pl.lit(HF), js_escape(S("repo_id")), pl.lit("/blob/"), S("revision"), pl.lit("/")]
+            ).alias("_blob"),
+            pl.concat_str([pl.lit(HF), js_escape(S("repo_id")), pl.lit("/commit/"), S("revision")]).alias(
+                "_commit"
+            ),
+        )
     )
     main = main.collect(engine="streaming")
     parts = [
@@ -157,19 +182,27 @@ def _code_file_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     # A cheap pre-filter: every code pattern in rubric.yml ends in one of these extensions.
     cand = main.lazy().filter(S("_files").str.contains(r"(?i)\.(py|sh|ipynb|ya?ml)(\n|$)").fill_null(False))
     found = cand.select("_rid", *[_first_path(pat[kind]).alias(f"{kind}_file") for kind in CODE_FILE_KINDS])
-    return found.with_columns(_esc(f"{k}_file", f"_e_{k}_file") for k in CODE_FILE_KINDS).collect(engine="streaming")
+    return found.with_columns(_esc(f"{k}_file", f"_e_{k}_file") for k in CODE_FILE_KINDS).collect(
+        engine="streaming"
+    )
 
 
 def _intermediate_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """A weight file inside a checkpoint/step folder: only repos whose paths name such a folder."""
     # A cheap pre-filter: the words of rubric.yml patterns.intermediate_dir (keep the two in step).
     words = ["checkpoint", "step", "iter", "epoch", "intermediate", "ckpt"]
-    cand = main.lazy().filter(S("_files").str.contains_any(words, ascii_case_insensitive=True).fill_null(False))
-    cond = pl.element().str.contains(_rx(pat["intermediate_dir"] + ".*" + pat["weight_file"])) & ~pl.element().str.contains(
-        _rx(pat["non_weight_file"])
+    cand = main.lazy().filter(
+        S("_files").str.contains_any(words, ascii_case_insensitive=True).fill_null(False)
     )
+    cond = pl.element().str.contains(
+        _rx(pat["intermediate_dir"] + ".*" + pat["weight_file"])
+    ) & ~pl.element().str.contains(_rx(pat["non_weight_file"]))
     first = S("_files").str.split("\n").list.eval(pl.element().filter(cond)).list.first()
-    return cand.select("_rid", first.alias("inter_file")).with_columns(_esc("inter_file", "_e_inter_file")).collect(engine="streaming")
+    return (
+        cand.select("_rid", first.alias("inter_file"))
+        .with_columns(_esc("inter_file", "_e_inter_file"))
+        .collect(engine="streaming")
+    )
 
 
 def _section_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
@@ -178,7 +211,9 @@ def _section_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     distinct = (
         keyed.select("_sections")
         .unique()
-        .with_columns(_first_line("_sections", pat[f"section_{kind}"]).alias(f"sec_{kind}") for kind in SECTION_KINDS)
+        .with_columns(
+            _first_line("_sections", pat[f"section_{kind}"]).alias(f"sec_{kind}") for kind in SECTION_KINDS
+        )
         .with_columns(_esc(f"sec_{kind}", f"_e_sec_{kind}") for kind in SECTION_KINDS)
     )
     return keyed.join(distinct, on="_sections", how="left").drop("_sections").collect(engine="streaming")
@@ -186,9 +221,15 @@ def _section_signals(main: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
 
 def _code_url_signals(df: pl.DataFrame, pat: dict[str, Any]) -> pl.DataFrame:
     """The first code URL that names training, evaluation or preprocessing code."""
-    cand = df.lazy().filter(S("code_urls").list.len() > 0).select("_rid", S("code_urls").list.join("\n").alias("_code"))
+    cand = (
+        df.lazy()
+        .filter(S("code_urls").list.len() > 0)
+        .select("_rid", S("code_urls").list.join("\n").alias("_code"))
+    )
     kinds = ("training", "evaluation", "preprocessing")
-    found = cand.select("_rid", *[_first_line("_code", pat[f"code_url_{k}"]).alias(f"url_{k}") for k in kinds])
+    found = cand.select(
+        "_rid", *[_first_line("_code", pat[f"code_url_{k}"]).alias(f"url_{k}") for k in kinds]
+    )
     return found.with_columns(_esc(f"url_{k}", f"_e_url_{k}") for k in kinds).collect(engine="streaming")
 
 
@@ -201,19 +242,28 @@ def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
 
 def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
     """Per revision: its own paper (title names the model family), published or not, the documents' licence."""
-    papers = papers.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in PAPERS_SCHEMA.items() if c not in papers.columns)
+    papers = papers.with_columns(
+        pl.lit(None, dtype=t).alias(c) for c, t in PAPERS_SCHEMA.items() if c not in papers.columns
+    )
     lic_map = {k.lower(): v for k, v in rubric["arxiv_licenses"].items()}
-    meta = papers.lazy().select(
-        "arxiv_id",
-        S("title").str.to_lowercase().str.replace_all(r"[^a-z0-9]", "").alias("_title"),
-        (S("journal_ref").str.len_chars().fill_null(0).gt(0) | S("doi").str.len_chars().fill_null(0).gt(0)).alias("_published"),
-        S("license_url")
-        .str.to_lowercase()
-        .str.replace(r"^https?://(www\.)?", "")
-        .str.strip_chars_end("/")
-        .replace_strict(lic_map, default=None, return_dtype=pl.String)
-        .alias("_doc_license"),
-    ).unique("arxiv_id", keep="first")
+    meta = (
+        papers.lazy()
+        .select(
+            "arxiv_id",
+            S("title").str.to_lowercase().str.replace_all(r"[^a-z0-9]", "").alias("_title"),
+            (
+                S("journal_ref").str.len_chars().fill_null(0).gt(0)
+                | S("doi").str.len_chars().fill_null(0).gt(0)
+            ).alias("_published"),
+            S("license_url")
+            .str.to_lowercase()
+            .str.replace(r"^https?://(www\.)?", "")
+            .str.strip_chars_end("/")
+            .replace_strict(lic_map, default=None, return_dtype=pl.String)
+            .alias("_doc_license"),
+        )
+        .unique("arxiv_id", keep="first")
+    )
     cited = (
         df.lazy()
         .filter(S("arxiv_ids").list.len() > 0)
@@ -224,26 +274,42 @@ def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any
         .with_columns(S("_title").str.contains(S("_token"), literal=True).fill_null(False).alias("_own"))
     )
     own_pos = S("_pos").filter(S("_own"))
-    return cited.group_by("_rid").agg(
-        S("arxiv_id").filter(S("_own")).sort_by(own_pos).first().alias("own_paper"),
-        (S("_own") & S("_published").fill_null(False)).any().alias("own_published"),
-        S("_title").is_not_null().sum().alias("n_paper_meta"),
-        pl.coalesce(
-            S("_doc_license").filter(S("_own")).sort_by(own_pos).first(),
-            S("_doc_license").sort_by("_pos").drop_nulls().first(),
-        ).alias("doc_license_id"),
-    ).with_columns(_esc("own_paper", "_e_own_paper")).collect(engine="streaming")
+    return (
+        cited.group_by("_rid")
+        .agg(
+            S("arxiv_id").filter(S("_own")).sort_by(own_pos).first().alias("own_paper"),
+            (S("_own") & S("_published").fill_null(False)).any().alias("own_published"),
+            S("_title").is_not_null().sum().alias("n_paper_meta"),
+            pl.coalesce(
+                S("_doc_license").filter(S("_own")).sort_by(own_pos).first(),
+                S("_doc_license").sort_by("_pos").drop_nulls().first(),
+            ).alias("doc_license_id"),
+        )
+        .with_columns(_esc("own_paper", "_e_own_paper"))
+        .collect(engine="streaming")
+    )
 
 
 def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
     """Per revision: how many named datasets exist, are public, openly licensed and documented."""
     min_card = rubric["datasheet"]["min_dataset_card_bytes"]
-    schema = {"dataset_id": pl.String, "_exists": pl.Boolean, "_public": pl.Boolean, "_closed": pl.Boolean,
-              "_open": pl.Boolean, "_ds_license": pl.String, "_card": pl.Boolean}
+    schema = {
+        "dataset_id": pl.String,
+        "_exists": pl.Boolean,
+        "_public": pl.Boolean,
+        "_closed": pl.Boolean,
+        "_open": pl.Boolean,
+        "_ds_license": pl.String,
+        "_card": pl.Boolean,
+    }
     known = pl.DataFrame(schema=schema)
     if datasets.height:
-        datasets = datasets.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in DATASETS_SCHEMA.items() if c not in datasets.columns)
-        latest = datasets.sort("observed_at", nulls_last=False) if "observed_at" in datasets.columns else datasets
+        datasets = datasets.with_columns(
+            pl.lit(None, dtype=t).alias(c) for c, t in DATASETS_SCHEMA.items() if c not in datasets.columns
+        )
+        latest = (
+            datasets.sort("observed_at", nulls_last=False) if "observed_at" in datasets.columns else datasets
+        )
         latest = latest.unique("dataset_id", keep="last", maintain_order=True)
         resolved = resolve_licenses(latest)
         known = resolved.select(
@@ -251,7 +317,10 @@ def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str,
             S("exists").alias("_exists"),
             (S("exists") & (S("gated") == "false")).alias("_public"),
             (S("exists").not_() | S("gated").is_in(["auto", "manual"])).alias("_closed"),
-            pl.when(S("license_status") == "missing").then(pl.lit(False)).otherwise(S("license_mot_open")).alias("_open"),
+            pl.when(S("license_status") == "missing")
+            .then(pl.lit(False))
+            .otherwise(S("license_mot_open"))
+            .alias("_open"),
             S("license_id").alias("_ds_license"),
             ((S("readme_status") == "ok") & (S("card_bytes").fill_null(0) >= min_card)).alias("_card"),
         )
@@ -291,5 +360,7 @@ def weight_facts(revisions: pl.DataFrame, *, rubric: dict[str, Any]) -> pl.DataF
     ]
     return revisions.with_columns(
         (finals.list.len() > 0).alias("has_weights"),
-        pl.when(S("files").is_not_null()).then(pl.concat_list(formats).list.eval(pl.element().drop_nulls())).alias("weight_formats"),
+        pl.when(S("files").is_not_null())
+        .then(pl.concat_list(formats).list.eval(pl.element().drop_nulls()))
+        .alias("weight_formats"),
     )

@@ -87,11 +87,19 @@ def mof_columns() -> dict[str, pl.Expr]:
     n1 = (opn & m1).bitwise_count_ones().cast(pl.Int64)
     p3 = pl.min_horizontal((n3 / t3) * 100, pl.lit(100.0))
     p2 = pl.when(n3 < t3).then(pl.lit(0.0)).otherwise(pl.min_horizontal((n2 / t2) * 100, pl.lit(100.0)))
-    p1 = pl.when((n3 < t3) | (n2 < t2)).then(pl.lit(0.0)).otherwise(pl.min_horizontal((n1 / (t1 - add)) * 100, pl.lit(100.0)))
-    cls = pl.when(p1 == 100).then(1).when(p2 == 100).then(2).when(p3 == 100).then(3).otherwise(0).cast(pl.Int8)
+    p1 = (
+        pl.when((n3 < t3) | (n2 < t2))
+        .then(pl.lit(0.0))
+        .otherwise(pl.min_horizontal((n1 / (t1 - add)) * 100, pl.lit(100.0)))
+    )
+    cls = (
+        pl.when(p1 == 100).then(1).when(p2 == 100).then(2).when(p3 == 100).then(3).otherwise(0).cast(pl.Int8)
+    )
     return {
         "mof_class": cls,
-        "mof_class_label": cls.replace_strict({k: v for k, v in CLASS_LABELS.items() if k >= 0}, return_dtype=pl.String),
+        "mof_class_label": cls.replace_strict(
+            {k: v for k, v in CLASS_LABELS.items() if k >= 0}, return_dtype=pl.String
+        ),
         "mof_progress_1": p1,
         "mof_progress_2": p2,
         "mof_progress_3": p3,
@@ -115,7 +123,11 @@ def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
     return {
         "weights_endmodel": weights_verdict(),
         "weights_basemodel": [
-            (~S("_has_base") & S("osai_weights_endmodel").is_not_null(), S("osai_weights_endmodel"), ["mirrors:weights_endmodel"]),
+            (
+                ~S("_has_base") & S("osai_weights_endmodel").is_not_null(),
+                S("osai_weights_endmodel"),
+                ["mirrors:weights_endmodel"],
+            ),
             (S("_has_base") & S("_base_weights").is_not_null(), S("_base_weights"), base),
         ],
         "datasources_endmodel": [
@@ -125,7 +137,11 @@ def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
             (excluded(15), "closed", ["mof:15"]),
         ],
         "datasources_basemodel": [
-            (~S("_has_base") & S("osai_datasources_endmodel").is_not_null(), S("osai_datasources_endmodel"), ["mirrors:datasources_endmodel"]),
+            (
+                ~S("_has_base") & S("osai_datasources_endmodel").is_not_null(),
+                S("osai_datasources_endmodel"),
+                ["mirrors:datasources_endmodel"],
+            ),
             (S("_has_base") & S("_base_datasources").is_not_null(), S("_base_datasources"), base),
         ],
         "trainingcode": [
@@ -157,8 +173,16 @@ def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
         ],
         "licenses": [
             (S("_lic_true") == 3, "open", ["mof:10", "mof:7", "mof:15", "license_family"]),
-            ((S("_lic_true") >= 2) & (S("_lic_false") >= 1), "partial", ["mof:10", "mof:7", "mof:15", "license_family"]),
-            ((S("_lic_true") + S("_lic_null")) < 2, "closed", ["mof:10", "mof:7", "mof:15", "license_family"]),
+            (
+                (S("_lic_true") >= 2) & (S("_lic_false") >= 1),
+                "partial",
+                ["mof:10", "mof:7", "mof:15", "license_family"],
+            ),
+            (
+                (S("_lic_true") + S("_lic_null")) < 2,
+                "closed",
+                ["mof:10", "mof:7", "mof:15", "license_family"],
+            ),
         ],
     }
 
@@ -188,7 +212,10 @@ def licence_openness(rubric: dict[str, Any]) -> dict[str, pl.Expr]:
 def osaid_requirements() -> dict[str, tuple[pl.Expr, pl.Expr]]:
     """OSAID 1.0 preferred-form requirements: (met, unmet) conditions; neither -> undetermined."""
     return {
-        "parameters": (inc(10) & S("_terms_open").fill_null(False), excluded(10) | (inc(10) & S("_terms_open").not_().fill_null(False))),
+        "parameters": (
+            inc(10) & S("_terms_open").fill_null(False),
+            excluded(10) | (inc(10) & S("_terms_open").not_().fill_null(False)),
+        ),
         "code": (opened(7) & opened(16) & opened(8), excluded(7) | closed_licence(7)),
         "data information": (inc(15) & (detail(15) == 1) & inc(14), excluded(15) & excluded(14)),
     }
@@ -216,7 +243,11 @@ def spectrum_verdict(rubric: dict[str, Any]) -> Verdict:
     plus = opened(7).cast(pl.Int64) + opened(15).cast(pl.Int64)
     return [
         (excluded(10), 0, ["mof:10"]),
-        (inc(10) & (base == 3) & (plus > 0), 3 + plus, ["mof:10", "license_id", "license_family", "mof:7", "mof:15"]),
+        (
+            inc(10) & (base == 3) & (plus > 0),
+            3 + plus,
+            ["mof:10", "license_id", "license_family", "mof:7", "mof:15"],
+        ),
         (inc(10) & base.is_not_null(), base, ["mof:10", "license_id", "license_family"]),
     ]
 

@@ -59,10 +59,19 @@ class _Answer:
 class ArxivClient:
     """Fetches arXiv metadata for lists of ids from the query API (or the hub mirror's copy of it)."""
 
-    def __init__(self, base_url: str = DEFAULT_BASE_URL, min_interval: float = 3.0, batch_size: int = 100,
-                 max_retries: int = 4, timeout: float = 30.0, session: requests.Session | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall_clock: Callable[[], datetime] = _utc_now, max_backoff: float = 120.0) -> None:
+    def __init__(
+        self,
+        base_url: str = DEFAULT_BASE_URL,
+        min_interval: float = 3.0,
+        batch_size: int = 100,
+        max_retries: int = 4,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        max_backoff: float = 120.0,
+    ) -> None:
         if not 1 <= batch_size <= 2000:  # 2000 is arXiv's per-request maximum
             raise ValueError("batch_size must be between 1 and 2000")
         if max_retries < 0 or timeout <= 0:
@@ -101,7 +110,7 @@ class ArxivClient:
             else:
                 pending.append((raw, parsed))
         for start in range(0, len(pending), self.batch_size):
-            self._fetch_batch(pending[start:start + self.batch_size], result)
+            self._fetch_batch(pending[start : start + self.batch_size], result)
         return result
 
     # ---- batches ---------------------------------------------------------------------------------
@@ -157,15 +166,22 @@ class ArxivClient:
                 content = response.content
             except requests.RequestException as err:  # timeouts, refused/reset connections, truncated bodies
                 self.pacer.done(attempt, None)
-                result.failures.append({"url": url, "error": f"{type(err).__name__}: {err}",
-                                        "at": self.wall_clock()})
+                result.failures.append(
+                    {"url": url, "error": f"{type(err).__name__}: {err}", "at": self.wall_clock()}
+                )
                 last = _Answer(None, None, None, f"{type(err).__name__}")
                 continue
             # Decode as UTF-8 ourselves: arXiv feeds are UTF-8 (the XML declaration says so), and requests'
             # charset guess for application/atom+xml can turn "Wübben" into "WÃ¼bben".
             body = content.decode("utf-8", errors="replace")
-            result.responses.append({"url": url, "status_code": response.status_code, "body": body,
-                                     "fetched_at": self.wall_clock()})
+            result.responses.append(
+                {
+                    "url": url,
+                    "status_code": response.status_code,
+                    "body": body,
+                    "fetched_at": self.wall_clock(),
+                }
+            )
             index = len(result.responses) - 1
             status = response.status_code
             if status in RETRY_STATUSES:

@@ -118,8 +118,11 @@ def _authors(entry: Element) -> tuple[list[str], list[list[str]]]:
 def _paper(entry: Element, arxiv_id: str, version: int | None) -> dict[str, Any]:
     abs_url, pdf_url, doi_from_link, license_link = _links(entry)
     authors, affiliations = _authors(entry)
-    categories = list(dict.fromkeys(
-        term for term in ((c.get("term") or "").strip() for c in entry.findall(f"{ATOM}category")) if term))
+    categories = list(
+        dict.fromkeys(
+            term for term in ((c.get("term") or "").strip() for c in entry.findall(f"{ATOM}category")) if term
+        )
+    )
     primary_el = entry.find(f"{ARXIV}primary_category")
     primary = (primary_el.get("term") or "").strip() if primary_el is not None else ""
     abstract = _text(entry.find(f"{ATOM}summary"))

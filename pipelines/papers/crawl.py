@@ -27,7 +27,9 @@ def cited_arxiv_ids(raw: RawStore) -> list[str]:
     """Every arXiv id an `arxiv:` tag of a captured model info names (the Hub derives them from card links)."""
     ids: set[str] = set()
     texts = raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("item").collect().get_column("item").to_list()
-    texts += raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("info").collect().get_column("info").to_list()
+    texts += (
+        raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("info").collect().get_column("info").to_list()
+    )
     for text in texts:
         try:
             tags = json.loads(text).get("tags") or []
@@ -39,12 +41,20 @@ def cited_arxiv_ids(raw: RawStore) -> list[str]:
 
 def stored_papers(raw: RawStore) -> pl.DataFrame:
     """The papers table as the raw captures so far give it."""
-    return papers_frame(raw.scan("arxiv", ARXIV_RAW_SCHEMA).collect().drop("crawl_date"),
-                        raw.scan("hf_paper", HF_RAW_SCHEMA).collect().drop("crawl_date"))
+    return papers_frame(
+        raw.scan("arxiv", ARXIV_RAW_SCHEMA).collect().drop("crawl_date"),
+        raw.scan("hf_paper", HF_RAW_SCHEMA).collect().drop("crawl_date"),
+    )
 
 
-def run_papers(raw: RawStore, crawl_date: str, *, arxiv: ArxivClient, hub: HubPapersClient,
-               progress: Callable[[str], None] | None = None) -> dict:
+def run_papers(
+    raw: RawStore,
+    crawl_date: str,
+    *,
+    arxiv: ArxivClient,
+    hub: HubPapersClient,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
     """Fetch cited papers that were never fetched or are a month old; append the answers raw."""
     cited = cited_arxiv_ids(raw)
     due = papers_to_refresh(stored_papers(raw), cited, date.fromisoformat(crawl_date))
@@ -63,5 +73,10 @@ def run_papers(raw: RawStore, crawl_date: str, *, arxiv: ArxivClient, hub: HubPa
     statuses: dict[str, int] = {}
     for status in result.status.values():
         statuses[status] = statuses.get(status, 0) + 1
-    return {"cited": len(cited), "due": len(due), "arxiv_requests": len(result.responses),
-            "hub_requests": hub_frame.height, **{f"arxiv_{k}": v for k, v in sorted(statuses.items())}}
+    return {
+        "cited": len(cited),
+        "due": len(due),
+        "arxiv_requests": len(result.responses),
+        "hub_requests": hub_frame.height,
+        **{f"arxiv_{k}": v for k, v in sorted(statuses.items())},
+    }

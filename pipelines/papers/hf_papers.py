@@ -58,10 +58,18 @@ def paper_links(body: str | bytes | None) -> dict[str, Any]:
 class HubPapersClient:
     """Reads Hub paper pages one id at a time from the Hub or the hub mirror (`endpoint`)."""
 
-    def __init__(self, endpoint: str = DEFAULT_ENDPOINT, min_interval: float = 1.0, max_retries: int = 3,
-                 timeout: float = 30.0, session: requests.Session | None = None,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
-                 wall_clock: Callable[[], datetime] = _utc_now, max_backoff: float = 60.0) -> None:
+    def __init__(
+        self,
+        endpoint: str = DEFAULT_ENDPOINT,
+        min_interval: float = 1.0,
+        max_retries: int = 3,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        max_backoff: float = 60.0,
+    ) -> None:
         # The default pace (<= 300 requests per 5 minutes) leaves most of the anonymous `api` quota
         # (500 per 5 minutes, reference/hub-api.md 4.2) to the Hub crawler that shares it.
         if max_retries < 0 or timeout <= 0:
@@ -93,9 +101,18 @@ class HubPapersClient:
 
     def fetch(self, arxiv_id: str) -> dict[str, Any]:
         """{"status": found|not_found|invalid|error, "github_repo", "project_page", "published_at", "body", ...}."""
-        out: dict[str, Any] = {"arxiv_id": arxiv_id, "status": "error", "github_repo": None, "project_page": None,
-                               "published_at": None, "body": None, "status_code": None, "url": None,
-                               "fetched_at": None, "error": None}
+        out: dict[str, Any] = {
+            "arxiv_id": arxiv_id,
+            "status": "error",
+            "github_repo": None,
+            "project_page": None,
+            "published_at": None,
+            "body": None,
+            "status_code": None,
+            "url": None,
+            "fetched_at": None,
+            "error": None,
+        }
         parsed = try_parse_arxiv_id(arxiv_id)
         if parsed is None:  # never let a malformed id into a URL path
             out.update(status="invalid", error="not a well-formed arXiv id (not sent)")

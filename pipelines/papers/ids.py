@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 # [0-9], not \d: \d also matches non-ASCII digits, which must never get into a URL.
 _NEW = re.compile(r"([0-9]{2})(0[1-9]|1[0-2])\.([0-9]{4,5})(?:v([1-9][0-9]{0,3}))?")
-_OLD = re.compile(r"([a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?)/([0-9]{2})(0[1-9]|1[0-2])([0-9]{3})(?:v([1-9][0-9]{0,3}))?")
+_OLD = re.compile(
+    r"([a-z]+(?:-[a-z]+)?(?:\.[A-Z]{2})?)/([0-9]{2})(0[1-9]|1[0-2])([0-9]{3})(?:v([1-9][0-9]{0,3}))?"
+)
 _PREFIX = re.compile(r"(?i)^arxiv:\s*")
 
 

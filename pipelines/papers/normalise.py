@@ -57,21 +57,35 @@ RELEASE_PAPERS_SCHEMA: dict[str, pl.DataType] = {
 
 # Raw captures as papers_frame reads them (what the clients return, one row per HTTP answer).
 ARXIV_RAW_SCHEMA: dict[str, pl.DataType] = {
-    "fetched_at": UTC_TS, "url": pl.String, "status_code": pl.Int64, "body": pl.String}
+    "fetched_at": UTC_TS,
+    "url": pl.String,
+    "status_code": pl.Int64,
+    "body": pl.String,
+}
 HF_RAW_SCHEMA: dict[str, pl.DataType] = {
-    "fetched_at": UTC_TS, "arxiv_id": pl.String, "status": pl.String, "body": pl.String}
+    "fetched_at": UTC_TS,
+    "arxiv_id": pl.String,
+    "status": pl.String,
+    "body": pl.String,
+}
 
 
 def arxiv_captures(responses: list[dict[str, Any]]) -> pl.DataFrame:
     """ArxivBatchResult.responses as a raw frame (ARXIV_RAW_SCHEMA)."""
     rows = [{k: r.get(k) for k in ARXIV_RAW_SCHEMA} for r in responses]
-    return pl.DataFrame(rows, schema=ARXIV_RAW_SCHEMA, orient="row") if rows else pl.DataFrame(schema=ARXIV_RAW_SCHEMA)
+    return (
+        pl.DataFrame(rows, schema=ARXIV_RAW_SCHEMA, orient="row")
+        if rows
+        else pl.DataFrame(schema=ARXIV_RAW_SCHEMA)
+    )
 
 
 def hf_captures(results: list[dict[str, Any]]) -> pl.DataFrame:
     """HubPapersClient.fetch results as a raw frame (HF_RAW_SCHEMA); ids that were never sent are left out."""
     rows = [{k: r.get(k) for k in HF_RAW_SCHEMA} for r in results if r.get("fetched_at") is not None]
-    return pl.DataFrame(rows, schema=HF_RAW_SCHEMA, orient="row") if rows else pl.DataFrame(schema=HF_RAW_SCHEMA)
+    return (
+        pl.DataFrame(rows, schema=HF_RAW_SCHEMA, orient="row") if rows else pl.DataFrame(schema=HF_RAW_SCHEMA)
+    )
 
 
 @lru_cache(maxsize=65536)
@@ -99,20 +113,33 @@ def _requested(url: str) -> list[str]:
 def _paper_row(entry: dict[str, Any], fetched_at: datetime) -> dict[str, Any]:
     peer = bool(entry.get("journal_ref") or entry.get("doi"))
     return {
-        "arxiv_id": entry["arxiv_id"], "version": entry.get("version"), "title": entry.get("title"),
-        "abstract": entry.get("abstract"), "authors": list(entry.get("authors") or []),
-        "categories": list(entry.get("categories") or []), "primary_category": entry.get("primary_category"),
-        "published": _utc(entry.get("published")), "updated": _utc(entry.get("updated")),
-        "doi": entry.get("doi"), "journal_ref": entry.get("journal_ref"), "comment": entry.get("comment"),
-        "code_urls": list(entry.get("code_urls") or []), "project_page": None,
-        "license_url": entry.get("license_url"), "is_peer_reviewed": peer,
-        "paper_kind": "peer_reviewed" if peer else "preprint", "fetched_at": fetched_at, "status": "found",
+        "arxiv_id": entry["arxiv_id"],
+        "version": entry.get("version"),
+        "title": entry.get("title"),
+        "abstract": entry.get("abstract"),
+        "authors": list(entry.get("authors") or []),
+        "categories": list(entry.get("categories") or []),
+        "primary_category": entry.get("primary_category"),
+        "published": _utc(entry.get("published")),
+        "updated": _utc(entry.get("updated")),
+        "doi": entry.get("doi"),
+        "journal_ref": entry.get("journal_ref"),
+        "comment": entry.get("comment"),
+        "code_urls": list(entry.get("code_urls") or []),
+        "project_page": None,
+        "license_url": entry.get("license_url"),
+        "is_peer_reviewed": peer,
+        "paper_kind": "peer_reviewed" if peer else "preprint",
+        "fetched_at": fetched_at,
+        "status": "found",
     }
 
 
 def _missing_row(arxiv_id: str, status: str, fetched_at: datetime) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(PAPERS_SCHEMA)
-    row.update(arxiv_id=arxiv_id, authors=[], categories=[], code_urls=[], fetched_at=fetched_at, status=status)
+    row.update(
+        arxiv_id=arxiv_id, authors=[], categories=[], code_urls=[], fetched_at=fetched_at, status=status
+    )
     return row
 
 
@@ -172,7 +199,9 @@ def papers_frame(arxiv_rows: pl.DataFrame, hf_rows: pl.DataFrame) -> pl.DataFram
             row["code_urls"] = sorted(set(row["code_urls"]) | set(extra))
             row["project_page"] = links.get("project_page")
         rows.append(row)
-    return pl.DataFrame(rows, schema=PAPERS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=PAPERS_SCHEMA)
+    return (
+        pl.DataFrame(rows, schema=PAPERS_SCHEMA, orient="row") if rows else pl.DataFrame(schema=PAPERS_SCHEMA)
+    )
 
 
 def release_papers_frame(revisions: pl.DataFrame) -> pl.DataFrame:
@@ -183,20 +212,34 @@ def release_papers_frame(revisions: pl.DataFrame) -> pl.DataFrame:
         from_tags = {b for t in tags or [] if t[:6].lower() == "arxiv:" and (b := _base(t[6:])) is not None}
         from_any = {b for i in arxiv_ids or [] if (b := _base(i)) is not None} | from_tags
         rows += [(repo_id, revision, _utc(committed_at), b, b in from_tags) for b in sorted(from_any)]
-    cited = pl.DataFrame(rows, orient="row", schema={
-        "repo_id": pl.String, "revision": pl.String, "committed_at": UTC_TS, "arxiv_id": pl.String,
-        "from_tag": pl.Boolean})
+    cited = pl.DataFrame(
+        rows,
+        orient="row",
+        schema={
+            "repo_id": pl.String,
+            "revision": pl.String,
+            "committed_at": UTC_TS,
+            "arxiv_id": pl.String,
+            "from_tag": pl.Boolean,
+        },
+    )
     out = (
         cited.sort(["repo_id", "arxiv_id", "committed_at", "revision"], nulls_last=True)
         .group_by(["repo_id", "arxiv_id"], maintain_order=True)
-        .agg(first_revision=pl.col("revision").first(), first_cited_at=pl.col("committed_at").first(),
-             last_revision=pl.col("revision").last(), from_tag=pl.col("from_tag").any())
+        .agg(
+            first_revision=pl.col("revision").first(),
+            first_cited_at=pl.col("committed_at").first(),
+            last_revision=pl.col("revision").last(),
+            from_tag=pl.col("from_tag").any(),
+        )
         .with_columns(source=pl.when(pl.col("from_tag")).then(pl.lit("tag")).otherwise(pl.lit("card_link")))
     )
     return out.select(list(RELEASE_PAPERS_SCHEMA)).cast(RELEASE_PAPERS_SCHEMA)
 
 
-def papers_to_refresh(papers: pl.DataFrame, cited_ids: list[str], today: date, max_age_days: int = 30) -> list[str]:
+def papers_to_refresh(
+    papers: pl.DataFrame, cited_ids: list[str], today: date, max_age_days: int = 30
+) -> list[str]:
     """Ids to fetch: cited ids never fetched (in citation order), then those fetched max_age_days or more ago (oldest first)."""
     cited = list(dict.fromkeys(b for b in (_base(i) for i in cited_ids) if b is not None))
     fetched: dict[str, date] = {}
@@ -205,5 +248,7 @@ def papers_to_refresh(papers: pl.DataFrame, cited_ids: list[str], today: date, m
             day = _utc(fetched_at).date()  # type: ignore[union-attr]
             fetched[arxiv_id] = max(day, fetched.get(arxiv_id, day))
     never = [i for i in cited if i not in fetched]
-    stale = sorted((fetched[i], i) for i in cited if i in fetched and (today - fetched[i]).days >= max_age_days)
+    stale = sorted(
+        (fetched[i], i) for i in cited if i in fetched and (today - fetched[i]).days >= max_age_days
+    )
     return never + [i for _, i in stale]

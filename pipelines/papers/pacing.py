@@ -9,8 +9,13 @@ from collections.abc import Callable
 class Pacer:
     """Decides when the next request may leave; the clock and sleep are injectable for tests."""
 
-    def __init__(self, min_interval: float, max_backoff: float = 120.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        min_interval: float,
+        max_backoff: float = 120.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         if min_interval < 0:
             raise ValueError("min_interval must be >= 0")
         self.min_interval = float(min_interval)
@@ -36,7 +41,7 @@ class Pacer:
         pause = self.min_interval
         if failed_attempt is not None:
             # Exponential from at least one second, so a client built with min_interval=0 still backs off.
-            backoff = max(self.min_interval, 1.0) * (2 ** failed_attempt)
+            backoff = max(self.min_interval, 1.0) * (2**failed_attempt)
             pause = min(self.max_backoff, max(pause, backoff, retry_after or 0.0))
         self._next_allowed = self.clock() + pause
         return pause

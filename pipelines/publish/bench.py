@@ -25,7 +25,8 @@ from pipelines.storage.warehouse import migrate
 
 def _fill(con: duckdb.DuckDBPyConnection, releases: int, revisions: int) -> None:
     """Synthetic rows with the public columns, generated inside DuckDB (values shaped like the Hub's)."""
-    con.execute("""
+    con.execute(
+        """
         INSERT INTO core.releases (repo_id, previous_ids, org, name, created_at, first_seen, last_seen, pipeline_tag,
                                    library_name, base_models, modality, latest_revision, revision_count)
         SELECT 'org' || (i % 250000) || '/model-' || i, [], 'org' || (i % 250000), 'model-' || i,
@@ -33,8 +34,11 @@ def _fill(con: duckdb.DuckDBPyConnection, releases: int, revisions: int) -> None
                TIMESTAMPTZ '2026-11-01', ['text-generation', 'text-to-image', 'fill-mask'][1 + i % 3],
                'transformers', CASE WHEN i % 4 = 0 THEN ['org1/base-' || (i % 1000)] ELSE [] END,
                ['text', 'image', 'text'][1 + i % 3], lpad(to_hex(i), 40, '0'), 10
-        FROM range(?) t(i)""", [releases])
-    con.execute("""
+        FROM range(?) t(i)""",
+        [releases],
+    )
+    con.execute(
+        """
         INSERT INTO core.revisions (repo_id, revision, repo_uid, listed_as, committed_at, observed_at, source,
                                     license_raw, license_tags, gated, files, has_weights, weight_formats, datasets,
                                     arxiv_ids, code_urls, base_models, pipeline_tag, library_name, tags,
@@ -48,7 +52,9 @@ def _fill(con: duckdb.DuckDBPyConnection, releases: int, revisions: int) -> None
                CASE WHEN i % 3 = 0 THEN ['2307.09288'] ELSE [] END, [], [], 'text-generation', 'transformers',
                ['transformers', 'license:apache-2.0'], 'ok', sha256(i::VARCHAR), 4000 + i % 9000,
                ['model card', 'training', 'evaluation'], i % 5 = 0
-        FROM (SELECT i, i // ? AS r FROM range(?) t(i))""", [max(1, revisions // max(1, releases)), revisions])
+        FROM (SELECT i, i // ? AS r FROM range(?) t(i))""",
+        [max(1, revisions // max(1, releases)), revisions],
+    )
 
 
 def _value(name: str, dtype: str, i: str) -> str:
@@ -58,11 +64,15 @@ def _value(name: str, dtype: str, i: str) -> str:
     if name in ("revision", "from_revision", "to_revision"):
         return f"lpad(to_hex({i}), 40, '0')"
     if name == "evidence":  # the real evidence is a short JSON document per judgement
-        return (f"'{{\"rule\": \"' || ['card_section', 'license_tag', 'file_list', 'dataset_link'][1 + {i} % 4] "
-                f"|| '\", \"source\": \"README.md#L' || ({i} % 400) || '\", \"value\": \"' || md5({i}::VARCHAR) "
-                f"|| '\"}}'")
+        return (
+            f"'{{\"rule\": \"' || ['card_section', 'license_tag', 'file_list', 'dataset_link'][1 + {i} % 4] "
+            f'|| \'", "source": "README.md#L\' || ({i} % 400) || \'", "value": "\' || md5({i}::VARCHAR) '
+            f"|| '\"}}'"
+        )
     if name == "evidence_url":
-        return f"'https://huggingface.co/org/model-' || ({i} // 10) || '/commit/' || lpad(to_hex({i}), 40, '0')"
+        return (
+            f"'https://huggingface.co/org/model-' || ({i} // 10) || '/commit/' || lpad(to_hex({i}), 40, '0')"
+        )
     if dtype == "VARCHAR":
         return f"['open', 'closed', 'partial', 'unknown', 'apache-2.0', 'llama3'][1 + ({i} * 7 + {len(name)}) % 6]"
     if dtype == "VARCHAR[]":
@@ -80,12 +90,18 @@ def _value(name: str, dtype: str, i: str) -> str:
 
 def _fill_scored(con: duckdb.DuckDBPyConnection, revisions: int, disclosures: bool) -> None:
     """core.openness, core.transitions (and core.disclosures) with the real build's columns, synthetic rows."""
-    sizes = {"core.openness": revisions, "core.transitions": revisions * 2,
-             "core.disclosures": 17 * revisions if disclosures else 0}
+    sizes = {
+        "core.openness": revisions,
+        "core.transitions": revisions * 2,
+        "core.disclosures": 17 * revisions if disclosures else 0,
+    }
     for table, rows in sizes.items():
         schema, name = table.split(".")
-        columns = con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND "
-                              "table_name = ? ORDER BY column_index", [schema, name]).fetchall()
+        columns = con.execute(
+            "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND "
+            "table_name = ? ORDER BY column_index",
+            [schema, name],
+        ).fetchall()
         row = "i // 17" if name == "disclosures" else "i"
         select = ", ".join(_value(c, t, row if c in ("repo_id", "revision") else "i") for c, t in columns)
         con.execute(f"INSERT INTO {table} SELECT {select} FROM range(?) t(i)", [rows])  # noqa: S608 - fixed names
@@ -105,8 +121,10 @@ def run_snapshot_bench(releases: int, revisions: int, *, disclosures: bool = Fal
         _fill(con, releases, revisions)
         _fill_scored(con, revisions, disclosures)
         fill_seconds = time.perf_counter() - started
-        con.execute("INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, status) "
-                    "VALUES ('bench', DATE '2026-11-01', TIMESTAMPTZ '2026-11-01', 'complete')")
+        con.execute(
+            "INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, status) "
+            "VALUES ('bench', DATE '2026-11-01', TIMESTAMPTZ '2026-11-01', 'complete')"
+        )
         con.execute("CHECKPOINT")
         timings = []
         for day in ("2026-11-01", "2026-11-02"):
@@ -115,10 +133,15 @@ def run_snapshot_bench(releases: int, revisions: int, *, disclosures: bool = Fal
             timings.append(time.perf_counter() - started)
         manifest = json.loads((folder / "manifest.json").read_text())
         con.close()
-    return {"releases": releases, "revisions": revisions, "fill_seconds": round(fill_seconds, 1),
-            "first_snapshot_seconds": round(timings[0], 1), "snapshot_seconds": round(timings[1], 1),
-            "tables": {t: {"rows": e["rows"], "bytes": e["bytes"]} for t, e in manifest["tables"].items()},
-            "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2)}
+    return {
+        "releases": releases,
+        "revisions": revisions,
+        "fill_seconds": round(fill_seconds, 1),
+        "first_snapshot_seconds": round(timings[0], 1),
+        "snapshot_seconds": round(timings[1], 1),
+        "tables": {t: {"rows": e["rows"], "bytes": e["bytes"]} for t, e in manifest["tables"].items()},
+        "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
+    }
 
 
 def run_snapshot_scaled(revisions: int) -> dict:
@@ -134,15 +157,22 @@ def run_snapshot_with_disclosures(revisions: int) -> dict:
 def table_rows(result: dict) -> list[tuple[str, object, str, bool | None]]:
     """The rows of the docs table (target: a snapshot of 3M releases / 30M revisions in under 60 s)."""
     target = result["revisions"] >= 30_000_000
-    rows = [("releases / revisions", f"{result['releases']} / {result['revisions']}", "", None),
-            ("fill the synthetic warehouse (s, not part of the figure)", result["fill_seconds"], "", None),
-            ("first version (s)", result["first_snapshot_seconds"], "", None),
-            ("daily version, diffed against the previous (s)", result["snapshot_seconds"],
-             "< 60 s at 30M revisions" if target else "(target at 30M revisions)",
-             result["snapshot_seconds"] < 60 if target else None),
-            ("peak RSS (GiB)", result["peak_rss_gib"], "", None)]
-    rows += [(f"table {t}: rows / MB", f"{e['rows']} / {round(e['bytes'] / 2**20, 1)}", "", None)
-             for t, e in result["tables"].items()]
+    rows = [
+        ("releases / revisions", f"{result['releases']} / {result['revisions']}", "", None),
+        ("fill the synthetic warehouse (s, not part of the figure)", result["fill_seconds"], "", None),
+        ("first version (s)", result["first_snapshot_seconds"], "", None),
+        (
+            "daily version, diffed against the previous (s)",
+            result["snapshot_seconds"],
+            "< 60 s at 30M revisions" if target else "(target at 30M revisions)",
+            result["snapshot_seconds"] < 60 if target else None,
+        ),
+        ("peak RSS (GiB)", result["peak_rss_gib"], "", None),
+    ]
+    rows += [
+        (f"table {t}: rows / MB", f"{e['rows']} / {round(e['bytes'] / 2**20, 1)}", "", None)
+        for t, e in result["tables"].items()
+    ]
     return rows
 
 

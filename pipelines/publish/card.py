@@ -41,9 +41,17 @@ Its sources keep their own terms:
 
 def _front_matter(manifest: dict, tables: list[str]) -> str:
     version = manifest.get("version", "")
-    lines = ["---", f"license: {DATA_LICENSE}", f"pretty_name: {json.dumps(PRETTY_NAME)}",
-             "tags:", "  - openness", "  - open-source-ai", "  - model-cards", "  - licenses",
-             "configs:"]
+    lines = [
+        "---",
+        f"license: {DATA_LICENSE}",
+        f"pretty_name: {json.dumps(PRETTY_NAME)}",
+        "tags:",
+        "  - openness",
+        "  - open-source-ai",
+        "  - model-cards",
+        "  - licenses",
+        "configs:",
+    ]
     for name in tables:
         path = manifest["tables"][name]["path"]
         lines += [f"  - config_name: {name}", f"    data_files: {json.dumps(f'{version}/{path}')}"]
@@ -72,8 +80,14 @@ def _files(manifest: dict, tables: list[str]) -> str:
 
 
 def _schema(table: str, columns: list[tuple[str, str]], column_docs: dict[str, dict[str, str]]) -> str:
-    lines = [f"### `{table}`", "", TABLE_DOCS.get(table, "(undocumented table)"), "",
-             "| column | type | meaning |", "|---|---|---|"]
+    lines = [
+        f"### `{table}`",
+        "",
+        TABLE_DOCS.get(table, "(undocumented table)"),
+        "",
+        "| column | type | meaning |",
+        "|---|---|---|",
+    ]
     for column, dtype in columns:
         meaning = column_meaning(table, column, column_docs).replace("|", "\\|")
         lines.append(f"| `{column}` | {dtype} | {meaning} |")
@@ -94,60 +108,75 @@ def _provenance(manifest: dict) -> str:
     checks = manifest.get("checks") or {}
     if checks:
         passed = sum(1 for c in checks.values() if isinstance(c, dict) and c.get("passed"))
-        lines.append(f"- Checks: {passed} of {len(checks)} passed before publishing: "
-                     + ", ".join(f"`{k}`" for k in sorted(checks)) + ".")
+        lines.append(
+            f"- Checks: {passed} of {len(checks)} passed before publishing: "
+            + ", ".join(f"`{k}`" for k in sorted(checks))
+            + "."
+        )
     quarantine = manifest.get("quarantine") or {}
     if quarantine:
-        lines.append("- Quarantined inputs (could not be parsed; kept with their reason, not dropped): "
-                     + ", ".join(f"{reason}: {n}" for reason, n in sorted(quarantine.items())) + ".")
+        lines.append(
+            "- Quarantined inputs (could not be parsed; kept with their reason, not dropped): "
+            + ", ".join(f"{reason}: {n}" for reason, n in sorted(quarantine.items()))
+            + "."
+        )
     else:
         lines.append("- Quarantined inputs: none.")
-    lines.append("- Every file's size and sha256 are in `manifest.json`; `CHANGELOG.md` lists what changed "
-                 "against the previous version.")
+    lines.append(
+        "- Every file's size and sha256 are in `manifest.json`; `CHANGELOG.md` lists what changed "
+        "against the previous version."
+    )
     return "\n".join(lines)
 
 
 def _how_to_read(manifest: dict) -> str:
-    return "\n".join([
-        "```sql",
-        "-- DuckDB, from the version folder",
-        "SELECT org, count(*) FROM read_parquet('releases.parquet') GROUP BY org ORDER BY 2 DESC;",
-        "```",
-        "",
-        "```python",
-        "import polars as pl",
-        "releases = pl.read_parquet('releases.parquet')",
-        "```",
-        "",
-        f"Fetch and verify a version with `openness download SOURCE --version {manifest.get('version')} --to DIR`.",
-    ])
+    return "\n".join(
+        [
+            "```sql",
+            "-- DuckDB, from the version folder",
+            "SELECT org, count(*) FROM read_parquet('releases.parquet') GROUP BY org ORDER BY 2 DESC;",
+            "```",
+            "",
+            "```python",
+            "import polars as pl",
+            "releases = pl.read_parquet('releases.parquet')",
+            "```",
+            "",
+            f"Fetch and verify a version with `openness download SOURCE --version {manifest.get('version')} --to DIR`.",
+        ]
+    )
 
 
 def _citation(manifest: dict) -> str:
     version = manifest.get("version", "")
     year = str(manifest.get("published_at") or version)[:4]
     key = "openness_tracker_" + version.replace("-", "_").replace(".", "_")
-    return "\n".join([
-        "Cite the version you used, so that others can fetch exactly the same files (their sha256 are in "
-        "`manifest.json`), and cite the frameworks the columns implement (see Licence).",
-        "",
-        "```bibtex",
-        f"@misc{{{key},",
-        "  title  = {Openness Tracker: a longitudinal dataset of the openness of AI model releases "
-        "on the Hugging Face Hub},",
-        "  author = {{Openness Tracker contributors}},",
-        f"  year   = {{{year}}},",
-        f"  note   = {{Snapshot version {version}, schema version {manifest.get('schema_version')}, "
-        f"rubric version {manifest.get('rubric_version')}. Licensed CC-BY-4.0}}",
-        "}",
-        "```",
-        "",
-        f"In text: Openness Tracker, snapshot {version} (CC-BY-4.0).",
-    ])
+    return "\n".join(
+        [
+            "Cite the version you used, so that others can fetch exactly the same files (their sha256 are in "
+            "`manifest.json`), and cite the frameworks the columns implement (see Licence).",
+            "",
+            "```bibtex",
+            f"@misc{{{key},",
+            "  title  = {Openness Tracker: a longitudinal dataset of the openness of AI model releases "
+            "on the Hugging Face Hub},",
+            "  author = {{Openness Tracker contributors}},",
+            f"  year   = {{{year}}},",
+            f"  note   = {{Snapshot version {version}, schema version {manifest.get('schema_version')}, "
+            f"rubric version {manifest.get('rubric_version')}. Licensed CC-BY-4.0}}",
+            "}",
+            "```",
+            "",
+            f"In text: Openness Tracker, snapshot {version} (CC-BY-4.0).",
+        ]
+    )
 
 
-def render_dataset_card(manifest: dict, schemas: dict[str, list[tuple[str, str]]],
-                        column_docs: dict[str, dict[str, str]] | None = None) -> str:
+def render_dataset_card(
+    manifest: dict,
+    schemas: dict[str, list[tuple[str, str]]],
+    column_docs: dict[str, dict[str, str]] | None = None,
+) -> str:
     """The dataset card (Markdown with a Hub YAML header) of a snapshot, from its manifest and schemas."""
     tables = sorted(manifest.get("tables", {}))
     parts = [
@@ -173,8 +202,22 @@ def render_dataset_card(manifest: dict, schemas: dict[str, list[tuple[str, str]]
     ]
     for table in tables:
         parts += ["", _schema(table, schemas.get(table, []), column_docs or {})]
-    parts += ["", "## Provenance", "", _provenance(manifest),
-              "", "## Reading the data", "", _how_to_read(manifest),
-              "", "## Licence", "", ATTRIBUTIONS,
-              "## How to cite", "", _citation(manifest), ""]
+    parts += [
+        "",
+        "## Provenance",
+        "",
+        _provenance(manifest),
+        "",
+        "## Reading the data",
+        "",
+        _how_to_read(manifest),
+        "",
+        "## Licence",
+        "",
+        ATTRIBUTIONS,
+        "## How to cite",
+        "",
+        _citation(manifest),
+        "",
+    ]
     return "\n".join(parts)

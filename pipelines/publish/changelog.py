@@ -36,10 +36,14 @@ class SnapshotDiff:
 
     def summary(self) -> dict:
         """Counts of each kind of change, for the manifest and run metadata."""
-        return {"previous_version": self.previous_version, "transitions_since": self.since,
-                "releases_added": len(self.releases_added), "releases_removed": len(self.releases_removed),
-                "transitions": None if self.transitions is None else self.transitions.height,
-                "schema_changes": len(self.schema_changes)}
+        return {
+            "previous_version": self.previous_version,
+            "transitions_since": self.since,
+            "releases_added": len(self.releases_added),
+            "releases_removed": len(self.releases_removed),
+            "transitions": None if self.transitions is None else self.transitions.height,
+            "schema_changes": len(self.schema_changes),
+        }
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -70,8 +74,11 @@ def _schema_changes(table: str, old: list[tuple[str, str]], new: list[tuple[str,
     before, after = dict(old), dict(new)
     out = [f"`{table}`: column `{c}` added ({after[c]})" for c in after if c not in before]
     out += [f"`{table}`: column `{c}` removed (was {before[c]})" for c in before if c not in after]
-    out += [f"`{table}`: column `{c}` retyped {before[c]} -> {after[c]}"
-            for c in after if c in before and before[c] != after[c]]
+    out += [
+        f"`{table}`: column `{c}` retyped {before[c]} -> {after[c]}"
+        for c in after
+        if c in before and before[c] != after[c]
+    ]
     return out
 
 
@@ -90,13 +97,16 @@ def compare_snapshots(new: Path, previous: Path | None, *, since: str | None = N
         con.execute("SET TimeZone = 'UTC'")  # day boundaries of changed_at are UTC days
         new_tables = snapshot_tables(new)
         old_tables = snapshot_tables(previous) if previous is not None else {}
-        diff = SnapshotDiff(previous_version=previous.name if previous is not None else None,
-                            since=since or _since(previous))
+        diff = SnapshotDiff(
+            previous_version=previous.name if previous is not None else None, since=since or _since(previous)
+        )
         new_cols = {t: parquet_columns(con, p) for t, p in new_tables.items()}
         old_cols = {t: parquet_columns(con, p) for t, p in old_tables.items()}
         for table in sorted(set(new_tables) | set(old_tables)):
-            diff.row_counts[table] = (_row_count(con, old_tables[table]) if table in old_tables else None,
-                                      _row_count(con, new_tables[table]) if table in new_tables else None)
+            diff.row_counts[table] = (
+                _row_count(con, old_tables[table]) if table in old_tables else None,
+                _row_count(con, new_tables[table]) if table in new_tables else None,
+            )
             if previous is None:
                 continue
             if table not in old_tables:
@@ -105,14 +115,22 @@ def compare_snapshots(new: Path, previous: Path | None, *, since: str | None = N
                 diff.schema_changes.append(f"table `{table}` removed")
             else:
                 diff.schema_changes += _schema_changes(table, old_cols[table], new_cols[table])
-        if previous is not None and _has(new_cols, "releases", "repo_id") and _has(old_cols, "releases", "repo_id"):
-            query = ("SELECT repo_id FROM read_parquet(?) EXCEPT SELECT repo_id FROM read_parquet(?) "
-                     "ORDER BY repo_id")
+        if (
+            previous is not None
+            and _has(new_cols, "releases", "repo_id")
+            and _has(old_cols, "releases", "repo_id")
+        ):
+            query = (
+                "SELECT repo_id FROM read_parquet(?) EXCEPT SELECT repo_id FROM read_parquet(?) "
+                "ORDER BY repo_id"
+            )
             pair = [str(new_tables["releases"]), str(old_tables["releases"])]
             diff.releases_added = [r[0] for r in con.execute(query, pair).fetchall()]
             diff.releases_removed = [r[0] for r in con.execute(query, pair[::-1]).fetchall()]
         if _has(new_cols, "transitions", "changed_at"):
-            diff.transitions = _transitions(con, new_tables["transitions"], new_cols["transitions"], diff.since)
+            diff.transitions = _transitions(
+                con, new_tables["transitions"], new_cols["transitions"], diff.since
+            )
         return diff
     finally:
         con.close()
@@ -122,17 +140,23 @@ def _has(columns: dict[str, list[tuple[str, str]]], table: str, column: str) -> 
     return table in columns and column in dict(columns[table])
 
 
-def _transitions(con: duckdb.DuckDBPyConnection, path: Path, columns: list[tuple[str, str]],
-                 since: str | None) -> pl.DataFrame:
+def _transitions(
+    con: duckdb.DuckDBPyConnection, path: Path, columns: list[tuple[str, str]], since: str | None
+) -> pl.DataFrame:
     present = [c for c in TRANSITION_COLUMNS if c in dict(columns)]
     # Column names come from the file's own schema filtered by a fixed list, never from user input.
     select = ", ".join(f'"{c}"' for c in present)
     order = "changed_at, repo_id" if "repo_id" in present else "changed_at"
     if since is None:
-        return con.sql(f"SELECT {select} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608
-                       params=[str(path)]).pl()
-    return con.sql(f"SELECT {select} FROM read_parquet(?) WHERE CAST(changed_at AS DATE) > CAST(? AS DATE) "  # noqa: S608
-                   f"ORDER BY {order}", params=[str(path), since]).pl()
+        return con.sql(
+            f"SELECT {select} FROM read_parquet(?) ORDER BY {order}",  # noqa: S608
+            params=[str(path)],
+        ).pl()
+    return con.sql(
+        f"SELECT {select} FROM read_parquet(?) WHERE CAST(changed_at AS DATE) > CAST(? AS DATE) "  # noqa: S608
+        f"ORDER BY {order}",
+        params=[str(path), since],
+    ).pl()
 
 
 def _names(title: str, names: list[str]) -> list[str]:
@@ -146,7 +170,12 @@ def _names(title: str, names: list[str]) -> list[str]:
 def render_diff(diff: SnapshotDiff, version: str) -> str:
     """The Markdown changelog of a comparison."""
     if diff.previous_version is None:
-        lines = [f"# Changelog: {version}", "", "First version: there is no previous version to compare with.", ""]
+        lines = [
+            f"# Changelog: {version}",
+            "",
+            "First version: there is no previous version to compare with.",
+            "",
+        ]
     else:
         lines = [f"# Changelog: {version} against {diff.previous_version}", ""]
     lines += ["## Row counts", "", "| table | previous | this version | change |", "|---|---:|---:|---:|"]
@@ -161,13 +190,17 @@ def render_diff(diff: SnapshotDiff, version: str) -> str:
     if diff.transitions is not None:
         when = f"after {diff.since}" if diff.since else "in this version"
         lines += [f"## Transitions {when} ({diff.transitions.height})", ""]
-        lines.append(frame_to_markdown(diff.transitions, max_rows=MAX_LISTED_TRANSITIONS)
-                     if diff.transitions.height else "(none)")
+        lines.append(
+            frame_to_markdown(diff.transitions, max_rows=MAX_LISTED_TRANSITIONS)
+            if diff.transitions.height
+            else "(none)"
+        )
         lines.append("")
     return "\n".join(lines)
 
 
-def render_changelog(new: Path, previous: Path | None, *, version: str | None = None,
-                     since: str | None = None) -> str:
+def render_changelog(
+    new: Path, previous: Path | None, *, version: str | None = None, since: str | None = None
+) -> str:
     """`CHANGELOG.md` of the snapshot folder `new` against the previous version's folder (None if first)."""
     return render_diff(compare_snapshots(new, previous, since=since), version or new.name)

@@ -11,9 +11,9 @@ TABLE_DOCS: dict[str, str] = {
     "releases": "One row per model repository on the Hugging Face Hub that the crawl has seen.",
     "revisions": "One row per observed commit (revision) of a model repository, with the facts read from it.",
     "disclosures": "One row per revision and Model Openness Framework component: is it released, under which "
-                   "licence, is that licence open, and the evidence.",
+    "licence, is that licence open, and the evidence.",
     "openness": "One row per revision: its place under every framework and on the 0-5 openness spectrum, "
-                "valid from that commit until the next.",
+    "valid from that commit until the next.",
     "transitions": "One row per change of an openness dimension of a repository between two revisions.",
     "licenses": "One row per licence identifier seen on the Hub, mapped to SPDX and to a licence family.",
     "datasets": "One row per dataset repository named by a model card, as observed on the Hub.",
@@ -31,10 +31,10 @@ COMMON_COLUMNS: dict[str, str] = {
     "license_raw": "Licence exactly as declared in the card's `license` field (a list is joined with ',').",
     "license_name": "The card's `license_name` (set when `license` is `other`).",
     "license_family": "Licence family: osi-permissive, osi-copyleft, open-data, responsible-ai, community, "
-                      "non-commercial, proprietary or unknown.",
+    "non-commercial, proprietary or unknown.",
     "gated": "Access gate on the Hub: 'false', 'auto' (click-through) or 'manual' (approval).",
     "readme_status": "Outcome of reading the card: ok, missing, gated, malformed_yaml, non_utf8, oversized or "
-                     "not_fetched.",
+    "not_fetched.",
     "card_bytes": "Size of the raw card (README.md) in bytes.",
     "pipeline_tag": "The Hub's task tag (e.g. text-generation).",
     "library_name": "The Hub's library tag (e.g. transformers).",
@@ -91,7 +91,7 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "osaid_failed": "The OSAID requirements the revision fails.",
         "release_level": "Solaiman's release gradient: fully_closed, gradual, hosted, api, downloadable, fully_open.",
         "spectrum_level": "Ordinal openness summary 0 (no weights) to 5 (weights, code and data open); null if "
-                          "undecidable.",
+        "undecidable.",
         "spectrum_method": "How the spectrum level was reached (declared, inferred or unknown).",
         "valid_from": "Start of the validity interval: when this revision's scoring took effect.",
         "valid_to": "End of the validity interval (the next revision); null while current.",

@@ -71,7 +71,8 @@ def parse_manifest(data: bytes, version: str) -> list[Entry]:
             if not is_safe_file_name(path):
                 raise SnapshotRefused(
                     f"refused: manifest path {path!r} ({section}.{key}) is not a plain file name inside the version "
-                    "folder; absolute paths, '..', '/', backslashes and hidden or reserved names are not allowed")
+                    "folder; absolute paths, '..', '/', backslashes and hidden or reserved names are not allowed"
+                )
             size, digest = entry.get("bytes"), entry.get("sha256")
             if isinstance(size, bool) or not isinstance(size, int) or size < 0:
                 raise SnapshotRefused(f"refused: manifest size of {path} is not a byte count: {size!r}")
@@ -123,14 +124,22 @@ def _fetch(src: SnapshotSource, version: str, entry: Entry, folder: Path, say: P
         used, actual = 0, _digest(part)
     if actual != expected:
         part.unlink()
-        raise CorruptFile(f"refused: {entry.name} is corrupt: manifest sha256 {entry.sha256} ({entry.size} bytes), "
-                          f"downloaded sha256 {actual[1]} ({actual[0]} bytes); the file was not kept")
+        raise CorruptFile(
+            f"refused: {entry.name} is corrupt: manifest sha256 {entry.sha256} ({entry.size} bytes), "
+            f"downloaded sha256 {actual[1]} ({actual[0]} bytes); the file was not kept"
+        )
     os.replace(part, final)
     say(f"{entry.name}: {f'resumed from byte {used}' if used else 'fetched'}, {entry.size} bytes, sha256 ok")
 
 
-def download(source: str, to: Path, version: str | None = None, *, storage_options: dict | None = None,
-             progress: Progress | None = None) -> Path:
+def download(
+    source: str,
+    to: Path,
+    version: str | None = None,
+    *,
+    storage_options: dict | None = None,
+    progress: Progress | None = None,
+) -> Path:
     """Fetch one version (default: the one LATEST names) into `<to>/<version>/`, verify it, return the folder."""
     say = progress or (lambda _message: None)
     src = open_source(source, storage_options)
@@ -157,21 +166,29 @@ def download(source: str, to: Path, version: str | None = None, *, storage_optio
     part = folder / "manifest.json.part"
     part.write_bytes(manifest_bytes)
     os.replace(part, folder / "manifest.json")
-    say(f"{version}: {len(entries)} files verified in {folder} "
-        f"(manifest sha256 {hashlib.sha256(manifest_bytes).hexdigest()})")
+    say(
+        f"{version}: {len(entries)} files verified in {folder} "
+        f"(manifest sha256 {hashlib.sha256(manifest_bytes).hexdigest()})"
+    )
     return folder
 
 
-def run_download(source: str, to: Path | str, version: str | None = None, *,
-                 environ: Mapping[str, str] | None = None) -> int:
+def run_download(
+    source: str, to: Path | str, version: str | None = None, *, environ: Mapping[str, str] | None = None
+) -> int:
     """`openness download`: print progress, return 0 (verified), 2 (refused or corrupt) or 1 (other failure)."""
     env = os.environ if environ is None else environ
     secrets = [v for k, v in env.items() if k in {"AWS_SECRET_ACCESS_KEY", "HF_TOKEN"} and v]
     try:
         options = storage_options_from_env(env)
         secrets += [v for v in options.values() if isinstance(v, str)]
-        folder = download(source, Path(to), version, storage_options=options,
-                          progress=lambda message: print(message, flush=True))
+        folder = download(
+            source,
+            Path(to),
+            version,
+            storage_options=options,
+            progress=lambda message: print(message, flush=True),
+        )
     except SnapshotRefused as exc:
         print(redact(str(exc), secrets), file=sys.stderr)
         return 2

@@ -62,8 +62,9 @@ def _e(value: object) -> str:
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> set[str]:
-    rows = con.execute("SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
-                       [schema, table]).fetchall()
+    rows = con.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?", [schema, table]
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -83,7 +84,7 @@ def _link(url: object, text: object) -> str:
 
 
 def _value(v: object) -> str:
-    return '<i>unknown</i>' if v is None else f"<code>{_e(v)}</code>"
+    return "<i>unknown</i>" if v is None else f"<code>{_e(v)}</code>"
 
 
 def _direction(d: object) -> str:
@@ -103,29 +104,53 @@ def _empty(message: str) -> str:
 
 
 def _more(total: int, shown: int, where: str) -> str:
-    return f'<p class="note">Showing {shown} of {total}; all rows are in {_e(where)}.</p>' if total > shown else ""
+    return (
+        f'<p class="note">Showing {shown} of {total}; all rows are in {_e(where)}.</p>'
+        if total > shown
+        else ""
+    )
 
 
 def _spectrum_series(rubric: dict[str, Any]) -> list[Series]:
     names = {str(lvl["level"]): lvl.get("name", "") for lvl in rubric["spectrum_levels"]}
-    return [Series(k, f"{k} {names[k].replace('-', ' ')}" if k in names else "unknown", c)
-            for k, c in LEVEL_COLOURS.items()]
+    return [
+        Series(k, f"{k} {names[k].replace('-', ' ')}" if k in names else "unknown", c)
+        for k, c in LEVEL_COLOURS.items()
+    ]
 
 
 def _definitions(rubric: dict[str, Any]) -> str:
-    rows = [[f'<span class="sw" style="background:{LEVEL_COLOURS[str(lvl["level"])]}"></span> {lvl["level"]}',
-             _e(lvl.get("name")), _e(lvl.get("definition"))] for lvl in rubric["spectrum_levels"]]
-    rows.append([f'<span class="sw" style="background:{LEVEL_COLOURS["unknown"]}"></span> ?', "unknown",
-                 "Undecidable: no file list, or a licence that is unmapped, in conflict or of an unknown family."])
-    return (f'<details open><summary>Level definitions (rubric {_e(rubric.get("rubric_version"))})</summary>'
-            + _table(["level", "name", "definition"], rows, "defs") + "</details>")
+    rows = [
+        [
+            f'<span class="sw" style="background:{LEVEL_COLOURS[str(lvl["level"])]}"></span> {lvl["level"]}',
+            _e(lvl.get("name")),
+            _e(lvl.get("definition")),
+        ]
+        for lvl in rubric["spectrum_levels"]
+    ]
+    rows.append(
+        [
+            f'<span class="sw" style="background:{LEVEL_COLOURS["unknown"]}"></span> ?',
+            "unknown",
+            "Undecidable: no file list, or a licence that is unmapped, in conflict or of an unknown family.",
+        ]
+    )
+    return (
+        f"<details open><summary>Level definitions (rubric {_e(rubric.get('rubric_version'))})</summary>"
+        + _table(["level", "name", "definition"], rows, "defs")
+        + "</details>"
+    )
 
 
 def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str, str, str, str]:
     """The spectrum, licence-family and transitions charts on one shared month axis, and a summary line."""
-    marts = {t for (t,) in con.execute("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
-                                       "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'")
-             .fetchall()}
+    marts = {
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'"
+        ).fetchall()
+    }
     data = {}
     for metric in ("spectrum_level", "license_family"):
         rows = con.execute(MONTHLY_SQL, [metric]).fetchall() if "monthly_openness" in marts else []
@@ -139,34 +164,72 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
     spectrum = licences = _empty(none)
     summary = ""
     if data["spectrum_level"]:
-        spectrum = bar_chart("spectrum", "Releases by openness spectrum level, per month", axis,
-                             _spectrum_series(rubric), data["spectrum_level"], y_label="Releases",
-                             x_label=x_label, unit="releases")
+        spectrum = bar_chart(
+            "spectrum",
+            "Releases by openness spectrum level, per month",
+            axis,
+            _spectrum_series(rubric),
+            data["spectrum_level"],
+            y_label="Releases",
+            x_label=x_label,
+            unit="releases",
+        )
         last = max(m for m, _ in data["spectrum_level"])
         at = {v: n for (m, v), n in data["spectrum_level"].items() if m == last}
         total, open_ = sum(at.values()), sum(n for v, n in at.items() if v in ("3", "4", "5"))
-        summary = (f"At the end of {last}: {total} releases; {open_} ({open_ / total:.0%}) with open weights "
-                   f"(level 3 or above), {at.get('0', 0)} without weights, {at.get('unknown', 0)} undecided.")
+        summary = (
+            f"At the end of {last}: {total} releases; {open_} ({open_ / total:.0%}) with open weights "
+            f"(level 3 or above), {at.get('0', 0)} without weights, {at.get('unknown', 0)} undecided."
+        )
     if data["license_family"]:
         seen = {v for _, v in data["license_family"]}
-        licences = bar_chart("licence_families", "Releases by licence family, per month", axis,
-                             family_series(seen), data["license_family"], y_label="Releases",
-                             x_label=x_label, unit="releases")
+        licences = bar_chart(
+            "licence_families",
+            "Releases by licence family, per month",
+            axis,
+            family_series(seen),
+            data["license_family"],
+            y_label="Releases",
+            x_label=x_label,
+            unit="releases",
+        )
     transitions = _empty("No opening or closing transitions in this snapshot.")
-    note = ('<p class="note">Counts changes of every tracked dimension (licence, gating, weights, MOF components, '
-            "Index criteria, OSAID, release and spectrum level), so one commit can count several times; "
-            "lateral and short-lived changes are left out.</p>")
+    note = (
+        '<p class="note">Counts changes of every tracked dimension (licence, gating, weights, MOF components, '
+        "Index criteria, OSAID, release and spectrum level), so one commit can count several times; "
+        "lateral and short-lived changes are left out.</p>"
+    )
     if moves_data:
         series = [Series(d, d, DIRECTION_COLOURS[d]) for d in ("opening", "closing")]
-        transitions = bar_chart("transitions", "Opening and closing transitions per month (all tracked dimensions)",
-                                axis, series, moves_data, y_label="Transitions", x_label="Month of the change",
-                                unit="transitions", stacked=False) + note
+        transitions = (
+            bar_chart(
+                "transitions",
+                "Opening and closing transitions per month (all tracked dimensions)",
+                axis,
+                series,
+                moves_data,
+                y_label="Transitions",
+                x_label="Month of the change",
+                unit="transitions",
+                stacked=False,
+            )
+            + note
+        )
     return spectrum, licences, transitions, summary
 
 
 def _change_rows(rows: list[tuple], with_month: bool = False) -> list[list[str]]:
-    return [[_e(_ts(at)), _e(repo), _e(dim), f"{_value(a)} → {_value(b)}", _direction(d),
-             _link(url, (rev or "commit")[:8])] for at, repo, dim, a, b, d, url, rev in rows]
+    return [
+        [
+            _e(_ts(at)),
+            _e(repo),
+            _e(dim),
+            f"{_value(a)} → {_value(b)}",
+            _direction(d),
+            _link(url, (rev or "commit")[:8]),
+        ]
+        for at, repo, dim, a, b, d, url, rev in rows
+    ]
 
 
 def _latest_transitions(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
@@ -174,19 +237,28 @@ def _latest_transitions(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     if not rows:
         return "<h3>Latest month</h3>" + _empty("No transitions recorded yet.")
     month, total = rows[0][0], rows[0][-1]
-    table = _table(["changed (UTC)", "release", "dimension", "from → to", "direction", "evidence"],
-                   _change_rows([r[1:-1] for r in rows]), "changes")
-    return (f"<h3>Latest month with transitions: {_e(month)}</h3>"
-            f'<p class="note">{total} transitions (short-lived ones, undone within 24 hours, left out).</p>'
-            + table + _more(total, len(rows), "transitions.parquet"))
+    table = _table(
+        ["changed (UTC)", "release", "dimension", "from → to", "direction", "evidence"],
+        _change_rows([r[1:-1] for r in rows]),
+        "changes",
+    )
+    return (
+        f"<h3>Latest month with transitions: {_e(month)}</h3>"
+        f'<p class="note">{total} transitions (short-lived ones, undone within 24 hours, left out).</p>'
+        + table
+        + _more(total, len(rows), "transitions.parquet")
+    )
 
 
 def _movers(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     rows = con.execute(MOVERS_SQL.replace("{not_short}", not_short), [MAX_ROWS]).fetchall()
     if not rows:
         return _empty("No release has opened or closed on the spectrum or its licence family yet.")
-    table = _table(["changed (UTC)", "release", "dimension", "from → to", "direction", "evidence"],
-                   _change_rows([r[:-1] for r in rows]), "changes")
+    table = _table(
+        ["changed (UTC)", "release", "dimension", "from → to", "direction", "evidence"],
+        _change_rows([r[:-1] for r in rows]),
+        "changes",
+    )
     return table + _more(rows[0][-1], len(rows), "transitions.parquet")
 
 
@@ -201,17 +273,32 @@ def _orgs(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
         for key, count in [*zip("012345", levels, strict=True), ("unknown", unknown)]:
             share = count / n
             # The cell's tint is the level's chart colour, as strong as the share, so columns read as a heatmap.
-            rgb = ",".join(str(int(LEVEL_COLOURS[key][i:i + 2], 16)) for i in (1, 3, 5))
-            cells.append(f'<span class="share" style="background:rgba({rgb},{0.15 + 0.7 * share:.2f})">{share:.0%}</span>'
-                         if count else '<span class="share zero">–</span>')
+            rgb = ",".join(str(int(LEVEL_COLOURS[key][i : i + 2], 16)) for i in (1, 3, 5))
+            cells.append(
+                f'<span class="share" style="background:rgba({rgb},{0.15 + 0.7 * share:.2f})">{share:.0%}</span>'
+                if count
+                else '<span class="share zero">–</span>'
+            )
         cells.append("" if osai is None else f"{osai:.2f}")
         change = latest.get(org)
-        cells.append("" if change is None else
-                     f"{_e(_ts(change[0])[:10])} {_direction(change[5])} {_e(change[1])}: {_e(change[2])} "
-                     f"{_value(change[3])} → {_value(change[4])}")
+        cells.append(
+            ""
+            if change is None
+            else f"{_e(_ts(change[0])[:10])} {_direction(change[5])} {_e(change[1])}: {_e(change[2])} "
+            f"{_value(change[3])} → {_value(change[4])}"
+        )
         out.append(cells)
-    headers = ["organisation", "releases", *[f"L{k}" for k in range(6)], "unknown", "mean OSAI score", "latest change"]
-    return _table(headers, out, "orgs") + _more(rows[0][-1], len(rows), "releases.parquet and openness.parquet")
+    headers = [
+        "organisation",
+        "releases",
+        *[f"L{k}" for k in range(6)],
+        "unknown",
+        "mean OSAI score",
+        "latest change",
+    ]
+    return _table(headers, out, "orgs") + _more(
+        rows[0][-1], len(rows), "releases.parquet and openness.parquet"
+    )
 
 
 def _quality(manifest: dict | None) -> str:
@@ -223,21 +310,38 @@ def _quality(manifest: dict | None) -> str:
     ok = sum(1 for s in suites.values() if isinstance(s, dict) and s.get("success"))
     gates_ok = sum(1 for g in gates if isinstance(g, dict) and g.get("passed"))
     verdict = "passed" if checks.get("passed") else "failed"
-    parts = [f'<p><span class="badge {verdict}">Checks {verdict}</span> {ok} of {len(suites)} table suites '
-             f"passed, {gates_ok} of {len(gates)} snapshot gates passed.</p>"]
+    parts = [
+        f'<p><span class="badge {verdict}">Checks {verdict}</span> {ok} of {len(suites)} table suites '
+        f"passed, {gates_ok} of {len(gates)} snapshot gates passed.</p>"
+    ]
 
     def mark(flag: object) -> str:
         return '<span class="pass">✓ passed</span>' if flag else '<span class="fail">✗ failed</span>'
 
     if suites:
-        rows = [[_e(t), mark(s.get("success")) if s.get("present", True) else "table absent",
-                 _e(s.get("successful")), _e(s.get("evaluated"))]
-                for t, s in sorted(suites.items()) if isinstance(s, dict)]
+        rows = [
+            [
+                _e(t),
+                mark(s.get("success")) if s.get("present", True) else "table absent",
+                _e(s.get("successful")),
+                _e(s.get("evaluated")),
+            ]
+            for t, s in sorted(suites.items())
+            if isinstance(s, dict)
+        ]
         parts.append(_table(["table", "suite", "expectations met", "evaluated"], rows, "quality"))
     if gates:
-        rows = [[_e(g.get("name")), mark(g.get("passed")), "—" if g.get("value") is None else _e(g.get("value")),
-                 _e(g.get("threshold")),
-                 _e(g.get("reason"))] for g in gates if isinstance(g, dict)]
+        rows = [
+            [
+                _e(g.get("name")),
+                mark(g.get("passed")),
+                "—" if g.get("value") is None else _e(g.get("value")),
+                _e(g.get("threshold")),
+                _e(g.get("reason")),
+            ]
+            for g in gates
+            if isinstance(g, dict)
+        ]
         parts.append(_table(["gate", "result", "value", "threshold", "reason"], rows, "quality"))
     override = (checks.get("gates") or {}).get("override")
     if override:
@@ -248,12 +352,20 @@ def _quality(manifest: dict | None) -> str:
 def _header(title: str, manifest: dict | None, summary: str) -> str:
     m = manifest or {}
     window = m.get("crawl_window") if isinstance(m.get("crawl_window"), dict) else {}
-    facts = [("snapshot", m.get("version")), ("rubric", m.get("rubric_version")),
-             ("schema", m.get("schema_version")), ("published", m.get("published_at")),
-             ("crawl window", f"{window.get('from') or '?'} to {window.get('to') or '?'}" if window else None)]
+    facts = [
+        ("snapshot", m.get("version")),
+        ("rubric", m.get("rubric_version")),
+        ("schema", m.get("schema_version")),
+        ("published", m.get("published_at")),
+        ("crawl window", f"{window.get('from') or '?'} to {window.get('to') or '?'}" if window else None),
+    ]
     meta = " · ".join(f"{k} <b>{_e(v)}</b>" for k, v in facts if v not in (None, ""))
-    return (f"<header><h1>{_e(title)}</h1>" + (f'<p class="meta">{meta}</p>' if meta else "")
-            + (f'<p class="summary">{_e(summary)}</p>' if summary else "") + "</header>")
+    return (
+        f"<header><h1>{_e(title)}</h1>"
+        + (f'<p class="meta">{meta}</p>' if meta else "")
+        + (f'<p class="summary">{_e(summary)}</p>' if summary else "")
+        + "</header>"
+    )
 
 
 CSS = """
@@ -275,8 +387,9 @@ table.orgs td:nth-child(n+2):nth-child(-n+10) { text-align: right; }
 """
 
 
-def render_report(con: duckdb.DuckDBPyConnection, manifest: dict | None = None, *,
-                  title: str = "Openness Tracker") -> str:
+def render_report(
+    con: duckdb.DuckDBPyConnection, manifest: dict | None = None, *, title: str = "Openness Tracker"
+) -> str:
     """One self-contained HTML page (inline CSS and SVG) summarising the warehouse behind a snapshot."""
     rubric = load_rubric()
     spectrum, licences, transitions, summary = _charts(con, rubric)
@@ -287,23 +400,38 @@ def render_report(con: duckdb.DuckDBPyConnection, manifest: dict | None = None, 
     sections = [
         ("spectrum", "Openness spectrum over time", spectrum + _definitions(rubric)),
         ("licences", "Licence families over time", licences),
-        ("transitions", "Transitions", transitions + (_latest_transitions(con, not_short) if cols else missing)),
-        ("movers", "Releases that opened or closed",
-         '<p class="note">Latest opening or closing change of each release\'s spectrum level and licence family '
-         "(short-lived changes left out), newest first.</p>" + (_movers(con, not_short) if cols else missing)),
-        ("orgs", "Organisations", '<p class="note">Current releases per organisation (deleted ones left out), '
-         "the share at each spectrum level (L0 to L5), the mean European Open Source AI Index score, and the "
-         "latest spectrum or licence-family change.</p>" + (_orgs(con, not_short) if has_core else missing)),
+        (
+            "transitions",
+            "Transitions",
+            transitions + (_latest_transitions(con, not_short) if cols else missing),
+        ),
+        (
+            "movers",
+            "Releases that opened or closed",
+            '<p class="note">Latest opening or closing change of each release\'s spectrum level and licence family '
+            "(short-lived changes left out), newest first.</p>"
+            + (_movers(con, not_short) if cols else missing),
+        ),
+        (
+            "orgs",
+            "Organisations",
+            '<p class="note">Current releases per organisation (deleted ones left out), '
+            "the share at each spectrum level (L0 to L5), the mean European Open Source AI Index score, and the "
+            "latest spectrum or licence-family change.</p>"
+            + (_orgs(con, not_short) if has_core else missing),
+        ),
         ("quality", "Quality checks", _quality(manifest)),
     ]
     nav = "<nav>" + "".join(f'<a href="#{k}">{_e(h)}</a>' for k, h, _ in sections) + "</nav>"
     body = "\n".join(f'<section id="{k}"><h2>{_e(h)}</h2>\n{html}\n</section>' for k, h, html in sections)
     csp = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
-    return ('<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
-            '<meta name="viewport" content="width=device-width, initial-scale=1">'
-            f"<title>{_e(title)}</title><style>{CSS}{CHART_CSS}</style></head>\n<body><main>\n"
-            f"{_header(title, manifest, summary)}\n{nav}\n{body}\n"
-            '<footer class="note"><p>Generated by Openness Tracker from the snapshot\'s tables; the charts '
-            "read marts.monthly_openness and marts.monthly_transitions. No script, no external resources.</p>"
-            "</footer>\n</main></body></html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{_e(title)}</title><style>{CSS}{CHART_CSS}</style></head>\n<body><main>\n"
+        f"{_header(title, manifest, summary)}\n{nav}\n{body}\n"
+        '<footer class="note"><p>Generated by Openness Tracker from the snapshot\'s tables; the charts '
+        "read marts.monthly_openness and marts.monthly_transitions. No script, no external resources.</p>"
+        "</footer>\n</main></body></html>\n"
+    )

@@ -63,8 +63,13 @@ def sha256_file(path: Path) -> str:
 
 def is_safe_file_name(name: object) -> bool:
     """Whether a manifest path is a plain file name that stays inside its version folder."""
-    return (isinstance(name, str) and bool(SAFE_NAME.match(name)) and ".." not in name
-            and not name.endswith(".part") and name not in RESERVED_NAMES)
+    return (
+        isinstance(name, str)
+        and bool(SAFE_NAME.match(name))
+        and ".." not in name
+        and not name.endswith(".part")
+        and name not in RESERVED_NAMES
+    )
 
 
 def version_key(version: str) -> tuple[str, int]:
@@ -104,9 +109,13 @@ def previous_version(snapshots: Path) -> str | None:
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The public tables (tables or views) that exist in this warehouse."""
-    present = {f"{s}.{t}" for s, t in con.execute(
-        "SELECT schema_name, table_name FROM duckdb_tables() "
-        "UNION ALL SELECT schema_name, view_name FROM duckdb_views()").fetchall()}
+    present = {
+        f"{s}.{t}"
+        for s, t in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() "
+            "UNION ALL SELECT schema_name, view_name FROM duckdb_views()"
+        ).fetchall()
+    }
     return {name: table for name, table in PUBLIC_TABLES.items() if table in present}
 
 
@@ -114,8 +123,10 @@ def rubric_version(con: duckdb.DuckDBPyConnection) -> str | None:
     """The rubric version(s) that scored the published rows, else the current rubric file's version."""
     if "openness" in existing_tables(con):
         try:
-            rows = con.execute("SELECT DISTINCT rubric_version::VARCHAR FROM core.openness "
-                               "WHERE rubric_version IS NOT NULL ORDER BY 1").fetchall()
+            rows = con.execute(
+                "SELECT DISTINCT rubric_version::VARCHAR FROM core.openness "
+                "WHERE rubric_version IS NOT NULL ORDER BY 1"
+            ).fetchall()
         except duckdb.Error:  # an openness table without the column: fall back to the rubric file
             rows = []
         if rows:
@@ -143,10 +154,17 @@ def _write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, dic
         # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
         # zstd level 1: ~15% less encoding time than the default level 3 for about the same size
         # (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time.
-        con.execute(f"COPY (SELECT * FROM {qualified}) TO '{path.as_posix()}' "  # noqa: S608
-                    "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)")
+        con.execute(
+            f"COPY (SELECT * FROM {qualified}) TO '{path.as_posix()}' "  # noqa: S608
+            "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+        )
         rows = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
-        files[name] = {"path": path.name, "rows": rows, "bytes": path.stat().st_size, "sha256": sha256_file(path)}
+        files[name] = {
+            "path": path.name,
+            "rows": rows,
+            "bytes": path.stat().st_size,
+            "sha256": sha256_file(path),
+        }
     return files
 
 
@@ -160,8 +178,14 @@ def _fsync_folder(folder: Path) -> None:
             os.close(fd)
 
 
-def write_snapshot(con: duckdb.DuckDBPyConnection, snapshots: Path, day: str, *, extra: dict | None = None,
-                   documents: dict[str, str] | None = None) -> Path:
+def write_snapshot(
+    con: duckdb.DuckDBPyConnection,
+    snapshots: Path,
+    day: str,
+    *,
+    extra: dict | None = None,
+    documents: dict[str, str] | None = None,
+) -> Path:
     """Write every public table, the card and the changelog to a new version folder atomically; return it."""
     snapshots.mkdir(parents=True, exist_ok=True)
     with _publish_lock(snapshots):
@@ -189,15 +213,22 @@ def write_snapshot(con: duckdb.DuckDBPyConnection, snapshots: Path, day: str, *,
                 "tables": tables,
             }
             schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
-            docs = {"README.md": render_dataset_card(manifest, schemas), "CHANGELOG.md": render_diff(diff, version),
-                    **(documents or {})}
+            docs = {
+                "README.md": render_dataset_card(manifest, schemas),
+                "CHANGELOG.md": render_diff(diff, version),
+                **(documents or {}),
+            }
             for doc_name, text in docs.items():
                 if not is_safe_file_name(doc_name):
                     raise ValueError(f"document name {doc_name!r} is not a plain file name")
                 (tmp / doc_name).write_text(text, encoding="utf-8")
-            manifest["documents"] = {d: {"path": d, "sha256": sha256_file(tmp / d), "bytes": (tmp / d).stat().st_size}
-                                     for d in sorted(docs)}
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n")
+            manifest["documents"] = {
+                d: {"path": d, "sha256": sha256_file(tmp / d), "bytes": (tmp / d).stat().st_size}
+                for d in sorted(docs)
+            }
+            (tmp / "manifest.json").write_text(
+                json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n"
+            )
             _fsync_folder(tmp)
             os.rename(tmp, final)  # atomic on one filesystem; fails rather than overwrite an existing version
         except BaseException:

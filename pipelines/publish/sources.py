@@ -65,7 +65,9 @@ class LocalSource:
         path = self.root / rel
         # lstat for a clear message, then O_NOFOLLOW so a symlink swapped in meanwhile is not followed either.
         if stat.S_ISLNK(os.lstat(path).st_mode):
-            raise SnapshotRefused(f"refused: {rel} is a symlink in the source; a snapshot holds regular files only")
+            raise SnapshotRefused(
+                f"refused: {rel} is a symlink in the source; a snapshot holds regular files only"
+            )
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         except OSError as exc:
@@ -134,8 +136,10 @@ class HttpSource:
             offset, response = 0, self._get(rel)
         with response:
             response.raise_for_status()
-            if offset and not (response.status_code == 206 and
-                               response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")):
+            if offset and not (
+                response.status_code == 206
+                and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")
+            ):
                 offset = 0  # the server sent the whole file (200) or another range: start over
             _append(part, offset, response.iter_content(BLOCK), limit)
         return offset

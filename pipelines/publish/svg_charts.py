@@ -18,11 +18,25 @@ LEFT, RIGHT, BOTTOM = 64, 16, 58
 LEGEND_ROW = 20
 CHAR_WIDTH = 6.6  # approximate width of one 12px character, to wrap legend rows without measuring text
 
-LEVEL_COLOURS = {"0": "#b2182b", "1": "#e66101", "2": "#fdb863", "3": "#92c5de", "4": "#4393c3", "5": "#2166ac",
-                 "unknown": "#bdbdbd"}
-FAMILY_COLOURS = {"osi-permissive": "#1b7837", "open-data": "#5aae61", "osi-copyleft": "#a6dba0",
-                  "responsible-ai": "#c2a5cf", "community": "#9970ab", "non-commercial": "#e08214",
-                  "proprietary": "#b2182b", "unknown": "#bdbdbd"}
+LEVEL_COLOURS = {
+    "0": "#b2182b",
+    "1": "#e66101",
+    "2": "#fdb863",
+    "3": "#92c5de",
+    "4": "#4393c3",
+    "5": "#2166ac",
+    "unknown": "#bdbdbd",
+}
+FAMILY_COLOURS = {
+    "osi-permissive": "#1b7837",
+    "open-data": "#5aae61",
+    "osi-copyleft": "#a6dba0",
+    "responsible-ai": "#c2a5cf",
+    "community": "#9970ab",
+    "non-commercial": "#e08214",
+    "proprietary": "#b2182b",
+    "unknown": "#bdbdbd",
+}
 EXTRA_COLOURS = ("#8c510a", "#01665e", "#de77ae", "#4d4d4d", "#fee08b", "#35978f")
 DIRECTION_COLOURS = {"opening": "#1b7837", "closing": "#b2182b"}
 
@@ -63,8 +77,10 @@ def _legend(series: Sequence[Series]) -> tuple[list[str], int]:
         width = 18 + CHAR_WIDTH * len(s.label) + 18
         if x + width > WIDTH - RIGHT and x > LEFT:
             x, y = LEFT, y + LEGEND_ROW
-        parts.append(f'<rect class="swatch" x="{_n(x)}" y="{y - 10}" width="12" height="12" fill="{s.colour}"/>'
-                     f'<text x="{_n(x + 18)}" y="{y}" class="legend">{_e(s.label)}</text>')
+        parts.append(
+            f'<rect class="swatch" x="{_n(x)}" y="{y - 10}" width="12" height="12" fill="{s.colour}"/>'
+            f'<text x="{_n(x + 18)}" y="{y}" class="legend">{_e(s.label)}</text>'
+        )
         x += width
     return parts, y + 14
 
@@ -75,16 +91,29 @@ def _x_labels(periods: Sequence[str], slot: float, top: float) -> list[str]:
     parts = []
     for i, period in enumerate(periods):
         x = LEFT + slot * (i + 0.5)
-        parts.append(f'<line x1="{_n(x)}" x2="{_n(x)}" y1="{_n(top)}" y2="{_n(top + (5 if i % every == 0 else 2))}" '
-                     'class="tick"/>')
+        parts.append(
+            f'<line x1="{_n(x)}" x2="{_n(x)}" y1="{_n(top)}" y2="{_n(top + (5 if i % every == 0 else 2))}" '
+            'class="tick"/>'
+        )
         if i % every == 0:
-            parts.append(f'<text x="{_n(x)}" y="{_n(top + 18)}" text-anchor="middle" class="axis">{_e(period)}</text>')
+            parts.append(
+                f'<text x="{_n(x)}" y="{_n(top + 18)}" text-anchor="middle" class="axis">{_e(period)}</text>'
+            )
     return parts
 
 
-def bar_chart(name: str, title: str, periods: Sequence[str], series: Sequence[Series],
-              values: Mapping[tuple[str, str], int], *, y_label: str, x_label: str, unit: str,
-              stacked: bool = True) -> str:
+def bar_chart(
+    name: str,
+    title: str,
+    periods: Sequence[str],
+    series: Sequence[Series],
+    values: Mapping[tuple[str, str], int],
+    *,
+    y_label: str,
+    x_label: str,
+    unit: str,
+    stacked: bool = True,
+) -> str:
     """An accessible inline SVG bar chart: one rect (class `bar`) per non-zero (period, series) value."""
     legend, legend_height = _legend(series)
     top = legend_height + 10
@@ -92,18 +121,26 @@ def bar_chart(name: str, title: str, periods: Sequence[str], series: Sequence[Se
     bottom = top + PLOT_HEIGHT
     height = bottom + BOTTOM
     totals = {p: sum(values.get((p, s.key), 0) for s in series) for p in periods}
-    peak = max(totals.values(), default=0) if stacked else max(
-        (values.get((p, s.key), 0) for p in periods for s in series), default=0)
+    peak = (
+        max(totals.values(), default=0)
+        if stacked
+        else max((values.get((p, s.key), 0) for p in periods for s in series), default=0)
+    )
     ticks = nice_ticks(peak)
     scale = PLOT_HEIGHT / ticks[-1]
     slot = plot_w / max(1, len(periods))
-    parts = [f'<svg role="img" aria-label="{_e(title)}" data-chart="{_e(name)}" class="chart" '
-             f'viewBox="0 0 {WIDTH} {_n(height)}" width="100%" preserveAspectRatio="xMinYMin meet">',
-             f'<title>{_e(title)}</title>', *legend]
+    parts = [
+        f'<svg role="img" aria-label="{_e(title)}" data-chart="{_e(name)}" class="chart" '
+        f'viewBox="0 0 {WIDTH} {_n(height)}" width="100%" preserveAspectRatio="xMinYMin meet">',
+        f"<title>{_e(title)}</title>",
+        *legend,
+    ]
     for t in ticks:
         y = bottom - t * scale
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y)}" y2="{_n(y)}" class="grid"/>'
-                     f'<text x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" class="axis">{t}</text>')
+        parts.append(
+            f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{_n(y)}" y2="{_n(y)}" class="grid"/>'
+            f'<text x="{LEFT - 6}" y="{_n(y + 4)}" text-anchor="end" class="axis">{t}</text>'
+        )
     for i, period in enumerate(periods):
         # Bars keep a readable width when there are only a few months.
         group_w = min(slot * 0.8, 72.0)
@@ -120,15 +157,21 @@ def bar_chart(name: str, title: str, periods: Sequence[str], series: Sequence[Se
             else:
                 w = group_w / len(series)
                 x, y, share = x0 + j * w, bottom - h, ""
-            parts.append(f'<rect class="bar" data-period="{_e(period)}" data-series="{_e(s.key)}" data-value="{v}" '
-                         f'x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0.5))}" height="{_n(h)}" fill="{s.colour}">'
-                         f'<title>{_e(period)} · {_e(s.label)}: {v} {_e(unit)}{share}</title></rect>')
+            parts.append(
+                f'<rect class="bar" data-period="{_e(period)}" data-series="{_e(s.key)}" data-value="{v}" '
+                f'x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0.5))}" height="{_n(h)}" fill="{s.colour}">'
+                f"<title>{_e(period)} · {_e(s.label)}: {v} {_e(unit)}{share}</title></rect>"
+            )
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}" class="axis-line"/>')
     parts += _x_labels(periods, slot, bottom)
-    parts.append(f'<text x="{_n(LEFT + plot_w / 2)}" y="{_n(height - 8)}" text-anchor="middle" class="axis-title">'
-                 f'{_e(x_label)}</text>')
-    parts.append(f'<text transform="translate(16 {_n(top + PLOT_HEIGHT / 2)}) rotate(-90)" text-anchor="middle" '
-                 f'class="axis-title">{_e(y_label)}</text>')
+    parts.append(
+        f'<text x="{_n(LEFT + plot_w / 2)}" y="{_n(height - 8)}" text-anchor="middle" class="axis-title">'
+        f"{_e(x_label)}</text>"
+    )
+    parts.append(
+        f'<text transform="translate(16 {_n(top + PLOT_HEIGHT / 2)}) rotate(-90)" text-anchor="middle" '
+        f'class="axis-title">{_e(y_label)}</text>'
+    )
     parts.append("</svg>")
     return "\n".join(parts)
 

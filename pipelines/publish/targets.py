@@ -57,8 +57,10 @@ def _moves_latest(current: str | None, version: str) -> bool:
 
 
 def _refuse(version: str, where: str) -> VersionExists:
-    return VersionExists(f"refused: version {version} already exists at {where} with different contents; "
-                         "versions are immutable (publish a new version instead)")
+    return VersionExists(
+        f"refused: version {version} already exists at {where} with different contents; "
+        "versions are immutable (publish a new version instead)"
+    )
 
 
 def _to_local(folder: Path, version: str, names: list[str], root: Path, say: Progress) -> str:
@@ -88,8 +90,9 @@ def _to_local(folder: Path, version: str, names: list[str], root: Path, say: Pro
     return str(final)
 
 
-def _to_fsspec(folder: Path, version: str, names: list[str], url: str, storage_options: dict | None,
-               say: Progress) -> str:
+def _to_fsspec(
+    folder: Path, version: str, names: list[str], url: str, storage_options: dict | None, say: Progress
+) -> str:
     import fsspec
 
     fs, root = fsspec.url_to_fs(url, **(storage_options or {}))
@@ -128,8 +131,15 @@ def _hf_read(api, repo_id: str, filename: str) -> bytes | None:
         return Path(path).read_bytes()
 
 
-def _to_hf(folder: Path, version: str, names: list[str], repo_id: str, token: str | None, endpoint: str | None,
-           say: Progress) -> str:
+def _to_hf(
+    folder: Path,
+    version: str,
+    names: list[str],
+    repo_id: str,
+    token: str | None,
+    endpoint: str | None,
+    say: Progress,
+) -> str:
     from huggingface_hub import CommitOperationAdd, HfApi
 
     api = HfApi(endpoint=endpoint, token=token, library_name="openness-tracker")
@@ -140,8 +150,14 @@ def _to_hf(folder: Path, version: str, names: list[str], repo_id: str, token: st
         raise _refuse(version, f"hf://datasets/{repo_id}")
     if remote is None:
         # One commit: the whole version appears at once or not at all.
-        api.upload_folder(repo_id=repo_id, folder_path=folder, path_in_repo=version, repo_type="dataset",
-                          allow_patterns=[*names, "manifest.json"], commit_message=f"Snapshot {version}")
+        api.upload_folder(
+            repo_id=repo_id,
+            folder_path=folder,
+            path_in_repo=version,
+            repo_type="dataset",
+            allow_patterns=[*names, "manifest.json"],
+            commit_message=f"Snapshot {version}",
+        )
         for name in [*names, "manifest.json"]:
             say("uploaded", name)
     else:
@@ -150,15 +166,28 @@ def _to_hf(folder: Path, version: str, names: list[str], repo_id: str, token: st
     current = _hf_read(api, repo_id, "LATEST")
     if _moves_latest(current.decode().strip() if current else None, version):
         # The repo's landing card is the latest version's card; its data_files point into `<version>/`.
-        api.create_commit(repo_id, [CommitOperationAdd("LATEST", f"{version}\n".encode()),
-                                    CommitOperationAdd("README.md", folder / "README.md")],
-                          commit_message=f"LATEST -> {version}", repo_type="dataset")
+        api.create_commit(
+            repo_id,
+            [
+                CommitOperationAdd("LATEST", f"{version}\n".encode()),
+                CommitOperationAdd("README.md", folder / "README.md"),
+            ],
+            commit_message=f"LATEST -> {version}",
+            repo_type="dataset",
+        )
         say("latest", version)
     return f"hf://datasets/{repo_id}/{version}"
 
 
-def publish_to(folder: Path, target: str, *, token: str | None = None, storage_options: dict | None = None,
-               endpoint: str | None = None, progress: Progress | None = None) -> str:
+def publish_to(
+    folder: Path,
+    target: str,
+    *,
+    token: str | None = None,
+    storage_options: dict | None = None,
+    endpoint: str | None = None,
+    progress: Progress | None = None,
+) -> str:
     """Copy a finished local version folder to a target (folder, fsspec URL or hf://datasets/...); return its URL."""
     folder = Path(folder)
     say = progress or (lambda _event, _detail: None)
@@ -178,6 +207,12 @@ def publish_to(folder: Path, target: str, *, token: str | None = None, storage_o
         message = redact(str(exc), secrets)
         if message != str(exc):
             # Re-raise without the original (and its traceback text), which holds the secret.
-            kind = ValueError if isinstance(exc, ValueError) else OSError if isinstance(exc, OSError) else RuntimeError
+            kind = (
+                ValueError
+                if isinstance(exc, ValueError)
+                else OSError
+                if isinstance(exc, OSError)
+                else RuntimeError
+            )
             raise kind(message) from None
         raise

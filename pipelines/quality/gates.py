@@ -58,15 +58,32 @@ def previous_snapshot(snapshots: Path) -> tuple[dict | None, Path | None]:
     return json.loads((folder / "manifest.json").read_text(encoding="utf-8")), folder
 
 
-def _gate(name: str, passed: bool, value: float | int | None, threshold: float | int | None, reason: str,
-          examples: list | None = None) -> dict:
-    return {"name": name, "passed": passed, "value": value, "threshold": threshold, "reason": reason,
-            "examples": examples or [], "overridden": False}
+def _gate(
+    name: str,
+    passed: bool,
+    value: float | int | None,
+    threshold: float | int | None,
+    reason: str,
+    examples: list | None = None,
+) -> dict:
+    return {
+        "name": name,
+        "passed": passed,
+        "value": value,
+        "threshold": threshold,
+        "reason": reason,
+        "examples": examples or [],
+        "overridden": False,
+    }
 
 
 def _has_table(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                       [schema, name]).fetchone()[0] > 0
+    return (
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+        ).fetchone()[0]
+        > 0
+    )
 
 
 def release_drop(con: duckdb.DuckDBPyConnection, previous: dict | None, threshold: float) -> dict:
@@ -74,16 +91,24 @@ def release_drop(con: duckdb.DuckDBPyConnection, previous: dict | None, threshol
     now = con.execute("SELECT count(*) FROM core.releases").fetchone()[0]
     before = ((previous or {}).get("tables") or {}).get("releases", {}).get("rows")
     if not before:
-        return _gate("release_drop", True, None, threshold, f"no previous release count to compare ({now} now)")
+        return _gate(
+            "release_drop", True, None, threshold, f"no previous release count to compare ({now} now)"
+        )
     drop = (before - now) / before
     passed = drop <= threshold
     word = "dropped" if drop > 0 else "changed"
-    return _gate("release_drop", passed, round(drop, 4), threshold,
-                 f"releases {word} from {before} to {now} ({drop:+.1%} lost; limit {threshold:.0%})")
+    return _gate(
+        "release_drop",
+        passed,
+        round(drop, 4),
+        threshold,
+        f"releases {word} from {before} to {now} ({drop:+.1%} lost; limit {threshold:.0%})",
+    )
 
 
-def spectrum_flip(con: duckdb.DuckDBPyConnection, previous_folder: Path | None, previous: dict | None,
-                  threshold: float) -> dict:
+def spectrum_flip(
+    con: duckdb.DuckDBPyConnection, previous_folder: Path | None, previous: dict | None, threshold: float
+) -> dict:
     """Fails when more than `threshold` of releases changed their latest spectrum level since the previous one."""
     if not _has_table(con, "core", "openness"):
         return _gate("spectrum_flip", True, None, threshold, "core.openness not present: nothing to compare")
@@ -98,15 +123,22 @@ def spectrum_flip(con: duckdb.DuckDBPyConnection, previous_folder: Path | None, 
     if not compared:
         return _gate("spectrum_flip", True, None, threshold, "no release is in both snapshots")
     share = changed / compared
-    return _gate("spectrum_flip", share <= threshold, round(share, 4), threshold,
-                 f"{changed} of {compared} releases changed spectrum level ({share:.1%}; limit {threshold:.0%})",
-                 list(examples or []))
+    return _gate(
+        "spectrum_flip",
+        share <= threshold,
+        round(share, 4),
+        threshold,
+        f"{changed} of {compared} releases changed spectrum level ({share:.1%}; limit {threshold:.0%})",
+        list(examples or []),
+    )
 
 
 def crawl_incomplete(con: duckdb.DuckDBPyConnection, crawl_complete: bool) -> dict:
     """Fails when the latest crawl date has an unfinished run or a listing not read back to its watermark."""
     runs = con.execute(LATEST_CRAWL).fetchall()
-    problems = [] if crawl_complete else [{"run_key": None, "problem": "the caller reported the crawl incomplete"}]
+    problems = (
+        [] if crawl_complete else [{"run_key": None, "problem": "the caller reported the crawl incomplete"}]
+    )
     if not runs:
         problems.append({"run_key": None, "problem": "no crawl run recorded"})
     for key, scope, status, watermark, reached in runs:
@@ -117,8 +149,11 @@ def crawl_incomplete(con: duckdb.DuckDBPyConnection, crawl_complete: bool) -> di
         elif (scope or "").startswith("listing:") and watermark is not None and not reached:
             problems.append({"run_key": key, "problem": f"listing stopped before its watermark {watermark}"})
     detail = "; ".join(f"{p['run_key'] or 'crawl'}: {p['problem']}" for p in problems[:MAX_EXAMPLES])
-    reason = (f"{len(problems)} problem(s) on the latest crawl date: {detail}" if problems
-              else f"all {len(runs)} run(s) of the latest crawl date complete")
+    reason = (
+        f"{len(problems)} problem(s) on the latest crawl date: {detail}"
+        if problems
+        else f"all {len(runs)} run(s) of the latest crawl date complete"
+    )
     return _gate("crawl_incomplete", not problems, len(problems), 0, reason, problems[:MAX_EXAMPLES])
 
 
@@ -136,16 +171,26 @@ def check_override(override: dict | None) -> dict | None:
     return {"reason": reason, "by": override.get("by"), "gates": gates, "applied": []}
 
 
-def evaluate_gates(con: duckdb.DuckDBPyConnection, previous_manifest: dict | None, *,
-                   thresholds: GateThresholds = GateThresholds(), crawl_complete: bool,  # noqa: B008 - frozen
-                   override: dict | None = None, previous_folder: Path | None = None) -> dict:
+def evaluate_gates(
+    con: duckdb.DuckDBPyConnection,
+    previous_manifest: dict | None,
+    *,
+    thresholds: GateThresholds = GateThresholds(),
+    crawl_complete: bool,  # noqa: B008 - frozen
+    override: dict | None = None,
+    previous_folder: Path | None = None,
+) -> dict:
     """Every snapshot gate against the previous snapshot; `passed` is False if any gate fails unoverridden."""
     record = check_override(override)  # refused before anything is evaluated
-    gates = [release_drop(con, previous_manifest, thresholds.release_drop),
-             spectrum_flip(con, previous_folder, previous_manifest, thresholds.spectrum_flip),
-             crawl_incomplete(con, crawl_complete)]
+    gates = [
+        release_drop(con, previous_manifest, thresholds.release_drop),
+        spectrum_flip(con, previous_folder, previous_manifest, thresholds.spectrum_flip),
+        crawl_incomplete(con, crawl_complete),
+    ]
     for gate in gates:
         if record and not gate["passed"] and gate["name"] in record["gates"]:
-            gate.update(passed=True, overridden=True, override_reason=record["reason"], override_by=record["by"])
+            gate.update(
+                passed=True, overridden=True, override_reason=record["reason"], override_by=record["by"]
+            )
             record["applied"].append(gate["name"])
     return {"passed": all(g["passed"] for g in gates), "gates": gates, "override": record}

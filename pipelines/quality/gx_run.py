@@ -54,8 +54,10 @@ def _gx() -> dict[str, Any]:
 
 def present_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     """`schema.name` of every table and view in the warehouse."""
-    rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables() "
-                       "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views()").fetchall()
+    rows = con.execute(
+        "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+        "UNION ALL SELECT schema_name || '.' || view_name FROM duckdb_views()"
+    ).fetchall()
     return {r[0] for r in rows}
 
 
@@ -80,8 +82,9 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], only: str | None = None
-          ) -> pl.DataFrame:
+def _load(
+    con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], only: str | None = None
+) -> pl.DataFrame:
     """The suite's frame, only the columns its checks and examples read (list columns never reach pandas);
     with `only` (a temporary table of repo ids), only those repos' rows."""
     rel = con.sql(suite.query)
@@ -92,8 +95,10 @@ def _load(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], onl
         # IN, not a semi join: DuckDB then filters before the query's own joins (3x faster per batch).
         # A null repo_id never matches IN, so the rows without one are asked for apart.
         nulls = con.execute(f"SELECT count(*) FROM {only} WHERE repo_id IS NULL").fetchall()[0][0] > 0  # noqa: S608
-        rel = con.sql(f"SELECT q.* FROM ({suite.query}) q WHERE q.repo_id IN (SELECT repo_id FROM {only})"  # noqa: S608
-                      + (" OR q.repo_id IS NULL" if nulls else ""))
+        rel = con.sql(
+            f"SELECT q.* FROM ({suite.query}) q WHERE q.repo_id IN (SELECT repo_id FROM {only})"  # noqa: S608
+            + (" OR q.repo_id IS NULL" if nulls else "")
+        )
     frame = rel.select(*['"' + c.replace('"', '""') + '"' for c in columns]).pl()
     for derived in suite.derived:
         if derived.inputs[0] in frame.columns:
@@ -111,8 +116,11 @@ def _examples(raw: dict, frame: pl.DataFrame, suite: Suite, check: Check) -> lis
     """Up to MAX_EXAMPLES distinct failing rows: their key and the checked columns, read back from the frame."""
     inputs = {d.column: d.inputs[0] for d in suite.derived}
     shown = [*suite.key, *[inputs.get(c, c) for c in check.columns() if inputs.get(c, c) not in suite.key]]
-    rows = [int(i) for i in raw.get("partial_unexpected_index_list") or []
-            if hasattr(i, "__index__") and 0 <= int(i) < frame.height]
+    rows = [
+        int(i)
+        for i in raw.get("partial_unexpected_index_list") or []
+        if hasattr(i, "__index__") and 0 <= int(i) < frame.height
+    ]
     if not rows:  # no row positions reported: fall back to GX's own sample of values
         return [{"value": json_safe(v)} for v in (raw.get("partial_unexpected_list") or [])[:MAX_EXAMPLES]]
     out: list[dict] = []
@@ -132,7 +140,11 @@ def _error(info: dict | None) -> str | None:
         return None
     if info.get("raised_exception") or info.get("exception_message"):
         return info.get("exception_message")
-    found = [v.get("exception_message") for v in info.values() if isinstance(v, dict) and v.get("exception_message")]
+    found = [
+        v.get("exception_message")
+        for v in info.values()
+        if isinstance(v, dict) and v.get("exception_message")
+    ]
     return "; ".join(found) or None
 
 
@@ -147,13 +159,22 @@ def _validate(suite: Suite, checks: list[Check], frame: pl.DataFrame) -> tuple[l
     started = time.perf_counter()
     ctx = gx.get_context(mode="ephemeral")
     ctx.variables.progress_bars = gx.data_context.types.base.ProgressBarsConfig(globally=False)
-    expectations = [getattr(gxe, c.expectation)(**c.kwargs, description=c.description, meta={"check": c.name})
-                    for c in checks]
-    batch = (ctx.data_sources.add_pandas("warehouse").add_dataframe_asset(suite.name)
-             .add_batch_definition_whole_dataframe("all"))
-    definition = ctx.validation_definitions.add(gx.ValidationDefinition(
-        name=suite.name, data=batch, suite=ctx.suites.add(gx.ExpectationSuite(name=suite.name,
-                                                                              expectations=expectations))))
+    expectations = [
+        getattr(gxe, c.expectation)(**c.kwargs, description=c.description, meta={"check": c.name})
+        for c in checks
+    ]
+    batch = (
+        ctx.data_sources.add_pandas("warehouse")
+        .add_dataframe_asset(suite.name)
+        .add_batch_definition_whole_dataframe("all")
+    )
+    definition = ctx.validation_definitions.add(
+        gx.ValidationDefinition(
+            name=suite.name,
+            data=batch,
+            suite=ctx.suites.add(gx.ExpectationSuite(name=suite.name, expectations=expectations)),
+        )
+    )
     with warnings.catch_warnings():
         # GX's pair expectations read tz-aware columns through Series.values (pandas 3.1 deprecates it);
         # both sides are UTC, so the comparison is unaffected.
@@ -165,12 +186,22 @@ def _validate(suite: Suite, checks: list[Check], frame: pl.DataFrame) -> tuple[l
     for check in checks:
         r = by_name[check.name]
         raw = r.result or {}
-        outcomes.append(json_safe({
-            "check": check.name, "expectation": r.expectation_config.type, "columns": list(check.columns()),
-            "description": check.description, "success": bool(r.success),
-            "unexpected_count": raw.get("unexpected_count"), "unexpected_percent": raw.get("unexpected_percent"),
-            "examples": [] if r.success else _examples(raw, frame, suite, check), "error": _error(r.exception_info),
-            "_counted": (raw.get("element_count"), raw.get("missing_count"))}))
+        outcomes.append(
+            json_safe(
+                {
+                    "check": check.name,
+                    "expectation": r.expectation_config.type,
+                    "columns": list(check.columns()),
+                    "description": check.description,
+                    "success": bool(r.success),
+                    "unexpected_count": raw.get("unexpected_count"),
+                    "unexpected_percent": raw.get("unexpected_percent"),
+                    "examples": [] if r.success else _examples(raw, frame, suite, check),
+                    "error": _error(r.exception_info),
+                    "_counted": (raw.get("element_count"), raw.get("missing_count")),
+                }
+            )
+        )
     return outcomes, timings
 
 
@@ -189,8 +220,11 @@ def _merge(parts: list[list[dict]]) -> list[dict]:
             denominator = sum(e - m for e, m in elements)
             percent = 100.0 * unexpected / denominator if denominator else 0.0
         elif unexpected is not None:  # no counts reported: weigh each batch's share by its rows
-            shares = [(o["unexpected_percent"], e) for o, (e, _) in zip(same, elements, strict=True)
-                      if o["unexpected_percent"] is not None and e]
+            shares = [
+                (o["unexpected_percent"], e)
+                for o, (e, _) in zip(same, elements, strict=True)
+                if o["unexpected_percent"] is not None and e
+            ]
             total = sum(e for _, e in shares)
             percent = sum(p * e for p, e in shares) / total if total else None
         examples: list[dict] = []
@@ -199,9 +233,17 @@ def _merge(parts: list[list[dict]]) -> list[dict]:
                 if example not in examples and len(examples) < MAX_EXAMPLES:
                     examples.append(example)
         errors = [o["error"] for o in same if o["error"]]
-        merged.append({**first, "success": all(o["success"] for o in same), "unexpected_count": unexpected,
-                       "unexpected_percent": percent, "examples": examples, "error": errors[0] if errors else None,
-                       "_counted": (sum(e or 0 for e, _ in elements), sum(m or 0 for _, m in elements))})
+        merged.append(
+            {
+                **first,
+                "success": all(o["success"] for o in same),
+                "unexpected_count": unexpected,
+                "unexpected_percent": percent,
+                "examples": examples,
+                "error": errors[0] if errors else None,
+                "_counted": (sum(e or 0 for e, _ in elements), sum(m or 0 for _, m in elements)),
+            }
+        )
     return merged
 
 
@@ -217,8 +259,9 @@ def _plan(con: duckdb.DuckDBPyConnection, suite: Suite, counts: str, batch_rows:
     return con.execute(f"SELECT coalesce(max(batch) + 1, 0) FROM {plan}").fetchall()[0][0]  # noqa: S608
 
 
-def _validate_batches(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], batches: int,
-                      timings: dict[str, float]) -> tuple[pl.DataFrame, int, list[dict]]:
+def _validate_batches(
+    con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], batches: int, timings: dict[str, float]
+) -> tuple[pl.DataFrame, int, list[dict]]:
     """Validate the repos of `_gx_<suite>_plan` batch by batch; returns an empty frame with the columns read
     (they decide which checks can run), the rows validated and the merged outcomes."""
     plan, only = f"_gx_{suite.name}_plan", f"_gx_{suite.name}_batch"
@@ -228,8 +271,10 @@ def _validate_batches(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list
     runnable: list[Check] = []
     for batch in range(batches):
         step = time.perf_counter()
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {only} AS SELECT repo_id FROM {plan} WHERE batch = ?",  # noqa: S608
-                    [batch])
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {only} AS SELECT repo_id FROM {plan} WHERE batch = ?",  # noqa: S608
+            [batch],
+        )
         frame = _load(con, suite, checks, only=only)
         timings["load"] = timings.get("load", 0.0) + time.perf_counter() - step
         if first is None:
@@ -247,8 +292,17 @@ def _validate_batches(con: duckdb.DuckDBPyConnection, suite: Suite, checks: list
     return first, rows, _merge(parts) if parts else []
 
 
-def _result(suite: Suite, *, present: bool, rows: int, outcomes: list[dict], started: float,
-            timings: dict[str, float], error: str | None = None, extra: dict | None = None) -> dict:
+def _result(
+    suite: Suite,
+    *,
+    present: bool,
+    rows: int,
+    outcomes: list[dict],
+    started: float,
+    timings: dict[str, float],
+    error: str | None = None,
+    extra: dict | None = None,
+) -> dict:
     failed = [o for o in outcomes if not o["success"]]
     ok = len(outcomes) - len(failed)
     success = error is None and not failed
@@ -259,33 +313,79 @@ def _result(suite: Suite, *, present: bool, rows: int, outcomes: list[dict], sta
         description = f"{suite.table} could not be read: {error}"
     else:
         description = f"GX: {ok}/{len(outcomes)} expectations passed on {rows} rows of {suite.table}"
-    metadata = {"table": suite.table, "present": present, "rows": rows, "evaluated": len(outcomes),
-                "successful": ok, "failed": [o["check"] for o in failed],
-                "failures": {o["check"]: {"description": o["description"], "unexpected_count": o["unexpected_count"],
-                                          "examples": o["examples"], "error": o["error"]} for o in failed},
-                "elapsed_seconds": elapsed, **({"error": error} if error else {}), **(extra or {})}
-    return {"name": suite.name, "table": suite.table, "present": present, "skipped": not present,
-            "reason": None if present else "not present", "success": success, "rows": rows,
-            "evaluated": len(outcomes), "successful": ok, "failed": failed, "checks": outcomes, "error": error,
-            "elapsed_seconds": elapsed, "timings": {k: round(v, 3) for k, v in timings.items()},
-            "description": description, "metadata": json_safe(metadata), **(extra or {})}
+    metadata = {
+        "table": suite.table,
+        "present": present,
+        "rows": rows,
+        "evaluated": len(outcomes),
+        "successful": ok,
+        "failed": [o["check"] for o in failed],
+        "failures": {
+            o["check"]: {
+                "description": o["description"],
+                "unexpected_count": o["unexpected_count"],
+                "examples": o["examples"],
+                "error": o["error"],
+            }
+            for o in failed
+        },
+        "elapsed_seconds": elapsed,
+        **({"error": error} if error else {}),
+        **(extra or {}),
+    }
+    return {
+        "name": suite.name,
+        "table": suite.table,
+        "present": present,
+        "skipped": not present,
+        "reason": None if present else "not present",
+        "success": success,
+        "rows": rows,
+        "evaluated": len(outcomes),
+        "successful": ok,
+        "failed": failed,
+        "checks": outcomes,
+        "error": error,
+        "elapsed_seconds": elapsed,
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "description": description,
+        "metadata": json_safe(metadata),
+        **(extra or {}),
+    }
 
 
 def _reused(suite: Suite, result: dict, started: float) -> dict:
     """A recorded passing result for the same content and definition (pipelines/quality/ledger.py), marked so."""
     when = result["reused"]["validated_at"]
     elapsed = round(time.perf_counter() - started, 3)
-    same = ("this same database file, unchanged since" if result["reused"].get("by") == "file"
-            else "this same content")
-    description = (f"GX: {result['successful']}/{result['evaluated']} expectations passed on {result['rows']} rows "
-                   f"of {suite.table} (validated at {when} on {same}; reused)")
+    same = (
+        "this same database file, unchanged since"
+        if result["reused"].get("by") == "file"
+        else "this same content"
+    )
+    description = (
+        f"GX: {result['successful']}/{result['evaluated']} expectations passed on {result['rows']} rows "
+        f"of {suite.table} (validated at {when} on {same}; reused)"
+    )
     metadata = {**result["metadata"], "reused_from": when, "elapsed_seconds": elapsed}
-    return {**result, "description": description, "metadata": metadata, "elapsed_seconds": elapsed,
-            "timings": {"fingerprint": elapsed}}
+    return {
+        **result,
+        "description": description,
+        "metadata": metadata,
+        "elapsed_seconds": elapsed,
+        "timings": {"fingerprint": elapsed},
+    }
 
 
-def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledger: Ledger | None = None,
-              reuse: bool = False, batch_rows: int | None = None) -> dict:
+def run_suite(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    now: datetime,
+    ledger: Ledger | None = None,
+    reuse: bool = False,
+    batch_rows: int | None = None,
+) -> dict:
     """Validate one public table with its GX suite; a table that does not exist yet is skipped (passed).
 
     With a `ledger`, a passing result is recorded with the content it validated (pipelines/quality/
@@ -297,18 +397,31 @@ def run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledg
     """
     name = suite_for(table).name
     try:
-        return _run_suite(con, table, now=now, ledger=ledger, reuse=reuse,
-                          batch_rows=BATCH_ROWS if batch_rows is None else batch_rows)
+        return _run_suite(
+            con,
+            table,
+            now=now,
+            ledger=ledger,
+            reuse=reuse,
+            batch_rows=BATCH_ROWS if batch_rows is None else batch_rows,
+        )
     finally:  # the temporary tables of the fingerprints and the batches, whatever happened
-        for temp in (f"_ledger_{name}_repos", f"_ledger_{name}_changed", f"_gx_{name}_counts", f"_gx_{name}_plan",
-                     f"_gx_{name}_batch"):
+        for temp in (
+            f"_ledger_{name}_repos",
+            f"_ledger_{name}_changed",
+            f"_gx_{name}_counts",
+            f"_gx_{name}_plan",
+            f"_gx_{name}_batch",
+        ):
             try:
                 con.execute(f"DROP TABLE IF EXISTS {temp}")
             except duckdb.Error:
                 pass
 
 
-def _batches(con: duckdb.DuckDBPyConnection, suite: Suite, repos: Any, delta: dict | None, batch_rows: int) -> int:
+def _batches(
+    con: duckdb.DuckDBPyConnection, suite: Suite, repos: Any, delta: dict | None, batch_rows: int
+) -> int:
     """How many batches of whole repos the rows to validate take (1: validate them in one pass); with more
     than one, the plan is in `_gx_<suite>_plan`. The rows per repo come from the ledger's fingerprints
     when they were taken, else from one count over the suite's query."""
@@ -318,8 +431,10 @@ def _batches(con: duckdb.DuckDBPyConnection, suite: Suite, repos: Any, delta: di
     else:
         source = f"SELECT repo_id, count(*)::BIGINT AS n FROM ({suite.query}) GROUP BY repo_id"  # noqa: S608
     if delta:
-        source = (f"SELECT s.repo_id, s.n FROM ({source}) s SEMI JOIN {delta['table']} d "  # noqa: S608
-                  "ON s.repo_id IS NOT DISTINCT FROM d.repo_id")
+        source = (
+            f"SELECT s.repo_id, s.n FROM ({source}) s SEMI JOIN {delta['table']} d "  # noqa: S608
+            "ON s.repo_id IS NOT DISTINCT FROM d.repo_id"
+        )
     con.execute(f"CREATE OR REPLACE TEMP TABLE {counts} AS {source}")  # noqa: S608 - static SQL, generated names
     total = con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0]  # noqa: S608
     if total <= batch_rows:
@@ -327,8 +442,15 @@ def _batches(con: duckdb.DuckDBPyConnection, suite: Suite, repos: Any, delta: di
     return _plan(con, suite, counts, batch_rows)
 
 
-def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, ledger: Ledger | None,
-               reuse: bool, batch_rows: int) -> dict:
+def _run_suite(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    *,
+    now: datetime,
+    ledger: Ledger | None,
+    reuse: bool,
+    batch_rows: int,
+) -> dict:
     started = time.perf_counter()
     suite = suite_for(table)
     now = now if now.tzinfo else now.replace(tzinfo=UTC)
@@ -361,11 +483,19 @@ def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, led
                 if identity is not None and base.file != identity and file_identity(con) == identity:
                     ledger.same_file(suite, identity)  # the next look at this same file needs no fingerprint
                 return _reused(suite, base.reused(), started)
-            if base is not None and repos is not None and base.repos is not None \
-                    and base.content.get("columns") == columns:
+            if (
+                base is not None
+                and repos is not None
+                and base.repos is not None
+                and base.content.get("columns") == columns
+            ):
                 changed = f"_ledger_{suite.name}_changed"
-                delta = {"changed_repos": repos.changed_since(base.repos, changed), "table": changed,
-                         "base_validated_at": base.validated_at, "base_rows": base.content.get("rows")}
+                delta = {
+                    "changed_repos": repos.changed_since(base.repos, changed),
+                    "table": changed,
+                    "base_validated_at": base.validated_at,
+                    "base_rows": base.content.get("rows"),
+                }
             timings["fingerprint"] = time.perf_counter() - step
         batches = _batches(con, suite, repos, delta, batch_rows) if by_repo and batch_rows > 0 else 1
         if batches > 1:
@@ -376,8 +506,15 @@ def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, led
             frame = _load(con, suite, checks, only=delta["table"] if delta else None)
             timings["load"] = time.perf_counter() - step
     except (duckdb.Error, LookupError) as exc:
-        return _result(suite, present=True, rows=0, outcomes=[], started=started, timings={},
-                       error=f"{type(exc).__name__}: {exc}")
+        return _result(
+            suite,
+            present=True,
+            rows=0,
+            outcomes=[],
+            started=started,
+            timings={},
+            error=f"{type(exc).__name__}: {exc}",
+        )
     runnable = [c for c in checks if not _missing(c, frame, suite)]
     if batches == 1:
         import_before = bool(_GX)
@@ -388,29 +525,54 @@ def _run_suite(con: duckdb.DuckDBPyConnection, table: str, *, now: datetime, led
         timings["gx_import"] = _GX["import_seconds"]
     by_name = {o["check"]: {k: v for k, v in o.items() if k != "_counted"} for o in outcomes}
     # A check whose column is missing fails (the table breaks the published contract) without running.
-    ordered = [by_name.get(c.name) or {
-        "check": c.name, "expectation": c.expectation, "columns": list(c.columns()), "description": c.description,
-        "success": False, "unexpected_count": None, "unexpected_percent": None, "examples": [],
-        "error": f"column(s) missing from {suite.table}: {', '.join(_missing(c, frame, suite))}"} for c in checks]
+    ordered = [
+        by_name.get(c.name)
+        or {
+            "check": c.name,
+            "expectation": c.expectation,
+            "columns": list(c.columns()),
+            "description": c.description,
+            "success": False,
+            "unexpected_count": None,
+            "unexpected_percent": None,
+            "examples": [],
+            "error": f"column(s) missing from {suite.table}: {', '.join(_missing(c, frame, suite))}",
+        }
+        for c in checks
+    ]
     extra = {"quarantine": quarantine_counts(con)} if suite.name == "quarantine" else None
     if delta:
-        delta = {"changed_repos": delta["changed_repos"], "validated_rows": validated,
-                 "base_validated_at": delta["base_validated_at"], "base_rows": delta["base_rows"]}
+        delta = {
+            "changed_repos": delta["changed_repos"],
+            "validated_rows": validated,
+            "base_validated_at": delta["base_validated_at"],
+            "base_rows": delta["base_rows"],
+        }
         extra = {**(extra or {}), "delta": delta}
-    result = _result(suite, present=True, rows=content["rows"] if delta else validated, outcomes=ordered,
-                     started=started, timings=timings, extra=extra)
+    result = _result(
+        suite,
+        present=True,
+        rows=content["rows"] if delta else validated,
+        outcomes=ordered,
+        started=started,
+        timings=timings,
+        extra=extra,
+    )
     if delta:
         ok = result["successful"]
         result["description"] = (
             f"GX: {ok}/{len(ordered)} expectations passed on the {validated} rows of the "
             f"{delta['changed_repos']} repos whose content changed, of {content['rows']} rows of {suite.table} "
-            f"(the other repos' rows are unchanged since the pass at {delta['base_validated_at']})")
+            f"(the other repos' rows are unchanged since the pass at {delta['base_validated_at']})"
+        )
     if batches > 1:
         result["description"] += f" (in {batches} batches of whole repos)"
     if ledger is not None:
         # The file's identity only if nothing wrote to it while the suite read it.
         same_file = identity if identity is not None and file_identity(con) == identity else None
-        ledger.record(suite, content=content, digest=digest, now=now, result=result, repos=repos, file=same_file)
+        ledger.record(
+            suite, content=content, digest=digest, now=now, result=result, repos=repos, file=same_file
+        )
     return result
 
 
@@ -421,8 +583,17 @@ def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     return counts(con)
 
 
-def run_all(con: duckdb.DuckDBPyConnection, *, now: datetime, tables: list[str] | None = None,
-            ledger: Ledger | None = None, reuse: bool = False, batch_rows: int | None = None) -> dict[str, dict]:
+def run_all(
+    con: duckdb.DuckDBPyConnection,
+    *,
+    now: datetime,
+    tables: list[str] | None = None,
+    ledger: Ledger | None = None,
+    reuse: bool = False,
+    batch_rows: int | None = None,
+) -> dict[str, dict]:
     """Run every registered suite (or the named ones); results keyed by public table name."""
-    return {name: run_suite(con, name, now=now, ledger=ledger, reuse=reuse, batch_rows=batch_rows)
-            for name in (tables or list(SUITES))}
+    return {
+        name: run_suite(con, name, now=now, ledger=ledger, reuse=reuse, batch_rows=batch_rows)
+        for name in (tables or list(SUITES))
+    }

@@ -76,8 +76,13 @@ def _quote(column: str) -> str:
 
 
 # Checks that hold for a table when they hold for each repo's rows (uniqueness only over keys with repo_id).
-ROW_LEVEL = {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeNull", "ExpectColumnValuesToBeInSet",
-             "ExpectColumnValuesToBeBetween", "ExpectColumnPairValuesAToBeGreaterThanB"}
+ROW_LEVEL = {
+    "ExpectColumnValuesToNotBeNull",
+    "ExpectColumnValuesToBeNull",
+    "ExpectColumnValuesToBeInSet",
+    "ExpectColumnValuesToBeBetween",
+    "ExpectColumnPairValuesAToBeGreaterThanB",
+}
 UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
 
 
@@ -104,8 +109,11 @@ def fingerprint(con: duckdb.DuckDBPyConnection, suite: Suite, columns: list[str]
     """Row count and order-independent content hash of `columns` of the suite's query (one DuckDB scan)."""
     if not columns:
         raise LookupError(f"{suite.table} has none of the columns its checks read")
-    rows, digest = con.sql(suite.query).aggregate(
-        f"count(*) AS n, coalesce(sum({_row_hash(columns)}), 0)::VARCHAR AS h").fetchall()[0]
+    rows, digest = (
+        con.sql(suite.query)
+        .aggregate(f"count(*) AS n, coalesce(sum({_row_hash(columns)}), 0)::VARCHAR AS h")
+        .fetchall()[0]
+    )
     return {"columns": columns, "rows": int(rows), "hash": digest}
 
 
@@ -136,10 +144,13 @@ def repo_fingerprints(con: duckdb.DuckDBPyConnection, suite: Suite, columns: lis
     """One (repo_id, rows, hash) per repo of the suite's query, in a temporary table, and the table's totals
     (the same `content` as `fingerprint`: the totals are the sums of the per-repo figures)."""
     name = f"_ledger_{suite.name}_repos"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT repo_id, count(*)::BIGINT AS n, "  # noqa: S608
-                f"sum({_row_hash(columns)}) AS h FROM ({suite.query}) GROUP BY repo_id")
-    rows, digest = con.execute(f"SELECT coalesce(sum(n), 0), coalesce(sum(h), 0)::VARCHAR FROM {name}"  # noqa: S608
-                               ).fetchall()[0]
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT repo_id, count(*)::BIGINT AS n, "  # noqa: S608
+        f"sum({_row_hash(columns)}) AS h FROM ({suite.query}) GROUP BY repo_id"
+    )
+    rows, digest = con.execute(
+        f"SELECT coalesce(sum(n), 0), coalesce(sum(h), 0)::VARCHAR FROM {name}"  # noqa: S608
+    ).fetchall()[0]
     con.execute(f"ALTER TABLE {name} ALTER h TYPE VARCHAR")
     return RepoPrints(con, name, {"columns": columns, "rows": int(rows), "hash": digest})
 
@@ -160,10 +171,18 @@ def _expression(suite: Suite, columns: list[str]) -> list[str]:
 
 def definition_digest(suite: Suite, columns: list[str]) -> str:
     """A digest of everything besides the data that decides the suite's verdict (see the module docstring)."""
-    checks = [{"name": c.name, "expectation": c.expectation, "kwargs": c.kwargs} for c in suite.checks(_SENTINEL_NOW)]
-    payload = {"format": LEDGER_FORMAT, "suite": suite.name, "query": suite.query, "checks": checks,
-               "derived": _expression(suite, columns),
-               "versions": {d: _version(d) for d in ("great-expectations", "duckdb", "polars")}}
+    checks = [
+        {"name": c.name, "expectation": c.expectation, "kwargs": c.kwargs}
+        for c in suite.checks(_SENTINEL_NOW)
+    ]
+    payload = {
+        "format": LEDGER_FORMAT,
+        "suite": suite.name,
+        "query": suite.query,
+        "checks": checks,
+        "derived": _expression(suite, columns),
+        "versions": {d: _version(d) for d in ("great-expectations", "duckdb", "polars")},
+    }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -171,9 +190,10 @@ def file_identity(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
     """What identifies the bytes of the connection's database file now (see the module docstring); None for
     an in-memory database, or inside an open transaction (its uncommitted changes are not in the file)."""
     # Outside a transaction every statement has a transaction id of its own; inside one they share it.
-    first, = con.execute("SELECT txid_current()").fetchall()[0]
-    path, second = con.execute("SELECT path, txid_current() FROM duckdb_databases() "
-                               "WHERE database_name = current_database()").fetchall()[0]
+    (first,) = con.execute("SELECT txid_current()").fetchall()[0]
+    path, second = con.execute(
+        "SELECT path, txid_current() FROM duckdb_databases() WHERE database_name = current_database()"
+    ).fetchall()[0]
     if first == second or not path:
         return None
     try:
@@ -181,8 +201,14 @@ def file_identity(con: duckdb.DuckDBPyConnection) -> dict[str, Any] | None:
         wal = os.stat(f"{path}.wal") if os.path.exists(f"{path}.wal") else None
     except OSError:
         return None
-    return {"path": str(Path(path).resolve()), "device": st.st_dev, "inode": st.st_ino, "size": st.st_size,
-            "mtime_ns": st.st_mtime_ns, "wal": [wal.st_size, wal.st_mtime_ns] if wal else None}
+    return {
+        "path": str(Path(path).resolve()),
+        "device": st.st_dev,
+        "inode": st.st_ino,
+        "size": st.st_size,
+        "mtime_ns": st.st_mtime_ns,
+        "wal": [wal.st_size, wal.st_mtime_ns] if wal else None,
+    }
 
 
 @dataclass
@@ -199,8 +225,10 @@ class Base:
     def reused(self, by: str = "content") -> dict:
         """The recorded result, marked as reused (when it was validated and recorded, and how it was known to
         be the same: `file`, the same database file untouched since, or `content`, the same fingerprint)."""
-        return {**self.result, "reused": {"validated_at": self.validated_at, "recorded_at": self.recorded_at,
-                                          "by": by}}
+        return {
+            **self.result,
+            "reused": {"validated_at": self.validated_at, "recorded_at": self.recorded_at, "by": by},
+        }
 
 
 class Ledger:
@@ -221,8 +249,17 @@ class Ledger:
         for old in self._repo_files(suite):
             old.unlink(missing_ok=True)
 
-    def record(self, suite: Suite, *, content: dict, digest: str, now: datetime, result: dict,
-               repos: RepoPrints | None = None, file: dict | None = None) -> None:
+    def record(
+        self,
+        suite: Suite,
+        *,
+        content: dict,
+        digest: str,
+        now: datetime,
+        result: dict,
+        repos: RepoPrints | None = None,
+        file: dict | None = None,
+    ) -> None:
         """Keep a passing result (with the per-repo fingerprints, if any); a failing one removes the record."""
         if not result.get("success"):
             self.forget(suite)
@@ -232,9 +269,18 @@ class Ledger:
         if repos is not None:
             keep = self.folder / f"{suite.name}.{uuid.uuid4().hex}.repos.parquet"
             repos.write(keep)
-        entry = {"format": LEDGER_FORMAT, "suite": suite.name, "table": suite.table, "content": content,
-                 "definition": digest, "validated_at": now.isoformat(), "recorded_at": datetime.now(UTC).isoformat(),
-                 "repos": keep.name if keep else None, "file": file, "result": result}
+        entry = {
+            "format": LEDGER_FORMAT,
+            "suite": suite.name,
+            "table": suite.table,
+            "content": content,
+            "definition": digest,
+            "validated_at": now.isoformat(),
+            "recorded_at": datetime.now(UTC).isoformat(),
+            "repos": keep.name if keep else None,
+            "file": file,
+            "result": result,
+        }
         self._write(suite, entry)  # the record now names the new repos file; the older ones can go
         for old in self._repo_files(suite):
             if keep is None or old != keep:
@@ -261,9 +307,12 @@ class Ledger:
         """The recorded pass for this definition, validated no later than `now`; None if there is none."""
         try:
             entry = json.loads(self._path(suite).read_text(encoding="utf-8"))
-            usable = (entry.get("format") == LEDGER_FORMAT and entry["definition"] == digest
-                      and datetime.fromisoformat(entry["validated_at"]) <= now
-                      and entry["result"].get("success") is True)
+            usable = (
+                entry.get("format") == LEDGER_FORMAT
+                and entry["definition"] == digest
+                and datetime.fromisoformat(entry["validated_at"]) <= now
+                and entry["result"].get("success") is True
+            )
             repos = self.folder / entry["repos"] if entry.get("repos") else None
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None  # no record, or one that cannot be read: validate again
@@ -272,7 +321,9 @@ class Ledger:
         if repos is not None and (repos.parent != self.folder or not repos.is_file()):
             repos = None
         file = entry.get("file") if isinstance(entry.get("file"), dict) else None
-        return Base(entry["content"], entry["validated_at"], entry.get("recorded_at"), entry["result"], repos, file)
+        return Base(
+            entry["content"], entry["validated_at"], entry.get("recorded_at"), entry["result"], repos, file
+        )
 
     def lookup(self, suite: Suite, *, content: dict, digest: str, now: datetime) -> dict | None:
         """The recorded passing result for exactly this content and definition, validated no later than `now`."""

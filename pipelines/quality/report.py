@@ -24,28 +24,36 @@ def verdict(results: dict[str, dict], gates: dict) -> str:
     overridden = [g["name"] for g in gate_rows if g.get("overridden")]
     if failed_suites or failed_gates or (gates and not gates.get("passed", True)):
         parts = ([f"suites failed: {', '.join(failed_suites)}"] if failed_suites else []) + (
-            [f"gates failed: {', '.join(failed_gates)}"] if failed_gates else [])
+            [f"gates failed: {', '.join(failed_gates)}"] if failed_gates else []
+        )
         return f"**Verdict: FAIL**: {'; '.join(parts) or 'gates did not pass'}. Do not publish."
     checked = sum(1 for r in results.values() if r.get("present"))
     if overridden:
-        return (f"**Verdict: PASS (with override)**: {checked} suites passed; gates overridden: "
-                f"{', '.join(overridden)}.")
+        return (
+            f"**Verdict: PASS (with override)**: {checked} suites passed; gates overridden: "
+            f"{', '.join(overridden)}."
+        )
     gate_note = f"all {len(gate_rows)} gates passed" if gate_rows else "gates not evaluated"
     return f"**Verdict: PASS**: {checked} suites passed, {gate_note}."
 
 
 def _checked(results: dict[str, dict]) -> list[str]:
-    lines = ["## What was checked", "",
-             "| table | rows | expectations | passed | failed | seconds | validated |",
-             "|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "## What was checked",
+        "",
+        "| table | rows | expectations | passed | failed | seconds | validated |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in results.values():
         if not r.get("present"):
             lines.append(f"| {r['table']} | | | | | not present (skipped) | |")
         else:
             # A result the build's checks recorded for exactly this content (pipelines/quality/ledger.py).
             when = f"by the build's check at {r['reused']['validated_at']}" if r.get("reused") else "now"
-            lines.append(f"| {r['table']} | {r['rows']} | {r['evaluated']} | {r['successful']} | "
-                         f"{len(r['failed']) + (1 if r.get('error') else 0)} | {r['elapsed_seconds']:.2f} | {when} |")
+            lines.append(
+                f"| {r['table']} | {r['rows']} | {r['evaluated']} | {r['successful']} | "
+                f"{len(r['failed']) + (1 if r.get('error') else 0)} | {r['elapsed_seconds']:.2f} | {when} |"
+            )
     failing = [r for r in results.values() if r.get("present") and not r.get("success")]
     if failing:
         lines += ["", "### Failures", ""]
@@ -55,9 +63,13 @@ def _checked(results: dict[str, dict]) -> list[str]:
         if r.get("error"):
             lines.append(f"- could not be read: {_cell(r['error'])}")
         for f in r["failed"]:
-            count = f"{f['unexpected_count']} unexpected" if f.get("unexpected_count") is not None else "no count"
-            lines.append(f"- `{f['check']}` ({_cell(f['description'])}): {count}"
-                         + (f"; error: {_cell(f['error'])}" if f.get("error") else ""))
+            count = (
+                f"{f['unexpected_count']} unexpected" if f.get("unexpected_count") is not None else "no count"
+            )
+            lines.append(
+                f"- `{f['check']}` ({_cell(f['description'])}): {count}"
+                + (f"; error: {_cell(f['error'])}" if f.get("error") else "")
+            )
             lines += [f"  - example: `{_cell(e)}`" for e in f.get("examples") or []]
         lines.append("")
     return lines
@@ -72,7 +84,9 @@ def _gates(gates: dict) -> list[str]:
     for g in rows:
         result = "passed (override)" if g.get("overridden") else ("passed" if g["passed"] else "**FAILED**")
         value = "" if g.get("value") is None else g["value"]
-        lines.append(f"| {g['name']} | {result} | {value} | {g.get('threshold', '')} | {_cell(g['reason'])} |")
+        lines.append(
+            f"| {g['name']} | {result} | {value} | {g.get('threshold', '')} | {_cell(g['reason'])} |"
+        )
     for g in rows:
         if (g.get("overridden") or not g["passed"]) and g.get("examples"):
             lines.append("")
@@ -81,8 +95,11 @@ def _gates(gates: dict) -> list[str]:
     override = gates.get("override")
     if override:
         applied = ", ".join(override.get("applied") or []) or "none (the named gates passed)"
-        lines += ["", f"Override by {_cell(override.get('by') or 'unknown')} for {', '.join(override['gates'])}: "
-                      f"\"{_cell(override['reason'])}\". Applied to: {applied}."]
+        lines += [
+            "",
+            f"Override by {_cell(override.get('by') or 'unknown')} for {', '.join(override['gates'])}: "
+            f'"{_cell(override["reason"])}". Applied to: {applied}.',
+        ]
     return [*lines, ""]
 
 
@@ -93,8 +110,12 @@ def _held(quarantine: dict[str, int]) -> list[str]:
     lines += ["| reason | rows | known reason |", "|---|---:|---|"]
     for reason, n in sorted(quarantine.items()):
         lines.append(f"| {_cell(reason)} | {n} | {'yes' if reason in QUARANTINE_REASONS else '**no**'} |")
-    lines += ["", f"{sum(quarantine.values())} input row(s) held in core.quarantine with their raw reference; "
-                  "none were dropped silently.", ""]
+    lines += [
+        "",
+        f"{sum(quarantine.values())} input row(s) held in core.quarantine with their raw reference; "
+        "none were dropped silently.",
+        "",
+    ]
     return lines
 
 

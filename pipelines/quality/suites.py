@@ -22,8 +22,18 @@ ARXIV_START = datetime(1991, 8, 1, tzinfo=UTC)
 GATED = ("false", "auto", "manual")
 # Card outcomes (hub/schema.py) plus the raw fetch outcomes a revision or dataset can carry when no
 # README could be read (client.FileResult statuses): they are facts, not parse errors.
-README_STATUSES = ("ok", "missing", "gated", "malformed_yaml", "non_utf8", "oversized", "not_fetched",
-                   "error", "repo_missing", "revision_missing")
+README_STATUSES = (
+    "ok",
+    "missing",
+    "gated",
+    "malformed_yaml",
+    "non_utf8",
+    "oversized",
+    "not_fetched",
+    "error",
+    "repo_missing",
+    "revision_missing",
+)
 MODALITIES = ("text", "image", "audio", "video", "multimodal", "tabular", "other", "unknown")
 REVISION_SOURCES = ("listing", "backfill")
 CRAWL_RUN_STATUSES = ("complete", "partial", "failed")
@@ -35,10 +45,28 @@ DISCLOSURE_METHODS = ("declared", "inferred", "unknown")
 DIRECTIONS = ("opening", "closing", "lateral")
 # Every reason pipelines/hub/normalise.py writes to core.quarantine; a new reason must be added here
 # (and to docs/quality.md) so that nothing is held for a reason nobody has looked at.
-QUARANTINE_REASONS = ("invalid_identifier", "malformed_item", "missing_field", "malformed_yaml", "non_utf8",
-                      "oversized")
-CRAWL_COUNTS = ("pages", "models_listed", "models_new", "models_changed", "models_deleted", "readmes_fetched",
-                "requests_api", "requests_resolvers", "bytes_total", "status_429", "status_5xx", "seconds")
+QUARANTINE_REASONS = (
+    "invalid_identifier",
+    "malformed_item",
+    "missing_field",
+    "malformed_yaml",
+    "non_utf8",
+    "oversized",
+)
+CRAWL_COUNTS = (
+    "pages",
+    "models_listed",
+    "models_new",
+    "models_changed",
+    "models_deleted",
+    "readmes_fetched",
+    "requests_api",
+    "requests_resolvers",
+    "bytes_total",
+    "status_429",
+    "status_5xx",
+    "seconds",
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +81,9 @@ class Check:
     def columns(self) -> tuple[str, ...]:
         """The columns this check reads."""
         k = self.kwargs
-        return tuple(k.get("column_list") or [c for c in (k.get("column"), k.get("column_A"), k.get("column_B")) if c])
+        return tuple(
+            k.get("column_list") or [c for c in (k.get("column"), k.get("column_A"), k.get("column_B")) if c]
+        )
 
 
 @dataclass(frozen=True)
@@ -80,32 +110,58 @@ class Suite:
 
 def not_null(*columns: str) -> list[Check]:
     """Each column is never null."""
-    return [Check(f"not_null:{c}", "ExpectColumnValuesToNotBeNull", {"column": c}, f"{c} is never null")
-            for c in columns]
+    return [
+        Check(f"not_null:{c}", "ExpectColumnValuesToNotBeNull", {"column": c}, f"{c} is never null")
+        for c in columns
+    ]
 
 
 def unique(*columns: str) -> Check:
     """The column (or the combination of columns) is unique."""
     if len(columns) == 1:
-        return Check(f"unique:{columns[0]}", "ExpectColumnValuesToBeUnique", {"column": columns[0]},
-                     f"{columns[0]} is unique")
-    return Check(f"unique:{','.join(columns)}", "ExpectCompoundColumnsToBeUnique", {"column_list": list(columns)},
-                 f"({', '.join(columns)}) is unique")
+        return Check(
+            f"unique:{columns[0]}",
+            "ExpectColumnValuesToBeUnique",
+            {"column": columns[0]},
+            f"{columns[0]} is unique",
+        )
+    return Check(
+        f"unique:{','.join(columns)}",
+        "ExpectCompoundColumnsToBeUnique",
+        {"column_list": list(columns)},
+        f"({', '.join(columns)}) is unique",
+    )
 
 
 def in_set(column: str, values: tuple[str, ...] | list[str]) -> Check:
     """The column's values are in a known set (nulls are not checked)."""
     shown = ", ".join(values) if len(values) <= 12 else f"{len(values)} known values"
-    return Check(f"in_set:{column}", "ExpectColumnValuesToBeInSet", {"column": column, "value_set": list(values)},
-                 f"{column} in {{{shown}}} or null")
+    return Check(
+        f"in_set:{column}",
+        "ExpectColumnValuesToBeInSet",
+        {"column": column, "value_set": list(values)},
+        f"{column} in {{{shown}}} or null",
+    )
 
 
 def between(column: str, low: Any = None, high: Any = None) -> Check:
     """The column's values lie in [low, high] (either bound optional)."""
-    kwargs = {"column": column, **({"min_value": low} if low is not None else {}),
-              **({"max_value": high} if high is not None else {})}
-    lo, hi = (f"{low:%Y-%m-%d}" if isinstance(low, datetime) else low), ("now" if isinstance(high, datetime) else high)
-    text = f"{column} >= {lo}" if high is None else f"{column} <= {hi}" if low is None else f"{column} in [{lo}, {hi}]"
+    kwargs = {
+        "column": column,
+        **({"min_value": low} if low is not None else {}),
+        **({"max_value": high} if high is not None else {}),
+    }
+    lo, hi = (
+        (f"{low:%Y-%m-%d}" if isinstance(low, datetime) else low),
+        ("now" if isinstance(high, datetime) else high),
+    )
+    text = (
+        f"{column} >= {lo}"
+        if high is None
+        else f"{column} <= {hi}"
+        if low is None
+        else f"{column} in [{lo}, {hi}]"
+    )
     return Check(f"between:{column}", "ExpectColumnValuesToBeBetween", kwargs, text)
 
 
@@ -117,15 +173,27 @@ def dated(column: str, now: datetime, earliest: datetime = EARLIEST) -> Check:
 def ordered(later: str, earlier: str, strict: bool = False) -> Check:
     """`earlier` <= `later` (or <) wherever both are set."""
     op = "<" if strict else "<="
-    return Check(f"order:{earlier}{op}{later}", "ExpectColumnPairValuesAToBeGreaterThanB",
-                 {"column_A": later, "column_B": earlier, "or_equal": not strict,
-                  "ignore_row_if": "either_value_is_missing"}, f"{earlier} {op} {later} where both are set")
+    return Check(
+        f"order:{earlier}{op}{later}",
+        "ExpectColumnPairValuesAToBeGreaterThanB",
+        {
+            "column_A": later,
+            "column_B": earlier,
+            "or_equal": not strict,
+            "ignore_row_if": "either_value_is_missing",
+        },
+        f"{earlier} {op} {later} where both are set",
+    )
 
 
 def references(column: str, target: str, what: str) -> Check:
     """An orphan column computed by the suite's query is null: every reference into `target` resolves."""
-    return Check(f"references:{target}", "ExpectColumnValuesToBeNull", {"column": column},
-                 f"every {what} (orphans: {column})")
+    return Check(
+        f"references:{target}",
+        "ExpectColumnValuesToBeNull",
+        {"column": column},
+        f"every {what} (orphans: {column})",
+    )
 
 
 @cache
@@ -140,7 +208,12 @@ def _uncatalogued(frame: pl.DataFrame) -> pl.Expr:
     # A declared list ("apache-2.0,mit") is checked member by member. Rows the scorer marks `unmapped`
     # carry the raw key on purpose (a catalogue gap, reported by unmapped_licenses_report), not a defect.
     known = [*catalogue_ids(), "unknown"]
-    bad = pl.col("license_id").str.split(",").list.eval(pl.element().str.strip_chars().is_in(known).not_()).list.any()
+    bad = (
+        pl.col("license_id")
+        .str.split(",")
+        .list.eval(pl.element().str.strip_chars().is_in(known).not_())
+        .list.any()
+    )
     if "license_status" in frame.columns:
         bad = bad & pl.col("license_status").ne_missing("unmapped")
     return pl.when(bad.fill_null(False)).then(pl.col("license_id"))
@@ -149,25 +222,32 @@ def _uncatalogued(frame: pl.DataFrame) -> pl.Expr:
 IN_RELEASES = references("orphan_release", "releases", "repo_id has a row in releases")
 IN_REVISIONS = references("orphan_revision", "revisions", "(repo_id, revision) is a row of revisions")
 LICENSE_IN_CATALOGUE = Derived("uncatalogued_license_id", ("license_id", "license_status"), _uncatalogued)
-CATALOGUED = Check("catalogued:license_id", "ExpectColumnValuesToBeNull", {"column": "uncatalogued_license_id"},
-                   "license_id is a catalogue id (licenses.csv), 'unknown' or null; lists checked per member")
+CATALOGUED = Check(
+    "catalogued:license_id",
+    "ExpectColumnValuesToBeNull",
+    {"column": "uncatalogued_license_id"},
+    "license_id is a catalogue id (licenses.csv), 'unknown' or null; lists checked per member",
+)
 
 
 @cache
 def _families() -> tuple[str, ...]:
     from pipelines.openness.rubric import FAMILIES
+
     return FAMILIES
 
 
 @cache
 def _release_levels() -> tuple[str, ...]:
     from pipelines.openness.rubric import load_rubric
+
     return tuple(load_rubric()["release_levels"]["order"])
 
 
 @cache
 def _components() -> tuple[str, ...]:
     from pipelines.openness.mof import mot_components
+
     return tuple(c["name"] for c in mot_components())
 
 
@@ -208,60 +288,177 @@ TRANSITIONS_SQL = """SELECT t.*,
         AS orphan_release
 FROM core.transitions t"""
 
-SUITES: dict[str, Suite] = {s.name: s for s in [
-    Suite("releases", "core.releases", ("repo_id",), RELEASES_SQL, lambda now: [
-        *not_null("repo_id", "org", "name", "first_seen", "last_seen"), unique("repo_id"),
-        in_set("modality", MODALITIES), ordered("last_seen", "first_seen"), dated("first_seen", now),
-        between("revision_count", 0),
-        references("orphan_latest_revision", "revisions", "latest_revision is a row of revisions"),
-    ], joins=("core.revisions",)),
-    Suite("revisions", "core.revisions", ("repo_id", "revision"), REVISIONS_SQL, lambda now: [
-        *not_null("repo_id", "revision", "committed_at", "observed_at"), unique("repo_id", "revision"),
-        in_set("gated", GATED), in_set("readme_status", README_STATUSES), in_set("source", REVISION_SOURCES),
-        dated("committed_at", now), dated("observed_at", now), between("card_bytes", 0), IN_RELEASES,
-    ], joins=("core.releases",)),
-    Suite("datasets", "core.datasets", ("dataset_id",), "SELECT * FROM core.datasets", lambda now: [
-        *not_null("dataset_id", "observed_at", "exists"), unique("dataset_id"), in_set("gated", GATED),
-        in_set("readme_status", README_STATUSES), dated("observed_at", now), between("card_bytes", 0),
-    ]),
-    Suite("papers", "core.papers", ("arxiv_id",), "SELECT * FROM core.papers", lambda now: [
-        *not_null("arxiv_id", "status"), unique("arxiv_id"), in_set("status", PAPER_STATUSES),
-        in_set("paper_kind", PAPER_KINDS), between("version", 1), dated("published", now, ARXIV_START),
-        dated("fetched_at", now),
-    ]),
-    Suite("release_papers", "core.release_papers", ("repo_id", "arxiv_id"), RELEASE_PAPERS_SQL, lambda now: [
-        *not_null("repo_id", "arxiv_id", "source"), unique("repo_id", "arxiv_id"),
-        in_set("source", CITATION_SOURCES), dated("first_cited_at", now), IN_RELEASES,
-        references("orphan_paper", "papers", "arxiv_id has a row in papers"),
-    ], joins=("core.releases", "core.papers")),
-    Suite("crawl_runs", "core.crawl_runs", ("run_key",), "SELECT * FROM core.crawl_runs", lambda now: [
-        *not_null("run_key", "crawl_date", "started_at", "status"), unique("run_key"),
-        in_set("status", CRAWL_RUN_STATUSES), dated("started_at", now), ordered("finished_at", "started_at"),
-        *[between(c, 0) for c in CRAWL_COUNTS],
-    ]),
-    Suite("quarantine", "core.quarantine", ("source", "reference"), "SELECT * FROM core.quarantine", lambda now: [
-        *not_null("source", "reference", "reason"), in_set("reason", QUARANTINE_REASONS),
-    ]),
-    Suite("licenses", "core.licenses", ("id",), "SELECT * FROM core.licenses", lambda now: [
-        *not_null("id", "family"), unique("id"), in_set("family", _families()),
-    ]),
-    Suite("disclosures", "core.disclosures", ("repo_id", "revision", "component"), DISCLOSURES_SQL, lambda now: [
-        *not_null("repo_id", "revision", "component"), unique("repo_id", "revision", "component"),
-        in_set("component", _components()), in_set("method", DISCLOSURE_METHODS), CATALOGUED, IN_REVISIONS,
-    ], derived=(LICENSE_IN_CATALOGUE,), joins=("core.revisions", "core.openness")),
-    Suite("openness", "core.openness", ("repo_id", "revision"), OPENNESS_SQL, lambda now: [
-        *not_null("repo_id", "revision", "rubric_version", "valid_from"), unique("repo_id", "revision"),
-        between("mof_class", 0, 3), between("osai_score", 0, 1), between("spectrum_level", 0, 5),
-        in_set("osaid", OSAID_VERDICTS), in_set("release_level", _release_levels()),
-        in_set("license_family", _families()), CATALOGUED, dated("valid_from", now),
-        ordered("valid_to", "valid_from", strict=True), IN_REVISIONS,
-    ], derived=(LICENSE_IN_CATALOGUE,), joins=("core.revisions",)),
-    # One row per change of a dimension between consecutive revisions (pipelines/history/transitions.py).
-    Suite("transitions", "core.transitions", ("repo_id", "dimension", "to_revision"), TRANSITIONS_SQL, lambda now: [
-        *not_null("repo_id", "changed_at", "dimension", "direction"), unique("repo_id", "dimension", "to_revision"),
-        in_set("direction", DIRECTIONS), dated("changed_at", now), IN_RELEASES,
-    ], joins=("core.releases",)),
-]}
+SUITES: dict[str, Suite] = {
+    s.name: s
+    for s in [
+        Suite(
+            "releases",
+            "core.releases",
+            ("repo_id",),
+            RELEASES_SQL,
+            lambda now: [
+                *not_null("repo_id", "org", "name", "first_seen", "last_seen"),
+                unique("repo_id"),
+                in_set("modality", MODALITIES),
+                ordered("last_seen", "first_seen"),
+                dated("first_seen", now),
+                between("revision_count", 0),
+                references("orphan_latest_revision", "revisions", "latest_revision is a row of revisions"),
+            ],
+            joins=("core.revisions",),
+        ),
+        Suite(
+            "revisions",
+            "core.revisions",
+            ("repo_id", "revision"),
+            REVISIONS_SQL,
+            lambda now: [
+                *not_null("repo_id", "revision", "committed_at", "observed_at"),
+                unique("repo_id", "revision"),
+                in_set("gated", GATED),
+                in_set("readme_status", README_STATUSES),
+                in_set("source", REVISION_SOURCES),
+                dated("committed_at", now),
+                dated("observed_at", now),
+                between("card_bytes", 0),
+                IN_RELEASES,
+            ],
+            joins=("core.releases",),
+        ),
+        Suite(
+            "datasets",
+            "core.datasets",
+            ("dataset_id",),
+            "SELECT * FROM core.datasets",
+            lambda now: [
+                *not_null("dataset_id", "observed_at", "exists"),
+                unique("dataset_id"),
+                in_set("gated", GATED),
+                in_set("readme_status", README_STATUSES),
+                dated("observed_at", now),
+                between("card_bytes", 0),
+            ],
+        ),
+        Suite(
+            "papers",
+            "core.papers",
+            ("arxiv_id",),
+            "SELECT * FROM core.papers",
+            lambda now: [
+                *not_null("arxiv_id", "status"),
+                unique("arxiv_id"),
+                in_set("status", PAPER_STATUSES),
+                in_set("paper_kind", PAPER_KINDS),
+                between("version", 1),
+                dated("published", now, ARXIV_START),
+                dated("fetched_at", now),
+            ],
+        ),
+        Suite(
+            "release_papers",
+            "core.release_papers",
+            ("repo_id", "arxiv_id"),
+            RELEASE_PAPERS_SQL,
+            lambda now: [
+                *not_null("repo_id", "arxiv_id", "source"),
+                unique("repo_id", "arxiv_id"),
+                in_set("source", CITATION_SOURCES),
+                dated("first_cited_at", now),
+                IN_RELEASES,
+                references("orphan_paper", "papers", "arxiv_id has a row in papers"),
+            ],
+            joins=("core.releases", "core.papers"),
+        ),
+        Suite(
+            "crawl_runs",
+            "core.crawl_runs",
+            ("run_key",),
+            "SELECT * FROM core.crawl_runs",
+            lambda now: [
+                *not_null("run_key", "crawl_date", "started_at", "status"),
+                unique("run_key"),
+                in_set("status", CRAWL_RUN_STATUSES),
+                dated("started_at", now),
+                ordered("finished_at", "started_at"),
+                *[between(c, 0) for c in CRAWL_COUNTS],
+            ],
+        ),
+        Suite(
+            "quarantine",
+            "core.quarantine",
+            ("source", "reference"),
+            "SELECT * FROM core.quarantine",
+            lambda now: [
+                *not_null("source", "reference", "reason"),
+                in_set("reason", QUARANTINE_REASONS),
+            ],
+        ),
+        Suite(
+            "licenses",
+            "core.licenses",
+            ("id",),
+            "SELECT * FROM core.licenses",
+            lambda now: [
+                *not_null("id", "family"),
+                unique("id"),
+                in_set("family", _families()),
+            ],
+        ),
+        Suite(
+            "disclosures",
+            "core.disclosures",
+            ("repo_id", "revision", "component"),
+            DISCLOSURES_SQL,
+            lambda now: [
+                *not_null("repo_id", "revision", "component"),
+                unique("repo_id", "revision", "component"),
+                in_set("component", _components()),
+                in_set("method", DISCLOSURE_METHODS),
+                CATALOGUED,
+                IN_REVISIONS,
+            ],
+            derived=(LICENSE_IN_CATALOGUE,),
+            joins=("core.revisions", "core.openness"),
+        ),
+        Suite(
+            "openness",
+            "core.openness",
+            ("repo_id", "revision"),
+            OPENNESS_SQL,
+            lambda now: [
+                *not_null("repo_id", "revision", "rubric_version", "valid_from"),
+                unique("repo_id", "revision"),
+                between("mof_class", 0, 3),
+                between("osai_score", 0, 1),
+                between("spectrum_level", 0, 5),
+                in_set("osaid", OSAID_VERDICTS),
+                in_set("release_level", _release_levels()),
+                in_set("license_family", _families()),
+                CATALOGUED,
+                dated("valid_from", now),
+                ordered("valid_to", "valid_from", strict=True),
+                IN_REVISIONS,
+            ],
+            derived=(LICENSE_IN_CATALOGUE,),
+            joins=("core.revisions",),
+        ),
+        # One row per change of a dimension between consecutive revisions (pipelines/history/transitions.py).
+        Suite(
+            "transitions",
+            "core.transitions",
+            ("repo_id", "dimension", "to_revision"),
+            TRANSITIONS_SQL,
+            lambda now: [
+                *not_null("repo_id", "changed_at", "dimension", "direction"),
+                unique("repo_id", "dimension", "to_revision"),
+                in_set("direction", DIRECTIONS),
+                dated("changed_at", now),
+                IN_RELEASES,
+            ],
+            joins=("core.releases",),
+        ),
+    ]
+}
 
 
 def suite_for(table: str) -> Suite:

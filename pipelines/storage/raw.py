@@ -16,8 +16,17 @@ from pathlib import Path
 
 import polars as pl
 
-SOURCES = ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset", "arxiv", "hf_paper", "crawl_run",
-           "hub_presence")
+SOURCES = (
+    "hub_listing",
+    "hub_readme",
+    "hub_revision",
+    "hub_commits",
+    "hub_dataset",
+    "arxiv",
+    "hf_paper",
+    "crawl_run",
+    "hub_presence",
+)
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -49,7 +58,9 @@ class RawStore:
         date.fromisoformat(crawl_date)
         return self.root / source / f"crawl_date={crawl_date}"
 
-    def append(self, source: str, crawl_date: str, frame: pl.DataFrame, payload: list[str]) -> tuple[Path, bool]:
+    def append(
+        self, source: str, crawl_date: str, frame: pl.DataFrame, payload: list[str]
+    ) -> tuple[Path, bool]:
         """Store `frame` unless a file with the same payload digest exists; returns (path, written)."""
         folder = self.folder(source, crawl_date)
         path = folder / f"{payload_digest(frame, payload)}.parquet"
@@ -70,8 +81,9 @@ class RawStore:
             return []
         return sorted(p for p in base.glob("crawl_date=*/*.parquet") if not p.name.startswith("."))
 
-    def scan(self, source: str, schema: dict[str, pl.DataType] | None = None, *,
-             with_file: bool = False) -> pl.LazyFrame:
+    def scan(
+        self, source: str, schema: dict[str, pl.DataType] | None = None, *, with_file: bool = False
+    ) -> pl.LazyFrame:
         """All captures of a source as one lazy frame with a `crawl_date` column (and `raw_file`, if asked)."""
         files = self.files(source)
         extra = {"crawl_date": pl.String, **({"raw_file": pl.String} if with_file else {})}
@@ -80,14 +92,24 @@ class RawStore:
                 raise FileNotFoundError(f"no raw captures for {source!r} under {self.root}")
             return pl.DataFrame(schema={**schema, **extra}).lazy()
         if schema is None:  # no declared schema: each file's own columns, unioned
-            frames = [pl.scan_parquet(f).with_columns(
-                pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"),
-                *([pl.lit(str(f)).alias("raw_file")] if with_file else [])) for f in files]
+            frames = [
+                pl.scan_parquet(f).with_columns(
+                    pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"),
+                    *([pl.lit(str(f)).alias("raw_file")] if with_file else []),
+                )
+                for f in files
+            ]
             return pl.concat(frames, how="diagonal_relaxed")
         # One multi-file scan (not one lazy frame per file: a backfilled Hub has ~10^5 files): columns a file
         # lacks (older captures) come back null; a column the schema does not declare is an error.
-        lf = pl.scan_parquet([str(f) for f in files], schema=schema, missing_columns="insert", extra_columns="raise",
-                             include_file_paths="raw_file", hive_partitioning=False)
+        lf = pl.scan_parquet(
+            [str(f) for f in files],
+            schema=schema,
+            missing_columns="insert",
+            extra_columns="raise",
+            include_file_paths="raw_file",
+            hive_partitioning=False,
+        )
         date_col = pl.col("raw_file").str.extract(r"crawl_date=(\d{4}-\d{2}-\d{2})", 1).alias("crawl_date")
         # The partition's date wins over a stored `crawl_date` column, in its place (as `with_columns` did).
         columns = [date_col if c == "crawl_date" else pl.col(c) for c in schema]

@@ -68,8 +68,10 @@ class Warehouse:
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations in `sql/migrations/` that have not run yet; returns those applied."""
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
-    con.execute("CREATE TABLE IF NOT EXISTS meta.schema_migrations (name VARCHAR PRIMARY KEY, "
-                "applied_at TIMESTAMPTZ DEFAULT now())")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS meta.schema_migrations (name VARCHAR PRIMARY KEY, "
+        "applied_at TIMESTAMPTZ DEFAULT now())"
+    )
     done = {r[0] for r in con.execute("SELECT name FROM meta.schema_migrations").fetchall()}
     applied = []
     for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
@@ -90,10 +92,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
 def checked_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
     """`schema.name` if that table or view exists in the catalog (identifiers are never user input)."""
     schema, _, name = table.partition(".")
-    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
-                        [schema, name]).fetchone()[0]
-    found += con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?",
-                         [schema, name]).fetchone()[0]
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?", [schema, name]
+    ).fetchone()[0]
+    found += con.execute(
+        "SELECT count(*) FROM duckdb_views() WHERE schema_name = ? AND view_name = ?", [schema, name]
+    ).fetchone()[0]
     if not found:
         raise ValueError(f"unknown table {table!r}")
     return f'"{schema}"."{name}"'
@@ -117,5 +121,7 @@ def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame
 
 def table_counts(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str, int]:
     """Row counts of the given tables."""
-    return {t: con.execute(f"SELECT count(*) FROM {checked_table(con, t)}").fetchone()[0]  # noqa: S608
-            for t in tables}
+    return {
+        t: con.execute(f"SELECT count(*) FROM {checked_table(con, t)}").fetchone()[0]  # noqa: S608
+        for t in tables
+    }

@@ -16,9 +16,12 @@ def test_both_parsers_parse_every_card(result):
     assert result["ours_parsed"] == result["theirs_parsed"] == result["cards"] == 200
     assert result["ours_cards_per_cpu_second"] > 0 and result["theirs_cards_per_cpu_second"] > 0
     assert result["ratio_ours_to_theirs"] == pytest.approx(
-        result["ours_cards_per_cpu_second"] / result["theirs_cards_per_cpu_second"], rel=0.01)
+        result["ours_cards_per_cpu_second"] / result["theirs_cards_per_cpu_second"], rel=0.01
+    )
     # Real and synthetic cards alternate, so that any prefix of the cycle mixes both.
-    assert result["real_cards"] == 100 and result["distinct_real"] >= 169 and result["distinct_synthetic"] >= 169
+    assert (
+        result["real_cards"] == 100 and result["distinct_real"] >= 169 and result["distinct_synthetic"] >= 169
+    )
 
 
 def test_our_metadata_has_the_keys_of_modelcard(result):
@@ -27,8 +30,12 @@ def test_our_metadata_has_the_keys_of_modelcard(result):
     # (cross_check: null values and an empty model-index, which ModelCardData drops and we keep).
     assert result["cross_check_compared"] == 200 and result["cross_check_theirs_failed"] == 0
     assert result["cross_check_mismatches"] == []
-    assert dict((f, ok) for f, _, _, ok in table_rows(result))[
-        "metadata cross-check: cards compared / mismatches"] == "yes"
+    assert (
+        dict((f, ok) for f, _, _, ok in table_rows(result))[
+            "metadata cross-check: cards compared / mismatches"
+        ]
+        == "yes"
+    )
 
 
 def test_the_comparison_sees_differences():
@@ -46,4 +53,5 @@ def test_the_comparison_sees_differences():
     assert compare_metadata("mixed", ours, ModelCard(synthetic.decode()).data.to_dict())
     same_keys_other_values = {k: "x" for k, v in ours.items() if v is not None}
     assert {"card": "values", "key": "license", "ours": ours["license"], "theirs": "x"} in compare_metadata(
-        "values", ours, same_keys_other_values)
+        "values", ours, same_keys_other_values
+    )

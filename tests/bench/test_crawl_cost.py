@@ -22,8 +22,10 @@ def figures(tmp_path_factory) -> dict:
 
 def test_no_step_wastes_a_request(figures):
     steps = figures["steps"]
-    wasted = {name: {k: v for k, v in step["categories"].items() if k.startswith(("wasted", "avoidable"))}
-              for name, step in steps.items()}
+    wasted = {
+        name: {k: v for k, v in step["categories"].items() if k.startswith(("wasted", "avoidable"))}
+        for name, step in steps.items()
+    }
     assert not any(wasted.values()), wasted
     # every step did real work, and the history step on D1 met READMEs it could skip or had to read
     assert all(step["requests"] > 0 for step in steps.values())

@@ -19,8 +19,11 @@ N = 600
 
 
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _end(day: str) -> datetime:
@@ -82,7 +85,9 @@ def test_d0_has_every_model_and_d1_changes_exactly_the_requested_share(mirror):
     assert len(d0) == N, "every generated model exists, with a commit on or before D0"
     changed = sorted(r for r in d0 if d1[r] != d0[r])
     assert len(changed) == round(0.05 * N) and changed == sorted(made["changed"][DAYS[1]])
-    assert sorted(set(d1) - set(d0)) == sorted(made["new"][DAYS[1]]) and len(made["new"][DAYS[1]]) == round(0.01 * N)
+    assert sorted(set(d1) - set(d0)) == sorted(made["new"][DAYS[1]]) and len(made["new"][DAYS[1]]) == round(
+        0.01 * N
+    )
 
 
 def test_shares_follow_the_distribution_table(mirror):
@@ -101,8 +106,10 @@ def test_the_mirror_server_serves_it_as_of_each_day(mirror):
     root, made = mirror
     new_repo = made["new"][DAYS[1]][0]
     with MirrorServer(root, page_size=1000) as srv:
-        body, _ = _get(f"{srv.url}/as-of/{DAYS[0]}/api/models?sort=lastModified&direction=-1&limit=1000"
-                       "&expand=sha&expand=siblings")
+        body, _ = _get(
+            f"{srv.url}/as-of/{DAYS[0]}/api/models?sort=lastModified&direction=-1&limit=1000"
+            "&expand=sha&expand=siblings"
+        )
         listed = {i["id"]: i for i in json.loads(body)}
         assert len(listed) == N and new_repo not in listed
         body, _ = _get(f"{srv.url}/as-of/{DAYS[1]}/api/models?sort=lastModified&direction=-1&limit=1000")

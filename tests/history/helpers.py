@@ -24,8 +24,17 @@ from tests.hub.crawl_helpers import SAMPLE, commits_of, settings
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # Order-free comparisons leave out the run log and the columns that record when a capture was made.
 CAPTURE_TIME = {"crawl_runs": None, "datasets": ["observed_at"], "papers": ["fetched_at"]}
-TABLES = ["releases", "revisions", "disclosures", "openness", "transitions", "licenses", "datasets",
-          "derivatives", "quarantine"]
+TABLES = [
+    "releases",
+    "revisions",
+    "disclosures",
+    "openness",
+    "transitions",
+    "licenses",
+    "datasets",
+    "derivatives",
+    "quarantine",
+]
 
 
 def commit_days() -> list[str]:

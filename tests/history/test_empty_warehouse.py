@@ -5,15 +5,31 @@ from __future__ import annotations
 from pipelines.storage.warehouse import Warehouse
 from tests.history.helpers import build_all
 
-TABLES = ["core.revisions", "core.releases", "core.disclosures", "core.openness", "core.transitions",
-          "core.derivatives", "marts.monthly_openness", "marts.monthly_transitions"]
+TABLES = [
+    "core.revisions",
+    "core.releases",
+    "core.disclosures",
+    "core.openness",
+    "core.transitions",
+    "core.derivatives",
+    "marts.monthly_openness",
+    "marts.monthly_transitions",
+]
 
 
 def _schemas(wh: Warehouse) -> dict[str, list[tuple[str, str]]]:
     with wh.connect(read_only=True) as con:
-        return {t: [(c, str(d)) for c, d in zip(con.sql(f"SELECT * FROM {t}").columns,  # noqa: S608 - fixed names
-                                                   con.sql(f"SELECT * FROM {t}").dtypes, strict=True)]  # noqa: S608
-                for t in TABLES}
+        return {
+            t: [
+                (c, str(d))
+                for c, d in zip(
+                    con.sql(f"SELECT * FROM {t}").columns,  # noqa: S608 - fixed names
+                    con.sql(f"SELECT * FROM {t}").dtypes,  # noqa: S608 - fixed names
+                    strict=True,
+                )
+            ]
+            for t in TABLES
+        }
 
 
 def test_an_empty_warehouse_builds_empty_tables_with_the_full_schema(tmp_path, warehouse):

@@ -28,10 +28,23 @@ from tests.history.helpers import NOW, build_all, commit_days, crawl
 from tests.hub.crawl_helpers import settings
 from tests.hub.test_lifecycle import FIRST, SWEEP, _write
 
-TABLES = ["core.revisions", "core.quarantine", "core.releases", "core.repo_presence", "core.disclosures",
-          "core.openness", "core.transitions", "core.derivatives", "core.licenses", "core.datasets",
-          "core.papers", "core.release_papers", "core.crawl_runs", "marts.monthly_openness",
-          "marts.monthly_transitions"]
+TABLES = [
+    "core.revisions",
+    "core.quarantine",
+    "core.releases",
+    "core.repo_presence",
+    "core.disclosures",
+    "core.openness",
+    "core.transitions",
+    "core.derivatives",
+    "core.licenses",
+    "core.datasets",
+    "core.papers",
+    "core.release_papers",
+    "core.crawl_runs",
+    "marts.monthly_openness",
+    "marts.monthly_transitions",
+]
 
 
 def _sorted(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
@@ -42,16 +55,19 @@ def _sorted(con: duckdb.DuckDBPyConnection, table: str) -> pl.DataFrame:
 
 def assert_same_tables(incremental: Warehouse, pure: Warehouse, label: str) -> None:
     """Every table of both warehouses, equal row for row (order aside)."""
-    with duckdb.connect(str(incremental.work_db), read_only=True) as a, \
-            duckdb.connect(str(pure.work_db), read_only=True) as b:
+    with (
+        duckdb.connect(str(incremental.work_db), read_only=True) as a,
+        duckdb.connect(str(pure.work_db), read_only=True) as b,
+    ):
         for table in TABLES:
             x, y = _sorted(a, table), _sorted(b, table)
             assert x.columns == y.columns, f"{label}: {table} columns"
             assert x.height == y.height, f"{label}: {table} has {x.height} rows, the pure rebuild {y.height}"
             assert x.equals(y), f"{label}: {table} differs: " + str(
                 x.join(y, on=x.columns, how="anti", nulls_equal=True).head(3)
-                if not any(isinstance(t, pl.List) for t in x.schema.values()) else
-                [c for c in x.columns if not x.get_column(c).equals(y.get_column(c))])
+                if not any(isinstance(t, pl.List) for t in x.schema.values())
+                else [c for c in x.columns if not x.get_column(c).equals(y.get_column(c))]
+            )
 
 
 def twin(tmp: Path, name: str) -> tuple[Warehouse, Warehouse]:
@@ -106,12 +122,17 @@ def test_rename_and_deletion(tmp_path):
     """x/old renamed x/new (same _id, one more commit) and x/gone deleted, as in tests/hub/test_lifecycle.py."""
     inc, pure = twin(tmp_path, "life")
     old = [("a" * 40, "2024-01-01T10:00:00.000Z", "mit")]
-    before = {"x/keep": ("0" * 24, [("b" * 40, "2024-01-01T09:00:00.000Z", "mit")]),
-              "x/gone": ("1" * 24, [("c" * 40, "2024-01-01T08:00:00.000Z", "apache-2.0")]),
-              "x/old": ("2" * 24, old),
-              "x/child": ("3" * 24, [("e" * 40, "2024-01-01T11:00:00.000Z", "apache-2.0")])}
-    after = {"x/keep": before["x/keep"], "x/child": before["x/child"],
-             "x/new": ("2" * 24, old + [("d" * 40, "2024-01-10T10:00:00.000Z", "apache-2.0")])}
+    before = {
+        "x/keep": ("0" * 24, [("b" * 40, "2024-01-01T09:00:00.000Z", "mit")]),
+        "x/gone": ("1" * 24, [("c" * 40, "2024-01-01T08:00:00.000Z", "apache-2.0")]),
+        "x/old": ("2" * 24, old),
+        "x/child": ("3" * 24, [("e" * 40, "2024-01-01T11:00:00.000Z", "apache-2.0")]),
+    }
+    after = {
+        "x/keep": before["x/keep"],
+        "x/child": before["x/child"],
+        "x/new": ("2" * 24, old + [("d" * 40, "2024-01-10T10:00:00.000Z", "apache-2.0")]),
+    }
     for day, repos in ((FIRST, before), (SWEEP, after)):
         mirror = tmp_path / "mirror"
         shutil.rmtree(mirror, ignore_errors=True)
@@ -120,8 +141,12 @@ def test_rename_and_deletion(tmp_path):
             run_crawl(inc, settings(srv.url), day, now=NOW)
         step(inc, pure, day, "full" if day == FIRST else "incremental")
     with duckdb.connect(str(inc.work_db), read_only=True) as con:
-        assert con.execute("SELECT previous_ids FROM core.releases WHERE repo_id = 'x/new'").fetchall() == [(["x/old"],)]
-        assert con.execute("SELECT deleted_at IS NOT NULL FROM core.releases WHERE repo_id = 'x/gone'").fetchall() == [(True,)]
+        assert con.execute("SELECT previous_ids FROM core.releases WHERE repo_id = 'x/new'").fetchall() == [
+            (["x/old"],)
+        ]
+        assert con.execute(
+            "SELECT deleted_at IS NOT NULL FROM core.releases WHERE repo_id = 'x/gone'"
+        ).fetchall() == [(True,)]
         assert not con.execute("SELECT * FROM core.openness WHERE repo_id = 'x/old'").fetchall()
 
 
@@ -209,14 +234,20 @@ def test_build_tables_is_incremental_and_a_run_config_forces_a_full_rebuild(tmp_
 
     wh = Warehouse(tmp_path / "wh")
     generate_raw(wh.raw, 40, seed=3)
-    for key, value in {"OPENNESS_WAREHOUSE": str(wh.root), "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
-                       "OPENNESS_HUB_REPLAY": "true", "OPENNESS_HUB_RATE_LIMIT": "false",
-                       "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9", "OPENNESS_HUB_SCOPE_FILE": "",
-                       "OPENNESS_PUBLISH_TARGETS": ""}.items():
+    for key, value in {
+        "OPENNESS_WAREHOUSE": str(wh.root),
+        "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
+        "OPENNESS_HUB_REPLAY": "true",
+        "OPENNESS_HUB_RATE_LIMIT": "false",
+        "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9",
+        "OPENNESS_HUB_SCOPE_FILE": "",
+        "OPENNESS_PUBLISH_TARGETS": "",
+    }.items():
         monkeypatch.setenv(key, value)
     job = defs.resolve_job_def("build_tables").get_subset(
         asset_selection={dg.AssetKey(["core", "revisions"]), dg.AssetKey(["core", "releases"])},
-        asset_check_selection=set())
+        asset_check_selection=set(),
+    )
 
     def run(config: dict | None = None) -> dict:
         with dg.DagsterInstance.ephemeral() as instance:

@@ -32,7 +32,10 @@ def test_shuffled_partitions_give_identical_tables(tmp_path):
 @pytest.fixture(scope="module")
 def paths(tmp_path_factory):
     """Daily replay of every commit day (no history walk) vs one crawl on the last day plus the backfill."""
-    daily, backfill = Warehouse(tmp_path_factory.mktemp("daily")), Warehouse(tmp_path_factory.mktemp("backfill"))
+    daily, backfill = (
+        Warehouse(tmp_path_factory.mktemp("daily")),
+        Warehouse(tmp_path_factory.mktemp("backfill")),
+    )
     crawl(daily, commit_days(), history=False)
     crawl(backfill, [commit_days()[-1]], history=True)
     build_all(daily)
@@ -43,8 +46,19 @@ def paths(tmp_path_factory):
 def test_daily_replay_and_backfill_give_the_same_transitions(paths):
     daily, backfill = paths
     # Repos with at most one commit a day are seen commit by commit by a daily replay of every commit day.
-    one_a_day = sorted(r for r, cs in commits_of(SAMPLE).items() if len({c["date"][:10] for c in cs}) == len(cs))
-    cols = ["repo_id", "changed_at", "dimension", "from_value", "to_value", "direction", "to_revision", "short_lived"]
+    one_a_day = sorted(
+        r for r, cs in commits_of(SAMPLE).items() if len({c["date"][:10] for c in cs}) == len(cs)
+    )
+    cols = [
+        "repo_id",
+        "changed_at",
+        "dimension",
+        "from_value",
+        "to_value",
+        "direction",
+        "to_revision",
+        "short_lived",
+    ]
     a = table(daily, "transitions").filter(pl.col("repo_id").is_in(one_a_day)).select(cols)
     b = table(backfill, "transitions").filter(pl.col("repo_id").is_in(one_a_day)).select(cols)
     assert a.height > 0

@@ -20,12 +20,16 @@ LATEST = """SELECT * FROM core.openness WHERE repo_id = ?
 @pytest.mark.parametrize("repo,paper", sorted(CITING.items()))
 def test_a_cited_paper_is_linked_and_decides_the_technical_report(warehouse, repo, paper):
     with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
-        link = con.execute("SELECT source, first_revision FROM core.release_papers WHERE repo_id = ? AND arxiv_id = ?",
-                           [repo, paper]).fetchall()
+        link = con.execute(
+            "SELECT source, first_revision FROM core.release_papers WHERE repo_id = ? AND arxiv_id = ?",
+            [repo, paper],
+        ).fetchall()
         latest = con.execute(f"SELECT revision, osai_preprint FROM ({LATEST})", [repo]).fetchone()  # noqa: S608
         disclosure = con.execute(
             "SELECT included, method, evidence FROM core.disclosures "
-            "WHERE repo_id = ? AND revision = ? AND component = 'Technical report'", [repo, latest[0]]).fetchone()
+            "WHERE repo_id = ? AND revision = ? AND component = 'Technical report'",
+            [repo, latest[0]],
+        ).fetchone()
     assert link and link[0][0] == "tag"
     included, method, evidence = disclosure
     assert included and method == "inferred"

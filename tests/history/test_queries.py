@@ -33,7 +33,9 @@ def test_a_repos_full_timeline(warehouse):
     with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
         states, changes = con.execute(
             "SELECT (SELECT count(*) FROM core.openness WHERE repo_id = $1), "
-            "(SELECT count(*) FROM core.transitions WHERE repo_id = $1)", ["mistralai/Mistral-7B-v0.1"]).fetchone()
+            "(SELECT count(*) FROM core.transitions WHERE repo_id = $1)",
+            ["mistralai/Mistral-7B-v0.1"],
+        ).fetchone()
     assert len(rows) == states + changes and states >= 10
     times = [r[0] for r in rows]
     assert times == sorted(times)
@@ -55,17 +57,32 @@ def test_share_of_open_weights_by_month(warehouse):
 def test_relicensed_derivatives(tmp_path):
     """A fine-tune tagged apache-2.0 on a llama2 base is listed; one that keeps its base's licence is not."""
     writer = MirrorWriter(tmp_path / "mirror", title="derivatives")
-    repos = {"meta/base-7b": {"license": "llama2"},
-             "someone/ft-apache": {"license": "apache-2.0", "base_model": "meta/base-7b"},
-             "someone/ft-llama": {"license": "llama2", "base_model": "meta/base-7b"}}
+    repos = {
+        "meta/base-7b": {"license": "llama2"},
+        "someone/ft-apache": {"license": "apache-2.0", "base_model": "meta/base-7b"},
+        "someone/ft-llama": {"license": "llama2", "base_model": "meta/base-7b"},
+    }
     for i, (repo, meta) in enumerate(repos.items()):
         date = f"2024-0{i + 1}-10T10:00:00.000Z"
-        info = {"_id": f"{i:024x}", "id": repo, "author": repo.split("/")[0], "lastModified": date,
-                "createdAt": date, "gated": False, "tags": [f"license:{meta['license']}"], "cardData": meta,
-                "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]}
+        info = {
+            "_id": f"{i:024x}",
+            "id": repo,
+            "author": repo.split("/")[0],
+            "lastModified": date,
+            "createdAt": date,
+            "gated": False,
+            "tags": [f"license:{meta['license']}"],
+            "cardData": meta,
+            "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}],
+        }
         card = "---\n" + "".join(f"{k}: {v}\n" for k, v in meta.items()) + "---\n# Model\n"
-        writer.add_revision("models", repo, Commit(id=f"{i + 1:040x}", date=date, title="init"), info,
-                            files={"README.md": card})
+        writer.add_revision(
+            "models",
+            repo,
+            Commit(id=f"{i + 1:040x}", date=date, title="init"),
+            info,
+            files={"README.md": card},
+        )
     writer.finish()
     wh = Warehouse(tmp_path / "wh")
     with MirrorServer(tmp_path / "mirror") as srv:
@@ -76,7 +93,9 @@ def test_relicensed_derivatives(tmp_path):
         con.execute("CREATE TABLE IF NOT EXISTS core.datasets AS SELECT 1 WHERE false")
         build_openness_tables(wh, con)
     rows = _query(wh, "relicensed_derivatives")
-    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [("someone/ft-apache", "meta/base-7b", "apache-2.0", "llama2")]
+    assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
+        ("someone/ft-apache", "meta/base-7b", "apache-2.0", "llama2")
+    ]
 
 
 def test_relicensed_derivatives_on_the_sample(warehouse):

@@ -43,8 +43,10 @@ def test_every_licence_change_of_the_histories_is_a_transition(warehouse):
     changes = _licence_changes()
     assert len(changes) >= 3
     with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
-        rows = con.execute("SELECT repo_id, to_revision, changed_at, evidence_url FROM core.transitions "
-                           "WHERE dimension = 'license_id'").fetchall()
+        rows = con.execute(
+            "SELECT repo_id, to_revision, changed_at, evidence_url FROM core.transitions "
+            "WHERE dimension = 'license_id'"
+        ).fetchall()
     found = {(r, rev): (at, url) for r, rev, at, url in rows}
     for repo, commit, date, before, after in changes:
         assert (repo, commit) in found, f"{repo}: {before} -> {after} at {commit[:8]} is missing"
@@ -58,7 +60,8 @@ def test_the_mistral_licence_flip_is_flagged_short_lived(warehouse):
         rows = con.execute(
             "SELECT to_revision, changed_at::VARCHAR, from_value, to_value, direction, short_lived "
             "FROM core.transitions WHERE repo_id = 'mistralai/Mistral-7B-v0.1' AND dimension = 'license_family' "
-            "ORDER BY changed_at").fetchall()
+            "ORDER BY changed_at"
+        ).fetchall()
     removal, restore = rows[0], rows[1]
     assert removal[0].startswith("f592c5ff") and removal[2:5] == ("osi-permissive", "none", "closing")
     assert restore[0].startswith("eee93418") and restore[2:5] == ("none", "osi-permissive", "opening")

@@ -50,34 +50,59 @@ class Reference:
             return pl.lit("lateral")
         before = pl.col("from_value").replace_strict(order, default=None, return_dtype=pl.Int64)
         after = pl.col("to_value").replace_strict(order, default=None, return_dtype=pl.Int64)
-        return (pl.when(before.is_null() | after.is_null()).then(pl.lit("lateral"))
-                .when(after > before).then(pl.lit("opening"))
-                .when(after < before).then(pl.lit("closing"))
-                .otherwise(pl.lit("lateral")))
+        return (
+            pl.when(before.is_null() | after.is_null())
+            .then(pl.lit("lateral"))
+            .when(after > before)
+            .then(pl.lit("opening"))
+            .when(after < before)
+            .then(pl.lit("closing"))
+            .otherwise(pl.lit("lateral"))
+        )
 
-    def build_transitions(self, frame: pl.DataFrame, dimensions: list[str], ranks: dict[str, dict[str, int]],
-                          hub_url: str = "https://huggingface.co") -> pl.DataFrame:
+    def build_transitions(
+        self,
+        frame: pl.DataFrame,
+        dimensions: list[str],
+        ranks: dict[str, dict[str, int]],
+        hub_url: str = "https://huggingface.co",
+    ) -> pl.DataFrame:
         key = ["repo_id", "revision"]
-        ordered = frame.select([*key, "committed_at", *dimensions]).sort("repo_id", "committed_at", "revision")
+        ordered = frame.select([*key, "committed_at", *dimensions]).sort(
+            "repo_id", "committed_at", "revision"
+        )
         ordered = ordered.with_columns(pl.col("revision").shift(1).over("repo_id").alias("from_revision"))
         parts = []
         for dim in dimensions:
             prev = pl.col(dim).shift(1).over("repo_id")
-            changed = (ordered.with_columns(prev.alias("from_value"))
-                       .filter(pl.col("from_revision").is_not_null() & pl.col("from_value").ne_missing(pl.col(dim))))
+            changed = ordered.with_columns(prev.alias("from_value")).filter(
+                pl.col("from_revision").is_not_null() & pl.col("from_value").ne_missing(pl.col(dim))
+            )
             if changed.height == 0:
                 continue
-            parts.append(changed.select(
-                "repo_id", pl.col("committed_at").alias("changed_at"), pl.lit(dim).alias("dimension"),
-                "from_value", pl.col(dim).alias("to_value"), "from_revision", pl.col("revision").alias("to_revision"),
-            ).with_columns(self._direction(dim, ranks).alias("direction")))
+            parts.append(
+                changed.select(
+                    "repo_id",
+                    pl.col("committed_at").alias("changed_at"),
+                    pl.lit(dim).alias("dimension"),
+                    "from_value",
+                    pl.col(dim).alias("to_value"),
+                    "from_revision",
+                    pl.col("revision").alias("to_revision"),
+                ).with_columns(self._direction(dim, ranks).alias("direction"))
+            )
         if not parts:
             return pl.DataFrame(schema=TRANSITIONS_SCHEMA)
         out = pl.concat(parts, how="vertical_relaxed").with_columns(
-            (pl.lit(f"{hub_url}/") + pl.col("repo_id") + pl.lit("/commit/") + pl.col("to_revision"))
-            .alias("evidence_url"))
-        return self.flag_short_lived(out).select(list(TRANSITIONS_SCHEMA)).sort(
-            "repo_id", "changed_at", "dimension", maintain_order=self.stable)
+            (pl.lit(f"{hub_url}/") + pl.col("repo_id") + pl.lit("/commit/") + pl.col("to_revision")).alias(
+                "evidence_url"
+            )
+        )
+        return (
+            self.flag_short_lived(out)
+            .select(list(TRANSITIONS_SCHEMA))
+            .sort("repo_id", "changed_at", "dimension", maintain_order=self.stable)
+        )
 
     def flag_short_lived(self, transitions: pl.DataFrame, hours: int = 24) -> pl.DataFrame:
         t = transitions.sort("repo_id", "dimension", "changed_at", maintain_order=self.stable)
@@ -89,15 +114,25 @@ class Reference:
         window = pl.duration(hours=hours)
         undone_next = nxt_to.eq_missing(pl.col("from_value")) & ((nxt_at - pl.col("changed_at")) <= window)
         undoes_prev = prv_from.eq_missing(pl.col("to_value")) & ((pl.col("changed_at") - prv_at) <= window)
-        return t.with_columns((undone_next.fill_null(False) | undoes_prev.fill_null(False)).alias("short_lived"))
+        return t.with_columns(
+            (undone_next.fill_null(False) | undoes_prev.fill_null(False)).alias("short_lived")
+        )
 
 
 DIMS = ["license_family", "gated", "osai_code", "mof:Datasets", "weights_present"]
-VALUES = {"license_family": ["osi-permissive", "none", "community", "unknown"], "gated": ["false", "auto", "manual"],
-          "osai_code": ["open", "closed", "partial"], "mof:Datasets": ["absent", "included", "open"],
-          "weights_present": ["true", "false"]}
-RANKS = {"license_family": {"osi-permissive": 6, "community": 3, "none": 0}, "gated": {"false": 2, "auto": 1,
-         "manual": 1}, "osai_code": {"closed": 0, "partial": 1, "open": 2}, "mof:Datasets": {}}
+VALUES = {
+    "license_family": ["osi-permissive", "none", "community", "unknown"],
+    "gated": ["false", "auto", "manual"],
+    "osai_code": ["open", "closed", "partial"],
+    "mof:Datasets": ["absent", "included", "open"],
+    "weights_present": ["true", "false"],
+}
+RANKS = {
+    "license_family": {"osi-permissive": 6, "community": 3, "none": 0},
+    "gated": {"false": 2, "auto": 1, "manual": 1},
+    "osai_code": {"closed": 0, "partial": 1, "open": 2},
+    "mof:Datasets": {},
+}
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 
 
@@ -120,14 +155,21 @@ def histories(draw: st.DrawFn, distinct_times: bool) -> pl.DataFrame:
         count = draw(st.integers(1, 8))
         hours = draw(st.lists(st.integers(0, 72), min_size=count, max_size=count, unique=distinct_times))
         for k, h in enumerate(hours):
-            row = {"repo_id": f"org{r % 3}/m{r}", "revision": f"{draw(st.integers(0, 9))}{r:02d}{k:02d}",
-                   "committed_at": T0 + timedelta(hours=h)}
+            row = {
+                "repo_id": f"org{r % 3}/m{r}",
+                "revision": f"{draw(st.integers(0, 9))}{r:02d}{k:02d}",
+                "committed_at": T0 + timedelta(hours=h),
+            }
             for dim in DIMS:
                 row[dim] = draw(st.sampled_from([None, *VALUES[dim]]))
             rows.append(row)
     order = draw(st.permutations(range(len(rows))))
-    schema = {"repo_id": pl.String, "revision": pl.String, "committed_at": pl.Datetime("us", "UTC"),
-              **{d: pl.String for d in DIMS}}
+    schema = {
+        "repo_id": pl.String,
+        "revision": pl.String,
+        "committed_at": pl.Datetime("us", "UTC"),
+        **{d: pl.String for d in DIMS},
+    }
     return pl.DataFrame([rows[i] for i in order], schema=schema)
 
 
@@ -154,7 +196,12 @@ def test_one_sort_for_both_tables(frame, rnd):
     ref = Reference(stable=True)
     expected = ref.with_validity(frame), ref.build_transitions(frame, DIMS, RANKS)
     shuffled = frame[rnd.sample(range(frame.height), frame.height)]
-    for tracked in (frame, frame.clone(), shuffled, frame.select(*DIMS, "committed_at", "revision", "repo_id")):
+    for tracked in (
+        frame,
+        frame.clone(),
+        shuffled,
+        frame.select(*DIMS, "committed_at", "revision", "repo_id"),
+    ):
         intervals, transitions = intervals_and_transitions(frame, tracked, DIMS, RANKS)
         assert intervals.equals(expected[0]) and transitions.equals(expected[1])
 
@@ -196,13 +243,18 @@ def test_hash_collisions_and_null_keys_fall_back_to_the_plain_sort():
     order, first = row_order(frame, hasher=lambda repo: repo.str.len_bytes().cast(pl.UInt64))
     assert order is not None
     assert frame[order].equals(plain) and first.sum() == repos
-    nulls = frame.with_columns(pl.when(pl.col("repo_id").str.ends_with("7")).then(None)
-                               .otherwise(pl.col("committed_at")).alias("committed_at"))
+    nulls = frame.with_columns(
+        pl.when(pl.col("repo_id").str.ends_with("7"))
+        .then(None)
+        .otherwise(pl.col("committed_at"))
+        .alias("committed_at")
+    )
     order, first = row_order(nulls)
     assert nulls[order].equals(nulls.sort("repo_id", "committed_at", "revision")) and first.sum() == repos
     assert with_validity(nulls).equals(Reference.with_validity(nulls))
     assert build_transitions(nulls, DIMENSIONS, bench_ranks()).equals(
-        Reference(stable=True).build_transitions(nulls, DIMENSIONS, bench_ranks()))
+        Reference(stable=True).build_transitions(nulls, DIMENSIONS, bench_ranks())
+    )
 
 
 @pytest.mark.parametrize("rows", [0, 1])
@@ -216,8 +268,10 @@ def test_chunks_join_up():
     frame = synthetic_history(30_000, seed=6)
     whole = build_transitions(frame, DIMENSIONS, bench_ranks())
     assert build_transitions(frame, DIMENSIONS, bench_ranks(), chunk_rows=997).equals(whole)
-    assert np.array_equal(row_order(frame)[0], frame.select(pl.arg_sort_by("repo_id", "committed_at", "revision"))
-                          .to_series().to_numpy())
+    assert np.array_equal(
+        row_order(frame)[0],
+        frame.select(pl.arg_sort_by("repo_id", "committed_at", "revision")).to_series().to_numpy(),
+    )
 
 
 @settings(max_examples=200, deadline=None, derandomize=True)

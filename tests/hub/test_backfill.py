@@ -71,10 +71,23 @@ def test_daily_and_backfill_paths_agree(warehouses):
     a0 = revisions_table(warehouses["a0"])
     joined = a0.join(b, on=["repo_id", "revision"], how="left", suffix="_b")
     assert joined.filter(pl.col("committed_at_b").is_null()).height == 0
-    for column in ("license_raw", "license_name", "gated", "files", "has_weights", "datasets", "arxiv_ids",
-                   "base_models", "card_sha256", "readme_status"):
-        assert joined.select((pl.col(column) == pl.col(f"{column}_b")).fill_null(
-            pl.col(column).is_null() & pl.col(f"{column}_b").is_null()).all()).item(), column
+    for column in (
+        "license_raw",
+        "license_name",
+        "gated",
+        "files",
+        "has_weights",
+        "datasets",
+        "arxiv_ids",
+        "base_models",
+        "card_sha256",
+        "readme_status",
+    ):
+        assert joined.select(
+            (pl.col(column) == pl.col(f"{column}_b"))
+            .fill_null(pl.col(column).is_null() & pl.col(f"{column}_b").is_null())
+            .all()
+        ).item(), column
 
 
 def test_backfill_costs_nothing_for_known_history(warehouses, tmp_path):
@@ -124,7 +137,7 @@ def test_a_failure_mid_backfill_keeps_what_the_finished_repos_fetched(warehouses
         with pytest.raises(Exception, match="50"):
             run_backfill(client_for(conf, LAST), wh.raw, LAST, now=NOW)
     saved = {repo for repo, _ in raw_fingerprint(wh)["hub_commits"]}
-    assert saved == set(repos[:len(repos) // 2])  # every repo walked before the failure, written
+    assert saved == set(repos[: len(repos) // 2])  # every repo walked before the failure, written
     with MirrorServer(SAMPLE) as srv:
         run_backfill(client_for(settings(srv.url), LAST), wh.raw, LAST, now=NOW)
         listed_again = {r["path"] for r in srv.requests if "/commits/" in r["path"]}

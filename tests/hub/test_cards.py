@@ -16,31 +16,56 @@ from hypothesis import strategies as st
 from pipelines.hub.cards import CardFacts, parse_card
 
 CARDS = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "cards"
-PROVENANCE = {row["hf_repo_id"]: row for row in csv.DictReader((CARDS / "PROVENANCE.csv").open(encoding="utf-8"))}
+PROVENANCE = {
+    row["hf_repo_id"]: row for row in csv.DictReader((CARDS / "PROVENANCE.csv").open(encoding="utf-8"))
+}
 CARD_FILES = sorted(CARDS.glob("*.md"))
 
 # What each card declares, read by hand from the files (license_raw / license_name also match PROVENANCE.csv).
 EXPECTED = {
-    "HuggingFaceH4__zephyr-7b-beta": dict(license_raw="mit", base_models=["mistralai/Mistral-7B-v0.1"],
-                                          datasets=["HuggingFaceH4/ultrachat_200k", "HuggingFaceH4/ultrafeedback_binarized"],
-                                          arxiv={"2305.18290", "2310.16944"}, has_model_index=True),
-    "allenai__tulu-2-dpo-70b": dict(license_raw="other", license_name="ai2-impact-license-low-risk",
-                                    license_link="https://allenai.org/impact-license", base_models=["meta-llama/Llama-2-70b-hf"],
-                                    arxiv={"2305.18290", "2311.10702"}, has_model_index=False),
-    "allenai__tulu-2-7b": dict(license_raw=None, base_models=["meta-llama/Llama-2-7b-hf"], has_model_index=False),
-    "google__gemma-2b-it": dict(license_raw="other", license_name="gemma-terms-of-use", library_name="transformers"),
-    "google__gemma-2b-sfp-cpp": dict(license_raw="gemma", library_name="gemma.cpp", pipeline_tag="text-generation"),
-    "deepseek-ai__deepseek-coder-6.7b-instruct": dict(license_raw="other", license_name="deepseek", license_link="LICENSE"),
+    "HuggingFaceH4__zephyr-7b-beta": dict(
+        license_raw="mit",
+        base_models=["mistralai/Mistral-7B-v0.1"],
+        datasets=["HuggingFaceH4/ultrachat_200k", "HuggingFaceH4/ultrafeedback_binarized"],
+        arxiv={"2305.18290", "2310.16944"},
+        has_model_index=True,
+    ),
+    "allenai__tulu-2-dpo-70b": dict(
+        license_raw="other",
+        license_name="ai2-impact-license-low-risk",
+        license_link="https://allenai.org/impact-license",
+        base_models=["meta-llama/Llama-2-70b-hf"],
+        arxiv={"2305.18290", "2311.10702"},
+        has_model_index=False,
+    ),
+    "allenai__tulu-2-7b": dict(
+        license_raw=None, base_models=["meta-llama/Llama-2-7b-hf"], has_model_index=False
+    ),
+    "google__gemma-2b-it": dict(
+        license_raw="other", license_name="gemma-terms-of-use", library_name="transformers"
+    ),
+    "google__gemma-2b-sfp-cpp": dict(
+        license_raw="gemma", library_name="gemma.cpp", pipeline_tag="text-generation"
+    ),
+    "deepseek-ai__deepseek-coder-6.7b-instruct": dict(
+        license_raw="other", license_name="deepseek", license_link="LICENSE"
+    ),
     "meta-llama__Llama-2-7b-chat-hf": dict(license_raw=None, arxiv={"2307.09288"}, languages=["en"]),
     "codellama__CodeLlama-7b-hf": dict(license_raw="llama2", arxiv={"2308.12950"}, languages=["code"]),
     "runwayml__stable-diffusion-v1-5": dict(license_raw="creativeml-openrail-m"),
-    "berkeley-nest__Starling-LM-7B-alpha": dict(license_raw="cc-by-nc-4.0", datasets=["berkeley-nest/Nectar"]),
+    "berkeley-nest__Starling-LM-7B-alpha": dict(
+        license_raw="cc-by-nc-4.0", datasets=["berkeley-nest/Nectar"]
+    ),
     "defog__sqlcoder-7b": dict(license_raw="cc-by-sa-4.0", code={"https://github.com/defog-ai/sql-eval"}),
     "stabilityai__stablelm-zephyr-3b": dict(license_raw="other", license_name=None, has_model_index=True),
-    "tiiuae__falcon-40b": dict(license_raw=None, datasets=["tiiuae/falcon-refinedweb"], languages=["en", "de", "es", "fr"]),
+    "tiiuae__falcon-40b": dict(
+        license_raw=None, datasets=["tiiuae/falcon-refinedweb"], languages=["en", "de", "es", "fr"]
+    ),
     "Qwen__Qwen-7B": dict(license_raw=None, arxiv={"2309.16609"}, code={"https://github.com/qwenlm/qwen"}),
     "lmsys__vicuna-7b-v1.5": dict(license_raw="llama2", arxiv={"2307.09288", "2306.05685"}),
-    "mistralai__Mistral-7B-v0.1": dict(license_raw="apache-2.0", arxiv={"2310.06825"}, sections_include="model architecture"),
+    "mistralai__Mistral-7B-v0.1": dict(
+        license_raw="apache-2.0", arxiv={"2310.06825"}, sections_include="model architecture"
+    ),
 }
 
 
@@ -63,10 +88,17 @@ def test_real_card(path: Path) -> None:
     assert facts.sections, "every reference card has headings"
     assert all(s == s.lower() for s in facts.sections)
     assert all(a.count("v") == 0 or "/" in a for a in facts.arxiv_ids), "version suffixes are dropped"
-    assert all(u.startswith(("https://github.com/", "https://gitlab.com/")) and u.count("/") == 4 for u in facts.code_urls)
+    assert all(
+        u.startswith(("https://github.com/", "https://gitlab.com/")) and u.count("/") == 4
+        for u in facts.code_urls
+    )
     # The licence as PROVENANCE.csv records it ("other / <license_name>" when there is a name).
     recorded = _provenance(path)["card_license"]
-    declared = facts.license_raw + (f" / {facts.license_name}" if facts.license_name else "") if facts.license_raw else ""
+    declared = (
+        facts.license_raw + (f" / {facts.license_name}" if facts.license_name else "")
+        if facts.license_raw
+        else ""
+    )
     assert declared == recorded
     for key, want in EXPECTED.get(path.stem, {}).items():
         if key == "arxiv":
@@ -93,7 +125,9 @@ def test_missing_readme() -> None:
 
 
 def test_no_front_matter() -> None:
-    facts = parse_card(b"# A model\n\nSee https://arxiv.org/abs/2401.00001v3 and https://github.com/Org/Repo.git.\n")
+    facts = parse_card(
+        b"# A model\n\nSee https://arxiv.org/abs/2401.00001v3 and https://github.com/Org/Repo.git.\n"
+    )
     assert facts.readme_status == "ok" and facts.metadata == {}
     assert facts.arxiv_ids == ["2401.00001"] and facts.code_urls == ["https://github.com/org/repo"]
     assert facts.sections == ["a model"]
@@ -105,7 +139,9 @@ def test_bom_is_stripped_like_repocard_load() -> None:
 
 
 def test_malformed_yaml_keeps_the_body() -> None:
-    facts = parse_card(b"---\nlicense: [mit\ndatasets: x\n---\n## Training\nhttps://huggingface.co/papers/2310.06825\n")
+    facts = parse_card(
+        b"---\nlicense: [mit\ndatasets: x\n---\n## Training\nhttps://huggingface.co/papers/2310.06825\n"
+    )
     assert facts.readme_status == "malformed_yaml" and facts.yaml_error and facts.metadata == {}
     assert facts.sections == ["training"] and facts.arxiv_ids == ["2310.06825"]
 
@@ -125,8 +161,10 @@ def test_python_objects_are_never_built() -> None:
 
 
 def test_yaml_values_are_made_json_safe() -> None:
-    facts = parse_card(b"---\ndate: 2024-01-02\nwhen: 2024-01-02T03:04:05Z\nn: 12345678901234567890\nx: .nan\n"
-                       b"license: 2.0\ntags: !!set {a: null}\n1: one\n---\n")
+    facts = parse_card(
+        b"---\ndate: 2024-01-02\nwhen: 2024-01-02T03:04:05Z\nn: 12345678901234567890\nx: .nan\n"
+        b"license: 2.0\ntags: !!set {a: null}\n1: one\n---\n"
+    )
     assert facts.readme_status == "ok"
     json.dumps(facts.metadata, allow_nan=False)
     assert facts.metadata["date"] == "2024-01-02" and facts.metadata["1"] == "one"
@@ -144,7 +182,11 @@ def test_non_utf8_is_decoded_with_replacement() -> None:
 
 
 def test_oversized_readme_parses_the_head_and_says_so() -> None:
-    raw = b"---\nlicense: apache-2.0\n---\n# Head\n" + b"x" * 5000 + b"\n# Tail https://arxiv.org/abs/2310.06825\n"
+    raw = (
+        b"---\nlicense: apache-2.0\n---\n# Head\n"
+        + b"x" * 5000
+        + b"\n# Tail https://arxiv.org/abs/2310.06825\n"
+    )
     facts = parse_card(raw, max_bytes=1000)
     assert facts.readme_status == "oversized" and facts.card_bytes == len(raw)
     assert facts.license_raw == "apache-2.0" and facts.sections == ["head"] and facts.arxiv_ids == []
@@ -178,12 +220,21 @@ i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
 ---
 """
 # Few aliases, huge expansion: passes the alias count, caught by the node budget.
-QUIET_BOMB = b"---\n" + b"".join(
-    b"l%d: &l%d [%s]\n" % (k, k, b",".join([b"*l%d" % (k - 1)] * 2) if k else b'"x","x"') for k in range(30)
-) + b"---\n"
+QUIET_BOMB = (
+    b"---\n"
+    + b"".join(
+        b"l%d: &l%d [%s]\n" % (k, k, b",".join([b"*l%d" % (k - 1)] * 2) if k else b'"x","x"')
+        for k in range(30)
+    )
+    + b"---\n"
+)
 
 
-@pytest.mark.parametrize(("raw", "reason"), [(BILLION_LAUGHS, "aliases"), (QUIET_BOMB, "expands")], ids=["billion-laughs", "few-aliases"])
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [(BILLION_LAUGHS, "aliases"), (QUIET_BOMB, "expands")],
+    ids=["billion-laughs", "few-aliases"],
+)
 def test_alias_bomb_is_refused_fast_and_small(raw: bytes, reason: str) -> None:
     start = time.process_time()  # CPU time of this process: the parser's cost, whatever else the machine runs
     facts = parse_card(raw)
@@ -210,8 +261,16 @@ def test_arxiv_ids_forms() -> None:
         b"https://arxiv.org/abs/hep-th/9901001v1 arxiv.org/abs/math.GT/0309136 https://arxiv.org/abs/1234.5678\n"
     )
     facts = parse_card(b"---\ntags:\n- arxiv:2501.00656\narxiv: 2307.09288\n---\n" + text)
-    assert facts.arxiv_ids == ["2310.06825", "1706.03762", "2402.00838", "hep-th/9901001", "math.GT/0309136",
-                               "1234.5678", "2501.00656", "2307.09288"]
+    assert facts.arxiv_ids == [
+        "2310.06825",
+        "1706.03762",
+        "2402.00838",
+        "hep-th/9901001",
+        "math.GT/0309136",
+        "1234.5678",
+        "2501.00656",
+        "2307.09288",
+    ]
 
 
 def test_code_urls_normalised() -> None:
@@ -220,7 +279,11 @@ def test_code_urls_normalised() -> None:
         b"https://gist.github.com/u/abc https://github.com/features/copilot https://raw.githubusercontent.com/a/b/c "
         b"(https://github.com/a/b).\n"
     )
-    assert facts.code_urls == ["https://github.com/org/repo", "https://gitlab.com/g/p", "https://github.com/a/b"]
+    assert facts.code_urls == [
+        "https://github.com/org/repo",
+        "https://gitlab.com/g/p",
+        "https://github.com/a/b",
+    ]
 
 
 def test_headings_in_code_fences_are_not_sections() -> None:
@@ -230,12 +293,16 @@ def test_headings_in_code_fences_are_not_sections() -> None:
 
 def test_model_index_stub_is_not_results() -> None:
     assert parse_card(b"---\nmodel-index:\n- name: x\n  results: []\n---\n").has_model_index is False
-    facts = parse_card(b"---\nmodel-index:\n- name: x\n  results:\n  - dataset: {type: ai2_arc}\n    metrics: []\n---\n")
+    facts = parse_card(
+        b"---\nmodel-index:\n- name: x\n  results:\n  - dataset: {type: ai2_arc}\n    metrics: []\n---\n"
+    )
     assert facts.has_model_index is True and facts.eval_datasets == ["ai2_arc"]
 
 
 @settings(max_examples=200, deadline=1000, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(st.binary(max_size=4096) | st.builds(lambda b: b"---\n" + b + b"\n---\n" + b, st.binary(max_size=2048)))
+@given(
+    st.binary(max_size=4096) | st.builds(lambda b: b"---\n" + b + b"\n---\n" + b, st.binary(max_size=2048))
+)
 def test_any_bytes_give_card_facts(raw: bytes) -> None:
     facts = parse_card(raw, max_bytes=3000)
     assert isinstance(facts, CardFacts)

@@ -29,11 +29,20 @@ def crawled(tmp_path_factory):
     writer = MirrorWriter(base / "mirror", title="bad cards")
     for i, (repo, readme) in enumerate(sorted(READMES.items())):
         sha = f"{i + 1:040x}"
-        info = {"id": repo, "author": repo.split("/")[0], "lastModified": DATE, "createdAt": DATE, "private": False,
-                "gated": False, "tags": ["license:mit"], "siblings": [{"rfilename": "README.md"},
-                                                                       {"rfilename": "model.safetensors"}],
-                "cardData": {"license": "mit"}}
-        writer.add_revision("models", repo, Commit(id=sha, date=DATE, title="init"), info, files={"README.md": readme})
+        info = {
+            "id": repo,
+            "author": repo.split("/")[0],
+            "lastModified": DATE,
+            "createdAt": DATE,
+            "private": False,
+            "gated": False,
+            "tags": ["license:mit"],
+            "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}],
+            "cardData": {"license": "mit"},
+        }
+        writer.add_revision(
+            "models", repo, Commit(id=sha, date=DATE, title="init"), info, files={"README.md": readme}
+        )
     writer.finish()
     wh = Warehouse(base / "wh")
     with MirrorServer(base / "mirror") as srv:
@@ -49,8 +58,15 @@ def _q(wh: Warehouse, sql: str, params: list | None = None) -> list[tuple]:
         return con.execute(sql, params or []).fetchall()
 
 
-@pytest.mark.parametrize("repo,status", [("bad/malformed-yaml", "malformed_yaml"), ("bad/latin1", "non_utf8"),
-                                         ("bad/oversized", "oversized"), ("good/control", "ok")])
+@pytest.mark.parametrize(
+    "repo,status",
+    [
+        ("bad/malformed-yaml", "malformed_yaml"),
+        ("bad/latin1", "non_utf8"),
+        ("bad/oversized", "oversized"),
+        ("good/control", "ok"),
+    ],
+)
 def test_bad_readmes_are_flagged_and_the_release_is_kept(crawled, repo, status):
     (got,) = _q(crawled, "SELECT readme_status FROM core.revisions WHERE repo_id = ?", [repo])
     assert got[0] == status
@@ -67,7 +83,9 @@ def test_bad_readmes_are_kept_raw_byte_for_byte(crawled):
 
 
 def test_licence_still_comes_from_the_api_when_the_yaml_is_broken(crawled):
-    (row,) = _q(crawled, "SELECT license_raw, license_tags FROM core.revisions WHERE repo_id = 'bad/malformed-yaml'")
+    (row,) = _q(
+        crawled, "SELECT license_raw, license_tags FROM core.revisions WHERE repo_id = 'bad/malformed-yaml'"
+    )
     assert row == ("mit", ["mit"])
     (latin,) = _q(crawled, "SELECT license_raw FROM core.revisions WHERE repo_id = 'bad/latin1'")
     assert latin == ("mit",)

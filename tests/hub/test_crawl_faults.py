@@ -54,9 +54,11 @@ def test_429_and_5xx_at_ten_percent_give_the_same_data(clean, tmp_path):
     assert revisions_table(wh).equals(revisions_table(clean))
     with wh.connect() as con:
         from pipelines.build import build_crawl_runs_table
+
         build_crawl_runs_table(wh, con)
         n429, n5xx, retries = con.execute(
-            "SELECT sum(status_429), sum(status_5xx), sum(retries) FROM core.crawl_runs").fetchone()
+            "SELECT sum(status_429), sum(status_5xx), sum(retries) FROM core.crawl_runs"
+        ).fetchone()
     assert n429 > 0 and n5xx > 0 and retries >= n429 + n5xx  # the accounts show what the faults cost
 
 
@@ -86,8 +88,11 @@ def test_sigkill_mid_crawl_then_rerun_equals_an_uninterrupted_crawl(tmp_path):
     with MirrorServer(SAMPLE, page_size=2) as srv:
         run_crawl(reference, settings(srv.url, page_size=2), day, now=NOW)
         srv.reset_log()
-        proc = subprocess.Popen([sys.executable, "-c", KILLED_CRAWL, srv.url, str(victim.root), day], cwd=ROOT,
-                                env={**os.environ, "PYTHONPATH": str(ROOT)})
+        proc = subprocess.Popen(
+            [sys.executable, "-c", KILLED_CRAWL, srv.url, str(victim.root), day],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
         deadline = time.monotonic() + 60
         while len([r for r in srv.requests if "/resolve/" in r["path"]]) < 6:
             assert proc.poll() is None, "the crawl finished before it could be killed"
@@ -104,8 +109,10 @@ def test_sigkill_mid_crawl_then_rerun_equals_an_uninterrupted_crawl(tmp_path):
     assert after == raw_fingerprint(reference)
     # Nothing saved before the kill was fetched again.
     saved = {(repo, rev) for repo, rev, _, _ in saved_before["hub_readme"]}
-    refetched = {(p.split("/as-of/")[1].split("/", 1)[1].split("/resolve/")[0],
-                  p.split("/resolve/")[1].split("/")[0]) for p in rerun_readmes}
+    refetched = {
+        (p.split("/as-of/")[1].split("/", 1)[1].split("/resolve/")[0], p.split("/resolve/")[1].split("/")[0])
+        for p in rerun_readmes
+    }
     assert not saved & refetched
     keys = [(r[0], r[1]) for r in after["hub_readme"]]
     assert len(keys) == len(set(keys))

@@ -18,7 +18,9 @@ def _resolve_targets(requests: list[dict]) -> set[tuple[str, str]]:
     """(repo, revision) of every README resolve request in a mirror log."""
     out = set()
     for r in requests:
-        path = r["path"].split("/as-of/", 1)[-1].split("/", 1)[-1] if "/as-of/" in r["path"] else r["path"][1:]
+        path = (
+            r["path"].split("/as-of/", 1)[-1].split("/", 1)[-1] if "/as-of/" in r["path"] else r["path"][1:]
+        )
         if "/resolve/" in path and path.endswith("/README.md"):
             repo, rest = path.split("/resolve/", 1)
             out.add((repo, rest.split("/", 1)[0]))

@@ -20,9 +20,18 @@ FIRST, SWEEP = "2024-01-02", "2024-01-14"  # 2024-01-14 is a Sunday: the weekly 
 
 
 def _info(repo: str, uid: str, date: str, licence: str) -> dict:
-    return {"_id": uid, "id": repo, "author": repo.split("/")[0], "lastModified": date, "createdAt": date,
-            "private": False, "gated": False, "tags": [f"license:{licence}"], "cardData": {"license": licence},
-            "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]}
+    return {
+        "_id": uid,
+        "id": repo,
+        "author": repo.split("/")[0],
+        "lastModified": date,
+        "createdAt": date,
+        "private": False,
+        "gated": False,
+        "tags": [f"license:{licence}"],
+        "cardData": {"license": licence},
+        "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}],
+    }
 
 
 def _write(root, repos: dict[str, tuple[str, list[tuple[str, str, str]]]]) -> None:
@@ -30,8 +39,13 @@ def _write(root, repos: dict[str, tuple[str, list[tuple[str, str, str]]]]) -> No
     for repo, (uid, commits) in repos.items():
         for sha, date, licence in commits:
             card = f"---\nlicense: {licence}\n---\n# {repo}\n"
-            writer.add_revision("models", repo, Commit(id=sha, date=date, title="c"), _info(repo, uid, date, licence),
-                                files={"README.md": card})
+            writer.add_revision(
+                "models",
+                repo,
+                Commit(id=sha, date=date, title="c"),
+                _info(repo, uid, date, licence),
+                files={"README.md": card},
+            )
     writer.finish()
 
 
@@ -39,17 +53,21 @@ def _write(root, repos: dict[str, tuple[str, list[tuple[str, str, str]]]]) -> No
 def warehouse(tmp_path_factory):
     base = tmp_path_factory.mktemp("life")
     old = [("a" * 40, "2024-01-01T10:00:00.000Z", "mit")]
-    before = {"x/keep": ("0" * 24, [("b" * 40, "2024-01-01T09:00:00.000Z", "mit")]),
-              "x/gone": ("1" * 24, [("c" * 40, "2024-01-01T08:00:00.000Z", "apache-2.0")]),
-              "x/old": ("2" * 24, old)}
+    before = {
+        "x/keep": ("0" * 24, [("b" * 40, "2024-01-01T09:00:00.000Z", "mit")]),
+        "x/gone": ("1" * 24, [("c" * 40, "2024-01-01T08:00:00.000Z", "apache-2.0")]),
+        "x/old": ("2" * 24, old),
+    }
     _write(base / "mirror", before)
     wh = Warehouse(base / "wh")
     with MirrorServer(base / "mirror") as srv:
         run_crawl(wh, settings(srv.url), FIRST, now=NOW)
     # Later: x/gone is deleted, x/old is renamed x/new (same _id, same git history, one more commit).
     shutil.rmtree(base / "mirror")
-    after = {"x/keep": before["x/keep"],
-             "x/new": ("2" * 24, old + [("d" * 40, "2024-01-10T10:00:00.000Z", "apache-2.0")])}
+    after = {
+        "x/keep": before["x/keep"],
+        "x/new": ("2" * 24, old + [("d" * 40, "2024-01-10T10:00:00.000Z", "apache-2.0")]),
+    }
     _write(base / "mirror", after)
     with MirrorServer(base / "mirror") as srv:
         summary = run_crawl(wh, settings(srv.url), SWEEP, now=NOW)
@@ -79,7 +97,12 @@ def test_a_renamed_repo_is_followed_not_duplicated(warehouse):
     wh, _ = warehouse
     ids = [r[0] for r in _rows(wh, "SELECT repo_id FROM core.releases ORDER BY repo_id")]
     assert ids == ["x/gone", "x/keep", "x/new"]
-    assert _rows(wh, "SELECT previous_ids, deleted_at FROM core.releases WHERE repo_id = 'x/new'") == [(["x/old"], None)]
-    revisions = _rows(wh, "SELECT revision, listed_as, license_raw FROM core.revisions WHERE repo_id = 'x/new' "
-                          "ORDER BY committed_at")
+    assert _rows(wh, "SELECT previous_ids, deleted_at FROM core.releases WHERE repo_id = 'x/new'") == [
+        (["x/old"], None)
+    ]
+    revisions = _rows(
+        wh,
+        "SELECT revision, listed_as, license_raw FROM core.revisions WHERE repo_id = 'x/new' "
+        "ORDER BY committed_at",
+    )
     assert revisions == [("a" * 40, "x/old", "mit"), ("d" * 40, "x/new", "apache-2.0")]

@@ -20,8 +20,12 @@ def test_papers_step_accounts_for_every_request_at_the_mirror(tmp_path):
     wh = Warehouse(tmp_path / "wh")
     faults = FaultConfig(seed=5, rate_429=0.1, rate_5xx=0.1, retry_after=0, paths=r"/api/papers/|/arxiv/")
     with MirrorServer(SAMPLE, faults=faults) as srv:
-        conf = settings(srv.url, arxiv_endpoint=srv.arxiv_url, arxiv_min_interval=0.0,
-                        authors=("mistralai", "Qwen", "meta-llama"))
+        conf = settings(
+            srv.url,
+            arxiv_endpoint=srv.arxiv_url,
+            arxiv_min_interval=0.0,
+            authors=("mistralai", "Qwen", "meta-llama"),
+        )
         run_crawl(wh, conf, DAY, now=NOW)
         srv.reset_log()
         result = run_papers_step(wh, conf, DAY)
@@ -32,8 +36,10 @@ def test_papers_step_accounts_for_every_request_at_the_mirror(tmp_path):
     assert result["due"] > 0 and hub_papers and arxiv and faulted
     with wh.connect() as con:
         build_crawl_runs_table(wh, con)
-        rows = con.execute("SELECT requests_api, requests_resolvers, status_429, status_5xx, retries, bytes_total, "
-                           "detail FROM core.crawl_runs WHERE scope LIKE 'papers:%'").fetchall()
+        rows = con.execute(
+            "SELECT requests_api, requests_resolvers, status_429, status_5xx, retries, bytes_total, "
+            "detail FROM core.crawl_runs WHERE scope LIKE 'papers:%'"
+        ).fetchall()
     assert len(rows) == 1
     api, resolvers, n429, n5xx, retries, size, detail = rows[0]
     assert (api, resolvers) == (len(hub_papers), 0)

@@ -59,9 +59,15 @@ ENTRY_QUANT = """<entry>
       <name>Stephen Blaha</name>
     </author>
   </entry>"""
-PAPER_2104 = {"id": "2104.12255", "title": "0", "summary": "What is the funniest number in cryptography?",
-              "authors": [{"name": "Quan Thoi Minh Nguyen", "hidden": False}],
-              "publishedAt": "2021-04-20T16:07:14.000Z", "upvotes": 3, "discussionId": "6071e7cd2e3f1c0b0c7a1d10"}
+PAPER_2104 = {
+    "id": "2104.12255",
+    "title": "0",
+    "summary": "What is the funniest number in cryptography?",
+    "authors": [{"name": "Quan Thoi Minh Nguyen", "hidden": False}],
+    "publishedAt": "2021-04-20T16:07:14.000Z",
+    "upvotes": 3,
+    "discussionId": "6071e7cd2e3f1c0b0c7a1d10",
+}
 
 
 def card(license_id: str, body: str = "A model.") -> str:
@@ -71,11 +77,20 @@ def card(license_id: str, body: str = "A model.") -> str:
 
 def model_info(repo_id: str, license_id: str, created: str, **extra: object) -> dict:
     """An info.json body the way the Hub writes it."""
-    return {"id": repo_id, "author": repo_id.split("/")[0], "createdAt": created, "private": False,
-            "disabled": False, "gated": False, "library_name": "transformers", "pipeline_tag": "text-generation",
-            "tags": ["transformers", "text-generation", f"license:{license_id}", "region:us"],
-            "cardData": {"license": license_id, "library_name": "transformers"},
-            "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}], **extra}
+    return {
+        "id": repo_id,
+        "author": repo_id.split("/")[0],
+        "createdAt": created,
+        "private": False,
+        "disabled": False,
+        "gated": False,
+        "library_name": "transformers",
+        "pipeline_tag": "text-generation",
+        "tags": ["transformers", "text-generation", f"license:{license_id}", "region:us"],
+        "cardData": {"license": license_id, "library_name": "transformers"},
+        "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}],
+        **extra,
+    }
 
 
 def build_mirror(root: Path, outside: Path) -> None:
@@ -86,46 +101,99 @@ def build_mirror(root: Path, outside: Path) -> None:
         repo_id = f"zoo/model-{i:02d}"
         date = f"2023-0{1 + i % 4}-{10 + i:02d}T08:00:00.000Z"
         info = model_info(repo_id, licences[i % 4], date, likes=(i * 7) % 5, downloads=1000 - i * 10)
-        w.add_revision("models", repo_id, Commit(f"{i:02x}" * 20, date, "initial commit", authors=["zoo"]),
-                       info, {"README.md": card(licences[i % 4], f"Model {i}.")})
+        w.add_revision(
+            "models",
+            repo_id,
+            Commit(f"{i:02x}" * 20, date, "initial commit", authors=["zoo"]),
+            info,
+            {"README.md": card(licences[i % 4], f"Model {i}.")},
+        )
     ev = "acme/evolving"
     created = "2023-05-01T09:00:00.000Z"
-    w.add_revision("models", ev, Commit(EVOLVING["c1"], created, "Upload model", "first", ["alice"]),
-                   model_info(ev, "other", created, likes=50, downloads=5, cardData={"license": "other"}),
-                   {"README.md": card("other", "TII Falcon LLM License."), "LICENSE": "Custom licence\n"})
+    w.add_revision(
+        "models",
+        ev,
+        Commit(EVOLVING["c1"], created, "Upload model", "first", ["alice"]),
+        model_info(ev, "other", created, likes=50, downloads=5, cardData={"license": "other"}),
+        {"README.md": card("other", "TII Falcon LLM License."), "LICENSE": "Custom licence\n"},
+    )
     w.add_revision("models", ev, Commit(EVOLVING["c2"], "2023-05-20T12:00:00.000Z", "Update config.json"))
-    w.add_revision("models", ev, Commit(EVOLVING["c3"], "2023-06-10T15:30:00.000Z", "Relicense to MIT",
-                                        authors=["bob"]),
-                   model_info(ev, "mit", created, likes=60, downloads=7, cardData={"license": "mit"}),
-                   {"README.md": card("mit", "Now under the MIT licence."), "config.json": '{"a": 1}\n'})
-    w.add_revision("models", "acme/late", Commit(LATE, "2023-07-01T00:00:00.000Z", "Initial"),
-                   model_info("acme/late", "apache-2.0", "2023-07-01T00:00:00.000Z"),
-                   {"README.md": card("apache-2.0")})
-    w.add_revision("models", "acme/gated", Commit("6a" * 20, "2023-03-01T00:00:00.000Z", "Initial"),
-                   model_info("acme/gated", "llama2", "2023-03-01T00:00:00.000Z", gated="manual"),
-                   {"README.md": card("llama2", "Gated.")})
+    w.add_revision(
+        "models",
+        ev,
+        Commit(EVOLVING["c3"], "2023-06-10T15:30:00.000Z", "Relicense to MIT", authors=["bob"]),
+        model_info(ev, "mit", created, likes=60, downloads=7, cardData={"license": "mit"}),
+        {"README.md": card("mit", "Now under the MIT licence."), "config.json": '{"a": 1}\n'},
+    )
+    w.add_revision(
+        "models",
+        "acme/late",
+        Commit(LATE, "2023-07-01T00:00:00.000Z", "Initial"),
+        model_info("acme/late", "apache-2.0", "2023-07-01T00:00:00.000Z"),
+        {"README.md": card("apache-2.0")},
+    )
+    w.add_revision(
+        "models",
+        "acme/gated",
+        Commit("6a" * 20, "2023-03-01T00:00:00.000Z", "Initial"),
+        model_info("acme/gated", "llama2", "2023-03-01T00:00:00.000Z", gated="manual"),
+        {"README.md": card("llama2", "Gated.")},
+    )
     for n in range(120):
         date = f"2022-{1 + n // 28:02d}-{1 + n % 28:02d}T00:00:00.000Z"
         info = model_info("acme/long-history", "mit", "2022-01-01T00:00:00.000Z") if n % 40 == 0 else None
-        w.add_revision("models", "acme/long-history", Commit(f"{n:040x}", date, f"step {n}"), info,
-                       {"README.md": card("mit", f"Step {n}.")} if info else None)
-    w.add_revision("models", "acme/linked", Commit("7b" * 20, "2023-02-01T00:00:00.000Z", "Initial"),
-                   model_info("acme/linked", "mit", "2023-02-01T00:00:00.000Z"), {"notes.txt": "inside\n"})
+        w.add_revision(
+            "models",
+            "acme/long-history",
+            Commit(f"{n:040x}", date, f"step {n}"),
+            info,
+            {"README.md": card("mit", f"Step {n}.")} if info else None,
+        )
+    w.add_revision(
+        "models",
+        "acme/linked",
+        Commit("7b" * 20, "2023-02-01T00:00:00.000Z", "Initial"),
+        model_info("acme/linked", "mit", "2023-02-01T00:00:00.000Z"),
+        {"notes.txt": "inside\n"},
+    )
     rev = root / "models" / "acme" / "linked" / "revisions" / ("7b" * 20)
     (rev / "README.md").symlink_to(outside / "secret.txt")
     (rev / "sub").symlink_to(outside, target_is_directory=True)
     ds = "acme/corpus"
-    w.add_revision("datasets", ds, Commit("d1" * 20, "2022-06-01T00:00:00.000Z", "Upload data"),
-                   {"id": ds, "author": "acme", "tags": ["license:cc-by-4.0", "language:en"],
-                    "cardData": {"license": "cc-by-4.0"}, "createdAt": "2022-06-01T00:00:00.000Z",
-                    "description": "A corpus."},
-                   {"README.md": "---\nlicense: cc-by-4.0\n---\n# Corpus v1\n", "data.csv": "a,b\n1,2\n"})
-    w.add_revision("datasets", ds, Commit("d2" * 20, "2023-06-01T00:00:00.000Z", "Relicense"),
-                   {"id": ds, "author": "acme", "tags": ["license:odc-by", "language:en"],
-                    "cardData": {"license": "odc-by"}, "createdAt": "2022-06-01T00:00:00.000Z"},
-                   {"README.md": "---\nlicense: odc-by\n---\n# Corpus v2\n"})
-    w.add_revision("datasets", "acme/gated-data", Commit("d3" * 20, "2023-01-01T00:00:00.000Z", "Initial"),
-                   {"id": "acme/gated-data", "gated": "auto", "tags": []}, {"README.md": "# Gated data\n"})
+    w.add_revision(
+        "datasets",
+        ds,
+        Commit("d1" * 20, "2022-06-01T00:00:00.000Z", "Upload data"),
+        {
+            "id": ds,
+            "author": "acme",
+            "tags": ["license:cc-by-4.0", "language:en"],
+            "cardData": {"license": "cc-by-4.0"},
+            "createdAt": "2022-06-01T00:00:00.000Z",
+            "description": "A corpus.",
+        },
+        {"README.md": "---\nlicense: cc-by-4.0\n---\n# Corpus v1\n", "data.csv": "a,b\n1,2\n"},
+    )
+    w.add_revision(
+        "datasets",
+        ds,
+        Commit("d2" * 20, "2023-06-01T00:00:00.000Z", "Relicense"),
+        {
+            "id": ds,
+            "author": "acme",
+            "tags": ["license:odc-by", "language:en"],
+            "cardData": {"license": "odc-by"},
+            "createdAt": "2022-06-01T00:00:00.000Z",
+        },
+        {"README.md": "---\nlicense: odc-by\n---\n# Corpus v2\n"},
+    )
+    w.add_revision(
+        "datasets",
+        "acme/gated-data",
+        Commit("d3" * 20, "2023-01-01T00:00:00.000Z", "Initial"),
+        {"id": "acme/gated-data", "gated": "auto", "tags": []},
+        {"README.md": "# Gated data\n"},
+    )
     w.add_paper("2104.12255", ENTRY_2104, PAPER_2104)
     w.add_paper("quant-ph/0201082", ENTRY_QUANT)
     w.finish()

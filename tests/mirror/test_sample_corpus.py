@@ -18,14 +18,28 @@ ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = Path(pipelines.mirror.__file__).parent / "sample"
 REFERENCE = ROOT.parent / "shared" / "reference"
 needs_reference = pytest.mark.skipif(
-    not REFERENCE.is_dir(), reason=f"{REFERENCE} is absent: cannot rebuild the corpus (the bundled copy is still checked)"
+    not REFERENCE.is_dir(),
+    reason=f"{REFERENCE} is absent: cannot rebuild the corpus (the bundled copy is still checked)",
 )
 HEX40 = re.compile(r"^[0-9a-f]{40}$")
-WEIGHT_SUFFIXES = (".bin", ".safetensors", ".ckpt", ".pt", ".pth", ".gguf", ".sbs", ".h5", ".msgpack", ".onnx")
+WEIGHT_SUFFIXES = (
+    ".bin",
+    ".safetensors",
+    ".ckpt",
+    ".pt",
+    ".pth",
+    ".gguf",
+    ".sbs",
+    ".h5",
+    ".msgpack",
+    ".onnx",
+)
 MISTRAL = "mistralai/Mistral-7B-v0.1"
 CREATED_AT_FLOOR = "2022-03-02T23:29:0"
-FEED_OPEN = ('<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
-             'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">')
+FEED_OPEN = (
+    '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/" '
+    'xmlns:arxiv="http://arxiv.org/schemas/atom" xmlns="http://www.w3.org/2005/Atom">'
+)
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -33,8 +47,10 @@ def _files(root: Path) -> dict[str, bytes]:
 
 
 def _repos() -> dict[str, Path]:
-    return {f"{p.parent.parent.name}/{p.parent.name}": p.parent
-            for p in sorted((SAMPLE / "models").glob("*/*/commits.json"))}
+    return {
+        f"{p.parent.parent.name}/{p.parent.name}": p.parent
+        for p in sorted((SAMPLE / "models").glob("*/*/commits.json"))
+    }
 
 
 def _revisions(repo: Path) -> list[tuple[dict, dict, bytes | None]]:
@@ -119,8 +135,16 @@ def test_every_readme_parses_or_is_listed_as_malformed(manifest: dict) -> None:
 def test_mirror_json_lists_every_reconstruction(manifest: dict) -> None:
     assert manifest["format"] == FORMAT and manifest["title"] and isinstance(manifest["sources"], list)
     kinds = {r["kind"]: r for r in manifest["reconstructions"]}
-    for kind in ("synthetic-commit-id", "info-from-card", "siblings-from-card", "createdAt-upper-bound",
-                 "gated-from-card", "weights-generic", "weights-none", "readme-from-card-data"):
+    for kind in (
+        "synthetic-commit-id",
+        "info-from-card",
+        "siblings-from-card",
+        "createdAt-upper-bound",
+        "gated-from-card",
+        "weights-generic",
+        "weights-none",
+        "readme-from-card-data",
+    ):
         assert kinds[kind]["why"] and kinds[kind]["affects"], kind
     for entry in manifest["reconstructions"]:
         for target in entry["affects"]:
@@ -135,8 +159,12 @@ def test_mirror_json_lists_every_reconstruction(manifest: dict) -> None:
 
 def test_coverage_of_repos_and_histories(corpus: dict) -> None:
     assert len(corpus) >= 40
-    multi = [repo_id for repo_id, revs in corpus.items()
-             if len({(readme, json.dumps({**info, "sha": "", "lastModified": ""})) for _, info, readme in revs}) >= 2]
+    multi = [
+        repo_id
+        for repo_id, revs in corpus.items()
+        if len({(readme, json.dumps({**info, "sha": "", "lastModified": ""})) for _, info, readme in revs})
+        >= 2
+    ]
     assert len(multi) >= 12, multi
 
 
@@ -159,10 +187,15 @@ def test_coverage_of_the_licence_spectrum(corpus: dict) -> None:
 def test_coverage_of_gating_weights_and_derivatives(corpus: dict) -> None:
     infos = [(repo_id, info, readme) for repo_id, revs in corpus.items() for _, info, readme in revs]
     assert any(info["gated"] in ("auto", "manual") for _, info, _ in infos)
-    assert any(readme is not None and not any(s["rfilename"].endswith(WEIGHT_SUFFIXES) for s in info["siblings"])
-               for _, info, readme in infos)
-    assert any((info.get("cardData") or {}).get("base_model") and
-               any(t.startswith("base_model:") for t in info["tags"]) for _, info, _ in infos)
+    assert any(
+        readme is not None and not any(s["rfilename"].endswith(WEIGHT_SUFFIXES) for s in info["siblings"])
+        for _, info, readme in infos
+    )
+    assert any(
+        (info.get("cardData") or {}).get("base_model")
+        and any(t.startswith("base_model:") for t in info["tags"])
+        for _, info, _ in infos
+    )
 
 
 def test_mistral_licence_removed_and_restored_as_real_commits(corpus: dict) -> None:
@@ -171,9 +204,14 @@ def test_mistral_licence_removed_and_restored_as_real_commits(corpus: dict) -> N
     removed = revs["f592c5ff21962ca1fbad8078bd11e10ccc8f8f22"]
     restored = revs["eee934182db289dd2952b1128194fb65d4a48f25"]
     assert before[1]["cardData"]["license"] == "apache-2.0"
-    assert removed[0]["date"] == "2023-09-27T08:51:19.000Z" and "license" not in (removed[1].get("cardData") or {})
+    assert removed[0]["date"] == "2023-09-27T08:51:19.000Z" and "license" not in (
+        removed[1].get("cardData") or {}
+    )
     assert "license:apache-2.0" not in removed[1]["tags"]
-    assert restored[0]["date"] == "2023-09-27T09:17:26.000Z" and restored[1]["cardData"]["license"] == "apache-2.0"
+    assert (
+        restored[0]["date"] == "2023-09-27T09:17:26.000Z"
+        and restored[1]["cardData"]["license"] == "apache-2.0"
+    )
     assert restored[0]["authors"] == [{"user": "Chris Bamford"}]
 
 
@@ -190,7 +228,9 @@ def test_papers_are_real_current_format_entries() -> None:
     assert len(papers) >= 100
     for path in papers:
         text = path.read_text(encoding="utf-8")
-        assert text.startswith("<entry>") and text.rstrip().endswith("</entry>") and text.count("<entry>") == 1
+        assert (
+            text.startswith("<entry>") and text.rstrip().endswith("</entry>") and text.count("<entry>") == 1
+        )
         entry = ET.fromstring(f"{FEED_OPEN}{text}</feed>")[0]
         abs_id = entry.find("{http://www.w3.org/2005/Atom}id").text
         assert re.sub(r"v\d+$", "", abs_id.split("/abs/", 1)[1]).replace("/", "_") == path.stem
@@ -199,15 +239,27 @@ def test_papers_are_real_current_format_entries() -> None:
         for wrapper in (REFERENCE / "arxiv" / "current_2026_json").glob("*.json"):
             body = json.loads(wrapper.read_text(encoding="utf-8"))
             if body["status_code"] == 200:
-                found |= set(re.findall(r"<entry>\s*<id>http://arxiv\.org/abs/(\S+?)(?:v\d+)?</id>", body["body"]))
+                found |= set(
+                    re.findall(r"<entry>\s*<id>http://arxiv\.org/abs/(\S+?)(?:v\d+)?</id>", body["body"])
+                )
         assert {f.replace("/", "_") for f in found} == {p.stem for p in papers}
 
 
 def test_notice_names_every_source() -> None:
     notice = (SAMPLE / "NOTICE.md").read_text(encoding="utf-8")
-    for needle in ("leliuga/cohere-configurations", "jasonfr6/AI7", "Decentralised-AI/falcon-40b",
-                   "huggingface/huggingface_hub", "Apache-2.0", "lukasschwab/arxiv.py", "MIT", "CC0",
-                   "model's owner", "test data only", "mirror.json"):
+    for needle in (
+        "leliuga/cohere-configurations",
+        "jasonfr6/AI7",
+        "Decentralised-AI/falcon-40b",
+        "huggingface/huggingface_hub",
+        "Apache-2.0",
+        "lukasschwab/arxiv.py",
+        "MIT",
+        "CC0",
+        "model's owner",
+        "test data only",
+        "mirror.json",
+    ):
         assert needle in notice, needle
     for readme in (SAMPLE / "models").glob("*/*/revisions/*/README.md"):
         assert f"revisions/{readme.parent.name}/" in notice, readme

@@ -11,8 +11,11 @@ import requests
 from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 
-NS = {"a": "http://www.w3.org/2005/Atom", "os": "http://a9.com/-/spec/opensearch/1.1/",
-      "arxiv": "http://arxiv.org/schemas/atom"}
+NS = {
+    "a": "http://www.w3.org/2005/Atom",
+    "os": "http://a9.com/-/spec/opensearch/1.1/",
+    "arxiv": "http://arxiv.org/schemas/atom",
+}
 REFERENCE = Path(__file__).resolve().parents[2].parent / "shared/reference/arxiv/current_2026_json"
 
 
@@ -37,9 +40,12 @@ def test_single_id(srv) -> None:
     assert entry.find("a:title", NS).text == "0"
     assert entry.find("a:author/a:name", NS).text == "Quan Thoi Minh Nguyen"
     assert entry.find("arxiv:primary_category", NS).get("term") == "cs.CR"
-    assert feed.find("a:title", NS).text == "arXiv Query: search_query=&id_list=2104.12255&start=0&max_results=100"
+    assert (
+        feed.find("a:title", NS).text
+        == "arXiv Query: search_query=&id_list=2104.12255&start=0&max_results=100"
+    )
     assert feed.find("a:id", NS).text.startswith("https://arxiv.org/api/")
-    assert b'<title>0</title>' in r.content  # the stored entry is embedded as stored
+    assert b"<title>0</title>" in r.content  # the stored entry is embedded as stored
 
 
 def test_versioned_and_old_style_and_several_ids(srv) -> None:
@@ -47,7 +53,10 @@ def test_versioned_and_old_style_and_several_ids(srv) -> None:
     assert ids(feed) == ["http://arxiv.org/abs/2104.12255v1"] and counts(feed) == (1, 0, 10)
     _, feed = query(srv, id_list="quant-ph/0201082v1", max_results="100")
     assert ids(feed) == ["http://arxiv.org/abs/quant-ph/0201082v1"]
-    assert [c.get("term") for c in feed.find("a:entry", NS).findall("a:category", NS)] == ["quant-ph", "cs.PL"]
+    assert [c.get("term") for c in feed.find("a:entry", NS).findall("a:category", NS)] == [
+        "quant-ph",
+        "cs.PL",
+    ]
     _, feed = query(srv, id_list="quant-ph/0201082,0000.0000,2104.12255", max_results="100")
     assert ids(feed) == ["http://arxiv.org/abs/quant-ph/0201082v1", "http://arxiv.org/abs/2104.12255v1"]
     assert counts(feed) == (2, 0, 100)
@@ -79,8 +88,14 @@ def test_error_feed_has_the_shape_of_the_real_one(srv) -> None:
     assert real["status_code"] == 400
 
     def shape(root) -> list:
-        return [(e.tag, sorted(e.attrib), (e.text or "").strip() if e.tag.endswith(("title", "summary", "name"))
-                 else None) for e in root.iter()]
+        return [
+            (
+                e.tag,
+                sorted(e.attrib),
+                (e.text or "").strip() if e.tag.endswith(("title", "summary", "name")) else None,
+            )
+            for e in root.iter()
+        ]
 
     mine = DET.fromstring(requests.get(srv.arxiv_url, params={"id_list": "abc"}, timeout=10).content)
     assert shape(mine) == shape(DET.fromstring(real["body"].encode()))

@@ -38,7 +38,9 @@ def test_listing_fields_are_those_of_the_state(srv, commits: dict) -> None:
     evolving = models["acme/evolving"]
     assert evolving.sha == commits["c2"] and evolving.card_data["license"] == "other"
     assert [m.id for m in at(srv, "2023-05-30").list_models(filter="license:mit", author="acme")] == [
-        "acme/linked", "acme/long-history"]
+        "acme/linked",
+        "acme/long-history",
+    ]
 
 
 def test_link_keeps_the_as_of_prefix(srv) -> None:
@@ -54,26 +56,32 @@ def test_commits_and_revisions_as_of(srv, commits: dict, tmp_path: Path) -> None
     assert [c.commit_id for c in api.list_repo_commits("acme/evolving")] == [commits["c2"], commits["c1"]]
     with pytest.raises(RevisionNotFoundError):  # c3 did not exist yet
         api.model_info("acme/evolving", revision=commits["c3"])
-    path = hf_hub_download("acme/evolving", "README.md", endpoint=f"{srv.url}/as-of/2023-05-30",
-                           cache_dir=tmp_path, token=False)
+    path = hf_hub_download(
+        "acme/evolving", "README.md", endpoint=f"{srv.url}/as-of/2023-05-30", cache_dir=tmp_path, token=False
+    )
     assert b"TII Falcon LLM License." in Path(path).read_bytes()
     assert f"snapshots/{commits['c2']}/" in path
 
 
-@pytest.mark.parametrize(("when", "commit"), [
-    ("2023-06-10", "c3"),  # a bare date is the END of that day (UTC)
-    ("2023-06-10T15:29:59Z", "c2"),
-    ("2023-06-10T15:30:00Z", "c3"),  # at or before T
-    ("2023-06-10T15:30:00", "c3"),  # naive means UTC
-    ("2023-06-10T17:29:00%2B02:00", "c2"),  # an offset, percent-encoded
-    ("2023-06-10T15:30:00.000Z", "c3"),
-])
+@pytest.mark.parametrize(
+    ("when", "commit"),
+    [
+        ("2023-06-10", "c3"),  # a bare date is the END of that day (UTC)
+        ("2023-06-10T15:29:59Z", "c2"),
+        ("2023-06-10T15:30:00Z", "c3"),  # at or before T
+        ("2023-06-10T15:30:00", "c3"),  # naive means UTC
+        ("2023-06-10T17:29:00%2B02:00", "c2"),  # an offset, percent-encoded
+        ("2023-06-10T15:30:00.000Z", "c3"),
+    ],
+)
 def test_as_of_value_forms(srv, commits: dict, when: str, commit: str) -> None:
     r = httpx2.get(f"{srv.url}/as-of/{when}/api/models/acme/evolving", params={"expand": "sha"})
     assert r.status_code == 200 and r.json()["sha"] == commits[commit]
 
 
-@pytest.mark.parametrize("when", ["yesterday", "2023-13-01", "2023-02-30", "2023", "2023-06-10T25:00:00Z", ""])
+@pytest.mark.parametrize(
+    "when", ["yesterday", "2023-13-01", "2023-02-30", "2023", "2023-06-10T25:00:00Z", ""]
+)
 def test_invalid_as_of_is_400(srv, when: str) -> None:
     assert httpx2.get(f"{srv.url}/as-of/{when}/api/models").status_code == 400
 

@@ -31,7 +31,9 @@ def test_paginated_listing_retries_through_faults(srv: MirrorServer, api: HfApi,
     expected = list_all(api)
     # Seeds are tried in order until one faults at least one page; each seed's outcome is deterministic.
     for seed in range(20):
-        srv.set_faults(FaultConfig.from_dict({"seed": seed, kind: 0.3, "retry_after": 0, "paths": "^/api/models$"}))
+        srv.set_faults(
+            FaultConfig.from_dict({"seed": seed, kind: 0.3, "retry_after": 0, "paths": "^/api/models$"})
+        )
         srv.reset_log()
         assert list_all(api) == expected  # the client retried and got everything, once, in order
         if kind in faults_of(srv):
@@ -55,8 +57,11 @@ def test_429_headers_and_message(srv: MirrorServer, api: HfApi) -> None:
         api.model_info("acme/evolving")
     assert err.value.response.status_code == 429
     assert "you have reached your 'api' rate limit" in str(err.value)
-    assert [(r["bucket"], r["fault"]) for r in srv.requests] == [("api", "429"), ("resolvers", "429"),
-                                                                 ("api", "429")]
+    assert [(r["bucket"], r["fault"]) for r in srv.requests] == [
+        ("api", "429"),
+        ("resolvers", "429"),
+        ("api", "429"),
+    ]
 
 
 def test_5xx_reaches_model_info(srv: MirrorServer, api: HfApi) -> None:
@@ -104,10 +109,15 @@ def test_malformed_json(srv: MirrorServer, api: HfApi) -> None:
 
 
 def test_decisions_are_a_pure_function() -> None:
-    cfg = FaultConfig(seed=3, rate_429=0.2, rate_5xx=0.2, rate_stall=0.1, rate_truncate=0.1, rate_malformed=0.1)
+    cfg = FaultConfig(
+        seed=3, rate_429=0.2, rate_5xx=0.2, rate_stall=0.1, rate_truncate=0.1, rate_malformed=0.1
+    )
     draws = [cfg.decide("GET", f"/api/models?p={i}", n) for i in range(400) for n in range(5)]
     assert draws == [cfg.decide("GET", f"/api/models?p={i}", n) for i in range(400) for n in range(5)]
-    counts = {k: sum(1 for d in draws if d and d.kind == k) for k in ("429", "5xx", "stall", "truncate", "malformed")}
+    counts = {
+        k: sum(1 for d in draws if d and d.kind == k)
+        for k in ("429", "5xx", "stall", "truncate", "malformed")
+    }
     assert abs(counts["429"] / len(draws) - 0.2) < 0.04 and abs(counts["malformed"] / len(draws) - 0.1) < 0.03
     assert sum(1 for d in draws if d is None) / len(draws) == pytest.approx(0.3, abs=0.04)
     other = replace(cfg, seed=4)
@@ -134,8 +144,9 @@ def test_same_requests_same_faults_whatever_the_scheduling(srv: MirrorServer) ->
         return {p: sorted(v, key=str) for p, v in per_path.items()}
 
     sequential = run(False)
-    assert any(f for v in sequential.values() for f, _ in v) and any(f is None for v in sequential.values()
-                                                                     for f, _ in v)
+    assert any(f for v in sequential.values() for f, _ in v) and any(
+        f is None for v in sequential.values() for f, _ in v
+    )
     assert run(False) == sequential
     assert run(True) == sequential
 
@@ -143,8 +154,17 @@ def test_same_requests_same_faults_whatever_the_scheduling(srv: MirrorServer) ->
 def test_fault_config_parsing() -> None:
     cfg = FaultConfig.parse("seed=1,429=0.1,5xx=0.1,stall=0.05,stall_seconds=2,retry_after=3")
     assert (cfg.seed, cfg.rate_429, cfg.rate_5xx, cfg.rate_stall, cfg.stall_seconds, cfg.retry_after) == (
-        1, 0.1, 0.1, 0.05, 2.0, 3)
-    assert FaultConfig.parse("truncate=0.2,paths=^/api/(models|datasets)$,x").paths == "^/api/(models|datasets)$,x"
+        1,
+        0.1,
+        0.1,
+        0.05,
+        2.0,
+        3,
+    )
+    assert (
+        FaultConfig.parse("truncate=0.2,paths=^/api/(models|datasets)$,x").paths
+        == "^/api/(models|datasets)$,x"
+    )
     assert FaultConfig.from_dict(cfg.to_dict()) == cfg
     assert FaultConfig.from_dict({"malformed": 0.5}).rate_malformed == 0.5
     for bad in ("429=2", "429=0.6,5xx=0.6", "bogus=1", "seed", "stall_seconds=-1", "paths=("):
@@ -154,7 +174,11 @@ def test_fault_config_parsing() -> None:
 
 def test_control_endpoints(srv: MirrorServer) -> None:
     r = httpx2.post(f"{srv.url}/_mirror/faults", json={"rate_5xx": 1.0, "seed": 2})
-    assert r.status_code == 200 and r.json()["rate_5xx"] == 1.0 and srv.faults == FaultConfig(seed=2, rate_5xx=1.0)
+    assert (
+        r.status_code == 200
+        and r.json()["rate_5xx"] == 1.0
+        and srv.faults == FaultConfig(seed=2, rate_5xx=1.0)
+    )
     assert httpx2.get(f"{srv.url}/api/models").status_code >= 500
     health = httpx2.get(f"{srv.url}/_mirror/health")  # never faulted
     assert health.status_code == 200 and health.json()["repos"] == {"models": 17, "datasets": 2}

@@ -16,14 +16,20 @@ from pipelines.mirror.server import MirrorServer
 
 
 def test_serve_forever_in_the_foreground(mirror_root: Path) -> None:
-    script = ("import sys; from pipelines.mirror.server import serve_forever; "
-              "serve_forever(sys.argv[1], port=0, page_size=5)")
+    script = (
+        "import sys; from pipelines.mirror.server import serve_forever; "
+        "serve_forever(sys.argv[1], port=0, page_size=5)"
+    )
     # As in a terminal's foreground: SIGINT at its default. A suite started in the background by a
     # non-interactive shell (`make test &`) has SIGINT ignored, children inherit that, and Python then
     # installs no KeyboardInterrupt handler: the server would never see the Ctrl-C this test sends.
-    proc = subprocess.Popen([sys.executable, "-c", script, str(mirror_root)], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # noqa: PLW1509
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script, str(mirror_root)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )  # noqa: PLW1509
     try:
         line = proc.stdout.readline()  # "hub mirror <root> on http://127.0.0.1:PORT (arXiv: ...)"
         url = line.split(" on ")[1].split(" ")[0]
@@ -53,15 +59,25 @@ def test_stop_and_start_again(mirror_root: Path) -> None:
 
 def test_a_damaged_mirror_is_served_as_far_as_it_is_readable(tmp_path: Path) -> None:
     w = MirrorWriter(tmp_path, "damaged")
-    w.add_revision("models", "ok/model", Commit("ab" * 20, "2024-01-01T00:00:00Z", "fine"),
-                   {"id": "ok/model", "tags": ["license:mit"]}, {"README.md": "# ok\n"})
-    w.add_revision("models", "bad/info", Commit("cd" * 20, "2024-01-02T00:00:00Z", "broken info"), {"id": "x"})
+    w.add_revision(
+        "models",
+        "ok/model",
+        Commit("ab" * 20, "2024-01-01T00:00:00Z", "fine"),
+        {"id": "ok/model", "tags": ["license:mit"]},
+        {"README.md": "# ok\n"},
+    )
+    w.add_revision(
+        "models", "bad/info", Commit("cd" * 20, "2024-01-02T00:00:00Z", "broken info"), {"id": "x"}
+    )
     w.finish()
     (tmp_path / "models/bad/info/revisions" / ("cd" * 20) / "info.json").write_text("{not json")
-    for name, body in [("badjson", "[{"), ("nodate", '[{"id": "' + "ef" * 20 + '"}]'),
-                       ("naive", '[{"id": "' + "ef" * 20 + '", "date": "2024-01-01T00:00:00"}]'),
-                       ("notahex", '[{"id": "../../x\\r\\nX-Evil: 1", "date": "2024-01-01T00:00:00Z"}]'),
-                       ("empty", "[]")]:
+    for name, body in [
+        ("badjson", "[{"),
+        ("nodate", '[{"id": "' + "ef" * 20 + '"}]'),
+        ("naive", '[{"id": "' + "ef" * 20 + '", "date": "2024-01-01T00:00:00"}]'),
+        ("notahex", '[{"id": "../../x\\r\\nX-Evil: 1", "date": "2024-01-01T00:00:00Z"}]'),
+        ("empty", "[]"),
+    ]:
         (tmp_path / "models/bad" / name).mkdir(parents=True)
         (tmp_path / "models/bad" / name / "commits.json").write_text(body)
     (tmp_path / "models/-weird-org/x").mkdir(parents=True)  # not a valid namespace: ignored
@@ -72,5 +88,8 @@ def test_a_damaged_mirror_is_served_as_far_as_it_is_readable(tmp_path: Path) -> 
         info = httpx2.get(f"{srv.url}/api/models/bad/info").json()  # unreadable info.json: a minimal body
         assert info["id"] == "bad/info" and info["sha"] == "cd" * 20
         assert httpx2.get(f"{srv.url}/api/models/bad/notahex").status_code == 404
-        assert json.loads(httpx2.get(f"{srv.url}/_mirror/health").content)["repos"] == {"models": 2, "datasets": 0}
+        assert json.loads(httpx2.get(f"{srv.url}/_mirror/health").content)["repos"] == {
+            "models": 2,
+            "datasets": 0,
+        }
         assert httpx2.get(f"{srv.url}/ok/model/resolve/main/README.md").content == b"# ok\n"

@@ -32,7 +32,9 @@ def test_list_models_expand_over_pages(srv, api: HfApi) -> None:
     assert len(ids) == len(set(ids)) == ALL_MODELS
     likes = [m.likes for m in models]
     assert likes == sorted(likes, reverse=True)  # descending by default, ties by id
-    for group in {lk: [i for i, m in zip(ids, models, strict=True) if m.likes == lk] for lk in likes}.values():
+    for group in {
+        lk: [i for i, m in zip(ids, models, strict=True) if m.likes == lk] for lk in likes
+    }.values():
         assert group == sorted(group)
     evolving = next(m for m in models if m.id == "acme/evolving")
     assert evolving.sha == "e3" * 20 and evolving.card_data["license"] == "mit"
@@ -43,7 +45,9 @@ def test_list_models_expand_over_pages(srv, api: HfApi) -> None:
 
 
 def test_expanded_items_carry_only_requested_fields(srv) -> None:
-    r = httpx2.get(f"{srv.url}/api/models", params=[("expand", "sha"), ("expand", "siblings"), ("limit", "2")])
+    r = httpx2.get(
+        f"{srv.url}/api/models", params=[("expand", "sha"), ("expand", "siblings"), ("limit", "2")]
+    )
     items = r.json()
     assert r.status_code == 200 and len(items) == 2
     for item in items:
@@ -59,13 +63,26 @@ def test_expanded_items_carry_only_requested_fields(srv) -> None:
 
 def test_default_and_full_items(srv) -> None:
     item = httpx2.get(f"{srv.url}/api/models", params={"search": "model-03"}).json()[0]
-    assert list(item) == ["_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
-                          "library_name", "createdAt", "modelId"]
+    assert list(item) == [
+        "_id",
+        "id",
+        "likes",
+        "trendingScore",
+        "private",
+        "downloads",
+        "tags",
+        "pipeline_tag",
+        "library_name",
+        "createdAt",
+        "modelId",
+    ]
     assert item["modelId"] == item["id"] == "zoo/model-03"
     full = httpx2.get(f"{srv.url}/api/models", params={"search": "model-03", "full": "true"}).json()[0]
     assert {"author", "gated", "lastModified", "sha", "siblings", "disabled", "private"} <= set(full)
     assert "cardData" not in full
-    with_card = httpx2.get(f"{srv.url}/api/models", params={"search": "model-03", "cardData": "true"}).json()[0]
+    with_card = httpx2.get(f"{srv.url}/api/models", params={"search": "model-03", "cardData": "true"}).json()[
+        0
+    ]
     assert with_card["cardData"] == {"license": "cc-by-nc-4.0", "library_name": "transformers"}
 
 
@@ -76,14 +93,19 @@ def test_last_page_has_no_link_and_ids_are_stable(srv) -> None:
     assert again.content == first.content
 
 
-@pytest.mark.parametrize(("kwargs", "expected"), [
-    ({"search": "EVOLV"}, ["acme/evolving"]),
-    ({"author": "acme", "filter": "license:mit"}, ["acme/evolving", "acme/linked", "acme/long-history"]),
-    ({"filter": ["license:apache-2.0", "text-generation"], "author": "zoo"},
-     ["zoo/model-01", "zoo/model-05", "zoo/model-09"]),
-    ({"filter": "transformers", "search": "model-1"}, ["zoo/model-10", "zoo/model-11"]),
-    ({"gated": True}, ["acme/gated"]),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"search": "EVOLV"}, ["acme/evolving"]),
+        ({"author": "acme", "filter": "license:mit"}, ["acme/evolving", "acme/linked", "acme/long-history"]),
+        (
+            {"filter": ["license:apache-2.0", "text-generation"], "author": "zoo"},
+            ["zoo/model-01", "zoo/model-05", "zoo/model-09"],
+        ),
+        ({"filter": "transformers", "search": "model-1"}, ["zoo/model-10", "zoo/model-11"]),
+        ({"gated": True}, ["acme/gated"]),
+    ],
+)
 def test_filters(api: HfApi, kwargs: dict, expected: list[str]) -> None:
     assert sorted(m.id for m in api.list_models(**kwargs)) == expected
 
@@ -97,7 +119,9 @@ def test_sorts_are_total_and_deterministic(api: HfApi, sort: str) -> None:
 
 def test_sort_values_and_direction(srv) -> None:
     def ids(**params: str) -> list[str]:
-        return [i["id"] for i in httpx2.get(f"{srv.url}/api/models", params={"limit": "1000", **params}).json()]
+        return [
+            i["id"] for i in httpx2.get(f"{srv.url}/api/models", params={"limit": "1000", **params}).json()
+        ]
 
     newest = ids(sort="lastModified")
     assert newest[:2] == ["acme/late", "acme/evolving"]
@@ -112,10 +136,19 @@ def test_limit_is_page_size_and_client_stops(srv, api: HfApi) -> None:
     assert len(calls) == 1 and calls[0]["query"]["limit"] == ["3"]
 
 
-@pytest.mark.parametrize("query", [
-    "expand=sha&full=true", "expand=sha&cardData=true", "expand=sha&config=true", "expand=nope",
-    "sort=bogus", "limit=abc", "limit=0", "cursor=not-a-cursor",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "expand=sha&full=true",
+        "expand=sha&cardData=true",
+        "expand=sha&config=true",
+        "expand=nope",
+        "sort=bogus",
+        "limit=abc",
+        "limit=0",
+        "cursor=not-a-cursor",
+    ],
+)
 def test_bad_listing_requests_are_400(srv, query: str) -> None:
     r = httpx2.get(f"{srv.url}/api/models?{query}")
     assert r.status_code == 400 and "error" in r.json()
@@ -141,5 +174,7 @@ def test_list_datasets(srv, api: HfApi) -> None:
     corpus = datasets[0]
     assert corpus.sha == "d2" * 20 and corpus.card_data["license"] == "odc-by"
     default = httpx2.get(f"{srv.url}/api/datasets").json()[0]
-    assert {"_id", "id", "author", "sha", "lastModified", "tags", "downloads", "likes", "createdAt"} <= set(default)
+    assert {"_id", "id", "author", "sha", "lastModified", "tags", "downloads", "likes", "createdAt"} <= set(
+        default
+    )
     assert [d.id for d in api.list_datasets(filter="license:odc-by")] == ["acme/corpus"]

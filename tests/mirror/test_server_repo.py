@@ -38,12 +38,17 @@ def test_model_info_latest_and_at_revisions(api: HfApi, commits: dict) -> None:
 def test_model_info_expand_and_flags(srv, api: HfApi, commits: dict) -> None:
     info = api.model_info("acme/evolving", revision=commits["c1"], expand=["cardData", "gated", "sha"])
     assert info.sha == commits["c1"] and info.card_data["license"] == "other" and info.gated is False
-    body = httpx2.get(f"{srv.url}/api/models/acme/evolving", params=[("expand", "sha"), ("expand", "siblings")]).json()
+    body = httpx2.get(
+        f"{srv.url}/api/models/acme/evolving", params=[("expand", "sha"), ("expand", "siblings")]
+    ).json()
     assert set(body) == {"_id", "id", "sha", "siblings"}
     blobs = api.model_info("acme/evolving", files_metadata=True, securityStatus=True)
     readme = next(s for s in blobs.siblings if s.rfilename == "README.md")
     data = (srv.store.root / REV / commits["c3"] / "README.md").read_bytes()
-    assert readme.size == len(data) and readme.blob_id == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    assert (
+        readme.size == len(data)
+        and readme.blob_id == hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    )
     assert httpx2.get(f"{srv.url}/api/models/acme/evolving?expand=sha&blobs=true").status_code == 400
 
 
@@ -80,8 +85,14 @@ def test_hf_hub_download_readme(srv, tmp_path: Path, commits: dict) -> None:
     assert Path(path).read_bytes() == (srv.store.root / REV / commits["c3"] / "README.md").read_bytes()
     assert f"snapshots/{commits['c3']}/README.md" in path
     # No folder for c2: the nearest older README, cached under c2 itself.
-    path2 = hf_hub_download("acme/evolving", "README.md", revision=commits["c2"], endpoint=srv.url,
-                            cache_dir=tmp_path, token=False)
+    path2 = hf_hub_download(
+        "acme/evolving",
+        "README.md",
+        revision=commits["c2"],
+        endpoint=srv.url,
+        cache_dir=tmp_path,
+        token=False,
+    )
     assert Path(path2).read_bytes() == (srv.store.root / REV / commits["c1"] / "README.md").read_bytes()
     assert f"snapshots/{commits['c2']}/README.md" in path2
     methods = [(r["method"], r["bucket"]) for r in srv.requests]
@@ -95,7 +106,9 @@ def test_resolve_headers(srv, commits: dict) -> None:
         r = httpx2.request(method, f"{srv.url}/acme/evolving/resolve/main/config.json")
         assert r.status_code == 200 and r.headers["x-repo-commit"] == commits["c3"]
         assert r.headers["etag"] == f'"{blob}"'
-        assert r.headers["content-length"] == str(len(data)) and r.headers["content-type"] == "application/json"
+        assert (
+            r.headers["content-length"] == str(len(data)) and r.headers["content-type"] == "application/json"
+        )
         assert not any(h.lower().startswith("x-xet") for h in r.headers)
     ranged = httpx2.get(f"{srv.url}/acme/evolving/resolve/main/config.json", headers={"Range": "bytes=2-"})
     assert ranged.status_code == 206 and ranged.content == data[2:]
@@ -104,10 +117,17 @@ def test_resolve_headers(srv, commits: dict) -> None:
 def test_model_card_load_in_subprocess(srv, tmp_path: Path) -> None:
     script = "from huggingface_hub import ModelCard; print(ModelCard.load('acme/evolving').data.license)"
     for endpoint, expected in ((srv.url, "mit"), (srv.url + "/as-of/2023-05-30", "other")):
-        env = {**os.environ, "HF_ENDPOINT": endpoint, "HF_HOME": str(tmp_path / "home"),
-               "HF_HUB_DISABLE_TELEMETRY": "1", "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1"}
+        env = {
+            **os.environ,
+            "HF_ENDPOINT": endpoint,
+            "HF_HOME": str(tmp_path / "home"),
+            "HF_HUB_DISABLE_TELEMETRY": "1",
+            "HF_HUB_DISABLE_IMPLICIT_TOKEN": "1",
+        }
         env.pop("HF_TOKEN", None)
-        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        out = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
         assert out.returncode == 0, out.stderr
         assert out.stdout.strip() == expected
 
@@ -124,10 +144,17 @@ def test_errors_map_to_hub_exceptions(srv, api: HfApi, tmp_path: Path, commits: 
     with pytest.raises(RepositoryNotFoundError):
         hf_hub_download("acme/missing", "README.md", endpoint=srv.url, cache_dir=tmp_path, token=False)
     r = httpx2.get(f"{srv.url}/api/models/acme/missing")
-    assert (r.status_code, r.headers["x-error-code"], r.json()) == (404, "RepoNotFound", {"error": "Repository not found"})
+    assert (r.status_code, r.headers["x-error-code"], r.json()) == (
+        404,
+        "RepoNotFound",
+        {"error": "Repository not found"},
+    )
     assert r.headers["x-error-message"] == "Repository not found"
     missing = httpx2.head(f"{srv.url}/acme/evolving/resolve/main/nope.txt")
-    assert missing.headers["x-error-code"] == "EntryNotFound" and missing.headers["x-repo-commit"] == commits["c3"]
+    assert (
+        missing.headers["x-error-code"] == "EntryNotFound"
+        and missing.headers["x-repo-commit"] == commits["c3"]
+    )
 
 
 def test_gated_readme_needs_a_token(srv, api: HfApi, tmp_path: Path) -> None:
@@ -135,13 +162,21 @@ def test_gated_readme_needs_a_token(srv, api: HfApi, tmp_path: Path) -> None:
         hf_hub_download("acme/gated", "README.md", endpoint=srv.url, cache_dir=tmp_path, token=False)
     assert err.value.response.status_code == 401
     assert "Access to model acme/gated is restricted" in str(err.value)
-    path = hf_hub_download("acme/gated", "README.md", endpoint=srv.url, cache_dir=tmp_path / "t", token="hf_fake")
+    path = hf_hub_download(
+        "acme/gated", "README.md", endpoint=srv.url, cache_dir=tmp_path / "t", token="hf_fake"
+    )
     assert b"Gated." in Path(path).read_bytes()
     info = api.model_info("acme/gated")  # metadata stays readable anonymously
     assert info.gated == "manual" and info.card_data["license"] == "llama2"
     with pytest.raises(GatedRepoError):
-        hf_hub_download("acme/gated-data", "README.md", repo_type="dataset", endpoint=srv.url,
-                        cache_dir=tmp_path, token=False)
+        hf_hub_download(
+            "acme/gated-data",
+            "README.md",
+            repo_type="dataset",
+            endpoint=srv.url,
+            cache_dir=tmp_path,
+            token=False,
+        )
 
 
 def test_datasets_endpoints(srv, api: HfApi, tmp_path: Path) -> None:
@@ -151,11 +186,19 @@ def test_datasets_endpoints(srv, api: HfApi, tmp_path: Path) -> None:
     assert old.card_data["license"] == "cc-by-4.0" and old.description == "A corpus."
     history = api.list_repo_commits("acme/corpus", repo_type="dataset")
     assert [c.commit_id for c in history] == ["d2" * 20, "d1" * 20]
-    path = hf_hub_download("acme/corpus", "data.csv", repo_type="dataset", revision="d1" * 20,
-                           endpoint=srv.url, cache_dir=tmp_path, token=False)
+    path = hf_hub_download(
+        "acme/corpus",
+        "data.csv",
+        repo_type="dataset",
+        revision="d1" * 20,
+        endpoint=srv.url,
+        cache_dir=tmp_path,
+        token=False,
+    )
     assert Path(path).read_bytes() == b"a,b\n1,2\n"
     with pytest.raises(RemoteEntryNotFoundError):  # data.csv was not in the newest revision's folder
-        hf_hub_download("acme/corpus", "data.csv", repo_type="dataset", endpoint=srv.url,
-                        cache_dir=tmp_path, token=False)
+        hf_hub_download(
+            "acme/corpus", "data.csv", repo_type="dataset", endpoint=srv.url, cache_dir=tmp_path, token=False
+        )
     with pytest.raises(RepositoryNotFoundError):
         api.dataset_info("acme/evolving")  # a model, not a dataset

@@ -56,7 +56,9 @@ TRAVERSALS = [
 
 @pytest.mark.parametrize("target", TRAVERSALS)
 @pytest.mark.parametrize("method", ["GET", "HEAD"])
-def test_traversal_answers_4xx_and_leaks_nothing(srv: MirrorServer, secret: bytes, target: str, method: str) -> None:
+def test_traversal_answers_4xx_and_leaks_nothing(
+    srv: MirrorServer, secret: bytes, target: str, method: str
+) -> None:
     status, headers, body = raw_request(srv, target, method)
     assert 400 <= status < 500, (target, status, body)
     assert secret not in body and b"hub-mirror/1" not in body and b"root:" not in body
@@ -71,8 +73,13 @@ def test_files_inside_are_still_served(srv: MirrorServer) -> None:
 
 
 def test_bad_names_are_400(srv: MirrorServer) -> None:
-    for target in ["/api/models/acme/ev--olving", "/api/models/-acme/x", "/api/models/acme/x.git",
-                   "/api/models/acme/evolving/revision/main..x", "/api/models/a%ff/b"]:
+    for target in [
+        "/api/models/acme/ev--olving",
+        "/api/models/-acme/x",
+        "/api/models/acme/x.git",
+        "/api/models/acme/evolving/revision/main..x",
+        "/api/models/a%ff/b",
+    ]:
         assert raw_request(srv, target)[0] == 400, target
 
 
@@ -93,8 +100,13 @@ def test_limits_and_garbage_never_crash_the_server(srv: MirrorServer) -> None:
 def test_keep_alive_with_exact_lengths(srv: MirrorServer) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     try:
-        for target in ["/api/models?limit=2", "/api/models/acme/missing", "/acme/evolving/resolve/main/README.md",
-                       "/arxiv/api/query?id_list=abc", "/api/models/acme/evolving"]:
+        for target in [
+            "/api/models?limit=2",
+            "/api/models/acme/missing",
+            "/acme/evolving/resolve/main/README.md",
+            "/arxiv/api/query?id_list=abc",
+            "/api/models/acme/evolving",
+        ]:
             conn.request("GET", target)
             r = conn.getresponse()
             body = r.read()

@@ -24,8 +24,15 @@ def test_batches_give_the_same_openness_as_one_pass(rubric: dict[str, Any]) -> N
     revisions = synthetic_revisions(3_000, seed=5)
     datasets, papers = synthetic_context(seed=5)
     bases = base_facts(revisions)
-    whole = score_revisions(revisions, detect_components(revisions, datasets, papers, rubric=rubric), rubric=rubric, bases=bases)
-    parts = [o for _, o in score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, batch_size=1_000)]
+    whole = score_revisions(
+        revisions, detect_components(revisions, datasets, papers, rubric=rubric), rubric=rubric, bases=bases
+    )
+    parts = [
+        o
+        for _, o in score_in_batches(
+            revisions, datasets, papers, rubric=rubric, bases=bases, batch_size=1_000
+        )
+    ]
     assert pl.concat(parts).equals(whole)
 
 

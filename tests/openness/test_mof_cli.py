@@ -21,8 +21,11 @@ def test_the_command_reproduces_the_tools_results(capsys):
     # The tool's own export has trailing commas: strip them to read it as JSON.
     text = re.sub(r",(\s*[}\]])", r"\1", (MOT / "expected_results.json").read_text(encoding="utf-8"))
     expected = {m["release"]["name"]: m["classification"] for m in json.loads(text)["models"]}
-    names = {f: yaml.safe_load(f.read_text())["release"]["name"] for f in sorted(MOT.glob("*.yml"))
-             if f.name != "mof.settings.yml"}
+    names = {
+        f: yaml.safe_load(f.read_text())["release"]["name"]
+        for f in sorted(MOT.glob("*.yml"))
+        if f.name != "mof.settings.yml"
+    }
     files = [f for f, n in names.items() if n in expected]
     assert len(files) == 27
     for path in files:  # every record through the command's entry point
@@ -37,13 +40,22 @@ def test_the_command_reproduces_the_tools_results(capsys):
 @pytest.mark.skipif(not MOT.exists(), reason="../shared/reference is not beside the project")
 def test_the_console_script_prints_json():
     path = sorted(MOT.glob("FullTestFile*.yml"))[0]
-    out = subprocess.run([sys.executable, "-m", "assets.cli", "mof", str(path)], cwd=ROOT, check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "mof", str(path)],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert json.loads(out)["class"] == 1
 
 
 def test_a_missing_file_is_a_clear_error(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "assets.cli", "mof", str(tmp_path / "nope.yml")], cwd=ROOT,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "assets.cli", "mof", str(tmp_path / "nope.yml")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0
     assert "nope.yml" in proc.stderr

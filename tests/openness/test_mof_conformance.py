@@ -54,8 +54,14 @@ def test_component_verdicts_of_one_record() -> None:
     report = mof_report(path)
     by_name = {c["name"]: c for c in report["components"]}
     assert len(by_name) == 17
-    assert by_name["Model architecture"]["license"] == "MIT" and by_name["Model architecture"]["status"] == "open"
-    assert by_name["Technical report"]["included"] is False and by_name["Technical report"]["status"] == "not included"
+    assert (
+        by_name["Model architecture"]["license"] == "MIT"
+        and by_name["Model architecture"]["status"] == "open"
+    )
+    assert (
+        by_name["Technical report"]["included"] is False
+        and by_name["Technical report"]["status"] == "not included"
+    )
     # CC-BY-3.0-NL is open (open-data list) but not type-appropriate for data: a warning only since MOF 1.1.
     params = by_name["Model parameters (Final)"]
     assert params["status"] == "open" and params["type_appropriate"] is False and params["warning"]
@@ -64,20 +70,43 @@ def test_component_verdicts_of_one_record() -> None:
 
 
 def test_licence_rules_as_coded() -> None:
-    assert len([k for k in mot_licenses() if is_open_license(k)]) == 224 + 1  # + OpenMDW-1.0 (frameworks.md 1a)
-    assert is_open_license("Apache-2.0") and not is_open_license("apache-2.0") and not is_open_license("Apache 2.0")
+    assert (
+        len([k for k in mot_licenses() if is_open_license(k)]) == 224 + 1
+    )  # + OpenMDW-1.0 (frameworks.md 1a)
+    assert (
+        is_open_license("Apache-2.0")
+        and not is_open_license("apache-2.0")
+        and not is_open_license("Apache 2.0")
+    )
     assert is_open_license("CC-BY-SA-4.0") and is_open_license("GPL-3.0-only")
-    assert not is_open_license("CC-BY-NC-4.0") and not is_open_license("PDDL-1.0") and not is_open_license("MulanPSL-1.0")
+    assert (
+        not is_open_license("CC-BY-NC-4.0")
+        and not is_open_license("PDDL-1.0")
+        and not is_open_license("MulanPSL-1.0")
+    )
 
 
 def test_unlicensed_blocks_inheritance() -> None:
-    record = {"release": {"name": "x", "license": {"distribution": {"name": "MIT"}},
-                          "components": [{"name": "Model architecture", "license": "unlicensed"},
-                                         {"name": "Training code"}]}}
+    record = {
+        "release": {
+            "name": "x",
+            "license": {"distribution": {"name": "MIT"}},
+            "components": [
+                {"name": "Model architecture", "license": "unlicensed"},
+                {"name": "Training code"},
+            ],
+        }
+    }
     report = evaluate_mot_record(record)
     by_name = {c["name"]: c for c in report["components"]}
-    assert by_name["Model architecture"]["status"] == "unlicensed" and by_name["Model architecture"]["license"] is None
-    assert by_name["Training code"]["license"] == "MIT" and by_name["Training code"]["license_source"] == "global:distribution"
+    assert (
+        by_name["Model architecture"]["status"] == "unlicensed"
+        and by_name["Model architecture"]["license"] is None
+    )
+    assert (
+        by_name["Training code"]["license"] == "MIT"
+        and by_name["Training code"]["license_source"] == "global:distribution"
+    )
 
 
 def _vector_class(status: dict[int, str]) -> tuple[int, dict[str, float]]:
@@ -91,13 +120,22 @@ def _vector_class(status: dict[int, str]) -> tuple[int, dict[str, float]]:
 @pytest.mark.parametrize("path", RECORDS, ids=lambda p: p.stem)
 def test_vectorised_rule_reproduces_the_tool(path: Path) -> None:
     report = mof_report(path)
-    status = {c["id"]: ("included" if c["status"] == "open" else c["status"]) for c in report["components"] if c["included"]}
+    status = {
+        c["id"]: ("included" if c["status"] == "open" else c["status"])
+        for c in report["components"]
+        if c["included"]
+    }
     cls, progress = _vector_class(status)
     expected = EXPECTED[report["name"]]
     assert cls == expected["class"] and progress == {k: float(v) for k, v in expected["progress"].items()}
 
 
 @settings(max_examples=300, deadline=None, derandomize=True)
-@given(st.dictionaries(st.sampled_from([c["id"] for c in mot_components()]), st.sampled_from(["included", "invalid", "unlicensed"])))
+@given(
+    st.dictionaries(
+        st.sampled_from([c["id"] for c in mot_components()]),
+        st.sampled_from(["included", "invalid", "unlicensed"]),
+    )
+)
 def test_vectorised_rule_equals_the_reference_rule(status: dict[int, str]) -> None:
     assert _vector_class(status) == classify(status)

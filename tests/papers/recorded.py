@@ -21,16 +21,36 @@ SAMPLE_ENTRIES = Path(pipelines.mirror.__file__).parent / "sample" / "papers" / 
 needs_reference = pytest.mark.skipif(not REFERENCE.is_dir(), reason=f"{REFERENCE} is absent")
 
 # Ten real papers from the sample corpus (file stem = id, '/' stored as '_').
-MIRROR_IDS = ["1605.08386", "1707.08567", "1706.00679", "2104.12255", "astro-ph/0601001",
-              "quant-ph/0201082", "1812.11470", "1009.3186", "1106.3680", "1202.4527"]
+MIRROR_IDS = [
+    "1605.08386",
+    "1707.08567",
+    "1706.00679",
+    "2104.12255",
+    "astro-ph/0601001",
+    "quant-ph/0201082",
+    "1812.11470",
+    "1009.3186",
+    "1106.3680",
+    "1202.4527",
+]
 # Hub paper pages (synthetic bodies in the shape of GET /api/papers/{id}, reference/hub-api.md 3.4).
 HF_PAPERS = {
-    "1706.00679": {"id": "1706.00679", "title": "Testing Gaussian Process with Applications to Super-Resolution",
-                   "publishedAt": "2017-06-02T13:17:03.000Z", "upvotes": 2,
-                   "githubRepo": "https://github.com/YdeCastro/Super-Resolution-Testing.git",
-                   "projectPage": "https://example.org/srt", "authors": [{"name": "Yohann De Castro"}]},
-    "1605.08386": {"id": "1605.08386", "title": "Heat-bath random walks with Markov bases",
-                   "publishedAt": "2016-05-26T17:59:46.000Z", "upvotes": 0, "authors": []},
+    "1706.00679": {
+        "id": "1706.00679",
+        "title": "Testing Gaussian Process with Applications to Super-Resolution",
+        "publishedAt": "2017-06-02T13:17:03.000Z",
+        "upvotes": 2,
+        "githubRepo": "https://github.com/YdeCastro/Super-Resolution-Testing.git",
+        "projectPage": "https://example.org/srt",
+        "authors": [{"name": "Yohann De Castro"}],
+    },
+    "1605.08386": {
+        "id": "1605.08386",
+        "title": "Heat-bath random walks with Markov bases",
+        "publishedAt": "2016-05-26T17:59:46.000Z",
+        "upvotes": 0,
+        "authors": [],
+    },
 }
 
 

@@ -70,8 +70,12 @@ def test_invalid_ids_are_never_sent(server: MirrorServer) -> None:
 def test_unknown_and_versioned_ids(server: MirrorServer) -> None:
     with ArxivClient(server.arxiv_url, min_interval=1.0) as client:
         result = client.fetch(["2401.99999", "hep-th/9901001v2", "2104.12255v1", "1605.08386", "1605.08386"])
-    assert result.status == {"2401.99999": "not_found", "hep-th/9901001v2": "not_found",
-                             "2104.12255v1": "found", "1605.08386": "found"}
+    assert result.status == {
+        "2401.99999": "not_found",
+        "hep-th/9901001v2": "not_found",
+        "2104.12255v1": "found",
+        "1605.08386": "found",
+    }
     assert result.papers["2104.12255v1"]["version"] == 1 and "2401.99999" not in result.papers
     assert result.response_index["2401.99999"] == 0  # the answer that said "not there" is kept
     (request,) = _arxiv_log(server)
@@ -79,7 +83,9 @@ def test_unknown_and_versioned_ids(server: MirrorServer) -> None:
 
 
 def test_retries_through_faults_and_keeps_the_interval(make_server) -> None:
-    faults = FaultConfig(seed=2, rate_429=0.25, rate_5xx=0.25, rate_truncate=0.1, retry_after=1, paths="^/arxiv/")
+    faults = FaultConfig(
+        seed=2, rate_429=0.25, rate_5xx=0.25, rate_truncate=0.1, retry_after=1, paths="^/arxiv/"
+    )
     server = make_server(faults)
     ids = MIRROR_IDS[:6]
     with ArxivClient(server.arxiv_url, min_interval=1.0, batch_size=2, max_retries=6, timeout=5.0) as client:

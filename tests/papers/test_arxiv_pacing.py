@@ -52,8 +52,13 @@ class ScriptedSession:
 
 
 def _client(clock: FakeClock, session: ScriptedSession, **kw) -> ArxivClient:
-    return ArxivClient("https://export.arxiv.org/api/query", session=session, clock=clock,  # type: ignore[arg-type]
-                       sleep=clock.sleep, **kw)
+    return ArxivClient(
+        "https://export.arxiv.org/api/query",
+        session=session,
+        clock=clock,  # type: ignore[arg-type]
+        sleep=clock.sleep,
+        **kw,
+    )
 
 
 @needs_reference
@@ -69,10 +74,19 @@ def test_a_rejected_batch_is_halved_until_the_bad_id_stands_alone() -> None:
     session = ScriptedSession(clock, answer)
     ids = ["2401.00001", "2401.00002", "2401.00003", "2401.00004"]
     result = _client(clock, session).fetch(ids)
-    assert [s[1] for s in session.sent] == ["2401.00001,2401.00002,2401.00003,2401.00004", "2401.00001,2401.00002",
-                                            "2401.00003,2401.00004", "2401.00003", "2401.00004"]
-    assert result.status == {"2401.00001": "not_found", "2401.00002": "not_found", "2401.00003": "invalid",
-                             "2401.00004": "not_found"}
+    assert [s[1] for s in session.sent] == [
+        "2401.00001,2401.00002,2401.00003,2401.00004",
+        "2401.00001,2401.00002",
+        "2401.00003,2401.00004",
+        "2401.00003",
+        "2401.00004",
+    ]
+    assert result.status == {
+        "2401.00001": "not_found",
+        "2401.00002": "not_found",
+        "2401.00003": "invalid",
+        "2401.00004": "not_found",
+    }
     assert result.messages["2401.00003"] == "incorrect id format for abc"  # arXiv's own message, verbatim
     # Every send is 3 s after the previous answer arrived (latency 0.25 s).
     sends = [s[0] for s in session.sent]
@@ -81,9 +95,13 @@ def test_a_rejected_batch_is_halved_until_the_bad_id_stands_alone() -> None:
 
 def test_backoff_grows_and_honours_retry_after() -> None:
     clock = FakeClock()
-    script = [FakeResponse(503, b"busy"), requests.ConnectTimeout("slow"),
-              FakeResponse(429, b"Rate exceeded.", {"Retry-After": "30"}), FakeResponse(502, b""),
-              FakeResponse(200, b'<feed xmlns="http://www.w3.org/2005/Atom"/>')]
+    script = [
+        FakeResponse(503, b"busy"),
+        requests.ConnectTimeout("slow"),
+        FakeResponse(429, b"Rate exceeded.", {"Retry-After": "30"}),
+        FakeResponse(502, b""),
+        FakeResponse(200, b'<feed xmlns="http://www.w3.org/2005/Atom"/>'),
+    ]
     session = ScriptedSession(clock, lambda id_list, n: script[n - 1], latency=0.0)
     result = _client(clock, session, max_retries=4).fetch(["2401.00001"])
     assert result.status == {"2401.00001": "not_found"}
@@ -105,8 +123,10 @@ def test_exhausted_retries_mark_the_batch_as_error() -> None:
 
 def test_an_unreadable_200_is_retried() -> None:
     clock = FakeClock()
-    script = [FakeResponse(200, b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>"),
-              FakeResponse(200, b"<feed xmlns='http://www.w3.org/2005/Atom'/>")]
+    script = [
+        FakeResponse(200, b"<feed xmlns='http://www.w3.org/2005/Atom'><entry>"),
+        FakeResponse(200, b"<feed xmlns='http://www.w3.org/2005/Atom'/>"),
+    ]
     session = ScriptedSession(clock, lambda id_list, n: script[n - 1], latency=0.0)
     result = _client(clock, session).fetch(["2401.00001"])
     assert result.status == {"2401.00001": "not_found"} and len(session.sent) == 2

@@ -13,9 +13,25 @@ from pipelines.papers.atom import AtomError, iso_utc, parse_feed
 from tests.papers.recorded import current_wrappers, legacy_feeds, needs_reference, sample_entry, wrapper
 
 pytestmark = needs_reference
-ENTRY_KEYS = {"arxiv_id", "version", "title", "abstract", "authors", "affiliations", "categories",
-              "primary_category", "published", "updated", "doi", "journal_ref", "comment", "abs_url", "pdf_url",
-              "license_url", "code_urls"}
+ENTRY_KEYS = {
+    "arxiv_id",
+    "version",
+    "title",
+    "abstract",
+    "authors",
+    "affiliations",
+    "categories",
+    "primary_category",
+    "published",
+    "updated",
+    "doi",
+    "journal_ref",
+    "comment",
+    "abs_url",
+    "pdf_url",
+    "license_url",
+    "code_urls",
+}
 ISO_Z = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
@@ -67,12 +83,23 @@ def test_single_paper_fields() -> None:
     assert (result.total_results, result.start_index, result.items_per_page) == (1, 0, 100)
     (paper,) = result.entries
     assert paper == {
-        "arxiv_id": "1605.08386", "version": 1, "title": "Heat-bath random walks with Markov bases",
-        "abstract": paper["abstract"], "authors": ["Caprice Stanley", "Tobias Windisch"], "affiliations": [[], []],
-        "categories": ["math.CO", "math.ST"], "primary_category": "math.CO",
-        "published": "2016-05-26T17:59:46Z", "updated": "2016-05-26T17:59:46Z", "doi": None, "journal_ref": None,
-        "comment": "20 pages, 3 figures", "abs_url": "https://arxiv.org/abs/1605.08386v1",
-        "pdf_url": "https://arxiv.org/pdf/1605.08386v1", "license_url": None, "code_urls": [],
+        "arxiv_id": "1605.08386",
+        "version": 1,
+        "title": "Heat-bath random walks with Markov bases",
+        "abstract": paper["abstract"],
+        "authors": ["Caprice Stanley", "Tobias Windisch"],
+        "affiliations": [[], []],
+        "categories": ["math.CO", "math.ST"],
+        "primary_category": "math.CO",
+        "published": "2016-05-26T17:59:46Z",
+        "updated": "2016-05-26T17:59:46Z",
+        "doi": None,
+        "journal_ref": None,
+        "comment": "20 pages, 3 figures",
+        "abs_url": "https://arxiv.org/abs/1605.08386v1",
+        "pdf_url": "https://arxiv.org/pdf/1605.08386v1",
+        "license_url": None,
+        "code_urls": [],
     }
     assert paper["abstract"].startswith("Graphs on lattice points are studied")
     assert paper["abstract"].endswith("is an expander in fixed dimension.")
@@ -93,7 +120,9 @@ def test_old_style_ids_and_affiliations() -> None:
     (astro,) = parse_feed(wrapper("id_astro-ph_0601001")["body"]).entries
     assert (astro["arxiv_id"], astro["version"]) == ("astro-ph/0601001", 1)
     assert astro["journal_ref"] == "ActaAstron.56:1-50,2006"
-    assert astro["affiliations"][0] == ["Ohio State"] and astro["affiliations"][3] == ["Warsaw University Observatory"]
+    assert astro["affiliations"][0] == ["Ohio State"] and astro["affiliations"][3] == [
+        "Warsaw University Observatory"
+    ]
     assert astro["categories"] == ["astro-ph"] and astro["primary_category"] == "astro-ph"
     (quant,) = parse_feed(wrapper("id_quant-ph_0201082v1")["body"]).entries
     assert (quant["arxiv_id"], quant["version"]) == ("quant-ph/0201082", 1)
@@ -106,8 +135,13 @@ def test_error_feed_goes_to_errors() -> None:
     assert recorded["status_code"] == 400
     result = parse_feed(recorded["body"])
     assert result.entries == []
-    assert result.errors == [{"id": "https://arxiv.org/api/errors#incorrect_id_format_for_abc",
-                               "message": "incorrect id format for abc", "bad_id": "abc"}]
+    assert result.errors == [
+        {
+            "id": "https://arxiv.org/api/errors#incorrect_id_format_for_abc",
+            "message": "incorrect id format for abc",
+            "bad_id": "abc",
+        }
+    ]
 
 
 def test_empty_result() -> None:
@@ -115,9 +149,14 @@ def test_empty_result() -> None:
     assert (result.entries, result.errors, result.total_results) == ([], [], 0)
 
 
-@pytest.mark.parametrize(("prefix", "start", "per_page", "count"), [
-    ("q_testing_s0_m100", 0, 100, 100), ("q_testing_s10_m10", 10, 10, 10), ("q_testing_s9_m15", 9, 15, 15),
-])
+@pytest.mark.parametrize(
+    ("prefix", "start", "per_page", "count"),
+    [
+        ("q_testing_s0_m100", 0, 100, 100),
+        ("q_testing_s10_m10", 10, 10, 10),
+        ("q_testing_s9_m15", 9, 15, 15),
+    ],
+)
 def test_search_feed_pagination(prefix: str, start: int, per_page: int, count: int) -> None:
     result = parse_feed(wrapper(prefix)["body"])
     assert (result.total_results, result.start_index, result.items_per_page) == (214881, start, per_page)
@@ -143,7 +182,10 @@ def test_doi_journal_ref_and_code_links_in_current_format() -> None:
 def test_classic_format_with_per_element_namespaces() -> None:
     (paper,) = parse_feed((Path(legacy_feeds()[0])).read_bytes()).entries  # id_list=1111.2011v2
     assert (paper["arxiv_id"], paper["version"]) == ("1111.2011", 2)
-    assert paper["title"] == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
+    assert (
+        paper["title"]
+        == "Quantum Criticality for Extended Nodes on a Bethe Lattice in the Large Connectivity Limit"
+    )
     assert paper["doi"] == "10.1103/PhysRevB.85.115117"
     assert paper["journal_ref"] == "Phys. Rev. B 85, 115117 (2012)"
     assert paper["comment"] == "8 pages, 3 figures. Published version"
@@ -159,22 +201,35 @@ def test_element_order_does_not_matter() -> None:
     # Move the author block to the top and the id to the bottom.
     body = "\n".join(lines[1:-1])
     id_line = next(line for line in lines if "<id>" in line)
-    authors = body[body.index("<author>"):body.rindex("</author>") + len("</author>")]
-    shuffled = "<entry>\n" + authors + "\n" + body.replace(authors, "").replace(id_line, "") + "\n" + id_line + "\n</entry>"
-    feed = ('<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">{}</feed>')
+    authors = body[body.index("<author>") : body.rindex("</author>") + len("</author>")]
+    shuffled = (
+        "<entry>\n"
+        + authors
+        + "\n"
+        + body.replace(authors, "").replace(id_line, "")
+        + "\n"
+        + id_line
+        + "\n</entry>"
+    )
+    feed = '<feed xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">{}</feed>'
     assert parse_feed(feed.format(shuffled)).entries == parse_feed(feed.format(entry)).entries
 
 
 def test_code_urls_are_normalised() -> None:
-    entry = ('<entry xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">'
-             "<id>http://arxiv.org/abs/2401.00001v1</id><title>T</title>"
-             "<summary>Code: github.com/Acme/Trainer.git and (https://www.github.com/acme/trainer). "
-             "See https://gitlab.com/grp/Proj. Not https://github.com/features/x.</summary>"
-             "<arxiv:comment>https://github.com/acme/eval-suite, http://github.com/acme/trainer/tree/main</arxiv:comment>"
-             "</entry>")
+    entry = (
+        '<entry xmlns="http://www.w3.org/2005/Atom" xmlns:arxiv="http://arxiv.org/schemas/atom">'
+        "<id>http://arxiv.org/abs/2401.00001v1</id><title>T</title>"
+        "<summary>Code: github.com/Acme/Trainer.git and (https://www.github.com/acme/trainer). "
+        "See https://gitlab.com/grp/Proj. Not https://github.com/features/x.</summary>"
+        "<arxiv:comment>https://github.com/acme/eval-suite, http://github.com/acme/trainer/tree/main</arxiv:comment>"
+        "</entry>"
+    )
     (paper,) = parse_feed(f'<feed xmlns="http://www.w3.org/2005/Atom">{entry}</feed>').entries
-    assert paper["code_urls"] == ["https://github.com/acme/eval-suite", "https://github.com/acme/trainer",
-                                  "https://gitlab.com/grp/proj"]
+    assert paper["code_urls"] == [
+        "https://github.com/acme/eval-suite",
+        "https://github.com/acme/trainer",
+        "https://gitlab.com/grp/proj",
+    ]
     assert paper["authors"] == [] and paper["published"] is None
 
 
@@ -203,8 +258,11 @@ EXTERNAL_DTD = """<?xml version="1.0"?>
 """
 
 
-@pytest.mark.parametrize("hostile", [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD, BILLION_LAUGHS.encode()],
-                         ids=["billion-laughs", "external-entity", "external-dtd", "billion-laughs-bytes"])
+@pytest.mark.parametrize(
+    "hostile",
+    [BILLION_LAUGHS, EXTERNAL_ENTITY, EXTERNAL_DTD, BILLION_LAUGHS.encode()],
+    ids=["billion-laughs", "external-entity", "external-dtd", "billion-laughs-bytes"],
+)
 def test_hostile_feeds_are_refused_quickly(hostile: str | bytes) -> None:
     started = time.monotonic()
     with pytest.raises(AtomError, match="refused hostile XML"):
@@ -212,8 +270,16 @@ def test_hostile_feeds_are_refused_quickly(hostile: str | bytes) -> None:
     assert time.monotonic() - started < 1.0
 
 
-@pytest.mark.parametrize("bad", [b"", b"not xml", b"<feed", "<html><body>Rate exceeded.</body></html>",
-                                 '<feed xmlns="http://www.w3.org/2005/Atom"><title>&undefined;</title></feed>'])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b"",
+        b"not xml",
+        b"<feed",
+        "<html><body>Rate exceeded.</body></html>",
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>&undefined;</title></feed>',
+    ],
+)
 def test_non_feeds_raise_atom_error(bad: str | bytes) -> None:
     with pytest.raises(AtomError):
         parse_feed(bad)

@@ -43,8 +43,19 @@ def test_retries_through_server_errors(make_server) -> None:
 
 
 def test_paper_links_reads_nested_daily_items() -> None:
-    body = json.dumps({"paper": {"id": "2401.00001", "githubRepo": "github.com/Acme/Repo",
-                                 "projectPage": "javascript:alert(1)", "publishedAt": "2024-01-01T00:00:00.000Z"}})
-    assert paper_links(body) == {"github_repo": "https://github.com/acme/repo", "project_page": None,
-                                 "published_at": "2024-01-01T00:00:00Z"}
+    body = json.dumps(
+        {
+            "paper": {
+                "id": "2401.00001",
+                "githubRepo": "github.com/Acme/Repo",
+                "projectPage": "javascript:alert(1)",
+                "publishedAt": "2024-01-01T00:00:00.000Z",
+            }
+        }
+    )
+    assert paper_links(body) == {
+        "github_repo": "https://github.com/acme/repo",
+        "project_page": None,
+        "published_at": "2024-01-01T00:00:00Z",
+    }
     assert paper_links("not json") == {"github_repo": None, "project_page": None, "published_at": None}

@@ -17,7 +17,13 @@ def small_demo(tmp_path_factory):
     base = tmp_path_factory.mktemp("demo")
     mirror = make_small_mirror(base / "mirror")
     env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home")}
-    proc = subprocess.run(["make", "--no-print-directory", "demo", f"MIRROR={mirror}", f"WAREHOUSE={base / 'wh'}"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        ["make", "--no-print-directory", "demo", f"MIRROR={mirror}", f"WAREHOUSE={base / 'wh'}"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return base, proc.stdout

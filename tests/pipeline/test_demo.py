@@ -19,11 +19,14 @@ def test_demo_builds_one_release_per_mirror_model(small_demo):
     base, _ = small_demo
     with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
         repos = [r[0] for r in con.execute("SELECT repo_id FROM core.releases ORDER BY repo_id").fetchall()]
-        revisions = con.execute("SELECT repo_id, revision, license_raw FROM core.revisions "
-                                "ORDER BY repo_id, committed_at").fetchall()
+        revisions = con.execute(
+            "SELECT repo_id, revision, license_raw FROM core.revisions ORDER BY repo_id, committed_at"
+        ).fetchall()
     assert repos == sorted(SMALL_REPOS)
     # Every commit of the mirror was replayed on its own day, so each is a revision with its own licence.
-    expected = [(repo, meta.get("license")) for repo in sorted(SMALL_REPOS) for _, meta, _, _ in SMALL_REPOS[repo]]
+    expected = [
+        (repo, meta.get("license")) for repo in sorted(SMALL_REPOS) for _, meta, _, _ in SMALL_REPOS[repo]
+    ]
     assert [(r, lic) for r, _, lic in revisions] == expected
 
 
@@ -51,7 +54,13 @@ def test_demo_runs_are_in_the_dagster_instance(small_demo):
     with dg.DagsterInstance.from_config(str(base / "dagster_home")) as instance:
         runs = instance.get_runs()
         assert runs and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
-        assert {r.job_name for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
+        assert {r.job_name for r in runs} == {
+            "daily_listing",
+            "daily_shards",
+            "daily_extras",
+            "build_tables",
+            "publish_snapshot",
+        }
         listing_days = sorted(r.tags.get("dagster/partition") for r in runs if r.job_name == "daily_listing")
         shard_keys = sorted(r.tags.get("dagster/partition") for r in runs if r.job_name == "daily_shards")
     days = sorted({d[:10] for h in SMALL_REPOS.values() for d, _, _, _ in h})
@@ -62,16 +71,20 @@ def test_demo_runs_are_in_the_dagster_instance(small_demo):
 def test_crawl_runs_account_requests(small_demo):
     base, _ = small_demo
     with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT crawl_date, requests_api, requests_resolvers, readmes_fetched, models_listed "
-                           "FROM core.crawl_runs WHERE scope = 'listing:hub' ORDER BY crawl_date").fetchall()
+        rows = con.execute(
+            "SELECT crawl_date, requests_api, requests_resolvers, readmes_fetched, models_listed "
+            "FROM core.crawl_runs WHERE scope = 'listing:hub' ORDER BY crawl_date"
+        ).fetchall()
         scopes = con.execute("SELECT DISTINCT scope FROM core.crawl_runs ORDER BY scope").fetchall()
     assert {s for (s,) in scopes} == {"datasets:hub", "listing:hub", "papers:hub"} | {
-        f"{step}[{k}/{CRAWL_SHARDS}]:hub" for step in ("history", "readmes") for k in range(CRAWL_SHARDS)}
+        f"{step}[{k}/{CRAWL_SHARDS}]:hub" for step in ("history", "readmes") for k in range(CRAWL_SHARDS)
+    }
     assert len(rows) == 5
     assert all(api >= 1 for _, api, _, _, _ in rows)
     with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
-        (readmes,) = con.execute("SELECT sum(readmes_fetched) FROM core.crawl_runs WHERE scope LIKE 'readmes%'"
-                                 ).fetchone()
+        (readmes,) = con.execute(
+            "SELECT sum(readmes_fetched) FROM core.crawl_runs WHERE scope LIKE 'readmes%'"
+        ).fetchone()
     # Each README is read once, on the day its commit first appears: 5 commits -> 5 reads in all.
     assert readmes == 5
 
@@ -79,7 +92,9 @@ def test_crawl_runs_account_requests(small_demo):
 def test_manifest_is_json_with_counts(small_demo):
     base, _ = small_demo
     snapshots = base / "wh" / "snapshots"
-    manifest = json.loads((snapshots / (snapshots / "LATEST").read_text().strip() / "manifest.json").read_text())
+    manifest = json.loads(
+        (snapshots / (snapshots / "LATEST").read_text().strip() / "manifest.json").read_text()
+    )
     assert manifest["schema_version"] == 1
     assert manifest["crawl_window"]["to"] == "2024-03-05"
     assert set(manifest["tables"]) >= {"releases", "revisions", "crawl_runs"}
@@ -95,9 +110,17 @@ def test_every_check_of_the_demo_passed_and_is_recorded_in_the_instance(small_de
             for record in instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION):
                 evaluations.append(record.dagster_event.event_specific_data)
     names = {e.check_name for e in evaluations}
-    assert {"revisions_keys", "releases_cover_revisions", "revisions_suite", "releases_suite",
-            "quarantine_suite", "crawl_runs_suite", "datasets_suite", "papers_suite",
-            "release_papers_suite"} <= names
+    assert {
+        "revisions_keys",
+        "releases_cover_revisions",
+        "revisions_suite",
+        "releases_suite",
+        "quarantine_suite",
+        "crawl_runs_suite",
+        "datasets_suite",
+        "papers_suite",
+        "release_papers_suite",
+    } <= names
     assert all(e.passed for e in evaluations), [e.check_name for e in evaluations if not e.passed]
 
 
@@ -114,10 +137,15 @@ def test_the_snapshot_carries_the_quality_report_and_check_results(small_demo):
     # row of every present suite says it was validated by the build's check, at the time the manifest records.
     present = {t: s for t, s in manifest["checks"]["suites"].items() if s["present"]}
     assert {"releases", "revisions", "openness", "disclosures"} <= set(present)
-    rows = {line.split("|")[1].strip(): line for line in (folder / "QUALITY.md").read_text().splitlines()
-            if line.startswith("| core.")}
+    rows = {
+        line.split("|")[1].strip(): line
+        for line in (folder / "QUALITY.md").read_text().splitlines()
+        if line.startswith("| core.")
+    }
     for table, suite in present.items():
-        assert f"by the build's check at {suite['validated_at']}" in rows[f"core.{table}"], rows[f"core.{table}"]
+        assert f"by the build's check at {suite['validated_at']}" in rows[f"core.{table}"], rows[
+            f"core.{table}"
+        ]
     assert (base / "wh" / "quality" / "releases.json").exists()
 
 
@@ -135,15 +163,19 @@ def test_the_snapshot_has_an_html_report_with_its_charts(small_demo):
 def test_the_replayed_history_shows_as_transitions_in_the_warehouse_and_the_report(small_demo):
     base, _ = small_demo
     with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
-        rows = con.execute("SELECT changed_at::DATE::VARCHAR, dimension, from_value, to_value, direction "
-                           "FROM core.transitions WHERE repo_id = 'acme/open-7b' AND dimension LIKE 'license%' "
-                           "OR repo_id = 'acme/open-7b' AND dimension = 'mof:Model parameters (Final)' "
-                           "ORDER BY dimension").fetchall()
+        rows = con.execute(
+            "SELECT changed_at::DATE::VARCHAR, dimension, from_value, to_value, direction "
+            "FROM core.transitions WHERE repo_id = 'acme/open-7b' AND dimension LIKE 'license%' "
+            "OR repo_id = 'acme/open-7b' AND dimension = 'mof:Model parameters (Final)' "
+            "ORDER BY dimension"
+        ).fetchall()
     # acme/open-7b moved from a custom research licence (not in the catalogue) to Apache-2.0 on 2024-02-20
     # (tests/small_mirror.py): its weights became openly licensed.
-    assert rows == [("2024-02-20", "license_family", "unknown", "osi-permissive", "lateral"),
-                    ("2024-02-20", "license_id", "acme-research", "apache-2.0", "lateral"),
-                    ("2024-02-20", "mof:Model parameters (Final)", "included", "open", "opening")]
+    assert rows == [
+        ("2024-02-20", "license_family", "unknown", "osi-permissive", "lateral"),
+        ("2024-02-20", "license_id", "acme-research", "apache-2.0", "lateral"),
+        ("2024-02-20", "mof:Model parameters (Final)", "included", "open", "opening"),
+    ]
     snapshots = base / "wh" / "snapshots"
     html = (snapshots / (snapshots / "LATEST").read_text().strip() / "report.html").read_text()
     assert "acme/open-7b" in html

@@ -48,18 +48,37 @@ def test_open_session_keeps_its_version_while_a_run_publishes(tmp_path):
     _cycle(wh, mirror, "2024-03-06")
     before = len(SMALL_REPOS)
 
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(wh.serving_db)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(wh.serving_db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     assert int(reader.stdout.readline()) == before
 
     # A new model appears on the Hub; the next run crawls, rebuilds and publishes while the session is open.
     writer = MirrorWriter(mirror, title="test mirror")
     date = "2024-03-10T12:00:00.000Z"
-    info = {"_id": "f" * 24, "id": "gamma/new-model", "author": "gamma", "lastModified": date, "createdAt": date,
-            "private": False, "gated": False, "tags": ["license:mit"], "cardData": {"license": "mit"},
-            "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}]}
-    writer.add_revision("models", "gamma/new-model", Commit(id="e" * 40, date=date, title="init"), info,
-                        files={"README.md": "---\nlicense: mit\n---\n# New\n"})
+    info = {
+        "_id": "f" * 24,
+        "id": "gamma/new-model",
+        "author": "gamma",
+        "lastModified": date,
+        "createdAt": date,
+        "private": False,
+        "gated": False,
+        "tags": ["license:mit"],
+        "cardData": {"license": "mit"},
+        "siblings": [{"rfilename": "README.md"}, {"rfilename": "model.safetensors"}],
+    }
+    writer.add_revision(
+        "models",
+        "gamma/new-model",
+        Commit(id="e" * 40, date=date, title="init"),
+        info,
+        files={"README.md": "---\nlicense: mit\n---\n# New\n"},
+    )
     writer.finish()
     _cycle(wh, mirror, "2024-03-11")  # must not fail on the reader's lock
 
@@ -90,8 +109,10 @@ def test_a_failed_snapshot_leaves_the_serving_file_as_it_was(tmp_path):
     _cycle(wh, mirror, "2024-03-06")
     served = wh.serving_db.read_bytes()
     with wh.connect() as con:  # a change the next publish would serve
-        con.execute("UPDATE core.releases SET last_seen = last_seen + INTERVAL 1 SECOND WHERE repo_id = ?",
-                    [next(iter(SMALL_REPOS))])
+        con.execute(
+            "UPDATE core.releases SET last_seen = last_seen + INTERVAL 1 SECOND WHERE repo_id = ?",
+            [next(iter(SMALL_REPOS))],
+        )
     # The snapshot cannot be written (its folder is in the way): the serving file is not replaced.
     shutil.move(wh.snapshots, tmp_path / "kept")
     wh.snapshots.write_text("not a folder")

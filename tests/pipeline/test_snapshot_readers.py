@@ -29,9 +29,12 @@ def snapshot(small_demo):
 def test_duckdb_reads_the_snapshot(snapshot):
     folder, manifest = snapshot
     with duckdb.connect() as con:
-        n = con.execute("SELECT count(*) FROM read_parquet(?)", [str(folder / "releases.parquet")]).fetchone()[0]
-        repos = con.execute("SELECT repo_id FROM read_parquet(?) ORDER BY 1", [str(folder / "releases.parquet")]
-                            ).fetchall()
+        n = con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [str(folder / "releases.parquet")]
+        ).fetchone()[0]
+        repos = con.execute(
+            "SELECT repo_id FROM read_parquet(?) ORDER BY 1", [str(folder / "releases.parquet")]
+        ).fetchall()
     assert n == manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
     assert [r[0] for r in repos] == sorted(SMALL_REPOS)
 
@@ -47,10 +50,18 @@ def test_polars_pandas_and_pyarrow_read_the_snapshot(snapshot):
 
 def test_datasets_reads_the_snapshot(snapshot, tmp_path):
     folder, manifest = snapshot
-    code = ("import datasets, sys; d = datasets.load_dataset('parquet', data_files=sys.argv[1], split='train', "
-            "cache_dir=sys.argv[2]); print(d.num_rows, sorted(d['repo_id'])[0])")
+    code = (
+        "import datasets, sys; d = datasets.load_dataset('parquet', data_files=sys.argv[1], split='train', "
+        "cache_dir=sys.argv[2]); print(d.num_rows, sorted(d['repo_id'])[0])"
+    )
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
-    out = subprocess.run([sys.executable, "-c", code, str(folder / "releases.parquet"), str(tmp_path)],
-                         capture_output=True, text=True, env=env, timeout=120, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(folder / "releases.parquet"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=True,
+    ).stdout.split()
     assert int(out[0]) == manifest["tables"]["releases"]["rows"]
     assert out[1] == sorted(SMALL_REPOS)[0]

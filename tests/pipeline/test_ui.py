@@ -44,8 +44,14 @@ def ui(small_demo):
     # The UI's runs use the demo's warehouse (the variables a deployment would set, cf. .env.example).
     env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home"), "OPENNESS_WAREHOUSE": str(base / "wh")}
     log = open(base / "ui.log", "w")  # noqa: SIM115 - closed below; its tail explains a failed run
-    proc = subprocess.Popen([sys.executable, "-m", "assets.cli", "ui", "--port", str(port)], cwd=ROOT, env=env,
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "assets.cli", "ui", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     url_log[url] = base / "ui.log"
     try:
@@ -75,13 +81,25 @@ def test_ui_binds_to_loopback_and_shows_the_asset_graph(ui):
     assert ui.startswith("http://127.0.0.1:")
     nodes = _graphql(ui, ASSETS)["assetNodes"]
     keys = {"/".join(n["assetKey"]["path"]) for n in nodes}
-    assert {"raw/hub_listing", "raw/hub_readmes", "core/revisions", "core/releases", "publish/snapshot"} <= keys
+    assert {
+        "raw/hub_listing",
+        "raw/hub_readmes",
+        "core/revisions",
+        "core/releases",
+        "publish/snapshot",
+    } <= keys
 
 
 def test_ui_lists_the_demo_runs(ui):
     runs = _graphql(ui, RUNS)["runsOrError"]["results"]
     assert runs, "no runs visible in the UI"
-    assert {r["jobName"] for r in runs} == {"daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot"}
+    assert {r["jobName"] for r in runs} == {
+        "daily_listing",
+        "daily_shards",
+        "daily_extras",
+        "build_tables",
+        "publish_snapshot",
+    }
     assert all(r["status"] == "SUCCESS" for r in runs)
 
 
@@ -125,7 +143,9 @@ def _why_failed(url: str, events: list[dict]) -> str:
     lines = []
     for e in events:
         if e["__typename"] == "ExecutionStepFailureEvent":
-            lines.append(f"step {e['stepKey']} failed: {e['error']['message']}\n{''.join(e['error']['stack'])[-3000:]}")
+            lines.append(
+                f"step {e['stepKey']} failed: {e['error']['message']}\n{''.join(e['error']['stack'])[-3000:]}"
+            )
         elif e["__typename"] in ("RunFailureEvent", "EngineEvent") and e.get("message"):
             err = (e.get("error") or {}).get("message", "")
             lines.append(f"{e['__typename']}: {e['message']} {err}".strip())
@@ -136,8 +156,14 @@ def _why_failed(url: str, events: list[dict]) -> str:
 
 def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_checks(ui, small_demo):
     location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
-    params = {"selector": {"repositoryLocationName": location, "repositoryName": "__repository__",
-                           "jobName": "build_tables"}, "runConfigData": {}}
+    params = {
+        "selector": {
+            "repositoryLocationName": location,
+            "repositoryName": "__repository__",
+            "jobName": "build_tables",
+        },
+        "runConfigData": {},
+    }
     launched = _gql(ui, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
@@ -150,15 +176,23 @@ def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_check
         time.sleep(2)
     events = _gql(ui, EVENTS, {"id": run_id})["logsForRun"]["events"]
     assert status == "SUCCESS", _why_failed(ui, events)
-    materialised = {"/".join(e["assetKey"]["path"]) for e in events if e["__typename"] == "MaterializationEvent"}
-    checks = {e["evaluation"]["checkName"]: e["evaluation"]["success"] for e in events
-              if e["__typename"] == "AssetCheckEvaluationEvent"}
+    materialised = {
+        "/".join(e["assetKey"]["path"]) for e in events if e["__typename"] == "MaterializationEvent"
+    }
+    checks = {
+        e["evaluation"]["checkName"]: e["evaluation"]["success"]
+        for e in events
+        if e["__typename"] == "AssetCheckEvaluationEvent"
+    }
     assert {"core/revisions", "core/releases", "core/openness", "core/transitions"} <= materialised
     assert {"revisions_keys", "revisions_suite", "openness_suite"} <= set(checks)
     assert all(checks.values()), checks
     # The run honoured the OPENNESS_WAREHOUSE it was started with: it rebuilt the demo's warehouse.
-    built = {e["assetKey"]["path"][1]: {m["label"]: m.get("intValue") for m in e["metadataEntries"]}
-             for e in events if e["__typename"] == "MaterializationEvent"}
+    built = {
+        e["assetKey"]["path"][1]: {m["label"]: m.get("intValue") for m in e["metadataEntries"]}
+        for e in events
+        if e["__typename"] == "MaterializationEvent"
+    }
     with duckdb.connect(str(small_demo[0] / "wh" / "openness.duckdb"), read_only=True) as con:
         stored = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
     assert stored > 0

@@ -19,22 +19,31 @@ TRANSITIONS_DDL = """CREATE TABLE core.transitions (repo_id VARCHAR, changed_at 
     evidence_url VARCHAR)"""
 
 
-def add_release(con: duckdb.DuckDBPyConnection, repo_id: str, day: str, license_raw: str = "apache-2.0") -> None:
+def add_release(
+    con: duckdb.DuckDBPyConnection, repo_id: str, day: str, license_raw: str = "apache-2.0"
+) -> None:
     """One release with one revision, first seen on `day`."""
     org, name = repo_id.split("/")
     sha = (repo_id.encode().hex() * 3)[:40]
-    con.execute("INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at, license_raw, has_weights, "
-                "weight_formats) VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, true, ['safetensors'])",
-                [repo_id, sha, day, day, license_raw])
-    con.execute("INSERT INTO core.releases (repo_id, org, name, first_seen, last_seen, modality, latest_revision, "
-                "revision_count) VALUES (?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 'text', ?, 1)",
-                [repo_id, org, name, day, day, sha])
+    con.execute(
+        "INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at, license_raw, has_weights, "
+        "weight_formats) VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, true, ['safetensors'])",
+        [repo_id, sha, day, day, license_raw],
+    )
+    con.execute(
+        "INSERT INTO core.releases (repo_id, org, name, first_seen, last_seen, modality, latest_revision, "
+        "revision_count) VALUES (?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 'text', ?, 1)",
+        [repo_id, org, name, day, day, sha],
+    )
 
 
 def add_crawl(con: duckdb.DuckDBPyConnection, day: str) -> None:
     """A finished crawl run on `day`."""
-    con.execute("INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, status, models_listed) "
-                "VALUES (?, ?::DATE, ?::TIMESTAMPTZ, 'success', 3)", [f"crawl-{day}", day, day])
+    con.execute(
+        "INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, status, models_listed) "
+        "VALUES (?, ?::DATE, ?::TIMESTAMPTZ, 'success', 3)",
+        [f"crawl-{day}", day, day],
+    )
 
 
 @pytest.fixture
@@ -113,9 +122,17 @@ def s3_bucket(s3_endpoint: str, request: pytest.FixtureRequest) -> tuple[str, di
     import boto3
 
     name = re.sub(r"[^a-z0-9-]", "-", request.node.name.lower())[:50].strip("-")
-    client = boto3.client("s3", endpoint_url=s3_endpoint, aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     client.create_bucket(Bucket=name)
-    options = {"key": "testing", "secret": "testing",
-               "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"}}
+    options = {
+        "key": "testing",
+        "secret": "testing",
+        "client_kwargs": {"endpoint_url": s3_endpoint, "region_name": "us-east-1"},
+    }
     return name, options

@@ -19,8 +19,9 @@ VERSION = "2024-03-01.1"
 def served(warehouse, tmp_path) -> Path:
     """A snapshots folder with one version (the folder an HTTP server serves)."""
     snapshots = tmp_path / "served"
-    write_snapshot(warehouse, snapshots, "2024-03-01",
-                   extra={"crawl_window": {"from": "2024-03-01", "to": "2024-03-01"}})
+    write_snapshot(
+        warehouse, snapshots, "2024-03-01", extra={"crawl_window": {"from": "2024-03-01", "to": "2024-03-01"}}
+    )
     return snapshots
 
 
@@ -55,7 +56,9 @@ def test_resume_fetches_only_the_partial_file_with_a_range_request(served, tmp_p
 
     download(base, tmp_path / "got", progress=messages.append)
 
-    fetched = [(path, rng) for path, rng in server.log if path not in ("/LATEST", f"/{VERSION}/manifest.json")]
+    fetched = [
+        (path, rng) for path, rng in server.log if path not in ("/LATEST", f"/{VERSION}/manifest.json")
+    ]
     assert fetched == [(f"/{VERSION}/revisions.parquet", f"bytes={len(whole) // 2}-")]
     assert victim.read_bytes() == whole and not (folder / "revisions.parquet.part").exists()
     assert any(m.startswith(f"revisions.parquet: resumed from byte {len(whole) // 2}") for m in messages)
@@ -91,15 +94,18 @@ def test_corrupt_file_is_refused_named_and_not_left_in_place(served, tmp_path, h
     assert "releases.parquet" in message and good_sha in message and bad_sha in message
     folder = tmp_path / "got" / VERSION
     assert not (folder / "releases.parquet").exists() and not (folder / "releases.parquet.part").exists()
-    assert (folder / "revisions.parquet").read_bytes() == (served / VERSION / "revisions.parquet").read_bytes()
+    assert (folder / "revisions.parquet").read_bytes() == (
+        served / VERSION / "revisions.parquet"
+    ).read_bytes()
     assert not (folder / "manifest.json").exists()  # an incomplete version never looks complete
 
     assert run_download(base, tmp_path / "again", None, environ={}) == 2
     assert good_sha in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("evil", ["../evil", "/etc/passwd", "sub\\evil", "..\\..\\evil", "sub/evil", ".hidden",
-                                  "manifest.json"])
+@pytest.mark.parametrize(
+    "evil", ["../evil", "/etc/passwd", "sub\\evil", "..\\..\\evil", "sub/evil", ".hidden", "manifest.json"]
+)
 def test_malicious_manifest_path_is_refused_and_nothing_lands_outside(served, tmp_path, http_server, evil):
     manifest_path = served / VERSION / "manifest.json"
     manifest = json.loads(manifest_path.read_text())

@@ -30,12 +30,19 @@ def test_snapshot_asset_publishes_to_s3(tmp_path, s3_bucket, monkeypatch):
     monkeypatch.setenv("OPENNESS_WAREHOUSE", str(wh.root))
     monkeypatch.setenv("OPENNESS_PUBLISH_TARGETS", f"s3://{bucket}/openness")
     monkeypatch.setenv("OPENNESS_STORAGE_OPTIONS", json.dumps(options))
-    for key in ("OPENNESS_HUB_ENDPOINT", "OPENNESS_HUB_REPLAY", "OPENNESS_HUB_RATE_LIMIT", "OPENNESS_ARXIV_ENDPOINT",
-                "OPENNESS_HUB_SCOPE_FILE"):
+    for key in (
+        "OPENNESS_HUB_ENDPOINT",
+        "OPENNESS_HUB_REPLAY",
+        "OPENNESS_HUB_RATE_LIMIT",
+        "OPENNESS_ARXIV_ENDPOINT",
+        "OPENNESS_HUB_SCOPE_FILE",
+    ):
         monkeypatch.setenv(key, os.environ.get(key, "false" if "REPLAY" in key or "LIMIT" in key else ""))
-    result = defs.resolve_implicit_global_asset_job_def().get_subset(
-        asset_selection={dg.AssetKey(["publish", "snapshot"])}).execute_in_process(
-        instance=dg.DagsterInstance.ephemeral(), raise_on_error=True)
+    result = (
+        defs.resolve_implicit_global_asset_job_def()
+        .get_subset(asset_selection={dg.AssetKey(["publish", "snapshot"])})
+        .execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=True)
+    )
     (mat,) = result.asset_materializations_for_node("publish__snapshot")
     version = mat.metadata["version"].value
     fs = fsspec.filesystem("s3", **options)

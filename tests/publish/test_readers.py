@@ -26,8 +26,11 @@ def releases(warehouse, tmp_path) -> Path:
 
 
 def test_duckdb_reads_a_snapshot(releases):
-    rows = duckdb.connect().execute("SELECT repo_id, org FROM read_parquet(?) ORDER BY repo_id",
-                                    [str(releases)]).fetchall()
+    rows = (
+        duckdb.connect()
+        .execute("SELECT repo_id, org FROM read_parquet(?) ORDER BY repo_id", [str(releases)])
+        .fetchall()
+    )
     assert rows == [(r, r.split("/")[0]) for r in REPOS]
 
 
@@ -58,10 +61,21 @@ def test_datasets_reads_a_snapshot_offline(releases, tmp_path):
         "split='train')\n"
         "print(json.dumps({'rows': sorted(ds['repo_id']), 'columns': ds.column_names}))\n"
     )
-    env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "hf"),
-           "HF_DATASETS_DISABLE_PROGRESS_BARS": "1"}
-    done = subprocess.run([sys.executable, "-c", script, str(releases), str(tmp_path / "cache")], env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    env = {
+        **os.environ,
+        "HF_DATASETS_OFFLINE": "1",
+        "HF_HUB_OFFLINE": "1",
+        "HF_HOME": str(tmp_path / "hf"),
+        "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(releases), str(tmp_path / "cache")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["rows"] == REPOS and "repo_id" in result["columns"]

@@ -31,8 +31,13 @@ OPENNESS_DDL = """CREATE TABLE core.openness (repo_id VARCHAR, revision VARCHAR,
 TRANSITIONS_DDL = """CREATE TABLE core.transitions (repo_id VARCHAR, changed_at TIMESTAMPTZ, dimension VARCHAR,
     from_value VARCHAR, to_value VARCHAR, direction VARCHAR, from_revision VARCHAR, to_revision VARCHAR,
     evidence_url VARCHAR, short_lived BOOLEAN)"""
-RELEASES = [("acme/alpha", "acme"), ("acme/beta", "acme"), ("zeta/gamma", "zeta"), ("zeta/delta", "zeta"),
-            (PROBE_REPO, "org")]
+RELEASES = [
+    ("acme/alpha", "acme"),
+    ("acme/beta", "acme"),
+    ("zeta/gamma", "zeta"),
+    ("zeta/delta", "zeta"),
+    (PROBE_REPO, "org"),
+]
 # repo, revision, valid_from, valid_to, spectrum level, licence family, OSAI score
 OPENNESS = [
     ("acme/alpha", "a1", "2024-01-10", "2024-03-05 10:00", 1, "non-commercial", 0.2),
@@ -47,20 +52,105 @@ OPENNESS = [
 HUB = "https://huggingface.co/"
 # repo, changed_at, dimension, from, to, direction, to_revision, evidence URL, short-lived
 TRANSITIONS = [
-    ("acme/alpha", "2024-03-05 10:00", "spectrum_level", "1", "3", "opening", "a2", HUB + "acme/alpha/commit/a2", False),
-    ("acme/alpha", "2024-03-05 10:00", "license_family", "non-commercial", "osi-permissive", "opening", "a2",
-     HUB + "acme/alpha/commit/a2", False),
-    ("acme/beta", "2024-04-02 12:00", "spectrum_level", "3", "2", "closing", "b2", HUB + "acme/beta/commit/b2", False),
-    ("acme/beta", "2024-04-02 12:00", "license_family", "osi-permissive", "community", "closing", "b2",
-     HUB + "acme/beta/commit/b2", False),
-    ("acme/beta", "2024-05-15 08:00", "gated", "false", "manual", "closing", "b3", HUB + "acme/beta/commit/b3", False),
-    (PROBE_REPO, "2024-05-03 09:00", "spectrum_level", None, "0", "lateral", "s2", "javascript:alert(3)", False),
-    (PROBE_REPO, "2024-05-03 09:00", "license_family", PROBE_FAMILY, "proprietary", "lateral", "s2",
-     "javascript:alert(3)", False),
-    ("zeta/gamma", "2024-05-20 08:00", "license_family", "osi-permissive", "proprietary", "closing", "g2",
-     HUB + "zeta/gamma/commit/g2", True),
-    ("zeta/gamma", "2024-05-20 09:00", "license_family", "proprietary", "osi-permissive", "opening", "g3",
-     HUB + "zeta/gamma/commit/g3", True),
+    (
+        "acme/alpha",
+        "2024-03-05 10:00",
+        "spectrum_level",
+        "1",
+        "3",
+        "opening",
+        "a2",
+        HUB + "acme/alpha/commit/a2",
+        False,
+    ),
+    (
+        "acme/alpha",
+        "2024-03-05 10:00",
+        "license_family",
+        "non-commercial",
+        "osi-permissive",
+        "opening",
+        "a2",
+        HUB + "acme/alpha/commit/a2",
+        False,
+    ),
+    (
+        "acme/beta",
+        "2024-04-02 12:00",
+        "spectrum_level",
+        "3",
+        "2",
+        "closing",
+        "b2",
+        HUB + "acme/beta/commit/b2",
+        False,
+    ),
+    (
+        "acme/beta",
+        "2024-04-02 12:00",
+        "license_family",
+        "osi-permissive",
+        "community",
+        "closing",
+        "b2",
+        HUB + "acme/beta/commit/b2",
+        False,
+    ),
+    (
+        "acme/beta",
+        "2024-05-15 08:00",
+        "gated",
+        "false",
+        "manual",
+        "closing",
+        "b3",
+        HUB + "acme/beta/commit/b3",
+        False,
+    ),
+    (
+        PROBE_REPO,
+        "2024-05-03 09:00",
+        "spectrum_level",
+        None,
+        "0",
+        "lateral",
+        "s2",
+        "javascript:alert(3)",
+        False,
+    ),
+    (
+        PROBE_REPO,
+        "2024-05-03 09:00",
+        "license_family",
+        PROBE_FAMILY,
+        "proprietary",
+        "lateral",
+        "s2",
+        "javascript:alert(3)",
+        False,
+    ),
+    (
+        "zeta/gamma",
+        "2024-05-20 08:00",
+        "license_family",
+        "osi-permissive",
+        "proprietary",
+        "closing",
+        "g2",
+        HUB + "zeta/gamma/commit/g2",
+        True,
+    ),
+    (
+        "zeta/gamma",
+        "2024-05-20 09:00",
+        "license_family",
+        "proprietary",
+        "osi-permissive",
+        "opening",
+        "g3",
+        HUB + "zeta/gamma/commit/g3",
+        True,
+    ),
 ]
 # Month-end states: Jan {L1, L3}; Feb {L1, L3, L5, unknown}; Mar {L3 x2, L5, unknown}; Apr {L2, L3, L5, unknown};
 # May {L0, L2, L3, L4, L5}.
@@ -70,13 +160,30 @@ SPECTRUM_BARS = 2 + 4 + 3 + 4 + 5
 LICENCE_BARS = 2 + 3 + 2 + 3 + 4
 # Mar: opening; Apr: closing; May: closing (gated). The short-lived pair and the lateral changes are not drawn.
 TRANSITION_BARS = 3
-MANIFEST = {"version": "2024-05-31.1", "rubric_version": "test", "checks": {
-    "passed": False,
-    "suites": {"releases": {"success": True, "evaluated": 3, "successful": 3},
-               "openness": {"success": False, "evaluated": 4, "successful": 2}},
-    "gates": {"passed": False, "gates": [
-        {"name": "release_drop", "passed": True, "value": 0.0, "threshold": 0.05, "reason": "ok"},
-        {"name": "spectrum_flip", "passed": False, "value": 0.5, "threshold": 0.2, "reason": "<b>half</b> flipped"}]}}}
+MANIFEST = {
+    "version": "2024-05-31.1",
+    "rubric_version": "test",
+    "checks": {
+        "passed": False,
+        "suites": {
+            "releases": {"success": True, "evaluated": 3, "successful": 3},
+            "openness": {"success": False, "evaluated": 4, "successful": 2},
+        },
+        "gates": {
+            "passed": False,
+            "gates": [
+                {"name": "release_drop", "passed": True, "value": 0.0, "threshold": 0.05, "reason": "ok"},
+                {
+                    "name": "spectrum_flip",
+                    "passed": False,
+                    "value": 0.5,
+                    "threshold": 0.2,
+                    "reason": "<b>half</b> flipped",
+                },
+            ],
+        },
+    },
+}
 
 
 def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
@@ -87,12 +194,21 @@ def build_warehouse(path: Path) -> duckdb.DuckDBPyConnection:
     con.execute(OPENNESS_DDL)
     con.execute(TRANSITIONS_DDL)
     for repo, org in RELEASES:
-        con.execute("INSERT INTO core.releases (repo_id, org, name, first_seen, last_seen, modality) "
-                    "VALUES (?, ?, ?, '2024-01-01', '2024-05-31', 'text')", [repo, org, repo.split("/", 1)[1]])
-    con.executemany("INSERT INTO core.openness (repo_id, revision, valid_from, valid_to, spectrum_level, "
-                    "license_family, osai_score, rubric_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'test')", OPENNESS)
-    con.executemany("INSERT INTO core.transitions (repo_id, changed_at, dimension, from_value, to_value, direction, "
-                    "to_revision, evidence_url, short_lived) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", TRANSITIONS)
+        con.execute(
+            "INSERT INTO core.releases (repo_id, org, name, first_seen, last_seen, modality) "
+            "VALUES (?, ?, ?, '2024-01-01', '2024-05-31', 'text')",
+            [repo, org, repo.split("/", 1)[1]],
+        )
+    con.executemany(
+        "INSERT INTO core.openness (repo_id, revision, valid_from, valid_to, spectrum_level, "
+        "license_family, osai_score, rubric_version) VALUES (?, ?, ?, ?, ?, ?, ?, 'test')",
+        OPENNESS,
+    )
+    con.executemany(
+        "INSERT INTO core.transitions (repo_id, changed_at, dimension, from_value, to_value, direction, "
+        "to_revision, evidence_url, short_lived) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        TRANSITIONS,
+    )
     create_marts(con)
     return con
 
@@ -158,12 +274,20 @@ class Page(HTMLParser):
 def check_page(html: str) -> Page:
     """The assertions shared by the HTML string and the DOM Chromium built from it."""
     page = Page(html)
-    assert page.bars == {"spectrum": SPECTRUM_BARS, "licence_families": LICENCE_BARS, "transitions": TRANSITION_BARS}
+    assert page.bars == {
+        "spectrum": SPECTRUM_BARS,
+        "licence_families": LICENCE_BARS,
+        "transitions": TRANSITION_BARS,
+    }
     for name, attrs in page.charts.items():
         assert attrs.get("role") == "img" and attrs.get("aria-label"), name
-    assert page.tags.get("script", 0) == 0 and page.tags.get("img", 0) == 0 and page.tags.get("iframe", 0) == 0
+    assert (
+        page.tags.get("script", 0) == 0 and page.tags.get("img", 0) == 0 and page.tags.get("iframe", 0) == 0
+    )
     # No external resources: nothing with a source, no stylesheet links (and a CSP forbids loading besides).
-    assert page.sources == 0 and page.tags.get("link", 0) == 0 and "@import" not in html and "url(" not in html
+    assert (
+        page.sources == 0 and page.tags.get("link", 0) == 0 and "@import" not in html and "url(" not in html
+    )
     assert all(h.startswith(("#", "https://huggingface.co/")) for h in page.hrefs), page.hrefs
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;img src=x onerror=alert(2)&gt;" in html
@@ -178,13 +302,15 @@ def test_report_matches_the_data_and_escapes_untrusted_values(report: str) -> No
     assert "default-src 'none'" in report
     assert "2024-01 · 1 weights without reuse rights: 1 releases (50% of 2)" in report  # a tooltip
     # Latest month (May): the gated change and the probe's two lateral changes; the short-lived pair is left out.
-    latest = report[report.index("Latest month with transitions: 2024-05"):report.index('id="movers"')]
+    latest = report[report.index("Latest month with transitions: 2024-05") : report.index('id="movers"')]
     assert latest.count("<tr>") == 1 + 3 and "zeta/gamma" not in latest
-    movers = report[report.index('id="movers"'):report.index('id="orgs"')]
+    movers = report[report.index('id="movers"') : report.index('id="orgs"')]
     assert movers.count("<tr>") == 1 + 4 and movers.count("▲ opening") == 2 and movers.count("▼ closing") == 2
     assert page.rows["orgs"] == 1 + 3  # acme, zeta, org
-    quality = report[report.index('id="quality"'):]
-    assert "Checks failed" in quality and "1 of 2 table suites" in quality and "1 of 2 snapshot gates" in quality
+    quality = report[report.index('id="quality"') :]
+    assert (
+        "Checks failed" in quality and "1 of 2 table suites" in quality and "1 of 2 snapshot gates" in quality
+    )
     assert "&lt;b&gt;half&lt;/b&gt; flipped" in quality
 
 
@@ -216,8 +342,8 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
     pos, idat = 8, []
     while pos < len(data):
-        size, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + size]
+        size, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + size]
         pos += 12 + size
         if kind == b"IHDR":
             width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
@@ -228,7 +354,7 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     raw, stride, rows = zlib.decompress(b"".join(idat)), width * bpp, []
     prev = bytearray(stride)
     for y in range(height):
-        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        kind, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         if kind == 1:
             for i in range(bpp, stride):
                 line[i] = (line[i] + line[i - bpp]) & 255
@@ -251,13 +377,30 @@ def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
 def chromium(*args: str) -> subprocess.CompletedProcess:
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=60, check=True)
+            [
+                "chromium",
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--user-data-dir={profile}",
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None,
-                    reason="Chromium is not installed (run .ci/install-chromium); string-level tests still ran")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None,
+    reason="Chromium is not installed (run .ci/install-chromium); string-level tests still ran",
+)
 def test_chromium_renders_the_report(report: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     page, png = ARTIFACTS / "report.html", ARTIFACTS / "report.png"
@@ -271,7 +414,9 @@ def test_chromium_renders_the_report(report: str) -> None:
     width, height, rows = decode_png(png.read_bytes())
     assert (width, height) == (1280, 2000)
     white = b"\xff\xff\xff"
-    inked = sum(1 for row in rows for i in range(0, len(row), 12) if row[i:i + 3] != white)  # every 4th pixel
+    inked = sum(
+        1 for row in rows for i in range(0, len(row), 12) if row[i : i + 3] != white
+    )  # every 4th pixel
     assert inked > 0.02 * width * height / 4, f"screenshot looks blank ({inked} sampled pixels not white)"
-    colours = {row[i:i + 3] for row in rows[::8] for i in range(0, len(row), 24)}
+    colours = {row[i : i + 3] for row in rows[::8] for i in range(0, len(row), 24)}
     assert len(colours) > 10, "screenshot has too few colours to hold the charts"

@@ -11,8 +11,11 @@ from pipelines.publish.card import render_dataset_card
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
 from tests.publish.conftest import add_crawl, add_release
 
-EXTRA = {"crawl_window": {"from": "2024-03-01", "to": "2024-03-01"}, "quarantine": {"bad_yaml": 2},
-         "checks": {"revision_keys": {"passed": True}}}
+EXTRA = {
+    "crawl_window": {"from": "2024-03-01", "to": "2024-03-01"},
+    "quarantine": {"bad_yaml": 2},
+    "checks": {"revision_keys": {"passed": True}},
+}
 
 
 def test_snapshot_has_every_file_and_every_checksum_verifies(warehouse, tmp_path):
@@ -48,9 +51,19 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
     assert 'data_files: "2024-03-01.1/releases.parquet"' in card
     assert "| `repo_id` | VARCHAR | Hub model repository id, `org/name`. |" in card
     assert "| `mystery` | VARCHAR | (undocumented) |" in card
-    for needle in ("CC-BY-4.0", "belong to their owners", "CC0", "10.1145/3630106.3659005", "Liesenfeld",
-                   "MIT licence", "## How to cite", "@misc{openness_tracker_2024_03_01_1", "## Provenance",
-                   "bad_yaml: 2", manifest_sha(folder, "releases")):
+    for needle in (
+        "CC-BY-4.0",
+        "belong to their owners",
+        "CC0",
+        "10.1145/3630106.3659005",
+        "Liesenfeld",
+        "MIT licence",
+        "## How to cite",
+        "@misc{openness_tracker_2024_03_01_1",
+        "## Provenance",
+        "bad_yaml: 2",
+        manifest_sha(folder, "releases"),
+    ):
         assert needle in card, needle
 
 
@@ -59,10 +72,16 @@ def manifest_sha(folder, table):
 
 
 def test_render_dataset_card_takes_column_docs():
-    manifest = {"version": "2024-01-01.1", "schema_version": 1, "tables": {
-        "releases": {"path": "releases.parquet", "rows": 1, "bytes": 10, "sha256": "0" * 64}}}
-    card = render_dataset_card(manifest, {"releases": [("repo_id", "VARCHAR"), ("stars", "BIGINT")]},
-                               {"releases": {"stars": "Likes on the Hub."}})
+    manifest = {
+        "version": "2024-01-01.1",
+        "schema_version": 1,
+        "tables": {"releases": {"path": "releases.parquet", "rows": 1, "bytes": 10, "sha256": "0" * 64}},
+    }
+    card = render_dataset_card(
+        manifest,
+        {"releases": [("repo_id", "VARCHAR"), ("stars", "BIGINT")]},
+        {"releases": {"stars": "Likes on the Hub."}},
+    )
     assert "| `stars` | BIGINT | Likes on the Hub. |" in card
     assert "One row per model repository" in card
 
@@ -78,11 +97,17 @@ def test_changelog_names_added_and_removed_releases_transitions_and_schema_chang
     warehouse.execute("ALTER TABLE core.releases ADD COLUMN downloads BIGINT")
     warehouse.execute("ALTER TABLE core.releases DROP COLUMN modality")
     warehouse.execute("ALTER TABLE core.releases ALTER COLUMN revision_count TYPE INTEGER")
-    warehouse.execute("INSERT INTO core.transitions (repo_id, changed_at, dimension, from_value, to_value, direction) "
-                      "VALUES ('acme/alpha', '2024-02-20 10:00:00+00', 'license_family', 'unknown', 'osi-permissive', "
-                      "'opening'), ('zeta/gamma', '2024-03-02 08:00:00+00', 'spectrum_level', '3', '1', 'closing')")
-    second = write_snapshot(warehouse, snapshots, "2024-03-02",
-                            extra={**EXTRA, "crawl_window": {"from": "2024-03-01", "to": "2024-03-02"}})
+    warehouse.execute(
+        "INSERT INTO core.transitions (repo_id, changed_at, dimension, from_value, to_value, direction) "
+        "VALUES ('acme/alpha', '2024-02-20 10:00:00+00', 'license_family', 'unknown', 'osi-permissive', "
+        "'opening'), ('zeta/gamma', '2024-03-02 08:00:00+00', 'spectrum_level', '3', '1', 'closing')"
+    )
+    second = write_snapshot(
+        warehouse,
+        snapshots,
+        "2024-03-02",
+        extra={**EXTRA, "crawl_window": {"from": "2024-03-01", "to": "2024-03-02"}},
+    )
     changelog = (second / "CHANGELOG.md").read_text()
 
     assert changelog.startswith("# Changelog: 2024-03-02.1 against 2024-03-01.1")
@@ -97,8 +122,14 @@ def test_changelog_names_added_and_removed_releases_transitions_and_schema_chang
     assert "| releases | 3 | 3 | +0 |" in changelog and "| crawl_runs | 1 | 2 | +1 |" in changelog
     manifest = verify_snapshot(second)
     assert manifest["previous_version"] == "2024-03-01.1"
-    assert manifest["changes"] == {"previous_version": "2024-03-01.1", "transitions_since": "2024-03-01",
-                                   "releases_added": 1, "releases_removed": 1, "transitions": 1, "schema_changes": 3}
+    assert manifest["changes"] == {
+        "previous_version": "2024-03-01.1",
+        "transitions_since": "2024-03-01",
+        "releases_added": 1,
+        "releases_removed": 1,
+        "transitions": 1,
+        "schema_changes": 3,
+    }
 
 
 def test_republish_makes_a_new_version_and_never_touches_the_old_one(warehouse, tmp_path):
@@ -119,8 +150,9 @@ def test_interrupted_publish_leaves_no_partial_version(warehouse, tmp_path):
     listing = sorted(os.listdir(snapshots))
     # transitions is copied after releases and revisions: this view fails in the middle of the copy loop.
     warehouse.execute("DROP TABLE core.transitions")
-    warehouse.execute("CREATE VIEW core.transitions AS SELECT 'x/y' AS repo_id, "
-                      "error('disk full (injected)') AS changed_at")
+    warehouse.execute(
+        "CREATE VIEW core.transitions AS SELECT 'x/y' AS repo_id, error('disk full (injected)') AS changed_at"
+    )
     with pytest.raises(Exception, match="injected"):
         write_snapshot(warehouse, snapshots, "2024-03-02", extra=EXTRA)
 

@@ -29,8 +29,13 @@ def files_of(folder: Path) -> dict[str, bytes]:
 
 
 def s3_text(bucket: str, options: dict, key: str) -> str:
-    client = boto3.client("s3", endpoint_url=options["client_kwargs"]["endpoint_url"], aws_access_key_id="testing",
-                          aws_secret_access_key="testing", region_name="us-east-1")
+    client = boto3.client(
+        "s3",
+        endpoint_url=options["client_kwargs"]["endpoint_url"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    )
     return client.get_object(Bucket=bucket, Key=key)["Body"].read().decode().strip()
 
 
@@ -38,7 +43,9 @@ def test_local_target_copies_then_points_latest_and_refuses_a_different_same_ver
     folder = snapshot(warehouse, tmp_path / "a")
     mirror = tmp_path / "mirror"
     events = []
-    assert publish_to(folder, str(mirror), progress=lambda e, d: events.append((e, d))) == str(mirror / folder.name)
+    assert publish_to(folder, str(mirror), progress=lambda e, d: events.append((e, d))) == str(
+        mirror / folder.name
+    )
     assert files_of(mirror / folder.name) == files_of(folder)
     assert (mirror / "LATEST").read_text().strip() == folder.name
     assert events[-2:] == [("version-complete", folder.name), ("latest", folder.name)]
@@ -57,15 +64,21 @@ def test_latest_never_moves_back_to_an_older_version(warehouse, tmp_path):
     mirror = tmp_path / "mirror"
     publish_to(new, str(mirror))
     publish_to(old, str(mirror))
-    assert (mirror / "LATEST").read_text().strip() == new.name and (mirror / old.name / "manifest.json").exists()
+    assert (mirror / "LATEST").read_text().strip() == new.name and (
+        mirror / old.name / "manifest.json"
+    ).exists()
 
 
 def test_s3_round_trip_is_byte_identical_and_latest_comes_last(warehouse, tmp_path, s3_bucket):
     bucket, options = s3_bucket
     folder = snapshot(warehouse, tmp_path / "snaps")
     events = []
-    url = publish_to(folder, f"s3://{bucket}/openness", storage_options=options,
-                     progress=lambda e, d: events.append((e, d)))
+    url = publish_to(
+        folder,
+        f"s3://{bucket}/openness",
+        storage_options=options,
+        progress=lambda e, d: events.append((e, d)),
+    )
 
     assert url == f"s3://{bucket}/openness/{folder.name}"
     uploaded = [d for e, d in events if e == "uploaded"]
@@ -73,16 +86,26 @@ def test_s3_round_trip_is_byte_identical_and_latest_comes_last(warehouse, tmp_pa
     assert events[-1] == ("latest", folder.name)
     assert s3_text(bucket, options, "openness/LATEST") == folder.name
 
-    boto3.client("s3", endpoint_url=options["client_kwargs"]["endpoint_url"], aws_access_key_id="testing",
-                 aws_secret_access_key="testing", region_name="us-east-1").put_object(
-        Bucket=bucket, Key=f"openness/{folder.name}/planted.parquet", Body=b"not listed in the manifest")
+    boto3.client(
+        "s3",
+        endpoint_url=options["client_kwargs"]["endpoint_url"],
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+        region_name="us-east-1",
+    ).put_object(
+        Bucket=bucket, Key=f"openness/{folder.name}/planted.parquet", Body=b"not listed in the manifest"
+    )
     messages = []
-    got = download(f"s3://{bucket}/openness", tmp_path / "got", storage_options=options, progress=messages.append)
+    got = download(
+        f"s3://{bucket}/openness", tmp_path / "got", storage_options=options, progress=messages.append
+    )
     assert files_of(got) == files_of(folder)
     assert any("'planted.parquet'" in m and "not listed" in m for m in messages)
 
 
-def test_s3_publish_interrupted_before_latest_keeps_readers_on_the_previous_version(warehouse, tmp_path, s3_bucket):
+def test_s3_publish_interrupted_before_latest_keeps_readers_on_the_previous_version(
+    warehouse, tmp_path, s3_bucket
+):
     bucket, options = s3_bucket
     target = f"s3://{bucket}/openness"
     first = snapshot(warehouse, tmp_path / "snaps", "2024-03-01")
@@ -141,8 +164,12 @@ def test_token_never_appears_in_errors(warehouse, tmp_path):
     token = "hf_test_SECRET_TOKEN_0123456789"
     try:
         with pytest.raises(OSError) as err:
-            publish_to(folder, "hf://datasets/openness/snapshots", token=token,
-                       endpoint=f"http://127.0.0.1:{server.server_address[1]}")
+            publish_to(
+                folder,
+                "hf://datasets/openness/snapshots",
+                token=token,
+                endpoint=f"http://127.0.0.1:{server.server_address[1]}",
+            )
     finally:
         server.shutdown()
         server.server_close()
@@ -151,8 +178,10 @@ def test_token_never_appears_in_errors(warehouse, tmp_path):
 
 
 @pytest.mark.live
-@pytest.mark.skipif(os.environ.get("OPENNESS_LIVE") != "1" or not os.environ.get("OPENNESS_HF_TEST_REPO"),
-                    reason="live: set OPENNESS_LIVE=1, OPENNESS_HF_TEST_REPO=<org>/<dataset> and HF_TOKEN")
+@pytest.mark.skipif(
+    os.environ.get("OPENNESS_LIVE") != "1" or not os.environ.get("OPENNESS_HF_TEST_REPO"),
+    reason="live: set OPENNESS_LIVE=1, OPENNESS_HF_TEST_REPO=<org>/<dataset> and HF_TOKEN",
+)
 def test_publish_to_a_hub_dataset_repo_live(warehouse, tmp_path):
     repo = os.environ["OPENNESS_HF_TEST_REPO"]
     folder = snapshot(warehouse, tmp_path / "snaps", "2000-01-01")

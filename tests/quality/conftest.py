@@ -41,49 +41,81 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         org, name = repo.split("/")
         revs = [sha(repo, 0)] + ([sha(repo, 1)] if i == 0 else [])
         for n, rev in enumerate(revs):
-            con.execute("INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at, source, "
-                        "license_raw, gated, has_weights, readme_status, card_bytes) VALUES "
-                        "(?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 'listing', 'apache-2.0', 'false', true, 'ok', 1200)",
-                        [repo, rev, f"2025-0{n + 1}-10", f"2025-0{n + 1}-11"])
-        con.execute("INSERT INTO core.releases (repo_id, previous_ids, org, name, created_at, first_seen, last_seen, "
-                    "pipeline_tag, modality, latest_revision, revision_count) VALUES (?, [], ?, ?, "
-                    "'2025-01-01'::TIMESTAMPTZ, '2025-01-11'::TIMESTAMPTZ, '2026-11-20'::TIMESTAMPTZ, "
-                    "'text-generation', 'text', ?, ?)", [repo, org, name, revs[-1], len(revs)])
-    con.execute("INSERT INTO core.datasets VALUES ('org-d/data-1', ?, '2026-11-20'::TIMESTAMPTZ, true, 'cc-by-4.0', "
-                "NULL, 'false', 'ok', 2048)", [sha("org-d/data-1")])
-    con.execute("INSERT INTO core.papers (arxiv_id, version, title, published, fetched_at, paper_kind, status) VALUES "
-                "('2401.00001', 2, 'A model', '2024-01-01'::TIMESTAMPTZ, '2026-11-20'::TIMESTAMPTZ, 'preprint', "
-                "'found'), ('2401.00002', NULL, NULL, NULL, '2026-11-20'::TIMESTAMPTZ, NULL, 'not_found')")
-    con.execute("INSERT INTO core.release_papers VALUES (?, '2401.00001', ?, '2025-01-10'::TIMESTAMPTZ, ?, 'tag'), "
-                "(?, '2401.00002', ?, '2025-01-10'::TIMESTAMPTZ, ?, 'card_link')",
-                [REPOS[0], sha(REPOS[0]), sha(REPOS[0], 1), REPOS[2], sha(REPOS[2]), sha(REPOS[2])])
-    runs = [("listing:2026-11-22", "2026-11-22", "listing:hub", None, False),
-            ("listing:2026-11-23", "2026-11-23", "listing:hub", "2026-11-22 06:00:00+00", True),
-            ("readmes:2026-11-23", "2026-11-23", "readmes[0/1]:hub", None, None)]
+            con.execute(
+                "INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at, source, "
+                "license_raw, gated, has_weights, readme_status, card_bytes) VALUES "
+                "(?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, 'listing', 'apache-2.0', 'false', true, 'ok', 1200)",
+                [repo, rev, f"2025-0{n + 1}-10", f"2025-0{n + 1}-11"],
+            )
+        con.execute(
+            "INSERT INTO core.releases (repo_id, previous_ids, org, name, created_at, first_seen, last_seen, "
+            "pipeline_tag, modality, latest_revision, revision_count) VALUES (?, [], ?, ?, "
+            "'2025-01-01'::TIMESTAMPTZ, '2025-01-11'::TIMESTAMPTZ, '2026-11-20'::TIMESTAMPTZ, "
+            "'text-generation', 'text', ?, ?)",
+            [repo, org, name, revs[-1], len(revs)],
+        )
+    con.execute(
+        "INSERT INTO core.datasets VALUES ('org-d/data-1', ?, '2026-11-20'::TIMESTAMPTZ, true, 'cc-by-4.0', "
+        "NULL, 'false', 'ok', 2048)",
+        [sha("org-d/data-1")],
+    )
+    con.execute(
+        "INSERT INTO core.papers (arxiv_id, version, title, published, fetched_at, paper_kind, status) VALUES "
+        "('2401.00001', 2, 'A model', '2024-01-01'::TIMESTAMPTZ, '2026-11-20'::TIMESTAMPTZ, 'preprint', "
+        "'found'), ('2401.00002', NULL, NULL, NULL, '2026-11-20'::TIMESTAMPTZ, NULL, 'not_found')"
+    )
+    con.execute(
+        "INSERT INTO core.release_papers VALUES (?, '2401.00001', ?, '2025-01-10'::TIMESTAMPTZ, ?, 'tag'), "
+        "(?, '2401.00002', ?, '2025-01-10'::TIMESTAMPTZ, ?, 'card_link')",
+        [REPOS[0], sha(REPOS[0]), sha(REPOS[0], 1), REPOS[2], sha(REPOS[2]), sha(REPOS[2])],
+    )
+    runs = [
+        ("listing:2026-11-22", "2026-11-22", "listing:hub", None, False),
+        ("listing:2026-11-23", "2026-11-23", "listing:hub", "2026-11-22 06:00:00+00", True),
+        ("readmes:2026-11-23", "2026-11-23", "readmes[0/1]:hub", None, None),
+    ]
     for key, day, scope, watermark, reached in runs:
-        con.execute("INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, finished_at, scope, status, pages, "
-                    "models_listed, bytes_total, seconds, watermark, reached_watermark) VALUES (?, ?::DATE, "
-                    "?::TIMESTAMPTZ, ?::TIMESTAMPTZ + INTERVAL 5 MINUTE, ?, 'complete', 3, 4, 1000, 300, "
-                    "?::TIMESTAMPTZ, ?)", [key, day, day, day, scope, watermark, reached])
-    con.execute("INSERT INTO core.quarantine VALUES ('hub_listing', 'hub_listing/crawl_date=2026-11-23', 'bad id', "
-                "'invalid_identifier', 'id=''bad id''', '2026-11-23'), ('hub_readme', 'org-b/model-3@x', "
-                "'org-b/model-3', 'malformed_yaml', 'mapping values', '2026-11-23')")
+        con.execute(
+            "INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, finished_at, scope, status, pages, "
+            "models_listed, bytes_total, seconds, watermark, reached_watermark) VALUES (?, ?::DATE, "
+            "?::TIMESTAMPTZ, ?::TIMESTAMPTZ + INTERVAL 5 MINUTE, ?, 'complete', 3, 4, 1000, 300, "
+            "?::TIMESTAMPTZ, ?)",
+            [key, day, day, day, scope, watermark, reached],
+        )
+    con.execute(
+        "INSERT INTO core.quarantine VALUES ('hub_listing', 'hub_listing/crawl_date=2026-11-23', 'bad id', "
+        "'invalid_identifier', 'id=''bad id''', '2026-11-23'), ('hub_readme', 'org-b/model-3@x', "
+        "'org-b/model-3', 'malformed_yaml', 'mapping values', '2026-11-23')"
+    )
     for ddl in FUTURE_DDL:
         con.execute(ddl)
-    con.execute("CREATE TABLE core.licenses AS SELECT * FROM read_csv(?, all_varchar = true)", [str(CATALOGUE_PATH)])
+    con.execute(
+        "CREATE TABLE core.licenses AS SELECT * FROM read_csv(?, all_varchar = true)", [str(CATALOGUE_PATH)]
+    )
     families = {3: "osi-permissive", 2: "community", 1: "non-commercial", 0: "unknown"}
     for repo in REPOS:
         level = LEVELS[repo]
-        con.execute("INSERT INTO core.openness SELECT repo_id, revision, 0, 0.25, 'fails', ?, ?, ?, ?, '2026.11.0', "
-                    "committed_at, lead(committed_at) OVER (ORDER BY committed_at), 'mapped' FROM core.revisions "
-                    "WHERE repo_id = ?", ["downloadable" if level else "fully_closed", level,
-                                           {3: "apache-2.0", 2: "llama3", 1: "cc-by-nc-4.0", 0: None}[level],
-                                           families[level], repo])
-    con.execute("INSERT INTO core.disclosures SELECT repo_id, revision, 'Model parameters (Final)', true, "
-                "'apache-2.0,mit', true, '[]', 'declared' FROM core.revisions")
-    con.execute("INSERT INTO core.transitions VALUES (?, '2025-02-10'::TIMESTAMPTZ, 'license_family', 'unknown', "
-                "'osi-permissive', 'opening', ?, ?, 'https://huggingface.co/org-a/model-1')",
-                [REPOS[0], sha(REPOS[0]), sha(REPOS[0], 1)])
+        con.execute(
+            "INSERT INTO core.openness SELECT repo_id, revision, 0, 0.25, 'fails', ?, ?, ?, ?, '2026.11.0', "
+            "committed_at, lead(committed_at) OVER (ORDER BY committed_at), 'mapped' FROM core.revisions "
+            "WHERE repo_id = ?",
+            [
+                "downloadable" if level else "fully_closed",
+                level,
+                {3: "apache-2.0", 2: "llama3", 1: "cc-by-nc-4.0", 0: None}[level],
+                families[level],
+                repo,
+            ],
+        )
+    con.execute(
+        "INSERT INTO core.disclosures SELECT repo_id, revision, 'Model parameters (Final)', true, "
+        "'apache-2.0,mit', true, '[]', 'declared' FROM core.revisions"
+    )
+    con.execute(
+        "INSERT INTO core.transitions VALUES (?, '2025-02-10'::TIMESTAMPTZ, 'license_family', 'unknown', "
+        "'osi-permissive', 'opening', ?, ?, 'https://huggingface.co/org-a/model-1')",
+        [REPOS[0], sha(REPOS[0]), sha(REPOS[0], 1)],
+    )
 
 
 @pytest.fixture

@@ -42,8 +42,15 @@ def _by_repo(con) -> list[str]:
 
 
 def _outcomes(result: dict) -> dict:
-    return {c["check"]: (c["success"], c["unexpected_count"], None if c["unexpected_percent"] is None
-                         else round(c["unexpected_percent"], 9), c["error"]) for c in result["checks"]}
+    return {
+        c["check"]: (
+            c["success"],
+            c["unexpected_count"],
+            None if c["unexpected_percent"] is None else round(c["unexpected_percent"], 9),
+            c["error"],
+        )
+        for c in result["checks"]
+    }
 
 
 def test_batches_of_repos_give_the_outcome_of_one_pass(wh, built):
@@ -54,7 +61,8 @@ def test_batches_of_repos_give_the_outcome_of_one_pass(wh, built):
         for table in tables:
             one = run_suite(con, table, now=now, batch_rows=0)
             rows = one["rows"]
-            repos = con.execute(f"SELECT count(DISTINCT repo_id) FROM {suite_for(table).table}").fetchall()[0][0]  # noqa: S608
+            sql = f"SELECT count(DISTINCT repo_id) FROM {suite_for(table).table}"  # noqa: S608
+            repos = con.execute(sql).fetchall()[0][0]
             batched = run_suite(con, table, now=now, batch_rows=max(1, rows // 3))
             assert one["success"] and batched["success"], (table, one["failed"], batched["failed"])
             assert "batches" not in one["timings"]
@@ -69,20 +77,33 @@ def test_batches_of_repos_give_the_outcome_of_one_pass(wh, built):
 def test_defects_in_several_batches_are_all_counted(wh, built):
     now = built[1]
     with duckdb.connect(str(wh.work_db)) as con:
-        repos = [r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.openness WHERE valid_to IS NOT NULL "
-                                           "ORDER BY repo_id").fetchall()]
+        repos = [
+            r[0]
+            for r in con.execute(
+                "SELECT DISTINCT repo_id FROM core.openness WHERE valid_to IS NOT NULL ORDER BY repo_id"
+            ).fetchall()
+        ]
         assert len(repos) >= 3, repos
         broken = [repos[0], repos[-1]]  # the first and the last batch
-        con.execute("UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
-                    "WHERE valid_to IS NOT NULL AND repo_id IN (?, ?)", broken)
-        inverted = con.execute("SELECT count(*) FROM core.openness WHERE valid_to < valid_from").fetchall()[0][0]
+        con.execute(
+            "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
+            "WHERE valid_to IS NOT NULL AND repo_id IN (?, ?)",
+            broken,
+        )
+        inverted = con.execute("SELECT count(*) FROM core.openness WHERE valid_to < valid_from").fetchall()[
+            0
+        ][0]
         # A revision whose release is gone, in a third repo: an orphan in the revisions suite.
         orphan = repos[len(repos) // 2]
         con.execute("DELETE FROM core.releases WHERE repo_id = ?", [orphan])
-        orphans = con.execute("SELECT count(*) FROM core.revisions WHERE repo_id = ?", [orphan]).fetchall()[0][0]
+        orphans = con.execute("SELECT count(*) FROM core.revisions WHERE repo_id = ?", [orphan]).fetchall()[
+            0
+        ][0]
     with wh.connect() as con:
-        for table, check, count, repos_shown in (("openness", "order:valid_from<valid_to", inverted, set(broken)),
-                                                 ("revisions", "references:releases", orphans, {orphan})):
+        for table, check, count, repos_shown in (
+            ("openness", "order:valid_from<valid_to", inverted, set(broken)),
+            ("revisions", "references:releases", orphans, {orphan}),
+        ):
             one = run_suite(con, table, now=now, batch_rows=0)
             batched = run_suite(con, table, now=now, batch_rows=max(1, one["rows"] // 4))
             assert batched["timings"]["batches"] > 2
@@ -112,17 +133,30 @@ def test_changed_repos_are_validated_in_batches_too(wh, built):
     assert first["success"]
     with duckdb.connect(str(wh.work_db)) as con:
         # Change every revision of half the repos, and delete the release of one of them.
-        repos = [r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions ORDER BY 1").fetchall()]
+        repos = [
+            r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions ORDER BY 1").fetchall()
+        ]
         changed = repos[::2]
-        con.execute("UPDATE core.revisions SET card_bytes = coalesce(card_bytes, 0) + 1 WHERE list_contains(?, repo_id)",
-                    [changed])
+        con.execute(
+            "UPDATE core.revisions SET card_bytes = coalesce(card_bytes, 0) + 1 WHERE list_contains(?, repo_id)",
+            [changed],
+        )
         con.execute("DELETE FROM core.releases WHERE repo_id = ?", [changed[-1]])
-        rows = con.execute("SELECT count(*) FROM core.revisions WHERE list_contains(?, repo_id)",
-                           [changed]).fetchall()[0][0]
-        orphans = con.execute("SELECT count(*) FROM core.revisions WHERE repo_id = ?", [changed[-1]]).fetchall()[0][0]
+        rows = con.execute(
+            "SELECT count(*) FROM core.revisions WHERE list_contains(?, repo_id)", [changed]
+        ).fetchall()[0][0]
+        orphans = con.execute(
+            "SELECT count(*) FROM core.revisions WHERE repo_id = ?", [changed[-1]]
+        ).fetchall()[0][0]
     with wh.connect() as con:
-        result = run_suite(con, "revisions", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True,
-                           batch_rows=max(1, rows // 4))
+        result = run_suite(
+            con,
+            "revisions",
+            now=now + timedelta(hours=1),
+            ledger=Ledger(wh.quality),
+            reuse=True,
+            batch_rows=max(1, rows // 4),
+        )
     assert result["delta"]["changed_repos"] == len(changed) and result["delta"]["validated_rows"] == rows
     assert result["timings"]["batches"] > 1
     assert not result["success"]
@@ -131,8 +165,10 @@ def test_changed_repos_are_validated_in_batches_too(wh, built):
 
 def test_rows_without_a_repo_are_validated_in_their_own_batch(wh, built):
     with duckdb.connect(str(wh.work_db)) as con:
-        con.execute("INSERT INTO core.openness SELECT * REPLACE (NULL AS repo_id) FROM core.openness "
-                    "ORDER BY repo_id, revision LIMIT 2")
+        con.execute(
+            "INSERT INTO core.openness SELECT * REPLACE (NULL AS repo_id) FROM core.openness "
+            "ORDER BY repo_id, revision LIMIT 2"
+        )
     with wh.connect() as con:
         one = run_suite(con, "openness", now=built[1], batch_rows=0)
         batched = run_suite(con, "openness", now=built[1], batch_rows=max(1, one["rows"] // 5))

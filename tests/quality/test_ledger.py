@@ -65,9 +65,11 @@ def test_a_pass_is_recorded_and_reused_for_the_same_content(wh, now):
 
 def test_changed_content_is_validated_again(wh, now):
     with duckdb.connect(str(wh.work_db)) as con:
-        con.execute("UPDATE core.revisions SET card_bytes = card_bytes + 1 "
-                    "WHERE (repo_id, revision) IN (SELECT (repo_id, revision) FROM core.revisions "
-                    "WHERE card_bytes IS NOT NULL ORDER BY ALL LIMIT 1)")
+        con.execute(
+            "UPDATE core.revisions SET card_bytes = card_bytes + 1 "
+            "WHERE (repo_id, revision) IN (SELECT (repo_id, revision) FROM core.revisions "
+            "WHERE card_bytes IS NOT NULL ORDER BY ALL LIMIT 1)"
+        )
     later = now + timedelta(hours=1)
     with wh.connect() as con:
         results = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
@@ -75,12 +77,18 @@ def test_changed_content_is_validated_again(wh, now):
     assert results["revisions"]["success"]
     # Only the changed repo's rows were validated; the result still counts the whole table.
     with duckdb.connect(str(wh.work_db), read_only=True) as con:
-        repo, rows = con.execute("SELECT repo_id, count(*) FROM core.revisions WHERE repo_id = (SELECT repo_id "
-                                 "FROM core.revisions WHERE card_bytes IS NOT NULL ORDER BY ALL LIMIT 1) "
-                                 "GROUP BY repo_id").fetchall()[0]
+        repo, rows = con.execute(
+            "SELECT repo_id, count(*) FROM core.revisions WHERE repo_id = (SELECT repo_id "
+            "FROM core.revisions WHERE card_bytes IS NOT NULL ORDER BY ALL LIMIT 1) "
+            "GROUP BY repo_id"
+        ).fetchall()[0]
         total = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
-    assert results["revisions"]["delta"] == {"changed_repos": 1, "validated_rows": rows,
-                                             "base_validated_at": now.isoformat(), "base_rows": total}
+    assert results["revisions"]["delta"] == {
+        "changed_repos": 1,
+        "validated_rows": rows,
+        "base_validated_at": now.isoformat(),
+        "base_rows": total,
+    }
     assert results["revisions"]["rows"] == total and rows < total
     assert all("reused" in r for t, r in _present(results).items() if t != "revisions")
     # The new content's pass replaced the record.
@@ -90,8 +98,10 @@ def test_changed_content_is_validated_again(wh, now):
 
 def test_a_defect_after_the_checks_passed_still_blocks_publishing(wh, now):
     with duckdb.connect(str(wh.work_db)) as con:
-        con.execute("UPDATE core.openness SET license_id = 'no-such-licence', license_status = 'mapped' "
-                    "WHERE repo_id = 'mistralai/Mistral-7B-v0.1'")
+        con.execute(
+            "UPDATE core.openness SET license_id = 'no-such-licence', license_status = 'mapped' "
+            "WHERE repo_id = 'mistralai/Mistral-7B-v0.1'"
+        )
     with wh.connect() as con, pytest.raises(PublishBlocked) as blocked:
         publish(wh, con, now=now + timedelta(hours=1))
     assert "openness suite" in str(blocked.value)
@@ -101,7 +111,9 @@ def test_a_defect_after_the_checks_passed_still_blocks_publishing(wh, now):
 
 def test_a_pass_validated_after_now_is_not_reused(wh, now):
     with wh.connect() as con:
-        result = run_suite(con, "revisions", now=now - timedelta(days=1), ledger=Ledger(wh.quality), reuse=True)
+        result = run_suite(
+            con, "revisions", now=now - timedelta(days=1), ledger=Ledger(wh.quality), reuse=True
+        )
     assert "reused" not in result and result["success"]
 
 
@@ -117,16 +129,34 @@ def test_the_definition_digest_covers_checks_derived_columns_and_the_query():
     suite = suite_for("openness")
     columns = ["repo_id", "revision", "license_id"]
     base = definition_digest(suite, columns)
-    assert definition_digest(suite, columns) == base  # stable (and independent of the day: `now` is not in it)
-    extra = dataclasses.replace(suite, checks=lambda now: [*suite.checks(now), Check(
-        "not_null:osaid", "ExpectColumnValuesToNotBeNull", {"column": "osaid"}, "osaid is never null")])
+    assert (
+        definition_digest(suite, columns) == base
+    )  # stable (and independent of the day: `now` is not in it)
+    extra = dataclasses.replace(
+        suite,
+        checks=lambda now: [
+            *suite.checks(now),
+            Check(
+                "not_null:osaid", "ExpectColumnValuesToNotBeNull", {"column": "osaid"}, "osaid is never null"
+            ),
+        ],
+    )
     assert definition_digest(extra, columns) != base
-    loosened = dataclasses.replace(suite, checks=lambda now: [
-        dataclasses.replace(c, kwargs={**c.kwargs, "max_value": 9}) if c.name.startswith("between:mof_class") else c
-        for c in suite.checks(now)])
+    loosened = dataclasses.replace(
+        suite,
+        checks=lambda now: [
+            dataclasses.replace(c, kwargs={**c.kwargs, "max_value": 9})
+            if c.name.startswith("between:mof_class")
+            else c
+            for c in suite.checks(now)
+        ],
+    )
     assert definition_digest(loosened, columns) != base
-    other_catalogue = Derived("uncatalogued_license_id", ("license_id",),
-                              lambda frame: pl.when(pl.col("license_id").is_in(["mit"]).not_()).then(pl.col("license_id")))
+    other_catalogue = Derived(
+        "uncatalogued_license_id",
+        ("license_id",),
+        lambda frame: pl.when(pl.col("license_id").is_in(["mit"]).not_()).then(pl.col("license_id")),
+    )
     assert definition_digest(dataclasses.replace(suite, derived=(other_catalogue,)), columns) != base
     assert definition_digest(dataclasses.replace(suite, query=suite.query + " WHERE true"), columns) != base
 
@@ -138,7 +168,8 @@ def test_publish_reuses_the_checks_and_says_so(wh, now):
     manifest = json.loads((folder / "manifest.json").read_text())
     suites = manifest["checks"]["suites"]
     assert {"releases", "revisions", "disclosures", "openness", "transitions"} <= {
-        t for t, s in suites.items() if s["present"]}
+        t for t, s in suites.items() if s["present"]
+    }
     assert set(suites) == set(SUITES)
     assert all(s["validated_at"] == now.isoformat() for s in suites.values() if s["present"])
     assert "by the build's check at " + now.isoformat() in (folder / "QUALITY.md").read_text()
@@ -152,19 +183,34 @@ def test_publish_can_be_told_to_validate_everything_again(wh, now):
     assert all(s["validated_at"] == published_at.isoformat() for s in suites.values() if s["present"])
 
 
-@pytest.mark.parametrize(("table", "defect", "check"), [
-    # A duplicate key has one repo_id: both copies are in the changed repo's rows (core.releases has no
-    # primary key constraint once rebuilt as a plain table, as in test_defects_block_publishing).
-    ("releases", "CREATE TABLE core.r2 AS SELECT * FROM core.releases; "
-                 "INSERT INTO core.r2 SELECT * FROM core.releases WHERE repo_id = 'Qwen/Qwen-7B'; "
-                 "DROP TABLE core.releases; ALTER TABLE core.r2 RENAME TO releases", "unique:repo_id"),
-    # A change in a joined table reaches the rows that read it: the orphan column is part of the fingerprint.
-    ("revisions", "DELETE FROM core.releases WHERE repo_id = 'Qwen/Qwen-7B'", "references:releases"),
-    ("openness", "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
-                 "WHERE valid_to IS NOT NULL AND repo_id = 'Qwen/Qwen-7B'", "order:valid_from<valid_to"),
-    ("releases", "INSERT INTO core.releases SELECT * REPLACE ('x/new-repo' AS repo_id, NULL AS latest_revision) "
-                 "FROM core.releases LIMIT 1", None),
-])
+@pytest.mark.parametrize(
+    ("table", "defect", "check"),
+    [
+        # A duplicate key has one repo_id: both copies are in the changed repo's rows (core.releases has no
+        # primary key constraint once rebuilt as a plain table, as in test_defects_block_publishing).
+        (
+            "releases",
+            "CREATE TABLE core.r2 AS SELECT * FROM core.releases; "
+            "INSERT INTO core.r2 SELECT * FROM core.releases WHERE repo_id = 'Qwen/Qwen-7B'; "
+            "DROP TABLE core.releases; ALTER TABLE core.r2 RENAME TO releases",
+            "unique:repo_id",
+        ),
+        # A change in a joined table reaches the rows that read it: the orphan column is part of the fingerprint.
+        ("revisions", "DELETE FROM core.releases WHERE repo_id = 'Qwen/Qwen-7B'", "references:releases"),
+        (
+            "openness",
+            "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
+            "WHERE valid_to IS NOT NULL AND repo_id = 'Qwen/Qwen-7B'",
+            "order:valid_from<valid_to",
+        ),
+        (
+            "releases",
+            "INSERT INTO core.releases SELECT * REPLACE ('x/new-repo' AS repo_id, NULL AS latest_revision) "
+            "FROM core.releases LIMIT 1",
+            None,
+        ),
+    ],
+)
 def test_only_changed_repos_are_validated_and_their_defects_still_fail(wh, now, table, defect, check):
     with duckdb.connect(str(wh.work_db)) as con:
         con.execute(defect)
@@ -173,12 +219,16 @@ def test_only_changed_repos_are_validated_and_their_defects_still_fail(wh, now, 
     assert result["delta"]["changed_repos"] == 1, result.get("delta")
     if check is None:  # a new, well-formed repo: validated alone, and the pass is recorded
         assert result["success"] and result["delta"]["validated_rows"] == 1
-        assert json.loads((wh.quality / f"{table}.json").read_text())["validated_at"] == (
-            now + timedelta(hours=1)).isoformat()
+        assert (
+            json.loads((wh.quality / f"{table}.json").read_text())["validated_at"]
+            == (now + timedelta(hours=1)).isoformat()
+        )
         return
     assert not result["success"]
     assert check in result["metadata"]["failed"], result["metadata"]["failed"]
-    assert not (wh.quality / f"{table}.json").exists() and not list(wh.quality.glob(f"{table}.*.repos.parquet"))
+    assert not (wh.quality / f"{table}.json").exists() and not list(
+        wh.quality.glob(f"{table}.*.repos.parquet")
+    )
     # With the record gone, the next run validates the whole table (and fails the same way).
     with wh.connect() as con:
         again = run_suite(con, table, now=now + timedelta(hours=2), ledger=Ledger(wh.quality), reuse=True)
@@ -191,10 +241,15 @@ def test_validating_only_changed_repos_needs_row_level_checks_and_repo_keys():
     checks = revisions.checks(datetime.now(UTC))
     assert delta_allowed(revisions, checks, columns)
     assert not delta_allowed(revisions, checks, ["revision", "committed_at"])  # no repo_id: whole table
-    mostly = [dataclasses.replace(c, kwargs={**c.kwargs, "mostly": 0.99}) if c.name == "not_null:revision" else c
-              for c in checks]
+    mostly = [
+        dataclasses.replace(c, kwargs={**c.kwargs, "mostly": 0.99}) if c.name == "not_null:revision" else c
+        for c in checks
+    ]
     assert not delta_allowed(revisions, mostly, columns)
-    by_revision = [*checks, Check("unique:revision", "ExpectColumnValuesToBeUnique", {"column": "revision"}, "")]
+    by_revision = [
+        *checks,
+        Check("unique:revision", "ExpectColumnValuesToBeUnique", {"column": "revision"}, ""),
+    ]
     assert not delta_allowed(revisions, by_revision, columns)  # a key across repos
     table_level = [*checks, Check("rows", "ExpectTableRowCountToBeBetween", {"min_value": 1}, "")]
     assert not delta_allowed(revisions, table_level, columns)
@@ -208,11 +263,17 @@ def test_a_record_cannot_point_outside_its_folder(wh, now):
     record["repos"] = "../../work.duckdb"
     (wh.quality / "openness.json").write_text(json.dumps(record))
     with duckdb.connect(str(wh.work_db)) as con:
-        con.execute("UPDATE core.openness SET valid_from = valid_from - INTERVAL 1 SECOND "
-                    "WHERE repo_id = 'Qwen/Qwen-7B'")
+        con.execute(
+            "UPDATE core.openness SET valid_from = valid_from - INTERVAL 1 SECOND "
+            "WHERE repo_id = 'Qwen/Qwen-7B'"
+        )
     with wh.connect() as con:
-        result = run_suite(con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
-    assert result["success"] and "delta" not in result and "reused" not in result  # the whole table, validated
+        result = run_suite(
+            con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True
+        )
+    assert (
+        result["success"] and "delta" not in result and "reused" not in result
+    )  # the whole table, validated
 
 
 def test_an_untouched_database_file_is_reused_without_reading_it(wh, now):
@@ -229,8 +290,10 @@ def test_an_untouched_database_file_is_reused_without_reading_it(wh, now):
             assert result[key] == first[table][key], (table, key)
     # A write to the file: the content decides again, table by table (only core.openness changed).
     with duckdb.connect(str(wh.work_db)) as con:
-        con.execute("UPDATE core.openness SET valid_from = valid_from - INTERVAL 1 SECOND "
-                    "WHERE repo_id = 'Qwen/Qwen-7B'")
+        con.execute(
+            "UPDATE core.openness SET valid_from = valid_from - INTERVAL 1 SECOND "
+            "WHERE repo_id = 'Qwen/Qwen-7B'"
+        )
     with wh.connect() as con:
         touched = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
     assert "reused" not in touched["openness"] and touched["openness"]["delta"]["changed_repos"] == 1
@@ -241,7 +304,9 @@ def test_an_untouched_database_file_is_reused_without_reading_it(wh, now):
     # ... and the records now name the file as it is: the next look reads nothing.
     with wh.connect() as con:
         last = run_all(con, now=later, ledger=Ledger(wh.quality), reuse=True)
-    assert {t: r.get("reused", {}).get("by") for t, r in _present(last).items()} == dict.fromkeys(_present(last), "file")
+    assert {t: r.get("reused", {}).get("by") for t, r in _present(last).items()} == dict.fromkeys(
+        _present(last), "file"
+    )
 
 
 def test_uncommitted_changes_are_never_taken_for_the_file(wh, now):
@@ -249,9 +314,13 @@ def test_uncommitted_changes_are_never_taken_for_the_file(wh, now):
         run_all(con, now=now, ledger=Ledger(wh.quality), reuse=True)
     with wh.connect() as con:
         con.execute("BEGIN")
-        con.execute("UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
-                    "WHERE valid_to IS NOT NULL AND repo_id = 'Qwen/Qwen-7B'")
-        result = run_suite(con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True)
+        con.execute(
+            "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY "
+            "WHERE valid_to IS NOT NULL AND repo_id = 'Qwen/Qwen-7B'"
+        )
+        result = run_suite(
+            con, "openness", now=now + timedelta(hours=1), ledger=Ledger(wh.quality), reuse=True
+        )
         con.execute("ROLLBACK")
     assert "reused" not in result and not result["success"]
     assert "order:valid_from<valid_to" in result["metadata"]["failed"]

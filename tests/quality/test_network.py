@@ -60,8 +60,9 @@ print(json.dumps({"attempts": attempts, "gx": "great_expectations" in sys.module
 
 
 def test_run_all_makes_no_network_attempt() -> None:
-    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=180,
-                          check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, timeout=180, check=False
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["gx"], "GX was not imported: the test proves nothing"

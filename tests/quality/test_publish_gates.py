@@ -27,17 +27,23 @@ def warehouse(tmp_path, monkeypatch):
         build_revisions_table(wh, con)
         build_releases_table(wh, con)
         build_crawl_runs_table(wh, con)
-    for key, value in {"OPENNESS_WAREHOUSE": str(wh.root), "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
-                       "OPENNESS_HUB_REPLAY": "true", "OPENNESS_HUB_RATE_LIMIT": "false",
-                       "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9", "OPENNESS_HUB_SCOPE_FILE": "",
-                       "OPENNESS_PUBLISH_TARGETS": ""}.items():
+    for key, value in {
+        "OPENNESS_WAREHOUSE": str(wh.root),
+        "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",
+        "OPENNESS_HUB_REPLAY": "true",
+        "OPENNESS_HUB_RATE_LIMIT": "false",
+        "OPENNESS_ARXIV_ENDPOINT": "http://127.0.0.1:9",
+        "OPENNESS_HUB_SCOPE_FILE": "",
+        "OPENNESS_PUBLISH_TARGETS": "",
+    }.items():
         monkeypatch.setenv(key, value)
     return wh
 
 
 def _publish(instance, run_config=None):
     return defs.resolve_job_def("publish_snapshot").execute_in_process(
-        instance=instance, raise_on_error=False, run_config=run_config or {})
+        instance=instance, raise_on_error=False, run_config=run_config or {}
+    )
 
 
 def _versions(wh: Warehouse) -> list[str]:
@@ -64,8 +70,9 @@ def test_a_collapsed_release_count_blocks_publishing_until_overridden(warehouse)
         (failure,) = [e for e in refused.all_events if e.event_type_value == "STEP_FAILURE"]
         assert "reason" in str(failure.event_specific_data.error)
         assert _versions(warehouse) == first
-        override = json.dumps({"reason": "two test repos withdrawn on purpose", "by": "operator",
-                               "gates": ["release_drop"]})
+        override = json.dumps(
+            {"reason": "two test repos withdrawn on purpose", "by": "operator", "gates": ["release_drop"]}
+        )
         released = _publish(instance, {"resources": {"publishing": {"config": {"gate_override": override}}}})
         assert released.success
     latest = _versions(warehouse)[-1]

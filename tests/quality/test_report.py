@@ -28,11 +28,18 @@ def test_failures_gates_and_unknown_quarantine_reasons_are_shown(con: duckdb.Duc
     con.execute("UPDATE core.revisions SET gated = 'some|times' WHERE repo_id = 'org-a/model-2'")
     results = {t: run_suite(con, t, now=NOW) for t in ("revisions", "quarantine")}
     override = {"reason": "known outage", "by": "ops", "gates": ["crawl_incomplete"]}
-    gates = evaluate_gates(con, {"tables": {"releases": {"rows": 100}}}, thresholds=GateThresholds(),
-                           crawl_complete=False, override=override)
+    gates = evaluate_gates(
+        con,
+        {"tables": {"releases": {"rows": 100}}},
+        thresholds=GateThresholds(),
+        crawl_complete=False,
+        override=override,
+    )
     text = render_quality_report(results, gates, quarantine_counts(con))
-    assert text.startswith("# Data quality report\n\n**Verdict: FAIL**: suites failed: revisions, quarantine; "
-                           "gates failed: release_drop.")
+    assert text.startswith(
+        "# Data quality report\n\n**Verdict: FAIL**: suites failed: revisions, quarantine; "
+        "gates failed: release_drop."
+    )
     assert "`in_set:gated`" in text and "some\\|times" in text  # the example, escaped for the table syntax
     assert "`in_set:reason`" in text and "| cosmic_ray | 1 | **no** |" in text
     assert "| release_drop | **FAILED** | 0.96 | 0.05 |" in text
@@ -41,12 +48,33 @@ def test_failures_gates_and_unknown_quarantine_reasons_are_shown(con: duckdb.Duc
 
 
 def test_override_verdict_and_empty_quarantine() -> None:
-    results = {"releases": {"table": "core.releases", "present": True, "success": True, "rows": 1, "evaluated": 1,
-                            "successful": 1, "failed": [], "elapsed_seconds": 0.1}}
-    gates = {"passed": True, "override": {"reason": "r", "by": "b", "gates": ["release_drop"],
-                                          "applied": ["release_drop"]},
-             "gates": [{"name": "release_drop", "passed": True, "overridden": True, "value": 0.5, "threshold": 0.05,
-                        "reason": "releases dropped", "examples": []}]}
+    results = {
+        "releases": {
+            "table": "core.releases",
+            "present": True,
+            "success": True,
+            "rows": 1,
+            "evaluated": 1,
+            "successful": 1,
+            "failed": [],
+            "elapsed_seconds": 0.1,
+        }
+    }
+    gates = {
+        "passed": True,
+        "override": {"reason": "r", "by": "b", "gates": ["release_drop"], "applied": ["release_drop"]},
+        "gates": [
+            {
+                "name": "release_drop",
+                "passed": True,
+                "overridden": True,
+                "value": 0.5,
+                "threshold": 0.05,
+                "reason": "releases dropped",
+                "examples": [],
+            }
+        ],
+    }
     text = render_quality_report(results, gates, {})
     assert "**Verdict: PASS (with override)**: 1 suites passed; gates overridden: release_drop." in text
     assert "Nothing was quarantined." in text

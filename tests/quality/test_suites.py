@@ -34,54 +34,158 @@ def test_clean_warehouse_passes_every_suite(con: duckdb.DuckDBPyConnection) -> N
 
 # (description, SQL that injects the defect, table, failing check, text the examples must show)
 DEFECTS = [
-    ("duplicate key", "INSERT INTO core.openness SELECT * FROM core.openness WHERE repo_id = 'org-a/model-2'",
-     "openness", "unique:repo_id,revision", "org-a/model-2"),
-    ("duplicate release", "CREATE OR REPLACE TABLE core.releases AS SELECT * FROM core.releases "
-     "UNION ALL SELECT * FROM core.releases WHERE repo_id = 'org-b/model-3'", "releases", "unique:repo_id",
-     "org-b/model-3"),
-    ("null in a key", "UPDATE core.openness SET revision = NULL WHERE repo_id = 'org-b/model-4'",
-     "openness", "not_null:revision", "org-b/model-4"),
-    ("unknown licence id", "UPDATE core.openness SET license_id = 'made-up-1.0' WHERE repo_id = 'org-a/model-2'",
-     "openness", "catalogued:license_id", "made-up-1.0"),
-    ("unknown member of a licence list", "UPDATE core.disclosures SET license_id = 'apache-2.0,nonsense' "
-     "WHERE repo_id = 'org-b/model-3'", "disclosures", "catalogued:license_id", "apache-2.0,nonsense"),
-    ("inverted interval", "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY WHERE valid_to IS NOT NULL",
-     "openness", "order:valid_from<valid_to", "org-a/model-1"),
-    ("dangling reference", "INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at) VALUES "
-     "('org-z/ghost', 'abcdef0123456789abcdef0123456789abcdef01', '2025-03-01', '2025-03-02')", "revisions", "references:releases",
-     "org-z/ghost"),
-    ("citation of an unknown paper", "INSERT INTO core.release_papers VALUES ('org-a/model-2', '2402.99999', NULL, "
-     "NULL, NULL, 'tag')", "release_papers", "references:papers", "2402.99999"),
-    ("openness of an unknown revision", "UPDATE core.openness SET revision = 'f' || revision[2:] "
-     "WHERE repo_id = 'org-b/model-3'", "openness", "references:revisions", "org-b/model-3@"),
-    ("transition of an unknown repo", "UPDATE core.transitions SET repo_id = 'org-z/ghost'",
-     "transitions", "references:releases", "org-z/ghost"),
-    ("unknown gated value", "UPDATE core.revisions SET gated = 'sometimes' WHERE repo_id = 'org-a/model-2'",
-     "revisions", "in_set:gated", "sometimes"),
-    ("commit in the future", "UPDATE core.revisions SET committed_at = '2027-01-01' WHERE repo_id = 'org-a/model-2'",
-     "revisions", "between:committed_at", "2027-01-01"),
-    ("commit before 2015", "UPDATE core.revisions SET committed_at = '2014-06-01' WHERE repo_id = 'org-a/model-2'",
-     "revisions", "between:committed_at", "2014-06-01"),
-    ("crawl finished before it started", "UPDATE core.crawl_runs SET finished_at = started_at - INTERVAL 1 HOUR "
-     "WHERE run_key = 'readmes:2026-11-23'", "crawl_runs", "order:started_at<=finished_at", "readmes:2026-11-23"),
-    ("negative count", "UPDATE core.crawl_runs SET pages = -1 WHERE run_key = 'listing:2026-11-22'",
-     "crawl_runs", "between:pages", "listing:2026-11-22"),
-    ("unknown quarantine reason", "INSERT INTO core.quarantine VALUES ('hub_listing', 'ref', NULL, 'cosmic_ray', "
-     "NULL, NULL)", "quarantine", "in_set:reason", "cosmic_ray"),
-    ("score out of range", "UPDATE core.openness SET osai_score = 1.5 WHERE repo_id = 'org-a/model-2'",
-     "openness", "between:osai_score", "1.5"),
-    ("spectrum level out of range", "UPDATE core.openness SET spectrum_level = 6 WHERE repo_id = 'org-a/model-2'",
-     "openness", "between:spectrum_level", "6"),
-    ("unknown direction", "UPDATE core.transitions SET direction = 'sideways'", "transitions", "in_set:direction",
-     "sideways"),
-    ("unknown modality", "UPDATE core.releases SET modality = 'smell' WHERE repo_id = 'org-a/model-1'",
-     "releases", "in_set:modality", "smell"),
+    (
+        "duplicate key",
+        "INSERT INTO core.openness SELECT * FROM core.openness WHERE repo_id = 'org-a/model-2'",
+        "openness",
+        "unique:repo_id,revision",
+        "org-a/model-2",
+    ),
+    (
+        "duplicate release",
+        "CREATE OR REPLACE TABLE core.releases AS SELECT * FROM core.releases "
+        "UNION ALL SELECT * FROM core.releases WHERE repo_id = 'org-b/model-3'",
+        "releases",
+        "unique:repo_id",
+        "org-b/model-3",
+    ),
+    (
+        "null in a key",
+        "UPDATE core.openness SET revision = NULL WHERE repo_id = 'org-b/model-4'",
+        "openness",
+        "not_null:revision",
+        "org-b/model-4",
+    ),
+    (
+        "unknown licence id",
+        "UPDATE core.openness SET license_id = 'made-up-1.0' WHERE repo_id = 'org-a/model-2'",
+        "openness",
+        "catalogued:license_id",
+        "made-up-1.0",
+    ),
+    (
+        "unknown member of a licence list",
+        "UPDATE core.disclosures SET license_id = 'apache-2.0,nonsense' WHERE repo_id = 'org-b/model-3'",
+        "disclosures",
+        "catalogued:license_id",
+        "apache-2.0,nonsense",
+    ),
+    (
+        "inverted interval",
+        "UPDATE core.openness SET valid_to = valid_from - INTERVAL 1 DAY WHERE valid_to IS NOT NULL",
+        "openness",
+        "order:valid_from<valid_to",
+        "org-a/model-1",
+    ),
+    (
+        "dangling reference",
+        "INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at) VALUES "
+        "('org-z/ghost', 'abcdef0123456789abcdef0123456789abcdef01', '2025-03-01', '2025-03-02')",
+        "revisions",
+        "references:releases",
+        "org-z/ghost",
+    ),
+    (
+        "citation of an unknown paper",
+        "INSERT INTO core.release_papers VALUES ('org-a/model-2', '2402.99999', NULL, NULL, NULL, 'tag')",
+        "release_papers",
+        "references:papers",
+        "2402.99999",
+    ),
+    (
+        "openness of an unknown revision",
+        "UPDATE core.openness SET revision = 'f' || revision[2:] WHERE repo_id = 'org-b/model-3'",
+        "openness",
+        "references:revisions",
+        "org-b/model-3@",
+    ),
+    (
+        "transition of an unknown repo",
+        "UPDATE core.transitions SET repo_id = 'org-z/ghost'",
+        "transitions",
+        "references:releases",
+        "org-z/ghost",
+    ),
+    (
+        "unknown gated value",
+        "UPDATE core.revisions SET gated = 'sometimes' WHERE repo_id = 'org-a/model-2'",
+        "revisions",
+        "in_set:gated",
+        "sometimes",
+    ),
+    (
+        "commit in the future",
+        "UPDATE core.revisions SET committed_at = '2027-01-01' WHERE repo_id = 'org-a/model-2'",
+        "revisions",
+        "between:committed_at",
+        "2027-01-01",
+    ),
+    (
+        "commit before 2015",
+        "UPDATE core.revisions SET committed_at = '2014-06-01' WHERE repo_id = 'org-a/model-2'",
+        "revisions",
+        "between:committed_at",
+        "2014-06-01",
+    ),
+    (
+        "crawl finished before it started",
+        "UPDATE core.crawl_runs SET finished_at = started_at - INTERVAL 1 HOUR "
+        "WHERE run_key = 'readmes:2026-11-23'",
+        "crawl_runs",
+        "order:started_at<=finished_at",
+        "readmes:2026-11-23",
+    ),
+    (
+        "negative count",
+        "UPDATE core.crawl_runs SET pages = -1 WHERE run_key = 'listing:2026-11-22'",
+        "crawl_runs",
+        "between:pages",
+        "listing:2026-11-22",
+    ),
+    (
+        "unknown quarantine reason",
+        "INSERT INTO core.quarantine VALUES ('hub_listing', 'ref', NULL, 'cosmic_ray', NULL, NULL)",
+        "quarantine",
+        "in_set:reason",
+        "cosmic_ray",
+    ),
+    (
+        "score out of range",
+        "UPDATE core.openness SET osai_score = 1.5 WHERE repo_id = 'org-a/model-2'",
+        "openness",
+        "between:osai_score",
+        "1.5",
+    ),
+    (
+        "spectrum level out of range",
+        "UPDATE core.openness SET spectrum_level = 6 WHERE repo_id = 'org-a/model-2'",
+        "openness",
+        "between:spectrum_level",
+        "6",
+    ),
+    (
+        "unknown direction",
+        "UPDATE core.transitions SET direction = 'sideways'",
+        "transitions",
+        "in_set:direction",
+        "sideways",
+    ),
+    (
+        "unknown modality",
+        "UPDATE core.releases SET modality = 'smell' WHERE repo_id = 'org-a/model-1'",
+        "releases",
+        "in_set:modality",
+        "smell",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("sql", "table", "check", "shown"), [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS])
-def test_defect_fails_its_check_with_an_example(con: duckdb.DuckDBPyConnection, sql: str, table: str, check: str,
-                                                shown: str) -> None:
+@pytest.mark.parametrize(
+    ("sql", "table", "check", "shown"), [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS]
+)
+def test_defect_fails_its_check_with_an_example(
+    con: duckdb.DuckDBPyConnection, sql: str, table: str, check: str, shown: str
+) -> None:
     con.execute(sql)
     result = run_suite(con, table, now=NOW)
     assert not result["success"]
@@ -97,12 +201,18 @@ def test_defect_fails_its_check_with_an_example(con: duckdb.DuckDBPyConnection, 
 def test_examples_show_the_row_key_and_the_checked_value(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("UPDATE core.openness SET license_id = 'made-up-1.0' WHERE repo_id = 'org-a/model-2'")
     example = failure(run_suite(con, "core.openness", now=NOW), "catalogued:license_id")["examples"][0]
-    assert example == {"repo_id": "org-a/model-2", "revision": sha("org-a/model-2"), "license_id": "made-up-1.0"}
+    assert example == {
+        "repo_id": "org-a/model-2",
+        "revision": sha("org-a/model-2"),
+        "license_id": "made-up-1.0",
+    }
 
 
 def test_unmapped_licences_marked_by_the_scorer_are_not_defects(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute("UPDATE core.openness SET license_id = 'my-own-licence', license_status = 'unmapped' "
-                "WHERE repo_id = 'org-a/model-2'")
+    con.execute(
+        "UPDATE core.openness SET license_id = 'my-own-licence', license_status = 'unmapped' "
+        "WHERE repo_id = 'org-a/model-2'"
+    )
     assert run_suite(con, "openness", now=NOW)["success"]
     con.execute("UPDATE core.openness SET license_status = 'mapped' WHERE repo_id = 'org-a/model-2'")
     assert "catalogued:license_id" in run_suite(con, "openness", now=NOW)["metadata"]["failed"]
