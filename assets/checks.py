@@ -1,19 +1,23 @@
 """Blocking asset checks on the tables that feed a snapshot: plain-SQL key checks and the GX suites.
 
 A failing blocking check fails the build run, and `publish_after_checks` only publishes after a
-successful build, so a defect never reaches a snapshot.
+successful build, so a defect never reaches a snapshot. The suites are those the table registry
+(pipelines/tables.py) declares; each runs once the table its queries read last is built (`suite_after`).
 """
 
 from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.core import crawl_runs, datasets, papers, releases, revisions
 from assets.resources import WarehouseResource
 from pipelines.quality.sql_checks import releases_match_revisions, revision_keys
+from pipelines.tables import TABLES, table
+
+REVISIONS = dg.AssetKey(table("core.revisions").asset_key)
+RELEASES = dg.AssetKey(table("core.releases").asset_key)
 
 
-@dg.asset_check(asset=revisions, blocking=True, description="(repo_id, revision) is unique and never null.")
+@dg.asset_check(asset=REVISIONS, blocking=True, description="(repo_id, revision) is unique and never null.")
 def revisions_keys(warehouse: WarehouseResource) -> dg.AssetCheckResult:
     """Key integrity of core.revisions."""
     with warehouse.get().connect() as con:
@@ -22,7 +26,7 @@ def revisions_keys(warehouse: WarehouseResource) -> dg.AssetCheckResult:
 
 
 @dg.asset_check(
-    asset=releases,
+    asset=RELEASES,
     blocking=True,
     description="Exactly one release per repo that has revisions, and no release without one.",
 )
@@ -33,12 +37,12 @@ def releases_cover_revisions(warehouse: WarehouseResource) -> dg.AssetCheckResul
     return dg.AssetCheckResult(passed=result["passed"], metadata=result["metadata"])
 
 
-def _gx_check(asset: dg.AssetsDefinition | dg.AssetKey, table: str) -> dg.AssetChecksDefinition:
+def _gx_check(asset: dg.AssetKey, name: str) -> dg.AssetChecksDefinition:
     @dg.asset_check(
         asset=asset,
-        name=f"{table}_suite",
+        name=f"{name}_suite",
         blocking=True,
-        description=f"The Great Expectations suite of {table} (docs/quality.md): keys, enumerations, "
+        description=f"The Great Expectations suite of {name} (docs/quality.md): keys, enumerations, "
         "licence ids, ranges, dates and references.",
     )
     def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
@@ -49,7 +53,7 @@ def _gx_check(asset: dg.AssetsDefinition | dg.AssetKey, table: str) -> dg.AssetC
         with wh.connect() as con:
             # Built on the last recorded pass (pipelines/quality/ledger.py): content unchanged since is not
             # validated again, and where the suite allows it only the rows of the repos that changed are.
-            result = run_suite(con, table, now=datetime.now(UTC), ledger=Ledger(wh.quality), reuse=True)
+            result = run_suite(con, name, now=datetime.now(UTC), ledger=Ledger(wh.quality), reuse=True)
         return dg.AssetCheckResult(
             passed=bool(result["success"]), description=result["description"], metadata=result["metadata"]
         )
@@ -57,21 +61,7 @@ def _gx_check(asset: dg.AssetsDefinition | dg.AssetKey, table: str) -> dg.AssetC
     return check
 
 
-# Each suite runs on the asset that completes its table and the tables it references: the revisions
-# suite checks that every revision has a release, so it runs once core.releases is built.
+# One check per suite the registry declares, on the asset whose build completes what the suite reads.
 gx_checks = [
-    _gx_check(asset, table)
-    for asset, table in (
-        (releases, "revisions"),
-        (revisions, "quarantine"),
-        (releases, "releases"),
-        (datasets, "datasets"),
-        (papers, "papers"),
-        (papers, "release_papers"),
-        (crawl_runs, "crawl_runs"),
-        (dg.AssetKey(["core", "licenses"]), "licenses"),
-        (dg.AssetKey(["core", "disclosures"]), "disclosures"),
-        (dg.AssetKey(["core", "openness"]), "openness"),
-        (dg.AssetKey(["core", "transitions"]), "transitions"),
-    )
+    _gx_check(dg.AssetKey(table(t.suite_after or t.name).asset_key), t.short) for t in TABLES if t.suite
 ]

@@ -1,27 +1,41 @@
-"""Core-layer assets: normalised public tables in DuckDB, kept up to date from the raw layer.
+"""Core and mart assets: one asset per build step, with one asset key per table it writes.
 
-Each build reads only the raw files it has not read yet and rewrites only the rows of the repos they touch
-(`pipelines/incremental`); the result is the same as a rebuild from the whole raw layer
-(tests/history/test_incremental.py). Every asset's metadata says which mode ran (`build_mode`: incremental
-or full, and why) and how many repos it touched. Run config `resources: {build: {config: {full_rebuild:
-true}}}` forces a full rebuild.
+The specs (keys, groups, descriptions, what each table reads) come from the table registry
+(pipelines/tables.py); each step runs through the one build runner (pipelines/runner.py): incremental by
+default, reading only the raw files it has not read yet and rewriting only the rows of the repos they touch,
+with the same result as a full rebuild (tests/history/test_incremental.py). Every asset's metadata says
+which mode ran (`build_mode`: incremental or full, and why) and how many repos it touched. Run config
+`resources: {build: {config: {full_rebuild: true}}}` forces a full rebuild.
 """
+
+from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
-from assets.crawl import hub_datasets, hub_history, hub_listing, hub_readmes, papers_raw
 from assets.resources import BuildResource, WarehouseResource
-from pipelines.build import build_crawl_runs_table, preview
 from pipelines.history.charts import spectrum_chart
-from pipelines.incremental.marts import update_marts
-from pipelines.incremental.normalise import update_releases, update_revisions
-from pipelines.incremental.scoring import update_datasets, update_release_papers, update_scores
 from pipelines.publish.markdown import frame_to_markdown
-from pipelines.storage.warehouse import table_counts
+from pipelines.runner import run_step
+from pipelines.storage.warehouse import preview_rows, table_counts
+from pipelines.tables import tables_of_step
+
+KINDS = {"revisions": {"duckdb", "polars"}, "releases": {"duckdb", "sql"}, "marts": {"duckdb", "sql"}}
 
 
-def _preview(con, table: str, columns: list[str], order: str) -> dg.MetadataValue:
-    return dg.MetadataValue.md(frame_to_markdown(preview(con, table, columns, order)))
+def specs(step: str) -> list[dg.AssetSpec]:
+    """The asset specs of the tables one build step writes, as the registry declares them."""
+    own = {t.name for t in tables_of_step(step)}
+    return [
+        dg.AssetSpec(
+            t.asset_key,
+            deps=[dg.AssetKey(r.split(".")) for r in t.reads if r not in own],
+            group_name=t.layer,
+            kinds=KINDS.get(step, {"duckdb", "polars"}),
+            description=t.description,
+        )
+        for t in tables_of_step(step)
+    ]
 
 
 def _mode(result: dict) -> dict:
@@ -35,262 +49,101 @@ def _mode(result: dict) -> dict:
     return out
 
 
-@dg.asset(
-    key=["core", "revisions"],
-    deps=[hub_listing, hub_readmes, hub_history],
-    group_name="core",
-    pool="duckdb",
-    kinds={"duckdb", "polars"},
-    description="One row per observed commit of a model repo: licence as declared, gating, files and "
-    "weights, datasets, papers, code links and card facts. Unparseable inputs go to core.quarantine.",
-)
-def revisions(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource
-) -> dg.MaterializeResult:
-    """Normalise the raw captures not read yet into core.revisions (and core.quarantine)."""
-    wh = warehouse.get()
-    with wh.connect() as con:
-        result = update_revisions(wh, con, full=build.full_rebuild, progress=context.log.info)
-        counts = table_counts(con, ["core.revisions", "core.quarantine"])
+def _preview(con, table: str, columns: list[str], order: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(frame_to_markdown(preview_rows(con, table, columns, order)))
+
+
+def _extra(step: str, con: Any, result: dict) -> dict[str, dict]:
+    """Per table of a step, what its materialisation shows beyond the mode and row count."""
+    if step == "revisions":
         repos = con.execute("SELECT count(DISTINCT repo_id) FROM core.revisions").fetchall()[0][0]
-        preview = _preview(
-            con,
-            "core.revisions",
-            ["repo_id", "revision", "committed_at", "license_raw", "gated", "has_weights"],
-            "committed_at",
-        )
-    return dg.MaterializeResult(
-        metadata={
-            **_mode(result),
-            "revisions": counts["core.revisions"],
-            "quarantined": counts["core.quarantine"],
-            "repos": repos,
-            "new_raw_files": result["new_files"],
-            "captures_parsed": result["parsed"],
-            "seconds": result["seconds"],
-            "dagster/row_count": counts["core.revisions"],
-            "preview": preview,
+        columns = ["repo_id", "revision", "committed_at", "license_raw", "gated", "has_weights"]
+        return {
+            "core.revisions": {
+                "repos": repos,
+                "new_raw_files": result["new_files"],
+                "captures_parsed": result["parsed"],
+                "seconds": result["seconds"],
+                "preview": _preview(con, "core.revisions", columns, "committed_at"),
+            }
         }
-    )
+    if step == "releases":
+        columns = ["repo_id", "created_at", "pipeline_tag", "modality", "revision_count"]
+        return {"core.releases": {"preview": _preview(con, "core.releases", columns, "repo_id")}}
+    if step == "datasets":
+        keep = ("datasets_found", "datasets_changed")
+        return {"core.datasets": {k: result[k] for k in keep}}
+    if step == "papers":
+        keep = {k: result.get(k, 0) for k in ("papers_found", "papers_changed")}
+        return {"core.papers": keep, "core.release_papers": {"build_mode": result["release_papers_mode"]}}
+    if step == "scores":
+        why = {k: v for k, v in result.items() if k.startswith("rescored_") and k != "rescored_repos"}
+        meta = {"rubric_version": result["rubric_version"], "why_rescored": dg.MetadataValue.json(why)}
+        return {t.name: meta for t in tables_of_step(step)}
+    if step == "marts":
+        # The spectrum over time, as a Vega-Lite spec (open it in any Vega viewer).
+        return {
+            "marts.monthly_openness": {"spectrum_over_time": dg.MetadataValue.json(spectrum_chart(con))},
+            "marts.monthly_transitions": {"build_mode": "sql over core.transitions"},
+        }
+    return {}
 
 
-@dg.asset(
-    key=["core", "releases"],
-    deps=[revisions],
-    group_name="core",
-    pool="duckdb",
-    kinds={"duckdb", "sql"},
-    description="One row per model repo: organisation, creation and first/last seen dates, task, library, "
-    "base models and modality, with its latest revision.",
-)
-def releases(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource
-) -> dg.MaterializeResult:
-    """Derive core.releases with sql/core/releases.sql, for the repos whose revisions or sightings changed."""
+def build_step(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource, step: str
+) -> Iterator[dg.MaterializeResult]:
+    """Run one build step and report each table it wrote: mode, row count and the step's own figures."""
     wh = warehouse.get()
+    options = {"progress": context.log.info} if step == "revisions" else {}
     with wh.connect() as con:
-        result = update_releases(wh, con, full=build.full_rebuild)
-        preview = _preview(
-            con,
-            "core.releases",
-            ["repo_id", "created_at", "pipeline_tag", "modality", "revision_count"],
-            "repo_id",
+        result = run_step(step, wh, con, full=build.full_rebuild, **options)
+        counts = table_counts(con, [t.name for t in tables_of_step(step)])
+        extra = _extra(step, con, result)
+    for t in tables_of_step(step):
+        yield dg.MaterializeResult(
+            asset_key=t.asset_key,
+            metadata={**_mode(result), "dagster/row_count": counts[t.name], **extra.get(t.name, {})},
         )
-    return dg.MaterializeResult(
-        metadata={
-            **_mode(result),
-            "releases": result["releases"],
-            "dagster/row_count": result["releases"],
-            "preview": preview,
-        }
-    )
 
 
-@dg.asset(
-    key=["core", "crawl_runs"],
-    deps=[hub_listing, hub_readmes, hub_history, hub_datasets, papers_raw],
-    group_name="core",
-    pool="duckdb",
-    kinds={"duckdb"},
-    description="One row per crawl run: requests per rate-limit bucket, bytes, 429s, 5xx, seconds, models "
-    "listed, new and changed.",
-)
-def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource) -> dg.MaterializeResult:
+@dg.multi_asset(name="revisions", specs=specs("revisions"), pool="duckdb")
+def revisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
+    """Normalise the raw captures not read yet into core.revisions and core.quarantine."""
+    yield from build_step(context, warehouse, build, "revisions")
+
+
+@dg.multi_asset(name="releases", specs=specs("releases"), pool="duckdb")
+def releases(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
+    """Derive core.releases (sql/core/releases.sql) and core.repo_presence for the repos that changed."""
+    yield from build_step(context, warehouse, build, "releases")
+
+
+@dg.multi_asset(name="crawl_runs", specs=specs("crawl_runs"), pool="duckdb")
+def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Load the crawl accounts into core.crawl_runs."""
-    wh = warehouse.get()
-    with wh.connect() as con:
-        counts = build_crawl_runs_table(wh, con)
-    return dg.MaterializeResult(
-        metadata={
-            **counts,
-            "build_mode": "full (one row per crawl run)",
-            "dagster/row_count": counts["crawl_runs"],
-        }
-    )
+    yield from build_step(context, warehouse, build, "crawl_runs")
 
 
-@dg.asset(
-    key=["core", "datasets"],
-    deps=[hub_datasets],
-    group_name="core",
-    pool="duckdb",
-    kinds={"duckdb"},
-    description="One row per dataset repo named by a model card: whether it exists, its licence as "
-    "declared, gating and card presence (latest capture).",
-)
-def datasets(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource
-) -> dg.MaterializeResult:
+@dg.multi_asset(name="datasets", specs=specs("datasets"), pool="duckdb")
+def datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Load the latest dataset captures into core.datasets (when new captures arrived)."""
-    wh = warehouse.get()
-    with wh.connect() as con:
-        result = update_datasets(wh, con, full=build.full_rebuild)
-    return dg.MaterializeResult(
-        metadata={
-            "build_mode": result["mode"],
-            "datasets": result["datasets"],
-            "datasets_found": result["datasets_found"],
-            "datasets_changed": result["datasets_changed"],
-            "dagster/row_count": result["datasets"],
-        }
-    )
+    yield from build_step(context, warehouse, build, "datasets")
 
 
-@dg.asset(
-    key=["core", "papers"],
-    deps=[papers_raw, revisions, releases],
-    group_name="core",
-    pool="duckdb",
-    kinds={"duckdb", "polars"},
-    description="One row per cited arXiv paper (title, authors, dates, DOI, journal ref, code links, "
-    "peer-reviewed or preprint); also core.release_papers: one row per (release, cited paper) with the "
-    "first and last revision that cite it and whether a tag or a card link did.",
-)
-def papers(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource
-) -> dg.MaterializeResult:
+@dg.multi_asset(name="papers", specs=specs("papers"), pool="duckdb")
+def papers(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Build core.papers (when new paper captures arrived) and core.release_papers (for the touched repos)."""
-    wh = warehouse.get()
-    with wh.connect() as con:
-        result = update_release_papers(wh, con, full=build.full_rebuild)
-    meta = {
-        "build_mode": result["release_papers_mode"],
-        "papers": result["papers"],
-        "papers_found": result["papers_found"],
-        "release_papers": result["release_papers"],
-        "papers_changed": result.get("papers_changed", 0),
-        "dagster/row_count": result["papers"],
-    }
-    if result["touched_repos"] is not None:
-        meta["touched_repos"] = result["touched_repos"]
-    return dg.MaterializeResult(metadata=meta)
+    yield from build_step(context, warehouse, build, "papers")
 
 
-SCORED = ["licenses", "disclosures", "openness", "transitions", "derivatives"]
-
-
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            ["core", "licenses"],
-            deps=[revisions],
-            group_name="core",
-            kinds={"duckdb"},
-            description="One row per licence identifier of the catalogue (Hub ids and common license_name "
-            "values): SPDX id, family, OSI approval, commercial use, MOT openness and the source.",
-        ),
-        dg.AssetSpec(
-            ["core", "disclosures"],
-            deps=[revisions, datasets, papers],
-            group_name="core",
-            kinds={"duckdb", "polars"},
-            description="One row per revision and Model Openness Framework component (17): included?, "
-            "licence, open?, the evidence (field or file, value, URL) and the method.",
-        ),
-        dg.AssetSpec(
-            ["core", "openness"],
-            deps=[revisions, datasets, papers],
-            group_name="core",
-            kinds={"duckdb", "polars"},
-            description="One row per revision: MOF class and progress, the European Open Source AI Index "
-            "criteria and score, the OSAID verdict, Solaiman's release level, the spectrum level 0-5, the "
-            "licence family and rubric version, with evidence, as validity intervals (valid_from, valid_to).",
-        ),
-        dg.AssetSpec(
-            ["core", "transitions"],
-            deps=[revisions, datasets, papers],
-            group_name="core",
-            kinds={"duckdb", "polars"},
-            description="One row per change of a tracked dimension between consecutive revisions of a "
-            "repo: date, before, after, direction (opening, closing, lateral), commits and evidence URL; "
-            "changes undone within 24 hours are flagged short-lived.",
-        ),
-        dg.AssetSpec(
-            ["core", "derivatives"],
-            deps=[revisions],
-            group_name="core",
-            kinds={"duckdb"},
-            description="One row per (derivative, named base model): both licences and whether the "
-            "derivative declares a more permissive licence family than its base.",
-        ),
-    ],
-    pool="duckdb",
-)
+@dg.multi_asset(name="scored_tables", specs=specs("scores"), pool="duckdb")
 def scored_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Score the revisions whose inputs changed (all of them after a rubric change) and rebuild their history."""
-    wh = warehouse.get()
-    with wh.connect() as con:
-        result = update_scores(wh, con, full=build.full_rebuild)
-        rows = table_counts(con, [f"core.{t}" for t in SCORED])
-    why = {k: v for k, v in result.items() if k.startswith("rescored_") and k != "rescored_repos"}
-    for table in SCORED:
-        yield dg.MaterializeResult(
-            asset_key=["core", table],
-            metadata={
-                **_mode(result),
-                "dagster/row_count": rows[f"core.{table}"],
-                "rubric_version": result["rubric_version"],
-                "why_rescored": dg.MetadataValue.json(why),
-            },
-        )
+    yield from build_step(context, warehouse, build, "scores")
 
 
-@dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            ["marts", "monthly_openness"],
-            deps=[["core", "openness"], releases],
-            group_name="marts",
-            kinds={"duckdb", "sql"},
-            description="One row per month, breakdown (all, organisation, modality, base-model family), "
-            "group, metric (spectrum level, licence family, MOF class) and value: releases at that value at "
-            "the month's end, and their mean OSAI score.",
-        ),
-        dg.AssetSpec(
-            ["marts", "monthly_transitions"],
-            deps=[["core", "transitions"]],
-            group_name="marts",
-            kinds={"duckdb", "sql"},
-            description="One row per month, dimension and direction: opening, closing and lateral "
-            "transitions, short-lived ones counted apart.",
-        ),
-    ],
-    pool="duckdb",
-)
+@dg.multi_asset(name="monthly_marts", specs=specs("marts"), pool="duckdb")
 def monthly_marts(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
-    """Update the monthly timelines: monthly_openness by difference for the changed repos (the same rows as
-    sql/marts/monthly_openness.sql), monthly_transitions with its SQL."""
-    wh = warehouse.get()
-    with wh.connect() as con:
-        result = update_marts(wh, con, full=build.full_rebuild)
-        chart = spectrum_chart(con)
-    for name in ("monthly_openness", "monthly_transitions"):
-        meta: dict = {
-            "dagster/row_count": result[name],
-            **(_mode(result) if name == "monthly_openness" else {"build_mode": "sql over core.transitions"}),
-        }
-        if (
-            name == "monthly_openness"
-        ):  # the spectrum over time, as a Vega-Lite spec (open it in any Vega viewer)
-            meta["spectrum_over_time"] = dg.MetadataValue.json(chart)
-        yield dg.MaterializeResult(asset_key=["marts", name], metadata=meta)
+    """Update the monthly timelines: monthly_openness by difference for the changed repos, monthly_transitions
+    with its SQL."""
+    yield from build_step(context, warehouse, build, "marts")

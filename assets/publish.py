@@ -4,15 +4,15 @@ import json
 
 import dagster as dg
 
-from assets.core import SCORED, crawl_runs, datasets, papers, releases, revisions
 from assets.resources import PublishResource, WarehouseResource
 from pipelines.publish.publish import PublishBlocked, publish
 from pipelines.publish.targets import publish_to
+from pipelines.tables import TABLES
 
 
 @dg.asset(
     key=["publish", "snapshot"],
-    deps=[releases, revisions, crawl_runs, datasets, papers, *[dg.AssetKey(["core", t]) for t in SCORED]],
+    deps=[dg.AssetKey(t.asset_key) for t in TABLES if t.layer == "core"],
     group_name="publish",
     pool="duckdb",
     kinds={"parquet", "duckdb"},

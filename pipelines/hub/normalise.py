@@ -9,8 +9,6 @@ from datetime import UTC, datetime
 import polars as pl
 
 from pipelines.hub.cards import parse_card
-from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
-from pipelines.hub.schema import REVISIONS_SCHEMA
 
 # File extensions of model weights, by format (reference/frameworks.md section 3: "Model parameters").
 WEIGHT_SUFFIXES = {
@@ -164,39 +162,6 @@ def revision_row(
     }
 
 
-def captures(listing: pl.DataFrame, revision_infos: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Every captured info body, one row per (repo, sha): the earliest capture wins (listing before backfill)."""
-    parts = [
-        listing.select(
-            "repo_id",
-            "sha",
-            "crawl_date",
-            "item",
-            pl.lit("listing").alias("source"),
-            pl.lit(0).alias("rank"),
-            "page_index",
-            "item_index",
-        )
-    ]
-    if revision_infos is not None and revision_infos.height:
-        parts.append(
-            revision_infos.filter(pl.col("status") == "ok").select(
-                "repo_id",
-                pl.col("revision").alias("sha"),
-                "crawl_date",
-                pl.col("info").alias("item"),
-                pl.lit("backfill").alias("source"),
-                pl.lit(1).alias("rank"),
-                pl.lit(0, pl.Int32).alias("page_index"),
-                pl.lit(0, pl.Int32).alias("item_index"),
-            )
-        )
-    frame = pl.concat(parts, how="vertical_relaxed")
-    return frame.sort("crawl_date", "rank", "page_index", "item_index", "repo_id", "sha").unique(
-        subset=["repo_id", "sha"], keep="first", maintain_order=True
-    )
-
-
 def _signature(row: dict, sha: str) -> str:
     """What makes a revision worth its own row: the card, the file list, the licence tags, the gate.
 
@@ -235,94 +200,6 @@ def follow_renames(revisions: pl.DataFrame) -> pl.DataFrame:
     return out.sort("observed_at", "listed_as").unique(
         subset=["repo_id", "revision"], keep="first", maintain_order=True
     )
-
-
-def build_revisions(
-    listing: pl.DataFrame, readmes: pl.DataFrame, revision_infos: pl.DataFrame | None = None
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`revisions` from every raw capture (daily listings and history backfill), plus quarantined rows.
-
-    A revision's facts come from the earliest capture that saw it (`observed_at` = that crawl date),
-    so re-running or reordering partitions gives the same rows. A commit that changed neither the
-    card, the file list nor the licence tags gets no row of its own (it changed other files).
-    """
-    quarantine: list[dict] = []
-    # A failed attempt (`error`) only counts where no other outcome exists for that revision.
-    ordered = readmes.sort(pl.col("status") == "error", descending=True)
-    readme_by_key = {
-        (r, s): (st, c, h)
-        for r, s, st, c, h in ordered.select("repo_id", "revision", "status", "content", "sha256").iter_rows()
-    }
-    rows, signatures = [], []
-    for repo_id, sha, crawl_date, item_text, source in (
-        captures(listing, revision_infos).select("repo_id", "sha", "crawl_date", "item", "source").iter_rows()
-    ):
-        ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
-        if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
-            quarantine.append(
-                {
-                    "source": "hub_listing",
-                    "reference": ref,
-                    "repo_id": str(repo_id)[:200],
-                    "reason": "invalid_identifier",
-                    "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
-                    "crawl_date": crawl_date,
-                }
-            )
-            continue
-        try:
-            info = json.loads(item_text)
-        except ValueError as exc:
-            quarantine.append(
-                {
-                    "source": "hub_listing",
-                    "reference": ref,
-                    "repo_id": repo_id,
-                    "reason": "malformed_item",
-                    "detail": str(exc)[:300],
-                    "crawl_date": crawl_date,
-                }
-            )
-            continue
-        status, content, digest = readme_by_key.get((repo_id, sha), ("not_fetched", None, None))
-        observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
-        row = revision_row(info, status, content if status == "ok" else None, observed, source)
-        if status != "ok":
-            row["readme_status"] = status
-        row["card_sha256"] = digest
-        if row["committed_at"] is None:
-            quarantine.append(
-                {
-                    "source": "hub_listing",
-                    "reference": ref,
-                    "repo_id": repo_id,
-                    "reason": "missing_field",
-                    "detail": "lastModified absent or not a date",
-                    "crawl_date": crawl_date,
-                }
-            )
-            continue
-        if row["readme_status"] in ("malformed_yaml", "non_utf8", "oversized"):
-            # Kept and flagged: the release is still tracked, the card problem is on record.
-            quarantine.append(
-                {
-                    "source": "hub_readme",
-                    "reference": f"{repo_id}@{sha}",
-                    "repo_id": repo_id,
-                    "reason": row["readme_status"],
-                    "detail": (row["card_yaml_error"] or "")[:300],
-                    "crawl_date": crawl_date,
-                }
-            )
-        rows.append(row)
-        signatures.append(_signature(row, sha))
-    if not rows:
-        return pl.DataFrame(schema=REVISIONS_SCHEMA), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
-    revisions = pl.DataFrame(rows, schema=REVISIONS_SCHEMA).with_columns(pl.Series("_sig", signatures))
-    revisions = follow_renames(revisions).sort("repo_id", "committed_at", "revision")
-    changed = pl.col("_sig") != pl.col("_sig").shift(1).over("repo_id")
-    revisions = revisions.filter(changed.fill_null(True)).drop("_sig")
-    return first_crawl_after_commit(revisions, listing), pl.DataFrame(quarantine, schema=QUARANTINE_SCHEMA)
 
 
 def first_crawl_after_commit(revisions: pl.DataFrame, listing: pl.DataFrame) -> pl.DataFrame:

@@ -1,23 +1,23 @@
 """core.revisions and core.quarantine, kept up to date from the raw files not read yet.
 
-The rule is `pipelines.hub.normalise.build_revisions` (the pure rebuild, still the reference): one parsed
-row per (listed id, commit) from its earliest capture and its README outcome; rows re-keyed to the repo's
+The rule: one parsed row per (listed id, commit) from its earliest capture (a listing before a history
+backfill, then crawl date, page and item order) and its README outcome; rows re-keyed to the repo's
 newest id through the stable `_id`; a commit that changed neither card, files, licence tags nor gate gets
 no row; `observed_at` is the first crawl date on or after the commit's day. Here the parsed rows
 ("candidates") are kept in the state, so a day's files cost what they hold:
 
 1. New raw files (not in the ledger) are indexed: every capture's key and order, every README outcome.
 2. For the keys they touch, the winning capture and README outcome are chosen again (the same order as
-   `captures` and `build_revisions`); a key whose choice changed is parsed again (`parse_capture`, the
-   loop body of `build_revisions`), reading only the raw rows it needs.
+   rule above); a key whose choice changed is parsed again (`parse_capture`, the one parser of
+   captures), reading only the raw rows it needs.
 3. The listed ids of the re-parsed keys, closed over shared `_id`s (renames), are the touched
    components: their rows in core.revisions are derived again from all their candidates with the
-   functions of the pure rebuild (`follow_renames`, the collapse rule, `first_crawl_after_commit`) and
+   rule's functions (`follow_renames`, the collapse rule, `first_crawl_after_commit`) and
    replaced; so are their quarantine rows. A new crawl date can move the `observed_at` of revisions of
    other repos (those committed between the previous crawl date and it): those rows are updated too.
 
-An empty state, or a change of the normalisation code, rebuilds the state from the whole raw layer (the
-same code with every file new), in bounded memory.
+An empty state, a change of the normalisation code, or the full mode rebuilds the state from the whole
+raw layer (the same code with every file new), in bounded memory.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.build import listing_presence
 from pipelines.hub.backfill import REVISION_RAW_SCHEMA
 from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
@@ -51,7 +50,7 @@ from pipelines.hub.normalise import (
 )
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
-from pipelines.storage.warehouse import Warehouse, sql_text
+from pipelines.storage.warehouse import Warehouse, sql_text, transaction
 
 SOURCES = {"hub_listing": 0, "hub_revision": 1, "hub_readme": None, "hub_presence": None}
 PARSE_WORKERS = max(1, min(2, os.cpu_count() or 1))
@@ -71,6 +70,18 @@ def _ckey(repo: pl.Expr, sha: pl.Expr) -> pl.Expr:
 
 def _rel(wh: Warehouse, path: Path) -> str:
     return path.relative_to(wh.raw.root).as_posix()
+
+
+def listing_presence(listing: pl.DataFrame) -> pl.DataFrame:
+    """(repo_id, crawl_date, created_at) for every listing capture: when each repo was seen."""
+    return listing.select(
+        "repo_id",
+        pl.col("crawl_date").str.to_date(),
+        pl.col("item")
+        .str.json_path_match("$.createdAt")
+        .str.to_datetime(time_zone="UTC", strict=False)
+        .alias("created_at"),
+    )
 
 
 # ---- 1. the ledger and the index ------------------------------------------------------------------
@@ -196,7 +207,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
 # ---- 2. choosing and parsing -----------------------------------------------------------------------
 def _needs(con: duckdb.DuckDBPyConnection, keys_table: str) -> pl.DataFrame:
     """For the keys in `keys_table`: the winning capture and README outcome, where they differ from the
-    candidate stored (or there is none). The orders are those of `captures` and `build_revisions`:
+    candidate stored (or there is none). The order is the rule's (module docstring):
     earliest crawl date, listing before history, page and item; the last non-error README outcome in the
     raw layer's file order (else the last error)."""
     has_candidates = _has_candidates(con)
@@ -325,7 +336,7 @@ def parse_capture(
     source: str,
     readme: tuple[str, bytes | None, str | None] | None,
 ) -> tuple[dict | None, str | None, dict | None]:
-    """One capture as `build_revisions` reads it: (revision row or None, collapse signature, quarantine row)."""
+    """One capture parsed: (revision row or None, collapse signature, quarantine row)."""
     ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
     if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
         return (
@@ -492,6 +503,8 @@ def _listing_days(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 def derive(con: duckdb.DuckDBPyConnection, listed_ids: pl.DataFrame, days: pl.DataFrame) -> pl.DataFrame:
     """core.revisions rows of the components `listed_ids` (whole components), from their candidates."""
+    if not _has_candidates(con):  # nothing captured yet (a fresh deployment): no rows
+        return pl.DataFrame(schema=REVISIONS_SCHEMA)
     con.register("wanted_ids", listed_ids)
     try:
         cands = con.sql(f"""
@@ -505,7 +518,7 @@ def derive(con: duckdb.DuckDBPyConnection, listed_ids: pl.DataFrame, days: pl.Da
     if cands.height == 0:
         return pl.DataFrame(schema=REVISIONS_SCHEMA)
     revisions = _typed(cands, {**REVISIONS_SCHEMA, "_sig": pl.String})
-    # The tail of build_revisions, on whole components (rows of one repo never span two calls).
+    # The rule's tail, on whole components (rows of one repo never span two calls).
     revisions = follow_renames(revisions).sort("repo_id", "committed_at", "revision")
     changed = pl.col("_sig") != pl.col("_sig").shift(1).over("repo_id")
     revisions = revisions.filter(changed.fill_null(True)).drop("_sig")
@@ -536,14 +549,7 @@ def components(con: duckdb.DuckDBPyConnection, listed: list[str]) -> list[str]:
             "frontier_ids", pl.DataFrame({"listed_id": sorted(frontier)}, schema={"listed_id": pl.String})
         )
         try:
-            found = {
-                r[0]
-                for r in con.execute("""
-                SELECT DISTINCT c2.listed_as FROM incr.candidates c1
-                JOIN incr.candidates c2 ON c1.repo_uid = c2.repo_uid
-                WHERE c1.keep AND c2.keep AND c1.listed_as IN (SELECT listed_id FROM frontier_ids)
-            """).fetchall()
-            }
+            found = {r[0] for r in con.execute(sql_text("core/revisions_rename_step.sql")).fetchall()}
         finally:
             con.unregister("frontier_ids")
         frontier = found - ids
@@ -608,7 +614,7 @@ def update_revisions(
     index = index_files(wh, files)
     t = lap("index", t)
     # State transaction: the index, the re-chosen and re-parsed candidates, what is left to derive (a
-    # rebuild commits after each part of candidates, see below).
+    # rebuild commits after each part of candidates, see below: why this block is not `transaction()`).
     con.execute("BEGIN")
     try:
         for name in ("captures", "readmes", "listing_seen", "presence", "files"):
@@ -708,8 +714,7 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     )
     batches = max(1, math.ceil(total / DERIVE_BATCH))
     labels = labels.with_columns((pl.col("label").hash(seed=3) % batches).alias("_batch"))
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute("DELETE FROM core.revisions")
         rows = 0
         for b in range(batches):
@@ -724,18 +729,13 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                 "WHERE q_reason IS NOT NULL"
             )
         state.claim(con)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
     repos = [r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions").fetchall()]
-    con.execute("BEGIN")
-    con.execute("UPDATE incr.listing_days SET applied = true")
-    con.execute("DELETE FROM incr.pending")
-    state.set_meta(con, "full_releases", "pending")
-    state.set_meta(con, "full_scoring", "pending")
-    state.set_meta(con, "full_release_papers", "pending")
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("UPDATE incr.listing_days SET applied = true")
+        con.execute("DELETE FROM incr.pending")
+        state.set_meta(con, "full_releases", "pending")
+        state.set_meta(con, "full_scoring", "pending")
+        state.set_meta(con, "full_release_papers", "pending")
     return {
         "revisions": rows,
         "repos": len(repos),
@@ -770,8 +770,7 @@ def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         }
         frame = derive(con, ids, days) if comp else pl.DataFrame(schema=REVISIONS_SCHEMA)
         moved = _observed_moves(con, days, new_days) if new_days else pl.DataFrame()
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             con.execute("DELETE FROM core.revisions WHERE listed_as IN (SELECT listed_id FROM comp_ids)")
             _insert(con, "core.revisions", frame)
             if moved.height:
@@ -790,29 +789,25 @@ def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                 )
                 con.unregister("q_ids")
             state.claim(con)
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
     finally:
         con.unregister("comp_ids")
     new_repos = set(frame.get_column("repo_id").to_list()) if frame.height else set()
     repos = sorted(
         old_repos | new_repos | (set(moved.get_column("repo_id").to_list()) if moved.height else set())
     )
-    con.execute("BEGIN")
-    for consumer in ("scoring", "release_papers", "releases"):
-        _insert(
-            con,
-            "incr.pending",
-            pl.DataFrame(
-                {"consumer": consumer, "repo_id": repos}, schema={"consumer": pl.String, "repo_id": pl.String}
-            ),
-        )
-    con.execute("DELETE FROM incr.pending_components")
-    con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'quarantine'")
-    con.execute("UPDATE incr.listing_days SET applied = true")
-    con.execute("COMMIT")
+    with transaction(con):
+        for consumer in ("scoring", "release_papers", "releases"):
+            _insert(
+                con,
+                "incr.pending",
+                pl.DataFrame(
+                    {"consumer": consumer, "repo_id": repos},
+                    schema={"consumer": pl.String, "repo_id": pl.String},
+                ),
+            )
+        con.execute("DELETE FROM incr.pending_components")
+        con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'quarantine'")
+        con.execute("UPDATE incr.listing_days SET applied = true")
     return {
         "revisions_written": frame.height,
         "components": len(comp),
@@ -884,31 +879,26 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     con.execute(f"CREATE OR REPLACE TEMP VIEW listing_seen AS {seen}{where}")  # noqa: S608 - fixed SQL
     con.execute(f"CREATE OR REPLACE TEMP VIEW scoped_revisions AS SELECT * FROM core.revisions {where}")  # noqa: S608
     con.execute(f"CREATE OR REPLACE TEMP VIEW scoped_presence AS SELECT * FROM core.repo_presence {where}")  # noqa: S608
-    con.execute("BEGIN")
     try:
-        con.execute("DELETE FROM core.repo_presence")
-        con.execute("""INSERT INTO core.repo_presence BY NAME
-                       SELECT coalesce(i.current_id, p.repo_id) AS repo_id, p.present, p.how,
-                              p.crawl_date::DATE AS crawl_date
-                       FROM incr.presence p LEFT JOIN current_ids i ON i.listed_as = p.repo_id""")
-        con.execute(f"DELETE FROM core.releases {where}")  # noqa: S608 - fixed SQL
-        con.execute(f"INSERT INTO core.releases BY NAME {sql if full else scoped}")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        with transaction(con):
+            con.execute("DELETE FROM core.repo_presence")
+            con.execute("""INSERT INTO core.repo_presence BY NAME
+                           SELECT coalesce(i.current_id, p.repo_id) AS repo_id, p.present, p.how,
+                                  p.crawl_date::DATE AS crawl_date
+                           FROM incr.presence p LEFT JOIN current_ids i ON i.listed_as = p.repo_id""")
+            con.execute(f"DELETE FROM core.releases {where}")  # noqa: S608 - fixed SQL
+            con.execute(f"INSERT INTO core.releases BY NAME {sql if full else scoped}")
     finally:
         for view in ("listing_seen", "scoped_revisions", "scoped_presence", "current_ids"):
             con.execute(f"DROP VIEW IF EXISTS {view}")
-    con.execute("BEGIN")
-    if full:
-        state.set_meta(con, "full_marts", "pending")
-    else:  # the monthly mart follows these repos' release rows (deletion, modality, base family)
-        con.execute("INSERT INTO incr.pending SELECT 'marts', repo_id FROM release_scope")
-    con.execute("DROP TABLE IF EXISTS release_scope")
-    con.execute("DELETE FROM incr.pending WHERE consumer IN ('releases', 'releases_listed')")
-    state.set_meta(con, "full_releases", "done")
-    con.execute("COMMIT")
+    with transaction(con):
+        if full:
+            state.set_meta(con, "full_marts", "pending")
+        else:  # the monthly mart follows these repos' release rows (deletion, modality, base family)
+            con.execute("INSERT INTO incr.pending SELECT 'marts', repo_id FROM release_scope")
+        con.execute("DROP TABLE IF EXISTS release_scope")
+        con.execute("DELETE FROM incr.pending WHERE consumer IN ('releases', 'releases_listed')")
+        state.set_meta(con, "full_releases", "done")
     return {
         "mode": "full" if full else "incremental",
         "touched_repos": repos,

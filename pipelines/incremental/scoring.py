@@ -9,7 +9,7 @@ Its validity interval and transitions depend on the other revisions of its repo 
 - the derivatives (first base model) of all of those, whose base verdicts may have moved;
 
 and rewrites their rows of core.disclosures, core.openness and core.transitions, whole repos at a time,
-with the functions of the pure rebuild (`score_in_batches`, `openness_history`). core.derivatives is
+with the pure scoring functions (`score_in_batches`, `openness_history`). core.derivatives is
 rewritten for the changed repos and the repos naming one of them as a base; core.release_papers for the
 changed repos. A new rubric or scoring code (a digest of its files and of the rubric version), or a
 rebuilt normalisation state, rescores everything, in batches of whole repos.
@@ -28,10 +28,10 @@ from pipelines.history.build import openness_history
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
 from pipelines.incremental.normalise import _insert, _typed
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, transaction
+from pipelines.tables import tables_of_step
 
 SCORE_BATCH = 250_000  # revisions per scoring batch (whole repos)
-SCORED = ("disclosures", "openness", "transitions")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, ids: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -120,7 +120,7 @@ def score_repos(
     disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
     openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
     openness, transitions = openness_history(revisions, openness, disclosures, rubric)
-    return disclosures, openness, transitions
+    return {"core.disclosures": disclosures, "core.openness": openness, "core.transitions": transitions}
 
 
 def _write(
@@ -197,7 +197,7 @@ def update_scores(
         else "the normalisation state was rebuilt"
         if state.get_meta(con, "full_scoring") == "pending"
         else "no scores yet"
-        if not all(_table_exists(con, f"core.{t}") for t in (*SCORED, "derivatives"))
+        if not all(_table_exists(con, t.name) for t in tables_of_step("scores") if t.by_repo)
         else "the rubric or the scoring code changed"
         if state.get_meta(con, "scoring_version") != version
         else None
@@ -210,34 +210,28 @@ def update_scores(
     else:
         repos, why = rescore_set(con)
     batches = _batches(con, repos)
-    rows = {t: 0 for t in SCORED}
+    rows: dict[str, int] = {}
     derivatives = 0
     if reason:
         # Every repo, batch by batch; each batch commits (a failed rebuild leaves the reason in place).
         for i, batch in enumerate(batches):
             frames = score_repos(con, batch, datasets, papers, rubric)
             links = derivative_rows(con, batch, rubric)
-            con.execute("BEGIN")
-            try:
-                for table, frame in (*zip(SCORED, frames, strict=True), ("derivatives", links)):
-                    _write(con, f"core.{table}", frame, None) if i == 0 else _insert(
-                        con, f"core.{table}", frame
-                    )
-                    if table in rows:
-                        rows[table] += frame.height
+            with transaction(con):
+                for table, frame in frames.items():
+                    _write(con, table, frame, None) if i == 0 else _insert(con, table, frame)
+                    rows[table] = rows.get(table, 0) + frame.height
+                _write(con, "core.derivatives", links, None) if i == 0 else _insert(
+                    con, "core.derivatives", links
+                )
                 derivatives += links.height
-                con.execute("COMMIT")
-            except Exception:
-                con.execute("ROLLBACK")
-                raise
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if not reason:
             for batch in batches:
                 frames = score_repos(con, batch, datasets, papers, rubric)
-                for table, frame in zip(SCORED, frames, strict=True):
-                    _write(con, f"core.{table}", frame, batch)
-                    rows[table] += frame.height
+                for table, frame in frames.items():
+                    _write(con, table, frame, batch)
+                    rows[table] = rows.get(table, 0) + frame.height
             # Derivative links of the rescored repos and of every repo naming one of them as a base.
             ids = _ids(repos)
             con.register("changed_ids", ids)
@@ -254,33 +248,28 @@ def update_scores(
             _write(con, "core.derivatives", links, linked)
             derivatives = links.height
         replace_table_rows(con, "core.licenses", load_catalogue())
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("BEGIN")
-    con.execute("DELETE FROM incr.pending WHERE consumer = 'scoring'")
-    con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'scoring'")
-    if reason:
-        state.set_meta(con, "full_marts", "pending")
-    else:  # the monthly mart follows these repos' openness rows
-        _insert(
-            con,
-            "incr.pending",
-            pl.DataFrame(
-                {"consumer": "marts", "repo_id": sorted(repos)},
-                schema={"consumer": pl.String, "repo_id": pl.String},
-            ),
-        )
-    state.set_meta(con, "scoring_version", version)
-    state.set_meta(con, "full_scoring", "done")
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute("DELETE FROM incr.pending WHERE consumer = 'scoring'")
+        con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'scoring'")
+        if reason:
+            state.set_meta(con, "full_marts", "pending")
+        else:  # the monthly mart follows these repos' openness rows
+            _insert(
+                con,
+                "incr.pending",
+                pl.DataFrame(
+                    {"consumer": "marts", "repo_id": sorted(repos)},
+                    schema={"consumer": pl.String, "repo_id": pl.String},
+                ),
+            )
+        state.set_meta(con, "scoring_version", version)
+        state.set_meta(con, "full_scoring", "done")
     return {
         "mode": "full" if reason else "incremental",
         **({"reason": reason} if reason else {}),
         "rescored_repos": len(repos),
         **{f"rescored_{k}": v for k, v in why.items()},
-        **{f"{t}_written": n for t, n in rows.items()},
+        **{f"{t.removeprefix('core.')}_written": n for t, n in rows.items()},
         "derivatives_written": derivatives,
         "rubric_version": str(rubric.get("rubric_version")),
         "seconds": round(time.perf_counter() - started, 3),
@@ -372,8 +361,7 @@ def update_release_papers(
         )
     )
     links = release_papers_frame(revisions)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         if reload:
             _replace_in_tx(con, "core.papers", papers)
         if ids is None:
@@ -383,24 +371,19 @@ def update_release_papers(
             con.execute("DELETE FROM core.release_papers WHERE repo_id IN (SELECT repo_id FROM gone)")
             con.unregister("gone")
             _insert(con, "core.release_papers", links)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("BEGIN")
-    if reload:
-        _insert(con, "incr.files", fresh)
-        _insert(
-            con,
-            "incr.pending_refs",
-            pl.DataFrame(
-                {"consumer": "scoring", "kind": "paper", "ref_id": sorted(changed)},
-                schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
-            ),
-        )
-    con.execute("DELETE FROM incr.pending WHERE consumer = 'release_papers'")
-    state.set_meta(con, "full_release_papers", "done")
-    con.execute("COMMIT")
+    with transaction(con):
+        if reload:
+            _insert(con, "incr.files", fresh)
+            _insert(
+                con,
+                "incr.pending_refs",
+                pl.DataFrame(
+                    {"consumer": "scoring", "kind": "paper", "ref_id": sorted(changed)},
+                    schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
+                ),
+            )
+        con.execute("DELETE FROM incr.pending WHERE consumer = 'release_papers'")
+        state.set_meta(con, "full_release_papers", "done")
     total = con.execute("SELECT count(*) FROM core.papers").fetchall()[0][0]
     found = con.execute("SELECT count(*) FROM core.papers WHERE status = 'found'").fetchall()[0][0]
     return {
@@ -433,24 +416,18 @@ def update_datasets(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     changed = _changed_refs(
         con.sql("SELECT * FROM core.datasets").pl(), frame, "dataset_id", ("observed_at",)
     )
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         _replace_in_tx(con, "core.datasets", frame)
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("BEGIN")
-    _insert(con, "incr.files", fresh)
-    _insert(
-        con,
-        "incr.pending_refs",
-        pl.DataFrame(
-            {"consumer": "scoring", "kind": "dataset", "ref_id": sorted(changed)},
-            schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
-        ),
-    )
-    con.execute("COMMIT")
+    with transaction(con):
+        _insert(con, "incr.files", fresh)
+        _insert(
+            con,
+            "incr.pending_refs",
+            pl.DataFrame(
+                {"consumer": "scoring", "kind": "dataset", "ref_id": sorted(changed)},
+                schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
+            ),
+        )
     return {
         "datasets": frame.height,
         "datasets_found": int(frame.get_column("exists").sum() or 0),

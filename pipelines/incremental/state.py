@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, transaction
 
 ALIAS = "incr"
 STATE_FILE = "incremental.duckdb"
@@ -106,9 +106,8 @@ def attach(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> None:
     if ALIAS not in attached:
         path = str(state_path(wh)).replace("'", "''")
         con.execute(f"ATTACH '{path}' AS {ALIAS}")
-    con.execute("BEGIN")
-    con.execute(DDL)
-    con.execute("COMMIT")
+    with transaction(con):
+        con.execute(DDL)
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute("CREATE TABLE IF NOT EXISTS meta.incremental (key VARCHAR PRIMARY KEY, value VARCHAR)")
 
@@ -140,17 +139,15 @@ def state_problem(con: duckdb.DuckDBPyConnection) -> str | None:
 def reset(con: duckdb.DuckDBPyConnection) -> str:
     """Empty every state table and start a new state id; returns it. The work file learns the id when its
     core tables are written (`claim`)."""
-    con.execute("BEGIN")
-    for name in STATE_TABLES:
-        con.execute(f"DROP TABLE IF EXISTS incr.{name}")
-    con.execute("DELETE FROM incr.meta")
-    con.execute("COMMIT")
-    con.execute("BEGIN")
-    con.execute(DDL)
-    state_id = uuid.uuid4().hex
-    set_meta(con, "state_id", state_id)
-    set_meta(con, "normaliser_version", code_version(NORMALISER_CODE))
-    con.execute("COMMIT")
+    with transaction(con):
+        for name in STATE_TABLES:
+            con.execute(f"DROP TABLE IF EXISTS incr.{name}")
+        con.execute("DELETE FROM incr.meta")
+    with transaction(con):
+        con.execute(DDL)
+        state_id = uuid.uuid4().hex
+        set_meta(con, "state_id", state_id)
+        set_meta(con, "normaliser_version", code_version(NORMALISER_CODE))
     return state_id
 
 

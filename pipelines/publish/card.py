@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from pipelines.publish.columns import TABLE_DOCS, column_meaning
+from pipelines.publish.columns import column_meaning, table_meaning
 
 DATA_LICENSE = "cc-by-4.0"
 PRETTY_NAME = "Openness Tracker: openness of AI model releases on the Hugging Face Hub"
@@ -83,7 +83,7 @@ def _schema(table: str, columns: list[tuple[str, str]], column_docs: dict[str, d
     lines = [
         f"### `{table}`",
         "",
-        TABLE_DOCS.get(table, "(undocumented table)"),
+        table_meaning(table),
         "",
         "| column | type | meaning |",
         "|---|---|---|",

@@ -25,6 +25,7 @@ import yaml
 from pipelines.publish.card import render_dataset_card
 from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
 from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table
+from pipelines.tables import public_tables
 
 try:  # POSIX only; without it concurrent publishers on one folder are not serialised
     import fcntl
@@ -32,18 +33,7 @@ except ImportError:  # pragma: no cover
     fcntl = None
 
 # The dataset's contract (DESIGN.md, "Public tables"): snapshot file name -> warehouse table.
-PUBLIC_TABLES = {
-    "releases": "core.releases",
-    "revisions": "core.revisions",
-    "disclosures": "core.disclosures",
-    "openness": "core.openness",
-    "transitions": "core.transitions",
-    "licenses": "core.licenses",
-    "datasets": "core.datasets",
-    "papers": "core.papers",
-    "release_papers": "core.release_papers",
-    "crawl_runs": "core.crawl_runs",
-}
+PUBLIC_TABLES = public_tables()
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
 MANIFEST_FORMAT = "openness-snapshot/1"
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"

@@ -8,6 +8,7 @@ reference is reported with the offending key as its example. Adding a table is o
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ CITATION_SOURCES = ("tag", "card_link")
 OSAID_VERDICTS = ("meets", "fails", "undetermined")
 DISCLOSURE_METHODS = ("declared", "inferred", "unknown")
 DIRECTIONS = ("opening", "closing", "lateral")
+# How a presence check found a repo (pipelines/hub: the history walk's 404, the weekly full-listing sweep).
+PRESENCE_CHECKS = ("commits_404", "sweep_present", "sweep_404")
 # Every reason pipelines/hub/normalise.py writes to core.quarantine; a new reason must be added here
 # (and to docs/quality.md) so that nothing is held for a reason nobody has looked at.
 QUARANTINE_REASONS = (
@@ -105,7 +108,12 @@ class Suite:
     query: str  # the table plus computed orphan columns; static SQL (identifiers only, no values)
     checks: Callable[[datetime], list[Check]]
     derived: tuple[Derived, ...] = field(default_factory=tuple)
-    joins: tuple[str, ...] = ()  # other tables the query reads
+
+    @property
+    def joins(self) -> tuple[str, ...]:
+        """The other tables the query reads (named in it as `core.x`), in order of first mention."""
+        named = dict.fromkeys(re.findall(r"\bcore\.[a-z_]+\b", self.query))
+        return tuple(t for t in named if t != self.table)
 
 
 def not_null(*columns: str) -> list[Check]:
@@ -288,6 +296,11 @@ TRANSITIONS_SQL = """SELECT t.*,
         AS orphan_release
 FROM core.transitions t"""
 
+DERIVATIVES_SQL = """SELECT t.*,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
+        AS orphan_release
+FROM core.derivatives t"""
+
 SUITES: dict[str, Suite] = {
     s.name: s
     for s in [
@@ -305,7 +318,6 @@ SUITES: dict[str, Suite] = {
                 between("revision_count", 0),
                 references("orphan_latest_revision", "revisions", "latest_revision is a row of revisions"),
             ],
-            joins=("core.revisions",),
         ),
         Suite(
             "revisions",
@@ -323,7 +335,6 @@ SUITES: dict[str, Suite] = {
                 between("card_bytes", 0),
                 IN_RELEASES,
             ],
-            joins=("core.releases",),
         ),
         Suite(
             "datasets",
@@ -367,7 +378,6 @@ SUITES: dict[str, Suite] = {
                 IN_RELEASES,
                 references("orphan_paper", "papers", "arxiv_id has a row in papers"),
             ],
-            joins=("core.releases", "core.papers"),
         ),
         Suite(
             "crawl_runs",
@@ -418,7 +428,6 @@ SUITES: dict[str, Suite] = {
                 IN_REVISIONS,
             ],
             derived=(LICENSE_IN_CATALOGUE,),
-            joins=("core.revisions", "core.openness"),
         ),
         Suite(
             "openness",
@@ -440,7 +449,6 @@ SUITES: dict[str, Suite] = {
                 IN_REVISIONS,
             ],
             derived=(LICENSE_IN_CATALOGUE,),
-            joins=("core.revisions",),
         ),
         # One row per change of a dimension between consecutive revisions (pipelines/history/transitions.py).
         Suite(
@@ -455,7 +463,31 @@ SUITES: dict[str, Suite] = {
                 dated("changed_at", now),
                 IN_RELEASES,
             ],
-            joins=("core.releases",),
+        ),
+        # One row per (derivative, named base model) (pipelines/openness/derivatives.py).
+        Suite(
+            "derivatives",
+            "core.derivatives",
+            ("repo_id", "base_model"),
+            DERIVATIVES_SQL,
+            lambda now: [
+                *not_null("repo_id", "base_model"),
+                unique("repo_id", "base_model"),
+                in_set("license_family", _families()),
+                in_set("base_license_family", _families()),
+                IN_RELEASES,
+            ],
+        ),
+        # One row per presence check of a repo on a crawl date (404 on its commits, the full-listing sweep).
+        Suite(
+            "repo_presence",
+            "core.repo_presence",
+            ("repo_id", "crawl_date"),
+            "SELECT * FROM core.repo_presence",
+            lambda now: [
+                *not_null("repo_id", "crawl_date", "present", "how"),
+                in_set("how", PRESENCE_CHECKS),
+            ],
         ),
     ]
 }

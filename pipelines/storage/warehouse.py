@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import duckdb
@@ -65,6 +65,20 @@ class Warehouse:
         return self.serving_db
 
 
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN before the block, COMMIT after it; ROLLBACK and re-raise when it raises (a failed block leaves
+    nothing half-written and the connection usable)."""
+    con.execute("BEGIN")
+    try:
+        yield con
+    except BaseException:
+        with suppress(duckdb.Error):  # the original error matters, not a failed rollback
+            con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations in `sql/migrations/` that have not run yet; returns those applied."""
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
@@ -77,14 +91,9 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
         if path.name in done:
             continue
-        con.execute("BEGIN")
-        try:
+        with transaction(con):
             con.execute(path.read_text(encoding="utf-8"))
             con.execute("INSERT INTO meta.schema_migrations (name) VALUES (?)", [path.name])
-            con.execute("COMMIT")
-        except Exception:
-            con.execute("ROLLBACK")
-            raise
         applied.append(path.name)
     return applied
 
@@ -106,16 +115,13 @@ def checked_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
 def replace_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
     """Replace a table's contents with `frame` in one transaction (columns matched by name)."""
     qualified = checked_table(con, table)
-    con.execute("BEGIN")
-    try:
+    with transaction(con):
         con.execute(f"DELETE FROM {qualified}")  # noqa: S608 - identifier checked against the catalog
         con.register("incoming_frame", frame)
-        con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM incoming_frame")  # noqa: S608
-        con.unregister("incoming_frame")
-        con.execute("COMMIT")
-    except Exception:
-        con.execute("ROLLBACK")
-        raise
+        try:
+            con.execute(f"INSERT INTO {qualified} BY NAME SELECT * FROM incoming_frame")  # noqa: S608
+        finally:
+            con.unregister("incoming_frame")
     return frame.height
 
 
@@ -125,3 +131,24 @@ def table_counts(con: duckdb.DuckDBPyConnection, tables: list[str]) -> dict[str,
         t: con.execute(f"SELECT count(*) FROM {checked_table(con, t)}").fetchone()[0]  # noqa: S608
         for t in tables
     }
+
+
+def preview_rows(
+    con: duckdb.DuckDBPyConnection, table: str, columns: list[str], order: str, limit: int = 10
+) -> pl.DataFrame:
+    """The first rows of a table by `order` (newest first for timestamps), for run metadata."""
+    qualified = checked_table(con, table)
+    schema, _, name = table.partition(".")
+    known = {
+        r[0]
+        for r in con.execute(
+            "SELECT column_name FROM duckdb_columns() WHERE schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()
+    }
+    if order not in known or any(c not in known for c in columns):
+        raise ValueError(f"unknown columns for {table}: {columns}, {order}")
+    cols = ", ".join(f'"{c}"' for c in columns)  # names checked against the catalog above
+    direction = "DESC" if order.endswith("_at") else "ASC"
+    query = f'SELECT {cols} FROM {qualified} ORDER BY "{order}" {direction} NULLS LAST LIMIT ?'  # noqa: S608
+    return con.sql(query, params=[limit]).pl()

@@ -4,17 +4,20 @@ gives a result or a recorded flag, never an exception that stops a partition. Fi
 from __future__ import annotations
 
 import json
+import tempfile
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.hub.crawl import LISTING_RAW_SCHEMA
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
-from pipelines.hub.normalise import build_revisions
+from pipelines.incremental.normalise import update_revisions
 from pipelines.openness.catalogue import resolve_licenses
 from pipelines.papers.atom import AtomError, parse_feed
+from pipelines.storage.warehouse import Warehouse
 
 FUZZ = settings(
     derandomize=True,
@@ -59,6 +62,16 @@ ITEM = st.fixed_dictionaries(
 )
 
 
+def _normalise(listing: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """core.revisions and core.quarantine built by the production build step from one raw listing file."""
+    with tempfile.TemporaryDirectory() as tmp:
+        wh = Warehouse(Path(tmp))
+        wh.raw.append("hub_listing", "2024-01-02", listing, payload=list(listing.columns))
+        with wh.connect() as con:
+            update_revisions(wh, con, full=True, workers=1)
+            return con.sql("SELECT * FROM core.revisions").pl(), con.sql("SELECT * FROM core.quarantine").pl()
+
+
 @FUZZ
 @given(items=st.lists(ITEM | JSONISH, min_size=1, max_size=6))
 def test_listing_normaliser_never_raises(items):
@@ -75,10 +88,8 @@ def test_listing_normaliser_never_raises(items):
         }
         for i, item in enumerate(items)
     ]
-    listing = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA).with_columns(
-        pl.lit("2024-01-02").alias("crawl_date")
-    )
-    revisions, quarantine = build_revisions(listing, pl.DataFrame(schema=README_RAW_SCHEMA))
+    listing = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
+    revisions, quarantine = _normalise(listing)
     # Each distinct capture with an invalid id or commit is quarantined with its reason (never dropped
     # silently, never a revision); the others become revisions (renames may merge two into one).
     captures = {(r["repo_id"], r["sha"]) for r in rows}

@@ -6,18 +6,10 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from pipelines.build import (
-    build_crawl_runs_table,
-    build_datasets_table,
-    build_marts,
-    build_openness_tables,
-    build_papers_tables,
-    build_releases_table,
-    build_revisions_table,
-)
 from pipelines.hub.daily import run_crawl
 from pipelines.hub.steps import run_datasets, run_history, run_papers_step
 from pipelines.mirror.server import MirrorServer
+from pipelines.runner import build_all as run_all
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import SAMPLE, commits_of, settings
 
@@ -56,15 +48,9 @@ def crawl(wh: Warehouse, days: list[str], *, history: bool) -> None:
 
 
 def build_all(wh: Warehouse) -> None:
-    """Every core table and mart from the raw layer."""
+    """Every core table and mart from the whole raw layer: the one build runner in full mode."""
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
-        build_crawl_runs_table(wh, con)
-        build_datasets_table(wh, con)
-        build_papers_tables(wh, con)
-        build_openness_tables(wh, con)
-        build_marts(con)
+        run_all(wh, con, full=True)
 
 
 def table(wh: Warehouse, name: str) -> pl.DataFrame:

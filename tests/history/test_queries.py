@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from pipelines.build import build_openness_tables, build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse, sql_text
 from tests.hub.crawl_helpers import settings
 
@@ -88,10 +88,10 @@ def test_relicensed_derivatives(tmp_path):
     with MirrorServer(tmp_path / "mirror") as srv:
         run_crawl(wh, settings(srv.url), "2024-04-01", now=datetime(2026, 1, 1, tzinfo=UTC))
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
         con.execute("CREATE TABLE IF NOT EXISTS core.datasets AS SELECT 1 WHERE false")
-        build_openness_tables(wh, con)
+        run_step("scores", wh, con, full=True)
     rows = _query(wh, "relicensed_derivatives")
     assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
         ("someone/ft-apache", "meta/base-7b", "apache-2.0", "llama2")

@@ -75,9 +75,9 @@ def raw_fingerprint(wh: Warehouse) -> dict[str, list[tuple]]:
 
 def revisions_table(wh: Warehouse) -> pl.DataFrame:
     """core.revisions without the columns that depend on when or how it was captured."""
-    from pipelines.build import build_revisions_table
+    from pipelines.runner import run_step
 
     with wh.connect() as con:
-        build_revisions_table(wh, con)
+        run_step("revisions", wh, con, full=True)
         frame = con.sql("SELECT * FROM core.revisions").pl()
     return frame.drop("observed_at", "source").sort("repo_id", "revision")

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from pipelines.build import build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import settings
 
@@ -48,8 +48,8 @@ def crawled(tmp_path_factory):
     with MirrorServer(base / "mirror") as srv:
         run_crawl(wh, settings(srv.url), "2024-05-02", now=datetime(2026, 1, 1, tzinfo=UTC))
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
     return wh
 
 

@@ -53,9 +53,9 @@ def test_429_and_5xx_at_ten_percent_give_the_same_data(clean, tmp_path):
     assert raw_fingerprint(wh) == raw_fingerprint(clean)
     assert revisions_table(wh).equals(revisions_table(clean))
     with wh.connect() as con:
-        from pipelines.build import build_crawl_runs_table
+        from pipelines.runner import run_step
 
-        build_crawl_runs_table(wh, con)
+        run_step("crawl_runs", wh, con, full=True)
         n429, n5xx, retries = con.execute(
             "SELECT sum(status_429), sum(status_5xx), sum(retries) FROM core.crawl_runs"
         ).fetchone()

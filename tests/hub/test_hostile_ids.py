@@ -10,8 +10,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import duckdb
 
-from pipelines.build import build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import settings
 
@@ -89,8 +89,8 @@ def test_hostile_ids_are_quarantined_and_nothing_escapes_the_warehouse(tmp_path)
     finally:
         server.shutdown()
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
     with duckdb.connect(str(wh.work_db), read_only=True) as con:
         assert con.execute("SELECT repo_id FROM core.revisions").fetchall() == [("good/model",)]
         quarantined = {

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
-from pipelines.build import build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import settings
 
@@ -74,8 +74,8 @@ def warehouse(tmp_path_factory):
         assert summary.models_deleted == 2  # x/gone, and x/old (whose old id no longer answers)
         checks = [r["path"] for r in srv.requests if r["path"].startswith(f"/as-of/{SWEEP}/api/models/")]
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
     return wh, checks
 
 

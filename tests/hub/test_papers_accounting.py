@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from pipelines.build import build_crawl_runs_table
 from pipelines.hub.daily import run_crawl
 from pipelines.hub.steps import run_papers_step
 from pipelines.mirror.server import FaultConfig, MirrorServer
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import SAMPLE, settings
 
@@ -35,7 +35,7 @@ def test_papers_step_accounts_for_every_request_at_the_mirror(tmp_path):
     faulted = [r for r in hub_papers + arxiv if r.get("fault")]
     assert result["due"] > 0 and hub_papers and arxiv and faulted
     with wh.connect() as con:
-        build_crawl_runs_table(wh, con)
+        run_step("crawl_runs", wh, con, full=True)
         rows = con.execute(
             "SELECT requests_api, requests_resolvers, status_429, status_5xx, retries, bytes_total, "
             "detail FROM core.crawl_runs WHERE scope LIKE 'papers:%'"

@@ -9,11 +9,11 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
 from pipelines.publish.publish import publish
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
 from tests.hub.crawl_helpers import settings
@@ -36,9 +36,9 @@ def _cycle(wh: Warehouse, mirror, day: str) -> None:
     with MirrorServer(mirror) as srv:
         run_crawl(wh, settings(srv.url), day, now=NOW)
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
-        build_crawl_runs_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
+        run_step("crawl_runs", wh, con, full=True)
         publish(wh, con)
 
 

@@ -10,9 +10,9 @@ import dagster as dg
 import fsspec
 
 from assets.definitions import defs
-from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
 from pipelines.mirror.server import MirrorServer
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import settings
 from tests.small_mirror import make_small_mirror
@@ -24,9 +24,9 @@ def test_snapshot_asset_publishes_to_s3(tmp_path, s3_bucket, monkeypatch):
     with MirrorServer(make_small_mirror(tmp_path / "mirror")) as srv:
         run_crawl(wh, settings(srv.url), "2024-03-06", now=datetime(2026, 1, 1, tzinfo=UTC))
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
-        build_crawl_runs_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
+        run_step("crawl_runs", wh, con, full=True)
     monkeypatch.setenv("OPENNESS_WAREHOUSE", str(wh.root))
     monkeypatch.setenv("OPENNESS_PUBLISH_TARGETS", f"s3://{bucket}/openness")
     monkeypatch.setenv("OPENNESS_STORAGE_OPTIONS", json.dumps(options))

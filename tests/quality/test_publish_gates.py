@@ -10,9 +10,9 @@ import duckdb
 import pytest
 
 from assets.definitions import defs
-from pipelines.build import build_crawl_runs_table, build_releases_table, build_revisions_table
 from pipelines.hub.daily import run_crawl
 from pipelines.mirror.server import MirrorServer
+from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import settings
 from tests.small_mirror import make_small_mirror
@@ -24,9 +24,9 @@ def warehouse(tmp_path, monkeypatch):
     with MirrorServer(make_small_mirror(tmp_path / "mirror")) as srv:
         run_crawl(wh, settings(srv.url), "2024-03-06", now=datetime(2026, 1, 1, tzinfo=UTC))
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
-        build_crawl_runs_table(wh, con)
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
+        run_step("crawl_runs", wh, con, full=True)
     for key, value in {
         "OPENNESS_WAREHOUSE": str(wh.root),
         "OPENNESS_HUB_ENDPOINT": "http://127.0.0.1:9",

@@ -1,0 +1,425 @@
+"""The table registry: every warehouse table declared once.
+
+One entry per table: its name (`layer.table` = the Dagster asset key `[layer, table]` = `sql/<layer>/<table>.sql`
+where the table is SQL), the grain in one sentence, its key columns, whether it is keyed by repo, the build
+step that writes it (pipelines/runner.py), the tables and raw captures it reads, whether a Great Expectations
+suite guards it (pipelines/quality/suites.py; every core table has one) and after which table's build that
+suite runs, whether it is public (a Parquet file of every snapshot), and the meaning of its columns (printed
+in the dataset card; every public column has one).
+
+Everything that lists tables reads this module: the snapshot's public tables, the data dictionary, the
+asset specs and their checks, the build order, the scored tables. tests/test_tables.py fails when a table
+is listed anywhere else, a public column lacks a doc, or a core table lacks a suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Table:
+    """One warehouse table."""
+
+    name: str  # `layer.table`
+    grain: str  # "One row per ...": the dataset card's line and the start of the asset's description
+    key: tuple[str, ...]
+    step: str  # the build step that writes it (pipelines/runner.py STEPS)
+    reads: tuple[str, ...] = ()  # tables (`core.x`) and raw assets (`raw.x`) it is built from
+    detail: str = ""  # what the asset description adds to the grain (the UI's longer text)
+    by_repo: bool = False  # rows keyed by `repo_id`: built and validated repo by repo
+    public: bool = False  # a file of every snapshot (the dataset's contract, DESIGN.md "Public tables")
+    suite: bool = True  # guarded by a Great Expectations suite of the same name
+    suite_after: str | None = None  # the table whose build completes what the suite reads (default: itself)
+    columns: dict[str, str] = field(default_factory=dict)  # column -> meaning (COMMON_COLUMNS fill the rest)
+
+    @property
+    def layer(self) -> str:
+        """`core` or `marts`."""
+        return self.name.split(".", 1)[0]
+
+    @property
+    def short(self) -> str:
+        """The table's name without its layer (the snapshot file's name)."""
+        return self.name.split(".", 1)[1]
+
+    @property
+    def asset_key(self) -> list[str]:
+        """The Dagster asset key."""
+        return [self.layer, self.short]
+
+    @property
+    def description(self) -> str:
+        """The asset's description: the grain, then the detail."""
+        return f"{self.grain} {self.detail}".strip()
+
+
+# Columns with the same meaning wherever they appear.
+COMMON_COLUMNS: dict[str, str] = {
+    "repo_id": "Hub model repository id, `org/name`.",
+    "revision": "Commit sha (40 hex) of the repository revision.",
+    "observed_at": "When the crawl first captured this row (UTC).",
+    "license_id": "Resolved licence: SPDX id where one exists, else the Hub licence id.",
+    "license_raw": "Licence exactly as declared in the card's `license` field (a list is joined with ',').",
+    "license_name": "The card's `license_name` (set when `license` is `other`).",
+    "license_family": "Licence family: osi-permissive, osi-copyleft, open-data, responsible-ai, community, "
+    "non-commercial, proprietary or unknown.",
+    "gated": "Access gate on the Hub: 'false', 'auto' (click-through) or 'manual' (approval).",
+    "readme_status": "Outcome of reading the card: ok, missing, gated, malformed_yaml, non_utf8, oversized or "
+    "not_fetched.",
+    "card_bytes": "Size of the raw card (README.md) in bytes.",
+    "pipeline_tag": "The Hub's task tag (e.g. text-generation).",
+    "library_name": "The Hub's library tag (e.g. transformers).",
+    "base_models": "Models this one derives from (card `base_model`).",
+    "base_model_relation": "How it derives from its base: adapter, merge, quantized or finetune.",
+    "arxiv_id": "arXiv identifier (e.g. 2307.09288).",
+    "evidence": "The field or file, its value and the URL that support the judgement.",
+    "method": "How the judgement was reached: declared by the publisher, inferred, or unknown.",
+    "rubric_version": "Version of the openness rubric (pipelines/openness/rubric.yml) that scored the row.",
+    "committed_at": "The commit's date (the repo's lastModified at that revision, UTC).",
+}
+
+_HUB = ("raw.hub_listing", "raw.hub_readmes", "raw.hub_history")
+_SCORE_INPUTS = ("core.revisions", "core.datasets", "core.papers")
+_OSAI = "European Open Source AI Index criterion"
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "core.revisions",
+        "One row per observed commit (revision) of a model repository, with the facts read from it.",
+        key=("repo_id", "revision"),
+        step="revisions",
+        reads=_HUB,
+        detail="Licence as declared, gating, files and weights, datasets, papers, code links and card facts. "
+        "Unparseable inputs go to core.quarantine.",
+        by_repo=True,
+        public=True,
+        suite_after="core.releases",  # the suite checks that every revision has a release
+        columns={
+            "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames).",
+            "listed_as": "The repository id the revision was captured under (differs from repo_id after a "
+            "rename).",
+            "source": "How the revision was captured: listing (daily crawl) or backfill (commit history).",
+            "license_link": "The card's `license_link`.",
+            "license_tags": "The Hub's `license:*` tags, without the prefix.",
+            "files": "File paths in the revision (the siblings' rfilename).",
+            "has_weights": "Whether the revision contains model weight files.",
+            "weight_formats": "Weight file formats: safetensors, pytorch, gguf, onnx, tensorflow, flax or other.",
+            "datasets": "Training datasets named by the card (`datasets` field and `dataset:*` tags).",
+            "arxiv_ids": "arXiv papers cited (`arxiv:*` tags, arXiv and Hub paper links in the card).",
+            "code_urls": "Code repositories linked from the card (github.com, gitlab.com).",
+            "tags": "All Hub tags of the revision.",
+            "card_sha256": "sha256 of the raw card: its content address in the raw layer (null if none).",
+            "card_sections": "Lower-cased Markdown headings of the card.",
+            "has_model_index": "Whether the card declares evaluation results (model-index).",
+            "card_yaml_error": "Why the card's YAML header could not be parsed, if it could not.",
+        },
+    ),
+    Table(
+        "core.quarantine",
+        "One row per raw capture that could not be parsed: its source, reference, reason and detail.",
+        key=("source", "reference"),
+        step="revisions",
+        reads=_HUB,
+        detail="Nothing is dropped silently: every reason is listed in docs/quality.md.",
+    ),
+    Table(
+        "core.releases",
+        "One row per model repository on the Hugging Face Hub that the crawl has seen.",
+        key=("repo_id",),
+        step="releases",
+        reads=("core.revisions", "raw.hub_listing"),
+        detail="Organisation, creation and first/last seen dates, task, library, base models and modality, with "
+        "its latest revision (sql/core/releases.sql).",
+        by_repo=True,
+        public=True,
+        columns={
+            "previous_ids": "Ids the repository was listed under before a rename, oldest first.",
+            "org": "Owner (user or organisation) part of the repo id.",
+            "name": "Name part of the repo id.",
+            "created_at": "When the repository was created on the Hub (UTC).",
+            "first_seen": "First crawl or backfilled commit that saw the repository (UTC).",
+            "last_seen": "Last crawl that listed the repository (UTC).",
+            "deleted_at": "When the repository was found deleted; null while it exists.",
+            "pipeline_tag": "The Hub's task tag of the latest revision.",
+            "library_name": "The Hub's library tag of the latest revision.",
+            "modality": "Derived from the task tag: text, image, audio, video, multimodal, tabular, other or "
+            "unknown.",
+            "latest_revision": "Commit sha of the newest observed revision.",
+            "revision_count": "Number of observed revisions (rows in `revisions`).",
+        },
+    ),
+    Table(
+        "core.repo_presence",
+        "One row per presence check of a repository on a crawl date: present or not, and how it was found.",
+        key=("repo_id", "crawl_date"),
+        step="releases",
+        reads=("raw.hub_listing",),
+        detail="A repo that answered 404, or vanished from a full listing sweep, is recorded here; "
+        "core.releases takes its deletion date from these rows.",
+        by_repo=True,
+    ),
+    Table(
+        "core.crawl_runs",
+        "One row per crawl run: what it covered and what it cost.",
+        key=("run_key",),
+        step="crawl_runs",
+        reads=(*_HUB, "raw.hub_datasets", "raw.papers"),
+        detail="Requests per rate-limit bucket, bytes, 429s, 5xx, seconds, models listed, new and changed.",
+        public=True,
+        columns={
+            "run_key": "Unique key of the crawl run.",
+            "crawl_date": "The daily partition the run crawled.",
+            "started_at": "When the run started (UTC).",
+            "finished_at": "When the run finished (UTC).",
+            "endpoint": "The Hub endpoint crawled (the real Hub or a mirror).",
+            "scope": "What the run covered (e.g. a shard of repo ids, or a backfill).",
+            "status": "Outcome of the run.",
+            "pages": "Listing pages read.",
+            "models_listed": "Models seen in the listing.",
+            "models_new": "Models not seen before.",
+            "models_changed": "Models whose commit changed.",
+            "models_deleted": "Models found deleted.",
+            "readmes_fetched": "Cards (README.md) fetched.",
+            "requests_api": "Requests counted against the Hub's API rate-limit bucket.",
+            "requests_resolvers": "Requests counted against the Hub's file-resolution bucket.",
+            "bytes_total": "Bytes received.",
+            "retries": "Requests sent again after a 429, a 5xx or a broken connection.",
+            "status_429": "Responses with HTTP 429 (rate limited).",
+            "status_5xx": "Responses with an HTTP 5xx status.",
+            "seconds": "Wall-clock duration in seconds.",
+            "watermark": "The lastModified the listing was read back to.",
+            "reached_watermark": "Whether the listing reached the watermark (false: the run stopped early).",
+            "detail": "Free-text notes on the run.",
+        },
+    ),
+    Table(
+        "core.datasets",
+        "One row per dataset repository named by a model card, as observed on the Hub.",
+        key=("dataset_id",),
+        step="datasets",
+        reads=("raw.hub_datasets",),
+        detail="Whether it exists, its licence as declared, gating and card presence (latest capture).",
+        public=True,
+        columns={
+            "dataset_id": "Hub dataset repository id, `org/name`.",
+            "revision": "Commit sha of the dataset repository when observed.",
+            "exists": "Whether the dataset repository exists on the Hub.",
+        },
+    ),
+    Table(
+        "core.papers",
+        "One row per arXiv paper cited by a model card or a Hub paper page.",
+        key=("arxiv_id",),
+        step="papers",
+        reads=("raw.papers", "core.revisions", "core.releases"),
+        detail="Title, authors, dates, DOI, journal ref, code links, peer-reviewed or preprint.",
+        public=True,
+        columns={
+            "version": "Latest arXiv version number of the paper.",
+            "title": "Paper title.",
+            "abstract": "The paper's abstract as arXiv gives it.",
+            "authors": "Author names.",
+            "categories": "arXiv subject categories.",
+            "primary_category": "arXiv primary subject category.",
+            "published": "First version's date on arXiv.",
+            "updated": "Latest version's date on arXiv.",
+            "doi": "DOI, where arXiv records one.",
+            "journal_ref": "Journal reference, where arXiv records one.",
+            "comment": "The authors' arXiv comment (pages, venue, ...).",
+            "code_urls": "Code repositories linked from the abstract, comment or Hub paper page.",
+            "project_page": "Project page linked from the Hub paper page, if any.",
+            "license_url": "The licence arXiv records for the paper, as a URL.",
+            "is_peer_reviewed": "Whether a journal reference or DOI shows the paper was published after review.",
+            "paper_kind": "peer_reviewed or preprint.",
+            "fetched_at": "When arXiv was asked for the paper (UTC).",
+            "status": "Outcome of the lookup: found, not_found or invalid.",
+        },
+    ),
+    Table(
+        "core.release_papers",
+        "One row per (model repository, paper) citation.",
+        key=("repo_id", "arxiv_id"),
+        step="papers",
+        reads=("core.revisions",),
+        detail="With the first and last revision that cite it and whether a tag or a card link did.",
+        by_repo=True,
+        public=True,
+        columns={
+            "first_revision": "The first revision whose card cites the paper.",
+            "first_cited_at": "The commit date of that revision (UTC).",
+            "last_revision": "The newest revision whose card cites the paper.",
+            "source": "Where the citation was found: tag (an `arxiv:` Hub tag) or card_link (only the card text).",
+        },
+    ),
+    Table(
+        "core.licenses",
+        "One row per licence identifier seen on the Hub, mapped to SPDX and to a licence family.",
+        key=("id",),
+        step="scores",
+        reads=("core.revisions",),
+        detail="Hub ids and common license_name values: SPDX id, family, OSI approval, commercial use, MOT "
+        "openness and the source of the mapping.",
+        public=True,
+        columns={
+            "id": "Hub licence id or a common `license_name` value.",
+            "spdx_id": "SPDX identifier where one exists.",
+            "name": "Licence name.",
+            "family": "Licence family (see `license_family`).",
+            "osi_approved": "Whether the OSI approved the licence (null for a family of licences).",
+            "commercial_use": "Whether commercial use is allowed: yes, no or capped.",
+            "mot_open": "Whether the Model Openness Tool counts the licence as open.",
+            "source": "Where the mapping comes from (SPDX list, Hub docs, licence text).",
+            "note": "Remarks on the mapping.",
+        },
+    ),
+    Table(
+        "core.disclosures",
+        "One row per revision and Model Openness Framework component: is it released, under which licence, "
+        "is that licence open, and the evidence.",
+        key=("repo_id", "revision", "component"),
+        step="scores",
+        reads=_SCORE_INPUTS,
+        detail="All 17 components, with the evidence (field or file, value, URL) and the method.",
+        by_repo=True,
+        public=True,
+        columns={
+            "component": "Model Openness Framework component (one of its 17, e.g. Model parameters (Final)).",
+            "component_id": "The component's id in the Model Openness Tool.",
+            "included": "Whether the component is released with the model.",
+            "license_id": "Licence the component is released under.",
+            "is_open": "Whether that licence is open for this component type, as the Model Openness Tool "
+            "decides.",
+            "detail": "Refinement code used by the framework verdicts (e.g. 1: the research paper is the "
+            "release's own; the card is comprehensive; every named dataset has a card); 0 when none applies.",
+        },
+    ),
+    Table(
+        "core.openness",
+        "One row per revision: its place under every framework and on the 0-5 openness spectrum, valid from "
+        "that commit until the next.",
+        key=("repo_id", "revision"),
+        step="scores",
+        reads=_SCORE_INPUTS,
+        detail="MOF class and progress, the European Open Source AI Index criteria and score, the OSAID "
+        "verdict, Solaiman's release level, the spectrum level 0-5, the licence family and rubric version, "
+        "with evidence, as validity intervals (valid_from, valid_to).",
+        by_repo=True,
+        public=True,
+        columns={
+            "mof_class": "Model Openness Framework class: 3 (Open Model), 2 (Open Tooling), 1 (Open Science), "
+            "0 none.",
+            "mof_class_label": "The MOF class as the Model Openness Tool names it (Unclassified for 0).",
+            "mof_progress_1": "Percentage of Class I (Open Science) met, as the Model Openness Tool computes it.",
+            "mof_progress_2": "Percentage of Class II (Open Tooling) met, as the Model Openness Tool computes "
+            "it.",
+            "mof_progress_3": "Percentage of Class III (Open Model) met, as the Model Openness Tool computes it.",
+            "osai_datasources_basemodel": f"{_OSAI} 'Base Model Data': open, partial, closed or null (unknown).",
+            "osai_datasources_endmodel": f"{_OSAI} 'End User Model Data': open, partial, closed or null (unknown).",
+            "osai_weights_basemodel": f"{_OSAI} 'Base Model Weights': open, partial, closed or null (unknown).",
+            "osai_weights_endmodel": f"{_OSAI} 'End User Model Weights': open, partial, closed or null (unknown).",
+            "osai_trainingcode": f"{_OSAI} 'Training Code': open, partial, closed or null (unknown).",
+            "osai_code": f"{_OSAI} 'Code Documentation': open, partial, closed or null (unknown).",
+            "osai_hardware_architecture": f"{_OSAI} 'Hardware Architecture': open, partial, closed or null (unknown).",
+            "osai_preprint": f"{_OSAI} 'Preprint': open, partial, closed or null (unknown).",
+            "osai_paper": f"{_OSAI} 'Paper' (peer-reviewed): open, partial, closed or null (unknown).",
+            "osai_modelcard": f"{_OSAI} 'Modelcard': open, partial, closed or null (unknown).",
+            "osai_datasheet": f"{_OSAI} 'Datasheet': open, partial, closed or null (unknown).",
+            "osai_licenses": f"{_OSAI} 'Licenses': open, partial, closed or null (unknown).",
+            "osai_score": "European Open Source AI Index score (0-1) over the criteria that could be decided.",
+            "osai_decided": "How many of the Index's criteria could be decided from the evidence.",
+            "osaid": "OSI Open Source AI Definition 1.0 verdict: meets, fails or undetermined.",
+            "osaid_unmet": "The OSAID requirements the revision does not meet.",
+            "release_level": "Solaiman's release gradient: fully_closed, gradual, hosted, api, downloadable, "
+            "fully_open.",
+            "spectrum_level": "Ordinal openness summary 0 (no weights) to 5 (weights, code and data open); null "
+            "if undecidable.",
+            "license_status": "How the card's licence resolved: mapped, unmapped, conflict (card and tags "
+            "disagree) or missing.",
+            "valid_from": "Start of the validity interval: when this revision's scoring took effect.",
+            "valid_to": "End of the validity interval (the next revision); null while current.",
+        },
+    ),
+    Table(
+        "core.transitions",
+        "One row per change of an openness dimension of a repository between two revisions.",
+        key=("repo_id", "dimension", "to_revision"),
+        step="scores",
+        reads=_SCORE_INPUTS,
+        detail="Date, before, after, direction (opening, closing, lateral), commits and evidence URL; changes "
+        "undone within 24 hours are flagged short-lived.",
+        by_repo=True,
+        public=True,
+        columns={
+            "changed_at": "When the change happened (the commit date of `to_revision`).",
+            "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level.",
+            "from_value": "Value before the change.",
+            "to_value": "Value after the change.",
+            "direction": "opening, closing or lateral.",
+            "from_revision": "Commit before the change.",
+            "to_revision": "Commit that made the change.",
+            "evidence_url": "URL of the commit or file that shows the change.",
+            "short_lived": "Whether the change was undone within 24 hours (counted apart in the timelines).",
+        },
+    ),
+    Table(
+        "core.derivatives",
+        "One row per (derivative, named base model): both licences and whether the derivative declares a "
+        "more permissive licence family than its base.",
+        key=("repo_id", "base_model"),
+        step="scores",
+        reads=("core.revisions",),
+        by_repo=True,
+    ),
+    Table(
+        "marts.monthly_openness",
+        "One row per month, breakdown (all, organisation, modality, base-model family), group, metric "
+        "(spectrum level, licence family, MOF class) and value: releases at that value at the month's end, "
+        "and their mean OSAI score.",
+        key=("month", "breakdown", "group_value", "metric", "value"),
+        step="marts",
+        reads=("core.openness", "core.releases"),
+        suite=False,
+    ),
+    Table(
+        "marts.monthly_transitions",
+        "One row per month, dimension and direction: opening, closing and lateral transitions, short-lived "
+        "ones counted apart.",
+        key=("month", "dimension", "direction"),
+        step="marts",
+        reads=("core.transitions",),
+        suite=False,
+    ),
+)
+
+BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
+
+
+def table(name: str) -> Table:
+    """A registered table by `layer.table` or, for core tables, by its short name."""
+    found = BY_NAME.get(name) or BY_NAME.get(f"core.{name}")
+    if found is None:
+        raise KeyError(f"no table {name!r} in the registry (pipelines/tables.py)")
+    return found
+
+
+def public_tables() -> dict[str, str]:
+    """Snapshot file name -> warehouse table, for every public table."""
+    return {t.short: t.name for t in TABLES if t.public}
+
+
+def tables_of_step(step: str) -> list[Table]:
+    """The tables one build step writes, in registry order."""
+    return [t for t in TABLES if t.step == step]
+
+
+def steps() -> list[str]:
+    """The build steps in the order they run (the registry's order: a step never reads a later one)."""
+    return list(dict.fromkeys(t.step for t in TABLES))
+
+
+def column_doc(table_short: str, column: str) -> str | None:
+    """The meaning of a column of a table (by its short name): the table's own, else the common one."""
+    entry = BY_NAME.get(f"core.{table_short}") or BY_NAME.get(f"marts.{table_short}")
+    own = entry.columns if entry else {}
+    return own.get(column) or COMMON_COLUMNS.get(column)
