@@ -1,5 +1,8 @@
 """Core and mart assets: one asset per build step, with one asset key per table it writes.
 
+(The steps keep the op names they had as single-table assets, `core__revisions` and so on, so that run
+history stays readable across the change.)
+
 The specs (keys, groups, descriptions, what each table reads) come from the table registry
 (pipelines/tables.py); each step runs through the one build runner (pipelines/runner.py): incremental by
 default, reading only the raw files it has not read yet and rewriting only the rows of the repos they touch,
@@ -102,35 +105,40 @@ def build_step(
     for t in tables_of_step(step):
         yield dg.MaterializeResult(
             asset_key=t.asset_key,
-            metadata={**_mode(result), "dagster/row_count": counts[t.name], **extra.get(t.name, {})},
+            metadata={
+                **_mode(result),
+                t.short: counts[t.name],
+                "dagster/row_count": counts[t.name],
+                **extra.get(t.name, {}),
+            },
         )
 
 
-@dg.multi_asset(name="revisions", specs=specs("revisions"), pool="duckdb")
+@dg.multi_asset(name="core__revisions", specs=specs("revisions"), pool="duckdb")
 def revisions(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Normalise the raw captures not read yet into core.revisions and core.quarantine."""
     yield from build_step(context, warehouse, build, "revisions")
 
 
-@dg.multi_asset(name="releases", specs=specs("releases"), pool="duckdb")
+@dg.multi_asset(name="core__releases", specs=specs("releases"), pool="duckdb")
 def releases(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Derive core.releases (sql/core/releases.sql) and core.repo_presence for the repos that changed."""
     yield from build_step(context, warehouse, build, "releases")
 
 
-@dg.multi_asset(name="crawl_runs", specs=specs("crawl_runs"), pool="duckdb")
+@dg.multi_asset(name="core__crawl_runs", specs=specs("crawl_runs"), pool="duckdb")
 def crawl_runs(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Load the crawl accounts into core.crawl_runs."""
     yield from build_step(context, warehouse, build, "crawl_runs")
 
 
-@dg.multi_asset(name="datasets", specs=specs("datasets"), pool="duckdb")
+@dg.multi_asset(name="core__datasets", specs=specs("datasets"), pool="duckdb")
 def datasets(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Load the latest dataset captures into core.datasets (when new captures arrived)."""
     yield from build_step(context, warehouse, build, "datasets")
 
 
-@dg.multi_asset(name="papers", specs=specs("papers"), pool="duckdb")
+@dg.multi_asset(name="core__papers", specs=specs("papers"), pool="duckdb")
 def papers(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Build core.papers (when new paper captures arrived) and core.release_papers (for the touched repos)."""
     yield from build_step(context, warehouse, build, "papers")

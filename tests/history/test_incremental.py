@@ -189,7 +189,7 @@ def test_a_changed_normaliser_or_a_lost_work_file_rebuilds(tmp_path, monkeypatch
     generate_raw(inc.raw, 30, seed=9)
     step(inc, pure, "first", "full")
     step(inc, pure, "nothing new")  # no new file: incremental, nothing touched
-    monkeypatch.setattr(state, "NORMALISER_CODE", [*state.NORMALISER_CODE, "build.py"])
+    monkeypatch.setattr(state, "NORMALISER_CODE", [*state.NORMALISER_CODE, "runner.py"])
     step(inc, pure, "code changed", "full")
     for path in inc.root.glob("work.duckdb*"):  # the work file lost: its tables cannot follow the old state
         path.unlink()
@@ -247,7 +247,13 @@ def test_build_tables_is_incremental_and_a_run_config_forces_a_full_rebuild(tmp_
     }.items():
         monkeypatch.setenv(key, value)
     job = defs.resolve_job_def("build_tables").get_subset(
-        asset_selection={dg.AssetKey(["core", "revisions"]), dg.AssetKey(["core", "releases"])},
+        asset_selection={
+            dg.AssetKey(["core", "revisions"]),
+            dg.AssetKey(["core", "releases"]),
+            # Written by the same steps (multi-assets): selected with them.
+            dg.AssetKey(["core", "quarantine"]),
+            dg.AssetKey(["core", "repo_presence"]),
+        },
         asset_check_selection=set(),
     )
 
