@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from assets.definitions import defs
-from pipelines.hub.daily import run_crawl
+from pipelines.hub.step import run_crawl
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import settings
@@ -34,17 +34,19 @@ def crawled(tmp_path, monkeypatch):
     return wh
 
 
-def _tick(instance):
+def _tick(context):
+    """One tick of the publish sensor; the context carries its cursor from tick to tick, as the daemon does."""
     sensor = defs.resolve_sensor_def("publish_after_checks")
-    return sensor.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    return sensor.evaluate_tick(context)
 
 
 def test_no_publish_before_a_successful_build_and_one_after(crawled):
     with dg.DagsterInstance.ephemeral() as instance:
-        assert not _tick(instance).run_requests
+        ticks = dg.build_sensor_context(instance=instance, definitions=defs)
+        assert not _tick(ticks).run_requests
         build = defs.resolve_job_def("build_tables").execute_in_process(instance=instance)
         assert build.success and all(e.passed for e in build.get_asset_check_evaluations())
-        (request,) = _tick(instance).run_requests
+        (request,) = _tick(ticks).run_requests
         assert request.tags["openness/build_run"] == build.run_id
 
 
@@ -53,7 +55,7 @@ def test_a_failed_blocking_check_blocks_the_publish(crawled):
         defs.resolve_job_def("build_tables").execute_in_process(instance=instance)
         _tick_context = dg.build_sensor_context(instance=instance, definitions=defs)
         sensor = defs.resolve_sensor_def("publish_after_checks")
-        sensor.evaluate_tick(_tick_context)  # the good build is published
+        sensor.evaluate_tick(_tick_context)  # the sensor's first tick: it watches the runs that end after it
         cursor = _tick_context.cursor
         # A defect the revisions check must catch: the same revision twice (no primary key on a copy).
         with duckdb.connect(str(crawled.work_db)) as con:
