@@ -74,3 +74,66 @@ def test_a_failed_blocking_check_blocks_the_publish(crawled):
             dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor)
         )
         assert not result.run_requests
+
+
+def _materialise(instance, key: dg.AssetKey, partition: str) -> None:
+    instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=key, partition=partition))
+
+
+def _shard(day: str, shard: int) -> str:
+    return str(dg.MultiPartitionKey({"date": day, "shard": str(shard)}))
+
+
+def test_the_sensors_chain_a_crawl_date_listing_shards_extras_build():
+    """listing of a date -> one shards run per (date, shard) -> one extras run once every shard of the date is
+    in -> one build run for the dates completed since the last tick; each link fires once."""
+    from assets import hub, papers
+    from assets.partitions import CRAWL_SHARDS
+
+    day = "2024-03-06"
+    with dg.DagsterInstance.ephemeral() as instance:
+        sensors = {
+            name: (
+                defs.resolve_sensor_def(name),
+                dg.build_sensor_context(instance=instance, definitions=defs),
+            )
+            for name in ("shards_after_listing", "extras_after_shards", "build_after_crawl")
+        }
+
+        def tick(name):
+            sensor, context = sensors[name]
+            return sensor.job_name, sensor.evaluate_tick(context).run_requests
+
+        assert all(not tick(name)[1] for name in sensors)  # nothing crawled yet
+        _materialise(instance, hub.LISTING, day)
+        job, requests = tick("shards_after_listing")
+        assert job == "daily_shards"
+        assert [(r.run_key, str(r.partition_key)) for r in requests] == [
+            (f"shards:{day}|{s}", _shard(day, s)) for s in range(CRAWL_SHARDS)
+        ]
+        assert not tick("shards_after_listing")[1]  # the listing is not followed twice
+        assert not tick("extras_after_shards")[1]
+
+        for s in range(CRAWL_SHARDS):
+            _materialise(instance, hub.READMES, _shard(day, s))
+            if s < CRAWL_SHARDS - 1:
+                _materialise(instance, hub.HISTORY, _shard(day, s))
+        assert not tick("extras_after_shards")[1]  # one shard's history is missing
+        _materialise(instance, hub.HISTORY, _shard(day, CRAWL_SHARDS - 1))
+        job, requests = tick("extras_after_shards")
+        assert job == "daily_extras"
+        assert [(r.run_key, r.partition_key) for r in requests] == [(f"extras:{day}", day)]
+
+        assert not tick("build_after_crawl")[1]
+        _materialise(instance, hub.DATASETS, day)
+        assert not tick("build_after_crawl")[1]  # the day is complete once its papers are in
+        _materialise(instance, papers.PAPERS, day)
+        job, requests = tick("build_after_crawl")
+        assert job == "build_tables"
+        (request,) = requests
+        assert request.run_key.startswith(f"build:{day}:")
+        assert not tick("build_after_crawl")[1]
+
+    publish = defs.resolve_sensor_def("publish_after_checks")
+    assert isinstance(publish, dg.RunStatusSensorDefinition)
+    assert publish.job_name == "publish_snapshot"
