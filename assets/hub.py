@@ -12,7 +12,7 @@ from assets.partitions import (
     shard_key,
     sharded_crawl_partitions,
 )
-from assets.resources import WarehouseResource, configured, truthy
+from assets.resources import WarehouseResource, configured, configured_flag
 from pipelines.hub.scope import load_watchlist
 from pipelines.hub.settings import HubSettings
 from pipelines.hub.step import run_datasets, run_history, run_listing, run_readmes
@@ -33,7 +33,7 @@ class HubResource(dg.ConfigurableResource):
     endpoint: str = ""  # empty: $OPENNESS_HUB_ENDPOINT, else the public Hub
     # "true": crawl the state as of the partition date (a hub mirror's /as-of/); empty: $OPENNESS_HUB_REPLAY
     replay: str = ""
-    page_size: int = 1000
+    page_size: int = HubSettings.page_size or 0  # 0: the Hub's own page size
     authors: str = ""  # comma-separated organisations; empty = the whole Hub
     # A watchlist YAML (organisations + repos), e.g. pipelines/hub/watchlist.yml; empty: $OPENNESS_HUB_SCOPE_FILE
     scope_file: str = ""
@@ -55,14 +55,14 @@ class HubResource(dg.ConfigurableResource):
         return HubSettings(
             endpoint=configured(self.endpoint, "OPENNESS_HUB_ENDPOINT", HUB_ENDPOINT),
             token=token,
-            replay=truthy(configured(self.replay, "OPENNESS_HUB_REPLAY", "false")),
+            replay=configured_flag(self.replay, "OPENNESS_HUB_REPLAY", HubSettings.replay),
             page_size=self.page_size or None,
             authors=orgs,
             repos=repos,
             min_downloads=self.min_downloads,
             min_likes=self.min_likes,
             top_n=self.top_n,
-            rate_limit=truthy(configured(self.rate_limit, "OPENNESS_HUB_RATE_LIMIT", "true")),
+            rate_limit=configured_flag(self.rate_limit, "OPENNESS_HUB_RATE_LIMIT", HubSettings.rate_limit),
         )
 
 

@@ -34,6 +34,11 @@ def truthy(value: str) -> bool:
     return text in ("true", "1", "yes")
 
 
+def configured_flag(value: str, variable: str, default: bool) -> bool:
+    """A boolean setting resolved as `configured` does (text on the resource or in `$variable`)."""
+    return truthy(configured(value, variable, str(default)))
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """Where the warehouse lives (the DuckDB files, raw Parquet and snapshots)."""
 

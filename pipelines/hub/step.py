@@ -22,6 +22,7 @@ from pipelines.transport import RequestStats
 
 log = logging.getLogger(__name__)
 
+
 def watermark_before(wh: Warehouse, crawl_date: str) -> datetime | None:
     """The newest `lastModified` seen by crawls of earlier dates (None: this is a first, full crawl)."""
     lf = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("crawl_date") < crawl_date)
