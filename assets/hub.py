@@ -18,7 +18,7 @@ from pipelines.hub.settings import HubSettings
 from pipelines.hub.step import run_datasets, run_history, run_listing, run_readmes
 from pipelines.transport import HUB_ENDPOINT
 
-# Every Hub step runs in this pool (dagster.yaml limits it): they share the Hub's per-window quotas.
+# One Hub step at a time in this pool, across runs (dagster.yaml): they share the Hub's per-window quotas.
 POOL = "hub"
 LISTING = dg.AssetKey(["raw", "hub_listing"])
 READMES = dg.AssetKey(["raw", "hub_readmes"])

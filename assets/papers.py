@@ -16,7 +16,7 @@ from pipelines.hub.settings import HubSettings
 from pipelines.papers.settings import ARXIV_ENDPOINT, PapersSettings
 from pipelines.papers.step import run_papers_step
 
-# arXiv asks for one connection at a time: the papers step runs alone in its pool (dagster.yaml).
+# arXiv asks for one connection at a time: one step at a time in this pool, across runs (dagster.yaml).
 POOL = "arxiv"
 PAPERS = dg.AssetKey(["raw", "papers"])
 

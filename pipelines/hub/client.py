@@ -2,7 +2,8 @@
 
 It uses huggingface_hub's own transport (`http_backoff`, which honours `RateLimit`/`Retry-After` and
 retries 429/5xx, and `hf_hub_download` for files) so that it behaves exactly as the official client,
-but it keeps the raw JSON of every answer for the append-only raw layer.
+but it keeps the raw JSON of every answer for the append-only raw layer. `install` routes that transport
+through the Hub's rate-limit buckets and the step's request counters (pipelines/transport.py).
 """
 
 from __future__ import annotations
