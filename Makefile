@@ -37,7 +37,7 @@ lint: venv
 # Benchmarks (not in the tests): BENCH_SCALE=quick (default, minutes) or BENCH_SCALE=full (Hub scale).
 # Writes bench-results/results.json and the tables in docs/benchmarks.md.
 bench: venv
-	$(BIN)/python -m pipelines.bench.run
+	$(BIN)/python -m benchmarks.run
 
 clean-warehouse:
 	rm -rf $(WAREHOUSE)/work.duckdb $(WAREHOUSE)/openness.duckdb $(WAREHOUSE)/raw $(WAREHOUSE)/snapshots $(WAREHOUSE)/state

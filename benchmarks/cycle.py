@@ -3,7 +3,7 @@
 Target: at 3 million models with 0.5% of them changed, the daily cycle (crawl excluded) under 5 minutes on
 2 cores / 24 GiB. Method (docs/benchmarks.md, "Daily cycle"):
 
-1. `pipelines.bench.rawgen.generate_raw` writes the raw layer of n models on D0 (a first crawl plus the
+1. `benchmarks.rawgen.generate_raw` writes the raw layer of n models on D0 (a first crawl plus the
    history backfill), timed apart (reused when a folder with the same size and seed exists).
 2. "Before": the pure full rebuild of every table (`pipelines/build.py`, what `build_tables` did until
    now) on that raw layer, timed step by step, in a fresh process (its own peak RSS). It runs
@@ -305,7 +305,7 @@ def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
 
 def prepare_raw(work: Path, n_models: int, seed: int) -> tuple[Path, dict[str, Any]]:
     """The D0 raw layer of n models (generated, or reused when made earlier with the same size and seed)."""
-    from pipelines.bench.rawgen import generate_extras, generate_raw
+    from benchmarks.rawgen import generate_extras, generate_raw
     from pipelines.storage.raw import RawStore
 
     root = work / f"raw-{n_models}-seed{seed}"
@@ -333,7 +333,7 @@ def _warehouse(work: Path, name: str, raw_d0: Path) -> Path:
 
 def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None) -> dict[str, Any]:
     """Measure the pure rebuild (before) and the incremental daily cycle (after) at n models."""
-    from pipelines.bench.rawgen import generate_day
+    from benchmarks.rawgen import generate_day
     from pipelines.storage.raw import RawStore
 
     work = (

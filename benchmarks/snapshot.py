@@ -1,6 +1,6 @@
 """Benchmark of snapshot writing: seconds and bytes per table for synthetic releases and revisions.
 
-`python -m pipelines.publish.bench 3000000 30000000` (issue 7: 3 million releases, 30 million revisions).
+`python -m benchmarks.snapshot 3000000 30000000` (issue 7: 3 million releases, 30 million revisions).
 Besides releases and revisions, the scored tables are filled at their real proportions (one `openness` row
 per revision, 2 transitions per revision as the history benchmark's 37 tracked dimensions produce (the
 demo warehouse has 1.2), and, with `disclosures=True`, 17

@@ -34,7 +34,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "pipelines" / "mirror" / "sample"
 DEFAULT_SHARDS = 4  # CRAWL_SHARDS in assets/partitions.py (not imported: that would import Dagster)
 PAGE_SIZE = 10  # listing pages of 10 models: the sample's 62 models take up to 7 pages (pagination, resume)
