@@ -25,9 +25,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.synthetic import generate_mirror
 from pipelines.mirror.server import MirrorServer
 from pipelines.mirror.store import State
-from benchmarks.synthetic import generate_mirror
 
 SCALES = {"quick": 10_000, "full": 100_000}
 DAYS = ["2026-08-20", "2026-08-21"]

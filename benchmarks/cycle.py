@@ -5,8 +5,8 @@ Target: at 3 million models with 0.5% of them changed, the daily cycle (crawl ex
 
 1. `benchmarks.rawgen.generate_raw` writes the raw layer of n models on D0 (a first crawl plus the
    history backfill), timed apart (reused when a folder with the same size and seed exists).
-2. "Before": the pure full rebuild of every table (`pipelines/build.py`, what `build_tables` did until
-   now) on that raw layer, timed step by step, in a fresh process (its own peak RSS). It runs
+2. "Before": the full rebuild of every table (the full mode of the build runner, `pipelines/runner.py`;
+   the figures recorded before the runner came from the former pure rebuild) on that raw layer, timed step by step, in a fresh process (its own peak RSS). It runs
    on at most `CYCLE_BEFORE_MAX` models (default 100,000; 0 skips it), scaled linearly to n: it holds
    every capture in one Python list.
 3. Set-up of the incremental warehouse: its first run (the state built from the whole raw layer, every
@@ -176,22 +176,15 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
 
 
 def _before(root: str) -> dict[str, Any]:
-    """Child process: the pure full rebuild of every table (pipelines/build.py)."""
-    from pipelines import build as b
+    """Child process: a full rebuild of every table (the build runner's full mode, pipelines/runner.py)."""
+    from pipelines.runner import run_step
     from pipelines.storage.warehouse import Warehouse
+    from pipelines.tables import steps as build_steps
 
     wh = Warehouse(Path(root))
     with wh.connect() as con:
         steps = _timed(
-            [
-                ("revisions", lambda: b.build_revisions_table(wh, con)),
-                ("releases", lambda: b.build_releases_table(wh, con)),
-                ("crawl_runs", lambda: b.build_crawl_runs_table(wh, con)),
-                ("datasets", lambda: b.build_datasets_table(wh, con)),
-                ("papers", lambda: b.build_papers_tables(wh, con)),
-                ("scores", lambda: b.build_openness_tables(wh, con)),
-                ("marts", lambda: b.build_marts(con)),
-            ],
+            [(name, lambda name=name: run_step(name, wh, con, full=True)) for name in build_steps()],
             lambda m: print(f"before: {m}", flush=True),
         )
     return {"steps": steps, **_rss()}
@@ -218,26 +211,16 @@ def _pin(pins: dict[str, str]) -> None:
 
 def _incremental(root: str, full: bool = False, pins: dict[str, str] | None = None) -> dict[str, Any]:
     """Child process: the incremental build_tables steps (the assets, in the job's order)."""
-    from pipelines.build import build_crawl_runs_table
-    from pipelines.incremental.marts import update_marts
-    from pipelines.incremental.normalise import update_releases, update_revisions
-    from pipelines.incremental.scoring import update_datasets, update_release_papers, update_scores
+    from pipelines.runner import run_step
     from pipelines.storage.warehouse import Warehouse
+    from pipelines.tables import steps as build_steps
 
     if pins:
         _pin(pins)
     wh = Warehouse(Path(root))
     label = "set-up" if full else "cycle"
     with wh.connect() as con:
-        steps = [
-            ("revisions", lambda: update_revisions(wh, con, full=full)),
-            ("releases", lambda: update_releases(wh, con, full=full)),
-            ("crawl_runs", lambda: build_crawl_runs_table(wh, con)),
-            ("datasets", lambda: update_datasets(wh, con, full=full)),
-            ("papers", lambda: update_release_papers(wh, con, full=full)),
-            ("scores", lambda: update_scores(wh, con, full=full)),
-            ("marts", lambda: update_marts(wh, con, full=full)),
-        ]
+        steps = [(name, lambda name=name: run_step(name, wh, con, full=full)) for name in build_steps()]
         out = _timed(steps, lambda m: print(f"{label}: {m}", flush=True))
         sizes = {
             t: con.execute(f"SELECT count(*) FROM core.{t}").fetchall()[0][0]  # noqa: S608 - fixed names

@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from benchmarks.synthetic import _WORDS, DISTRIBUTIONS, FAMILIES
 from pipelines.hub.crawl import PRESENCE_RAW_SCHEMA, README_BATCH, README_RAW_SCHEMA
 from pipelines.hub.daily import CRAWL_RUN_SCHEMA
-from benchmarks.synthetic import _WORDS, DISTRIBUTIONS, FAMILIES
 from pipelines.storage.raw import RawStore
 
 SEED = 20260820

@@ -6,8 +6,8 @@ from typing import Any
 
 import polars as pl
 
-from pipelines.hub.schema import REVISIONS_SCHEMA
 from benchmarks.scoring import run_scoring_bench, synthetic_context, synthetic_revisions
+from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.openness.components import detect_components
 from pipelines.openness.run import score_in_batches
 from pipelines.openness.scoring import base_facts, score_revisions
