@@ -50,7 +50,7 @@ def reference_cards(root: Path = REFERENCE) -> list[tuple[str, bytes]]:
 
 def synthetic_cards(count: int, seed: int = SEED) -> list[tuple[str, bytes]]:
     """(name, bytes) of the cards the mirror generator writes for its first `count` repos (first version)."""
-    from pipelines.mirror import synthetic as s
+    from benchmarks import synthetic as s
 
     draw = s._Draw(seed, date(2026, 8, 20))
     out = []
