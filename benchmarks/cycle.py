@@ -6,9 +6,10 @@ Target: at 3 million models with 0.5% of them changed, the daily cycle (crawl ex
 1. `benchmarks.rawgen.generate_raw` writes the raw layer of n models on D0 (a first crawl plus the
    history backfill), timed apart (reused when a folder with the same size and seed exists).
 2. "Before": the full rebuild of every table (the full mode of the build runner, `pipelines/runner.py`;
-   the figures recorded before the runner came from the former pure rebuild) on that raw layer, timed step by step, in a fresh process (its own peak RSS). It runs
-   on at most `CYCLE_BEFORE_MAX` models (default 100,000; 0 skips it), scaled linearly to n: it holds
-   every capture in one Python list.
+   the figures recorded before the runner came from the former pure rebuild) on that raw layer, timed
+   step by step, in a fresh process (its own peak RSS). It runs on at most `CYCLE_BEFORE_MAX` models
+   (default 100,000; 0 skips it), scaled linearly to n (the former pure rebuild held every capture in one
+   Python list).
 3. Set-up of the incremental warehouse: its first run (the state built from the whole raw layer, every
    table written), then the blocking checks and a first snapshot, so that the measured day has a
    previous snapshot to be gated against, as every day in production has.
@@ -315,7 +316,7 @@ def _warehouse(work: Path, name: str, raw_d0: Path) -> Path:
 
 
 def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None) -> dict[str, Any]:
-    """Measure the pure rebuild (before) and the incremental daily cycle (after) at n models."""
+    """Measure the full rebuild (before) and the incremental daily cycle (after) at n models."""
     from benchmarks.rawgen import generate_day
     from pipelines.storage.raw import RawStore
 
@@ -326,8 +327,8 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
     started = time.perf_counter()
     raw_d0, made = prepare_raw(work, n_models, seed)
     print(f"raw layer: {made}", flush=True)
-    # The pure rebuild holds every capture in one Python list: at 300,000 models it needed more than 17 GB
-    # (killed by the OOM killer on the 24 GiB machine), so it runs on at most CYCLE_BEFORE_MAX models (its
+    # The former pure rebuild held every capture in one Python list: at 300,000 models it needed more than
+    # 17 GB (killed by the OOM killer on the 24 GiB machine), so it runs on at most CYCLE_BEFORE_MAX models (its
     # own raw layer, same seed) and its time is also given per model.
     before_n = min(n_models, int(os.environ.get("CYCLE_BEFORE_MAX", 100_000)))
     before = None
@@ -453,7 +454,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
             f"{day['changed']:,} / {day['new']:,} / {day['deleted']:,}, {day['files']}",
         ),
         row(
-            f"before: pure full rebuild of every table at {f['before_models']:,} models (s)",
+            f"before: full rebuild of every table at {f['before_models']:,} models (s)",
             f["before_seconds"] if f["before_seconds"] is not None else (f["before_error"] or "not run"),
         ),
         row(f"before: the same, scaled linearly to {n:,} models (s)", f["before_seconds_at_n"] or "-"),

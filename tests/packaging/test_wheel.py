@@ -101,7 +101,14 @@ def installed(wheel, tmp_path_factory) -> dict[str, Path]:
     shared = [p for p in sys.path if Path(p).name in ("site-packages", "dist-packages") and Path(p).is_dir()]
     assert shared, "no site-packages on this interpreter's path to share with the fresh venv"
     (purelib / "_dependencies.pth").write_text("\n".join(shared) + "\n", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    # Nothing of this test process's settings (other tests set OPENNESS_* and DAGSTER_* variables).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")
+        and not k.startswith(("OPENNESS_", "DAGSTER_"))
+    }
+    env["DAGSTER_DISABLE_TELEMETRY"] = "1"
     env["DAGSTER_HOME"] = str(base / "dagster_home")
     _run(
         [
