@@ -227,9 +227,7 @@ def identify_licence(text: str) -> LicenceIdentification:
         mapped = [r.license_id for r in rows if r is not None and r.license_id]
         policy = all(r is not None and not r.license_id for r in rows)
         score = round(float(m.score()), 2)
-        inside = not m.rule.is_license_text and any(
-            a <= m.qspan.start and m.qspan.end <= b for a, b in texts
-        )
+        inside = not m.rule.is_license_text and any(a <= m.qspan.start and m.qspan.end <= b for a, b in texts)
         kept = score >= MIN_MATCH_SCORE and not inside
         matches.append(
             LicenceMatch(
@@ -341,3 +339,22 @@ def identify_licence_file(path: str | Path) -> dict[str, Any]:
         ],
         **({"reason": ident.reason} if ident.reason else {}),
     }
+
+
+def run_license_command(paths: list[str], out: Any, err: Any) -> int:
+    """`openness license FILE...`: one JSON object per line per file on `out`; 1 if any file failed.
+
+    A missing or unreadable file gets a one-line error on `err`; the other files are still reported.
+    """
+    import json
+
+    failed = 0
+    for path in paths:
+        try:
+            record = identify_licence_file(path)
+        except ValueError as exc:
+            print(f"openness license: {exc}", file=err, flush=True)
+            failed += 1
+            continue
+        print(json.dumps(record, ensure_ascii=False, sort_keys=False), file=out, flush=True)
+    return 1 if failed else 0
