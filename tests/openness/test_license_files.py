@@ -27,7 +27,7 @@ from pipelines.openness.license_files import (
     read_licence_file,
 )
 
-from .conftest import SHARED
+from tests.openness.conftest import SHARED
 
 REFERENCE = SHARED / "reference"
 REPOS = REFERENCE / "github" / "repos"
