@@ -26,7 +26,6 @@ from pipelines.openness.license_files import (
     most_restrictive_family,
     read_licence_file,
 )
-
 from tests.openness.conftest import SHARED
 
 REFERENCE = SHARED / "reference"
