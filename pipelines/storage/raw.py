@@ -26,6 +26,11 @@ SOURCES = (
     "hf_paper",
     "crawl_run",
     "hub_presence",
+    # the code repositories source (pipelines/code/raw.py holds their schemas)
+    "github_repo",
+    "github_tree",
+    "github_file",
+    "github_file_commits",
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
