@@ -66,6 +66,32 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return run_download(args.source, Path(args.to), args.version)
 
 
+def _cmd_code(args: argparse.Namespace) -> int:
+    from pipelines.code.links import BadRepoUrl, repo_key
+    from pipelines.code.report import describe_repos
+    from pipelines.code.settings import CodeSettings
+
+    bad = []
+    for url in args.urls:
+        try:
+            repo_key(url)
+        except BadRepoUrl as exc:
+            bad.append(str(exc))
+    try:
+        settings = CodeSettings.from_environment(endpoint=args.endpoint)
+    except ValueError as exc:
+        bad.append(str(exc))
+    for message in bad:
+        print(f"openness code: error: {message}", file=sys.stderr)
+    if bad:
+        return 2
+    status = 0
+    for described in describe_repos(args.urls, settings):
+        print(json.dumps(described, ensure_ascii=False), flush=True)
+        status = 1 if "error" in described else status
+    return status
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     prepare_dagster_home()
     apply_settings()
@@ -129,6 +155,21 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--version", default=None, help="a version (default: LATEST)")
     download.add_argument("--to", required=True, help="the folder to download into")
     download.set_defaults(func=_cmd_download)
+
+    code = sub.add_parser(
+        "code",
+        help="crawl GitHub repositories now and print, one JSON object per line, their licence and "
+        "whether they hold training, preprocessing, evaluation and inference code",
+    )
+    code.add_argument("urls", nargs="+", metavar="URL", help="https://github.com/OWNER/REPO or OWNER/REPO")
+    code.add_argument(
+        "--endpoint",
+        default=None,
+        metavar="API_BASE",
+        help="GitHub API base (default: $OPENNESS_GITHUB_ENDPOINT or https://api.github.com; "
+        "a mirror: http://127.0.0.1:PORT/api/v3); the token is read from $GITHUB_TOKEN",
+    )
+    code.set_defaults(func=_cmd_code)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
     ui.add_argument("--host", default="127.0.0.1")
