@@ -33,7 +33,7 @@ class RepoOutcome:
     """What happened to one repository in this run."""
 
     repo: str
-    status: str  # ok | not_modified | moved | gone | empty | done_earlier
+    status: str  # ok | not_modified | moved | gone | empty | gone_unchecked
     contents_read: bool = False
     files_fetched: int = 0
     history_commits: int = 0
@@ -57,7 +57,10 @@ def crawl_repo(
     """Crawl one repository (key `owner/name`) into the raw store and return what happened."""
     st = known.state(repo)
     name = st.full_name or repo
-    fresh = st.tree_read_at is not None and now - st.tree_read_at < timedelta(days=settings.refresh_days)
+    refresh = timedelta(days=settings.refresh_days)
+    fresh = st.tree_read_at is not None and now - st.tree_read_at < refresh
+    if st.status == "gone" and st.checked_at is not None and now - st.checked_at < refresh:
+        return RepoOutcome(repo, "gone_unchecked")  # asked again after the refresh period, not daily
     reply = client.get(_path(name), etag=st.etag if st.status in ("ok", "moved", "not_modified") else None)
     row = {
         "repo": repo,

@@ -26,6 +26,7 @@ class RepoState:
     default_branch: str | None = None
     head_sha: str | None = None
     tree_read_at: datetime | None = None
+    checked_at: datetime | None = None
     done_dates: set[str] = field(default_factory=set)
 
 
@@ -52,6 +53,7 @@ def known_captures(
         st = known.state(row["repo"])
         st.done_dates.add(row["crawl_date"])
         st.status = row["status"]
+        st.checked_at = row["fetched_at"]
         if row["status"] in ("ok", "moved", "not_modified"):
             st.full_name = row["full_name"] or st.full_name
             st.etag = row["etag"] or st.etag
@@ -59,6 +61,9 @@ def known_captures(
             st.default_branch = row["default_branch"] or st.default_branch
         if row["head_sha"]:
             st.head_sha = row["head_sha"]
+            st.tree_read_at = row["fetched_at"]
+        elif row["status"] == "empty":  # nothing to read: as good as a read tree until the refresh
+            st.head_sha = None
             st.tree_read_at = row["fetched_at"]
     for row in file_rows.select("repo", "path", "blob_sha").iter_rows():
         known.blobs.add(row)
