@@ -74,6 +74,13 @@ class Cost:
     ratelimit_remaining: int | None = None
     by_status: dict[str, int] = field(default_factory=dict)
 
+    def note_redirect(self) -> None:
+        """Count the 301 that PyGithub followed (seen by the caller as a changed `full_name`)."""
+        self.redirects += 1
+        self.requests += 1
+        self.quota_used += 1
+        self.by_status["301"] = self.by_status.get("301", 0) + 1
+
     def as_dict(self) -> dict:
         """A JSON-safe copy."""
         return {k: (dict(v) if isinstance(v, dict) else v) for k, v in self.__dict__.items()}

@@ -61,7 +61,9 @@ def crawl_repo(
     fresh = st.tree_read_at is not None and now - st.tree_read_at < refresh
     if st.status == "gone" and st.checked_at is not None and now - st.checked_at < refresh:
         return RepoOutcome(repo, "gone_unchecked")  # asked again after the refresh period, not daily
-    reply = client.get(_path(name), etag=st.etag if st.status in ("ok", "moved", "not_modified") else None)
+    reply = client.get(
+        _path(name), etag=st.etag if st.status in ("ok", "moved", "not_modified", "empty") else None
+    )
     row = {
         "repo": repo,
         "full_name": name,
@@ -84,7 +86,7 @@ def crawl_repo(
         full_name = body.get("full_name") or name
         moved = full_name.lower() != name.lower()
         if moved:
-            client.cost.redirects += 1
+            client.cost.note_redirect()
         status = "moved" if moved else "ok"
         changed = body.get("pushed_at") != st.pushed_at or moved
         row.update(

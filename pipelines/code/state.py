@@ -54,7 +54,7 @@ def known_captures(
         st.done_dates.add(row["crawl_date"])
         st.status = row["status"]
         st.checked_at = row["fetched_at"]
-        if row["status"] in ("ok", "moved", "not_modified"):
+        if row["status"] in ("ok", "moved", "not_modified", "empty"):
             st.full_name = row["full_name"] or st.full_name
             st.etag = row["etag"] or st.etag
             st.pushed_at = row["pushed_at"] or st.pushed_at

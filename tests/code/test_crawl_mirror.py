@@ -1,0 +1,268 @@
+"""The code source against the mirror over real HTTP with PyGithub: capture, cheap re-crawl, faults,
+a stopped and a killed crawl that resume, the token never written, a licence change dated."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+import pytest
+
+from pipelines.code import raw
+from pipelines.code.client import GitHubClient
+from pipelines.code.parse import code_repo_rows, licence_history_rows
+from pipelines.code.settings import CodeSettings
+from pipelines.code.step import run_code
+from pipelines.mirror.server import FaultConfig, MirrorServer, Quota
+from pipelines.storage.warehouse import Warehouse
+from tests.code.conftest import ASKED, captures
+from tests.conftest import ROOT
+
+DAY = "2026-03-02"
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+TOKEN = "ghp_testTOKEN0123456789abcdefSECRET"
+
+
+def settings(srv: MirrorServer, **overrides) -> CodeSettings:
+    return CodeSettings(endpoint=srv.github_url, token=TOKEN, **overrides)
+
+
+def github_log(srv: MirrorServer) -> list[dict]:
+    return [r for r in srv.requests if r["bucket"] == "github"]
+
+
+def crawl_runs(wh: Warehouse) -> pl.DataFrame:
+    return wh.raw.scan("crawl_run").filter(pl.col("scope") == "code:github").collect().sort("started_at")
+
+
+@pytest.fixture(scope="module")
+def clean(code_mirror, tmp_path_factory):
+    """One clean crawl of every asked repo; the mirror's log of it."""
+    wh = Warehouse(tmp_path_factory.mktemp("clean"))
+    with MirrorServer(code_mirror) as srv:
+        summary = run_code(wh, settings(srv), DAY, ASKED, now=NOW)
+        log = github_log(srv)
+    return wh, summary, log
+
+
+def test_capture(clean) -> None:
+    wh, summary, log = clean
+    assert summary["status"] == "complete", summary
+    repos = raw.scan(wh.raw, "github_repo")
+    status = dict(zip(repos["repo"], repos["status"], strict=True))
+    assert status == {
+        "meta-llama/llama": "ok",
+        "qwenlm/qwen": "ok",
+        "openai/human-eval": "ok",
+        "huggingface/alignment-handbook": "ok",
+        "facebookresearch/llama": "moved",
+        "tatsu-lab/stanford_alpaca": "gone",
+        "blocked/model-code": "gone",
+        "empty/repo": "empty",
+    }
+    http = dict(zip(repos["repo"], repos["http_status"], strict=True))
+    assert (http["tatsu-lab/stanford_alpaca"], http["blocked/model-code"]) == (404, 451)
+    moved = repos.filter(pl.col("repo") == "facebookresearch/llama").row(0, named=True)
+    assert moved["full_name"] == "meta-llama/llama" and summary["moved"] == {
+        "facebookresearch/llama": "meta-llama/llama"
+    }
+    # metadata as GitHub answers it, GitHub's licence detection included
+    qwen = json.loads(repos.filter(pl.col("repo") == "qwenlm/qwen")["body"][0])
+    assert qwen["full_name"] == "QwenLM/Qwen" and qwen["license"]["spdx_id"] == "Apache-2.0"
+    # the head tree and the licence files' bytes, once per blob
+    trees = raw.scan(wh.raw, "github_tree")
+    assert set(trees["repo"]) == {
+        "meta-llama/llama",
+        "qwenlm/qwen",
+        "openai/human-eval",
+        "huggingface/alignment-handbook",
+        "facebookresearch/llama",
+    }
+    files = raw.scan(wh.raw, "github_file")
+    assert files.select("repo", "path", "blob_sha").is_duplicated().sum() == 0
+    llama_head = files.filter((pl.col("repo") == "meta-llama/llama") & (pl.col("path") == "LICENSE"))
+    assert any(b"LLAMA 2 COMMUNITY LICENSE" in c for c in llama_head["content"])
+    qwen_paths = set(files.filter(pl.col("repo") == "qwenlm/qwen")["path"])
+    assert {"LICENSE", "Tongyi Qianwen LICENSE AGREEMENT"} <= qwen_paths
+    # the run's account matches what the mirror saw
+    run = crawl_runs(wh).row(0, named=True)
+    detail = json.loads(run["detail"])
+    assert run["requests_api"] == len(log) == summary["requests"]
+    assert detail["quota_used"] == sum(r["counted"] for r in log)
+    assert run["status"] == "complete" and run["endpoint"].endswith("/api/v3")
+
+
+def test_rows_from_captures(clean) -> None:
+    wh, _, _ = clean
+    rows = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    )
+    by = {r["repo"]: r for r in rows.iter_rows(named=True)}
+    assert by["qwenlm/qwen"]["license_id"] == "apache-2.0"
+    assert by["qwenlm/qwen"]["license_family"] == "osi-permissive"
+    assert by["huggingface/alignment-handbook"]["training_code"] is True
+    assert (
+        by["meta-llama/llama"]["training_code"] is False and by["meta-llama/llama"]["inference_code"] is True
+    )
+    assert by["tatsu-lab/stanford_alpaca"]["status"] == "gone"
+    assert by["tatsu-lab/stanford_alpaca"]["training_code"] is None  # never read: unknown, not False
+    assert by["empty/repo"]["status"] == "empty"
+
+
+def test_licence_change_is_dated_with_its_commit(clean) -> None:
+    wh, _, _ = clean
+    history = licence_history_rows(raw.scan(wh.raw, "github_file_commits"), raw.scan(wh.raw, "github_file"))
+    llama = history.filter(pl.col("repo") == "meta-llama/llama").sort("committed_at")
+    files = raw.scan(wh.raw, "github_file").filter(pl.col("repo") == "meta-llama/llama")
+    text = {b: c for b, c in zip(files["blob_sha"], files["content"], strict=True)}
+
+    def licence_text(row: dict) -> bytes:
+        return text[json.loads(row["files"])["LICENSE"]]
+
+    first, *rest = llama.iter_rows(named=True)
+    assert first["commit_sha"].startswith("1076b9c5") and b"GNU GENERAL PUBLIC LICENSE" in licence_text(first)
+    change = next(r for r in rest if b"LLAMA 2 COMMUNITY LICENSE" in licence_text(r))
+    assert change["commit_sha"].startswith("6d4c0c29") and change["committed_at"].startswith("2023-07-18")
+    assert change["changed_paths"] == ["LICENSE", "USE_POLICY.md"]  # the Llama 2 release added its use policy
+    # Qwen: the Tongyi Qianwen licence until its LICENSE became Apache-2.0 (2023-11-30)
+    qwen = history.filter(pl.col("repo") == "qwenlm/qwen")
+    assert qwen.filter(pl.col("commit_sha").str.starts_with("e8e15962")).height == 1
+
+
+def test_recrawl_of_unchanged_repos_costs_no_quota(clean, code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        run_code(wh, settings(srv), DAY, ASKED, now=NOW)
+        srv.reset_log()
+        summary = run_code(wh, settings(srv), "2026-03-03", ASKED, now=NOW + timedelta(days=1))
+        log = github_log(srv)
+    # one conditional request per live or empty repo (the moved one asked under its new name), all 304
+    assert [r["status"] for r in log] == [304] * 6, log
+    assert not any(r["counted"] for r in log)
+    assert summary["quota_used"] == 0 and summary["not_modified"] == 6
+    assert summary["outcomes"]["gone_unchecked"] == 2  # gone repos are asked again after a week
+    assert captures(wh) == captures(clean[0])
+
+
+def test_refresh_after_a_week_rereads_trees_but_no_stored_blob(code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        run_code(wh, settings(srv), DAY, ASKED, now=NOW)
+        srv.reset_log()
+        summary = run_code(wh, settings(srv), "2026-03-10", ASKED, now=NOW + timedelta(days=8))
+        log = github_log(srv)
+    paths = [r["path"] for r in log]
+    assert sum(p.endswith("/git/trees/" + p.rsplit("/", 1)[-1]) for p in paths) == 5  # one tree per live repo
+    assert not [p for p in paths if "/contents/" in p and "USE_POLICY" not in p], paths
+    assert summary["files_fetched"] == 0 and summary["history_commits"] == 0
+
+
+@pytest.mark.parametrize(
+    "faults",
+    [
+        FaultConfig(seed=3, rate_5xx=0.25),
+        FaultConfig(seed=4, rate_primary=0.2, retry_after=0),
+        FaultConfig(seed=5, rate_secondary=0.2, retry_after=1, limit_status=429),
+        FaultConfig(seed=6, rate_malformed=0.15),
+    ],
+    ids=["5xx", "primary", "secondary", "malformed"],
+)
+def test_faults_lose_nothing(clean, code_mirror, tmp_path, faults) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    waits: list[float] = []
+    with MirrorServer(code_mirror, faults=faults) as srv:
+        client = GitHubClient(settings(srv, max_retries=10), crawl_date=DAY, sleep=waits.append)
+        summary = run_code(wh, settings(srv, max_retries=10), DAY, ASKED, now=NOW, client=client)
+        applied = [r["fault"] for r in github_log(srv) if r.get("fault")]
+    assert applied, "the fault config applied no fault"
+    assert summary["status"] == "complete", summary
+    assert waits and summary["retries"] >= 1
+    assert captures(wh) == captures(clean[0])
+    if faults.rate_secondary:
+        assert all(w == 1 for w in waits)  # Retry-After honoured
+
+
+def test_spent_quota_stops_the_run_and_the_next_run_resumes(clean, code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror, quota=Quota(token_limit=12)) as srv:
+        first = run_code(wh, settings(srv, max_wait=5), DAY, ASKED, now=NOW)
+        assert first["status"] == "rate_limited" and "resumes after" in first["stopped"]
+        done = set(raw.scan(wh.raw, "github_repo")["repo"])
+        assert 0 < len(done) < len(ASKED)
+        srv.set_quota(Quota())  # the window reset
+        srv.reset_log()
+        second = run_code(wh, settings(srv, max_wait=5), DAY, ASKED, now=NOW)
+        asked_again = {r["path"].removeprefix("/api/v3/repos/").lower() for r in github_log(srv)}
+    assert second["status"] == "complete"
+    assert second["outcomes"]["done_earlier"] == len(done)
+    assert not done & asked_again  # repos done before the stop are not asked again
+    assert captures(wh) == captures(clean[0])
+    runs = crawl_runs(wh)
+    assert runs["status"].to_list() == ["rate_limited", "complete"]
+
+
+KILL_SCRIPT = """
+import os, sys
+from datetime import datetime, UTC
+from pipelines.code.settings import CodeSettings
+from pipelines.code.step import run_code
+from pipelines.storage.warehouse import Warehouse
+seen = []
+def progress(message):
+    seen.append(message)
+    if len(seen) == 3:
+        os._exit(9)  # killed: no cleanup, no run account
+run_code(Warehouse(sys.argv[1]), CodeSettings(endpoint=sys.argv[2]), sys.argv[3], sys.argv[4:],
+         now=datetime(2026, 3, 2, 12, tzinfo=UTC), progress=progress)
+"""
+
+
+def test_killed_crawl_resumes(clean, code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        proc = subprocess.run(
+            [sys.executable, "-c", KILL_SCRIPT, str(wh.root), srv.github_url, DAY, *ASKED],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            timeout=120,
+        )
+        assert proc.returncode == 9, proc.stderr.decode()[-2000:]
+        assert len(set(raw.scan(wh.raw, "github_repo")["repo"])) == 3
+        summary = run_code(wh, CodeSettings(endpoint=srv.github_url), DAY, ASKED, now=NOW)
+    assert summary["outcomes"]["done_earlier"] == 3
+    assert captures(wh) == captures(clean[0])
+
+
+def test_token_is_sent_but_never_written(code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror, faults=FaultConfig(seed=2, rate_5xx=0.2)) as srv:
+        client = GitHubClient(settings(srv), crawl_date=DAY, sleep=lambda s: None)
+        run_code(wh, settings(srv), DAY, ASKED, now=NOW, client=client)
+        counted = [r for r in github_log(srv) if r["counted"]]
+        quota = srv.quota.to_dict()
+    assert counted and TOKEN not in repr(settings(srv))
+    assert json.dumps(quota).count(TOKEN) == 0
+    written = [p for p in wh.root.rglob("*") if p.is_file()]
+    assert written
+    for path in written:
+        data = path.read_bytes()
+        assert TOKEN.encode() not in data, path
+        assert b"testTOKEN" not in data, path
+    # the mirror saw an authenticated caller: its quota is the token's (5,000), not the anonymous 60
+    assert int(client.cost.ratelimit_remaining or 0) > 60
+
+
+def test_a_defect_in_one_repo_never_stops_the_others(clean, code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    faults = FaultConfig(seed=1, rate_5xx=1.0, paths=r"/repos/openai/human-eval")
+    with MirrorServer(code_mirror, faults=faults) as srv:
+        summary = run_code(wh, settings(srv, max_retries=1, base_wait=0.01), DAY, ASKED, now=NOW)
+    assert summary["status"] == "partial"
+    assert list(summary["errors"]) == ["openai/human-eval"]
+    assert "TransientFailure" in summary["errors"]["openai/human-eval"]
+    assert len(set(raw.scan(wh.raw, "github_repo")["repo"])) == len(ASKED) - 1
