@@ -14,11 +14,11 @@ export HF_HUB_DISABLE_TELEMETRY = 1
 
 venv: $(BIN)/.installed
 
-# Re-install when the dependency pins change.
-$(BIN)/.installed: pyproject.toml
+# Re-install when the dependency pins change. requirements.lock pins the whole tree (see its header).
+$(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
 	@touch $@
 
 demo: venv

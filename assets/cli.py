@@ -1,7 +1,7 @@
 """`openness`: the one command line for users and operators.
 
 Subcommands that run the pipeline go through the Dagster instance (so their runs show in the UI);
-the others (`mirror`, `mof`, `download`) are plain calls into `pipelines` and never import Dagster.
+the others (`mirror`, `mof`, `license`, `download`) are plain calls into `pipelines` and never import Dagster.
 """
 
 from __future__ import annotations
@@ -58,6 +58,12 @@ def _cmd_mof(args: argparse.Namespace) -> int:
 
     print(json.dumps(mof_report(Path(args.file)), indent=1, sort_keys=True))
     return 0
+
+
+def _cmd_license(args: argparse.Namespace) -> int:
+    from pipelines.openness.license_files import run_license_command
+
+    return run_license_command(args.files, sys.stdout, sys.stderr)
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
@@ -147,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     mof.add_argument("file")
     mof.set_defaults(func=_cmd_mof)
+
+    lic = sub.add_parser(
+        "license",
+        help="identify licence files (ScanCode) and print one JSON object per file: "
+        "path, license_id, license_family, score, matches",
+    )
+    lic.add_argument("files", nargs="+", metavar="FILE")
+    lic.set_defaults(func=_cmd_license)
 
     download = sub.add_parser("download", help="fetch a snapshot version and verify every checksum")
     download.add_argument(
