@@ -17,7 +17,7 @@ import polars as pl
 
 from pipelines.code.links import repo_key_or_none
 from pipelines.code.tree import KINDS, classify_tree
-from pipelines.openness.catalogue import load_aliases, load_catalogue
+from pipelines.openness.catalogue import _RESTRICTIVENESS, load_aliases, load_catalogue
 
 Identify = Callable[[str], str | None]  # licence text -> catalogue licence id (None: not identified)
 
@@ -95,19 +95,24 @@ SUPPORTING_MIN_ORGS = 5
 
 
 def identify_seam() -> Identify | None:
-    """The licence identifier of pipelines.openness.license_files, if installed (else None)."""
+    """The licence identifier of pipelines.openness.license_files (ScanCode), or None when that module
+    or ScanCode is not installed: then only GitHub's own detection is used (license_source `github`)."""
     try:
-        from pipelines.openness.license_files import identify_licence  # type: ignore
+        from pipelines.openness.license_files import identify_licence
     except ImportError:
         return None
+    broken: list[bool] = []
 
     def identify(text: str) -> str | None:
-        result = identify_licence(text)
-        if result is None or isinstance(result, str):
-            return result
-        if isinstance(result, Mapping):
-            return result.get("license_id")
-        return getattr(result, "license_id", None)
+        if broken:
+            return None
+        try:
+            result = identify_licence(text)
+        except ImportError:  # the module is there, ScanCode is not
+            broken.append(True)
+            return None
+        found = result if isinstance(result, str) or result is None else getattr(result, "license_id", None)
+        return None if not found or found == "unknown" else found
 
     return identify
 
@@ -150,14 +155,26 @@ def _github_licence(body: Mapping) -> str | None:
 
 
 def _file_licence(texts: Iterable[bytes | None], identify: Identify | None) -> str | None:
-    """One licence id when every identified licence file agrees; 'other' when they differ."""
+    """The licence the licence files show: one catalogue id, or several joined by `,` (sorted)."""
     if identify is None:
         return None
-    found = {identify(t.decode("utf-8", "replace")) for t in texts if t is not None}
-    found.discard(None)
-    if not found:
-        return None
-    return found.pop() if len(found) == 1 else "other"
+    found: set[str] = set()
+    for text in texts:
+        if text is not None:
+            found.update((identify(text.decode("utf-8", "replace")) or "").split(","))
+    found.discard("")
+    return ",".join(sorted(found)) or None
+
+
+def licence_of(license_id: str | None) -> tuple[str | None, str | None]:
+    """(id, family) of an identified licence; for several (`a,b`) the most restrictive family decides."""
+    if not license_id:
+        return None, None
+    parts = license_id.split(",")
+    families = [catalogue_licence(p)[1] or "unknown" for p in parts]
+    if len(parts) == 1:
+        return catalogue_licence(license_id)
+    return license_id, min(families, key=lambda f: _RESTRICTIVENESS.index(f) if f in _RESTRICTIVENESS else 0)
 
 
 def code_repo_rows(
@@ -187,7 +204,7 @@ def code_repo_rows(
         github = _github_licence(body)
         file_lic = _file_licence(texts, identify)
         source = "files" if file_lic else ("github" if github else None)
-        license_id, family = catalogue_licence(file_lic or github)
+        license_id, family = licence_of(file_lic) if file_lic else catalogue_licence(github)
         parent = body.get("parent") if isinstance(body.get("parent"), Mapping) else None
         found = findings.as_row()
         evidence = {
@@ -200,7 +217,10 @@ def code_repo_rows(
             {
                 "repo": key[0],
                 "full_name": latest["full_name"],
-                "status": latest["status"] if latest["status"] != "not_modified" else "ok",
+                # a 304 says "as before": the last answer with a body tells the state
+                "status": next(
+                    (r["status"] for r in reversed(history) if r["status"] != "not_modified"), "ok"
+                ),
                 "license_id": license_id,
                 "license_family": family,
                 "license_source": source,
@@ -248,7 +268,7 @@ def licence_history_rows(
                     "committed_at": first["committed_at"],
                     "files": json.dumps(dict(sorted(state.items()))),
                     "changed_paths": sorted(changed),
-                    "license_id": catalogue_licence(_file_licence(texts, identify))[0],
+                    "license_id": licence_of(_file_licence(texts, identify))[0],
                     "message": (first["message"] or "").split("\n", 1)[0][:200],
                 }
             )

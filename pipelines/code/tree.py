@@ -190,15 +190,17 @@ _NOT_TEXT = frozenset("png jpg jpeg gif svg pdf py sh ipynb js ts json yaml yml"
 def licence_file_kind(path: str) -> str | None:
     """`licence` or `policy` for a root-level licence or use-policy file, else None.
 
-    Uses pipelines.openness.license_files.licence_file_kind when that module exists (one rule for Hub
-    repos and code repos); this fallback covers LICENSE*, LICENCE*, COPYING*, MODEL_LICENSE*,
+    Only root-level files count, as GitHub's detector (licensee) reads them; a vendored
+    third_party/x/LICENSE is not the repository's licence. The name rule is
+    pipelines.openness.license_files.licence_file_kind when that module is installed (one rule for Hub
+    repos and code repos); the fallback here covers LICENSE*, LICENCE*, COPYING*, MODEL_LICENSE*,
     *LICENSE*.txt|md (DATA_LICENSE, LICENSE-CODE, ...), USE_POLICY* and ACCEPTABLE_USE_POLICY*.
     """
+    if "/" in path:
+        return None
     shared = _shared_kind()
     if shared is not None:
         return shared(path)
-    if "/" in path:
-        return None
     if _POLICY_NAME.match(path):
         return "policy"
     if _LICENCE_NAME.match(path) and _extension(path) not in _NOT_TEXT:
@@ -208,7 +210,7 @@ def licence_file_kind(path: str) -> str | None:
 
 def _shared_kind():  # noqa: ANN202 - the licence module's function, if that module is installed
     try:
-        from pipelines.openness.license_files import licence_file_kind as shared  # type: ignore
+        from pipelines.openness.license_files import licence_file_kind as shared
     except ImportError:
         return None
     return shared

@@ -266,3 +266,34 @@ def test_a_defect_in_one_repo_never_stops_the_others(clean, code_mirror, tmp_pat
     assert list(summary["errors"]) == ["openai/human-eval"]
     assert "TransientFailure" in summary["errors"]["openai/human-eval"]
     assert len(set(raw.scan(wh.raw, "github_repo")["repo"])) == len(ASKED) - 1
+
+
+def test_licence_files_identified_and_licence_change_dated(clean) -> None:
+    """With the licence detector (ScanCode): the file-evidenced licence and its dated change."""
+    from pipelines.code.parse import identify_seam
+
+    wh, _, _ = clean
+    identify = identify_seam()
+    assert identify is not None
+    rows = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"),
+        raw.scan(wh.raw, "github_tree"),
+        raw.scan(wh.raw, "github_file"),
+        identify=identify,
+    )
+    llama = rows.filter(pl.col("repo") == "meta-llama/llama").row(0, named=True)
+    # GitHub says only NOASSERTION; the LICENSE file is the Llama 2 Community License
+    assert (llama["github_license"], llama["file_license"]) == ("other", "llama2")
+    assert (llama["license_id"], llama["license_family"], llama["license_source"]) == (
+        "llama2",
+        "community",
+        "files",
+    )
+    history = licence_history_rows(
+        raw.scan(wh.raw, "github_file_commits"), raw.scan(wh.raw, "github_file"), identify=identify
+    )
+    llama_history = history.filter(pl.col("repo") == "meta-llama/llama").sort("committed_at")
+    ids = llama_history.select("commit_sha", "committed_at", "license_id").rows()
+    first_llama2 = next(r for r in ids if r[2] == "llama2")
+    assert ids[0][2] == "gpl-3.0"
+    assert first_llama2[0].startswith("6d4c0c29") and first_llama2[1].startswith("2023-07-18")
