@@ -176,7 +176,10 @@ def classify_tree(entries: Sequence[Mapping] | None, *, truncated: bool = False)
         known=True,
         truncated=truncated,
         values=values,
-        evidence={k: tuple(sorted(v)[:MAX_EVIDENCE]) for k, v in found.items() if v},
+        # shallow paths first: a top-level train.py says more than the 40th config under recipes/
+        evidence={
+            k: tuple(sorted(v, key=lambda p: (p.count("/"), p))[:MAX_EVIDENCE]) for k, v in found.items() if v
+        },
         counts={k: len(v) for k, v in found.items() if v},
     )
 
