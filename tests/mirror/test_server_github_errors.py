@@ -97,3 +97,42 @@ def test_sample_code_repos_are_served_with_their_licence_histories(sample_server
     assert g.get_repo("FlagAI-Open/Aquila2").license is None
     with pytest.raises(UnknownObjectException):
         g.get_repo("FlagAI-Open/Aquila2").get_license()
+
+
+def test_symlinks_out_of_the_mirror_are_never_followed(tmp_path) -> None:
+    from pipelines.mirror.github_layout import CodeRevision, repo_body, write_code_repo
+    from pipelines.mirror.layout import MirrorWriter
+
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    secret = b"TOP-SECRET outside the mirror"
+    (outside / "secret.txt").write_bytes(secret)
+    (outside / "tree.json").write_text('{"sha": "x", "tree": [{"path": "SECRET", "type": "blob"}]}')
+    root = tmp_path / "root"
+    MirrorWriter(root, "t").finish()
+    sha = "c0" * 20
+    folder = write_code_repo(
+        root,
+        "acme/linked",
+        repo_body("acme/linked", "2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "mit"),
+        [
+            CodeRevision(
+                sha, "2023-01-01T00:00:00Z", "Initial", files={"LICENSE": "MIT\n", "README.md": "hi\n"}
+            )
+        ],
+    )
+    rev = folder / "revisions" / sha
+    (rev / "files" / "LICENSE").unlink()
+    (rev / "files" / "LICENSE").symlink_to(outside / "secret.txt")
+    (rev / "files" / "README.md").unlink()
+    (rev / "files" / "README.md").symlink_to(rev / "tree.json")  # inside the mirror, outside files/
+    with MirrorServer(root) as server:
+        base = f"{server.github_url}/repos/acme/linked"
+        for path in ("/contents/LICENSE", "/license", "/contents/README.md"):
+            r = requests.get(base + path, headers={"Accept": "application/vnd.github.raw+json"})
+            assert r.status_code == 404 and secret not in r.content, path
+        (rev / "tree.json").unlink()
+        (rev / "tree.json").symlink_to(outside / "tree.json")
+    with MirrorServer(root) as server:
+        r = requests.get(f"{server.github_url}/repos/acme/linked/git/trees/main")
+        assert r.status_code == 404 and b"SECRET" not in r.content
