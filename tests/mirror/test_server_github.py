@@ -184,3 +184,14 @@ def test_unknown_routes_methods_and_names(gh) -> None:
     with pytest.raises(GithubException) as err:
         github_client(gh).get_repo("acme/tool").get_commits(path="x", sha="nope-branch")[0]
     assert err.value.status == 404
+
+
+def test_default_branch_and_its_head(gh, tool) -> None:
+    repo = github_client(gh).get_repo("acme/tool")
+    branch = repo.get_branch("main")
+    assert branch.name == "main" and branch.commit.sha == tool["t4"]
+    past = github_client(gh, base=f"{gh.url}/as-of/2023-02-15/api/v3").get_repo("acme/tool")
+    assert past.get_branch("main").commit.sha == tool["t2"]
+    with pytest.raises(GithubException) as err:
+        repo.get_branch("dev")
+    assert err.value.status == 404 and err.value.data["message"] == "Branch not found"
