@@ -37,11 +37,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_mirror_serve(args: argparse.Namespace) -> int:
-    from pipelines.mirror.server import FaultConfig, serve_forever
+    from pipelines.mirror.server import FaultConfig, Quota, serve_forever
 
     faults = FaultConfig.parse(args.faults) if args.faults else None
+    quota = Quota(args.github_token_limit, args.github_anonymous_limit)
     print(f"Serving {args.dir} on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    serve_forever(Path(args.dir), host=args.host, port=args.port, faults=faults, page_size=args.page_size)
+    serve_forever(
+        Path(args.dir), host=args.host, port=args.port, faults=faults, page_size=args.page_size, quota=quota
+    )
     return 0
 
 
@@ -136,12 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
     mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(
         dest="mirror_cmd", required=True
     )
-    serve = mirror.add_parser("serve", help="serve a hub-mirror/1 folder over HTTP like the Hub and arXiv")
+    serve = mirror.add_parser(
+        "serve", help="serve a hub-mirror/1 folder over HTTP like the Hub, arXiv and GitHub"
+    )
     serve.add_argument("dir")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--page-size", type=int, default=1000)
-    serve.add_argument("--faults", default="", help='e.g. "seed=1,429=0.1,5xx=0.1"')
+    serve.add_argument(
+        "--faults", default="", help='e.g. "seed=1,429=0.1,5xx=0.1,primary=0.05,secondary=0.05"'
+    )
+    serve.add_argument("--github-token-limit", type=int, default=5000, help="GitHub requests/hour per token")
+    serve.add_argument(
+        "--github-anonymous-limit", type=int, default=60, help="anonymous GitHub requests/hour"
+    )
     serve.set_defaults(func=_cmd_mirror_serve)
     build = mirror.add_parser("build-sample", help="rebuild the bundled sample corpus from shared/reference")
     build.add_argument("--reference", default=str(PROJECT_ROOT.parent / "shared" / "reference"))

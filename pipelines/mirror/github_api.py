@@ -235,6 +235,18 @@ def get_commit(repo: CodeRepo, ref: str, as_of: datetime | None) -> Answer:
     return json_answer(_commit_item(repo, i))
 
 
+def get_branch(repo: CodeRepo, name: str, as_of: datetime | None) -> Answer:
+    """`GET /repos/{o}/{r}/branches/{branch}`: the default branch (the only one recorded) and its head."""
+    doc = f"{DOCS}/branches/branches#get-a-branch"
+    if repo.head(as_of) is None or name != default_branch(repo, as_of):
+        raise GitHubError(404, "Branch not found", doc)
+    head = _commit_item(repo, resolve_ref(repo, None, as_of, doc))
+    url = f"{GITHUB_API}/repos/{repo.full_name}/branches/{quote(name, safe='')}"
+    return json_answer(
+        {"name": name, "commit": head, "_links": {"self": url}, "protected": False, "protection_url": url}
+    )
+
+
 def get_tree(repo: CodeRepo, ref: str, recursive: bool, as_of: datetime | None) -> Answer:
     """`GET /repos/{o}/{r}/git/trees/{ref}[?recursive=1]`: a branch, commit sha, or tree sha (root or sub)."""
     doc = f"{DOCS}/git/trees#get-a-tree"

@@ -126,6 +126,8 @@ def _route(
         return api.list_commits(repo, pairs, as_of, self_url)
     if len(rest) >= 2 and rest[0] == "commits":
         return api.get_commit(repo, "/".join(rest[1:]), as_of)
+    if len(rest) >= 2 and rest[0] == "branches":
+        return api.get_branch(repo, "/".join(rest[1:]), as_of)
     if len(rest) >= 3 and rest[:2] == ["git", "trees"]:
         recursive = "recursive" in params  # GitHub: any value turns it on; omit it for one level
         return api.get_tree(repo, "/".join(rest[2:]), recursive, as_of)

@@ -56,7 +56,16 @@ def _commit_date(item: dict[str, Any]) -> datetime:
     return parse_date(person["date"])
 
 
-def _read_json(path: Path) -> Any:
+def _inside(path: Path, root: Path) -> bool:
+    """True when `path`, with every symlink resolved, lies inside `root` (already resolved)."""
+    real = os.path.realpath(path)
+    return real.startswith(str(root) + os.sep)
+
+
+def _read_json(path: Path, root: Path) -> Any:
+    """A JSON file of the mirror, or None (missing, unreadable, or a symlink out of the mirror)."""
+    if not (path.is_file() and _inside(path, root)):
+        return None
     try:
         return json.loads(path.read_bytes())
     except (OSError, ValueError):
@@ -66,8 +75,11 @@ def _read_json(path: Path) -> Any:
 class CodeRepo:
     """One code repository of the mirror, read lazily from its folder."""
 
-    def __init__(self, host: str, full_name: str, path: Path, commits: list[CodeCommit] | None) -> None:
+    def __init__(
+        self, host: str, full_name: str, path: Path, commits: list[CodeCommit] | None, root: Path
+    ) -> None:
         self.host = host
+        self.root = root  # the mirror folder (resolved): nothing outside it is ever read
         self.full_name = full_name
         self.path = path
         self.commits = commits or []
@@ -80,19 +92,19 @@ class CodeRepo:
     @cached_property
     def repo_json(self) -> dict[str, Any] | None:
         """The top-level repo.json (the newest state), or None."""
-        body = _read_json(self.path / "repo.json")
+        body = _read_json(self.path / "repo.json", self.root)
         return body if isinstance(body, dict) else None
 
     @cached_property
     def moved(self) -> dict[str, Any] | None:
         """moved.json ({"to": "owner/repo", optional "since"}), or None."""
-        body = _read_json(self.path / "moved.json")
+        body = _read_json(self.path / "moved.json", self.root)
         return body if isinstance(body, dict) and isinstance(body.get("to"), str) else None
 
     @cached_property
     def gone(self) -> dict[str, Any] | None:
         """gone.json ({"status": 404 | 451, "since": ISO 8601}), or None."""
-        body = _read_json(self.path / "gone.json")
+        body = _read_json(self.path / "gone.json", self.root)
         if not isinstance(body, dict) or body.get("status") not in (404, 451):
             return None
         return body
@@ -115,7 +127,11 @@ class CodeRepo:
         present = set()
         revisions = self.path / "revisions"
         if revisions.is_dir():
-            present = {e.name for e in os.scandir(revisions) if HEX_COMMIT.fullmatch(e.name) and e.is_dir()}
+            present = {
+                e.name
+                for e in os.scandir(revisions)
+                if HEX_COMMIT.fullmatch(e.name) and e.is_dir() and _inside(Path(e.path), self.root)
+            }
         out: list[str | None] = [None] * len(self.commits)
         nearest: str | None = None
         for i in range(len(self.commits) - 1, -1, -1):
@@ -189,7 +205,7 @@ class CodeRepo:
         with self._lock:
             if folder in self._trees:
                 return self._trees[folder]
-        body = _read_json(self.path / "revisions" / folder / "tree.json")
+        body = _read_json(self.path / "revisions" / folder / "tree.json", self.root)
         if not isinstance(body, dict) or not isinstance(body.get("tree"), list):
             body = None
         with self._lock:
@@ -220,7 +236,7 @@ class CodeRepo:
     def repo_body(self, i: int | None, as_of: datetime | None) -> dict[str, Any] | None:
         """The repo body: newest state → repo.json; as of T → the answering revision's repo.json if stored."""
         if as_of is not None and i is not None and self.folders[i] is not None:
-            body = _read_json(self.path / "revisions" / str(self.folders[i]) / "repo.json")
+            body = _read_json(self.path / "revisions" / str(self.folders[i]) / "repo.json", self.root)
             if isinstance(body, dict):
                 return body
         return self.repo_json
@@ -230,10 +246,12 @@ class CodeRepo:
         folder = self.folders[i]
         if folder is None:
             return None
-        base = (self.path / "revisions" / folder / "files").resolve()
-        target = (base / path).resolve()
-        if not str(target).startswith(str(base) + os.sep) or not target.is_file():
+        base = self.path / "revisions" / folder / "files"
+        target = base / path
+        if not (target.is_file() and _inside(target, self.root)):
             return None
+        if not os.path.realpath(target).startswith(os.path.realpath(base) + os.sep):
+            return None  # a path that climbs out of its revision's files/
         return target.read_bytes()
 
 
@@ -274,7 +292,7 @@ class CodeStore:
                     self._repos[(host, repo.full_name.lower())] = repo
 
     def _read(self, host: str, full_name: str, folder: Path) -> CodeRepo | None:
-        raw = _read_json(folder / "commits.json")
+        raw = _read_json(folder / "commits.json", self.root)
         commits: list[CodeCommit] | None = None
         if isinstance(raw, list):
             try:
@@ -287,7 +305,7 @@ class CodeStore:
                 return None
         elif not ((folder / "moved.json").is_file() or (folder / "repo.json").is_file()):
             return None
-        return CodeRepo(host, full_name, folder, commits)
+        return CodeRepo(host, full_name, folder, commits, self.root)
 
     def repo(self, host: str, full_name: str) -> CodeRepo | None:
         """One code repo by `owner/name` (case-insensitive), or None."""
