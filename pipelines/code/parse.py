@@ -95,12 +95,15 @@ SUPPORTING_MIN_ORGS = 5
 
 
 def identify_seam() -> Identify | None:
-    """The licence identifier of pipelines.openness.license_files (ScanCode), or None when that module
+    """The licence identifier of pipelines.openness (ScanCode), or None when that module
     or ScanCode is not installed: then only GitHub's own detection is used (license_source `github`)."""
     try:
-        from pipelines.openness.license_files import identify_licence
+        from pipelines.openness.license_detect import identify_licence
     except ImportError:
-        return None
+        try:
+            from pipelines.openness.license_files import identify_licence
+        except ImportError:
+            return None
     broken: list[bool] = []
 
     def identify(text: str) -> str | None:
