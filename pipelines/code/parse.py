@@ -317,3 +317,32 @@ def release_code_rows(links: pl.DataFrame, *, min_orgs: int = SUPPORTING_MIN_ORG
         .otherwise(pl.lit("release_code"))
         .alias("role")
     ).sort("repo_id", "code_repo", "linked_via")
+
+
+def code_links(revisions: pl.DataFrame, papers: pl.DataFrame, release_papers: pl.DataFrame) -> pl.DataFrame:
+    """(repo_id, url, linked_via) from each release's latest card (`code_urls` of core.revisions) and from
+    the papers it cites (`code_urls` of core.papers through core.release_papers); the input of
+    release_code_rows and of the list of repositories to crawl."""
+    schema = {"repo_id": pl.String, "url": pl.String, "linked_via": pl.String}
+    card = (
+        revisions.sort("committed_at")
+        .group_by("repo_id", maintain_order=True)
+        .last()
+        .select("repo_id", pl.col("code_urls").alias("url"))
+        .explode("url")
+        .with_columns(pl.lit("card").alias("linked_via"))
+    )
+    paper = (
+        release_papers.select("repo_id", "arxiv_id")
+        .join(papers.select("arxiv_id", "code_urls"), on="arxiv_id")
+        .select("repo_id", pl.col("code_urls").alias("url"))
+        .explode("url")
+        .with_columns(pl.lit("paper").alias("linked_via"))
+    )
+    out = pl.concat([card.cast(schema), paper.cast(schema)]).drop_nulls("url").unique(maintain_order=True)
+    return out.sort("repo_id", "linked_via", "url")
+
+
+def repos_to_crawl(links: pl.DataFrame) -> list[str]:
+    """The distinct GitHub repositories (owner/name) that the links name, sorted."""
+    return sorted({k for k in (repo_key_or_none(u) for u in links["url"]) if k is not None})

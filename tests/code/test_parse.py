@@ -68,3 +68,29 @@ def test_a_repo_linked_by_many_organisations_is_a_supporting_library() -> None:
     assert roles["someone/model"] == "release_code"  # the owner's own release
     fewer = release_code_rows(_links(rows[: SUPPORTING_MIN_ORGS - 1]))
     assert set(fewer["role"]) == {"release_code"}
+
+
+def test_code_links_from_the_latest_card_and_cited_papers() -> None:
+    from pipelines.code.parse import code_links, repos_to_crawl
+
+    revisions = pl.DataFrame(
+        {
+            "repo_id": ["lmsys/vicuna", "lmsys/vicuna", "allenai/tulu"],
+            "committed_at": ["2023-01-01", "2023-06-01", "2023-11-01"],
+            "code_urls": [["https://github.com/old/repo"], ["https://github.com/lm-sys/fastchat"], []],
+        }
+    )
+    papers = pl.DataFrame(
+        {
+            "arxiv_id": ["2311.10702"],
+            "code_urls": [["https://github.com/allenai/open-instruct", "https://gitlab.com/a/b"]],
+        }
+    )
+    release_papers = pl.DataFrame({"repo_id": ["allenai/tulu"], "arxiv_id": ["2311.10702"]})
+    links = code_links(revisions, papers, release_papers)
+    assert links.rows() == [
+        ("allenai/tulu", "https://github.com/allenai/open-instruct", "paper"),
+        ("allenai/tulu", "https://gitlab.com/a/b", "paper"),
+        ("lmsys/vicuna", "https://github.com/lm-sys/fastchat", "card"),
+    ]
+    assert repos_to_crawl(links) == ["allenai/open-instruct", "lm-sys/fastchat"]
