@@ -5,12 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.code.parse import (
-    SUPPORTING_MIN_ORGS,
-    catalogue_licence,
-    licence_of,
-    release_code_rows,
-)
+from pipelines.code.parse import catalogue_licence, licence_of
+from pipelines.code.release_code import SUPPORTING_MIN_ORGS, release_code_rows
 
 
 @pytest.mark.parametrize(
@@ -71,7 +67,7 @@ def test_a_repo_linked_by_many_organisations_is_a_supporting_library() -> None:
 
 
 def test_code_links_from_the_latest_card_and_cited_papers() -> None:
-    from pipelines.code.parse import code_links, repos_to_crawl
+    from pipelines.code.release_code import code_links, repos_to_crawl
 
     revisions = pl.DataFrame(
         {
