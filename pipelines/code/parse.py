@@ -117,6 +117,19 @@ def _github_licence(body: Mapping) -> str | None:
     return lic.get("key") if not spdx or spdx == "NOASSERTION" else spdx
 
 
+_OTHER_COMPONENT = re.compile(r"model|weight|data|dataset|checkpoint", re.IGNORECASE)
+_GENERIC_LICENCE = re.compile(r"^(licen[cs]e|copying)([.\-_ ].*)?$", re.IGNORECASE)
+
+
+def code_licence_paths(paths: list[str]) -> list[str]:
+    """The licence files that license the code: the generic ones (LICENSE, LICENCE.md, COPYING,
+    LICENSE-CODE, LICENSE-MIT), not those named for another component (MODEL_LICENSE, LICENSE-MODEL,
+    DATA_LICENSE, WEIGHT_DIFF_LICENSE, "Tongyi Qianwen LICENSE AGREEMENT"); all of them when no generic
+    one exists."""
+    generic = [p for p in paths if _GENERIC_LICENCE.match(p) and not _OTHER_COMPONENT.search(p)]
+    return sorted(generic or paths)
+
+
 def _file_licence(texts: Iterable[bytes | None], identify: Identify | None) -> str | None:
     """The licence the licence files show: one catalogue id, or several joined by `,` (sorted)."""
     if identify is None:
@@ -157,22 +170,21 @@ def code_repo_rows(
         tree = trees_by_key.get((key[0], head)) if head else None
         entries = tree["entries"] if tree else None
         findings = classify_tree(entries, truncated=bool(tree and tree["truncated"]))
-        texts = []
-        licence_paths = []
+        files = {}
         for entry in entries or []:
             blob = blobs.get((key[0], entry["path"], entry["sha"]))
             if blob is not None and blob["kind"] == "licence":
-                texts.append(blob["content"])
-                licence_paths.append(entry["path"])
+                files[entry["path"]] = blob["content"]
         github = _github_licence(body)
-        file_lic = _file_licence(texts, identify)
+        per_file = {path: _file_licence([text], identify) for path, text in files.items()}
+        file_lic = _file_licence([files[p] for p in code_licence_paths(list(files))], identify)
         source = "files" if file_lic else ("github" if github else None)
         license_id, family = licence_of(file_lic) if file_lic else catalogue_licence(github)
         parent = body.get("parent") if isinstance(body.get("parent"), Mapping) else None
         found = findings.as_row()
         evidence = {
             "code": found["evidence"],
-            "licence_files": licence_paths,
+            "licence_files": per_file,
             "github_license": body.get("license"),
             "tree": {"commit": head, "truncated": bool(tree and tree["truncated"])} if tree else None,
         }

@@ -90,3 +90,19 @@ def test_code_links_from_the_latest_card_and_cited_papers() -> None:
         ("lmsys/vicuna", "https://github.com/lm-sys/fastchat", "card"),
     ]
     assert repos_to_crawl(links) == ["allenai/open-instruct", "lm-sys/fastchat"]
+
+
+@pytest.mark.parametrize(
+    ("paths", "code"),
+    [
+        (["DATA_LICENSE", "LICENSE", "WEIGHT_DIFF_LICENSE"], ["LICENSE"]),  # tatsu-lab/stanford_alpaca
+        (["LICENSE-CODE", "LICENSE-MODEL"], ["LICENSE-CODE"]),  # deepseek-ai/DeepSeek-Coder
+        (["LICENSE", "Tongyi Qianwen LICENSE AGREEMENT"], ["LICENSE"]),  # QwenLM/Qwen
+        (["MODEL_LICENSE"], ["MODEL_LICENSE"]),  # nothing generic: every licence file
+        (["COPYING", "COPYING.LESSER"], ["COPYING", "COPYING.LESSER"]),
+    ],
+)
+def test_code_licence_paths(paths, code) -> None:
+    from pipelines.code.parse import code_licence_paths
+
+    assert code_licence_paths(paths) == code
