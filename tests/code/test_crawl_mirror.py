@@ -297,3 +297,22 @@ def test_licence_files_identified_and_licence_change_dated(clean) -> None:
     first_llama2 = next(r for r in ids if r[2] == "llama2")
     assert ids[0][2] == "gpl-3.0"
     assert first_llama2[0].startswith("6d4c0c29") and first_llama2[1].startswith("2023-07-18")
+
+
+def test_replay_crawls_the_state_as_of_the_crawl_date(code_mirror, tmp_path) -> None:
+    """Against a mirror in replay mode, a crawl of 2023-05-01 sees meta-llama/llama before Llama 2."""
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        summary = run_code(
+            wh,
+            settings(srv, replay=True),
+            "2023-05-01",
+            ["meta-llama/llama", "huggingface/alignment-handbook"],
+            now=datetime(2023, 5, 1, tzinfo=UTC),
+        )
+        paths = {r["path"] for r in github_log(srv)}
+    assert all(p.startswith("/as-of/2023-05-01/api/v3/") for p in paths)
+    assert summary["outcomes"] == {"ok": 1, "gone": 1, "contents_read": 1}  # the handbook did not exist yet
+    files = raw.scan(wh.raw, "github_file")
+    assert files["path"].to_list() == ["LICENSE"]
+    assert b"GNU GENERAL PUBLIC LICENSE" in files["content"][0]
