@@ -168,6 +168,17 @@ def _read_contents(
     entries = [
         {k: e.get(k) for k in ("path", "mode", "type", "sha", "size")} for e in tree.body.get("tree", [])
     ]
+    if tree.body.get("truncated"):
+        # GitHub cut the recursive listing (100,000 entries / 7 MB): the root level, where licence files
+        # live, is asked on its own so they are never missed.
+        root = client.get(_path(name, "git", "trees", head_sha))
+        if root.status == 200 and isinstance(root.body, dict):
+            listed = {e["path"] for e in entries}
+            entries += [
+                {k: e.get(k) for k in ("path", "mode", "type", "sha", "size")}
+                for e in root.body.get("tree", [])
+                if e.get("path") not in listed
+            ]
     raw.append(
         store,
         "github_tree",

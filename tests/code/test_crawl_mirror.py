@@ -316,3 +316,31 @@ def test_replay_crawls_the_state_as_of_the_crawl_date(code_mirror, tmp_path) -> 
     files = raw.scan(wh.raw, "github_file")
     assert files["path"].to_list() == ["LICENSE"]
     assert b"GNU GENERAL PUBLIC LICENSE" in files["content"][0]
+
+
+def test_truncated_tree_gives_unknown_not_false(tmp_path) -> None:
+    """GitHub cut the recursive tree: kinds without a match are unknown (null), and the root level is
+    asked on its own so licence files are not missed."""
+    import shutil
+
+    from tests.code.conftest import REPOS
+
+    mirror = tmp_path / "mirror"
+    (mirror / "code/github/openai").mkdir(parents=True)
+    (mirror / "mirror.json").write_text(json.dumps({"format": "hub-mirror/1", "title": "t", "sources": "x"}))
+    shutil.copytree(REPOS / "openai/human-eval", mirror / "code/github/openai/human-eval")
+    head = json.loads((mirror / "code/github/openai/human-eval/commits.json").read_text())[0]["sha"]
+    tree_file = mirror / "code/github/openai/human-eval/revisions" / head / "tree.json"
+    tree = json.loads(tree_file.read_text())
+    tree_file.write_text(json.dumps({**tree, "truncated": True}))
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["openai/human-eval"], now=NOW)
+        trees = [r for r in github_log(srv) if "/git/trees/" in r["path"]]
+    assert [("recursive" in r["query"]) for r in trees] == [True, False]
+    row = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    ).row(0, named=True)
+    assert row["evaluation_code"] is True
+    assert row["training_code"] is None and row["inference_code"] is None
+    assert json.loads(row["evidence"])["tree"]["truncated"] is True
