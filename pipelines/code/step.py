@@ -19,7 +19,7 @@ import polars as pl
 from pipelines.code import raw
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
-from pipelines.code.links import repo_key
+from pipelines.code.links import BadRepoUrl, repo_key
 from pipelines.code.settings import CodeSettings
 from pipelines.code.state import known_captures
 from pipelines.hub.daily import CRAWL_RUN_SCHEMA  # the one crawl-account schema (core.crawl_runs)
@@ -47,16 +47,24 @@ def run_code(
     client: GitHubClient | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Crawl the given GitHub repos (URLs or owner/name) for one crawl date; returns the run's summary."""
+    """Crawl the given GitHub repos (URLs or owner/name) for one crawl date; returns the run's summary.
+
+    A link that names no GitHub repository is recorded in `errors`, like a repository that failed."""
     started = datetime.now(UTC)
     now = now or started
-    keys = sorted({repo_key(r) for r in repos})
+    errors: dict[str, str] = {}
+    named: set[str] = set()
+    for url in repos:
+        try:
+            named.add(repo_key(url))
+        except BadRepoUrl as exc:
+            errors[str(url)] = str(exc)
+    keys = sorted(named)
     wh.raw.clean_temporaries()
     known = load_known(wh)
     own_client = client is None
     client = client or GitHubClient(settings, crawl_date=crawl_date)
     counts: dict[str, int] = {}
-    errors: dict[str, str] = {}
     moved: dict[str, str] = {}
     files = history = 0
     stopped: str | None = None

@@ -261,9 +261,11 @@ def test_a_defect_in_one_repo_never_stops_the_others(clean, code_mirror, tmp_pat
     wh = Warehouse(tmp_path / "wh")
     faults = FaultConfig(seed=1, rate_5xx=1.0, paths=r"/repos/openai/human-eval")
     with MirrorServer(code_mirror, faults=faults) as srv:
-        summary = run_code(wh, settings(srv, max_retries=1, base_wait=0.01), DAY, ASKED, now=NOW)
+        summary = run_code(
+            wh, settings(srv, max_retries=1, base_wait=0.01), DAY, [*ASKED, "not a repo"], now=NOW
+        )
     assert summary["status"] == "partial"
-    assert list(summary["errors"]) == ["openai/human-eval"]
+    assert list(summary["errors"]) == ["not a repo", "openai/human-eval"]
     assert "TransientFailure" in summary["errors"]["openai/human-eval"]
     assert len(set(raw.scan(wh.raw, "github_repo")["repo"])) == len(ASKED) - 1
 
