@@ -346,3 +346,18 @@ def test_truncated_tree_gives_unknown_not_false(tmp_path) -> None:
     assert row["evaluation_code"] is True
     assert row["training_code"] is None and row["inference_code"] is None
     assert json.loads(row["evidence"])["tree"]["truncated"] is True
+
+
+def test_licence_history_pages_through_link_headers(clean, code_mirror, tmp_path) -> None:
+    """Small pages: the history is followed through GitHub's `Link: rel="next"` and comes out the same."""
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        run_code(wh, settings(srv, per_page=2), DAY, ASKED, now=NOW)
+        pages = [
+            r
+            for r in github_log(srv)
+            if r["path"].endswith("/meta-llama/llama/commits") and "path" in r["query"]
+        ]
+    licence_pages = [r for r in pages if r["query"]["path"] == ["LICENSE"]]
+    assert len(licence_pages) >= 4  # eight commits touched LICENSE, two a page
+    assert captures(wh) == captures(clean[0])
