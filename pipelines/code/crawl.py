@@ -84,11 +84,12 @@ def crawl_repo(
     elif reply.status == 200 and isinstance(reply.body, dict):
         body = reply.body
         full_name = body.get("full_name") or name
-        moved = full_name.lower() != name.lower()
-        if moved:
+        redirected = full_name.lower() != name.lower()  # PyGithub followed a 301 just now
+        if redirected:
             client.cost.note_redirect()
-        status = "moved" if moved else "ok"
-        changed = body.get("pushed_at") != st.pushed_at or moved
+        # a repo known under another name stays `moved` (its new name is asked directly from then on)
+        status = "moved" if full_name.lower() != repo.lower() else "ok"
+        changed = body.get("pushed_at") != st.pushed_at or redirected
         row.update(
             full_name=full_name,
             pushed_at=body.get("pushed_at"),

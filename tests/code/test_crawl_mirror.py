@@ -361,3 +361,20 @@ def test_licence_history_pages_through_link_headers(clean, code_mirror, tmp_path
     licence_pages = [r for r in pages if r["query"]["path"] == ["LICENSE"]]
     assert len(licence_pages) >= 4  # eight commits touched LICENSE, two a page
     assert captures(wh) == captures(clean[0])
+
+
+def test_a_moved_repo_stays_moved_and_is_asked_under_its_new_name(code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["facebookresearch/llama"], now=NOW)
+        srv.reset_log()
+        # ten days later (tree re-read): every request goes to the new name, no 301 again
+        run_code(wh, settings(srv), "2026-03-12", ["facebookresearch/llama"], now=NOW + timedelta(days=10))
+        asked = [r["path"] for r in github_log(srv)]
+    assert asked[0] == "/api/v3/repos/meta-llama/llama" and not any("facebookresearch" in p for p in asked)
+    rows = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    )
+    assert rows.select("repo", "full_name", "status").rows() == [
+        ("facebookresearch/llama", "meta-llama/llama", "moved")
+    ]
