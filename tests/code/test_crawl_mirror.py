@@ -378,3 +378,19 @@ def test_a_moved_repo_stays_moved_and_is_asked_under_its_new_name(code_mirror, t
     assert rows.select("repo", "full_name", "status").rows() == [
         ("facebookresearch/llama", "meta-llama/llama", "moved")
     ]
+
+
+def test_the_run_account_reaches_core_crawl_runs(clean) -> None:
+    """The code run's cost lands in core.crawl_runs through the table's own build step."""
+    from pipelines.runner import run_step
+
+    wh, summary, log = clean
+    with wh.connect() as con:
+        run_step("crawl_runs", wh, con, full=True)
+        row = con.execute(
+            "SELECT scope, status, requests_api, retries, detail FROM core.crawl_runs WHERE scope = ?",
+            ["code:github"],
+        ).fetchone()
+    scope, status, requests_api, retries, detail = row
+    assert (scope, status, requests_api, retries) == ("code:github", "complete", len(log), 0)
+    assert json.loads(detail)["quota_used"] == sum(r["counted"] for r in log)
