@@ -26,8 +26,7 @@ from pipelines.openness.license_files import (
     most_restrictive_family,
     read_licence_file,
 )
-
-from .conftest import SHARED
+from tests.openness.conftest import SHARED
 
 REFERENCE = SHARED / "reference"
 REPOS = REFERENCE / "github" / "repos"
@@ -324,3 +323,13 @@ def test_mapping_rows_narrowed_by_rule_or_title(key, rule, title, license_id):
     row = _map_key(key, rule, title)
     assert row is not None and row.license_id == license_id
     assert _map_key("ppl", "ppl.LICENSE", "Peer Production License") is None  # the real PPL stays unmapped
+
+
+def test_the_index_is_loaded_once_per_process():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.openness.license_detect import licence_index
+
+    with ThreadPoolExecutor(4) as pool:
+        indexes = list(pool.map(lambda _: licence_index(), range(8)))
+    assert all(i is indexes[0] for i in indexes)
