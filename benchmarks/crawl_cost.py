@@ -52,16 +52,13 @@ def _end_of(day: str) -> datetime:
 
 def _step(kind: str, wh_root: str, endpoint: str, day: str, shard: int, shards: int) -> dict[str, Any]:
     """Run one crawl step (or one shard of it) in this child process; returns its result, time and peak RSS."""
-    from pipelines.hub import daily
+    from pipelines.hub import step as daily
+    from pipelines.hub.settings import HubSettings
+    from pipelines.hub.step import run_history
     from pipelines.storage.warehouse import Warehouse
 
-    try:  # run_history moved from daily.py to steps.py; accept either
-        from pipelines.hub.steps import run_history
-    except ImportError:
-        run_history = daily.run_history  # type: ignore[attr-defined]
-
     wh = Warehouse(Path(wh_root))
-    settings = daily.CrawlSettings(endpoint=endpoint, replay=True, rate_limit=False, page_size=1000)
+    settings = HubSettings(endpoint=endpoint, replay=True, rate_limit=False, page_size=1000)
     now = _end_of(day) + timedelta(hours=1)
     started = time.perf_counter()
     if kind == "crawl":  # run_crawl = run_listing + run_readmes of the single shard

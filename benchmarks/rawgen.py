@@ -49,9 +49,9 @@ import numpy as np
 import polars as pl
 
 from benchmarks.synthetic import _WORDS, DISTRIBUTIONS, FAMILIES
-from pipelines.hub.crawl import PRESENCE_RAW_SCHEMA, README_BATCH, README_RAW_SCHEMA
-from pipelines.hub.daily import CRAWL_RUN_SCHEMA
-from pipelines.storage.raw import RawStore
+from pipelines.hub.crawl import README_BATCH
+from pipelines.hub.raw import PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore
 
 SEED = 20260820
 D0 = "2026-08-20"
@@ -981,17 +981,17 @@ def generate_extras(raw: RawStore, day: str = D0) -> dict[str, Any]:
     """The datasets and papers the generated cards name, captured on `day` by the crawler's own clients from
     the bundled sample mirror (which does not hold them: they are recorded as missing / not found, so the
     build and its checks have a row for every name, as after a real crawl)."""
-    from pipelines.hub.daily import CrawlSettings, client_for
     from pipelines.hub.datasets import fetch_datasets
+    from pipelines.hub.settings import HubSettings
+    from pipelines.hub.step import client_for
     from pipelines.mirror.server import MirrorServer
-    from pipelines.papers.arxiv import ArxivClient
-    from pipelines.papers.hf_papers import HubPapersClient
+    from pipelines.papers.client import ArxivClient, HubPapersClient
     from pipelines.papers.normalise import arxiv_captures, hf_captures
 
     sample = Path(__file__).resolve().parents[1] / "pipelines" / "mirror" / "sample"
     names, ids = sorted(DISTRIBUTIONS["datasets"]), sorted(DISTRIBUTIONS["arxiv"])
     with MirrorServer(sample) as srv:
-        settings = CrawlSettings(endpoint=srv.url, rate_limit=False, base_wait=0.05, timeout=5.0)
+        settings = HubSettings(endpoint=srv.url, rate_limit=False, base_wait=0.05, timeout=5.0)
         datasets = fetch_datasets(client_for(settings, day), raw, day, names, now=_now(day))
         arxiv = ArxivClient(base_url=srv.arxiv_url, min_interval=0.0)
         hub = HubPapersClient(endpoint=srv.url, min_interval=0.0)

@@ -22,7 +22,7 @@ from pipelines.code.crawl import crawl_repo
 from pipelines.code.links import BadRepoUrl, repo_key
 from pipelines.code.settings import CodeSettings
 from pipelines.code.state import known_captures
-from pipelines.hub.daily import CRAWL_RUN_SCHEMA  # the one crawl-account schema (core.crawl_runs)
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA
 from pipelines.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -113,13 +113,14 @@ def run_code(
         "by_status": cost["by_status"],
         "stopped": stopped,
     }
-    _record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
+    record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
     return {"status": status, **detail, "requests": cost["requests"], "retries": cost["retries"]}
 
 
-def _record_run(
+def record_run(
     wh: Warehouse, endpoint: str, crawl_date: str, started: datetime, status: str, cost: dict, detail: dict
 ) -> None:
+    """Append the run's account (one `crawl_run` row, scope `code:github`) to the raw layer."""
     finished = datetime.now(UTC)
     row = {
         "run_key": f"code:{crawl_date}@{started.isoformat()}",

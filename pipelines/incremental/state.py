@@ -39,7 +39,7 @@ NORMALISER_CODE = [
     "hub/cards.py",
     "hub/ids.py",
     "hub/schema.py",
-    "papers/code_links.py",
+    "code_links.py",
     "incremental/normalise.py",
     "incremental/state.py",
 ]

@@ -20,7 +20,7 @@ import polars as pl
 import pytest
 
 from benchmarks.rawgen import generate_day, generate_raw
-from pipelines.hub.daily import run_crawl
+from pipelines.hub.step import run_crawl
 from pipelines.incremental import normalise, scoring, state
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import build_all as build_incremental

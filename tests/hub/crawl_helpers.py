@@ -8,18 +8,32 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.hub.daily import CrawlSettings
+from pipelines.hub.settings import HubSettings
 from pipelines.mirror.layout import parse_date
+from pipelines.papers.settings import PapersSettings
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "pipelines" / "mirror" / "sample"
 
 
-def settings(url: str, **overrides: object) -> CrawlSettings:
+def settings(url: str, **overrides: object) -> HubSettings:
     """Replay settings against a local mirror: no quotas, short waits."""
     base = {"endpoint": url, "replay": True, "rate_limit": False, "base_wait": 0.05, "timeout": 5.0}
-    return CrawlSettings(**{**base, **overrides})
+    return HubSettings(**{**base, **overrides})
+
+
+def papers_settings(hub: HubSettings, arxiv_url: str, **overrides: object) -> PapersSettings:
+    """Papers settings for the same mirror and scope as a Hub crawl's settings (no pacing)."""
+    base = {
+        "arxiv_endpoint": arxiv_url,
+        "arxiv_min_interval": 0.0,
+        "hub_endpoint": hub.endpoint,
+        "hub_min_interval": 1.0 if hub.rate_limit else 0.0,
+        "replay": hub.replay,
+        "authors": hub.authors,
+    }
+    return PapersSettings(**{**base, **overrides})
 
 
 def commits_of(mirror: Path) -> dict[str, list[dict]]:
