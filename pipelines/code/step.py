@@ -19,10 +19,11 @@ import polars as pl
 from pipelines.code import raw
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
-from pipelines.code.links import BadRepoUrl, repo_key
+from pipelines.code.links import BadRepoUrl, repo_key, repo_keys
 from pipelines.code.settings import CodeSettings
 from pipelines.code.state import known_captures
-from pipelines.storage.raw import CRAWL_RUN_SCHEMA
+from pipelines.code_links import find_code_urls
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,41 @@ def load_known(wh: Warehouse):  # noqa: ANN201 - KnownCaptures
         raw.scan(wh.raw, "github_file"),
         raw.scan(wh.raw, "github_file_commits"),
     )
+
+
+def cited_code_repos(store: RawStore) -> list[str]:
+    """The GitHub repositories that the captured model cards (each repo's latest README) and papers (arXiv
+    answers, Hub paper pages) link to, sorted; read from the raw layer by source name, as the papers step
+    reads the Hub's captures."""
+    texts: list[str] = []
+    if store.files("hub_readme"):
+        readmes = (
+            store.scan("hub_readme", schema_of("hub_readme"))
+            .filter(pl.col("content").is_not_null())
+            .sort("fetched_at")
+            .group_by("repo_id")
+            .last()
+            .select("content")
+            .collect()
+        )
+        texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
+    for source in ("arxiv", "hf_paper"):
+        if store.files(source):
+            bodies = store.scan(source, schema_of(source)).select("body").collect()["body"]
+            texts += [b for b in bodies if b]
+    return repo_keys(find_code_urls(*texts))
+
+
+def run_code_step(
+    wh: Warehouse,
+    settings: CodeSettings,
+    crawl_date: str,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The code step of a crawl date: every repository the cards and papers captured so far link to."""
+    return run_code(wh, settings, crawl_date, cited_code_repos(wh.raw), now=now, progress=progress)
 
 
 def run_code(

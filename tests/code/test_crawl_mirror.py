@@ -394,3 +394,34 @@ def test_the_run_account_reaches_core_crawl_runs(clean) -> None:
     scope, status, requests_api, retries, detail = row
     assert (scope, status, requests_api, retries) == ("code:github", "complete", len(log), 0)
     assert json.loads(detail)["quota_used"] == sum(r["counted"] for r in log)
+
+
+def test_the_step_crawls_what_captured_cards_and_papers_link_to(code_mirror, tmp_path) -> None:
+    """Links come from each repo's latest captured README and from the captured paper answers."""
+    from pipelines.code.step import cited_code_repos, run_code_step
+    from pipelines.storage.raw import schema_of
+
+    wh = Warehouse(tmp_path / "wh")
+
+    def readme(repo_id: str, when: datetime, text: str) -> None:
+        row = dict.fromkeys(schema_of("hub_readme"))
+        row.update(fetched_at=when, repo_id=repo_id, revision="0" * 40, status="ok", content=text.encode())
+        wh.raw.append(
+            "hub_readme", DAY, pl.DataFrame([row], schema=schema_of("hub_readme")), ["repo_id", "fetched_at"]
+        )
+
+    readme("lmsys/old", NOW - timedelta(days=30), "Code: https://github.com/tatsu-lab/stanford_alpaca")
+    readme("lmsys/old", NOW, "Trained with [our code](https://github.com/huggingface/alignment-handbook).")
+    arxiv = dict.fromkeys(schema_of("arxiv"))
+    arxiv.update(
+        fetched_at=NOW,
+        url="x",
+        status_code=200,
+        body="<summary>Code at github.com/OpenAI/human-eval.</summary>",
+    )
+    wh.raw.append("arxiv", DAY, pl.DataFrame([arxiv], schema=schema_of("arxiv")), ["body"])
+    # the card's older link is not followed: only each repo's latest README counts
+    assert cited_code_repos(wh.raw) == ["huggingface/alignment-handbook", "openai/human-eval"]
+    with MirrorServer(code_mirror) as srv:
+        summary = run_code_step(wh, settings(srv), DAY, now=NOW)
+    assert summary["status"] == "complete" and summary["outcomes"]["ok"] == 2
