@@ -292,6 +292,7 @@ def _read_history(
 ) -> None:
     """Store the commits touching one licence file, each with the file's blob after it."""
     new: list[dict] = []
+    newest: str | None = None  # the newest commit touching the file
     url: str | None = _path(name, "commits")
     params: dict | None = {"sha": branch, "path": path, "per_page": settings.per_page}
     for _ in range(settings.max_history_pages):
@@ -302,16 +303,18 @@ def _read_history(
             return
         if reply.status != 200 or not isinstance(reply.body, list):
             raise RepoFailure(f"{repo}: commits of {path}: HTTP {reply.status} {_message(reply)}")
+        if newest is None and reply.body:
+            newest = reply.body[0]["sha"]
         fresh = [c for c in reply.body if (repo, path, c["sha"]) not in known.file_commits]
         new.extend(fresh)
         if len(fresh) < len(reply.body):
             break  # newest first: the rest is stored already
         url, params = reply.next_url(), None
     rows = []
-    for i, commit in enumerate(new):
+    for commit in new:
         # The newest commit touching the file left it as the head tree has it (its blob, or deleted):
         # no request needed. Older ones are read once each.
-        if i == 0:
+        if commit["sha"] == newest:
             blob = head_blob
         else:
             blob = _fetch_file(
