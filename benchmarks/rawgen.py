@@ -986,7 +986,7 @@ def generate_extras(raw: RawStore, day: str = D0) -> dict[str, Any]:
     from pipelines.hub.step import client_for
     from pipelines.mirror.server import MirrorServer
     from pipelines.papers.client import ArxivClient, HubPapersClient
-    from pipelines.papers.normalise import arxiv_captures, hf_captures
+    from pipelines.papers.parse import arxiv_captures, hf_captures
 
     sample = Path(__file__).resolve().parents[1] / "pipelines" / "mirror" / "sample"
     names, ids = sorted(DISTRIBUTIONS["datasets"]), sorted(DISTRIBUTIONS["arxiv"])

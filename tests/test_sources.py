@@ -15,7 +15,7 @@ from pipelines.storage.raw import RawStore, register, schema_of
 from tests.conftest import ROOT
 
 SOURCES = ("hub", "papers", "code")
-SHAPE = ("client.py", "raw.py", "normalise.py", "step.py", "settings.py")
+SHAPE = ("client.py", "raw.py", "parse.py", "step.py", "settings.py")
 NETWORK = ("requests", "httpx", "httpx2", "huggingface_hub", "urllib.request", "http.client", "socket")
 
 

@@ -16,7 +16,7 @@ from pipelines.code import raw
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
 from pipelines.code.links import repo_key
-from pipelines.code.normalise import code_repo_rows, identify_seam
+from pipelines.code.parse import code_repo_rows, identify_seam
 from pipelines.code.settings import CodeSettings
 from pipelines.code.state import KnownCaptures
 from pipelines.storage.raw import RawStore

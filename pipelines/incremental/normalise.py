@@ -39,7 +39,7 @@ import duckdb
 import polars as pl
 
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
-from pipelines.hub.normalise import (
+from pipelines.hub.parse import (
     QUARANTINE_SCHEMA,
     _signature,
     first_crawl_after_commit,

@@ -329,7 +329,7 @@ def update_release_papers(
 ) -> dict[str, Any]:
     """core.papers when new paper captures arrived (recording which papers changed), and core.release_papers
     for the repos whose revisions changed."""
-    from pipelines.papers.normalise import release_papers_frame
+    from pipelines.papers.parse import release_papers_frame
     from pipelines.papers.step import stored_papers
 
     state.attach(wh, con)

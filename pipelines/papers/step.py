@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from pipelines.papers.client import ArxivClient, HubPapersClient
-from pipelines.papers.normalise import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
+from pipelines.papers.parse import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
 from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
 from pipelines.papers.settings import PapersSettings
 from pipelines.storage.accounts import CrawlSummary, record_run

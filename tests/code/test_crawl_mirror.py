@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.code import raw
 from pipelines.code.client import GitHubClient
-from pipelines.code.normalise import code_repo_rows, licence_history_rows
+from pipelines.code.parse import code_repo_rows, licence_history_rows
 from pipelines.code.settings import CodeSettings
 from pipelines.code.step import run_code
 from pipelines.mirror.server import FaultConfig, MirrorServer, Quota
@@ -272,7 +272,7 @@ def test_a_defect_in_one_repo_never_stops_the_others(clean, code_mirror, tmp_pat
 
 def test_licence_files_identified_and_licence_change_dated(clean) -> None:
     """With the licence detector (ScanCode): the file-evidenced licence and its dated change."""
-    from pipelines.code.normalise import identify_seam
+    from pipelines.code.parse import identify_seam
 
     wh, _, _ = clean
     identify = identify_seam()

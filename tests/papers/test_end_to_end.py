@@ -8,7 +8,7 @@ import polars as pl
 
 from pipelines.mirror.server import MirrorServer
 from pipelines.papers.client import ArxivClient, HubPapersClient
-from pipelines.papers.normalise import (
+from pipelines.papers.parse import (
     arxiv_captures,
     hf_captures,
     papers_frame,

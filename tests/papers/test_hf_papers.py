@@ -6,7 +6,7 @@ import json
 
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from pipelines.papers.client import HubPapersClient
-from pipelines.papers.normalise import paper_links
+from pipelines.papers.parse import paper_links
 
 
 def test_found_paper_gives_code_repo_and_project_page(server: MirrorServer) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.code.normalise import catalogue_licence, licence_of
+from pipelines.code.parse import catalogue_licence, licence_of
 from pipelines.code.release_code import SUPPORTING_MIN_ORGS, release_code_rows
 
 
@@ -103,6 +103,6 @@ def test_code_links_from_the_latest_card_and_cited_papers() -> None:
     ],
 )
 def test_code_licence_paths(paths, code) -> None:
-    from pipelines.code.normalise import code_licence_paths
+    from pipelines.code.parse import code_licence_paths
 
     assert code_licence_paths(paths) == code
