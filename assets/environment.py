@@ -25,7 +25,8 @@ def prepare_dagster_home(home: Path | None = None) -> Path:
     """Make $DAGSTER_HOME (default .dagster/) hold the project's dagster.yaml; returns it."""
     home = Path(home or os.environ.get("DAGSTER_HOME") or PROJECT_ROOT / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    source, target = PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml"
+    # assets/dagster.yaml: a link to the repository's dagster.yaml, package data in a wheel.
+    source, target = Path(__file__).resolve().parent / "dagster.yaml", home / "dagster.yaml"
     if not target.exists() or target.read_bytes() != source.read_bytes():
         shutil.copyfile(source, target)
     os.environ["DAGSTER_HOME"] = str(home)

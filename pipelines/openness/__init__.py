@@ -7,5 +7,6 @@ Public API (pure functions on Polars frames; nothing here imports Dagster):
 - `scoring`: `score_revisions(revisions, disclosures, *, rubric, bases=None)` -> the `openness` table,
   `base_facts(revisions_latest, openness_latest=None)` -> `bases`
 - `derivatives`: `link_derivatives(revisions_latest)` -> derivatives and the relicensing flag
-- `rubric`: `load_rubric(path=None)`; `run`: `score_in_batches(...)`; `bench`: `run_scoring_bench(n)`
+- `rubric`: `load_rubric(path=None)`; `run`: `score_in_batches(...)`
+(The scoring benchmark is `benchmarks/scoring.py`, outside the package and its code fingerprint.)
 """

@@ -19,7 +19,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.bench.rawgen import generate_day, generate_raw
+from benchmarks.rawgen import generate_day, generate_raw
 from pipelines.hub.daily import run_crawl
 from pipelines.incremental import normalise, scoring, state
 from pipelines.mirror.server import MirrorServer

@@ -1,6 +1,6 @@
 """Crawl-cost benchmark (issue 3): what the daily crawl asks of the Hub, measured on the mirror's request log.
 
-A synthetic mirror (pipelines.mirror.synthetic) is served on loopback; the real crawler runs, each step in
+A synthetic mirror (benchmarks.synthetic) is served on loopback; the real crawler runs, each step in
 a fresh process (its own wall time and peak RSS): `run_crawl` D0 (first full crawl), `run_history` D0 (the
 one-off history backfill), `run_crawl` D1 (1% of repos changed), `run_history` D1. Every logged request
 is classified as needed (listing page, README of a changed/new commit, history read of a repo whose head
@@ -25,9 +25,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.synthetic import generate_mirror
 from pipelines.mirror.server import MirrorServer
 from pipelines.mirror.store import State
-from pipelines.mirror.synthetic import generate_mirror
 
 SCALES = {"quick": 10_000, "full": 100_000}
 DAYS = ["2026-08-20", "2026-08-21"]

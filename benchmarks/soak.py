@@ -34,7 +34,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "pipelines" / "mirror" / "sample"
 DEFAULT_SHARDS = 4  # CRAWL_SHARDS in assets/partitions.py (not imported: that would import Dagster)
 PAGE_SIZE = 10  # listing pages of 10 models: the sample's 62 models take up to 7 pages (pagination, resume)
@@ -625,26 +625,13 @@ def rerun_partition(
 
 # ---- building and comparing, in a fresh process -----------------------------------------------------
 def _build_all(root: Path) -> None:
-    from pipelines.build import (
-        build_crawl_runs_table,
-        build_datasets_table,
-        build_marts,
-        build_openness_tables,
-        build_papers_tables,
-        build_releases_table,
-        build_revisions_table,
-    )
+    """Every table of the warehouse at `root`, rebuilt from its whole raw layer (the runner's full mode)."""
+    from pipelines.runner import build_all
     from pipelines.storage.warehouse import Warehouse
 
     wh = Warehouse(root)
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
-        build_crawl_runs_table(wh, con)
-        build_datasets_table(wh, con)
-        build_papers_tables(wh, con)
-        build_openness_tables(wh, con)
-        build_marts(con)
+        build_all(wh, con, full=True)
 
 
 def _rows(frame: Any) -> Counter:
