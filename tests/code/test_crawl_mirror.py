@@ -425,3 +425,23 @@ def test_the_step_crawls_what_captured_cards_and_papers_link_to(code_mirror, tmp
     with MirrorServer(code_mirror) as srv:
         summary = run_code_step(wh, settings(srv), DAY, now=NOW)
     assert summary["status"] == "complete" and summary["outcomes"]["ok"] == 2
+
+
+def test_the_sample_corpus_code_repos_recrawl_for_nothing(tmp_path) -> None:
+    """Every code repository of the bundled sample: crawled completely, then re-crawled next day for
+    one 304 each and no quota."""
+    sample = ROOT / "pipelines" / "mirror" / "sample"
+    base = sample / "code" / "github"
+    repos = sorted(
+        f"{o.name}/{r.name}" for o in base.iterdir() if o.is_dir() for r in o.iterdir() if r.is_dir()
+    )
+    assert len(repos) >= 17
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(sample) as srv:
+        first = run_code(wh, settings(srv), DAY, repos, now=NOW)
+        srv.reset_log()
+        second = run_code(wh, settings(srv), "2026-03-03", repos, now=NOW + timedelta(days=1))
+        log = github_log(srv)
+    assert first["status"] == "complete" and first["outcomes"]["ok"] == len(repos), first
+    assert second["quota_used"] == 0 and len(log) == len(repos) and {r["status"] for r in log} == {304}
+    assert not any(r["counted"] for r in log)
