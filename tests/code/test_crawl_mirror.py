@@ -445,3 +445,35 @@ def test_the_sample_corpus_code_repos_recrawl_for_nothing(tmp_path) -> None:
     assert first["status"] == "complete" and first["outcomes"]["ok"] == len(repos), first
     assert second["quota_used"] == 0 and len(log) == len(repos) and {r["status"] for r in log} == {304}
     assert not any(r["counted"] for r in log)
+
+
+def test_fork_archived_and_github_detection_come_from_the_body(tmp_path) -> None:
+    """A fork (archived) whose parent is named: metadata as GitHub's body gives it."""
+    import shutil
+
+    from tests.code.conftest import REPOS
+
+    mirror = tmp_path / "mirror"
+    folder = mirror / "code/github/someone/human-eval"
+    folder.parent.mkdir(parents=True)
+    (mirror / "mirror.json").write_text(json.dumps({"format": "hub-mirror/1", "title": "t", "sources": "x"}))
+    shutil.copytree(REPOS / "openai/human-eval", folder)
+    body = json.loads((folder / "repo.json").read_text())
+    body.update(
+        full_name="someone/human-eval",
+        fork=True,
+        archived=True,
+        parent={"full_name": "openai/human-eval", "id": 1},
+    )
+    (folder / "repo.json").write_text(json.dumps(body))
+    for revision in (folder / "revisions").iterdir():
+        (revision / "repo.json").unlink(missing_ok=True)  # the top-level body answers for every commit
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["https://github.com/someone/human-eval"], now=NOW)
+    row = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    ).row(0, named=True)
+    assert (row["fork"], row["archived"], row["parent"]) == (True, True, "openai/human-eval")
+    assert (row["github_license"], row["license_id"], row["license_source"]) == ("MIT", "mit", "github")
+    assert row["created_at"] == "2021-07-08T01:06:40Z" and row["default_branch"] == "master"
