@@ -2,14 +2,15 @@
 publish.
 
 Which Dagster mechanism does each link:
-- extras -> build and listing -> shards -> extras are asset sensors written here. Declarative automation
+- listing -> shards, shards -> extras and extras -> build are asset sensors written here. Declarative automation
   (`AutomationCondition.eager()`) cannot express them: eager only requests the latest time window, so a
   backfilled or replayed crawl date would not chain (and without that limit the daemon evaluates every
   (date, shard) since 2019 each tick); it requests asset partitions, not the named per-(date, shard) and
   per-date runs of `daily_shards` and `daily_extras`; and it would rebuild the unpartitioned core tables
   after every shard, where one build follows each batch of completed crawl dates.
-- build -> publish is Dagster's `run_status_sensor`: a publish run after each successful build run, and so
-  only after every blocking check on the core tables passed (a failing blocking check fails the run).
+- build -> publish is Dagster's `run_status_sensor`: a publish run after a successful build run, and so
+  only after every blocking check on the core tables passed (a failing blocking check fails the run); when
+  several builds succeeded since the last tick, only the newest is published.
 The sensors name the assets they watch by the keys the source modules export, never by position.
 """
 
@@ -122,6 +123,11 @@ def build_after_crawl(context: dg.SensorEvaluationContext):
     description="Publish once a build has succeeded, i.e. every blocking check on the core tables passed.",
 )
 def publish_after_checks(context: dg.RunStatusSensorContext):
-    """A publish run for each successful build run; failed builds never publish."""
+    """A publish run for the newest successful build run; failed builds never publish."""
     build = context.dagster_run.run_id
+    newest = context.instance.get_runs(
+        filters=dg.RunsFilter(job_name=build_tables.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
+    )
+    if newest and newest[0].run_id != build:
+        return dg.SkipReason(f"build {newest[0].run_id} succeeded after {build}: it is the one to publish")
     return dg.RunRequest(run_key=f"publish:{build}", tags={"openness/build_run": build})

@@ -137,3 +137,16 @@ def test_the_sensors_chain_a_crawl_date_listing_shards_extras_build():
     publish = defs.resolve_sensor_def("publish_after_checks")
     assert isinstance(publish, dg.RunStatusSensorDefinition)
     assert publish.job_name == "publish_snapshot"
+
+
+def test_two_builds_between_ticks_publish_the_newest_once(crawled):
+    with dg.DagsterInstance.ephemeral() as instance:
+        ticks = dg.build_sensor_context(instance=instance, definitions=defs)
+        assert not _tick(ticks).run_requests
+        job = defs.resolve_job_def("build_tables").get_subset(
+            asset_selection={dg.AssetKey(["core", "crawl_runs"])}, asset_check_selection=set()
+        )
+        runs = [job.execute_in_process(instance=instance) for _ in range(2)]
+        assert all(r.success for r in runs)
+        requests = [r for _ in range(3) for r in _tick(ticks).run_requests]
+        assert [r.tags["openness/build_run"] for r in requests] == [runs[1].run_id]
