@@ -37,11 +37,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_mirror_serve(args: argparse.Namespace) -> int:
-    from pipelines.mirror.server import FaultConfig, serve_forever
+    from pipelines.mirror.server import FaultConfig, Quota, serve_forever
 
     faults = FaultConfig.parse(args.faults) if args.faults else None
+    quota = Quota(args.github_token_limit, args.github_anonymous_limit)
     print(f"Serving {args.dir} on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    serve_forever(Path(args.dir), host=args.host, port=args.port, faults=faults, page_size=args.page_size)
+    serve_forever(
+        Path(args.dir), host=args.host, port=args.port, faults=faults, page_size=args.page_size, quota=quota
+    )
     return 0
 
 
@@ -70,6 +73,32 @@ def _cmd_download(args: argparse.Namespace) -> int:
     from pipelines.publish.download import run_download
 
     return run_download(args.source, Path(args.to), args.version)
+
+
+def _cmd_code(args: argparse.Namespace) -> int:
+    from pipelines.code.links import BadRepoUrl, repo_key
+    from pipelines.code.report import describe_repos
+    from pipelines.code.settings import CodeSettings
+
+    bad = []
+    for url in args.urls:
+        try:
+            repo_key(url)
+        except BadRepoUrl as exc:
+            bad.append(str(exc))
+    try:
+        settings = CodeSettings.from_environment(endpoint=args.endpoint)
+    except ValueError as exc:
+        bad.append(str(exc))
+    for message in bad:
+        print(f"openness code: error: {message}", file=sys.stderr)
+    if bad:
+        return 2
+    status = 0
+    for described in describe_repos(args.urls, settings):
+        print(json.dumps(described, ensure_ascii=False), flush=True)
+        status = 1 if "error" in described else status
+    return status
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
@@ -109,12 +138,20 @@ def build_parser() -> argparse.ArgumentParser:
     mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(
         dest="mirror_cmd", required=True
     )
-    serve = mirror.add_parser("serve", help="serve a hub-mirror/1 folder over HTTP like the Hub and arXiv")
+    serve = mirror.add_parser(
+        "serve", help="serve a hub-mirror/1 folder over HTTP like the Hub, arXiv and GitHub"
+    )
     serve.add_argument("dir")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--page-size", type=int, default=1000)
-    serve.add_argument("--faults", default="", help='e.g. "seed=1,429=0.1,5xx=0.1"')
+    serve.add_argument(
+        "--faults", default="", help='e.g. "seed=1,429=0.1,5xx=0.1,primary=0.05,secondary=0.05"'
+    )
+    serve.add_argument("--github-token-limit", type=int, default=5000, help="GitHub requests/hour per token")
+    serve.add_argument(
+        "--github-anonymous-limit", type=int, default=60, help="anonymous GitHub requests/hour"
+    )
     serve.set_defaults(func=_cmd_mirror_serve)
     build = mirror.add_parser("build-sample", help="rebuild the bundled sample corpus from shared/reference")
     build.add_argument("--reference", default=str(PROJECT_ROOT.parent / "shared" / "reference"))
@@ -142,6 +179,21 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--version", default=None, help="a version (default: LATEST)")
     download.add_argument("--to", required=True, help="the folder to download into")
     download.set_defaults(func=_cmd_download)
+
+    code = sub.add_parser(
+        "code",
+        help="crawl GitHub repositories now and print, one JSON object per line, their licence and "
+        "whether they hold training, preprocessing, evaluation and inference code",
+    )
+    code.add_argument("urls", nargs="+", metavar="URL", help="https://github.com/OWNER/REPO or OWNER/REPO")
+    code.add_argument(
+        "--endpoint",
+        default=None,
+        metavar="API_BASE",
+        help="GitHub API base (default: $OPENNESS_GITHUB_ENDPOINT or https://api.github.com; "
+        "a mirror: http://127.0.0.1:PORT/api/v3); the token is read from $GITHUB_TOKEN",
+    )
+    code.set_defaults(func=_cmd_code)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
     ui.add_argument("--host", default="127.0.0.1")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.conftest import ROOT
 
-SOURCES = ("hub", "papers")
+SOURCES = ("hub", "papers", "code")
 
 
 def _modules(package: str) -> dict[str, ast.Module]:

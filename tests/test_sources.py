@@ -14,7 +14,7 @@ import pytest
 from pipelines.storage.raw import RawStore, register, schema_of
 from tests.conftest import ROOT
 
-SOURCES = ("hub", "papers")
+SOURCES = ("hub", "papers", "code")
 SHAPE = ("client.py", "raw.py", "parse.py", "step.py", "settings.py")
 NETWORK = ("requests", "httpx", "httpx2", "huggingface_hub", "urllib.request", "http.client", "socket")
 
@@ -68,6 +68,10 @@ def test_the_raw_store_finds_every_source_declared_in_a_raw_module():
         "arxiv",
         "hf_paper",
         "crawl_run",
+        "github_repo",
+        "github_tree",
+        "github_file",
+        "github_file_commits",
     }
 
 

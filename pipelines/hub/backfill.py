@@ -53,7 +53,9 @@ class BackfillSummary:
 
 
 def _readme_blob(info: dict) -> str | None:
-    for sibling in info.get("siblings") or []:
+    if not isinstance(info.get("siblings"), list):
+        return "present"  # the file list is unknown: ask for the README rather than assume there is none
+    for sibling in info["siblings"]:
         if isinstance(sibling, dict) and sibling.get("rfilename") == "README.md":
             return sibling.get("blobId") or "present"
     return None

@@ -100,8 +100,9 @@ def fetch_datasets(
         if (
             info
             and info.get("sha")
-            and any(
-                isinstance(s, dict) and s.get("rfilename") == "README.md" for s in info.get("siblings") or []
+            and (
+                not isinstance(info.get("siblings"), list)  # an unknown file list: ask for the README
+                or any(isinstance(s, dict) and s.get("rfilename") == "README.md" for s in info["siblings"])
             )
         ):
             res = client.read_file(info.get("id", name), info["sha"], "README.md", repo_type="dataset")

@@ -104,12 +104,14 @@ def revision_row(
 ) -> dict:
     """One `revisions` row from a model info body (listing item or revision info) and its README."""
     tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
-    files = sorted(
-        {
-            s["rfilename"]
-            for s in info.get("siblings") or []
-            if isinstance(s, dict) and isinstance(s.get("rfilename"), str)
-        }
+    siblings = info.get("siblings")
+    # No `siblings` at all: the file list is unknown (null), which is not the same as an empty repo.
+    files = (
+        sorted(
+            {s["rfilename"] for s in siblings if isinstance(s, dict) and isinstance(s.get("rfilename"), str)}
+        )
+        if isinstance(siblings, list)
+        else None
     )
     card_data = info.get("cardData") if isinstance(info.get("cardData"), dict) else {}
     facts = parse_card(readme) if readme is not None else None
@@ -119,7 +121,7 @@ def revision_row(
     # parsed by the Hub) still tells licence, datasets and base model, e.g. for gated repos.
     declared = meta if meta else card_data
     license_raw = _card(facts, "license_raw") if meta else _license_text(card_data.get("license"))
-    wf = weight_formats(files)
+    wf = weight_formats(files) if files is not None else None
     datasets = sorted(set(_as_list(declared.get("datasets"))) | set(_tag_values(tags, "dataset:")))
     arxiv = set(_tag_values(tags, "arxiv:")) | set(_as_list(_card(facts, "arxiv_ids")))
     base_models = _as_list(declared.get("base_model")) or [
@@ -141,7 +143,7 @@ def revision_row(
         "license_tags": _tag_values(tags, "license:"),
         "gated": _gated(info.get("gated")),
         "files": files,
-        "has_weights": bool(wf),
+        "has_weights": bool(wf) if files is not None else None,
         "weight_formats": wf,
         "datasets": datasets,
         "arxiv_ids": sorted(arxiv),

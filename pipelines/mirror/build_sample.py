@@ -18,6 +18,7 @@ from typing import Any
 
 from pipelines.mirror.layout import FORMAT, Commit, MirrorWriter, parse_date, repo_dir
 from pipelines.mirror.sample_cards import card_facts, front_matter_from_card_data
+from pipelines.mirror.sample_code import code_notice, copy_code_repos
 from pipelines.mirror.sample_notice import notice_text
 from pipelines.mirror.sample_papers import read_arxiv_entries
 from pipelines.mirror.sample_sources import (
@@ -37,6 +38,8 @@ SOURCES = [
     "reference/hub-api: real GET /api/models/{id} bodies from huggingface/huggingface_hub test cassettes (Apache-2.0)",
     "reference/arxiv/current_2026_json: real arXiv API Atom responses from lukasschwab/arxiv.py fixtures "
     "(MIT; arXiv metadata CC0)",
+    "reference/github/repos: code repositories linked from the cards (git history, trees, small files; "
+    "repo.json partly reconstructed), in code/github/ with their own code/github/NOTICE.md",
 ]
 # Why each kind of reconstruction was needed; the builder fills in what each one affects.
 RECONSTRUCTIONS = {
@@ -54,7 +57,8 @@ RECONSTRUCTIONS = {
     "huggingface.co/papers links, base_model:, license:, region:us). Tags that need the repo's files or "
     "config, and downloads, likes and other fields the reference does not know at that date, are left out.",
     "library-inferred": "library_name inferred from the card's own loading code for this repo "
-    "(from transformers / diffusers import) where the card declares none.",
+    "(from transformers / diffusers import, when the card loads this repo id, names a weight file of it or "
+    "says this repository holds the weights) where the card declares none.",
     "base-model-relation": "base_model:<relation>:<id> tag with relation 'finetune' ('merge' for several "
     "base models) where the card sets no base_model_relation, as the Hub infers by default.",
     "synthetic-_id": "_id (the Hub's database id) is not recorded for repos without an API body: the first "
@@ -65,20 +69,20 @@ RECONSTRUCTIONS = {
     "mirrored commit of a history that does not reach the repo's creation): the repo existed by then.",
     "gated-from-card": "gated inferred from the card's extra_gated_* fields: 'manual' where the gate text says "
     "a person processes or approves requests, else 'auto' (the gating mode is a repo setting, not in the card).",
-    "siblings-from-card": "siblings of revisions without an API body: .gitattributes, README.md, the licence "
-    "files the mirror's transitions.csv records at that commit, a file named by a relative license_link, and "
-    "weights only as the weights-* entries say; other files (config, tokenizer, code) are not recorded.",
-    "weights-named": "weight files listed are those the card names in its own download links for this repo.",
-    "weights-generic": "weights present per card (it loads this repo id with from_pretrained/pipeline/"
-    "hf_hub_download, or says this repository holds the weights); file names not recorded: one generic "
-    "'model.safetensors' is listed.",
-    "weights-none": "the card shows no weights in this repo (does not load this repo id, names no weight "
-    "file): no weight files listed. The real repo may hold weights that the card does not mention.",
-    "no-readme-revision": "the Hub's initial commit, which had no README.md: revision folder without README.md; "
-    "siblings .gitattributes (+ licence files recorded at that commit).",
+    "siblings-unknown": "siblings left out of info.json for revisions without an API body: the reference "
+    "records their README (and for some commits the names of licence files), never the whole file list, so "
+    "the file list is unknown (a crawler must say 'unknown', not 'absent', for weights and other files). "
+    "Only the recorded API bodies (hub-api-body) carry siblings.",
+    "no-readme-revision": "the Hub's initial commit, which had no README.md: revision folder without README.md "
+    "(its file list is not recorded either).",
     "readme-from-card-data": "README.md of a commit known only from an API body is the YAML front matter "
     "rebuilt (yaml.safe_dump) from the body's real cardData, nothing else; empty if the body has no cardData. "
     "The real README had more text.",
+    "github-repo-json": "code/github/<owner>/<repo>/repo.json and revisions/*/repo.json are rebuilt from git, not "
+    "answered by GitHub's API: created_at = the root commit's date, pushed_at = the newest commit's committer "
+    "date, fork = false (left out where unknown), license = licensee's rules applied approximately; id, "
+    "description, stars, topics, archived and other fields are left out (each body lists its own in "
+    "`_reconstructed`; see code/github/NOTICE.md).",
     "hub-api-body": "info.json is the real recorded body (the latest recording where one sha was recorded "
     "several times); downloads, likes, spaces, inference and usedStorage are as of the recording date "
     "(hub-api/INDEX.csv response_date), not the commit date. Earlier history is not in the reference.",
@@ -153,10 +157,11 @@ def _add_repo(
             readme = front_matter_from_card_data(rev.body.get("cardData"))
             writer.add_revision("models", repo_id, commit, dict(rev.body), {"README.md": readme})
             continue
-        facts = card_facts(repo_id, rev.id, rev.date, rev.readme, rev.files, repo)
+        facts = card_facts(repo_id, rev.id, rev.date, rev.readme, repo)
         ledger["info-from-card"].add(path)
-        ledger["siblings-from-card"].add(path)
-        ledger["no-readme-revision" if facts.weights == "no-readme" else f"weights-{facts.weights}"].add(path)
+        ledger["siblings-unknown"].add(path)
+        if facts.weights == "no-readme":
+            ledger["no-readme-revision"].add(path)
         for flag, kind in (
             (facts.gated_inferred, "gated-from-card"),
             (facts.library_inferred, "library-inferred"),
@@ -175,6 +180,7 @@ def _summary(out: Path, repos: dict[str, list[Revision]], papers: int, excluded:
     licences: set[str] = set()
     gated: set[str] = set()
     no_weights: set[str] = set()
+    unknown_files = 0
     derivatives: set[str] = set()
     weights = (".bin", ".safetensors", ".ckpt", ".pt", ".pth", ".gguf", ".sbs", ".h5", ".msgpack", ".onnx")
     for repo_id, revs in repos.items():
@@ -195,8 +201,10 @@ def _summary(out: Path, repos: dict[str, list[Revision]], papers: int, excluded:
             )
             gated |= {repo_id} if info.get("gated") else set()
             derivatives |= {repo_id} if card.get("base_model") else set()
-            names = [s["rfilename"] for s in info.get("siblings", [])]
-            if readme.exists() and not any(n.endswith(weights) for n in names):
+            siblings = info.get("siblings")
+            if siblings is None:
+                unknown_files += 1
+            elif not any(s["rfilename"].endswith(weights) for s in siblings):
                 no_weights.add(repo_id)
         if len(revs) >= 2 and len(states) >= 2:
             multi[repo_id] = len(revs)
@@ -208,7 +216,8 @@ def _summary(out: Path, repos: dict[str, list[Revision]], papers: int, excluded:
         "multi_revision_repos": dict(sorted(multi.items())),
         "licences": sorted(licences),
         "gated_repos": sorted(gated),
-        "repos_with_a_card_without_weights": sorted(no_weights),
+        "repos_with_a_recorded_file_list_without_weights": sorted(no_weights),
+        "revisions_with_an_unknown_file_list": unknown_files,
         "derivative_repos": sorted(derivatives),
         "excluded": excluded,
         "bytes": size,
@@ -236,6 +245,9 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     ledger: dict[str, set[str]] = {kind: set() for kind in RECONSTRUCTIONS}
     malformed: list[str] = []
     _prepare_out(out)  # only once every input has been read: a broken reference leaves `out` untouched
+    code = copy_code_repos(reference / "github" / "repos", out / "code" / "github")
+    (out / "code" / "github" / "NOTICE.md").write_text(code_notice(reference, code), encoding="utf-8")
+    ledger["github-repo-json"] |= {f"code/github/{name}" for name in code}
     writer = MirrorWriter(out, TITLE, SOURCES)
     for repo_id, revs in repos.items():
         if len({r.id for r in revs}) != len(revs):
@@ -254,7 +266,7 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     }
     writer.finish()
     (out / "NOTICE.md").write_text(notice_text(reference, repos, papers), encoding="utf-8")
-    return _summary(out, repos, len(papers), len(excluded))
+    return {**_summary(out, repos, len(papers), len(excluded)), "code_repos": len(code)}
 
 
 def main(argv: list[str] | None = None) -> int:

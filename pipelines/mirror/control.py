@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING
 
 from pipelines.mirror.faults import FaultConfig
+from pipelines.mirror.github_quota import Quota
 from pipelines.mirror.replies import HubError, Reply, json_reply
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ def _control(mirror: MirrorServer, method: str, path: str, body: bytes) -> Reply
                 "root": str(mirror.store.root),
                 "manifest": mirror.store.manifest,
                 "repos": repos,
+                "code": {"github": mirror.code.count("github")},
             }
         )
     if path == "/_mirror/log" and read:
@@ -51,6 +53,18 @@ def _control(mirror: MirrorServer, method: str, path: str, body: bytes) -> Reply
             raise HubError(400, f"invalid fault config: {err}") from err
         mirror.set_faults(faults)
         return json_reply(faults.to_dict() if faults else None)
-    if path in ("/_mirror/health", "/_mirror/log", "/_mirror/log/reset", "/_mirror/faults"):
+    if path == "/_mirror/quota" and read:
+        return json_reply(mirror.quota.to_dict())
+    if path == "/_mirror/quota" and method == "POST":
+        try:
+            data = json.loads(body or b"{}")
+            if not isinstance(data, dict):
+                raise ValueError("a quota config must be a JSON object")
+            quota = Quota(**data)
+        except (ValueError, TypeError) as err:
+            raise HubError(400, f"invalid quota config: {err}") from err
+        mirror.set_quota(quota)
+        return json_reply(quota.to_dict())
+    if path in ("/_mirror/health", "/_mirror/log", "/_mirror/log/reset", "/_mirror/faults", "/_mirror/quota"):
         raise HubError(405, f"Method {method} not allowed on {path}")
     raise HubError(404, "Not Found")

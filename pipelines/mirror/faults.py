@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 # Order matters: one uniform draw is compared against the cumulative rates in this order.
-KINDS = ("429", "5xx", "stall", "truncate", "malformed")
+# GitHub's primary and secondary rate limits come last, so that adding them left older draws unchanged.
+KINDS = ("429", "5xx", "stall", "truncate", "malformed", "primary", "secondary")
 SERVER_ERRORS = (500, 502, 503, 504)
 _ALIASES = {
     "429": "rate_429",
@@ -21,6 +22,11 @@ _ALIASES = {
     "stall": "rate_stall",
     "truncate": "rate_truncate",
     "malformed": "rate_malformed",
+    "primary": "rate_primary",
+    "secondary": "rate_secondary",
+    "rate_primary": "rate_primary",
+    "rate_secondary": "rate_secondary",
+    "limit_status": "limit_status",
     "rate_429": "rate_429",
     "rate_5xx": "rate_5xx",
     "rate_stall": "rate_stall",
@@ -41,6 +47,7 @@ class Fault:
     status: int  # the 5xx status used if it is, or becomes, a server error
     stall_seconds: float = 0.0
     retry_after: int = 1
+    limit_status: int = 403  # GitHub's status for a primary or secondary limit
 
 
 @dataclass(frozen=True)
@@ -56,9 +63,12 @@ class FaultConfig:
     stall_seconds: float = 30.0
     retry_after: int = 1
     paths: str | None = None  # regex searched in the request path (as sent, without the query)
+    rate_primary: float = 0.0  # GitHub: primary limit (X-RateLimit-Remaining: 0, reset retry_after s ahead)
+    rate_secondary: float = 0.0  # GitHub: secondary limit (Retry-After: retry_after)
+    limit_status: int = 403  # GitHub's status for both limits: 403 or 429
 
     def __post_init__(self) -> None:
-        rates = [self.rate_429, self.rate_5xx, self.rate_stall, self.rate_truncate, self.rate_malformed]
+        rates = self._rates()
         for rate in rates:
             if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
                 raise ValueError(f"fault rates must be numbers in [0, 1], got {rate!r}")
@@ -79,6 +89,19 @@ class FaultConfig:
                 re.compile(self.paths)  # fail early on a bad pattern
             except re.error as err:
                 raise ValueError(f"paths is not a valid regex: {err}") from err
+        if self.limit_status not in (403, 429):
+            raise ValueError(f"limit_status must be 403 or 429, got {self.limit_status!r}")
+
+    def _rates(self) -> list[float]:
+        return [
+            self.rate_429,
+            self.rate_5xx,
+            self.rate_stall,
+            self.rate_truncate,
+            self.rate_malformed,
+            self.rate_primary,
+            self.rate_secondary,
+        ]
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> FaultConfig:
@@ -126,15 +149,11 @@ class FaultConfig:
         digest = hashlib.sha256(f"{self.seed}\n{method}\n{target}\n{n}".encode()).digest()
         draw = int.from_bytes(digest[:8], "big") / 2**64
         edge = 0.0
-        for kind, rate in zip(
-            KINDS,
-            (self.rate_429, self.rate_5xx, self.rate_stall, self.rate_truncate, self.rate_malformed),
-            strict=True,
-        ):
+        for kind, rate in zip(KINDS, self._rates(), strict=True):
             edge += rate
             if draw < edge:
                 status = SERVER_ERRORS[digest[8] % len(SERVER_ERRORS)]
-                return Fault(kind, status, float(self.stall_seconds), self.retry_after)
+                return Fault(kind, status, float(self.stall_seconds), self.retry_after, self.limit_status)
         return None
 
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from pipelines.mirror.control import control
 from pipelines.mirror.faults import Fault
+from pipelines.mirror.github_serve import is_github_path, serve_github
 from pipelines.mirror.replies import HubError, Reply, json_reply
 from pipelines.mirror.routes import bucket_of, route
 
@@ -110,6 +111,11 @@ class Handler(BaseHTTPRequestHandler):
             self._write(control(mirror, method, path, body), method == "HEAD")
             return
         fault = mirror.draw_fault(method, target, path)
+        if is_github_path(path):
+            self._github(method, path, query, fault)
+            return
+        if fault is not None and fault.kind in ("primary", "secondary"):
+            fault = replace(fault, kind="429")  # GitHub's limits: on the Hub's paths, the Hub's 429
         if fault is not None and fault.kind in ("429", "5xx"):
             reply = _fault_reply(fault, path)
         else:
@@ -130,6 +136,31 @@ class Handler(BaseHTTPRequestHandler):
             entry["status"] = None  # nothing is sent: the connection just drops
         mirror.record(entry)
         self._write(reply, method == "HEAD", fault)
+
+    def _github(self, method: str, path: str, query: str, fault: Fault | None) -> None:
+        """A GitHub API request: answered by github_serve, logged in the `github` bucket with its cost."""
+        mirror = self.mirror
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        origin = self._origin()
+        served = serve_github(mirror.code, mirror.quota, method, path, query, headers, fault, origin)
+        counted = served.counted
+        if fault is not None and fault.kind == "malformed" and (method == "HEAD" or not served.reply.is_json):
+            fault = replace(fault, kind="5xx")  # only JSON bodies can be malformed
+            served = serve_github(mirror.code, mirror.quota, method, path, query, headers, fault, origin)
+        entry = {
+            "method": method,
+            "path": path,
+            "query": parse_qs(query, keep_blank_values=True),
+            "status": served.reply.status,
+            "bucket": "github",
+            "ts": time.time(),
+            "fault": fault.kind if fault else None,
+            "counted": counted,
+        }
+        if fault is not None and fault.kind == "truncate" and method == "HEAD":
+            entry["status"] = None
+        mirror.record(entry)
+        self._write(served.reply, method == "HEAD", fault)
 
     def _answer(self, method: str, path: str, query: str) -> Reply:
         mirror = self.mirror

@@ -202,7 +202,7 @@ def _prop(
     if name == "siblings":
         siblings = info.get("siblings")
         if not isinstance(siblings, list):
-            siblings = [{"rfilename": f} for f in store.revision_files(state)]
+            return False, None  # the file list is not recorded: left out, so a client sees it as unknown
         if listing:  # list responses carry only rfilename (no size, blobId, lfs)
             siblings = [{"rfilename": s.get("rfilename")} for s in siblings if isinstance(s, dict)]
         return True, siblings

@@ -62,16 +62,14 @@ def repo_info(
     body = store.info_at(state)
     if kind == "models":
         body.setdefault("modelId", repo_id)
-    if "blobs" in flags:
-        body["siblings"] = _siblings_with_blobs(store, state, body.get("siblings"))
+    if "blobs" in flags and isinstance(body.get("siblings"), list):  # an unrecorded file list stays out
+        body["siblings"] = _siblings_with_blobs(store, state, body["siblings"])
     if "securityStatus" in flags:
         body.setdefault("securityRepoStatus", {"scansDone": True, "filesWithIssues": []})
     return json_reply(body)
 
 
-def _siblings_with_blobs(store: MirrorStore, state: State, siblings: object) -> list[dict]:
-    if not isinstance(siblings, list):
-        siblings = [{"rfilename": f} for f in store.revision_files(state)]
+def _siblings_with_blobs(store: MirrorStore, state: State, siblings: list) -> list[dict]:
     out = []
     for sibling in siblings:
         if not isinstance(sibling, dict):

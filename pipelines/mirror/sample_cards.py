@@ -41,11 +41,10 @@ class CardFacts:
     """What the builder derived from a card, and how (for the reconstructions list)."""
 
     info: dict[str, Any]
-    weights: str  # named | generic | none | no-readme
+    weights: str  # named | generic | none | no-readme: what the card shows (used to infer the library only)
     gated_inferred: bool = False
     library_inferred: bool = False
     base_relation_inferred: bool = False
-    licence_link_file: bool = False
     parse_error: str | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -152,12 +151,11 @@ def compute_tags(meta: dict[str, Any], text: str, library: str | None) -> list[s
     return list(dict.fromkeys(tags))
 
 
-def card_facts(
-    repo_id: str, sha: str, date: str, readme: bytes | None, files: list[str], repo: dict[str, Any]
-) -> CardFacts:
+def card_facts(repo_id: str, sha: str, date: str, readme: bytes | None, repo: dict[str, Any]) -> CardFacts:
     """info.json for one revision, derived from its README (or its absence) and the repo's known facts."""
+    # `siblings` is left out: the reference records a revision's README and sometimes its licence file
+    # names, never its whole file list, and a partial list would read as "these files only" (no weights).
     org = repo_id.split("/")[0]
-    siblings = {".gitattributes", *files}
     info: dict[str, Any] = {"_id": repo["_id"], "id": repo_id, "private": False}
     if readme is None:
         info.update(
@@ -168,13 +166,12 @@ def card_facts(
             lastModified=date,
             gated=False,
             disabled=False,
-            siblings=[{"rfilename": n} for n in sorted(siblings)],
             createdAt=repo["createdAt"],
         )
         return CardFacts(info, "no-readme")
     text = readme.decode("utf-8")
     meta, error = split_front_matter(text)
-    weights, weight_files = weights_in_card(text, repo_id)
+    weights, _weight_files = weights_in_card(text, repo_id)
     facts = CardFacts(info, weights, parse_error=error)
     meta = meta or {}
     library = meta.get("library_name")
@@ -192,12 +189,6 @@ def card_facts(
     info.update(modelId=repo_id, author=org, sha=sha, lastModified=date, gated=gated, disabled=False)
     if error is None and FRONT_MATTER_RE.match(text):
         info["cardData"] = json_safe(meta)
-    link = meta.get("license_link")
-    if isinstance(link, str) and "://" not in link and not link.startswith("/"):
-        siblings.add(link.removeprefix("./"))
-        facts.licence_link_file = True
-    siblings |= {"README.md", *weight_files}
-    info["siblings"] = [{"rfilename": n} for n in sorted(siblings)]
     info["createdAt"] = repo["createdAt"]
     return facts
 

@@ -19,12 +19,14 @@ This folder is a small hub mirror (format hub-mirror/1, see MIRROR_FORMAT.md) th
 so that the crawler, the openness scoring and the demo can run with no network. It is built by
 `python -m pipelines.mirror.build_sample` from the public third-party material in the project's shared
 `reference/` folder, and holds real model cards and README histories, real Hugging Face Hub API bodies and
-real arXiv Atom entries. It is test and demonstration data, not a statement about any model today.
+real arXiv Atom entries, and (under `code/github/`, attributed in `code/github/NOTICE.md`) the code
+repositories the cards link to. It is test and demonstration data, not a statement about any model today.
 
-Where the reference lacked a fact that a file needs (commit ids of crawler snapshots, file lists, info.json
-fields derived from a card, ...), the value was reconstructed conservatively from what the card says, and
-every such reconstruction is listed, with the repos and paths it affects and why, under `reconstructions`
-in `mirror.json`; material left out on purpose is listed under `excluded`.
+Where the reference lacked a fact that a file needs (commit ids of crawler snapshots, info.json fields
+derived from a card, ...), the value was reconstructed conservatively from what the card says; a fact it
+does not record at all, such as the file list of a revision known only from its README, is left out (so it
+reads as unknown). Every reconstruction is listed, with the repos and paths it affects and why, under
+`reconstructions` in `mirror.json`; material left out on purpose is listed under `excluded`.
 
 ## Attribution (from the reference's own NOTICE.md)
 """

@@ -16,16 +16,22 @@ from pathlib import Path
 from typing import Any
 
 from pipelines.mirror.faults import Fault, FaultConfig
+from pipelines.mirror.github_quota import ANONYMOUS_LIMIT, TOKEN_LIMIT, Quota
+from pipelines.mirror.github_store import CodeStore
 from pipelines.mirror.handler import POLL_SECONDS, Handler
 from pipelines.mirror.store import MirrorStore
 
-__all__ = ["FaultConfig", "MirrorServer", "serve_forever"]
+__all__ = ["FaultConfig", "MirrorServer", "Quota", "serve_forever"]
 
 logger = logging.getLogger(__name__)
 
 
 class MirrorServer:
-    """A local Hub + arXiv look-alike over a mirror folder, serving from a background daemon thread."""
+    """A local Hub + arXiv + GitHub look-alike over a mirror folder, serving from a background daemon thread.
+
+    `quota` is GitHub's primary rate limit for the `code/` endpoints (default 5,000 requests an hour per
+    token, 60 anonymous).
+    """
 
     def __init__(
         self,
@@ -34,8 +40,11 @@ class MirrorServer:
         port: int = 0,
         faults: FaultConfig | None = None,
         page_size: int = 1000,
+        quota: Quota | None = None,
     ) -> None:
         self.store = MirrorStore(Path(root))
+        self.code = CodeStore(Path(root))
+        self.quota = quota if quota is not None else Quota(TOKEN_LIMIT, ANONYMOUS_LIMIT)
         self.host = host
         self.port = port
         self.page_size = page_size
@@ -54,6 +63,7 @@ class MirrorServer:
         if self._httpd is None:
             self.stopping.clear()
             self.store.load()
+            self.code.load()
             self._httpd = _HTTPServer((self.host, self.port), Handler, self)
             self.port = self._httpd.server_address[1]
         return self
@@ -108,8 +118,16 @@ class MirrorServer:
         return self.url + "/arxiv/api/query"
 
     @property
+    def github_url(self) -> str:
+        """Base URL of the GitHub REST API on this server (GitHub Enterprise style), for a client's base URL."""
+        return self.url + "/api/v3"
+
+    @property
     def requests(self) -> list[dict[str, Any]]:
-        """A copy of the request log: method, path, query, status, bucket, ts, fault for every request."""
+        """A copy of the request log: method, path, query, status, bucket, ts, fault for every request.
+
+        GitHub requests (bucket `github`) also say whether they were `counted` against the quota.
+        """
         with self._lock:
             return [dict(e) for e in self._log]
 
@@ -123,6 +141,11 @@ class MirrorServer:
         with self._lock:
             self._log.clear()
             self._seen.clear()
+
+    def set_quota(self, quota: Quota) -> None:
+        """Replace GitHub's quota (its windows start afresh)."""
+        with self._lock:
+            self.quota = quota
 
     def set_faults(self, faults: FaultConfig | None) -> None:
         """Replace the fault config (None turns faults off); occurrence counts restart."""
@@ -174,10 +197,12 @@ def serve_forever(
     port: int = 8080,
     faults: FaultConfig | None = None,
     page_size: int = 1000,
+    quota: Quota | None = None,
 ) -> None:
     """Serve a mirror folder in the foreground until interrupted (the `openness mirror serve DIR` command)."""
-    server = MirrorServer(Path(root), host, port, faults, page_size).bind()
-    print(f"hub mirror {server.store.root} on {server.url} (arXiv: {server.arxiv_url})", flush=True)
+    server = MirrorServer(Path(root), host, port, faults, page_size, quota).bind()
+    github = f", GitHub: {server.github_url}" if server.code.count() else ""
+    print(f"hub mirror {server.store.root} on {server.url} (arXiv: {server.arxiv_url}{github})", flush=True)
     httpd = server._httpd
     assert httpd is not None
     try:

@@ -56,7 +56,8 @@ def heads_as_of(mirror: Path, day: str) -> dict[str, str]:
 
 
 def has_readme(mirror: Path, repo: str, sha: str) -> bool:
-    """Whether the repo's info at that commit (or the nearest older folder) lists README.md."""
+    """Whether the repo's info at that commit (or the nearest older folder) lists README.md, or lists no
+    files at all (an unrecorded file list: the crawler must ask for the README)."""
     commits = sorted(commits_of(mirror)[repo], key=lambda c: parse_date(c["date"]))
     folder = None
     for commit in commits:
@@ -66,7 +67,9 @@ def has_readme(mirror: Path, repo: str, sha: str) -> bool:
         if commit["id"] == sha:
             break
     info = json.loads((folder / "info.json").read_text())
-    return any(s.get("rfilename") == "README.md" for s in info.get("siblings", []))
+    if "siblings" not in info:
+        return True
+    return any(s.get("rfilename") == "README.md" for s in info["siblings"])
 
 
 def raw_fingerprint(wh: Warehouse) -> dict[str, list[tuple]]:

@@ -11,6 +11,7 @@ Contents (dates UTC):
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -245,3 +246,130 @@ def api(srv: MirrorServer):
     from huggingface_hub import HfApi
 
     return HfApi(endpoint=srv.url, token=False)
+
+
+# ---- a small code mirror (code/github/), served like GitHub under /api/v3 --------------------------------
+APACHE = "Apache License\nVersion 2.0, January 2004\nhttp://www.apache.org/licenses/\n"
+MIT = "MIT License\n\nCopyright (c) 2023 Acme\n\nPermission is hereby granted, free of charge, ...\n"
+TOOL = {  # acme/tool, oldest first: root (Apache), no folder, relicensed to MIT, no folder
+    "t1": "a1" * 20,
+    "t2": "a2" * 20,
+    "t3": "a3" * 20,
+    "t4": "a4" * 20,
+}
+
+
+def build_code_mirror(root: Path) -> None:
+    """acme/tool (4 commits, licence apache-2.0 -> mit), acme/long (75 commits), a moved, a deleted, a
+    blocked and an empty repo; plus one model so that the Hub side answers too."""
+    from pipelines.mirror.github_layout import CodeRevision, repo_body, write_code_repo
+
+    w = MirrorWriter(root, "code test mirror", "tests/mirror/conftest.py")
+    w.add_revision(
+        "models",
+        "acme/model",
+        Commit("ab" * 20, "2023-01-01T00:00:00.000Z", "Initial"),
+        model_info("acme/model", "mit", "2023-01-01T00:00:00.000Z"),
+        {"README.md": card("mit")},
+    )
+    w.finish()
+    train = "import torch\n# pretraining loop\n"
+    t1_files = {"README.md": "# Tool v1\n", "LICENSE": APACHE, "src/train.py": train}
+    t3_files = {"README.md": "# Tool v2\n", "LICENSE": MIT, "src/train.py": train, "src/eval.py": "# eval\n"}
+    write_code_repo(
+        root,
+        "acme/tool",
+        repo_body("acme/tool", "2023-01-10T08:00:00Z", "2023-04-01T08:00:00Z", "mit"),
+        [
+            CodeRevision(
+                TOOL["t1"],
+                "2023-01-10T08:00:00Z",
+                "Initial commit",
+                files=t1_files,
+                repo=repo_body("acme/tool", "2023-01-10T08:00:00Z", "2023-01-10T08:00:00Z", "apache-2.0"),
+            ),
+            CodeRevision(TOOL["t2"], "2023-02-01T08:00:00Z", "Tweak the training loop"),
+            CodeRevision(
+                TOOL["t3"],
+                "2023-03-01T08:00:00Z",
+                "Relicense to MIT",
+                files=t3_files,
+                tree_only={"data/weights.bin": 5_000_000},
+                repo=repo_body("acme/tool", "2023-01-10T08:00:00Z", "2023-03-01T08:00:00Z", "mit"),
+            ),
+            CodeRevision(TOOL["t4"], "2023-04-01T08:00:00Z", "Docs"),
+        ],
+    )
+    write_code_repo(
+        root,
+        "acme/long",
+        repo_body("acme/long", "2022-01-01T00:00:00Z", "2022-03-16T00:00:00Z", None),
+        [
+            CodeRevision(
+                f"{n + 1:040x}",
+                f"2022-{1 + n // 28:02d}-{1 + n % 28:02d}T00:00:00Z",
+                f"step {n}",
+                files={"README.md": f"step {n}\n"} if n % 25 == 0 else None,
+            )
+            for n in range(75)
+        ],
+    )
+    since = "2023-06-01T00:00:00Z"
+    moved = root / "code" / "github" / "acme" / "old-name"
+    moved.mkdir(parents=True)
+    (moved / "moved.json").write_text(json.dumps({"to": "acme/tool", "since": since}), encoding="utf-8")
+    for name, status in (("deleted", 404), ("blocked", 451)):
+        gone = {"status": status, "since": since}
+        if status == 451:
+            gone |= {"reason": "dmca", "html_url": "https://github.com/github/dmca/blob/master/x.md"}
+        write_code_repo(
+            root,
+            f"acme/{name}",
+            repo_body(f"acme/{name}", "2023-01-01T00:00:00Z", "2023-01-01T00:00:00Z", "mit"),
+            [CodeRevision(f"{status:040x}", "2023-01-01T00:00:00Z", "Initial", files={"LICENSE": MIT})],
+            gone=gone,
+        )
+    write_code_repo(root, "acme/empty", repo_body("acme/empty", "2023-01-01T00:00:00Z", "", None), [])
+
+
+@pytest.fixture(scope="session")
+def code_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The code test mirror folder."""
+    root = tmp_path_factory.mktemp("code") / "root"
+    build_code_mirror(root)
+    return root
+
+
+@pytest.fixture(scope="session")
+def live_code_server(code_root: Path):
+    """One server over the code mirror for the session."""
+    with MirrorServer(code_root) as server:
+        yield server
+
+
+@pytest.fixture
+def gh(live_code_server: MirrorServer):
+    """The code server with an empty log, no faults and a fresh default quota, restored after the test."""
+    from pipelines.mirror.github_quota import Quota
+
+    live_code_server.set_faults(None)
+    live_code_server.set_quota(Quota())
+    live_code_server.reset_log()
+    yield live_code_server
+    live_code_server.set_faults(None)
+    live_code_server.set_quota(Quota())
+
+
+@pytest.fixture
+def tool() -> dict[str, str]:
+    """Commit shas of acme/tool, oldest first: t1 (Apache), t2 (no folder), t3 (MIT), t4 (no folder)."""
+    return dict(TOOL)
+
+
+def github_client(server: MirrorServer, token: str | None = "test-token", base: str | None = None, **kw):
+    """A PyGithub client pointed at the mirror (no throttling between requests; retries as given)."""
+    from github import Auth, Github
+
+    auth = Auth.Token(token) if token else None
+    kw.setdefault("retry", None)
+    return Github(base_url=base or server.github_url, auth=auth, seconds_between_requests=0, **kw)

@@ -138,11 +138,9 @@ def test_mirror_json_lists_every_reconstruction(manifest: dict) -> None:
     for kind in (
         "synthetic-commit-id",
         "info-from-card",
-        "siblings-from-card",
+        "siblings-unknown",
         "createdAt-upper-bound",
         "gated-from-card",
-        "weights-generic",
-        "weights-none",
         "readme-from-card-data",
     ):
         assert kinds[kind]["why"] and kinds[kind]["affects"], kind
@@ -187,10 +185,13 @@ def test_coverage_of_the_licence_spectrum(corpus: dict) -> None:
 def test_coverage_of_gating_weights_and_derivatives(corpus: dict) -> None:
     infos = [(repo_id, info, readme) for repo_id, revs in corpus.items() for _, info, readme in revs]
     assert any(info["gated"] in ("auto", "manual") for _, info, _ in infos)
+    # File lists are only the recorded ones: some show weights, and a card-only revision has none (unknown).
     assert any(
-        readme is not None and not any(s["rfilename"].endswith(WEIGHT_SUFFIXES) for s in info["siblings"])
-        for _, info, readme in infos
+        any(s["rfilename"].endswith(WEIGHT_SUFFIXES) for s in info["siblings"])
+        for _, info, _ in infos
+        if "siblings" in info
     )
+    assert any(readme is not None and "siblings" not in info for _, info, readme in infos)
     assert any(
         (info.get("cardData") or {}).get("base_model")
         and any(t.startswith("base_model:") for t in info["tags"])
@@ -295,3 +296,117 @@ def test_hub_api_bodies_are_served_as_recorded(manifest: dict) -> None:
     for rev in served:
         info = json.loads((SAMPLE / rev / "info.json").read_text(encoding="utf-8"))
         assert info in recorded[(info["id"], info["sha"])], rev
+
+
+# Issue "Code and licence evidence", item 9: these real models have weights, but the reference records no
+# file list for any of their revisions; the sample must not say they have none.
+UNRECORDED_FILE_LISTS = (
+    "mistralai/Mistral-7B-v0.1",
+    "allenai/tulu-2-7b",
+    "allenai/tulu-2-dpo-70b",
+    "lmsys/vicuna-7b-v1.5",
+)
+
+
+def test_only_recorded_api_bodies_carry_a_file_list(corpus: dict, manifest: dict) -> None:
+    kinds = {r["kind"]: set(r["affects"]) for r in manifest["reconstructions"]}
+    with_body, unknown = kinds["hub-api-body"], kinds["siblings-unknown"]
+    assert with_body and unknown and not with_body & unknown
+    for repo_id, revs in corpus.items():
+        for commit, info, _ in revs:
+            rev = f"models/{repo_id}/revisions/{commit['id']}"
+            if "siblings" in info:
+                assert rev in with_body, f"{rev}: a file list the reference did not record"
+            else:
+                assert rev in unknown, f"{rev}: file list left out but not listed as unknown"
+    for repo_id in UNRECORDED_FILE_LISTS:
+        assert corpus[repo_id] and all("siblings" not in info for _, info, _ in corpus[repo_id]), repo_id
+
+
+@needs_reference
+def test_recorded_file_lists_are_exactly_the_references(corpus: dict) -> None:
+    recorded: dict[tuple[str, str], list[list[str]]] = {}
+    for path in sorted((REFERENCE / "hub-api").glob("*.json")):
+        try:
+            body = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            continue  # redirect bodies are plain text
+        if isinstance(body, dict) and "sha" in body and isinstance(body.get("siblings"), list):
+            names = sorted(s["rfilename"] for s in body["siblings"])
+            recorded.setdefault((body["id"], body["sha"]), []).append(names)
+    checked = 0
+    for repo_id, revs in corpus.items():
+        for commit, info, _ in revs:
+            if "siblings" in info:
+                names = sorted(s["rfilename"] for s in info["siblings"])
+                assert names in recorded.get((repo_id, commit["id"]), []), (repo_id, commit["id"])
+                checked += 1
+    assert checked >= 10
+
+
+def test_unknown_file_lists_are_served_and_parsed_as_unknown() -> None:
+    """Through the mirror and the real client: no `siblings`, so files/has_weights are null, not empty/false."""
+    from datetime import UTC, datetime
+
+    from huggingface_hub import HfApi
+
+    from pipelines.hub.normalise import revision_row
+    from pipelines.mirror.server import MirrorServer
+
+    with MirrorServer(SAMPLE) as srv:
+        api = HfApi(endpoint=srv.url, token=False)
+        for repo_id in UNRECORDED_FILE_LISTS:
+            listed = [
+                m for m in api.list_models(search=repo_id, expand=["sha", "siblings"]) if m.id == repo_id
+            ]
+            assert len(listed) == 1 and listed[0].siblings is None, repo_id
+            info = api.model_info(repo_id, files_metadata=True)
+            assert info.siblings is None, repo_id
+            row = revision_row({"id": repo_id, "sha": info.sha}, "ok", None, datetime.now(UTC))
+            assert row["files"] is None and row["has_weights"] is None and row["weight_formats"] is None
+        known = api.model_info("meta-llama/Meta-Llama-3-8B-Instruct", expand=["siblings"])
+        assert known.siblings, "a recorded API body keeps its file list"
+    empty = revision_row({"id": "a/b", "sha": "0" * 40, "siblings": []}, "ok", None, datetime.now(UTC))
+    assert empty["files"] == [] and empty["has_weights"] is False  # a recorded empty list stays known
+
+
+CODE_FILE = re.compile(
+    r"(?i)^(licen[cs]e.*|.*[-_ ]licen[cs]e.*|copying.*|readme.*|notice.*|pyproject\.toml|setup\.py|requirements.*\.txt)$"
+)
+
+
+def test_code_repos_hold_only_what_the_format_lists() -> None:
+    from pipelines.hub.ids import git_blob_sha1
+
+    code = SAMPLE / "code" / "github"
+    repos = sorted(p.parent for p in code.glob("*/*/commits.json"))
+    assert len(repos) == 17 and (code / "NOTICE.md").is_file()
+    for repo in repos:
+        commits = json.loads((repo / "commits.json").read_text(encoding="utf-8"))
+        shas = {c["sha"] for c in commits}
+        assert commits and all(HEX40.match(s) for s in shas)
+        assert {p.name for p in repo.iterdir()} <= {
+            "repo.json",
+            "commits.json",
+            "moved.json",
+            "gone.json",
+            "revisions",
+        }
+        for rev in (repo / "revisions").iterdir():
+            assert rev.name in shas, rev  # a revision folder answers a commit of the history
+            assert {p.name for p in rev.iterdir()} <= {"repo.json", "tree.json", "files"}
+            tree = json.loads((rev / "tree.json").read_text(encoding="utf-8"))
+            blobs = {e["path"]: e["sha"] for e in tree["tree"] if e["type"] == "blob"}
+            for path in (rev / "files").rglob("*"):
+                if path.is_file():
+                    rel = path.relative_to(rev / "files").as_posix()
+                    assert CODE_FILE.match(rel) and "/" not in rel, rel
+                    assert git_blob_sha1(path.read_bytes()) == blobs[rel], rel  # the very blob of the tree
+
+
+def test_code_notice_attributes_every_repo() -> None:
+    notice = (SAMPLE / "code" / "github" / "NOTICE.md").read_text(encoding="utf-8")
+    for repo in sorted(SAMPLE.glob("code/github/*/*/commits.json")):
+        name = f"{repo.parent.parent.name}/{repo.parent.name}"
+        assert f"| github.com/{name} |" in notice, name
+    assert "use as test data only" in notice and "reconstructed" in notice

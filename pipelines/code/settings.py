@@ -1,0 +1,66 @@
+"""Settings of the code repositories source (GitHub's REST API), for this source only.
+
+Values are passed in; `from_environment` is called at run time (never at import) by the command line
+and the Dagster resource. The token is held only in memory: it is not part of the repr, and nothing
+this source writes contains it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit, urlunsplit
+
+DEFAULT_ENDPOINT = "https://api.github.com"
+ENDPOINT_VARIABLE = "OPENNESS_GITHUB_ENDPOINT"
+TOKEN_VARIABLE = "GITHUB_TOKEN"
+
+
+@dataclass(frozen=True)
+class CodeSettings:
+    """How to reach GitHub's REST API and how hard to try."""
+
+    endpoint: str = DEFAULT_ENDPOINT  # an API base: https://api.github.com or http(s)://HOST/api/v3
+    token: str | None = field(default=None, repr=False)
+    replay: bool = False  # a mirror: crawl its state as of the crawl date (`/as-of/<date>/api/v3`)
+    timeout: float = 30.0
+    max_retries: int = 4  # per request, for 5xx, transport errors and the secondary limit
+    base_wait: float = 1.0  # first backoff wait in seconds, doubled at each retry
+    max_wait: float = 60.0  # longest wait for a limit to reset; longer: the run stops, the next resumes
+    refresh_days: float = 7.0  # re-read the tree and licence files of an unchanged repo after this long
+    per_page: int = 100  # GitHub's maximum page size
+    max_history_pages: int = 10  # pages of commits touching one licence file (100 commits each)
+    max_file_bytes: int = 1_000_000  # licence files above this are recorded without their text
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.endpoint)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"GitHub endpoint must be an http(s) URL, got {self.endpoint!r}")
+        if parts.username or parts.password:
+            raise ValueError("GitHub endpoint must not carry credentials; set GITHUB_TOKEN instead")
+        if self.max_retries < 0 or self.max_wait < 0 or self.refresh_days < 0:
+            raise ValueError("max_retries, max_wait and refresh_days must not be negative")
+
+    def endpoint_for(self, crawl_date: str) -> str:
+        """The API base a crawl of `crawl_date` talks to (the mirror's as-of prefix in replay mode)."""
+        base = self.endpoint.rstrip("/")
+        if not self.replay:
+            return base
+        parts = urlsplit(base)
+        return urlunsplit((parts.scheme, parts.netloc, f"/as-of/{crawl_date}{parts.path}", "", ""))
+
+    def with_endpoint(self, endpoint: str | None) -> CodeSettings:
+        """The same settings pointed at another API base (None: unchanged)."""
+        return self if not endpoint else replace(self, endpoint=endpoint)
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> CodeSettings:
+        """Settings from OPENNESS_GITHUB_ENDPOINT and GITHUB_TOKEN, read now (at run time)."""
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {
+            "endpoint": env.get(ENDPOINT_VARIABLE) or DEFAULT_ENDPOINT,
+            "token": env.get(TOKEN_VARIABLE) or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

@@ -1,0 +1,186 @@
+"""The code repositories step of a crawl date: crawl the given repos, then account the run's cost.
+
+The run's account is one `crawl_run` raw row (scope `code:github`), like the Hub's and the papers':
+requests in `requests_api`, retries, limit answers in `status_429`, 5xx, bytes, and in `detail` the
+304s, the quota used, the repos done and why any was not. A defect in one repository is recorded and
+the others go on; a rate limit that resets later than the run may wait stops the run cleanly
+(status `rate_limited`), and the next run resumes with the repos not done on this crawl date.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+
+import polars as pl
+
+from pipelines.code import raw
+from pipelines.code.client import GitHubClient, RateLimited
+from pipelines.code.crawl import crawl_repo
+from pipelines.code.links import BadRepoUrl, repo_key, repo_keys
+from pipelines.code.settings import CodeSettings
+from pipelines.code.state import known_captures
+from pipelines.code_links import find_code_urls
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
+from pipelines.storage.warehouse import Warehouse
+
+log = logging.getLogger(__name__)
+
+
+def load_known(wh: Warehouse):  # noqa: ANN201 - KnownCaptures
+    """What the raw layer knows of every code repository crawled before."""
+    return known_captures(
+        raw.scan(wh.raw, "github_repo"),
+        raw.scan(wh.raw, "github_file"),
+        raw.scan(wh.raw, "github_file_commits"),
+    )
+
+
+def cited_code_repos(store: RawStore) -> list[str]:
+    """The GitHub repositories that the captured model cards (each repo's latest README) and papers (arXiv
+    answers, Hub paper pages) link to, sorted; read from the raw layer by source name, as the papers step
+    reads the Hub's captures."""
+    texts: list[str] = []
+    if store.files("hub_readme"):
+        readmes = (
+            store.scan("hub_readme", schema_of("hub_readme"))
+            .filter(pl.col("content").is_not_null())
+            .sort("fetched_at")
+            .group_by("repo_id")
+            .last()
+            .select("content")
+            .collect()
+        )
+        texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
+    for source in ("arxiv", "hf_paper"):
+        if store.files(source):
+            bodies = store.scan(source, schema_of(source)).select("body").collect()["body"]
+            texts += [b for b in bodies if b]
+    return repo_keys(find_code_urls(*texts))
+
+
+def run_code_step(
+    wh: Warehouse,
+    settings: CodeSettings,
+    crawl_date: str,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The code step of a crawl date: every repository the cards and papers captured so far link to."""
+    return run_code(wh, settings, crawl_date, cited_code_repos(wh.raw), now=now, progress=progress)
+
+
+def run_code(
+    wh: Warehouse,
+    settings: CodeSettings,
+    crawl_date: str,
+    repos: Iterable[str],
+    *,
+    now: datetime | None = None,
+    client: GitHubClient | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Crawl the given GitHub repos (URLs or owner/name) for one crawl date; returns the run's summary.
+
+    A link that names no GitHub repository is recorded in `errors`, like a repository that failed."""
+    started = datetime.now(UTC)
+    now = now or started
+    errors: dict[str, str] = {}
+    named: set[str] = set()
+    for url in repos:
+        try:
+            named.add(repo_key(url))
+        except BadRepoUrl as exc:
+            errors[str(url)] = str(exc)
+    keys = sorted(named)
+    wh.raw.clean_temporaries()
+    known = load_known(wh)
+    own_client = client is None
+    client = client or GitHubClient(settings, crawl_date=crawl_date)
+    counts: dict[str, int] = {}
+    moved: dict[str, str] = {}
+    files = history = 0
+    stopped: str | None = None
+    try:
+        for key in keys:
+            if crawl_date in known.state(key).done_dates:
+                counts["done_earlier"] = counts.get("done_earlier", 0) + 1
+                continue
+            try:
+                outcome = crawl_repo(
+                    client, wh.raw, known, key, crawl_date=crawl_date, now=now, settings=settings
+                )
+            except RateLimited as exc:
+                stopped = str(exc)
+                break
+            except Exception as exc:  # noqa: BLE001 - one repo's defect never stops the others
+                errors[key] = f"{type(exc).__name__}: {exc}"[:300]
+                log.warning("code repo %s failed: %s", key, errors[key])
+                continue
+            counts[outcome.status] = counts.get(outcome.status, 0) + 1
+            counts["contents_read"] = counts.get("contents_read", 0) + outcome.contents_read
+            files += outcome.files_fetched
+            history += outcome.history_commits
+            if outcome.moved_to:
+                moved[key] = outcome.moved_to
+            if progress:
+                progress(f"{key}: {outcome.status}")
+    finally:
+        if own_client:
+            client.close()
+    cost = client.cost.as_dict()
+    status = "rate_limited" if stopped else ("partial" if errors else "complete")
+    detail = {
+        "repos": len(keys),
+        "outcomes": counts,
+        "errors": errors,
+        "moved": moved,
+        "files_fetched": files,
+        "history_commits": history,
+        "not_modified": cost["not_modified"],
+        "quota_used": cost["quota_used"],
+        "ratelimit_remaining": cost["ratelimit_remaining"],
+        "redirects": cost["redirects"],
+        "transport_errors": cost["transport_errors"],
+        "waited_seconds": round(cost["waited_seconds"], 3),
+        "by_status": cost["by_status"],
+        "stopped": stopped,
+    }
+    record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
+    return {"status": status, **detail, "requests": cost["requests"], "retries": cost["retries"]}
+
+
+def record_run(
+    wh: Warehouse, endpoint: str, crawl_date: str, started: datetime, status: str, cost: dict, detail: dict
+) -> None:
+    """Append the run's account (one `crawl_run` row, scope `code:github`) to the raw layer."""
+    finished = datetime.now(UTC)
+    row = {
+        "run_key": f"code:{crawl_date}@{started.isoformat()}",
+        "crawl_date": crawl_date,
+        "started_at": started,
+        "finished_at": finished,
+        "endpoint": endpoint,
+        "scope": "code:github",
+        "status": status,
+        "pages": 0,
+        "models_listed": 0,
+        "models_new": 0,
+        "models_changed": 0,
+        "models_deleted": 0,
+        "readmes_fetched": 0,
+        "requests_api": cost["requests"],
+        "requests_resolvers": 0,
+        "bytes_total": cost["bytes"],
+        "retries": cost["retries"],
+        "status_429": cost["status_429"],
+        "status_5xx": cost["status_5xx"],
+        "seconds": (finished - started).total_seconds(),
+        "watermark": None,
+        "reached_watermark": None,
+        "detail": json.dumps(detail, sort_keys=True),
+    }
+    wh.raw.append("crawl_run", crawl_date, pl.DataFrame([row], schema=CRAWL_RUN_SCHEMA), payload=["run_key"])
