@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.incremental.code import update_code
 from pipelines.incremental.crawl_runs import update_crawl_runs
 from pipelines.incremental.marts import update_marts
 from pipelines.incremental.normalise import update_releases, update_revisions
@@ -29,6 +30,7 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "crawl_runs": update_crawl_runs,
     "datasets": update_datasets,
     "papers": update_release_papers,
+    "code": update_code,
     "scores": update_scores,
     "marts": update_marts,
 }
