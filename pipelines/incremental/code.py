@@ -22,11 +22,9 @@ import duckdb
 import polars as pl
 
 from pipelines.code import raw as code_raw
-from pipelines.code.parse import (
-    code_repo_rows,
-    licence_history_rows,
-    release_code_rows,
-)
+from pipelines.code.parse import code_repo_rows, licence_history_rows
+from pipelines.code.release_code import code_links as link_rows
+from pipelines.code.release_code import release_code_rows, repos_to_crawl
 from pipelines.code.tree import licence_file_kind
 from pipelines.storage.warehouse import Warehouse, transaction
 
@@ -56,7 +54,7 @@ def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
             "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
             "AND schema_name = ? AND table_name = ?",
             [schema, name],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
@@ -147,30 +145,22 @@ def identification_columns() -> list[str]:
 
 def code_links(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """(repo_id, url, linked_via) for every code URL named by a release's latest card (`card`) or by a
-    paper it cites (`paper`)."""
-    parts = []
-    if _table_exists(con, "core.revisions"):
-        parts.append(
-            "SELECT r.repo_id, unnest(r.code_urls) AS url, 'card' AS linked_via FROM core.revisions r "
-            "JOIN core.releases l ON l.repo_id = r.repo_id AND l.latest_revision = r.revision"
-        )
-    if _table_exists(con, "core.release_papers") and _table_exists(con, "core.papers"):
-        parts.append(
-            "SELECT rp.repo_id, unnest(p.code_urls) AS url, 'paper' AS linked_via FROM core.release_papers rp "
-            "JOIN core.papers p USING (arxiv_id)"
-        )
+    paper it cites (`paper`), from the warehouse's tables."""
     schema = {"repo_id": pl.String, "url": pl.String, "linked_via": pl.String}
-    if not parts or not _table_exists(con, "core.releases"):
+    if not _table_exists(con, "core.revisions"):
         return pl.DataFrame(schema=schema)
-    frame = con.execute(" UNION ALL ".join(parts)).pl()
-    return (
-        frame.cast(schema).filter(pl.col("url").is_not_null()).unique().sort("repo_id", "url", "linked_via")
-    )
+    revisions = con.sql("SELECT repo_id, committed_at, code_urls FROM core.revisions").pl()
+    papers = pl.DataFrame(schema={"arxiv_id": pl.String, "code_urls": pl.List(pl.String)})
+    release_papers = pl.DataFrame(schema={"repo_id": pl.String, "arxiv_id": pl.String})
+    if _table_exists(con, "core.papers") and _table_exists(con, "core.release_papers"):
+        papers = con.sql("SELECT arxiv_id, code_urls FROM core.papers").pl()
+        release_papers = con.sql("SELECT repo_id, arxiv_id FROM core.release_papers").pl()
+    return link_rows(revisions, papers, release_papers)
 
 
 def code_repos_to_crawl(con: duckdb.DuckDBPyConnection) -> list[str]:
     """The GitHub repositories (`owner/name`) that releases' cards and cited papers name."""
-    return sorted(set(release_code_rows(code_links(con))["code_repo"]))
+    return repos_to_crawl(code_links(con))
 
 
 def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
@@ -182,7 +172,7 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     commits = code_raw.scan(wh.raw, "github_file_commits")
     known = None
     if not full and _table_exists(con, "core.license_files"):
-        known = con.execute("SELECT * FROM core.license_files").pl()
+        known = con.sql("SELECT * FROM core.license_files").pl()
     licence_files, identified = license_file_rows(files, known)
     if known is not None:  # rows of other hosts are kept as they are
         others = known.filter(pl.col("host") != "github").cast(LICENSE_FILES_SCHEMA)
