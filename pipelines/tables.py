@@ -257,7 +257,7 @@ TABLES: tuple[Table, ...] = (
         "One row per licence or use-policy file blob of a repository (a code repository's today; a model's to come).",
         key=("host", "repo", "path", "blob_sha"),
         step="code",
-        reads=("raw.github_file",),
+        reads=("raw.code_repos",),
         detail="What the licence detector (ScanCode) identified in it, with its score, coverage and matched rules; "
         "a blob is identified once.",
         public=True,
@@ -284,7 +284,7 @@ TABLES: tuple[Table, ...] = (
         "One row per code repository (GitHub) that a release's card or a cited paper names, in its latest state.",
         key=("repo",),
         step="code",
-        reads=("raw.github_repo", "raw.github_tree", "raw.github_file", "core.license_files"),
+        reads=("raw.code_repos", "core.license_files"),
         detail="Its licence (from its licence files, else GitHub's detection), whether it is archived or a fork, and "
         "whether its tree shows training, preprocessing, evaluation and inference code, with the paths.",
         public=True,
@@ -314,7 +314,7 @@ TABLES: tuple[Table, ...] = (
         "One row per commit that changed a code repository's licence files.",
         key=("repo", "commit_sha"),
         step="code",
-        reads=("raw.github_file_commits", "raw.github_file", "core.license_files"),
+        reads=("raw.code_repos", "core.license_files"),
         detail="The licence files after the commit and the licence they show: a code licence change, dated, with "
         "its commit as evidence.",
         public=True,
