@@ -93,12 +93,11 @@ def revision_signals(
         kept, code_part = release_code_signals(df, code)
         # Supporting libraries are not the release's own code: the code-link rules do not see them.
         if kept.height:
-            new_urls = _scatter([kept.with_columns(pl.col("_rid").cast(pl.UInt32))], df.height)[0]
-            df = df.with_columns(
-                pl.when(new_urls.is_not_null())
-                .then(new_urls)
-                .otherwise(pl.col("code_urls"))
-                .alias("code_urls")
+            kept = kept.select(pl.col("_rid").cast(pl.UInt32), pl.col("code_urls").alias("_kept_urls"))
+            df = (
+                df.join(kept, on="_rid", how="left", maintain_order="left")
+                .with_columns(pl.coalesce("_kept_urls", "code_urls").alias("code_urls"))
+                .drop("_kept_urls")
             )
         code_part = code_part.with_columns(pl.col("_rid").cast(pl.UInt32))
     libs = rubric["open_code_libraries"]
