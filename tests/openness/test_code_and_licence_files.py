@@ -4,6 +4,7 @@ upper levels where a release's own code, weights and data are all open."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -14,7 +15,7 @@ from pipelines.openness.catalogue import resolve_licenses
 from pipelines.openness.components import detect_components
 from pipelines.openness.mof import classify, mof_report, mot_components
 from pipelines.openness.run import score_in_batches
-from pipelines.openness.scoring import score_revisions
+from pipelines.openness.scoring import EXTRA_LICENCE_COLUMNS, score_revisions
 from tests.openness.conftest import (
     CONFORMANCE,
     TRANSFORMERS_SAFETENSORS,
@@ -438,3 +439,49 @@ def test_bad_evidence_rows_are_refused_with_one_line(rubric: dict[str, Any]) -> 
     bad_kind = [{**_licence_file(REPO, row["revision"], "mit", "osi-permissive"), "file_kind": "notice"}]
     with pytest.raises(ValueError, match="file_kind must be"):
         _score(rubric, [row], files=bad_kind)
+
+
+def test_licence_file_changes_and_conflicts_are_transitions(rubric: dict[str, Any]) -> None:
+    from pipelines.history.build import openness_history
+
+    first = revision_row(_card("license: apache-2.0\n"), repo_id=REPO, files=FILES)
+    second = revision_row(
+        _card("license: apache-2.0\n"),
+        repo_id=REPO,
+        files=[*FILES, "MODEL_LICENSE"],
+        committed_at=first["committed_at"] + dt.timedelta(days=30),
+    )
+    files = [
+        _licence_file(REPO, first["revision"], "apache-2.0", "osi-permissive"),
+        _licence_file(REPO, second["revision"], "llama2", "community"),
+    ]
+    revisions = resolve_licenses(revisions_frame([first, second]))
+    disclosures, openness = _score(rubric, [first, second], files=files)
+    _, transitions = openness_history(revisions, openness, disclosures, rubric)
+    changes = {r["dimension"]: (r["from_value"], r["to_value"]) for r in transitions.iter_rows(named=True)}
+    assert changes["file_license_id"] == ("apache-2.0", "llama2")
+    assert changes["license_conflict"] == ("false", "true")
+    assert changes["license_id"] == ("apache-2.0", "llama2")
+    assert changes["spectrum_level"] == ("4", "2")
+    # Without licence-file evidence the new dimensions are null and the transitions are what they were.
+    _, plain = _score(rubric, [first, second])
+    _, with_new = openness_history(revisions, plain, disclosures, rubric)
+    _, without_new = openness_history(revisions, plain.drop(EXTRA_LICENCE_COLUMNS), disclosures, rubric)
+    assert with_new.equals(without_new)
+    assert not {"file_license_id", "license_conflict"} & set(with_new["dimension"])
+
+
+def test_inherited_licence_is_the_base_models(world: dict[str, Any]) -> None:
+    o = world["openness"]
+    licences = dict(o.select("repo_id", "license_id").iter_rows())
+    derived = world["revisions"].filter(pl.col("base_models").list.len() > 0)
+    checked = 0
+    for repo, bases in derived.select("repo_id", "base_models").iter_rows():
+        inherited = o.filter(pl.col("repo_id") == repo)["inherited_license_id"].to_list()
+        if bases[0] in licences:
+            assert set(inherited) == {licences[bases[0]]}, repo
+            checked += 1
+        else:
+            assert set(inherited) == {None}, repo  # the base is not in the warehouse: unknown
+    assert checked >= 1
+    assert o.filter(pl.col("inherited_license_id").is_not_null()).height >= 1
