@@ -12,13 +12,11 @@ supporting library never counts as the release's own code (only as MOF component
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import polars as pl
 
 from pipelines.code.links import repo_key_or_none
 from pipelines.openness.catalogue import load_catalogue
+from pipelines.openness.jsonexpr import js_escape, js_obj, js_str
 
 S = pl.col
 KINDS = ("training", "preprocessing", "evaluation", "inference")
@@ -70,85 +68,74 @@ def _code_frame(code: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _is_open(
-    license_id: str | None, family: str | None, known_tree: bool, mot_open: dict[str, bool]
-) -> bool | None:
-    """The MOT's open-licence test on a code repo's licence: every listed id open; no licence in a read
-    tree (and none detected by GitHub) is all rights reserved (false); undecidable -> None."""
-    if not license_id:
-        return False if known_tree else None
-    if family == "unknown":
-        return None
-    ids = [p.strip() for p in license_id.split(",") if p.strip()]
-    flags = [mot_open.get(i) for i in ids]
-    if any(f is None for f in flags):
-        return None
-    return all(flags)
-
-
 def _per_repo(code: pl.DataFrame) -> pl.DataFrame:
-    """One row per (repo_id, code_repo): role, licence, openness and the JSON evidence of each kind."""
+    """One row per (repo_id, code_repo): role, licence, openness and the JSON evidence of each kind.
+
+    `_open` is the MOT's open-licence test on the repo's licence: every listed id open; no licence in a
+    read tree (and none detected by GitHub) is all rights reserved (false); an unknown family or an id
+    outside the catalogue is undecidable (null).
+    """
     mot_open = dict(load_catalogue().select("id", "mot_open").iter_rows())
-    rows = []
-    for (repo_id, code_repo), group in code.group_by(["repo_id", "code_repo"], maintain_order=True):
-        first = group.row(0, named=True)
-        vias = sorted(set(group["linked_via"].to_list()))
-        try:
-            found = json.loads(first["evidence"] or "{}").get("code") or {}
-        except (json.JSONDecodeError, AttributeError):
-            found = {}
-        flags = {k: first[f"{k}_code"] for k in KINDS}
-        known = any(v is not None for v in flags.values())
-        lic_id = first["license_id"]
-        row: dict[str, Any] = {
-            "repo_id": repo_id,
-            "code_repo": code_repo,
-            "_role": first["role"],
-            "_vias": vias,
-            "_known": known,
-            "_license": lic_id,
-            "_open": _is_open(lic_id, first["license_family"], known, mot_open),
-        }
-        for k in KINDS:
-            row[f"_{k}"] = flags[k]
-            item = {
-                "code_repo": code_repo,
-                "url": f"https://github.com/{code_repo}",
-                "linked_via": ",".join(vias),
-                "role": first["role"],
-                "license_id": lic_id,
-                "field": f"{k}_code",
-                "value": flags[k],
-            }
-            paths = (found.get(f"{k}_code") or {}).get("paths") if isinstance(found, dict) else None
-            if paths:
-                item["paths"] = list(paths)
-            row[f"_f_{k}"] = json.dumps(item, separators=(",", ":"), sort_keys=True)
-        row["_f_support"] = json.dumps(
-            {
-                "code_repo": code_repo,
-                "url": f"https://github.com/{code_repo}",
-                "linked_via": ",".join(vias),
-                "role": first["role"],
-                "license_id": lic_id,
-            },
-            separators=(",", ":"),
-            sort_keys=True,
+    repos = code.group_by(["repo_id", "code_repo"], maintain_order=True).agg(
+        pl.all().exclude("linked_via").first(),
+        S("linked_via").unique().sort().str.join(",").alias("_vias"),
+    )
+    known = pl.any_horizontal([S(f"{k}_code").is_not_null() for k in KINDS])
+    members = (
+        S("license_id")
+        .str.split(",")
+        .list.eval(
+            pl.element().str.strip_chars().replace_strict(mot_open, default=None, return_dtype=pl.Boolean)
         )
-        rows.append(row)
-    schema = {
-        "repo_id": pl.String,
-        "code_repo": pl.String,
-        "_role": pl.String,
-        "_vias": pl.List(pl.String),
-        "_known": pl.Boolean,
-        "_license": pl.String,
-        "_open": pl.Boolean,
-        **{f"_{k}": pl.Boolean for k in KINDS},
-        **{f"_f_{k}": pl.String for k in KINDS},
-        "_f_support": pl.String,
-    }
-    return pl.DataFrame(rows, schema=schema)
+    )
+    is_open = (
+        pl.when(S("license_id").is_null())
+        .then(pl.when(known).then(pl.lit(False)))
+        .when(S("license_family") == "unknown")
+        .then(pl.lit(None, dtype=pl.Boolean))
+        .when(members.list.eval(pl.element().is_null()).list.any())
+        .then(pl.lit(None, dtype=pl.Boolean))
+        .otherwise(members.list.all())
+    )
+    url = pl.concat_str([pl.lit('"https://github.com/'), js_escape(S("code_repo")), pl.lit('"')])
+    common = [
+        ("code_repo", js_str(S("code_repo"))),
+        ("url", url),
+        ("linked_via", js_str(S("_vias"))),
+        ("role", js_str(S("role"))),
+        ("license_id", js_str(S("license_id"))),
+    ]
+
+    def item(kind: str) -> pl.Expr:
+        flag = S(f"{kind}_code")
+        return js_obj(
+            [
+                *common,
+                ("field", pl.lit(f'"{kind}_code"')),
+                (
+                    "value",
+                    pl.when(flag)
+                    .then(pl.lit("true"))
+                    .when(~flag)
+                    .then(pl.lit("false"))
+                    .otherwise(pl.lit("null")),
+                ),
+                ("paths", S("evidence").str.json_path_match(f"$.code.{kind}_code.paths")),
+            ]
+        )
+
+    return repos.select(
+        "repo_id",
+        "code_repo",
+        S("role").alias("_role"),
+        S("_vias").str.split(",").alias("_vias"),
+        known.alias("_known"),
+        S("license_id").alias("_license"),
+        is_open.alias("_open"),
+        *[S(f"{k}_code").alias(f"_{k}") for k in KINDS],
+        *[item(k).alias(f"_f_{k}") for k in KINDS],
+        js_obj(common).alias("_f_support"),
+    )
 
 
 def release_code_signals(df: pl.DataFrame, code: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
