@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -485,3 +486,54 @@ def test_inherited_licence_is_the_base_models(world: dict[str, Any]) -> None:
             assert set(inherited) == {None}, repo  # the base is not in the warehouse: unknown
     assert checked >= 1
     assert o.filter(pl.col("inherited_license_id").is_not_null()).height >= 1
+
+
+def test_real_card_and_real_code_tree_tulu_2_and_open_instruct(rubric: dict[str, Any]) -> None:
+    """The tulu-2-7b card links allenai/open-instruct: its real tree (the mirror's head revision) holds
+    training code, and its LICENSE is Apache-2.0 with an MIT part (as license_files_expected.csv says)."""
+    import csv
+
+    from pipelines.code.tree import classify_tree
+    from tests.openness.conftest import CARDS, SHARED, TRANSFORMERS_BIN
+
+    repo_dir = SHARED / "reference" / "github" / "repos" / "allenai" / "open-instruct"
+    head = json.loads((repo_dir / "commits.json").read_text())[0]["sha"]
+    tree = json.loads((repo_dir / "revisions" / head / "tree.json").read_text())
+    found = classify_tree(tree["tree"], truncated=tree.get("truncated", False)).as_row()
+    assert found["training_code"] is True
+    expected = {
+        r["file"]: r
+        for r in csv.DictReader(
+            (Path(__file__).with_name("license_files_expected.csv")).open(encoding="utf-8")
+        )
+    }
+    lic = expected[f"github/repos/allenai/open-instruct/revisions/{head}/files/LICENSE"]
+    code = [
+        {
+            "repo_id": "allenai/tulu-2-7b",
+            "code_repo": "allenai/open-instruct",
+            "linked_via": "card",
+            "role": "release_code",
+            "license_id": lic["license_id"],
+            "license_family": lic["license_family"],
+            "github_license": None,
+            "evidence": json.dumps({"code": found["evidence"]}),
+            "status": "ok",
+            **{
+                k: found[k]
+                for k in ("training_code", "preprocessing_code", "evaluation_code", "inference_code")
+            },
+        }
+    ]
+    card = (CARDS / "allenai__tulu-2-7b.md").read_bytes()
+    row = revision_row(card, repo_id="allenai/tulu-2-7b", files=TRANSFORMERS_BIN, library_name="transformers")
+    disclosures, openness = _score(rubric, [row], code=code)
+    training = _components(disclosures, "allenai/tulu-2-7b")[7]
+    assert training["included"] is True and training["is_open"] is True
+    assert training["license_id"] == "apache-2.0,mit" and training["method"] == "declared"
+    paths = json.loads(training["evidence"])[0]["paths"]
+    assert paths and paths == found["evidence"]["training_code"]["paths"]
+    o = openness.row(0, named=True)
+    assert o["osai_trainingcode"] == "open"
+    # This card declares no licence (nothing granted for the weights): open code does not open them.
+    assert o["license_status"] == "missing" and o["spectrum_level"] == 1
