@@ -1,12 +1,30 @@
-"""Jobs, the daily schedule and the sensors that chain a crawl date: listing -> shards -> extras -> publish."""
+"""Jobs, the daily schedule and the sensors that chain a crawl date: listing -> shards -> extras -> build ->
+publish.
+
+Which Dagster mechanism does each link:
+- listing -> shards, shards -> extras and extras -> build are asset sensors written here. Declarative automation
+  (`AutomationCondition.eager()`) cannot express them: eager only requests the latest time window, so a
+  backfilled or replayed crawl date would not chain (and without that limit the daemon evaluates every
+  (date, shard) since 2019 each tick); it requests asset partitions, not the named per-(date, shard) and
+  per-date runs of `daily_shards` and `daily_extras`; and it would rebuild the unpartitioned core tables
+  after every shard, where one build follows each batch of completed crawl dates.
+- build -> publish is Dagster's `run_status_sensor`: a publish run after a successful build run, and so
+  only after every blocking check on the core tables passed (a failing blocking check fails the run); when
+  several builds succeeded since the last tick, only the newest is published.
+The sensors name the assets they watch by the keys the source modules export, never by position.
+"""
 
 import dagster as dg
 
+from assets import hub, papers
 from assets.partitions import CRAWL_SHARDS
 
-LISTING = dg.AssetKey(["raw", "hub_listing"])
-SHARDED = (dg.AssetKey(["raw", "hub_readmes"]), dg.AssetKey(["raw", "hub_history"]))
-EXTRAS = (dg.AssetKey(["raw", "hub_datasets"]), dg.AssetKey(["raw", "papers"]))
+LISTING = hub.LISTING
+SHARDED = (hub.READMES, hub.HISTORY)
+EXTRAS = (hub.DATASETS, papers.PAPERS)
+# The asset whose materialisation completes a crawl date: the papers step runs last (after the history
+# of every shard), and the build waits for it.
+DAY_COMPLETE = papers.PAPERS
 
 daily_listing = dg.define_asset_job(
     "daily_listing",
@@ -90,27 +108,26 @@ def extras_after_shards(context: dg.SensorEvaluationContext):
 )
 def build_after_crawl(context: dg.SensorEvaluationContext):
     """One build run per batch of completed crawl dates."""
-    days, cursor = _new_partitions(context, EXTRAS[1])
+    days, cursor = _new_partitions(context, DAY_COMPLETE)
     context.update_cursor(str(cursor))
     if days:
         yield dg.RunRequest(run_key=f"build:{max(days)}:{cursor}")
 
 
-@dg.sensor(
-    job=publish_snapshot,
+@dg.run_status_sensor(
+    run_status=dg.DagsterRunStatus.SUCCESS,
+    monitored_jobs=[build_tables],
+    request_job=publish_snapshot,
     minimum_interval_seconds=60,
     default_status=dg.DefaultSensorStatus.STOPPED,
     description="Publish once a build has succeeded, i.e. every blocking check on the core tables passed.",
 )
-def publish_after_checks(context: dg.SensorEvaluationContext):
-    """A publish run for the newest successful build run not yet published; failed builds never publish."""
-    runs = context.instance.get_runs(
+def publish_after_checks(context: dg.RunStatusSensorContext):
+    """A publish run for the newest successful build run; failed builds never publish."""
+    build = context.dagster_run.run_id
+    newest = context.instance.get_runs(
         filters=dg.RunsFilter(job_name=build_tables.name, statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1
     )
-    if not runs:
-        return dg.SkipReason("no successful build yet")
-    latest = runs[0]
-    if context.cursor == latest.run_id:
-        return dg.SkipReason(f"build {latest.run_id} is already published")
-    context.update_cursor(latest.run_id)
-    return dg.RunRequest(run_key=f"publish:{latest.run_id}", tags={"openness/build_run": latest.run_id})
+    if newest and newest[0].run_id != build:
+        return dg.SkipReason(f"build {newest[0].run_id} succeeded after {build}: it is the one to publish")
+    return dg.RunRequest(run_key=f"publish:{build}", tags={"openness/build_run": build})

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.resources import WarehouseResource
+from assets.resources import QualityResource, WarehouseResource
 from pipelines.quality.sql_checks import releases_match_revisions, revision_keys
 from pipelines.tables import TABLES, table
 
@@ -45,7 +45,7 @@ def _gx_check(asset: dg.AssetKey, name: str) -> dg.AssetChecksDefinition:
         description=f"The Great Expectations suite of {name} (docs/quality.md): keys, enumerations, "
         "licence ids, ranges, dates and references.",
     )
-    def check(warehouse: WarehouseResource) -> dg.AssetCheckResult:
+    def check(warehouse: WarehouseResource, quality: QualityResource) -> dg.AssetCheckResult:
         from pipelines.quality.gx_run import run_suite  # GX takes ~5 s to import: only when a check runs
         from pipelines.quality.ledger import Ledger
 
@@ -53,7 +53,14 @@ def _gx_check(asset: dg.AssetKey, name: str) -> dg.AssetChecksDefinition:
         with wh.connect() as con:
             # Built on the last recorded pass (pipelines/quality/ledger.py): content unchanged since is not
             # validated again, and where the suite allows it only the rows of the repos that changed are.
-            result = run_suite(con, name, now=datetime.now(UTC), ledger=Ledger(wh.quality), reuse=True)
+            result = run_suite(
+                con,
+                name,
+                now=datetime.now(UTC),
+                ledger=Ledger(wh.quality),
+                reuse=True,
+                batch_rows=quality.rows(),
+            )
         return dg.AssetCheckResult(
             passed=bool(result["success"]), description=result["description"], metadata=result["metadata"]
         )

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assets.environment import PROJECT_ROOT, apply_settings, prepare_dagster_home
+from assets.environment import PROJECT_ROOT, TELEMETRY_OFF, prepare_dagster_home
 
 SAMPLE_MIRROR = PROJECT_ROOT / "pipelines" / "mirror" / "sample"
 
@@ -103,7 +103,6 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     prepare_dagster_home()
-    apply_settings()
     cmd = [
         sys.executable,
         "-m",
@@ -116,7 +115,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         "-p",
         str(args.port),
     ]
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env=os.environ.copy())
+    return subprocess.call(cmd, cwd=PROJECT_ROOT, env={**os.environ, **TELEMETRY_OFF})
 
 
 def build_parser() -> argparse.ArgumentParser:

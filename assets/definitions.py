@@ -1,17 +1,19 @@
-"""The one Dagster `Definitions` of the project: assets, checks, jobs, schedules, sensors and resources."""
+"""The one Dagster `Definitions` of the project: assets, checks, jobs, schedules, sensors and resources.
+
+Each source brings its module (assets/hub.py, assets/papers.py: raw assets, resource and pool together);
+they are merged here. Nothing is read from the environment when this module loads: the resources resolve
+their settings when a run uses them (assets/resources.py).
+"""
 
 import dagster as dg
 
-from assets import automation, checks, core, crawl, publish
-from assets.environment import apply_settings
-from assets.resources import BuildResource, HubResource, PublishResource, WarehouseResource
+from assets import automation, checks, core, hub, papers, publish
+from assets.resources import BuildResource, PublishResource, QualityResource, WarehouseResource
 
-# Every process that loads the definitions (webserver, daemon, run workers) resolves the `EnvVar`s below:
-# variables set by the deployment win; unset ones take the project defaults (.env.example lists them).
-apply_settings()
+SOURCES = (hub, papers)
 
 defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([crawl, core, publish]),
+    assets=[*(a for source in SOURCES for a in source.ASSETS), *dg.load_assets_from_modules([core, publish])],
     asset_checks=[checks.revisions_keys, checks.releases_cover_revisions, *checks.gx_checks],
     jobs=[
         automation.daily_listing,
@@ -28,17 +30,12 @@ defs = dg.Definitions(
         automation.publish_after_checks,
     ],
     resources={
-        "warehouse": WarehouseResource(root=dg.EnvVar("OPENNESS_WAREHOUSE")),
-        "hub": HubResource(
-            endpoint=dg.EnvVar("OPENNESS_HUB_ENDPOINT"),
-            replay=dg.EnvVar("OPENNESS_HUB_REPLAY"),
-            rate_limit=dg.EnvVar("OPENNESS_HUB_RATE_LIMIT"),
-            arxiv_endpoint=dg.EnvVar("OPENNESS_ARXIV_ENDPOINT"),
-            scope_file=dg.EnvVar("OPENNESS_HUB_SCOPE_FILE"),
-        ),
-        "publishing": PublishResource(targets=dg.EnvVar("OPENNESS_PUBLISH_TARGETS")),
+        "warehouse": WarehouseResource(),
+        **{name: resource for source in SOURCES for name, resource in source.RESOURCES.items()},
+        "publishing": PublishResource(),
         # Incremental builds; run config `resources: {build: {config: {full_rebuild: true}}}` forces a full one.
         "build": BuildResource(),
+        "quality": QualityResource(),
     },
     # Small DuckDB steps: one process avoids ~3 s of imports per step and cross-process file locks.
     # Deployments at Hub scale run the shard runs concurrently instead (docs/crawler.md).

@@ -8,7 +8,7 @@ import time
 from datetime import date
 from pathlib import Path
 
-from assets.environment import apply_settings, prepare_dagster_home
+from assets.environment import prepare_dagster_home
 from assets.partitions import CRAWL_SHARDS
 from pipelines.mirror.layout import FORMAT, parse_date
 
@@ -43,9 +43,21 @@ def check_mirror(mirror: Path) -> None:
         raise SystemExit(f"{mirror}: mirror.json says format {fmt!r}, expected {FORMAT!r}")
 
 
-def _run(job, instance, partition_key) -> None:
+def demo_config(warehouse: Path, hub_url: str, arxiv_url: str) -> dict:
+    """Run config for the demo's runs: the resources pointed at the warehouse and the loopback mirror."""
+    return {
+        **QUIET,
+        "resources": {
+            "warehouse": {"config": {"root": str(warehouse)}},
+            "hub": {"config": {"endpoint": hub_url, "replay": "true", "rate_limit": "false"}},
+            "papers": {"config": {"arxiv_endpoint": arxiv_url}},
+        },
+    }
+
+
+def _run(job, instance, partition_key, run_config: dict) -> None:
     result = job.execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=QUIET
+        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=run_config
     )
     if not result.success:
         raise SystemExit(f"run {result.run_id} ({job.name}, {partition_key}) failed; see `make ui` (Runs)")
@@ -63,13 +75,7 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     dates = replay_dates(mirror, max_dates)
     started = time.monotonic()
     with MirrorServer(mirror) as srv:
-        apply_settings(
-            OPENNESS_WAREHOUSE=str(warehouse),
-            OPENNESS_HUB_ENDPOINT=srv.url,
-            OPENNESS_HUB_REPLAY="true",
-            OPENNESS_HUB_RATE_LIMIT="false",
-            OPENNESS_ARXIV_ENDPOINT=srv.arxiv_url,
-        )
+        config = demo_config(warehouse, srv.url, srv.arxiv_url)
         instance = dg.DagsterInstance.get()
         listing, shards = defs.resolve_job_def("daily_listing"), defs.resolve_job_def("daily_shards")
         extras, build = defs.resolve_job_def("daily_extras"), defs.resolve_job_def("build_tables")
@@ -78,21 +84,22 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
                 f"[{i}/{len(dates)}] crawl date {day}: listing, {CRAWL_SHARDS} shards, datasets and papers",
                 flush=True,
             )
-            _run(listing, instance, day)
+            _run(listing, instance, day, config)
             for shard in range(CRAWL_SHARDS):
-                _run(shards, instance, dg.MultiPartitionKey({"date": day, "shard": str(shard)}))
-            _run(extras, instance, day)
-        print("build and check the tables ...", flush=True)
-        _run(build, instance, None)
+                _run(shards, instance, dg.MultiPartitionKey({"date": day, "shard": str(shard)}), config)
+            _run(extras, instance, day, config)
         # Publishing goes through the same sensor as in production: it asks for a publish run only
-        # because the build (and so every blocking check) succeeded.
+        # because the build (and so every blocking check) succeeded. A run status sensor watches the runs
+        # that end after its first tick: tick once before the build.
         sensor = defs.resolve_sensor_def("publish_after_checks")
-        (request,) = sensor.evaluate_tick(
-            dg.build_sensor_context(instance=instance, definitions=defs)
-        ).run_requests
+        ticks = dg.build_sensor_context(instance=instance, definitions=defs)
+        sensor.evaluate_tick(ticks)
+        print("build and check the tables ...", flush=True)
+        _run(build, instance, None, config)
+        (request,) = sensor.evaluate_tick(ticks).run_requests
         print("checks passed: publish ...", flush=True)
         result = defs.resolve_job_def("publish_snapshot").execute_in_process(
-            instance=instance, tags=request.tags, raise_on_error=False, run_config=QUIET
+            instance=instance, tags=request.tags, raise_on_error=False, run_config=config
         )
         if not result.success:
             raise SystemExit(f"publish run {result.run_id} failed; see `make ui` (Runs)")

@@ -1,30 +1,52 @@
-"""Dagster resources: settings come from `ConfigurableResource` fields fed by `EnvVar` in the Definitions."""
+"""Dagster resources shared by every source: the warehouse, the build mode, publishing and the quality checks.
 
+Settings are read when a run uses them, never at import. Each setting resolves in this order: a value set
+on the resource (in the Definitions or in the run config: `resources: <name>: config: ...`), else the
+environment variable named beside the field in the process that runs the step (the deployment's way,
+`.env.example` lists them), else the project default, which is defined once in `pipelines` (or here for
+the warehouse folder). The source resources (`HubResource`, `PapersResource`) live with their assets in
+assets/hub.py and assets/papers.py.
+"""
+
+import json
 import os
 from pathlib import Path
 
 import dagster as dg
 
-from pipelines.hub.daily import CrawlSettings
-from pipelines.hub.scope import load_watchlist
+from assets.environment import PROJECT_ROOT
+from pipelines.quality.gx_run import BATCH_ROWS
 from pipelines.storage.warehouse import Warehouse
 
 
-def _truthy(value: str) -> bool:
+def configured(value: str, variable: str, default: str) -> str:
+    """The resolved value of one setting: `value` if set, else `$variable` if set, else `default`."""
+    if value != "":
+        return value
+    return os.environ.get(variable) or default
+
+
+def truthy(value: str) -> bool:
+    """A boolean setting written as text (true/false, 1/0, yes/no); a clear error for anything else."""
     text = str(value).strip().lower()
     if text not in ("true", "false", "1", "0", "yes", "no"):
         raise ValueError(f"expected true or false, got {value!r}")
     return text in ("true", "1", "yes")
 
 
+def configured_flag(value: str, variable: str, default: bool) -> bool:
+    """A boolean setting resolved as `configured` does (text on the resource or in `$variable`)."""
+    return truthy(configured(value, variable, str(default)))
+
+
 class WarehouseResource(dg.ConfigurableResource):
     """Where the warehouse lives (the DuckDB files, raw Parquet and snapshots)."""
 
-    root: str
+    root: str = ""  # empty: $OPENNESS_WAREHOUSE, else warehouse/ in the project folder
 
     def get(self) -> Warehouse:
         """The warehouse object for this run."""
-        return Warehouse(Path(self.root))
+        return Warehouse(Path(configured(self.root, "OPENNESS_WAREHOUSE", str(PROJECT_ROOT / "warehouse"))))
 
 
 class BuildResource(dg.ConfigurableResource):
@@ -35,48 +57,28 @@ class BuildResource(dg.ConfigurableResource):
     full_rebuild: bool = False
 
 
-class HubResource(dg.ConfigurableResource):
-    """How the crawler reaches the Hub: endpoint, replay mode, page size, politeness."""
+class QualityResource(dg.ConfigurableResource):
+    """How the Great Expectations suites run: `batch_rows` is the rows validated in one pass for a suite
+    that can be validated by whole repos (more memory, fewer passes; 0: one pass whatever the size)."""
 
-    endpoint: str = "https://huggingface.co"
-    replay: str = "false"  # "true": crawl the state as of the partition date (a hub mirror's /as-of/)
-    page_size: int = 1000
-    authors: str = ""  # comma-separated organisations; empty = the whole Hub
-    scope_file: str = ""  # a watchlist YAML (organisations + repos), e.g. pipelines/hub/watchlist.yml
-    min_downloads: int = 0
-    min_likes: int = 0
-    top_n: int = 0
-    rate_limit: str = "true"  # "false" only against a local mirror
-    arxiv_endpoint: str = "https://export.arxiv.org/api/query"
-    token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
+    batch_rows: int = -1  # negative: $OPENNESS_GX_BATCH_ROWS, else pipelines.quality.gx_run.BATCH_ROWS
 
-    def settings(self) -> CrawlSettings:
-        """Crawl settings; the token is read from the named variable at run time, never logged."""
-        token = os.environ.get(self.token_env) or None
-        orgs = tuple(a.strip() for a in self.authors.split(",") if a.strip())
-        repos: tuple[str, ...] = ()
-        if self.scope_file:
-            file_orgs, repos = load_watchlist(Path(self.scope_file))
-            orgs = tuple(sorted(set(orgs) | set(file_orgs)))
-        return CrawlSettings(
-            endpoint=self.endpoint,
-            token=token,
-            replay=_truthy(self.replay),
-            page_size=self.page_size or None,
-            authors=orgs,
-            repos=repos,
-            min_downloads=self.min_downloads,
-            min_likes=self.min_likes,
-            top_n=self.top_n,
-            rate_limit=_truthy(self.rate_limit),
-            arxiv_endpoint=self.arxiv_endpoint,
-        )
+    def rows(self) -> int:
+        """The resolved batch size."""
+        if self.batch_rows >= 0:
+            return self.batch_rows
+        text = configured("", "OPENNESS_GX_BATCH_ROWS", str(BATCH_ROWS))
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"OPENNESS_GX_BATCH_ROWS must be a whole number, got {text!r}") from None
 
 
 class PublishResource(dg.ConfigurableResource):
     """Where snapshots go besides warehouse/snapshots/: fsspec URLs (s3://...) or hf://datasets/<org>/<name>."""
 
-    targets: str = ""  # comma-separated; empty = the local snapshots folder only
+    # Comma-separated; empty: $OPENNESS_PUBLISH_TARGETS, else the local snapshots folder only.
+    targets: str = ""
     token_env: str = "HF_TOKEN"  # the NAME of the variable holding a Hub token for hf:// targets
     storage_options_env: str = "OPENNESS_STORAGE_OPTIONS"  # the NAME of a variable with JSON fsspec options
     # An operator's override of failed snapshot gates, as JSON: {"reason": ..., "by": ..., "gates": [...]}.
@@ -88,17 +90,14 @@ class PublishResource(dg.ConfigurableResource):
 
     def override(self) -> dict | None:
         """The gate override, if one is configured."""
-        import json
-
         return json.loads(self.gate_override) if self.gate_override.strip() else None
 
     def target_list(self) -> list[str]:
         """The configured extra targets."""
-        return [t.strip() for t in self.targets.split(",") if t.strip()]
+        targets = configured(self.targets, "OPENNESS_PUBLISH_TARGETS", "")
+        return [t.strip() for t in targets.split(",") if t.strip()]
 
     def credentials(self) -> tuple[str | None, dict | None]:
         """(Hub token, fsspec storage options) read at run time from the named variables; never logged."""
-        import json
-
         raw = os.environ.get(self.storage_options_env)
         return os.environ.get(self.token_env) or None, json.loads(raw) if raw else None

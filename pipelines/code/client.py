@@ -22,6 +22,7 @@ from typing import Any
 from github import Auth, Github
 
 from pipelines.code.settings import CodeSettings
+from pipelines.transport import retry_after_seconds
 
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
@@ -188,8 +189,8 @@ class GitHubClient:
         reset = _number(headers.get("x-ratelimit-reset"))
         if headers.get("x-ratelimit-remaining") == "0" and reset is not None:
             wait = max(0.0, reset - now) + 1.0  # primary limit: not before the window resets
-        elif "retry-after" in headers:
-            wait = _number(headers["retry-after"]) or 60.0  # secondary limit: as long as asked
+        elif (asked := retry_after_seconds(headers.get("retry-after"))) is not None:
+            wait = asked  # secondary limit: as long as asked
             reset = now + wait
         else:
             wait = 60.0  # secondary limit without a header: GitHub says wait at least a minute

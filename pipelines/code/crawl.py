@@ -84,11 +84,12 @@ def crawl_repo(
     elif reply.status == 200 and isinstance(reply.body, dict):
         body = reply.body
         full_name = body.get("full_name") or name
-        moved = full_name.lower() != name.lower()
-        if moved:
+        redirected = full_name.lower() != name.lower()  # PyGithub followed a 301 just now
+        if redirected:
             client.cost.note_redirect()
-        status = "moved" if moved else "ok"
-        changed = body.get("pushed_at") != st.pushed_at or moved
+        # a repo known under another name stays `moved` (its new name is asked directly from then on)
+        status = "moved" if full_name.lower() != repo.lower() else "ok"
+        changed = body.get("pushed_at") != st.pushed_at or redirected
         row.update(
             full_name=full_name,
             pushed_at=body.get("pushed_at"),
@@ -168,6 +169,17 @@ def _read_contents(
     entries = [
         {k: e.get(k) for k in ("path", "mode", "type", "sha", "size")} for e in tree.body.get("tree", [])
     ]
+    if tree.body.get("truncated"):
+        # GitHub cut the recursive listing (100,000 entries / 7 MB): the root level, where licence files
+        # live, is asked on its own so they are never missed.
+        root = client.get(_path(name, "git", "trees", head_sha))
+        if root.status == 200 and isinstance(root.body, dict):
+            listed = {e["path"] for e in entries}
+            entries += [
+                {k: e.get(k) for k in ("path", "mode", "type", "sha", "size")}
+                for e in root.body.get("tree", [])
+                if e.get("path") not in listed
+            ]
     raw.append(
         store,
         "github_tree",
@@ -280,6 +292,7 @@ def _read_history(
 ) -> None:
     """Store the commits touching one licence file, each with the file's blob after it."""
     new: list[dict] = []
+    newest: str | None = None  # the newest commit touching the file
     url: str | None = _path(name, "commits")
     params: dict | None = {"sha": branch, "path": path, "per_page": settings.per_page}
     for _ in range(settings.max_history_pages):
@@ -290,16 +303,18 @@ def _read_history(
             return
         if reply.status != 200 or not isinstance(reply.body, list):
             raise RepoFailure(f"{repo}: commits of {path}: HTTP {reply.status} {_message(reply)}")
+        if newest is None and reply.body:
+            newest = reply.body[0]["sha"]
         fresh = [c for c in reply.body if (repo, path, c["sha"]) not in known.file_commits]
         new.extend(fresh)
         if len(fresh) < len(reply.body):
             break  # newest first: the rest is stored already
         url, params = reply.next_url(), None
     rows = []
-    for i, commit in enumerate(new):
+    for commit in new:
         # The newest commit touching the file left it as the head tree has it (its blob, or deleted):
         # no request needed. Older ones are read once each.
-        if i == 0:
+        if commit["sha"] == newest:
             blob = head_blob
         else:
             blob = _fetch_file(

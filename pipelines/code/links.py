@@ -1,7 +1,7 @@
 """GitHub repository names from the links that cards and papers carry (pure).
 
 The Hub card parser and the papers parser already extract code links (`code_urls`, normalised by
-pipelines/papers/code_links.py to `https://github.com/owner/repo`, lower-cased). This module turns
+pipelines/code_links.py to `https://github.com/owner/repo`, lower-cased). This module turns
 such a link, or anything a user types (`owner/repo`, `github.com/owner/repo/tree/main/x`,
 `git@github.com:owner/repo.git`), into the key the code source uses: `owner/repo`, lower-cased
 (GitHub treats names case-insensitively).
@@ -21,7 +21,7 @@ _URL = re.compile(
     re.IGNORECASE,
 )
 _SHORT = re.compile(rf"^({_OWNER})/({_NAME})$")
-# First path segments that are GitHub pages, not owners (as in pipelines/papers/code_links.py).
+# First path segments that are GitHub pages, not owners (as in pipelines/code_links.py).
 _NOT_OWNERS = frozenset(
     "about apps assets blog collections contact customer-stories enterprise events explore features help "
     "join login marketplace new notifications organizations orgs pricing pulls issues search security "

@@ -1,5 +1,5 @@
-"""Raw captures of code repositories -> rows (pure): the latest state per repository, the dated history
-of its licence files, and how releases link to code repositories.
+"""Raw captures of code repositories -> rows (pure): the latest state per repository and the dated
+history of its licence files (how releases link to code repositories: release_code.py).
 
 Column lists are in docs/code.md. Licence identification of file texts is not done here: it is the job
 of pipelines.openness.license_files.identify_licence (ScanCode); when that module is not installed the
@@ -15,7 +15,6 @@ from functools import cache
 
 import polars as pl
 
-from pipelines.code.links import repo_key_or_none
 from pipelines.code.tree import KINDS, classify_tree
 from pipelines.openness.catalogue import _RESTRICTIVENESS, load_aliases, load_catalogue
 
@@ -53,54 +52,18 @@ LICENCE_HISTORY_SCHEMA: dict[str, pl.DataType] = {
     "license_id": pl.String,
     "message": pl.String,
 }
-RELEASE_CODE_SCHEMA: dict[str, pl.DataType] = {
-    "repo_id": pl.String,
-    "code_repo": pl.String,
-    "linked_via": pl.String,
-    "role": pl.String,
-}
-
-# General libraries and tools that many cards link to: a release's supporting library, not its own code.
-# Each entry with its source (the project's own description of itself).
-SUPPORTING_LIBRARIES: Mapping[str, str] = {
-    "huggingface/transformers": "https://github.com/huggingface/transformers (library of model definitions)",
-    "huggingface/peft": "https://github.com/huggingface/peft (parameter-efficient fine-tuning library)",
-    "huggingface/trl": "https://github.com/huggingface/trl (post-training library)",
-    "huggingface/accelerate": "https://github.com/huggingface/accelerate (training launcher library)",
-    "huggingface/text-generation-inference": "https://github.com/huggingface/text-generation-inference (server)",
-    "vllm-project/vllm": "https://github.com/vllm-project/vllm (inference and serving engine)",
-    "pytorch/pytorch": "https://github.com/pytorch/pytorch (tensor library)",
-    "ggerganov/llama.cpp": "https://github.com/ggerganov/llama.cpp (inference in C/C++)",
-    "ggml-org/llama.cpp": "https://github.com/ggml-org/llama.cpp (inference in C/C++)",
-    "dao-ailab/flash-attention": "https://github.com/Dao-AILab/flash-attention (attention kernels)",
-    "timdettmers/bitsandbytes": "https://github.com/TimDettmers/bitsandbytes (quantisation library)",
-    "bitsandbytes-foundation/bitsandbytes": "https://github.com/bitsandbytes-foundation/bitsandbytes",
-    "microsoft/deepspeed": "https://github.com/microsoft/DeepSpeed (optimisation library)",
-    "nvidia/megatron-lm": "https://github.com/NVIDIA/Megatron-LM (training library)",
-    "eleutherai/lm-evaluation-harness": "https://github.com/EleutherAI/lm-evaluation-harness (eval framework)",
-    "openaccess-ai-collective/axolotl": "https://github.com/OpenAccess-AI-Collective/axolotl (fine-tuning tool)",
-    "axolotl-ai-cloud/axolotl": "https://github.com/axolotl-ai-cloud/axolotl (fine-tuning tool)",
-    "hiyouga/llama-factory": "https://github.com/hiyouga/LLaMA-Factory (fine-tuning tool)",
-    "ollama/ollama": "https://github.com/ollama/ollama (local inference tool)",
-    "casper-hansen/autoawq": "https://github.com/casper-hansen/AutoAWQ (quantisation tool)",
-    "autogptq/autogptq": "https://github.com/AutoGPTQ/AutoGPTQ (quantisation tool)",
-    "mlc-ai/mlc-llm": "https://github.com/mlc-ai/mlc-llm (inference engine)",
-    "sgl-project/sglang": "https://github.com/sgl-project/sglang (serving engine)",
-    "openai/human-eval": "https://github.com/openai/human-eval (evaluation harness)",
-}
-# A repository linked from the cards of this many distinct organisations other than its owner is a
-# supporting library of each of them, whether or not it is in the list above. Either way, a release of
-# the repository's own organisation links its own code (role `release_code`).
-SUPPORTING_MIN_ORGS = 5
 
 
 def identify_seam() -> Identify | None:
-    """The licence identifier of pipelines.openness.license_files (ScanCode), or None when that module
+    """The licence identifier of pipelines.openness (ScanCode), or None when that module
     or ScanCode is not installed: then only GitHub's own detection is used (license_source `github`)."""
     try:
-        from pipelines.openness.license_files import identify_licence
+        from pipelines.openness.license_detect import identify_licence
     except ImportError:
-        return None
+        try:
+            from pipelines.openness.license_files import identify_licence
+        except ImportError:
+            return None
     broken: list[bool] = []
 
     def identify(text: str) -> str | None:
@@ -154,6 +117,19 @@ def _github_licence(body: Mapping) -> str | None:
     return lic.get("key") if not spdx or spdx == "NOASSERTION" else spdx
 
 
+_OTHER_COMPONENT = re.compile(r"model|weight|data|dataset|checkpoint", re.IGNORECASE)
+_GENERIC_LICENCE = re.compile(r"^(licen[cs]e|copying)([.\-_ ].*)?$", re.IGNORECASE)
+
+
+def code_licence_paths(paths: list[str]) -> list[str]:
+    """The licence files that license the code: the generic ones (LICENSE, LICENCE.md, COPYING,
+    LICENSE-CODE, LICENSE-MIT), not those named for another component (MODEL_LICENSE, LICENSE-MODEL,
+    DATA_LICENSE, WEIGHT_DIFF_LICENSE, "Tongyi Qianwen LICENSE AGREEMENT"); all of them when no generic
+    one exists."""
+    generic = [p for p in paths if _GENERIC_LICENCE.match(p) and not _OTHER_COMPONENT.search(p)]
+    return sorted(generic or paths)
+
+
 def _file_licence(texts: Iterable[bytes | None], identify: Identify | None) -> str | None:
     """The licence the licence files show: one catalogue id, or several joined by `,` (sorted)."""
     if identify is None:
@@ -194,22 +170,21 @@ def code_repo_rows(
         tree = trees_by_key.get((key[0], head)) if head else None
         entries = tree["entries"] if tree else None
         findings = classify_tree(entries, truncated=bool(tree and tree["truncated"]))
-        texts = []
-        licence_paths = []
+        files = {}
         for entry in entries or []:
             blob = blobs.get((key[0], entry["path"], entry["sha"]))
             if blob is not None and blob["kind"] == "licence":
-                texts.append(blob["content"])
-                licence_paths.append(entry["path"])
+                files[entry["path"]] = blob["content"]
         github = _github_licence(body)
-        file_lic = _file_licence(texts, identify)
+        per_file = {path: _file_licence([text], identify) for path, text in files.items()}
+        file_lic = _file_licence([files[p] for p in code_licence_paths(list(files))], identify)
         source = "files" if file_lic else ("github" if github else None)
         license_id, family = licence_of(file_lic) if file_lic else catalogue_licence(github)
         parent = body.get("parent") if isinstance(body.get("parent"), Mapping) else None
         found = findings.as_row()
         evidence = {
             "code": found["evidence"],
-            "licence_files": licence_paths,
+            "licence_files": per_file,
             "github_license": body.get("license"),
             "tree": {"commit": head, "truncated": bool(tree and tree["truncated"])} if tree else None,
         }
@@ -279,38 +254,3 @@ def _is_licence(path: str) -> bool:
     from pipelines.code.tree import licence_file_kind
 
     return licence_file_kind(path) == "licence"
-
-
-def release_code_rows(links: pl.DataFrame, *, min_orgs: int = SUPPORTING_MIN_ORGS) -> pl.DataFrame:
-    """core.release_code from (repo_id, url, linked_via) links: each release's code repos and their role
-    (`supporting_library` by the documented rule, else `release_code`)."""
-    rows = []
-    for repo_id, url, via in links.select("repo_id", "url", "linked_via").iter_rows():
-        key = repo_key_or_none(url)
-        if key is not None:
-            rows.append({"repo_id": repo_id, "code_repo": key, "linked_via": via})
-    frame = pl.DataFrame(
-        rows, schema={k: RELEASE_CODE_SCHEMA[k] for k in ("repo_id", "code_repo", "linked_via")}
-    )
-    frame = frame.unique(maintain_order=True)
-    orgs = (
-        frame.with_columns(
-            pl.col("repo_id").str.split("/").list.first().str.to_lowercase().alias("_org"),
-            pl.col("code_repo").str.split("/").list.first().alias("_owner"),
-        )
-        .filter(pl.col("_org") != pl.col("_owner"))
-        .group_by("code_repo")
-        .agg(pl.col("_org").n_unique().alias("_orgs"))
-    )
-    widely = set(orgs.filter(pl.col("_orgs") >= min_orgs)["code_repo"])
-    listed = set(SUPPORTING_LIBRARIES) | widely
-    own = (
-        pl.col("repo_id").str.split("/").list.first().str.to_lowercase()
-        == pl.col("code_repo").str.split("/").list.first()
-    )
-    return frame.with_columns(
-        pl.when(pl.col("code_repo").is_in(sorted(listed)) & ~own)
-        .then(pl.lit("supporting_library"))
-        .otherwise(pl.lit("release_code"))
-        .alias("role")
-    ).sort("repo_id", "code_repo", "linked_via")

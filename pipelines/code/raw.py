@@ -1,6 +1,6 @@
 """Raw captures of the code repositories source: what GitHub answered, append-only in the raw store.
 
-Four raw sources (registered in pipelines/storage/raw.py):
+Four raw sources, registered with the raw store here:
 - `github_repo`: one row per look at a repository (200, 304, gone, empty); written last for a repo,
   so a repo with a row on a crawl date is done for that date (a killed crawl resumes after it).
 - `github_tree`: the recursive tree of the default branch head, once per (repo, head commit).
@@ -16,7 +16,7 @@ from datetime import datetime
 
 import polars as pl
 
-from pipelines.storage.raw import RawStore
+from pipelines.storage.raw import RawStore, register
 
 UTC_TIME = pl.Datetime("us", "UTC")
 TREE_ENTRY = pl.Struct(
@@ -71,6 +71,8 @@ SCHEMAS = {
     "github_file": FILE_SCHEMA,
     "github_file_commits": FILE_COMMITS_SCHEMA,
 }
+for _source, _schema in SCHEMAS.items():
+    register(_source, _schema)
 # What makes a capture new: a second look with the same payload is not written again.
 PAYLOAD = {
     "github_repo": list(REPO_SCHEMA),

@@ -19,10 +19,11 @@ import polars as pl
 from pipelines.code import raw
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
-from pipelines.code.links import repo_key
+from pipelines.code.links import BadRepoUrl, repo_key, repo_keys
 from pipelines.code.settings import CodeSettings
 from pipelines.code.state import known_captures
-from pipelines.hub.daily import CRAWL_RUN_SCHEMA  # the one crawl-account schema (core.crawl_runs)
+from pipelines.code_links import find_code_urls
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,41 @@ def load_known(wh: Warehouse):  # noqa: ANN201 - KnownCaptures
     )
 
 
+def cited_code_repos(store: RawStore) -> list[str]:
+    """The GitHub repositories that the captured model cards (each repo's latest README) and papers (arXiv
+    answers, Hub paper pages) link to, sorted; read from the raw layer by source name, as the papers step
+    reads the Hub's captures."""
+    texts: list[str] = []
+    if store.files("hub_readme"):
+        readmes = (
+            store.scan("hub_readme", schema_of("hub_readme"))
+            .filter(pl.col("content").is_not_null())
+            .sort("fetched_at")
+            .group_by("repo_id")
+            .last()
+            .select("content")
+            .collect()
+        )
+        texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
+    for source in ("arxiv", "hf_paper"):
+        if store.files(source):
+            bodies = store.scan(source, schema_of(source)).select("body").collect()["body"]
+            texts += [b for b in bodies if b]
+    return repo_keys(find_code_urls(*texts))
+
+
+def run_code_step(
+    wh: Warehouse,
+    settings: CodeSettings,
+    crawl_date: str,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """The code step of a crawl date: every repository the cards and papers captured so far link to."""
+    return run_code(wh, settings, crawl_date, cited_code_repos(wh.raw), now=now, progress=progress)
+
+
 def run_code(
     wh: Warehouse,
     settings: CodeSettings,
@@ -47,16 +83,24 @@ def run_code(
     client: GitHubClient | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Crawl the given GitHub repos (URLs or owner/name) for one crawl date; returns the run's summary."""
+    """Crawl the given GitHub repos (URLs or owner/name) for one crawl date; returns the run's summary.
+
+    A link that names no GitHub repository is recorded in `errors`, like a repository that failed."""
     started = datetime.now(UTC)
     now = now or started
-    keys = sorted({repo_key(r) for r in repos})
+    errors: dict[str, str] = {}
+    named: set[str] = set()
+    for url in repos:
+        try:
+            named.add(repo_key(url))
+        except BadRepoUrl as exc:
+            errors[str(url)] = str(exc)
+    keys = sorted(named)
     wh.raw.clean_temporaries()
     known = load_known(wh)
     own_client = client is None
     client = client or GitHubClient(settings, crawl_date=crawl_date)
     counts: dict[str, int] = {}
-    errors: dict[str, str] = {}
     moved: dict[str, str] = {}
     files = history = 0
     stopped: str | None = None
@@ -105,13 +149,14 @@ def run_code(
         "by_status": cost["by_status"],
         "stopped": stopped,
     }
-    _record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
+    record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
     return {"status": status, **detail, "requests": cost["requests"], "retries": cost["retries"]}
 
 
-def _record_run(
+def record_run(
     wh: Warehouse, endpoint: str, crawl_date: str, started: datetime, status: str, cost: dict, detail: dict
 ) -> None:
+    """Append the run's account (one `crawl_run` row, scope `code:github`) to the raw layer."""
     finished = datetime.now(UTC)
     row = {
         "run_key": f"code:{crawl_date}@{started.isoformat()}",

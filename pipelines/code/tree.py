@@ -47,13 +47,12 @@ PREPROCESSING_DIRS = frozenset(
     "data data_processing dataprocessing datasets dataset preprocessing scripts_data".split()
 )
 EVALUATION_WORDS = frozenset(
-    "eval evals evaluate evaluation evaluations evaluator evaluators benchmark benchmarks bench harness "
+    "eval evals evaluate evaluation evaluations evaluator evaluators benchmark benchmarks harness "
     "lm_eval humaneval mbpp mmlu cmmlu ceval gsm8k llm_judge judge mt_bench alpaca_eval".split()
 )
 INFERENCE_WORDS = frozenset(
-    "infer inference inferencer generate generation generator predict prediction serve serving server "
-    "api_server openai_api_server demo cli_demo web_demo gradio chat_completion completion sample sampling "
-    "interactive quantize quantization export convert_to_hf".split()
+    "infer inference inferencer generate generation generator predict prediction serve serving "
+    "api_server openai_api_server demo cli_demo web_demo gradio chat_completion completion interactive".split()
 )
 
 _SPLIT = re.compile(r"[/_\-.\s]+")

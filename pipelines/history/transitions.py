@@ -4,7 +4,7 @@ Input: one row per (repo, revision) with `committed_at` and one column per track
 strings or Enum, null = unknown). Output: `valid_from`/`valid_to` per revision, and one transition row per
 change of a dimension between consecutive revisions of a repo, with its direction.
 
-How it scales (30 million revisions x 37 dimensions, `pipelines/history/bench.py`, docs/history.md): the
+How it scales (30 million revisions x 37 dimensions, `benchmarks/history.py`, docs/history.md): the
 rows are put in (repo_id, committed_at, revision) order once for both tables, by sorting integers (a hash of
 repo_id, then the lexical rank of the distinct repos and the commit time packed into one 64-bit key; hash
 collisions and equal keys are detected and resolved exactly), or not at all when they come in that order.

@@ -19,26 +19,17 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.hub.client import HubClient
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, readme_blob_id
+from pipelines.hub.crawl import readme_blob_id
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.hub.raw import (
+    COMMITS_RAW_SCHEMA,
+    LISTING_RAW_SCHEMA,
+    PRESENCE_RAW_SCHEMA,
+    README_RAW_SCHEMA,
+    REVISION_RAW_SCHEMA,
+)
 from pipelines.hub.shards import in_shard
 from pipelines.storage.raw import RawStore
-
-COMMITS_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"),
-    "repo_id": pl.String,
-    "head": pl.String,
-    "status": pl.String,
-    "commits": pl.String,
-}
-REVISION_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"),
-    "repo_id": pl.String,
-    "revision": pl.String,
-    "commit_date": pl.String,
-    "status": pl.String,
-    "info": pl.String,
-}
 
 
 @dataclass

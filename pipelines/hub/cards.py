@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from pipelines.papers.code_links import find_code_urls
+from pipelines.code_links import find_code_urls
 
 # huggingface_hub 2.4.0 repocard.REGEX_YAML_BLOCK, verbatim, so we find the same front matter as the Hub.
 REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")

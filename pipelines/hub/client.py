@@ -2,18 +2,21 @@
 
 It uses huggingface_hub's own transport (`http_backoff`, which honours `RateLimit`/`Retry-After` and
 retries 429/5xx, and `hf_hub_download` for files) so that it behaves exactly as the official client,
-but it keeps the raw JSON of every answer for the append-only raw layer.
+but it keeps the raw JSON of every answer for the append-only raw layer. `install` routes that transport
+through the Hub's rate-limit buckets and the step's request counters (pipelines/transport.py).
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx2
+from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -22,9 +25,11 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff
+from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, set_client_factory
+from huggingface_hub.utils._http import hf_request_event_hook
 
 from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
+from pipelines.transport import RETRY_STATUSES, RequestStats, WindowLimiter
 
 # What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
 LISTING_EXPAND = (
@@ -44,7 +49,7 @@ LISTING_EXPAND = (
     "likes",
 )
 MALFORMED_RETRIES = 3
-RETRY_STATUS = (408, 429, 500, 502, 503, 504)
+RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own retry also covers it
 
 
 class CrawlError(RuntimeError):
@@ -315,3 +320,94 @@ def _first_line(exc: BaseException) -> str:
 
 
 __all__ = ["CrawlError", "FileResult", "HfHubHTTPError", "HubClient", "LISTING_EXPAND", "ListingPage"]
+
+
+# HTTP accounting and politeness: huggingface_hub 2.x sends every request through one shared httpx client
+# built by a factory; `install` sets a factory whose event hooks (1) wait for the bucket's rate limiter
+# before a request leaves and (2) count requests, bytes, 429s and server errors per rate-limit bucket.
+
+# Published quotas per 5-minute window (reference/hub-api.md section 4.2): (free token, anonymous).
+HUB_QUOTAS = {"api": (1000, 500), "resolvers": (5000, 3000), "pages": (200, 100)}
+WINDOW_SECONDS = 300.0
+
+
+def bucket_of(url: str) -> str:
+    """The Hub rate-limit bucket a URL falls in (api, resolvers or pages)."""
+    path = urlsplit(url).path
+    if "/resolve/" in path:
+        return "resolvers"
+    if "/api/" in path:
+        return "api"
+    return "pages"
+
+
+class HubHttp:
+    """Process-wide hooks: the active stats object and one limiter per bucket."""
+
+    def __init__(self) -> None:
+        self.stats = RequestStats()
+        self.limiters: dict[str, WindowLimiter] = {}
+        self._lock = threading.Lock()
+
+    def configure(self, quotas: dict[str, int] | None) -> None:
+        """Set the per-bucket quotas (None: no limiting, for the local mirror)."""
+        with self._lock:
+            self.limiters = {b: WindowLimiter(q, WINDOW_SECONDS) for b, q in (quotas or {}).items()}
+
+    def begin(self) -> RequestStats:
+        """Start a fresh set of counters and return it."""
+        with self._lock:
+            self.stats = RequestStats()
+            return self.stats
+
+    def on_request(self, request: httpx2.Request) -> None:
+        bucket = bucket_of(str(request.url))
+        limiter = self.limiters.get(bucket)
+        if limiter is not None:
+            limiter.acquire()
+        with self._lock:
+            self.stats.requests[bucket] = self.stats.requests.get(bucket, 0) + 1
+            self.stats.seen.add((request.method, str(request.url)))
+
+    def on_response(self, response: httpx2.Response) -> None:
+        bucket = bucket_of(str(response.request.url))
+        size = int(response.headers.get("content-length") or 0)
+        with self._lock:
+            self.stats.bytes[bucket] = self.stats.bytes.get(bucket, 0) + size
+            if response.status_code == 429:
+                self.stats.status_429 += 1
+            elif response.status_code >= 500:
+                self.stats.status_5xx += 1
+
+
+HTTP = HubHttp()
+_installed = False
+
+
+def install(quotas: dict[str, int] | None = None) -> HubHttp:
+    """Route huggingface_hub's HTTP through our hooks (idempotent) and set the quotas."""
+    global _installed
+    # huggingface_hub's user-agent code fetches an "agent harness" registry from huggingface.co
+    # (not from our endpoint) unless telemetry is off; the crawler must talk to its endpoint only.
+    hf_constants.HF_HUB_DISABLE_TELEMETRY = True
+    HTTP.configure(quotas)
+    if not _installed:
+
+        def factory() -> httpx2.Client:
+            return httpx2.Client(
+                event_hooks={
+                    "request": [hf_request_event_hook, HTTP.on_request],
+                    "response": [HTTP.on_response],
+                },
+                follow_redirects=True,
+                timeout=None,
+            )
+
+        set_client_factory(factory)
+        _installed = True
+    return HTTP
+
+
+def default_quotas(authenticated: bool) -> dict[str, int]:
+    """The published per-window quotas for a free token or an anonymous client."""
+    return {b: q[0] if authenticated else q[1] for b, q in HUB_QUOTAS.items()}

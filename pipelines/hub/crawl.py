@@ -18,38 +18,11 @@ import polars as pl
 
 from pipelines.hub.client import HubClient
 from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
+from pipelines.hub.raw import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.storage.raw import RawStore
 
 log = logging.getLogger(__name__)
 
-LISTING_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"),
-    "page_url": pl.String,
-    "page_index": pl.Int32,
-    "item_index": pl.Int32,
-    "repo_id": pl.String,
-    "sha": pl.String,
-    "last_modified": pl.String,
-    "item": pl.String,
-}
-README_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"),
-    "repo_id": pl.String,
-    "revision": pl.String,
-    "status": pl.String,
-    "detail": pl.String,
-    "sha256": pl.String,
-    "size": pl.Int64,
-    "content": pl.Binary,
-    # git blob id of the complete README (null when not read in full; absent from captures before 2026-11-23)
-    "blob_id": pl.String,
-}
-PRESENCE_RAW_SCHEMA = {
-    "checked_at": pl.Datetime("us", "UTC"),
-    "repo_id": pl.String,
-    "present": pl.Boolean,
-    "how": pl.String,
-}
 README_BATCH = 100
 
 

@@ -10,22 +10,12 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from pipelines.hub.backfill import REVISION_RAW_SCHEMA
 from pipelines.hub.client import HubClient
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA
 from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.raw import DATASET_RAW_SCHEMA, LISTING_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import DATASETS_SCHEMA
 from pipelines.storage.raw import RawStore
 
-DATASET_RAW_SCHEMA = {
-    "fetched_at": pl.Datetime("us", "UTC"),
-    "dataset_id": pl.String,
-    "status": pl.String,
-    "info": pl.String,
-    "readme_status": pl.String,
-    "readme_sha256": pl.String,
-    "readme_bytes": pl.Int64,
-}
 REFRESH_DAYS = 30
 # Legacy canonical datasets have no namespace ("c4", "wikipedia"); the Hub still answers for them.
 _CANONICAL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")

@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.hub.daily import CRAWL_RUN_SCHEMA
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA
 from pipelines.storage.warehouse import Warehouse, replace_rows
 
 

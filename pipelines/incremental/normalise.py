@@ -38,16 +38,15 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from pipelines.hub.backfill import REVISION_RAW_SCHEMA
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
-from pipelines.hub.normalise import (
+from pipelines.hub.parse import (
     QUARANTINE_SCHEMA,
     _signature,
     first_crawl_after_commit,
     follow_renames,
     revision_row,
 )
+from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
 from pipelines.storage.warehouse import Warehouse, sql_text, transaction

@@ -329,8 +329,8 @@ def update_release_papers(
 ) -> dict[str, Any]:
     """core.papers when new paper captures arrived (recording which papers changed), and core.release_papers
     for the repos whose revisions changed."""
-    from pipelines.papers.crawl import stored_papers
-    from pipelines.papers.normalise import release_papers_frame
+    from pipelines.papers.parse import release_papers_frame
+    from pipelines.papers.step import stored_papers
 
     state.attach(wh, con)
     counts: dict[str, Any] = {}
@@ -403,7 +403,8 @@ def _replace_in_tx(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFra
 
 def update_datasets(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
     """core.datasets when new dataset captures arrived, recording which datasets changed for the scoring."""
-    from pipelines.hub.datasets import DATASET_RAW_SCHEMA, build_datasets
+    from pipelines.hub.datasets import build_datasets
+    from pipelines.hub.raw import DATASET_RAW_SCHEMA
 
     state.attach(wh, con)
     fresh = _new_ledger_files(wh, con, ("hub_dataset",))

@@ -35,11 +35,11 @@ STATE_FILE = "incremental.duckdb"
 ROOT = Path(__file__).resolve().parents[1]
 # The code whose output the state holds: a change of any of these files rebuilds the state from the raw layer.
 NORMALISER_CODE = [
-    "hub/normalise.py",
+    "hub/parse.py",
     "hub/cards.py",
     "hub/ids.py",
     "hub/schema.py",
-    "papers/code_links.py",
+    "code_links.py",
     "incremental/normalise.py",
     "incremental/state.py",
 ]
@@ -52,7 +52,7 @@ SCORING_CODE = [
     "history/transitions.py",
     "history/build.py",
     "incremental/scoring.py",
-    "papers/normalise.py",
+    "papers/parse.py",
 ]
 
 DDL = """

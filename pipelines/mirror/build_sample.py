@@ -78,6 +78,11 @@ RECONSTRUCTIONS = {
     "readme-from-card-data": "README.md of a commit known only from an API body is the YAML front matter "
     "rebuilt (yaml.safe_dump) from the body's real cardData, nothing else; empty if the body has no cardData. "
     "The real README had more text.",
+    "github-repo-json": "code/github/<owner>/<repo>/repo.json and revisions/*/repo.json are rebuilt from git, not "
+    "answered by GitHub's API: created_at = the root commit's date, pushed_at = the newest commit's committer "
+    "date, fork = false (left out where unknown), license = licensee's rules applied approximately; id, "
+    "description, stars, topics, archived and other fields are left out (each body lists its own in "
+    "`_reconstructed`; see code/github/NOTICE.md).",
     "hub-api-body": "info.json is the real recorded body (the latest recording where one sha was recorded "
     "several times); downloads, likes, spaces, inference and usedStorage are as of the recording date "
     "(hub-api/INDEX.csv response_date), not the commit date. Earlier history is not in the reference.",
@@ -240,6 +245,9 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     ledger: dict[str, set[str]] = {kind: set() for kind in RECONSTRUCTIONS}
     malformed: list[str] = []
     _prepare_out(out)  # only once every input has been read: a broken reference leaves `out` untouched
+    code = copy_code_repos(reference / "github" / "repos", out / "code" / "github")
+    (out / "code" / "github" / "NOTICE.md").write_text(code_notice(reference, code), encoding="utf-8")
+    ledger["github-repo-json"] |= {f"code/github/{name}" for name in code}
     writer = MirrorWriter(out, TITLE, SOURCES)
     for repo_id, revs in repos.items():
         if len({r.id for r in revs}) != len(revs):
@@ -258,8 +266,6 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     }
     writer.finish()
     (out / "NOTICE.md").write_text(notice_text(reference, repos, papers), encoding="utf-8")
-    code = copy_code_repos(reference / "github" / "repos", out / "code" / "github")
-    (out / "code" / "github" / "NOTICE.md").write_text(code_notice(reference, code), encoding="utf-8")
     return {**_summary(out, repos, len(papers), len(excluded)), "code_repos": len(code)}
 
 

@@ -87,6 +87,7 @@ class CodeRepo:
         self.index = {c.sha: i for i, c in enumerate(self.commits)}
         self._lock = threading.Lock()
         self._trees: dict[str, dict[str, Any] | None] = {}
+        self._entries: dict[str | None, dict[str, dict[str, Any]]] = {}
 
     # ---- facts of the repo -------------------------------------------------------------------------
     @cached_property
@@ -213,11 +214,20 @@ class CodeRepo:
         return body
 
     def entries(self, i: int) -> dict[str, dict[str, Any]]:
-        """The tree entries answering commit i, by path."""
+        """The tree entries answering commit i, by path (built once per revision folder; do not modify)."""
+        folder = self.folders[i]
+        with self._lock:
+            if folder in self._entries:
+                return self._entries[folder]
         body = self.tree(i)
-        if body is None:
-            return {}
-        return {e["path"]: e for e in body["tree"] if isinstance(e, dict) and isinstance(e.get("path"), str)}
+        found = (
+            {e["path"]: e for e in body["tree"] if isinstance(e, dict) and isinstance(e.get("path"), str)}
+            if body is not None
+            else {}
+        )
+        with self._lock:
+            self._entries[folder] = found
+        return found
 
     def entry_sha(self, i: int | None, path: str) -> str | None:
         """The blob or tree sha at `path` in commit i (None: absent); '' is the root tree."""

@@ -10,5 +10,6 @@ Public API (pure functions on Polars frames; nothing here imports Dagster):
 - `licence_rule`: `apply_licence_files(revisions, license_files)` (the effective licence of card and files)
 - `code_evidence`: `release_code_signals(df, code)` (what the releases' linked code repositories show)
 - `derivatives`: `link_derivatives(revisions_latest)` -> derivatives and the relicensing flag
-- `rubric`: `load_rubric(path=None)`; `run`: `score_in_batches(...)`; `bench`: `run_scoring_bench(n)`
+- `rubric`: `load_rubric(path=None)`; `run`: `score_in_batches(...)`
+(The scoring benchmark is `benchmarks/scoring.py`, outside the package and its code fingerprint.)
 """

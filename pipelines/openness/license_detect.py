@@ -10,6 +10,7 @@ rules (thresholds, mapping, several licences in one file) are in docs/rubric.md,
 from __future__ import annotations
 
 import csv
+import threading
 import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cache
@@ -78,15 +79,23 @@ def _families() -> dict[str, str]:
     return dict(zip(cat["id"].to_list(), cat["family"].to_list(), strict=True))
 
 
-@cache
+_INDEX_LOCK = threading.Lock()
+_INDEX: list[Any] = []
+
+
 def licence_index() -> Any:
     """ScanCode's licence index, loaded on first use and kept for the life of the process."""
-    with warnings.catch_warnings():
-        # typecode (imported by ScanCode) warns that it uses the system libmagic; nothing here needs it.
-        warnings.simplefilter("ignore")
-        from licensedcode.cache import get_index
+    # One load per process even when threads ask at once: the index takes ~1.4 GB.
+    with _INDEX_LOCK:
+        if not _INDEX:
+            with warnings.catch_warnings():
+                # Without the typecode-libmagic wheel, typecode (imported by ScanCode) warns that it
+                # falls back to the system's libmagic; licence matching does not use it.
+                warnings.simplefilter("ignore")
+                from licensedcode.cache import get_index
 
-        return get_index()
+                _INDEX.append(get_index())
+        return _INDEX[0]
 
 
 @dataclass(frozen=True)

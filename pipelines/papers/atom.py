@@ -17,7 +17,7 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from pipelines.papers.code_links import find_code_urls
+from pipelines.code_links import find_code_urls
 from pipelines.papers.ids import try_parse_arxiv_id
 
 ATOM = "{http://www.w3.org/2005/Atom}"

@@ -8,9 +8,9 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.report_html import render_report
-from pipelines.publish.snapshot import write_snapshot
-from pipelines.quality.gates import GateThresholds, evaluate_gates, previous_snapshot
-from pipelines.quality.gx_run import run_all
+from pipelines.publish.snapshot import previous_snapshot, write_snapshot
+from pipelines.quality.gates import GateThresholds, evaluate_gates
+from pipelines.quality.gx_run import quarantine_counts, run_all
 from pipelines.quality.ledger import Ledger
 from pipelines.quality.report import render_quality_report
 from pipelines.storage.warehouse import Warehouse
@@ -22,14 +22,6 @@ def crawl_window(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
         "SELECT min(crawl_date)::VARCHAR, max(crawl_date)::VARCHAR FROM core.crawl_runs"
     ).fetchone()
     return {"from": first, "to": last}
-
-
-def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """Quarantined inputs per reason."""
-    rows = con.execute(
-        "SELECT reason, count(*) FROM core.quarantine GROUP BY reason ORDER BY reason"
-    ).fetchall()
-    return {reason: n for reason, n in rows}
 
 
 class PublishBlocked(RuntimeError):

@@ -97,6 +97,15 @@ def previous_version(snapshots: Path) -> str | None:
     return versions[-1] if versions else None
 
 
+def previous_snapshot(snapshots: Path) -> tuple[dict | None, Path | None]:
+    """The manifest and folder of the snapshot a new one is compared with (None, None if there is none)."""
+    version = previous_version(Path(snapshots))
+    if version is None:
+        return None, None
+    folder = Path(snapshots) / version
+    return json.loads((folder / "manifest.json").read_text(encoding="utf-8")), folder
+
+
 def existing_tables(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """The public tables (tables or views) that exist in this warehouse."""
     present = {

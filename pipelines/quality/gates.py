@@ -8,7 +8,6 @@ anyway with an override that names the gates and says why; the reason is recorde
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,17 +44,6 @@ class GateThresholds:
 
     release_drop: float = 0.05  # releases lost since the previous snapshot
     spectrum_flip: float = 0.20  # releases (present in both) whose latest spectrum level changed
-
-
-def previous_snapshot(snapshots: Path) -> tuple[dict | None, Path | None]:
-    """The manifest and folder of the snapshot a new one is compared with (None, None if there is none)."""
-    from pipelines.publish.snapshot import previous_version
-
-    version = previous_version(Path(snapshots))
-    if version is None:
-        return None, None
-    folder = Path(snapshots) / version
-    return json.loads((folder / "manifest.json").read_text(encoding="utf-8")), folder
 
 
 def _gate(

@@ -35,8 +35,9 @@ MAX_EXAMPLES = 5
 # (it ends with the repo that crosses the mark, so one large repo makes a larger batch): memory stays
 # bounded whatever the table's size (the pandas copy and GX's own frames take ~0.5 KB a row; the 20M rows
 # of core.disclosures at 300,000 models peaked at 11 GB in one pass). Other suites take one pass.
-# OPENNESS_GX_BATCH_ROWS sets it (more memory, fewer passes; 0: one pass whatever the size).
-BATCH_ROWS = int(os.environ.get("OPENNESS_GX_BATCH_ROWS") or 4_000_000)
+# This is the default; callers pass `batch_rows` (the Dagster checks take it from the quality resource's
+# field of the same name: more memory, fewer passes; 0: one pass whatever the size).
+BATCH_ROWS = 4_000_000
 _GX: dict[str, Any] = {}  # the imported GX modules, once per process
 
 
@@ -578,9 +579,10 @@ def _run_suite(
 
 def quarantine_counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """Rows held in core.quarantine per reason."""
-    from pipelines.publish.publish import quarantine_counts as counts
-
-    return counts(con)
+    rows = con.execute(
+        "SELECT reason, count(*) FROM core.quarantine GROUP BY reason ORDER BY reason"
+    ).fetchall()
+    return {reason: n for reason, n in rows}
 
 
 def run_all(

@@ -46,7 +46,7 @@ DISCLOSURE_METHODS = ("declared", "inferred", "unknown")
 DIRECTIONS = ("opening", "closing", "lateral")
 # How a presence check found a repo (pipelines/hub: the history walk's 404, the weekly full-listing sweep).
 PRESENCE_CHECKS = ("commits_404", "sweep_present", "sweep_404")
-# Every reason pipelines/hub/normalise.py writes to core.quarantine; a new reason must be added here
+# Every reason pipelines/hub/parse.py writes to core.quarantine; a new reason must be added here
 # (and to docs/quality.md) so that nothing is held for a reason nobody has looked at.
 QUARANTINE_REASONS = (
     "invalid_identifier",

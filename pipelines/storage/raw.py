@@ -8,31 +8,91 @@ write leaves no partial file behind.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import importlib.util
 import json
 import os
+import pkgutil
 import re
 from datetime import date
 from pathlib import Path
 
 import polars as pl
 
-SOURCES = (
-    "hub_listing",
-    "hub_readme",
-    "hub_revision",
-    "hub_commits",
-    "hub_dataset",
-    "arxiv",
-    "hf_paper",
-    "crawl_run",
-    "hub_presence",
-    # the code repositories source (pipelines/code/raw.py holds their schemas)
-    "github_repo",
-    "github_tree",
-    "github_file",
-    "github_file_commits",
-)
+# Each source declares its raw captures in its own `raw.py` (`register(name, schema)` at import);
+# `schema_of` and `folder` find the declarations of every `pipelines.<package>.raw` module on first use.
+_SCHEMAS: dict[str, dict[str, pl.DataType]] = {}
+_DISCOVERED = False
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def register(source: str, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
+    """Declare a raw source and its schema (from the source's raw.py); returns the schema."""
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", source):
+        raise ValueError(f"a raw source name is lower-case letters, digits and '_', got {source!r}")
+    known = _SCHEMAS.get(source)
+    if known is not None and known != schema:
+        raise ValueError(f"raw source {source!r} is already registered with another schema")
+    _SCHEMAS[source] = schema
+    return schema
+
+
+def _discover() -> None:
+    """Import the raw.py of every package of `pipelines` once, so that each registers its sources."""
+    global _DISCOVERED
+    if _DISCOVERED:
+        return
+    import pipelines
+
+    for module in pkgutil.iter_modules(pipelines.__path__):
+        if module.ispkg and importlib.util.find_spec(f"pipelines.{module.name}.raw") is not None:
+            importlib.import_module(f"pipelines.{module.name}.raw")
+    _DISCOVERED = True
+
+
+def sources() -> tuple[str, ...]:
+    """Every registered raw source, sorted."""
+    _discover()
+    return tuple(sorted(_SCHEMAS))
+
+
+def schema_of(source: str) -> dict[str, pl.DataType]:
+    """The declared schema of a raw source; a clear error for an unknown one."""
+    if source not in _SCHEMAS:
+        _discover()
+    if source not in _SCHEMAS:
+        raise ValueError(f"unknown raw source {source!r}")
+    return _SCHEMAS[source]
+
+
+# The store's own source: one row per step of a crawl (any source), with what it did and cost
+# (pipelines/storage/accounts.py writes it; core.crawl_runs reads it).
+CRAWL_RUN_SCHEMA = {
+    "run_key": pl.String,
+    "crawl_date": pl.String,
+    "started_at": pl.Datetime("us", "UTC"),
+    "finished_at": pl.Datetime("us", "UTC"),
+    "endpoint": pl.String,
+    "scope": pl.String,
+    "status": pl.String,
+    "pages": pl.Int64,
+    "models_listed": pl.Int64,
+    "models_new": pl.Int64,
+    "models_changed": pl.Int64,
+    "models_deleted": pl.Int64,
+    "readmes_fetched": pl.Int64,
+    "requests_api": pl.Int64,
+    "requests_resolvers": pl.Int64,
+    "bytes_total": pl.Int64,
+    "retries": pl.Int64,
+    "status_429": pl.Int64,
+    "status_5xx": pl.Int64,
+    "seconds": pl.Float64,
+    "watermark": pl.Datetime("us", "UTC"),
+    "reached_watermark": pl.Boolean,
+    "detail": pl.String,
+}
+register("crawl_run", CRAWL_RUN_SCHEMA)
 
 
 def payload_digest(frame: pl.DataFrame, columns: list[str]) -> str:
@@ -56,8 +116,7 @@ class RawStore:
 
     def folder(self, source: str, crawl_date: str) -> Path:
         """The partition folder of one source and crawl date."""
-        if source not in SOURCES:
-            raise ValueError(f"unknown raw source {source!r}")
+        schema_of(source)  # an unknown source is an error
         if not _DATE.match(crawl_date):
             raise ValueError(f"crawl date must be YYYY-MM-DD, got {crawl_date!r}")
         date.fromisoformat(crawl_date)

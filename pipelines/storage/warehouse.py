@@ -18,7 +18,9 @@ import polars as pl
 
 from pipelines.storage.raw import RawStore
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+# `pipelines/sql` (a link to the top-level `sql/` in the repository, package data in a wheel): the same
+# path in a source checkout, an editable install and an installed wheel.
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 SCHEMA_VERSION = 1
 
 
@@ -79,8 +81,19 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
+def migration_files(sql_dir: Path | None = None) -> list[Path]:
+    """The migration files in `<sql_dir>/migrations/` (default: the package's), in the order they apply;
+    raises when there are none (a package installed without its SQL files must not pass for migrated)."""
+    folder = (sql_dir or SQL_DIR) / "migrations"
+    files = sorted(folder.glob("*.sql"))
+    if not files:
+        raise FileNotFoundError(f"no migrations found in {folder}: the package's SQL files are missing")
+    return files
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Apply the migrations in `sql/migrations/` that have not run yet; returns those applied."""
+    files = migration_files()  # before touching the database: no migrations is an error, not "up to date"
     con.execute("CREATE SCHEMA IF NOT EXISTS meta")
     con.execute(
         "CREATE TABLE IF NOT EXISTS meta.schema_migrations (name VARCHAR PRIMARY KEY, "
@@ -88,7 +101,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[str]:
     )
     done = {r[0] for r in con.execute("SELECT name FROM meta.schema_migrations").fetchall()}
     applied = []
-    for path in sorted((SQL_DIR / "migrations").glob("*.sql")):
+    for path in files:
         if path.name in done:
             continue
         with transaction(con):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.bench.cards import bench_cards, compare_metadata, cross_check, run_cards_bench, table_rows
+from benchmarks.cards import bench_cards, compare_metadata, cross_check, run_cards_bench, table_rows
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 """The crawl-cost harness at small scale: the real crawler against a synthetic mirror wastes no request.
 
-The same code as `make bench` (pipelines/bench/crawl_cost.py) on 1,500 models, so that the targets of the
+The same code as `make bench` (benchmarks/crawl_cost.py) on 1,500 models, so that the targets of the
 benchmark hold in every test run, not only when someone runs the benchmark.
 """
 
@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from pipelines.bench.crawl_cost import run_crawl_cost
+from benchmarks.crawl_cost import run_crawl_cost
 
 pytestmark = pytest.mark.slow
 

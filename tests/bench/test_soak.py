@@ -1,6 +1,6 @@
 """The soak harness on a few days: faults and a SIGKILL leave the same warehouse as a clean run.
 
-The same code as `make bench` (pipelines/bench/soak.py, 60 crawl dates there) on 6 crawl dates of the sample
+The same code as `make bench` (benchmarks/soak.py, 60 crawl dates there) on 6 crawl dates of the sample
 corpus, with 2 shards and lower fault rates on the Hub requests only so that it stays around a minute: real
 HTTP to the hub mirror, real crawl processes, real DuckDB files.
 """
@@ -11,7 +11,7 @@ import signal
 
 import pytest
 
-from pipelines.bench.soak import run_soak, soak_dates
+from benchmarks.soak import run_soak, soak_dates
 
 pytestmark = pytest.mark.slow
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from benchmarks.synthetic import DISTRIBUTIONS, generate_mirror
 from pipelines.mirror.layout import FORMAT, parse_date
 from pipelines.mirror.server import MirrorServer
-from pipelines.mirror.synthetic import DISTRIBUTIONS, generate_mirror
 
 DAYS = ["2026-03-02", "2026-03-03"]
 N = 600

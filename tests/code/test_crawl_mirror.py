@@ -261,9 +261,11 @@ def test_a_defect_in_one_repo_never_stops_the_others(clean, code_mirror, tmp_pat
     wh = Warehouse(tmp_path / "wh")
     faults = FaultConfig(seed=1, rate_5xx=1.0, paths=r"/repos/openai/human-eval")
     with MirrorServer(code_mirror, faults=faults) as srv:
-        summary = run_code(wh, settings(srv, max_retries=1, base_wait=0.01), DAY, ASKED, now=NOW)
+        summary = run_code(
+            wh, settings(srv, max_retries=1, base_wait=0.01), DAY, [*ASKED, "not a repo"], now=NOW
+        )
     assert summary["status"] == "partial"
-    assert list(summary["errors"]) == ["openai/human-eval"]
+    assert list(summary["errors"]) == ["not a repo", "openai/human-eval"]
     assert "TransientFailure" in summary["errors"]["openai/human-eval"]
     assert len(set(raw.scan(wh.raw, "github_repo")["repo"])) == len(ASKED) - 1
 
@@ -297,3 +299,181 @@ def test_licence_files_identified_and_licence_change_dated(clean) -> None:
     first_llama2 = next(r for r in ids if r[2] == "llama2")
     assert ids[0][2] == "gpl-3.0"
     assert first_llama2[0].startswith("6d4c0c29") and first_llama2[1].startswith("2023-07-18")
+
+
+def test_replay_crawls_the_state_as_of_the_crawl_date(code_mirror, tmp_path) -> None:
+    """Against a mirror in replay mode, a crawl of 2023-05-01 sees meta-llama/llama before Llama 2."""
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        summary = run_code(
+            wh,
+            settings(srv, replay=True),
+            "2023-05-01",
+            ["meta-llama/llama", "huggingface/alignment-handbook"],
+            now=datetime(2023, 5, 1, tzinfo=UTC),
+        )
+        paths = {r["path"] for r in github_log(srv)}
+    assert all(p.startswith("/as-of/2023-05-01/api/v3/") for p in paths)
+    assert summary["outcomes"] == {"ok": 1, "gone": 1, "contents_read": 1}  # the handbook did not exist yet
+    files = raw.scan(wh.raw, "github_file")
+    assert files["path"].to_list() == ["LICENSE"]
+    assert b"GNU GENERAL PUBLIC LICENSE" in files["content"][0]
+
+
+def test_truncated_tree_gives_unknown_not_false(tmp_path) -> None:
+    """GitHub cut the recursive tree: kinds without a match are unknown (null), and the root level is
+    asked on its own so licence files are not missed."""
+    import shutil
+
+    from tests.code.conftest import REPOS
+
+    mirror = tmp_path / "mirror"
+    (mirror / "code/github/openai").mkdir(parents=True)
+    (mirror / "mirror.json").write_text(json.dumps({"format": "hub-mirror/1", "title": "t", "sources": "x"}))
+    shutil.copytree(REPOS / "openai/human-eval", mirror / "code/github/openai/human-eval")
+    head = json.loads((mirror / "code/github/openai/human-eval/commits.json").read_text())[0]["sha"]
+    tree_file = mirror / "code/github/openai/human-eval/revisions" / head / "tree.json"
+    tree = json.loads(tree_file.read_text())
+    tree_file.write_text(json.dumps({**tree, "truncated": True}))
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["openai/human-eval"], now=NOW)
+        trees = [r for r in github_log(srv) if "/git/trees/" in r["path"]]
+    assert [("recursive" in r["query"]) for r in trees] == [True, False]
+    row = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    ).row(0, named=True)
+    assert row["evaluation_code"] is True
+    assert row["training_code"] is None and row["inference_code"] is None
+    assert json.loads(row["evidence"])["tree"]["truncated"] is True
+
+
+def test_licence_history_pages_through_link_headers(clean, code_mirror, tmp_path) -> None:
+    """Small pages: the history is followed through GitHub's `Link: rel="next"` and comes out the same."""
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        run_code(wh, settings(srv, per_page=2), DAY, ASKED, now=NOW)
+        pages = [
+            r
+            for r in github_log(srv)
+            if r["path"].endswith("/meta-llama/llama/commits") and "path" in r["query"]
+        ]
+    licence_pages = [r for r in pages if r["query"]["path"] == ["LICENSE"]]
+    assert len(licence_pages) >= 4  # eight commits touched LICENSE, two a page
+    assert captures(wh) == captures(clean[0])
+
+
+def test_a_moved_repo_stays_moved_and_is_asked_under_its_new_name(code_mirror, tmp_path) -> None:
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(code_mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["facebookresearch/llama"], now=NOW)
+        srv.reset_log()
+        # ten days later (tree re-read): every request goes to the new name, no 301 again
+        run_code(wh, settings(srv), "2026-03-12", ["facebookresearch/llama"], now=NOW + timedelta(days=10))
+        asked = [r["path"] for r in github_log(srv)]
+    assert asked[0] == "/api/v3/repos/meta-llama/llama" and not any("facebookresearch" in p for p in asked)
+    rows = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    )
+    assert rows.select("repo", "full_name", "status").rows() == [
+        ("facebookresearch/llama", "meta-llama/llama", "moved")
+    ]
+
+
+def test_the_run_account_reaches_core_crawl_runs(clean) -> None:
+    """The code run's cost lands in core.crawl_runs through the table's own build step."""
+    from pipelines.runner import run_step
+
+    wh, summary, log = clean
+    with wh.connect() as con:
+        run_step("crawl_runs", wh, con, full=True)
+        row = con.execute(
+            "SELECT scope, status, requests_api, retries, detail FROM core.crawl_runs WHERE scope = ?",
+            ["code:github"],
+        ).fetchone()
+    scope, status, requests_api, retries, detail = row
+    assert (scope, status, requests_api, retries) == ("code:github", "complete", len(log), 0)
+    assert json.loads(detail)["quota_used"] == sum(r["counted"] for r in log)
+
+
+def test_the_step_crawls_what_captured_cards_and_papers_link_to(code_mirror, tmp_path) -> None:
+    """Links come from each repo's latest captured README and from the captured paper answers."""
+    from pipelines.code.step import cited_code_repos, run_code_step
+    from pipelines.storage.raw import schema_of
+
+    wh = Warehouse(tmp_path / "wh")
+
+    def readme(repo_id: str, when: datetime, text: str) -> None:
+        row = dict.fromkeys(schema_of("hub_readme"))
+        row.update(fetched_at=when, repo_id=repo_id, revision="0" * 40, status="ok", content=text.encode())
+        wh.raw.append(
+            "hub_readme", DAY, pl.DataFrame([row], schema=schema_of("hub_readme")), ["repo_id", "fetched_at"]
+        )
+
+    readme("lmsys/old", NOW - timedelta(days=30), "Code: https://github.com/tatsu-lab/stanford_alpaca")
+    readme("lmsys/old", NOW, "Trained with [our code](https://github.com/huggingface/alignment-handbook).")
+    arxiv = dict.fromkeys(schema_of("arxiv"))
+    arxiv.update(
+        fetched_at=NOW,
+        url="x",
+        status_code=200,
+        body="<summary>Code at github.com/OpenAI/human-eval.</summary>",
+    )
+    wh.raw.append("arxiv", DAY, pl.DataFrame([arxiv], schema=schema_of("arxiv")), ["body"])
+    # the card's older link is not followed: only each repo's latest README counts
+    assert cited_code_repos(wh.raw) == ["huggingface/alignment-handbook", "openai/human-eval"]
+    with MirrorServer(code_mirror) as srv:
+        summary = run_code_step(wh, settings(srv), DAY, now=NOW)
+    assert summary["status"] == "complete" and summary["outcomes"]["ok"] == 2
+
+
+def test_the_sample_corpus_code_repos_recrawl_for_nothing(tmp_path) -> None:
+    """Every code repository of the bundled sample: crawled completely, then re-crawled next day for
+    one 304 each and no quota."""
+    sample = ROOT / "pipelines" / "mirror" / "sample"
+    base = sample / "code" / "github"
+    repos = sorted(
+        f"{o.name}/{r.name}" for o in base.iterdir() if o.is_dir() for r in o.iterdir() if r.is_dir()
+    )
+    assert len(repos) >= 17
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(sample) as srv:
+        first = run_code(wh, settings(srv), DAY, repos, now=NOW)
+        srv.reset_log()
+        second = run_code(wh, settings(srv), "2026-03-03", repos, now=NOW + timedelta(days=1))
+        log = github_log(srv)
+    assert first["status"] == "complete" and first["outcomes"]["ok"] == len(repos), first
+    assert second["quota_used"] == 0 and len(log) == len(repos) and {r["status"] for r in log} == {304}
+    assert not any(r["counted"] for r in log)
+
+
+def test_fork_archived_and_github_detection_come_from_the_body(tmp_path) -> None:
+    """A fork (archived) whose parent is named: metadata as GitHub's body gives it."""
+    import shutil
+
+    from tests.code.conftest import REPOS
+
+    mirror = tmp_path / "mirror"
+    folder = mirror / "code/github/someone/human-eval"
+    folder.parent.mkdir(parents=True)
+    (mirror / "mirror.json").write_text(json.dumps({"format": "hub-mirror/1", "title": "t", "sources": "x"}))
+    shutil.copytree(REPOS / "openai/human-eval", folder)
+    body = json.loads((folder / "repo.json").read_text())
+    body.update(
+        full_name="someone/human-eval",
+        fork=True,
+        archived=True,
+        parent={"full_name": "openai/human-eval", "id": 1},
+    )
+    (folder / "repo.json").write_text(json.dumps(body))
+    for revision in (folder / "revisions").iterdir():
+        (revision / "repo.json").unlink(missing_ok=True)  # the top-level body answers for every commit
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["https://github.com/someone/human-eval"], now=NOW)
+    row = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    ).row(0, named=True)
+    assert (row["fork"], row["archived"], row["parent"]) == (True, True, "openai/human-eval")
+    assert (row["github_license"], row["license_id"], row["license_source"]) == ("MIT", "mit", "github")
+    assert row["created_at"] == "2021-07-08T01:06:40Z" and row["default_branch"] == "master"

@@ -42,7 +42,7 @@ def test_bad_urls_are_one_line_errors(url: str, message: str) -> None:
 
 
 def test_repo_keys_from_normalised_card_links() -> None:
-    # pipelines/papers/code_links.py normalises card and paper links to lower-case https URLs
+    # pipelines/code_links.py normalises card and paper links to lower-case https URLs
     urls = [
         "https://github.com/lm-sys/fastchat",
         "https://gitlab.com/x/y",

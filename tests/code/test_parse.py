@@ -5,12 +5,8 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from pipelines.code.parse import (
-    SUPPORTING_MIN_ORGS,
-    catalogue_licence,
-    licence_of,
-    release_code_rows,
-)
+from pipelines.code.parse import catalogue_licence, licence_of
+from pipelines.code.release_code import SUPPORTING_MIN_ORGS, release_code_rows
 
 
 @pytest.mark.parametrize(
@@ -68,3 +64,45 @@ def test_a_repo_linked_by_many_organisations_is_a_supporting_library() -> None:
     assert roles["someone/model"] == "release_code"  # the owner's own release
     fewer = release_code_rows(_links(rows[: SUPPORTING_MIN_ORGS - 1]))
     assert set(fewer["role"]) == {"release_code"}
+
+
+def test_code_links_from_the_latest_card_and_cited_papers() -> None:
+    from pipelines.code.release_code import code_links, repos_to_crawl
+
+    revisions = pl.DataFrame(
+        {
+            "repo_id": ["lmsys/vicuna", "lmsys/vicuna", "allenai/tulu"],
+            "committed_at": ["2023-01-01", "2023-06-01", "2023-11-01"],
+            "code_urls": [["https://github.com/old/repo"], ["https://github.com/lm-sys/fastchat"], []],
+        }
+    )
+    papers = pl.DataFrame(
+        {
+            "arxiv_id": ["2311.10702"],
+            "code_urls": [["https://github.com/allenai/open-instruct", "https://gitlab.com/a/b"]],
+        }
+    )
+    release_papers = pl.DataFrame({"repo_id": ["allenai/tulu"], "arxiv_id": ["2311.10702"]})
+    links = code_links(revisions, papers, release_papers)
+    assert links.rows() == [
+        ("allenai/tulu", "https://github.com/allenai/open-instruct", "paper"),
+        ("allenai/tulu", "https://gitlab.com/a/b", "paper"),
+        ("lmsys/vicuna", "https://github.com/lm-sys/fastchat", "card"),
+    ]
+    assert repos_to_crawl(links) == ["allenai/open-instruct", "lm-sys/fastchat"]
+
+
+@pytest.mark.parametrize(
+    ("paths", "code"),
+    [
+        (["DATA_LICENSE", "LICENSE", "WEIGHT_DIFF_LICENSE"], ["LICENSE"]),  # tatsu-lab/stanford_alpaca
+        (["LICENSE-CODE", "LICENSE-MODEL"], ["LICENSE-CODE"]),  # deepseek-ai/DeepSeek-Coder
+        (["LICENSE", "Tongyi Qianwen LICENSE AGREEMENT"], ["LICENSE"]),  # QwenLM/Qwen
+        (["MODEL_LICENSE"], ["MODEL_LICENSE"]),  # nothing generic: every licence file
+        (["COPYING", "COPYING.LESSER"], ["COPYING", "COPYING.LESSER"]),
+    ],
+)
+def test_code_licence_paths(paths, code) -> None:
+    from pipelines.code.parse import code_licence_paths
+
+    assert code_licence_paths(paths) == code

@@ -12,8 +12,8 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.hub.crawl import LISTING_RAW_SCHEMA
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
+from pipelines.hub.raw import LISTING_RAW_SCHEMA
 from pipelines.incremental.normalise import update_revisions
 from pipelines.openness.catalogue import resolve_licenses
 from pipelines.papers.atom import AtomError, parse_feed

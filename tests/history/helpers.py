@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from pipelines.hub.daily import run_crawl
-from pipelines.hub.steps import run_datasets, run_history, run_papers_step
+from pipelines.hub.step import run_crawl, run_datasets, run_history
 from pipelines.mirror.server import MirrorServer
+from pipelines.papers.step import run_papers_step
 from pipelines.runner import build_all as run_all
 from pipelines.storage.warehouse import Warehouse
-from tests.hub.crawl_helpers import SAMPLE, commits_of, settings
+from tests.hub.crawl_helpers import SAMPLE, commits_of, papers_settings, settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 # Order-free comparisons leave out the run log and the columns that record when a capture was made.
@@ -38,13 +38,14 @@ def crawl(wh: Warehouse, days: list[str], *, history: bool) -> None:
     """Run the daily crawl for each day (in the order given): listing and READMEs, the history walk if
     asked, then the named datasets and cited papers, as the daily jobs do."""
     with MirrorServer(SAMPLE) as srv:
-        conf = settings(srv.url, token="hf_test", arxiv_endpoint=srv.arxiv_url, arxiv_min_interval=0.0)
+        conf = settings(srv.url, token="hf_test")
+        papers_conf = papers_settings(conf, srv.arxiv_url)
         for day in days:
             run_crawl(wh, conf, day, now=NOW)
             if history:
                 run_history(wh, conf, day, now=NOW)
             run_datasets(wh, conf, day, now=NOW)
-            run_papers_step(wh, conf, day)
+            run_papers_step(wh, papers_conf, day)
 
 
 def build_all(wh: Warehouse) -> None:

@@ -19,8 +19,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from pipelines.bench.rawgen import generate_day, generate_raw
-from pipelines.hub.daily import run_crawl
+from benchmarks.rawgen import generate_day, generate_raw
+from pipelines.hub.step import run_crawl
 from pipelines.incremental import normalise, scoring, state
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import build_all as build_incremental
@@ -260,7 +260,11 @@ def test_build_tables_is_incremental_and_a_run_config_forces_a_full_rebuild(tmp_
     def run(config: dict | None = None) -> dict:
         with dg.DagsterInstance.ephemeral() as instance:
             result = job.execute_in_process(instance=instance, run_config=config or {})
-        (mat,) = result.asset_materializations_for_node("core__revisions")
+        (mat,) = [
+            m
+            for m in result.asset_materializations_for_node("core__revisions")
+            if m.asset_key == dg.AssetKey(["core", "revisions"])
+        ]
         return {k: v.value for k, v in mat.metadata.items() if k != "preview"}
 
     first, second = run(), run()

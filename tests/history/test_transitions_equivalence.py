@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipelines.history.bench import DIMENSIONS, bench_ranks, synthetic_history
+from benchmarks.history import DIMENSIONS, bench_ranks, synthetic_history
 from pipelines.history.transitions import (
     TRANSITIONS_SCHEMA,
     _lexical_order,

@@ -8,18 +8,32 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.hub.daily import CrawlSettings
+from pipelines.hub.settings import HubSettings
 from pipelines.mirror.layout import parse_date
+from pipelines.papers.settings import PapersSettings
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "pipelines" / "mirror" / "sample"
 
 
-def settings(url: str, **overrides: object) -> CrawlSettings:
+def settings(url: str, **overrides: object) -> HubSettings:
     """Replay settings against a local mirror: no quotas, short waits."""
     base = {"endpoint": url, "replay": True, "rate_limit": False, "base_wait": 0.05, "timeout": 5.0}
-    return CrawlSettings(**{**base, **overrides})
+    return HubSettings(**{**base, **overrides})
+
+
+def papers_settings(hub: HubSettings, arxiv_url: str, **overrides: object) -> PapersSettings:
+    """Papers settings for the same mirror and scope as a Hub crawl's settings (no pacing)."""
+    base = {
+        "arxiv_endpoint": arxiv_url,
+        "arxiv_min_interval": 0.0,
+        "hub_endpoint": hub.endpoint,
+        "hub_min_interval": 1.0 if hub.rate_limit else 0.0,
+        "replay": hub.replay,
+        "authors": hub.authors,
+    }
+    return PapersSettings(**{**base, **overrides})
 
 
 def commits_of(mirror: Path) -> dict[str, list[dict]]:
@@ -42,7 +56,8 @@ def heads_as_of(mirror: Path, day: str) -> dict[str, str]:
 
 
 def has_readme(mirror: Path, repo: str, sha: str) -> bool:
-    """Whether the repo's info at that commit (or the nearest older folder) lists README.md."""
+    """Whether the repo's info at that commit (or the nearest older folder) lists README.md, or lists no
+    files at all (an unrecorded file list: the crawler must ask for the README)."""
     commits = sorted(commits_of(mirror)[repo], key=lambda c: parse_date(c["date"]))
     folder = None
     for commit in commits:
@@ -52,7 +67,9 @@ def has_readme(mirror: Path, repo: str, sha: str) -> bool:
         if commit["id"] == sha:
             break
     info = json.loads((folder / "info.json").read_text())
-    return any(s.get("rfilename") == "README.md" for s in info.get("siblings", []))
+    if "siblings" not in info:
+        return True
+    return any(s.get("rfilename") == "README.md" for s in info["siblings"])
 
 
 def raw_fingerprint(wh: Warehouse) -> dict[str, list[tuple]]:

@@ -7,8 +7,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from pipelines.hub.daily import run_crawl
-from pipelines.hub.steps import run_history
+from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.layout import parse_date
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage.warehouse import Warehouse
@@ -107,7 +106,7 @@ def test_backfill_reads_each_commit_once_and_skips_unchanged_readmes(warehouses)
 
 def test_backfill_batches_write_few_files_and_the_same_rows(tmp_path):
     from pipelines.hub.backfill import run_backfill
-    from pipelines.hub.daily import client_for
+    from pipelines.hub.step import client_for
 
     per_repo, batched = Warehouse(tmp_path / "per-repo"), Warehouse(tmp_path / "batched")
     with MirrorServer(SAMPLE) as srv:
@@ -123,7 +122,7 @@ def test_backfill_batches_write_few_files_and_the_same_rows(tmp_path):
 
 def test_a_failure_mid_backfill_keeps_what_the_finished_repos_fetched(warehouses, tmp_path):
     from pipelines.hub.backfill import run_backfill, tracked_heads
-    from pipelines.hub.daily import client_for
+    from pipelines.hub.step import client_for
     from pipelines.mirror.server import FaultConfig
 
     wh = Warehouse(tmp_path / "wh")

@@ -12,8 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from pipelines.hub.client import CrawlError
-from pipelines.hub.daily import run_crawl
-from pipelines.hub.steps import run_history
+from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
@@ -74,10 +73,11 @@ KILLED_CRAWL = """
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from pipelines.hub.daily import CrawlSettings, run_crawl
+from pipelines.hub.settings import HubSettings
+from pipelines.hub.step import run_crawl
 from pipelines.storage.warehouse import Warehouse
 url, root, day = sys.argv[1:4]
-run_crawl(Warehouse(Path(root)), CrawlSettings(endpoint=url, replay=True, rate_limit=False, page_size=2),
+run_crawl(Warehouse(Path(root)), HubSettings(endpoint=url, replay=True, rate_limit=False, page_size=2),
           day, now=datetime(2026, 1, 1, tzinfo=UTC))
 """
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.hub.daily import run_crawl
+from pipelines.hub.step import run_crawl
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import SAMPLE, has_readme, heads_as_of, raw_fingerprint, settings

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from pipelines.hub.daily import run_crawl
-from pipelines.hub.steps import run_papers_step
+from pipelines.hub.step import run_crawl
 from pipelines.mirror.server import FaultConfig, MirrorServer
+from pipelines.papers.step import run_papers_step
 from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
-from tests.hub.crawl_helpers import SAMPLE, settings
+from tests.hub.crawl_helpers import SAMPLE, papers_settings, settings
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 DAY = "2024-02-19"
@@ -20,15 +20,10 @@ def test_papers_step_accounts_for_every_request_at_the_mirror(tmp_path):
     wh = Warehouse(tmp_path / "wh")
     faults = FaultConfig(seed=5, rate_429=0.1, rate_5xx=0.1, retry_after=0, paths=r"/api/papers/|/arxiv/")
     with MirrorServer(SAMPLE, faults=faults) as srv:
-        conf = settings(
-            srv.url,
-            arxiv_endpoint=srv.arxiv_url,
-            arxiv_min_interval=0.0,
-            authors=("mistralai", "Qwen", "meta-llama"),
-        )
+        conf = settings(srv.url, authors=("mistralai", "Qwen", "meta-llama"))
         run_crawl(wh, conf, DAY, now=NOW)
         srv.reset_log()
-        result = run_papers_step(wh, conf, DAY)
+        result = run_papers_step(wh, papers_settings(conf, srv.arxiv_url), DAY)
         log = list(srv.requests)
     hub_papers = [r for r in log if "/api/papers/" in r["path"]]
     arxiv = [r for r in log if "/arxiv/" in r["path"]]

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
-from pipelines.hub.daily import run_crawl
 from pipelines.hub.scope import DEFAULT_WATCHLIST, item_filter, load_watchlist
+from pipelines.hub.step import run_crawl
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import SAMPLE, heads_as_of, settings

@@ -368,3 +368,45 @@ def test_unknown_file_lists_are_served_and_parsed_as_unknown() -> None:
         assert known.siblings, "a recorded API body keeps its file list"
     empty = revision_row({"id": "a/b", "sha": "0" * 40, "siblings": []}, "ok", None, datetime.now(UTC))
     assert empty["files"] == [] and empty["has_weights"] is False  # a recorded empty list stays known
+
+
+CODE_FILE = re.compile(
+    r"(?i)^(licen[cs]e.*|.*[-_ ]licen[cs]e.*|copying.*|readme.*|notice.*|pyproject\.toml|setup\.py|requirements.*\.txt)$"
+)
+
+
+def test_code_repos_hold_only_what_the_format_lists() -> None:
+    from pipelines.hub.ids import git_blob_sha1
+
+    code = SAMPLE / "code" / "github"
+    repos = sorted(p.parent for p in code.glob("*/*/commits.json"))
+    assert len(repos) == 17 and (code / "NOTICE.md").is_file()
+    for repo in repos:
+        commits = json.loads((repo / "commits.json").read_text(encoding="utf-8"))
+        shas = {c["sha"] for c in commits}
+        assert commits and all(HEX40.match(s) for s in shas)
+        assert {p.name for p in repo.iterdir()} <= {
+            "repo.json",
+            "commits.json",
+            "moved.json",
+            "gone.json",
+            "revisions",
+        }
+        for rev in (repo / "revisions").iterdir():
+            assert rev.name in shas, rev  # a revision folder answers a commit of the history
+            assert {p.name for p in rev.iterdir()} <= {"repo.json", "tree.json", "files"}
+            tree = json.loads((rev / "tree.json").read_text(encoding="utf-8"))
+            blobs = {e["path"]: e["sha"] for e in tree["tree"] if e["type"] == "blob"}
+            for path in (rev / "files").rglob("*"):
+                if path.is_file():
+                    rel = path.relative_to(rev / "files").as_posix()
+                    assert CODE_FILE.match(rel) and "/" not in rel, rel
+                    assert git_blob_sha1(path.read_bytes()) == blobs[rel], rel  # the very blob of the tree
+
+
+def test_code_notice_attributes_every_repo() -> None:
+    notice = (SAMPLE / "code" / "github" / "NOTICE.md").read_text(encoding="utf-8")
+    for repo in sorted(SAMPLE.glob("code/github/*/*/commits.json")):
+        name = f"{repo.parent.parent.name}/{repo.parent.name}"
+        assert f"| github.com/{name} |" in notice, name
+    assert "use as test data only" in notice and "reconstructed" in notice

@@ -206,3 +206,33 @@ def test_faults_over_the_control_surface_and_hub_paths_unchanged(gh) -> None:
     assert FaultConfig.parse("seed=1,primary=0.1,secondary=0.2,limit_status=429").limit_status == 429
     buckets = [(e["bucket"], "counted" in e) for e in gh.requests]
     assert ("api", False) in buckets and ("github", True) in buckets
+
+
+def test_a_conditional_recrawl_of_the_sample_costs_no_quota() -> None:
+    """What a benchmark measures from the log: the first crawl of the sample's code repos costs quota, a
+    re-crawl of the unchanged repos with If-None-Match costs none."""
+    from tests.mirror.test_sample_corpus import SAMPLE
+
+    repos = sorted(
+        f"{p.parent.parent.name}/{p.parent.name}" for p in SAMPLE.glob("code/github/*/*/commits.json")
+    )
+    with MirrorServer(SAMPLE) as server:
+        session = requests.Session()
+        session.headers["Authorization"] = "token bench"
+        etags = {}
+        for name in repos:
+            for tail in ("", "/git/trees/HEAD?recursive=1", "/commits?path=LICENSE", "/license"):
+                r = session.get(f"{server.github_url}/repos/{name}{tail}")
+                assert r.status_code in (200, 404), (name, tail)
+                if r.status_code == 200:
+                    etags[name + tail] = r.headers["ETag"]
+        first = sum(e["counted"] for e in _github_log(server))
+        assert first == 4 * len(repos)
+        server.reset_log()
+        for key, etag in etags.items():
+            assert (
+                session.get(f"{server.github_url}/repos/{key}", headers={"If-None-Match": etag}).status_code
+                == 304
+            )
+        log = _github_log(server)
+        assert len(log) == len(etags) and sum(e["counted"] for e in log) == 0

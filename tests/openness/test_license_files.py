@@ -26,8 +26,7 @@ from pipelines.openness.license_files import (
     most_restrictive_family,
     read_licence_file,
 )
-
-from .conftest import SHARED
+from tests.openness.conftest import SHARED
 
 REFERENCE = SHARED / "reference"
 REPOS = REFERENCE / "github" / "repos"
@@ -284,3 +283,53 @@ def test_license_command_needs_a_file():
     )
     assert proc.returncode == 2
     assert "FILE" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "rule", "title", "license_id"),
+    [
+        # Llama 3 has no ScanCode key: its text matches the 3.1 licence; the title tells them apart.
+        (
+            "llama-3.1-license-2024",
+            "llama-3.1-license-2024.LICENSE",
+            "META LLAMA 3 COMMUNITY LICENSE AGREEMENT",
+            "llama3",
+        ),
+        (
+            "llama-3.1-license-2024",
+            "llama-3.1-license-2024.LICENSE",
+            "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT",
+            "llama3.1",
+        ),
+        (
+            "llama-3.2-license-2024",
+            "llama-3.2-license-2024.LICENSE",
+            "LLAMA 3.2 COMMUNITY LICENSE AGREEMENT",
+            "llama3.2",
+        ),
+        (
+            "tongyi-qianwen-2023",
+            "tongyi-qianwen-2023.LICENSE",
+            "Tongyi Qianwen LICENSE AGREEMENT",
+            "tongyi-qianwen",
+        ),
+        ("ppl", "ppl_1.RULE", "Attribution License (ODC-By)", "odc-by"),
+        ("llama-4-license-2025", "llama-4-license-2025.LICENSE", "Llama 4 Acceptable Use Policy", ""),
+    ],
+)
+def test_mapping_rows_narrowed_by_rule_or_title(key, rule, title, license_id):
+    from pipelines.openness.license_detect import _map_key
+
+    row = _map_key(key, rule, title)
+    assert row is not None and row.license_id == license_id
+    assert _map_key("ppl", "ppl.LICENSE", "Peer Production License") is None  # the real PPL stays unmapped
+
+
+def test_the_index_is_loaded_once_per_process():
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pipelines.openness.license_detect import licence_index
+
+    with ThreadPoolExecutor(4) as pool:
+        indexes = list(pool.map(lambda _: licence_index(), range(8)))
+    assert all(i is indexes[0] for i in indexes)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pipelines.mirror.server import FaultConfig, MirrorServer
-from pipelines.papers.arxiv import ArxivClient
+from pipelines.papers.client import ArxivClient
 from tests.papers.recorded import MIRROR_IDS
 
 SLACK = 0.0  # the client measures from the end of each exchange, so the server-side gap needs no slack

@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from pipelines.papers.arxiv import ArxivClient
-from pipelines.papers.pacing import Pacer, retry_after_seconds
+from pipelines.papers.client import ArxivClient
+from pipelines.transport import Pacer, retry_after_seconds
 from tests.papers.recorded import needs_reference, wrapper
 
 

@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from pipelines.mirror.server import MirrorServer
-from pipelines.papers.arxiv import ArxivClient
-from pipelines.papers.hf_papers import HubPapersClient
-from pipelines.papers.normalise import (
+from pipelines.papers.client import ArxivClient, HubPapersClient
+from pipelines.papers.parse import (
     arxiv_captures,
     hf_captures,
     papers_frame,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from pipelines.mirror.server import FaultConfig, MirrorServer
-from pipelines.papers.hf_papers import HubPapersClient, paper_links
+from pipelines.papers.client import HubPapersClient
+from pipelines.papers.parse import paper_links
 
 
 def test_found_paper_gives_code_repo_and_project_page(server: MirrorServer) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import duckdb
 
-from pipelines.hub.daily import run_crawl
+from pipelines.hub.step import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
 from pipelines.publish.publish import publish

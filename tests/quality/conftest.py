@@ -30,6 +30,9 @@ FUTURE_DDL = [
     """CREATE TABLE core.transitions (repo_id VARCHAR, changed_at TIMESTAMPTZ, dimension VARCHAR,
        from_value VARCHAR, to_value VARCHAR, direction VARCHAR, from_revision VARCHAR, to_revision VARCHAR,
        evidence_url VARCHAR)""",
+    """CREATE TABLE core.derivatives (repo_id VARCHAR, base_model VARCHAR, base_model_relation VARCHAR,
+       base_in_warehouse BOOLEAN, base_license_id VARCHAR, base_license_family VARCHAR, license_id VARCHAR,
+       license_family VARCHAR, relicensed_more_permissively BOOLEAN, license_changed BOOLEAN, evidence VARCHAR)""",
     """CREATE TABLE core.disclosures (repo_id VARCHAR, revision VARCHAR, component VARCHAR, included BOOLEAN,
        license_id VARCHAR, is_open BOOLEAN, evidence VARCHAR, method VARCHAR)""",
 ]
@@ -110,6 +113,16 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         "INSERT INTO core.disclosures SELECT repo_id, revision, 'Model parameters (Final)', true, "
         "'apache-2.0,mit', true, '[]', 'declared' FROM core.revisions"
+    )
+    con.execute(
+        "INSERT INTO core.derivatives VALUES (?, ?, 'finetune', true, 'apache-2.0', 'osi-permissive', NULL, "
+        "'unknown', false, true, '[]')",
+        [REPOS[3], REPOS[0]],
+    )
+    con.execute(
+        "INSERT INTO core.repo_presence VALUES (?, '2026-11-23'::DATE, true, 'sweep_present'), "
+        "(?, '2026-11-23'::DATE, false, 'commits_404')",
+        [REPOS[3], REPOS[2]],
     )
     con.execute(
         "INSERT INTO core.transitions VALUES (?, '2025-02-10'::TIMESTAMPTZ, 'license_family', 'unknown', "

@@ -5,8 +5,8 @@ from __future__ import annotations
 import duckdb
 import pytest
 
-from pipelines.publish.snapshot import write_snapshot
-from pipelines.quality.gates import GATE_NAMES, GateThresholds, evaluate_gates, previous_snapshot
+from pipelines.publish.snapshot import previous_snapshot, write_snapshot
+from pipelines.quality.gates import GATE_NAMES, GateThresholds, evaluate_gates
 from pipelines.storage.warehouse import Warehouse
 from tests.quality.conftest import REPOS
 

@@ -10,7 +10,7 @@ import duckdb
 import pytest
 
 from assets.definitions import defs
-from pipelines.hub.daily import run_crawl
+from pipelines.hub.step import run_crawl
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse

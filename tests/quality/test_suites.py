@@ -177,6 +177,27 @@ DEFECTS = [
         "in_set:modality",
         "smell",
     ),
+    (
+        "derivative of an unknown release",
+        "UPDATE core.derivatives SET repo_id = 'org-z/ghost'",
+        "derivatives",
+        "references:releases",
+        "org-z/ghost",
+    ),
+    (
+        "duplicate derivative link",
+        "INSERT INTO core.derivatives SELECT * FROM core.derivatives",
+        "derivatives",
+        "unique:repo_id,base_model",
+        "org-b/model-4",
+    ),
+    (
+        "unknown presence check",
+        "UPDATE core.repo_presence SET how = 'guess' WHERE how = 'commits_404'",
+        "repo_presence",
+        "in_set:how",
+        "guess",
+    ),
 ]
 
 

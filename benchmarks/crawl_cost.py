@@ -1,6 +1,6 @@
 """Crawl-cost benchmark (issue 3): what the daily crawl asks of the Hub, measured on the mirror's request log.
 
-A synthetic mirror (pipelines.mirror.synthetic) is served on loopback; the real crawler runs, each step in
+A synthetic mirror (benchmarks.synthetic) is served on loopback; the real crawler runs, each step in
 a fresh process (its own wall time and peak RSS): `run_crawl` D0 (first full crawl), `run_history` D0 (the
 one-off history backfill), `run_crawl` D1 (1% of repos changed), `run_history` D1. Every logged request
 is classified as needed (listing page, README of a changed/new commit, history read of a repo whose head
@@ -25,9 +25,9 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.synthetic import generate_mirror
 from pipelines.mirror.server import MirrorServer
 from pipelines.mirror.store import State
-from pipelines.mirror.synthetic import generate_mirror
 
 SCALES = {"quick": 10_000, "full": 100_000}
 DAYS = ["2026-08-20", "2026-08-21"]
@@ -52,16 +52,13 @@ def _end_of(day: str) -> datetime:
 
 def _step(kind: str, wh_root: str, endpoint: str, day: str, shard: int, shards: int) -> dict[str, Any]:
     """Run one crawl step (or one shard of it) in this child process; returns its result, time and peak RSS."""
-    from pipelines.hub import daily
+    from pipelines.hub import step as daily
+    from pipelines.hub.settings import HubSettings
+    from pipelines.hub.step import run_history
     from pipelines.storage.warehouse import Warehouse
 
-    try:  # run_history moved from daily.py to steps.py; accept either
-        from pipelines.hub.steps import run_history
-    except ImportError:
-        run_history = daily.run_history  # type: ignore[attr-defined]
-
     wh = Warehouse(Path(wh_root))
-    settings = daily.CrawlSettings(endpoint=endpoint, replay=True, rate_limit=False, page_size=1000)
+    settings = HubSettings(endpoint=endpoint, replay=True, rate_limit=False, page_size=1000)
     now = _end_of(day) + timedelta(hours=1)
     started = time.perf_counter()
     if kind == "crawl":  # run_crawl = run_listing + run_readmes of the single shard

@@ -1,122 +1,26 @@
-"""One daily crawl partition end to end: listing to the watermark, changed READMEs, and its accounts."""
+"""The Hub crawl's steps for one crawl date, each with its cost account: the listing to the watermark, the
+changed READMEs (per shard), the history walk (per shard) and the training datasets the cards name."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from pipelines.hub import http
-from pipelines.hub.client import HubClient
-from pipelines.hub.crawl import (
-    LISTING_RAW_SCHEMA,
-    PRESENCE_RAW_SCHEMA,
-    Checkpoint,
-    captured_revisions,
-    crawl_listing,
-    fetch_readmes,
-    plan_readmes,
-)
+from pipelines.hub.client import HubClient, default_quotas, install
+from pipelines.hub.crawl import Checkpoint, captured_revisions, crawl_listing, fetch_readmes, plan_readmes
 from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
 from pipelines.hub.scope import item_filter
+from pipelines.hub.settings import HubSettings
 from pipelines.hub.shards import in_shard
+from pipelines.storage.accounts import CrawlSummary, record_run
 from pipelines.storage.warehouse import Warehouse
+from pipelines.transport import RequestStats
 
 log = logging.getLogger(__name__)
-
-CRAWL_RUN_SCHEMA = {
-    "run_key": pl.String,
-    "crawl_date": pl.String,
-    "started_at": pl.Datetime("us", "UTC"),
-    "finished_at": pl.Datetime("us", "UTC"),
-    "endpoint": pl.String,
-    "scope": pl.String,
-    "status": pl.String,
-    "pages": pl.Int64,
-    "models_listed": pl.Int64,
-    "models_new": pl.Int64,
-    "models_changed": pl.Int64,
-    "models_deleted": pl.Int64,
-    "readmes_fetched": pl.Int64,
-    "requests_api": pl.Int64,
-    "requests_resolvers": pl.Int64,
-    "bytes_total": pl.Int64,
-    "retries": pl.Int64,
-    "status_429": pl.Int64,
-    "status_5xx": pl.Int64,
-    "seconds": pl.Float64,
-    "watermark": pl.Datetime("us", "UTC"),
-    "reached_watermark": pl.Boolean,
-    "detail": pl.String,
-}
-
-
-@dataclass(frozen=True)
-class CrawlSettings:
-    """How to reach the Hub and what to crawl; passed in, never read from the environment here."""
-
-    endpoint: str = "https://huggingface.co"
-    token: str | None = field(default=None, repr=False)
-    replay: bool = False  # crawl the mirror's state as of the partition date (`/as-of/<date>/`)
-    page_size: int | None = 1000
-    timeout: float = 30.0
-    max_retries: int = 5
-    base_wait: float = 1.0  # first retry wait in seconds (huggingface_hub's default)
-    max_readme_bytes: int = 5_000_000
-    authors: tuple[str, ...] = ()  # organisations to list; empty: the whole Hub
-    repos: tuple[str, ...] = ()  # single watched repos (listed through their organisation, then filtered)
-    min_downloads: int = 0  # only track repos with at least this many downloads (last 30 days)
-    min_likes: int = 0
-    top_n: int = 0  # > 0: track the N most-downloaded models instead of a listing to the watermark
-    overlap_hours: float = 1.0
-    # A full listing (ignoring the watermark) on this ISO weekday (7 = Sunday; 0 = never) finds deletions:
-    # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.
-    full_sweep_weekday: int = 7
-    arxiv_endpoint: str = "https://export.arxiv.org/api/query"
-    arxiv_min_interval: float = 3.0  # arXiv's terms: at most one request every 3 seconds
-    rate_limit: bool = True  # apply the published per-window quotas
-
-    def endpoint_for(self, crawl_date: str) -> str:
-        """The endpoint a crawl of `crawl_date` talks to."""
-        base = self.endpoint.rstrip("/")
-        return f"{base}/as-of/{crawl_date}" if self.replay else base
-
-
-@dataclass
-class CrawlSummary:
-    """What one crawl partition did and cost."""
-
-    crawl_date: str
-    pages: int = 0
-    models_listed: int = 0
-    models_new: int = 0
-    models_changed: int = 0
-    models_deleted: int = 0
-    readmes: dict[str, int] = field(default_factory=dict)
-    rejected: int = 0
-    reached_watermark: bool = False
-    watermark: datetime | None = None
-    cost: dict = field(default_factory=dict)
-
-    def as_metadata(self) -> dict:
-        """A flat, JSON-safe summary for run metadata."""
-        return {
-            "crawl_date": self.crawl_date,
-            "pages": self.pages,
-            "models_listed": self.models_listed,
-            "models_new": self.models_new,
-            "models_changed": self.models_changed,
-            "models_deleted": self.models_deleted,
-            "readmes": self.readmes,
-            "rejected_ids": self.rejected,
-            "watermark": self.watermark.isoformat() if self.watermark else None,
-            "reached_watermark": self.reached_watermark,
-            **self.cost,
-        }
 
 
 def watermark_before(wh: Warehouse, crawl_date: str) -> datetime | None:
@@ -128,7 +32,7 @@ def watermark_before(wh: Warehouse, crawl_date: str) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def client_for(settings: CrawlSettings, crawl_date: str) -> HubClient:
+def client_for(settings: HubSettings, crawl_date: str) -> HubClient:
     """A Hub client for one crawl date (the as-of endpoint in replay mode)."""
     return HubClient(
         settings.endpoint_for(crawl_date),
@@ -140,15 +44,35 @@ def client_for(settings: CrawlSettings, crawl_date: str) -> HubClient:
     )
 
 
-def begin_accounting(settings: CrawlSettings) -> http.RequestStats:
+def begin_accounting(settings: HubSettings) -> RequestStats:
     """Install the rate limits for these settings and start fresh request counters."""
-    hooks = http.install(http.default_quotas(bool(settings.token)) if settings.rate_limit else None)
+    hooks = install(default_quotas(bool(settings.token)) if settings.rate_limit else None)
     return hooks.begin()
+
+
+def _record(
+    wh: Warehouse,
+    settings: HubSettings,
+    summary: CrawlSummary,
+    started: datetime,
+    step: str,
+    detail: dict | None = None,
+) -> None:
+    """The account of one Hub step."""
+    record_run(
+        wh,
+        summary,
+        started,
+        step=step,
+        endpoint=settings.endpoint_for(summary.crawl_date),
+        authors=settings.authors,
+        detail=detail,
+    )
 
 
 def run_listing(
     wh: Warehouse,
-    settings: CrawlSettings,
+    settings: HubSettings,
     crawl_date: str,
     *,
     now: datetime | None = None,
@@ -216,13 +140,13 @@ def run_listing(
             authors=settings.authors,
         )
     summary.cost = stats.as_dict()
-    record_run(wh, settings, summary, started, scope="listing")
+    _record(wh, settings, summary, started, "listing")
     return summary
 
 
 def run_readmes(
     wh: Warehouse,
-    settings: CrawlSettings,
+    settings: HubSettings,
     crawl_date: str,
     *,
     shard: int = 0,
@@ -252,13 +176,13 @@ def run_readmes(
         else None,
     )
     summary = CrawlSummary(crawl_date=crawl_date, readmes=counts, cost=stats.as_dict())
-    record_run(wh, settings, summary, started, scope=f"readmes[{shard}/{shards}]")
+    _record(wh, settings, summary, started, f"readmes[{shard}/{shards}]")
     return {"shard": f"{shard}/{shards}", "planned": len(plan), **counts, **summary.cost}
 
 
 def run_crawl(
     wh: Warehouse,
-    settings: CrawlSettings,
+    settings: HubSettings,
     crawl_date: str,
     *,
     now: datetime | None = None,
@@ -308,41 +232,60 @@ def check_absent(
     return sum(not r["present"] for r in rows)
 
 
-def record_run(
+def run_history(
     wh: Warehouse,
-    settings: CrawlSettings,
-    s: CrawlSummary,
-    started: datetime,
-    scope: str = "listing",
-    detail: dict | None = None,
-) -> None:
-    finished = datetime.now(UTC)
-    cost = s.cost
-    row = {
-        "run_key": f"{scope}:{s.crawl_date}@{started.isoformat()}",
-        "crawl_date": s.crawl_date,
-        "started_at": started,
-        "finished_at": finished,
-        "endpoint": settings.endpoint_for(s.crawl_date),
-        "scope": f"{scope}:" + (",".join(settings.authors) or "hub"),
-        "status": "complete",
-        "pages": s.pages,
-        "models_listed": s.models_listed,
-        "models_new": s.models_new,
-        "models_changed": s.models_changed,
-        "models_deleted": s.models_deleted,
-        "readmes_fetched": sum(s.readmes.values()),
-        "requests_api": cost["requests"].get("api", 0),
-        "requests_resolvers": cost["requests"].get("resolvers", 0),
-        "bytes_total": sum(cost["bytes"].values()),
-        "retries": cost["retries"],
-        "status_429": cost["status_429"],
-        "status_5xx": cost["status_5xx"],
-        "seconds": (finished - started).total_seconds(),
-        "watermark": s.watermark,
-        "reached_watermark": s.reached_watermark,
-        "detail": json.dumps(detail or {"readmes": s.readmes, "rejected_ids": s.rejected}, sort_keys=True),
-    }
-    wh.raw.append(
-        "crawl_run", s.crawl_date, pl.DataFrame([row], schema=CRAWL_RUN_SCHEMA), payload=["run_key"]
+    settings: HubSettings,
+    crawl_date: str,
+    *,
+    shard: int = 0,
+    shards: int = 1,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Backfill the commit history of tracked repos whose head is new (see pipelines.hub.backfill)."""
+    from pipelines.hub.backfill import run_backfill
+
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    stats = begin_accounting(settings)
+    client = client_for(settings, crawl_date)
+    result = run_backfill(
+        client,
+        wh.raw,
+        crawl_date,
+        now=now,
+        authors=settings.authors,
+        max_readme_bytes=settings.max_readme_bytes,
+        progress=progress,
+        shard=shard,
+        shards=shards,
     )
+    summary = CrawlSummary(
+        crawl_date=crawl_date,
+        cost=stats.as_dict(),
+        readmes={"read": result.readmes_read, "same_blob": result.readmes_skipped_same_blob},
+    )
+    _record(wh, settings, summary, started, f"history[{shard}/{shards}]", detail=result.as_dict())
+    return {"shard": f"{shard}/{shards}", **result.as_dict(), **summary.cost}
+
+
+def run_datasets(
+    wh: Warehouse,
+    settings: HubSettings,
+    crawl_date: str,
+    *,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Fetch the named training datasets that are new or due for their monthly refresh."""
+    from pipelines.hub.datasets import due_datasets, fetch_datasets
+
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    stats = begin_accounting(settings)
+    client = client_for(settings, crawl_date)
+    due = due_datasets(wh.raw, date.fromisoformat(crawl_date))
+    counts = fetch_datasets(client, wh.raw, crawl_date, due, now=now, progress=progress)
+    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(), readmes=counts)
+    _record(wh, settings, summary, started, "datasets", detail={"due": len(due), **counts})
+    return {"datasets_due": len(due), **counts, **summary.cost}

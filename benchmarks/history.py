@@ -1,6 +1,6 @@
 """Benchmarks of the history step: intervals and transitions over many revisions, and the monthly query.
 
-`python -m pipelines.history.bench 30000000` (issue 5/10 targets: < 120 s for 30 million revisions; the
+`python -m benchmarks.history 30000000` (issue 5/10 targets: < 120 s for 30 million revisions; the
 monthly spectrum distribution over the full history answered by DuckDB in < 1 s).
 
 The synthetic revisions carry every dimension the real build tracks (`dimensions.tracked_frame`: 37 on the

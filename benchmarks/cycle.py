@@ -3,12 +3,13 @@
 Target: at 3 million models with 0.5% of them changed, the daily cycle (crawl excluded) under 5 minutes on
 2 cores / 24 GiB. Method (docs/benchmarks.md, "Daily cycle"):
 
-1. `pipelines.bench.rawgen.generate_raw` writes the raw layer of n models on D0 (a first crawl plus the
+1. `benchmarks.rawgen.generate_raw` writes the raw layer of n models on D0 (a first crawl plus the
    history backfill), timed apart (reused when a folder with the same size and seed exists).
-2. "Before": the pure full rebuild of every table (`pipelines/build.py`, what `build_tables` did until
-   now) on that raw layer, timed step by step, in a fresh process (its own peak RSS). It runs
-   on at most `CYCLE_BEFORE_MAX` models (default 100,000; 0 skips it), scaled linearly to n: it holds
-   every capture in one Python list.
+2. "Before": the full rebuild of every table (the full mode of the build runner, `pipelines/runner.py`;
+   the figures recorded before the runner came from the former pure rebuild) on that raw layer, timed
+   step by step, in a fresh process (its own peak RSS). It runs on at most `CYCLE_BEFORE_MAX` models
+   (default 100,000; 0 skips it), scaled linearly to n (the former pure rebuild held every capture in one
+   Python list).
 3. Set-up of the incremental warehouse: its first run (the state built from the whole raw layer, every
    table written), then the blocking checks and a first snapshot, so that the measured day has a
    previous snapshot to be gated against, as every day in production has.
@@ -176,22 +177,15 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
 
 
 def _before(root: str) -> dict[str, Any]:
-    """Child process: the pure full rebuild of every table (pipelines/build.py)."""
-    from pipelines import build as b
+    """Child process: a full rebuild of every table (the build runner's full mode, pipelines/runner.py)."""
+    from pipelines.runner import run_step
     from pipelines.storage.warehouse import Warehouse
+    from pipelines.tables import steps as build_steps
 
     wh = Warehouse(Path(root))
     with wh.connect() as con:
         steps = _timed(
-            [
-                ("revisions", lambda: b.build_revisions_table(wh, con)),
-                ("releases", lambda: b.build_releases_table(wh, con)),
-                ("crawl_runs", lambda: b.build_crawl_runs_table(wh, con)),
-                ("datasets", lambda: b.build_datasets_table(wh, con)),
-                ("papers", lambda: b.build_papers_tables(wh, con)),
-                ("scores", lambda: b.build_openness_tables(wh, con)),
-                ("marts", lambda: b.build_marts(con)),
-            ],
+            [(name, lambda name=name: run_step(name, wh, con, full=True)) for name in build_steps()],
             lambda m: print(f"before: {m}", flush=True),
         )
     return {"steps": steps, **_rss()}
@@ -218,26 +212,16 @@ def _pin(pins: dict[str, str]) -> None:
 
 def _incremental(root: str, full: bool = False, pins: dict[str, str] | None = None) -> dict[str, Any]:
     """Child process: the incremental build_tables steps (the assets, in the job's order)."""
-    from pipelines.build import build_crawl_runs_table
-    from pipelines.incremental.marts import update_marts
-    from pipelines.incremental.normalise import update_releases, update_revisions
-    from pipelines.incremental.scoring import update_datasets, update_release_papers, update_scores
+    from pipelines.runner import run_step
     from pipelines.storage.warehouse import Warehouse
+    from pipelines.tables import steps as build_steps
 
     if pins:
         _pin(pins)
     wh = Warehouse(Path(root))
     label = "set-up" if full else "cycle"
     with wh.connect() as con:
-        steps = [
-            ("revisions", lambda: update_revisions(wh, con, full=full)),
-            ("releases", lambda: update_releases(wh, con, full=full)),
-            ("crawl_runs", lambda: build_crawl_runs_table(wh, con)),
-            ("datasets", lambda: update_datasets(wh, con, full=full)),
-            ("papers", lambda: update_release_papers(wh, con, full=full)),
-            ("scores", lambda: update_scores(wh, con, full=full)),
-            ("marts", lambda: update_marts(wh, con, full=full)),
-        ]
+        steps = [(name, lambda name=name: run_step(name, wh, con, full=full)) for name in build_steps()]
         out = _timed(steps, lambda m: print(f"{label}: {m}", flush=True))
         sizes = {
             t: con.execute(f"SELECT count(*) FROM core.{t}").fetchall()[0][0]  # noqa: S608 - fixed names
@@ -305,7 +289,7 @@ def _in_child(fn: Callable[..., dict[str, Any]], *args: Any) -> dict[str, Any]:
 
 def prepare_raw(work: Path, n_models: int, seed: int) -> tuple[Path, dict[str, Any]]:
     """The D0 raw layer of n models (generated, or reused when made earlier with the same size and seed)."""
-    from pipelines.bench.rawgen import generate_extras, generate_raw
+    from benchmarks.rawgen import generate_extras, generate_raw
     from pipelines.storage.raw import RawStore
 
     root = work / f"raw-{n_models}-seed{seed}"
@@ -332,8 +316,8 @@ def _warehouse(work: Path, name: str, raw_d0: Path) -> Path:
 
 
 def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None) -> dict[str, Any]:
-    """Measure the pure rebuild (before) and the incremental daily cycle (after) at n models."""
-    from pipelines.bench.rawgen import generate_day
+    """Measure the full rebuild (before) and the incremental daily cycle (after) at n models."""
+    from benchmarks.rawgen import generate_day
     from pipelines.storage.raw import RawStore
 
     work = (
@@ -343,8 +327,8 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
     started = time.perf_counter()
     raw_d0, made = prepare_raw(work, n_models, seed)
     print(f"raw layer: {made}", flush=True)
-    # The pure rebuild holds every capture in one Python list: at 300,000 models it needed more than 17 GB
-    # (killed by the OOM killer on the 24 GiB machine), so it runs on at most CYCLE_BEFORE_MAX models (its
+    # The former pure rebuild held every capture in one Python list: at 300,000 models it needed more than
+    # 17 GB (killed by the OOM killer on the 24 GiB machine), so it runs on at most CYCLE_BEFORE_MAX models (its
     # own raw layer, same seed) and its time is also given per model.
     before_n = min(n_models, int(os.environ.get("CYCLE_BEFORE_MAX", 100_000)))
     before = None
@@ -470,7 +454,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
             f"{day['changed']:,} / {day['new']:,} / {day['deleted']:,}, {day['files']}",
         ),
         row(
-            f"before: pure full rebuild of every table at {f['before_models']:,} models (s)",
+            f"before: full rebuild of every table at {f['before_models']:,} models (s)",
             f["before_seconds"] if f["before_seconds"] is not None else (f["before_error"] or "not run"),
         ),
         row(f"before: the same, scaled linearly to {n:,} models (s)", f["before_seconds_at_n"] or "-"),

@@ -7,6 +7,7 @@ Raw in, Polars frames with explicit schemas out; dates come in as arguments. The
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from typing import Any
@@ -14,9 +15,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 
-from pipelines.papers.atom import AtomError, parse_feed
-from pipelines.papers.hf_papers import paper_links
+from pipelines.code_links import normalise_code_url
+from pipelines.papers.atom import AtomError, iso_utc, parse_feed
 from pipelines.papers.ids import try_parse_arxiv_id
+from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
 
 UTC_TS = pl.Datetime("us", "UTC")
 STR_LIST = pl.List(pl.String)
@@ -55,19 +57,28 @@ RELEASE_PAPERS_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-# Raw captures as papers_frame reads them (what the clients return, one row per HTTP answer).
-ARXIV_RAW_SCHEMA: dict[str, pl.DataType] = {
-    "fetched_at": UTC_TS,
-    "url": pl.String,
-    "status_code": pl.Int64,
-    "body": pl.String,
-}
-HF_RAW_SCHEMA: dict[str, pl.DataType] = {
-    "fetched_at": UTC_TS,
-    "arxiv_id": pl.String,
-    "status": pl.String,
-    "body": pl.String,
-}
+def _project_page(value: object) -> str | None:
+    if isinstance(value, str) and value.strip().lower().startswith(("http://", "https://")):
+        return value.strip()
+    return None
+
+
+def paper_links(body: str | bytes | None) -> dict[str, Any]:
+    """github_repo, project_page and published_at from a Hub papers body (top level or nested `paper`)."""
+    try:
+        data = json.loads(body) if body else None
+    except ValueError:
+        data = None
+    if not isinstance(data, dict):
+        return {"github_repo": None, "project_page": None, "published_at": None}
+    # /api/papers/{id} answers at top level; daily-papers items nest the same fields under `paper`.
+    paper = data.get("paper") if isinstance(data.get("paper"), dict) else data
+    published = paper.get("publishedAt") or paper.get("published_at")
+    return {
+        "github_repo": normalise_code_url(paper.get("githubRepo")),
+        "project_page": _project_page(paper.get("projectPage")),
+        "published_at": iso_utc(published) if isinstance(published, str) else None,
+    }
 
 
 def arxiv_captures(responses: list[dict[str, Any]]) -> pl.DataFrame:

@@ -5,12 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 import polars as pl
+import pytest
 
+from benchmarks.scoring import run_scoring_bench, synthetic_context, synthetic_revisions
 from pipelines.hub.schema import REVISIONS_SCHEMA
-from pipelines.openness.bench import run_scoring_bench, synthetic_context, synthetic_revisions
 from pipelines.openness.components import detect_components
+from pipelines.openness.rubric import load_rubric
 from pipelines.openness.run import score_in_batches
 from pipelines.openness.scoring import base_facts, score_revisions
+
+
+@pytest.fixture(scope="module")
+def rubric() -> dict[str, Any]:
+    """The shipped rubric."""
+    return load_rubric()
 
 
 def test_synthetic_revisions_follow_the_schema() -> None:

@@ -3,11 +3,11 @@
 `generate_raw(raw, n, seed=...)` writes, through `RawStore.append` and with the crawler's schemas, what a
 first full crawl plus the one-off history backfill of `n` models leave on day D0; `generate_day(raw, n,
 day, ...)` writes what one later daily crawl (listing to the watermark, READMEs of the new heads, the
-history walk of the repos whose head moved) leaves. The daily-cycle benchmark (`pipelines/bench/cycle.py`)
-builds the warehouse from these files; the synthetic *mirror* (`pipelines/mirror/synthetic.py`) is what the
+history walk of the repos whose head moved) leaves. The daily-cycle benchmark (`benchmarks/cycle.py`)
+builds the warehouse from these files; the synthetic *mirror* (`benchmarks/synthetic.py`) is what the
 crawl-cost benchmark crawls over HTTP, which costs hours at this scale.
 
-Distributions. Every per-model trait is drawn from `pipelines.mirror.synthetic.DISTRIBUTIONS` (each number
+Distributions. Every per-model trait is drawn from `benchmarks.synthetic.DISTRIBUTIONS` (each number
 there cites its source in /work/shared/reference): licence and `license_name` (with the tail of other Hub
 licence ids), gating, base model share, README presence, weight formats, pipeline tag and library, the
 number of `dataset:*` and `arxiv:*` tags and which ones, the Hub-computed tags, the card size (times its
@@ -48,10 +48,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from pipelines.hub.crawl import PRESENCE_RAW_SCHEMA, README_BATCH, README_RAW_SCHEMA
-from pipelines.hub.daily import CRAWL_RUN_SCHEMA
-from pipelines.mirror.synthetic import _WORDS, DISTRIBUTIONS, FAMILIES
-from pipelines.storage.raw import RawStore
+from benchmarks.synthetic import _WORDS, DISTRIBUTIONS, FAMILIES
+from pipelines.hub.crawl import README_BATCH
+from pipelines.hub.raw import PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore
 
 SEED = 20260820
 D0 = "2026-08-20"
@@ -737,7 +737,7 @@ def _crawl_run(raw: RawStore, day: str, **counts: int) -> None:
         "seconds": 1800.0,
         "watermark": None,
         "reached_watermark": day != D0,
-        "detail": '{"generator": "pipelines.bench.rawgen"}',
+        "detail": '{"generator": "benchmarks.rawgen"}',
     }
     raw.append("crawl_run", day, pl.DataFrame([row], schema=CRAWL_RUN_SCHEMA), payload=["run_key"])
 
@@ -981,17 +981,17 @@ def generate_extras(raw: RawStore, day: str = D0) -> dict[str, Any]:
     """The datasets and papers the generated cards name, captured on `day` by the crawler's own clients from
     the bundled sample mirror (which does not hold them: they are recorded as missing / not found, so the
     build and its checks have a row for every name, as after a real crawl)."""
-    from pipelines.hub.daily import CrawlSettings, client_for
     from pipelines.hub.datasets import fetch_datasets
+    from pipelines.hub.settings import HubSettings
+    from pipelines.hub.step import client_for
     from pipelines.mirror.server import MirrorServer
-    from pipelines.papers.arxiv import ArxivClient
-    from pipelines.papers.hf_papers import HubPapersClient
-    from pipelines.papers.normalise import arxiv_captures, hf_captures
+    from pipelines.papers.client import ArxivClient, HubPapersClient
+    from pipelines.papers.parse import arxiv_captures, hf_captures
 
-    sample = Path(__file__).resolve().parents[1] / "mirror" / "sample"
+    sample = Path(__file__).resolve().parents[1] / "pipelines" / "mirror" / "sample"
     names, ids = sorted(DISTRIBUTIONS["datasets"]), sorted(DISTRIBUTIONS["arxiv"])
     with MirrorServer(sample) as srv:
-        settings = CrawlSettings(endpoint=srv.url, rate_limit=False, base_wait=0.05, timeout=5.0)
+        settings = HubSettings(endpoint=srv.url, rate_limit=False, base_wait=0.05, timeout=5.0)
         datasets = fetch_datasets(client_for(settings, day), raw, day, names, now=_now(day))
         arxiv = ArxivClient(base_url=srv.arxiv_url, min_interval=0.0)
         hub = HubPapersClient(endpoint=srv.url, min_interval=0.0)

@@ -1,29 +1,38 @@
-"""The arXiv query API client: batched `id_list` look-ups, paced and retried the way arXiv's terms ask.
+"""The papers' clients, the only network code of the source: arXiv's query API and the Hub papers API.
 
-arXiv's Terms of Use (https://info.arxiv.org/help/api/tou.html): no more than one request every three
-seconds, one connection at a time. So this client owns one requests.Session with a one-connection pool,
-sends one request at a time, and waits `min_interval` seconds after each exchange (retries included)
-before the next request leaves. Ids are checked against the id grammar before any URL is built.
+arXiv (`ArxivClient`): batched `id_list` look-ups, paced and retried the way arXiv's terms ask. arXiv's Terms
+of Use (https://info.arxiv.org/help/api/tou.html): no more than one request every three seconds, one
+connection at a time. So this client owns one requests.Session with a one-connection pool, sends one request
+at a time, and waits `min_interval` seconds after each exchange (retries included) before the next request
+leaves. Ids are checked against the id grammar before any URL is built.
+
+The Hub papers API (`HubPapersClient`, `GET /api/papers/{arxiv_id}`): the code repository and project page.
+Papers with Code is gone (reference/hub-api.md 3.4), so the Hub's `githubRepo` is the surviving
+paper -> code link. Plain requests rather than HfApi.paper_info: we need the raw body for the raw layer,
+our own pacing and retries (paper_info retries nothing), and 404 as an answer rather than an exception.
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
 
 from pipelines.papers.atom import AtomError, FeedResult, parse_feed
 from pipelines.papers.ids import ArxivId, try_parse_arxiv_id
-from pipelines.papers.pacing import Pacer, retry_after_seconds
+from pipelines.papers.parse import paper_links
+from pipelines.papers.settings import ARXIV_ENDPOINT
+from pipelines.transport import HUB_ENDPOINT, RETRY_STATUSES, Pacer, retry_after_seconds
 
-DEFAULT_BASE_URL = "https://export.arxiv.org/api/query"
-USER_AGENT = "openness-tracker/0.1 (arXiv metadata of cited papers; python-requests)"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+ARXIV_USER_AGENT = "openness-tracker/0.1 (arXiv metadata of cited papers; python-requests)"
+HUB_USER_AGENT = "openness-tracker/0.1 (Hub paper pages of cited papers; python-requests)"
 STATUSES = ("found", "not_found", "invalid", "error")
 
 
@@ -61,7 +70,7 @@ class ArxivClient:
 
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = ARXIV_ENDPOINT,
         min_interval: float = 3.0,
         batch_size: int = 100,
         max_retries: int = 4,
@@ -208,5 +217,106 @@ def _one_connection_session() -> requests.Session:
     adapter = HTTPAdapter(pool_connections=1, pool_maxsize=1, max_retries=0)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
-    session.headers["User-Agent"] = USER_AGENT
+    session.headers["User-Agent"] = ARXIV_USER_AGENT
     return session
+
+
+class HubPapersClient:
+    """Reads Hub paper pages one id at a time from the Hub or the hub mirror (`endpoint`)."""
+
+    def __init__(
+        self,
+        endpoint: str = HUB_ENDPOINT,
+        min_interval: float = 1.0,
+        max_retries: int = 3,
+        timeout: float = 30.0,
+        session: requests.Session | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        wall_clock: Callable[[], datetime] = _utc_now,
+        max_backoff: float = 60.0,
+    ) -> None:
+        # The default pace (<= 300 requests per 5 minutes) leaves most of the anonymous `api` quota
+        # (500 per 5 minutes, reference/hub-api.md 4.2) to the Hub crawler that shares it.
+        if max_retries < 0 or timeout <= 0:
+            raise ValueError("max_retries must be >= 0 and timeout > 0")
+        self.endpoint = endpoint.rstrip("/")
+        self.max_retries = max_retries
+        self.timeout = timeout
+        self.wall_clock = wall_clock
+        self.pacer = Pacer(min_interval, max_backoff, clock, sleep)
+        self._owns_session = session is None
+        self.session = session if session is not None else requests.Session()
+        if self._owns_session:
+            self.session.headers["User-Agent"] = HUB_USER_AGENT
+
+    def close(self) -> None:
+        """Close the session if this client created it."""
+        if self._owns_session:
+            self.session.close()
+
+    def __enter__(self) -> HubPapersClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def fetch_many(self, arxiv_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """fetch() for each distinct id, in order."""
+        return [self.fetch(i) for i in dict.fromkeys(arxiv_ids)]
+
+    def fetch(self, arxiv_id: str) -> dict[str, Any]:
+        """{"status": found|not_found|invalid|error, "github_repo", "project_page", "published_at", "body", ...}."""
+        out: dict[str, Any] = {
+            "arxiv_id": arxiv_id,
+            "status": "error",
+            "github_repo": None,
+            "project_page": None,
+            "published_at": None,
+            "body": None,
+            "status_code": None,
+            "url": None,
+            "fetched_at": None,
+            "error": None,
+        }
+        parsed = try_parse_arxiv_id(arxiv_id)
+        if parsed is None:  # never let a malformed id into a URL path
+            out.update(status="invalid", error="not a well-formed arXiv id (not sent)")
+            return out
+        # The Hub keys paper pages by the id without version; the grammar leaves only [A-Za-z0-9.-/] here.
+        url = f"{self.endpoint}/api/papers/{quote(parsed.base, safe='/')}"
+        out.update(arxiv_id=parsed.base, url=url)
+        for attempt in range(self.max_retries + 1):
+            self.pacer.wait()
+            try:
+                response = self.session.get(url, timeout=self.timeout)
+                body = response.content.decode("utf-8", errors="replace")
+            except requests.RequestException as err:
+                self.pacer.done(attempt)
+                out["error"] = type(err).__name__
+                continue
+            out.update(status_code=response.status_code, body=body, fetched_at=self.wall_clock())
+            if response.status_code in RETRY_STATUSES:
+                self.pacer.done(attempt, retry_after_seconds(response.headers.get("Retry-After")))
+                out.update(status="error", error=f"HTTP {response.status_code}")
+                continue
+            if response.status_code == 404:
+                self.pacer.done()
+                out.update(status="not_found", error=None)
+                return out
+            if response.status_code != 200:
+                self.pacer.done()
+                out.update(status="error", error=f"HTTP {response.status_code}")
+                return out
+            try:
+                data = json.loads(body)
+            except ValueError:
+                data = None
+            if not isinstance(data, dict):  # cut short or mangled on the way: ask again
+                self.pacer.done(attempt)
+                out.update(status="error", error="unreadable JSON body")
+                continue
+            self.pacer.done()
+            out.update(status="found", error=None, **paper_links(body))
+            return out
+        return out

@@ -23,7 +23,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench-results" / "results.json"
 DOC = ROOT / "docs" / "benchmarks.md"
 START, END = "<!-- results:start -->", "<!-- results:end -->"
@@ -33,19 +33,19 @@ PACKAGES = ("huggingface_hub", "polars", "duckdb", "dagster", "httpx2", "pyarrow
 # module that cannot be imported is reported as "not available". A module may define
 # `table_rows(result) -> [(figure, value, target, met)]`; otherwise its scalar results are listed.
 BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
-    "crawl_cost": ("pipelines.bench.crawl_cost", "run_crawl_cost", {"quick": 10_000, "full": 100_000}),
-    "scoring": ("pipelines.openness.bench", "run_scoring_bench", {"quick": 300_000, "full": 3_000_000}),
-    "history": ("pipelines.history.bench", "run_history_bench", {"quick": 3_000_000, "full": 30_000_000}),
-    "snapshot": ("pipelines.publish.bench", "run_snapshot_scaled", {"quick": 3_000_000, "full": 30_000_000}),
-    "cards": ("pipelines.bench.cards", "run_cards_bench", {"quick": 5_000, "full": 50_000}),
-    "cycle": ("pipelines.bench.cycle", "run_cycle_bench", {"quick": 30_000, "full": 3_000_000}),
+    "crawl_cost": ("benchmarks.crawl_cost", "run_crawl_cost", {"quick": 10_000, "full": 100_000}),
+    "scoring": ("benchmarks.scoring", "run_scoring_bench", {"quick": 300_000, "full": 3_000_000}),
+    "history": ("benchmarks.history", "run_history_bench", {"quick": 3_000_000, "full": 30_000_000}),
+    "snapshot": ("benchmarks.snapshot", "run_snapshot_scaled", {"quick": 3_000_000, "full": 30_000_000}),
+    "cards": ("benchmarks.cards", "run_cards_bench", {"quick": 5_000, "full": 50_000}),
+    "cycle": ("benchmarks.cycle", "run_cycle_bench", {"quick": 30_000, "full": 3_000_000}),
     "snapshot_disclosures": (
-        "pipelines.publish.bench",
+        "benchmarks.snapshot",
         "run_snapshot_with_disclosures",
         {"quick": 300_000, "full": 3_000_000},
     ),
     # The size is the number of crawl dates: 60 at both scales (issue 11; the sample corpus has 60 commit days).
-    "soak": ("pipelines.bench.soak", "run_soak", {"quick": 60, "full": 60}),
+    "soak": ("benchmarks.soak", "run_soak", {"quick": 60, "full": 60}),
 }
 
 
@@ -208,7 +208,7 @@ def main() -> int:
         print(json.dumps({k: v for k, v in outcomes[name].items() if k != "result"}), flush=True)
     run = {
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "command": f"{env + ' ' if env else ''}.venv/bin/python -m pipelines.bench.run",
+        "command": f"{env + ' ' if env else ''}.venv/bin/python -m benchmarks.run",
         "seconds": round(time.perf_counter() - started, 1),
         "machine": machine(),
         "load_start": load_start,

@@ -2,7 +2,7 @@
 
 Cards: every real model card of the reference material (`reference/cards/*.md`, 29 cards, and the dated README
 versions of `reference/history/*/`, 140 more; see reference/NOTICE.md) and as many synthetic cards from the mirror
-generator (`pipelines.mirror.synthetic`, the cards of its first repos), alternated and cycled to n.
+generator (`benchmarks.synthetic`, the cards of its first repos), alternated and cycled to n.
 
 Both parsers run in this one process and thread, on the same bytes, in alternating rounds (so that a change of
 load on the machine hits both alike), timed by the process's CPU time (cards per CPU second = per core):
@@ -26,7 +26,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
 SEED = 20260820
 ROUNDS = 10
 # Values compared between the two parsers on top of the keys (where both parsers keep the YAML value as is).
@@ -50,7 +50,7 @@ def reference_cards(root: Path = REFERENCE) -> list[tuple[str, bytes]]:
 
 def synthetic_cards(count: int, seed: int = SEED) -> list[tuple[str, bytes]]:
     """(name, bytes) of the cards the mirror generator writes for its first `count` repos (first version)."""
-    from pipelines.mirror import synthetic as s
+    from benchmarks import synthetic as s
 
     draw = s._Draw(seed, date(2026, 8, 20))
     out = []

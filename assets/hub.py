@@ -1,4 +1,7 @@
-"""Raw-layer assets: the daily Hub crawl into append-only Parquet (wiring only; logic in pipelines.hub)."""
+"""The Hub source on the Dagster side: its resource, its pool and its raw assets (logic in pipelines.hub)."""
+
+import os
+from pathlib import Path
 
 import dagster as dg
 
@@ -9,16 +12,65 @@ from assets.partitions import (
     shard_key,
     sharded_crawl_partitions,
 )
-from assets.resources import HubResource, WarehouseResource
-from pipelines.hub.daily import run_listing, run_readmes
-from pipelines.hub.steps import run_datasets, run_history, run_papers_step
+from assets.resources import WarehouseResource, configured, configured_flag
+from pipelines.hub.scope import load_watchlist
+from pipelines.hub.settings import HubSettings
+from pipelines.hub.step import run_datasets, run_history, run_listing, run_readmes
+from pipelines.transport import HUB_ENDPOINT
+
+# One Hub step at a time in this pool, across runs (dagster.yaml): they share the Hub's per-window quotas.
+POOL = "hub"
+LISTING = dg.AssetKey(["raw", "hub_listing"])
+READMES = dg.AssetKey(["raw", "hub_readmes"])
+HISTORY = dg.AssetKey(["raw", "hub_history"])
+DATASETS = dg.AssetKey(["raw", "hub_datasets"])
+
+
+class HubResource(dg.ConfigurableResource):
+    """How the crawler reaches the Hub: endpoint, replay mode, page size, politeness (resolved at run time:
+    see assets/resources.py)."""
+
+    endpoint: str = ""  # empty: $OPENNESS_HUB_ENDPOINT, else the public Hub
+    # "true": crawl the state as of the partition date (a hub mirror's /as-of/); empty: $OPENNESS_HUB_REPLAY
+    replay: str = ""
+    page_size: int = HubSettings.page_size or 0  # 0: the Hub's own page size
+    authors: str = ""  # comma-separated organisations; empty = the whole Hub
+    # A watchlist YAML (organisations + repos), e.g. pipelines/hub/watchlist.yml; empty: $OPENNESS_HUB_SCOPE_FILE
+    scope_file: str = ""
+    min_downloads: int = 0
+    min_likes: int = 0
+    top_n: int = 0
+    rate_limit: str = ""  # "false" only against a local mirror; empty: $OPENNESS_HUB_RATE_LIMIT, else true
+    token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
+
+    def settings(self) -> HubSettings:
+        """Crawl settings; the token is read from the named variable at run time, never logged."""
+        token = os.environ.get(self.token_env) or None
+        orgs = tuple(a.strip() for a in self.authors.split(",") if a.strip())
+        repos: tuple[str, ...] = ()
+        scope_file = configured(self.scope_file, "OPENNESS_HUB_SCOPE_FILE", "")
+        if scope_file:
+            file_orgs, repos = load_watchlist(Path(scope_file))
+            orgs = tuple(sorted(set(orgs) | set(file_orgs)))
+        return HubSettings(
+            endpoint=configured(self.endpoint, "OPENNESS_HUB_ENDPOINT", HUB_ENDPOINT),
+            token=token,
+            replay=configured_flag(self.replay, "OPENNESS_HUB_REPLAY", HubSettings.replay),
+            page_size=self.page_size or None,
+            authors=orgs,
+            repos=repos,
+            min_downloads=self.min_downloads,
+            min_likes=self.min_likes,
+            top_n=self.top_n,
+            rate_limit=configured_flag(self.rate_limit, "OPENNESS_HUB_RATE_LIMIT", HubSettings.rate_limit),
+        )
 
 
 @dg.asset(
-    key=["raw", "hub_listing"],
+    key=LISTING,
     partitions_def=daily_crawl_partitions,
     group_name="raw",
-    pool="hub",
+    pool=POOL,
     kinds={"parquet"},
     description="One row per model item of each Hub listing page read on the crawl date, newest change first, "
     "back to the previous crawl's watermark (a full listing on Sundays, to find deletions). Append-only, "
@@ -33,11 +85,11 @@ def hub_listing(
 
 
 @dg.asset(
-    key=["raw", "hub_readmes"],
+    key=READMES,
     deps=[dg.AssetDep(hub_listing, partition_mapping=by_date)],
     partitions_def=sharded_crawl_partitions,
     group_name="raw",
-    pool="hub",
+    pool=POOL,
     kinds={"parquet"},
     description="One row per commit listed on the crawl date and not seen before, for the repos of one shard: "
     "the README at that commit (or why it could not be read: gated, missing, error). Only changed commits "
@@ -55,12 +107,12 @@ def hub_readmes(
 
 
 @dg.asset(
-    key=["raw", "hub_history"],
+    key=HISTORY,
     # After the shard's READMEs, so that the history walk never reads again a README the day already read.
     deps=[dg.AssetDep(hub_listing, partition_mapping=by_date), hub_readmes],
     partitions_def=sharded_crawl_partitions,
     group_name="raw",
-    pool="hub",
+    pool=POOL,
     kinds={"parquet"},
     description="For each repo of one shard whose newest commit is not yet in our history: its commit list, "
     "the info of every commit not captured before, and the README where its blob changed. Recovers a "
@@ -78,11 +130,11 @@ def hub_history(
 
 
 @dg.asset(
-    key=["raw", "hub_datasets"],
+    key=DATASETS,
     deps=[dg.AssetDep(hub_history, partition_mapping=by_date), dg.AssetDep(hub_listing)],
     partitions_def=daily_crawl_partitions,
     group_name="raw",
-    pool="hub",
+    pool=POOL,
     kinds={"parquet"},
     description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
     "was last read more than 30 days ago: its info (licence, gating) and whether it has a card.",
@@ -95,21 +147,5 @@ def hub_datasets(
     return dg.MaterializeResult(metadata=result)
 
 
-@dg.asset(
-    key=["raw", "papers"],
-    deps=[dg.AssetDep(hub_history, partition_mapping=by_date), dg.AssetDep(hub_listing)],
-    partitions_def=daily_crawl_partitions,
-    group_name="raw",
-    pool="arxiv",
-    kinds={"parquet"},
-    description="One row per arXiv API answer (batches of up to 100 ids, one request every 3 s) and per Hub "
-    "paper page, for the papers the cards cite (`arxiv:` tags) that were never fetched or are a month old.",
-)
-def papers_raw(
-    context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
-) -> dg.MaterializeResult:
-    """Fetch arXiv metadata and Hub paper pages of cited papers into the raw layer."""
-    result = run_papers_step(
-        warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info
-    )
-    return dg.MaterializeResult(metadata=result)
+ASSETS = [hub_listing, hub_readmes, hub_history, hub_datasets]
+RESOURCES = {"hub": HubResource()}

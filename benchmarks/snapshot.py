@@ -1,6 +1,6 @@
 """Benchmark of snapshot writing: seconds and bytes per table for synthetic releases and revisions.
 
-`python -m pipelines.publish.bench 3000000 30000000` (issue 7: 3 million releases, 30 million revisions).
+`python -m benchmarks.snapshot 3000000 30000000` (issue 7: 3 million releases, 30 million revisions).
 Besides releases and revisions, the scored tables are filled at their real proportions (one `openness` row
 per revision, 2 transitions per revision as the history benchmark's 37 tracked dimensions produce (the
 demo warehouse has 1.2), and, with `disclosures=True`, 17
@@ -20,7 +20,8 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.snapshot import write_snapshot
-from pipelines.storage.warehouse import migrate
+from pipelines.runner import run_step
+from pipelines.storage.warehouse import Warehouse, migrate
 
 
 def _fill(con: duckdb.DuckDBPyConnection, releases: int, revisions: int) -> None:
@@ -110,13 +111,13 @@ def _fill_scored(con: duckdb.DuckDBPyConnection, revisions: int, disclosures: bo
 def run_snapshot_bench(releases: int, revisions: int, *, disclosures: bool = False) -> dict:
     """Time writing two snapshot versions of the given sizes (the second diffed against the first)."""
     with tempfile.TemporaryDirectory(prefix="openness-bench-") as tmp:
-        con = duckdb.connect(str(Path(tmp) / "bench.duckdb"))
+        wh = Warehouse(Path(tmp) / "warehouse")
+        wh.root.mkdir(parents=True)
+        con = duckdb.connect(str(wh.work_db))
         con.execute("SET enable_progress_bar = false")
         migrate(con)
         # The scored tables as the real build creates them: built while core.revisions is still empty.
-        from pipelines.build import build_openness_tables
-
-        build_openness_tables(None, con)  # type: ignore[arg-type] - reads only `con`
+        run_step("scores", wh, con, full=True)
         started = time.perf_counter()
         _fill(con, releases, revisions)
         _fill_scored(con, revisions, disclosures)

@@ -1,4 +1,4 @@
-"""Synthetic hub-mirror/1 folders at Hub scale, for the crawl-cost benchmark (`pipelines/bench/crawl_cost.py`).
+"""Synthetic hub-mirror/1 folders at Hub scale, for the crawl-cost benchmark (`benchmarks/crawl_cost.py`).
 
 `generate_mirror` writes n model repos drawn from the distribution table below, so that day D0 (the first
 full crawl) has every repo with >= 1 commit on or before it, and each later day is a change day on which
@@ -654,7 +654,7 @@ def generate_mirror(
     files, n_bytes, commits_total = (sum(p[j] for p in parts) for j in range(3))
     names = {i: _repo_id(seed, i) for ids in [*changed.values(), *new.values()] for i in ids}
     params = {
-        "generator": "pipelines.mirror.synthetic",
+        "generator": "benchmarks.synthetic",
         "n_models": n_models,
         "seed": seed,
         "days": days,
@@ -664,7 +664,7 @@ def generate_mirror(
     manifest = {
         "format": FORMAT,
         "title": title or f"synthetic Hub, {n_models} models, seed {seed}",
-        "sources": "generated from the distribution table in pipelines/mirror/synthetic.py",
+        "sources": "generated from the distribution table in benchmarks/synthetic.py",
         "synthetic": params,
     }
     (root / "mirror.json").write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")

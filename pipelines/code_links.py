@@ -1,7 +1,8 @@
-"""Code repository links (github.com, gitlab.com) found in paper comments, abstracts and Hub paper pages.
+"""Code repository links (github.com, gitlab.com) found in model cards, paper comments, abstracts and Hub
+paper pages.
 
-URLs are normalised the way the Hub card parser does (pipelines/hub/cards.py): `https://host/owner/repo`,
-lower-cased, without `.git` or trailing punctuation, so paper links and card links join on equality.
+Every source normalises URLs with these functions: `https://host/owner/repo`, lower-cased, without `.git`
+or trailing punctuation, so paper links and card links join on equality.
 """
 
 from __future__ import annotations

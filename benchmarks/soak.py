@@ -8,7 +8,7 @@ into two warehouses:
 - **faulty**: the mirror injects 429s, 5xx, stalls (longer than the client's timeout) and truncated bodies,
   and on one day the crawl is SIGKILLed mid-way and that day is run again (as the scheduler would).
 
-Each crawl date runs, in a fresh spawned process, the steps the daily jobs run (assets/crawl.py): the listing,
+Each crawl date runs, in a fresh spawned process, the steps the daily jobs run (assets/hub.py, assets/papers.py): the listing,
 then for each of the CRAWL_SHARDS shards its READMEs and its history walk, then the named datasets and the
 cited papers. The parent process (the scheduler's analogue) only starts processes, talks to the mirror's
 control endpoints and keeps one small record per day; its RSS, the crawl processes' peak RSS and the mirror's
@@ -34,13 +34,13 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "pipelines" / "mirror" / "sample"
 DEFAULT_SHARDS = 4  # CRAWL_SHARDS in assets/partitions.py (not imported: that would import Dagster)
 PAGE_SIZE = 10  # listing pages of 10 models: the sample's 62 models take up to 7 pages (pagination, resume)
 TOKEN = "hf_soak_local_mirror"  # a made-up token, only ever sent to the loopback mirror (gated READMEs)
 RUN_AT = dtime(2, 15)  # daily_listing_schedule: the crawl of date D runs at 02:15 UTC on D + 1
-# Both runs use the same client settings (CrawlSettings fields): a 2 s timeout, so that a 4 s stall is a
+# Both runs use the same client settings (HubSettings fields): a 2 s timeout, so that a 4 s stall is a
 # timeout that is retried, and short backoff waits (a 429 still costs huggingface_hub's `t + 1` = 1 s).
 CLIENT = {"timeout": 2.0, "base_wait": 0.1, "max_retries": 5}
 # FaultConfig.from_dict short names; `retry_after` 0 keeps each 429 at one second of waiting.
@@ -267,21 +267,28 @@ def _crawl_day(
     try:
         from huggingface_hub.utils import logging as hf_logging
 
-        from pipelines.hub.daily import CrawlSettings, run_listing, run_readmes
-        from pipelines.hub.steps import run_datasets, run_history, run_papers_step
+        from pipelines.hub.settings import HubSettings
+        from pipelines.hub.step import run_datasets, run_history, run_listing, run_readmes
+        from pipelines.papers.settings import PapersSettings
+        from pipelines.papers.step import run_papers_step
         from pipelines.storage.warehouse import Warehouse
 
         hf_logging.set_verbosity_error()  # huggingface_hub logs one warning per retry otherwise
         wh = Warehouse(Path(wh_root))
-        settings = CrawlSettings(
+        settings = HubSettings(
             endpoint=endpoint,
             token=TOKEN,
             replay=True,
             rate_limit=False,
             page_size=PAGE_SIZE,
+            **client,
+        )
+        papers_settings = PapersSettings(
             arxiv_endpoint=arxiv_url,
             arxiv_min_interval=0.0,
-            **client,
+            hub_endpoint=endpoint,
+            hub_min_interval=0.0,
+            replay=True,
         )
         now = crawl_time(day)
         started = time.perf_counter()
@@ -304,7 +311,7 @@ def _crawl_day(
             )
         plan += [
             ("datasets", lambda: run_datasets(wh, settings, day, now=now)),
-            ("papers", lambda: run_papers_step(wh, settings, day)),
+            ("papers", lambda: run_papers_step(wh, papers_settings, day)),
         ]
         for step, run in plan:
             conn.send(("step", step))
@@ -625,26 +632,13 @@ def rerun_partition(
 
 # ---- building and comparing, in a fresh process -----------------------------------------------------
 def _build_all(root: Path) -> None:
-    from pipelines.build import (
-        build_crawl_runs_table,
-        build_datasets_table,
-        build_marts,
-        build_openness_tables,
-        build_papers_tables,
-        build_releases_table,
-        build_revisions_table,
-    )
+    """Every table of the warehouse at `root`, rebuilt from its whole raw layer (the runner's full mode)."""
+    from pipelines.runner import build_all
     from pipelines.storage.warehouse import Warehouse
 
     wh = Warehouse(root)
     with wh.connect() as con:
-        build_revisions_table(wh, con)
-        build_releases_table(wh, con)
-        build_crawl_runs_table(wh, con)
-        build_datasets_table(wh, con)
-        build_papers_tables(wh, con)
-        build_openness_tables(wh, con)
-        build_marts(con)
+        build_all(wh, con, full=True)
 
 
 def _rows(frame: Any) -> Counter:

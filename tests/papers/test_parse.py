@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 import pytest
 
-from pipelines.papers.normalise import (
+from pipelines.papers.parse import (
     PAPERS_SCHEMA,
     RELEASE_PAPERS_SCHEMA,
     papers_frame,

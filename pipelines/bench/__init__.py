@@ -1,1 +1,0 @@
-"""Benchmarks run by `make bench` (pipelines/bench/run.py): crawl cost and, when available, scoring throughput."""

@@ -1,0 +1,88 @@
+"""The Hub's raw captures: one schema per raw source, registered with the raw store (pipelines/storage/raw.py).
+
+Every answer the Hub crawl keeps is one row of one of these sources, stored as it came (the JSON text of
+listing items and infos, README bytes), so the normalisers can be re-run on the whole history.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from pipelines.storage.raw import register
+
+# One row per model item of a listing page.
+LISTING_RAW_SCHEMA = register(
+    "hub_listing",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "page_url": pl.String,
+        "page_index": pl.Int32,
+        "item_index": pl.Int32,
+        "repo_id": pl.String,
+        "sha": pl.String,
+        "last_modified": pl.String,
+        "item": pl.String,
+    },
+)
+# One row per README read (or why it could not be read) at one commit.
+README_RAW_SCHEMA = register(
+    "hub_readme",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "repo_id": pl.String,
+        "revision": pl.String,
+        "status": pl.String,
+        "detail": pl.String,
+        "sha256": pl.String,
+        "size": pl.Int64,
+        "content": pl.Binary,
+        # git blob id of the complete README (null when not read in full; absent from captures before 2026-11-23)
+        "blob_id": pl.String,
+    },
+)
+# One row per presence check of a tracked repo missing from a complete listing.
+PRESENCE_RAW_SCHEMA = register(
+    "hub_presence",
+    {
+        "checked_at": pl.Datetime("us", "UTC"),
+        "repo_id": pl.String,
+        "present": pl.Boolean,
+        "how": pl.String,
+    },
+)
+# One row per commit list of a repo (the history walk).
+COMMITS_RAW_SCHEMA = register(
+    "hub_commits",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "repo_id": pl.String,
+        "head": pl.String,
+        "status": pl.String,
+        "commits": pl.String,
+    },
+)
+# One row per model info at one commit (the history walk).
+REVISION_RAW_SCHEMA = register(
+    "hub_revision",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "repo_id": pl.String,
+        "revision": pl.String,
+        "commit_date": pl.String,
+        "status": pl.String,
+        "info": pl.String,
+    },
+)
+# One row per dataset repo a card names: its info and whether it has a card.
+DATASET_RAW_SCHEMA = register(
+    "hub_dataset",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "dataset_id": pl.String,
+        "status": pl.String,
+        "info": pl.String,
+        "readme_status": pl.String,
+        "readme_sha256": pl.String,
+        "readme_bytes": pl.Int64,
+    },
+)

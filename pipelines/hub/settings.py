@@ -1,0 +1,36 @@
+"""Settings of the Hub crawl: how to reach the Hub and what to crawl (passed in, never read from the
+environment here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pipelines.transport import HUB_ENDPOINT, replay_endpoint
+
+
+@dataclass(frozen=True)
+class HubSettings:
+    """How to reach the Hub and what to crawl."""
+
+    endpoint: str = HUB_ENDPOINT
+    token: str | None = field(default=None, repr=False)
+    replay: bool = False  # crawl the mirror's state as of the partition date (`/as-of/<date>/`)
+    page_size: int | None = 1000
+    timeout: float = 30.0
+    max_retries: int = 5
+    base_wait: float = 1.0  # first retry wait in seconds (huggingface_hub's default)
+    max_readme_bytes: int = 5_000_000
+    authors: tuple[str, ...] = ()  # organisations to list; empty: the whole Hub
+    repos: tuple[str, ...] = ()  # single watched repos (listed through their organisation, then filtered)
+    min_downloads: int = 0  # only track repos with at least this many downloads (last 30 days)
+    min_likes: int = 0
+    top_n: int = 0  # > 0: track the N most-downloaded models instead of a listing to the watermark
+    overlap_hours: float = 1.0
+    # A full listing (ignoring the watermark) on this ISO weekday (7 = Sunday; 0 = never) finds deletions:
+    # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.
+    full_sweep_weekday: int = 7
+    rate_limit: bool = True  # apply the published per-window quotas
+
+    def endpoint_for(self, crawl_date: str) -> str:
+        """The endpoint a crawl of `crawl_date` talks to."""
+        return replay_endpoint(self.endpoint, crawl_date, self.replay)

@@ -1,0 +1,119 @@
+"""The papers step of a crawl date: arXiv metadata and Hub paper pages for the papers the cards cite,
+with its cost account."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+import polars as pl
+
+from pipelines.papers.client import ArxivClient, HubPapersClient
+from pipelines.papers.parse import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
+from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
+from pipelines.papers.settings import PapersSettings
+from pipelines.storage.accounts import CrawlSummary, record_run
+from pipelines.storage.raw import RawStore, schema_of
+from pipelines.storage.warehouse import Warehouse
+from pipelines.transport import SessionCounter
+
+
+def cited_arxiv_ids(raw: RawStore) -> list[str]:
+    """Every arXiv id an `arxiv:` tag of a captured model info names (the Hub derives them from card links).
+
+    The Hub's captures are read by their registered raw source names, not through the Hub source's code.
+    """
+    ids: set[str] = set()
+    listing = raw.scan("hub_listing", schema_of("hub_listing")).select("item").collect()
+    texts = listing.get_column("item").to_list()
+    revisions = raw.scan("hub_revision", schema_of("hub_revision")).select("info").collect()
+    texts += revisions.get_column("info").to_list()
+    for text in texts:
+        try:
+            tags = json.loads(text).get("tags") or []
+        except (ValueError, AttributeError):
+            continue
+        ids.update(t[6:] for t in tags if isinstance(t, str) and t.startswith("arxiv:") and len(t) > 6)
+    return sorted(ids)
+
+
+def stored_papers(raw: RawStore) -> pl.DataFrame:
+    """The papers table as the raw captures so far give it."""
+    return papers_frame(
+        raw.scan("arxiv", ARXIV_RAW_SCHEMA).collect().drop("crawl_date"),
+        raw.scan("hf_paper", HF_RAW_SCHEMA).collect().drop("crawl_date"),
+    )
+
+
+def run_papers(
+    raw: RawStore,
+    crawl_date: str,
+    *,
+    arxiv: ArxivClient,
+    hub: HubPapersClient,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Fetch cited papers that were never fetched or are a month old; append the answers raw."""
+    cited = cited_arxiv_ids(raw)
+    due = papers_to_refresh(stored_papers(raw), cited, date.fromisoformat(crawl_date))
+    if progress:
+        progress(f"papers: {len(cited)} cited, {len(due)} due")
+    if not due:
+        return {"cited": len(cited), "due": 0, "arxiv_requests": 0, "hub_requests": 0}
+    result = arxiv.fetch(due)
+    frame = arxiv_captures(result.responses)
+    if frame.height:
+        raw.append("arxiv", crawl_date, frame, payload=["url", "status_code", "body"])
+    hub_results = hub.fetch_many(due)
+    hub_frame = hf_captures(hub_results)
+    if hub_frame.height:
+        raw.append("hf_paper", crawl_date, hub_frame, payload=["arxiv_id", "status", "body"])
+    statuses: dict[str, int] = {}
+    for status in result.status.values():
+        statuses[status] = statuses.get(status, 0) + 1
+    return {
+        "cited": len(cited),
+        "due": len(due),
+        "arxiv_requests": len(result.responses),
+        "hub_requests": hub_frame.height,
+        **{f"arxiv_{k}": v for k, v in sorted(statuses.items())},
+    }
+
+
+def run_papers_step(
+    wh: Warehouse,
+    settings: PapersSettings,
+    crawl_date: str,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Fetch the cited papers that are new or due (arXiv query API and the Hub papers API); the cost goes
+    to core.crawl_runs (scope `papers`: Hub paper pages under requests_api, arXiv requests in `detail`)."""
+    started = datetime.now(UTC)
+    arxiv = ArxivClient(base_url=settings.arxiv_endpoint, min_interval=settings.arxiv_min_interval)
+    hub = HubPapersClient(endpoint=settings.hub_endpoint.rstrip("/"), min_interval=settings.hub_min_interval)
+    counter = SessionCounter()
+    counter.wrap(arxiv.session, "arxiv")
+    counter.wrap(hub.session, "api")
+    try:
+        result = run_papers(wh.raw, crawl_date, arxiv=arxiv, hub=hub, progress=progress)
+    finally:
+        arxiv.close()
+        hub.close()
+    cost = counter.as_dict()
+    summary = CrawlSummary(crawl_date=crawl_date, cost=cost)
+    record_run(
+        wh,
+        summary,
+        started,
+        step="papers",
+        endpoint=settings.account_endpoint(crawl_date),
+        authors=settings.authors,
+        detail={
+            **result,
+            "requests_arxiv": cost["requests"].get("arxiv", 0),
+            "transport_errors": cost["transport_errors"],
+        },
+    )
+    return {**result, **cost}
