@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.code.links import repo_key_or_none
+from pipelines.code_links import normalise_code_url
 from pipelines.openness.catalogue import load_catalogue
 from pipelines.openness.jsonexpr import js_escape, js_obj, js_str
 
@@ -66,6 +66,15 @@ def _code_frame(code: pl.DataFrame) -> pl.DataFrame:
     return code.with_columns(S("code_repo").str.to_lowercase()).filter(
         (S("status") != "gone").fill_null(True) & S("code_repo").is_not_null()
     )
+
+
+_GITHUB = "https://github.com/"
+
+
+def _repo_key(url: str) -> str | None:
+    """`owner/name` (lower-cased, the code source's key) of a GitHub repository link, else None."""
+    norm = normalise_code_url(url)
+    return norm.removeprefix(_GITHUB) if norm and norm.startswith(_GITHUB) else None
 
 
 def _per_repo(code: pl.DataFrame) -> pl.DataFrame:
@@ -152,7 +161,7 @@ def release_code_signals(df: pl.DataFrame, code: pl.DataFrame) -> tuple[pl.DataF
         .with_columns(pl.int_range(pl.len()).over("_rid").alias("_pos"))
     )
     urls = links["url"].drop_nulls().unique().to_list()
-    keys = {u: repo_key_or_none(u) for u in urls}
+    keys = {u: _repo_key(u) for u in urls}
     links = links.with_columns(
         S("url").replace_strict(keys, default=None, return_dtype=pl.String).alias("code_repo")
     )
