@@ -537,3 +537,37 @@ def test_real_card_and_real_code_tree_tulu_2_and_open_instruct(rubric: dict[str,
     assert o["osai_trainingcode"] == "open"
     # This card declares no licence (nothing granted for the weights): open code does not open them.
     assert o["license_status"] == "missing" and o["spectrum_level"] == 1
+
+
+def test_open_code_without_open_data_reaches_class_ii_and_level_4(rubric: dict[str, Any]) -> None:
+    files = [f for f in FILES if not f.startswith("checkpoints/")]
+    row = revision_row(
+        _card("license: apache-2.0\n", f"Code: {OWN}", datasets=False), repo_id=REPO, files=files
+    )
+    code = [
+        _code_row(
+            REPO,
+            "open-lab/amberlite",
+            "release_code",
+            "mit",
+            training=True,
+            preprocessing=False,
+            evaluation=True,
+            inference=True,
+        )
+    ]
+    lic = [_licence_file(REPO, row["revision"], "apache-2.0", "osi-permissive")]
+    disclosures, openness = _score(rubric, [row], code=code, files=lic)
+    o = openness.row(0, named=True)
+    comps = _components(disclosures, REPO)
+    assert comps[16]["included"] is False  # the tree was read: no preprocessing code
+    assert comps[15]["included"] is False and comps[24]["included"] is None
+    status = {cid: ("included" if c["is_open"] else "invalid") for cid, c in comps.items() if c["included"]}
+    assert classify(status)[0] == 2
+    assert o["mof_class"] == 2 and o["mof_class_label"] == "Class II - Open Tooling Model"
+    assert o["spectrum_level"] == 4 and o["osai_trainingcode"] == "open"
+    # OSAID Code is not met without preprocessing code, and unmet only when training code is absent or
+    # not open: undetermined, never guessed.
+    assert o["osaid"] == "undetermined" and o["osaid_unmet"] == []
+    # Weights and training code open, data known not open (none named): two of three -> partial.
+    assert o["osai_licenses"] == "partial"
