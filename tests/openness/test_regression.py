@@ -65,3 +65,26 @@ def test_new_licence_columns_say_only_what_the_card_says(world: dict[str, Any]) 
         .all()
     ).item()
     assert source
+
+
+def test_empty_evidence_frames_score_as_none(world: dict[str, Any], rubric: dict[str, Any]) -> None:
+    """The warehouse gives empty frames when the code or licence-file tables have no rows yet."""
+    from pipelines.openness.code_evidence import CODE_SCHEMA
+    from pipelines.openness.components import detect_components
+    from pipelines.openness.licence_rule import LICENSE_FILES_SCHEMA
+    from pipelines.openness.scoring import base_facts, score_revisions
+
+    revisions = world["revisions"]
+    for code, files in (
+        (pl.DataFrame(), pl.DataFrame()),
+        (pl.DataFrame(schema=CODE_SCHEMA), pl.DataFrame(schema=LICENSE_FILES_SCHEMA)),
+    ):
+        evidence = {"code": code, "license_files": files}
+        disclosures = detect_components(
+            revisions, world["datasets"], world["papers"], rubric=rubric, **evidence
+        )
+        assert disclosures.equals(world["disclosures"])
+        openness = score_revisions(
+            revisions, disclosures, rubric=rubric, bases=base_facts(revisions), **evidence
+        )
+        assert openness.equals(world["openness"])
