@@ -108,36 +108,23 @@ def file_licences(license_files: pl.DataFrame) -> pl.DataFrame:
         ).alias("_obj"),
         S("license_family").replace_strict(_RANK, default=0, return_dtype=pl.Int64).alias("_rank"),
     )
-    members = (
-        per_file.select(*KEY, S("license_id").str.split(",").alias("_id"))
-        .explode("_id")
-        .with_columns(
-            S("_id").str.strip_chars(),
-        )
-        .with_columns(S("_id").replace_strict(mot_open, default=None, return_dtype=pl.Boolean).alias("_open"))
-        .group_by(KEY)
-        .agg(
-            S("_id").unique().sort().str.join(",").alias("file_license_id"),
-            pl.when(S("_open").is_null().any())
-            .then(None)
-            .otherwise(S("_open").all())
-            .alias("_file_mot_open"),
-        )
-    )
+    ids = S("license_id").str.split(",").list.eval(pl.element().str.strip_chars()).explode()
     files = per_file.group_by(KEY).agg(
         S("_rank").min().alias("_rank"),
         S("_obj").sort_by("path").str.join(",").alias("_objs"),
+        ids.unique().sort().str.join(",").alias("file_license_id"),
+        ids.replace_strict(mot_open, default=None, return_dtype=pl.Boolean).alias("_opens"),
     )
-    return (
-        files.join(members, on=KEY, how="left")
-        .with_columns(
-            S("_rank")
-            .replace_strict(list(_RANK.values()), list(_RANK), return_dtype=pl.String)
-            .alias("file_license_family"),
-            pl.concat_str([pl.lit("["), S("_objs"), pl.lit("]")]).alias("_file_evidence"),
-        )
-        .select(*KEY, "file_license_id", "file_license_family", "_file_mot_open", "_file_evidence")
-    )
+    return files.with_columns(
+        pl.when(S("_opens").list.eval(pl.element().is_null()).list.any())
+        .then(pl.lit(None, dtype=pl.Boolean))
+        .otherwise(S("_opens").list.all())
+        .alias("_file_mot_open"),
+        S("_rank")
+        .replace_strict(list(_RANK.values()), list(_RANK), return_dtype=pl.String)
+        .alias("file_license_family"),
+        pl.concat_str([pl.lit("["), S("_objs"), pl.lit("]")]).alias("_file_evidence"),
+    ).select(*KEY, "file_license_id", "file_license_family", "_file_mot_open", "_file_evidence")
 
 
 def apply_licence_files(revisions: pl.DataFrame, license_files: pl.DataFrame | None) -> pl.DataFrame:
