@@ -1,5 +1,6 @@
-"""A small code mirror for the code source's tests: real repositories of reference/github/repos, plus a
-moved, a deleted, a legally blocked and an empty repository, served by the mirror over real HTTP."""
+"""A small code mirror for the code source's tests: real repositories of the sample corpus's code folder
+(a copy of reference/github/repos, shipped with the project), plus a moved, a deleted, a legally blocked and
+an empty repository, served by the mirror over real HTTP."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ import pytest
 
 from pipelines.code import raw
 from pipelines.storage.warehouse import Warehouse
-from tests.conftest import REFERENCE
+from tests.conftest import ROOT
 
-REPOS = REFERENCE / "github" / "repos"
+REPOS = ROOT / "pipelines" / "mirror" / "sample" / "code" / "github"
 REAL = ("meta-llama/llama", "QwenLM/Qwen", "openai/human-eval", "huggingface/alignment-handbook")
 # What the crawl is asked for: card-style links, one per repository of the mirror.
 ASKED = (

@@ -1,4 +1,4 @@
-"""What a tree shows, on the real trees of reference/github/repos (pure, no network)."""
+"""What a tree shows, on the real trees of the sample corpus's code repositories (pure, no network)."""
 
 from __future__ import annotations
 
@@ -7,9 +7,7 @@ import json
 import pytest
 
 from pipelines.code.tree import KINDS, classify_tree, file_kinds, licence_file_kind, licence_files, path_words
-from tests.conftest import REFERENCE
-
-REPOS = REFERENCE / "github" / "repos"
+from tests.code.conftest import REPOS
 
 
 def head_tree(repo: str) -> dict:
