@@ -571,3 +571,21 @@ def test_open_code_without_open_data_reaches_class_ii_and_level_4(rubric: dict[s
     assert o["osaid"] == "undetermined" and o["osaid_unmet"] == []
     # Weights and training code open, data known not open (none named): two of three -> partial.
     assert o["osai_licenses"] == "partial"
+
+
+def test_a_paper_link_counts_for_revisions_that_cite_a_paper(rubric: dict[str, Any]) -> None:
+    row = revision_row(_card("license: apache-2.0\n"), repo_id=REPO, files=FILES)  # cites 2412.00001
+    code = [
+        {
+            **_code_row(REPO, "open-lab/amberlite", "release_code", "apache-2.0", training=True),
+            "linked_via": "paper",
+        }
+    ]
+    disclosures, _ = _score(rubric, [row], code=code)
+    training = _components(disclosures, REPO)[7]
+    assert training["included"] is True and '"linked_via":"paper"' in training["evidence"]
+    no_paper = _card("license: apache-2.0\n").replace(b"Paper: https://arxiv.org/abs/2412.00001 . ", b"")
+    row = revision_row(no_paper, repo_id=REPO, files=FILES)
+    assert row["arxiv_ids"] == []
+    disclosures, _ = _score(rubric, [row], code=code)
+    assert _components(disclosures, REPO)[7]["included"] is not True
