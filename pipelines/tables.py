@@ -426,8 +426,22 @@ TABLES: tuple[Table, ...] = (
             "fully_open.",
             "spectrum_level": "Ordinal openness summary 0 (no weights) to 5 (weights, code and data open); null "
             "if undecidable.",
-            "license_status": "How the card's licence resolved: mapped, unmapped, conflict (card and tags "
-            "disagree) or missing.",
+            "license_status": "How the effective licence resolved: mapped, unmapped, conflict (card and tags "
+            "disagree) or missing (neither the card nor a licence file names one).",
+            "declared_license_id": "The licence the model card declares (card YAML or license:* tags), as "
+            "resolved against the catalogue; null when the card declares none.",
+            "declared_license_family": "Family of the card's licence.",
+            "file_license_id": "The licence the revision's licence files give (LICENSE, MODEL_LICENSE ...; "
+            "several joined with ',', 'unknown' for a file not identified); null when none was read.",
+            "file_license_family": "Family of the licence files' licence: the most restrictive of the files.",
+            "inherited_license_id": "The licence of the base model (its latest scored revision), shown beside; "
+            "null without a base model or when the base is not in the warehouse.",
+            "license_source": "Where the effective licence (license_id, license_family) comes from: card or "
+            "files (docs/rubric.md); null when neither declares one.",
+            "license_conflict": "Whether the card's licence and the licence files disagree (true / false); "
+            "null when either side names no licence.",
+            "license_conflict_evidence": "When they disagree: both sides with their evidence and which one the "
+            "effective licence takes (JSON).",
             "valid_from": "Start of the validity interval: when this revision's scoring took effect.",
             "valid_to": "End of the validity interval (the next revision); null while current.",
         },
