@@ -76,7 +76,7 @@ def test_crawl_runs_account_requests(small_demo):
             "FROM core.crawl_runs WHERE scope = 'listing:hub' ORDER BY crawl_date"
         ).fetchall()
         scopes = con.execute("SELECT DISTINCT scope FROM core.crawl_runs ORDER BY scope").fetchall()
-    assert {s for (s,) in scopes} == {"datasets:hub", "listing:hub", "papers:hub"} | {
+    assert {s for (s,) in scopes} == {"datasets:hub", "listing:hub", "papers:hub", "code:github"} | {
         f"{step}[{k}/{CRAWL_SHARDS}]:hub" for step in ("history", "readmes") for k in range(CRAWL_SHARDS)
     }
     assert len(rows) == 5
