@@ -13,7 +13,7 @@ rewritten to the new name so that GitHub's body names the repository asked). The
    already done on that date.
 3. `next_day`: D0 + 1 day, nothing changed: one conditional request per repository.
 4. `after_refresh`: D0 + 8 days, nothing changed, past the 7-day refresh period: the head commit, the
-   tree and one page of history per licence path are read again; no stored blob or commit is.
+   tree and one page of history per licence path are read again; no stored blob is.
 
 For each pass the mirror's request log (the server's `github` bucket, each entry with its `counted`
 flag and body `bytes`) gives requests, counted requests (quota), 304s and bytes; the pass's `crawl_run`
@@ -39,7 +39,8 @@ import polars as pl
 
 from pipelines.code.settings import CodeSettings
 from pipelines.code.step import run_code
-from pipelines.mirror.server import MirrorServer
+from pipelines.mirror.github_quota import TOKEN_LIMIT
+from pipelines.mirror.server import MirrorServer, Quota
 from pipelines.storage.warehouse import Warehouse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -125,7 +126,9 @@ def _log_figures(log: list[dict[str, Any]]) -> dict[str, Any]:
         "counted": sum(1 for r in log if r["counted"]),
         "not_modified": statuses.get("304", 0),
         "bytes": sum(r["bytes"] for r in log),
-        "contents_requests": sum(1 for r in log if "/contents/" in r["path"]),
+        # licence files read: answered 200 (a blob's bytes) or 404 (not at that commit)
+        "contents_read": sum(1 for r in log if "/contents/" in r["path"] and r["status"] == 200),
+        "contents_missing": sum(1 for r in log if "/contents/" in r["path"] and r["status"] == 404),
         "by_status": dict(sorted(statuses.items())),
     }
 
@@ -162,6 +165,8 @@ def crawl_passes(srv: MirrorServer, wh: Warehouse, repos: list[str]) -> dict[str
     for name, day, now in PASSES:
         crawl_date = day.date().isoformat()
         srv.reset_log()
+        # Passes are days apart: each starts with a fresh hourly window, as it would on GitHub.
+        srv.set_quota(Quota(TOKEN_LIMIT))
         started = datetime.now(UTC)
         clock = time.perf_counter()
         summary = run_code(wh, settings, crawl_date, repos, now=now)
@@ -279,15 +284,38 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
                 counted <= TARGETS["recrawl_counted"],
             )
         )
-    contents = p["after_refresh"]["log"]["contents_requests"]
-    rows.append(
+    first, refresh = p["first"]["log"], p["after_refresh"]["log"]
+    per_repo = {k: p[k]["log"]["counted"] / result["size"] for k in ("first", "after_refresh")}
+    rows += [
         row(
-            "after_refresh: licence files read again (contents requests)",
-            contents,
+            "counted requests per repo: first / next_day / after_refresh",
+            f"{per_repo['first']:.2f} / {p['next_day']['log']['counted'] / result['size']:.2f} / "
+            f"{per_repo['after_refresh']:.2f}",
+        ),
+        row(
+            f"repos one token's hourly quota ({TOKEN_LIMIT:,}) covers: first crawl / after refresh",
+            " / ".join(f"{int(TOKEN_LIMIT / v):,}" if v else "all" for v in per_repo.values()),
+        ),
+        row("first crawl: licence files read (contents answered 200)", first["contents_read"]),
+        row(
+            "first crawl: the token's limit as the crawler saw it (X-RateLimit-Remaining + counted)",
+            p["first"]["crawl_run"]["ratelimit_remaining"] + first["counted"],
+            TOKEN_LIMIT,
+            p["first"]["crawl_run"]["ratelimit_remaining"] + first["counted"] == TOKEN_LIMIT,
+        ),
+    ]
+    rows += [
+        row(
+            "after_refresh: stored licence blobs read again (contents answered 200)",
+            refresh["contents_read"],
             TARGETS["contents_after_refresh"],
-            contents <= TARGETS["contents_after_refresh"],
-        )
-    )
+            refresh["contents_read"] <= TARGETS["contents_after_refresh"],
+        ),
+        row(
+            "after_refresh: contents answered 404 (listed in the tree, absent from the mirror)",
+            refresh["contents_missing"],
+        ),
+    ]
     rows += [
         row("ScanCode index load (s)", lic["index_load_seconds"]),
         row(
