@@ -11,8 +11,6 @@ import pytest
 
 from benchmarks.code_crawl import PASSES, build_mirror, run_code_crawl, sample_repos, table_rows
 
-pytestmark = pytest.mark.slow
-
 SIZE = 20
 
 
