@@ -46,6 +46,8 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
     ),
     # The size is the number of crawl dates: 60 at both scales (issue 11; the sample corpus has 60 commit days).
     "soak": ("benchmarks.soak", "run_soak", {"quick": 60, "full": 60}),
+    # The size is the number of code repositories (issue 19): the sample's 17 and copies of them.
+    "code_crawl": ("benchmarks.code_crawl", "run_code_crawl", {"quick": 100, "full": 700}),
 }
 
 

@@ -156,6 +156,8 @@ class Handler(BaseHTTPRequestHandler):
             "ts": time.time(),
             "fault": fault.kind if fault else None,
             "counted": counted,
+            # body bytes sent (0 for a HEAD or a 304), so a run's byte count can be checked on the log
+            "bytes": 0 if method == "HEAD" else len(served.reply.body),
         }
         if fault is not None and fault.kind == "truncate" and method == "HEAD":
             entry["status"] = None

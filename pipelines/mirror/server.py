@@ -126,7 +126,8 @@ class MirrorServer:
     def requests(self) -> list[dict[str, Any]]:
         """A copy of the request log: method, path, query, status, bucket, ts, fault for every request.
 
-        GitHub requests (bucket `github`) also say whether they were `counted` against the quota.
+        GitHub requests (bucket `github`) also say whether they were `counted` against the quota and how
+        many body `bytes` were sent.
         """
         with self._lock:
             return [dict(e) for e in self._log]
