@@ -254,10 +254,11 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "core.license_files",
-        "One row per licence or use-policy file blob of a repository (a code repository's today; a model's to come).",
+        "One row per licence or use-policy file blob of a repository: a code repository's (GitHub) or a model "
+        "repository's (the Hub).",
         key=("host", "repo", "path", "blob_sha"),
         step="code",
-        reads=("raw.github_file",),
+        reads=("raw.github_file", "raw.hub_license_files"),
         detail="What the licence detector (ScanCode) identified in it, with its score, coverage and matched rules; "
         "a blob is identified once.",
         public=True,
@@ -266,7 +267,8 @@ TABLES: tuple[Table, ...] = (
             "repo": "The repository: `owner/name` on GitHub, or the Hub repository id.",
             "path": "The file's path in the repository.",
             "blob_sha": "Git blob sha of the file's content (the same text has the same sha).",
-            "revision": "The commit the file was read at.",
+            "revision": "The commit the file was read at (on the Hub: the first revision this blob was seen at "
+            "under this path).",
             "file_kind": "licence (a licence text) or policy (a use policy: names no licence).",
             "license_id": "The licence the file shows, as a catalogue id (several joined with ','), or unknown "
             "(nothing matched well enough: see reason).",
