@@ -305,7 +305,10 @@ def run_license_files(
         if progress
         else None,
     )
-    summary = CrawlSummary(crawl_date=crawl_date, cost=stats.as_dict(), readmes=counts)
+    # readmes_fetched of the account is the files read (GETs); what else happened is in its detail.
+    summary = CrawlSummary(
+        crawl_date=crawl_date, cost=stats.as_dict(), readmes={"read": counts.get("read", 0)}
+    )
     _record(
         wh,
         settings,
