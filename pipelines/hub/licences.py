@@ -22,7 +22,7 @@ from pipelines.hub.client import HubClient
 from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
 from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA, LISTING_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.shards import in_shard
-from pipelines.openness.license_files import MAX_FILE_BYTES, licence_file_kind
+from pipelines.licence_names import MAX_FILE_BYTES, licence_file_kind
 from pipelines.storage.raw import RawStore
 
 BATCH = 100
