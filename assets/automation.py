@@ -16,15 +16,15 @@ The sensors name the assets they watch by the keys the source modules export, ne
 
 import dagster as dg
 
-from assets import hub, papers
+from assets import code, hub, papers
 from assets.partitions import CRAWL_SHARDS
 
 LISTING = hub.LISTING
 SHARDED = (hub.READMES, hub.HISTORY)
-EXTRAS = (hub.DATASETS, papers.PAPERS)
-# The asset whose materialisation completes a crawl date: the papers step runs last (after the history
-# of every shard), and the build waits for it.
-DAY_COMPLETE = papers.PAPERS
+EXTRAS = (hub.DATASETS, papers.PAPERS, code.CODE)
+# The asset whose materialisation completes a crawl date: the code step runs last (after the papers, whose
+# links it follows, which run after the history of every shard), and the build waits for it.
+DAY_COMPLETE = code.CODE
 
 daily_listing = dg.define_asset_job(
     "daily_listing",
@@ -39,7 +39,7 @@ daily_shards = dg.define_asset_job(
 daily_extras = dg.define_asset_job(
     "daily_extras",
     selection=dg.AssetSelection.assets(*EXTRAS),
-    description="Training datasets and cited papers for one day.",
+    description="Training datasets, cited papers and linked code repositories for one day.",
 )
 build_tables = dg.define_asset_job(
     "build_tables",

@@ -144,6 +144,13 @@ def papers(context: dg.AssetExecutionContext, warehouse: WarehouseResource, buil
     yield from build_step(context, warehouse, build, "papers")
 
 
+@dg.multi_asset(name="code_tables", specs=specs("code"), pool="duckdb")
+def code_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
+    """Identify the licence files not identified yet and rebuild the code repositories' tables and the
+    releases' links to them."""
+    yield from build_step(context, warehouse, build, "code")
+
+
 @dg.multi_asset(name="scored_tables", specs=specs("scores"), pool="duckdb")
 def scored_tables(context: dg.AssetExecutionContext, warehouse: WarehouseResource, build: BuildResource):
     """Score the revisions whose inputs changed (all of them after a rubric change) and rebuild their history."""

@@ -1,16 +1,16 @@
 """The one Dagster `Definitions` of the project: assets, checks, jobs, schedules, sensors and resources.
 
-Each source brings its module (assets/hub.py, assets/papers.py: raw assets, resource and pool together);
+Each source brings its module (assets/hub.py, assets/papers.py, assets/code.py: raw assets, resource and pool together);
 they are merged here. Nothing is read from the environment when this module loads: the resources resolve
 their settings when a run uses them (assets/resources.py).
 """
 
 import dagster as dg
 
-from assets import automation, checks, core, hub, papers, publish
+from assets import automation, checks, code, core, hub, papers, publish
 from assets.resources import BuildResource, PublishResource, QualityResource, WarehouseResource
 
-SOURCES = (hub, papers)
+SOURCES = (hub, papers, code)
 
 defs = dg.Definitions(
     assets=[*(a for source in SOURCES for a in source.ASSETS), *dg.load_assets_from_modules([core, publish])],

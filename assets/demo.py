@@ -43,7 +43,7 @@ def check_mirror(mirror: Path) -> None:
         raise SystemExit(f"{mirror}: mirror.json says format {fmt!r}, expected {FORMAT!r}")
 
 
-def demo_config(warehouse: Path, hub_url: str, arxiv_url: str) -> dict:
+def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str) -> dict:
     """Run config for the demo's runs: the resources pointed at the warehouse and the loopback mirror."""
     return {
         **QUIET,
@@ -51,6 +51,8 @@ def demo_config(warehouse: Path, hub_url: str, arxiv_url: str) -> dict:
             "warehouse": {"config": {"root": str(warehouse)}},
             "hub": {"config": {"endpoint": hub_url, "replay": "true", "rate_limit": "false"}},
             "papers": {"config": {"arxiv_endpoint": arxiv_url}},
+            # A mirror without a code/ folder answers 404 for every repository: recorded, nothing lost.
+            "code": {"config": {"endpoint": github_url}},
         },
     }
 
@@ -75,13 +77,13 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     dates = replay_dates(mirror, max_dates)
     started = time.monotonic()
     with MirrorServer(mirror) as srv:
-        config = demo_config(warehouse, srv.url, srv.arxiv_url)
+        config = demo_config(warehouse, srv.url, srv.arxiv_url, srv.github_url)
         instance = dg.DagsterInstance.get()
         listing, shards = defs.resolve_job_def("daily_listing"), defs.resolve_job_def("daily_shards")
         extras, build = defs.resolve_job_def("daily_extras"), defs.resolve_job_def("build_tables")
         for i, day in enumerate(dates, start=1):
             print(
-                f"[{i}/{len(dates)}] crawl date {day}: listing, {CRAWL_SHARDS} shards, datasets and papers",
+                f"[{i}/{len(dates)}] crawl date {day}: listing, {CRAWL_SHARDS} shards, datasets, papers and code",
                 flush=True,
             )
             _run(listing, instance, day, config)

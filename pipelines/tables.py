@@ -258,7 +258,7 @@ TABLES: tuple[Table, ...] = (
         "repository's (the Hub).",
         key=("host", "repo", "path", "blob_sha"),
         step="code",
-        reads=("raw.github_file", "raw.hub_license_files"),
+        reads=("raw.code_repos", "raw.hub_history"),
         detail="What the licence detector (ScanCode) identified in it, with its score, coverage and matched rules; "
         "a blob is identified once.",
         public=True,
@@ -286,7 +286,7 @@ TABLES: tuple[Table, ...] = (
         "One row per code repository (GitHub) that a release's card or a cited paper names, in its latest state.",
         key=("repo",),
         step="code",
-        reads=("raw.github_repo", "raw.github_tree", "raw.github_file", "core.license_files"),
+        reads=("raw.code_repos", "core.license_files"),
         detail="Its licence (from its licence files, else GitHub's detection), whether it is archived or a fork, and "
         "whether its tree shows training, preprocessing, evaluation and inference code, with the paths.",
         public=True,
@@ -316,7 +316,7 @@ TABLES: tuple[Table, ...] = (
         "One row per commit that changed a code repository's licence files.",
         key=("repo", "commit_sha"),
         step="code",
-        reads=("raw.github_file_commits", "raw.github_file", "core.license_files"),
+        reads=("raw.code_repos", "core.license_files"),
         detail="The licence files after the commit and the licence they show: a code licence change, dated, with "
         "its commit as evidence.",
         public=True,
@@ -428,8 +428,22 @@ TABLES: tuple[Table, ...] = (
             "fully_open.",
             "spectrum_level": "Ordinal openness summary 0 (no weights) to 5 (weights, code and data open); null "
             "if undecidable.",
-            "license_status": "How the card's licence resolved: mapped, unmapped, conflict (card and tags "
-            "disagree) or missing.",
+            "license_status": "How the effective licence resolved: mapped, unmapped, conflict (card and tags "
+            "disagree) or missing (neither the card nor a licence file names one).",
+            "declared_license_id": "The licence the model card declares (card YAML or license:* tags), as "
+            "resolved against the catalogue; null when the card declares none.",
+            "declared_license_family": "Family of the card's licence.",
+            "file_license_id": "The licence the revision's licence files give (LICENSE, MODEL_LICENSE ...; "
+            "several joined with ',', 'unknown' for a file not identified); null when none was read.",
+            "file_license_family": "Family of the licence files' licence: the most restrictive of the files.",
+            "inherited_license_id": "The licence of the base model (its latest scored revision), shown beside; "
+            "null without a base model or when the base is not in the warehouse.",
+            "license_source": "Where the effective licence (license_id, license_family) comes from: card or "
+            "files (docs/rubric.md); null when neither declares one.",
+            "license_conflict": "Whether the card's licence and the licence files disagree (true / false); "
+            "null when either side names no licence.",
+            "license_conflict_evidence": "When they disagree: both sides with their evidence and which one the "
+            "effective licence takes (JSON).",
             "valid_from": "Start of the validity interval: when this revision's scoring took effect.",
             "valid_to": "End of the validity interval (the next revision); null while current.",
         },

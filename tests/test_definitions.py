@@ -38,6 +38,12 @@ def test_asset_keys_and_groups():
         "core/quarantine": "core",
         "core/release_papers": "core",
         "core/repo_presence": "core",
+        # The code repositories source (issue "Code and licence evidence").
+        "raw/code_repos": "raw",
+        "core/license_files": "core",
+        "core/code_repos": "core",
+        "core/code_license_history": "core",
+        "core/release_code": "core",
         "publish/snapshot": "publish",
     }
 

@@ -87,7 +87,7 @@ def _shard(day: str, shard: int) -> str:
 def test_the_sensors_chain_a_crawl_date_listing_shards_extras_build():
     """listing of a date -> one shards run per (date, shard) -> one extras run once every shard of the date is
     in -> one build run for the dates completed since the last tick; each link fires once."""
-    from assets import hub, papers
+    from assets import code, hub, papers
     from assets.partitions import CRAWL_SHARDS
 
     day = "2024-03-06"
@@ -128,6 +128,8 @@ def test_the_sensors_chain_a_crawl_date_listing_shards_extras_build():
         _materialise(instance, hub.DATASETS, day)
         assert not tick("build_after_crawl")[1]  # the day is complete once its papers are in
         _materialise(instance, papers.PAPERS, day)
+        assert not tick("build_after_crawl")[1]  # ... and the code repositories they link
+        _materialise(instance, code.CODE, day)
         job, requests = tick("build_after_crawl")
         assert job == "build_tables"
         (request,) = requests

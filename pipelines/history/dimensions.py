@@ -10,6 +10,8 @@ OSAI_ORDER = {"closed": 0, "partial": 1, "open": 2}
 COMPONENT_ORDER = {"absent": 0, "included": 1, "open": 2}
 # MOF classes: I is the most open; 0 is unclassified.
 MOF_ORDER = {"0": 0, "3": 1, "2": 2, "1": 3}
+# Licence dimensions from licence files (docs/rubric.md, "Card and licence files"): lateral changes.
+FILE_LICENCE_DIMENSIONS = ("file_license_id", "license_conflict")
 
 
 def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:
@@ -49,6 +51,9 @@ def tracked_frame(
         for c in ("license_id", "license_family", "mof_class", "osaid", "release_level", "spectrum_level")
         if c in openness.columns
     ]
+    # The licence of the revision's licence files and a card/file conflict (null without licence-file
+    # evidence, so they add no transition then).
+    facts += [c for c in FILE_LICENCE_DIMENSIONS if c in openness.columns]
     osai = sorted(
         c for c in openness.columns if c.startswith("osai_") and c not in ("osai_score", "osai_decided")
     )

@@ -27,6 +27,7 @@ from pipelines.code.release_code import code_links as link_rows
 from pipelines.code.release_code import release_code_rows, repos_to_crawl
 from pipelines.code.tree import licence_file_kind
 from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA
+from pipelines.incremental import state
 from pipelines.storage.warehouse import Warehouse, transaction
 
 LICENSE_FILES_SCHEMA: dict[str, pl.DataType] = {
@@ -272,6 +273,22 @@ def code_repos_to_crawl(con: duckdb.DuckDBPyConnection) -> list[str]:
     return repos_to_crawl(code_links(con))
 
 
+def _evidence_rows(
+    con: duckdb.DuckDBPyConnection,
+    release_code: str = "core.release_code",
+    code_repos: str = "core.code_repos",
+) -> set[tuple]:
+    """Every release's code evidence as the scoring reads it (pipelines/incremental/scoring.py), as a set of
+    rows starting with the release's repo_id."""
+    return set(
+        con.execute(
+            "SELECT rc.repo_id, rc.code_repo, rc.linked_via, rc.role, cr.license_id, cr.license_family, "  # noqa: S608
+            "cr.github_license, cr.training_code, cr.preprocessing_code, cr.evaluation_code, cr.inference_code, "
+            f"cr.evidence, cr.status FROM {release_code} rc LEFT JOIN {code_repos} cr ON cr.repo = rc.code_repo"
+        ).fetchall()
+    )
+
+
 def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
     """Bring core.license_files, core.code_repos, core.code_license_history and core.release_code up to date
     with the code source's raw captures and the releases' links (full: identify every licence blob again)."""
@@ -293,6 +310,21 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     code_repos = code_repo_rows(repos, trees, files, identify=identify)
     history = licence_history_rows(commits, files, identify=identify)
     release_code = release_code_rows(code_links(con))
+    state.attach(wh, con)
+    # The releases whose code evidence changed are rescored by the scores step: marked pending first (in
+    # the state database: one transaction writes one database), so a run killed before the tables are
+    # written rescores them anyway, which is harmless.
+    before = _evidence_rows(con) if _table_exists(con, "core.release_code") else set()
+    con.register("new_release_code", release_code)
+    con.register("new_code_repos", code_repos)
+    try:
+        changed = sorted({r[0] for r in before ^ _evidence_rows(con, "new_release_code", "new_code_repos")})
+    finally:
+        con.unregister("new_release_code")
+        con.unregister("new_code_repos")
+    if changed:
+        with transaction(con):
+            con.executemany("INSERT INTO incr.pending VALUES ('scoring', ?)", [[r] for r in changed])
     with transaction(con):
         _replace(con, "core.license_files", licence_files)
         _replace(con, "core.code_repos", code_repos)
@@ -305,6 +337,7 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
         "code_repos": code_repos.height,
         "code_license_history": history.height,
         "release_code": release_code.height,
+        "releases_with_changed_code_evidence": len(changed),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 

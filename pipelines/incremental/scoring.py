@@ -79,6 +79,23 @@ def _pending(con: duckdb.DuckDBPyConnection, consumer: str) -> set[str]:
     }
 
 
+CODE_EVIDENCE_SQL = """SELECT rc.repo_id, rc.code_repo, rc.linked_via, rc.role, cr.license_id, cr.license_family,
+    cr.github_license, cr.training_code, cr.preprocessing_code, cr.evaluation_code, cr.inference_code,
+    cr.evidence, cr.status
+FROM core.release_code rc LEFT JOIN core.code_repos cr ON cr.repo = rc.code_repo
+WHERE rc.repo_id IN (SELECT repo_id FROM wanted)
+ORDER BY rc.repo_id, rc.code_repo, rc.linked_via"""
+
+
+def code_evidence(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame) -> pl.DataFrame | None:
+    """The `code` input of the scoring for some repos: each release's links to code repositories
+    (core.release_code) with what the crawl found in them (core.code_repos); None before the code step
+    has run (nothing is known, as before code repositories were crawled)."""
+    if not (_table_exists(con, "core.release_code") and _table_exists(con, "core.code_repos")):
+        return None
+    return _frame(con, CODE_EVIDENCE_SQL, repos.select("repo_id"))
+
+
 def bases_for(
     con: duckdb.DuckDBPyConnection,
     revisions: pl.DataFrame,
@@ -100,7 +117,10 @@ def bases_for(
         "repo_id", keep="last", maintain_order=True
     )
     heads = resolve_licenses(latest)
-    scored = score_revisions(heads, detect_components(heads, datasets, papers, rubric=rubric), rubric=rubric)
+    code = code_evidence(con, named)
+    scored = score_revisions(
+        heads, detect_components(heads, datasets, papers, rubric=rubric, code=code), rubric=rubric, code=code
+    )
     return base_facts(latest, scored)
 
 
@@ -116,7 +136,8 @@ def score_repos(
 
     revisions = revisions_of(con, repos)
     bases = bases_for(con, revisions, datasets, papers, rubric)
-    parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases))
+    code = code_evidence(con, repos)
+    parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, code=code))
     disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
     openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
     openness, transitions = openness_history(revisions, openness, disclosures, rubric)

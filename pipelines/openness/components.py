@@ -18,6 +18,7 @@ from pipelines.openness import component_evidence as ev
 from pipelines.openness.catalogue import load_catalogue
 from pipelines.openness.mof import mot_components
 from pipelines.openness.signals import revision_signals
+from pipelines.openness.verdicts import CODE_REPO_DETAIL
 
 DISCLOSURES_SCHEMA: dict[str, pl.DataType] = {
     "repo_id": pl.String,
@@ -48,6 +49,21 @@ class Rule:
 
 
 _NO_CODE = S("card_known") & S("files_known") & (S("n_code_urls") == 0)
+
+
+def _code_rules(kind: str, hub_file: str) -> list[Rule]:
+    """A linked code repo of the release holds this kind of code (its licence applies); or every one
+    of the revision's code links is a crawled repo without it and the model repo has none: absent."""
+    return [
+        Rule(S(f"code_{kind}"), True, "declared", f"code_{kind}", S(f"_e_code_{kind}"), CODE_REPO_DETAIL),
+        Rule(
+            S(f"code_{kind}").not_() & (S("code_unaccounted") == 0) & S(hub_file).is_null(),
+            False,
+            "inferred",
+            "none",
+            S(f"_e_code_{kind}_absent"),
+        ),
+    ]
 
 
 def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
@@ -154,6 +170,7 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
             ),
         ],
         7: [
+            *_code_rules("training", "training_code_file"),
             Rule(
                 S("training_code_file").is_not_null(),
                 True,
@@ -166,6 +183,7 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
             Rule(_NO_CODE & S("training_code_file").is_null(), False, "inferred", "none", ev.absent("code")),
         ],
         8: [
+            Rule(S("code_inference"), True, "declared", "code_inference", S("_e_code_inference")),
             Rule(S("custom_code_file").is_not_null(), True, "declared", "repo", ev.file("custom_code_file")),
             Rule(
                 S("inference_code_file").is_not_null(),
@@ -180,6 +198,7 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
             ),
         ],
         18: [
+            *_code_rules("evaluation", "evaluation_code_file"),
             Rule(
                 S("evaluation_code_file").is_not_null(),
                 True,
@@ -197,15 +216,18 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
                 S("n_eval_ds") > 0,
                 True,
                 "declared",
-                "none",
+                "files",
                 ev.readme("model-index.results.dataset", ev.quoted("first_eval_ds")),
             ),
-            Rule(S("model_index"), True, "inferred", "none", ev.readme("model-index", "true")),
+            Rule(S("model_index"), True, "inferred", "files", ev.readme("model-index", "true")),
             Rule(
                 S("card_known") & S("sec_evaluation").is_null(), False, "inferred", "none", ev.absent("eval")
             ),
         ],
         22: [
+            Rule(
+                S("code_support_repo").is_not_null(), True, "declared", "code_support", S("_e_code_support")
+            ),
             Rule(S("lib_license_id").is_not_null(), True, "inferred", "lib", ev.arr(*ev.lib())),
         ],
         15: [
@@ -213,6 +235,7 @@ def component_rules(rubric: dict[str, Any]) -> dict[int, list[Rule]]:
             Rule(S("card_known") & (S("n_ds") == 0), False, "inferred", "none", ev.absent("datasets")),
         ],
         16: [
+            *_code_rules("preprocessing", "preprocessing_code_file"),
             Rule(
                 S("preprocessing_code_file").is_not_null(),
                 True,
@@ -287,6 +310,11 @@ def _licence(source: str) -> tuple[pl.Expr, pl.Expr]:
         ).otherwise(S("_repo_open"))
     if source == "datasets":
         return S("_ds_license"), S("_ds_open")
+    if source.startswith("code_"):
+        return S(f"{source}_license"), S(f"{source}_open")
+    if source == "files":
+        # The revision's licence files (an unidentified file decides nothing).
+        return S("file_license_id"), pl.when(S("file_license_family") != "unknown").then(S("_file_mot_open"))
     return pl.lit(None, dtype=pl.String), pl.lit(None, dtype=pl.Boolean)
 
 
@@ -319,14 +347,22 @@ def _rows(sig: pl.LazyFrame, spec: dict[str, Any], version: str, rule: Rule | No
 
 
 def detect_components(
-    revisions: pl.DataFrame, datasets: pl.DataFrame, papers: pl.DataFrame, *, rubric: dict[str, Any]
+    revisions: pl.DataFrame,
+    datasets: pl.DataFrame,
+    papers: pl.DataFrame,
+    *,
+    rubric: dict[str, Any],
+    code: pl.DataFrame | None = None,
+    license_files: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """The `disclosures` table: one row per (repo_id, revision, component) for all 17 MOF components.
 
     Rows come in a canonical layout: one block per component (mot_components() order), each block in
-    the order of `revisions`.
+    the order of `revisions`. `code` (the releases' linked code repos: core.release_code joined with
+    core.code_repos) and `license_files` (the revisions' licence files) are optional evidence; with
+    None the result is what the Hub signals alone give.
     """
-    sig = revision_signals(revisions, datasets, papers, rubric=rubric)
+    sig = revision_signals(revisions, datasets, papers, rubric=rubric, code=code, license_files=license_files)
     mot_open = dict(load_catalogue().select("id", "mot_open").iter_rows())
     rules = component_rules(rubric)
     sig = sig.with_columns(

@@ -10,12 +10,25 @@ import polars as pl
 from pipelines.openness import verdicts as v
 from pipelines.openness.catalogue import resolve_licenses
 from pipelines.openness.jsonexpr import js_str
+from pipelines.openness.licence_rule import LICENCE_COLUMNS, apply_licence_files
 from pipelines.openness.mof import mot_components
 
 S = pl.col
 KEY = ["repo_id", "revision"]
 OSAI_COLUMNS = [f"osai_{p}" for p in v.OSAI_PARAMS]
 OSAID_REQUIREMENTS = ("data information", "code", "parameters")
+# Licence columns of the openness table beyond the effective licence (docs/rubric.md, "Card and licence
+# files"), after the columns every rubric version had.
+EXTRA_LICENCE_COLUMNS = [
+    "declared_license_id",
+    "declared_license_family",
+    "file_license_id",
+    "file_license_family",
+    "inherited_license_id",
+    "license_source",
+    "license_conflict",
+    "license_conflict_evidence",
+]
 
 
 def _key_hash() -> pl.Expr:
@@ -106,7 +119,8 @@ def _masks(weight: pl.Expr, detail_weight: pl.Expr) -> list[pl.Expr]:
 
 
 def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The `bases` frame: each repo's latest weights verdict (and data-sources verdict when already scored)."""
+    """The `bases` frame: each repo's latest weights verdict (and data-sources verdict when already scored),
+    and its licence (`base_license_id`: the scored effective licence, else the card's when resolved)."""
     revisions_latest = revisions_latest.with_columns(
         pl.lit(None, dtype=t).alias(c)
         for c, t in (("has_weights", pl.Boolean), ("gated", pl.String))
@@ -115,19 +129,30 @@ def base_facts(revisions_latest: pl.DataFrame, openness_latest: pl.DataFrame | N
     cols = ["repo_id", "has_weights", "gated"] + (
         ["committed_at"] if "committed_at" in revisions_latest.columns else []
     )
-    latest = revisions_latest.select(cols)
+    licence = (
+        S("license_id") if "license_id" in revisions_latest.columns else pl.lit(None, dtype=pl.String)
+    ).alias("base_license_id")
+    latest = revisions_latest.select(*cols, licence)
     if "committed_at" in cols:
         latest = (
             latest.sort("committed_at", nulls_last=False).unique("repo_id", keep="last").drop("committed_at")
         )
     if openness_latest is not None:
         scored = openness_latest.select(
-            "repo_id", "revision", "osai_weights_endmodel", "osai_datasources_endmodel"
+            "repo_id",
+            "revision",
+            "osai_weights_endmodel",
+            "osai_datasources_endmodel",
+            *(["license_id"] if "license_id" in openness_latest.columns else []),
         )
         if "committed_at" in openness_latest.columns:
             scored = openness_latest.sort("committed_at", nulls_last=False).select(scored.columns)
         scored = scored.unique("repo_id", keep="last").drop("revision")
         latest = latest.join(scored, on="repo_id", how="left")
+        if "license_id" in scored.columns:
+            latest = latest.with_columns(
+                pl.coalesce("license_id", "base_license_id").alias("base_license_id")
+            ).drop("license_id")
     return latest
 
 
@@ -140,6 +165,7 @@ def _bases(df: pl.LazyFrame, bases: pl.DataFrame | None) -> pl.LazyFrame:
         return df.with_columns(
             pl.lit(None, dtype=pl.String).alias("_base_weights"),
             pl.lit(None, dtype=pl.String).alias("_base_datasources"),
+            pl.lit(None, dtype=pl.String).alias("_base_license"),
         )
     # Only the base repos this batch names, then one row per repo (the last one given wins).
     named = df.select(S("_base_repo").drop_nulls().unique()).collect().to_series()
@@ -160,8 +186,12 @@ def _bases(df: pl.LazyFrame, bases: pl.DataFrame | None) -> pl.LazyFrame:
         if "osai_datasources_endmodel" in b.columns
         else pl.lit(None, dtype=pl.String)
     )
+    base_licence = S("base_license_id") if "base_license_id" in b.columns else pl.lit(None, dtype=pl.String)
     b = b.select(
-        S("repo_id").alias("_base_repo"), weights.alias("_base_weights"), sources.alias("_base_datasources")
+        S("repo_id").alias("_base_repo"),
+        weights.alias("_base_weights"),
+        sources.alias("_base_datasources"),
+        base_licence.alias("_base_license"),
     )
     return df.join(b.lazy(), on="_base_repo", how="left", maintain_order="left")
 
@@ -172,12 +202,31 @@ def score_revisions(
     *,
     rubric: dict[str, Any],
     bases: pl.DataFrame | None = None,
+    code: pl.DataFrame | None = None,
+    license_files: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """The `openness` table: one row per revision with MOF, the Index, OSAID, Solaiman and the spectrum level."""
+    """The `openness` table: one row per revision with MOF, the Index, OSAID, Solaiman and the spectrum level.
+
+    `disclosures` come from detect_components with the same `code` and `license_files` (the code
+    evidence is already in them; `code` is accepted so that both steps take the same arguments).
+    `license_files` (the revisions' licence files) decide the effective licence with the card's by the
+    rule of docs/rubric.md; with None the licence is the card's and the file and conflict columns are null.
+    """
+    del code  # its effect is in `disclosures`
     rev = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
+    rev = apply_licence_files(rev, license_files)
     keep = [
         c
-        for c in ("committed_at", "gated", "base_models", "license_id", "license_family", "license_status")
+        for c in (
+            "committed_at",
+            "gated",
+            "base_models",
+            "license_id",
+            "license_family",
+            "license_status",
+            *LICENCE_COLUMNS,
+            "_file_evidence",
+        )
         if c in rev.columns
     ]
     df = rev.select(*KEY, *keep)
@@ -247,6 +296,9 @@ def score_revisions(
             pl.lit(',"license_family":'),
             js_str(S("license_family"), escape=False),
             pl.when(S("_has_base")).then(pl.concat_str([pl.lit(',"base_model":'), js_str(S("_base_repo"))])),
+            pl.when(S("_file_evidence").is_not_null()).then(
+                pl.concat_str([pl.lit(',"license_files":'), S("_file_evidence")])
+            ),
             pl.lit("}"),
         ],
         ignore_nulls=True,
@@ -274,6 +326,14 @@ def score_revisions(
             pl.lit(rubric["rubric_version"]).alias("rubric_version"),
             evidence.alias("evidence"),
             "method",
+            "declared_license_id",
+            "declared_license_family",
+            "file_license_id",
+            "file_license_family",
+            pl.when(S("_has_base")).then(S("_base_license")).alias("inherited_license_id"),
+            "license_source",
+            "license_conflict",
+            "license_conflict_evidence",
         )
         .collect(engine="streaming")
     )

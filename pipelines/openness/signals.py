@@ -13,7 +13,10 @@ import polars as pl
 
 from pipelines.hub.schema import DATASETS_SCHEMA
 from pipelines.openness.catalogue import load_catalogue, resolve_licenses
+from pipelines.openness.code_evidence import SIGNAL_COLUMNS as CODE_SIGNAL_COLUMNS
+from pipelines.openness.code_evidence import release_code_signals
 from pipelines.openness.jsonexpr import HF, js_escape
+from pipelines.openness.licence_rule import apply_licence_files
 
 READ_STATUSES = ("ok", "malformed_yaml", "non_utf8", "oversized")  # the card's text was read
 KNOWN_STATUSES = (*READ_STATUSES, "missing")  # we know what the card says (missing: nothing)
@@ -67,13 +70,36 @@ def _esc(col: str, name: str) -> pl.Expr:
 
 
 def revision_signals(
-    revisions: pl.DataFrame, datasets: pl.DataFrame, papers: pl.DataFrame, *, rubric: dict[str, Any]
+    revisions: pl.DataFrame,
+    datasets: pl.DataFrame,
+    papers: pl.DataFrame,
+    *,
+    rubric: dict[str, Any],
+    code: pl.DataFrame | None = None,
+    license_files: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Signals for each revision: the inputs of every component rule, one row per revision."""
+    """Signals for each revision: the inputs of every component rule, one row per revision.
+
+    `code` (the release's linked code repos) and `license_files` (the revision's licence files) are
+    optional evidence (see code_evidence.py and licence_rule.py); None leaves their signals null.
+    """
     pat = rubric["patterns"]
     df = revisions if "license_status" in revisions.columns else resolve_licenses(revisions)
+    df = apply_licence_files(df, license_files)
     df = df.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in _OPTIONAL.items() if c not in df.columns)
     df = df.with_row_index("_rid")
+    code_part = pl.DataFrame(schema={"_rid": pl.UInt32, **CODE_SIGNAL_COLUMNS})
+    if code is not None:
+        kept, code_part = release_code_signals(df, code)
+        # Supporting libraries are not the release's own code: the code-link rules do not see them.
+        if kept.height:
+            kept = kept.select(pl.col("_rid").cast(pl.UInt32), pl.col("code_urls").alias("_kept_urls"))
+            df = (
+                df.join(kept, on="_rid", how="left", maintain_order="left")
+                .with_columns(pl.coalesce("_kept_urls", "code_urls").alias("code_urls"))
+                .drop("_kept_urls")
+            )
+        code_part = code_part.with_columns(pl.col("_rid").cast(pl.UInt32))
     libs = rubric["open_code_libraries"]
     open_ids = load_catalogue().filter(S("mot_open"))["id"].to_list()
     non_weight = f"({pat['non_weight_file']})|({pat['intermediate_dir']})"
@@ -90,6 +116,9 @@ def revision_signals(
             "license_family",
             "license_status",
             "license_mot_open",
+            "file_license_id",
+            "file_license_family",
+            "_file_mot_open",
             S("card_bytes").alias("card_bytes_"),
             S("files").is_not_null().alias("files_known"),
             _first_file(pat["weight_file"], exclude=non_weight).alias("w_file"),
@@ -151,6 +180,7 @@ def revision_signals(
         _code_url_signals(df, pat),
         _paper_signals(df, papers, rubric),
         _dataset_signals(df, datasets, rubric),
+        code_part,
     ]
     return main.drop("_files", "_sections").hstack(_scatter(parts, main.height))
 

@@ -72,6 +72,15 @@ def closed_licence(cid: int) -> pl.Expr:
     return has("_inc", cid) & has("_oknown", cid) & ~has("_open", cid)
 
 
+# Detail code of a code component decided by a crawled code repository (components.CODE_REPO_DETAIL).
+CODE_REPO_DETAIL = 3
+
+
+def _from_code_repo(cid: int) -> pl.Expr:
+    """Included from a crawled code repository of the release."""
+    return inc(cid) & (detail(cid) == CODE_REPO_DETAIL)
+
+
 def mof_columns() -> dict[str, pl.Expr]:
     """MOF class, label and progress exactly as the MOT's getProgress/getClassification, vectorised."""
     req = required_by_class()
@@ -149,8 +158,17 @@ def osai_verdicts(rubric: dict[str, Any]) -> dict[str, Verdict]:
             (inc(7), "partial", ["mof:7"]),
             (excluded(7), "closed", ["mof:7"]),
         ],
+        # The release's own code repository was read (training, preprocessing or evaluation code in it):
+        # code is released with the repository's documentation, whose depth is not measured -> partial.
         # No code released at all -> there is no code documentation.
-        "code": [(excluded(7) & ~inc(16) & ~inc(18), "closed", ["mof:7", "mof:16", "mof:18"])],
+        "code": [
+            (
+                _from_code_repo(7) | _from_code_repo(16) | _from_code_repo(18),
+                "partial",
+                ["mof:7", "mof:16", "mof:18", "code_repo:release code read"],
+            ),
+            (excluded(7) & ~inc(16) & ~inc(18), "closed", ["mof:7", "mof:16", "mof:18"]),
+        ],
         "hardware_architecture": [],
         "preprint": [
             (inc(11) & (detail(11) == 1), "open", ["mof:11", "arxiv:own paper"]),

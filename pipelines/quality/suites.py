@@ -46,6 +46,11 @@ DISCLOSURE_METHODS = ("declared", "inferred", "unknown")
 DIRECTIONS = ("opening", "closing", "lateral")
 # How a presence check found a repo (pipelines/hub: the history walk's 404, the weekly full-listing sweep).
 PRESENCE_CHECKS = ("commits_404", "sweep_present", "sweep_404")
+LICENCE_HOSTS = ("github", "hub")
+LICENCE_FILE_KINDS = ("licence", "policy")
+CODE_REPO_STATUSES = ("ok", "moved", "gone", "empty")
+CODE_LINKS = ("card", "paper")
+CODE_ROLES = ("release_code", "supporting_library")
 # Every reason pipelines/hub/parse.py writes to core.quarantine; a new reason must be added here
 # (and to docs/quality.md) so that nothing is held for a reason nobody has looked at.
 QUARANTINE_REASONS = (
@@ -491,6 +496,75 @@ SUITES: dict[str, Suite] = {
         ),
     ]
 }
+
+
+RELEASE_CODE_SQL = """SELECT t.*,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
+        AS orphan_release
+FROM core.release_code t"""
+CODE_HISTORY_SQL = """SELECT t.*,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.code_repos x WHERE x.repo = t.repo) THEN t.repo END
+        AS orphan_code_repo
+FROM core.code_license_history t"""
+
+CODE_SUITES = [
+    # One row per licence or use-policy file blob (pipelines/incremental/code.py).
+    Suite(
+        "license_files",
+        "core.license_files",
+        ("host", "repo", "path", "blob_sha"),
+        "SELECT * FROM core.license_files",
+        lambda now: [
+            *not_null("host", "repo", "path", "blob_sha", "file_kind", "license_id", "license_family"),
+            unique("host", "repo", "path", "blob_sha"),
+            in_set("host", LICENCE_HOSTS),
+            in_set("file_kind", LICENCE_FILE_KINDS),
+            in_set("license_family", _families()),
+            between("score", 0, 100),
+            between("coverage", 0, 1),
+        ],
+    ),
+    # One row per code repository, its latest state.
+    Suite(
+        "code_repos",
+        "core.code_repos",
+        ("repo",),
+        "SELECT * FROM core.code_repos",
+        lambda now: [
+            *not_null("repo", "status"),
+            unique("repo"),
+            in_set("status", CODE_REPO_STATUSES),
+            in_set("license_family", _families()),
+        ],
+    ),
+    # One row per commit that changed a code repository's licence files.
+    Suite(
+        "code_license_history",
+        "core.code_license_history",
+        ("repo", "commit_sha"),
+        CODE_HISTORY_SQL,
+        lambda now: [
+            *not_null("repo", "commit_sha", "committed_at"),
+            unique("repo", "commit_sha"),
+            references("orphan_code_repo", "code_repos", "repo has a row in code_repos"),
+        ],
+    ),
+    # One row per (release, code repository, how linked).
+    Suite(
+        "release_code",
+        "core.release_code",
+        ("repo_id", "code_repo", "linked_via"),
+        RELEASE_CODE_SQL,
+        lambda now: [
+            *not_null("repo_id", "code_repo", "linked_via", "role"),
+            unique("repo_id", "code_repo", "linked_via"),
+            in_set("linked_via", CODE_LINKS),
+            in_set("role", CODE_ROLES),
+            IN_RELEASES,
+        ],
+    ),
+]
+SUITES.update({s.name: s for s in CODE_SUITES})
 
 
 def suite_for(table: str) -> Suite:

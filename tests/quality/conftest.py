@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
 from pipelines.openness.catalogue import CATALOGUE_PATH
@@ -124,11 +125,96 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         "(?, '2026-11-23'::DATE, false, 'commits_404')",
         [REPOS[3], REPOS[2]],
     )
+    fill_code(con)
     con.execute(
         "INSERT INTO core.transitions VALUES (?, '2025-02-10'::TIMESTAMPTZ, 'license_family', 'unknown', "
         "'osi-permissive', 'opening', ?, ?, 'https://huggingface.co/org-a/model-1')",
         [REPOS[0], sha(REPOS[0]), sha(REPOS[0], 1)],
     )
+
+
+def fill_code(con: duckdb.DuckDBPyConnection) -> None:
+    """The code tables as the code step writes them (pipelines/incremental/code.py): one code repository
+    with one licence file, its licence history, and one release linking it."""
+    from pipelines.code.parse import CODE_REPO_SCHEMA, LICENCE_HISTORY_SCHEMA
+    from pipelines.code.release_code import RELEASE_CODE_SCHEMA
+    from pipelines.incremental.code import LICENSE_FILES_SCHEMA
+
+    blob = sha("org-a/train", 7)
+    frames = {
+        "core.license_files": pl.DataFrame(
+            [
+                [
+                    "github",
+                    "org-a/train",
+                    "LICENSE",
+                    blob,
+                    sha("org-a/train"),
+                    "licence",
+                    "apache-2.0",
+                    "osi-permissive",
+                    100.0,
+                    0.98,
+                    "apache-2.0",
+                    "apache-2.0.LICENSE",
+                    None,
+                    NOW,
+                ]
+            ],
+            schema=LICENSE_FILES_SCHEMA,
+            orient="row",
+        ),
+        "core.code_repos": pl.DataFrame(
+            [
+                {
+                    "repo": "org-a/train",
+                    "full_name": "org-a/train",
+                    "status": "ok",
+                    "license_id": "apache-2.0",
+                    "license_family": "osi-permissive",
+                    "license_source": "files",
+                    "github_license": "Apache-2.0",
+                    "file_license": "apache-2.0",
+                    "archived": False,
+                    "fork": False,
+                    "parent": None,
+                    "default_branch": "main",
+                    "created_at": "2024-01-01T00:00:00Z",
+                    "pushed_at": "2024-05-01T00:00:00Z",
+                    "head_sha": sha("org-a/train"),
+                    "training_code": True,
+                    "preprocessing_code": None,
+                    "evaluation_code": False,
+                    "inference_code": True,
+                    "evidence": "{}",
+                    "observed_at": NOW,
+                }
+            ],
+            schema=CODE_REPO_SCHEMA,
+        ),
+        "core.code_license_history": pl.DataFrame(
+            [
+                {
+                    "repo": "org-a/train",
+                    "commit_sha": sha("org-a/train", 1),
+                    "committed_at": "2024-01-01T00:00:00Z",
+                    "files": f'{{"LICENSE": "{blob}"}}',
+                    "changed_paths": ["LICENSE"],
+                    "license_id": "apache-2.0",
+                    "message": "Add LICENSE",
+                }
+            ],
+            schema=LICENCE_HISTORY_SCHEMA,
+        ),
+        "core.release_code": pl.DataFrame(
+            [{"repo_id": REPOS[0], "code_repo": "org-a/train", "linked_via": "card", "role": "release_code"}],
+            schema=RELEASE_CODE_SCHEMA,
+        ),
+    }
+    for table, frame in frames.items():
+        con.register("code_frame", frame)
+        con.execute(f"CREATE TABLE {table} AS SELECT * FROM code_frame")  # noqa: S608 - fixed names
+        con.unregister("code_frame")
 
 
 @pytest.fixture
