@@ -247,3 +247,45 @@ def test_history_walk_blob_ids_spare_the_head(mirror, tmp_path):
     assert len(_resolves(log, "GET", "/LICENSE")) == 1
     raw = _raw(wh).filter((pl.col("repo_id") == LLAMA) & (pl.col("revision") == old))
     assert set(raw["blob_source"]) == {"file_list"}
+
+
+def test_a_failing_file_is_recorded_as_error_and_asked_again(mirror, tmp_path):
+    """A licence file that keeps failing (5xx) is an `error` row; the others are captured; the next crawl
+    asks only for the failed one."""
+    from pipelines.mirror.faults import FaultConfig
+
+    root, commits = mirror
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(root) as srv:
+        run_crawl(wh, settings(srv.url), DAY1, now=NOW)
+        srv.set_faults(FaultConfig(seed=1, rate_5xx=1.0, paths=rf"/{LLAMA}/resolve/.*/LICENSE$"))
+        run_license_files(wh, settings(srv.url, max_retries=1), DAY1, now=NOW)
+        first = _raw(wh).filter(pl.col("repo_id") == LLAMA)
+        srv.set_faults(None)
+        srv.reset_log()
+        run_license_files(wh, settings(srv.url), DAY1, now=NOW)
+        log = srv.requests
+    assert first.select("path", "status").sort("path").rows() == [
+        ("LICENSE", "error"),
+        ("USE_POLICY.md", "ok"),
+    ]
+    assert "gave up after 2 attempts: HTTP 5" in first.filter(pl.col("path") == "LICENSE")["detail"][0]
+    assert {e["path"].rsplit("/", 1)[-1] for e in log if "/resolve/" in e["path"]} == {"LICENSE"}
+    per_rev = revision_licence_files(
+        _raw(wh),
+        pl.DataFrame(
+            schema={
+                "blob_sha": pl.String,
+                "host": pl.String,
+                "repo": pl.String,
+                "path": pl.String,
+                "license_id": pl.String,
+                "license_family": pl.String,
+                "score": pl.Float64,
+                "coverage": pl.Float64,
+                "matched_rules": pl.String,
+            }
+        ),
+    )
+    row = per_rev.filter((pl.col("repo_id") == LLAMA) & (pl.col("path") == "LICENSE")).row(0, named=True)
+    assert row["status"] == "ok" and row["blob_sha"] == git_blob_sha1(LLAMA2)
