@@ -142,14 +142,17 @@ def hub_history(
     pool=POOL,
     kinds={"parquet"},
     description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
-    "was last read more than 30 days ago: its info (licence, gating) and whether it has a card.",
+    "was last read more than 30 days ago: its info (licence, gating) and whether it has a card. Then the licence "
+    "and use-policy files of each dataset revision read, each blob's bytes once (raw hub_license_files).",
 )
 def hub_datasets(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
 ) -> dg.MaterializeResult:
-    """Fetch the training datasets the cards name (new ones, and a monthly refresh)."""
-    result = run_datasets(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
-    return dg.MaterializeResult(metadata=result)
+    """Fetch the training datasets the cards name (new ones, and a monthly refresh), then their licence files."""
+    wh, settings, day = warehouse.get(), hub.settings(), context.partition_key
+    result = run_datasets(wh, settings, day, progress=context.log.info)
+    licences = run_license_files(wh, settings, day, repo_type="dataset", progress=context.log.info)
+    return dg.MaterializeResult(metadata={**result, "licence_files": licences})
 
 
 ASSETS = [hub_listing, hub_readmes, hub_history, hub_datasets]

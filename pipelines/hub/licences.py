@@ -1,4 +1,4 @@
-"""Licence and use-policy files of model revisions: which to read, and reading each blob once.
+"""Licence and use-policy files of model and dataset revisions: which to read, and reading each blob once.
 
 A revision's file list (its siblings: from the listing, or from the history walk's
 `/revision/{sha}?blobs=true`) names its files; `licence_file_kind` picks the licence files (LICENSE,
@@ -7,6 +7,7 @@ ACCEPTABLE_USE_POLICY*). Each is read through the Hub's resolver, but never twic
 the blob id comes from the file list (`blobId`, when the history walk read the revision with blobs) or
 else from a HEAD of the resolve URL (the Hub's ETag of a file stored in git is its blob id), and a blob
 already captured costs no GET. A revision whose file list is unknown gets no rows (unknown, not absent).
+Dataset repos: the revision of each dataset info the datasets step read (its `sha` and siblings).
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.hub.client import HubClient
+from pipelines.hub.datasets import is_dataset_id
 from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
-from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA, LISTING_RAW_SCHEMA, REVISION_RAW_SCHEMA
+from pipelines.hub.raw import (
+    DATASET_RAW_SCHEMA,
+    LICENSE_FILE_RAW_SCHEMA,
+    LISTING_RAW_SCHEMA,
+    REVISION_RAW_SCHEMA,
+)
 from pipelines.hub.shards import in_shard
 from pipelines.licence_names import MAX_FILE_BYTES, licence_file_kind
 from pipelines.storage.raw import RawStore
@@ -39,6 +46,7 @@ class PlannedFile:
     path: str
     file_kind: str
     blob_id: str | None
+    repo_type: str = "model"
 
 
 def licence_siblings(siblings: object) -> list[tuple[str, str, str | None]] | None:
@@ -58,17 +66,22 @@ def licence_siblings(siblings: object) -> list[tuple[str, str, str | None]] | No
     return sorted(out)
 
 
-def revision_file_lists(raw: RawStore) -> dict[tuple[str, str], list[tuple[str, str, str | None]]]:
-    """(repo_id, revision) -> its licence and policy files, for every captured revision whose file list is
-    known (listing items and history-walk infos; the latter's blob ids win)."""
-    out: dict[tuple[str, str], list[tuple[str, str, str | None]]] = {}
+FileLists = dict[tuple[str, str, str], list[tuple[str, str, str | None]]]
+
+
+def revision_file_lists(raw: RawStore) -> FileLists:
+    """(repo_type, repo_id, revision) -> its licence and policy files, for every captured model revision
+    whose file list is known (listing items and history-walk infos; the latter's blob ids win) and every
+    captured dataset info's revision."""
+    out: FileLists = {}
     listing = raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha", "item").collect()
     for repo_id, sha, item in listing.iter_rows():
-        if (repo_id, sha) in out or not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
+        key = ("model", repo_id, sha)
+        if key in out or not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
             continue
         files = licence_siblings(_field(item, "siblings"))
         if files is not None:
-            out[(repo_id, sha)] = files
+            out[key] = files
     infos = (
         raw.scan("hub_revision", REVISION_RAW_SCHEMA)
         .filter(pl.col("status") == "ok")
@@ -79,8 +92,22 @@ def revision_file_lists(raw: RawStore) -> dict[tuple[str, str], list[tuple[str, 
         if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
             continue
         files = licence_siblings(_field(info, "siblings"))
-        if files is not None and ((repo_id, sha) not in out or any(b is not None for _, _, b in files)):
-            out[(repo_id, sha)] = files
+        key = ("model", repo_id, sha)
+        if files is not None and (key not in out or any(b is not None for _, _, b in files)):
+            out[key] = files
+    datasets = (
+        raw.scan("hub_dataset", DATASET_RAW_SCHEMA)
+        .filter(pl.col("status") == "ok")
+        .select("dataset_id", "info")
+        .collect()
+    )
+    for dataset_id, info in datasets.iter_rows():
+        sha = _field(info, "sha")
+        if not is_dataset_id(dataset_id) or not is_commit_sha(sha):
+            continue
+        files = licence_siblings(_field(info, "siblings"))
+        if files is not None:
+            out.setdefault(("dataset", dataset_id, str(sha)), files)
     return out
 
 
@@ -92,15 +119,18 @@ def _field(text: str | None, name: str) -> object:
     return body.get(name) if isinstance(body, dict) else None
 
 
-def licence_capture_state(raw: RawStore) -> tuple[set[tuple[str, str, str]], set[str]]:
-    """What is captured: (repo_id, revision, path) with a final outcome, and the blob ids already read."""
+def licence_capture_state(raw: RawStore) -> tuple[set[tuple[str, str, str, str]], set[str]]:
+    """What is captured: (repo_type, repo_id, revision, path) with a final outcome, and the blob ids already
+    read."""
     rows = (
         raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA)
-        .select("repo_id", "revision", "path", "status", "blob_sha")
+        .select("repo_type", "repo_id", "revision", "path", "status", "blob_sha")
         .collect()
     )
     done = set(
-        rows.filter(pl.col("status").is_in(FINAL_STATUSES)).select("repo_id", "revision", "path").iter_rows()
+        rows.filter(pl.col("status").is_in(FINAL_STATUSES))
+        .select("repo_type", "repo_id", "revision", "path")
+        .iter_rows()
     )
     seen = set(
         rows.filter(pl.col("status").is_in(["ok", "too_large"]) & pl.col("blob_sha").is_not_null())
@@ -111,19 +141,21 @@ def licence_capture_state(raw: RawStore) -> tuple[set[tuple[str, str, str]], set
 
 
 def plan_licence_files(
-    file_lists: dict[tuple[str, str], list[tuple[str, str, str | None]]],
-    done: set[tuple[str, str, str]],
+    file_lists: FileLists,
+    done: set[tuple[str, str, str, str]],
     *,
+    repo_type: str = "model",
     shard: int = 0,
     shards: int = 1,
 ) -> list[PlannedFile]:
-    """The licence and policy files of known file lists not captured yet, for one shard of repos."""
+    """The licence and policy files of known file lists of one repo type not captured yet, for one shard of
+    repos."""
     plan = [
-        PlannedFile(repo_id, revision, path, kind, blob)
-        for (repo_id, revision), files in file_lists.items()
-        if in_shard(repo_id, shard, shards)
+        PlannedFile(repo_id, revision, path, kind, blob, kind_of_repo)
+        for (kind_of_repo, repo_id, revision), files in file_lists.items()
+        if kind_of_repo == repo_type and in_shard(repo_id, shard, shards)
         for path, kind, blob in files
-        if (repo_id, revision, path) not in done
+        if (kind_of_repo, repo_id, revision, path) not in done
     ]
     return sorted(plan, key=lambda p: (p.repo_id, p.revision, p.path))
 
@@ -151,7 +183,7 @@ def fetch_licence_files(
                 "hub_license_files",
                 crawl_date,
                 pl.DataFrame(batch, schema=LICENSE_FILE_RAW_SCHEMA),
-                payload=["repo_id", "revision", "path", "status", "blob_sha", "content"],
+                payload=["repo_type", "repo_id", "revision", "path", "status", "blob_sha", "content"],
             )
             batch.clear()
 
@@ -174,6 +206,7 @@ def _capture(
     client: HubClient, item: PlannedFile, seen: set[str], max_bytes: int, count: Callable[[str], None]
 ) -> dict:
     row = {
+        "repo_type": item.repo_type,
         "repo_id": item.repo_id,
         "revision": item.revision,
         "path": item.path,
@@ -186,7 +219,7 @@ def _capture(
         "content": None,
     }
     if item.blob_id is None:
-        head = client.file_blob(item.repo_id, item.revision, item.path)
+        head = client.file_blob(item.repo_id, item.revision, item.path, repo_type=item.repo_type)
         count("head")
         if head.status != "ok":
             return {**row, "status": head.status, "detail": head.detail}
@@ -195,7 +228,9 @@ def _capture(
     if row["blob_sha"] is not None and row["blob_sha"] in seen:
         count("same_blob")
         return {**row, "detail": "same blob as captured before"}
-    res = client.read_file(item.repo_id, item.revision, item.path, max_bytes=max_bytes)
+    res = client.read_file(
+        item.repo_id, item.revision, item.path, repo_type=item.repo_type, max_bytes=max_bytes
+    )
     count("read")
     if res.status != "ok" or res.content is None:
         return {**row, "status": res.status, "detail": res.detail, "blob_sha": None, "blob_source": None}

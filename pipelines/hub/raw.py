@@ -86,12 +86,13 @@ DATASET_RAW_SCHEMA = register(
         "readme_bytes": pl.Int64,
     },
 )
-# One row per licence or use-policy file (pipelines.openness.license_files.licence_file_kind) listed in a
-# model revision's file list: its git blob id and, only the first time that blob is seen, its bytes.
+# One row per licence or use-policy file (pipelines.licence_names.licence_file_kind) listed in a model or
+# dataset revision's file list: its git blob id and, only the first time that blob is seen, its bytes.
 LICENSE_FILE_RAW_SCHEMA = register(
     "hub_license_files",
     {
         "fetched_at": pl.Datetime("us", "UTC"),
+        "repo_type": pl.String,  # model | dataset
         "repo_id": pl.String,
         "revision": pl.String,
         "path": pl.String,

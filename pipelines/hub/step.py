@@ -274,13 +274,15 @@ def run_license_files(
     settings: HubSettings,
     crawl_date: str,
     *,
+    repo_type: str = "model",
     shard: int = 0,
     shards: int = 1,
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """Capture the licence and policy files of every known file list of one shard's revisions, each blob's
-    bytes once (see pipelines.hub.licences); the requests are accounted as a `license_files` step."""
+    """Capture the licence and policy files of every known file list of one shard's model revisions (or of
+    the dataset infos read, with `repo_type="dataset"`), each blob's bytes once (see pipelines.hub.licences);
+    the requests are accounted as a `license_files` step."""
     from pipelines.hub.licences import (
         fetch_licence_files,
         licence_capture_state,
@@ -293,7 +295,9 @@ def run_license_files(
     stats = begin_accounting(settings)
     client = client_for(settings, crawl_date)
     done, seen = licence_capture_state(wh.raw)
-    plan = plan_licence_files(revision_file_lists(wh.raw), done, shard=shard, shards=shards)
+    plan = plan_licence_files(
+        revision_file_lists(wh.raw), done, repo_type=repo_type, shard=shard, shards=shards
+    )
     counts = fetch_licence_files(
         client,
         wh.raw,
@@ -314,7 +318,7 @@ def run_license_files(
         settings,
         summary,
         started,
-        f"license_files[{shard}/{shards}]",
+        f"license_files[{shard}/{shards}]" if repo_type == "model" else "license_files[datasets]",
         detail={"planned": len(plan), **counts},
     )
     return {"shard": f"{shard}/{shards}", "licence_files_planned": len(plan), **counts, **summary.cost}

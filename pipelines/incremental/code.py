@@ -137,7 +137,7 @@ def license_file_rows(
     ] + [
         {
             "host": "hub",
-            "repo": f["repo_id"],
+            "repo": hub_repo(f["repo_type"], f["repo_id"]),
             "path": f["path"],
             "blob_sha": f["blob_sha"],
             "revision": f["revision"],
@@ -170,7 +170,9 @@ def license_file_rows(
 def _hub_first_rows(hub_files: pl.DataFrame) -> list[dict]:
     """The first capture of each (repo, path, blob) of the Hub's licence files (earliest fetch, then
     revision), with the blob's bytes from whichever row holds them."""
-    read = hub_files.filter(pl.col("status").is_in(["ok", "too_large"]) & pl.col("blob_sha").is_not_null())
+    read = hub_files.filter(
+        pl.col("status").is_in(["ok", "too_large"]) & pl.col("blob_sha").is_not_null()
+    ).with_columns(pl.col("repo_type").fill_null("model"))
     if read.is_empty():
         return []
     content = (
@@ -180,7 +182,7 @@ def _hub_first_rows(hub_files: pl.DataFrame) -> list[dict]:
     )
     first = (
         read.sort("fetched_at", "revision")
-        .unique(["repo_id", "path", "blob_sha"], keep="first", maintain_order=True)
+        .unique(["repo_type", "repo_id", "path", "blob_sha"], keep="first", maintain_order=True)
         .join(content, on="blob_sha", how="left")
         .with_columns(pl.col("blob_content").alias("content"))
         .drop("blob_content")
@@ -188,7 +190,14 @@ def _hub_first_rows(hub_files: pl.DataFrame) -> list[dict]:
     return list(first.iter_rows(named=True))
 
 
+def hub_repo(repo_type: str | None, repo_id: str) -> str:
+    """The `repo` of a Hub repository in core.license_files: the model id, or `datasets/<id>` for a dataset
+    (as in the Hub's URLs), so that a model and a dataset of the same name never share a row."""
+    return f"datasets/{repo_id}" if repo_type == "dataset" else repo_id
+
+
 REVISION_LICENCE_SCHEMA: dict[str, pl.DataType] = {
+    "repo_type": pl.String,
     "repo_id": pl.String,
     "revision": pl.String,
     "path": pl.String,
@@ -204,10 +213,10 @@ REVISION_LICENCE_SCHEMA: dict[str, pl.DataType] = {
 
 
 def revision_licence_files(raw_rows: pl.DataFrame, license_files: pl.DataFrame) -> pl.DataFrame:
-    """Per Hub (repo_id, revision), its licence and policy files with their identification.
+    """Per Hub (repo_type, repo_id, revision), its licence and policy files with their identification.
 
     `raw_rows` are raw hub_license_files captures, `license_files` is core.license_files. One row per
-    (repo_id, revision, path): its latest final outcome (`status`; a failed attempt only when nothing better
+    (repo_type, repo_id, revision, path): its latest final outcome (`status`; a failed attempt only when nothing better
     was captured) and, for a file read (`ok`), what its blob was identified as: license_id,
     license_family, score, coverage and matched_rule (ScanCode rule ids, comma-separated). A file that
     could not be read (gated, missing, too large) has null identification. A revision whose file list is
@@ -218,9 +227,10 @@ def revision_licence_files(raw_rows: pl.DataFrame, license_files: pl.DataFrame) 
         return pl.DataFrame(schema=REVISION_LICENCE_SCHEMA)
     final = pl.col("status") != "error"
     latest = (
-        raw_rows.sort([final, pl.col("fetched_at")], nulls_last=False)
-        .unique(["repo_id", "revision", "path"], keep="last")
-        .select("repo_id", "revision", "path", "file_kind", "status", "blob_sha")
+        raw_rows.with_columns(pl.col("repo_type").fill_null("model"))
+        .sort([final, pl.col("fetched_at")], nulls_last=False)
+        .unique(["repo_type", "repo_id", "revision", "path"], keep="last")
+        .select("repo_type", "repo_id", "revision", "path", "file_kind", "status", "blob_sha")
     )
     ident = (
         license_files.filter(pl.col("blob_sha").is_not_null())
@@ -244,7 +254,7 @@ def revision_licence_files(raw_rows: pl.DataFrame, license_files: pl.DataFrame) 
     return (
         out.select(list(REVISION_LICENCE_SCHEMA))
         .cast(REVISION_LICENCE_SCHEMA)
-        .sort("repo_id", "revision", "path")
+        .sort("repo_type", "repo_id", "revision", "path")
     )
 
 

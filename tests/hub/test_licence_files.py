@@ -29,6 +29,12 @@ LLAMA2 = (
     / "pipelines/mirror/sample/code/github/meta-llama/llama/revisions"
     / "689c7f261b9c5514636ecc3c5fefefcbb3e6eed7/files/LICENSE"
 ).read_bytes()
+# The GNU GPL v3 text (the same repository's LICENSE before Llama 2), as a dataset's licence file.
+GPL3 = (
+    ROOT
+    / "pipelines/mirror/sample/code/github/meta-llama/llama/revisions"
+    / "1076b9c51c77ad06e9d7ba8a4c6df775741732bd/files/LICENSE"
+).read_bytes()
 USE_POLICY = (
     b"# Llama 2 Acceptable Use Policy\n\nMeta is committed to promoting safe and fair use of its tools and "
     b"features, including Llama 2. If you access or use Llama 2, you agree to this Acceptable Use Policy "
@@ -38,6 +44,7 @@ LLAMA = "meta-x/llama-2-7b"
 GATED = "acme/gated-7b"
 NOFILES = "acme/no-file-list"
 LOST = "acme/lost-licence"
+CORPUS = "acme/corpus"
 DAY1, DAY2 = "2024-01-20", "2024-02-20"
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -62,7 +69,7 @@ def _info(repo_id: str, date: str, files: list[str] | None, gated: object = Fals
         "tags": ["transformers", "text-generation"],
         "pipeline_tag": "text-generation",
         "library_name": "transformers",
-        "cardData": {"license": "llama2"},
+        "cardData": {"license": "llama2", "datasets": [CORPUS]},
     }
     if files is not None:  # None: the file list is not recorded (unknown)
         info["siblings"] = [{"rfilename": f} for f in sorted(files)]
@@ -100,6 +107,22 @@ def make_licence_mirror(root: Path) -> dict[str, list[str]]:
             )
             info = _info(repo_id, date, listed, gated="manual" if repo_id == GATED else False)
             writer.add_revision("models", repo_id, commit, info, files=files)
+    commit = Commit(id=_sha(CORPUS, "2024-01-05"), date="2024-01-05T10:00:00.000Z", title="data")
+    commits[CORPUS] = [commit.id]
+    info = {
+        "_id": hashlib.md5(CORPUS.encode()).hexdigest()[:24],
+        "id": CORPUS,
+        "author": "acme",
+        "lastModified": commit.date,
+        "private": False,
+        "disabled": False,
+        "gated": False,
+        "tags": ["license:gpl-3.0"],
+        "cardData": {"license": "gpl-3.0"},
+        "siblings": [{"rfilename": f} for f in ("LICENSE", "README.md", "data.jsonl")],
+    }
+    files = {"README.md": "---\nlicense: gpl-3.0\n---\n\n# Corpus\n", "LICENSE": GPL3}
+    writer.add_revision("datasets", CORPUS, commit, info, files=files)
     writer.finish()
     return commits
 
@@ -289,3 +312,33 @@ def test_a_failing_file_is_recorded_as_error_and_asked_again(mirror, tmp_path):
     )
     row = per_rev.filter((pl.col("repo_id") == LLAMA) & (pl.col("path") == "LICENSE")).row(0, named=True)
     assert row["status"] == "ok" and row["blob_sha"] == git_blob_sha1(LLAMA2)
+
+
+def test_dataset_licence_files(mirror, tmp_path):
+    """The datasets step's infos have their licence files captured too, under `repo_type` dataset, and their
+    blobs identified into core.license_files as `datasets/<id>`."""
+    from pipelines.hub.step import run_datasets
+
+    root, commits = mirror
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(root) as srv:
+        run_crawl(wh, settings(srv.url), DAY1, now=NOW)
+        run_datasets(wh, settings(srv.url), DAY1, now=NOW)
+        srv.reset_log()
+        result = run_license_files(wh, settings(srv.url), DAY1, repo_type="dataset", now=NOW)
+        log = srv.requests
+    assert result["licence_files_planned"] == 1
+    assert [e["method"] for e in _resolves(log, "GET", "/LICENSE")] == ["GET"]
+    assert all(f"/datasets/{CORPUS}/resolve/" in e["path"] for e in log)
+    raw = _raw(wh)
+    assert raw.select("repo_type", "repo_id", "revision", "path", "status").rows() == [
+        ("dataset", CORPUS, commits[CORPUS][0], "LICENSE", "ok")
+    ]
+    with wh.connect() as con:
+        run_step("code", wh, con)
+        table = con.sql("SELECT * FROM core.license_files WHERE host = 'hub'").pl()
+    row = table.row(0, named=True)
+    assert table.height == 1 and row["repo"] == f"datasets/{CORPUS}"
+    assert row["license_id"] == "gpl-3.0" and row["blob_sha"] == git_blob_sha1(GPL3)
+    per_rev = revision_licence_files(raw, table)
+    assert per_rev.select("repo_type", "repo_id", "license_id").rows() == [("dataset", CORPUS, "gpl-3.0")]
