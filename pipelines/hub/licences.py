@@ -33,6 +33,9 @@ from pipelines.licence_names import MAX_FILE_BYTES, licence_file_kind
 from pipelines.storage.raw import RawStore
 
 BATCH = 100
+# A cheap pre-filter on the stored JSON text: a file list entry whose name contains what every name
+# licence_file_kind accepts contains (licence tags such as `license:mit` do not match).
+NAME_HINT = r'"rfilename": ?"[^"]*(?i:licen[cs]e|copying|polic(y|ies))'
 # Outcomes that are a capture; `error` is a record of a failed attempt, asked again by the next crawl.
 FINAL_STATUSES = ("ok", "missing", "gated", "repo_missing", "revision_missing", "too_large")
 
@@ -74,7 +77,13 @@ def revision_file_lists(raw: RawStore) -> FileLists:
     whose file list is known (listing items and history-walk infos; the latter's blob ids win) and every
     captured dataset info's revision."""
     out: FileLists = {}
-    listing = raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha", "item").collect()
+    # Only items whose text names a licence-like file are parsed: at Hub scale most items name none.
+    listing = (
+        raw.scan("hub_listing", LISTING_RAW_SCHEMA)
+        .filter(pl.col("item").str.contains(NAME_HINT))
+        .select("repo_id", "sha", "item")
+        .collect()
+    )
     for repo_id, sha, item in listing.iter_rows():
         key = ("model", repo_id, sha)
         if key in out or not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
@@ -84,7 +93,7 @@ def revision_file_lists(raw: RawStore) -> FileLists:
             out[key] = files
     infos = (
         raw.scan("hub_revision", REVISION_RAW_SCHEMA)
-        .filter(pl.col("status") == "ok")
+        .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
         .select("repo_id", "revision", "info")
         .collect()
     )
@@ -97,7 +106,7 @@ def revision_file_lists(raw: RawStore) -> FileLists:
             out[key] = files
     datasets = (
         raw.scan("hub_dataset", DATASET_RAW_SCHEMA)
-        .filter(pl.col("status") == "ok")
+        .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
         .select("dataset_id", "info")
         .collect()
     )
