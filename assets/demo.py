@@ -43,7 +43,15 @@ def check_mirror(mirror: Path) -> None:
         raise SystemExit(f"{mirror}: mirror.json says format {fmt!r}, expected {FORMAT!r}")
 
 
-def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str) -> dict:
+def recorded_code_repos(mirror: Path) -> list[str]:
+    """The GitHub repositories (owner/name) a mirror records in its code/ folder (MIRROR_FORMAT.md)."""
+    root = mirror / "code" / "github"
+    if not root.is_dir():
+        return []
+    return sorted(f"{o.name}/{r.name}".lower() for o in root.iterdir() if o.is_dir() for r in o.iterdir() if r.is_dir())
+
+
+def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str, mirror: Path) -> dict:
     """Run config for the demo's runs: the resources pointed at the warehouse and the loopback mirror."""
     return {
         **QUIET,
@@ -51,8 +59,9 @@ def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str) 
             "warehouse": {"config": {"root": str(warehouse)}},
             "hub": {"config": {"endpoint": hub_url, "replay": "true", "rate_limit": "false"}},
             "papers": {"config": {"arxiv_endpoint": arxiv_url}},
-            # A mirror without a code/ folder answers 404 for every repository: recorded, nothing lost.
-            "code": {"config": {"endpoint": github_url}},
+            # Only the repositories the mirror records: any other would be answered 404 and recorded as gone,
+            # which is not known of the real repository (so it stays unknown).
+            "code": {"config": {"endpoint": github_url, "only_repos": recorded_code_repos(mirror)}},
         },
     }
 
@@ -70,14 +79,17 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     import dagster as dg
 
     from assets.definitions import defs
+    from pipelines.mirror.github_quota import TOKEN_LIMIT, Quota
     from pipelines.mirror.server import MirrorServer
 
     check_mirror(mirror)
     prepare_dagster_home()
     dates = replay_dates(mirror, max_dates)
     started = time.monotonic()
-    with MirrorServer(mirror) as srv:
-        config = demo_config(warehouse, srv.url, srv.arxiv_url, srv.github_url)
+    # The demo crawls GitHub's mirror without a token but with a token's quota (5,000 requests an hour):
+    # the anonymous 60 would stop the first crawl date part-way (a real deployment sets GITHUB_TOKEN).
+    with MirrorServer(mirror, quota=Quota(TOKEN_LIMIT, TOKEN_LIMIT)) as srv:
+        config = demo_config(warehouse, srv.url, srv.arxiv_url, srv.github_url, mirror)
         instance = dg.DagsterInstance.get()
         listing, shards = defs.resolve_job_def("daily_listing"), defs.resolve_job_def("daily_shards")
         extras, build = defs.resolve_job_def("daily_extras"), defs.resolve_job_def("build_tables")

@@ -80,7 +80,7 @@ COMMON_COLUMNS: dict[str, str] = {
 }
 
 _HUB = ("raw.hub_listing", "raw.hub_readmes", "raw.hub_history")
-_SCORE_INPUTS = ("core.revisions", "core.datasets", "core.papers")
+_SCORE_INPUTS = ("core.revisions", "core.datasets", "core.papers", "core.release_code", "core.code_repos")
 _OSAI = "European Open Source AI Index criterion"
 
 TABLES: tuple[Table, ...] = (
@@ -343,8 +343,8 @@ TABLES: tuple[Table, ...] = (
         columns={
             "code_repo": "GitHub repository, `owner/name`.",
             "linked_via": "card (the release's latest card links it) or paper (a paper the card cites does).",
-            "role": "release_code, or supporting_library (a general library or tool: not the release's training "
-            "code).",
+            "role": "release_code (the publisher's own repository), supporting_library (a general library or "
+            "tool) or third_party (someone else's code: says nothing of the release's own code).",
         },
     ),
     Table(

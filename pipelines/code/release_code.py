@@ -50,9 +50,28 @@ SUPPORTING_LIBRARIES: Mapping[str, str] = {
 SUPPORTING_MIN_ORGS = 5
 
 
+def _squash(name: str) -> str:
+    return "".join(ch for ch in name.lower() if ch.isalnum())
+
+
+def owned_by_release(repo_id: str, code_repo: str) -> bool:
+    """Whether a code repository belongs to the release's publisher: the GitHub owner and the Hub
+    organisation are the same name apart from case and punctuation, or one contains the other
+    (`lmsys` / `lm-sys`, `Qwen` / `QwenLM`), or the repository is named after the organisation
+    (`imoneoi/openchat` for `openchat/...`). Anything else a card names is someone else's code."""
+    org = _squash(repo_id.split("/", 1)[0])
+    owner, _, name = code_repo.partition("/")
+    owner, name = _squash(owner), _squash(name)
+    if not org or not owner:
+        return False
+    return org == owner or (min(len(org), len(owner)) >= 4 and (org in owner or owner in org)) or name == org
+
+
 def release_code_rows(links: pl.DataFrame, *, min_orgs: int = SUPPORTING_MIN_ORGS) -> pl.DataFrame:
-    """core.release_code from (repo_id, url, linked_via) links: each release's code repos and their role
-    (`supporting_library` by the documented rule, else `release_code`)."""
+    """core.release_code from (repo_id, url, linked_via) links: each release's code repos and their role:
+    `release_code` (the publisher's own repository, `owned_by_release`), `supporting_library` (a general
+    library by the documented rule) or `third_party` (someone else's code the card or paper names: it
+    says nothing of the release's own code, so it counts neither for nor against it)."""
     rows = []
     for repo_id, url, via in links.select("repo_id", "url", "linked_via").iter_rows():
         key = repo_key_or_none(url)
@@ -73,16 +92,22 @@ def release_code_rows(links: pl.DataFrame, *, min_orgs: int = SUPPORTING_MIN_ORG
     )
     widely = set(orgs.filter(pl.col("_orgs") >= min_orgs)["code_repo"])
     listed = set(SUPPORTING_LIBRARIES) | widely
-    own = (
-        pl.col("repo_id").str.split("/").list.first().str.to_lowercase()
-        == pl.col("code_repo").str.split("/").list.first()
+    own = pl.struct("repo_id", "code_repo").map_elements(
+        lambda r: owned_by_release(r["repo_id"], r["code_repo"]), return_dtype=pl.Boolean
     )
-    return frame.with_columns(
-        pl.when(pl.col("code_repo").is_in(sorted(listed)) & ~own)
-        .then(pl.lit("supporting_library"))
-        .otherwise(pl.lit("release_code"))
-        .alias("role")
-    ).sort("repo_id", "code_repo", "linked_via")
+    return (
+        frame.with_columns(own.alias("_own"))
+        .with_columns(
+            pl.when(pl.col("_own"))
+            .then(pl.lit("release_code"))
+            .when(pl.col("code_repo").is_in(sorted(listed)))
+            .then(pl.lit("supporting_library"))
+            .otherwise(pl.lit("third_party"))
+            .alias("role")
+        )
+        .drop("_own")
+        .sort("repo_id", "code_repo", "linked_via")
+    )
 
 
 def code_links(revisions: pl.DataFrame, papers: pl.DataFrame, release_papers: pl.DataFrame) -> pl.DataFrame:

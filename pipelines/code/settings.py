@@ -32,6 +32,10 @@ class CodeSettings:
     per_page: int = 100  # GitHub's maximum page size
     max_history_pages: int = 10  # pages of commits touching one licence file (100 commits each)
     max_file_bytes: int = 1_000_000  # licence files above this are recorded without their text
+    # Only these repositories (owner/name, any case) are crawled; None: every one a card or paper names.
+    # A mirror records a few repositories: a repository it does not record would be answered 404 and
+    # recorded as gone, a false statement about a real repository, so the demo limits the crawl to them.
+    scope: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.endpoint)

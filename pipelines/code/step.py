@@ -4,7 +4,7 @@ The run's account is one `crawl_run` raw row (scope `code:github`), like the Hub
 requests in `requests_api`, retries, limit answers in `status_429`, 5xx, bytes, and in `detail` the
 304s, the quota used, the repos done and why any was not. A defect in one repository is recorded and
 the others go on; a rate limit that resets later than the run may wait stops the run cleanly
-(status `rate_limited`), and the next run resumes with the repos not done on this crawl date.
+(status `partial`, `stopped` in its detail), and the next run resumes with the repos not done on this crawl date.
 """
 
 from __future__ import annotations
@@ -69,8 +69,17 @@ def run_code_step(
     now: datetime | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict:
-    """The code step of a crawl date: every repository the cards and papers captured so far link to."""
-    return run_code(wh, settings, crawl_date, cited_code_repos(wh.raw), now=now, progress=progress)
+    """The code step of a crawl date: every repository the cards and papers captured so far link to (those
+    in `settings.scope`, when it is set; the others are counted as `out_of_scope`)."""
+    repos = cited_code_repos(wh.raw)
+    skipped = 0
+    if settings.scope is not None:
+        allowed = {s.lower() for s in settings.scope}
+        kept = [r for r in repos if r.lower() in allowed]
+        skipped = len(repos) - len(kept)
+        repos = kept
+    result = run_code(wh, settings, crawl_date, repos, now=now, progress=progress)
+    return {**result, "out_of_scope": skipped}
 
 
 def run_code(
@@ -132,7 +141,9 @@ def run_code(
         if own_client:
             client.close()
     cost = client.cost.as_dict()
-    status = "rate_limited" if stopped else ("partial" if errors else "complete")
+    # core.crawl_runs knows complete, partial and failed: a run the rate limit stopped is partial (`stopped`
+    # in its detail says why).
+    status = "partial" if stopped or errors else "complete"
     detail = {
         "repos": len(keys),
         "outcomes": counts,

@@ -3,7 +3,7 @@ and kind of code (training, preprocessing, evaluation, inference) whether the re
 hold it, under which licence, with the paths as evidence; and the supporting libraries it links.
 
 Input `code`: one row per (release, code repo) = core.release_code (repo_id, code_repo, linked_via in
-{card, paper}, role in {release_code, supporting_library}) joined with core.code_repos (license_id,
+{card, paper}, role in {release_code, supporting_library, third_party}) joined with core.code_repos (license_id,
 license_family, training_code, preprocessing_code, evaluation_code, inference_code, evidence, status).
 A card link counts for the revisions whose card names the repo (`code_urls`); a paper link for the
 revisions that cite a paper (`arxiv_ids`). A repo whose status is `gone` counts for nothing. A
@@ -20,7 +20,7 @@ from pipelines.openness.jsonexpr import js_escape, js_obj, js_str
 
 S = pl.col
 KINDS = ("training", "preprocessing", "evaluation", "inference")
-ROLES = ("release_code", "supporting_library")
+ROLES = ("release_code", "supporting_library", "third_party")
 CODE_SCHEMA: dict[str, pl.DataType] = {
     "repo_id": pl.String,
     "code_repo": pl.String,

@@ -50,7 +50,7 @@ LICENCE_HOSTS = ("github", "hub")
 LICENCE_FILE_KINDS = ("licence", "policy")
 CODE_REPO_STATUSES = ("ok", "moved", "gone", "empty")
 CODE_LINKS = ("card", "paper")
-CODE_ROLES = ("release_code", "supporting_library")
+CODE_ROLES = ("release_code", "supporting_library", "third_party")
 # Every reason pipelines/hub/parse.py writes to core.quarantine; a new reason must be added here
 # (and to docs/quality.md) so that nothing is held for a reason nobody has looked at.
 QUARANTINE_REASONS = (

@@ -63,7 +63,33 @@ def test_a_repo_linked_by_many_organisations_is_a_supporting_library() -> None:
     assert {roles[f"{o}/model"] for o in orgs} == {"supporting_library"}
     assert roles["someone/model"] == "release_code"  # the owner's own release
     fewer = release_code_rows(_links(rows[: SUPPORTING_MIN_ORGS - 1]))
-    assert set(fewer["role"]) == {"release_code"}
+    # Too few organisations for a library, and not theirs: someone else's code.
+    assert set(fewer["role"]) == {"third_party"}
+
+
+def test_someone_elses_repository_is_third_party_not_the_releases_code() -> None:
+    """A card naming another publisher's repository (falcon-40b's card names Stability AI's StableLM) says
+    nothing of the release's own training code; the publisher's own repository under a variant of its name
+    (lmsys / lm-sys, Qwen / QwenLM, openchat / imoneoi/openchat) is its code."""
+    rows = [
+        ("tiiuae/falcon-40b", "https://github.com/Stability-AI/StableLM", "card"),
+        ("Qwen/Qwen-7B", "https://github.com/QwenLM/Qwen", "card"),
+        ("lmsys/vicuna-7b-v1.5", "https://github.com/lm-sys/FastChat", "card"),
+        ("openchat/openchat_3.5", "https://github.com/imoneoi/openchat", "card"),
+        ("LumiOpen/Poro-34B", "https://github.com/TurkuNLP/Megatron-DeepSpeed", "card"),
+    ]
+    roles = {
+        (r, c): role
+        for r, c, role in release_code_rows(_links(rows)).select("repo_id", "code_repo", "role").iter_rows()
+    }
+    assert roles == {
+        ("tiiuae/falcon-40b", "stability-ai/stablelm"): "third_party",
+        ("Qwen/Qwen-7B", "qwenlm/qwen"): "release_code",
+        ("lmsys/vicuna-7b-v1.5", "lm-sys/fastchat"): "release_code",
+        ("openchat/openchat_3.5", "imoneoi/openchat"): "release_code",
+        # Poro was trained by TurkuNLP with Silo AI, but nothing recorded ties the two names: not shown.
+        ("LumiOpen/Poro-34B", "turkunlp/megatron-deepspeed"): "third_party",
+    }
 
 
 def test_code_links_from_the_latest_card_and_cited_papers() -> None:
