@@ -212,10 +212,13 @@ REVISION_LICENCE_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def revision_licence_files(raw_rows: pl.DataFrame, license_files: pl.DataFrame) -> pl.DataFrame:
+def revision_licence_files(
+    raw_rows: pl.DataFrame, license_files: pl.DataFrame, *, repo_type: str | None = "model"
+) -> pl.DataFrame:
     """Per Hub (repo_type, repo_id, revision), its licence and policy files with their identification.
 
-    `raw_rows` are raw hub_license_files captures, `license_files` is core.license_files. One row per
+    `raw_rows` are raw hub_license_files captures, `license_files` is core.license_files; `repo_type` keeps
+    the model repos' revisions (the default, what the scoring takes) or the datasets' (None: both). One row per
     (repo_type, repo_id, revision, path): its latest final outcome (`status`; a failed attempt only when nothing better
     was captured) and, for a file read (`ok`), what its blob was identified as: license_id,
     license_family, score, coverage and matched_rule (ScanCode rule ids, comma-separated). A file that
@@ -223,12 +226,14 @@ def revision_licence_files(raw_rows: pl.DataFrame, license_files: pl.DataFrame) 
     unknown has no rows, and so has one whose file list names no licence file: core.revisions' `files`
     tells the two apart.
     """
+    raw_rows = raw_rows.with_columns(pl.col("repo_type").fill_null("model"))
+    if repo_type is not None:
+        raw_rows = raw_rows.filter(pl.col("repo_type") == repo_type)
     if raw_rows.is_empty():
         return pl.DataFrame(schema=REVISION_LICENCE_SCHEMA)
     final = pl.col("status") != "error"
     latest = (
-        raw_rows.with_columns(pl.col("repo_type").fill_null("model"))
-        .sort([final, pl.col("fetched_at")], nulls_last=False)
+        raw_rows.sort([final, pl.col("fetched_at")], nulls_last=False)
         .unique(["repo_type", "repo_id", "revision", "path"], keep="last")
         .select("repo_type", "repo_id", "revision", "path", "file_kind", "status", "blob_sha")
     )

@@ -340,5 +340,6 @@ def test_dataset_licence_files(mirror, tmp_path):
     row = table.row(0, named=True)
     assert table.height == 1 and row["repo"] == f"datasets/{CORPUS}"
     assert row["license_id"] == "gpl-3.0" and row["blob_sha"] == git_blob_sha1(GPL3)
-    per_rev = revision_licence_files(raw, table)
+    assert revision_licence_files(raw, table).is_empty()  # the models' revisions only, by default
+    per_rev = revision_licence_files(raw, table, repo_type="dataset")
     assert per_rev.select("repo_type", "repo_id", "license_id").rows() == [("dataset", CORPUS, "gpl-3.0")]
