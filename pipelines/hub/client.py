@@ -315,17 +315,17 @@ class HubClient:
                 )
                 hf_raise_for_status(response)
             except GatedRepoError as exc:
-                return FileResult("gated", None, _first_line(exc))
+                return FileResult("gated", None, _head_error(exc))
             except RevisionNotFoundError as exc:
-                return FileResult("revision_missing", None, _first_line(exc))
+                return FileResult("revision_missing", None, _head_error(exc))
             except RepositoryNotFoundError as exc:
-                return FileResult("repo_missing", None, _first_line(exc))
+                return FileResult("repo_missing", None, _head_error(exc))
             except (EntryNotFoundError, RemoteEntryNotFoundError) as exc:
-                return FileResult("missing", None, _first_line(exc))
+                return FileResult("missing", None, _head_error(exc))
             except HfHubHTTPError as exc:
                 status = exc.response.status_code if exc.response is not None else None
                 if status not in RETRY_STATUS:
-                    return FileResult("error", None, f"HTTP {status}: {_first_line(exc)}")
+                    return FileResult("error", None, _head_error(exc))
                 detail = f"HTTP {status}"
             except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
                 detail = f"{type(exc).__name__}: {_first_line(exc)}"
@@ -370,6 +370,15 @@ class HubClient:
             raise httpx2.RemoteProtocolError(f"truncated body: {len(content)} of {declared} bytes")
         detail = f"{len(content)} bytes" + (" (capped)" if len(content) > max_bytes else "")
         return FileResult("ok", content[: max_bytes + 1], detail)
+
+
+def _head_error(exc: HfHubHTTPError) -> str:
+    """A HEAD's error in one line: its status and the Hub's X-Error-Message (a HEAD has no body)."""
+    response = exc.response
+    if response is None:
+        return _first_line(exc)
+    message = response.headers.get("x-error-message") or response.reason_phrase or ""
+    return f"HTTP {response.status_code} (HEAD): {message}"[:300]
 
 
 def _first_line(exc: BaseException) -> str:

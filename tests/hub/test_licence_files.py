@@ -211,8 +211,10 @@ def test_gated_missing_and_unknown_file_lists(daily):
     raw = _raw(wh)
     gated = raw.filter(pl.col("repo_id") == GATED)
     assert gated["status"].to_list() == ["gated"] and gated["content"].null_count() == 1
+    assert gated["detail"][0].startswith("HTTP 401 (HEAD): Access to model acme/gated-7b is restricted")
     lost = raw.filter(pl.col("repo_id") == LOST)
     assert lost.select("path", "status").rows() == [("LICENSE.md", "missing")]
+    assert lost["detail"].to_list() == ["HTTP 404 (HEAD): Entry not found"]
     # No file list: no rows and not a single resolver request for it.
     assert raw.filter(pl.col("repo_id") == NOFILES).is_empty()
     assert not [e for d in logs.values() for e in d["log"] if NOFILES in e["path"]]
