@@ -48,7 +48,9 @@ def recorded_code_repos(mirror: Path) -> list[str]:
     root = mirror / "code" / "github"
     if not root.is_dir():
         return []
-    return sorted(f"{o.name}/{r.name}".lower() for o in root.iterdir() if o.is_dir() for r in o.iterdir() if r.is_dir())
+    return sorted(
+        f"{o.name}/{r.name}".lower() for o in root.iterdir() if o.is_dir() for r in o.iterdir() if r.is_dir()
+    )
 
 
 def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str, mirror: Path) -> dict:

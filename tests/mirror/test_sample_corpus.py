@@ -349,8 +349,8 @@ def test_unknown_file_lists_are_served_and_parsed_as_unknown() -> None:
     from datetime import UTC, datetime
 
     from huggingface_hub import HfApi
-    from pipelines.hub.normalise import revision_row
 
+    from pipelines.hub.parse import revision_row
     from pipelines.mirror.server import MirrorServer
 
     with MirrorServer(SAMPLE) as srv:
