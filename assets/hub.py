@@ -15,7 +15,7 @@ from assets.partitions import (
 from assets.resources import WarehouseResource, configured, configured_flag
 from pipelines.hub.scope import load_watchlist
 from pipelines.hub.settings import HubSettings
-from pipelines.hub.step import run_datasets, run_history, run_listing, run_readmes
+from pipelines.hub.step import run_datasets, run_history, run_license_files, run_listing, run_readmes
 from pipelines.transport import HUB_ENDPOINT
 
 # One Hub step at a time in this pool, across runs (dagster.yaml): they share the Hub's per-window quotas.
@@ -116,17 +116,22 @@ def hub_readmes(
     kinds={"parquet"},
     description="For each repo of one shard whose newest commit is not yet in our history: its commit list, "
     "the info of every commit not captured before, and the README where its blob changed. Recovers a "
-    "release's past from before the first crawl.",
+    "release's past from before the first crawl. Then the licence and use-policy files (LICENSE, "
+    "MODEL_LICENSE, USE_POLICY.md, ...) of every revision of the shard whose file list is known and that "
+    "are not captured yet, each blob's bytes read once (raw hub_license_files).",
 )
 def hub_history(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
 ) -> dg.MaterializeResult:
-    """Backfill the commit history of one shard's changed repos."""
+    """Backfill the commit history of one shard's changed repos, then capture their licence files."""
     day, shard = shard_key(context)
-    result = run_history(
-        warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
+    wh, settings = warehouse.get(), hub.settings()
+    result = run_history(wh, settings, day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info)
+    # After the history walk: the revision infos it read carry blob ids, which spare a HEAD per file.
+    licences = run_license_files(
+        wh, settings, day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
     )
-    return dg.MaterializeResult(metadata=result)
+    return dg.MaterializeResult(metadata={**result, "licence_files": licences})
 
 
 @dg.asset(
@@ -137,14 +142,17 @@ def hub_history(
     pool=POOL,
     kinds={"parquet"},
     description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
-    "was last read more than 30 days ago: its info (licence, gating) and whether it has a card.",
+    "was last read more than 30 days ago: its info (licence, gating) and whether it has a card. Then the licence "
+    "and use-policy files of each dataset revision read, each blob's bytes once (raw hub_license_files).",
 )
 def hub_datasets(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
 ) -> dg.MaterializeResult:
-    """Fetch the training datasets the cards name (new ones, and a monthly refresh)."""
-    result = run_datasets(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
-    return dg.MaterializeResult(metadata=result)
+    """Fetch the training datasets the cards name (new ones, and a monthly refresh), then their licence files."""
+    wh, settings, day = warehouse.get(), hub.settings(), context.partition_key
+    result = run_datasets(wh, settings, day, progress=context.log.info)
+    licences = run_license_files(wh, settings, day, repo_type="dataset", progress=context.log.info)
+    return dg.MaterializeResult(metadata={**result, "licence_files": licences})
 
 
 ASSETS = [hub_listing, hub_readmes, hub_history, hub_datasets]

@@ -65,6 +65,7 @@ def test_the_raw_store_finds_every_source_declared_in_a_raw_module():
         "hub_commits",
         "hub_dataset",
         "hub_presence",
+        "hub_license_files",
         "arxiv",
         "hf_paper",
         "crawl_run",

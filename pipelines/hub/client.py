@@ -9,6 +9,7 @@ through the Hub's rate-limit buckets and the step's request counters (pipelines/
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ LISTING_EXPAND = (
     "likes",
 )
 MALFORMED_RETRIES = 3
+GIT_BLOB_ID = re.compile(r"[0-9a-f]{40}")
 RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own retry also covers it
 
 
@@ -280,6 +282,61 @@ class HubClient:
                 time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
         return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
 
+    def file_blob(self, repo_id: str, revision: str, filename: str, repo_type: str = "model") -> FileResult:
+        """The git blob id of one file at one revision from a HEAD of its resolve URL (no body is read).
+
+        The Hub's ETag on the resolve URL of a file stored in git (not LFS) is its git blob id; it comes back
+        as the `detail` of an `ok` result, or "" when the ETag is not a git blob id (an LFS or Xet file, whose
+        ETag is a sha256). Absence and gating are statuses, as in `read_file`; a file that still fails after
+        the retries is `error`.
+        """
+        if repo_type == "dataset":
+            from pipelines.hub.datasets import is_dataset_id
+
+            if not is_dataset_id(repo_id):
+                raise InvalidIdentifier(f"not a valid Hub dataset id: {repo_id[:200]!r}")
+        else:
+            validate_repo_id(repo_id)
+        validate_revision(revision)
+        prefix = "datasets/" if repo_type == "dataset" else ""
+        url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+        detail = ""
+        for attempt in range(self.max_retries + 1):
+            try:
+                response = http_backoff(
+                    "HEAD",
+                    url,
+                    headers={**self._headers(), "Accept-Encoding": "identity"},
+                    timeout=self.timeout,
+                    max_retries=self.max_retries,
+                    base_wait_time=self.base_wait,
+                    max_wait_time=8 * self.base_wait,
+                    follow_redirects=True,
+                )
+                hf_raise_for_status(response)
+            except GatedRepoError as exc:
+                return FileResult("gated", None, _head_error(exc))
+            except RevisionNotFoundError as exc:
+                return FileResult("revision_missing", None, _head_error(exc))
+            except RepositoryNotFoundError as exc:
+                return FileResult("repo_missing", None, _head_error(exc))
+            except (EntryNotFoundError, RemoteEntryNotFoundError) as exc:
+                return FileResult("missing", None, _head_error(exc))
+            except HfHubHTTPError as exc:
+                status = exc.response.status_code if exc.response is not None else None
+                if status not in RETRY_STATUS:
+                    return FileResult("error", None, _head_error(exc))
+                detail = f"HTTP {status}"
+            except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
+                detail = f"{type(exc).__name__}: {_first_line(exc)}"
+            else:
+                etag = (response.headers.get("x-linked-etag") or response.headers.get("etag") or "").strip()
+                etag = etag.removeprefix("W/").strip('"').lower()
+                return FileResult("ok", None, etag if GIT_BLOB_ID.fullmatch(etag) else "")
+            if attempt < self.max_retries:
+                time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
+        return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
+
     def _read_once(
         self, repo_id: str, revision: str, filename: str, repo_type: str, max_bytes: int
     ) -> FileResult:
@@ -313,6 +370,15 @@ class HubClient:
             raise httpx2.RemoteProtocolError(f"truncated body: {len(content)} of {declared} bytes")
         detail = f"{len(content)} bytes" + (" (capped)" if len(content) > max_bytes else "")
         return FileResult("ok", content[: max_bytes + 1], detail)
+
+
+def _head_error(exc: HfHubHTTPError) -> str:
+    """A HEAD's error in one line: its status and the Hub's X-Error-Message (a HEAD has no body)."""
+    response = exc.response
+    if response is None:
+        return _first_line(exc)
+    message = response.headers.get("x-error-message") or response.reason_phrase or ""
+    return f"HTTP {response.status_code} (HEAD): {message}"[:300]
 
 
 def _first_line(exc: BaseException) -> str:
@@ -371,7 +437,8 @@ class HubHttp:
 
     def on_response(self, response: httpx2.Response) -> None:
         bucket = bucket_of(str(response.request.url))
-        size = int(response.headers.get("content-length") or 0)
+        # A HEAD's Content-Length is the size of a body that was not sent.
+        size = 0 if response.request.method == "HEAD" else int(response.headers.get("content-length") or 0)
         with self._lock:
             self.stats.bytes[bucket] = self.stats.bytes.get(bucket, 0) + size
             if response.status_code == 429:

@@ -86,3 +86,23 @@ DATASET_RAW_SCHEMA = register(
         "readme_bytes": pl.Int64,
     },
 )
+# One row per licence or use-policy file (pipelines.licence_names.licence_file_kind) listed in a model or
+# dataset revision's file list: its git blob id and, only the first time that blob is seen, its bytes.
+LICENSE_FILE_RAW_SCHEMA = register(
+    "hub_license_files",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "repo_type": pl.String,  # model | dataset
+        "repo_id": pl.String,
+        "revision": pl.String,
+        "path": pl.String,
+        "file_kind": pl.String,  # licence | policy
+        # ok | missing | gated | repo_missing | revision_missing | too_large | error (asked again next crawl)
+        "status": pl.String,
+        "detail": pl.String,
+        "blob_sha": pl.String,  # git blob id (null when the file could not be read)
+        "blob_source": pl.String,  # how the blob id was known: file_list (blobId) | etag (HEAD) | content
+        "size": pl.Int64,
+        "content": pl.Binary,  # the bytes, only on the first row of a blob (null after: same blob as before)
+    },
+)

@@ -269,6 +269,61 @@ def run_history(
     return {"shard": f"{shard}/{shards}", **result.as_dict(), **summary.cost}
 
 
+def run_license_files(
+    wh: Warehouse,
+    settings: HubSettings,
+    crawl_date: str,
+    *,
+    repo_type: str = "model",
+    shard: int = 0,
+    shards: int = 1,
+    now: datetime | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict:
+    """Capture the licence and policy files of every known file list of one shard's model revisions (or of
+    the dataset infos read, with `repo_type="dataset"`), each blob's bytes once (see pipelines.hub.licences);
+    the requests are accounted as a `license_files` step."""
+    from pipelines.hub.licences import (
+        fetch_licence_files,
+        licence_capture_state,
+        plan_licence_files,
+        revision_file_lists,
+    )
+
+    now = now or datetime.now(UTC)
+    started = datetime.now(UTC)
+    stats = begin_accounting(settings)
+    client = client_for(settings, crawl_date)
+    done, seen = licence_capture_state(wh.raw)
+    plan = plan_licence_files(
+        revision_file_lists(wh.raw), done, repo_type=repo_type, shard=shard, shards=shards
+    )
+    counts = fetch_licence_files(
+        client,
+        wh.raw,
+        crawl_date,
+        plan,
+        seen,
+        now=now,
+        on_progress=(lambda d, t: progress(f"licence file {d}/{t}") if d % 50 == 0 or d == t else None)
+        if progress
+        else None,
+    )
+    # readmes_fetched of the account is the files read (GETs); what else happened is in its detail.
+    summary = CrawlSummary(
+        crawl_date=crawl_date, cost=stats.as_dict(), readmes={"read": counts.get("read", 0)}
+    )
+    _record(
+        wh,
+        settings,
+        summary,
+        started,
+        f"license_files[{shard}/{shards}]" if repo_type == "model" else "license_files[datasets]",
+        detail={"planned": len(plan), **counts},
+    )
+    return {"shard": f"{shard}/{shards}", "licence_files_planned": len(plan), **counts, **summary.cost}
+
+
 def run_datasets(
     wh: Warehouse,
     settings: HubSettings,

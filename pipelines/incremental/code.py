@@ -26,6 +26,7 @@ from pipelines.code.parse import code_repo_rows, licence_history_rows
 from pipelines.code.release_code import code_links as link_rows
 from pipelines.code.release_code import release_code_rows, repos_to_crawl
 from pipelines.code.tree import licence_file_kind
+from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA
 from pipelines.incremental import state
 from pipelines.storage.warehouse import Warehouse, transaction
 
@@ -98,45 +99,168 @@ def license_file_rows(
     files: pl.DataFrame,
     known: pl.DataFrame | None,
     *,
+    hub_files: pl.DataFrame | None = None,
     identify: Callable[[bytes | None], dict] = identification_row,
 ) -> tuple[pl.DataFrame, int]:
-    """core.license_files rows for the code source's captured licence files: the rows of `known` (blobs
-    identified before) kept, each blob not in it identified now. Returns the rows and how many blobs were
-    identified now."""
+    """core.license_files rows for the captured licence files: the code source's (`files`, host `github`)
+    and, when `hub_files` (raw hub_license_files) is given, the Hub's (host `hub`). The rows of `known`
+    (blobs identified before) are kept and each blob not in it is identified now, once whatever its host,
+    repo or path. Returns the rows and how many blobs were identified now."""
+    hosts = ("github", "hub") if hub_files is not None else ("github",)
     done: dict[tuple, dict] = {}
+    by_blob: dict[str, dict] = {}  # one identification per blob, whatever its host or path
     if known is not None:
-        for row in known.filter(pl.col("host") == "github").iter_rows(named=True):
-            done[tuple(row[k] for k in KEY)] = row
-    by_blob: dict[str, dict] = {}  # one identification per blob, whatever its path
-    for row in done.values():
-        by_blob.setdefault(row["blob_sha"], row)
-    identified = 0
-    for f in files.sort("fetched_at").iter_rows(named=True):
-        key = ("github", f["repo"], f["path"], f["blob_sha"])
-        if key in done:
-            continue
-        if f["blob_sha"] in by_blob:
-            found = {k: by_blob[f["blob_sha"]][k] for k in identification_columns()}
-        else:
-            found = identify(f["content"])
-            identified += 1
-        row = {
+        for row in known.iter_rows(named=True):
+            if row["host"] in hosts:
+                done[tuple(row[k] for k in KEY)] = row
+            if row["reason"] != "content not captured (too large)":
+                by_blob.setdefault(row["blob_sha"], row)
+    contents: dict[str, bytes] = {}
+    for f in files.iter_rows(named=True):
+        if f["content"] is not None:
+            contents.setdefault(f["blob_sha"], f["content"])
+    hub_first = _hub_first_rows(hub_files) if hub_files is not None else []
+    for f in hub_first:
+        if f["content"] is not None:
+            contents.setdefault(f["blob_sha"], f["content"])
+    candidates = [
+        {
             "host": "github",
             "repo": f["repo"],
             "path": f["path"],
             "blob_sha": f["blob_sha"],
             "revision": f["commit_sha"],
             "file_kind": f["kind"] or licence_file_kind(f["path"]),
-            **found,
             "observed_at": f["fetched_at"],
         }
-        by_blob.setdefault(f["blob_sha"], row)
+        for f in files.sort("fetched_at").iter_rows(named=True)
+    ] + [
+        {
+            "host": "hub",
+            "repo": hub_repo(f["repo_type"], f["repo_id"]),
+            "path": f["path"],
+            "blob_sha": f["blob_sha"],
+            "revision": f["revision"],
+            "file_kind": f["file_kind"] or licence_file_kind(f["path"]),
+            "observed_at": f["fetched_at"],
+        }
+        for f in hub_first
+    ]
+    identified = 0
+    for c in candidates:
+        key = tuple(c[k] for k in KEY)
+        if key in done:
+            continue
+        if c["blob_sha"] in by_blob:
+            found = {k: by_blob[c["blob_sha"]][k] for k in identification_columns()}
+        else:
+            found = identify(contents.get(c["blob_sha"]))
+            identified += 1
+        row = {**c, **found}
+        if c["blob_sha"] in contents:
+            by_blob.setdefault(c["blob_sha"], row)
         done[key] = row
     rows = list(done.values())
     frame = (
         pl.DataFrame(rows, schema=LICENSE_FILES_SCHEMA) if rows else pl.DataFrame(schema=LICENSE_FILES_SCHEMA)
     )
     return frame.unique(KEY, keep="first").sort(KEY), identified
+
+
+def _hub_first_rows(hub_files: pl.DataFrame) -> list[dict]:
+    """The first capture of each (repo, path, blob) of the Hub's licence files (earliest fetch, then
+    revision), with the blob's bytes from whichever row holds them."""
+    read = hub_files.filter(
+        pl.col("status").is_in(["ok", "too_large"]) & pl.col("blob_sha").is_not_null()
+    ).with_columns(pl.col("repo_type").fill_null("model"))
+    if read.is_empty():
+        return []
+    content = (
+        read.filter(pl.col("content").is_not_null())
+        .group_by("blob_sha")
+        .agg(pl.col("content").first().alias("blob_content"))
+    )
+    first = (
+        read.sort("fetched_at", "revision")
+        .unique(["repo_type", "repo_id", "path", "blob_sha"], keep="first", maintain_order=True)
+        .join(content, on="blob_sha", how="left")
+        .with_columns(pl.col("blob_content").alias("content"))
+        .drop("blob_content")
+    )
+    return list(first.iter_rows(named=True))
+
+
+def hub_repo(repo_type: str | None, repo_id: str) -> str:
+    """The `repo` of a Hub repository in core.license_files: the model id, or `datasets/<id>` for a dataset
+    (as in the Hub's URLs), so that a model and a dataset of the same name never share a row."""
+    return f"datasets/{repo_id}" if repo_type == "dataset" else repo_id
+
+
+REVISION_LICENCE_SCHEMA: dict[str, pl.DataType] = {
+    "repo_type": pl.String,
+    "repo_id": pl.String,
+    "revision": pl.String,
+    "path": pl.String,
+    "file_kind": pl.String,
+    "status": pl.String,
+    "blob_sha": pl.String,
+    "license_id": pl.String,
+    "license_family": pl.String,
+    "score": pl.Float64,
+    "coverage": pl.Float64,
+    "matched_rule": pl.String,
+}
+
+
+def revision_licence_files(
+    raw_rows: pl.DataFrame, license_files: pl.DataFrame, *, repo_type: str | None = "model"
+) -> pl.DataFrame:
+    """Per Hub (repo_type, repo_id, revision), its licence and policy files with their identification.
+
+    `raw_rows` are raw hub_license_files captures, `license_files` is core.license_files; `repo_type` keeps
+    the model repos' revisions (the default, what the scoring takes) or the datasets' (None: both). One row per
+    (repo_type, repo_id, revision, path): its latest final outcome (`status`; a failed attempt only when nothing better
+    was captured) and, for a file read (`ok`), what its blob was identified as: license_id,
+    license_family, score, coverage and matched_rule (ScanCode rule ids, comma-separated). A file that
+    could not be read (gated, missing, too large) has null identification. A revision whose file list is
+    unknown has no rows, and so has one whose file list names no licence file: core.revisions' `files`
+    tells the two apart.
+    """
+    raw_rows = raw_rows.with_columns(pl.col("repo_type").fill_null("model"))
+    if repo_type is not None:
+        raw_rows = raw_rows.filter(pl.col("repo_type") == repo_type)
+    if raw_rows.is_empty():
+        return pl.DataFrame(schema=REVISION_LICENCE_SCHEMA)
+    final = pl.col("status") != "error"
+    latest = (
+        raw_rows.sort([final, pl.col("fetched_at")], nulls_last=False)
+        .unique(["repo_type", "repo_id", "revision", "path"], keep="last")
+        .select("repo_type", "repo_id", "revision", "path", "file_kind", "status", "blob_sha")
+    )
+    ident = (
+        license_files.filter(pl.col("blob_sha").is_not_null())
+        .sort(pl.col("host") != "hub", "repo", "path")  # a Hub row first, then any host: same blob, same text
+        .unique("blob_sha", keep="first", maintain_order=True)
+        .select(
+            "blob_sha",
+            "license_id",
+            "license_family",
+            "score",
+            "coverage",
+            pl.col("matched_rules").alias("matched_rule"),
+        )
+    )
+    out = latest.join(ident, on="blob_sha", how="left").with_columns(
+        [
+            pl.when(pl.col("status") == "ok").then(pl.col(c)).otherwise(None).alias(c)
+            for c in ("license_id", "license_family", "score", "coverage", "matched_rule")
+        ]
+    )
+    return (
+        out.select(list(REVISION_LICENCE_SCHEMA))
+        .cast(REVISION_LICENCE_SCHEMA)
+        .sort("repo_type", "repo_id", "revision", "path")
+    )
 
 
 def identification_columns() -> list[str]:
@@ -187,13 +311,11 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     trees = code_raw.scan(wh.raw, "github_tree")
     files = code_raw.scan(wh.raw, "github_file")
     commits = code_raw.scan(wh.raw, "github_file_commits")
+    hub_files = wh.raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA).collect()
     known = None
     if not full and _table_exists(con, "core.license_files"):
         known = con.sql("SELECT * FROM core.license_files").pl()
-    licence_files, identified = license_file_rows(files, known)
-    if known is not None:  # rows of other hosts are kept as they are
-        others = known.filter(pl.col("host") != "github").cast(LICENSE_FILES_SCHEMA)
-        licence_files = pl.concat([others, licence_files]).sort(KEY)
+    licence_files, identified = license_file_rows(files, known, hub_files=hub_files)
     by_text = _identified_texts(files, licence_files)
 
     def identify(text: str) -> str | None:

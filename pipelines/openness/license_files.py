@@ -7,10 +7,10 @@ chooses the files by name, reads them and gives the record that `openness licens
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
+from pipelines.licence_names import MAX_FILE_BYTES, licence_file_kind
 from pipelines.openness.license_detect import (
     MIN_MATCH_SCORE,
     MIN_TEXT_COVERAGE,
@@ -24,6 +24,7 @@ from pipelines.openness.license_detect import (
 )
 
 __all__ = [
+    "MAX_FILE_BYTES",
     "MIN_MATCH_SCORE",
     "MIN_TEXT_COVERAGE",
     "UNKNOWN",
@@ -38,66 +39,6 @@ __all__ = [
     "read_licence_file",
     "run_license_command",
 ]
-
-# Files larger than this are not licence files; reading them is refused.
-MAX_FILE_BYTES = 2_000_000
-
-_TEXT_EXTENSIONS = {"", ".txt", ".md", ".markdown", ".rst"}
-# LICENSE.<x>: any suffix names a licence (LICENSE.MIT, LICENSE.apache-2.0) except formats that are not
-# plain text or are code/data.
-_NOT_TEXT = {
-    ".pdf",
-    ".doc",
-    ".docx",
-    ".odt",
-    ".rtf",
-    ".html",
-    ".htm",
-    ".png",
-    ".jpg",
-    ".jpeg",
-    ".gif",
-    ".svg",
-    ".py",
-    ".js",
-    ".ts",
-    ".json",
-    ".yaml",
-    ".yml",
-    ".toml",
-    ".csv",
-    ".ipynb",
-    ".sh",
-}
-_POLICY = re.compile(r"(^|[_\-. ])(acceptable[_\-. ]?)?use[_\-. ]?polic(y|ies)($|[_\-. ])", re.IGNORECASE)
-_LICENCE_START = re.compile(r"^(licen[cs]e|copying)($|[._\-\s])", re.IGNORECASE)
-_LICENCE_WORD = re.compile(r"licen[cs]e", re.IGNORECASE)
-
-
-def licence_file_kind(path: str | Path) -> str | None:
-    """'licence', 'policy' or None for a repo file path, from its name alone.
-
-    Licence files: LICENSE, LICENCE, COPYING and their suffixed forms (LICENSE.txt, LICENSE-MODEL,
-    COPYING.LESSER), and text files whose name contains LICENSE (MODEL_LICENSE, DATA_LICENSE,
-    "Tongyi Qianwen LICENSE AGREEMENT", LLAMA_LICENSE.md). Policy documents: USE_POLICY.md,
-    ACCEPTABLE_USE_POLICY*. NOTICE files are not licences; PDFs and other binary formats are not read.
-    """
-    name = PurePosixPath(str(path).replace("\\", "/")).name
-    if not name:
-        return None
-    stem, dot, ext = name.rpartition(".")
-    if not dot or " " in ext or len(ext) > 12:
-        stem, ext = name, ""
-    ext = f".{ext.lower()}" if ext else ""
-    if ext in _NOT_TEXT:
-        return None
-    if _POLICY.search(stem) and ext in _TEXT_EXTENSIONS:
-        return "policy"
-    if _LICENCE_START.match(name):
-        return "licence"
-    if _LICENCE_WORD.search(stem) and ext in _TEXT_EXTENSIONS:
-        return "licence"
-    return None
 
 
 def read_licence_file(path: str | Path) -> str:

@@ -76,8 +76,16 @@ def test_crawl_runs_account_requests(small_demo):
             "FROM core.crawl_runs WHERE scope = 'listing:hub' ORDER BY crawl_date"
         ).fetchall()
         scopes = con.execute("SELECT DISTINCT scope FROM core.crawl_runs ORDER BY scope").fetchall()
-    assert {s for (s,) in scopes} == {"datasets:hub", "listing:hub", "papers:hub", "code:github"} | {
-        f"{step}[{k}/{CRAWL_SHARDS}]:hub" for step in ("history", "readmes") for k in range(CRAWL_SHARDS)
+    assert {s for (s,) in scopes} == {
+        "datasets:hub",
+        "listing:hub",
+        "papers:hub",
+        "code:github",
+        "license_files[datasets]:hub",
+    } | {
+        f"{step}[{k}/{CRAWL_SHARDS}]:hub"
+        for step in ("history", "readmes", "license_files")
+        for k in range(CRAWL_SHARDS)
     }
     assert len(rows) == 5
     assert all(api >= 1 for _, api, _, _, _ in rows)
