@@ -80,7 +80,14 @@ COMMON_COLUMNS: dict[str, str] = {
 }
 
 _HUB = ("raw.hub_listing", "raw.hub_readmes", "raw.hub_history")
-_SCORE_INPUTS = ("core.revisions", "core.datasets", "core.papers", "core.release_code", "core.code_repos")
+_SCORE_INPUTS = (
+    "core.revisions",
+    "core.datasets",
+    "core.papers",
+    "core.release_code",
+    "core.code_repos",
+    "core.license_files",
+)
 _OSAI = "European Open Source AI Index criterion"
 
 TABLES: tuple[Table, ...] = (

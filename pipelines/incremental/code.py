@@ -28,6 +28,8 @@ from pipelines.code.release_code import release_code_rows, repos_to_crawl
 from pipelines.code.tree import licence_file_kind
 from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA
 from pipelines.incremental import state
+from pipelines.incremental.normalise import _insert
+from pipelines.incremental.scoring import _new_ledger_files
 from pipelines.storage.warehouse import Warehouse, transaction
 
 LICENSE_FILES_SCHEMA: dict[str, pl.DataType] = {
@@ -337,6 +339,16 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     finally:
         con.unregister("new_release_code")
         con.unregister("new_code_repos")
+    # So are the models with new licence-file captures (raw files the state has not seen; a blob is
+    # identified once, so an identification never changes afterwards).
+    fresh = _new_ledger_files(wh, con, ("hub_license_files",))
+    if fresh.height:
+        new_rows = wh.raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA, with_file=True).collect()
+        paths = {str(wh.raw.root / p) for p in fresh["path"]}
+        touched = new_rows.filter(
+            pl.col("raw_file").is_in(sorted(paths)) & (pl.col("repo_type").fill_null("model") == "model")
+        )
+        changed = sorted(set(changed) | set(touched["repo_id"].to_list()))
     if changed:
         with transaction(con):
             con.executemany("INSERT INTO incr.pending VALUES ('scoring', ?)", [[r] for r in changed])
@@ -345,6 +357,9 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
         _replace(con, "core.code_repos", code_repos)
         _replace(con, "core.code_license_history", history)
         _replace(con, "core.release_code", release_code)
+    if fresh.height:
+        with transaction(con):
+            _insert(con, "incr.files", fresh)
     return {
         "mode": "full" if full else "incremental",
         "licence_blobs_identified": identified,

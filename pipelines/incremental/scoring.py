@@ -87,6 +87,30 @@ WHERE rc.repo_id IN (SELECT repo_id FROM wanted)
 ORDER BY rc.repo_id, rc.code_repo, rc.linked_via"""
 
 
+def licence_file_evidence(
+    wh: Warehouse, con: duckdb.DuckDBPyConnection, repos: pl.DataFrame
+) -> pl.DataFrame | None:
+    """The `license_files` input of the scoring for some repos: each model revision's licence and policy
+    files that were read, with what their blob was identified as (pipelines/incremental/code.py); None
+    before any licence file was captured (nothing is known of them, as before they were crawled)."""
+    from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA
+    from pipelines.incremental.code import revision_licence_files
+
+    if not wh.raw.files("hub_license_files") or not _table_exists(con, "core.license_files"):
+        return None
+    wanted = set(repos["repo_id"].to_list())
+    raw = (
+        wh.raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA)
+        .filter(pl.col("repo_id").is_in(sorted(wanted)))
+        .collect()
+    )
+    identified = con.sql("SELECT * FROM core.license_files WHERE host = 'hub'").pl()
+    rows = revision_licence_files(raw, identified)
+    # A file that could not be read (gated, missing, too large) shows nothing: it is left out, so the
+    # revision's licence files stay unknown rather than "unknown licence".
+    return rows.filter(pl.col("status") == "ok")
+
+
 def code_evidence(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame) -> pl.DataFrame | None:
     """The `code` input of the scoring for some repos: each release's links to code repositories
     (core.release_code) with what the crawl found in them (core.code_repos); None before the code step
@@ -102,6 +126,7 @@ def bases_for(
     datasets: pl.DataFrame,
     papers: pl.DataFrame,
     rubric: dict[str, Any],
+    wh: Warehouse | None = None,
 ) -> pl.DataFrame:
     """The `bases` frame `base_verdicts` would give for the first base models these revisions name."""
     from pipelines.openness.catalogue import resolve_licenses
@@ -117,9 +142,15 @@ def bases_for(
         "repo_id", keep="last", maintain_order=True
     )
     heads = resolve_licenses(latest)
-    code = code_evidence(con, named)
+    evidence = {
+        "code": code_evidence(con, named),
+        "license_files": licence_file_evidence(wh, con, named) if wh is not None else None,
+    }
     scored = score_revisions(
-        heads, detect_components(heads, datasets, papers, rubric=rubric, code=code), rubric=rubric, code=code
+        heads,
+        detect_components(heads, datasets, papers, rubric=rubric, **evidence),
+        rubric=rubric,
+        **evidence,
     )
     return base_facts(latest, scored)
 
@@ -130,14 +161,19 @@ def score_repos(
     datasets: pl.DataFrame,
     papers: pl.DataFrame,
     rubric: dict[str, Any],
+    wh: Warehouse | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(disclosures, openness with validity, transitions) of every revision of `repos`."""
+    """(disclosures, openness with validity, transitions) of every revision of `repos` (with the licence
+    files the warehouse `wh` holds for them)."""
     from pipelines.openness.run import score_in_batches
 
     revisions = revisions_of(con, repos)
-    bases = bases_for(con, revisions, datasets, papers, rubric)
-    code = code_evidence(con, repos)
-    parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, code=code))
+    bases = bases_for(con, revisions, datasets, papers, rubric, wh)
+    evidence = {
+        "code": code_evidence(con, repos),
+        "license_files": licence_file_evidence(wh, con, repos) if wh is not None else None,
+    }
+    parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, **evidence))
     disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
     openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
     openness, transitions = openness_history(revisions, openness, disclosures, rubric)
@@ -236,7 +272,7 @@ def update_scores(
     if reason:
         # Every repo, batch by batch; each batch commits (a failed rebuild leaves the reason in place).
         for i, batch in enumerate(batches):
-            frames = score_repos(con, batch, datasets, papers, rubric)
+            frames = score_repos(con, batch, datasets, papers, rubric, wh)
             links = derivative_rows(con, batch, rubric)
             with transaction(con):
                 for table, frame in frames.items():
@@ -249,7 +285,7 @@ def update_scores(
     with transaction(con):
         if not reason:
             for batch in batches:
-                frames = score_repos(con, batch, datasets, papers, rubric)
+                frames = score_repos(con, batch, datasets, papers, rubric, wh)
                 for table, frame in frames.items():
                     _write(con, table, frame, batch)
                     rows[table] = rows.get(table, 0) + frame.height

@@ -2,8 +2,10 @@
 client, PyGithub) over real HTTP against the mirror server, then the one build runner, then the verdicts.
 
 The mirror holds one release whose card links its own training repository (Apache-2.0 LICENSE, training,
-preprocessing, evaluation and inference code), with Apache-2.0 weights, two open datasets and a peer-
-reviewed paper; the same release without the code repository is the control.
+preprocessing, evaluation and inference code), with Apache-2.0 weights (card and LICENSE file), two open
+datasets and a peer-reviewed paper; the same release without the code repository is the control. Two more
+releases carry the real Llama 2 Community License as their LICENSE file: one whose card declares no
+licence, one whose card says apache-2.0.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import yaml
 
 from pipelines.code.settings import CodeSettings
 from pipelines.code.step import run_code_step
-from pipelines.hub.step import run_crawl, run_datasets
+from pipelines.hub.step import run_crawl, run_datasets, run_license_files
 from pipelines.mirror.github_layout import CodeRevision, repo_body, write_code_repo
 from pipelines.mirror.github_quota import TOKEN_LIMIT, Quota
 from pipelines.mirror.layout import Commit, MirrorWriter
@@ -38,9 +40,17 @@ APACHE = (
     / "pipelines/mirror/sample/code/github/Stability-AI/StableLM/revisions"
     / "7e050333e0506e3c1e6230d80c93564cf2964222/files/LICENSE"
 )
+# The Llama 2 Community License of a real repository of the sample (tests/openness/license_files_expected.csv).
+LLAMA2 = (
+    Path(__file__).resolve().parents[2]
+    / "pipelines/mirror/sample/code/github/meta-llama/llama/revisions"
+    / "6d4c0c290aeec1fa4399694fefb864be5a153bb6/files/LICENSE"
+)
 OPEN = "open-lab/Amberlite-7B"  # links its training repository
 CONTROL = "open-lab/Amberlite-7B-nocode"  # the same release, no code repository named
 CODE_REPO = "open-lab/amberlite"
+NO_CARD_LICENCE = "llama-fan/tuned-7b"  # no licence in the card, a Llama 2 LICENSE file
+APACHE_CARD = "llama-fan/relabelled-7b"  # the card says apache-2.0, the LICENSE file is Llama 2
 FILES = [
     ".gitattributes",
     "README.md",
@@ -87,9 +97,15 @@ def _card(meta: dict, body: str) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=True) + "---\n\n" + body + "\n"
 
 
-def _model(writer: MirrorWriter, repo_id: str, links: str) -> None:
+def _model(
+    writer: MirrorWriter,
+    repo_id: str,
+    links: str,
+    licence: str | None = "apache-2.0",
+    licence_file: Path = APACHE,
+) -> None:
     meta = {
-        "license": "apache-2.0",
+        **({"license": licence} if licence else {}),
         "datasets": ["open-lab/web-corpus", "open-lab/code-corpus"],
         "library_name": "transformers",
         "model-index": [
@@ -118,15 +134,17 @@ def _model(writer: MirrorWriter, repo_id: str, links: str) -> None:
         "gated": False,
         "downloads": 10,
         "likes": 1,
-        "tags": ["transformers", "text-generation", "license:apache-2.0", f"arxiv:{PAPER}"]
+        "tags": ["transformers", "text-generation", f"arxiv:{PAPER}"]
+        + ([f"license:{licence}"] if licence else [])
         + [f"dataset:{d}" for d in meta["datasets"]],
         "pipeline_tag": "text-generation",
         "library_name": "transformers",
         "cardData": meta,
-        "siblings": [{"rfilename": f} for f in FILES],
+        "siblings": [{"rfilename": f} for f in sorted([*FILES, "LICENSE"])],
     }
     commit = Commit(id=_sha(repo_id), date=date, title="Release", authors=["tester"])
-    writer.add_revision("models", repo_id, commit, info, files={"README.md": _card(meta, body)})
+    files = {"README.md": _card(meta, body), "LICENSE": licence_file.read_bytes()}
+    writer.add_revision("models", repo_id, commit, info, files=files)
 
 
 def _dataset(writer: MirrorWriter, dataset_id: str, licence: str) -> None:
@@ -177,6 +195,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     writer = MirrorWriter(mirror, title="open source test mirror", sources=["tests/pipeline"])
     _model(writer, OPEN, f"Code: https://github.com/{CODE_REPO}")
     _model(writer, CONTROL, "")
+    _model(writer, NO_CARD_LICENCE, "", licence=None, licence_file=LLAMA2)
+    _model(writer, APACHE_CARD, "", licence="apache-2.0", licence_file=LLAMA2)
     _dataset(writer, "open-lab/web-corpus", "odc-by")
     _dataset(writer, "open-lab/code-corpus", "cc-by-4.0")
     writer.add_paper(PAPER, entry_xml=ENTRY)
@@ -186,6 +206,10 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
     with MirrorServer(mirror, quota=Quota(TOKEN_LIMIT, TOKEN_LIMIT)) as srv:
         hub = settings(srv.url, token="hf_test")
         run_crawl(wh, hub, DAY, now=NOW)
+        licences = run_license_files(wh, hub, DAY, now=NOW)
+        assert licences["ok"] == 4, licences  # four model revisions, each with its LICENSE read
+        # ... and each of the two texts downloaded once (the others known by their blob id).
+        assert licences["bytes"]["resolvers"] == len(APACHE.read_bytes()) + len(LLAMA2.read_bytes()), licences
         run_datasets(wh, hub, DAY, now=NOW)
         run_papers_step(wh, papers_settings(hub, srv.arxiv_url), DAY)
         code = run_code_step(
@@ -208,7 +232,13 @@ def test_the_code_repository_is_crawled_identified_and_linked(built: Warehouse) 
     with built.connect() as con:
         repo = con.sql("SELECT * FROM core.code_repos").pl().row(0, named=True)
         links = con.sql("SELECT repo_id, code_repo, linked_via, role FROM core.release_code").pl().rows()
-        files = con.sql("SELECT repo, path, license_id, license_family FROM core.license_files").pl().rows()
+        files = (
+            con.sql(
+                "SELECT repo, path, license_id, license_family FROM core.license_files WHERE host = 'github'"
+            )
+            .pl()
+            .rows()
+        )
     assert (repo["repo"], repo["license_id"], repo["license_source"]) == (CODE_REPO, "apache-2.0", "files")
     assert [
         repo[k] for k in ("training_code", "preprocessing_code", "evaluation_code", "inference_code")
@@ -227,7 +257,7 @@ def test_open_code_weights_and_data_reach_level_5_and_the_mot_class(built: Wareh
         d["component_id"]: ("included" if d["is_open"] else "invalid") for d in disclosures if d["included"]
     }
     mot_class, _ = classify(status)  # the Model Openness Tool's own rule on the same components
-    assert o["mof_class"] == mot_class
+    assert o["mof_class"] == mot_class == 1  # every component of Classes III, II and I open: Class I
     for d in disclosures:
         if d["component_id"] in (7, 16, 18):  # training, evaluation, inference code
             assert d["included"] and d["is_open"] and f"github.com/{CODE_REPO}" in d["evidence"], d
@@ -242,3 +272,37 @@ def test_without_the_code_repository_the_same_release_is_open_weights_only(built
     for d in _latest(built, "disclosures", CONTROL):
         assert "github.com" not in (d["evidence"] or ""), d
     assert pl.DataFrame(_latest(built, "release_code", CONTROL)).height == 0
+
+
+def test_a_card_without_a_licence_takes_the_llama_licence_file(built: Warehouse) -> None:
+    (o,) = _latest(built, "openness", NO_CARD_LICENCE)
+    assert o["declared_license_id"] is None
+    assert (o["file_license_id"], o["file_license_family"]) == ("llama2", "community")
+    assert (o["license_id"], o["license_family"], o["license_source"]) == ("llama2", "community", "files")
+    assert not o["license_conflict"]
+    with built.connect() as con:
+        (row,) = con.execute(
+            "SELECT license_id, license_family, file_kind, score FROM core.license_files "
+            "WHERE host = 'hub' AND repo = ?",
+            [NO_CARD_LICENCE],
+        ).fetchall()
+    assert row[:3] == ("llama2", "community", "licence") and row[3] >= 90
+
+
+def test_an_apache_card_over_a_llama_licence_file_is_a_conflict(built: Warehouse) -> None:
+    (o,) = _latest(built, "openness", APACHE_CARD)
+    assert (o["declared_license_id"], o["file_license_id"]) == ("apache-2.0", "llama2")
+    assert o["license_conflict"] is True
+    evidence = json.loads(o["license_conflict_evidence"])
+    assert "apache-2.0" in json.dumps(evidence) and "llama2" in json.dumps(evidence)
+    # Never resolved in the card's favour: the effective licence is the more restrictive one, the files'.
+    assert (o["license_id"], o["license_family"]) == ("llama2", "community")
+
+
+def test_the_same_licence_blob_is_identified_once(built: Warehouse) -> None:
+    with built.connect() as con:
+        blobs = con.execute(
+            "SELECT blob_sha, count(*) FROM core.license_files WHERE host = 'hub' GROUP BY ALL ORDER BY 2 DESC"
+        ).fetchall()
+    # Two releases carry the Apache text, two the Llama 2 text: two blobs, one row per (repo, path, blob).
+    assert [n for _, n in blobs] == [2, 2]
