@@ -331,3 +331,27 @@ def test_the_index_is_loaded_once_per_process():
     with ThreadPoolExecutor(4) as pool:
         indexes = list(pool.map(lambda _: licence_index(), range(8)))
     assert all(i is indexes[0] for i in indexes)
+
+
+def _sample_code_licence_files() -> dict[str, Path]:
+    """Every licence or policy file of the sample corpus's code repositories (code/github/...), by its path
+    relative to that folder."""
+    root = SAMPLE / "code" / "github"
+    return {
+        path.relative_to(root).as_posix(): path
+        for path in sorted(root.glob("*/*/revisions/*/files/**/*"))
+        if path.is_file() and licence_file_kind(path.name)
+    }
+
+
+def test_the_sample_code_repositories_licence_files_are_identified_as_the_table_says(identified):
+    """The sample's code repositories are copied from the reference code mirror: each licence file is the
+    reference file of the same path, byte for byte, and is identified as the table says for it."""
+    files = _sample_code_licence_files()
+    assert len(files) >= 20, "the sample corpus has no code repositories"
+    for rel, path in files.items():
+        key = f"github/repos/{rel}"
+        assert key in EXPECTED, f"{rel}: no expected licence (not a copy of a reference file)"
+        assert path.read_bytes() == (REPOS / rel).read_bytes(), f"{rel} differs from the reference file"
+        got, want = identified(path), EXPECTED[key]
+        assert (got.license_id, got.license_family) == (want["license_id"], want["license_family"]), rel
