@@ -10,8 +10,10 @@ OSAI_ORDER = {"closed": 0, "partial": 1, "open": 2}
 COMPONENT_ORDER = {"absent": 0, "included": 1, "open": 2}
 # MOF classes: I is the most open; 0 is unclassified.
 MOF_ORDER = {"0": 0, "3": 1, "2": 2, "1": 3}
-# Licence dimensions from licence files (docs/rubric.md, "Card and licence files"): lateral changes.
-FILE_LICENCE_DIMENSIONS = ("file_license_id", "license_conflict")
+# Licence dimensions beside the effective licence (docs/rubric.md, "Card and licence files"): the card's
+# declared licence, the licence files', the base model's (inherited) and a card/file conflict. Lateral
+# changes; null (no evidence) adds no transition.
+FILE_LICENCE_DIMENSIONS = ("declared_license_id", "file_license_id", "inherited_license_id", "license_conflict")
 
 
 def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:
