@@ -472,6 +472,27 @@ def test_licence_file_changes_and_conflicts_are_transitions(rubric: dict[str, An
     assert not {"file_license_id", "license_conflict"} & set(with_new["dimension"])
 
 
+def test_a_change_of_the_cards_licence_is_a_transition_of_the_declared_licence(
+    rubric: dict[str, Any],
+) -> None:
+    from pipelines.history.build import openness_history
+
+    first = revision_row(_card("license: apache-2.0\n"), repo_id=REPO, files=FILES)
+    second = revision_row(
+        _card("license: mit\n"),
+        repo_id=REPO,
+        files=FILES,
+        committed_at=first["committed_at"] + dt.timedelta(days=9),
+    )
+    revisions = resolve_licenses(revisions_frame([first, second]))
+    disclosures, openness = _score(rubric, [first, second])
+    _, transitions = openness_history(revisions, openness, disclosures, rubric)
+    changes = {r["dimension"]: (r["from_value"], r["to_value"]) for r in transitions.iter_rows(named=True)}
+    assert changes["declared_license_id"] == ("apache-2.0", "mit")
+    assert changes["license_id"] == ("apache-2.0", "mit")
+    assert "file_license_id" not in changes  # no licence files: nothing known, no transition
+
+
 def test_inherited_licence_is_the_base_models(world: dict[str, Any]) -> None:
     o = world["openness"]
     licences = dict(o.select("repo_id", "license_id").iter_rows())
