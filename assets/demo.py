@@ -24,10 +24,14 @@ def replay_dates(mirror: Path, max_dates: int = 8) -> list[str]:
         for commit in json.loads(commits.read_text(encoding="utf-8")):
             days.add(parse_date(commit["date"]).date())
     ordered = sorted(days)
+    if max_dates < 1:
+        raise SystemExit(f"--max-dates must be at least 1, got {max_dates}")
     if not ordered:
         raise SystemExit(f"{mirror} holds no model commits: nothing to crawl")
     if len(ordered) <= max_dates:
         return [d.isoformat() for d in ordered]
+    if max_dates == 1:
+        return [ordered[-1].isoformat()]
     step = (len(ordered) - 1) / (max_dates - 1)
     picked = sorted({ordered[round(i * step)] for i in range(max_dates)})
     return [d.isoformat() for d in picked]

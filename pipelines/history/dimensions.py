@@ -13,7 +13,12 @@ MOF_ORDER = {"0": 0, "3": 1, "2": 2, "1": 3}
 # Licence dimensions beside the effective licence (docs/rubric.md, "Card and licence files"): the card's
 # declared licence, the licence files', the base model's (inherited) and a card/file conflict. Lateral
 # changes; null (no evidence) adds no transition.
-FILE_LICENCE_DIMENSIONS = ("declared_license_id", "file_license_id", "inherited_license_id", "license_conflict")
+FILE_LICENCE_DIMENSIONS = (
+    "declared_license_id",
+    "file_license_id",
+    "inherited_license_id",
+    "license_conflict",
+)
 
 
 def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:

@@ -55,7 +55,7 @@ class ListingResult:
     pages: int = 0
     items: int = 0
     rejected: list[dict] = field(default_factory=list)
-    reached_watermark: bool = False
+    reached_watermark: bool = False  # read back to the watermark, or to the end of the listing before it
     complete: bool = False
 
 
@@ -141,6 +141,11 @@ def crawl_listing(
             break
         if top_n:
             break
+    else:
+        # The listing ran out before any item older than the watermark: everything changed since the
+        # watermark was read (a crawl date on which every listed model changed since the previous one).
+        if stop_before is not None:
+            result.reached_watermark = True
     result.complete = True
     checkpoint.save(listing_complete=True, reached_watermark=result.reached_watermark, next_url=None)
     return result
