@@ -29,7 +29,12 @@ from pipelines.code.tree import licence_file_kind
 from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA
 from pipelines.incremental import state
 from pipelines.incremental.normalise import _insert
-from pipelines.incremental.scoring import _new_ledger_files
+from pipelines.incremental.scoring import (
+    CODE_EVIDENCE_SELECT,
+    _new_ledger_files,
+    _table_exists,
+    _write,
+)
 from pipelines.storage.warehouse import Warehouse, transaction
 
 LICENSE_FILES_SCHEMA: dict[str, pl.DataType] = {
@@ -49,25 +54,6 @@ LICENSE_FILES_SCHEMA: dict[str, pl.DataType] = {
     "observed_at": pl.Datetime("us", "UTC"),
 }
 KEY = ["host", "repo", "path", "blob_sha"]
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, _, name = table.partition(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
-
-
-def _replace(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
-    con.register("incoming_frame", frame)
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming_frame")  # noqa: S608
-    finally:
-        con.unregister("incoming_frame")
 
 
 def identification_row(text: bytes | None) -> dict[str, Any]:
@@ -295,15 +281,10 @@ def _evidence_rows(
     release_code: str = "core.release_code",
     code_repos: str = "core.code_repos",
 ) -> set[tuple]:
-    """Every release's code evidence as the scoring reads it (pipelines/incremental/scoring.py), as a set of
-    rows starting with the release's repo_id."""
-    return set(
-        con.execute(
-            "SELECT rc.repo_id, rc.code_repo, rc.linked_via, rc.role, cr.license_id, cr.license_family, "  # noqa: S608
-            "cr.github_license, cr.training_code, cr.preprocessing_code, cr.evaluation_code, cr.inference_code, "
-            f"cr.evidence, cr.status FROM {release_code} rc LEFT JOIN {code_repos} cr ON cr.repo = rc.code_repo"
-        ).fetchall()
-    )
+    """Every release's code evidence as the scoring reads it (`code_evidence` in
+    pipelines/incremental/scoring.py, the same SELECT), as a set of rows starting with the release's repo_id."""
+    sql = CODE_EVIDENCE_SELECT.format(release_code=release_code, code_repos=code_repos)
+    return set(con.execute(sql).fetchall())
 
 
 def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
@@ -353,10 +334,10 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
         with transaction(con):
             con.executemany("INSERT INTO incr.pending VALUES ('scoring', ?)", [[r] for r in changed])
     with transaction(con):
-        _replace(con, "core.license_files", licence_files)
-        _replace(con, "core.code_repos", code_repos)
-        _replace(con, "core.code_license_history", history)
-        _replace(con, "core.release_code", release_code)
+        _write(con, "core.license_files", licence_files, None)
+        _write(con, "core.code_repos", code_repos, None)
+        _write(con, "core.code_license_history", history, None)
+        _write(con, "core.release_code", release_code, None)
     if fresh.height:
         with transaction(con):
             _insert(con, "incr.files", fresh)

@@ -79,12 +79,19 @@ def _pending(con: duckdb.DuckDBPyConnection, consumer: str) -> set[str]:
     }
 
 
-CODE_EVIDENCE_SQL = """SELECT rc.repo_id, rc.code_repo, rc.linked_via, rc.role, cr.license_id, cr.license_family,
+# Each release's links to code repositories with what the crawl found in them: the scoring's `code` input,
+# and what the code step compares before and after to know which releases to rescore.
+CODE_EVIDENCE_SELECT = """SELECT rc.repo_id, rc.code_repo, rc.linked_via, rc.role, cr.license_id, cr.license_family,
     cr.github_license, cr.training_code, cr.preprocessing_code, cr.evaluation_code, cr.inference_code,
     cr.evidence, cr.status
-FROM core.release_code rc LEFT JOIN core.code_repos cr ON cr.repo = rc.code_repo
-WHERE rc.repo_id IN (SELECT repo_id FROM wanted)
-ORDER BY rc.repo_id, rc.code_repo, rc.linked_via"""
+FROM {release_code} rc LEFT JOIN {code_repos} cr ON cr.repo = rc.code_repo"""
+_FOR_WANTED = (
+    "\nWHERE rc.repo_id IN (SELECT repo_id FROM wanted)\nORDER BY rc.repo_id, rc.code_repo, rc.linked_via"
+)
+CODE_EVIDENCE_SQL = (
+    CODE_EVIDENCE_SELECT.format(release_code="core.release_code", code_repos="core.code_repos")  # noqa: S608
+    + _FOR_WANTED
+)
 
 
 def licence_file_evidence(

@@ -10,14 +10,12 @@ licence, one whose card says apache-2.0.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
-import yaml
 
 from pipelines.code.settings import CodeSettings
 from pipelines.code.step import run_code_step
@@ -31,6 +29,11 @@ from pipelines.papers.step import run_papers_step
 from pipelines.runner import build_all
 from pipelines.storage.warehouse import Warehouse
 from tests.hub.crawl_helpers import papers_settings, settings
+from tests.openness.test_code_and_licence_files import (  # the same release, scored directly there
+    FILES,
+    SECTIONS,
+)
+from tests.small_mirror import _card, _sha
 
 DAY = "2025-03-01"
 NOW = datetime(2025, 3, 1, 12, tzinfo=UTC)
@@ -51,25 +54,6 @@ CONTROL = "open-lab/Amberlite-7B-nocode"  # the same release, no code repository
 CODE_REPO = "open-lab/amberlite"
 NO_CARD_LICENCE = "llama-fan/tuned-7b"  # no licence in the card, a Llama 2 LICENSE file
 APACHE_CARD = "llama-fan/relabelled-7b"  # the card says apache-2.0, the LICENSE file is Llama 2
-FILES = [
-    ".gitattributes",
-    "README.md",
-    "config.json",
-    "generation_config.json",
-    "model-00001-of-00002.safetensors",
-    "model-00002-of-00002.safetensors",
-    "model.safetensors.index.json",
-    "special_tokens_map.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "trainer_state.json",
-    "checkpoints/step_1000/model.safetensors",
-    "checkpoints/step_2000/model.safetensors",
-]
-SECTIONS = "\n".join(
-    f"## {title}\n\n" + ("This section describes the release in detail. " * 8) + "\n"
-    for title in ("Training", "Evaluation", "Limitations", "Intended use", "Training data", "Sample outputs")
-)
 PAPER = "2412.00001"
 ENTRY = f"""<entry>
     <id>http://arxiv.org/abs/{PAPER}v1</id>
@@ -87,14 +71,6 @@ ENTRY = f"""<entry>
     </author>
   </entry>
 """
-
-
-def _sha(*parts: str) -> str:
-    return hashlib.sha1("/".join(parts).encode()).hexdigest()
-
-
-def _card(meta: dict, body: str) -> str:
-    return "---\n" + yaml.safe_dump(meta, sort_keys=True) + "---\n\n" + body + "\n"
 
 
 def _model(
