@@ -37,6 +37,7 @@ from typing import Any
 
 import polars as pl
 
+from benchmarks.run import figure_row
 from pipelines.code.settings import CodeSettings
 from pipelines.code.step import run_code
 from pipelines.mirror.github_quota import TOKEN_LIMIT
@@ -241,13 +242,7 @@ def run_code_crawl(size: int, *, work: Path | None = None) -> dict[str, Any]:
 def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     """(figure, value, target, met?) rows for docs/benchmarks.md."""
 
-    def row(name: str, value: Any, target: Any = None, ok: bool | None = None) -> tuple[str, Any, str, str]:
-        return (
-            name,
-            value,
-            "" if target is None else str(target),
-            "" if ok is None else ("yes" if ok else "**no**"),
-        )
+    row = figure_row
 
     p, lic = result["passes"], result["licences"]
     rows = [

@@ -25,6 +25,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.run import figure_row
 from benchmarks.synthetic import generate_mirror
 from pipelines.mirror.server import MirrorServer
 from pipelines.mirror.store import State
@@ -323,13 +324,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     """(figure, value, target, met?) rows for docs/benchmarks.md."""
     f = result["figures"]
 
-    def row(name: str, value: Any, target: Any = None, ok: bool | None = None) -> tuple[str, Any, str, str]:
-        return (
-            name,
-            value,
-            "" if target is None else str(target),
-            "" if ok is None else ("yes" if ok else "**no**"),
-        )
+    row = figure_row
 
     t = TARGETS  # a listing shorter than one page still costs one call: "met" counts whole pages
     return [

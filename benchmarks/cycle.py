@@ -38,6 +38,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.run import figure_row
+
 SEED = 20260820
 D0, D1 = "2026-08-20", "2026-08-21"
 TARGET_SECONDS = 300.0
@@ -431,13 +433,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     day = result["day"]
     raw = result["raw"]
 
-    def row(name: str, value: Any, target: Any = None, ok: bool | None = None) -> tuple[str, Any, str, str]:
-        return (
-            name,
-            value,
-            "" if target is None else str(target),
-            "" if ok is None else ("yes" if ok else "**no**"),
-        )
+    row = figure_row
 
     rows = [
         row(

@@ -51,6 +51,18 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
 }
 
 
+def figure_row(
+    name: str, value: Any, target: Any = None, ok: bool | None = None
+) -> tuple[str, Any, str, str]:
+    """One (figure, value, target, met?) row of a benchmark's `table_rows` for docs/benchmarks.md."""
+    return (
+        name,
+        value,
+        "" if target is None else str(target),
+        "" if ok is None else ("yes" if ok else "**no**"),
+    )
+
+
 def machine() -> dict[str, Any]:
     """Cores, RAM, CPU, OS, Python and the versions of the packages the figures depend on."""
     info: dict[str, Any] = {

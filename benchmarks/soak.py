@@ -34,6 +34,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
+from benchmarks.run import figure_row
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "pipelines" / "mirror" / "sample"
 DEFAULT_SHARDS = 4  # CRAWL_SHARDS in assets/partitions.py (not imported: that would import Dagster)
@@ -946,13 +948,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     """(figure, value, target, met?) rows for docs/benchmarks.md (figures recomputed from the per-day records)."""
     f = figures(result)
 
-    def row(name: str, value: Any, target: Any = None, ok: bool | None = None) -> tuple[str, Any, str, str]:
-        return (
-            name,
-            value,
-            "" if target is None else str(target),
-            "" if ok is None else ("yes" if ok else "**no**"),
-        )
+    row = figure_row
 
     faults = f["faults"]
     c, p, m, q, t = (
