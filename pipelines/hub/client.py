@@ -12,7 +12,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
@@ -259,28 +259,13 @@ class HubClient:
         Transient failures (429, 5xx, timeouts, cut or truncated bodies) are retried with backoff; a file
         that still fails comes back as status `error` and is asked again by the next crawl.
         """
-        if repo_type == "dataset":
-            from pipelines.hub.datasets import is_dataset_id
-
-            if not is_dataset_id(repo_id):
-                raise InvalidIdentifier(f"not a valid Hub dataset id: {repo_id[:200]!r}")
-        else:
-            validate_repo_id(repo_id)
-        validate_revision(revision)
-        detail = ""
-        for attempt in range(self.max_retries + 1):
-            try:
-                return self._read_once(repo_id, revision, filename, repo_type, max_bytes)
-            except HfHubHTTPError as exc:
-                status = exc.response.status_code if exc.response is not None else None
-                if status not in RETRY_STATUS:
-                    return FileResult("error", None, f"HTTP {status}: {_first_line(exc)}")
-                detail = f"HTTP {status}"
-            except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
-                detail = f"{type(exc).__name__}: {_first_line(exc)}"
-            if attempt < self.max_retries:
-                time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
-        return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
+        url = self._resolve_url(repo_id, revision, filename, repo_type)
+        # One GET of the resolve URL (huggingface_hub's http_backoff and error mapping): hf_hub_download
+        # would send a HEAD first, doubling the resolver calls of every README.
+        return self._retrying(
+            lambda: self._read_once(url, max_bytes),
+            lambda exc: f"HTTP {_status_code(exc)}: {_first_line(exc)}",
+        )
 
     def file_blob(self, repo_id: str, revision: str, filename: str, repo_type: str = "model") -> FileResult:
         """The git blob id of one file at one revision from a HEAD of its resolve URL (no body is read).
@@ -290,6 +275,11 @@ class HubClient:
         ETag is a sha256). Absence and gating are statuses, as in `read_file`; a file that still fails after
         the retries is `error`.
         """
+        url = self._resolve_url(repo_id, revision, filename, repo_type)
+        return self._retrying(lambda: self._head_once(url), _head_error)
+
+    def _resolve_url(self, repo_id: str, revision: str, filename: str, repo_type: str) -> str:
+        """The resolve URL of one file at one revision, after validating the ids (untrusted input)."""
         if repo_type == "dataset":
             from pipelines.hub.datasets import is_dataset_id
 
@@ -299,77 +289,83 @@ class HubClient:
             validate_repo_id(repo_id)
         validate_revision(revision)
         prefix = "datasets/" if repo_type == "dataset" else ""
-        url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+        return f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+
+    def _retrying(
+        self, once: Callable[[], FileResult], describe: Callable[[HfHubHTTPError], str]
+    ) -> FileResult:
+        """`once()` with backoff on transient failures (retried statuses, transport errors, cut bodies); any
+        other HTTP error is the file's `error`, described by `describe`."""
         detail = ""
         for attempt in range(self.max_retries + 1):
             try:
-                response = http_backoff(
-                    "HEAD",
-                    url,
-                    headers={**self._headers(), "Accept-Encoding": "identity"},
-                    timeout=self.timeout,
-                    max_retries=self.max_retries,
-                    base_wait_time=self.base_wait,
-                    max_wait_time=8 * self.base_wait,
-                    follow_redirects=True,
-                )
-                hf_raise_for_status(response)
-            except GatedRepoError as exc:
-                return FileResult("gated", None, _head_error(exc))
-            except RevisionNotFoundError as exc:
-                return FileResult("revision_missing", None, _head_error(exc))
-            except RepositoryNotFoundError as exc:
-                return FileResult("repo_missing", None, _head_error(exc))
-            except (EntryNotFoundError, RemoteEntryNotFoundError) as exc:
-                return FileResult("missing", None, _head_error(exc))
+                return once()
             except HfHubHTTPError as exc:
-                status = exc.response.status_code if exc.response is not None else None
+                status = _status_code(exc)
                 if status not in RETRY_STATUS:
-                    return FileResult("error", None, _head_error(exc))
+                    return FileResult("error", None, describe(exc))
                 detail = f"HTTP {status}"
             except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
                 detail = f"{type(exc).__name__}: {_first_line(exc)}"
-            else:
-                etag = (response.headers.get("x-linked-etag") or response.headers.get("etag") or "").strip()
-                etag = etag.removeprefix("W/").strip('"').lower()
-                return FileResult("ok", None, etag if GIT_BLOB_ID.fullmatch(etag) else "")
             if attempt < self.max_retries:
                 time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
         return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
 
-    def _read_once(
-        self, repo_id: str, revision: str, filename: str, repo_type: str, max_bytes: int
-    ) -> FileResult:
-        # One GET of the resolve URL (huggingface_hub's http_backoff and error mapping): hf_hub_download
-        # would send a HEAD first, doubling the resolver calls of every README.
-        prefix = "datasets/" if repo_type == "dataset" else ""
-        url = f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
+    def _request(self, method: str, url: str, headers: dict[str, str]) -> httpx2.Response:
+        """One request of a resolve URL through huggingface_hub's http_backoff and error mapping."""
+        response = http_backoff(
+            method,
+            url,
+            headers=headers,
+            timeout=self.timeout,
+            max_retries=self.max_retries,
+            base_wait_time=self.base_wait,
+            max_wait_time=8 * self.base_wait,
+            follow_redirects=True,
+        )
+        hf_raise_for_status(response)
+        return response
+
+    def _head_once(self, url: str) -> FileResult:
         try:
-            response = http_backoff(
-                "GET",
-                url,
-                headers=self._headers(),
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-                base_wait_time=self.base_wait,
-                max_wait_time=8 * self.base_wait,
-                follow_redirects=True,
-            )
-            hf_raise_for_status(response)
-        except GatedRepoError as exc:
-            return FileResult("gated", None, _first_line(exc))
-        except RevisionNotFoundError as exc:
-            return FileResult("revision_missing", None, _first_line(exc))
-        except RepositoryNotFoundError as exc:
-            return FileResult("repo_missing", None, _first_line(exc))
-        except (EntryNotFoundError, RemoteEntryNotFoundError) as exc:
-            return FileResult("missing", None, _first_line(exc))
+            response = self._request("HEAD", url, {**self._headers(), "Accept-Encoding": "identity"})
+        except _ABSENCE_ERRORS as exc:
+            return FileResult(_absence_status(exc), None, _head_error(exc))
+        etag = (response.headers.get("x-linked-etag") or response.headers.get("etag") or "").strip()
+        etag = etag.removeprefix("W/").strip('"').lower()
+        return FileResult("ok", None, etag if GIT_BLOB_ID.fullmatch(etag) else "")
+
+    def _read_once(self, url: str, max_bytes: int) -> FileResult:
+        try:
+            response = self._request("GET", url, self._headers())
+        except _ABSENCE_ERRORS as exc:
+            return FileResult(_absence_status(exc), None, _first_line(exc))
         content = response.content
         declared = response.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) != len(content):
             raise httpx2.RemoteProtocolError(f"truncated body: {len(content)} of {declared} bytes")
         detail = f"{len(content)} bytes" + (" (capped)" if len(content) > max_bytes else "")
         return FileResult("ok", content[: max_bytes + 1], detail)
+
+
+# The Hub's answers that a file is gated or absent, and the file's status for each (the most specific
+# first: a GatedRepoError is a RepositoryNotFoundError).
+_ABSENCE = (
+    (GatedRepoError, "gated"),
+    (RevisionNotFoundError, "revision_missing"),
+    (RepositoryNotFoundError, "repo_missing"),
+    ((EntryNotFoundError, RemoteEntryNotFoundError), "missing"),
+)
+_ABSENCE_ERRORS = tuple(k for kinds, _ in _ABSENCE for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+
+
+def _absence_status(exc: BaseException) -> str:
+    """The status of a file the Hub answered gated or absent for (one of _ABSENCE_ERRORS)."""
+    return next(status for kinds, status in _ABSENCE if isinstance(exc, kinds))
+
+
+def _status_code(exc: HfHubHTTPError) -> int | None:
+    return exc.response.status_code if exc.response is not None else None
 
 
 def _head_error(exc: HfHubHTTPError) -> str:
