@@ -674,10 +674,7 @@ def update_revisions(
             _insert(
                 con,
                 "incr.pending_refs",
-                pl.DataFrame(
-                    {"consumer": "quarantine", "kind": "repo_id", "ref_id": sorted(old_q | new_q)},
-                    schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
-                ),
+                state.pending_refs("quarantine", "repo_id", old_q | new_q),
             )
         con.execute("COMMIT")
     except Exception:

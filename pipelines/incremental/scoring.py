@@ -441,10 +441,7 @@ def update_release_papers(
             _insert(
                 con,
                 "incr.pending_refs",
-                pl.DataFrame(
-                    {"consumer": "scoring", "kind": "paper", "ref_id": sorted(changed)},
-                    schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
-                ),
+                state.pending_refs("scoring", "paper", changed),
             )
         con.execute("DELETE FROM incr.pending WHERE consumer = 'release_papers'")
         state.set_meta(con, "full_release_papers", "done")
@@ -488,10 +485,7 @@ def update_datasets(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
         _insert(
             con,
             "incr.pending_refs",
-            pl.DataFrame(
-                {"consumer": "scoring", "kind": "dataset", "ref_id": sorted(changed)},
-                schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
-            ),
+            state.pending_refs("scoring", "dataset", changed),
         )
     return {
         "datasets": frame.height,

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 
 import duckdb
+import polars as pl
 
 from pipelines.storage.warehouse import Warehouse, transaction
 
@@ -92,6 +93,14 @@ def code_version(patterns: list[str]) -> str:
         for path in sorted(ROOT.glob(pattern)):
             digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def pending_refs(consumer: str, kind: str, ref_ids: set[str] | list[str]) -> pl.DataFrame:
+    """Rows of incr.pending_refs: the ids of one kind (dataset, paper, repo_id) that `consumer` must revisit."""
+    return pl.DataFrame(
+        {"consumer": consumer, "kind": kind, "ref_id": sorted(ref_ids)},
+        schema={"consumer": pl.String, "kind": pl.String, "ref_id": pl.String},
+    )
 
 
 def state_path(wh: Warehouse) -> Path:
