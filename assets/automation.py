@@ -131,3 +131,20 @@ def publish_after_checks(context: dg.RunStatusSensorContext):
     if newest and newest[0].run_id != build:
         return dg.SkipReason(f"build {newest[0].run_id} succeeded after {build}: it is the one to publish")
     return dg.RunRequest(run_key=f"publish:{build}", tags={"openness/build_run": build})
+
+
+@dg.sensor(
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Mark failed the runs whose process is gone (killed, out of memory, a reboot) and free the "
+    "concurrency slots they hold, so that the runs the schedule and sensors request next do not wait for "
+    "them for ever.",
+)
+def free_slots_of_dead_runs(context: dg.SensorEvaluationContext):
+    """Each minute: fail the runs left STARTED by a dead process and free their slots (assets/runs.py)."""
+    from assets.runs import sweep_dead_runs
+
+    swept = sweep_dead_runs(context.instance, log=context.log.warning)
+    if not swept:
+        return dg.SkipReason("no run of a dead process and no slot held by an ended run")
+    return dg.SkipReason("; ".join(s.line() for s in swept))

@@ -36,6 +36,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep_dead_runs() -> None:
+    """Fail the runs of the instance whose process is gone and free their concurrency slots (assets/runs.py)."""
+    import dagster as dg
+
+    from assets.runs import sweep_dead_runs
+
+    with dg.DagsterInstance.get() as instance:
+        sweep_dead_runs(instance, log=lambda line: print(line, flush=True))
+
+
 def _cmd_mirror_serve(args: argparse.Namespace) -> int:
     from pipelines.mirror.server import FaultConfig, Quota, serve_forever
 
@@ -103,6 +113,7 @@ def _cmd_code(args: argparse.Namespace) -> int:
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     prepare_dagster_home()
+    _sweep_dead_runs()
     cmd = [
         sys.executable,
         "-m",

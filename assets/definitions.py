@@ -28,6 +28,7 @@ defs = dg.Definitions(
         automation.extras_after_shards,
         automation.build_after_crawl,
         automation.publish_after_checks,
+        automation.free_slots_of_dead_runs,
     ],
     resources={
         "warehouse": WarehouseResource(),

@@ -73,8 +73,14 @@ def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str, 
 
 
 def _run(job, instance, partition_key, run_config: dict) -> None:
+    from assets.runs import process_tags
+
     result = job.execute_in_process(
-        instance=instance, partition_key=partition_key, raise_on_error=False, run_config=run_config
+        instance=instance,
+        partition_key=partition_key,
+        raise_on_error=False,
+        run_config=run_config,
+        tags=process_tags(),
     )
     if not result.success:
         raise SystemExit(f"run {result.run_id} ({job.name}, {partition_key}) failed; see `make ui` (Runs)")
@@ -85,6 +91,7 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     import dagster as dg
 
     from assets.definitions import defs
+    from assets.runs import process_tags, sweep_dead_runs
     from pipelines.mirror.github_quota import TOKEN_LIMIT, Quota
     from pipelines.mirror.server import MirrorServer
 
@@ -97,6 +104,9 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
     with MirrorServer(mirror, quota=Quota(TOKEN_LIMIT, TOKEN_LIMIT)) as srv:
         config = demo_config(warehouse, srv.url, srv.arxiv_url, srv.github_url, mirror)
         instance = dg.DagsterInstance.get()
+        # A run killed with its process (SIGKILL, OOM) stays STARTED and keeps its pool's slot: free them
+        # first, or the runs below would wait for that slot for ever.
+        sweep_dead_runs(instance, log=lambda line: print(line, flush=True))
         listing, shards = defs.resolve_job_def("daily_listing"), defs.resolve_job_def("daily_shards")
         extras, build = defs.resolve_job_def("daily_extras"), defs.resolve_job_def("build_tables")
         for i, day in enumerate(dates, start=1):
@@ -119,7 +129,7 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
         (request,) = sensor.evaluate_tick(ticks).run_requests
         print("checks passed: publish ...", flush=True)
         result = defs.resolve_job_def("publish_snapshot").execute_in_process(
-            instance=instance, tags=request.tags, raise_on_error=False, run_config=config
+            instance=instance, tags={**request.tags, **process_tags()}, raise_on_error=False, run_config=config
         )
         if not result.success:
             raise SystemExit(f"publish run {result.run_id} failed; see `make ui` (Runs)")

@@ -71,6 +71,7 @@ def test_jobs_schedules_and_checks():
         "extras_after_shards",
         "build_after_crawl",
         "publish_after_checks",
+        "free_slots_of_dead_runs",
     }
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"revisions_keys", "releases_cover_revisions"} <= checks
