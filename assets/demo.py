@@ -129,7 +129,10 @@ def run_demo(mirror: Path, warehouse: Path, max_dates: int = 8) -> dict:
         (request,) = sensor.evaluate_tick(ticks).run_requests
         print("checks passed: publish ...", flush=True)
         result = defs.resolve_job_def("publish_snapshot").execute_in_process(
-            instance=instance, tags={**request.tags, **process_tags()}, raise_on_error=False, run_config=config
+            instance=instance,
+            tags={**request.tags, **process_tags()},
+            raise_on_error=False,
+            run_config=config,
         )
         if not result.success:
             raise SystemExit(f"publish run {result.run_id} failed; see `make ui` (Runs)")

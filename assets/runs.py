@@ -95,9 +95,7 @@ class SweptRun:
 
 def _worker_pid(instance: dg.DagsterInstance, run_id: str) -> int | None:
     """The run worker's pid from the run's "Started process for run (pid: N)" engine event, if any."""
-    records = instance.get_records_for_run(
-        run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=50
-    ).records
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ENGINE_EVENT, limit=50).records
     for record in records:
         match = _WORKER_PID.match(record.event_log_entry.message or "")
         if match:
@@ -144,7 +142,9 @@ def sweep_dead_runs(
     if storage.supports_global_concurrency_limits:
         holding = storage.get_concurrency_run_ids()
         if holding:
-            for run in instance.get_runs(filters=dg.RunsFilter(run_ids=sorted(holding), statuses=list(FINISHED))):
+            for run in instance.get_runs(
+                filters=dg.RunsFilter(run_ids=sorted(holding), statuses=list(FINISHED))
+            ):
                 storage.free_concurrency_slots_for_run(run.run_id)
                 swept.append(SweptRun(run.run_id, run.job_name, run.tags.get("dagster/partition"), "freed"))
     if log is not None:

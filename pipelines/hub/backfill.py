@@ -118,6 +118,10 @@ class _Batch:
         self.presence: list[dict] = []
         self.repos = 0
         self.bytes = 0
+        # Digests of the commit lists and presence checks already captured on this crawl date (read on the
+        # first flush): a rerun of the date (after a kill) re-walks some repos and must not capture again
+        # what it recorded before.
+        self.seen: dict[str, set[str]] = {}
 
     def repo_done(self) -> None:
         self.repos += 1
@@ -140,21 +144,21 @@ class _Batch:
                 payload=["repo_id", "revision", "status", "content"],
             )
         if self.presence:
-            self.raw.append(
-                "hub_presence",
-                self.crawl_date,
-                pl.DataFrame(self.presence, schema=PRESENCE_RAW_SCHEMA),
-                payload=["repo_id", "present", "how"],
+            self._append_new(
+                "hub_presence", self.presence, PRESENCE_RAW_SCHEMA, ["repo_id", "present", "how"]
             )
         if self.commits:
-            self.raw.append(
-                "hub_commits",
-                self.crawl_date,
-                pl.DataFrame(self.commits, schema=COMMITS_RAW_SCHEMA),
-                payload=["repo_id", "status", "commits"],
+            self._append_new(
+                "hub_commits", self.commits, COMMITS_RAW_SCHEMA, ["repo_id", "status", "commits"]
             )
         self.revisions, self.readmes, self.commits, self.presence = [], [], [], []
         self.repos = self.bytes = 0
+
+    def _append_new(self, source: str, rows: list[dict], schema: dict, payload: list[str]) -> None:
+        if source not in self.seen:
+            self.seen[source] = self.raw.captured_rows(source, self.crawl_date, payload)
+        frame = pl.DataFrame(rows, schema=schema)
+        self.raw.append_new(source, self.crawl_date, frame, payload, self.seen[source])
 
 
 def tracked_heads(

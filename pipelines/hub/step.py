@@ -223,7 +223,8 @@ def check_absent(
             }
         )
     if rows:
-        wh.raw.append(
+        # Only the answers not recorded on this crawl date yet: a rerun of the date asks again, adds nothing.
+        wh.raw.append_new(
             "hub_presence",
             crawl_date,
             pl.DataFrame(rows, schema=PRESENCE_RAW_SCHEMA),

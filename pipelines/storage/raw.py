@@ -95,17 +95,31 @@ CRAWL_RUN_SCHEMA = {
 register("crawl_run", CRAWL_RUN_SCHEMA)
 
 
+def _update(digest, row: tuple) -> None:
+    for value in row:
+        if isinstance(value, bytes):
+            digest.update(b"b" + len(value).to_bytes(8, "big") + value)
+        else:
+            text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
+            digest.update(b"j" + len(text).to_bytes(8, "big") + text)
+
+
 def payload_digest(frame: pl.DataFrame, columns: list[str]) -> str:
     """sha256 over the given columns, row by row, in a canonical serialisation."""
     digest = hashlib.sha256()
     for row in frame.select(columns).iter_rows():
-        for value in row:
-            if isinstance(value, bytes):
-                digest.update(b"b" + len(value).to_bytes(8, "big") + value)
-            else:
-                text = json.dumps(value, sort_keys=True, default=str, ensure_ascii=False).encode()
-                digest.update(b"j" + len(text).to_bytes(8, "big") + text)
+        _update(digest, row)
     return digest.hexdigest()
+
+
+def row_digests(frame: pl.DataFrame, columns: list[str]) -> list[str]:
+    """One `payload_digest` per row of `frame` (over the given columns)."""
+    digests = []
+    for row in frame.select(columns).iter_rows():
+        digest = hashlib.sha256()
+        _update(digest, row)
+        digests.append(digest.hexdigest())
+    return digests
 
 
 class RawStore:
@@ -137,6 +151,41 @@ class RawStore:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         return path, True
+
+    def captured_rows(self, source: str, crawl_date: str, payload: list[str]) -> set[str]:
+        """The digests (`row_digest`) of the rows already captured for one source and crawl date."""
+        folder = self.folder(source, crawl_date)
+        seen: set[str] = set()
+        if folder.is_dir():
+            for path in sorted(folder.glob("*.parquet")):
+                if not path.name.startswith("."):
+                    seen.update(row_digests(pl.read_parquet(path, columns=payload), payload))
+        return seen
+
+    def append_new(
+        self,
+        source: str,
+        crawl_date: str,
+        frame: pl.DataFrame,
+        payload: list[str],
+        seen: set[str] | None = None,
+    ) -> tuple[Path | None, int]:
+        """Store only the rows of `frame` whose payload was not captured before for this source and crawl
+        date (`seen`: their digests, read from the partition when not given, and updated); returns (path or
+        None, rows written). A rerun of a step that re-captures the same answers then adds nothing."""
+        if seen is None:
+            seen = self.captured_rows(source, crawl_date, payload)
+        digests = row_digests(frame, payload)
+        fresh, keep = set(), []
+        for digest in digests:
+            keep.append(digest not in seen and digest not in fresh)
+            fresh.add(digest)
+        frame = frame.filter(pl.Series(keep, dtype=pl.Boolean))
+        if frame.is_empty():
+            return None, 0
+        path, _ = self.append(source, crawl_date, frame, payload)
+        seen.update(fresh)
+        return path, frame.height
 
     def files(self, source: str) -> list[Path]:
         """Every committed file of a source (temporary files are ignored)."""
