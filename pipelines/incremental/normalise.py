@@ -878,8 +878,10 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     try:
         with transaction(con):
             con.execute("DELETE FROM core.repo_presence")
+            # DISTINCT: the same check repeated on one date (a rerun of the date before such repeats were
+            # skipped at capture, pipelines/storage/raw.py append_new) is one row.
             con.execute("""INSERT INTO core.repo_presence BY NAME
-                           SELECT coalesce(i.current_id, p.repo_id) AS repo_id, p.present, p.how,
+                           SELECT DISTINCT coalesce(i.current_id, p.repo_id) AS repo_id, p.present, p.how,
                                   p.crawl_date::DATE AS crawl_date
                            FROM incr.presence p LEFT JOIN current_ids i ON i.listed_as = p.repo_id""")
             con.execute(f"DELETE FROM core.releases {where}")  # noqa: S608 - fixed SQL

@@ -94,3 +94,27 @@ def test_append_new_stores_only_rows_not_captured_on_that_date(tmp_path):
         (DAY, "c/z"),
         ("2024-03-06", "a/x"),
     ]
+
+
+def test_a_presence_check_repeated_on_a_date_is_one_repo_presence_row(tmp_path):
+    # A warehouse written before repeats were skipped at capture: two files repeat a check of the same date.
+    mirror = make_small_mirror(tmp_path / "mirror")
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        run_crawl(wh, settings(srv.url), DAY, now=NOW)
+    rows = [
+        {"checked_at": NOW, "repo_id": "beta/card-only", "present": False, "how": "commits_404"},
+        {"checked_at": NOW, "repo_id": "acme/open-7b", "present": True, "how": "sweep_present"},
+    ]
+    for batch in (rows[:1], rows):
+        wh.raw.append(
+            "hub_presence",
+            DAY,
+            pl.DataFrame(batch, schema=PRESENCE_RAW_SCHEMA),
+            ["repo_id", "present", "how"],
+        )
+    with wh.connect() as con:
+        run_step("revisions", wh, con, full=True)
+        run_step("releases", wh, con, full=True)
+        presence = con.execute("SELECT repo_id, present, how FROM core.repo_presence ORDER BY ALL").fetchall()
+    assert presence == [("acme/open-7b", True, "sweep_present"), ("beta/card-only", False, "commits_404")]
