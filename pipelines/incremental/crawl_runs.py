@@ -55,7 +55,8 @@ def one_account_per_step(runs: pl.DataFrame) -> pl.DataFrame:
     merged = runs.group_by(keys, maintain_order=True).agg(
         *(pl.col(c).last() for c in runs.columns if c not in (*keys, "started_at", *COST_COLUMNS)),
         pl.col("started_at").first(),
-        *(pl.col(c).sum() for c in COST_COLUMNS),
+        # A cost no attempt recorded stays null (not 0).
+        *(pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in COST_COLUMNS),
         pl.len().alias("_attempts"),
     )
     merged = merged.with_columns(
