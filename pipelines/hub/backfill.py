@@ -162,10 +162,19 @@ class _Batch:
 
 
 def tracked_heads(
-    raw: RawStore, authors: tuple[str, ...] = (), shard: int = 0, shards: int = 1
+    raw: RawStore,
+    authors: tuple[str, ...] = (),
+    shard: int = 0,
+    shards: int = 1,
+    until: str | None = None,
 ) -> dict[str, str]:
-    """Each tracked repo's newest known commit (from the listing captures), for some orgs or one shard."""
+    """Each tracked repo's newest known commit (from the listing captures), for some orgs or one shard;
+    with `until`, only from the listings of that crawl date and before. A date run again after later dates
+    were listed (a replay after a kill, a backfill) must not walk repos it could not know yet: as of that
+    date they would answer 404 and be recorded as deleted, and their commit lists would be captured again."""
     lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("sha").is_not_null())
+    if until is not None:
+        lf = lf.filter(pl.col("crawl_date") <= until)
     frame = lf.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last()).collect()
     heads = {r: s for r, s in frame.iter_rows() if is_valid_repo_id(r) and is_commit_sha(s)}
     if authors:
@@ -193,7 +202,7 @@ def run_backfill(
     summary = BackfillSummary()
     batch = _Batch(raw, crawl_date, flush_repos, flush_bytes)
     commits_seen, infos, readmes = backfill_state(raw)
-    heads = tracked_heads(raw, authors, shard, shards)
+    heads = tracked_heads(raw, authors, shard, shards, until=crawl_date)
     summary.repos_considered = len(heads)
     try:  # what completed repos fetched is written even when a later one fails
         for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):

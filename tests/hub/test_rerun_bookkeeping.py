@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from pipelines.hub.raw import COMMITS_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
-from pipelines.hub.step import run_crawl, run_history
+from pipelines.hub.step import run_crawl, run_history, run_listing
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import run_step
 from pipelines.storage.raw import RawStore
@@ -118,3 +118,19 @@ def test_a_presence_check_repeated_on_a_date_is_one_repo_presence_row(tmp_path):
         run_step("releases", wh, con, full=True)
         presence = con.execute("SELECT repo_id, present, how FROM core.repo_presence ORDER BY ALL").fetchall()
     assert presence == [("acme/open-7b", True, "sweep_present"), ("beta/card-only", False, "commits_404")]
+
+
+def test_an_earlier_date_run_again_walks_only_the_repos_listed_by_then(tmp_path):
+    # A demo killed in the last date's history replays the first date with the last date's listing saved:
+    # the first date must not walk the repos listed later (as of that date they answer 404: "deleted").
+    mirror = make_small_mirror(tmp_path / "mirror")
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        conf = settings(srv.url)
+        run_crawl(wh, conf, "2024-01-10", now=NOW)
+        assert run_history(wh, conf, "2024-01-10", now=NOW)["repos_walked"] == 1
+        run_listing(wh, conf, DAY, now=NOW)
+        replay = run_history(wh, conf, "2024-01-10", now=NOW)
+    assert (replay["repos_considered"], replay["repos_walked"], replay["repos_missing"]) == (1, 0, 0)
+    assert not wh.raw.files("hub_presence")
+    assert wh.raw.scan("hub_commits", COMMITS_RAW_SCHEMA).collect().height == 1
