@@ -46,18 +46,27 @@ def _names(item_text: str) -> set[str]:
     return {n.strip() for n in names if is_dataset_id(n.strip())}
 
 
-def named_datasets(raw: RawStore) -> set[str]:
-    """Every dataset id named by a captured model info (card `datasets:` and `dataset:` tags)."""
+def named_datasets(raw: RawStore, until: str | None = None) -> set[str]:
+    """Every dataset id named by a captured model info (card `datasets:` and `dataset:` tags); with `until`,
+    by the captures of that crawl date and before."""
     names: set[str] = set()
-    for (text,) in raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("item").collect().iter_rows():
-        names |= _names(text)
-    for (text,) in raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("info").collect().iter_rows():
-        names |= _names(text)
+    for source, schema, column in (
+        ("hub_listing", LISTING_RAW_SCHEMA, "item"),
+        ("hub_revision", REVISION_RAW_SCHEMA, "info"),
+    ):
+        lf = raw.scan(source, schema)
+        if until is not None:
+            lf = lf.filter(pl.col("crawl_date") <= until)
+        for (text,) in lf.select(column).collect().iter_rows():
+            names |= _names(text)
     return names
 
 
 def due_datasets(raw: RawStore, today: date, refresh_days: int = REFRESH_DAYS) -> list[str]:
-    """Named datasets never fetched, then those last fetched more than `refresh_days` ago."""
+    """Named datasets never fetched, then those last fetched more than `refresh_days` ago; only those named
+    by the captures of `today` and before (a date run again after later dates were crawled must not ask for
+    datasets it could not know yet: as of that date they may not exist, and "missing" would stand for a
+    month)."""
     last = {
         d: c
         for d, c in raw.scan("hub_dataset", DATASET_RAW_SCHEMA)
@@ -67,7 +76,7 @@ def due_datasets(raw: RawStore, today: date, refresh_days: int = REFRESH_DAYS) -
         .iter_rows()
     }
     due = []
-    for name in sorted(named_datasets(raw)):
+    for name in sorted(named_datasets(raw, until=today.isoformat())):
         seen = last.get(name)
         if seen is None or (today - date.fromisoformat(seen)).days >= refresh_days:
             due.append(name)

@@ -72,14 +72,21 @@ def licence_siblings(siblings: object) -> list[tuple[str, str, str | None]] | No
 FileLists = dict[tuple[str, str, str], list[tuple[str, str, str | None]]]
 
 
-def revision_file_lists(raw: RawStore) -> FileLists:
+def revision_file_lists(raw: RawStore, until: str | None = None) -> FileLists:
     """(repo_type, repo_id, revision) -> its licence and policy files, for every captured model revision
     whose file list is known (listing items and history-walk infos; the latter's blob ids win) and every
-    captured dataset info's revision."""
+    captured dataset info's revision; with `until`, only from the captures of that crawl date and before (a
+    date run again after later dates were crawled must not ask for revisions it could not know yet: as of
+    that date they answer 404, and the file would be recorded as missing for good)."""
     out: FileLists = {}
+
+    def scan(source: str, schema: dict) -> pl.LazyFrame:
+        lf = raw.scan(source, schema)
+        return lf.filter(pl.col("crawl_date") <= until) if until is not None else lf
+
     # Only items whose text names a licence-like file are parsed: at Hub scale most items name none.
     listing = (
-        raw.scan("hub_listing", LISTING_RAW_SCHEMA)
+        scan("hub_listing", LISTING_RAW_SCHEMA)
         .filter(pl.col("item").str.contains(NAME_HINT))
         .select("repo_id", "sha", "item")
         .collect()
@@ -92,7 +99,7 @@ def revision_file_lists(raw: RawStore) -> FileLists:
         if files is not None:
             out[key] = files
     infos = (
-        raw.scan("hub_revision", REVISION_RAW_SCHEMA)
+        scan("hub_revision", REVISION_RAW_SCHEMA)
         .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
         .select("repo_id", "revision", "info")
         .collect()
@@ -105,7 +112,7 @@ def revision_file_lists(raw: RawStore) -> FileLists:
         if files is not None and (key not in out or any(b is not None for _, _, b in files)):
             out[key] = files
     datasets = (
-        raw.scan("hub_dataset", DATASET_RAW_SCHEMA)
+        scan("hub_dataset", DATASET_RAW_SCHEMA)
         .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
         .select("dataset_id", "info")
         .collect()

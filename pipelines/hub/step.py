@@ -297,7 +297,7 @@ def run_license_files(
     client = client_for(settings, crawl_date)
     done, seen = licence_capture_state(wh.raw)
     plan = plan_licence_files(
-        revision_file_lists(wh.raw), done, repo_type=repo_type, shard=shard, shards=shards
+        revision_file_lists(wh.raw, until=crawl_date), done, repo_type=repo_type, shard=shard, shards=shards
     )
     counts = fetch_licence_files(
         client,

@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 
+from pipelines.hub.datasets import due_datasets, named_datasets
 from pipelines.hub.raw import COMMITS_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
-from pipelines.hub.step import run_crawl, run_history, run_listing
+from pipelines.hub.step import run_crawl, run_history, run_license_files, run_listing
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import run_step
 from pipelines.storage.raw import RawStore
 from pipelines.storage.warehouse import Warehouse
-from tests.hub.crawl_helpers import settings
+from tests.hub.crawl_helpers import SAMPLE, settings
 from tests.small_mirror import make_small_mirror
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -134,3 +135,23 @@ def test_an_earlier_date_run_again_walks_only_the_repos_listed_by_then(tmp_path)
     assert (replay["repos_considered"], replay["repos_walked"], replay["repos_missing"]) == (1, 0, 0)
     assert not wh.raw.files("hub_presence")
     assert wh.raw.scan("hub_commits", COMMITS_RAW_SCHEMA).collect().height == 1
+
+
+def test_an_earlier_date_run_again_asks_only_for_licence_files_and_datasets_known_by_then(tmp_path):
+    # A later date's listing and history are saved, then the earlier date is run again: its licence-file and
+    # dataset steps must not ask, as of that date, for revisions and datasets only the later date knows
+    # (they would answer 404, recorded as missing for good, or for a month).
+    wh = Warehouse(tmp_path / "wh")
+    early, late = "2024-01-15", "2025-06-01"
+    with MirrorServer(SAMPLE) as srv:
+        conf = settings(srv.url)
+        run_crawl(wh, conf, early, now=NOW)
+        run_history(wh, conf, early, now=NOW)
+        run_license_files(wh, conf, early, now=NOW)
+        run_listing(wh, conf, late, now=NOW)
+        run_history(wh, conf, late, now=NOW)
+        replay = run_license_files(wh, conf, early, now=NOW)
+        assert replay["licence_files_planned"] == 0
+        later_only = named_datasets(wh.raw) - named_datasets(wh.raw, until=early)
+        assert later_only and later_only.isdisjoint(due_datasets(wh.raw, date.fromisoformat(early)))
+        assert run_license_files(wh, conf, late, now=NOW)["licence_files_planned"] > 0
