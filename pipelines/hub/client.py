@@ -26,11 +26,18 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, set_client_factory
+from huggingface_hub.utils import (
+    build_hf_headers,
+    hf_raise_for_status,
+    http_backoff,
+    http_stream_backoff,
+    parse_ratelimit_headers,
+    set_client_factory,
+)
 from huggingface_hub.utils._http import hf_request_event_hook
 
 from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
-from pipelines.transport import RETRY_STATUSES, RequestStats, WindowLimiter
+from pipelines.transport import RETRY_STATUSES, RequestStats, WindowLimiter, retry_after_seconds
 
 # What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
 LISTING_EXPAND = (
@@ -52,6 +59,11 @@ LISTING_EXPAND = (
 MALFORMED_RETRIES = 3
 GIT_BLOB_ID = re.compile(r"[0-9a-f]{40}")
 RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own retry also covers it
+# A file (README, licence file) is asked at most 1 + FILE_RETRIES times in one step, at one level (the client's
+# loop; huggingface_hub's own retry is off for these reads): a file that still fails is recorded as `error`
+# and asked again by the next crawl, and a longer outage is left to the crawl assets' Dagster RetryPolicy.
+FILE_RETRIES = 3
+READ_CHUNK = 1 << 16  # bytes per read of a streamed file body
 
 
 class CrawlError(RuntimeError):
@@ -70,11 +82,18 @@ class ListingPage:
 
 @dataclass(frozen=True)
 class FileResult:
-    """The outcome of reading one file at one revision."""
+    """The outcome of reading one file at one revision.
 
-    status: str  # ok | missing | gated | repo_missing | revision_missing
+    A file longer than the read's `max_bytes` is not read to its end: `content` holds its first
+    `max_bytes + 1` bytes (so that `len(content) > max_bytes` tells it was cut), `truncated` is True and
+    `size` is the file's real size as the server declared it (Content-Length), None if it did not say.
+    """
+
+    status: str  # ok | missing | gated | repo_missing | revision_missing | error
     content: bytes | None
     detail: str = ""
+    size: int | None = None  # the file's size in bytes (the real one, also when truncated)
+    truncated: bool = False  # content is only the first max_bytes + 1 bytes of the file
 
 
 class HubClient:
@@ -252,12 +271,14 @@ class HubClient:
         revision: str,
         filename: str = "README.md",
         repo_type: str = "model",
-        max_bytes: int = 50_000_000,
+        max_bytes: int = 5_000_000,
     ) -> FileResult:
         """Read one file at one revision (one GET of its resolve URL); absence is a status, not an error.
 
-        Transient failures (429, 5xx, timeouts, cut or truncated bodies) are retried with backoff; a file
-        that still fails comes back as status `error` and is asked again by the next crawl.
+        The body is streamed and read up to `max_bytes + 1` bytes only, so a huge file costs no more memory
+        than the cap (see FileResult). Transient failures (429, 5xx, timeouts, cut bodies) are retried at
+        most FILE_RETRIES times with backoff; a file that still fails comes back as status `error` and is
+        asked again by the next crawl.
         """
         url = self._resolve_url(repo_id, revision, filename, repo_type)
         # One GET of the resolve URL (huggingface_hub's http_backoff and error mapping): hf_hub_download
@@ -291,13 +312,21 @@ class HubClient:
         prefix = "datasets/" if repo_type == "dataset" else ""
         return f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
 
+    @property
+    def file_attempts(self) -> int:
+        """How many requests one file read or HEAD may cost at most (the first and its retries)."""
+        return 1 + min(self.max_retries, FILE_RETRIES)
+
     def _retrying(
         self, once: Callable[[], FileResult], describe: Callable[[HfHubHTTPError], str]
     ) -> FileResult:
-        """`once()` with backoff on transient failures (retried statuses, transport errors, cut bodies); any
-        other HTTP error is the file's `error`, described by `describe`."""
+        """`once()` with backoff on transient failures (retried statuses, transport errors, cut bodies), at
+        most `file_attempts` requests in all; any other HTTP error is the file's `error`, described by
+        `describe`. A 429 waits as the Hub says (RateLimit, else Retry-After), as huggingface_hub does."""
         detail = ""
-        for attempt in range(self.max_retries + 1):
+        attempts = self.file_attempts
+        for attempt in range(attempts):
+            wait = min(self.base_wait * (2**attempt), 8 * self.base_wait)
             try:
                 return once()
             except HfHubHTTPError as exc:
@@ -305,23 +334,18 @@ class HubClient:
                 if status not in RETRY_STATUS:
                     return FileResult("error", None, describe(exc))
                 detail = f"HTTP {status}"
+                if status == 429 and exc.response is not None:
+                    wait = _rate_limit_wait(exc.response.headers, wait)
             except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
                 detail = f"{type(exc).__name__}: {_first_line(exc)}"
-            if attempt < self.max_retries:
-                time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
-        return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
+            if attempt < attempts - 1:
+                time.sleep(wait)
+        return FileResult("error", None, f"gave up after {attempts} attempts: {detail}")
 
     def _request(self, method: str, url: str, headers: dict[str, str]) -> httpx2.Response:
-        """One request of a resolve URL through huggingface_hub's http_backoff and error mapping."""
+        """One request (no retry: `_retrying` is the only retry level) through huggingface_hub's transport."""
         response = http_backoff(
-            method,
-            url,
-            headers=headers,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            base_wait_time=self.base_wait,
-            max_wait_time=8 * self.base_wait,
-            follow_redirects=True,
+            method, url, headers=headers, timeout=self.timeout, max_retries=0, follow_redirects=True
         )
         hf_raise_for_status(response)
         return response
@@ -336,16 +360,31 @@ class HubClient:
         return FileResult("ok", None, etag if GIT_BLOB_ID.fullmatch(etag) else "")
 
     def _read_once(self, url: str, max_bytes: int) -> FileResult:
-        try:
-            response = self._request("GET", url, self._headers())
-        except _ABSENCE_ERRORS as exc:
-            return FileResult(_absence_status(exc), None, _first_line(exc))
-        content = response.content
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) != len(content):
-            raise httpx2.RemoteProtocolError(f"truncated body: {len(content)} of {declared} bytes")
-        detail = f"{len(content)} bytes" + (" (capped)" if len(content) > max_bytes else "")
-        return FileResult("ok", content[: max_bytes + 1], detail)
+        """One streamed GET: at most `max_bytes + 1` bytes of the body are read (no retry here)."""
+        # Identity encoding: the Content-Length is then the file's size, and the cap counts the file's bytes.
+        headers = {**self._headers(), "Accept-Encoding": "identity"}
+        with http_stream_backoff(
+            "GET", url, headers=headers, timeout=self.timeout, max_retries=0, follow_redirects=True
+        ) as response:
+            try:
+                hf_raise_for_status(response)
+            except _ABSENCE_ERRORS as exc:
+                return FileResult(_absence_status(exc), None, _first_line(exc))
+            declared = response.headers.get("content-length")
+            size = int(declared) if declared is not None and declared.isdigit() else None
+            body = bytearray()
+            for chunk in response.iter_bytes(READ_CHUNK):
+                body += chunk
+                if len(body) > max_bytes:
+                    break  # the rest is never read: the connection is closed with the response
+        truncated = len(body) > max_bytes
+        if not truncated and size is not None and size != len(body):
+            raise httpx2.RemoteProtocolError(f"truncated body: {len(body)} of {declared} bytes")
+        size = size if size is not None else (None if truncated else len(body))
+        detail = f"{size if size is not None else 'more than ' + str(max_bytes)} bytes"
+        if truncated:
+            detail += f" (capped: first {max_bytes + 1} bytes kept)"
+        return FileResult("ok", bytes(body[: max_bytes + 1]), detail, size=size, truncated=truncated)
 
 
 # The Hub's answers that a file is gated or absent, and the file's status for each (the most specific
@@ -362,6 +401,15 @@ _ABSENCE_ERRORS = tuple(k for kinds, _ in _ABSENCE for k in (kinds if isinstance
 def _absence_status(exc: BaseException) -> str:
     """The status of a file the Hub answered gated or absent for (one of _ABSENCE_ERRORS)."""
     return next(status for kinds, status in _ABSENCE if isinstance(exc, kinds))
+
+
+def _rate_limit_wait(headers: httpx2.Headers, default: float) -> float:
+    """Seconds to wait after a 429: the RateLimit reset + 1 s, else Retry-After + 1 s, else `default`."""
+    info = parse_ratelimit_headers(headers)
+    if info is not None and info.remaining == 0:
+        return float(info.reset_in_seconds) + 1
+    retry_after = retry_after_seconds(headers.get("retry-after"))
+    return retry_after + 1 if retry_after is not None else default
 
 
 def _status_code(exc: HfHubHTTPError) -> int | None:
