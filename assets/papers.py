@@ -9,6 +9,7 @@ import dagster as dg
 
 from assets.hub import HISTORY as HUB_HISTORY
 from assets.hub import LISTING as HUB_LISTING
+from assets.hub import POOL as HUB_POOL
 from assets.hub import HubResource
 from assets.partitions import by_date, daily_crawl_partitions
 from assets.resources import WarehouseResource, configured
@@ -16,8 +17,10 @@ from pipelines.hub.settings import HubSettings
 from pipelines.papers.settings import ARXIV_ENDPOINT, PapersSettings
 from pipelines.papers.step import run_papers_step
 
-# arXiv asks for one connection at a time: one step at a time in this pool, across runs (dagster.yaml).
-POOL = "arxiv"
+# The Hub's pool: the step's Hub paper pages share the Hub's quotas with the Hub steps, so it runs one at a
+# time with them (dagster.yaml). arXiv's one connection at a time holds too: this is the only step that asks
+# arXiv, and the pool runs one step at a time, across runs.
+POOL = HUB_POOL
 PAPERS = dg.AssetKey(["raw", "papers"])
 
 
@@ -33,6 +36,8 @@ class PapersResource(dg.ConfigurableResource):
             hub_endpoint=hub.endpoint,
             # The Hub papers API counts against the `api` quota: pace it unless we talk to a local mirror.
             hub_min_interval=1.0 if hub.rate_limit else 0.0,
+            hub_token=hub.token,  # sent as the Hub steps send it, never stored
+            hub_rate_limit=hub.rate_limit,
             replay=hub.replay,
             authors=hub.authors,
         )

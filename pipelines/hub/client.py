@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -27,17 +25,23 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 from huggingface_hub.utils import (
-    build_hf_headers,
     hf_raise_for_status,
     http_backoff,
     http_stream_backoff,
     parse_ratelimit_headers,
-    set_client_factory,
 )
-from huggingface_hub.utils._http import hf_request_event_hook
 
 from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
-from pipelines.transport import RETRY_STATUSES, RequestStats, WindowLimiter, retry_after_seconds
+from pipelines.hub_transport import (
+    HTTP,
+    HUB_QUOTAS,
+    READ_CHUNK,
+    bucket_of,
+    default_quotas,
+    hub_headers,
+    install,
+)
+from pipelines.transport import RETRY_STATUSES, retry_after_seconds
 
 # What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
 LISTING_EXPAND = (
@@ -63,7 +67,6 @@ RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own 
 # loop; huggingface_hub's own retry is off for these reads): a file that still fails is recorded as `error`
 # and asked again by the next crawl, and a longer outage is left to the crawl assets' Dagster RetryPolicy.
 FILE_RETRIES = 3
-READ_CHUNK = 1 << 16  # bytes per read of a streamed file body
 
 
 class CrawlError(RuntimeError):
@@ -124,7 +127,7 @@ class HubClient:
         return bool(self._token)
 
     def _headers(self) -> dict[str, str]:
-        return build_hf_headers(token=self._token, library_name="openness-tracker")
+        return hub_headers(self._token)
 
     def _get_json(self, url: str, params: list[tuple[str, str]] | None = None) -> tuple[str, object]:
         """GET a JSON document with the Hub client's retries; malformed bodies are retried, then fail."""
@@ -429,96 +432,16 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
 
-__all__ = ["CrawlError", "FileResult", "HfHubHTTPError", "HubClient", "LISTING_EXPAND", "ListingPage"]
-
-
-# HTTP accounting and politeness: huggingface_hub 2.x sends every request through one shared httpx client
-# built by a factory; `install` sets a factory whose event hooks (1) wait for the bucket's rate limiter
-# before a request leaves and (2) count requests, bytes, 429s and server errors per rate-limit bucket.
-
-# Published quotas per 5-minute window (reference/hub-api.md section 4.2): (free token, anonymous).
-HUB_QUOTAS = {"api": (1000, 500), "resolvers": (5000, 3000), "pages": (200, 100)}
-WINDOW_SECONDS = 300.0
-
-
-def bucket_of(url: str) -> str:
-    """The Hub rate-limit bucket a URL falls in (api, resolvers or pages)."""
-    path = urlsplit(url).path
-    if "/resolve/" in path:
-        return "resolvers"
-    if "/api/" in path:
-        return "api"
-    return "pages"
-
-
-class HubHttp:
-    """Process-wide hooks: the active stats object and one limiter per bucket."""
-
-    def __init__(self) -> None:
-        self.stats = RequestStats()
-        self.limiters: dict[str, WindowLimiter] = {}
-        self._lock = threading.Lock()
-
-    def configure(self, quotas: dict[str, int] | None) -> None:
-        """Set the per-bucket quotas (None: no limiting, for the local mirror)."""
-        with self._lock:
-            self.limiters = {b: WindowLimiter(q, WINDOW_SECONDS) for b, q in (quotas or {}).items()}
-
-    def begin(self) -> RequestStats:
-        """Start a fresh set of counters and return it."""
-        with self._lock:
-            self.stats = RequestStats()
-            return self.stats
-
-    def on_request(self, request: httpx2.Request) -> None:
-        bucket = bucket_of(str(request.url))
-        limiter = self.limiters.get(bucket)
-        if limiter is not None:
-            limiter.acquire()
-        with self._lock:
-            self.stats.requests[bucket] = self.stats.requests.get(bucket, 0) + 1
-            self.stats.seen.add((request.method, str(request.url)))
-
-    def on_response(self, response: httpx2.Response) -> None:
-        bucket = bucket_of(str(response.request.url))
-        # A HEAD's Content-Length is the size of a body that was not sent.
-        size = 0 if response.request.method == "HEAD" else int(response.headers.get("content-length") or 0)
-        with self._lock:
-            self.stats.bytes[bucket] = self.stats.bytes.get(bucket, 0) + size
-            if response.status_code == 429:
-                self.stats.status_429 += 1
-            elif response.status_code >= 500:
-                self.stats.status_5xx += 1
-
-
-HTTP = HubHttp()
-_installed = False
-
-
-def install(quotas: dict[str, int] | None = None) -> HubHttp:
-    """Route huggingface_hub's HTTP through our hooks (idempotent) and set the quotas."""
-    global _installed
-    # huggingface_hub's user-agent code fetches an "agent harness" registry from huggingface.co
-    # (not from our endpoint) unless telemetry is off; the crawler must talk to its endpoint only.
-    hf_constants.HF_HUB_DISABLE_TELEMETRY = True
-    HTTP.configure(quotas)
-    if not _installed:
-
-        def factory() -> httpx2.Client:
-            return httpx2.Client(
-                event_hooks={
-                    "request": [hf_request_event_hook, HTTP.on_request],
-                    "response": [HTTP.on_response],
-                },
-                follow_redirects=True,
-                timeout=None,
-            )
-
-        set_client_factory(factory)
-        _installed = True
-    return HTTP
-
-
-def default_quotas(authenticated: bool) -> dict[str, int]:
-    """The published per-window quotas for a free token or an anonymous client."""
-    return {b: q[0] if authenticated else q[1] for b, q in HUB_QUOTAS.items()}
+__all__ = [
+    "HTTP",
+    "HUB_QUOTAS",
+    "CrawlError",
+    "FileResult",
+    "HfHubHTTPError",
+    "HubClient",
+    "LISTING_EXPAND",
+    "ListingPage",
+    "bucket_of",
+    "default_quotas",
+    "install",
+]
