@@ -20,6 +20,12 @@ from pipelines.transport import HUB_ENDPOINT
 
 # One Hub step at a time in this pool, across runs (dagster.yaml): they share the Hub's per-window quotas.
 POOL = "hub"
+# A step retries each request a few times (pipelines/hub/client.py); an outage longer than that fails the
+# step, which Dagster runs again after 2, then 4 minutes (and the crawl resumes where it stopped: nothing
+# saved is fetched again). Beyond that the run fails, and the next run or a re-execution takes it up.
+CRAWL_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=120, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
 LISTING = dg.AssetKey(["raw", "hub_listing"])
 READMES = dg.AssetKey(["raw", "hub_readmes"])
 HISTORY = dg.AssetKey(["raw", "hub_history"])
@@ -71,6 +77,7 @@ class HubResource(dg.ConfigurableResource):
     partitions_def=daily_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per model item of each Hub listing page read on the crawl date, newest change first, "
     "back to the previous crawl's watermark (a full listing on Sundays, to find deletions). Append-only, "
@@ -90,6 +97,7 @@ def hub_listing(
     partitions_def=sharded_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per commit listed on the crawl date and not seen before, for the repos of one shard: "
     "the README at that commit (or why it could not be read: gated, missing, error). Only changed commits "
@@ -113,6 +121,7 @@ def hub_readmes(
     partitions_def=sharded_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="For each repo of one shard whose newest commit is not yet in our history: its commit list, "
     "the info of every commit not captured before, and the README where its blob changed. Recovers a "
@@ -140,6 +149,7 @@ def hub_history(
     partitions_def=daily_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
     "was last read more than 30 days ago: its info (licence, gating) and whether it has a card. Then the licence "

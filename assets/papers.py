@@ -7,10 +7,10 @@ asset takes the Hub resource besides its own.
 
 import dagster as dg
 
+from assets.hub import CRAWL_RETRY, HubResource
 from assets.hub import HISTORY as HUB_HISTORY
 from assets.hub import LISTING as HUB_LISTING
 from assets.hub import POOL as HUB_POOL
-from assets.hub import HubResource
 from assets.partitions import by_date, daily_crawl_partitions
 from assets.resources import WarehouseResource, configured
 from pipelines.hub.settings import HubSettings
@@ -49,6 +49,7 @@ class PapersResource(dg.ConfigurableResource):
     partitions_def=daily_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per arXiv API answer (batches of up to 100 ids, one request every 3 s) and per Hub "
     "paper page, for the papers the cards cite (`arxiv:` tags) that were never fetched or are a month old.",
