@@ -107,6 +107,12 @@ class HubHttp:
             elif response.status_code >= 500:
                 self.stats.status_5xx += 1
 
+    def unread(self, url: str, size: int) -> None:
+        """Take back `size` bytes an answer declared but that were never read (a capped body left unread)."""
+        bucket = bucket_of(url)
+        with self._lock:
+            self.stats.bytes[bucket] = max(0, self.stats.bytes.get(bucket, 0) - max(0, size))
+
 
 HTTP = HubHttp()
 _installed = False

@@ -381,6 +381,8 @@ class HubClient:
                 if len(body) > max_bytes:
                     break  # the rest is never read: the connection is closed with the response
         truncated = len(body) > max_bytes
+        if truncated and size is not None:
+            HTTP.unread(url, size - len(body))  # the account counts the bytes read, not the declared size
         if not truncated and size is not None and size != len(body):
             raise httpx2.RemoteProtocolError(f"truncated body: {len(body)} of {declared} bytes")
         size = size if size is not None else (None if truncated else len(body))

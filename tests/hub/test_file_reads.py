@@ -14,7 +14,7 @@ import pytest
 
 from pipelines.hub.client import FILE_RETRIES
 from pipelines.hub.raw import README_RAW_SCHEMA
-from pipelines.hub.step import run_crawl
+from pipelines.hub.step import run_crawl, run_listing, run_readmes
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
@@ -93,11 +93,14 @@ def test_a_300_mb_readme_is_read_up_to_the_cap_in_bounded_memory(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr[-2000:]
         read = json.loads(proc.stdout.splitlines()[-1])
-        # The crawl records what it kept, the real size and the truncation.
-        run_crawl(wh, settings(srv.url, max_readme_bytes=CAP), DAY, now=NOW)
+        # The crawl records what it kept, the real size and the truncation; its account, the bytes it read.
+        conf = settings(srv.url, max_readme_bytes=CAP)
+        run_listing(wh, conf, DAY, now=NOW)
+        account = run_readmes(wh, conf, DAY, now=NOW)
     print(f"peak RSS increase reading the capped README: {read['extra_kib'] / 1024:.1f} MB")
     assert read["extra_kib"] < 100 * 1024, f"{read['extra_kib'] / 1024:.0f} MB more to read a capped README"
     assert read == {**read, "warm": "ok", "status": "ok", "kept": CAP + 1, "size": HUGE, "truncated": True}
+    assert account["bytes"]["resolvers"] < 2 * CAP, account["bytes"]
     row = _readmes(wh).filter(pl.col("repo_id") == "beta/card-only").row(0, named=True)
     assert row["status"] == "ok" and row["truncated"] is True and row["size"] == HUGE
     assert len(row["content"]) == CAP + 1 and row["content"].startswith(card)
