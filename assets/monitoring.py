@@ -30,7 +30,11 @@ from pipelines.alerts import Alert, AlertDeliveryError, AlertSettings, deliver
 SNAPSHOT = publish.snapshot.key
 CRAWL_STARTED = hub.LISTING
 CRAWL_COMPLETE = code.CODE  # the code step is the last of a crawl date (assets/automation.py: DAY_COMPLETE)
-DEADLINES = {CRAWL_STARTED: timedelta(hours=26), CRAWL_COMPLETE: timedelta(hours=30), SNAPSHOT: timedelta(hours=30)}
+DEADLINES = {
+    CRAWL_STARTED: timedelta(hours=26),
+    CRAWL_COMPLETE: timedelta(hours=30),
+    SNAPSHOT: timedelta(hours=30),
+}
 ERROR_CHARS = 4000  # the failure text an alert carries at most (the UI has the whole event log)
 
 with warnings.catch_warnings():
@@ -96,11 +100,18 @@ NOT_CONFIGURED = "no alert channel configured (set OPENNESS_ALERT_WEBHOOK or OPE
 
 
 def _failure_text(context: dg.RunFailureSensorContext) -> str:
-    """What went wrong: each failed step's error (a `dg.Failure`'s description), else the run's message."""
+    """What went wrong: each failed step's own error (a `dg.Failure`'s description, else the exception that
+    Dagster's wrapper was caused by), else the run's failure message."""
     errors = []
     for event in context.get_step_failure_events():
-        error = event.step_failure_data.error
-        message = error.message.strip() if error else event.message or ""
+        data = event.step_failure_data
+        error = data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        if data.user_failure_data is not None and data.user_failure_data.description:
+            message = data.user_failure_data.description
+        else:
+            message = error.message.strip() if error is not None else event.message or ""
         errors.append(f"{event.step_key}: {message}" if event.step_key else message)
     text = "\n".join(errors) or context.failure_event.message or "the run failed"
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
@@ -115,7 +126,12 @@ def run_failure_alert(context: dg.RunFailureSensorContext, settings: AlertSettin
         kind="run_failure",
         summary=f"run of {run.job_name}{where} failed",
         url=settings.link(f"runs/{run.run_id}"),
-        details={"run_id": run.run_id, "job": run.job_name, "partition": partition, "error": _failure_text(context)},
+        details={
+            "run_id": run.run_id,
+            "job": run.job_name,
+            "partition": partition,
+            "error": _failure_text(context),
+        },
     )
 
 

@@ -8,13 +8,14 @@ failed delivery is reported by channel and cause only ("webhook: HTTP 500").
 
 from __future__ import annotations
 
+import json
 import smtplib
 import ssl
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from urllib.parse import urlsplit
-
-import requests
 
 SECURITY_MODES = ("starttls", "ssl", "none")
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
@@ -44,7 +45,9 @@ class AlertSettings:
         if self.webhook and urlsplit(self.webhook).scheme not in ("http", "https"):
             raise ValueError("the alert webhook must be an http:// or https:// URL")
         if self.smtp_security not in SECURITY_MODES:
-            raise ValueError(f"SMTP security must be one of {', '.join(SECURITY_MODES)}, got {self.smtp_security!r}")
+            raise ValueError(
+                f"SMTP security must be one of {', '.join(SECURITY_MODES)}, got {self.smtp_security!r}"
+            )
         if self.email_to and not self.smtp_host:
             raise ValueError("alert e-mail recipients are set but no SMTP host is")
         if self.email_to and not self.email_from:
@@ -91,19 +94,34 @@ class Alert:
 
 def post_webhook(url: str, payload: dict, timeout: float = TIMEOUT_SECONDS) -> None:
     """POST `payload` as JSON to `url`; an answer other than 2xx is an `AlertDeliveryError`."""
+    # The standard library's client, not requests: urllib3 logs each request line (the URL's path, and so
+    # a token in it) at DEBUG, which a debug-level log handler would write out.
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json", "User-Agent": "openness-tracker-alerts"},
+        method="POST",
+    )
     try:
-        response = requests.post(url, json=payload, timeout=timeout)
-    except requests.RequestException as exc:
-        # The exception's text carries the URL (and so any token in it): report its type only.
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    except (OSError, ValueError) as exc:
+        # The exception's text may carry the URL (and so any token in it): report its type only.
         raise AlertDeliveryError(f"webhook: {type(exc).__name__}") from None
-    if not 200 <= response.status_code < 300:
-        raise AlertDeliveryError(f"webhook: HTTP {response.status_code}")
+    if not 200 <= status < 300:
+        raise AlertDeliveryError(f"webhook: HTTP {status}")
 
 
 def send_email(settings: AlertSettings, subject: str, body: str) -> None:
     """Send one plain-text message to the configured recipients."""
     message = EmailMessage()
-    message["Subject"], message["From"], message["To"] = subject, settings.email_from, ", ".join(settings.email_to)
+    message["Subject"], message["From"], message["To"] = (
+        subject,
+        settings.email_from,
+        ", ".join(settings.email_to),
+    )
     message.set_content(body)
     port = settings.smtp_port or DEFAULT_PORTS[settings.smtp_security]
     try:
@@ -143,5 +161,7 @@ def deliver(alert: Alert, settings: AlertSettings) -> list[str]:
         except AlertDeliveryError as exc:
             failed.append(str(exc))
     if failed:
-        raise AlertDeliveryError(f"alert not delivered ({'; '.join(failed)}); delivered: {', '.join(sent) or 'none'}")
+        raise AlertDeliveryError(
+            f"alert not delivered ({'; '.join(failed)}); delivered: {', '.join(sent) or 'none'}"
+        )
     return sent
