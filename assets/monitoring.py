@@ -23,13 +23,14 @@ from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
-from assets import code, hub, publish
+from assets import hub, publish
+from assets.automation import DAY_COMPLETE
 from assets.resources import configured
 from pipelines.alerts import Alert, AlertDeliveryError, AlertSettings, deliver
 
 SNAPSHOT = publish.snapshot.key
 CRAWL_STARTED = hub.LISTING
-CRAWL_COMPLETE = code.CODE  # the code step is the last of a crawl date (assets/automation.py: DAY_COMPLETE)
+CRAWL_COMPLETE = DAY_COMPLETE  # the code step: the last step of a crawl date
 DEADLINES = {
     CRAWL_STARTED: timedelta(hours=26),
     CRAWL_COMPLETE: timedelta(hours=30),
@@ -38,9 +39,9 @@ DEADLINES = {
 ERROR_CHARS = 4000  # the failure text an alert carries at most (the UI has the whole event log)
 
 with warnings.catch_warnings():
-    # Dagster marks these factories "superseded" by FreshnessPolicy, whose state only the daemon computes
-    # and which has no check result to alert on outside Dagster+; the checks run in-process and in tests.
-    warnings.simplefilter("ignore")
+    # Dagster marks these factories "superseded" by FreshnessPolicy, whose state only the freshness daemon
+    # computes; a check runs in any run (and in tests) and leaves a result in the event log to alert on.
+    warnings.simplefilter("ignore", dg.SupersessionWarning)
     freshness_checks = [
         check
         for delta in sorted(set(DEADLINES.values()))
@@ -153,7 +154,9 @@ def alert_on_run_failure(context: dg.RunFailureSensorContext, alerts: AlertResou
     return None
 
 
-def stale_asset_alert(key: dg.AssetCheckKey, evaluation, settings: AlertSettings) -> Alert:
+def stale_asset_alert(
+    key: dg.AssetCheckKey, evaluation: dg.AssetCheckEvaluation, settings: AlertSettings
+) -> Alert:
     """The alert for one failed freshness check: the asset, why it is stale and a link to its checks."""
     asset = key.asset_key.to_user_string()
     last = evaluation.metadata.get("dagster/last_updated_timestamp")
