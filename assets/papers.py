@@ -7,7 +7,7 @@ asset takes the Hub resource besides its own.
 
 import dagster as dg
 
-from assets.hub import CRAWL_RETRY, HubResource
+from assets.hub import CRAWL_RETRY, HubResource, outages_retried
 from assets.hub import HISTORY as HUB_HISTORY
 from assets.hub import LISTING as HUB_LISTING
 from assets.hub import POOL as HUB_POOL
@@ -58,8 +58,9 @@ def papers_raw(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource, papers: PapersResource
 ) -> dg.MaterializeResult:
     """Fetch arXiv metadata and Hub paper pages of cited papers into the raw layer."""
-    settings = papers.settings(hub.settings())
-    result = run_papers_step(warehouse.get(), settings, context.partition_key, progress=context.log.info)
+    with outages_retried():
+        settings = papers.settings(hub.settings())
+        result = run_papers_step(warehouse.get(), settings, context.partition_key, progress=context.log.info)
     return dg.MaterializeResult(metadata=result)
 
 

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import shutil
+import time
 
 import dagster as dg
+import httpx2
+import pytest
 
 from assets.definitions import defs
-from assets.hub import LISTING
+from assets.hub import LISTING, outages_retried
+from pipelines.hub.client import CrawlError
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from tests.conftest import ROOT
 from tests.small_mirror import make_small_mirror
@@ -54,3 +58,29 @@ def test_the_crawl_assets_retry_a_failed_step_with_backoff():
         policy = defs.get_assets_def(dg.AssetKey(list(path))).op.retry_policy
         assert policy is not None and policy.max_retries >= 1, path
         assert policy.backoff == dg.Backoff.EXPONENTIAL and policy.delay >= 30, path
+
+
+def test_a_bad_setting_fails_a_crawl_step_at_once_without_the_retries(monkeypatch):
+    """The RetryPolicy is for outages: a malformed setting cannot get better by waiting 2 and 4 minutes."""
+    monkeypatch.setenv("OPENNESS_HUB_RATE_LIMIT", "maybe")
+    job = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={LISTING})
+    with dg.DagsterInstance.ephemeral() as instance:
+        started = time.monotonic()
+        result = job.execute_in_process(instance=instance, partition_key=DAY, raise_on_error=False)
+        elapsed = time.monotonic() - started
+    assert not result.success and elapsed < 60
+    (failure,) = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
+    assert "expected true or false, got 'maybe'" in failure.step_failure_data.error.message
+    assert not [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY]
+
+
+def test_an_outage_is_left_to_the_retry_policy_and_anything_else_bypasses_it():
+    cut = httpx2.RemoteProtocolError("peer closed connection without sending complete message body")
+    with pytest.raises(httpx2.RemoteProtocolError), outages_retried():
+        raise cut
+    with pytest.raises(CrawlError), outages_retried():
+        raise CrawlError("listing page is not valid JSON after 3 attempts")
+    with pytest.raises(dg.Failure) as failure, outages_retried():
+        raise ValueError("expected true or false, got 'maybe'")
+    assert failure.value.allow_retries is False
+    assert failure.value.description == "ValueError: expected true or false, got 'maybe'"
