@@ -46,8 +46,8 @@ def crawl_window(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
     return {"from": first, "to": last}
 
 
-# progress(event, detail): "removed" <path>, "latest-recovered" <version>, "version-written" <version>,
-# "serving" <version> (the copy starts), "served" <version>, "latest" <version>.
+# progress(event, detail): "removed" <path>, "latest-recovered" <version>, "writing" <day>,
+# "version-written" <version>, "serving" <version> (the copy starts), "served" <version>, "latest" <version>.
 Progress = Callable[[str, str], None]
 
 
@@ -179,16 +179,18 @@ def publish_version(
         recovered = recover_latest(wh)
         if recovered:
             say("latest-recovered", recovered)
+        say("writing", day)
         folder = write_version(con, wh.snapshots, day, extra=extra, documents=documents)
         version = folder.name
         say("version-written", version)
         # Staged before the copy, so that once the serving file is replaced only a rename is left to do.
         staged = stage_latest(wh.snapshots, version)
         try:
+            wh.record_serving_version(con, version)
             say("serving", version)
             # Copying the working file while the snapshot is written gained nothing on 2 cores (the copy
             # competes with the Parquet encoding; docs/benchmarks.md, "The daily cycle at 300,000 models").
-            wh.publish_serving(con, version)
+            wh.publish_serving(con)
             say("served", version)
         except BaseException:
             staged.unlink(missing_ok=True)

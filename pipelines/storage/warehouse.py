@@ -70,12 +70,8 @@ class Warehouse:
         (pipelines/publish/cleanup.py).
         """
         if version is not None:
-            with transaction(con):
-                con.execute("CREATE SCHEMA IF NOT EXISTS meta")
-                con.execute(SERVING_DDL)
-                con.execute("DELETE FROM meta.serving")
-                con.execute("INSERT INTO meta.serving VALUES (?, now())", [version])
-        con.execute("CHECKPOINT")
+            self.record_serving_version(con, version)
+        con.execute("CHECKPOINT")  # writes nothing when `record_serving_version` has just checkpointed
         tmp = self.root / f"{SERVING_TMP_PREFIX}{os.getpid()}.tmp"
         try:
             shutil.copyfile(self.work_db, tmp)
@@ -87,6 +83,15 @@ class Warehouse:
             raise
         _fsync_dir(self.root)  # the rename is on disk before anything that follows it (LATEST)
         return self.serving_db
+
+    def record_serving_version(self, con: duckdb.DuckDBPyConnection, version: str) -> None:
+        """Name the snapshot version in the working file's `meta.serving` and checkpoint, before a copy."""
+        with transaction(con):
+            con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+            con.execute(SERVING_DDL)
+            con.execute("DELETE FROM meta.serving")
+            con.execute("INSERT INTO meta.serving VALUES (?, now())", [version])
+        con.execute("CHECKPOINT")
 
     def serving_version(self) -> str | None:
         """The snapshot version the serving file holds (`meta.serving`), None without one."""
