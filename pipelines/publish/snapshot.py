@@ -269,10 +269,14 @@ def write_version(
 def stage_latest(snapshots: Path, version: str) -> Path:
     """Write `.LATEST.<pid>.tmp` naming a version and flush it; `commit_latest` renames it to `LATEST`."""
     tmp = snapshots / f".LATEST.{os.getpid()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(version + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:  # a full disk: nothing half-written stays
+        tmp.unlink(missing_ok=True)
+        raise
     return tmp
 
 
