@@ -112,12 +112,14 @@ def publish(
 ) -> Path:
     """Check, then write a new snapshot version (named after the last crawl date) and refresh the serving file.
 
-    The suites and the gates (against the previous snapshot) run first; if any fails, and no recorded
+    What killed publishes left is settled first (`recover`), so the gates compare with what was published.
+    The suites and the gates (against the previous snapshot) run next; if any fails, and no recorded
     override covers it, nothing is written and PublishBlocked carries the report.
     """
     window = crawl_window(con)
     if window["to"] is None:
         raise RuntimeError("nothing to publish: no crawl has been recorded in this warehouse")
+    recover(wh, progress)
     checks, report = quality_gate(
         wh,
         con,
@@ -143,8 +145,8 @@ def publish(
 
 
 def recover_latest(wh: Warehouse) -> str | None:
-    """Finish a publish killed between its two renames: when the serving file holds a complete version newer
-    than the one `LATEST` names, point `LATEST` at it; return that version (None when nothing was to do)."""
+    """Finish a publish killed between its two renames: when the serving file holds a complete, verified
+    version newer than the one `LATEST` names, point `LATEST` at it; return it (None when nothing was done)."""
     served, latest = wh.serving_version(), read_latest(wh.snapshots)
     if served is None or served == latest or not VERSION.match(served):
         return None
@@ -153,9 +155,26 @@ def recover_latest(wh: Warehouse) -> str | None:
     folder = wh.snapshots / served
     if not (folder / "manifest.json").is_file():
         return None
-    verify_snapshot(folder)
+    try:
+        verify_snapshot(folder)
+    except (OSError, ValueError):  # not a version to point readers at; the publish that follows replaces both
+        return None
     set_latest(wh.snapshots, served)
     return served
+
+
+def recover(wh: Warehouse, progress: Progress | None = None) -> None:
+    """Under the snapshots lock, remove what killed publishes left and finish one killed between its renames."""
+    with publish_lock(wh.snapshots):
+        _recover_locked(wh, progress or (lambda _event, _detail: None))
+
+
+def _recover_locked(wh: Warehouse, say: Progress) -> None:
+    for path in remove_stale_temporaries(wh):
+        say("removed", str(path))
+    recovered = recover_latest(wh)
+    if recovered:
+        say("latest-recovered", recovered)
 
 
 def publish_version(
@@ -174,11 +193,7 @@ def publish_version(
     """
     say = progress or (lambda _event, _detail: None)
     with publish_lock(wh.snapshots):
-        for path in remove_stale_temporaries(wh):
-            say("removed", str(path))
-        recovered = recover_latest(wh)
-        if recovered:
-            say("latest-recovered", recovered)
+        _recover_locked(wh, say)
         say("writing", day)
         folder = write_version(con, wh.snapshots, day, extra=extra, documents=documents)
         version = folder.name

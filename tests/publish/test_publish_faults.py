@@ -19,7 +19,7 @@ import duckdb
 import pytest
 
 from pipelines.publish.cleanup import stale_temporaries
-from pipelines.publish.publish import publish_version
+from pipelines.publish.publish import publish_version, recover
 from pipelines.publish.snapshot import published_versions, read_latest, verify_snapshot
 from pipelines.storage.warehouse import Warehouse, migrate
 from tests.conftest import ROOT
@@ -30,7 +30,7 @@ FIRST, SECOND = "2024-03-01.1", "2024-03-02.1"
 CHILD = """
 import os, resource, signal, sys
 from pathlib import Path
-from pipelines.publish.publish import publish_version
+from pipelines.publish.publish import publish_version, recover
 from pipelines.storage.warehouse import Warehouse
 
 root, at, fault, limit = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -155,6 +155,21 @@ def test_a_kill_between_the_two_renames_is_finished_by_the_next_publish(publishe
     assert folder.name == "2024-03-02.2" and verify_snapshot(folder)["previous_version"] == SECOND
     assert read_latest(wh.snapshots) == wh.serving_version() == folder.name
     assert temporaries(wh) == []
+
+
+def test_recover_settles_a_killed_publish_before_the_checks(published):
+    """`publish` calls `recover` before its gates, which compare with the version LATEST names."""
+    wh = published
+    assert run_child(wh, "served", "kill").returncode == -signal.SIGKILL
+    events = []
+
+    recover(wh, lambda e, d: events.append((e, Path(d).name if e == "removed" else d)))
+
+    assert read_latest(wh.snapshots) == wh.serving_version() == SECOND
+    assert [e for e, _ in events] == ["removed", "latest-recovered"] and events[0][1].startswith(".LATEST.")
+    assert temporaries(wh) == []
+    recover(wh, lambda e, d: events.append((e, d)))
+    assert len(events) == 2  # nothing left to do
 
 
 def test_cleanup_keeps_complete_versions_and_a_live_writers_files(published):
