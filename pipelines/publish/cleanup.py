@@ -5,7 +5,8 @@ copies the serving file to `.openness.duckdb.<pid>.tmp`; each is renamed into pl
 fails, but a SIGKILL (or a power cut) leaves it behind, and a partial database copy is as large as the
 database. The next publish removes them while it holds the snapshots lock, so no publisher of this folder
 is running; a file whose writer (the pid in its name) is still alive on this machine is kept all the
-same, since a local copy to a target (pipelines/publish/targets.py) does not take the lock. A folder
+same, since a local copy to a target (pipelines/publish/targets.py) does not take the lock; that copy
+removes its own dead writers' folders in the target root (`dead_writers_files`). A folder
 named like a version without a `manifest.json` is not a version (the publisher never makes one: it
 renames complete folders into place); unless `LATEST` names it, it is removed too. Complete versions are
 never touched.
@@ -52,11 +53,14 @@ def _owned_by_dead(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
     return found
 
 
+def dead_writers_files(root: Path) -> list[Path]:
+    """In a snapshots root: the partial version folders and staged LATESTs whose writer is gone."""
+    return _owned_by_dead(root, SNAPSHOT_TMP) + _owned_by_dead(root, LATEST_TMP)
+
+
 def stale_temporaries(wh: Warehouse) -> list[Path]:
     """The leftovers of killed publishes in a warehouse: partial copies, staged LATESTs, partial versions."""
-    found = _owned_by_dead(wh.root, SERVING_TMP)
-    found += _owned_by_dead(wh.snapshots, SNAPSHOT_TMP)
-    found += _owned_by_dead(wh.snapshots, LATEST_TMP)
+    found = _owned_by_dead(wh.root, SERVING_TMP) + dead_writers_files(wh.snapshots)
     if wh.snapshots.is_dir():
         latest = read_latest(wh.snapshots)
         found += [
@@ -73,11 +77,14 @@ def stale_temporaries(wh: Warehouse) -> list[Path]:
 
 def remove_stale_temporaries(wh: Warehouse) -> list[Path]:
     """Remove `stale_temporaries(wh)` (call it holding the snapshots lock); return what was removed."""
-    removed = []
-    for path in stale_temporaries(wh):
+    return remove(stale_temporaries(wh))
+
+
+def remove(paths: list[Path]) -> list[Path]:
+    """Remove these files and folders (a link is removed, never followed); return them."""
+    for path in paths:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)
         else:
             path.unlink(missing_ok=True)
-        removed.append(path)
-    return removed
+    return paths
