@@ -147,7 +147,11 @@ def publish(
 def recover_latest(wh: Warehouse) -> str | None:
     """Finish a publish killed between its two renames: when the serving file holds a complete, verified
     version newer than the one `LATEST` names, point `LATEST` at it; return it (None when nothing was done)."""
-    served, latest = wh.serving_version(), read_latest(wh.snapshots)
+    try:
+        served = wh.serving_version()
+    except duckdb.Error:  # an unreadable serving file: nothing to finish, the publish replaces it
+        return None
+    latest = read_latest(wh.snapshots)
     if served is None or served == latest or not VERSION.match(served):
         return None
     if latest is not None and VERSION.match(latest) and version_key(latest) > version_key(served):
