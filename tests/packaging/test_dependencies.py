@@ -4,6 +4,7 @@ dependency (what `make lint` runs)."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;\\]+)")
-DEPTRY = Path(sys.executable).with_name("deptry")
+HAS_DEPTRY = importlib.util.find_spec("deptry") is not None
 
 
 def _norm(name: str) -> str:
@@ -72,11 +73,15 @@ def test_this_environment_is_the_lock():
 
 def _deptry(project: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(DEPTRY), ".", "--no-ansi", *args], cwd=project, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "deptry", ".", "--no-ansi", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
-@pytest.mark.skipif(not DEPTRY.exists(), reason="deptry is not installed in this environment")
+@pytest.mark.skipif(not HAS_DEPTRY, reason="deptry is not installed in this environment")
 def test_deptry_finds_no_dependency_issue():
     product = _deptry(ROOT, "--extend-exclude", "^tests/", "--extend-exclude", "^benchmarks/")
     assert product.returncode == 0, product.stdout + product.stderr
@@ -84,7 +89,7 @@ def test_deptry_finds_no_dependency_issue():
     assert everything.returncode == 0, everything.stdout + everything.stderr
 
 
-@pytest.mark.skipif(not DEPTRY.exists(), reason="deptry is not installed in this environment")
+@pytest.mark.skipif(not HAS_DEPTRY, reason="deptry is not installed in this environment")
 def test_deptry_reports_an_undeclared_and_an_unused_dependency(tmp_path):
     """The check can fail: a module importing an undeclared package and one only installed as a dependency of
     another, and a declared package nobody imports."""
