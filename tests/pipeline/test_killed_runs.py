@@ -21,6 +21,7 @@ import dagster as dg
 import duckdb
 import pytest
 
+from assets.demo import replay_dates
 from pipelines.publish.snapshot import verify_snapshot
 from tests.conftest import ROOT
 from tests.small_mirror import make_small_mirror
@@ -87,15 +88,29 @@ def _line(demo: Demo, *parts: str) -> Callable[[], bool]:
     return lambda: any(all(p in line for p in parts) for line in list(demo.lines))
 
 
-def _line_after(demo: Demo, marker: str, *parts: str) -> Callable[[], bool]:
-    """A line holding every part, after the line holding `marker`."""
+def _all(*hits: Callable[[], bool]) -> Callable[[], bool]:
+    return lambda: all(hit() for hit in hits)
 
-    def hit() -> bool:
-        lines = list(demo.lines)
-        start = next((i for i, line in enumerate(lines) if marker in line), None)
-        return start is not None and any(all(p in line for p in parts) for line in lines[start:])
 
-    return hit
+class Slots:
+    """Whether a step holds a pool's concurrency slot, read from the instance the demo runs on."""
+
+    def __init__(self, home: Path) -> None:
+        self.home, self.instance = home, None
+
+    def held(self, pool: str) -> Callable[[], bool]:
+        def hit() -> bool:
+            if self.instance is None:
+                if not (self.home / "dagster.yaml").is_file():
+                    return False
+                self.instance = dg.DagsterInstance.from_config(str(self.home))
+            return bool(self.instance.event_log_storage.get_concurrency_info(pool).claimed_slots)
+
+        return hit
+
+    def close(self) -> None:
+        if self.instance is not None:
+            self.instance.dispose()
 
 
 def _file(folder: Path, pattern: str) -> Callable[[], bool]:
@@ -150,17 +165,22 @@ def test_a_run_killed_in_any_phase_never_blocks_the_next(tmp_path):
     # A fault-free run of the same dates, beside the killed ones (a demo keeps about one core busy).
     clean = Demo(mirror, tmp_path / "clean" / "wh", tmp_path / "clean" / "home")
 
+    last = replay_dates(mirror, int(DATES))[-1]
+    slots = Slots(home)
     first = Demo(mirror, wh, home)
-    # In the history walk of the last date: the rerun replays the first date with the last one listed.
+    # In the history walk of the last date (a shard's commit lists are saved, the hub slot is held): the
+    # rerun replays the first date with the last one listed.
+    walked = _file(wh / "raw" / "hub_commits" / f"crawl_date={last}", "*.parquet")
     first.kill_when(
-        _line_after(first, f"[{DATES}/{DATES}] crawl date", "raw__hub_history - history:"), "a crawl step"
+        _all(_line(first, f"[{DATES}/{DATES}] crawl date"), walked, slots.held("hub")), "a crawl step"
     )
     second = Demo(mirror, wh, home)
-    second.kill_when(_line(second, "build_tables", "core__revisions"), "a build step")
+    second.kill_when(_all(_line(second, "build and check the tables"), slots.held("duckdb")), "a build step")
     third = Demo(mirror, wh, home)
     third.kill_when(_file(wh / "snapshots", ".tmp-*"), "the snapshot write")
     fourth = Demo(mirror, wh, home)
     fourth.kill_when(_file(wh, ".openness.duckdb.*.tmp"), "the serving copy")
+    slots.close()
     started = time.monotonic()
     out = Demo(mirror, wh, home).finish()
     assert time.monotonic() - started < BOUND
