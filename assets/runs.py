@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.events import JobFailureData, RunFailureReason
 
 HOST_TAG = "openness/host"
 PID_TAG = "openness/pid"
@@ -133,8 +134,14 @@ def sweep_dead_runs(
         if not _is_dead(instance, run, host):
             continue
         partition = run.tags.get("dagster/partition")
+        # UNEXPECTED_TERMINATION, not a step failure: the run retries of dagster.yaml (crashed runs only)
+        # request it again when it was launched by the daemon.
         instance.report_run_failed(
-            run, message=f"The process that executed this run ({_who(run)}) is gone: marked failed."
+            run,
+            message=f"The process that executed this run ({_who(run)}) is gone: marked failed.",
+            job_failure_data=JobFailureData(
+                error=None, failure_reason=RunFailureReason.UNEXPECTED_TERMINATION
+            ),
         )
         instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
         swept.append(SweptRun(run.run_id, run.job_name, partition, "failed"))

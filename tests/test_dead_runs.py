@@ -9,6 +9,7 @@ import uuid
 
 import dagster as dg
 import pytest
+from dagster._daemon.auto_run_reexecution.auto_run_reexecution import should_retry
 
 from assets.definitions import defs
 from assets.environment import prepare_dagster_home
@@ -81,6 +82,9 @@ def test_the_sensor_fails_dead_runs_and_frees_their_slots(instance, dead_pid):
         worker: dg.DagsterRunStatus.FAILURE,
         ended: dg.DagsterRunStatus.FAILURE,
     }
+    # A crash, not a step failure: the daemon's run retries (dagster.yaml) launch the run again once.
+    assert should_retry(instance.get_run_by_id(killed), instance)
+    assert should_retry(instance.get_run_by_id(worker), instance)
     assert instance.event_log_storage.get_concurrency_run_ids() == {alive}
     assert instance.event_log_storage.get_concurrency_info("hub").active_slot_count == 0
     # Nothing left to do: the next tick skips quietly and the sweep finds nothing.
