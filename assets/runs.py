@@ -116,7 +116,8 @@ def _is_dead(instance: dg.DagsterInstance, run: dg.DagsterRun, host: str) -> boo
     if PID_TAG in run.tags:
         if run.tags.get(HOST_TAG) != host:
             return False  # another machine's process: not ours to judge
-        return not process_alive(int(run.tags[PID_TAG]), run.tags.get(PID_START_TAG))
+        pid = run.tags[PID_TAG]
+        return pid.isdigit() and not process_alive(int(pid), run.tags.get(PID_START_TAG))
     if run.status == dg.DagsterRunStatus.NOT_STARTED or not _local_launcher(instance):
         return False  # queued or launched elsewhere: the run monitoring of the daemon watches it
     pid = _worker_pid(instance, run.run_id)
