@@ -1,0 +1,94 @@
+"""A data defect confined to some repos (their cards) is flagged, and the rest still publishes.
+
+The small mirror's defect repos (tests/small_mirror.py, DEFECT_REPOS) cite a paper by a card link only
+(no `arxiv:` tag), cite a paper the arXiv mirror does not have, mistype an id, declare a mapping as
+licence, a `..` dataset and themselves as base model. Crawled, built and published for real: every check
+passes, the snapshot of the last crawl date is written, the repos are in it and each defect is flagged.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from pipelines.hub.step import run_crawl, run_datasets
+from pipelines.mirror.server import MirrorServer
+from pipelines.papers.step import run_papers_step
+from pipelines.publish.publish import publish
+from pipelines.runner import build_all
+from pipelines.storage.warehouse import Warehouse
+from tests.hub.crawl_helpers import papers_settings, settings
+from tests.small_mirror import DEFECT_REPOS, PAPER_IN_MIRROR, PAPER_NOT_IN_MIRROR, make_small_mirror
+
+DAY = "2024-03-06"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """The small mirror with its defect repos, crawled for one day (listing, READMEs, datasets, papers)
+    and built by the runner in full mode."""
+    root = tmp_path_factory.mktemp("defects")
+    wh = Warehouse(root / "wh")
+    with MirrorServer(make_small_mirror(root / "mirror", defects=True)) as srv:
+        conf = settings(srv.url, token="hf_test")
+        run_crawl(wh, conf, DAY, now=NOW)
+        run_datasets(wh, conf, DAY, now=NOW)
+        run_papers_step(wh, papers_settings(conf, srv.arxiv_url), DAY)
+    with wh.connect() as con:
+        build_all(wh, con, full=True)
+    return wh
+
+
+def _sql(wh: Warehouse, query: str) -> pl.DataFrame:
+    with wh.connect() as con:
+        return con.sql(query).pl()
+
+
+def test_every_cited_paper_is_looked_up(built):
+    papers = _sql(built, "SELECT arxiv_id, status FROM core.papers")
+    status = dict(papers.iter_rows())
+    assert status.get(PAPER_IN_MIRROR) == "found"  # cited by a card link only, no tag
+    assert status.get(PAPER_NOT_IN_MIRROR) == "not_found"  # looked up, recorded as not there
+    cited = _sql(built, "SELECT repo_id, arxiv_id, source FROM core.release_papers ORDER BY repo_id")
+    assert cited.rows() == [
+        ("gamma/missing-paper", PAPER_NOT_IN_MIRROR, "card_link"),
+        ("gamma/untagged-link", PAPER_IN_MIRROR, "card_link"),
+    ]
+
+
+def test_a_mistyped_id_is_flagged_never_truncated(built):
+    ids = _sql(built, "SELECT arxiv_ids FROM core.revisions WHERE repo_id = 'gamma/untagged-link'")
+    assert ids.item() == [PAPER_IN_MIRROR]  # 2306.038451 is not recorded as 2306.03845 (nor at all)
+    flags = _sql(built, "SELECT repo_id, detail FROM core.quarantine WHERE reason = 'invalid_arxiv_id'")
+    assert flags.get_column("repo_id").to_list() == ["gamma/untagged-link"]
+    assert "2306.038451" in flags.item(0, "detail")
+
+
+def test_stored_bad_values_are_kept_and_flagged(built):
+    row = _sql(
+        built,
+        "SELECT license_raw, datasets, base_models FROM core.revisions WHERE repo_id = 'gamma/odd-card'",
+    ).row(0, named=True)
+    assert json.loads(row["license_raw"]) == DEFECT_REPOS["gamma/odd-card"][1]["license"]  # not "missing"
+    assert row["datasets"] == ["acme/../secrets"] and row["base_models"] == ["gamma/odd-card"]
+    reasons = _sql(
+        built, "SELECT reason FROM core.quarantine WHERE repo_id = 'gamma/odd-card' ORDER BY reason"
+    ).get_column("reason")
+    assert reasons.to_list() == ["invalid_dataset_id", "licence_not_text", "self_base_model"]
+    status = _sql(built, "SELECT license_status FROM core.openness WHERE repo_id = 'gamma/odd-card'")
+    assert status.get_column("license_status").to_list() != ["missing"]
+
+
+def test_the_snapshot_of_the_last_crawl_date_is_published(built):
+    with built.connect() as con:
+        folder = publish(built, con, now=NOW)
+    assert folder.name.startswith(DAY)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["checks"]["passed"]
+    assert {"invalid_arxiv_id", "licence_not_text"} <= set(manifest["quarantine"])
+    releases = pl.read_parquet(folder / manifest["tables"]["releases"]["path"])
+    assert set(DEFECT_REPOS) <= set(releases.get_column("repo_id").to_list())
