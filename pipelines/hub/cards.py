@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 
 from pipelines.code_links import find_code_urls
+from pipelines.papers.ids import try_parse_arxiv_id
 
 # huggingface_hub 2.4.0 repocard.REGEX_YAML_BLOCK, verbatim, so we find the same front matter as the Hub.
 REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
@@ -27,12 +28,14 @@ MAX_METADATA_NODES = 100_000
 
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
-_ARXIV_LINK = re.compile(
-    r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_ID + r"(?:v\d+)?"
-)
+# An arXiv link or `arxiv:` key takes the whole token after its prefix (letters and digits of any script,
+# '.', '-', and one '/' after an old-style archive name), then the strict id grammar
+# (pipelines/papers/ids.py) decides: a token that is not an id (`2307.092881`, a typo; non-ASCII digits)
+# is reported, never cut down to one that is.
+_ARXIV_TOKEN = r"((?:[A-Za-z][A-Za-z.\-]*/)?(?:[^\W_]|[.\-])+)"
+_ARXIV_LINK = re.compile(r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_TOKEN)
 # `arxiv: 2307.09288` keys and `arxiv:<id>` tags inside the front matter (YAML would turn the id into a float).
-_ARXIV_YAML = re.compile(r"(?i:\barxiv)\s*:\s*['\"]?" + _ARXIV_ID)
+_ARXIV_YAML = re.compile(r"(?i:\barxiv)\s*:\s*['\"]?" + _ARXIV_TOKEN)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
@@ -51,6 +54,7 @@ class CardFacts:
     base_models: list[str] = field(default_factory=list)
     base_model_relation: str | None = None
     arxiv_ids: list[str] = field(default_factory=list)
+    invalid_arxiv_ids: list[str] = field(default_factory=list)  # linked tokens that are not arXiv ids
     code_urls: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
     card_bytes: int = 0
@@ -126,6 +130,7 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
             if status == "ok":
                 status = "malformed_yaml"
 
+    arxiv_ids, invalid_arxiv = card_arxiv_ids(text, yaml_text)
     return CardFacts(
         readme_status=status,
         yaml_error=yaml_error,
@@ -136,7 +141,8 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
         datasets=_str_list(metadata.get("datasets")),
         base_models=_str_list(metadata.get("base_model")),
         base_model_relation=_scalar_text(metadata.get("base_model_relation")),
-        arxiv_ids=_arxiv_ids(text, yaml_text),
+        arxiv_ids=arxiv_ids,
+        invalid_arxiv_ids=invalid_arxiv,
         code_urls=find_code_urls(text),
         sections=_sections(body),
         card_bytes=card_bytes,
@@ -265,10 +271,38 @@ def _eval_datasets(model_index: Any) -> list[str]:
     return out
 
 
-def _arxiv_ids(text: str, yaml_text: str) -> list[str]:
-    found = [m.group(1) for m in _ARXIV_LINK.finditer(text)]
-    found += [m.group(1) for m in _ARXIV_YAML.finditer(yaml_text)]
-    return list(dict.fromkeys(found))
+def card_arxiv_ids(text: str, yaml_text: str = "") -> tuple[list[str], list[str]]:
+    """(arXiv ids, invalid tokens) that a card's links (`arxiv.org/abs|pdf|html/`, `huggingface.co/papers/`)
+    and its front matter's `arxiv:` keys name, in order of appearance. Ids go through the strict grammar
+    come back without version; a token that looks like one (it starts with a digit of any script, or names
+    an archive) but is not is returned apart, unchanged (`https` after an `arxiv:` key is not reported)."""
+    tokens = [m.group(1) for m in _ARXIV_LINK.finditer(text)]
+    tokens += [m.group(1) for m in _ARXIV_YAML.finditer(yaml_text)]
+    found: list[str] = []
+    invalid: list[str] = []
+    for token in dict.fromkeys(tokens):
+        token = _strip_suffix(token)
+        parsed = try_parse_arxiv_id(token)
+        if parsed is not None:
+            found.append(parsed.base)
+        elif token[:1].isdigit() or "/" in token:
+            invalid.append(token[:64])
+    return list(dict.fromkeys(found)), list(dict.fromkeys(invalid))
+
+
+def readme_arxiv_ids(raw: bytes, *, max_bytes: int = 2_000_000) -> list[str]:
+    """The arXiv ids `parse_card` finds in README bytes (same decoding, front matter and grammar), without
+    parsing the YAML: for the papers step, which must fetch every id a card cites."""
+    text, _ = _decode(raw[:max_bytes], truncated=len(raw) > max_bytes)
+    match = REGEX_YAML_BLOCK.search(text)
+    return card_arxiv_ids(text, match.group(2) if match else "")[0]
+
+
+def _strip_suffix(token: str) -> str:
+    """A link's token without what may follow an id in a URL or a sentence (`.pdf`, a final '.')."""
+    if token.lower().endswith(".pdf"):
+        token = token[:-4]
+    return token.rstrip(".-")
 
 
 def _sections(body: str) -> list[str]:

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from pipelines.hub.cards import readme_arxiv_ids
 from pipelines.papers.client import ArxivClient, HubPapersClient
 from pipelines.papers.parse import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
 from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
@@ -18,9 +19,41 @@ from pipelines.storage.raw import RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import SessionCounter
 
+# Substrings one of which every README citing a paper holds (`arxiv` in any case, a Hub papers link):
+# a byte test that leaves out most READMEs before any is decoded.
+_MENTIONS = [
+    bytes(w, "ascii")
+    for w in ("xiv", "XIV", "Xiv", "xIV", "XIv", "xIv", "XiV", "xiV", "/papers/", "/Papers/", "/PAPERS/")
+]
+
+
+def card_cited_ids(raw: RawStore) -> set[str]:
+    """Every arXiv id a captured README links or names (`arxiv.org/abs|pdf|html/`, `huggingface.co/papers/`,
+    an `arxiv:` key of its front matter), as the card parser finds them: the Hub does not make a tag of
+    every link, and a release cites what its card links too. Read one raw file at a time; a README
+    captured twice (same sha256) is read once."""
+    ids: set[str] = set()
+    seen: set[str] = set()
+    mentions = pl.any_horizontal(pl.col("content").bin.contains(m) for m in _MENTIONS)
+    for path in raw.files("hub_readme"):
+        frame = (
+            pl.scan_parquet(path)
+            .select("status", "sha256", "content")
+            .filter((pl.col("status") == "ok") & pl.col("content").is_not_null() & mentions)
+            .unique("sha256", keep="first", maintain_order=True)
+            .collect()
+        )
+        for digest, content in frame.select("sha256", "content").iter_rows():
+            if digest is not None and digest in seen:
+                continue
+            seen.add(digest)
+            ids.update(readme_arxiv_ids(content))
+    return ids
+
 
 def cited_arxiv_ids(raw: RawStore) -> list[str]:
-    """Every arXiv id an `arxiv:` tag of a captured model info names (the Hub derives them from card links).
+    """Every arXiv id a captured release cites: the `arxiv:` tags of its model info (the Hub derives them
+    from some card links) and the ids its README links (`card_cited_ids`).
 
     The Hub's captures are read by their registered raw source names, not through the Hub source's code.
     """
@@ -35,7 +68,7 @@ def cited_arxiv_ids(raw: RawStore) -> list[str]:
         except (ValueError, AttributeError):
             continue
         ids.update(t[6:] for t in tags if isinstance(t, str) and t.startswith("arxiv:") and len(t) > 6)
-    return sorted(ids)
+    return sorted(ids | card_cited_ids(raw))
 
 
 def stored_papers(raw: RawStore) -> pl.DataFrame:
