@@ -62,7 +62,8 @@ def test_every_cited_paper_is_looked_up(built):
 
 def test_a_mistyped_id_is_flagged_never_truncated(built):
     ids = _sql(built, "SELECT arxiv_ids FROM core.revisions WHERE repo_id = 'gamma/untagged-link'")
-    assert ids.get_column("arxiv_ids").to_list() == [[PAPER_IN_MIRROR]]  # 2306.038451 is not recorded as 2306.03845 (nor at all)
+    # 2306.038451 is not recorded as 2306.03845 (nor at all)
+    assert ids.get_column("arxiv_ids").to_list() == [[PAPER_IN_MIRROR]]
     flags = _sql(built, "SELECT repo_id, detail FROM core.quarantine WHERE reason = 'invalid_arxiv_id'")
     assert flags.get_column("repo_id").to_list() == ["gamma/untagged-link"]
     assert "2306.038451" in flags.get_column("detail")[0]
