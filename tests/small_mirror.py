@@ -100,7 +100,8 @@ SMALL_REPOS: dict[str, list[tuple[str, dict, list[str], object]]] = {
 # Repos whose cards hold data defects confined to them (docs/quality.md, "Data defects and pipeline
 # invariants"): repo id -> (date, card metadata, card body). PAPER_IN_MIRROR is the only paper the
 # mirror's arXiv has; the cards cite it by a link only (no `arxiv:` tag), cite a paper arXiv does not
-# have, mistype an id (six digits) and declare a mapping as licence, a `..` dataset and themselves as base.
+# have, mistype an id (six digits), declare a mapping as licence, a `..` dataset and themselves as base,
+# and two name each other as base model.
 PAPER_IN_MIRROR = "2306.03845"
 PAPER_NOT_IN_MIRROR = "2401.99999"
 DEFECT_REPOS: dict[str, tuple[str, dict, str]] = {
@@ -123,6 +124,8 @@ DEFECT_REPOS: dict[str, tuple[str, dict, str]] = {
         },
         "No paper.",
     ),
+    "gamma/loop-a": ("2024-03-05T10:00:00.000Z", {"license": "mit", "base_model": "gamma/loop-b"}, ""),
+    "gamma/loop-b": ("2024-03-05T11:00:00.000Z", {"license": "mit", "base_model": "gamma/loop-a"}, ""),
 }
 
 

@@ -713,6 +713,7 @@ def update_revisions(
         result = _rebuild_tables(con)
     else:
         result = _apply_pending(con)
+    result["circular_base_models"] = flag_circular_base_models(con)
     lap("derive", t)
     return {
         "mode": mode,
@@ -723,6 +724,97 @@ def update_revisions(
         "seconds": round(time.perf_counter() - started, 3),
         "timings": timings,
     }
+
+
+# Each repo's base models as its newest revision names them (the graph whose cycles are flagged).
+_BASE_EDGES = """SELECT repo_id, unnest(base_models) AS base FROM (
+    SELECT repo_id, base_models FROM core.revisions
+    QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY committed_at DESC, revision DESC) = 1)
+WHERE len(base_models) > 0"""
+
+
+def circular_base_models(edges: pl.DataFrame) -> dict[str, list[str]]:
+    """Repos on a cycle of two or more base models (A names B, B names A), each with its cycle's members.
+
+    `edges` is (repo_id, base). A self-reference is not a cycle here (it is flagged `self_base_model`)."""
+    edges = edges.filter(pl.col("repo_id") != pl.col("base")).unique()
+    while True:  # only a repo with both a base and a derivative can be on a cycle: prune the rest
+        kept = edges.filter(
+            pl.col("base").is_in(edges.get_column("repo_id").implode())
+            & pl.col("repo_id").is_in(edges.get_column("base").implode())
+        )
+        if kept.height == edges.height:
+            break
+        edges = kept
+    graph: dict[str, list[str]] = {}
+    for repo, base in edges.iter_rows():
+        graph.setdefault(repo, []).append(base)
+    # Tarjan's strongly connected components, without recursion.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: dict[str, list[str]] = {}
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, []))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            step = next(successors, None)
+            if step is not None:
+                if step not in index:
+                    index[step] = low[step] = len(index)
+                    stack.append(step)
+                    on_stack.add(step)
+                    work.append((step, iter(sorted(graph.get(step, [])))))
+                elif step in on_stack:
+                    low[node] = min(low[node], index[step])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                members = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.append(member)
+                    if member == node:
+                        break
+                if len(members) > 1:
+                    for member in members:
+                        out[member] = sorted(members)
+    return out
+
+
+def flag_circular_base_models(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite the `circular_base_model` rows of core.quarantine from the whole of core.revisions (the
+    repos stay as they are, flagged); returns how many repos are on a cycle."""
+    edges = con.sql(_BASE_EDGES).pl()
+    cycles = circular_base_models(edges) if edges.height else {}
+    day = con.execute("SELECT max(crawl_date) FROM incr.listing_days").fetchall()[0][0]
+    rows = pl.DataFrame(
+        [
+            {
+                "source": "hub_base_models",
+                "reference": repo,
+                "repo_id": repo,
+                "reason": "circular_base_model",
+                "detail": ("base models form a cycle among: " + ", ".join(members))[:300],
+                "crawl_date": day,
+            }
+            for repo, members in sorted(cycles.items())
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    with transaction(con):
+        con.execute("DELETE FROM core.quarantine WHERE source = 'hub_base_models'")
+        _insert(con, "core.quarantine", rows)
+    return rows.height
 
 
 def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:

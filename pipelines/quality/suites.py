@@ -38,7 +38,7 @@ README_STATUSES = (
 MODALITIES = ("text", "image", "audio", "video", "multimodal", "tabular", "other", "unknown")
 REVISION_SOURCES = ("listing", "backfill")
 CRAWL_RUN_STATUSES = ("complete", "partial", "failed")
-PAPER_STATUSES = ("found", "not_found", "invalid")
+PAPER_STATUSES = ("found", "not_found", "invalid", "error")
 PAPER_KINDS = ("peer_reviewed", "preprint")
 CITATION_SOURCES = ("tag", "card_link")
 OSAID_VERDICTS = ("meets", "fails", "undetermined")
@@ -66,7 +66,6 @@ QUARANTINE_REASONS = (
     "invalid_dataset_id",
     "self_base_model",
     "circular_base_model",
-    "paper_unresolved",
 )
 CRAWL_COUNTS = (
     "pages",

@@ -81,7 +81,11 @@ def test_stored_bad_values_are_kept_and_flagged(built):
     ).get_column("reason")
     assert reasons.to_list() == ["invalid_dataset_id", "licence_not_text", "self_base_model"]
     status = _sql(built, "SELECT license_status FROM core.openness WHERE repo_id = 'gamma/odd-card'")
-    assert status.get_column("license_status").to_list() != ["missing"]
+    assert status.get_column("license_status").to_list() == ["unmapped"]  # a licence, not none
+    loops = _sql(
+        built, "SELECT repo_id FROM core.quarantine WHERE reason = 'circular_base_model' ORDER BY repo_id"
+    )
+    assert loops.get_column("repo_id").to_list() == ["gamma/loop-a", "gamma/loop-b"]
 
 
 def test_the_snapshot_of_the_last_crawl_date_is_published(built):
@@ -93,3 +97,15 @@ def test_the_snapshot_of_the_last_crawl_date_is_published(built):
     assert {"invalid_arxiv_id", "licence_not_text"} <= set(manifest["quarantine"])
     releases = pl.read_parquet(folder / manifest["tables"]["releases"]["path"])
     assert set(DEFECT_REPOS) <= set(releases.get_column("repo_id").to_list())
+
+
+def test_a_paper_never_looked_up_still_blocks(built):
+    """A citation whose paper was never asked for is a defect of the pipeline, not of a card: it fails."""
+    from pipelines.quality.gx_run import run_suite
+
+    with built.connect() as con:
+        con.execute("BEGIN")  # rolled back: the other tests' warehouse stays as built
+        con.execute("DELETE FROM core.papers WHERE arxiv_id = ?", [PAPER_NOT_IN_MIRROR])
+        result = run_suite(con, "release_papers", now=datetime.now(UTC))
+        con.execute("ROLLBACK")
+    assert not result["success"] and result["metadata"]["failed"] == ["references:papers"]
