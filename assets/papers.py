@@ -1,8 +1,8 @@
 """The papers source on the Dagster side: its resource, its pool and its raw asset (logic in pipelines.papers).
 
 The papers step follows the Hub crawl of the same date: it reads the `arxiv:` tags and the READMEs' paper
-links of the Hub's captures, asks the Hub papers API at the Hub's endpoint, and its crawl account names the Hub crawl's scope; so its
-asset takes the Hub resource besides its own.
+links of the Hub's captures, asks the Hub papers API at the Hub's endpoint, and its crawl account names
+the Hub crawl's scope; so its asset takes the Hub resource besides its own.
 """
 
 import dagster as dg
