@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from pipelines.hub.step import run_crawl, run_datasets
 from pipelines.mirror.server import MirrorServer
@@ -20,6 +21,7 @@ from pipelines.papers.step import run_papers_step
 from pipelines.publish.publish import publish
 from pipelines.runner import build_all
 from pipelines.storage.warehouse import Warehouse
+from tests.history.helpers import table
 from tests.hub.crawl_helpers import papers_settings, settings
 from tests.small_mirror import DEFECT_REPOS, PAPER_IN_MIRROR, PAPER_NOT_IN_MIRROR, make_small_mirror
 
@@ -28,16 +30,25 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The small mirror with its defect repos, crawled for one day (listing, READMEs, datasets, papers)
-    and built by the runner in full mode."""
-    root = tmp_path_factory.mktemp("defects")
-    wh = Warehouse(root / "wh")
-    with MirrorServer(make_small_mirror(root / "mirror", defects=True)) as srv:
+def mirror(tmp_path_factory):
+    """The small mirror with its defect repos."""
+    return make_small_mirror(tmp_path_factory.mktemp("defects") / "mirror", defects=True)
+
+
+def _crawl(wh: Warehouse, mirror, day: str) -> None:
+    """One day's crawl as the daily jobs run it: listing and READMEs, datasets, cited papers."""
+    with MirrorServer(mirror) as srv:
         conf = settings(srv.url, token="hf_test")
-        run_crawl(wh, conf, DAY, now=NOW)
-        run_datasets(wh, conf, DAY, now=NOW)
-        run_papers_step(wh, papers_settings(conf, srv.arxiv_url), DAY)
+        run_crawl(wh, conf, day, now=NOW)
+        run_datasets(wh, conf, day, now=NOW)
+        run_papers_step(wh, papers_settings(conf, srv.arxiv_url), day)
+
+
+@pytest.fixture(scope="module")
+def built(mirror, tmp_path_factory):
+    """The mirror crawled for one day and built by the runner in full mode."""
+    wh = Warehouse(tmp_path_factory.mktemp("built") / "wh")
+    _crawl(wh, mirror, DAY)
     with wh.connect() as con:
         build_all(wh, con, full=True)
     return wh
@@ -97,6 +108,23 @@ def test_the_snapshot_of_the_last_crawl_date_is_published(built):
     assert {"invalid_arxiv_id", "licence_not_text"} <= set(manifest["quarantine"])
     releases = pl.read_parquet(folder / manifest["tables"]["releases"]["path"])
     assert set(DEFECT_REPOS) <= set(releases.get_column("repo_id").to_list())
+
+
+def test_the_incremental_build_flags_the_same(mirror, tmp_path):
+    """Two days (the defect repos appear on the second), built incrementally: the flags, papers and
+    citations are those a full rebuild of the same raw layer gives."""
+    wh = Warehouse(tmp_path / "wh")
+    names = ("quarantine", "papers", "release_papers", "revisions")
+    for day in ("2024-03-01", DAY):
+        _crawl(wh, mirror, day)
+        with wh.connect() as con:
+            build_all(wh, con)
+    incremental = {n: table(wh, n) for n in names}
+    assert incremental["quarantine"].filter(pl.col("reason") == "circular_base_model").height == 2
+    with wh.connect() as con:
+        build_all(wh, con, full=True)
+    for name in names:
+        assert_frame_equal(table(wh, name), incremental[name])
 
 
 def test_a_paper_never_looked_up_still_blocks(built):
