@@ -19,11 +19,13 @@ from pipelines.storage.raw import RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import SessionCounter
 
-# Substrings one of which every README citing a paper holds (`arxiv` in any case, a Hub papers link):
-# a byte test that leaves out most READMEs before any is decoded.
+# Substrings one of which every README citing a paper holds, in one of their cases: `xiv` (an arXiv link
+# or an `arxiv:` key) or `co/` (a `huggingface.co/papers/` link). A byte test, exact for what the card
+# parser finds (it ignores case), that leaves out most READMEs before any is decoded.
 _MENTIONS = [
-    bytes(w, "ascii")
-    for w in ("xiv", "XIV", "Xiv", "xIV", "XIv", "xIv", "XiV", "xiV", "/papers/", "/Papers/", "/PAPERS/")
+    "".join(c.upper() if (n >> i) & 1 else c for i, c in enumerate(word)).encode("ascii")
+    for word in ("xiv", "co/")
+    for n in range(2 ** sum(c.isalpha() for c in word))
 ]
 
 
@@ -40,13 +42,13 @@ def card_cited_ids(raw: RawStore) -> set[str]:
             pl.scan_parquet(path)
             .select("status", "sha256", "content")
             .filter((pl.col("status") == "ok") & pl.col("content").is_not_null() & mentions)
-            .unique("sha256", keep="first", maintain_order=True)
             .collect()
         )
         for digest, content in frame.select("sha256", "content").iter_rows():
-            if digest is not None and digest in seen:
-                continue
-            seen.add(digest)
+            if digest is not None:
+                if digest in seen:
+                    continue
+                seen.add(digest)
             ids.update(readme_arxiv_ids(content))
     return ids
 
@@ -67,7 +69,8 @@ def cited_arxiv_ids(raw: RawStore) -> list[str]:
             tags = json.loads(text).get("tags") or []
         except (ValueError, AttributeError):
             continue
-        ids.update(t[6:] for t in tags if isinstance(t, str) and t.startswith("arxiv:") and len(t) > 6)
+        # The prefix in any case, as release_papers_frame reads it.
+        ids.update(t[6:] for t in tags if isinstance(t, str) and t[:6].lower() == "arxiv:" and len(t) > 6)
     return sorted(ids | card_cited_ids(raw))
 
 
