@@ -98,7 +98,13 @@ def run_papers(
     if not due:
         return {"cited": len(cited), "due": 0, "arxiv_requests": 0, "hub_requests": 0}
     result = arxiv.fetch(due)
-    frame = arxiv_captures(result.responses)
+    # A request that got no answer at all (refused, timed out) is kept too, without status or body: the
+    # papers it asked for are then recorded as looked up without an answer (status `error`, asked again
+    # on the next crawl) rather than never asked for.
+    unanswered = [
+        {"url": f["url"], "status_code": None, "body": None, "fetched_at": f["at"]} for f in result.failures
+    ]
+    frame = arxiv_captures(result.responses + unanswered)
     if frame.height:
         raw.append("arxiv", crawl_date, frame, payload=["url", "status_code", "body"])
     hub_results = hub.fetch_many(due)

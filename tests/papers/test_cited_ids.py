@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import polars as pl
 
 from pipelines.hub.cards import parse_card
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
-from pipelines.papers.step import cited_arxiv_ids
+from pipelines.papers.client import ArxivClient, HubPapersClient
+from pipelines.papers.parse import papers_to_refresh
+from pipelines.papers.step import cited_arxiv_ids, run_papers, stored_papers
 from pipelines.storage.raw import RawStore
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
@@ -57,3 +59,17 @@ def test_every_id_a_card_links_or_a_tag_names_is_asked_for(tmp_path):
     # Exactly what the card parser records for each README: nothing less (a citation never looked up).
     parsed = {i for body in READMES.values() for i in parse_card(body).arxiv_ids}
     assert parsed <= set(cited)
+
+
+def test_a_paper_arxiv_never_answered_for_is_recorded_as_asked(tmp_path):
+    """arXiv unreachable: the cited papers get a row (status error) instead of none, and are due again."""
+    raw = _store(tmp_path)
+    arxiv = ArxivClient(base_url="http://127.0.0.1:9/api/query", min_interval=0.0, max_retries=0)
+    hub = HubPapersClient(endpoint="http://127.0.0.1:9", min_interval=0.0, max_retries=0)
+    with arxiv, hub:
+        run_papers(raw, "2026-01-02", arxiv=arxiv, hub=hub)
+    papers = stored_papers(raw)
+    assert dict(papers.select("arxiv_id", "status").iter_rows()) == dict.fromkeys(
+        cited_arxiv_ids(raw), "error"
+    )
+    assert papers_to_refresh(papers, cited_arxiv_ids(raw), date(2026, 1, 3)) == cited_arxiv_ids(raw)
