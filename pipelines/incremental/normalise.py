@@ -49,6 +49,7 @@ from pipelines.hub.parse import (
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
+from pipelines.quality.suites import EARLIEST as EARLIEST_COMMIT
 from pipelines.storage.warehouse import Warehouse, sql_text, transaction
 
 SOURCES = {"hub_listing": 0, "hub_revision": 1, "hub_readme": None, "hub_presence": None}
@@ -383,7 +384,10 @@ def parse_capture(
     if status != "ok":
         row["readme_status"] = status
     row["card_sha256"] = digest
-    if row["committed_at"] is None:
+    if row["committed_at"] is None or row["committed_at"] < EARLIEST_COMMIT:
+        # A revision without a plausible date cannot be placed in history (the Hub hosts no commit older
+        # than EARLIEST_COMMIT): held, so that one such item does not fail the revisions suite for all.
+        absent = row["committed_at"] is None
         return (
             None,
             None,
@@ -392,8 +396,10 @@ def parse_capture(
                     "source": "hub_listing",
                     "reference": ref,
                     "repo_id": repo_id,
-                    "reason": "missing_field",
-                    "detail": "lastModified absent or not a date",
+                    "reason": "missing_field" if absent else "implausible_date",
+                    "detail": "lastModified absent or not a date"
+                    if absent
+                    else f"lastModified {row['committed_at'].isoformat()} is before {EARLIEST_COMMIT:%Y-%m-%d}",
                     "crawl_date": crawl_date,
                 }
             ],

@@ -66,6 +66,7 @@ QUARANTINE_REASONS = (
     "invalid_dataset_id",
     "self_base_model",
     "circular_base_model",
+    "implausible_date",
 )
 CRAWL_COUNTS = (
     "pages",

@@ -3,12 +3,13 @@ the base-model cycles the revisions build flags."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import polars as pl
 
 from pipelines.hub.parse import revision_row_and_flags
-from pipelines.incremental.normalise import circular_base_models
+from pipelines.incremental.normalise import circular_base_models, parse_capture
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -87,3 +88,15 @@ def test_base_model_cycles() -> None:
         "d": ["c", "d", "e"],
         "e": ["c", "d", "e"],
     }
+
+
+def test_a_commit_older_than_the_hub_is_held_not_stored() -> None:
+    """A 1970 `lastModified` would fail `between:committed_at` for every repo: held in quarantine."""
+    info = {**_info(), "lastModified": "1970-01-01T00:00:00.000Z"}
+    row, signature, held = parse_capture(
+        "org/model", "a" * 40, "2026-01-01", json.dumps(info), "listing", None
+    )
+    assert row is None and signature is None
+    assert [(q["reason"], q["repo_id"]) for q in held] == [("implausible_date", "org/model")]
+    row, _, held = parse_capture("org/model", "a" * 40, "2026-01-01", json.dumps(_info()), "listing", None)
+    assert row is not None and held == []
