@@ -66,7 +66,8 @@ Q_ROWS = (
     + ", ".join(f"unnest({q}) AS {q[2:]}" for q in Q_COLS)
     + " FROM incr.candidates WHERE len(q_reason) > 0)"
 )
-# The sources of the rows this step writes to core.quarantine (other steps flag their own, e.g. papers).
+# The sources of the quarantine rows the candidates carry (the base-model cycles, source
+# `hub_base_models`, are rewritten apart from the whole table: flag_circular_base_models).
 Q_SOURCES = "source IN ('hub_listing', 'hub_readme', 'hub_card')"
 UTC_TS = pl.Datetime("us", "UTC")
 
