@@ -15,6 +15,9 @@ no row; `observed_at` is the first crawl date on or after the commit's day. Here
    rule's functions (`follow_renames`, the collapse rule, `first_crawl_after_commit`) and
    replaced; so are their quarantine rows. A new crawl date can move the `observed_at` of revisions of
    other repos (those committed between the previous crawl date and it): those rows are updated too.
+4. A quarantine row is kept per data defect of a candidate (a mistyped arXiv id, a mapping as licence,
+   a `..` dataset, a self base model: the revision is stored, the defect flagged); the repos whose newest
+   revisions name each other as base models (a cycle) are flagged from the whole table after every run.
 
 An empty state, a change of the normalisation code, or the full mode rebuilds the state from the whole
 raw layer (the same code with every file new), in bounded memory.
