@@ -41,6 +41,7 @@ NORMALISER_CODE = [
     "hub/ids.py",
     "hub/schema.py",
     "code_links.py",
+    "papers/ids.py",  # the arXiv id grammar the card links and tags go through
     "incremental/normalise.py",
     "incremental/state.py",
 ]
