@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import hashlib
 import math
@@ -12,11 +11,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.card_text import MAX_CARD_BYTES, REGEX_YAML_BLOCK, card_arxiv_ids, decode_readme
 from pipelines.code_links import find_code_urls
-from pipelines.papers.ids import try_parse_arxiv_id
-
-# huggingface_hub 2.4.0 repocard.REGEX_YAML_BLOCK, verbatim, so we find the same front matter as the Hub.
-REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 
 # Limits that make a hostile front matter cheap to refuse (billion laughs, deep nesting, huge blocks).
 MAX_YAML_CHARS = 1_000_000
@@ -28,14 +24,6 @@ MAX_METADATA_NODES = 100_000
 
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-# An arXiv link or `arxiv:` key takes the whole token after its prefix (letters and digits of any script,
-# '.', '-', and one '/' after an old-style archive name), then the strict id grammar
-# (pipelines/papers/ids.py) decides: a token that is not an id (`2307.092881`, a typo; non-ASCII digits)
-# is reported, never cut down to one that is.
-_ARXIV_TOKEN = r"((?:[A-Za-z][A-Za-z.\-]*/)?(?:[^\W_]|[.\-])+)"
-_ARXIV_LINK = re.compile(r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_TOKEN)
-# `arxiv: 2307.09288` keys and `arxiv:<id>` tags inside the front matter (YAML would turn the id into a float).
-_ARXIV_YAML = re.compile(r"(?i:\barxiv)\s*:\s*['\"]?" + _ARXIV_TOKEN)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
@@ -92,7 +80,7 @@ class _YamlRefused(ValueError):
     """The front matter breaks a safety limit."""
 
 
-def parse_card(raw: bytes | None, *, max_bytes: int = 2_000_000) -> CardFacts:
+def parse_card(raw: bytes | None, *, max_bytes: int = MAX_CARD_BYTES) -> CardFacts:
     """Parse README bytes into CardFacts; any input gives a result, never an exception."""
     try:
         return _parse(raw, max_bytes)
@@ -109,7 +97,7 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
     card_bytes = len(raw)
     sha = hashlib.sha256(raw).hexdigest()
     oversized = card_bytes > max_bytes
-    text, utf8_ok = _decode(raw[:max_bytes] if oversized else raw, truncated=oversized)
+    text, utf8_ok = decode_readme(raw[:max_bytes] if oversized else raw, truncated=oversized)
     status = "oversized" if oversized else ("non_utf8" if not utf8_ok else "ok")
 
     match = REGEX_YAML_BLOCK.search(text)
@@ -154,17 +142,6 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
         eval_datasets=_eval_datasets(metadata.get("model-index")),
         card_sha256=sha,
     )
-
-
-def _decode(raw: bytes, *, truncated: bool) -> tuple[str, bool]:
-    """UTF-8 (BOM stripped, like RepoCard.load); on failure decode with replacement and say so."""
-    try:
-        # An incremental decoder tolerates a multi-byte character cut by truncation.
-        text = codecs.getincrementaldecoder("utf-8")("strict").decode(raw, final=not truncated)
-        ok = True
-    except UnicodeDecodeError:
-        text, ok = raw.decode("utf-8", errors="replace"), False
-    return text.removeprefix("\ufeff"), ok
 
 
 def _load_yaml(text: str) -> Any:
@@ -269,40 +246,6 @@ def _eval_datasets(model_index: Any) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
-
-
-def card_arxiv_ids(text: str, yaml_text: str = "") -> tuple[list[str], list[str]]:
-    """(arXiv ids, invalid tokens) that a card's links (`arxiv.org/abs|pdf|html/`, `huggingface.co/papers/`)
-    and its front matter's `arxiv:` keys name, in order of appearance. Ids go through the strict grammar
-    come back without version; a token that looks like one (it starts with a digit of any script, or names
-    an archive) but is not is returned apart, unchanged (`https` after an `arxiv:` key is not reported)."""
-    tokens = [m.group(1) for m in _ARXIV_LINK.finditer(text)]
-    tokens += [m.group(1) for m in _ARXIV_YAML.finditer(yaml_text)]
-    found: list[str] = []
-    invalid: list[str] = []
-    for token in dict.fromkeys(tokens):
-        token = _strip_suffix(token)
-        parsed = try_parse_arxiv_id(token)
-        if parsed is not None:
-            found.append(parsed.base)
-        elif token[:1].isdigit() or "/" in token:
-            invalid.append(token[:64])
-    return list(dict.fromkeys(found)), list(dict.fromkeys(invalid))
-
-
-def readme_arxiv_ids(raw: bytes, *, max_bytes: int = 2_000_000) -> list[str]:
-    """The arXiv ids `parse_card` finds in README bytes (same decoding, front matter and grammar), without
-    parsing the YAML: for the papers step, which must fetch every id a card cites."""
-    text, _ = _decode(raw[:max_bytes], truncated=len(raw) > max_bytes)
-    match = REGEX_YAML_BLOCK.search(text)
-    return card_arxiv_ids(text, match.group(2) if match else "")[0]
-
-
-def _strip_suffix(token: str) -> str:
-    """A link's token without what may follow an id in a URL or a sentence (`.pdf`, a final '.')."""
-    if token.lower().endswith(".pdf"):
-        token = token[:-4]
-    return token.rstrip(".-")
 
 
 def _sections(body: str) -> list[str]:

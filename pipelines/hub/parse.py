@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from pipelines.arxiv_ids import try_parse_arxiv_id
 from pipelines.hub.cards import parse_card
 from pipelines.hub.ids import is_dataset_id
-from pipelines.papers.ids import try_parse_arxiv_id
 
 # File extensions of model weights, by format (reference/frameworks.md section 3: "Model parameters").
 WEIGHT_SUFFIXES = {

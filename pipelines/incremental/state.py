@@ -41,7 +41,8 @@ NORMALISER_CODE = [
     "hub/ids.py",
     "hub/schema.py",
     "code_links.py",
-    "papers/ids.py",  # the arXiv id grammar the card links and tags go through
+    "card_text.py",
+    "arxiv_ids.py",  # the arXiv id grammar the card links and tags go through
     "incremental/normalise.py",
     "incremental/state.py",
 ]

@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
-from pipelines.hub.cards import readme_arxiv_ids
+from pipelines.card_text import readme_arxiv_ids
 from pipelines.papers.client import ArxivClient, HubPapersClient
 from pipelines.papers.parse import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
 from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
