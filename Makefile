@@ -10,16 +10,28 @@ export DAGSTER_DISABLE_TELEMETRY = 1
 export GX_ANALYTICS_ENABLED = false
 export HF_HUB_DISABLE_TELEMETRY = 1
 
-.PHONY: venv demo test ui lint bench clean-warehouse
+.PHONY: venv lock demo test ui lint bench clean-warehouse
 
 venv: $(BIN)/.installed
 
-# Re-install when the dependency pins change. requirements.lock pins the whole tree (see its header).
+# Re-install when the dependency pins change. requirements.lock is the whole tree, every package pinned and
+# hashed (`make lock` writes it from pyproject.toml): pip installs exactly it (--require-hashes, --no-deps),
+# then the project itself without dependencies, and `pip check` proves the tree complete and consistent.
+PIP_VERSION := 26.3
 $(BIN)/.installed: pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip install --quiet pip==$(PIP_VERSION)
+	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m pip check
 	@touch $@
+
+# Re-resolve the lock after a pin in pyproject.toml changes (needs the package index). uv keeps the versions
+# already in requirements.lock unless a pin moves; delete the file first to re-resolve everything.
+lock: venv
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --python-version 3.11.5 \
+		--custom-compile-command "make lock" -o requirements.lock
+	@echo "requirements.lock written; run 'make venv' to install it"
 
 demo: venv
 	$(BIN)/openness demo --mirror $(MIRROR) --warehouse $(WAREHOUSE)
@@ -33,6 +45,10 @@ ui: venv
 lint: venv
 	$(BIN)/ruff check pipelines assets benchmarks tests
 	$(BIN)/ruff format --check pipelines assets benchmarks tests
+	# Dependencies ([tool.deptry] in pyproject.toml): the product imports only what [project] declares, and
+	# uses all of it; the tests and benchmarks import only what is declared (the `test` extra included).
+	$(BIN)/deptry . --extend-exclude '^tests/' --extend-exclude '^benchmarks/'
+	$(BIN)/deptry . --ignore DEP004
 
 # Benchmarks (not in the tests): BENCH_SCALE=quick (default, minutes) or BENCH_SCALE=full (Hub scale).
 # They live in the top-level benchmarks/ package (with the synthetic Hub-scale generators), outside the

@@ -1,9 +1,14 @@
 """The Hub source on the Dagster side: its resource, its pool and its raw assets (logic in pipelines.hub)."""
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
+import httpx2
+import requests
+from huggingface_hub.errors import HfHubHTTPError
 
 from assets.partitions import (
     CRAWL_SHARDS,
@@ -13,6 +18,7 @@ from assets.partitions import (
     sharded_crawl_partitions,
 )
 from assets.resources import WarehouseResource, configured, configured_flag
+from pipelines.hub.client import CrawlError
 from pipelines.hub.scope import load_watchlist
 from pipelines.hub.settings import HubSettings
 from pipelines.hub.step import run_datasets, run_history, run_license_files, run_listing, run_readmes
@@ -20,6 +26,35 @@ from pipelines.transport import HUB_ENDPOINT
 
 # One Hub step at a time in this pool, across runs (dagster.yaml): they share the Hub's per-window quotas.
 POOL = "hub"
+# A step retries each request a few times (pipelines/hub/client.py); an outage longer than that fails the
+# step, which Dagster runs again after 2, then 4 minutes (and the crawl resumes where it stopped: nothing
+# saved is fetched again). Beyond that the run fails, and the next run or a re-execution takes it up.
+CRAWL_RETRY = dg.RetryPolicy(
+    max_retries=2, delay=120, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS
+)
+# What the RetryPolicy retries: the Hub (or arXiv) failing or out of reach. Anything else (a bad setting, a
+# bug) fails the step at once, since running it again could not help.
+OUTAGES = (
+    HfHubHTTPError,
+    httpx2.TransportError,
+    httpx2.TimeoutException,
+    CrawlError,
+    requests.RequestException,
+)
+
+
+@contextmanager
+def outages_retried() -> Iterator[None]:
+    """Around a crawl step: an outage propagates (the RetryPolicy runs the step again); any other error
+    becomes a dg.Failure that bypasses the policy, with the error's own one-line message."""
+    try:
+        yield
+    except OUTAGES:
+        raise
+    except Exception as exc:
+        raise dg.Failure(description=f"{type(exc).__name__}: {exc}", allow_retries=False) from exc
+
+
 LISTING = dg.AssetKey(["raw", "hub_listing"])
 READMES = dg.AssetKey(["raw", "hub_readmes"])
 HISTORY = dg.AssetKey(["raw", "hub_history"])
@@ -71,6 +106,7 @@ class HubResource(dg.ConfigurableResource):
     partitions_def=daily_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per model item of each Hub listing page read on the crawl date, newest change first, "
     "back to the previous crawl's watermark (a full listing on Sundays, to find deletions). Append-only, "
@@ -80,7 +116,10 @@ def hub_listing(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
 ) -> dg.MaterializeResult:
     """Read one day's Hub listing into the raw layer."""
-    summary = run_listing(warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info)
+    with outages_retried():
+        summary = run_listing(
+            warehouse.get(), hub.settings(), context.partition_key, progress=context.log.info
+        )
     return dg.MaterializeResult(metadata=summary.as_metadata())
 
 
@@ -90,6 +129,7 @@ def hub_listing(
     partitions_def=sharded_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per commit listed on the crawl date and not seen before, for the repos of one shard: "
     "the README at that commit (or why it could not be read: gated, missing, error). Only changed commits "
@@ -100,9 +140,10 @@ def hub_readmes(
 ) -> dg.MaterializeResult:
     """Read the READMEs of one shard's new commits."""
     day, shard = shard_key(context)
-    result = run_readmes(
-        warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
-    )
+    with outages_retried():
+        result = run_readmes(
+            warehouse.get(), hub.settings(), day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
+        )
     return dg.MaterializeResult(metadata=result)
 
 
@@ -113,6 +154,7 @@ def hub_readmes(
     partitions_def=sharded_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="For each repo of one shard whose newest commit is not yet in our history: its commit list, "
     "the info of every commit not captured before, and the README where its blob changed. Recovers a "
@@ -125,12 +167,13 @@ def hub_history(
 ) -> dg.MaterializeResult:
     """Backfill the commit history of one shard's changed repos, then capture their licence files."""
     day, shard = shard_key(context)
-    wh, settings = warehouse.get(), hub.settings()
-    result = run_history(wh, settings, day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info)
-    # After the history walk: the revision infos it read carry blob ids, which spare a HEAD per file.
-    licences = run_license_files(
-        wh, settings, day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
-    )
+    with outages_retried():
+        wh, settings = warehouse.get(), hub.settings()
+        result = run_history(wh, settings, day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info)
+        # After the history walk: the revision infos it read carry blob ids, which spare a HEAD per file.
+        licences = run_license_files(
+            wh, settings, day, shard=shard, shards=CRAWL_SHARDS, progress=context.log.info
+        )
     return dg.MaterializeResult(metadata={**result, "licence_files": licences})
 
 
@@ -140,6 +183,7 @@ def hub_history(
     partitions_def=daily_crawl_partitions,
     group_name="raw",
     pool=POOL,
+    retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per dataset repo named by a model card (`datasets:` / `dataset:` tags) that is new or "
     "was last read more than 30 days ago: its info (licence, gating) and whether it has a card. Then the licence "
@@ -149,9 +193,10 @@ def hub_datasets(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource
 ) -> dg.MaterializeResult:
     """Fetch the training datasets the cards name (new ones, and a monthly refresh), then their licence files."""
-    wh, settings, day = warehouse.get(), hub.settings(), context.partition_key
-    result = run_datasets(wh, settings, day, progress=context.log.info)
-    licences = run_license_files(wh, settings, day, repo_type="dataset", progress=context.log.info)
+    with outages_retried():
+        wh, settings, day = warehouse.get(), hub.settings(), context.partition_key
+        result = run_datasets(wh, settings, day, progress=context.log.info)
+        licences = run_license_files(wh, settings, day, repo_type="dataset", progress=context.log.info)
     return dg.MaterializeResult(metadata={**result, "licence_files": licences})
 
 

@@ -18,7 +18,9 @@ from pipelines.tables import TABLES
     kinds={"parquet", "duckdb"},
     description="A new immutable snapshot version under warehouse/snapshots/<version>/: one zstd Parquet "
     "file per public table and manifest.json with row counts and sha256; then the serving file "
-    "warehouse/openness.duckdb is replaced atomically. Runs only after the blocking checks pass.",
+    "warehouse/openness.duckdb is replaced atomically (its meta.serving row names the version), and LATEST "
+    "moves last. Temporary files a killed publish left are removed first. Runs only after the blocking "
+    "checks pass.",
 )
 def snapshot(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, publishing: PublishResource
@@ -27,7 +29,13 @@ def snapshot(
     wh = warehouse.get()
     try:
         with wh.connect() as con:
-            folder = publish(wh, con, override=publishing.override(), reuse_checks=not publishing.revalidate)
+            folder = publish(
+                wh,
+                con,
+                override=publishing.override(),
+                reuse_checks=not publishing.revalidate,
+                progress=lambda event, detail: context.log.info(f"publish: {event} {detail}"),
+            )
     except PublishBlocked as blocked:
         # The run fails and the UI shows why; set the `gate_override` config (with a reason) to overrule a gate.
         raise dg.Failure(

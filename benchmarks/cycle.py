@@ -141,7 +141,7 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
     originals = {
         "run_all": pub.run_all,
         "evaluate_gates": pub.evaluate_gates,
-        "write_snapshot": pub.write_snapshot,
+        "write_version": pub.write_version,
         "render_report": pub.render_report,
     }
     serving = Warehouse.publish_serving
@@ -169,7 +169,7 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
                 "run_all"
             ),
             "snapshot gates": parts.get("evaluate_gates"),
-            "Parquet snapshot": parts.get("write_snapshot"),
+            "Parquet snapshot": parts.get("write_version"),
             "HTML report": parts.get("render_report"),
             "serving copy": parts.get("serving_copy"),
         },

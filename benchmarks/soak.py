@@ -290,6 +290,8 @@ def _crawl_day(
             arxiv_min_interval=0.0,
             hub_endpoint=endpoint,
             hub_min_interval=0.0,
+            hub_token=TOKEN,
+            hub_rate_limit=False,
             replay=True,
         )
         now = crawl_time(day)

@@ -87,6 +87,12 @@ class WindowLimiter:
         self._lock = threading.Lock()
         self.waited_seconds = 0.0
 
+    def used(self) -> int:
+        """How many requests the current window holds."""
+        with self._lock:
+            now = time.monotonic()
+            return sum(1 for sent in self._sent if now - sent < self.window)
+
     def acquire(self) -> None:
         """Block until one more request fits in the window."""
         while True:

@@ -71,9 +71,17 @@ def test_jobs_schedules_and_checks():
         "extras_after_shards",
         "build_after_crawl",
         "publish_after_checks",
+        # Operations (docs/operations.md): freshness checks and alerts.
+        "freshness_checks",
+        "alert_on_run_failure",
+        "alert_on_stale_data",
     }
     checks = {c.name for c in repo.asset_graph.asset_check_keys}
     assert {"revisions_keys", "releases_cover_revisions"} <= checks
+    freshness = {
+        c.asset_key.to_user_string() for c in repo.asset_graph.asset_check_keys if c.name == "freshness_check"
+    }
+    assert freshness == {"raw/hub_listing", "raw/code_repos", "publish/snapshot"}
 
 
 def test_daily_schedule_targets_the_day_it_runs():

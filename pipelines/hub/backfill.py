@@ -19,7 +19,7 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.hub.client import HubClient
-from pipelines.hub.crawl import readme_blob_id
+from pipelines.hub.crawl import readme_capture
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
 from pipelines.hub.raw import (
     COMMITS_RAW_SCHEMA,
@@ -184,7 +184,6 @@ def run_backfill(
     flush_bytes: int = 64_000_000,
 ) -> BackfillSummary:
     """Walk the history of every tracked repo whose head commit is not yet in our commit lists."""
-    import hashlib
 
     summary = BackfillSummary()
     batch = _Batch(raw, crawl_date, flush_repos, flush_bytes)
@@ -264,6 +263,7 @@ def run_backfill(
                         "size": None,
                         "content": None,
                         "blob_id": None,
+                        "truncated": None,
                     }
                 elif blob != "present" and blob == previous_blob and previous_row is not None:
                     # Same README blob as the commit before: reuse its bytes, no request.
@@ -278,17 +278,7 @@ def run_backfill(
                 else:
                     res = client.read_file(repo_id, sha, "README.md", max_bytes=max_readme_bytes)
                     summary.readmes_read += 1
-                    row = {
-                        "fetched_at": now,
-                        "repo_id": repo_id,
-                        "revision": sha,
-                        "status": res.status,
-                        "detail": res.detail,
-                        "sha256": hashlib.sha256(res.content).hexdigest() if res.content else None,
-                        "size": len(res.content) if res.content is not None else None,
-                        "content": res.content,
-                        "blob_id": readme_blob_id(res.status, res.content, res.detail),
-                    }
+                    row = {"fetched_at": now, "repo_id": repo_id, "revision": sha, **readme_capture(res)}
                 readme_rows.append(row)
                 previous_blob = blob if row["blob_id"] is not None else None
                 previous_row = (lambda kept=row: kept) if row["blob_id"] is not None else None

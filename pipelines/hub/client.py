@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import httpx2
-from huggingface_hub import constants as hf_constants
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -26,11 +24,24 @@ from huggingface_hub.errors import (
     RepositoryNotFoundError,
     RevisionNotFoundError,
 )
-from huggingface_hub.utils import build_hf_headers, hf_raise_for_status, http_backoff, set_client_factory
-from huggingface_hub.utils._http import hf_request_event_hook
+from huggingface_hub.utils import (
+    hf_raise_for_status,
+    http_backoff,
+    http_stream_backoff,
+    parse_ratelimit_headers,
+)
 
 from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
-from pipelines.transport import RETRY_STATUSES, RequestStats, WindowLimiter
+from pipelines.hub_transport import (
+    HTTP,
+    HUB_QUOTAS,
+    READ_CHUNK,
+    bucket_of,
+    default_quotas,
+    hub_headers,
+    install,
+)
+from pipelines.transport import RETRY_STATUSES, retry_after_seconds
 
 # What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
 LISTING_EXPAND = (
@@ -52,6 +63,10 @@ LISTING_EXPAND = (
 MALFORMED_RETRIES = 3
 GIT_BLOB_ID = re.compile(r"[0-9a-f]{40}")
 RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own retry also covers it
+# A file (README, licence file) is asked at most 1 + FILE_RETRIES times in one step, at one level (the client's
+# loop; huggingface_hub's own retry is off for these reads): a file that still fails is recorded as `error`
+# and asked again by the next crawl, and a longer outage is left to the crawl assets' Dagster RetryPolicy.
+FILE_RETRIES = 3
 
 
 class CrawlError(RuntimeError):
@@ -70,11 +85,18 @@ class ListingPage:
 
 @dataclass(frozen=True)
 class FileResult:
-    """The outcome of reading one file at one revision."""
+    """The outcome of reading one file at one revision.
 
-    status: str  # ok | missing | gated | repo_missing | revision_missing
+    A file longer than the read's `max_bytes` is not read to its end: `content` holds its first
+    `max_bytes + 1` bytes (so that `len(content) > max_bytes` tells it was cut), `truncated` is True and
+    `size` is the file's real size as the server declared it (Content-Length), None if it did not say.
+    """
+
+    status: str  # ok | missing | gated | repo_missing | revision_missing | error
     content: bytes | None
     detail: str = ""
+    size: int | None = None  # the file's size in bytes (the real one, also when truncated)
+    truncated: bool = False  # content is only the first max_bytes + 1 bytes of the file
 
 
 class HubClient:
@@ -105,7 +127,7 @@ class HubClient:
         return bool(self._token)
 
     def _headers(self) -> dict[str, str]:
-        return build_hf_headers(token=self._token, library_name="openness-tracker")
+        return hub_headers(self._token)
 
     def _get_json(self, url: str, params: list[tuple[str, str]] | None = None) -> tuple[str, object]:
         """GET a JSON document with the Hub client's retries; malformed bodies are retried, then fail."""
@@ -252,12 +274,14 @@ class HubClient:
         revision: str,
         filename: str = "README.md",
         repo_type: str = "model",
-        max_bytes: int = 50_000_000,
+        max_bytes: int = 5_000_000,
     ) -> FileResult:
         """Read one file at one revision (one GET of its resolve URL); absence is a status, not an error.
 
-        Transient failures (429, 5xx, timeouts, cut or truncated bodies) are retried with backoff; a file
-        that still fails comes back as status `error` and is asked again by the next crawl.
+        The body is streamed and read up to `max_bytes + 1` bytes only, so a huge file costs no more memory
+        than the cap (see FileResult). Transient failures (429, 5xx, timeouts, cut bodies) are retried at
+        most FILE_RETRIES times with backoff; a file that still fails comes back as status `error` and is
+        asked again by the next crawl.
         """
         url = self._resolve_url(repo_id, revision, filename, repo_type)
         # One GET of the resolve URL (huggingface_hub's http_backoff and error mapping): hf_hub_download
@@ -291,13 +315,21 @@ class HubClient:
         prefix = "datasets/" if repo_type == "dataset" else ""
         return f"{self.endpoint}/{prefix}{repo_id}/resolve/{quote(revision, safe='')}/{quote(filename)}"
 
+    @property
+    def file_attempts(self) -> int:
+        """How many requests one file read or HEAD may cost at most (the first and its retries)."""
+        return 1 + min(self.max_retries, FILE_RETRIES)
+
     def _retrying(
         self, once: Callable[[], FileResult], describe: Callable[[HfHubHTTPError], str]
     ) -> FileResult:
-        """`once()` with backoff on transient failures (retried statuses, transport errors, cut bodies); any
-        other HTTP error is the file's `error`, described by `describe`."""
+        """`once()` with backoff on transient failures (retried statuses, transport errors, cut bodies), at
+        most `file_attempts` requests in all; any other HTTP error is the file's `error`, described by
+        `describe`. A 429 waits as the Hub says (RateLimit, else Retry-After), as huggingface_hub does."""
         detail = ""
-        for attempt in range(self.max_retries + 1):
+        attempts = self.file_attempts
+        for attempt in range(attempts):
+            wait = min(self.base_wait * (2**attempt), 8 * self.base_wait)
             try:
                 return once()
             except HfHubHTTPError as exc:
@@ -305,23 +337,18 @@ class HubClient:
                 if status not in RETRY_STATUS:
                     return FileResult("error", None, describe(exc))
                 detail = f"HTTP {status}"
+                if status == 429 and exc.response is not None:
+                    wait = _rate_limit_wait(exc.response.headers, wait)
             except (httpx2.TransportError, httpx2.TimeoutException, OSError) as exc:
                 detail = f"{type(exc).__name__}: {_first_line(exc)}"
-            if attempt < self.max_retries:
-                time.sleep(min(self.base_wait * (2**attempt), 8 * self.base_wait))
-        return FileResult("error", None, f"gave up after {self.max_retries + 1} attempts: {detail}")
+            if attempt < attempts - 1:
+                time.sleep(wait)
+        return FileResult("error", None, f"gave up after {attempts} attempts: {detail}")
 
     def _request(self, method: str, url: str, headers: dict[str, str]) -> httpx2.Response:
-        """One request of a resolve URL through huggingface_hub's http_backoff and error mapping."""
+        """One request (no retry: `_retrying` is the only retry level) through huggingface_hub's transport."""
         response = http_backoff(
-            method,
-            url,
-            headers=headers,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-            base_wait_time=self.base_wait,
-            max_wait_time=8 * self.base_wait,
-            follow_redirects=True,
+            method, url, headers=headers, timeout=self.timeout, max_retries=0, follow_redirects=True
         )
         hf_raise_for_status(response)
         return response
@@ -336,16 +363,33 @@ class HubClient:
         return FileResult("ok", None, etag if GIT_BLOB_ID.fullmatch(etag) else "")
 
     def _read_once(self, url: str, max_bytes: int) -> FileResult:
-        try:
-            response = self._request("GET", url, self._headers())
-        except _ABSENCE_ERRORS as exc:
-            return FileResult(_absence_status(exc), None, _first_line(exc))
-        content = response.content
-        declared = response.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) != len(content):
-            raise httpx2.RemoteProtocolError(f"truncated body: {len(content)} of {declared} bytes")
-        detail = f"{len(content)} bytes" + (" (capped)" if len(content) > max_bytes else "")
-        return FileResult("ok", content[: max_bytes + 1], detail)
+        """One streamed GET: at most `max_bytes + 1` bytes of the body are read (no retry here)."""
+        # Identity encoding: the Content-Length is then the file's size, and the cap counts the file's bytes.
+        headers = {**self._headers(), "Accept-Encoding": "identity"}
+        with http_stream_backoff(
+            "GET", url, headers=headers, timeout=self.timeout, max_retries=0, follow_redirects=True
+        ) as response:
+            try:
+                hf_raise_for_status(response)
+            except _ABSENCE_ERRORS as exc:
+                return FileResult(_absence_status(exc), None, _first_line(exc))
+            declared = response.headers.get("content-length")
+            size = int(declared) if declared is not None and declared.isdigit() else None
+            body = bytearray()
+            for chunk in response.iter_bytes(READ_CHUNK):
+                body += chunk
+                if len(body) > max_bytes:
+                    break  # the rest is never read: the connection is closed with the response
+        truncated = len(body) > max_bytes
+        if truncated and size is not None:
+            HTTP.unread(url, size - len(body))  # the account counts the bytes read, not the declared size
+        if not truncated and size is not None and size != len(body):
+            raise httpx2.RemoteProtocolError(f"truncated body: {len(body)} of {declared} bytes")
+        size = size if size is not None else (None if truncated else len(body))
+        detail = f"{size if size is not None else 'more than ' + str(max_bytes)} bytes"
+        if truncated:
+            detail += f" (capped: first {max_bytes + 1} bytes kept)"
+        return FileResult("ok", bytes(body[: max_bytes + 1]), detail, size=size, truncated=truncated)
 
 
 # The Hub's answers that a file is gated or absent, and the file's status for each (the most specific
@@ -362,6 +406,15 @@ _ABSENCE_ERRORS = tuple(k for kinds, _ in _ABSENCE for k in (kinds if isinstance
 def _absence_status(exc: BaseException) -> str:
     """The status of a file the Hub answered gated or absent for (one of _ABSENCE_ERRORS)."""
     return next(status for kinds, status in _ABSENCE if isinstance(exc, kinds))
+
+
+def _rate_limit_wait(headers: httpx2.Headers, default: float) -> float:
+    """Seconds to wait after a 429: the RateLimit reset + 1 s, else Retry-After + 1 s, else `default`."""
+    info = parse_ratelimit_headers(headers)
+    if info is not None and info.remaining == 0:
+        return float(info.reset_in_seconds) + 1
+    retry_after = retry_after_seconds(headers.get("retry-after"))
+    return retry_after + 1 if retry_after is not None else default
 
 
 def _status_code(exc: HfHubHTTPError) -> int | None:
@@ -381,96 +434,16 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:300] if str(exc) else type(exc).__name__
 
 
-__all__ = ["CrawlError", "FileResult", "HfHubHTTPError", "HubClient", "LISTING_EXPAND", "ListingPage"]
-
-
-# HTTP accounting and politeness: huggingface_hub 2.x sends every request through one shared httpx client
-# built by a factory; `install` sets a factory whose event hooks (1) wait for the bucket's rate limiter
-# before a request leaves and (2) count requests, bytes, 429s and server errors per rate-limit bucket.
-
-# Published quotas per 5-minute window (reference/hub-api.md section 4.2): (free token, anonymous).
-HUB_QUOTAS = {"api": (1000, 500), "resolvers": (5000, 3000), "pages": (200, 100)}
-WINDOW_SECONDS = 300.0
-
-
-def bucket_of(url: str) -> str:
-    """The Hub rate-limit bucket a URL falls in (api, resolvers or pages)."""
-    path = urlsplit(url).path
-    if "/resolve/" in path:
-        return "resolvers"
-    if "/api/" in path:
-        return "api"
-    return "pages"
-
-
-class HubHttp:
-    """Process-wide hooks: the active stats object and one limiter per bucket."""
-
-    def __init__(self) -> None:
-        self.stats = RequestStats()
-        self.limiters: dict[str, WindowLimiter] = {}
-        self._lock = threading.Lock()
-
-    def configure(self, quotas: dict[str, int] | None) -> None:
-        """Set the per-bucket quotas (None: no limiting, for the local mirror)."""
-        with self._lock:
-            self.limiters = {b: WindowLimiter(q, WINDOW_SECONDS) for b, q in (quotas or {}).items()}
-
-    def begin(self) -> RequestStats:
-        """Start a fresh set of counters and return it."""
-        with self._lock:
-            self.stats = RequestStats()
-            return self.stats
-
-    def on_request(self, request: httpx2.Request) -> None:
-        bucket = bucket_of(str(request.url))
-        limiter = self.limiters.get(bucket)
-        if limiter is not None:
-            limiter.acquire()
-        with self._lock:
-            self.stats.requests[bucket] = self.stats.requests.get(bucket, 0) + 1
-            self.stats.seen.add((request.method, str(request.url)))
-
-    def on_response(self, response: httpx2.Response) -> None:
-        bucket = bucket_of(str(response.request.url))
-        # A HEAD's Content-Length is the size of a body that was not sent.
-        size = 0 if response.request.method == "HEAD" else int(response.headers.get("content-length") or 0)
-        with self._lock:
-            self.stats.bytes[bucket] = self.stats.bytes.get(bucket, 0) + size
-            if response.status_code == 429:
-                self.stats.status_429 += 1
-            elif response.status_code >= 500:
-                self.stats.status_5xx += 1
-
-
-HTTP = HubHttp()
-_installed = False
-
-
-def install(quotas: dict[str, int] | None = None) -> HubHttp:
-    """Route huggingface_hub's HTTP through our hooks (idempotent) and set the quotas."""
-    global _installed
-    # huggingface_hub's user-agent code fetches an "agent harness" registry from huggingface.co
-    # (not from our endpoint) unless telemetry is off; the crawler must talk to its endpoint only.
-    hf_constants.HF_HUB_DISABLE_TELEMETRY = True
-    HTTP.configure(quotas)
-    if not _installed:
-
-        def factory() -> httpx2.Client:
-            return httpx2.Client(
-                event_hooks={
-                    "request": [hf_request_event_hook, HTTP.on_request],
-                    "response": [HTTP.on_response],
-                },
-                follow_redirects=True,
-                timeout=None,
-            )
-
-        set_client_factory(factory)
-        _installed = True
-    return HTTP
-
-
-def default_quotas(authenticated: bool) -> dict[str, int]:
-    """The published per-window quotas for a free token or an anonymous client."""
-    return {b: q[0] if authenticated else q[1] for b, q in HUB_QUOTAS.items()}
+__all__ = [
+    "HTTP",
+    "HUB_QUOTAS",
+    "CrawlError",
+    "FileResult",
+    "HfHubHTTPError",
+    "HubClient",
+    "LISTING_EXPAND",
+    "ListingPage",
+    "bucket_of",
+    "default_quotas",
+    "install",
+]

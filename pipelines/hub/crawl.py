@@ -7,6 +7,7 @@ again what was saved.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.hub.client import HubClient
+from pipelines.hub.client import FileResult, HubClient
 from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.storage.raw import RawStore
@@ -151,10 +152,28 @@ def crawl_listing(
     return result
 
 
-def readme_blob_id(status: str, content: bytes | None, detail: str | None) -> str | None:
+def readme_blob_id(
+    status: str, content: bytes | None, detail: str | None, truncated: bool | None = None
+) -> str | None:
     """The git blob id of a README read in full (`ok`); None for a capped, gated or missing one."""
-    complete = status == "ok" and content is not None and "(capped)" not in (detail or "")
+    # Captures before the `truncated` column say "(capped)" in their detail.
+    capped = bool(truncated) or "(capped" in (detail or "")
+    complete = status == "ok" and content is not None and not capped
     return git_blob_sha1(content) if complete else None
+
+
+def readme_capture(res: FileResult) -> dict:
+    """The outcome columns of a `hub_readme` row for one README read (status, detail, bytes, sizes)."""
+    content = res.content
+    return {
+        "status": res.status,
+        "detail": res.detail,
+        "sha256": hashlib.sha256(content).hexdigest() if content is not None else None,
+        "size": res.size if res.size is not None or content is None else len(content),
+        "content": content,
+        "blob_id": readme_blob_id(res.status, content, res.detail, res.truncated),
+        "truncated": res.truncated if content is not None else None,
+    }
 
 
 def captured_revisions(raw: RawStore) -> set[tuple[str, str]]:
@@ -198,8 +217,6 @@ def fetch_readmes(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, int]:
     """Read each planned README and append the outcomes in batches; returns counts per status."""
-    import hashlib
-
     counts: dict[str, int] = {}
     batch: list[dict] = []
 
@@ -216,23 +233,10 @@ def fetch_readmes(
     for done, (repo_id, sha, has_readme) in enumerate(plan, start=1):
         if has_readme:
             res = client.read_file(repo_id, sha, "README.md", max_bytes=max_bytes)
-            status, content, detail = res.status, res.content, res.detail
         else:
-            status, content, detail = "missing", None, "no README.md in the file list"
-        counts[status] = counts.get(status, 0) + 1
-        batch.append(
-            {
-                "fetched_at": now,
-                "repo_id": repo_id,
-                "revision": sha,
-                "status": status,
-                "detail": detail,
-                "sha256": hashlib.sha256(content).hexdigest() if content is not None else None,
-                "size": len(content) if content is not None else None,
-                "content": content,
-                "blob_id": readme_blob_id(status, content, detail),
-            }
-        )
+            res = FileResult("missing", None, "no README.md in the file list")
+        counts[res.status] = counts.get(res.status, 0) + 1
+        batch.append({"fetched_at": now, "repo_id": repo_id, "revision": sha, **readme_capture(res)})
         if len(batch) >= README_BATCH:
             flush()
         if on_progress:

@@ -100,7 +100,7 @@ def fetch_datasets(
             res = client.read_file(info.get("id", name), info["sha"], "README.md", repo_type="dataset")
             row.update(
                 readme_status=res.status,
-                readme_bytes=len(res.content) if res.content else None,
+                readme_bytes=res.size if res.content else None,  # the real size, also when capped
                 readme_sha256=hashlib.sha256(res.content).hexdigest() if res.content else None,
             )
         elif info:

@@ -52,4 +52,6 @@ def is_commit_sha(value: object) -> bool:
 
 def git_blob_sha1(data: bytes) -> str:
     """The git blob id of some bytes: the Hub's `blobId` (and resolve ETag) of a file not stored in LFS."""
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()  # noqa: S324 - git's object id, not security
+    digest = hashlib.sha1(b"blob %d\0" % len(data))  # noqa: S324 - git's object id, not security
+    digest.update(data)  # not header + data: that would copy a large file
+    return digest.hexdigest()

@@ -33,11 +33,16 @@ README_RAW_SCHEMA = register(
         "revision": pl.String,
         "status": pl.String,
         "detail": pl.String,
-        "sha256": pl.String,
+        "sha256": pl.String,  # of `content`, the bytes kept
+        # the README's real size (the server's Content-Length), also when only its first bytes are kept;
+        # before 2026-12-07 the size of the bytes kept
         "size": pl.Int64,
         "content": pl.Binary,
         # git blob id of the complete README (null when not read in full; absent from captures before 2026-11-23)
         "blob_id": pl.String,
+        # True when the README is larger than the cap and `content` holds only its first cap + 1 bytes (the
+        # read stopped there); null in captures before 2026-12-07 (a capped one says "(capped)" in `detail`)
+        "truncated": pl.Boolean,
     },
 )
 # One row per presence check of a tracked repo missing from a complete listing.

@@ -7,6 +7,7 @@ malformed reply is valid HTTP whose JSON body is broken.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import select
@@ -131,6 +132,7 @@ class Handler(BaseHTTPRequestHandler):
             "bucket": bucket_of(path),
             "ts": time.time(),
             "fault": fault.kind if fault else None,
+            "token": _token_fingerprint(self.headers.get("Authorization")),
         }
         if fault is not None and fault.kind == "truncate" and method == "HEAD":
             entry["status"] = None  # nothing is sent: the connection just drops
@@ -233,6 +235,14 @@ class Handler(BaseHTTPRequestHandler):
                 return False
             time.sleep(POLL_SECONDS)
         return True
+
+
+def _token_fingerprint(authorization: str | None) -> str | None:
+    """The first 16 hex digits of the sha256 of a bearer token, never the token itself; None without one."""
+    value = (authorization or "").strip()
+    if not value.startswith("Bearer ") or not value[7:].strip():
+        return None
+    return hashlib.sha256(value[7:].strip().encode()).hexdigest()[:16]
 
 
 def _client_gone(conn: socket.socket) -> bool:

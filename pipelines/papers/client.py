@@ -8,8 +8,10 @@ leaves. Ids are checked against the id grammar before any URL is built.
 
 The Hub papers API (`HubPapersClient`, `GET /api/papers/{arxiv_id}`): the code repository and project page.
 Papers with Code is gone (reference/hub-api.md 3.4), so the Hub's `githubRepo` is the surviving
-paper -> code link. Plain requests rather than HfApi.paper_info: we need the raw body for the raw layer,
-our own pacing and retries (paper_info retries nothing), and 404 as an answer rather than an exception.
+paper -> code link. Its requests leave through huggingface_hub's transport as every Hub request does
+(pipelines/hub_transport.py): with the Hub token, under the Hub's rate limiters and in the step's request
+counters. Not HfApi.paper_info: we need the raw body for the raw layer, our own pacing
+and retries (paper_info retries nothing), and 404 as an answer rather than an exception.
 """
 
 from __future__ import annotations
@@ -22,9 +24,11 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
+import httpx2
 import requests
 from requests.adapters import HTTPAdapter
 
+from pipelines.hub_transport import get_once, hub_headers
 from pipelines.papers.atom import AtomError, FeedResult, parse_feed
 from pipelines.papers.ids import ArxivId, try_parse_arxiv_id
 from pipelines.papers.parse import paper_links
@@ -32,7 +36,6 @@ from pipelines.papers.settings import ARXIV_ENDPOINT
 from pipelines.transport import HUB_ENDPOINT, RETRY_STATUSES, Pacer, retry_after_seconds
 
 ARXIV_USER_AGENT = "openness-tracker/0.1 (arXiv metadata of cited papers; python-requests)"
-HUB_USER_AGENT = "openness-tracker/0.1 (Hub paper pages of cited papers; python-requests)"
 STATUSES = ("found", "not_found", "invalid", "error")
 
 
@@ -222,7 +225,8 @@ def _one_connection_session() -> requests.Session:
 
 
 class HubPapersClient:
-    """Reads Hub paper pages one id at a time from the Hub or the hub mirror (`endpoint`)."""
+    """Reads Hub paper pages one id at a time from the Hub or the hub mirror (`endpoint`), through the Hub
+    client's transport (token, rate limiter, request counters), paced and retried at one level here."""
 
     def __init__(
         self,
@@ -230,30 +234,29 @@ class HubPapersClient:
         min_interval: float = 1.0,
         max_retries: int = 3,
         timeout: float = 30.0,
-        session: requests.Session | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], datetime] = _utc_now,
         max_backoff: float = 60.0,
+        token: str | None = None,
     ) -> None:
         # The default pace (<= 300 requests per 5 minutes) leaves most of the anonymous `api` quota
         # (500 per 5 minutes, reference/hub-api.md 4.2) to the Hub crawler that shares it.
         if max_retries < 0 or timeout <= 0:
             raise ValueError("max_retries must be >= 0 and timeout > 0")
+
         self.endpoint = endpoint.rstrip("/")
         self.max_retries = max_retries
         self.timeout = timeout
         self.wall_clock = wall_clock
         self.pacer = Pacer(min_interval, max_backoff, clock, sleep)
-        self._owns_session = session is None
-        self.session = session if session is not None else requests.Session()
-        if self._owns_session:
-            self.session.headers["User-Agent"] = HUB_USER_AGENT
+        self._token = token or None
+
+    def __repr__(self) -> str:  # never show the token
+        return f"HubPapersClient(endpoint={self.endpoint!r}, authenticated={self._token is not None})"
 
     def close(self) -> None:
-        """Close the session if this client created it."""
-        if self._owns_session:
-            self.session.close()
+        """Nothing to close: the requests share huggingface_hub's client (kept for `with` blocks)."""
 
     def __enter__(self) -> HubPapersClient:
         return self
@@ -289,24 +292,24 @@ class HubPapersClient:
         for attempt in range(self.max_retries + 1):
             self.pacer.wait()
             try:
-                response = self.session.get(url, timeout=self.timeout)
-                body = response.content.decode("utf-8", errors="replace")
-            except requests.RequestException as err:
+                status_code, content, headers = get_once(url, hub_headers(self._token), self.timeout)
+            except (httpx2.TransportError, httpx2.TimeoutException, OSError) as err:
                 self.pacer.done(attempt)
                 out["error"] = type(err).__name__
                 continue
-            out.update(status_code=response.status_code, body=body, fetched_at=self.wall_clock())
-            if response.status_code in RETRY_STATUSES:
-                self.pacer.done(attempt, retry_after_seconds(response.headers.get("Retry-After")))
-                out.update(status="error", error=f"HTTP {response.status_code}")
+            body = content.decode("utf-8", errors="replace")
+            out.update(status_code=status_code, body=body, fetched_at=self.wall_clock())
+            if status_code in RETRY_STATUSES:
+                self.pacer.done(attempt, retry_after_seconds(headers.get("Retry-After")))
+                out.update(status="error", error=f"HTTP {status_code}")
                 continue
-            if response.status_code == 404:
+            if status_code == 404:
                 self.pacer.done()
                 out.update(status="not_found", error=None)
                 return out
-            if response.status_code != 200:
+            if status_code != 200:
                 self.pacer.done()
-                out.update(status="error", error=f"HTTP {response.status_code}")
+                out.update(status="error", error=f"HTTP {status_code}")
                 return out
             try:
                 data = json.loads(body)

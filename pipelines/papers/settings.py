@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pipelines.transport import HUB_ENDPOINT, replay_endpoint
 
@@ -19,6 +19,9 @@ class PapersSettings:
     hub_endpoint: str = HUB_ENDPOINT  # the Hub papers API (`/api/papers/<id>`)
     # The Hub papers API counts against the Hub's `api` quota: 1 s between requests, 0 against a local mirror.
     hub_min_interval: float = 1.0
+    # The Hub crawl's token and quotas: paper pages are Hub requests like the crawl's (pipelines/hub_transport.py).
+    hub_token: str | None = field(default=None, repr=False)
+    hub_rate_limit: bool = True  # apply the Hub's published per-window quotas (False: a local mirror only)
     # How the step's crawl account names it: the Hub crawl it follows (replayed or not) and its organisations.
     replay: bool = False
     authors: tuple[str, ...] = ()

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 import polars as pl
 
 from pipelines.card_text import readme_arxiv_ids
+from pipelines.hub_transport import default_quotas, install
 from pipelines.papers.client import ArxivClient, HubPapersClient
 from pipelines.papers.parse import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
 from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
@@ -123,6 +124,16 @@ def run_papers(
     }
 
 
+def _merged(arxiv: dict, hub: dict) -> dict:
+    """One cost account from arXiv's session counter and the Hub transport's counters."""
+    return {
+        "requests": {**hub["requests"], **arxiv["requests"]},
+        "bytes": {**hub["bytes"], **arxiv["bytes"]},
+        **{k: arxiv[k] + hub[k] for k in ("retries", "status_429", "status_5xx")},
+        "transport_errors": arxiv["transport_errors"],
+    }
+
+
 def run_papers_step(
     wh: Warehouse,
     settings: PapersSettings,
@@ -134,16 +145,22 @@ def run_papers_step(
     to core.crawl_runs (scope `papers`: Hub paper pages under requests_api, arXiv requests in `detail`)."""
     started = datetime.now(UTC)
     arxiv = ArxivClient(base_url=settings.arxiv_endpoint, min_interval=settings.arxiv_min_interval)
-    hub = HubPapersClient(endpoint=settings.hub_endpoint.rstrip("/"), min_interval=settings.hub_min_interval)
+    hub = HubPapersClient(
+        endpoint=settings.hub_endpoint.rstrip("/"),
+        min_interval=settings.hub_min_interval,
+        token=settings.hub_token,
+    )
     counter = SessionCounter()
     counter.wrap(arxiv.session, "arxiv")
-    counter.wrap(hub.session, "api")
+    # The Hub paper pages are Hub requests: the Hub's limiters and counters (as the Hub steps install them).
+    quotas = default_quotas(bool(settings.hub_token)) if settings.hub_rate_limit else None
+    hub_stats = install(quotas).begin()
     try:
         result = run_papers(wh.raw, crawl_date, arxiv=arxiv, hub=hub, progress=progress)
     finally:
         arxiv.close()
         hub.close()
-    cost = counter.as_dict()
+    cost = _merged(counter.as_dict(), hub_stats.as_dict())
     summary = CrawlSummary(crawl_date=crawl_date, cost=cost)
     record_run(
         wh,

@@ -7,7 +7,8 @@ written to `<name>.part` and renamed only once its size and sha256 match the man
 deleted (the good ones are kept) and the error names the file and both checksums. An interrupted
 download resumes: complete files are not fetched again and a `.part` continues with an HTTP Range
 request where the server supports one. `manifest.json` is written last, so a local version folder that
-has one is complete.
+has one is complete. HTTP requests are retried (pipelines/publish/sources.py, `download_retry`), and the
+command shows a byte progress bar on a terminal.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import requests
+from tqdm import tqdm
+from urllib3.util.retry import Retry
 
 from pipelines.publish.snapshot import VERSION, is_safe_file_name, sha256_file
 from pipelines.publish.sources import (
@@ -36,12 +39,18 @@ MANIFEST_LIMIT = 16 << 20
 LATEST_LIMIT = 1024
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 Progress = Callable[[str], None]
+# bytes_progress(done, total): bytes of the version's files present so far, of the total the manifest lists.
+BytesProgress = Callable[[int, int], None]
 
-__all__ = ["CorruptFile", "SnapshotRefused", "download", "parse_manifest", "run_download"]
+__all__ = ["CorruptFile", "MissingVersion", "SnapshotRefused", "download", "parse_manifest", "run_download"]
 
 
 class CorruptFile(SnapshotRefused):
     """Files whose bytes do not match the manifest (deleted, never left in place)."""
+
+
+class MissingVersion(FileNotFoundError):
+    """The source has no such version (no `<version>/manifest.json`), or no LATEST."""
 
 
 @dataclass(frozen=True)
@@ -99,7 +108,9 @@ def _version_folder(to: Path, version: str) -> Path:
     return folder
 
 
-def _fetch(src: SnapshotSource, version: str, entry: Entry, folder: Path, say: Progress) -> None:
+def _fetch(
+    src: SnapshotSource, version: str, entry: Entry, folder: Path, say: Progress, moved: Callable[[int], None]
+) -> None:
     final, part = folder / entry.name, folder / f"{entry.name}.part"
     for path in (final, part):
         if path.is_symlink():
@@ -107,6 +118,7 @@ def _fetch(src: SnapshotSource, version: str, entry: Entry, folder: Path, say: P
     expected = (entry.size, entry.sha256)
     if final.exists():
         if _digest(final) == expected:
+            moved(entry.size)
             say(f"{entry.name}: already complete, not fetched")
             return
         final.unlink()  # not this version's bytes (edited or damaged locally): fetch it again
@@ -114,16 +126,21 @@ def _fetch(src: SnapshotSource, version: str, entry: Entry, folder: Path, say: P
     if offset > entry.size:
         offset = 0
     rel = f"{version}/{entry.name}"
-    used = offset if part.exists() and offset == entry.size else src.fetch(rel, part, offset, entry.size)
+    if part.exists() and offset == entry.size:
+        used = offset
+        moved(offset)
+    else:
+        used = src.fetch(rel, part, offset, entry.size, moved)
     actual = _digest(part)
     if actual != expected and used > 0:
         # The kept prefix may come from other bytes (a damaged earlier attempt): one clean retry decides.
         say(f"{entry.name}: resumed file does not verify, fetching it again from the start")
         part.unlink()
-        src.fetch(rel, part, 0, entry.size)
+        src.fetch(rel, part, 0, entry.size, moved)
         used, actual = 0, _digest(part)
     if actual != expected:
         part.unlink()
+        moved(0)
         raise CorruptFile(
             f"refused: {entry.name} is corrupt: manifest sha256 {entry.sha256} ({entry.size} bytes), "
             f"downloaded sha256 {actual[1]} ({actual[0]} bytes); the file was not kept"
@@ -139,25 +156,46 @@ def download(
     *,
     storage_options: dict | None = None,
     progress: Progress | None = None,
+    bytes_progress: BytesProgress | None = None,
+    retry: Retry | None = None,
 ) -> Path:
-    """Fetch one version (default: the one LATEST names) into `<to>/<version>/`, verify it, return the folder."""
+    """Fetch one version (default: the one LATEST names) into `<to>/<version>/`, verify it, return the folder.
+
+    `progress` gets a line per file; `bytes_progress(done, total)` follows the bytes; `retry` replaces the
+    HTTP retry policy (sources.download_retry).
+    """
     say = progress or (lambda _message: None)
-    src = open_source(source, storage_options)
-    if version is None:
-        version = src.read_small("LATEST", LATEST_LIMIT).decode("utf-8", "replace").strip()
+    src = open_source(source, storage_options, retry)
+    named = version is None
+    if named:
+        try:
+            version = src.read_small("LATEST", LATEST_LIMIT).decode("utf-8", "replace").strip()
+        except FileNotFoundError as exc:
+            raise MissingVersion(f"{source} has no LATEST file; name a version with --version") from exc
         say(f"LATEST names {version}")
     if not isinstance(version, str) or not VERSION.match(version):
         raise SnapshotRefused(f"refused: {version!r} is not a snapshot version (YYYY-MM-DD.N)")
-    manifest_bytes = src.read_small(f"{version}/manifest.json", MANIFEST_LIMIT)
+    try:
+        manifest_bytes = src.read_small(f"{version}/manifest.json", MANIFEST_LIMIT)
+    except FileNotFoundError as exc:
+        which = f"LATEST names version {version}, which" if named else f"version {version}"
+        raise MissingVersion(f"{which} does not exist at {source} (no {version}/manifest.json)") from exc
     entries = parse_manifest(manifest_bytes, version)
     listed = src.listing(version)
     for name in sorted(set(listed or []) - {e.name for e in entries} - {"manifest.json"}):
         say(f"not copied: {name!r} is in the version folder but not listed in its manifest")
     folder = _version_folder(Path(to), version)
+    total, present = sum(e.size for e in entries), dict.fromkeys((e.name for e in entries), 0)
     corrupt: list[str] = []
     for entry in entries:
+
+        def moved(position: int, name: str = entry.name) -> None:
+            present[name] = position
+            if bytes_progress:
+                bytes_progress(sum(present.values()), total)
+
         try:
-            _fetch(src, version, entry, folder, say)
+            _fetch(src, version, entry, folder, say, moved)
         except CorruptFile as exc:  # keep going: the good files stay, so a retry fetches only the bad ones
             say(str(exc))
             corrupt.append(str(exc))
@@ -179,16 +217,30 @@ def run_download(
     """`openness download`: print progress, return 0 (verified), 2 (refused or corrupt) or 1 (other failure)."""
     env = os.environ if environ is None else environ
     secrets = [v for k, v in env.items() if k in {"AWS_SECRET_ACCESS_KEY", "HF_TOKEN"} and v]
+    # A byte progress bar on stderr when it is a terminal (disable=None), nothing in a log.
+    bar = tqdm(
+        total=0, unit="B", unit_scale=True, unit_divisor=1024, disable=None, file=sys.stderr, leave=False
+    )
+
+    def bytes_moved(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    def line(message: str) -> None:
+        if bar.disable:
+            print(message, flush=True)
+        else:
+            bar.write(message, file=sys.stdout)
+
     try:
         options = storage_options_from_env(env)
         secrets += [v for v in options.values() if isinstance(v, str)]
-        folder = download(
-            source,
-            Path(to),
-            version,
-            storage_options=options,
-            progress=lambda message: print(message, flush=True),
-        )
+        try:
+            folder = download(
+                source, Path(to), version, storage_options=options, progress=line, bytes_progress=bytes_moved
+            )
+        finally:
+            bar.close()  # before any message below
     except SnapshotRefused as exc:
         print(redact(str(exc), secrets), file=sys.stderr)
         return 2

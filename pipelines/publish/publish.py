@@ -1,14 +1,36 @@
-"""Publishing one snapshot version from the working warehouse, then refreshing the serving file."""
+"""Publishing one snapshot version from the working warehouse, then refreshing the serving file.
+
+The order is the commit protocol (docs/snapshots.md, "Publish order"): the version folder is renamed into
+place, `LATEST` is staged, the serving file is replaced (it names its version in `meta.serving`), and
+renaming `LATEST` into place commits. A kill or a full disk before that last rename leaves `LATEST` and the
+serving file on the previous version (a finished but unnamed version folder is kept; versions are never
+rewritten). Only a kill between the two renames leaves the serving file one version ahead; the next publish
+finds it (a complete version the serving file holds, newer than `LATEST`) and moves `LATEST` forward before
+anything else.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
 
+from pipelines.publish.cleanup import remove_stale_temporaries
 from pipelines.publish.report_html import render_report
-from pipelines.publish.snapshot import previous_snapshot, write_snapshot
+from pipelines.publish.snapshot import (
+    VERSION,
+    commit_latest,
+    previous_snapshot,
+    publish_lock,
+    read_latest,
+    set_latest,
+    stage_latest,
+    verify_snapshot,
+    version_key,
+    write_version,
+)
 from pipelines.quality.gates import GateThresholds, evaluate_gates
 from pipelines.quality.gx_run import quarantine_counts, run_all
 from pipelines.quality.ledger import Ledger
@@ -22,6 +44,11 @@ def crawl_window(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
         "SELECT min(crawl_date)::VARCHAR, max(crawl_date)::VARCHAR FROM core.crawl_runs"
     ).fetchone()
     return {"from": first, "to": last}
+
+
+# progress(event, detail): "removed" <path>, "latest-recovered" <version>, "writing" <day>,
+# "version-written" <version>, "serving" <version> (the copy starts), "served" <version>, "latest" <version>.
+Progress = Callable[[str, str], None]
 
 
 class PublishBlocked(RuntimeError):
@@ -81,15 +108,18 @@ def publish(
     documents: dict[str, str] | None = None,
     extra: dict | None = None,
     reuse_checks: bool = True,
+    progress: Progress | None = None,
 ) -> Path:
     """Check, then write a new snapshot version (named after the last crawl date) and refresh the serving file.
 
-    The suites and the gates (against the previous snapshot) run first; if any fails, and no recorded
+    What killed publishes left is settled first (`recover`), so the gates compare with what was published.
+    The suites and the gates (against the previous snapshot) run next; if any fails, and no recorded
     override covers it, nothing is written and PublishBlocked carries the report.
     """
     window = crawl_window(con)
     if window["to"] is None:
         raise RuntimeError("nothing to publish: no crawl has been recorded in this warehouse")
+    recover(wh, progress)
     checks, report = quality_gate(
         wh,
         con,
@@ -104,14 +134,86 @@ def publish(
         raise PublishBlocked(f"publishing blocked by: {', '.join(failed)}", report, checks)
     meta = {"crawl_window": window, "quarantine": quarantine_counts(con), "checks": checks, **(extra or {})}
     html = render_report(con, meta)
-    folder = write_snapshot(
+    return publish_version(
+        wh,
         con,
-        wh.snapshots,
         window["to"],
         extra=meta,
         documents={"QUALITY.md": report, "report.html": html, **(documents or {})},
+        progress=progress,
     )
-    # Copying the working file while the snapshot is written gained nothing on 2 cores (the copy competes
-    # with the Parquet encoding; docs/benchmarks.md, "The daily cycle at 300,000 models"): after it.
-    wh.publish_serving(con)
+
+
+def recover_latest(wh: Warehouse) -> str | None:
+    """Finish a publish killed between its two renames: when the serving file holds a complete, verified
+    version newer than the one `LATEST` names, point `LATEST` at it; return it (None when nothing was done)."""
+    try:
+        served = wh.serving_version()
+    except duckdb.Error:  # an unreadable serving file: nothing to finish, the publish replaces it
+        return None
+    latest = read_latest(wh.snapshots)
+    if served is None or served == latest or not VERSION.match(served):
+        return None
+    if latest is not None and VERSION.match(latest) and version_key(latest) > version_key(served):
+        return None
+    folder = wh.snapshots / served
+    if not (folder / "manifest.json").is_file():
+        return None
+    try:
+        verify_snapshot(folder)
+    except (OSError, ValueError):  # not a version to point readers at; the publish that follows replaces both
+        return None
+    set_latest(wh.snapshots, served)
+    return served
+
+
+def recover(wh: Warehouse, progress: Progress | None = None) -> None:
+    """Under the snapshots lock, remove what killed publishes left and finish one killed between its renames."""
+    with publish_lock(wh.snapshots):
+        _recover_locked(wh, progress or (lambda _event, _detail: None))
+
+
+def _recover_locked(wh: Warehouse, say: Progress) -> None:
+    for path in remove_stale_temporaries(wh):
+        say("removed", str(path))
+    recovered = recover_latest(wh)
+    if recovered:
+        say("latest-recovered", recovered)
+
+
+def publish_version(
+    wh: Warehouse,
+    con: duckdb.DuckDBPyConnection,
+    day: str,
+    *,
+    extra: dict | None = None,
+    documents: dict[str, str] | None = None,
+    progress: Progress | None = None,
+) -> Path:
+    """Write a version, replace the serving file, then move `LATEST` (the commit point); return the folder.
+
+    Holding the snapshots lock, it first removes what killed publishes left (cleanup.py) and finishes one
+    killed between its last two steps (`recover_latest`).
+    """
+    say = progress or (lambda _event, _detail: None)
+    with publish_lock(wh.snapshots):
+        _recover_locked(wh, say)
+        say("writing", day)
+        folder = write_version(con, wh.snapshots, day, extra=extra, documents=documents)
+        version = folder.name
+        say("version-written", version)
+        # Staged before the copy, so that once the serving file is replaced only a rename is left to do.
+        staged = stage_latest(wh.snapshots, version)
+        try:
+            wh.record_serving_version(con, version)
+            say("serving", version)
+            # Copying the working file while the snapshot is written gained nothing on 2 cores (the copy
+            # competes with the Parquet encoding; docs/benchmarks.md, "The daily cycle at 300,000 models").
+            wh.publish_serving(con)
+            say("served", version)
+        except BaseException:
+            staged.unlink(missing_ok=True)
+            raise
+        commit_latest(wh.snapshots, staged)
+        say("latest", version)
     return folder

@@ -2,7 +2,9 @@
 
 A snapshot is written into a hidden temporary folder next to its final place and renamed into place
 in one step, so a reader never sees half a version; a version that exists is never rewritten (a
-republish makes a new version). `LATEST` names the newest version and is replaced atomically.
+republish makes a new version). `LATEST` names the newest version and is replaced atomically: it is
+staged (written and fsynced as `.LATEST.<pid>.tmp`) before and renamed after the rest of a publish, so
+moving it needs no free space (pipelines/publish/publish.py, `publish_version`).
 Besides the Parquet files a version carries its dataset card (`README.md`), its changelog against the
 previous version (`CHANGELOG.md`) and `manifest.json`, which lists every file with its size and sha256.
 """
@@ -137,8 +139,11 @@ def rubric_version(con: duckdb.DuckDBPyConnection) -> str | None:
 
 
 @contextmanager
-def _publish_lock(snapshots: Path) -> Iterator[None]:
+def publish_lock(snapshots: Path) -> Iterator[None]:
+    """Hold the snapshots folder's lock (`.publish.lock`): one publisher at a time picks a version, cleans
+    temporary files and moves `LATEST`."""
     # Two publishers on one folder would otherwise pick the same next version.
+    snapshots.mkdir(parents=True, exist_ok=True)
     with open(snapshots / ".publish.lock", "a") as fh:
         if fcntl is not None:
             fcntl.flock(fh, fcntl.LOCK_EX)
@@ -167,6 +172,15 @@ def _write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, dic
     return files
 
 
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename in it) to disk."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _fsync_folder(folder: Path) -> None:
     # The rename must not publish files whose bytes are still only in the page cache.
     for path in [*folder.iterdir(), folder]:
@@ -185,63 +199,96 @@ def write_snapshot(
     extra: dict | None = None,
     documents: dict[str, str] | None = None,
 ) -> Path:
-    """Write every public table, the card and the changelog to a new version folder atomically; return it."""
-    snapshots.mkdir(parents=True, exist_ok=True)
-    with _publish_lock(snapshots):
-        version = next_version(snapshots, day)
-        previous = previous_version(snapshots)
-        tmp = snapshots / f".tmp-{version}-{os.getpid()}"
-        if tmp.exists():
-            shutil.rmtree(tmp)
-        tmp.mkdir()
-        final = snapshots / version
-        try:
-            tables = _write_tables(con, tmp)
-            diff = compare_snapshots(tmp, snapshots / previous if previous else None)
-            # The caller's extras (crawl window, checks, quarantine) never replace the core fields.
-            manifest = {
-                "rubric_version": rubric_version(con),
-                "crawl_window": {"from": None, "to": day},
-                **(extra or {}),
-                "format": MANIFEST_FORMAT,
-                "version": version,
-                "schema_version": SCHEMA_VERSION,
-                "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "previous_version": previous,
-                "changes": diff.summary(),
-                "tables": tables,
-            }
-            schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
-            docs = {
-                "README.md": render_dataset_card(manifest, schemas),
-                "CHANGELOG.md": render_diff(diff, version),
-                **(documents or {}),
-            }
-            for doc_name, text in docs.items():
-                if not is_safe_file_name(doc_name):
-                    raise ValueError(f"document name {doc_name!r} is not a plain file name")
-                (tmp / doc_name).write_text(text, encoding="utf-8")
-            manifest["documents"] = {
-                d: {"path": d, "sha256": sha256_file(tmp / d), "bytes": (tmp / d).stat().st_size}
-                for d in sorted(docs)
-            }
-            (tmp / "manifest.json").write_text(
-                json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n"
-            )
-            _fsync_folder(tmp)
-            os.rename(tmp, final)  # atomic on one filesystem; fails rather than overwrite an existing version
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
-        set_latest(snapshots, version)
+    """Write a new version (`write_version`) and point `LATEST` at it; return its folder."""
+    with publish_lock(snapshots):
+        final = write_version(con, snapshots, day, extra=extra, documents=documents)
+        set_latest(snapshots, final.name)
     return final
+
+
+def write_version(
+    con: duckdb.DuckDBPyConnection,
+    snapshots: Path,
+    day: str,
+    *,
+    extra: dict | None = None,
+    documents: dict[str, str] | None = None,
+) -> Path:
+    """Write every public table, the card and the changelog to a new version folder atomically; return it.
+
+    `LATEST` is not moved; the caller holds `publish_lock(snapshots)`.
+    """
+    snapshots.mkdir(parents=True, exist_ok=True)
+    version = next_version(snapshots, day)
+    previous = previous_version(snapshots)
+    tmp = snapshots / f".tmp-{version}-{os.getpid()}"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    final = snapshots / version
+    try:
+        tables = _write_tables(con, tmp)
+        diff = compare_snapshots(tmp, snapshots / previous if previous else None)
+        # The caller's extras (crawl window, checks, quarantine) never replace the core fields.
+        manifest = {
+            "rubric_version": rubric_version(con),
+            "crawl_window": {"from": None, "to": day},
+            **(extra or {}),
+            "format": MANIFEST_FORMAT,
+            "version": version,
+            "schema_version": SCHEMA_VERSION,
+            "published_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "previous_version": previous,
+            "changes": diff.summary(),
+            "tables": tables,
+        }
+        schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
+        docs = {
+            "README.md": render_dataset_card(manifest, schemas),
+            "CHANGELOG.md": render_diff(diff, version),
+            **(documents or {}),
+        }
+        for doc_name, text in docs.items():
+            if not is_safe_file_name(doc_name):
+                raise ValueError(f"document name {doc_name!r} is not a plain file name")
+            (tmp / doc_name).write_text(text, encoding="utf-8")
+        manifest["documents"] = {
+            d: {"path": d, "sha256": sha256_file(tmp / d), "bytes": (tmp / d).stat().st_size}
+            for d in sorted(docs)
+        }
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n")
+        _fsync_folder(tmp)
+        os.rename(tmp, final)  # atomic on one filesystem; fails rather than overwrite an existing version
+        fsync_dir(snapshots)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def stage_latest(snapshots: Path, version: str) -> Path:
+    """Write `.LATEST.<pid>.tmp` naming a version and flush it; `commit_latest` renames it to `LATEST`."""
+    tmp = snapshots / f".LATEST.{os.getpid()}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(version + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:  # a full disk: nothing half-written stays
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def commit_latest(snapshots: Path, staged: Path) -> None:
+    """Rename a staged `LATEST` into place (atomic, and no new bytes to write) and flush the folder."""
+    os.replace(staged, snapshots / "LATEST")
+    fsync_dir(snapshots)
 
 
 def set_latest(snapshots: Path, version: str) -> None:
     """Point `LATEST` at a version (atomic replace)."""
-    tmp = snapshots / f".LATEST.{os.getpid()}.tmp"
-    tmp.write_text(version + "\n")
-    os.replace(tmp, snapshots / "LATEST")
+    commit_latest(snapshots, stage_latest(snapshots, version))
 
 
 def manifest_entries(manifest: dict) -> list[dict]:

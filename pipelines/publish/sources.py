@@ -4,6 +4,9 @@ Every source answers the same three questions (read a small file, append a file'
 to a local `.part` file, list a version folder) so that the download logic, its checks and its resume
 behaviour are written once. Sources treat everything they read as untrusted: sizes are capped, local
 symlinks are refused, and nothing here decides where a file lands (the caller passes the `.part` path).
+Over HTTP, a connection error or a 429/5xx answer is retried with backoff (urllib3 `Retry`, honouring
+`Retry-After`, bounded: `download_retry`), and a body cut off in the middle is resumed from the bytes
+that arrived (`BODY_RETRIES` times). Each source reports how far a file has got (`Moved`), for a progress bar.
 """
 
 from __future__ import annotations
@@ -13,15 +16,51 @@ import json
 import os
 import re
 import stat
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import quote
 
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 BLOCK = 1 << 20
+# An HTTP body is read in smaller blocks: the block being read when the connection breaks is lost.
+HTTP_BLOCK = 1 << 16
 TIMEOUT = (10, 60)  # connect, read (seconds)
+RETRY_STATUSES = (429, 500, 502, 503, 504)
+BODY_RETRIES = 3  # a response body cut off in the middle: resumed from the bytes that arrived
+# moved(position): the file's bytes present in its `.part` so far (it can go back when a fetch restarts).
+Moved = Callable[[int], None]
+
+
+def download_retry(backoff_factor: float = 0.5) -> Retry:
+    """The HTTP retry policy of downloads: 5 retries of a GET on connection errors and 429/5xx answers,
+    waiting `Retry-After` (at most 60 s) or backing off 0, 1, 2, 4, 8 s (with the default factor)."""
+    return Retry(
+        total=5,
+        connect=5,
+        read=5,
+        status=5,
+        other=0,
+        allowed_methods=frozenset({"GET"}),
+        status_forcelist=RETRY_STATUSES,
+        backoff_factor=backoff_factor,
+        backoff_max=30,
+        respect_retry_after_header=True,
+        retry_after_max=60,
+        raise_on_status=False,  # the last answer is returned, so the error names its status
+    )
+
+
+def retrying_session(retry: Retry | None = None) -> requests.Session:
+    """A requests session whose HTTP(S) adapter retries with `retry` (default: `download_retry()`)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry or download_retry())
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
 
 
 class SnapshotRefused(ValueError):
@@ -34,25 +73,29 @@ class SnapshotSource(Protocol):
     def read_small(self, rel: str, limit: int) -> bytes:
         """The whole file at `rel` (e.g. `LATEST`), refusing one larger than `limit` bytes."""
 
-    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
-        """Append the bytes of `rel` from `offset` to `part` (at most `limit` in all); return the offset used."""
+    def fetch(self, rel: str, part: Path, offset: int, limit: int, moved: Moved | None = None) -> int:
+        """Append the bytes of `rel` from `offset` to `part` (at most `limit` in all); return the offset used.
+        `moved` is told the bytes present after each block."""
 
     def listing(self, version: str) -> list[str] | None:
         """Names in a version folder, or None when the source cannot list (HTTP)."""
 
 
-def _append(part: Path, offset: int, chunks: Iterable[bytes], limit: int) -> None:
+def _append(part: Path, offset: int, chunks: Iterable[bytes], limit: int, moved: Moved | None = None) -> None:
     # Truncating to `offset` drops whatever a restart must not keep; at most limit + 1 bytes are stored,
     # enough for the size check to see that the source sent too much.
+    tell = moved or (lambda _position: None)
     with open(part, "r+b" if part.exists() else "wb") as out:
         out.truncate(offset)
         out.seek(offset)
+        tell(offset)
         budget = limit + 1 - offset
         for chunk in chunks:
             if budget <= 0:
                 break
             out.write(chunk[:budget])
             budget -= len(chunk)
+            tell(out.tell())
 
 
 class LocalSource:
@@ -87,11 +130,11 @@ class LocalSource:
             raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
         return data
 
-    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
+    def fetch(self, rel: str, part: Path, offset: int, limit: int, moved: Moved | None = None) -> int:
         """Append the bytes of `rel` from `offset` to `part`; return the offset used."""
         with self._open(rel) as fh:
             fh.seek(offset)
-            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit)
+            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit, moved)
         return offset
 
     def listing(self, version: str) -> list[str] | None:
@@ -102,9 +145,11 @@ class LocalSource:
 class HttpSource:
     """Files served at `<base>/LATEST` and `<base>/<version>/<file>` over HTTP(S)."""
 
-    def __init__(self, base: str, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, base: str, session: requests.Session | None = None, retry: Retry | None = None
+    ) -> None:
         self.base = base.rstrip("/")
-        self.session = session or requests.Session()
+        self.session = session or retrying_session(retry)
 
     def _url(self, rel: str) -> str:
         return f"{self.base}/{quote(rel)}"
@@ -127,8 +172,32 @@ class HttpSource:
                     raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
         return data
 
-    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
-        """Append from `offset` with a Range request; restart from 0 when the server ignores the range."""
+    def fetch(self, rel: str, part: Path, offset: int, limit: int, moved: Moved | None = None) -> int:
+        """Append from `offset` with a Range request; restart from 0 when the server ignores the range. A body
+        cut off in the middle is asked for again from the bytes that arrived (`BODY_RETRIES` times)."""
+        first = offset
+        for attempt in range(BODY_RETRIES + 1):
+            arrived = [offset]  # the bytes present once this attempt's body started to arrive
+
+            def track(position: int, arrived: list[int] = arrived) -> None:
+                arrived[0] = position
+                if moved:
+                    moved(position)
+
+            try:
+                used = self._fetch_once(rel, part, offset, limit, track)
+                return first if attempt else used
+            except requests.exceptions.ChunkedEncodingError:  # the body broke after the answer began
+                if attempt == BODY_RETRIES:
+                    raise
+            except requests.exceptions.ConnectionError:
+                # A read that timed out in the body; a connection that failed was retried by urllib3 already.
+                if attempt == BODY_RETRIES or arrived[0] <= offset:
+                    raise
+            offset = min(arrived[0], limit)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _fetch_once(self, rel: str, part: Path, offset: int, limit: int, moved: Moved | None) -> int:
         headers = {"Range": f"bytes={offset}-"} if offset else {}
         response = self._get(rel, headers)
         if offset and response.status_code == 416:  # the range is past the end: the .part is stale
@@ -141,7 +210,7 @@ class HttpSource:
                 and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")
             ):
                 offset = 0  # the server sent the whole file (200) or another range: start over
-            _append(part, offset, response.iter_content(BLOCK), limit)
+            _append(part, offset, response.iter_content(HTTP_BLOCK), limit, moved)
         return offset
 
     def listing(self, version: str) -> list[str] | None:
@@ -171,11 +240,11 @@ class FsspecSource:
             raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
         return self.fs.cat_file(path)
 
-    def fetch(self, rel: str, part: Path, offset: int, limit: int) -> int:
+    def fetch(self, rel: str, part: Path, offset: int, limit: int, moved: Moved | None = None) -> int:
         """Append the bytes of `rel` from `offset` (ranged reads) to `part`; return the offset used."""
         with self.fs.open(self._path(rel), "rb") as fh:
             fh.seek(offset)
-            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit)
+            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit, moved)
         return offset
 
     def listing(self, version: str) -> list[str] | None:
@@ -184,10 +253,12 @@ class FsspecSource:
         return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self._path(version), detail=False))
 
 
-def open_source(source: str, storage_options: dict | None = None) -> SnapshotSource:
-    """The reader for a snapshots folder path, an http(s) base URL, or an fsspec URL."""
+def open_source(
+    source: str, storage_options: dict | None = None, retry: Retry | None = None
+) -> SnapshotSource:
+    """The reader for a snapshots folder path, an http(s) base URL (retrying with `retry`), or an fsspec URL."""
     if source.startswith(("http://", "https://")):
-        return HttpSource(source)
+        return HttpSource(source, retry=retry)
     if source.startswith("file://"):
         return LocalSource(Path(source.removeprefix("file://")))
     if "://" in source:

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.publish.cleanup import dead_writers_files, remove
 from pipelines.publish.snapshot import (
     VERSION,
     is_safe_file_name,
@@ -65,6 +66,7 @@ def _refuse(version: str, where: str) -> VersionExists:
 
 def _to_local(folder: Path, version: str, names: list[str], root: Path, say: Progress) -> str:
     root.mkdir(parents=True, exist_ok=True)
+    remove(dead_writers_files(root))  # what a killed copy left: it would fill the disk, and no reader uses it
     final = root / version
     if final.exists():
         if (final / "manifest.json").read_bytes() != (folder / "manifest.json").read_bytes():

@@ -2,7 +2,8 @@
 
 DuckDB allows one writing process per file and a reader blocks a writer, so users never open the
 working file: after each successful build the working file is copied and atomically renamed to
-`openness.duckdb`, which users open read-only (an open session keeps the version it opened).
+`openness.duckdb`, which users open read-only (an open session keeps the version it opened). The serving
+file names the snapshot version it holds in `meta.serving` (`Warehouse.serving_version`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,10 @@ from pipelines.storage.raw import RawStore
 # path in a source checkout, an editable install and an installed wheel.
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 SCHEMA_VERSION = 1
+SERVING_TMP_PREFIX = ".openness.duckdb."  # + "<pid>.tmp": a serving copy being written
+# One row: the snapshot version whose tables the serving file holds (written before the copy).
+SERVING_DDL = """CREATE TABLE IF NOT EXISTS meta.serving (
+    snapshot_version VARCHAR NOT NULL, published_at TIMESTAMPTZ NOT NULL)"""
 
 
 def sql_text(relative: str) -> str:
@@ -56,15 +61,56 @@ class Warehouse:
         finally:
             con.close()
 
-    def publish_serving(self, con: duckdb.DuckDBPyConnection) -> Path:
-        """Checkpoint the working file and copy it to the serving file by an atomic rename."""
-        tmp = self.root / f".openness.duckdb.{os.getpid()}.tmp"
-        con.execute("CHECKPOINT")
-        shutil.copyfile(self.work_db, tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.serving_db)
+    def publish_serving(self, con: duckdb.DuckDBPyConnection, version: str | None = None) -> Path:
+        """Checkpoint the working file and copy it to the serving file by an atomic rename.
+
+        With a snapshot `version`, `meta.serving` names it first, so the copy says which version it holds.
+        A failed copy (a full disk) removes its partial `.openness.duckdb.<pid>.tmp` and leaves the serving
+        file as it was; one left by a killed process is removed by the next publish
+        (pipelines/publish/cleanup.py).
+        """
+        if version is not None:
+            self.record_serving_version(con, version)
+        con.execute("CHECKPOINT")  # writes nothing when `record_serving_version` has just checkpointed
+        tmp = self.root / f"{SERVING_TMP_PREFIX}{os.getpid()}.tmp"
+        try:
+            shutil.copyfile(self.work_db, tmp)
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.serving_db)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(self.root)  # the rename is on disk before anything that follows it (LATEST)
         return self.serving_db
+
+    def record_serving_version(self, con: duckdb.DuckDBPyConnection, version: str) -> None:
+        """Name the snapshot version in the working file's `meta.serving` and checkpoint, before a copy."""
+        with transaction(con):
+            con.execute("CREATE SCHEMA IF NOT EXISTS meta")
+            con.execute(SERVING_DDL)
+            con.execute("DELETE FROM meta.serving")
+            con.execute("INSERT INTO meta.serving VALUES (?, now())", [version])
+        con.execute("CHECKPOINT")
+
+    def serving_version(self) -> str | None:
+        """The snapshot version the serving file holds (`meta.serving`), None without one."""
+        if not self.serving_db.is_file():
+            return None
+        with duckdb.connect(str(self.serving_db), read_only=True) as con:
+            try:
+                row = con.execute("SELECT snapshot_version FROM meta.serving").fetchone()
+            except duckdb.CatalogException:  # a serving file published before versions were recorded
+                return None
+        return row[0] if row else None
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager

@@ -30,6 +30,8 @@ def papers_settings(hub: HubSettings, arxiv_url: str, **overrides: object) -> Pa
         "arxiv_min_interval": 0.0,
         "hub_endpoint": hub.endpoint,
         "hub_min_interval": 1.0 if hub.rate_limit else 0.0,
+        "hub_token": hub.token,
+        "hub_rate_limit": hub.rate_limit,
         "replay": hub.replay,
         "authors": hub.authors,
     }

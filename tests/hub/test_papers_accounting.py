@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
 from datetime import UTC, datetime
 
+import polars as pl
+
 from pipelines.hub.step import run_crawl
+from pipelines.hub_transport import HTTP, install
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from pipelines.papers.step import run_papers_step
 from pipelines.runner import run_step
@@ -42,3 +47,32 @@ def test_papers_step_accounts_for_every_request_at_the_mirror(tmp_path):
     assert n429 == sum(r["fault"].startswith("429") for r in faulted)
     assert n5xx == sum(r["fault"].startswith("5") for r in faulted)
     assert retries >= n429 + n5xx > 0 and size > 0
+
+
+def test_hub_paper_pages_send_the_token_under_the_hub_limiter_and_never_store_it(tmp_path):
+    """The paper pages are Hub requests: the token goes with them, the Hub's `api` limiter counts them."""
+    canary = f"hf_canary{secrets.token_hex(12)}"
+    fingerprint = hashlib.sha256(canary.encode()).hexdigest()[:16]
+    wh = Warehouse(tmp_path / "wh")
+    try:
+        with MirrorServer(SAMPLE) as srv:
+            conf = settings(srv.url, authors=("mistralai",), token=canary)
+            run_crawl(wh, conf, DAY, now=NOW)
+            srv.reset_log()
+            paced = papers_settings(conf, srv.arxiv_url, hub_rate_limit=True, hub_min_interval=0.0)
+            assert canary not in repr(paced)
+            result = run_papers_step(wh, paced, DAY)
+            log = list(srv.requests)
+        limiter = HTTP.limiters.get("api")  # the Hub's `api` limiter the step installed
+        in_window = limiter.used() if limiter is not None else 0
+    finally:
+        install(None)  # no quota left for the next test
+    hub_papers = [r for r in log if "/api/papers/" in r["path"]]
+    assert result["due"] > 0 and len(hub_papers) == result["due"]
+    assert {r["token"] for r in hub_papers} == {fingerprint}
+    assert {r["token"] for r in log if r["bucket"] == "arxiv"} == {None}  # arXiv never gets the Hub token
+    assert in_window == len(hub_papers)
+    # Never stored: not in any file, nor inside a Parquet file's (compressed) columns.
+    assert [p for p in tmp_path.rglob("*") if p.is_file() and canary.encode() in p.read_bytes()] == []
+    for path in tmp_path.rglob("*.parquet"):
+        assert canary not in str(pl.read_parquet(path).rows()), path

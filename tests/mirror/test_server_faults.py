@@ -184,7 +184,7 @@ def test_control_endpoints(srv: MirrorServer) -> None:
     assert health.status_code == 200 and health.json()["repos"] == {"models": 17, "datasets": 2}
     log = httpx2.get(f"{srv.url}/_mirror/log").json()  # never logged
     assert [(e["path"], e["fault"]) for e in log] == [("/api/models", "5xx")]
-    assert set(log[0]) == {"method", "path", "query", "status", "bucket", "ts", "fault"}
+    assert set(log[0]) == {"method", "path", "query", "status", "bucket", "ts", "fault", "token"}
     assert httpx2.post(f"{srv.url}/_mirror/faults", content=b"null").json() is None and srv.faults is None
     assert httpx2.get(f"{srv.url}/api/models").status_code == 200
     assert httpx2.post(f"{srv.url}/_mirror/log/reset").json() == {"ok": True} and srv.requests == []

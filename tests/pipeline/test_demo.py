@@ -10,6 +10,7 @@ import pytest
 
 from assets.partitions import CRAWL_SHARDS
 from pipelines.publish.snapshot import sha256_file, verify_snapshot
+from pipelines.storage.warehouse import Warehouse
 from tests.small_mirror import SMALL_REPOS
 
 pytestmark = pytest.mark.slow
@@ -35,6 +36,8 @@ def test_demo_snapshot_checksums_match(small_demo, tmp_path):
     snapshots = base / "wh" / "snapshots"
     version = (snapshots / "LATEST").read_text().strip()
     manifest = verify_snapshot(snapshots / version)
+    assert Warehouse(base / "wh").serving_version() == version  # the serving file holds what LATEST names
+    assert not [p.name for p in snapshots.iterdir() if p.name.startswith(".") and p.name != ".publish.lock"]
     assert manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
     for entry in manifest["tables"].values():
         assert sha256_file(snapshots / version / entry["path"]) == entry["sha256"]

@@ -13,6 +13,7 @@ from pipelines.hub.step import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
 from pipelines.publish.publish import publish
+from pipelines.publish.snapshot import read_latest
 from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
@@ -39,7 +40,9 @@ def _cycle(wh: Warehouse, mirror, day: str) -> None:
         run_step("revisions", wh, con, full=True)
         run_step("releases", wh, con, full=True)
         run_step("crawl_runs", wh, con, full=True)
-        publish(wh, con)
+        folder = publish(wh, con)
+    # LATEST and the serving file name the same version (meta.serving).
+    assert read_latest(wh.snapshots) == wh.serving_version() == folder.name
 
 
 def test_open_session_keeps_its_version_while_a_run_publishes(tmp_path):

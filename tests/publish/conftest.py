@@ -60,7 +60,11 @@ def warehouse(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 class RangeHandler(SimpleHTTPRequestHandler):
-    """Serves a folder, records every GET with its Range header, and honours `bytes=N-` when enabled."""
+    """Serves a folder, records every GET with its Range header, and honours `bytes=N-` when enabled.
+
+    `server.faults[path]` lists what the next GETs of that path get instead of the file, in turn: a status
+    (with its headers), or "cut": the file's headers and only half its bytes, then the connection closes.
+    """
 
     def log_message(self, *args: object) -> None:  # the test reads server.log instead of stderr
         pass
@@ -70,6 +74,9 @@ class RangeHandler(SimpleHTTPRequestHandler):
         self.server.log.append((self.path, rng))
         match = re.fullmatch(r"bytes=(\d+)-", rng or "")
         path = Path(self.translate_path(self.path))
+        planned = self.server.faults.get(self.path)
+        if planned:
+            return self._fault(planned.pop(0), path)
         if not (self.server.ranges and match and path.is_file()):
             return super().do_GET()
         data, start = path.read_bytes(), int(match[1])
@@ -85,15 +92,31 @@ class RangeHandler(SimpleHTTPRequestHandler):
         self.wfile.write(data[start:])
         return None
 
+    def _fault(self, fault: tuple[int, dict[str, str]] | str, path: Path) -> None:
+        if fault == "cut":
+            data = path.read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        status, headers = fault
+        self.send_response(status)
+        for name, value in {**headers, "Content-Length": "0"}.items():
+            self.send_header(name, value)
+        self.end_headers()
+
 
 @pytest.fixture
 def http_server():
-    """Start servers on 127.0.0.1: `serve(folder, ranges=True)` -> (base URL, server with .log)."""
+    """Start servers on 127.0.0.1: `serve(folder, ranges=True)` -> (base URL, server with .log, .faults)."""
     servers = []
 
     def serve(folder: Path, ranges: bool = True) -> tuple[str, ThreadingHTTPServer]:
         server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(RangeHandler, directory=str(folder)))
-        server.log, server.ranges = [], ranges
+        server.log, server.ranges, server.faults = [], ranges, {}
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}", server

@@ -5,14 +5,21 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
+import requests
 
 from pipelines.publish.download import CorruptFile, SnapshotRefused, download, run_download
 from pipelines.publish.snapshot import sha256_file, write_snapshot
+from pipelines.publish.sources import download_retry
+from tests.conftest import ROOT
 
 VERSION = "2024-03-01.1"
+RUN = {"cwd": ROOT, "capture_output": True, "text": True, "timeout": 60}
 
 
 @pytest.fixture
@@ -172,3 +179,75 @@ def test_a_stale_part_that_does_not_verify_is_fetched_again_from_the_start(serve
     assert (target / "releases.parquet").read_bytes() == whole
     assert "releases.parquet: resumed file does not verify, fetching it again from the start" in messages
     assert (f"/{VERSION}/releases.parquet", None) in server.log
+
+
+def gets(server, path: str) -> list[str | None]:
+    """The Range headers of the GETs of one path, in order."""
+    return [rng for logged, rng in server.log if logged == path]
+
+
+def test_a_503_is_retried_after_its_retry_after_and_the_bytes_are_reported(served, tmp_path, http_server):
+    base, server = http_server(served)
+    path = f"/{VERSION}/releases.parquet"
+    server.faults[path] = [(503, {"Retry-After": "1"})]
+    moved = []
+    started = time.monotonic()
+
+    folder = download(base, tmp_path / "got", bytes_progress=lambda done, total: moved.append((done, total)))
+
+    assert time.monotonic() - started >= 1.0  # waited as the server asked
+    assert gets(server, path) == [None, None]  # one 503, one success
+    assert files_of(folder) == files_of(served / VERSION)
+    total = sum(p.stat().st_size for p in (served / VERSION).iterdir() if p.name != "manifest.json")
+    assert moved[-1] == (total, total)
+    assert all(0 <= done <= total for done, _ in moved) and len(moved) > len(files_of(folder))
+
+
+def test_a_persistent_503_costs_a_bounded_number_of_requests(served, tmp_path, http_server):
+    base, server = http_server(served)
+    path = f"/{VERSION}/releases.parquet"
+    server.faults[path] = [(503, {})] * 20
+
+    with pytest.raises(requests.HTTPError, match="503"):
+        download(base, tmp_path / "got", retry=download_retry(backoff_factor=0))
+
+    assert len(gets(server, path)) == 6  # the request and its 5 retries
+    assert not (tmp_path / "got" / VERSION / "releases.parquet").exists()
+
+
+def test_a_body_cut_off_in_the_middle_is_resumed_from_the_bytes_that_arrived(
+    warehouse, tmp_path, http_server
+):
+    snapshots = tmp_path / "served"
+    big = "".join(f"line {i} of a long document\n" for i in range(12_000))  # ~300 KB: several read blocks
+    write_snapshot(warehouse, snapshots, "2024-03-01", documents={"NOTES.md": big})
+    base, server = http_server(snapshots)
+    path = f"/{VERSION}/NOTES.md"
+    server.faults[path] = ["cut"]  # half the bytes, then the connection closes
+
+    folder = download(base, tmp_path / "got")
+
+    assert (folder / "NOTES.md").read_text() == big
+    first, second = gets(server, path)
+    resumed = int(second.removeprefix("bytes=").removesuffix("-"))
+    assert first is None and 0 < resumed <= len(big) // 2  # asked for the rest only
+
+
+def test_a_latest_naming_a_missing_version_is_one_clear_line(served, tmp_path):
+    (served / "LATEST").write_text("2024-02-30.7\n")
+    cli = [sys.executable, "-m", "assets.cli", "download"]
+    missing = subprocess.run([*cli, str(served), "--to", str(tmp_path / "got")], **RUN)
+    named = subprocess.run(
+        [*cli, str(served), "--version", "2099-01-01.1", "--to", str(tmp_path / "got")], **RUN
+    )
+    (served / "LATEST").unlink()
+    absent = subprocess.run([*cli, str(served), "--to", str(tmp_path / "got")], **RUN)
+
+    for run, says in (
+        (missing, "LATEST names version 2024-02-30.7, which does not exist at "),
+        (named, "version 2099-01-01.1 does not exist at "),
+        (absent, "has no LATEST file; name a version with --version"),
+    ):
+        assert run.returncode == 1
+        assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
+        assert run.stderr.startswith("download failed: ") and says in run.stderr

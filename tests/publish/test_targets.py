@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import threading
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +20,7 @@ from pipelines.publish.targets import VersionExists, publish_to
 from tests.publish.conftest import add_release
 
 WINDOW = {"crawl_window": {"from": "2024-03-01", "to": "2024-03-01"}}
+OUT = {"capture_output": True, "text": True, "check": True}
 
 
 def snapshot(con, root: Path, day: str = "2024-03-01") -> Path:
@@ -50,7 +53,12 @@ def test_local_target_copies_then_points_latest_and_refuses_a_different_same_ver
     assert (mirror / "LATEST").read_text().strip() == folder.name
     assert events[-2:] == [("version-complete", folder.name), ("latest", folder.name)]
 
+    # A copy killed earlier left its hidden folder and staged LATEST (its process is gone): they are removed.
+    dead = int(subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], **OUT).stdout)
+    (mirror / f".tmp-2024-02-01.1-{dead}").mkdir()
+    (mirror / f".LATEST.{dead}.tmp").write_text("2024-02-01.1\n")
     publish_to(folder, str(mirror))  # the same version again: nothing to do
+    assert sorted(p.name for p in mirror.iterdir()) == ["2024-03-01.1", "LATEST"]
     add_release(warehouse, "other/model", "2024-03-01")
     different = snapshot(warehouse, tmp_path / "b")  # also 2024-03-01.1, other bytes
     with pytest.raises(VersionExists, match="immutable"):

@@ -1,0 +1,90 @@
+"""The temporary files a killed publish leaves, found and removed by the next publish.
+
+A publish writes a version into `snapshots/.tmp-<version>-<pid>/`, stages `snapshots/.LATEST.<pid>.tmp` and
+copies the serving file to `.openness.duckdb.<pid>.tmp`; each is renamed into place or deleted when it
+fails, but a SIGKILL (or a power cut) leaves it behind, and a partial database copy is as large as the
+database. The next publish removes them while it holds the snapshots lock, so no publisher of this folder
+is running; a file whose writer (the pid in its name) is still alive on this machine is kept all the
+same, since a local copy to a target (pipelines/publish/targets.py) does not take the lock; that copy
+removes its own dead writers' folders in the target root (`dead_writers_files`). A folder
+named like a version without a `manifest.json` is not a version (the publisher never makes one: it
+renames complete folders into place); unless `LATEST` names it, it is removed too. Complete versions are
+never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+from pipelines.publish.snapshot import VERSION, read_latest
+from pipelines.storage.warehouse import SERVING_TMP_PREFIX, Warehouse
+
+SNAPSHOT_TMP = re.compile(r"^\.tmp-\d{4}-\d{2}-\d{2}\.\d+-(\d+)$")
+LATEST_TMP = re.compile(r"^\.LATEST\.(\d+)\.tmp$")
+SERVING_TMP = re.compile(rf"^{re.escape(SERVING_TMP_PREFIX)}(\d+)\.tmp$")
+
+
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    except OverflowError:  # not a pid at all
+        return False
+    return True
+
+
+def _owned_by_dead(folder: Path, pattern: re.Pattern[str]) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        match = pattern.match(path.name)
+        if match and not process_alive(int(match[1])):
+            found.append(path)
+    return found
+
+
+def dead_writers_files(root: Path) -> list[Path]:
+    """In a snapshots root: the partial version folders and staged LATESTs whose writer is gone."""
+    return _owned_by_dead(root, SNAPSHOT_TMP) + _owned_by_dead(root, LATEST_TMP)
+
+
+def stale_temporaries(wh: Warehouse) -> list[Path]:
+    """The leftovers of killed publishes in a warehouse: partial copies, staged LATESTs, partial versions."""
+    found = _owned_by_dead(wh.root, SERVING_TMP) + dead_writers_files(wh.snapshots)
+    if wh.snapshots.is_dir():
+        latest = read_latest(wh.snapshots)
+        found += [
+            p
+            for p in wh.snapshots.iterdir()
+            if VERSION.match(p.name)
+            and p.is_dir()
+            and not p.is_symlink()
+            and not (p / "manifest.json").is_file()
+            and p.name != latest
+        ]
+    return sorted(found)
+
+
+def remove_stale_temporaries(wh: Warehouse) -> list[Path]:
+    """Remove `stale_temporaries(wh)` (call it holding the snapshots lock); return what was removed."""
+    return remove(stale_temporaries(wh))
+
+
+def remove(paths: list[Path]) -> list[Path]:
+    """Remove these files and folders (a link is removed, never followed); return them."""
+    for path in paths:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    return paths
