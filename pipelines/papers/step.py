@@ -21,13 +21,15 @@ from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import SessionCounter
 
 # Substrings one of which every README citing a paper holds, in one of their cases: `xiv` (an arXiv link
-# or an `arxiv:` key) or `co/` (a `huggingface.co/papers/` link). A byte test, exact for what the card
+# or an `arxiv:` key) or `co/p` (a `huggingface.co/papers/` link). A byte test, exact for what the card
 # parser finds (it ignores case), that leaves out most READMEs before any is decoded.
-_MENTIONS = [
-    "".join(c.upper() if (n >> i) & 1 else c for i, c in enumerate(word)).encode("ascii")
-    for word in ("xiv", "co/")
-    for n in range(2 ** sum(c.isalpha() for c in word))
-]
+_MENTIONS = sorted(
+    {
+        "".join(c.upper() if (n >> i) & 1 else c for i, c in enumerate(word)).encode("ascii")
+        for word in ("xiv", "co/p")
+        for n in range(2 ** len(word))
+    }
+)
 
 
 def card_cited_ids(raw: RawStore) -> set[str]:
