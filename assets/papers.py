@@ -1,8 +1,8 @@
 """The papers source on the Dagster side: its resource, its pool and its raw asset (logic in pipelines.papers).
 
-The papers step follows the Hub crawl of the same date: it reads the `arxiv:` tags of the Hub's captures,
-asks the Hub papers API at the Hub's endpoint, and its crawl account names the Hub crawl's scope; so its
-asset takes the Hub resource besides its own.
+The papers step follows the Hub crawl of the same date: it reads the `arxiv:` tags and the READMEs' paper
+links of the Hub's captures, asks the Hub papers API at the Hub's endpoint, and its crawl account names
+the Hub crawl's scope; so its asset takes the Hub resource besides its own.
 """
 
 import dagster as dg
@@ -52,7 +52,7 @@ class PapersResource(dg.ConfigurableResource):
     retry_policy=CRAWL_RETRY,
     kinds={"parquet"},
     description="One row per arXiv API answer (batches of up to 100 ids, one request every 3 s) and per Hub "
-    "paper page, for the papers the cards cite (`arxiv:` tags) that were never fetched or are a month old.",
+    "paper page, for the papers the cards cite (`arxiv:` tags, card links) that were never fetched or are a month old.",
 )
 def papers_raw(
     context: dg.AssetExecutionContext, warehouse: WarehouseResource, hub: HubResource, papers: PapersResource

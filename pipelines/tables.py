@@ -60,7 +60,8 @@ COMMON_COLUMNS: dict[str, str] = {
     "revision": "Commit sha (40 hex) of the repository revision.",
     "observed_at": "When the crawl first captured this row (UTC).",
     "license_id": "Resolved licence: SPDX id where one exists, else the Hub licence id.",
-    "license_raw": "Licence exactly as declared in the card's `license` field (a list is joined with ',').",
+    "license_raw": "Licence exactly as declared in the card's `license` field (a list is joined with ','; a "
+    "mapping is kept as compact JSON and flagged `licence_not_text` in quarantine).",
     "license_name": "The card's `license_name` (set when `license` is `other`).",
     "license_family": "Licence family: osi-permissive, osi-copyleft, open-data, responsible-ai, community, "
     "non-commercial, proprietary or unknown.",
@@ -112,8 +113,10 @@ TABLES: tuple[Table, ...] = (
             "files": "File paths in the revision (the siblings' rfilename).",
             "has_weights": "Whether the revision contains model weight files.",
             "weight_formats": "Weight file formats: safetensors, pytorch, gguf, onnx, tensorflow, flax or other.",
-            "datasets": "Training datasets named by the card (`datasets` field and `dataset:*` tags).",
-            "arxiv_ids": "arXiv papers cited (`arxiv:*` tags, arXiv and Hub paper links in the card).",
+            "datasets": "Training datasets named by the card (`datasets` field and `dataset:*` tags); a name "
+            "that is not a dataset id is kept and flagged `invalid_dataset_id` in quarantine.",
+            "arxiv_ids": "arXiv papers cited (`arxiv:*` tags, arXiv and Hub paper links in the card), without "
+            "version; a tag or link that is not an arXiv id is left out and flagged `invalid_arxiv_id`.",
             "code_urls": "Code repositories linked from the card (github.com, gitlab.com).",
             "tags": "All Hub tags of the revision.",
             "card_sha256": "sha256 of the raw card: its content address in the raw layer (null if none).",
@@ -124,11 +127,14 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "core.quarantine",
-        "One row per raw capture that could not be parsed: its source, reference, reason and detail.",
+        "One row per raw capture that could not be parsed, or per data defect of a stored revision (a "
+        "mistyped arXiv id, a mapping as licence, a self or circular base model): its source, reference, "
+        "reason and detail.",
         key=("source", "reference"),
         step="revisions",
         reads=_HUB,
-        detail="Nothing is dropped silently: every reason is listed in docs/quality.md.",
+        detail="Nothing is dropped silently: every reason is listed in docs/quality.md, which also says which "
+        "defects are flagged here while the rest publishes and which block.",
     ),
     Table(
         "core.releases",
@@ -241,7 +247,8 @@ TABLES: tuple[Table, ...] = (
             "is_peer_reviewed": "Whether a journal reference or DOI shows the paper was published after review.",
             "paper_kind": "peer_reviewed or preprint.",
             "fetched_at": "When arXiv was asked for the paper (UTC).",
-            "status": "Outcome of the lookup: found, not_found or invalid.",
+            "status": "Outcome of the lookup: found, not_found, invalid or error (arXiv was asked and gave no "
+            "usable answer yet; asked again on the next crawl).",
         },
     ),
     Table(

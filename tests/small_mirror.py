@@ -29,7 +29,7 @@ def _info(
 ) -> dict:
     tags = ["transformers", pipeline_tag]
     lic = meta.get("license")
-    if lic:
+    if isinstance(lic, str):  # the Hub makes no licence tag of a mapping
         tags.append(f"license:{lic}")
     tags += [f"dataset:{d}" for d in meta.get("datasets", [])]
     if meta.get("base_model"):
@@ -97,12 +97,53 @@ SMALL_REPOS: dict[str, list[tuple[str, dict, list[str], object]]] = {
 }
 
 
-def make_small_mirror(root: Path) -> Path:
-    """Write the small mirror to `root` and return it."""
+# Repos whose cards hold data defects confined to them (docs/quality.md, "Data defects and pipeline
+# invariants"): repo id -> (date, card metadata, card body). PAPER_IN_MIRROR is the only paper the
+# mirror's arXiv has; the cards cite it by a link only (no `arxiv:` tag), cite a paper arXiv does not
+# have, mistype an id (six digits), declare a mapping as licence, a `..` dataset and themselves as base,
+# and two name each other as base model.
+PAPER_IN_MIRROR = "2306.03845"
+PAPER_NOT_IN_MIRROR = "2401.99999"
+DEFECT_REPOS: dict[str, tuple[str, dict, str]] = {
+    "gamma/untagged-link": (
+        "2024-03-04T10:00:00.000Z",
+        {"license": "apache-2.0"},
+        f"Paper: https://arxiv.org/abs/{PAPER_IN_MIRROR}v2 (also arxiv.org/abs/2306.038451, a typo).",
+    ),
+    "gamma/missing-paper": (
+        "2024-03-04T11:00:00.000Z",
+        {"license": "mit"},
+        f"Paper: [here](https://huggingface.co/papers/{PAPER_NOT_IN_MIRROR}).",
+    ),
+    "gamma/odd-card": (
+        "2024-03-05T09:00:00.000Z",
+        {
+            "license": {"name": "custom", "url": "https://example.org/licence"},
+            "datasets": ["acme/../secrets"],
+            "base_model": "gamma/odd-card",
+        },
+        "No paper.",
+    ),
+    "gamma/loop-a": ("2024-03-05T10:00:00.000Z", {"license": "mit", "base_model": "gamma/loop-b"}, ""),
+    "gamma/loop-b": ("2024-03-05T11:00:00.000Z", {"license": "mit", "base_model": "gamma/loop-a"}, ""),
+}
+
+
+def make_small_mirror(root: Path, *, defects: bool = False) -> Path:
+    """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper."""
     writer = MirrorWriter(root, title="test mirror", sources=["made by tests/small_mirror.py"])
-    for repo_id, history in SMALL_REPOS.items():
+    cards = {
+        repo_id: [(d, meta, files, gated, None) for d, meta, files, gated in history]
+        for repo_id, history in SMALL_REPOS.items()
+    }
+    if defects:
+        for repo_id, (date, meta, body) in DEFECT_REPOS.items():
+            cards[repo_id] = [(date, meta, ["README.md", "model.safetensors"], False, body)]
+        sample = Path(__file__).resolve().parents[1] / "pipelines" / "mirror" / "sample" / "papers" / "arxiv"
+        writer.add_paper(PAPER_IN_MIRROR, (sample / f"{PAPER_IN_MIRROR}.xml").read_text(encoding="utf-8"))
+    for repo_id, history in cards.items():
         created = history[0][0]
-        for date, meta, files, gated in history:
+        for date, meta, files, gated, text in history:
             commit = Commit(
                 id=_sha(repo_id, date), date=date, title=f"Update card {date[:10]}", authors=["tester"]
             )
@@ -110,6 +151,8 @@ def make_small_mirror(root: Path) -> Path:
             body = (
                 f"# {repo_id}\n\nA test model card.\n\n## Training\n\nSee https://github.com/acme/trainer ."
             )
+            if text:
+                body += "\n\n" + text
             writer.add_revision("models", repo_id, commit, info, files={"README.md": _card(meta, body)})
     writer.finish()
     return root

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import datetime as dt
 import hashlib
 import math
@@ -12,10 +11,8 @@ from typing import Any
 
 import yaml
 
+from pipelines.card_text import MAX_CARD_BYTES, REGEX_YAML_BLOCK, card_arxiv_ids, decode_readme
 from pipelines.code_links import find_code_urls
-
-# huggingface_hub 2.4.0 repocard.REGEX_YAML_BLOCK, verbatim, so we find the same front matter as the Hub.
-REGEX_YAML_BLOCK = re.compile(r"^(\s*---(?:\r\n|\r|\n))([\S\s]*?)((?:\r\n|\r|\n)---[ \t]*(\r\n|\n|$))")
 
 # Limits that make a hostile front matter cheap to refuse (billion laughs, deep nesting, huge blocks).
 MAX_YAML_CHARS = 1_000_000
@@ -27,12 +24,6 @@ MAX_METADATA_NODES = 100_000
 
 _SafeBase: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-_ARXIV_ID = r"(\d{4}\.\d{4,5}|[a-z][a-z\-]*(?:\.[A-Z]{2})?/\d{7})"
-_ARXIV_LINK = re.compile(
-    r"(?i:arxiv\.org/(?:abs|pdf|html)/|huggingface\.co/papers/)" + _ARXIV_ID + r"(?:v\d+)?"
-)
-# `arxiv: 2307.09288` keys and `arxiv:<id>` tags inside the front matter (YAML would turn the id into a float).
-_ARXIV_YAML = re.compile(r"(?i:\barxiv)\s*:\s*['\"]?" + _ARXIV_ID)
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)[ \t#]*$")
 _FENCE = re.compile(r"^ {0,3}(```|~~~)")
 
@@ -51,6 +42,7 @@ class CardFacts:
     base_models: list[str] = field(default_factory=list)
     base_model_relation: str | None = None
     arxiv_ids: list[str] = field(default_factory=list)
+    invalid_arxiv_ids: list[str] = field(default_factory=list)  # linked tokens that are not arXiv ids
     code_urls: list[str] = field(default_factory=list)
     sections: list[str] = field(default_factory=list)
     card_bytes: int = 0
@@ -88,7 +80,7 @@ class _YamlRefused(ValueError):
     """The front matter breaks a safety limit."""
 
 
-def parse_card(raw: bytes | None, *, max_bytes: int = 2_000_000) -> CardFacts:
+def parse_card(raw: bytes | None, *, max_bytes: int = MAX_CARD_BYTES) -> CardFacts:
     """Parse README bytes into CardFacts; any input gives a result, never an exception."""
     try:
         return _parse(raw, max_bytes)
@@ -105,7 +97,7 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
     card_bytes = len(raw)
     sha = hashlib.sha256(raw).hexdigest()
     oversized = card_bytes > max_bytes
-    text, utf8_ok = _decode(raw[:max_bytes] if oversized else raw, truncated=oversized)
+    text, utf8_ok = decode_readme(raw[:max_bytes] if oversized else raw, truncated=oversized)
     status = "oversized" if oversized else ("non_utf8" if not utf8_ok else "ok")
 
     match = REGEX_YAML_BLOCK.search(text)
@@ -126,6 +118,7 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
             if status == "ok":
                 status = "malformed_yaml"
 
+    arxiv_ids, invalid_arxiv = card_arxiv_ids(text, yaml_text)
     return CardFacts(
         readme_status=status,
         yaml_error=yaml_error,
@@ -136,7 +129,8 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
         datasets=_str_list(metadata.get("datasets")),
         base_models=_str_list(metadata.get("base_model")),
         base_model_relation=_scalar_text(metadata.get("base_model_relation")),
-        arxiv_ids=_arxiv_ids(text, yaml_text),
+        arxiv_ids=arxiv_ids,
+        invalid_arxiv_ids=invalid_arxiv,
         code_urls=find_code_urls(text),
         sections=_sections(body),
         card_bytes=card_bytes,
@@ -148,17 +142,6 @@ def _parse(raw: bytes | None, max_bytes: int) -> CardFacts:
         eval_datasets=_eval_datasets(metadata.get("model-index")),
         card_sha256=sha,
     )
-
-
-def _decode(raw: bytes, *, truncated: bool) -> tuple[str, bool]:
-    """UTF-8 (BOM stripped, like RepoCard.load); on failure decode with replacement and say so."""
-    try:
-        # An incremental decoder tolerates a multi-byte character cut by truncation.
-        text = codecs.getincrementaldecoder("utf-8")("strict").decode(raw, final=not truncated)
-        ok = True
-    except UnicodeDecodeError:
-        text, ok = raw.decode("utf-8", errors="replace"), False
-    return text.removeprefix("\ufeff"), ok
 
 
 def _load_yaml(text: str) -> Any:
@@ -263,12 +246,6 @@ def _eval_datasets(model_index: Any) -> list[str]:
             if name and name not in out:
                 out.append(name)
     return out
-
-
-def _arxiv_ids(text: str, yaml_text: str) -> list[str]:
-    found = [m.group(1) for m in _ARXIV_LINK.finditer(text)]
-    found += [m.group(1) for m in _ARXIV_YAML.finditer(yaml_text)]
-    return list(dict.fromkeys(found))
 
 
 def _sections(body: str) -> list[str]:

@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 
 import polars as pl
 
 from pipelines.hub.client import HubClient
-from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.ids import is_dataset_id
 from pipelines.hub.raw import DATASET_RAW_SCHEMA, LISTING_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import DATASETS_SCHEMA
 from pipelines.storage.raw import RawStore
 
 REFRESH_DAYS = 30
-# Legacy canonical datasets have no namespace ("c4", "wikipedia"); the Hub still answers for them.
-_CANONICAL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
-
-
-def is_dataset_id(value: object) -> bool:
-    """A Hub dataset id: `org/name`, or a legacy canonical name."""
-    return isinstance(value, str) and (is_valid_repo_id(value) or bool(_CANONICAL.match(value)))
 
 
 def _names(item_text: str) -> set[str]:

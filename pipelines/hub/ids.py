@@ -10,6 +10,8 @@ import re
 _PART = re.compile(r"^(?!.*\.\.)(?!.*--)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
 _REVISION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,199}$")
 _SHA = re.compile(r"^[0-9a-f]{40}$")
+# Legacy canonical datasets have no namespace ("c4", "wikipedia"); the Hub still answers for them.
+_CANONICAL = re.compile(r"^(?!.*\.\.)[A-Za-z0-9](?:[A-Za-z0-9._-]{0,94}[A-Za-z0-9])?$")
 
 
 class InvalidIdentifier(ValueError):
@@ -22,6 +24,11 @@ def is_valid_repo_id(repo_id: object) -> bool:
         return False
     org, name = repo_id.split("/")
     return bool(_PART.match(org) and _PART.match(name))
+
+
+def is_dataset_id(value: object) -> bool:
+    """A Hub dataset id: `org/name`, or a legacy canonical name."""
+    return isinstance(value, str) and (is_valid_repo_id(value) or bool(_CANONICAL.match(value)))
 
 
 def validate_repo_id(repo_id: object) -> str:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import polars as pl
 
+from pipelines.arxiv_ids import try_parse_arxiv_id
 from pipelines.hub.cards import parse_card
+from pipelines.hub.ids import is_dataset_id
 
 # File extensions of model weights, by format (reference/frameworks.md section 3: "Model parameters").
 WEIGHT_SUFFIXES = {
@@ -103,6 +105,37 @@ def revision_row(
     info: dict, readme_status: str, readme: bytes | None, observed_at: datetime, source: str = "listing"
 ) -> dict:
     """One `revisions` row from a model info body (listing item or revision info) and its README."""
+    return revision_row_and_flags(info, readme_status, readme, observed_at, source)[0]
+
+
+def _licence_value(value: object) -> str | None:
+    """A licence that is not text (a mapping, or a list holding one) as compact JSON, else None."""
+    if isinstance(value, dict) or (
+        isinstance(value, list) and any(isinstance(v, dict | list) for v in value)
+    ):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)[:500]
+    return None
+
+
+def _strict_arxiv(values: Iterable[str]) -> tuple[set[str], list[str]]:
+    """(base ids, values that are not arXiv ids) of `arxiv:` tag values."""
+    ids, bad = set(), []
+    for value in values:
+        parsed = try_parse_arxiv_id(value)
+        if parsed is None:
+            bad.append(value[:64])
+        else:
+            ids.add(parsed.base)
+    return ids, bad
+
+
+def revision_row_and_flags(
+    info: dict, readme_status: str, readme: bytes | None, observed_at: datetime, source: str = "listing"
+) -> tuple[dict, list[tuple[str, str]]]:
+    """The `revisions` row (as `revision_row`) and the data defects it is stored with, as (reason, detail):
+    `invalid_arxiv_id` (a tag or card link that is not an arXiv id: left out, never truncated),
+    `licence_not_text` (a mapping as licence: kept as JSON text, so it reads as unmapped, not missing),
+    `invalid_dataset_id` (kept) and `self_base_model` (a repo naming itself as base model; kept)."""
     tags = [t for t in info.get("tags") or [] if isinstance(t, str)]
     siblings = info.get("siblings")
     # No `siblings` at all: the file list is unknown (null), which is not the same as an empty repo.
@@ -121,15 +154,30 @@ def revision_row(
     # parsed by the Hub) still tells licence, datasets and base model, e.g. for gated repos.
     declared = meta if meta else card_data
     license_raw = _card(facts, "license_raw") if meta else _license_text(card_data.get("license"))
+    flags: list[tuple[str, str]] = []
+    odd_licence = _licence_value(declared.get("license"))
+    if odd_licence is not None:
+        license_raw = odd_licence
+        flags.append(("licence_not_text", f"license: {odd_licence}"[:300]))
     wf = weight_formats(files) if files is not None else None
     datasets = sorted(set(_as_list(declared.get("datasets"))) | set(_tag_values(tags, "dataset:")))
-    arxiv = set(_tag_values(tags, "arxiv:")) | set(_as_list(_card(facts, "arxiv_ids")))
+    arxiv, bad_tags = _strict_arxiv(_tag_values(tags, "arxiv:"))
+    arxiv |= set(_as_list(_card(facts, "arxiv_ids")))
+    bad_links = _as_list(_card(facts, "invalid_arxiv_ids"))
+    if bad_tags or bad_links:
+        said = [f"tag arxiv:{t}" for t in bad_tags] + [f"card link {t}" for t in bad_links]
+        flags.append(("invalid_arxiv_id", "not arXiv ids: " + ", ".join(said)[:280]))
+    bad_datasets = [d for d in datasets if not is_dataset_id(d)]
+    if bad_datasets:
+        flags.append(("invalid_dataset_id", ", ".join(bad_datasets)[:300]))
     base_models = _as_list(declared.get("base_model")) or [
         t for t in _tag_values(tags, "base_model:") if ":" not in t
     ]
+    if info.get("id") in base_models:
+        flags.append(("self_base_model", f"base_model names the repo itself: {info.get('id')}"[:300]))
     sections = _as_list(_card(facts, "sections"))
     card_bytes = len(readme) if readme is not None else None
-    return {
+    row = {
         "repo_id": info.get("id"),
         "repo_uid": info.get("_id") if isinstance(info.get("_id"), str) else None,
         "listed_as": info.get("id"),
@@ -162,6 +210,7 @@ def revision_row(
         else bool(card_data.get("model-index") or card_data.get("model_index")),
         "card_yaml_error": _card(facts, "yaml_error") if facts is not None else None,
     }
+    return row, flags
 
 
 def _signature(row: dict, sha: str) -> str:

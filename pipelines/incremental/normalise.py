@@ -15,6 +15,9 @@ no row; `observed_at` is the first crawl date on or after the commit's day. Here
    rule's functions (`follow_renames`, the collapse rule, `first_crawl_after_commit`) and
    replaced; so are their quarantine rows. A new crawl date can move the `observed_at` of revisions of
    other repos (those committed between the previous crawl date and it): those rows are updated too.
+4. A quarantine row is kept per data defect of a candidate (a mistyped arXiv id, a mapping as licence,
+   a `..` dataset, a self base model: the revision is stored, the defect flagged); the repos whose newest
+   revisions name each other as base models (a cycle) are flagged from the whole table after every run.
 
 An empty state, a change of the normalisation code, or the full mode rebuilds the state from the whole
 raw layer (the same code with every file new), in bounded memory.
@@ -44,11 +47,12 @@ from pipelines.hub.parse import (
     _signature,
     first_crawl_after_commit,
     follow_renames,
-    revision_row,
+    revision_row_and_flags,
 )
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
+from pipelines.quality.suites import EARLIEST as EARLIEST_COMMIT
 from pipelines.storage.warehouse import Warehouse, sql_text, transaction
 
 SOURCES = {"hub_listing": 0, "hub_revision": 1, "hub_readme": None, "hub_presence": None}
@@ -57,8 +61,17 @@ PARALLEL_FROM = 4000  # keys to parse before worker processes pay off
 PARSE_SLICE = 50_000  # keys whose Python objects (texts, pickles, parsed dicts) exist at once while parsing
 CONTENT_BUDGET = 2_000_000_000  # bytes of items + READMEs held at once when parsing many keys
 DERIVE_BATCH = 400_000  # candidates per derive batch in a rebuild
-Q_COLS = {f"q_{k}": v for k, v in QUARANTINE_SCHEMA.items()}
-Q_LIST = ", ".join(Q_COLS)  # the quarantine columns of a candidate, in core.quarantine's order
+# A candidate holds its quarantine rows column-wise: one list per core.quarantine column (empty: none).
+Q_COLS = {f"q_{k}": pl.List(v) for k, v in QUARANTINE_SCHEMA.items()}
+# The candidates' quarantine rows, one per list element, in core.quarantine's column order.
+Q_ROWS = (
+    "SELECT * FROM (SELECT "  # noqa: S608 - column names from the schema
+    + ", ".join(f"unnest({q}) AS {q[2:]}" for q in Q_COLS)
+    + " FROM incr.candidates WHERE len(q_reason) > 0)"
+)
+# The sources of the quarantine rows the candidates carry (the base-model cycles, source
+# `hub_base_models`, are rewritten apart from the whole table: flag_circular_base_models).
+Q_SOURCES = "source IN ('hub_listing', 'hub_readme', 'hub_card')"
 UTC_TS = pl.Datetime("us", "UTC")
 
 
@@ -334,21 +347,23 @@ def parse_capture(
     item_text: Any,
     source: str,
     readme: tuple[str, bytes | None, str | None] | None,
-) -> tuple[dict | None, str | None, dict | None]:
-    """One capture parsed: (revision row or None, collapse signature, quarantine row)."""
+) -> tuple[dict | None, str | None, list[dict]]:
+    """One capture parsed: (revision row or None, collapse signature, its quarantine rows)."""
     ref = f"hub_{'listing' if source == 'listing' else 'revision'}/crawl_date={crawl_date}"
     if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
         return (
             None,
             None,
-            {
-                "source": "hub_listing",
-                "reference": ref,
-                "repo_id": str(repo_id)[:200],
-                "reason": "invalid_identifier",
-                "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
-                "crawl_date": crawl_date,
-            },
+            [
+                {
+                    "source": "hub_listing",
+                    "reference": ref,
+                    "repo_id": str(repo_id)[:200],
+                    "reason": "invalid_identifier",
+                    "detail": f"id={str(repo_id)[:100]!r} sha={sha!r}",
+                    "crawl_date": crawl_date,
+                }
+            ],
         )
     try:
         info = json.loads(item_text)
@@ -356,48 +371,71 @@ def parse_capture(
         return (
             None,
             None,
-            {
-                "source": "hub_listing",
-                "reference": ref,
-                "repo_id": repo_id,
-                "reason": "malformed_item",
-                "detail": str(exc)[:300],
-                "crawl_date": crawl_date,
-            },
+            [
+                {
+                    "source": "hub_listing",
+                    "reference": ref,
+                    "repo_id": repo_id,
+                    "reason": "malformed_item",
+                    "detail": str(exc)[:300],
+                    "crawl_date": crawl_date,
+                }
+            ],
         )
     status, content, digest = readme or ("not_fetched", None, None)
     observed = datetime.fromisoformat(crawl_date).replace(tzinfo=UTC)
-    row = revision_row(info, status, content if status == "ok" else None, observed, source)
+    row, flags = revision_row_and_flags(info, status, content if status == "ok" else None, observed, source)
     if status != "ok":
         row["readme_status"] = status
     row["card_sha256"] = digest
-    if row["committed_at"] is None:
+    if row["committed_at"] is None or row["committed_at"] < EARLIEST_COMMIT:
+        # A revision without a plausible date cannot be placed in history (the Hub hosts no commit older
+        # than EARLIEST_COMMIT): held, so that one such item does not fail the revisions suite for all.
+        absent = row["committed_at"] is None
         return (
             None,
             None,
-            {
-                "source": "hub_listing",
-                "reference": ref,
-                "repo_id": repo_id,
-                "reason": "missing_field",
-                "detail": "lastModified absent or not a date",
-                "crawl_date": crawl_date,
-            },
+            [
+                {
+                    "source": "hub_listing",
+                    "reference": ref,
+                    "repo_id": repo_id,
+                    "reason": "missing_field" if absent else "implausible_date",
+                    "detail": "lastModified absent or not a date"
+                    if absent
+                    else f"lastModified {row['committed_at'].isoformat()} is before {EARLIEST_COMMIT:%Y-%m-%d}",
+                    "crawl_date": crawl_date,
+                }
+            ],
         )
-    quarantine = None
+    quarantine = []
     if row["readme_status"] in ("malformed_yaml", "non_utf8", "oversized"):
-        quarantine = {
-            "source": "hub_readme",
+        quarantine.append(
+            {
+                "source": "hub_readme",
+                "reference": f"{repo_id}@{sha}",
+                "repo_id": repo_id,
+                "reason": row["readme_status"],
+                "detail": (row["card_yaml_error"] or "")[:300],
+                "crawl_date": crawl_date,
+            }
+        )
+    # Data defects of the card or tags: the row is kept as stored, the defect flagged beside it.
+    quarantine += [
+        {
+            "source": "hub_card",
             "reference": f"{repo_id}@{sha}",
             "repo_id": repo_id,
-            "reason": row["readme_status"],
-            "detail": (row["card_yaml_error"] or "")[:300],
+            "reason": reason,
+            "detail": detail,
             "crawl_date": crawl_date,
         }
+        for reason, detail in flags
+    ]
     return row, _signature(row, sha), quarantine
 
 
-def _parse_rows(rows: list[tuple]) -> list[tuple[dict | None, str | None, dict | None]]:
+def _parse_rows(rows: list[tuple]) -> list[tuple[dict | None, str | None, list[dict]]]:
     return [
         parse_capture(r, s, d, i, src, None if st is None else (st, c, h))
         for r, s, d, i, src, st, c, h in rows
@@ -451,7 +489,7 @@ def _parse_slice(
         parsed = _parse_rows(rows)
     del rows
     revs = pl.DataFrame([p[0] or {} for p in parsed], schema=REVISIONS_SCHEMA)
-    quarantine = pl.DataFrame([p[2] or {} for p in parsed], schema=QUARANTINE_SCHEMA)
+    quarantine = pl.DataFrame({q: [[r[q[2:]] for r in p[2]] for p in parsed] for q in Q_COLS}, schema=Q_COLS)
     meta = frame.select(
         "ckey",
         pl.col("repo_id").alias("raw_repo_id"),
@@ -473,7 +511,7 @@ def _parse_slice(
                 {"_sig": [p[1] for p in parsed], "keep": [p[0] is not None for p in parsed]},
                 schema={"_sig": pl.String, "keep": pl.Boolean},
             ),
-            quarantine.rename({k: f"q_{k}" for k in QUARANTINE_SCHEMA}),
+            quarantine,
         ],
         how="horizontal",
     )
@@ -639,7 +677,7 @@ def update_revisions(
                 "SELECT listed_as, q_repo_id FROM incr.candidates WHERE ckey IN (SELECT ckey FROM needed)"
             ).fetchall():
                 touched.update([listed] if listed is not None else [])
-                old_q.update([q_id] if q_id is not None else [])
+                old_q.update(i for i in q_id or [] if i is not None)
             con.unregister("needed")
         new_q: set[str] = set()
         for part in _contents(wh.raw.root, needs, wh.state):
@@ -647,7 +685,7 @@ def update_revisions(
             _store_candidates(con, cands)
             parsed += cands.height
             touched.update(cands.get_column("listed_as").drop_nulls().to_list())
-            new_q.update(cands.get_column("q_repo_id").drop_nulls().to_list())
+            new_q.update(cands.get_column("q_repo_id").explode().drop_nulls().to_list())
             if mode == "full":
                 # A rebuild commits part by part. DuckDB holds a transaction's rows in memory until it
                 # commits (~1.6 KB a candidate: 6.5 GB at 1M models, where the first run's parse
@@ -685,6 +723,7 @@ def update_revisions(
         result = _rebuild_tables(con)
     else:
         result = _apply_pending(con)
+    result["circular_base_models"] = flag_circular_base_models(con)
     lap("derive", t)
     return {
         "mode": mode,
@@ -695,6 +734,97 @@ def update_revisions(
         "seconds": round(time.perf_counter() - started, 3),
         "timings": timings,
     }
+
+
+# Each repo's base models as its newest revision names them (the graph whose cycles are flagged).
+_BASE_EDGES = """SELECT repo_id, unnest(base_models) AS base FROM (
+    SELECT repo_id, base_models FROM core.revisions
+    QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY committed_at DESC, revision DESC) = 1)
+WHERE len(base_models) > 0"""
+
+
+def circular_base_models(edges: pl.DataFrame) -> dict[str, list[str]]:
+    """Repos on a cycle of two or more base models (A names B, B names A), each with its cycle's members.
+
+    `edges` is (repo_id, base). A self-reference is not a cycle here (it is flagged `self_base_model`)."""
+    edges = edges.filter(pl.col("repo_id") != pl.col("base")).unique()
+    while True:  # only a repo with both a base and a derivative can be on a cycle: prune the rest
+        kept = edges.filter(
+            pl.col("base").is_in(edges.get_column("repo_id").implode())
+            & pl.col("repo_id").is_in(edges.get_column("base").implode())
+        )
+        if kept.height == edges.height:
+            break
+        edges = kept
+    graph: dict[str, list[str]] = {}
+    for repo, base in edges.iter_rows():
+        graph.setdefault(repo, []).append(base)
+    # Tarjan's strongly connected components, without recursion.
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: dict[str, list[str]] = {}
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph.get(root, []))))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, successors = work[-1]
+            step = next(successors, None)
+            if step is not None:
+                if step not in index:
+                    index[step] = low[step] = len(index)
+                    stack.append(step)
+                    on_stack.add(step)
+                    work.append((step, iter(sorted(graph.get(step, [])))))
+                elif step in on_stack:
+                    low[node] = min(low[node], index[step])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                members = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    members.append(member)
+                    if member == node:
+                        break
+                if len(members) > 1:
+                    for member in members:
+                        out[member] = sorted(members)
+    return out
+
+
+def flag_circular_base_models(con: duckdb.DuckDBPyConnection) -> int:
+    """Rewrite the `circular_base_model` rows of core.quarantine from the whole of core.revisions (the
+    repos stay as they are, flagged); returns how many repos are on a cycle."""
+    edges = con.sql(_BASE_EDGES).pl()
+    cycles = circular_base_models(edges) if edges.height else {}
+    day = con.execute("SELECT max(crawl_date) FROM incr.listing_days").fetchall()[0][0]
+    rows = pl.DataFrame(
+        [
+            {
+                "source": "hub_base_models",
+                "reference": repo,
+                "repo_id": repo,
+                "reason": "circular_base_model",
+                "detail": ("base models form a cycle among: " + ", ".join(members))[:300],
+                "crawl_date": day,
+            }
+            for repo, members in sorted(cycles.items())
+        ],
+        schema=QUARANTINE_SCHEMA,
+    )
+    with transaction(con):
+        con.execute("DELETE FROM core.quarantine WHERE source = 'hub_base_models'")
+        _insert(con, "core.quarantine", rows)
+    return rows.height
 
 
 def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
@@ -718,12 +848,9 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             frame = derive(con, ids, days)
             _insert(con, "core.revisions", frame)
             rows += frame.height
-        con.execute("DELETE FROM core.quarantine")
+        con.execute(f"DELETE FROM core.quarantine WHERE {Q_SOURCES}")  # noqa: S608 - fixed SQL
         if _has_candidates(con):
-            con.execute(
-                f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
-                "WHERE q_reason IS NOT NULL"
-            )
+            con.execute(f"INSERT INTO core.quarantine {Q_ROWS}")
         state.claim(con)
     repos = [r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions").fetchall()]
     with transaction(con):
@@ -778,10 +905,13 @@ def _apply_pending(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
                 con.unregister("moved")
             if q_ids:
                 con.register("q_ids", pl.DataFrame({"repo_id": q_ids}))
-                con.execute("DELETE FROM core.quarantine WHERE repo_id IN (SELECT repo_id FROM q_ids)")
                 con.execute(
-                    f"INSERT INTO core.quarantine SELECT {Q_LIST} FROM incr.candidates "  # noqa: S608
-                    "WHERE q_reason IS NOT NULL AND q_repo_id IN (SELECT repo_id FROM q_ids)"
+                    f"DELETE FROM core.quarantine WHERE {Q_SOURCES} "  # noqa: S608 - fixed SQL
+                    "AND repo_id IN (SELECT repo_id FROM q_ids)"
+                )
+                con.execute(
+                    f"INSERT INTO core.quarantine {Q_ROWS} "  # noqa: S608 - fixed SQL
+                    "WHERE repo_id IN (SELECT repo_id FROM q_ids)"
                 )
                 con.unregister("q_ids")
             state.claim(con)

@@ -41,6 +41,8 @@ NORMALISER_CODE = [
     "hub/ids.py",
     "hub/schema.py",
     "code_links.py",
+    "card_text.py",
+    "arxiv_ids.py",  # the arXiv id grammar the card links and tags go through
     "incremental/normalise.py",
     "incremental/state.py",
 ]

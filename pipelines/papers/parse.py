@@ -43,7 +43,7 @@ PAPERS_SCHEMA: dict[str, pl.DataType] = {
     "is_peer_reviewed": pl.Boolean,  # a journal ref or a DOI is present (null when not found)
     "paper_kind": pl.String,  # peer_reviewed | preprint (null when not found)
     "fetched_at": UTC_TS,  # capture the row comes from
-    "status": pl.String,  # found | not_found | invalid
+    "status": pl.String,  # found | not_found | invalid | error (asked, no usable answer yet)
 }
 
 # One row per (release repo, cited paper).
@@ -155,30 +155,36 @@ def _missing_row(arxiv_id: str, status: str, fetched_at: datetime) -> dict[str, 
 
 
 def _arxiv_candidates(arxiv_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """The winning row per paper: the latest capture that found it, else the latest that did not."""
+    """The winning row per paper: the latest capture that found it, else the latest that said it is not
+    there (or not an id), else the latest that asked for it without a usable answer (status `error`: the
+    paper was looked up, and is asked for again on the next crawl)."""
     best: dict[str, dict[str, Any]] = {}
     ordered = arxiv_rows.with_row_index("_n").sort(["fetched_at", "_n"], nulls_last=False)
     for capture in ordered.iter_rows(named=True):
         status_code, fetched_at = capture.get("status_code"), _utc(capture.get("fetched_at"))
-        if status_code not in (200, 400) or not capture.get("body"):
-            continue  # 429/5xx/empty: says nothing about the paper
-        try:
-            feed = parse_feed(capture["body"])
-        except AtomError:
-            continue
-        rows: list[dict[str, Any]] = []
         asked = _requested(capture.get("url") or "")
-        if status_code == 200:
+        feed = None
+        if status_code in (200, 400) and capture.get("body"):
+            try:
+                feed = parse_feed(capture["body"])
+            except AtomError:
+                feed = None
+        rows: list[dict[str, Any]] = []
+        if feed is not None and status_code == 200:
             seen = set()
             for entry in feed.entries:
                 if entry["arxiv_id"] not in seen:
                     seen.add(entry["arxiv_id"])
                     rows.append(_paper_row(entry, fetched_at))
             rows += [_missing_row(i, "not_found", fetched_at) for i in asked if i not in seen]
-        elif len(asked) == 1 and feed.errors:  # a 400 for a list of several ids does not say which one
+        elif feed is not None and len(asked) == 1 and feed.errors:
             rows.append(_missing_row(asked[0], "invalid", fetched_at))
+        else:  # 429/5xx/empty/unreadable, or a 400 for several ids: says nothing about the papers
+            rows += [_missing_row(i, "error", fetched_at) for i in asked]
         for row in rows:
             current = best.get(row["arxiv_id"])
+            if row["status"] == "error" and current is not None:
+                continue  # an answer, even an older one, says more than no answer
             # Published papers do not disappear from arXiv: a later empty answer does not undo a find.
             if current is None or row["status"] == "found" or current["status"] != "found":
                 best[row["arxiv_id"]] = row

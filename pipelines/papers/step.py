@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from pipelines.card_text import readme_arxiv_ids
 from pipelines.hub_transport import default_quotas, install
 from pipelines.papers.client import ArxivClient, HubPapersClient
 from pipelines.papers.parse import arxiv_captures, hf_captures, papers_frame, papers_to_refresh
@@ -19,9 +20,45 @@ from pipelines.storage.raw import RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import SessionCounter
 
+# Substrings one of which every README citing a paper holds, in one of their cases: `xiv` (an arXiv link
+# or an `arxiv:` key) or `co/p` (a `huggingface.co/papers/` link). A byte test, exact for what the card
+# parser finds (it ignores case), that leaves out most READMEs before any is decoded.
+_MENTIONS = sorted(
+    {
+        "".join(c.upper() if (n >> i) & 1 else c for i, c in enumerate(word)).encode("ascii")
+        for word in ("xiv", "co/p")
+        for n in range(2 ** len(word))
+    }
+)
+
+
+def card_cited_ids(raw: RawStore) -> set[str]:
+    """Every arXiv id a captured README links or names (`arxiv.org/abs|pdf|html/`, `huggingface.co/papers/`,
+    an `arxiv:` key of its front matter), as the card parser finds them: the Hub does not make a tag of
+    every link, and a release cites what its card links too. Read one raw file at a time; a README
+    captured twice (same sha256) is read once."""
+    ids: set[str] = set()
+    seen: set[str] = set()
+    mentions = pl.any_horizontal(pl.col("content").bin.contains(m) for m in _MENTIONS)
+    for path in raw.files("hub_readme"):
+        frame = (
+            pl.scan_parquet(path)
+            .select("status", "sha256", "content")
+            .filter((pl.col("status") == "ok") & pl.col("content").is_not_null() & mentions)
+            .collect()
+        )
+        for digest, content in frame.select("sha256", "content").iter_rows():
+            if digest is not None:
+                if digest in seen:
+                    continue
+                seen.add(digest)
+            ids.update(readme_arxiv_ids(content))
+    return ids
+
 
 def cited_arxiv_ids(raw: RawStore) -> list[str]:
-    """Every arXiv id an `arxiv:` tag of a captured model info names (the Hub derives them from card links).
+    """Every arXiv id a captured release cites: the `arxiv:` tags of its model info (the Hub derives them
+    from some card links) and the ids its README links (`card_cited_ids`).
 
     The Hub's captures are read by their registered raw source names, not through the Hub source's code.
     """
@@ -35,8 +72,9 @@ def cited_arxiv_ids(raw: RawStore) -> list[str]:
             tags = json.loads(text).get("tags") or []
         except (ValueError, AttributeError):
             continue
-        ids.update(t[6:] for t in tags if isinstance(t, str) and t.startswith("arxiv:") and len(t) > 6)
-    return sorted(ids)
+        # The prefix in any case, as release_papers_frame reads it.
+        ids.update(t[6:] for t in tags if isinstance(t, str) and t[:6].lower() == "arxiv:" and len(t) > 6)
+    return sorted(ids | card_cited_ids(raw))
 
 
 def stored_papers(raw: RawStore) -> pl.DataFrame:
@@ -63,7 +101,13 @@ def run_papers(
     if not due:
         return {"cited": len(cited), "due": 0, "arxiv_requests": 0, "hub_requests": 0}
     result = arxiv.fetch(due)
-    frame = arxiv_captures(result.responses)
+    # A request that got no answer at all (refused, timed out) is kept too, without status or body: the
+    # papers it asked for are then recorded as looked up without an answer (status `error`, asked again
+    # on the next crawl) rather than never asked for.
+    unanswered = [
+        {"url": f["url"], "status_code": None, "body": None, "fetched_at": f["at"]} for f in result.failures
+    ]
+    frame = arxiv_captures(result.responses + unanswered)
     if frame.height:
         raw.append("arxiv", crawl_date, frame, payload=["url", "status_code", "body"])
     hub_results = hub.fetch_many(due)

@@ -112,7 +112,8 @@ def _held(quarantine: dict[str, int]) -> list[str]:
         lines.append(f"| {_cell(reason)} | {n} | {'yes' if reason in QUARANTINE_REASONS else '**no**'} |")
     lines += [
         "",
-        f"{sum(quarantine.values())} input row(s) held in core.quarantine with their raw reference; "
+        f"{sum(quarantine.values())} row(s) in core.quarantine with their raw reference: inputs held back, "
+        "and data defects of stored rows flagged (docs/quality.md, 'Data defects and pipeline invariants'); "
         "none were dropped silently.",
         "",
     ]

@@ -38,7 +38,7 @@ README_STATUSES = (
 MODALITIES = ("text", "image", "audio", "video", "multimodal", "tabular", "other", "unknown")
 REVISION_SOURCES = ("listing", "backfill")
 CRAWL_RUN_STATUSES = ("complete", "partial", "failed")
-PAPER_STATUSES = ("found", "not_found", "invalid")
+PAPER_STATUSES = ("found", "not_found", "invalid", "error")
 PAPER_KINDS = ("peer_reviewed", "preprint")
 CITATION_SOURCES = ("tag", "card_link")
 OSAID_VERDICTS = ("meets", "fails", "undetermined")
@@ -51,7 +51,8 @@ LICENCE_FILE_KINDS = ("licence", "policy")
 CODE_REPO_STATUSES = ("ok", "moved", "gone", "empty")
 CODE_LINKS = ("card", "paper")
 CODE_ROLES = ("release_code", "supporting_library", "third_party")
-# Every reason pipelines/hub/parse.py writes to core.quarantine; a new reason must be added here
+# Every reason the build writes to core.quarantine (pipelines/incremental/normalise.py for the Hub's
+# captures and cards, pipelines/incremental/scoring.py for citations); a new reason must be added here
 # (and to docs/quality.md) so that nothing is held for a reason nobody has looked at.
 QUARANTINE_REASONS = (
     "invalid_identifier",
@@ -60,6 +61,12 @@ QUARANTINE_REASONS = (
     "malformed_yaml",
     "non_utf8",
     "oversized",
+    "invalid_arxiv_id",
+    "licence_not_text",
+    "invalid_dataset_id",
+    "self_base_model",
+    "circular_base_model",
+    "implausible_date",
 )
 CRAWL_COUNTS = (
     "pages",

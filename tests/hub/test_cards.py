@@ -267,10 +267,31 @@ def test_arxiv_ids_forms() -> None:
         "2402.00838",
         "hep-th/9901001",
         "math.GT/0309136",
-        "1234.5678",
         "2501.00656",
         "2307.09288",
     ]
+    assert facts.invalid_arxiv_ids == ["1234.5678"]  # month 34: not an id
+
+
+@pytest.mark.parametrize(
+    ("link", "ids", "invalid"),
+    [
+        ("https://arxiv.org/abs/2307.092881", [], ["2307.092881"]),  # a typo is not another paper
+        ("arxiv.org/abs/2307.09288\u0663", [], ["2307.09288\u0663"]),  # an Arabic-Indic digit follows
+        (
+            "arxiv.org/abs/\uff12\uff13\uff10\uff17.\uff10\uff19\uff12\uff18\uff18",
+            [],
+            ["\uff12\uff13\uff10\uff17.\uff10\uff19\uff12\uff18\uff18"],
+        ),
+        ("(see arxiv.org/pdf/2307.09288v2.pdf).", ["2307.09288"], []),
+        ("https://arxiv.org/html/2307.09288v2/#S3", ["2307.09288"], []),
+        ("https://huggingface.co/papers/0704.0001.", ["0704.0001"], []),
+    ],
+    ids=["typo", "arabic-indic-digit", "fullwidth-digits", "pdf", "html-anchor", "hub-page"],
+)
+def test_arxiv_links_follow_the_strict_grammar(link: str, ids: list[str], invalid: list[str]) -> None:
+    facts = parse_card(f"# Model\n\nPaper: {link}\n".encode())
+    assert facts.arxiv_ids == ids and facts.invalid_arxiv_ids == invalid
 
 
 def test_code_urls_normalised() -> None:

@@ -99,7 +99,9 @@ def test_papers_frame_rows(arxiv_rows: pl.DataFrame, hf_rows: pl.DataFrame) -> N
     assert papers.select("arxiv_id", "status").rows() == [
         ("1111.2011", "found"),
         ("1605.08386", "found"),
-        ("2401.00003", "invalid"),
+        ("2401.00003", "invalid"),  # the 503 asked later does not undo the answer
+        ("2401.00005", "error"),  # asked (a 400 for both: which one is bad is unknown), no usable answer
+        ("2401.00006", "error"),
         ("2401.99999", "not_found"),
         ("astro-ph/0601001", "found"),
     ]
