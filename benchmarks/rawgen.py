@@ -569,6 +569,8 @@ def _write_readmes(
         pl.col("readme").bin.size().cast(pl.Int64).alias("size"),
         pl.col("readme").alias("content"),
         pl.lit(None, pl.String).alias("blob_id"),
+        # Generated cards are far below the read cap: every one is kept whole.
+        pl.when(pl.col("readme").is_null()).then(pl.lit(None)).otherwise(pl.lit(False)).alias("truncated"),
     )
     return _append_batches(
         raw,

@@ -68,7 +68,8 @@ COMMON_COLUMNS: dict[str, str] = {
     "gated": "Access gate on the Hub: 'false', 'auto' (click-through) or 'manual' (approval).",
     "readme_status": "Outcome of reading the card: ok, missing, gated, malformed_yaml, non_utf8, oversized or "
     "not_fetched.",
-    "card_bytes": "Size of the raw card (README.md) in bytes.",
+    "card_bytes": "Size of the raw card (README.md) in bytes; for an oversized card, the bytes read (the cap "
+    "+ 1: the read stops there), its real size being the `size` of the raw hub_readme capture.",
     "pipeline_tag": "The Hub's task tag (e.g. text-generation).",
     "library_name": "The Hub's library tag (e.g. transformers).",
     "base_models": "Models this one derives from (card `base_model`).",
