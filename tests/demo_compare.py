@@ -23,6 +23,8 @@ import polars as pl
 RUN_TIME = {
     "crawl_runs": {"started_at", "finished_at", "seconds", "run_key"},
     "papers": {"fetched_at"},
+    "code_repos": {"observed_at"},
+    "license_files": {"observed_at"},
     "snapshots": {"published_at", "manifest"},
     "schema_migrations": {"applied_at"},
     "incremental": {"value"},
@@ -41,8 +43,9 @@ def _tables(con: duckdb.DuckDBPyConnection) -> list[str]:
 def _frame(frame: pl.DataFrame, table: str) -> pl.DataFrame:
     drop = [c for c in RUN_TIME.get(table.split(".")[-1], ()) if c in frame.columns]
     frame = frame.drop(drop)
-    if "endpoint" in frame.columns:  # the mirror listens on a free port chosen per run
-        frame = frame.with_columns(pl.col("endpoint").str.replace(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"))
+    # The mirror listens on a free port chosen per run (crawl endpoints, API URLs kept in evidence).
+    text = [c for c, t in frame.schema.items() if t == pl.String]
+    frame = frame.with_columns(pl.col(text).str.replace_all(r"127\.0\.0\.1:\d+", "127.0.0.1:PORT"))
     # Lists and structs sort through their JSON text; the order rows are stored in is not behaviour.
     key = [pl.col(c).cast(pl.String) if frame.schema[c].is_numeric() else pl.col(c) for c in frame.columns]
     try:
