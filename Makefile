@@ -42,11 +42,11 @@ test: venv
 ui: venv
 	$(BIN)/openness ui
 
+# Lint: ruff, and the dependencies ([tool.deptry] in pyproject.toml): the product imports only what [project]
+# declares and uses all of it; the tests and benchmarks import only what is declared (`test` extra included).
 lint: venv
 	$(BIN)/ruff check pipelines assets benchmarks tests
 	$(BIN)/ruff format --check pipelines assets benchmarks tests
-	# Dependencies ([tool.deptry] in pyproject.toml): the product imports only what [project] declares, and
-	# uses all of it; the tests and benchmarks import only what is declared (the `test` extra included).
 	$(BIN)/deptry . --extend-exclude '^tests/' --extend-exclude '^benchmarks/'
 	$(BIN)/deptry . --ignore DEP004
 
