@@ -2,7 +2,7 @@
 
 Shared by the papers source (pipelines/papers: the ids it asks arXiv for) and the Hub source's card parser
 (pipelines/hub/cards.py, through pipelines/card_text.py: the ids a card links), which never import each
-other; `pipelines.papers.ids` names the same functions.
+other.
 
 Two schemes exist (https://info.arxiv.org/help/arxiv_identifier.html):
 - new style since 2007-04: `YYMM.NNNN` (to 2014-12) or `YYMM.NNNNN` (from 2015-01), e.g. `2307.09288`;

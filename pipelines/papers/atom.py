@@ -18,7 +18,7 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
 from pipelines.code_links import find_code_urls
-from pipelines.papers.ids import try_parse_arxiv_id
+from pipelines.arxiv_ids import try_parse_arxiv_id
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"

@@ -26,7 +26,7 @@ import yaml
 
 from pipelines.publish.card import render_dataset_card
 from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
-from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table
+from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table, fsync_path
 from pipelines.tables import public_tables
 
 try:  # POSIX only; without it concurrent publishers on one folder are not serialised
@@ -172,23 +172,10 @@ def _write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, dic
     return files
 
 
-def fsync_dir(folder: Path) -> None:
-    """Flush a folder's entries (a rename in it) to disk."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _fsync_folder(folder: Path) -> None:
     # The rename must not publish files whose bytes are still only in the page cache.
     for path in [*folder.iterdir(), folder]:
-        fd = os.open(path, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        fsync_path(path)
 
 
 def write_snapshot(
@@ -259,7 +246,7 @@ def write_version(
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n")
         _fsync_folder(tmp)
         os.rename(tmp, final)  # atomic on one filesystem; fails rather than overwrite an existing version
-        fsync_dir(snapshots)
+        fsync_path(snapshots)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -283,7 +270,7 @@ def stage_latest(snapshots: Path, version: str) -> Path:
 def commit_latest(snapshots: Path, staged: Path) -> None:
     """Rename a staged `LATEST` into place (atomic, and no new bytes to write) and flush the folder."""
     os.replace(staged, snapshots / "LATEST")
-    fsync_dir(snapshots)
+    fsync_path(snapshots)
 
 
 def set_latest(snapshots: Path, version: str) -> None:

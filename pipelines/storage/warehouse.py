@@ -81,7 +81,7 @@ class Warehouse:
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
-        _fsync_dir(self.root)  # the rename is on disk before anything that follows it (LATEST)
+        fsync_path(self.root)  # the rename is on disk before anything that follows it (LATEST)
         return self.serving_db
 
     def record_serving_version(self, con: duckdb.DuckDBPyConnection, version: str) -> None:
@@ -105,8 +105,9 @@ class Warehouse:
         return row[0] if row else None
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """Flush a file's bytes, or a folder's entries (a rename in it), to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

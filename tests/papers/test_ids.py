@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.papers.ids import (
+from pipelines.arxiv_ids import (
     ArxivId,
     InvalidArxivId,
     base_id_or_none,
