@@ -97,7 +97,7 @@ def _cmd_code(args: argparse.Namespace) -> int:
         except BadRepoUrl as exc:
             bad.append(str(exc))
     try:
-        settings = CodeSettings.from_environment(endpoint=args.endpoint)
+        settings = CodeSettings.from_environment(endpoint=args.endpoint, max_retries=args.retries)
     except ValueError as exc:
         bad.append(str(exc))
     for message in bad:
@@ -203,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="API_BASE",
         help="GitHub API base (default: $OPENNESS_GITHUB_ENDPOINT or https://api.github.com; "
         "a mirror: http://127.0.0.1:PORT/api/v3); the token is read from $GITHUB_TOKEN",
+    )
+    code.add_argument(
+        "--retries",
+        type=int,
+        default=None,
+        metavar="N",
+        help="retries of a request that fails (5xx, transport error, malformed body), with a backoff of "
+        "1, 2, 4 ... s (default 4; 0: report the failure at once)",
     )
     code.set_defaults(func=_cmd_code)
 

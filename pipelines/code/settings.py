@@ -43,8 +43,9 @@ class CodeSettings:
             raise ValueError(f"GitHub endpoint must be an http(s) URL, got {self.endpoint!r}")
         if parts.username or parts.password:
             raise ValueError("GitHub endpoint must not carry credentials; set GITHUB_TOKEN instead")
-        if self.max_retries < 0 or self.max_wait < 0 or self.refresh_days < 0:
-            raise ValueError("max_retries, max_wait and refresh_days must not be negative")
+        for name in ("max_retries", "max_wait", "refresh_days"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
 
     def endpoint_for(self, crawl_date: str) -> str:
         """The API base a crawl of `crawl_date` talks to (the mirror's as-of prefix in replay mode)."""

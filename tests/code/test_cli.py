@@ -87,13 +87,17 @@ def test_bad_urls_are_one_line_errors_and_nothing_is_asked() -> None:
     assert bad_endpoint.stderr.strip() == (
         "openness code: error: GitHub endpoint must be an http(s) URL, got 'ftp://example.org'"
     )
+    negative = openness("code", "openai/human-eval", "--retries", "-1")
+    assert negative.returncode == 2 and negative.stdout == ""
+    assert negative.stderr.strip() == ("openness code: error: max_retries must not be negative, got -1")
 
 
 def test_a_repo_that_fails_is_reported_and_the_others_still_print(code_mirror) -> None:
     with MirrorServer(code_mirror) as srv:
         url = srv.github_url
-    # the server is stopped: every request fails; each repo gets an error line, exit status 1
-    proc = openness("code", "openai/human-eval", "qwenlm/qwen", "--endpoint", url)
+    # the server is stopped: every request fails; each repo gets an error line, exit status 1 (no retries:
+    # their backoff would only add 15 s a repo)
+    proc = openness("code", "openai/human-eval", "qwenlm/qwen", "--endpoint", url, "--retries", "0")
     assert proc.returncode == 1
     lines = [json.loads(line) for line in proc.stdout.splitlines()]
     assert [line["repo"] for line in lines] == ["openai/human-eval", "qwenlm/qwen"]
