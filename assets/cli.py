@@ -7,10 +7,13 @@ the others (`mirror`, `mof`, `license`, `download`) are plain calls into `pipeli
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from assets.environment import PROJECT_ROOT, TELEMETRY_OFF, prepare_dagster_home
@@ -111,8 +114,87 @@ def _cmd_code(args: argparse.Namespace) -> int:
     return status
 
 
+# How long `openness ui` waits, once asked to stop, for the webserver and the daemon to shut down cleanly
+# before it kills what is left of them.
+UI_STOP_TIMEOUT = 20.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run_process_group(
+    cmd: list[str], *, cwd: Path, env: dict[str, str], stop_timeout: float = UI_STOP_TIMEOUT
+) -> int:
+    """Run `cmd` in a process group of its own until it exits; return its exit status.
+
+    SIGINT, SIGTERM or SIGHUP to this process asks the command to stop (SIGINT, which `dagster dev` answers by
+    shutting down its webserver and daemon); whatever of the group still runs `stop_timeout` seconds later,
+    or once the command has exited, is killed, so no child keeps the port.
+    """
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, start_new_session=True)
+    asked: list[int] = []
+
+    def forward(signum: int, _frame: object) -> None:
+        asked.append(signum)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, forward) for sig in STOP_SIGNALS}
+    try:
+        deadline = None
+        while proc.poll() is None:
+            if asked and deadline is None:
+                deadline = time.monotonic() + stop_timeout
+            if deadline is not None and time.monotonic() > deadline:
+                _kill_group(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.2)
+    finally:
+        try:
+            _end_group(proc, stop_timeout)
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+    code = proc.returncode
+    return 128 - code if code < 0 else code
+
+
+def _kill_group(pgid: int, sig: int) -> bool:
+    """Send `sig` to a process group; False when the group is gone."""
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _group_running(pgid: int) -> bool:
+    """Whether a process of the group still runs (on Linux, zombies waiting for their parent do not count)."""
+    proc_root = Path("/proc")
+    if not proc_root.is_dir():
+        return _kill_group(pgid, 0)
+    for stat in proc_root.glob("[0-9]*/stat"):
+        try:
+            # pid (comm) state ppid pgrp ...: comm may hold spaces and parentheses, so split after the last ")".
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] != "Z":
+            return True
+    return False
+
+
+def _end_group(proc: subprocess.Popen, timeout: float) -> None:
+    """Terminate, then kill, what is left of the process group `proc` leads; reap `proc`."""
+    _kill_group(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _group_running(proc.pid) and time.monotonic() < deadline:
+        proc.poll()
+        time.sleep(0.1)
+    _kill_group(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
-    prepare_dagster_home()
+    home = prepare_dagster_home()
     _sweep_dead_runs()
     cmd = [
         sys.executable,
@@ -121,12 +203,16 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         "dev",
         "-m",
         "assets.definitions",
+        "-d",
+        str(PROJECT_ROOT),
         "-h",
         args.host,
         "-p",
         str(args.port),
     ]
-    return subprocess.call(cmd, cwd=PROJECT_ROOT, env={**os.environ, **TELEMETRY_OFF})
+    # Started in $DAGSTER_HOME, which holds the project's dagster.yaml (prepare_dagster_home): from the
+    # project folder `dagster dev` would warn that the dagster.yaml there "will not be used".
+    return run_process_group(cmd, cwd=home, env={**os.environ, **TELEMETRY_OFF})
 
 
 def build_parser() -> argparse.ArgumentParser:
