@@ -95,6 +95,8 @@ def test_stopping_openness_ui_stops_its_children_and_frees_the_port(tmp_path, si
         assert not _listening(port), "the port is still taken after `openness ui` stopped"
         assert not _still_running(children), f"left running: {_still_running(children)}"
         assert proc.returncode in (0, 128 + sig), log.read_text()[-3000:]
+        # Started in $DAGSTER_HOME, `dagster dev` has no project dagster.yaml to warn about.
+        assert "will not be used" not in log.read_text()
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
