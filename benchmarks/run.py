@@ -1,13 +1,15 @@
-"""`make bench`: run the benchmarks, write bench-results/results.json and the results table of docs/benchmarks.md.
+"""`make bench`: run the benchmarks and write bench-results/results.json (untracked).
 
 BENCH_SCALE=quick (default) or full (Hub scale) picks the sizes; BENCH_ONLY=name,name runs a subset;
 BENCH_WORK is where the synthetic mirror and warehouse go (default: the system temp folder); BENCH_SHARDS
-sets the parallel README/history shards (default 4, the pipeline's CRAWL_SHARDS). `--render` only rewrites
-the docs tables from bench-results/results.json.
+sets the parallel README/history shards (default 4, the pipeline's CRAWL_SHARDS). The results tables of
+the tracked docs/benchmarks.md are rewritten only when asked: `--write-docs` (`make bench-docs`) after the
+run, or `--render` alone, which runs nothing and rewrites them from bench-results/results.json.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib
 import importlib.metadata
 import json
@@ -186,11 +188,37 @@ def update_doc(blocks: dict[str, str]) -> None:
     DOC.write_text(f"{head}{START}\n{body}\n{END}{tail}", encoding="utf-8")
 
 
-def main() -> int:
-    """Run the benchmarks of BENCH_SCALE, save the results and the docs table; non-zero if one failed."""
-    if sys.argv[1:] == ["--render"]:  # rewrite the docs tables from results.json, running nothing
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The options of `python -m benchmarks.run` (the sizes and the subset come from BENCH_* variables)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description="Run the benchmarks of BENCH_SCALE (quick or full; BENCH_ONLY=name,name for a subset) "
+        "and save bench-results/results.json.",
+    )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--write-docs",
+        action="store_true",
+        help="after the run, also rewrite the results tables of docs/benchmarks.md (`make bench-docs`)",
+    )
+    what.add_argument(
+        "--render",
+        action="store_true",
+        help="run nothing: rewrite the results tables of docs/benchmarks.md from bench-results/results.json",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmarks of BENCH_SCALE and save the results (and, if asked, the docs tables); non-zero
+    if one failed."""
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render:  # rewrite the docs tables from results.json, running nothing
+        if not RESULTS.is_file():
+            raise SystemExit(f"{RESULTS.relative_to(ROOT)} does not exist: run `make bench` first")
         saved = json.loads(RESULTS.read_text())
         update_doc({scale: render(scale, record) for scale, record in saved.items()})
+        print(f"wrote {DOC.relative_to(ROOT)}")
         return 0
     scale = os.environ.get("BENCH_SCALE", "quick")
     if scale not in ("quick", "full"):
@@ -247,8 +275,14 @@ def main() -> int:
     record = {"scale": scale, "benchmarks": {**kept, **{n: {**o, "run": run} for n, o in outcomes.items()}}}
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({**saved, scale: record}, indent=1, default=str) + "\n", encoding="utf-8")
-    update_doc({scale: render(scale, record)})
-    print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    if args.write_docs:
+        update_doc({scale: render(scale, record)})
+        print(f"wrote {RESULTS.relative_to(ROOT)} and {DOC.relative_to(ROOT)}")
+    else:
+        print(
+            f"wrote {RESULTS.relative_to(ROOT)}; {DOC.relative_to(ROOT)} left as it was "
+            "(`make bench-docs`, or `python -m benchmarks.run --render`, rewrites its results tables)"
+        )
     return 1 if any(o["status"] == "failed" for o in outcomes.values()) else 0
 
 
