@@ -5,7 +5,7 @@ import json
 import dagster as dg
 
 from assets.resources import PublishResource, WarehouseResource
-from pipelines.publish.publish import PublishBlocked, publish
+from pipelines.publish.publish import PublishBlocked, describe_progress, publish
 from pipelines.publish.targets import publish_to
 from pipelines.tables import TABLES
 
@@ -34,7 +34,7 @@ def snapshot(
                 con,
                 override=publishing.override(),
                 reuse_checks=not publishing.revalidate,
-                progress=lambda event, detail: context.log.info(f"publish: {event} {detail}"),
+                progress=lambda event, detail: context.log.info(describe_progress(event, detail)),
             )
     except PublishBlocked as blocked:
         # The run fails and the UI shows why; set the `gate_override` config (with a reason) to overrule a gate.

@@ -27,6 +27,7 @@ from pipelines.publish.snapshot import (
     read_latest,
     set_latest,
     stage_latest,
+    unchanged_since,
     verify_snapshot,
     version_key,
     write_version,
@@ -47,8 +48,16 @@ def crawl_window(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
 
 
 # progress(event, detail): "removed" <path>, "latest-recovered" <version>, "writing" <day>,
-# "version-written" <version>, "serving" <version> (the copy starts), "served" <version>, "latest" <version>.
+# "version-written" <version>, "serving" <version> (the copy starts), "served" <version>, "latest" <version>,
+# "unchanged" <version> (nothing published: the content is that version's; `describe_progress` words it).
 Progress = Callable[[str, str], None]
+
+
+def describe_progress(event: str, detail: str) -> str:
+    """One log line for a progress event."""
+    if event == "unchanged":
+        return f"no change since {detail}: nothing published"
+    return f"publish: {event} {detail}"
 
 
 class PublishBlocked(RuntimeError):
@@ -109,12 +118,16 @@ def publish(
     extra: dict | None = None,
     reuse_checks: bool = True,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> Path:
     """Check, then write a new snapshot version (named after the last crawl date) and refresh the serving file.
 
     What killed publishes left is settled first (`recover`), so the gates compare with what was published.
     The suites and the gates (against the previous snapshot) run next; if any fails, and no recorded
-    override covers it, nothing is written and PublishBlocked carries the report.
+    override covers it, nothing is written and PublishBlocked carries the report. When the public tables
+    hold what the version `LATEST` names holds, but for run bookkeeping (snapshot.py, `RUN_BOOKKEEPING`),
+    nothing new is published (the "unchanged" progress event) and that version's folder is returned, unless
+    `force`.
     """
     window = crawl_window(con)
     if window["to"] is None:
@@ -141,6 +154,7 @@ def publish(
         extra=meta,
         documents={"QUALITY.md": report, "report.html": html, **(documents or {})},
         progress=progress,
+        skip_unchanged=not force,
     )
 
 
@@ -167,6 +181,13 @@ def recover_latest(wh: Warehouse) -> str | None:
     return served
 
 
+def _served(wh: Warehouse) -> str | None:
+    try:
+        return wh.serving_version()
+    except duckdb.Error:  # an unreadable serving file: the publish replaces it
+        return None
+
+
 def recover(wh: Warehouse, progress: Progress | None = None) -> None:
     """Under the snapshots lock, remove what killed publishes left and finish one killed between its renames."""
     with publish_lock(wh.snapshots):
@@ -189,15 +210,21 @@ def publish_version(
     extra: dict | None = None,
     documents: dict[str, str] | None = None,
     progress: Progress | None = None,
+    skip_unchanged: bool = False,
 ) -> Path:
     """Write a version, replace the serving file, then move `LATEST` (the commit point); return the folder.
 
     Holding the snapshots lock, it first removes what killed publishes left (cleanup.py) and finishes one
-    killed between its last two steps (`recover_latest`).
+    killed between its last two steps (`recover_latest`). With `skip_unchanged`, when the content is the
+    one of the version `LATEST` names (`unchanged_since`), it writes nothing and returns that version.
     """
     say = progress or (lambda _event, _detail: None)
     with publish_lock(wh.snapshots):
         _recover_locked(wh, say)
+        same = unchanged_since(con, wh.snapshots) if skip_unchanged else None
+        if same is not None and _served(wh) == same:
+            say("unchanged", same)
+            return wh.snapshots / same
         say("writing", day)
         folder = write_version(con, wh.snapshots, day, extra=extra, documents=documents)
         version = folder.name

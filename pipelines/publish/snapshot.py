@@ -42,6 +42,27 @@ RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
 # A file of a version is a plain name in its folder: no separators, no "..", nothing hidden or reserved.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
 RESERVED_NAMES = frozenset({"manifest.json", "LATEST"})
+# Columns that record how a run went (when, how long, what it cost), not what it found: a publish whose
+# tables differ from the latest version's only in these publishes nothing (`content_fingerprint`). A crawl
+# step run again for a date adds its cost to the same `crawl_runs` row; the replayed mirror's port changes.
+RUN_BOOKKEEPING = {
+    "crawl_runs": frozenset(
+        {
+            "run_key",
+            "started_at",
+            "finished_at",
+            "seconds",
+            "endpoint",
+            "requests_api",
+            "requests_resolvers",
+            "bytes_total",
+            "retries",
+            "status_429",
+            "status_5xx",
+            "detail",
+        }
+    ),
+}
 
 
 def sha256_file(path: Path) -> str:
@@ -138,6 +159,44 @@ def rubric_version(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
+def content_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Public table -> sha256 of its columns (names and types), its row count and an order-free sum of its
+    rows' hashes, leaving out the run-bookkeeping columns (`RUN_BOOKKEEPING`).
+
+    Two warehouses with the same published content have the same fingerprint whatever order their rows are
+    stored in (the fingerprint depends on DuckDB's `hash`, so a DuckDB upgrade may change it once).
+    """
+    fingerprint = {}
+    for name, table in sorted(existing_tables(con).items()):
+        qualified = checked_table(con, table)
+        columns = [
+            (c, t)
+            for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()  # noqa: S608
+            if c not in RUN_BOOKKEEPING.get(name, ())
+        ]
+        select = ", ".join('"' + c.replace('"', '""') + '"' for c, _ in columns) or "NULL"
+        ((rows, hashes),) = con.execute(
+            f"SELECT count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM (SELECT {select} FROM {qualified}) r"  # noqa: S608
+        ).fetchall()
+        text = json.dumps({"columns": columns, "rows": rows, "hashes": hashes})
+        fingerprint[name] = hashlib.sha256(text.encode()).hexdigest()
+    return fingerprint
+
+
+def unchanged_since(con: duckdb.DuckDBPyConnection, snapshots: Path) -> str | None:
+    """The version `LATEST` names when the warehouse's public content is the same as that version's
+    (`content_fingerprint`, and the same schema and rubric versions), else None."""
+    manifest, _folder = previous_snapshot(snapshots)
+    if manifest is None or manifest.get("version") != read_latest(snapshots):
+        return None
+    same = (
+        manifest.get("content") == content_fingerprint(con)
+        and manifest.get("schema_version") == SCHEMA_VERSION
+        and manifest.get("rubric_version") == rubric_version(con)
+    )
+    return manifest["version"] if same else None
+
+
 @contextmanager
 def publish_lock(snapshots: Path) -> Iterator[None]:
     """Hold the snapshots folder's lock (`.publish.lock`): one publisher at a time picks a version, cleans
@@ -228,6 +287,7 @@ def write_version(
             "previous_version": previous,
             "changes": diff.summary(),
             "tables": tables,
+            "content": content_fingerprint(con),
         }
         schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
         docs = {
