@@ -117,7 +117,7 @@ def _cmd_code(args: argparse.Namespace) -> int:
 # How long `openness ui` waits, once asked to stop, for the webserver and the daemon to shut down cleanly
 # before it kills what is left of them.
 UI_STOP_TIMEOUT = 20.0
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STOP_SIGNALS = tuple(getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n))
 
 
 def run_process_group(

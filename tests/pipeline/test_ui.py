@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from tests.conftest import ROOT
+from tests.pipeline.processes import descendants, kill_left, listening, still_running, wait_until_gone
 
 pytestmark = pytest.mark.slow
 
@@ -54,6 +55,7 @@ def ui(small_demo):
     )
     url = f"http://127.0.0.1:{port}"
     url_log[url] = base / "ui.log"
+    children: dict[int, str] = {}
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -66,15 +68,23 @@ def ui(small_demo):
                 pass
             assert time.monotonic() < deadline, "the UI did not come up within 120 s"
             time.sleep(1)
+        children = descendants(proc.pid)
         yield url
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
+        # SIGTERM to `openness ui` alone, as a service manager stops it: it stops its webserver and daemon.
+        proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+        wait_until_gone(port, children)
+        left, port_taken = still_running(children), listening(port)
+        kill_left(children)
         log.close()
+    # Checked when the module's tests are done (a failure shows as an error in the teardown).
+    assert not port_taken, "the port is still taken after `openness ui` got SIGTERM"
+    assert not left, f"left running after SIGTERM: {left}"
 
 
 def test_ui_binds_to_loopback_and_shows_the_asset_graph(ui):
