@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 
 from pipelines.publish.columns import column_meaning, table_meaning
+from pipelines.publish.markdown import plural
 
 DATA_LICENSE = "cc-by-4.0"
 PRETTY_NAME = "Openness Tracker: openness of AI model releases on the Hugging Face Hub"
@@ -94,6 +95,36 @@ def _schema(table: str, columns: list[tuple[str, str]], column_docs: dict[str, d
     return "\n".join(lines)
 
 
+def checks_summary(checks: dict) -> str:
+    """One line on the checks that gated publishing (manifest `checks`): every table suite and every gate.
+
+    E.g. "Checks: all 15 passed before publishing (12 suites, 3 gates)."; failures and overridden gates are
+    named.
+    """
+    suites = {t: r for t, r in (checks.get("suites") or {}).items() if isinstance(r, dict)}
+    gates = [g for g in ((checks.get("gates") or {}).get("gates") or []) if isinstance(g, dict)]
+    if not suites and not gates:
+        return "Checks: none recorded."
+    suites_ok = sum(1 for r in suites.values() if r.get("success"))
+    gates_ok = sum(1 for g in gates if g.get("passed"))
+    total, passed = len(suites) + len(gates), suites_ok + gates_ok
+    if passed == total:
+        line = f"Checks: all {total} passed before publishing ({plural(len(suites), 'suite')}, "
+        line += f"{plural(len(gates), 'gate')})"
+    else:
+        line = (
+            f"Checks: {passed} of {total} passed before publishing ({suites_ok} of {plural(len(suites), 'suite')}, "
+            f"{gates_ok} of {plural(len(gates), 'gate')})"
+        )
+        failed = [f"`{t}` suite" for t, r in sorted(suites.items()) if not r.get("success")]
+        failed += [f"`{g.get('name')}` gate" for g in gates if not g.get("passed")]
+        line += "; failed: " + ", ".join(failed)
+    overridden = [f"`{g.get('name')}`" for g in gates if g.get("overridden")]
+    if overridden:
+        line += f"; passed by an operator's override: {', '.join(overridden)}"
+    return line + "."
+
+
 def _provenance(manifest: dict) -> str:
     window = manifest.get("crawl_window") or {}
     lines = [
@@ -105,14 +136,9 @@ def _provenance(manifest: dict) -> str:
         "",
         f"- Crawl window: {window.get('from') or '?'} to {window.get('to') or '?'}.",
     ]
-    checks = manifest.get("checks") or {}
+    checks = manifest.get("checks")
     if checks:
-        passed = sum(1 for c in checks.values() if isinstance(c, dict) and c.get("passed"))
-        lines.append(
-            f"- Checks: {passed} of {len(checks)} passed before publishing: "
-            + ", ".join(f"`{k}`" for k in sorted(checks))
-            + "."
-        )
+        lines.append(f"- {checks_summary(checks)}")
     quarantine = manifest.get("quarantine") or {}
     if quarantine:
         lines.append(

@@ -7,14 +7,25 @@ import os
 
 import pytest
 
-from pipelines.publish.card import render_dataset_card
+from pipelines.publish.card import checks_summary, render_dataset_card
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
 from tests.publish.conftest import add_crawl, add_release
 
 EXTRA = {
     "crawl_window": {"from": "2024-03-01", "to": "2024-03-01"},
     "quarantine": {"bad_yaml": 2},
-    "checks": {"revision_keys": {"passed": True}},
+    # As publish records them: every table suite and every snapshot gate (pipelines/publish/publish.py).
+    "checks": {
+        "passed": True,
+        "suites": {"releases": {"success": True}, "revisions": {"success": True}},
+        "gates": {
+            "passed": True,
+            "gates": [
+                {"name": n, "passed": True} for n in ("release_drop", "spectrum_flip", "crawl_incomplete")
+            ],
+            "override": None,
+        },
+    },
 }
 
 
@@ -62,9 +73,30 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
         "@misc{openness_tracker_2024_03_01_1",
         "## Provenance",
         "bad_yaml: 2",
+        "- Checks: all 5 passed before publishing (2 suites, 3 gates).",
         manifest_sha(folder, "releases"),
     ):
         assert needle in card, needle
+
+
+def test_card_counts_each_suite_and_gate_and_names_failures_and_overrides():
+    checks = {
+        "passed": False,
+        "suites": {"releases": {"success": True}, "openness": {"success": False}},
+        "gates": {
+            "passed": True,
+            "gates": [
+                {"name": "release_drop", "passed": True, "overridden": True},
+                {"name": "crawl_incomplete", "passed": False},
+            ],
+        },
+    }
+    assert checks_summary(checks) == (
+        "Checks: 2 of 4 passed before publishing (1 of 2 suites, 1 of 2 gates); failed: `openness` suite, "
+        "`crawl_incomplete` gate; passed by an operator's override: `release_drop`."
+    )
+    one = {"suites": {"releases": {"success": True}}, "gates": {"gates": [{"name": "g", "passed": True}]}}
+    assert checks_summary(one) == "Checks: all 2 passed before publishing (1 suite, 1 gate)."
 
 
 def manifest_sha(folder, table):
