@@ -2,13 +2,15 @@
 
 The card is rendered from the manifest and the Parquet schemas only, so it always describes the files it
 ships with. Its YAML header follows the Hugging Face dataset card format (licence, one config per table)
-so that the same file works as the landing page of a Hub dataset repo; its `data_files` are relative to
-the snapshots root (the folder or repo that holds `LATEST`).
+so that `datasets.load_dataset(<version folder>, "releases")` reads a downloaded version; its `data_files`
+are relative to the card's own folder (the version). The landing card of a Hub dataset repo sits at the
+snapshots root, above the version folders: `root_card` points its `data_files` into `<version>/`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from pipelines.publish.columns import column_meaning, table_meaning
 from pipelines.publish.markdown import plural
@@ -41,7 +43,6 @@ Its sources keep their own terms:
 
 
 def _front_matter(manifest: dict, tables: list[str]) -> str:
-    version = manifest.get("version", "")
     lines = [
         "---",
         f"license: {DATA_LICENSE}",
@@ -55,8 +56,23 @@ def _front_matter(manifest: dict, tables: list[str]) -> str:
     ]
     for name in tables:
         path = manifest["tables"][name]["path"]
-        lines += [f"  - config_name: {name}", f"    data_files: {json.dumps(f'{version}/{path}')}"]
+        lines += [f"  - config_name: {name}", f"    data_files: {json.dumps(path)}"]
     return "\n".join(lines + ["---", ""])
+
+
+def root_card(card: str, version: str) -> str:
+    """A version's card as the landing card of its snapshots root: each config's `data_files` gets the prefix
+    `<version>/` (the card's other text is unchanged)."""
+    if not card.startswith("---\n") or "\n---\n" not in card[3:]:
+        raise ValueError("the card has no YAML header")
+    end = card.index("\n---\n", 3)
+    header = re.sub(
+        r'^(    data_files: )"([^"/]+)"$',
+        lambda m: m[1] + json.dumps(f"{version}/{m[2]}"),
+        card[:end],
+        flags=re.MULTILINE,
+    )
+    return header + card[end:]
 
 
 def _summary(manifest: dict) -> str:
@@ -155,6 +171,17 @@ def _provenance(manifest: dict) -> str:
     return "\n".join(lines)
 
 
+def query_views(manifest: dict) -> str:
+    """DuckDB statements that name each table of a version `core.<table>` (as the warehouse and the example
+    queries of `sql/queries/` do), over the version's Parquet files; run from the version folder."""
+    lines = ["CREATE SCHEMA IF NOT EXISTS core;"]
+    for name in sorted(manifest.get("tables", {})):
+        path = manifest["tables"][name]["path"]
+        # Text for the card, not run here: the names are the registry's tables and their plain file names.
+        lines.append(f"CREATE OR REPLACE VIEW core.{name} AS SELECT * FROM read_parquet('{path}');")  # noqa: S608
+    return "\n".join(lines)
+
+
 def _how_to_read(manifest: dict) -> str:
     return "\n".join(
         [
@@ -166,6 +193,16 @@ def _how_to_read(manifest: dict) -> str:
             "```python",
             "import polars as pl",
             "releases = pl.read_parquet('releases.parquet')",
+            "",
+            "import datasets  # each table is a config of this card",
+            "releases = datasets.load_dataset('.', 'releases', split='train')",
+            "```",
+            "",
+            "The project's example queries (`sql/queries/`, e.g. `relicensed_derivatives.sql`) name the tables "
+            "`core.<table>`; in DuckDB, from the version folder, these views let them run on the files:",
+            "",
+            "```sql",
+            query_views(manifest),
             "```",
             "",
             f"Fetch and verify a version with `openness download SOURCE --version {manifest.get('version')} --to DIR`.",

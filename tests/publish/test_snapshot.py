@@ -59,7 +59,7 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
     card = (folder / "README.md").read_text()
 
     assert card.startswith("---\nlicense: cc-by-4.0\n")
-    assert 'data_files: "2024-03-01.1/releases.parquet"' in card
+    assert 'data_files: "releases.parquet"' in card
     assert "| `repo_id` | VARCHAR | Hub model repository id, `org/name`. |" in card
     assert "| `mystery` | VARCHAR | (undocumented) |" in card
     for needle in (
