@@ -541,7 +541,8 @@ TABLES: tuple[Table, ...] = (
         suite=False,
         columns={
             "month": "First day of the month; the counts are the state at the month's end.",
-            "breakdown": "How releases are grouped: all, organisation, modality or base-model family.",
+            "breakdown": "How releases are grouped: all, org (organisation), modality or base_family (base-model "
+            "family).",
             "group_value": "The group within the breakdown (e.g. an organisation); 'all' for the breakdown all.",
             "metric": "What is counted: spectrum_level, license_family or mof_class.",
             "value": "The metric's value; 'unknown' when it is null.",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import os
 
+import polars as pl
 import pytest
 
 from pipelines.publish.card import checks_summary, render_dataset_card
+from pipelines.publish.markdown import frame_to_markdown, plural
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
 from tests.publish.conftest import add_crawl, add_release
 
@@ -191,3 +193,9 @@ def test_interrupted_publish_leaves_no_partial_version(warehouse, tmp_path):
     assert sorted(os.listdir(snapshots)) == listing
     assert (snapshots / "LATEST").read_text().strip() == "2024-03-01.1"
     verify_snapshot(snapshots / "2024-03-01.1")
+
+
+def test_counts_agree_with_their_noun():
+    assert [plural(n, "release") for n in (0, 1, 2)] == ["0 releases", "1 release", "2 releases"]
+    table = frame_to_markdown(pl.DataFrame({"repo_id": ["a/x", "a/y", "a/z"]}), max_rows=2)
+    assert table.endswith("(1 more row)")
