@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -18,6 +19,7 @@ from pipelines.storage.warehouse import sql_text
 from tests.small_mirror import SMALL_REPOS
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -46,11 +48,16 @@ def test_the_example_queries_run_on_the_snapshot_through_the_cards_views(snapsho
     monkeypatch.chdir(folder)
     with duckdb.connect() as con:
         con.execute(query_views(manifest))
-        for name in ("relicensed_derivatives", "licence_family_changes"):
-            params = ["2000-01-01", "2100-01-01"] if name == "licence_family_changes" else []
-            con.execute(sql_text(f"queries/{name}.sql"), params).fetchall()
+        params = {
+            "licence_family_changes": ["2000-01-01", "2100-01-01"],
+            "repo_timeline": [next(iter(SMALL_REPOS))],
+        }
+        for path in sorted((ROOT / "sql" / "queries").glob("*.sql")):
+            con.execute(sql_text(f"queries/{path.name}"), params.get(path.stem, [])).fetchall()
+        timeline = con.execute(sql_text("queries/repo_timeline.sql"), [next(iter(SMALL_REPOS))]).fetchall()
         derivatives = con.execute("SELECT count(*) FROM core.derivatives").fetchone()[0]
     assert derivatives == manifest["tables"]["derivatives"]["rows"]
+    assert timeline, "a release's timeline has at least its first state"
 
 
 def test_polars_pandas_and_pyarrow_read_the_snapshot(snapshot):
