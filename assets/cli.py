@@ -42,11 +42,11 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     # Checked before Dagster is imported or any run starts, so a wrong path costs nothing.
     from pipelines.mirror.layout import mirror_problem
 
+    if args.max_dates < 1:
+        return _fail("demo", f"--max-dates must be at least 1, got {args.max_dates}")
     problem = mirror_problem(mirror) or _warehouse_problem(warehouse)
     if problem:
         return _fail("demo", problem)
-    if args.max_dates < 1:
-        return _fail("demo", f"--max-dates must be at least 1, got {args.max_dates}")
 
     from assets.demo import run_demo
     from pipelines.publish.snapshot import verify_snapshot
@@ -104,7 +104,21 @@ def _cmd_mirror_serve(args: argparse.Namespace) -> int:
 def _cmd_mirror_build_sample(args: argparse.Namespace) -> int:
     from pipelines.mirror.build_sample import build_sample
 
-    summary = build_sample(Path(args.reference), Path(args.out))
+    reference = Path(args.reference)
+    if not reference.is_dir():
+        return _fail(
+            "mirror build-sample",
+            f"--reference {reference} is not a folder; give the folder of recorded Hub answers (shared/reference)",
+        )
+    try:
+        summary = build_sample(reference, Path(args.out))
+    except FileNotFoundError as exc:  # a reference folder without the recordings the sample is built from
+        return _fail(
+            "mirror build-sample",
+            f"--reference {reference} is not a folder of recorded Hub answers: {exc.filename} does not exist",
+        )
+    except FileExistsError as exc:  # an --out that is not a previous mirror is never wiped
+        return _fail("mirror build-sample", str(exc))
     print(json.dumps(summary, indent=1, default=str))
     return 0
 

@@ -159,6 +159,22 @@ def test_mirror_serve_on_a_port_in_use(tmp_path: Path) -> None:
     )
 
 
+def test_mirror_build_sample_from_a_missing_or_wrong_reference(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = openness("mirror", "build-sample", "--reference", str(tmp_path / "nowhere"), "--out", str(out))
+    assert one_line(proc) == (
+        f"openness mirror build-sample: error: --reference {tmp_path / 'nowhere'} is not a folder; "
+        "give the folder of recorded Hub answers (shared/reference)"
+    )
+    (tmp_path / "ref").mkdir()
+    proc = openness("mirror", "build-sample", "--reference", str(tmp_path / "ref"), "--out", str(out))
+    assert one_line(proc) == (
+        f"openness mirror build-sample: error: --reference {tmp_path / 'ref'} is not a folder of recorded Hub "
+        f"answers: {tmp_path / 'ref' / 'cards' / 'PROVENANCE.csv'} does not exist"
+    )
+    assert not out.exists()
+
+
 def _commands(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()):
     """Every (command path, parser) of the command line, subcommands of subcommands included."""
     yield path, parser
