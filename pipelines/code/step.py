@@ -38,14 +38,21 @@ def load_known(wh: Warehouse):  # noqa: ANN201 - KnownCaptures
     )
 
 
-def cited_code_repos(store: RawStore) -> list[str]:
+def cited_code_repos(store: RawStore, until: str | None = None) -> list[str]:
     """The GitHub repositories that the captured model cards (each repo's latest README) and papers (arXiv
     answers, Hub paper pages) link to, sorted; read from the raw layer by source name, as the papers step
-    reads the Hub's captures."""
+    reads the Hub's captures. With `until`, only the captures of that crawl date and before: a crawl date
+    run again after later dates were captured must not ask for repositories only later cards name (asked
+    as of the earlier date, a repository created since answers 404 and would be recorded as gone)."""
+
+    def scan(source: str) -> pl.LazyFrame:
+        lf = store.scan(source, schema_of(source))
+        return lf.filter(pl.col("crawl_date") <= until) if until is not None else lf
+
     texts: list[str] = []
     if store.files("hub_readme"):
         readmes = (
-            store.scan("hub_readme", schema_of("hub_readme"))
+            scan("hub_readme")
             .filter(pl.col("content").is_not_null())
             .sort("fetched_at")
             .group_by("repo_id")
@@ -56,9 +63,9 @@ def cited_code_repos(store: RawStore) -> list[str]:
         texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
     for source in ("arxiv", "hf_paper"):
         if store.files(source):
-            bodies = store.scan(source, schema_of(source)).select("body").collect()["body"]
+            bodies = scan(source).select("body").collect()["body"]
             texts += [b for b in bodies if b]
-    return repo_keys(find_code_urls(*texts))
+    return sorted(repo_keys(find_code_urls(*texts)))
 
 
 def run_code_step(
@@ -71,7 +78,7 @@ def run_code_step(
 ) -> dict:
     """The code step of a crawl date: every repository the cards and papers captured so far link to (those
     in `settings.scope`, when it is set; the others are counted as `out_of_scope`)."""
-    repos = cited_code_repos(wh.raw)
+    repos = cited_code_repos(wh.raw, until=crawl_date)
     skipped = 0
     if settings.scope is not None:
         allowed = {s.lower() for s in settings.scope}

@@ -477,3 +477,27 @@ def test_fork_archived_and_github_detection_come_from_the_body(tmp_path) -> None
     assert (row["fork"], row["archived"], row["parent"]) == (True, True, "openai/human-eval")
     assert (row["github_license"], row["license_id"], row["license_source"]) == ("MIT", "mit", "github")
     assert row["created_at"] == "2021-07-08T01:06:40Z" and row["default_branch"] == "master"
+
+
+def test_a_crawl_date_run_again_asks_only_for_what_its_cards_named(code_mirror, tmp_path) -> None:
+    """A crawl date run again after later dates were captured (a rerun, a killed demo run again) follows
+    only the links of the captures of that date and before: asked as of the earlier date, a repository
+    only a later card names would answer 404 and be recorded as gone."""
+    from pipelines.code.step import cited_code_repos, run_code_step
+    from pipelines.storage.raw import schema_of
+
+    wh = Warehouse(tmp_path / "wh")
+    later = (datetime.fromisoformat(DAY) + timedelta(days=1)).date().isoformat()
+    for day, repo_id, text in (
+        (DAY, "lmsys/a", "Code: https://github.com/openai/human-eval"),
+        (later, "lmsys/b", "Trained with https://github.com/huggingface/alignment-handbook"),
+    ):
+        row = dict.fromkeys(schema_of("hub_readme"))
+        row.update(fetched_at=NOW, repo_id=repo_id, revision="0" * 40, status="ok", content=text.encode())
+        wh.raw.append("hub_readme", day, pl.DataFrame([row], schema=schema_of("hub_readme")), ["repo_id"])
+    assert cited_code_repos(wh.raw) == ["huggingface/alignment-handbook", "openai/human-eval"]
+    assert cited_code_repos(wh.raw, until=DAY) == ["openai/human-eval"]
+    with MirrorServer(code_mirror) as srv:
+        summary = run_code_step(wh, settings(srv), DAY, now=NOW)
+    # one repository asked for (the other is not asked, so not recorded as gone)
+    assert summary["repos"] == 1 and summary["outcomes"]["ok"] == 1 and "gone" not in summary["outcomes"]
