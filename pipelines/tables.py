@@ -504,7 +504,6 @@ TABLES: tuple[Table, ...] = (
         key=("month", "breakdown", "group_value", "metric", "value"),
         step="marts",
         reads=("core.openness", "core.releases"),
-        suite=False,
     ),
     Table(
         "marts.monthly_transitions",
@@ -513,7 +512,6 @@ TABLES: tuple[Table, ...] = (
         key=("month", "dimension", "direction"),
         step="marts",
         reads=("core.transitions",),
-        suite=False,
     ),
 )
 
