@@ -64,7 +64,8 @@ COMMON_COLUMNS: dict[str, str] = {
     "mapping is kept as compact JSON and flagged `licence_not_text` in quarantine).",
     "license_name": "The card's `license_name` (set when `license` is `other`).",
     "license_family": "Licence family: osi-permissive, osi-copyleft, open-data, responsible-ai, community, "
-    "non-commercial, proprietary or unknown.",
+    "non-commercial, proprietary, unknown (a licence is declared but unmapped, in conflict or undecidable) or "
+    "none (no licence declared: nothing granted); null when not recorded.",
     "gated": "Access gate on the Hub: 'false', 'auto' (click-through) or 'manual' (approval).",
     "readme_status": "Outcome of reading the card: ok, missing, gated, malformed_yaml, non_utf8, oversized or "
     "not_fetched.",
@@ -449,7 +450,7 @@ TABLES: tuple[Table, ...] = (
             "disagree) or missing (neither the card nor a licence file names one).",
             "declared_license_id": "The licence the model card declares (card YAML or license:* tags), as "
             "resolved against the catalogue; null when the card declares none.",
-            "declared_license_family": "Family of the card's licence.",
+            "declared_license_family": "Family of the card's licence; none when the card declares none.",
             "file_license_id": "The licence the revision's licence files give (LICENSE, MODEL_LICENSE ...; "
             "several joined with ',', 'unknown' for a file not identified); null when none was read.",
             "file_license_family": "Family of the licence files' licence: the most restrictive of the files.",
@@ -478,8 +479,9 @@ TABLES: tuple[Table, ...] = (
         columns={
             "changed_at": "When the change happened (the commit date of `to_revision`).",
             "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level.",
-            "from_value": "Value before the change.",
-            "to_value": "Value after the change.",
+            "from_value": "Value before the change (for license_id and license_family, none = no licence "
+            "declared; null = unknown).",
+            "to_value": "Value after the change (as from_value).",
             "direction": "opening, closing or lateral.",
             "from_revision": "Commit before the change.",
             "to_revision": "Commit that made the change.",
