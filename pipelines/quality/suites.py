@@ -549,7 +549,7 @@ CODE_SUITES = [
             *not_null("repo", "status"),
             unique("repo"),
             in_set("status", CODE_REPO_STATUSES),
-            in_set("license_family", _families()),
+            in_set("license_family", _licence_families()),
         ],
     ),
     # One row per commit that changed a code repository's licence files.
