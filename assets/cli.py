@@ -18,11 +18,39 @@ from assets.environment import PROJECT_ROOT, TELEMETRY_OFF, prepare_dagster_home
 SAMPLE_MIRROR = PROJECT_ROOT / "pipelines" / "mirror" / "sample"
 
 
+def _fail(command: str, message: str, status: int = 2) -> int:
+    """Print `openness COMMAND: error: MESSAGE` (one line) on stderr and return the exit status."""
+    print(f"openness {command}: error: {' '.join(message.split())}", file=sys.stderr)
+    return status
+
+
+def _warehouse_problem(warehouse: Path) -> str | None:
+    """Why `warehouse` cannot be the demo's warehouse folder (it is created when missing), or None."""
+    if warehouse.exists() and not warehouse.is_dir():
+        return f"--warehouse {warehouse} is a file; give a folder (it is created if missing)"
+    try:
+        warehouse.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"--warehouse {warehouse} cannot be created ({exc.strerror or exc}); give a folder you can write to"
+    if not os.access(warehouse, os.W_OK | os.X_OK):
+        return f"--warehouse {warehouse} is not writable; give a folder you can write to"
+    return None
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
+    mirror, warehouse = Path(args.mirror).resolve(), Path(args.warehouse).resolve()
+    # Checked before Dagster is imported or any run starts, so a wrong path costs nothing.
+    from pipelines.mirror.layout import mirror_problem
+
+    if args.max_dates < 1:
+        return _fail("demo", f"--max-dates must be at least 1, got {args.max_dates}")
+    problem = mirror_problem(mirror) or _warehouse_problem(warehouse)
+    if problem:
+        return _fail("demo", problem)
+
     from assets.demo import run_demo
     from pipelines.publish.snapshot import verify_snapshot
 
-    mirror, warehouse = Path(args.mirror).resolve(), Path(args.warehouse).resolve()
     print(f"Replaying {mirror} into {warehouse} (offline, hub mirror on 127.0.0.1)")
     summary = run_demo(mirror, warehouse, max_dates=args.max_dates)
     latest = (warehouse / "snapshots" / "LATEST").read_text().strip()
@@ -47,29 +75,62 @@ def _sweep_dead_runs() -> None:
 
 
 def _cmd_mirror_serve(args: argparse.Namespace) -> int:
+    from pipelines.mirror.layout import mirror_problem
     from pipelines.mirror.server import FaultConfig, Quota, serve_forever
 
+    problem = mirror_problem(Path(args.dir))
+    if problem:
+        return _fail("mirror serve", problem)
     faults = FaultConfig.parse(args.faults) if args.faults else None
     quota = Quota(args.github_token_limit, args.github_anonymous_limit)
     print(f"Serving {args.dir} on http://{args.host}:{args.port} (Ctrl-C to stop)", flush=True)
-    serve_forever(
-        Path(args.dir), host=args.host, port=args.port, faults=faults, page_size=args.page_size, quota=quota
-    )
+    try:
+        serve_forever(
+            Path(args.dir),
+            host=args.host,
+            port=args.port,
+            faults=faults,
+            page_size=args.page_size,
+            quota=quota,
+        )
+    except OSError as exc:  # the listening socket: a port in use, a host that is not this machine's
+        return _fail(
+            "mirror serve",
+            f"cannot listen on {args.host}:{args.port} ({exc.strerror or exc}); choose another --port or --host",
+        )
     return 0
 
 
 def _cmd_mirror_build_sample(args: argparse.Namespace) -> int:
     from pipelines.mirror.build_sample import build_sample
 
-    summary = build_sample(Path(args.reference), Path(args.out))
+    reference = Path(args.reference)
+    if not reference.is_dir():
+        return _fail(
+            "mirror build-sample",
+            f"--reference {reference} is not a folder; give the folder of recorded Hub answers (shared/reference)",
+        )
+    try:
+        summary = build_sample(reference, Path(args.out))
+    except FileNotFoundError as exc:  # a reference folder without the recordings the sample is built from
+        return _fail(
+            "mirror build-sample",
+            f"--reference {reference} is not a folder of recorded Hub answers: {exc.filename} does not exist",
+        )
+    except FileExistsError as exc:  # an --out that is not a previous mirror is never wiped
+        return _fail("mirror build-sample", str(exc))
     print(json.dumps(summary, indent=1, default=str))
     return 0
 
 
 def _cmd_mof(args: argparse.Namespace) -> int:
-    from pipelines.openness.mof import mof_report
+    from pipelines.openness.mof import MotRecordError, mof_report
 
-    print(json.dumps(mof_report(Path(args.file)), indent=1, sort_keys=True))
+    try:
+        report = mof_report(Path(args.file))
+    except MotRecordError as exc:
+        return _fail("mof", str(exc))
+    print(json.dumps(report, indent=1, sort_keys=True))
     return 0
 
 
@@ -141,9 +202,17 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser(
         "demo", help="replay a hub mirror (default: the bundled sample) through the pipeline"
     )
-    demo.add_argument("--mirror", default=str(SAMPLE_MIRROR), help="a hub-mirror/1 folder")
-    demo.add_argument("--warehouse", default=str(PROJECT_ROOT / "warehouse"), help="the warehouse folder")
-    demo.add_argument("--max-dates", type=int, default=12, help="how many crawl dates to replay")
+    demo.add_argument(
+        "--mirror", default=str(SAMPLE_MIRROR), help="a hub-mirror/1 folder (default: the bundled sample)"
+    )
+    demo.add_argument(
+        "--warehouse",
+        default=str(PROJECT_ROOT / "warehouse"),
+        help="the warehouse folder, created if missing (default: ./warehouse)",
+    )
+    demo.add_argument(
+        "--max-dates", type=int, default=12, help="how many crawl dates to replay, at least 1 (default: 12)"
+    )
     demo.set_defaults(func=_cmd_demo)
 
     mirror = sub.add_parser("mirror", help="the offline hub mirror").add_subparsers(
@@ -152,12 +221,19 @@ def build_parser() -> argparse.ArgumentParser:
     serve = mirror.add_parser(
         "serve", help="serve a hub-mirror/1 folder over HTTP like the Hub, arXiv and GitHub"
     )
-    serve.add_argument("dir")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--page-size", type=int, default=1000)
+    serve.add_argument("dir", help="the hub-mirror/1 folder to serve (e.g. pipelines/mirror/sample)")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     serve.add_argument(
-        "--faults", default="", help='e.g. "seed=1,429=0.1,5xx=0.1,primary=0.05,secondary=0.05"'
+        "--port", type=int, default=8080, help="the port to listen on (default: 8080; 0: any free port)"
+    )
+    serve.add_argument(
+        "--page-size", type=int, default=1000, help="models per page of the Hub's listing (default: 1000)"
+    )
+    serve.add_argument(
+        "--faults",
+        default="",
+        help="answer a share of requests with errors, for testing a crawler, "
+        'e.g. "seed=1,429=0.1,5xx=0.1,primary=0.05,secondary=0.05" (default: none)',
     )
     serve.add_argument("--github-token-limit", type=int, default=5000, help="GitHub requests/hour per token")
     serve.add_argument(
@@ -165,14 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.set_defaults(func=_cmd_mirror_serve)
     build = mirror.add_parser("build-sample", help="rebuild the bundled sample corpus from shared/reference")
-    build.add_argument("--reference", default=str(PROJECT_ROOT.parent / "shared" / "reference"))
-    build.add_argument("--out", default=str(SAMPLE_MIRROR))
+    build.add_argument(
+        "--reference",
+        default=str(PROJECT_ROOT.parent / "shared" / "reference"),
+        help="the folder of recorded Hub answers to build from (default: ../shared/reference)",
+    )
+    build.add_argument(
+        "--out",
+        default=str(SAMPLE_MIRROR),
+        help="the mirror folder to write (default: pipelines/mirror/sample)",
+    )
     build.set_defaults(func=_cmd_mirror_build_sample)
 
     mof = sub.add_parser(
         "mof", help="evaluate a Model Openness Tool record (YAML) and print the result as JSON"
     )
-    mof.add_argument("file")
+    mof.add_argument("file", help="a Model Openness Tool record: a YAML file with a `release` section")
     mof.set_defaults(func=_cmd_mof)
 
     lic = sub.add_parser(
@@ -180,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="identify licence files (ScanCode) and print one JSON object per file: "
         "path, license_id, license_family, score, matches",
     )
-    lic.add_argument("files", nargs="+", metavar="FILE")
+    lic.add_argument(
+        "files", nargs="+", metavar="FILE", help="licence files to identify (LICENSE, COPYING, ...)"
+    )
     lic.set_defaults(func=_cmd_license)
 
     download = sub.add_parser("download", help="fetch a snapshot version and verify every checksum")
@@ -215,8 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
     code.set_defaults(func=_cmd_code)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
-    ui.add_argument("--host", default="127.0.0.1")
-    ui.add_argument("--port", type=int, default=3000)
+    ui.add_argument("--host", default="127.0.0.1", help="the address the UI listens on (default: 127.0.0.1)")
+    ui.add_argument("--port", type=int, default=3000, help="the port the UI listens on (default: 3000)")
     ui.set_defaults(func=_cmd_ui)
     return parser
 

@@ -21,7 +21,7 @@ from pipelines.incremental.marts import update_marts
 from pipelines.incremental.normalise import update_releases, update_revisions
 from pipelines.incremental.scoring import update_datasets, update_release_papers, update_scores
 from pipelines.storage.warehouse import Warehouse
-from pipelines.tables import steps
+from pipelines.tables import steps, tables_of_step
 
 # Step name (the `step` of the registry's tables) -> its builder: (wh, con, *, full) -> what it did.
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
@@ -36,14 +36,74 @@ STEPS: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
+class StepNotReady(RuntimeError):
+    """A build step whose input tables no earlier step has written yet; the message is one line saying
+    what to run first."""
+
+
+def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute("SELECT schema_name || '.' || table_name FROM duckdb_tables()").fetchall()
+    return {r[0] for r in rows}
+
+
+def nothing_crawled(wh: Warehouse) -> bool:
+    """True when the raw layer holds no capture at all (a fresh warehouse, or one whose raw/ was removed)."""
+    root = wh.raw.root
+    return not root.is_dir() or next((p for p in root.rglob("*") if p.is_file()), None) is None
+
+
+def missing_inputs(name: str, con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The warehouse tables step `name` reads (pipelines/tables.py `reads`) that do not exist yet."""
+    written = {t.name for t in tables_of_step(name)}
+    reads = {r for t in tables_of_step(name) for r in t.reads if not r.startswith("raw.")} - written
+    existing = _existing_tables(con)
+    return sorted(r for r in reads if r not in existing)
+
+
+CRAWL_FIRST = (
+    "nothing is crawled yet ({raw} is empty): run the daily crawl first (`openness demo` replays the bundled "
+    "mirror; or the daily_listing, daily_shards and daily_extras jobs in `openness ui`)"
+)
+
+
+def not_ready(name: str, wh: Warehouse, con: duckdb.DuckDBPyConnection, error: str) -> StepNotReady | None:
+    """The one-line StepNotReady for a step that failed with `error` because its inputs do not exist yet (an
+    earlier step never ran, or nothing is crawled), or None when that is not why it failed."""
+    missing = missing_inputs(name, con)
+    empty = nothing_crawled(wh)
+    crawl = CRAWL_FIRST.format(raw=wh.raw.root) if empty else ""
+    if missing:
+        order = steps()
+        return StepNotReady(
+            f"build step {name!r} reads {', '.join(missing)}, which no build has written yet: "
+            f"{crawl + ', then ' if crawl else ''}build every step in order (the build_tables job, or "
+            f"pipelines.runner.build_all; the steps before {name!r}: {', '.join(order[: order.index(name)])})"
+        )
+    if empty:
+        first = error.strip().splitlines()[0] if error.strip() else "failed"
+        return StepNotReady(f"build step {name!r} found nothing to build ({first}): {crawl}")
+    return None
+
+
 def run_step(
     name: str, wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False, **options: Any
 ) -> dict[str, Any]:
     """Run one build step in incremental (default) or full mode; returns what it did. `options` go to the
-    step's builder (`progress=` for revisions, `rubric=` for scores)."""
+    step's builder (`progress=` for revisions, `rubric=` for scores). A step that fails because a table it
+    reads does not exist yet (an earlier step never ran, nothing is crawled) raises StepNotReady, one line
+    saying what to run first."""
     if name not in STEPS:
         raise KeyError(f"no build step {name!r}; known: {', '.join(STEPS)}")
-    return STEPS[name](wh, con, full=full, **options)
+    try:
+        return STEPS[name](wh, con, full=full, **options)
+    except duckdb.CatalogException as exc:
+        try:
+            translated = not_ready(name, wh, con, str(exc))
+        except duckdb.Error:  # the connection cannot answer (an aborted transaction): the original error
+            translated = None
+        if translated is None:
+            raise
+        raise translated from exc
 
 
 def build_all(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:

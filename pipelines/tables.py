@@ -5,11 +5,11 @@ where the table is SQL), the grain in one sentence, its key columns, whether it 
 step that writes it (pipelines/runner.py), the tables and raw captures it reads, whether a Great Expectations
 suite guards it (pipelines/quality/suites.py; every core table has one) and after which table's build that
 suite runs, whether it is public (a Parquet file of every snapshot), and the meaning of its columns (printed
-in the dataset card; every public column has one).
+in the dataset card; every column has one).
 
 Everything that lists tables reads this module: the snapshot's public tables, the data dictionary, the
 asset specs and their checks, the build order, the scored tables. tests/test_tables.py fails when a table
-is listed anywhere else, a public column lacks a doc, or a core table lacks a suite.
+is listed anywhere else, a column lacks a doc, or a core table lacks a suite.
 """
 
 from __future__ import annotations
@@ -137,6 +137,15 @@ TABLES: tuple[Table, ...] = (
         reads=_HUB,
         detail="Nothing is dropped silently: every reason is listed in docs/quality.md, which also says which "
         "defects are flagged here while the rest publishes and which block.",
+        columns={
+            "source": "The raw capture or check that held it (e.g. hub_listing, hub_readme, hub_card, "
+            "hub_base_models).",
+            "reference": "Which input it was: the raw capture's reference or the affected revision or value.",
+            "reason": "Why it was held: one of the reasons listed in docs/quality.md, Quarantine (e.g. "
+            "malformed_yaml, invalid_arxiv_id).",
+            "detail": "The parser's message or the offending value.",
+            "crawl_date": "The crawl date of the capture (null for a defect of a stored value).",
+        },
     ),
     Table(
         "core.releases",
@@ -173,6 +182,12 @@ TABLES: tuple[Table, ...] = (
         detail="A repo that answered 404, or vanished from a full listing sweep, is recorded here; "
         "core.releases takes its deletion date from these rows.",
         by_repo=True,
+        columns={
+            "crawl_date": "The crawl date of the check.",
+            "present": "Whether the repository existed on the Hub at the check.",
+            "how": "How it was known: commits_404 (its commit history answered 404), or sweep_present / "
+            "sweep_404 (missing from a complete listing, then asked for by id: found, or 404).",
+        },
     ),
     Table(
         "core.crawl_runs",
@@ -496,16 +511,46 @@ TABLES: tuple[Table, ...] = (
         key=("repo_id", "base_model"),
         step="scores",
         reads=("core.revisions",),
+        detail="From each repository's latest revision; the relicensing flag compares the rubric's family "
+        "ranks (sql/queries/relicensed_derivatives.sql lists the relicensed ones).",
         by_repo=True,
+        public=True,
+        columns={
+            "base_model": "A base model the derivative's card names (`base_model`), as written there.",
+            "base_in_warehouse": "Whether the base model is a repository the warehouse holds (its licence is "
+            "then known).",
+            "base_license_id": "Resolved licence of the base model's latest revision; null when the base is not "
+            "in the warehouse.",
+            "base_license_family": "Licence family of the base model (see `license_family`).",
+            "license_id": "Resolved licence of the derivative's latest revision.",
+            "license_family": "Licence family of the derivative's licence.",
+            "relicensed_more_permissively": "Whether the derivative's licence family ranks as more permissive "
+            "than its base's (rubric.yml families' rank); null when either family is unranked or the base is not "
+            "in the warehouse.",
+            "license_changed": "Whether the derivative's licence id differs from its base's; null when the base "
+            "is not in the warehouse.",
+            "evidence": "Both licences with their families, ranks and commit URLs (JSON).",
+        },
     ),
     Table(
         "marts.monthly_openness",
         "One row per month, breakdown (all, organisation, modality, base-model family), group, metric "
         "(spectrum level, licence family, MOF class) and value: releases at that value at the month's end, "
-        "and their mean OSAI score.",
+        "and their mean European Open Source AI Index score.",
         key=("month", "breakdown", "group_value", "metric", "value"),
         step="marts",
         reads=("core.openness", "core.releases"),
+        columns={
+            "month": "First day of the month; the counts are the state at the month's end.",
+            "breakdown": "How releases are grouped: all, org (organisation), modality or base_family (base-model "
+            "family).",
+            "group_value": "The group within the breakdown (e.g. an organisation); 'all' for the breakdown all.",
+            "metric": "What is counted: spectrum_level, license_family or mof_class.",
+            "value": "The metric's value: for license_family as in core.openness (a family, unknown, or none: no "
+            "licence declared); 'unknown' for a spectrum level or MOF class that could not be decided.",
+            "releases": "Releases (existing at the month's end) at that value.",
+            "avg_osai_score": "Their mean European Open Source AI Index score (0-1), over those with a score.",
+        },
     ),
     Table(
         "marts.monthly_transitions",
@@ -514,6 +559,13 @@ TABLES: tuple[Table, ...] = (
         key=("month", "dimension", "direction"),
         step="marts",
         reads=("core.transitions",),
+        columns={
+            "month": "First day of the month of the changes.",
+            "dimension": "The openness dimension that changed (see transitions' `dimension`).",
+            "direction": "opening, closing or lateral.",
+            "transitions": "Changes that lasted (short-lived ones left out).",
+            "short_lived": "Changes undone within 24 hours, counted apart (not in `transitions`).",
+        },
     ),
 )
 

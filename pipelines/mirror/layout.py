@@ -15,6 +15,26 @@ FORMAT = "hub-mirror/1"
 KINDS = ("models", "datasets")
 
 
+def mirror_problem(root: Path) -> str | None:
+    """Why `root` is not a hub-mirror/1 folder (one line, saying what to give instead), or None if it is one."""
+    root = Path(root)
+    hint = "give a hub-mirror/1 folder (MIRROR_FORMAT.md), e.g. the bundled pipelines/mirror/sample"
+    if not root.exists():
+        return f"{root} does not exist; {hint}"
+    if not root.is_dir():
+        return f"{root} is not a folder; {hint}"
+    manifest = root / "mirror.json"
+    if not manifest.is_file():
+        return f"{root} is not a hub mirror: it has no mirror.json; {hint}"
+    try:
+        fmt = json.loads(manifest.read_text(encoding="utf-8")).get("format")
+    except (OSError, UnicodeDecodeError, ValueError, AttributeError):
+        return f"{manifest} is not a JSON object; {hint}"
+    if fmt != FORMAT:
+        return f"{manifest} says format {fmt!r}, expected {FORMAT!r}; {hint}"
+    return None
+
+
 @dataclass
 class Commit:
     """One commit of a repo, as `GET /api/{kind}/{id}/commits/main` lists it."""

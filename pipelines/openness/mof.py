@@ -211,9 +211,43 @@ def _resolve_license(
     return None, None
 
 
+class MotRecordError(ValueError):
+    """A file that is not a readable Model Openness Tool record; the message is one line for the user."""
+
+
+def load_mot_record(path: Path) -> dict[str, Any]:
+    """The mapping of a MOT model YAML, or MotRecordError naming the file and what is wrong with it."""
+    path = Path(path)
+    what = "give the path of a Model Openness Tool record (YAML with a `release` section)"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise MotRecordError(f"{path} does not exist; {what}") from None
+    except IsADirectoryError:
+        raise MotRecordError(f"{path} is a folder; {what}") from None
+    except UnicodeDecodeError:
+        raise MotRecordError(f"{path} is not a UTF-8 text file; {what}") from None
+    except OSError as exc:
+        raise MotRecordError(f"{path} cannot be read ({exc.strerror or exc}); {what}") from None
+    try:
+        record = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise MotRecordError(f"{path} is not valid YAML{where}: {problem}; {what}") from None
+    if record is None:
+        raise MotRecordError(f"{path} is empty; {what}")
+    if not isinstance(record, dict):
+        raise MotRecordError(f"{path} holds a YAML {type(record).__name__}, not a mapping; {what}")
+    if not isinstance(record.get("release"), dict) and not isinstance(record.get("components"), list):
+        raise MotRecordError(f"{path} has neither a `release` section nor `components`; {what}")
+    return record
+
+
 def mof_report(path: Path) -> dict[str, Any]:
-    """Load a MOT model YAML and return its JSON-serialisable evaluation."""
-    record = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    """Load a MOT model YAML and return its JSON-serialisable evaluation (MotRecordError if it is not one)."""
+    record = load_mot_record(path)
     result = evaluate_mot_record(record)
     result["file"] = str(path)
     result["framework"] = record.get("framework") if isinstance(record, dict) else None

@@ -2,15 +2,18 @@
 
 The card is rendered from the manifest and the Parquet schemas only, so it always describes the files it
 ships with. Its YAML header follows the Hugging Face dataset card format (licence, one config per table)
-so that the same file works as the landing page of a Hub dataset repo; its `data_files` are relative to
-the snapshots root (the folder or repo that holds `LATEST`).
+so that `datasets.load_dataset(<version folder>, "releases")` reads a downloaded version; its `data_files`
+are relative to the card's own folder (the version). The landing card of a Hub dataset repo sits at the
+snapshots root, above the version folders: `root_card` points its `data_files` into `<version>/`.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from pipelines.publish.columns import column_meaning, table_meaning
+from pipelines.publish.markdown import plural
 
 DATA_LICENSE = "cc-by-4.0"
 PRETTY_NAME = "Openness Tracker: openness of AI model releases on the Hugging Face Hub"
@@ -40,7 +43,6 @@ Its sources keep their own terms:
 
 
 def _front_matter(manifest: dict, tables: list[str]) -> str:
-    version = manifest.get("version", "")
     lines = [
         "---",
         f"license: {DATA_LICENSE}",
@@ -54,8 +56,23 @@ def _front_matter(manifest: dict, tables: list[str]) -> str:
     ]
     for name in tables:
         path = manifest["tables"][name]["path"]
-        lines += [f"  - config_name: {name}", f"    data_files: {json.dumps(f'{version}/{path}')}"]
+        lines += [f"  - config_name: {name}", f"    data_files: {json.dumps(path)}"]
     return "\n".join(lines + ["---", ""])
+
+
+def root_card(card: str, version: str) -> str:
+    """A version's card as the landing card of its snapshots root: each config's `data_files` gets the prefix
+    `<version>/` (the card's other text is unchanged)."""
+    if not card.startswith("---\n") or "\n---\n" not in card[3:]:
+        raise ValueError("the card has no YAML header")
+    end = card.index("\n---\n", 3)
+    header = re.sub(
+        r'^(    data_files: )"([^"/]+)"$',
+        lambda m: m[1] + json.dumps(f"{version}/{m[2]}"),
+        card[:end],
+        flags=re.MULTILINE,
+    )
+    return header + card[end:]
 
 
 def _summary(manifest: dict) -> str:
@@ -94,6 +111,36 @@ def _schema(table: str, columns: list[tuple[str, str]], column_docs: dict[str, d
     return "\n".join(lines)
 
 
+def checks_summary(checks: dict) -> str:
+    """One line on the checks that gated publishing (manifest `checks`): every table suite and every gate.
+
+    E.g. "Checks: all 15 passed before publishing (12 suites, 3 gates)."; failures and overridden gates are
+    named.
+    """
+    suites = {t: r for t, r in (checks.get("suites") or {}).items() if isinstance(r, dict)}
+    gates = [g for g in ((checks.get("gates") or {}).get("gates") or []) if isinstance(g, dict)]
+    if not suites and not gates:
+        return "Checks: none recorded."
+    suites_ok = sum(1 for r in suites.values() if r.get("success"))
+    gates_ok = sum(1 for g in gates if g.get("passed"))
+    total, passed = len(suites) + len(gates), suites_ok + gates_ok
+    if passed == total:
+        line = f"Checks: all {total} passed before publishing ({plural(len(suites), 'suite')}, "
+        line += f"{plural(len(gates), 'gate')})"
+    else:
+        line = (
+            f"Checks: {passed} of {total} passed before publishing ({suites_ok} of {plural(len(suites), 'suite')}, "
+            f"{gates_ok} of {plural(len(gates), 'gate')})"
+        )
+        failed = [f"`{t}` suite" for t, r in sorted(suites.items()) if not r.get("success")]
+        failed += [f"`{g.get('name')}` gate" for g in gates if not g.get("passed")]
+        line += "; failed: " + ", ".join(failed)
+    overridden = [f"`{g.get('name')}`" for g in gates if g.get("overridden")]
+    if overridden:
+        line += f"; passed by an operator's override: {', '.join(overridden)}"
+    return line + "."
+
+
 def _provenance(manifest: dict) -> str:
     window = manifest.get("crawl_window") or {}
     lines = [
@@ -105,14 +152,9 @@ def _provenance(manifest: dict) -> str:
         "",
         f"- Crawl window: {window.get('from') or '?'} to {window.get('to') or '?'}.",
     ]
-    checks = manifest.get("checks") or {}
+    checks = manifest.get("checks")
     if checks:
-        passed = sum(1 for c in checks.values() if isinstance(c, dict) and c.get("passed"))
-        lines.append(
-            f"- Checks: {passed} of {len(checks)} passed before publishing: "
-            + ", ".join(f"`{k}`" for k in sorted(checks))
-            + "."
-        )
+        lines.append(f"- {checks_summary(checks)}")
     quarantine = manifest.get("quarantine") or {}
     if quarantine:
         lines.append(
@@ -129,6 +171,17 @@ def _provenance(manifest: dict) -> str:
     return "\n".join(lines)
 
 
+def query_views(manifest: dict) -> str:
+    """DuckDB statements that name each table of a version `core.<table>` (as the warehouse and the example
+    queries of `sql/queries/` do), over the version's Parquet files; run from the version folder."""
+    lines = ["CREATE SCHEMA IF NOT EXISTS core;"]
+    for name in sorted(manifest.get("tables", {})):
+        path = manifest["tables"][name]["path"]
+        # Text for the card, not run here: the names are the registry's tables and their plain file names.
+        lines.append(f"CREATE OR REPLACE VIEW core.{name} AS SELECT * FROM read_parquet('{path}');")  # noqa: S608
+    return "\n".join(lines)
+
+
 def _how_to_read(manifest: dict) -> str:
     return "\n".join(
         [
@@ -140,6 +193,16 @@ def _how_to_read(manifest: dict) -> str:
             "```python",
             "import polars as pl",
             "releases = pl.read_parquet('releases.parquet')",
+            "",
+            "import datasets  # each table is a config of this card",
+            "releases = datasets.load_dataset('.', 'releases', split='train')",
+            "```",
+            "",
+            "The project's example queries (`sql/queries/`, e.g. `relicensed_derivatives.sql`) name the tables "
+            "`core.<table>`; in DuckDB, from the version folder, these views let them run on the files:",
+            "",
+            "```sql",
+            query_views(manifest),
             "```",
             "",
             f"Fetch and verify a version with `openness download SOURCE --version {manifest.get('version')} --to DIR`.",

@@ -1,7 +1,7 @@
 """The data dictionary printed in the dataset card, read from the table registry (pipelines/tables.py).
 
 Researchers read the card, not the migrations; a column without a meaning shows as "(undocumented)" in the
-card so the gap is visible, never silently absent (and tests/test_tables.py fails on it for public tables).
+card so the gap is visible, never silently absent (and tests/test_tables.py fails on it).
 """
 
 from __future__ import annotations

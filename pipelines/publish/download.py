@@ -26,10 +26,12 @@ import requests
 from tqdm import tqdm
 from urllib3.util.retry import Retry
 
-from pipelines.publish.snapshot import VERSION, is_safe_file_name, sha256_file
+from pipelines.publish.snapshot import VERSION, is_safe_file_name, sha256_file, version_key
 from pipelines.publish.sources import (
+    LocalSource,
     SnapshotRefused,
     SnapshotSource,
+    SourceUnavailable,
     open_source,
     redact,
     storage_options_from_env,
@@ -42,7 +44,17 @@ Progress = Callable[[str], None]
 # bytes_progress(done, total): bytes of the version's files present so far, of the total the manifest lists.
 BytesProgress = Callable[[int, int], None]
 
-__all__ = ["CorruptFile", "MissingVersion", "SnapshotRefused", "download", "parse_manifest", "run_download"]
+__all__ = [
+    "CorruptFile",
+    "MissingVersion",
+    "SnapshotRefused",
+    "SourceUnavailable",
+    "download",
+    "existing_versions",
+    "parse_manifest",
+    "run_download",
+]
+SHOWN_VERSIONS = 10  # a missing version's message lists at most the newest ten that exist
 
 
 class CorruptFile(SnapshotRefused):
@@ -91,6 +103,27 @@ def parse_manifest(data: bytes, version: str) -> list[Entry]:
                 raise SnapshotRefused(f"refused: manifest lists {path} twice")
             entries.append(Entry(path, size, digest))
     return entries
+
+
+def existing_versions(src: SnapshotSource) -> list[str] | None:
+    """The versions a source holds (a `YYYY-MM-DD.N` folder with a manifest), oldest first; None when it
+    cannot list them (HTTP)."""
+    names = src.versions()
+    if names is None:
+        return None
+    return sorted((n for n in names if VERSION.match(n)), key=version_key)
+
+
+def _which_exist(src: SnapshotSource, source: str) -> str:
+    """What a missing-version message adds: the versions that do exist there."""
+    found = existing_versions(src)
+    if found is None:
+        return "an http(s) source cannot list its versions: name one its publisher lists"
+    if not found:
+        return f"no version is published at {source}"
+    shown = found[-SHOWN_VERSIONS:]
+    older = f" and {len(found) - len(shown)} older" if len(found) > len(shown) else ""
+    return f"versions there: {', '.join(shown)}{older}"
 
 
 def _digest(path: Path) -> tuple[int, str]:
@@ -166,12 +199,19 @@ def download(
     """
     say = progress or (lambda _message: None)
     src = open_source(source, storage_options, retry)
+    if isinstance(src, LocalSource) and not src.root.is_dir():
+        raise MissingVersion(
+            f"{source} is not a folder; give a snapshots folder (the one holding LATEST), "
+            "an http(s) base URL or an fsspec URL"
+        )
     named = version is None
     if named:
         try:
             version = src.read_small("LATEST", LATEST_LIMIT).decode("utf-8", "replace").strip()
         except FileNotFoundError as exc:
-            raise MissingVersion(f"{source} has no LATEST file; name a version with --version") from exc
+            raise MissingVersion(
+                f"{source} has no LATEST file; name a version with --version ({_which_exist(src, source)})"
+            ) from exc
         say(f"LATEST names {version}")
     if not isinstance(version, str) or not VERSION.match(version):
         raise SnapshotRefused(f"refused: {version!r} is not a snapshot version (YYYY-MM-DD.N)")
@@ -179,7 +219,9 @@ def download(
         manifest_bytes = src.read_small(f"{version}/manifest.json", MANIFEST_LIMIT)
     except FileNotFoundError as exc:
         which = f"LATEST names version {version}, which" if named else f"version {version}"
-        raise MissingVersion(f"{which} does not exist at {source} (no {version}/manifest.json)") from exc
+        raise MissingVersion(
+            f"{which} does not exist at {source} (no {version}/manifest.json; {_which_exist(src, source)})"
+        ) from exc
     entries = parse_manifest(manifest_bytes, version)
     listed = src.listing(version)
     for name in sorted(set(listed or []) - {e.name for e in entries} - {"manifest.json"}):

@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from pipelines.openness.rubric import load_rubric
+from pipelines.publish.markdown import plural
 from pipelines.publish.svg_charts import (
     CHART_CSS,
     DIRECTION_COLOURS,
@@ -172,13 +173,13 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
             data["spectrum_level"],
             y_label="Releases",
             x_label=x_label,
-            unit="releases",
+            unit="release",
         )
         last = max(m for m, _ in data["spectrum_level"])
         at = {v: n for (m, v), n in data["spectrum_level"].items() if m == last}
         total, open_ = sum(at.values()), sum(n for v, n in at.items() if v in ("3", "4", "5"))
         summary = (
-            f"At the end of {last}: {total} releases; {open_} ({open_ / total:.0%}) with open weights "
+            f"At the end of {last}: {plural(total, 'release')}; {open_} ({open_ / total:.0%}) with open weights "
             f"(level 3 or above), {at.get('0', 0)} without weights, {at.get('unknown', 0)} undecided."
         )
     if data["license_family"]:
@@ -191,7 +192,7 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
             data["license_family"],
             y_label="Releases",
             x_label=x_label,
-            unit="releases",
+            unit="release",
         )
     transitions = _empty("No opening or closing transitions in this snapshot.")
     note = (
@@ -210,7 +211,7 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
                 moves_data,
                 y_label="Transitions",
                 x_label="Month of the change",
-                unit="transitions",
+                unit="transition",
                 stacked=False,
             )
             + note
@@ -244,7 +245,7 @@ def _latest_transitions(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     )
     return (
         f"<h3>Latest month with transitions: {_e(month)}</h3>"
-        f'<p class="note">{total} transitions (short-lived ones, undone within 24 hours, left out).</p>'
+        f'<p class="note">{plural(total, "transition")} (short-lived ones, undone within 24 hours, left out).</p>'
         + table
         + _more(total, len(rows), "transitions.parquet")
     )
@@ -293,7 +294,7 @@ def _orgs(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
         "releases",
         *[f"L{k}" for k in range(6)],
         "unknown",
-        "mean OSAI score",
+        "mean European Open Source AI Index score",
         "latest change",
     ]
     return _table(headers, out, "orgs") + _more(
@@ -311,8 +312,9 @@ def _quality(manifest: dict | None) -> str:
     gates_ok = sum(1 for g in gates if isinstance(g, dict) and g.get("passed"))
     verdict = "passed" if checks.get("passed") else "failed"
     parts = [
-        f'<p><span class="badge {verdict}">Checks {verdict}</span> {ok} of {len(suites)} table suites '
-        f"passed, {gates_ok} of {len(gates)} snapshot gates passed.</p>"
+        f'<p><span class="badge {verdict}">Checks {verdict}</span> {ok} of '
+        f"{plural(len(suites), 'table suite')} passed, {gates_ok} of {plural(len(gates), 'snapshot gate')} "
+        "passed.</p>"
     ]
 
     def mark(flag: object) -> str:

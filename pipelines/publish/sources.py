@@ -67,6 +67,10 @@ class SnapshotRefused(ValueError):
     """The source holds something a download must not trust (a symlink, an oversized small file)."""
 
 
+class SourceUnavailable(OSError):
+    """The source cannot be opened or read (unknown scheme, missing filesystem package, host unreachable)."""
+
+
 class SnapshotSource(Protocol):
     """Read access to the files of a published snapshots root (the folder or URL that holds LATEST)."""
 
@@ -79,6 +83,9 @@ class SnapshotSource(Protocol):
 
     def listing(self, version: str) -> list[str] | None:
         """Names in a version folder, or None when the source cannot list (HTTP)."""
+
+    def versions(self) -> list[str] | None:
+        """Names of the folders at the root that hold a `manifest.json`, or None when the source cannot list."""
 
 
 def _append(part: Path, offset: int, chunks: Iterable[bytes], limit: int, moved: Moved | None = None) -> None:
@@ -140,6 +147,12 @@ class LocalSource:
     def listing(self, version: str) -> list[str] | None:
         """Names in the version folder."""
         return sorted(os.listdir(self.root / version))
+
+    def versions(self) -> list[str] | None:
+        """Names of the folders at the root that hold a `manifest.json`."""
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / "manifest.json").is_file())
 
 
 class HttpSource:
@@ -217,6 +230,10 @@ class HttpSource:
         """None: HTTP has no listing, so only the manifest's files are ever requested."""
         return None
 
+    def versions(self) -> list[str] | None:
+        """None: HTTP has no listing."""
+        return None
+
 
 class FsspecSource:
     """A snapshots root on any fsspec filesystem (s3://, gs://, hf://, ...)."""
@@ -224,9 +241,30 @@ class FsspecSource:
     def __init__(self, url: str, storage_options: dict | None = None) -> None:
         import fsspec
 
-        self.fs, root = fsspec.url_to_fs(url, **(storage_options or {}))
+        self.url = url
+        scheme = url.split("://", 1)[0]
+        try:
+            self.fs, root = fsspec.url_to_fs(url, **(storage_options or {}))
+        except ImportError as exc:
+            raise SourceUnavailable(
+                f"{url}: reading {scheme}:// needs a package that is not installed ({exc})"
+            ) from exc
+        except ValueError as exc:
+            if "Protocol not known" not in str(exc):
+                raise
+            raise SourceUnavailable(
+                f"{url}: {scheme}:// is not a known source; give a snapshots folder, an http(s) base URL "
+                "or an fsspec URL (s3://, gs://, hf://, ...)"
+            ) from exc
         self.fs.invalidate_cache()  # fsspec reuses filesystem instances: drop listings cached by earlier calls
         self.root = root.rstrip("/")
+
+    def _unavailable(self, exc: Exception) -> SourceUnavailable:
+        """A filesystem's own error (each backend has its own types) as one line naming the source."""
+        return SourceUnavailable(
+            f"{self.url} cannot be read ({type(exc).__name__}: {exc}); "
+            "check the URL, the network and the credentials (OPENNESS_STORAGE_OPTIONS)"
+        )
 
     def _path(self, rel: str) -> str:
         return f"{self.root}/{rel}"
@@ -234,23 +272,48 @@ class FsspecSource:
     def read_small(self, rel: str, limit: int) -> bytes:
         """The whole file at `rel`, refusing one larger than `limit` bytes."""
         path = self._path(rel)
-        if not self.fs.isfile(path):
-            raise FileNotFoundError(f"{path} not found")
-        if self.fs.size(path) > limit:
-            raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
-        return self.fs.cat_file(path)
+        try:
+            if not self.fs.isfile(path):
+                raise FileNotFoundError(f"{path} not found")
+            if self.fs.size(path) > limit:
+                raise SnapshotRefused(f"refused: {rel} is larger than {limit} bytes")
+            return self.fs.cat_file(path)
+        except (FileNotFoundError, SnapshotRefused):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any backend's error becomes one line
+            raise self._unavailable(exc) from exc
 
     def fetch(self, rel: str, part: Path, offset: int, limit: int, moved: Moved | None = None) -> int:
         """Append the bytes of `rel` from `offset` (ranged reads) to `part`; return the offset used."""
-        with self.fs.open(self._path(rel), "rb") as fh:
-            fh.seek(offset)
-            _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit, moved)
+        try:
+            with self.fs.open(self._path(rel), "rb") as fh:
+                fh.seek(offset)
+                _append(part, offset, iter(lambda: fh.read(BLOCK), b""), limit, moved)
+        except (FileNotFoundError, SnapshotRefused):
+            raise
+        except Exception as exc:  # noqa: BLE001 - any backend's error becomes one line
+            raise self._unavailable(exc) from exc
         return offset
 
     def listing(self, version: str) -> list[str] | None:
         """Names in the version folder."""
-        self.fs.invalidate_cache()
-        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self._path(version), detail=False))
+        try:
+            self.fs.invalidate_cache()
+            found = self.fs.ls(self._path(version), detail=False)
+        except Exception as exc:  # noqa: BLE001 - any backend's error becomes one line
+            raise self._unavailable(exc) from exc
+        return sorted(p.rstrip("/").rsplit("/", 1)[-1] for p in found)
+
+    def versions(self) -> list[str] | None:
+        """Names of the folders at the root that hold a `manifest.json`."""
+        try:
+            self.fs.invalidate_cache()
+            if not self.fs.isdir(self.root):
+                return []
+            names = [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(self.root, detail=False)]
+            return sorted(n for n in names if self.fs.isfile(self._path(f"{n}/manifest.json")))
+        except Exception as exc:  # noqa: BLE001 - any backend's error becomes one line
+            raise self._unavailable(exc) from exc
 
 
 def open_source(

@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from html import escape
 
+from pipelines.publish.markdown import plural
+
 WIDTH = 960
 PLOT_HEIGHT = 260
 LEFT, RIGHT, BOTTOM = 64, 16, 58
@@ -116,7 +118,10 @@ def bar_chart(
     unit: str,
     stacked: bool = True,
 ) -> str:
-    """An accessible inline SVG bar chart: one rect (class `bar`) per non-zero (period, series) value."""
+    """An accessible inline SVG bar chart: one rect (class `bar`) per non-zero (period, series) value.
+
+    `unit` is the singular noun of what is counted ("release"); each bar's tooltip gives its count with it.
+    """
     legend, legend_height = _legend(series)
     top = legend_height + 10
     plot_w = WIDTH - LEFT - RIGHT
@@ -162,7 +167,7 @@ def bar_chart(
             parts.append(
                 f'<rect class="bar" data-period="{_e(period)}" data-series="{_e(s.key)}" data-value="{v}" '
                 f'x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0.5))}" height="{_n(h)}" fill="{s.colour}">'
-                f"<title>{_e(period)} · {_e(s.label)}: {v} {_e(unit)}{share}</title></rect>"
+                f"<title>{_e(period)} · {_e(s.label)}: {_e(plural(v, unit))}{share}</title></rect>"
             )
     parts.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{bottom}" y2="{bottom}" class="axis-line"/>')
     parts += _x_labels(periods, slot, bottom)

@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+from pipelines.publish.card import root_card
 from pipelines.publish.cleanup import dead_writers_files, remove
 from pipelines.publish.snapshot import (
     VERSION,
@@ -168,11 +169,12 @@ def _to_hf(
     current = _hf_read(api, repo_id, "LATEST")
     if _moves_latest(current.decode().strip() if current else None, version):
         # The repo's landing card is the latest version's card; its data_files point into `<version>/`.
+        readme = (folder / "README.md").read_text(encoding="utf-8")
         api.create_commit(
             repo_id,
             [
                 CommitOperationAdd("LATEST", f"{version}\n".encode()),
-                CommitOperationAdd("README.md", folder / "README.md"),
+                CommitOperationAdd("README.md", root_card(readme, version).encode()),
             ],
             commit_message=f"LATEST -> {version}",
             repo_type="dataset",

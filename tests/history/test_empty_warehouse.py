@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from pipelines.runner import StepNotReady, run_step
 from pipelines.storage.warehouse import Warehouse
 from tests.history.helpers import build_all
 
@@ -44,3 +47,20 @@ def test_an_empty_warehouse_builds_empty_tables_with_the_full_schema(tmp_path, w
         assert [c for c, _ in bare[t]] == [c for c, _ in populated[t]], t
     mismatched = {t: [(a, b) for a, b in zip(bare[t], populated[t], strict=True) if a != b] for t in TABLES}
     assert not any(mismatched.values()), mismatched
+
+
+def test_a_step_run_before_anything_is_crawled_or_built_says_what_to_run(tmp_path):
+    # A fresh warehouse, and one step asked for alone (as materialising one asset in the UI does): the
+    # tables it reads were never written, and nothing is crawled.
+    wh = Warehouse(tmp_path / "fresh")
+    with wh.connect() as con, pytest.raises(StepNotReady) as refused:
+        run_step("marts", wh, con)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message == (
+        "build step 'marts' reads core.openness, core.transitions, which no build has written yet: "
+        f"nothing is crawled yet ({wh.raw.root} is empty): run the daily crawl first (`openness demo` replays "
+        "the bundled mirror; or the daily_listing, daily_shards and daily_extras jobs in `openness ui`), then "
+        "build every step in order (the build_tables job, or pipelines.runner.build_all; the steps before "
+        "'marts': revisions, releases, crawl_runs, datasets, papers, code, scores)"
+    )

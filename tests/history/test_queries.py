@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -10,6 +11,8 @@ import pytest
 from pipelines.hub.step import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
+from pipelines.publish.card import query_views
+from pipelines.publish.snapshot import write_snapshot
 from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse, sql_text
 from tests.hub.crawl_helpers import settings
@@ -60,7 +63,7 @@ def test_share_of_open_weights_by_month(warehouse):
     assert open_share == pytest.approx(open_ / total, abs=1e-4)
 
 
-def test_relicensed_derivatives(tmp_path):
+def test_relicensed_derivatives_in_the_warehouse_and_in_a_snapshot(tmp_path, monkeypatch):
     """A fine-tune tagged apache-2.0 on a llama2 base is listed; one that keeps its base's licence is not."""
     writer = MirrorWriter(tmp_path / "mirror", title="derivatives")
     repos = {
@@ -102,6 +105,16 @@ def test_relicensed_derivatives(tmp_path):
     assert [(r[0], r[1], r[2], r[4]) for r in rows] == [
         ("someone/ft-apache", "meta/base-7b", "apache-2.0", "llama2")
     ]
+    # The same query on a published snapshot's files, through the views its card gives.
+    with wh.connect() as con:
+        folder = write_snapshot(con, tmp_path / "snapshots", "2024-04-01")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "derivatives" in manifest["tables"]
+    assert query_views(manifest) in (folder / "README.md").read_text()
+    monkeypatch.chdir(folder)
+    with duckdb.connect() as con:
+        con.execute(query_views(manifest))
+        assert con.execute(sql_text("queries/relicensed_derivatives.sql")).fetchall() == rows
 
 
 def test_relicensed_derivatives_on_the_sample(warehouse):

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -13,9 +14,12 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.publish.card import query_views
+from pipelines.storage.warehouse import sql_text
 from tests.small_mirror import SMALL_REPOS
 
 pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +43,23 @@ def test_duckdb_reads_the_snapshot(snapshot):
     assert [r[0] for r in repos] == sorted(SMALL_REPOS)
 
 
+def test_the_example_queries_run_on_the_snapshot_through_the_cards_views(snapshot, monkeypatch):
+    folder, manifest = snapshot
+    monkeypatch.chdir(folder)
+    with duckdb.connect() as con:
+        con.execute(query_views(manifest))
+        params = {
+            "licence_family_changes": ["2000-01-01", "2100-01-01"],
+            "repo_timeline": [next(iter(SMALL_REPOS))],
+        }
+        for path in sorted((ROOT / "sql" / "queries").glob("*.sql")):
+            con.execute(sql_text(f"queries/{path.name}"), params.get(path.stem, [])).fetchall()
+        timeline = con.execute(sql_text("queries/repo_timeline.sql"), [next(iter(SMALL_REPOS))]).fetchall()
+        derivatives = con.execute("SELECT count(*) FROM core.derivatives").fetchone()[0]
+    assert derivatives == manifest["tables"]["derivatives"]["rows"]
+    assert timeline, "a release's timeline has at least its first state"
+
+
 def test_polars_pandas_and_pyarrow_read_the_snapshot(snapshot):
     folder, manifest = snapshot
     rows = manifest["tables"]["revisions"]["rows"]
@@ -51,12 +72,12 @@ def test_polars_pandas_and_pyarrow_read_the_snapshot(snapshot):
 def test_datasets_reads_the_snapshot(snapshot, tmp_path):
     folder, manifest = snapshot
     code = (
-        "import datasets, sys; d = datasets.load_dataset('parquet', data_files=sys.argv[1], split='train', "
+        "import datasets, sys; d = datasets.load_dataset(sys.argv[1], 'releases', split='train', "
         "cache_dir=sys.argv[2]); print(d.num_rows, sorted(d['repo_id'])[0])"
     )
     env = {**os.environ, "HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}
     out = subprocess.run(
-        [sys.executable, "-c", code, str(folder / "releases.parquet"), str(tmp_path)],
+        [sys.executable, "-c", code, str(folder), str(tmp_path)],  # the card's config, as a downloader would
         capture_output=True,
         text=True,
         env=env,

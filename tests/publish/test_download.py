@@ -243,11 +243,33 @@ def test_a_latest_naming_a_missing_version_is_one_clear_line(served, tmp_path):
     (served / "LATEST").unlink()
     absent = subprocess.run([*cli, str(served), "--to", str(tmp_path / "got")], **RUN)
 
+    # A folder that is not a version (no manifest) is not listed among the versions that exist.
+    (served / "2024-03-02.1").mkdir()
     for run, says in (
-        (missing, "LATEST names version 2024-02-30.7, which does not exist at "),
-        (named, "version 2099-01-01.1 does not exist at "),
-        (absent, "has no LATEST file; name a version with --version"),
+        (missing, f"LATEST names version 2024-02-30.7, which does not exist at {served} (no 2024-02-30.7/"),
+        (named, f"version 2099-01-01.1 does not exist at {served} (no 2099-01-01.1/manifest.json; "),
+        (absent, f"{served} has no LATEST file; name a version with --version ("),
     ):
         assert run.returncode == 1
         assert run.stderr.count("\n") == 1 and "Traceback" not in run.stderr, run.stderr
-        assert run.stderr.startswith("download failed: ") and says in run.stderr
+        assert run.stderr.startswith(f"download failed: {says}"), run.stderr
+        assert run.stderr.endswith(f"versions there: {VERSION})\n"), run.stderr
+
+
+def test_a_missing_version_lists_the_newest_versions_that_exist(served, tmp_path):
+    from pipelines.publish.download import MissingVersion, existing_versions
+    from pipelines.publish.sources import LocalSource
+
+    for day in range(2, 14):  # twelve more versions, each a folder with a manifest
+        version = f"2024-03-{day:02d}.1"
+        (served / version).mkdir()
+        (served / version / "manifest.json").write_text("{}")
+    (served / "2024-03-10.2").mkdir()  # no manifest: not a published version
+    (served / "notes").mkdir()
+    (served / "notes" / "manifest.json").write_text("{}")  # not a version name
+    found = existing_versions(LocalSource(served))
+    assert found == [VERSION] + [f"2024-03-{d:02d}.1" for d in range(2, 14)]
+    with pytest.raises(MissingVersion) as refused:
+        download(str(served), tmp_path / "got", "2024-04-01.1")
+    newest = ", ".join(found[-10:])
+    assert str(refused.value).endswith(f"versions there: {newest} and 3 older)")

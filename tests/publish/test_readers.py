@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,7 @@ import polars as pl
 import pyarrow.parquet as pq
 import pytest
 
+from pipelines.publish.card import root_card
 from pipelines.publish.snapshot import write_snapshot
 
 REPOS = ["acme/alpha", "acme/beta", "zeta/gamma"]
@@ -52,14 +54,22 @@ def test_pyarrow_reads_a_snapshot(releases):
     assert table.num_rows == 3
 
 
-def test_datasets_reads_a_snapshot_offline(releases, tmp_path):
+def test_datasets_loads_each_table_as_a_config_of_the_card_offline(releases, tmp_path):
+    """`load_dataset(<downloaded version folder>, "releases")` reads the version's card's configs; the landing
+    card of a Hub repo (`root_card`, at the snapshots root) reads the same file from `<version>/`."""
+    folder = releases.parent
+    hub = tmp_path / "hub"  # the Hub repo's layout: the root card, and the version folder below it
+    shutil.copytree(folder, hub / folder.name)
+    (hub / "README.md").write_text(root_card((folder / "README.md").read_text(), folder.name))
     # A separate process: the offline switches are read when `datasets`/`huggingface_hub` are imported and
     # must not leak into the other tests of this session.
     script = (
         "import json, sys, datasets\n"
-        "ds = datasets.load_dataset('parquet', data_files={'train': sys.argv[1]}, cache_dir=sys.argv[2], "
-        "split='train')\n"
-        "print(json.dumps({'rows': sorted(ds['repo_id']), 'columns': ds.column_names}))\n"
+        "out = {}\n"
+        "for where in sys.argv[1:3]:\n"
+        "    ds = datasets.load_dataset(where, 'releases', cache_dir=sys.argv[3], split='train')\n"
+        "    out[where] = {'rows': sorted(ds['repo_id']), 'columns': ds.column_names}\n"
+        "print(json.dumps(out))\n"
     )
     env = {
         **os.environ,
@@ -69,13 +79,14 @@ def test_datasets_reads_a_snapshot_offline(releases, tmp_path):
         "HF_DATASETS_DISABLE_PROGRESS_BARS": "1",
     }
     done = subprocess.run(
-        [sys.executable, "-c", script, str(releases), str(tmp_path / "cache")],
+        [sys.executable, "-c", script, str(folder), str(hub), str(tmp_path / "cache")],
         env=env,
         capture_output=True,
         text=True,
         timeout=120,
         check=False,
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    assert result["rows"] == REPOS and "repo_id" in result["columns"]
+    for where in (folder, hub):
+        assert result[str(where)]["rows"] == REPOS and "repo_id" in result[str(where)]["columns"], where

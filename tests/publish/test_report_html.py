@@ -302,7 +302,9 @@ def test_report_matches_the_data_and_escapes_untrusted_values(report: str) -> No
     assert "<script" not in report.lower() and "<img" not in report.lower()
     assert "<title>Test &lt;report&gt;</title>" in report
     assert "default-src 'none'" in report
-    assert "2024-01 · 1 weights without reuse rights: 1 releases (50% of 2)" in report  # a tooltip
+    assert "2024-01 · 1 weights without reuse rights: 1 release (50% of 2)" in report  # a tooltip
+    assert " 1 releases" not in report and " 1 transitions" not in report
+    assert "mean European Open Source AI Index score" in report and "OSAI score" not in report
     # Latest month (May): the gated change and the probe's two lateral changes; the short-lived pair is left out.
     latest = report[report.index("Latest month with transitions: 2024-05") : report.index('id="movers"')]
     assert latest.count("<tr>") == 1 + 3 and "zeta/gamma" not in latest

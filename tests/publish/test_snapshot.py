@@ -5,16 +5,29 @@ from __future__ import annotations
 import json
 import os
 
+import polars as pl
 import pytest
 
-from pipelines.publish.card import render_dataset_card
+from pipelines.publish.card import checks_summary, render_dataset_card
+from pipelines.publish.markdown import frame_to_markdown, plural
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
 from tests.publish.conftest import add_crawl, add_release
 
 EXTRA = {
     "crawl_window": {"from": "2024-03-01", "to": "2024-03-01"},
     "quarantine": {"bad_yaml": 2},
-    "checks": {"revision_keys": {"passed": True}},
+    # As publish records them: every table suite and every snapshot gate (pipelines/publish/publish.py).
+    "checks": {
+        "passed": True,
+        "suites": {"releases": {"success": True}, "revisions": {"success": True}},
+        "gates": {
+            "passed": True,
+            "gates": [
+                {"name": n, "passed": True} for n in ("release_drop", "spectrum_flip", "crawl_incomplete")
+            ],
+            "override": None,
+        },
+    },
 }
 
 
@@ -48,7 +61,7 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
     card = (folder / "README.md").read_text()
 
     assert card.startswith("---\nlicense: cc-by-4.0\n")
-    assert 'data_files: "2024-03-01.1/releases.parquet"' in card
+    assert 'data_files: "releases.parquet"' in card
     assert "| `repo_id` | VARCHAR | Hub model repository id, `org/name`. |" in card
     assert "| `mystery` | VARCHAR | (undocumented) |" in card
     for needle in (
@@ -62,9 +75,30 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
         "@misc{openness_tracker_2024_03_01_1",
         "## Provenance",
         "bad_yaml: 2",
+        "- Checks: all 5 passed before publishing (2 suites, 3 gates).",
         manifest_sha(folder, "releases"),
     ):
         assert needle in card, needle
+
+
+def test_card_counts_each_suite_and_gate_and_names_failures_and_overrides():
+    checks = {
+        "passed": False,
+        "suites": {"releases": {"success": True}, "openness": {"success": False}},
+        "gates": {
+            "passed": True,
+            "gates": [
+                {"name": "release_drop", "passed": True, "overridden": True},
+                {"name": "crawl_incomplete", "passed": False},
+            ],
+        },
+    }
+    assert checks_summary(checks) == (
+        "Checks: 2 of 4 passed before publishing (1 of 2 suites, 1 of 2 gates); failed: `openness` suite, "
+        "`crawl_incomplete` gate; passed by an operator's override: `release_drop`."
+    )
+    one = {"suites": {"releases": {"success": True}}, "gates": {"gates": [{"name": "g", "passed": True}]}}
+    assert checks_summary(one) == "Checks: all 2 passed before publishing (1 suite, 1 gate)."
 
 
 def manifest_sha(folder, table):
@@ -159,3 +193,9 @@ def test_interrupted_publish_leaves_no_partial_version(warehouse, tmp_path):
     assert sorted(os.listdir(snapshots)) == listing
     assert (snapshots / "LATEST").read_text().strip() == "2024-03-01.1"
     verify_snapshot(snapshots / "2024-03-01.1")
+
+
+def test_counts_agree_with_their_noun():
+    assert [plural(n, "release") for n in (0, 1, 2)] == ["0 releases", "1 release", "2 releases"]
+    table = frame_to_markdown(pl.DataFrame({"repo_id": ["a/x", "a/y", "a/z"]}), max_rows=2)
+    assert table.endswith("(1 more row)")
