@@ -64,7 +64,8 @@ COMMON_COLUMNS: dict[str, str] = {
     "mapping is kept as compact JSON and flagged `licence_not_text` in quarantine).",
     "license_name": "The card's `license_name` (set when `license` is `other`).",
     "license_family": "Licence family: osi-permissive, osi-copyleft, open-data, responsible-ai, community, "
-    "non-commercial, proprietary or unknown.",
+    "non-commercial, proprietary, unknown (a licence is declared but unmapped, in conflict or undecidable) or "
+    "none (no licence declared: nothing granted); null when not recorded.",
     "gated": "Access gate on the Hub: 'false', 'auto' (click-through) or 'manual' (approval).",
     "readme_status": "Outcome of reading the card: ok, missing, gated, malformed_yaml, non_utf8, oversized or "
     "not_fetched.",
@@ -464,7 +465,7 @@ TABLES: tuple[Table, ...] = (
             "disagree) or missing (neither the card nor a licence file names one).",
             "declared_license_id": "The licence the model card declares (card YAML or license:* tags), as "
             "resolved against the catalogue; null when the card declares none.",
-            "declared_license_family": "Family of the card's licence.",
+            "declared_license_family": "Family of the card's licence; none when the card declares none.",
             "file_license_id": "The licence the revision's licence files give (LICENSE, MODEL_LICENSE ...; "
             "several joined with ',', 'unknown' for a file not identified); null when none was read.",
             "file_license_family": "Family of the licence files' licence: the most restrictive of the files.",
@@ -493,8 +494,9 @@ TABLES: tuple[Table, ...] = (
         columns={
             "changed_at": "When the change happened (the commit date of `to_revision`).",
             "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level.",
-            "from_value": "Value before the change.",
-            "to_value": "Value after the change.",
+            "from_value": "Value before the change (for license_id and license_family, none = no licence "
+            "declared; null = unknown).",
+            "to_value": "Value after the change (as from_value).",
             "direction": "opening, closing or lateral.",
             "from_revision": "Commit before the change.",
             "to_revision": "Commit that made the change.",
@@ -538,14 +540,14 @@ TABLES: tuple[Table, ...] = (
         key=("month", "breakdown", "group_value", "metric", "value"),
         step="marts",
         reads=("core.openness", "core.releases"),
-        suite=False,
         columns={
             "month": "First day of the month; the counts are the state at the month's end.",
             "breakdown": "How releases are grouped: all, org (organisation), modality or base_family (base-model "
             "family).",
             "group_value": "The group within the breakdown (e.g. an organisation); 'all' for the breakdown all.",
             "metric": "What is counted: spectrum_level, license_family or mof_class.",
-            "value": "The metric's value; 'unknown' when it is null.",
+            "value": "The metric's value: for license_family as in core.openness (a family, unknown, or none: no "
+            "licence declared); 'unknown' for a spectrum level or MOF class that could not be decided.",
             "releases": "Releases (existing at the month's end) at that value.",
             "avg_osai_score": "Their mean European Open Source AI Index score (0-1), over those with a score.",
         },
@@ -557,7 +559,6 @@ TABLES: tuple[Table, ...] = (
         key=("month", "dimension", "direction"),
         step="marts",
         reads=("core.transitions",),
-        suite=False,
         columns={
             "month": "First day of the month of the changes.",
             "dimension": "The openness dimension that changed (see transitions' `dimension`).",

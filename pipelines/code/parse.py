@@ -15,8 +15,8 @@ from functools import cache
 
 import polars as pl
 
-from pipelines.code.tree import KINDS, classify_tree
-from pipelines.openness.catalogue import _RESTRICTIVENESS, load_aliases, load_catalogue
+from pipelines.code.tree import KINDS, classify_tree, licence_files
+from pipelines.openness.catalogue import _RESTRICTIVENESS, NO_LICENCE, load_aliases, load_catalogue
 
 Identify = Callable[[str], str | None]  # licence text -> catalogue licence id (None: not identified)
 
@@ -180,6 +180,11 @@ def code_repo_rows(
         file_lic = _file_licence([files[p] for p in code_licence_paths(list(files))], identify)
         source = "files" if file_lic else ("github" if github else None)
         license_id, family = licence_of(file_lic) if file_lic else catalogue_licence(github)
+        if license_id is None and github is None and body and entries is not None:
+            # The tree was read: no licence file in it and none GitHub detects is no licence declared
+            # (all rights reserved), not unknown (null stays for a repo whose tree was not read).
+            if not any(f["kind"] == "licence" for f in licence_files(entries)):
+                family = NO_LICENCE
         parent = body.get("parent") if isinstance(body.get("parent"), Mapping) else None
         found = findings.as_row()
         evidence = {

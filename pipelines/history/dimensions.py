@@ -6,6 +6,8 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.openness.catalogue import NO_LICENCE
+
 OSAI_ORDER = {"closed": 0, "partial": 1, "open": 2}
 COMPONENT_ORDER = {"absent": 0, "included": 1, "open": 2}
 # MOF classes: I is the most open; 0 is unclassified.
@@ -66,7 +68,8 @@ def tracked_frame(
     )
     scored = openness.select("repo_id", "revision", *[pl.col(c).cast(pl.String) for c in facts + osai])
     if "license_status" in openness.columns:
-        # No licence declared at all is a state of its own (all rights reserved), not an unknown.
+        # No licence declared at all is a state of its own (all rights reserved), not an unknown: the
+        # catalogue's NO_LICENCE, which core.openness already gives as the family, for the id as well.
         missing = openness.select(
             "repo_id", "revision", (pl.col("license_status") == "missing").alias("_none")
         )
@@ -74,7 +77,7 @@ def tracked_frame(
             scored.join(missing, on=["repo_id", "revision"], how="left")
             .with_columns(
                 [
-                    pl.when(pl.col("_none")).then(pl.lit("none")).otherwise(pl.col(c)).alias(c)
+                    pl.when(pl.col("_none")).then(pl.lit(NO_LICENCE)).otherwise(pl.col(c)).alias(c)
                     for c in ("license_id", "license_family")
                     if c in facts
                 ]
@@ -102,7 +105,7 @@ def ranks(rubric: dict[str, Any], dimensions: list[str]) -> dict[str, dict[str, 
         for name, spec in (rubric.get("families") or {}).items()
         if isinstance(spec, dict) and spec.get("rank") is not None
     }
-    families["none"] = 0  # no licence: nothing granted, below every family
+    families[NO_LICENCE] = 0  # no licence: nothing granted, below every family
     levels = (rubric.get("release_levels") or {}).get("order") or []
     out: dict[str, dict[str, int]] = {
         "gated": {"false": 2, "auto": 1, "manual": 1},

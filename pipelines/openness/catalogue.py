@@ -36,6 +36,10 @@ _RESTRICTIVENESS = [
     "osi-permissive",
 ]
 _COMMERCIAL_ORDER = ["unknown", "no", "restricted", "yes"]
+# The family of "no licence declared" (status `missing`: nothing is granted), in every table, mart and
+# chart: distinct from `unknown` (a declared licence that is unmapped, in conflict or undecidable) and
+# from null (not recorded: no card read, no licence file read).
+NO_LICENCE = "none"
 RESOLVED_COLUMNS = [
     "license_id",
     "spdx_id",
@@ -271,6 +275,7 @@ def _finish(df: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.col("license_family"))
         .when(pl.col("license_status") != "missing")
         .then(pl.lit("unknown"))
+        .otherwise(pl.lit(NO_LICENCE))
         .alias("license_family"),
         pl.when(mapped).then(pl.col("osi_approved")).alias("osi_approved"),
         pl.when(mapped).then(pl.col("commercial_use")).otherwise(pl.lit("unknown")).alias("commercial_use"),

@@ -37,8 +37,10 @@ FAMILY_COLOURS = {
     "community": "#9970ab",
     "non-commercial": "#e08214",
     "proprietary": "#b2182b",
+    "none": "#67001f",  # no licence declared (catalogue.NO_LICENCE): nothing granted
     "unknown": "#bdbdbd",
 }
+FAMILY_LABELS = {"none": "none (no licence declared)", "unknown": "unknown (unmapped or undecidable)"}
 EXTRA_COLOURS = ("#8c510a", "#01665e", "#de77ae", "#4d4d4d", "#fee08b", "#35978f")
 DIRECTION_COLOURS = {"opening": "#1b7837", "closing": "#b2182b"}
 
@@ -193,12 +195,13 @@ def month_range(months: set[str]) -> list[str]:
 
 
 def family_series(seen: set[str]) -> list[Series]:
-    """Licence-family series in openness order, then values the catalogue does not know, then unknown."""
+    """Licence-family series in openness order down to `none` (no licence declared), then values the
+    catalogue does not know, then unknown."""
     known = [f for f in FAMILY_COLOURS if f != "unknown"]
     extra = sorted(seen - set(FAMILY_COLOURS))
-    out = [Series(f, f, FAMILY_COLOURS[f]) for f in known]
+    out = [Series(f, FAMILY_LABELS.get(f, f), FAMILY_COLOURS[f]) for f in known]
     out += [Series(f, f, EXTRA_COLOURS[i % len(EXTRA_COLOURS)]) for i, f in enumerate(extra)]
-    return out + [Series("unknown", "unknown", FAMILY_COLOURS["unknown"])]
+    return out + [Series("unknown", FAMILY_LABELS["unknown"], FAMILY_COLOURS["unknown"])]
 
 
 CHART_CSS = """

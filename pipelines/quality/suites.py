@@ -257,6 +257,13 @@ def _families() -> tuple[str, ...]:
     return FAMILIES
 
 
+def _licence_families() -> tuple[str, ...]:
+    """The families a model's effective licence can have: the catalogue's, and `none` (no licence declared)."""
+    from pipelines.openness.catalogue import NO_LICENCE
+
+    return (*_families(), NO_LICENCE)
+
+
 @cache
 def _release_levels() -> tuple[str, ...]:
     from pipelines.openness.rubric import load_rubric
@@ -454,7 +461,8 @@ SUITES: dict[str, Suite] = {
                 between("spectrum_level", 0, 5),
                 in_set("osaid", OSAID_VERDICTS),
                 in_set("release_level", _release_levels()),
-                in_set("license_family", _families()),
+                not_null("license_family")[0],
+                in_set("license_family", _licence_families()),
                 CATALOGUED,
                 dated("valid_from", now),
                 ordered("valid_to", "valid_from", strict=True),
@@ -485,8 +493,8 @@ SUITES: dict[str, Suite] = {
             lambda now: [
                 *not_null("repo_id", "base_model"),
                 unique("repo_id", "base_model"),
-                in_set("license_family", _families()),
-                in_set("base_license_family", _families()),
+                in_set("license_family", _licence_families()),
+                in_set("base_license_family", _licence_families()),
                 IN_RELEASES,
             ],
         ),
@@ -541,7 +549,7 @@ CODE_SUITES = [
             *not_null("repo", "status"),
             unique("repo"),
             in_set("status", CODE_REPO_STATUSES),
-            in_set("license_family", _families()),
+            in_set("license_family", _licence_families()),
         ],
     ),
     # One row per commit that changed a code repository's licence files.
@@ -572,6 +580,41 @@ CODE_SUITES = [
     ),
 ]
 SUITES.update({s.name: s for s in CODE_SUITES})
+
+MART_BREAKDOWNS = ("all", "org", "modality", "base_family")
+MART_METRICS = ("spectrum_level", "license_family", "mof_class")
+MART_SUITES = [
+    # One row per (month, breakdown, group, metric, value): the key the charts and queries sum over.
+    Suite(
+        "monthly_openness",
+        "marts.monthly_openness",
+        ("month", "breakdown", "group_value", "metric", "value"),
+        "SELECT * FROM marts.monthly_openness",
+        lambda now: [
+            *not_null("month", "breakdown", "group_value", "metric", "value", "releases"),
+            unique("month", "breakdown", "group_value", "metric", "value"),
+            in_set("breakdown", MART_BREAKDOWNS),
+            in_set("metric", MART_METRICS),
+            between("releases", 1),
+            between("avg_osai_score", 0, 1),
+        ],
+    ),
+    # One row per (month, dimension, direction).
+    Suite(
+        "monthly_transitions",
+        "marts.monthly_transitions",
+        ("month", "dimension", "direction"),
+        "SELECT * FROM marts.monthly_transitions",
+        lambda now: [
+            *not_null("month", "dimension", "direction", "transitions", "short_lived"),
+            unique("month", "dimension", "direction"),
+            in_set("direction", DIRECTIONS),
+            between("transitions", 0),
+            between("short_lived", 0),
+        ],
+    ),
+]
+SUITES.update({s.name: s for s in MART_SUITES})
 
 
 def suite_for(table: str) -> Suite:

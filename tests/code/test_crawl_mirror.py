@@ -111,6 +111,12 @@ def test_rows_from_captures(clean) -> None:
     assert by["tatsu-lab/stanford_alpaca"]["status"] == "gone"
     assert by["tatsu-lab/stanford_alpaca"]["training_code"] is None  # never read: unknown, not False
     assert by["empty/repo"]["status"] == "empty"
+    # A repo whose tree was never read has no licence on record: unknown (null), not "no licence" (none).
+    assert {r: row["license_family"] for r, row in by.items() if row["license_id"] is None} == {
+        "empty/repo": None,
+        "blocked/model-code": None,
+        "tatsu-lab/stanford_alpaca": None,
+    }
 
 
 def test_licence_change_is_dated_with_its_commit(clean) -> None:
@@ -318,6 +324,35 @@ def test_replay_crawls_the_state_as_of_the_crawl_date(code_mirror, tmp_path) -> 
     files = raw.scan(wh.raw, "github_file")
     assert files["path"].to_list() == ["LICENSE"]
     assert b"GNU GENERAL PUBLIC LICENSE" in files["content"][0]
+
+
+def test_a_read_tree_without_a_licence_is_no_licence_declared(tmp_path) -> None:
+    """No licence file in the read tree and none GitHub detects: the family `none` (nothing granted), the
+    value core.openness and the marts give a model that declares no licence."""
+    import shutil
+
+    from pipelines.code.tree import licence_file_kind
+    from tests.code.conftest import REPOS
+
+    mirror = tmp_path / "mirror"
+    (mirror / "code/github/openai").mkdir(parents=True)
+    (mirror / "mirror.json").write_text(json.dumps({"format": "hub-mirror/1", "title": "t", "sources": "x"}))
+    repo = mirror / "code/github/openai/human-eval"
+    shutil.copytree(REPOS / "openai/human-eval", repo)
+    for meta in repo.rglob("repo.json"):
+        meta.write_text(json.dumps({**json.loads(meta.read_text()), "license": None}))
+    for tree_file in repo.rglob("tree.json"):
+        tree = json.loads(tree_file.read_text())
+        entries = [e for e in tree["tree"] if licence_file_kind(e["path"]) is None]
+        tree_file.write_text(json.dumps({**tree, "tree": entries}))
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        run_code(wh, settings(srv), DAY, ["openai/human-eval"], now=NOW)
+    row = code_repo_rows(
+        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
+    ).row(0, named=True)
+    assert row["status"] == "ok" and row["head_sha"] is not None
+    assert (row["license_id"], row["license_family"], row["license_source"]) == (None, "none", None)
 
 
 def test_truncated_tree_gives_unknown_not_false(tmp_path) -> None:

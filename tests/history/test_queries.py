@@ -52,9 +52,15 @@ def test_share_of_open_weights_by_month(warehouse):
             SELECT count(*), count(*) FILTER (WHERE has_weights) FROM (
               SELECT * FROM core.revisions
               QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY committed_at DESC) = 1)""").fetchone()
-    _, releases, with_weights, share = rows[-1]
+        # Open weights as the rubric, the report and the card define them: spectrum level 3 or above.
+        (open_,) = con.execute(
+            "SELECT count(*) FILTER (WHERE spectrum_level >= 3) FROM core.openness WHERE valid_to IS NULL"
+        ).fetchone()
+    _, releases, with_weights, share, open_weights, open_share = rows[-1]
     assert (releases, with_weights) == (total, weights)
     assert share == pytest.approx(weights / total, abs=1e-4)
+    assert 0 < open_weights == open_ < with_weights
+    assert open_share == pytest.approx(open_ / total, abs=1e-4)
 
 
 def test_relicensed_derivatives_in_the_warehouse_and_in_a_snapshot(tmp_path, monkeypatch):

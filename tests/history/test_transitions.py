@@ -87,3 +87,32 @@ def test_monthly_marts_count_every_release_once_per_month(warehouse):
         last = con.execute("SELECT count(*) FROM core.releases WHERE deleted_at IS NULL").fetchone()[0]
     assert per_month[-1][1] == last
     assert [n for _, n in per_month] == sorted(n for _, n in per_month)  # no release disappears in the sample
+
+
+def test_no_licence_declared_has_one_value_and_the_mart_keys_are_unique(warehouse):
+    """'No licence declared' reads `none` in core.openness, core.transitions and the monthly mart, apart from
+    `unknown` (a declared licence the catalogue cannot place): the mart then has one row per key (before,
+    NULL and 'unknown' both showed as 'unknown', two rows with one key)."""
+    with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
+        families = dict(
+            con.execute(
+                "SELECT coalesce(license_family, 'NULL'), list(DISTINCT license_status ORDER BY 1) "
+                "FROM core.openness GROUP BY ALL"
+            ).fetchall()
+        )
+        assert families["none"] == ["missing"] and "NULL" not in families
+        assert "missing" not in families["unknown"]
+        (transitions,) = con.execute(
+            "SELECT list(DISTINCT v ORDER BY v) FROM (SELECT unnest([from_value, to_value]) AS v "
+            "FROM core.transitions WHERE dimension = 'license_family')"
+        ).fetchone()
+        assert "none" in transitions
+        mart = con.execute(
+            "SELECT list(DISTINCT value ORDER BY value) FROM marts.monthly_openness WHERE metric = 'license_family'"
+        ).fetchone()[0]
+        assert {"none", "unknown"} <= set(mart)
+        duplicates = con.execute(
+            "SELECT month, breakdown, group_value, metric, value, count(*) FROM marts.monthly_openness "
+            "GROUP BY ALL HAVING count(*) > 1 LIMIT 3"
+        ).fetchall()
+        assert duplicates == []

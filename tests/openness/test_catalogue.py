@@ -154,10 +154,11 @@ def test_resolution_statuses() -> None:
         "tongyi-qianwen-license-agreement",
         "community",
     )
+    # Nothing declared: the family of its own `none`, not NULL (unknown) nor `unknown` (unmapped).
     assert (got["a/3"]["license_status"], got["a/3"]["license_id"], got["a/3"]["license_family"]) == (
         "missing",
         None,
-        None,
+        "none",
     )
     assert (got["a/4"]["license_id"], got["a/4"]["license_status"]) == ("mit", "mapped")
     assert (got["a/5"]["license_status"], got["a/5"]["license_id"], got["a/5"]["license_family"]) == (

@@ -225,7 +225,7 @@ def test_card_without_licence_takes_the_llama_licence_file(rubric: dict[str, Any
     assert json.loads(o["evidence"])["license_files"][0]["path"] == "LICENSE"
     # Without the file the same card has no licence at all: weights without reuse rights.
     _, without = _score(rubric, [row])
-    assert without.row(0, named=True)["license_family"] is None
+    assert without.row(0, named=True)["license_family"] == "none"
     assert without.row(0, named=True)["spectrum_level"] == 1
 
 

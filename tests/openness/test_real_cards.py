@@ -54,7 +54,7 @@ def test_every_revision_is_scored_and_has_17_components(world: World) -> None:
         ("google/gemma-2b-sfp-cpp", "community", "mapped", 2),  # gemma
         ("deepseek-ai/deepseek-coder-6.7b-instruct", "community", "mapped", 2),  # other + deepseek
         ("berkeley-nest/Starling-LM-7B-alpha", "non-commercial", "mapped", 1),  # CC-BY-NC-4.0
-        ("stabilityai/StableBeluga-7b", None, "missing", 1),  # no licence declared: nothing granted
+        ("stabilityai/StableBeluga-7b", "none", "missing", 1),  # no licence declared: nothing granted
         ("stabilityai/stablelm-zephyr-3b", "unknown", "mapped", None),  # `other` without a name: undecidable
         ("BAAI/AquilaChat2-34B-weights", "unknown", "unmapped", None),  # a custom name the catalogue lacks
         ("example/conflicting-licence", "unknown", "conflict", None),  # card apache-2.0 vs tag mit

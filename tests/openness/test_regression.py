@@ -3,7 +3,8 @@
 The baseline in golden/ is the disclosures and openness of the `world` fixture (29 reference cards and
 their variants) as rubric 2026.11.0 scored them, before code repositories and licence files were read;
 `rubric_version` is left out (it is bumped with every rule change). The columns added since (declared,
-file, inherited licence, conflict) are checked apart: they must say nothing beyond the card.
+file, inherited licence, conflict) are checked apart: they must say nothing beyond the card. One value
+changed since: a licence declared nowhere has the family `none` (was null), in the column and the evidence.
 """
 
 from __future__ import annotations

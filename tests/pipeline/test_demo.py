@@ -10,6 +10,7 @@ import pytest
 
 from assets.partitions import CRAWL_SHARDS
 from pipelines.publish.snapshot import sha256_file, verify_snapshot
+from pipelines.quality.suites import suite_for
 from pipelines.storage.warehouse import Warehouse
 from tests.small_mirror import SMALL_REPOS
 
@@ -151,12 +152,12 @@ def test_the_snapshot_carries_the_quality_report_and_check_results(small_demo):
     rows = {
         line.split("|")[1].strip(): line
         for line in (folder / "QUALITY.md").read_text().splitlines()
-        if line.startswith("| core.")
+        if line.startswith(("| core.", "| marts."))
     }
+    assert {"monthly_openness", "monthly_transitions"} <= set(present)  # the marts' keys are checked too
     for table, suite in present.items():
-        assert f"by the build's check at {suite['validated_at']}" in rows[f"core.{table}"], rows[
-            f"core.{table}"
-        ]
+        name = suite_for(table).table
+        assert f"by the build's check at {suite['validated_at']}" in rows[name], rows[name]
     assert (base / "wh" / "quality" / "releases.json").exists()
 
 

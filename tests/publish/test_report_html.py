@@ -341,6 +341,35 @@ def test_missing_or_empty_tables_give_messages(tmp_path: Path, tables: str) -> N
     assert html.count('class="empty"') >= 5
 
 
+def test_no_licence_and_unknown_licence_are_two_bars_with_their_own_names(tmp_path: Path) -> None:
+    """One month, one release without a licence (`none`) and one with an unplaceable licence (`unknown`):
+    the licence chart shows them as two bars, each named for what it means (once, they were one key)."""
+    con = duckdb.connect(str(tmp_path / "vocab.duckdb"))
+    con.execute("SET TimeZone = 'UTC'")
+    migrate(con)
+    con.execute(OPENNESS_DDL)
+    con.execute(TRANSITIONS_DDL)
+    for repo in ("acme/bare", "acme/odd"):
+        con.execute(
+            "INSERT INTO core.releases (repo_id, org, name, first_seen, last_seen, modality) "
+            "VALUES (?, 'acme', ?, '2024-01-01', '2024-01-31', 'text')",
+            [repo, repo.split("/")[1]],
+        )
+    con.executemany(
+        "INSERT INTO core.openness (repo_id, revision, valid_from, spectrum_level, license_family, "
+        "rubric_version) VALUES (?, ?, '2024-01-10', ?, ?, 'test')",
+        [("acme/bare", "b1", 1, "none"), ("acme/odd", "o1", None, "unknown")],
+    )
+    create_marts(con)
+    html = render_report(con, None)
+    con.close()
+    chart = html.split('data-chart="licence_families"', 1)[1].split("</svg>", 1)[0]
+    bars = {p.split('"', 1)[0]: p for p in chart.split('data-series="')[1:]}
+    assert set(bars) == {"none", "unknown"}
+    assert 'data-value="1"' in bars["none"] and "none (no licence declared): 1 release " in bars["none"]
+    assert 'data-value="1"' in bars["unknown"] and "unknown (unmapped or undecidable): 1" in bars["unknown"]
+
+
 def decode_png(data: bytes) -> tuple[int, int, list[bytes]]:
     """Width, height and pixel rows of an 8-bit RGB or RGBA, non-interlaced PNG (what Chromium writes)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"

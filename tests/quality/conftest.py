@@ -131,6 +131,29 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         "'osi-permissive', 'opening', ?, ?, 'https://huggingface.co/org-a/model-1')",
         [REPOS[0], sha(REPOS[0]), sha(REPOS[0], 1)],
     )
+    fill_marts(con)
+
+
+def fill_marts(con: duckdb.DuckDBPyConnection) -> None:
+    """The two marts, as the marts step writes them: one month of the releases above."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(
+        "CREATE TABLE marts.monthly_openness (month DATE, breakdown VARCHAR, group_value VARCHAR, "
+        "metric VARCHAR, value VARCHAR, releases BIGINT, avg_osai_score DOUBLE)"
+    )
+    con.execute(
+        "INSERT INTO marts.monthly_openness VALUES ('2025-02-01', 'all', 'all', 'license_family', "
+        "'osi-permissive', 1, 0.25), ('2025-02-01', 'all', 'all', 'license_family', 'none', 1, 0.25), "
+        "('2025-02-01', 'all', 'all', 'license_family', 'unknown', 2, 0.25), "
+        "('2025-02-01', 'org', 'org-a', 'spectrum_level', '3', 1, 0.25)"
+    )
+    con.execute(
+        "CREATE TABLE marts.monthly_transitions (month DATE, dimension VARCHAR, direction VARCHAR, "
+        "transitions BIGINT, short_lived BIGINT)"
+    )
+    con.execute(
+        "INSERT INTO marts.monthly_transitions VALUES ('2025-02-01', 'license_family', 'opening', 1, 0)"
+    )
 
 
 def fill_code(con: duckdb.DuckDBPyConnection) -> None:

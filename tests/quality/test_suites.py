@@ -50,6 +50,31 @@ DEFECTS = [
         "org-b/model-3",
     ),
     (
+        # The old monthly mart showed "no licence declared" (NULL) and an unmapped licence ('unknown') both
+        # as 'unknown': two rows with one key, which the charts then summed.
+        "duplicate mart key",
+        "INSERT INTO marts.monthly_openness VALUES ('2025-02-01', 'all', 'all', 'license_family', 'unknown', "
+        "1, 0.25)",
+        "monthly_openness",
+        "unique:month,breakdown,group_value,metric,value",
+        "unknown",
+    ),
+    (
+        "duplicate transitions mart key",
+        "INSERT INTO marts.monthly_transitions SELECT * FROM marts.monthly_transitions",
+        "monthly_transitions",
+        "unique:month,dimension,direction",
+        "license_family",
+    ),
+    (
+        # "No licence declared" is the family `none`, never NULL (NULL read as unknown in the marts).
+        "no licence as null",
+        "UPDATE core.openness SET license_family = NULL, license_status = 'missing' WHERE repo_id = 'org-b/model-4'",
+        "openness",
+        "not_null:license_family",
+        "org-b/model-4",
+    ),
+    (
         "null in a key",
         "UPDATE core.openness SET revision = NULL WHERE repo_id = 'org-b/model-4'",
         "openness",
