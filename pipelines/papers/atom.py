@@ -17,8 +17,8 @@ from xml.etree.ElementTree import Element, ParseError
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring
 
-from pipelines.code_links import find_code_urls
 from pipelines.arxiv_ids import try_parse_arxiv_id
+from pipelines.code_links import find_code_urls
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 ARXIV = "{http://arxiv.org/schemas/atom}"

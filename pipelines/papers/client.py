@@ -28,9 +28,9 @@ import httpx2
 import requests
 from requests.adapters import HTTPAdapter
 
+from pipelines.arxiv_ids import ArxivId, try_parse_arxiv_id
 from pipelines.hub_transport import get_once, hub_headers
 from pipelines.papers.atom import AtomError, FeedResult, parse_feed
-from pipelines.arxiv_ids import ArxivId, try_parse_arxiv_id
 from pipelines.papers.parse import paper_links
 from pipelines.papers.settings import ARXIV_ENDPOINT
 from pipelines.transport import HUB_ENDPOINT, RETRY_STATUSES, Pacer, retry_after_seconds

@@ -15,9 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import polars as pl
 
+from pipelines.arxiv_ids import try_parse_arxiv_id
 from pipelines.code_links import normalise_code_url
 from pipelines.papers.atom import AtomError, iso_utc, parse_feed
-from pipelines.arxiv_ids import try_parse_arxiv_id
 from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
 
 UTC_TS = pl.Datetime("us", "UTC")
