@@ -24,6 +24,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
+from pipelines.incremental.crawl_runs import COST_COLUMNS
 from pipelines.publish.card import render_dataset_card
 from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
 from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table, fsync_path
@@ -46,22 +47,7 @@ RESERVED_NAMES = frozenset({"manifest.json", "LATEST"})
 # tables differ from the latest version's only in these publishes nothing (`content_fingerprint`). A crawl
 # step run again for a date adds its cost to the same `crawl_runs` row; the replayed mirror's port changes.
 RUN_BOOKKEEPING = {
-    "crawl_runs": frozenset(
-        {
-            "run_key",
-            "started_at",
-            "finished_at",
-            "seconds",
-            "endpoint",
-            "requests_api",
-            "requests_resolvers",
-            "bytes_total",
-            "retries",
-            "status_429",
-            "status_5xx",
-            "detail",
-        }
-    ),
+    "crawl_runs": frozenset({"run_key", "started_at", "finished_at", "endpoint", "detail", *COST_COLUMNS}),
 }
 
 
