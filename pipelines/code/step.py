@@ -45,14 +45,10 @@ def cited_code_repos(store: RawStore, until: str | None = None) -> list[str]:
     run again after later dates were captured must not ask for repositories only later cards name (asked
     as of the earlier date, a repository created since answers 404 and would be recorded as gone)."""
 
-    def scan(source: str) -> pl.LazyFrame:
-        lf = store.scan(source, schema_of(source))
-        return lf.filter(pl.col("crawl_date") <= until) if until is not None else lf
-
     texts: list[str] = []
     if store.files("hub_readme"):
         readmes = (
-            scan("hub_readme")
+            store.scan("hub_readme", schema_of("hub_readme"), until=until)
             .filter(pl.col("content").is_not_null())
             .sort("fetched_at")
             .group_by("repo_id")
@@ -63,7 +59,7 @@ def cited_code_repos(store: RawStore, until: str | None = None) -> list[str]:
         texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
     for source in ("arxiv", "hf_paper"):
         if store.files(source):
-            bodies = scan(source).select("body").collect()["body"]
+            bodies = store.scan(source, schema_of(source), until=until).select("body").collect()["body"]
             texts += [b for b in bodies if b]
     return sorted(repo_keys(find_code_urls(*texts)))
 

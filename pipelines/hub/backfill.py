@@ -172,9 +172,7 @@ def tracked_heads(
     with `until`, only from the listings of that crawl date and before. A date run again after later dates
     were listed (a replay after a kill, a backfill) must not walk repos it could not know yet: as of that
     date they would answer 404 and be recorded as deleted, and their commit lists would be captured again."""
-    lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("sha").is_not_null())
-    if until is not None:
-        lf = lf.filter(pl.col("crawl_date") <= until)
+    lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA, until=until).filter(pl.col("sha").is_not_null())
     frame = lf.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last()).collect()
     heads = {r: s for r, s in frame.iter_rows() if is_valid_repo_id(r) and is_commit_sha(s)}
     if authors:

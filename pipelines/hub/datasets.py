@@ -46,10 +46,7 @@ def named_datasets(raw: RawStore, until: str | None = None) -> set[str]:
         ("hub_listing", LISTING_RAW_SCHEMA, "item"),
         ("hub_revision", REVISION_RAW_SCHEMA, "info"),
     ):
-        lf = raw.scan(source, schema)
-        if until is not None:
-            lf = lf.filter(pl.col("crawl_date") <= until)
-        for (text,) in lf.select(column).collect().iter_rows():
+        for (text,) in raw.scan(source, schema, until=until).select(column).collect().iter_rows():
             names |= _names(text)
     return names
 

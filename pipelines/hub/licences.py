@@ -80,13 +80,9 @@ def revision_file_lists(raw: RawStore, until: str | None = None) -> FileLists:
     that date they answer 404, and the file would be recorded as missing for good)."""
     out: FileLists = {}
 
-    def scan(source: str, schema: dict) -> pl.LazyFrame:
-        lf = raw.scan(source, schema)
-        return lf.filter(pl.col("crawl_date") <= until) if until is not None else lf
-
     # Only items whose text names a licence-like file are parsed: at Hub scale most items name none.
     listing = (
-        scan("hub_listing", LISTING_RAW_SCHEMA)
+        raw.scan("hub_listing", LISTING_RAW_SCHEMA, until=until)
         .filter(pl.col("item").str.contains(NAME_HINT))
         .select("repo_id", "sha", "item")
         .collect()
@@ -99,7 +95,7 @@ def revision_file_lists(raw: RawStore, until: str | None = None) -> FileLists:
         if files is not None:
             out[key] = files
     infos = (
-        scan("hub_revision", REVISION_RAW_SCHEMA)
+        raw.scan("hub_revision", REVISION_RAW_SCHEMA, until=until)
         .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
         .select("repo_id", "revision", "info")
         .collect()
@@ -112,7 +108,7 @@ def revision_file_lists(raw: RawStore, until: str | None = None) -> FileLists:
         if files is not None and (key not in out or any(b is not None for _, _, b in files)):
             out[key] = files
     datasets = (
-        scan("hub_dataset", DATASET_RAW_SCHEMA)
+        raw.scan("hub_dataset", DATASET_RAW_SCHEMA, until=until)
         .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
         .select("dataset_id", "info")
         .collect()

@@ -195,10 +195,19 @@ class RawStore:
         return sorted(p for p in base.glob("crawl_date=*/*.parquet") if not p.name.startswith("."))
 
     def scan(
-        self, source: str, schema: dict[str, pl.DataType] | None = None, *, with_file: bool = False
+        self,
+        source: str,
+        schema: dict[str, pl.DataType] | None = None,
+        *,
+        with_file: bool = False,
+        until: str | None = None,
     ) -> pl.LazyFrame:
-        """All captures of a source as one lazy frame with a `crawl_date` column (and `raw_file`, if asked)."""
+        """All captures of a source as one lazy frame with a `crawl_date` column (and `raw_file`, if asked);
+        with `until` (YYYY-MM-DD), only the captures of that crawl date and before (a date run again after
+        later dates were captured must see only what was known by then), whose files alone are read."""
         files = self.files(source)
+        if until is not None:
+            files = [f for f in files if f.parent.name.split("=", 1)[1] <= until]
         extra = {"crawl_date": pl.String, **({"raw_file": pl.String} if with_file else {})}
         if not files:
             if schema is None:
