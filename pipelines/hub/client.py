@@ -34,9 +34,7 @@ from huggingface_hub.utils import (
 from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
 from pipelines.hub_transport import (
     HTTP,
-    HUB_QUOTAS,
     READ_CHUNK,
-    bucket_of,
     default_quotas,
     hub_headers,
     install,
@@ -436,14 +434,12 @@ def _first_line(exc: BaseException) -> str:
 
 __all__ = [
     "HTTP",
-    "HUB_QUOTAS",
     "CrawlError",
     "FileResult",
     "HfHubHTTPError",
     "HubClient",
     "LISTING_EXPAND",
     "ListingPage",
-    "bucket_of",
     "default_quotas",
     "install",
 ]
