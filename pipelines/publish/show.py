@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 import sys
 from collections.abc import Iterable
 from contextlib import suppress
@@ -28,25 +29,19 @@ import duckdb
 
 from pipelines.publish.snapshot import is_safe_file_name, read_latest
 from pipelines.storage.warehouse import Warehouse
+from pipelines.tables import table
 
-# The public tables the lookup reads (pipelines/tables.py), as `core.<name>` in both sources.
-SHOW_TABLES = ("releases", "openness", "transitions", "disclosures")
+# The public tables the lookup reads (registered in pipelines/tables.py), as `core.<name>` in both sources.
+# `table` raises at import when one is renamed in the registry, and each is public (a file of every snapshot).
+SHOW_TABLES = tuple(table(name).short for name in ("releases", "openness", "transitions", "disclosures"))
 UNKNOWN = "unknown"
 SUGGESTIONS = 3  # close matches named by an unknown id's error
-# The European Open Source AI Index criteria of core.openness, in the Index's order, with its names.
+# The European Open Source AI Index criteria of core.openness, in the registry's order, with the names its
+# column meanings give them ("... criterion 'Base Model Data': ...").
 OSAI_CRITERIA = {
-    "osai_datasources_basemodel": "Base Model Data",
-    "osai_datasources_endmodel": "End User Model Data",
-    "osai_weights_basemodel": "Base Model Weights",
-    "osai_weights_endmodel": "End User Model Weights",
-    "osai_trainingcode": "Training Code",
-    "osai_code": "Code Documentation",
-    "osai_hardware_architecture": "Hardware Architecture",
-    "osai_preprint": "Preprint",
-    "osai_paper": "Paper",
-    "osai_modelcard": "Modelcard",
-    "osai_datasheet": "Datasheet",
-    "osai_licenses": "Licenses",
+    column: re.search(r"'([^']+)'", doc).group(1)
+    for column, doc in table("core.openness").columns.items()
+    if column.startswith("osai_") and re.search(r"criterion '[^']+'", doc)
 }
 
 
@@ -234,9 +229,9 @@ def resolve_ids(source: Source, repo_ids: Iterable[str]) -> dict[str, str]:
     unknown: list[str] = []
     for asked in repo_ids:
         row = source.con.execute(
-            "SELECT repo_id FROM core.releases WHERE repo_id = ? "
-            "UNION ALL SELECT repo_id FROM core.releases WHERE list_contains(previous_ids, ?) LIMIT 1",
-            [asked, asked],
+            "SELECT repo_id FROM core.releases WHERE repo_id = ? OR list_contains(previous_ids, ?) "
+            "ORDER BY repo_id = ? DESC, last_seen DESC NULLS LAST LIMIT 1",
+            [asked, asked, asked],
         ).fetchone()
         if row:
             resolved[asked] = row[0]

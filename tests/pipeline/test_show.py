@@ -16,7 +16,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish.show import OSAI_CRITERIA, run_show
+from pipelines.publish.show import OSAI_CRITERIA, Source, UnknownRelease, resolve_ids, run_show
 from tests.conftest import ROOT
 
 SAMPLE = "acme/open-7b"  # the small mirror's release with two revisions, so transitions to show
@@ -174,3 +174,29 @@ def test_a_source_that_is_not_a_warehouse_or_snapshot_is_one_line(tmp_path: Path
     status, out, err = show("a/b", **{where[0][2:]: Path(where[1].format(tmp=tmp_path))})
     assert status == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith(f"openness show: error: {says.format(tmp=tmp_path)}")
+
+
+def test_a_former_id_finds_the_renamed_release_and_a_wrong_case_is_suggested() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE SCHEMA core")
+    con.execute(
+        "CREATE TABLE core.releases AS SELECT * FROM (VALUES "
+        "('acme/new-name', 'acme', 'new-name', ['acme/old-name'], TIMESTAMPTZ '2024-03-01'), "
+        "('acme/old-name', 'acme', 'old-name', [], TIMESTAMPTZ '2024-04-01'), "
+        "('zeta/Model-X', 'zeta', 'Model-X', [], TIMESTAMPTZ '2024-04-01')) "
+        "AS t(repo_id, org, name, previous_ids, last_seen)"
+    )
+    source = Source(con, "warehouse", Path("openness.duckdb"), "2024-04-01.1")
+    # A former id answers with the current one; an id taken again by a new repository is that repository.
+    assert resolve_ids(source, ["acme/old-name", "acme/new-name"]) == {
+        "acme/old-name": "acme/old-name",
+        "acme/new-name": "acme/new-name",
+    }
+    con.execute("DELETE FROM core.releases WHERE repo_id = 'acme/old-name'")
+    assert resolve_ids(source, ["acme/old-name"]) == {"acme/old-name": "acme/new-name"}
+    with pytest.raises(UnknownRelease) as raised:
+        resolve_ids(source, ["zeta/model-x", "nobody/nothing"])
+    assert str(raised.value) == (
+        "no releases zeta/model-x (did you mean zeta/Model-X?), nobody/nothing in the warehouse "
+        "openness.duckdb (snapshot 2024-04-01.1)"
+    )
