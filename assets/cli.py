@@ -150,7 +150,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from pipelines.publish.show import run_show
+    from pipelines.publish.show_text import run_show
 
     snapshot = Path(args.snapshot) if args.snapshot else None
     warehouse = Path(args.warehouse) if args.warehouse else PROJECT_ROOT / "warehouse"

@@ -1,15 +1,15 @@
-"""Per-release lookup: the `openness show` command.
+"""Per-release lookup: the records `openness show` prints (pipelines/publish/show_text.py prints them).
 
 For each repository id asked for: the release's current verdicts (the `core.openness` row in force, the
 one with no `valid_to`): spectrum level, effective and declared licence, MOF class, OSAID, European Open
 Source AI Index score and Solaiman's release level, with the evidence (the verdicts' evidence and the
 Model Openness Framework components of that revision, with their URLs), then the release's timeline of
-transitions (`core.transitions`). Text for people (one aligned block per release) or JSON lines for
-programs (one object per release; the keys are listed in docs/snapshots.md, "Looking up a release").
+transitions (`core.transitions`). The keys of a record are listed in docs/snapshots.md, "Looking up a
+release"; the queries are in `sql/show/`.
 
 The same SQL reads either the warehouse's serving database (`openness.duckdb`, opened read-only) or a
 snapshot folder (its Parquet files, as the manifest lists them, behind views of the same names). A value
-the pipeline could not decide is `unknown` in the text and `null` in JSON: never absent, never false.
+the pipeline could not decide is `null` in a record (`unknown` in the text): never absent, never false.
 """
 
 from __future__ import annotations
@@ -17,18 +17,16 @@ from __future__ import annotations
 import difflib
 import json
 import re
-import sys
 from collections.abc import Iterable
-from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import duckdb
 
 from pipelines.publish.snapshot import is_safe_file_name, read_latest
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, sql_text
 from pipelines.tables import table
 
 # The public tables the lookup reads (registered in pipelines/tables.py), as `core.<name>` in both sources.
@@ -180,8 +178,9 @@ def open_source(warehouse: Path | None = None, snapshot: Path | None = None) -> 
     return open_warehouse(warehouse)
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> list[dict[str, Any]]:
-    cur = con.execute(sql, params)
+def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list) -> list[dict[str, Any]]:
+    """The rows of a query of `sql/` (e.g. `show/release.sql`) as dicts."""
+    cur = con.execute(sql_text(query), params)
     names = [d[0] for d in cur.description]
     return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -228,11 +227,7 @@ def resolve_ids(source: Source, repo_ids: Iterable[str]) -> dict[str, str]:
     resolved: dict[str, str] = {}
     unknown: list[str] = []
     for asked in repo_ids:
-        row = source.con.execute(
-            "SELECT repo_id FROM core.releases WHERE repo_id = ? OR list_contains(previous_ids, ?) "
-            "ORDER BY repo_id = ? DESC, last_seen DESC NULLS LAST LIMIT 1",
-            [asked, asked, asked],
-        ).fetchone()
+        row = source.con.execute(sql_text("show/find_release.sql"), [asked]).fetchone()
         if row:
             resolved[asked] = row[0]
         else:
@@ -252,14 +247,8 @@ def close_matches(source: Source, asked: str) -> list[str]:
     """Up to SUGGESTIONS repo ids close to `asked`: the same id in another case, the same organisation or
     name, or a few edits away (DuckDB narrows the candidates, difflib ranks them)."""
     org, _, name = asked.lower().partition("/")
-    candidates = [
-        r[0]
-        for r in source.con.execute(
-            "SELECT repo_id FROM core.releases WHERE lower(repo_id) = ? OR lower(org) = ? OR lower(name) = ? "
-            "OR levenshtein(lower(repo_id), ?) <= greatest(2, length(?) // 4) LIMIT 1000",
-            [asked.lower(), org, name or org, asked.lower(), asked],
-        ).fetchall()
-    ]
+    params = [asked.lower(), org, name or org]
+    candidates = [r[0] for r in source.con.execute(sql_text("show/close_matches.sql"), params).fetchall()]
     by_lower = {c.lower(): c for c in candidates}
     ranked = difflib.get_close_matches(asked.lower(), list(by_lower), n=SUGGESTIONS, cutoff=0.6)
     return [by_lower[c] for c in ranked]
@@ -268,31 +257,12 @@ def close_matches(source: Source, asked: str) -> list[str]:
 def release_record(source: Source, repo_id: str) -> dict[str, Any]:
     """The lookup of one release (it must exist): the object one JSON line holds."""
     con = source.con
-    release = _rows(con, "SELECT * FROM core.releases WHERE repo_id = ?", [repo_id])[0]
-    current = _rows(
-        con,
-        "SELECT * FROM core.openness WHERE repo_id = ? ORDER BY valid_to IS NULL DESC, valid_from DESC NULLS LAST "
-        "LIMIT 1",
-        [repo_id],
-    )
+    release = _rows(con, "show/release.sql", [repo_id])[0]
+    current = _rows(con, "show/current_verdicts.sql", [repo_id])
     scored = current[0] if current else {}
     revision = scored.get("revision")
-    components = (
-        _rows(
-            con,
-            "SELECT component, component_id, included, is_open, license_id, method, evidence "
-            "FROM core.disclosures WHERE repo_id = ? AND revision = ? ORDER BY component_id, component",
-            [repo_id, revision],
-        )
-        if revision
-        else []
-    )
-    transitions = _rows(
-        con,
-        "SELECT changed_at, dimension, from_value, to_value, direction, short_lived, from_revision, to_revision, "
-        "evidence_url FROM core.transitions WHERE repo_id = ? ORDER BY changed_at, to_revision, dimension",
-        [repo_id],
-    )
+    components = _rows(con, "show/components.sql", [repo_id, revision]) if revision else []
+    transitions = _rows(con, "show/timeline.sql", [repo_id])
     evidence = _json_field(scored.get("evidence"))
     conflict_evidence = _json_field(scored.get("license_conflict_evidence"))
     commit_url = f"https://huggingface.co/{repo_id}/commit/{revision}" if revision else None
@@ -379,172 +349,3 @@ def lookup(source: Source, repo_ids: Iterable[str]) -> list[dict[str, Any]]:
     """The records of the asked releases, in the order asked (an id asked twice is shown once)."""
     resolved = resolve_ids(source, list(dict.fromkeys(repo_ids)))
     return [release_record(source, repo_id) for repo_id in dict.fromkeys(resolved.values())]
-
-
-# Text rendering ---------------------------------------------------------------------------------------
-
-
-def _shown(value: object) -> str:
-    """A value as the text shows it: unknown for null, yes/no for booleans."""
-    if value is None:
-        return UNKNOWN
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
-
-
-def _spectrum_names() -> dict[int, str]:
-    from pipelines.openness.rubric import load_rubric
-
-    with suppress(Exception):  # a name is a nicety: the level alone still answers
-        return {int(lvl["level"]): str(lvl.get("name", "")) for lvl in load_rubric()["spectrum_levels"]}
-    return {}
-
-
-def _licence_text(lic: dict[str, Any]) -> str:
-    if lic["id"] is None and lic["family"] is None:
-        return UNKNOWN
-    text = f"{_shown(lic['id'])} ({_shown(lic['family'])})"
-    if lic["source"]:
-        text += f", from the {'licence files' if lic['source'] == 'files' else lic['source']}"
-    if lic["status"] and lic["status"] != "mapped":
-        text += f", {lic['status']}"
-    return text
-
-
-def render_text(record: dict[str, Any], spectrum_names: dict[int, str] | None = None) -> str:
-    """One release as an aligned block of text (verdicts, evidence, timeline)."""
-    names = _spectrum_names() if spectrum_names is None else spectrum_names
-    lic, mof, osai = record["license"], record["mof"], record["osai_index"]
-    level = record["spectrum_level"]
-    level_text = _shown(level) + (f" ({names[level]})" if level in names else "")
-    declared = (
-        "none declared"
-        if record["license"]["declared_family"] == "none"
-        else f"{_shown(lic['declared_id'])} ({_shown(lic['declared_family'])})"
-    )
-    files = f"{_shown(lic['file_id'])} ({_shown(lic['file_family'])})" if lic["file_id"] else "none read"
-    progress = ", ".join(
-        f"{n}: {UNKNOWN if p is None else f'{round(p, 1):g}%'}" for n, p in mof["progress"].items()
-    )
-    mof_text = (
-        UNKNOWN if mof["class"] is None else f"{mof['class']} ({_shown(mof['label'])}); progress {progress}"
-    )
-    osaid = record["osaid"]
-    osaid_text = _shown(osaid["verdict"])
-    if osaid["unmet"]:
-        osaid_text += f"; unmet: {', '.join(osaid['unmet'])}"
-    score = osai["score"]
-    index_text = (
-        UNKNOWN
-        if score is None
-        else f"{score:.3f} over {_shown(osai['decided'])} of {len(osai['criteria'])} criteria decided"
-    )
-    revision = record["revision"]
-    rev_text = UNKNOWN if revision is None else f"{revision[:12]} of {_date(record['committed_at'])}"
-    rows: list[tuple[str, str]] = [
-        ("revision", rev_text + (f"  {record['revision_url']}" if record["revision_url"] else "")),
-    ]
-    if record["previous_ids"]:
-        rows.append(("formerly", ", ".join(record["previous_ids"])))
-    if record["deleted_at"]:
-        rows.append(("deleted", _date(record["deleted_at"])))
-    rows += [
-        ("spectrum level", level_text),
-        ("licence", _licence_text(lic)),
-        ("  declared", declared),
-        ("  licence files", files),
-    ]
-    if lic["inherited_id"]:
-        rows.append(("  base model's", lic["inherited_id"]))
-    if lic["conflict"]:
-        rows.append(("  conflict", "the card and the licence files disagree"))
-    rows += [
-        ("MOF class", mof_text),
-        ("OSAID", osaid_text),
-        ("OSAI Index score", index_text),
-        ("release level", _shown(record["release_level"])),
-    ]
-    width = max(len(label) for label, _ in rows)
-    lines = [f"{record['repo_id']}"]
-    lines += [f"  {label:<{width}}  {value}" for label, value in rows]
-    criteria = record["osai_index"]["criteria"]
-    lines.append("  OSAI Index criteria")
-    cwidth = max(len(n) for n in OSAI_CRITERIA.values())
-    lines += [f"    {OSAI_CRITERIA['osai_' + k]:<{cwidth}}  {_shown(v)}" for k, v in criteria.items()]
-    lines.append("  evidence (Model Openness Framework components of this revision)")
-    if record["components"]:
-        cw = max(len(c["component"]) for c in record["components"])
-        for c in record["components"]:
-            state = "included" if c["included"] else ("not included" if c["included"] is False else UNKNOWN)
-            if c["included"] and c["is_open"] is None and c["license_id"] is None:
-                state += ", licence unknown"
-            elif c["included"]:
-                openness = {True: "open", False: "not open"}.get(c["is_open"], "openness unknown")
-                state += f", {openness} ({c['license_id'] or 'licence unknown'})"
-            urls = "  " + " ".join(c["urls"]) if c["urls"] else ""
-            lines.append(f"    {c['component']:<{cw}}  {state}{urls}")
-    else:
-        lines.append(f"    {UNKNOWN} (the revision is not scored)")
-    timeline = record["timeline"]
-    lines.append(f"  timeline ({len(timeline)} transition{'' if len(timeline) == 1 else 's'})")
-    if not timeline:
-        lines.append("    no change since the first observed revision")
-    dw = max((len(t["dimension"]) for t in timeline), default=0)
-    last_commit = None
-    for t in timeline:
-        if t["to_revision"] != last_commit:
-            last_commit = t["to_revision"]
-            lines.append(f"    {_date(t['changed_at'])}  {t['evidence_url'] or _shown(last_commit)}")
-        note = ", short-lived" if t["short_lived"] else ""
-        lines.append(
-            f"      {t['dimension']:<{dw}}  {_shown(t['from'])} -> {_shown(t['to'])}  ({t['direction']}{note})"
-        )
-    return "\n".join(lines)
-
-
-def _date(value: object) -> str:
-    """An ISO timestamp as `YYYY-MM-DD HH:MM` (UTC); unknown for null."""
-    if not isinstance(value, str):
-        return UNKNOWN
-    return value[:16].replace("T", " ")
-
-
-def run_show(
-    repo_ids: list[str],
-    *,
-    as_json: bool = False,
-    warehouse: Path | None = None,
-    snapshot: Path | None = None,
-    out: IO[str] = sys.stdout,
-    err: IO[str] = sys.stderr,
-) -> int:
-    """The `openness show` command: 0 when every release was found, 1 for an unknown id (nothing printed
-    but the one-line error), 2 when the source cannot be read."""
-    try:
-        source = open_source(warehouse, snapshot)
-    except ShowError as exc:
-        print(f"openness show: error: {exc}", file=err)
-        return 2
-    try:
-        records = lookup(source, repo_ids)
-    except UnknownRelease as exc:
-        print(f"openness show: error: {exc}", file=err)
-        return 1
-    except duckdb.Error as exc:  # a damaged file or a table of another schema
-        print(f"openness show: error: cannot read {source.label}: {str(exc).splitlines()[0]}", file=err)
-        return 2
-    finally:
-        source.close()
-    if as_json:
-        for record in records:
-            print(json.dumps(record, ensure_ascii=False, sort_keys=False), file=out)
-        return 0
-    names = _spectrum_names()
-    print(f"From {source.label}", file=out)
-    for record in records:
-        print("", file=out)
-        print(render_text(record, names), file=out)
-    return 0

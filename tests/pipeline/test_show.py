@@ -16,7 +16,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipelines.publish.show import OSAI_CRITERIA, Source, UnknownRelease, resolve_ids, run_show
+from pipelines.publish.show import OSAI_CRITERIA, Source, UnknownRelease, resolve_ids
+from pipelines.publish.show_text import run_show
 from tests.conftest import ROOT
 
 SAMPLE = "acme/open-7b"  # the small mirror's release with two revisions, so transitions to show
