@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -108,7 +109,10 @@ def test_text_is_one_aligned_block_with_unknown_for_what_is_undecided(demo) -> N
     assert blocks[0].startswith("From the warehouse ") and len(blocks) == 3
     block = blocks[1].splitlines()
     assert block[0] == SAMPLE
-    fields = {line[2:20].strip(): line[20:] for line in block if line.startswith("  ") and line[2] != " "}
+    # The verdict lines: two spaces, a label, two or more spaces, the value (aligned: all values start together).
+    verdicts = [line for line in block if line.startswith("  ") and line[2] != " " and "  " in line[2:]]
+    fields = dict(re.split(r"\s{2,}", line.strip(), maxsplit=1) for line in verdicts)
+    assert len({len(line) - len(line[2:].split("  ", 1)[1].lstrip()) for line in verdicts}) == 1, verdicts
     assert fields["spectrum level"].startswith(str(row["spectrum_level"]))
     assert fields["licence"].startswith(f"{row['license_id']} ({row['license_family']})")
     assert fields["MOF class"].startswith(f"{row['mof_class']} ({row['mof_class_label']})")
