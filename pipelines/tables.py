@@ -235,7 +235,9 @@ TABLES: tuple[Table, ...] = (
         columns={
             "dataset_id": "Hub dataset repository id, `org/name`.",
             "revision": "Commit sha of the dataset repository when observed.",
-            "exists": "Whether the dataset repository exists on the Hub.",
+            "exists": "Whether the dataset repository exists on the Hub; null (unknown) where the source did "
+            "not record datasets (a hub mirror without dataset repos), false only where the Hub said it does "
+            "not exist.",
         },
     ),
     Table(

@@ -1,0 +1,69 @@
+"""A dataset the recording does not hold is unknown, not missing; a real 404 still means it does not exist.
+
+The small mirror's `acme/open-7b` names the dataset `acme/corpus`, which the mirror does not hold. Crawled
+through the real client from two copies of the mirror: one declaring `"unrecorded": ["datasets"]` (its
+404s carry X-Mirror-Unrecorded), one declaring nothing (a plain 404, as the Hub answers a missing repo).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from pipelines.hub.raw import DATASET_RAW_SCHEMA
+from pipelines.hub.step import run_crawl, run_datasets
+from pipelines.mirror.server import MirrorServer
+from pipelines.runner import run_step
+from pipelines.storage.warehouse import Warehouse
+from tests.hub.crawl_helpers import settings
+from tests.small_mirror import make_small_mirror
+
+DAY = "2024-03-06"
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+MODEL, DATASET = "acme/open-7b", "acme/corpus"
+
+
+def _crawl_and_score(tmp_path, unrecorded: list[str] | None) -> tuple[Warehouse, dict]:
+    mirror = make_small_mirror(tmp_path / "mirror", unrecorded=unrecorded)
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(mirror) as srv:
+        conf = settings(srv.url)
+        run_crawl(wh, conf, DAY, now=NOW)
+        counts = run_datasets(wh, conf, DAY, now=NOW)
+    with wh.connect() as con:
+        for step in ("revisions", "releases", "datasets", "scores"):
+            run_step(step, wh, con, full=True)
+    return wh, counts
+
+
+def _facts(wh: Warehouse) -> tuple:
+    with wh.connect() as con:
+        exists = con.execute('SELECT "exists" FROM core.datasets WHERE dataset_id = ?', [DATASET]).fetchall()
+        data = con.execute(
+            "SELECT osai_datasources_endmodel FROM core.openness WHERE repo_id = ? AND valid_to IS NULL",
+            [MODEL],
+        ).fetchall()
+        disclosed = con.execute(
+            "SELECT included, is_open FROM core.disclosures d JOIN core.openness o USING (repo_id, revision) "
+            "WHERE repo_id = ? AND o.valid_to IS NULL AND component = 'Datasets'",
+            [MODEL],
+        ).fetchall()
+    status = wh.raw.scan("hub_dataset", DATASET_RAW_SCHEMA).select("status").collect()["status"].to_list()
+    return exists, data, disclosed, status
+
+
+@pytest.mark.parametrize(
+    ("unrecorded", "expected"),
+    [
+        # Not recorded: unknown existence, unknown training-data openness (not closed, not a pass).
+        (["datasets"], ([(None,)], [(None,)], [(True, None)], ["unrecorded"])),
+        # Recorded as absent (a real 404): the dataset does not exist and the data is closed.
+        (None, ([(False,)], [("closed",)], [(True, False)], ["missing"])),
+    ],
+    ids=["unrecorded", "missing"],
+)
+def test_unrecorded_dataset_is_unknown_missing_one_does_not_exist(tmp_path, unrecorded, expected) -> None:
+    wh, counts = _crawl_and_score(tmp_path, unrecorded)
+    assert counts[expected[3][0]] == 1 and counts["datasets_due"] == 1
+    assert _facts(wh) == expected
