@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import duckdb
 import pytest
 
 from pipelines.hub.raw import DATASET_RAW_SCHEMA
 from pipelines.hub.step import run_crawl, run_datasets
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import run_step
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, migrate, migration_files
 from tests.hub.crawl_helpers import settings
 from tests.small_mirror import make_small_mirror
 
@@ -67,3 +68,23 @@ def test_unrecorded_dataset_is_unknown_missing_one_does_not_exist(tmp_path, unre
     wh, counts = _crawl_and_score(tmp_path, unrecorded)
     assert counts[expected[3][0]] == 1 and counts["datasets_due"] == 1
     assert _facts(wh) == expected
+
+
+def test_a_warehouse_made_before_unknown_existence_upgrades(tmp_path) -> None:
+    """A warehouse whose core.datasets was made with `exists` NOT NULL takes NULLs after `migrate`, and
+    keeps its rows."""
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    con.execute("CREATE SCHEMA meta")
+    con.execute("CREATE TABLE meta.schema_migrations (name VARCHAR PRIMARY KEY, applied_at TIMESTAMPTZ)")
+    for path in migration_files():
+        if path.name < "003":
+            con.execute(path.read_text(encoding="utf-8"))
+            con.execute("INSERT INTO meta.schema_migrations (name) VALUES (?)", [path.name])
+    con.execute(
+        "INSERT INTO core.datasets (dataset_id, observed_at, \"exists\") VALUES ('a/old', now(), false)"
+    )
+    assert "003_datasets_exists_unknown.sql" in migrate(con)
+    con.execute("INSERT INTO core.datasets (dataset_id, observed_at) VALUES ('a/unknown', now())")
+    rows = con.execute('SELECT dataset_id, "exists" FROM core.datasets ORDER BY dataset_id').fetchall()
+    con.close()
+    assert rows == [("a/old", False), ("a/unknown", None)]
