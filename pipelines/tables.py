@@ -230,7 +230,8 @@ TABLES: tuple[Table, ...] = (
         key=("dataset_id",),
         step="datasets",
         reads=("raw.hub_datasets",),
-        detail="Whether it exists, its licence as declared, gating and card presence (latest capture).",
+        detail="Whether it exists (unknown where the source did not record datasets), its licence as "
+        "declared, gating and card presence (latest capture).",
         public=True,
         columns={
             "dataset_id": "Hub dataset repository id, `org/name`.",
