@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 import duckdb
 import pytest
 
+from pipelines.hub.client import HubClient
+from pipelines.hub.datasets import _names, build_datasets, fetch_datasets
 from pipelines.hub.raw import DATASET_RAW_SCHEMA
 from pipelines.hub.step import run_crawl, run_datasets
 from pipelines.mirror.server import MirrorServer
 from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse, migrate, migration_files
-from tests.hub.crawl_helpers import settings
+from tests.hub.crawl_helpers import SAMPLE, settings
 from tests.small_mirror import make_small_mirror
 
 DAY = "2024-03-06"
@@ -88,3 +90,18 @@ def test_a_warehouse_made_before_unknown_existence_upgrades(tmp_path) -> None:
     rows = con.execute('SELECT dataset_id, "exists" FROM core.datasets ORDER BY dataset_id').fetchall()
     con.close()
     assert rows == [("a/old", False), ("a/unknown", None)]
+
+
+def test_every_dataset_the_sample_cards_name_is_unknown_not_missing(tmp_path) -> None:
+    """The bundled sample holds no dataset repo and says so: each of the datasets its cards name (77, many
+    with legacy ids without a namespace) is captured as `unrecorded` and built with `exists` null."""
+    names = sorted(
+        set().union(*(_names(p.read_text("utf-8")) for p in SAMPLE.glob("models/*/*/revisions/*/info.json")))
+    )
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(SAMPLE) as srv:
+        client = HubClient(srv.url, token=None, timeout=5.0)
+        counts = fetch_datasets(client, wh.raw, DAY, names, now=NOW)
+    assert len(names) == 77 and counts == {"unrecorded": 77}
+    built = build_datasets(wh.raw.scan("hub_dataset", DATASET_RAW_SCHEMA).collect())
+    assert built.height == 77 and built["exists"].null_count() == 77

@@ -42,6 +42,7 @@ def test_unrecorded_kind_answers_404_with_the_header(servers) -> None:
     partial, _ = servers
     for url in (
         f"{partial.url}/api/datasets/acme/elsewhere",
+        f"{partial.url}/api/datasets/c4",  # a legacy id without namespace, as cards name many datasets
         f"{partial.url}/api/datasets/acme/elsewhere/revision/main",
         f"{partial.url}/api/datasets/acme/elsewhere/commits/main",
         f"{partial.url}/datasets/acme/elsewhere/resolve/main/README.md",
@@ -64,8 +65,9 @@ def test_recorded_repos_and_other_kinds_are_answered_as_before(servers) -> None:
     assert model.status_code == 404 and "x-mirror-unrecorded" not in model.headers
     early = httpx2.get(f"{partial.url}/as-of/2023-01-01/api/datasets/acme/corpus")  # recorded, not yet made
     assert early.status_code == 404 and "x-mirror-unrecorded" not in early.headers
-    absent = httpx2.get(f"{full.url}/api/datasets/acme/elsewhere")  # nothing declared: a real 404
-    assert absent.status_code == 404 and "x-mirror-unrecorded" not in absent.headers
+    for path in ("acme/elsewhere", "c4"):  # nothing declared: a real 404
+        absent = httpx2.get(f"{full.url}/api/datasets/{path}")
+        assert absent.status_code == 404 and "x-mirror-unrecorded" not in absent.headers
     listing = httpx2.get(f"{partial.url}/api/datasets")
     assert [d["id"] for d in listing.json()] == ["acme/corpus"]
     assert listing.headers["x-mirror-unrecorded"] == "datasets"
