@@ -35,7 +35,9 @@ def test_demo_builds_one_release_per_mirror_model(small_demo):
 def test_no_dataset_is_said_not_to_exist_where_the_recording_holds_none(small_demo):
     base, _ = small_demo
     with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
-        datasets = con.execute('SELECT dataset_id, "exists" FROM core.datasets ORDER BY dataset_id').fetchall()
+        datasets = con.execute(
+            'SELECT dataset_id, "exists" FROM core.datasets ORDER BY dataset_id'
+        ).fetchall()
         data = con.execute(
             "SELECT osai_datasources_endmodel FROM core.openness WHERE repo_id = 'acme/open-7b' "
             "AND valid_to IS NULL"
