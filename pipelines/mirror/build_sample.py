@@ -263,6 +263,7 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
         ],
         "excluded": [{"what": e.what, "why": e.why} for e in excluded],
         "malformed_readmes": malformed,
+        "unrecorded": ["datasets"],  # no dataset repo recorded: a dataset asked for is unknown, not missing
     }
     writer.finish()
     (out / "NOTICE.md").write_text(notice_text(reference, repos, papers), encoding="utf-8")
