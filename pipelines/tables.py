@@ -267,8 +267,9 @@ TABLES: tuple[Table, ...] = (
             "is_peer_reviewed": "Whether a journal reference or DOI shows the paper was published after review.",
             "paper_kind": "peer_reviewed or preprint.",
             "fetched_at": "When arXiv was asked for the paper (UTC).",
-            "status": "Outcome of the lookup: found, not_found, invalid or error (arXiv was asked and gave no "
-            "usable answer yet; asked again on the next crawl).",
+            "status": "Outcome of the lookup: found, not_found (arXiv has no such paper), unrecorded (the "
+            "source was a recording that does not hold the paper: unknown, not absent from arXiv), invalid "
+            "or error (arXiv was asked and gave no usable answer yet; asked again on the next crawl).",
         },
     ),
     Table(
