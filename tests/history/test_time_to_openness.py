@@ -11,6 +11,7 @@ import pytest
 from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
+from pipelines.publish.report_html import render_report
 from pipelines.storage.warehouse import Warehouse
 from tests.history.helpers import build_all
 from tests.hub.crawl_helpers import settings
@@ -67,7 +68,11 @@ def timing(tmp_path_factory) -> dict[str, dict]:
     with wh.connect() as con:
         rows = con.sql("SELECT * FROM core.time_to_openness").pl().to_dicts()
         summary = con.sql("SELECT * FROM marts.time_to_openness_summary WHERE breakdown = 'all'").pl()
-    return {r["repo_id"]: r for r in rows} | {"_summary": {r["event"]: r for r in summary.to_dicts()}}
+        report = render_report(con)
+    return {r["repo_id"]: r for r in rows} | {
+        "_summary": {r["event"]: r for r in summary.to_dicts()},
+        "_report": report,
+    }
 
 
 def _day(text: str) -> datetime:
@@ -108,3 +113,14 @@ def test_the_summary_counts_exact_intervals_only(timing):
     assert licence["timed"] == 2 and licence["median_days"] == 30.0  # median of 60 and 0
     code = summary["training_code"]
     assert code["seen"] == 1 and code["timed"] == 1 and code["median_days"] == 31.5
+
+
+def test_the_report_shows_the_timed_medians(timing):
+    """The report's section carries the mart's numbers: per event releases, with weights, seen, timed,
+    median and mean days; and per organisation the median with how many releases are timed."""
+    section = timing["_report"].split('<section id="timing">', 1)[1].split("</section>", 1)[0]
+    cells = [c.split(">", 1)[1] for c in section.split("<td")[1:]]
+    cells = [c.split("</td>", 1)[0] for c in cells]
+    assert cells[:7] == ["open licence", "3", "3", "3", "2", "30", "30"]
+    assert cells[7:14] == ["training code", "3", "3", "1", "1", "31.5", "31.5"]
+    assert "t" in cells and "30 (2)" in cells  # organisation t: median 30 days over 2 timed releases
