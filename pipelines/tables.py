@@ -537,6 +537,70 @@ TABLES: tuple[Table, ...] = (
         },
     ),
     Table(
+        "core.time_to_openness",
+        "One row per release: the first time its weights, an open licence, training code, open training data "
+        "and its own paper show in its recorded revisions, whether each date is exact, and the days from the "
+        "weights to each.",
+        key=("repo_id",),
+        step="marts",
+        reads=("core.openness", "core.revisions", "core.disclosures", "core.releases"),
+        detail="Rebuilt whole each run from the scored revisions (sql/core/time_to_openness.sql). A date is the "
+        "valid_from of the first revision that shows the event (null: no recorded revision shows it). It is "
+        "exact when the recorded revision just before shows the event absent; shown from the first recorded "
+        "revision on, or after a revision that leaves it unknown, the event may have come earlier.",
+        public=True,
+        columns={
+            "org": "Owner (user or organisation) part of the repo id.",
+            "created_at": "When the release was created (core.releases.created_at).",
+            "weights_at": "First revision with weight files (core.revisions.has_weights).",
+            "weights_revision": "That revision's commit id.",
+            "weights_exact": "Whether weights_at is exact (the revision before it has a recorded file list "
+            "without weights); false: the weights may have come earlier.",
+            "open_license_at": "First revision whose effective licence family has open terms in the rubric "
+            "(osi-permissive, osi-copyleft, open-data).",
+            "open_license_revision": "That revision's commit id.",
+            "open_license_exact": "Whether open_license_at is exact (the revision before it has a decided "
+            "licence that is not open, or none).",
+            "training_code_at": "First revision whose MOF Training code component is included.",
+            "training_code_revision": "That revision's commit id.",
+            "training_code_exact": "Whether training_code_at is exact (the revision before it shows no "
+            "training code).",
+            "open_data_at": "First revision whose MOF Datasets component is included under open terms.",
+            "open_data_revision": "That revision's commit id.",
+            "open_data_exact": "Whether open_data_at is exact (the revision before it shows no open "
+            "training data).",
+            "own_paper_at": "First revision that cites the model's own paper (the rubric's own-paper rule).",
+            "own_paper_revision": "That revision's commit id.",
+            "own_paper_exact": "Whether own_paper_at is exact (the revision before it cites no paper).",
+            "days_to_open_license": "Days from weights_at to open_license_at when both are exact (negative: "
+            "the licence was open before the weights came); null otherwise.",
+            "days_to_training_code": "Days from weights_at to training_code_at (as days_to_open_license).",
+            "days_to_open_data": "Days from weights_at to open_data_at (as days_to_open_license).",
+            "days_to_own_paper": "Days from weights_at to own_paper_at (as days_to_open_license).",
+        },
+    ),
+    Table(
+        "marts.time_to_openness_summary",
+        "One row per breakdown (all, release month, organisation), group and event: releases, those whose "
+        "weights and event show, those with an exact interval, and the median and mean days from weights to "
+        "the event.",
+        key=("breakdown", "group_value", "event"),
+        step="marts",
+        reads=("core.time_to_openness",),
+        columns={
+            "breakdown": "How releases are grouped: all, release_month (month of created_at) or org.",
+            "group_value": "The group within the breakdown ('all' for the breakdown all; YYYY-MM for "
+            "release_month).",
+            "event": "open_license, training_code, open_data or own_paper (see core.time_to_openness).",
+            "releases": "Releases of the group.",
+            "with_weights": "Of those, releases whose weights show in a recorded revision.",
+            "seen": "Releases whose event shows in a recorded revision.",
+            "timed": "Releases with an exact interval from weights to the event (both dates exact).",
+            "median_days": "Median of those intervals in days (null when none is timed).",
+            "mean_days": "Mean of those intervals in days (null when none is timed).",
+        },
+    ),
+    Table(
         "marts.monthly_openness",
         "One row per month, breakdown (all, organisation, modality, base-model family), group, metric "
         "(spectrum level, licence family, MOF class) and value: releases at that value at the month's end, "

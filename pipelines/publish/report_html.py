@@ -302,6 +302,77 @@ def _orgs(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     )
 
 
+TIMING_EVENTS = {
+    "open_license": "open licence",
+    "training_code": "training code",
+    "open_data": "open training data",
+    "own_paper": "own paper",
+}
+TIMING_SQL = """SELECT group_value, event, releases, with_weights, seen, timed, median_days, mean_days,
+    max(releases) OVER (PARTITION BY group_value) AS n
+FROM marts.time_to_openness_summary WHERE breakdown = ?
+ORDER BY n DESC, group_value, event"""
+
+
+def _days(value: object) -> str:
+    return "–" if value is None else f"{float(value):g}"
+
+
+def _time_to_openness(con: duckdb.DuckDBPyConnection) -> str:
+    """Median days from the weights to each event, for all releases and the largest organisations."""
+    if not _columns(con, "marts", "time_to_openness_summary"):
+        return _empty("The time-to-openness mart is not in this warehouse.")
+    overall = con.execute(TIMING_SQL, ["all"]).fetchall()
+    if not overall:
+        return _empty("No scored releases yet.")
+    note = (
+        '<p class="note">Days from a release\'s first weights to its first open licence, training code, open '
+        "training data and own paper (marts.time_to_openness_summary; per release in time_to_openness.parquet). "
+        "Only exact intervals count: both dates exact, i.e. the recorded revision just before each shows it "
+        "absent. A history that starts with the weights already there, or with revisions whose files or card "
+        "were not recorded, shows when an event was seen, not when it came: it is counted as seen, not "
+        "timed. Negative days: the event came before the weights.</p>"
+    )
+    rows = [
+        [
+            _e(label),
+            str(r[2]),
+            str(r[3]),
+            str(r[4]),
+            str(r[5]),
+            _days(r[6]),
+            _days(r[7]),
+        ]
+        for key, label in TIMING_EVENTS.items()
+        for r in overall
+        if r[1] == key
+    ]
+    headers = ["event", "releases", "with weights", "seen", "timed", "median days", "mean days"]
+    orgs = con.execute(TIMING_SQL, ["org"]).fetchall()
+    by_org: dict[str, dict[str, tuple]] = {}
+    for r in orgs:
+        by_org.setdefault(r[0], {})[r[1]] = r
+    org_rows = [
+        [_e(org), str(next(iter(events.values()))[2])]
+        + [
+            "–" if events.get(k) is None or not events[k][5] else f"{_days(events[k][6])} ({events[k][5]})"
+            for k in TIMING_EVENTS
+        ]
+        for org, events in list(by_org.items())[:MAX_ORGS]
+    ]
+    org_table = _table(
+        ["organisation", "releases", *[f"median days to {v} (timed)" for v in TIMING_EVENTS.values()]],
+        org_rows,
+        "orgs",
+    )
+    return (
+        note
+        + _table(headers, rows, "timing")
+        + org_table
+        + _more(len(by_org), len(org_rows), "time_to_openness.parquet")
+    )
+
+
 def _quality(manifest: dict | None) -> str:
     checks = (manifest or {}).get("checks")
     if not isinstance(checks, dict):
@@ -422,6 +493,7 @@ def render_report(
             "latest spectrum or licence-family change.</p>"
             + (_orgs(con, not_short) if has_core else missing),
         ),
+        ("timing", "Time to openness", _time_to_openness(con)),
         ("quality", "Quality checks", _quality(manifest)),
     ]
     nav = "<nav>" + "".join(f'<a href="#{k}">{_e(h)}</a>' for k, h, _ in sections) + "</nav>"
