@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -42,6 +43,35 @@ def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:
     return long.pivot(
         on="dimension", index=["repo_id", "revision"], values="value", aggregate_function="first"
     )
+
+
+# A release whose weights arrive within this time of its first commit was being set up until then
+# (docs/history.md, "First observation").
+SETUP_DAYS = 7
+
+
+def observed(revisions: pl.DataFrame) -> pl.DataFrame:
+    """(repo_id, revision, observed): whether the revision is an observation of the release, not its set-up.
+
+    Not observed: the revisions before the repo's first README (the Hub's initial commit holds only
+    `.gitattributes`), and, when weight files come within SETUP_DAYS of the repo's first commit, the
+    revisions with a README before the first one with weights (the release being uploaded). The first
+    observed revision is the release's first observation. Revisions go by commit time, then revision id."""
+    readme = (
+        pl.col("readme_status").ne_missing(pl.lit("missing"))
+        if "readme_status" in revisions.columns
+        else pl.lit(True)
+    )
+    weights = pl.col("has_weights").fill_null(False) if "has_weights" in revisions.columns else pl.lit(False)
+    ordered = revisions.select(
+        "repo_id", "revision", "committed_at", readme.alias("_readme"), weights.alias("_weights")
+    ).sort("repo_id", "committed_at", "revision")
+    seen_readme = pl.col("_readme").cast(pl.Int8).cum_max().over("repo_id") > 0
+    complete = seen_readme & pl.col("_weights")
+    window_end = pl.col("committed_at").min().over("repo_id") + timedelta(days=SETUP_DAYS)
+    early = (complete & (pl.col("committed_at") <= window_end)).any().over("repo_id")
+    seen_complete = complete.cast(pl.Int8).cum_max().over("repo_id") > 0
+    return ordered.select("repo_id", "revision", (seen_readme & (~early | seen_complete)).alias("observed"))
 
 
 def tracked_frame(
@@ -95,6 +125,18 @@ def tracked_frame(
         *osai,
         *sorted(c for c in components.columns if c.startswith("mof:")),
     ]
+    # The set-up of a release is not observed: every dimension unknown there (a dimension's first known
+    # value is its first observation, not a transition).
+    seen = observed(revisions)
+    if not seen["observed"].all():
+        frame = (
+            frame.join(seen.rename({"observed": "_observed"}), on=["repo_id", "revision"], how="left")
+            .with_columns(
+                pl.when(pl.col("_observed").fill_null(True)).then(pl.col(d)).otherwise(None).alias(d)
+                for d in dims
+            )
+            .drop("_observed")
+        )
     return frame, dims
 
 
