@@ -97,6 +97,10 @@ def tracked_frame(
         c for c in openness.columns if c.startswith("osai_") and c not in ("osai_score", "osai_decided")
     )
     scored = openness.select("repo_id", "revision", *[pl.col(c).cast(pl.String) for c in facts + osai])
+    if "osaid" in facts:  # an OSAID verdict that could not be reached is unknown, not a value of its own
+        scored = scored.with_columns(
+            pl.when(pl.col("osaid") != "undetermined").then(pl.col("osaid")).alias("osaid")
+        )
     if "license_status" in openness.columns:
         # No licence declared at all is a state of its own (all rights reserved), not an unknown: the
         # catalogue's NO_LICENCE, which core.openness already gives as the family, for the id as well.
