@@ -11,6 +11,7 @@ build equals the full one after each day.
 from __future__ import annotations
 
 import duckdb
+import pytest
 
 from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.layout import Commit, MirrorWriter
@@ -67,7 +68,10 @@ def _crawl(wh: Warehouse, root, day: str) -> None:
         run_history(wh, settings(srv.url), day, now=NOW)
 
 
-def test_first_commits_are_no_opening_and_a_gated_readme_is_one_change_to_unknown(tmp_path):
+@pytest.fixture(scope="module")
+def replay(tmp_path_factory) -> dict:
+    """The replay's readme statuses, its transitions by revision and April 2024 of the monthly mart."""
+    tmp_path = tmp_path_factory.mktemp("first")
     inc, pure = twin(tmp_path, "first")
     _crawl(inc, tmp_path / "day1", "2024-03-01")  # in the middle of the set-up: README, no weights yet
     step(inc, pure, "set-up", "full")
@@ -90,10 +94,19 @@ def test_first_commits_are_no_opening_and_a_gated_readme_is_one_change_to_unknow
     by_revision: dict[str, list[tuple]] = {}
     for rev, *change in rows:
         by_revision.setdefault(rev, []).append(tuple(change))
+    return {"by_revision": by_revision, "mart": mart}
+
+
+def test_a_releases_first_commits_are_its_first_observation_not_openings(replay):
+    by_revision = replay["by_revision"]
     # The set-up (no README, README without weights, weights) is the first observation: no change there.
     assert not {c[0] for c in COMMITS[:3]} & set(by_revision)
     # The licence change after it is a transition.
     assert ("license_id", "apache-2.0", "mit", "lateral") in by_revision[CHANGE]
+
+
+def test_a_readme_turning_gated_is_one_change_to_unknown_and_back_is_no_change(replay):
+    by_revision = replay["by_revision"]
     # Gated: the gate closes, and the card facts turning unknown are one change to unknown, nothing lateral.
     gated = by_revision[GATED]
     unknown = [c for c in gated if c[3] == "to_unknown"]
@@ -112,4 +125,4 @@ def test_first_commits_are_no_opening_and_a_gated_readme_is_one_change_to_unknow
     assert ("gated", "manual", "false", "opening") in ungated
     assert {c[0] for c in ungated} == {c[0] for c in gated if c[3] == "closing"}
     assert {c[3] for c in ungated} == {"opening"}
-    assert mart.get("to_unknown") == 1 and mart.get("lateral", 0) == 0
+    assert replay["mart"].get("to_unknown") == 1 and replay["mart"].get("lateral", 0) == 0
