@@ -103,7 +103,8 @@ def tracked_frame(
         )
     if "license_status" in openness.columns:
         # No licence declared at all is a state of its own (all rights reserved), not an unknown: the
-        # catalogue's NO_LICENCE, which core.openness already gives as the family, for the id as well.
+        # catalogue's NO_LICENCE, which core.openness already gives as the family, for the ids as well (the
+        # effective one and the card's).
         missing = openness.select(
             "repo_id", "revision", (pl.col("license_status") == "missing").alias("_none")
         )
@@ -112,7 +113,7 @@ def tracked_frame(
             .with_columns(
                 [
                     pl.when(pl.col("_none")).then(pl.lit(NO_LICENCE)).otherwise(pl.col(c)).alias(c)
-                    for c in ("license_id", "license_family")
+                    for c in ("license_id", "license_family", "declared_license_id")
                     if c in facts
                 ]
             )

@@ -2,7 +2,9 @@
 
 Input: one row per (repo, revision) with `committed_at` and one column per tracked dimension (values as
 strings or Enum, null = unknown). Output: `valid_from`/`valid_to` per revision, and one transition row per
-change of a dimension between consecutive revisions of a repo, with its direction.
+change of a dimension of a repo from its last known value to a different known one, with its direction, plus
+one `to_unknown` row per revision that turns known dimensions unknown (docs/history.md, "First observation
+and changes to unknown"; the set-up revisions come in with every dimension unknown, `dimensions.observed`).
 
 How it scales (30 million revisions x 37 dimensions, `benchmarks/history.py`, docs/history.md): the
 rows are put in (repo_id, committed_at, revision) order once for both tables, by sorting integers (a hash of
