@@ -18,6 +18,7 @@ finds every change of every dimension, already in output order; strings are only
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import compress
 
 import numpy as np
 import polars as pl
@@ -223,13 +224,27 @@ def _ordered_columns(codes: list[np.ndarray], perm: np.ndarray) -> list[np.ndarr
     return out
 
 
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of a uint8 matrix, sorted; each row's index among them), by an integer sort when a
+    row fits in 64 bits."""
+    width = rows.shape[1]
+    if width > 8:
+        distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return distinct, inverse.ravel()
+    padded = np.zeros((rows.shape[0], 8), dtype=np.uint8)
+    padded[:, :width] = rows
+    keys, inverse = np.unique(padded.view(np.uint64).ravel(), return_inverse=True)
+    return keys.view(np.uint8).reshape(-1, 8)[:, :width], inverse.ravel()
+
+
 def _carry_known(codes: np.ndarray, unknown: int, first: np.ndarray) -> np.ndarray:
     """Each row's code, or where it is `unknown` the repo's last known code before it (still `unknown`
     before the repo's first known value); `first` marks each repo's first row (rows in repo order)."""
     known = (codes != unknown) | first
     if known.all():
         return codes
-    last = np.where(known, np.arange(len(codes)), 0)
+    index_type = np.int32 if len(codes) < 2**31 else np.int64
+    last = np.where(known, np.arange(len(codes), dtype=index_type), index_type(0))
     np.maximum.accumulate(last, out=last)
     return codes[last]
 
@@ -366,10 +381,10 @@ def build_transitions(
     before = np.concatenate(from_parts).astype(np.int32)
     after = np.concatenate(to_parts).astype(np.int32)
     # The changes to unknown: from_value names the dimensions that became unknown (one value per distinct set).
-    lost_sets, lost_code = np.unique(np.concatenate(lost_parts), axis=0, return_inverse=True)
-    lost_values = [
-        ",".join(tracked[i] for i in np.flatnonzero(np.unpackbits(s)[: len(tracked)])) for s in lost_sets
-    ]
+    lost_sets, lost_code = _distinct_rows(np.concatenate(lost_parts))
+    bits = np.unpackbits(lost_sets, axis=1)[:, : len(tracked)].astype(bool).tolist()
+    lost_values = [",".join(compress(tracked, b)) for b in bits]
+    del bits
     is_pseudo = dims == pseudo
     before[is_pseudo] = lost_code.ravel()
     after[is_pseudo] = len(lost_values)
