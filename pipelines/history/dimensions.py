@@ -45,33 +45,48 @@ def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# A release whose weights arrive within this time of its first commit was being set up until then
-# (docs/history.md, "First observation").
-SETUP_DAYS = 7
+# A release is being set up (uploaded) for at most this long after its first commit (docs/history.md,
+# "First observation and changes to unknown").
+SETUP_DAYS = 3
 
 
 def observed(revisions: pl.DataFrame) -> pl.DataFrame:
     """(repo_id, revision, observed): whether the revision is an observation of the release, not its set-up.
 
     Not observed: the revisions before the repo's first README (the Hub's initial commit holds only
-    `.gitattributes`), and, when weight files come within SETUP_DAYS of the repo's first commit, the
-    revisions with a README before the first one with weights (the release being uploaded). The first
-    observed revision is the release's first observation. Revisions go by commit time, then revision id."""
+    `.gitattributes`), and the release's upload within SETUP_DAYS of the repo's first commit: when weight
+    files come in that time, the revisions before the first one with a README and weights; when no file
+    list of that time is known (the weights' arrival cannot be seen), every revision of that time but the
+    last. The first observed revision is the release's first observation. Revisions go by commit time,
+    then revision id."""
     readme = (
         pl.col("readme_status").ne_missing(pl.lit("missing"))
         if "readme_status" in revisions.columns
         else pl.lit(True)
     )
-    weights = pl.col("has_weights").fill_null(False) if "has_weights" in revisions.columns else pl.lit(False)
+    has_files = "has_weights" in revisions.columns
+    weights = pl.col("has_weights").fill_null(False) if has_files else pl.lit(False)
+    files = pl.col("has_weights").is_not_null() if has_files else pl.lit(False)
     ordered = revisions.select(
-        "repo_id", "revision", "committed_at", readme.alias("_readme"), weights.alias("_weights")
+        "repo_id",
+        "revision",
+        "committed_at",
+        readme.alias("_readme"),
+        weights.alias("_weights"),
+        files.alias("_files"),
     ).sort("repo_id", "committed_at", "revision")
     seen_readme = pl.col("_readme").cast(pl.Int8).cum_max().over("repo_id") > 0
     complete = seen_readme & pl.col("_weights")
-    window_end = pl.col("committed_at").min().over("repo_id") + timedelta(days=SETUP_DAYS)
-    early = (complete & (pl.col("committed_at") <= window_end)).any().over("repo_id")
+    in_window = pl.col("committed_at") <= pl.col("committed_at").min().over("repo_id") + timedelta(
+        days=SETUP_DAYS
+    )
+    early = (complete & in_window).any().over("repo_id")
     seen_complete = complete.cast(pl.Int8).cum_max().over("repo_id") > 0
-    return ordered.select("repo_id", "revision", (seen_readme & (~early | seen_complete)).alias("observed"))
+    files_unknown = ~(pl.col("_files") & in_window).any().over("repo_id")
+    position = pl.int_range(pl.len()).over("repo_id")
+    last_in_window = position == pl.when(in_window).then(position).max().over("repo_id")
+    setup_over = pl.when(files_unknown).then(~in_window | last_in_window).otherwise(~early | seen_complete)
+    return ordered.select("repo_id", "revision", (seen_readme & setup_over).alias("observed"))
 
 
 def tracked_frame(

@@ -211,7 +211,7 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
     note = (
         '<p class="note">Counts changes of every tracked dimension (licence, gating, weights, MOF components, '
         "Index criteria, OSAID, release and spectrum level), so one commit can count several times. A release's "
-        "first commits (before its README, and its weights when they follow within a week) are its first "
+        "first commits (before its README, and its upload in its first 3 days) are its first "
         "observation, not changes. "
         f"In all (marts.monthly_transitions): {_e(_by_direction(lasting) or 'none')}; lateral changes, changes "
         "to unknown (facts that became unreadable, e.g. a gated README: one per release and commit) "

@@ -10,9 +10,13 @@ build equals the full one after each day.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import duckdb
+import polars as pl
 import pytest
 
+from pipelines.history.dimensions import SETUP_DAYS, observed
 from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.layout import Commit, MirrorWriter
 from pipelines.mirror.server import MirrorServer
@@ -126,3 +130,45 @@ def test_a_readme_turning_gated_is_one_change_to_unknown_and_back_is_no_change(r
     assert {c[0] for c in ungated} == {c[0] for c in gated if c[3] == "closing"}
     assert {c[3] for c in ungated} == {"opening"}
     assert replay["mart"].get("to_unknown") == 1 and replay["mart"].get("lateral", 0) == 0
+
+
+def _observed(rows: list[tuple[str, str, str | None, bool | None]]) -> list[bool]:
+    """observed() of one repo's revisions given as (revision, commit time, readme_status, has_weights)."""
+    frame = pl.DataFrame(
+        [
+            ("x/y", rev, datetime.fromisoformat(at).replace(tzinfo=UTC), status, weights)
+            for rev, at, status, weights in rows
+        ],
+        schema={
+            "repo_id": pl.String,
+            "revision": pl.String,
+            "committed_at": pl.Datetime("us", "UTC"),
+            "readme_status": pl.String,
+            "has_weights": pl.Boolean,
+        },
+        orient="row",
+    )
+    flags = {rev: seen for _, rev, seen in observed(frame).rows()}
+    return [flags[rev] for rev, *_ in rows]
+
+
+def test_the_set_up_ends_with_the_weights_or_the_window():
+    # Weights a week after the README: the README is the first observation, the weights an opening.
+    late = [
+        ("a", "2024-03-01 10:00", "missing", False),
+        ("b", "2024-03-01 10:05", "ok", False),
+        ("c", "2024-03-08 10:00", "ok", True),
+    ]
+    assert _observed(late) == [False, True, True]
+    # No file list known (a recording without them): the first SETUP_DAYS are the set-up, their last
+    # revision the first observation; later revisions are observations.
+    unknown = [
+        ("a", "2024-03-01 10:00", "missing", None),
+        ("b", "2024-03-02 10:00", "ok", None),
+        ("c", "2024-03-03 10:00", "ok", None),
+        ("d", "2024-03-20 10:00", "ok", None),
+    ]
+    assert SETUP_DAYS == 3 and _observed(unknown) == [False, False, True, True]
+    # No README in the window: nothing is observed before the first README.
+    bare = [("a", "2024-03-01 10:00", "missing", None), ("b", "2024-03-09 10:00", "ok", None)]
+    assert _observed(bare) == [False, True]
