@@ -67,25 +67,45 @@ def observed(revisions: pl.DataFrame) -> pl.DataFrame:
     has_files = "has_weights" in revisions.columns
     weights = pl.col("has_weights").fill_null(False) if has_files else pl.lit(False)
     files = pl.col("has_weights").is_not_null() if has_files else pl.lit(False)
-    ordered = revisions.select(
-        "repo_id",
-        "revision",
-        "committed_at",
-        readme.alias("_readme"),
-        weights.alias("_weights"),
-        files.alias("_files"),
-    ).sort("repo_id", "committed_at", "revision")
-    seen_readme = pl.col("_readme").cast(pl.Int8).cum_max().over("repo_id") > 0
-    complete = seen_readme & pl.col("_weights")
-    in_window = pl.col("committed_at") <= pl.col("committed_at").min().over("repo_id") + timedelta(
-        days=SETUP_DAYS
+    ordered = (
+        revisions.select(
+            "repo_id",
+            "revision",
+            "committed_at",
+            readme.alias("_readme"),
+            weights.alias("_weights"),
+            files.alias("_files"),
+        )
+        .sort("repo_id", "committed_at", "revision")
+        .with_row_index("_i")
     )
-    early = (complete & in_window).any().over("repo_id")
-    seen_complete = complete.cast(pl.Int8).cum_max().over("repo_id") > 0
-    files_unknown = ~(pl.col("_files") & in_window).any().over("repo_id")
-    position = pl.int_range(pl.len()).over("repo_id")
-    last_in_window = position == pl.when(in_window).then(position).max().over("repo_id")
-    setup_over = pl.when(files_unknown).then(~in_window | last_in_window).otherwise(~early | seen_complete)
+    # Integer group keys and plain aggregations (no nested windows: this runs on every revision).
+    ordered = ordered.with_columns(
+        pl.col("repo_id").ne_missing(pl.col("repo_id").shift(1)).fill_null(True).cum_sum().alias("_g")
+    )
+    window = timedelta(days=SETUP_DAYS)
+    per_repo = ordered.group_by("_g").agg(
+        (pl.col("committed_at").min() + window).alias("_end"),
+        pl.col("_i").filter(pl.col("_readme")).min().alias("_readme_i"),
+    )
+    ordered = ordered.join(per_repo, on="_g", how="left").with_columns(
+        (pl.col("committed_at") <= pl.col("_end")).alias("_in")
+    )
+    per_repo = ordered.group_by("_g").agg(
+        pl.col("_i")
+        .filter(pl.col("_weights") & (pl.col("_i") >= pl.col("_readme_i")) & pl.col("_in"))
+        .min()
+        .alias("_complete_i"),
+        (pl.col("_files") & pl.col("_in")).any().alias("_files_known"),
+        pl.col("_i").filter(pl.col("_in")).max().alias("_last_in_i"),
+    )
+    ordered = ordered.join(per_repo, on="_g", how="left")
+    seen_readme = pl.col("_readme_i").is_not_null() & (pl.col("_i") >= pl.col("_readme_i"))
+    setup_over = (
+        pl.when(~pl.col("_files_known"))
+        .then(~pl.col("_in") | (pl.col("_i") == pl.col("_last_in_i")))
+        .otherwise(pl.col("_complete_i").is_null() | (pl.col("_i") >= pl.col("_complete_i")))
+    )
     return ordered.select("repo_id", "revision", (seen_readme & setup_over).alias("observed"))
 
 
