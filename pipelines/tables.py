@@ -487,22 +487,27 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "core.transitions",
-        "One row per change of an openness dimension of a repository between two revisions.",
+        "One row per change of an openness dimension of a repository between two revisions, and one per "
+        "revision that turns known dimensions unknown.",
         key=("repo_id", "dimension", "to_revision"),
         step="scores",
         reads=_SCORE_INPUTS,
-        detail="Date, before, after, direction (opening, closing, lateral), commits and evidence URL; changes "
-        "undone within 24 hours are flagged short-lived.",
+        detail="Date, before, after, direction (opening, closing, lateral, to_unknown), commits and evidence "
+        "URL; changes undone within 24 hours are flagged short-lived. A release's set-up (its first commits) "
+        "is its first observation, not a change (docs/history.md).",
         by_repo=True,
         public=True,
         columns={
             "changed_at": "When the change happened (the commit date of `to_revision`).",
-            "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level.",
-            "from_value": "Value before the change (for license_id and license_family, none = no licence "
-            "declared; null = unknown).",
-            "to_value": "Value after the change (as from_value).",
-            "direction": "opening, closing or lateral.",
-            "from_revision": "Commit before the change.",
+            "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level; "
+            "'dimensions' for a change to unknown.",
+            "from_value": "The dimension's last known value before the change (for license_id, license_family "
+            "and declared_license_id, none = no licence declared); for a change to unknown, the dimensions that "
+            "became unknown (comma-separated).",
+            "to_value": "Value after the change (as from_value); null for a change to unknown.",
+            "direction": "opening or closing along the dimension's openness order, else lateral; to_unknown: "
+            "known dimensions became unknown (e.g. a README that turned gated), one row per revision.",
+            "from_revision": "The revision before the one that made the change.",
             "to_revision": "Commit that made the change.",
             "evidence_url": "URL of the commit or file that shows the change.",
             "short_lived": "Whether the change was undone within 24 hours (counted apart in the timelines).",
@@ -622,15 +627,15 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "marts.monthly_transitions",
-        "One row per month, dimension and direction: opening, closing and lateral transitions, short-lived "
-        "ones counted apart.",
+        "One row per month, dimension and direction: opening, closing, lateral and to-unknown transitions, "
+        "short-lived ones counted apart.",
         key=("month", "dimension", "direction"),
         step="marts",
         reads=("core.transitions",),
         columns={
             "month": "First day of the month of the changes.",
             "dimension": "The openness dimension that changed (see transitions' `dimension`).",
-            "direction": "opening, closing or lateral.",
+            "direction": "opening, closing, lateral or to_unknown (see transitions' `direction`).",
             "transitions": "Changes that lasted (short-lived ones left out).",
             "short_lived": "Changes undone within 24 hours, counted apart (not in `transitions`).",
         },

@@ -43,7 +43,9 @@ PAPER_KINDS = ("peer_reviewed", "preprint")
 CITATION_SOURCES = ("tag", "card_link")
 OSAID_VERDICTS = ("meets", "fails", "undetermined")
 DISCLOSURE_METHODS = ("declared", "inferred", "unknown")
-DIRECTIONS = ("opening", "closing", "lateral")
+# A transition's direction (pipelines/history/transitions.py: `to_unknown` is a revision turning known
+# dimensions unknown, shown apart).
+DIRECTIONS = ("opening", "closing", "lateral", "to_unknown")
 # How a presence check found a repo (pipelines/hub: the history walk's 404, the weekly full-listing sweep).
 PRESENCE_CHECKS = ("commits_404", "sweep_present", "sweep_404")
 LICENCE_HOSTS = ("github", "hub")
