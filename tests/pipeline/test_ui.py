@@ -113,6 +113,42 @@ def test_ui_lists_the_demo_runs(ui):
     assert all(r["status"] == "SUCCESS" for r in runs)
 
 
+DEMO_JOBS = ("daily_listing", "daily_shards", "daily_extras", "build_tables", "publish_snapshot")
+JOB_RUNS = """query JobRuns($job: String!, $location: String!) {
+  runsOrError(filter: {pipelineName: $job}) {
+    ... on Runs { results { runId tags { key value }
+      repositoryOrigin { repositoryLocationName repositoryName } } }
+  }
+  pipelineOrError(params: {repositoryLocationName: $location, repositoryName: "__repository__", pipelineName: $job}) {
+    __typename
+    ... on Pipeline { runs { runId } }
+  }
+}"""
+
+
+def test_the_demo_runs_belong_to_their_jobs_in_the_ui(ui):
+    # The Overview timeline places a run by its repository origin and a job page lists the runs tagged with
+    # its repository: a run executed without an origin (an ephemeral job) shows on neither.
+    location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
+    for job in DEMO_JOBS:
+        data = _gql(ui, JOB_RUNS, {"job": job, "location": location})
+        demo_runs = [
+            r
+            for r in data["runsOrError"]["results"]
+            if any(t["key"] == "openness/pid" for t in r["tags"])  # executed by `openness demo`
+        ]
+        assert demo_runs, f"no run of {job} from the demo"
+        origins = {(r["repositoryOrigin"] or {}).get("repositoryLocationName") for r in demo_runs}
+        assert origins == {location}, (
+            f"{job}: the demo's runs have origins {origins}, the UI loads {location}"
+        )
+        assert {r["repositoryOrigin"]["repositoryName"] for r in demo_runs} == {"__repository__"}
+        assert data["pipelineOrError"]["__typename"] == "Pipeline", data["pipelineOrError"]
+        on_job_page = {r["runId"] for r in data["pipelineOrError"]["runs"]}
+        missing = {r["runId"] for r in demo_runs} - on_job_page
+        assert not missing, f"{len(missing)} of the demo's {job} runs are not on the job's page"
+
+
 LAUNCH = """mutation Launch($params: ExecutionParams!) {
   launchRun(executionParams: $params) {
     __typename
