@@ -72,6 +72,19 @@ def demo_config(warehouse: Path, hub_url: str, arxiv_url: str, github_url: str, 
     }
 
 
+def mirror_environment(hub_url: str, arxiv_url: str, github_url: str, mirror: Path) -> dict[str, str]:
+    """The environment variables that point the resources at a loopback mirror, as `demo_config` does by run
+    config: for the runs the UI launches (`openness ui --mirror`), which read their settings from there."""
+    return {
+        "OPENNESS_HUB_ENDPOINT": hub_url,
+        "OPENNESS_HUB_REPLAY": "true",
+        "OPENNESS_HUB_RATE_LIMIT": "false",
+        "OPENNESS_ARXIV_ENDPOINT": arxiv_url,
+        "OPENNESS_GITHUB_ENDPOINT": github_url,
+        "OPENNESS_GITHUB_ONLY_REPOS": ",".join(recorded_code_repos(mirror)),
+    }
+
+
 # The code location `openness ui` loads (`dagster dev -m assets.definitions`): the demo's runs name it as
 # their origin, so the UI ties them to its jobs (Overview timeline, job pages) as it does the runs it launches.
 DEFINITIONS_MODULE = "assets.definitions"

@@ -15,6 +15,7 @@ import requests
 
 from tests.conftest import ROOT
 from tests.pipeline.processes import descendants, kill_left, listening, still_running, wait_until_gone
+from tests.small_mirror import SMALL_REPOS
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +47,8 @@ def ui(small_demo):
     env = {**os.environ, "DAGSTER_HOME": str(base / "dagster_home"), "OPENNESS_WAREHOUSE": str(base / "wh")}
     log = open(base / "ui.log", "w")  # noqa: SIM115 - closed below; its tail explains a failed run
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assets.cli", "ui", "--port", str(port)],
+        # Offline, as docs/operations.md says to try it: the crawls launched from the UI read the demo's mirror.
+        [sys.executable, "-m", "assets.cli", "ui", "--port", str(port), "--mirror", str(base / "mirror")],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -243,3 +245,36 @@ def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_check
         stored = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
     assert stored > 0
     assert built["revisions"]["dagster/row_count"] == stored
+
+
+def test_a_crawl_launched_from_the_ui_reads_the_mirror_it_was_started_with(ui, small_demo):
+    # `openness ui --mirror` serves the mirror on loopback and points the launched runs at it: without it,
+    # the listing would go to huggingface.co (unreachable here) and fail. Into a warehouse of its own, so
+    # that the demo's is left as it was.
+    location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
+    params = {
+        "selector": {
+            "repositoryLocationName": location,
+            "repositoryName": "__repository__",
+            "jobName": "daily_listing",
+        },
+        "runConfigData": {"resources": {"warehouse": {"config": {"root": str(small_demo[0] / "ui_crawl")}}}},
+        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2024-03-05"}]},
+    }
+    launched = _gql(ui, LAUNCH, {"params": params})["launchRun"]
+    assert launched["__typename"] == "LaunchRunSuccess", launched
+    run_id = launched["run"]["runId"]
+    deadline = time.monotonic() + 240
+    while (status := _gql(ui, RUN, {"id": run_id})["runOrError"]["status"]) not in (
+        "SUCCESS",
+        "FAILURE",
+        "CANCELED",
+    ):
+        assert time.monotonic() < deadline, f"run {run_id} still {status}"
+        time.sleep(1)
+    events = _gql(ui, EVENTS, {"id": run_id})["logsForRun"]["events"]
+    assert status == "SUCCESS", _why_failed(ui, events)
+    (listing,) = [e for e in events if e["__typename"] == "MaterializationEvent"]
+    metadata = {m["label"]: m.get("intValue") for m in listing["metadataEntries"]}
+    # The mirror's models as of the partition date (a first crawl of this warehouse lists them all).
+    assert metadata["models_listed"] == len(SMALL_REPOS)
