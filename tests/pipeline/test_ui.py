@@ -278,3 +278,20 @@ def test_a_crawl_launched_from_the_ui_reads_the_mirror_it_was_started_with(ui, s
     metadata = {m["label"]: m.get("intValue") for m in listing["metadataEntries"]}
     # The mirror's models as of the partition date (a first crawl of this warehouse lists them all).
     assert metadata["models_listed"] == len(SMALL_REPOS)
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--mirror", "{tmp}/missing"], "--mirror {tmp}/missing does not exist; give a hub-mirror/1 folder"),
+        (["--warehouse", "{tmp}/a-file"], "--warehouse {tmp}/a-file is a file; give a folder"),
+    ],
+)
+def test_openness_ui_refuses_a_wrong_mirror_or_warehouse_in_one_line(tmp_path, capsys, args, says):
+    from assets.cli import main
+
+    (tmp_path / "a-file").write_text("not a folder\n")
+    status = main(["ui", "--warehouse", str(tmp_path / "wh"), *[a.format(tmp=tmp_path) for a in args]])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert err.count("\n") == 1 and err.startswith("openness ui: error: " + says.format(tmp=tmp_path)), err
