@@ -213,4 +213,6 @@ def test_the_demo_runs_are_runs_of_the_jobs_of_the_code_location_the_ui_loads(sm
     }
     assert origins == {("assets.definitions", "__repository__")}
     assert all(r.remote_job_origin and r.job_code_origin for r in runs)
+    # A run of the demo is never retried by the daemon: its config names the demo's mirror, gone afterwards.
+    assert {r.tags.get("dagster/max_retries") for r in runs} == {"0"}
     assert {r.run_id for r in runs} <= {r.run_id for r in labelled}
