@@ -230,12 +230,15 @@ TABLES: tuple[Table, ...] = (
         key=("dataset_id",),
         step="datasets",
         reads=("raw.hub_datasets",),
-        detail="Whether it exists, its licence as declared, gating and card presence (latest capture).",
+        detail="Whether it exists (unknown where the source did not record datasets), its licence as "
+        "declared, gating and card presence (latest capture).",
         public=True,
         columns={
             "dataset_id": "Hub dataset repository id, `org/name`.",
             "revision": "Commit sha of the dataset repository when observed.",
-            "exists": "Whether the dataset repository exists on the Hub.",
+            "exists": "Whether the dataset repository exists on the Hub; null (unknown) where the source did "
+            "not record datasets (a hub mirror without dataset repos), false only where the Hub said it does "
+            "not exist.",
         },
     ),
     Table(

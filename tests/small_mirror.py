@@ -129,9 +129,13 @@ DEFECT_REPOS: dict[str, tuple[str, dict, str]] = {
 }
 
 
-def make_small_mirror(root: Path, *, defects: bool = False) -> Path:
-    """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper."""
+def make_small_mirror(root: Path, *, defects: bool = False, unrecorded: list[str] | None = None) -> Path:
+    """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper;
+    `unrecorded` is mirror.json's list of repo kinds not recorded (default: none, so the dataset the cards
+    name, `acme/corpus`, which the mirror does not hold, is missing from the Hub)."""
     writer = MirrorWriter(root, title="test mirror", sources=["made by tests/small_mirror.py"])
+    if unrecorded is not None:
+        writer.extra["unrecorded"] = unrecorded
     cards = {
         repo_id: [(d, meta, files, gated, None) for d, meta, files, gated in history]
         for repo_id, history in SMALL_REPOS.items()

@@ -32,7 +32,20 @@ def mirror_problem(root: Path) -> str | None:
         return f"{manifest} is not a JSON object; {hint}"
     if fmt != FORMAT:
         return f"{manifest} says format {fmt!r}, expected {FORMAT!r}; {hint}"
+    try:
+        unrecorded_kinds(json.loads(manifest.read_text(encoding="utf-8")))
+    except ValueError as err:
+        return f"{manifest}: {err}"
     return None
+
+
+def unrecorded_kinds(manifest: dict[str, Any]) -> frozenset[str]:
+    """The repo kinds a mirror declares it did not record (mirror.json `unrecorded`, default none): for
+    those, a repo missing from the folder is unknown, not absent from the Hub."""
+    value = manifest.get("unrecorded", [])
+    if not isinstance(value, list) or not all(isinstance(k, str) and k in KINDS for k in value):
+        raise ValueError(f"'unrecorded' must be a list of repo kinds among {list(KINDS)}, got {value!r}")
+    return frozenset(value)
 
 
 @dataclass

@@ -12,7 +12,14 @@ from pipelines.hub.ids import git_blob_sha1
 from pipelines.mirror.items import build_item, check_expand
 from pipelines.mirror.listing import MAX_LIMIT, is_true
 from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
-from pipelines.mirror.replies import JSON_TYPE, HubError, Reply, bad_request, json_reply
+from pipelines.mirror.replies import (
+    JSON_TYPE,
+    UNRECORDED_HEADER,
+    HubError,
+    Reply,
+    bad_request,
+    json_reply,
+)
 from pipelines.mirror.store import MirrorStore, State
 
 COMMITS_PAGE = 50
@@ -20,14 +27,18 @@ _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _SINGULAR = {"models": "model", "datasets": "dataset"}
 
 
-def repo_not_found() -> HubError:
-    """404 RepoNotFound (a token-less Hub answers 401; the code is what huggingface_hub maps)."""
-    return HubError(404, "Repository not found", "RepoNotFound")
+def repo_not_found(unrecorded: str | None = None) -> HubError:
+    """404 RepoNotFound (a token-less Hub answers 401; the code is what huggingface_hub maps); with
+    `unrecorded` (a kind the recording does not hold) it carries `X-Mirror-Unrecorded: <kind>`."""
+    headers = [(UNRECORDED_HEADER, unrecorded)] if unrecorded else None
+    return HubError(404, "Repository not found", "RepoNotFound", headers=headers)
 
 
 def resolve(store: MirrorStore, kind: str, repo_id: str, rev: str, as_of: datetime | None) -> State:
     """The repo state for a revision as of T: `main` = newest commit, else a full or unique-prefix commit id."""
     repo = store.repo(kind, repo_id)
+    if repo is None and kind in store.unrecorded:
+        raise repo_not_found(unrecorded=kind)  # not recorded: unknown, not absent from the Hub
     head = repo.state_at(as_of) if repo is not None else None
     if head is None:
         raise repo_not_found()

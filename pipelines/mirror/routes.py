@@ -18,6 +18,7 @@ from pipelines.mirror.names import (
     check_repo_id,
     check_revision,
     decode_segment,
+    is_repo_part,
     parse_as_of,
 )
 from pipelines.mirror.replies import HubError, Reply, bad_request
@@ -84,8 +85,9 @@ def _dispatch(
         kind = segs[1]
         if n == 2:
             return list_repos(store, kind, pairs, as_of, page_size, self_url)
-        if n == 3:
-            raise repos.repo_not_found()  # ids without a namespace are not part of hub-mirror/1
+        if n == 3:  # ids without a namespace (legacy canonical names) are not part of hub-mirror/1
+            unrecorded = kind in store.load().unrecorded and is_repo_part(segs[2])
+            raise repos.repo_not_found(unrecorded=kind if unrecorded else None)
         repo_id = check_repo_id(segs[2], segs[3])
         if n == 4:
             return repos.repo_info(store, kind, repo_id, "main", pairs, as_of)

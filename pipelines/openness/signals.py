@@ -321,7 +321,9 @@ def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any
 
 
 def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
-    """Per revision: how many named datasets exist, are public, openly licensed and documented."""
+    """Per revision: how many named datasets are known (exists not null), public, closed (known not to exist,
+    or gated), openly licensed and documented. An unknown dataset (exists null: not recorded) counts in none
+    of them, so the datasets' verdicts stay unknown rather than closed."""
     min_card = rubric["datasheet"]["min_dataset_card_bytes"]
     schema = {
         "dataset_id": pl.String,
@@ -347,7 +349,10 @@ def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str,
             S("exists").alias("_exists"),
             (S("exists") & (S("gated") == "false")).alias("_public"),
             (S("exists").not_() | S("gated").is_in(["auto", "manual"])).alias("_closed"),
-            pl.when(S("license_status") == "missing")
+            # A dataset not recorded (exists null) is unknown: neither open nor not open, never closed.
+            pl.when(S("exists").is_null())
+            .then(pl.lit(None, dtype=pl.Boolean))
+            .when(S("license_status") == "missing")
             .then(pl.lit(False))
             .otherwise(S("license_mot_open"))
             .alias("_open"),

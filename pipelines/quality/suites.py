@@ -361,7 +361,7 @@ SUITES: dict[str, Suite] = {
             ("dataset_id",),
             "SELECT * FROM core.datasets",
             lambda now: [
-                *not_null("dataset_id", "observed_at", "exists"),
+                *not_null("dataset_id", "observed_at"),  # `exists` null: not recorded, unknown
                 unique("dataset_id"),
                 in_set("gated", GATED),
                 in_set("readme_status", README_STATUSES),

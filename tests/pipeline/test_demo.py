@@ -32,6 +32,21 @@ def test_demo_builds_one_release_per_mirror_model(small_demo):
     assert [(r, lic) for r, _, lic in revisions] == expected
 
 
+def test_no_dataset_is_said_not_to_exist_where_the_recording_holds_none(small_demo):
+    base, _ = small_demo
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        datasets = con.execute(
+            'SELECT dataset_id, "exists" FROM core.datasets ORDER BY dataset_id'
+        ).fetchall()
+        data = con.execute(
+            "SELECT osai_datasources_endmodel FROM core.openness WHERE repo_id = 'acme/open-7b' "
+            "AND valid_to IS NULL"
+        ).fetchall()
+    # The mirror declares datasets unrecorded: the one dataset a card names is unknown, never false.
+    assert datasets == [("acme/corpus", None)]
+    assert data == [(None,)]  # its training data is unknown, not closed
+
+
 def test_demo_snapshot_checksums_match(small_demo, tmp_path):
     base, _ = small_demo
     snapshots = base / "wh" / "snapshots"

@@ -63,6 +63,8 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         "NULL, 'false', 'ok', 2048)",
         [sha("org-d/data-1")],
     )
+    # A dataset the source did not record (a hub mirror without dataset repos): its existence is unknown.
+    con.execute("INSERT INTO core.datasets (dataset_id, observed_at) VALUES ('org-d/data-2', '2026-11-20')")
     con.execute(
         "INSERT INTO core.papers (arxiv_id, version, title, published, fetched_at, paper_kind, status) VALUES "
         "('2401.00001', 2, 'A model', '2024-01-01'::TIMESTAMPTZ, '2026-11-20'::TIMESTAMPTZ, 'preprint', "
