@@ -264,11 +264,47 @@ def _end_group(proc: subprocess.Popen, timeout: float) -> None:
     proc.wait()
 
 
-def _ui_warehouse(args: argparse.Namespace) -> Path:
-    """The warehouse the UI's runs write: --warehouse, else $OPENNESS_WAREHOUSE, else ./warehouse."""
-    return Path(
-        args.warehouse or os.environ.get("OPENNESS_WAREHOUSE") or PROJECT_ROOT / "warehouse"
-    ).resolve()
+def read_env_file(path: Path) -> dict[str, str]:
+    """The settings of a `.env` file (KEY=VALUE lines; blank lines, comments and `export ` ignored, one pair
+    of surrounding quotes removed); empty when the file does not exist."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def ui_environment(
+    warehouse: str | None, environ: dict[str, str], dotenv: Path
+) -> tuple[Path, dict[str, str], list[str]]:
+    """The warehouse the UI's runs write and the environment of its webserver and daemon (and so of the runs
+    they launch); also the names of the settings read from `dotenv`.
+
+    As `dagster dev` does with the `.env` of the folder it starts from, the project's `.env` overrides the
+    shell (`openness ui` starts `dagster dev` in $DAGSTER_HOME, so it reads the project's file itself);
+    `warehouse` (--warehouse) overrides both. The warehouse: --warehouse (from the current folder), else
+    OPENNESS_WAREHOUSE (a relative one in `.env` from the project folder), else ./warehouse.
+    """
+    settings = read_env_file(dotenv)
+    if warehouse:
+        chosen = Path(warehouse)
+    elif settings.get("OPENNESS_WAREHOUSE"):
+        chosen = dotenv.parent / settings["OPENNESS_WAREHOUSE"]
+    else:
+        chosen = Path(environ.get("OPENNESS_WAREHOUSE") or PROJECT_ROOT / "warehouse")
+    chosen = chosen.resolve()
+    env = {**environ, **TELEMETRY_OFF, **settings, "OPENNESS_WAREHOUSE": str(chosen)}
+    return chosen, env, sorted(settings)
 
 
 def _other_warehouses(warehouse: Path, limit: int = 1000) -> list[str]:
@@ -286,7 +322,7 @@ def _other_warehouses(warehouse: Path, limit: int = 1000) -> list[str]:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
-    warehouse = _ui_warehouse(args)
+    warehouse, env, from_dotenv = ui_environment(args.warehouse, dict(os.environ), PROJECT_ROOT / ".env")
     mirror = Path(args.mirror).resolve() if args.mirror is not None else None
     from pipelines.mirror.layout import mirror_problem
 
@@ -312,7 +348,8 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         str(args.port),
     ]
     # The runs the UI launches write this warehouse (the resources read $OPENNESS_WAREHOUSE at run time).
-    env = {**os.environ, **TELEMETRY_OFF, "OPENNESS_WAREHOUSE": str(warehouse)}
+    if from_dotenv:
+        print(f"Settings from {PROJECT_ROOT / '.env'}: {', '.join(from_dotenv)}", flush=True)
     print(f"Dagster instance {home}: runs launched from the UI write the warehouse {warehouse}", flush=True)
     others = _other_warehouses(warehouse)
     if others:

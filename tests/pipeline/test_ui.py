@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -295,3 +296,34 @@ def test_openness_ui_refuses_a_wrong_mirror_or_warehouse_in_one_line(tmp_path, c
     err = capsys.readouterr().err
     assert status == 2
     assert err.count("\n") == 1 and err.startswith("openness ui: error: " + says.format(tmp=tmp_path)), err
+
+
+def test_openness_ui_reads_the_project_env_file_over_the_shell_and_its_flag_over_both(tmp_path):
+    # `dagster dev`, started in $DAGSTER_HOME, does not see the project's .env: `openness ui` reads it itself.
+    from assets.cli import ui_environment
+
+    dotenv = tmp_path / ".env"
+    dotenv.write_text(
+        "# settings\n"
+        "OPENNESS_WAREHOUSE=wh\n"
+        'export OPENNESS_HUB_ENDPOINT="http://127.0.0.1:9"\n'
+        "OPENNESS_HUB_SCOPE_FILE=\n"
+        "OPENNESS_HUB_REPLAY=true  # a comment\n"
+    )
+    shell = {"OPENNESS_HUB_ENDPOINT": "https://huggingface.co", "OPENNESS_WAREHOUSE": "/elsewhere", "X": "1"}
+    warehouse, env, names = ui_environment(None, shell, dotenv)
+    assert warehouse == tmp_path / "wh"  # relative to the folder of the .env
+    assert env["OPENNESS_WAREHOUSE"] == str(tmp_path / "wh")
+    assert env["OPENNESS_HUB_ENDPOINT"] == "http://127.0.0.1:9"
+    assert env["OPENNESS_HUB_REPLAY"] == "true" and env["OPENNESS_HUB_SCOPE_FILE"] == "" and env["X"] == "1"
+    assert names == [
+        "OPENNESS_HUB_ENDPOINT",
+        "OPENNESS_HUB_REPLAY",
+        "OPENNESS_HUB_SCOPE_FILE",
+        "OPENNESS_WAREHOUSE",
+    ]
+    warehouse, env, _ = ui_environment(str(tmp_path / "cli"), shell, dotenv)
+    assert warehouse == tmp_path / "cli" and env["OPENNESS_WAREHOUSE"] == str(tmp_path / "cli")
+    warehouse, env, names = ui_environment(None, shell, tmp_path / "none" / ".env")
+    assert warehouse == Path("/elsewhere") and env["OPENNESS_HUB_ENDPOINT"] == "https://huggingface.co"
+    assert names == []
