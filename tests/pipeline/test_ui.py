@@ -327,3 +327,13 @@ def test_openness_ui_reads_the_project_env_file_over_the_shell_and_its_flag_over
     warehouse, env, names = ui_environment(None, shell, tmp_path / "none" / ".env")
     assert warehouse == Path("/elsewhere") and env["OPENNESS_HUB_ENDPOINT"] == "https://huggingface.co"
     assert names == []
+
+
+def test_openness_ui_names_the_other_warehouses_its_instance_holds_runs_of(small_demo, monkeypatch, tmp_path):
+    from assets.cli import _other_warehouses
+
+    base, _ = small_demo
+    monkeypatch.setenv("DAGSTER_HOME", str(base / "dagster_home"))
+    wh = (base / "wh").resolve()
+    assert str(wh) not in _other_warehouses(wh)  # the demo's runs wrote the UI's own warehouse
+    assert str(wh) in _other_warehouses(tmp_path / "another")
