@@ -11,7 +11,7 @@ export DAGSTER_DISABLE_TELEMETRY = 1
 export GX_ANALYTICS_ENABLED = false
 export HF_HUB_DISABLE_TELEMETRY = 1
 
-.PHONY: venv lock demo test ui lint bench bench-docs clean-warehouse
+.PHONY: venv lock demo test ui ui-mirror lint bench bench-docs clean-warehouse
 
 venv: $(BIN)/.installed
 
@@ -40,8 +40,14 @@ demo: venv
 test: venv
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# The UI of the instance ($DAGSTER_HOME); the runs launched from it write $(WAREHOUSE), the demo's warehouse.
 ui: venv
-	$(BIN)/openness ui
+	$(BIN)/openness ui --warehouse $(WAREHOUSE)
+
+# The same, offline: $(MIRROR) is served on 127.0.0.1 while the UI runs, and the crawls launched from the UI
+# read it (docs/operations.md, "Trying the UI offline").
+ui-mirror: venv
+	$(BIN)/openness ui --warehouse $(WAREHOUSE) --mirror $(MIRROR)
 
 # Lint: ruff, and the dependencies ([tool.deptry] in pyproject.toml): the product imports only what [project]
 # declares and uses all of it; the tests and benchmarks import only what is declared (`test` extra included).

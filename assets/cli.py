@@ -63,7 +63,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print(f"Snapshot {latest} (checksums verified): {warehouse / 'snapshots' / latest}")
     for name, entry in sorted(manifest["tables"].items()):
         print(f"  {name:<15} {entry['rows']:>8} rows")
-    print("Open the Dagster UI with `make ui` to see the runs.")
+    default = warehouse == (PROJECT_ROOT / "warehouse").resolve()
+    ui = "`make ui`" if default else f"`make ui WAREHOUSE={warehouse}` (openness ui --warehouse {warehouse})"
+    print(f"Open the Dagster UI with {ui} to see the runs.")
     return 0
 
 
@@ -262,7 +264,73 @@ def _end_group(proc: subprocess.Popen, timeout: float) -> None:
     proc.wait()
 
 
+def read_env_file(path: Path) -> dict[str, str]:
+    """The settings of a `.env` file (KEY=VALUE lines; blank lines, comments and `export ` ignored, one pair
+    of surrounding quotes removed); empty when the file does not exist."""
+    values: dict[str, str] = {}
+    if not path.is_file():
+        return values
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        values[key.strip()] = value
+    return values
+
+
+def ui_environment(
+    warehouse: str | None, environ: dict[str, str], dotenv: Path
+) -> tuple[Path, dict[str, str], list[str]]:
+    """The warehouse the UI's runs write and the environment of its webserver and daemon (and so of the runs
+    they launch); also the names of the settings read from `dotenv`.
+
+    As `dagster dev` does with the `.env` of the folder it starts from, the project's `.env` overrides the
+    shell (`openness ui` starts `dagster dev` in $DAGSTER_HOME, so it reads the project's file itself);
+    `warehouse` (--warehouse) overrides both. The warehouse: --warehouse (from the current folder), else
+    OPENNESS_WAREHOUSE (a relative one in `.env` from the project folder), else ./warehouse.
+    """
+    settings = read_env_file(dotenv)
+    if warehouse:
+        chosen = Path(warehouse)
+    elif settings.get("OPENNESS_WAREHOUSE"):
+        chosen = dotenv.parent / settings["OPENNESS_WAREHOUSE"]
+    else:
+        chosen = Path(environ.get("OPENNESS_WAREHOUSE") or PROJECT_ROOT / "warehouse")
+    chosen = chosen.resolve()
+    env = {**environ, **TELEMETRY_OFF, **settings, "OPENNESS_WAREHOUSE": str(chosen)}
+    return chosen, env, sorted(settings)
+
+
+def _other_warehouses(warehouse: Path, limit: int = 1000) -> list[str]:
+    """The other warehouses that the instance's newest runs wrote (their run config names them)."""
+    import dagster as dg
+
+    others: set[str] = set()
+    with dg.DagsterInstance.get() as instance:
+        for run in instance.get_runs(limit=limit):
+            root = (((run.run_config or {}).get("resources") or {}).get("warehouse") or {}).get("config", {})
+            root = root.get("root") if isinstance(root, dict) else None
+            if root and Path(root).resolve() != warehouse:
+                others.add(str(Path(root).resolve()))
+    return sorted(others)
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
+    warehouse, env, from_dotenv = ui_environment(args.warehouse, dict(os.environ), PROJECT_ROOT / ".env")
+    mirror = Path(args.mirror).resolve() if args.mirror is not None else None
+    from pipelines.mirror.layout import mirror_problem
+
+    problem = _warehouse_problem(warehouse)
+    if problem is None and mirror is not None and (bad := mirror_problem(mirror)):
+        problem = f"--mirror {bad}"
+    if problem:
+        return _fail("ui", problem)
     home = prepare_dagster_home()
     _sweep_dead_runs()
     cmd = [
@@ -279,9 +347,32 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         "-p",
         str(args.port),
     ]
+    # The runs the UI launches write this warehouse (the resources read $OPENNESS_WAREHOUSE at run time).
+    if from_dotenv:
+        print(f"Settings from {PROJECT_ROOT / '.env'}: {', '.join(from_dotenv)}", flush=True)
+    print(f"Dagster instance {home}: runs launched from the UI write the warehouse {warehouse}", flush=True)
+    others = _other_warehouses(warehouse)
+    if others:
+        print(
+            f"note: this instance also holds runs that wrote {', '.join(others)}; give each warehouse its own "
+            "DAGSTER_HOME to keep their runs apart (docs/operations.md)",
+            flush=True,
+        )
     # Started in $DAGSTER_HOME, which holds the project's dagster.yaml (prepare_dagster_home): from the
     # project folder `dagster dev` would warn that the dagster.yaml there "will not be used".
-    return run_process_group(cmd, cwd=home, env={**os.environ, **TELEMETRY_OFF})
+    if mirror is None:
+        return run_process_group(cmd, cwd=home, env=env)
+
+    from assets.demo import mirror_environment
+    from pipelines.mirror.github_quota import TOKEN_LIMIT, Quota
+    from pipelines.mirror.server import MirrorServer
+
+    # Offline: the mirror is served on loopback for as long as the UI runs, and the runs it launches (their
+    # settings come from the environment) crawl it as the demo does, with a token's GitHub quota.
+    with MirrorServer(mirror, quota=Quota(TOKEN_LIMIT, TOKEN_LIMIT)) as srv:
+        env.update(mirror_environment(srv.url, srv.arxiv_url, srv.github_url, mirror))
+        print(f"Crawls launched from the UI read the hub mirror {mirror} on {srv.url} (offline)", flush=True)
+        return run_process_group(cmd, cwd=home, env=env)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -432,6 +523,21 @@ def build_parser() -> argparse.ArgumentParser:
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
     ui.add_argument("--host", default="127.0.0.1", help="the address the UI listens on (default: 127.0.0.1)")
     ui.add_argument("--port", type=int, default=3000, help="the port the UI listens on (default: 3000)")
+    ui.add_argument(
+        "--warehouse",
+        default=None,
+        help="the warehouse folder the runs launched from the UI write, created if missing "
+        "(default: $OPENNESS_WAREHOUSE, else ./warehouse)",
+    )
+    ui.add_argument(
+        "--mirror",
+        nargs="?",
+        const=str(SAMPLE_MIRROR),
+        default=None,
+        metavar="DIR",
+        help="offline: serve this hub-mirror/1 folder on loopback while the UI runs and point the crawls "
+        "launched from the UI at it (no DIR: the bundled sample)",
+    )
     ui.set_defaults(func=_cmd_ui)
     return parser
 

@@ -28,7 +28,8 @@ class CodeResource(dg.ConfigurableResource):
 
     endpoint: str = ""  # empty: $OPENNESS_GITHUB_ENDPOINT, else https://api.github.com
     token_env: str = TOKEN_VARIABLE  # the NAME of the variable holding the token; the token is never stored
-    # Only these repositories (owner/name); empty: every repository the captured cards and papers name.
+    # Only these repositories (owner/name); empty: $OPENNESS_GITHUB_ONLY_REPOS (comma-separated), else every
+    # repository the captured cards and papers name.
     only_repos: list[str] = []
 
     def settings(self, replay: bool) -> CodeSettings:
@@ -37,7 +38,11 @@ class CodeResource(dg.ConfigurableResource):
             endpoint=configured(self.endpoint, ENDPOINT_VARIABLE, DEFAULT_ENDPOINT),
             token=os.environ.get(self.token_env) or None,
             replay=replay,
-            scope=tuple(self.only_repos) or None,
+            scope=tuple(self.only_repos)
+            or tuple(
+                r.strip() for r in os.environ.get("OPENNESS_GITHUB_ONLY_REPOS", "").split(",") if r.strip()
+            )
+            or None,
         )
 
 

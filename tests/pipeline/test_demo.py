@@ -217,3 +217,28 @@ def test_the_replayed_history_shows_as_transitions_in_the_warehouse_and_the_repo
     snapshots = base / "wh" / "snapshots"
     html = (snapshots / (snapshots / "LATEST").read_text().strip() / "report.html").read_text()
     assert "acme/open-7b" in html
+
+
+def test_the_demo_runs_are_runs_of_the_jobs_of_the_code_location_the_ui_loads(small_demo):
+    # Not ephemeral jobs: each run names the code location of `openness ui` (`dagster dev -m
+    # assets.definitions`) and its repository, which the UI's Overview timeline and job pages go by.
+    base, _ = small_demo
+    import dagster as dg
+    from dagster._core.storage.tags import REPOSITORY_LABEL_TAG
+
+    with dg.DagsterInstance.from_config(str(base / "dagster_home")) as instance:
+        runs = [r for r in instance.get_runs() if "openness/pid" in r.tags]  # executed by `openness demo`
+        labelled = instance.get_runs(
+            filters=dg.RunsFilter(tags={REPOSITORY_LABEL_TAG: "__repository__@assets.definitions"})
+        )
+    assert runs
+    origins = {
+        (r.remote_job_origin.location_name, r.remote_job_origin.repository_origin.repository_name)
+        for r in runs
+        if r.remote_job_origin
+    }
+    assert origins == {("assets.definitions", "__repository__")}
+    assert all(r.remote_job_origin and r.job_code_origin for r in runs)
+    # A run of the demo is never retried by the daemon: its config names the demo's mirror, gone afterwards.
+    assert {r.tags.get("dagster/max_retries") for r in runs} == {"0"}
+    assert {r.run_id for r in runs} <= {r.run_id for r in labelled}
