@@ -30,6 +30,8 @@ def test_asset_keys_and_groups():
         "core/derivatives": "core",
         "marts/monthly_openness": "marts",
         "marts/monthly_transitions": "marts",
+        "core/time_to_openness": "core",
+        "marts/time_to_openness_summary": "marts",
         "core/datasets": "core",
         "core/revisions": "core",
         "core/releases": "core",
