@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 
+from pipelines.hub.metrics import update_release_metrics
 from pipelines.incremental.code import update_code
 from pipelines.incremental.crawl_runs import update_crawl_runs
 from pipelines.incremental.marts import update_marts
@@ -23,10 +24,20 @@ from pipelines.incremental.scoring import update_datasets, update_release_papers
 from pipelines.storage.warehouse import Warehouse
 from pipelines.tables import steps, tables_of_step
 
+
+
+def _releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+    """core.repo_presence and core.releases, then core.release_metrics (the usage counts the same listing
+    captures hold, ids followed through renames as core.revisions records them)."""
+    result = update_releases(wh, con, full=full)
+    metrics = update_release_metrics(wh, con, full=full)
+    return {**result, **{k: v for k, v in metrics.items() if k != "seconds"}}
+
+
 # Step name (the `step` of the registry's tables) -> its builder: (wh, con, *, full) -> what it did.
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "revisions": update_revisions,
-    "releases": update_releases,
+    "releases": _releases,
     "crawl_runs": update_crawl_runs,
     "datasets": update_datasets,
     "papers": update_release_papers,

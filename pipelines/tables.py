@@ -190,6 +190,28 @@ TABLES: tuple[Table, ...] = (
         },
     ),
     Table(
+        "core.release_metrics",
+        "One row per release and crawl date on which the Hub's listing gave its usage counts.",
+        key=("repo_id", "crawl_date"),
+        step="releases",
+        reads=("core.revisions", "core.releases", "raw.hub_listing"),
+        detail="Downloads (the Hub's 30-day count), all-time downloads, likes and trending score, from the "
+        "listing's `expand` fields (no request of their own): the day's changed models, the most-downloaded "
+        "page and the weekly full listing (pipelines/hub/metrics.py).",
+        by_repo=True,
+        public=True,
+        columns={
+            "crawl_date": "The crawl date whose listing gave the counts (the newest capture of that date).",
+            "downloads": "The Hub's `downloads`: downloads over the 30 days before the crawl; null when not "
+            "given.",
+            "downloads_all_time": "The Hub's `downloadsAllTime`; null when not given (listings before "
+            "2026-12-07 did not ask for it).",
+            "likes": "The Hub's `likes` (users who liked the repository) at the crawl; null when not given.",
+            "trending_score": "The Hub's `trendingScore` at the crawl (its recent-likes ranking); null when "
+            "not given (listings before 2026-12-07 did not ask for it).",
+        },
+    ),
+    Table(
         "core.crawl_runs",
         "One row per crawl step and crawl date: what it covered and what it cost (a step run again for a date, "
         "e.g. after a kill, adds its cost to the same row; `detail` counts the attempts).",

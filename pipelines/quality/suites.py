@@ -315,6 +315,10 @@ TRANSITIONS_SQL = """SELECT t.*,
         AS orphan_release
 FROM core.transitions t"""
 
+RELEASE_METRICS_SQL = """SELECT t.*,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
+        AS orphan_release
+FROM core.release_metrics t"""
 DERIVATIVES_SQL = """SELECT t.*,
     CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
         AS orphan_release
@@ -495,6 +499,21 @@ SUITES: dict[str, Suite] = {
                 unique("repo_id", "base_model"),
                 in_set("license_family", _licence_families()),
                 in_set("base_license_family", _licence_families()),
+                IN_RELEASES,
+            ],
+        ),
+        # One row per release and crawl date: the listing's usage counts (pipelines/hub/metrics.py).
+        Suite(
+            "release_metrics",
+            "core.release_metrics",
+            ("repo_id", "crawl_date"),
+            RELEASE_METRICS_SQL,
+            lambda now: [
+                *not_null("repo_id", "crawl_date"),
+                unique("repo_id", "crawl_date"),
+                between("downloads", 0),
+                between("downloads_all_time", 0),
+                between("likes", 0),
                 IN_RELEASES,
             ],
         ),
