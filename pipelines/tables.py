@@ -578,6 +578,32 @@ TABLES: tuple[Table, ...] = (
         },
     ),
     Table(
+        "marts.monthly_usage",
+        "One row per month, population (all releases with usage counts, or those over the download "
+        "threshold), metric (spectrum level, licence family, kind of openness) and value: the share of "
+        "releases and the share of downloads at that value.",
+        key=("month", "population", "metric", "value"),
+        step="marts",
+        reads=("core.release_metrics", "core.openness"),
+        detail="Downloads are the Hub's 30-day count as of the crawl date: each release counts with its last "
+        "crawl date of the month and its openness at the end of that day (sql/marts/monthly_usage.sql).",
+        public=True,
+        columns={
+            "month": "First day of the month of the crawl dates.",
+            "population": "all (every release with usage counts that month) or over_threshold (those with at "
+            "least 1,000 downloads in the 30 days before their crawl date).",
+            "metric": "What is counted: spectrum_level, license_family or openness_kind (open_source: OSAID "
+            "meets; open_weights: spectrum level 3 or above otherwise; other: levels 0-2; unknown).",
+            "value": "The metric's value ('unknown' where it could not be decided).",
+            "releases": "Releases at that value.",
+            "downloads": "Their downloads: the sum of the Hub's 30-day counts as of their crawl dates (a null "
+            "count adds none).",
+            "release_share": "releases / all releases of the month and population (0-1).",
+            "download_share": "downloads / all downloads of the month and population (0-1); null when they "
+            "total 0.",
+        },
+    ),
+    Table(
         "marts.monthly_transitions",
         "One row per month, dimension and direction: opening, closing and lateral transitions, short-lived "
         "ones counted apart.",

@@ -602,6 +602,8 @@ SUITES.update({s.name: s for s in CODE_SUITES})
 
 MART_BREAKDOWNS = ("all", "org", "modality", "base_family")
 MART_METRICS = ("spectrum_level", "license_family", "mof_class")
+USAGE_POPULATIONS = ("all", "over_threshold")
+USAGE_METRICS = ("spectrum_level", "license_family", "openness_kind")
 MART_SUITES = [
     # One row per (month, breakdown, group, metric, value): the key the charts and queries sum over.
     Suite(
@@ -616,6 +618,23 @@ MART_SUITES = [
             in_set("metric", MART_METRICS),
             between("releases", 1),
             between("avg_osai_score", 0, 1),
+        ],
+    ),
+    # One row per (month, population, metric, value): the weighted and unweighted shares.
+    Suite(
+        "monthly_usage",
+        "marts.monthly_usage",
+        ("month", "population", "metric", "value"),
+        "SELECT * FROM marts.monthly_usage",
+        lambda now: [
+            *not_null("month", "population", "metric", "value", "releases", "downloads", "release_share"),
+            unique("month", "population", "metric", "value"),
+            in_set("population", USAGE_POPULATIONS),
+            in_set("metric", USAGE_METRICS),
+            between("releases", 1),
+            between("downloads", 0),
+            between("release_share", 0, 1),
+            between("download_share", 0, 1),
         ],
     ),
     # One row per (month, dimension, direction).
