@@ -25,7 +25,6 @@ from pipelines.storage.warehouse import Warehouse, sql_text
 from pipelines.tables import steps, tables_of_step
 
 
-
 def _releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
     """core.repo_presence and core.releases, then core.release_metrics (the usage counts the same listing
     captures hold, ids followed through renames as core.revisions records them)."""

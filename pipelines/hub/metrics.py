@@ -83,7 +83,9 @@ def file_metrics(path: Path, rel: str) -> pl.DataFrame:
     )
 
 
-def update_release_metrics(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+def update_release_metrics(
+    wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False
+) -> dict[str, Any]:
     """Read the listing files not read yet into the state, then write core.release_metrics from it."""
     started = time.perf_counter()
     state.attach(wh, con)

@@ -24,12 +24,17 @@ from pipelines.publish.svg_charts import (
     bar_chart,
     family_series,
     month_range,
+    share_chart,
 )
 
 MAX_ROWS = 100  # tables are a summary; the full rows are in the snapshot's Parquet files
 MAX_ORGS = 50
 _NOT_SHORT = {True: "NOT coalesce(short_lived, false)", False: "true"}  # older tables lack short_lived
 
+USAGE_SQL = """SELECT strftime(month, '%Y-%m'), population, value, releases, downloads, release_share, download_share
+FROM marts.monthly_usage WHERE metric = ? AND month = (SELECT max(month) FROM marts.monthly_usage)
+ORDER BY population, value"""
+USAGE_THRESHOLD = "1,000"  # the mart's over_threshold population (sql/marts/monthly_usage.sql)
 MONTHLY_SQL = """SELECT strftime(month, '%Y-%m'), coalesce(value, 'unknown'), sum(releases)::BIGINT
 FROM marts.monthly_openness WHERE breakdown = 'all' AND metric = ? GROUP BY ALL ORDER BY 1, 2"""
 MONTHLY_TRANSITIONS_SQL = """SELECT strftime(month, '%Y-%m'), direction, sum(transitions)::BIGINT
@@ -219,6 +224,77 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
     return spectrum, licences, transitions, summary
 
 
+def _usage(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> str:
+    """Share of releases beside share of downloads by spectrum level in the latest month of
+    marts.monthly_usage (all releases with counts, and those over the threshold), then a table of both
+    shares by spectrum level, licence family and kind of openness."""
+    if "monthly_usage" not in _mart_names(con):
+        return _empty("No usage counts in this snapshot (marts.monthly_usage is missing).")
+    rows = con.execute(USAGE_SQL, ["spectrum_level"]).fetchall()
+    if not rows:
+        return _empty("No usage counts in this snapshot (marts.monthly_usage is empty).")
+    month = rows[0][0]
+    over = f"releases with at least {USAGE_THRESHOLD} downloads"
+    bars = []
+    for population, name in (("all", "all releases"), ("over_threshold", over)):
+        at = [r for r in rows if r[1] == population]
+        bars.append((f"Releases ({name})", "release", {r[2]: r[3] for r in at}))
+        bars.append((f"Downloads ({name})", "download", {r[2]: r[4] for r in at}))
+    chart = share_chart(
+        "usage_spectrum",
+        f"Share of releases and of downloads by openness spectrum level, {month}",
+        [b for b in bars if sum(b[2].values()) > 0 or b[1] == "release"],
+        _spectrum_series(rubric),
+    )
+    table_rows = []
+    for metric, label in (
+        ("spectrum_level", "spectrum level"),
+        ("license_family", "licence family"),
+        ("openness_kind", "kind"),
+    ):
+        for _, population, value, releases, downloads, r_share, d_share in con.execute(
+            USAGE_SQL, [metric]
+        ).fetchall():
+            table_rows.append(
+                [
+                    _e(label),
+                    _e(value),
+                    "all" if population == "all" else f"&ge; {USAGE_THRESHOLD}",
+                    _e(releases),
+                    f"{r_share:.1%}",
+                    _e(downloads),
+                    "" if d_share is None else f"{d_share:.1%}",
+                ]
+            )
+    note = (
+        f"<p class=\"note\">Downloads are the Hub's 30-day count as of each release's last crawl date in {month} "
+        "(core.release_metrics); a release counts with its openness at the end of that day. Unweighted shares "
+        "count releases; weighted shares count their downloads. Kind: open_source when the OSAID verdict is "
+        "meets, open_weights at spectrum level 3 or above otherwise, other below. Read from "
+        "marts.monthly_usage.</p>"
+    )
+    headers = [
+        "metric",
+        "value",
+        "population",
+        "releases",
+        "share of releases",
+        "downloads",
+        "share of downloads",
+    ]
+    return chart + note + _table(headers, table_rows, "usage")
+
+
+def _mart_names(con: duckdb.DuckDBPyConnection) -> set[str]:
+    return {
+        t
+        for (t,) in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'marts' "
+            "UNION SELECT view_name FROM duckdb_views() WHERE schema_name = 'marts'"
+        ).fetchall()
+    }
+
+
 def _change_rows(rows: list[tuple], with_month: bool = False) -> list[list[str]]:
     return [
         [
@@ -402,6 +478,7 @@ def render_report(
     sections = [
         ("spectrum", "Openness spectrum over time", spectrum + _definitions(rubric)),
         ("licences", "Licence families over time", licences),
+        ("usage", "Usage: shares of releases and of downloads", _usage(con, rubric)),
         (
             "transitions",
             "Transitions",
@@ -434,6 +511,6 @@ def render_report(
         f"<title>{_e(title)}</title><style>{CSS}{CHART_CSS}</style></head>\n<body><main>\n"
         f"{_header(title, manifest, summary)}\n{nav}\n{body}\n"
         '<footer class="note"><p>Generated by Openness Tracker from the snapshot\'s tables; the charts '
-        "read marts.monthly_openness and marts.monthly_transitions. No script, no external resources.</p>"
+        "read marts.monthly_openness, marts.monthly_transitions and marts.monthly_usage. No script, no external resources.</p>"
         "</footer>\n</main></body></html>\n"
     )
