@@ -587,7 +587,6 @@ TABLES: tuple[Table, ...] = (
         reads=("core.release_metrics", "core.openness"),
         detail="Downloads are the Hub's 30-day count as of the crawl date: each release counts with its last "
         "crawl date of the month and its openness at the end of that day (sql/marts/monthly_usage.sql).",
-        public=True,
         columns={
             "month": "First day of the month of the crawl dates.",
             "population": "all (every release with usage counts that month) or over_threshold (those with at "
