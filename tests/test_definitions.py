@@ -30,6 +30,7 @@ def test_asset_keys_and_groups():
         "core/derivatives": "core",
         "marts/monthly_openness": "marts",
         "marts/monthly_transitions": "marts",
+        "marts/monthly_usage": "marts",
         "core/datasets": "core",
         "core/revisions": "core",
         "core/releases": "core",
@@ -38,6 +39,7 @@ def test_asset_keys_and_groups():
         "core/quarantine": "core",
         "core/release_papers": "core",
         "core/repo_presence": "core",
+        "core/release_metrics": "core",
         # The code repositories source (issue "Code and licence evidence").
         "raw/code_repos": "raw",
         "core/license_files": "core",
