@@ -248,6 +248,7 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     excluded += EXTRA_EXCLUSIONS
     ledger: dict[str, set[str]] = {kind: set() for kind in RECONSTRUCTIONS}
     malformed: list[str] = []
+    metrics = read_hub_metrics(reference)
     _prepare_out(out)  # only once every input has been read: a broken reference leaves `out` untouched
     code = copy_code_repos(reference / "github" / "repos", out / "code" / "github")
     (out / "code" / "github" / "NOTICE.md").write_text(code_notice(reference, code), encoding="utf-8")
@@ -257,7 +258,7 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
         if len({r.id for r in revs}) != len(revs):
             raise ValueError(f"{repo_id}: duplicate commit ids")
         _add_repo(writer, repo_id, revs, ledger, malformed)
-    for repo_id, entries in read_hub_metrics(reference).items():
+    for repo_id, entries in metrics.items():
         if repo_id in repos:  # the real counts of every recording, dated by it (docs/mirror.md metrics.json)
             writer.add_metrics("models", repo_id, entries)
     for arxiv_id, paper in papers.items():
