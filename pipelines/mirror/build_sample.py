@@ -271,7 +271,9 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
         ],
         "excluded": [{"what": e.what, "why": e.why} for e in excluded],
         "malformed_readmes": malformed,
-        "unrecorded": ["datasets"],  # no dataset repo recorded: a dataset asked for is unknown, not missing
+        # No dataset repo recorded, and only the few papers the reference holds: a dataset or paper asked
+        # for that the folder lacks is unknown, not missing.
+        "unrecorded": ["datasets", "papers"],
     }
     writer.finish()
     (out / "NOTICE.md").write_text(notice_text(reference, repos, papers), encoding="utf-8")

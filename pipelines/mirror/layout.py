@@ -13,6 +13,8 @@ from typing import Any
 
 FORMAT = "hub-mirror/1"
 KINDS = ("models", "datasets")
+# What mirror.json `unrecorded` may list: a repo kind, or `papers` (arXiv entries and Hub paper pages).
+UNRECORDABLE = (*KINDS, "papers")
 
 
 def mirror_problem(root: Path) -> str | None:
@@ -40,11 +42,13 @@ def mirror_problem(root: Path) -> str | None:
 
 
 def unrecorded_kinds(manifest: dict[str, Any]) -> frozenset[str]:
-    """The repo kinds a mirror declares it did not record (mirror.json `unrecorded`, default none): for
-    those, a repo missing from the folder is unknown, not absent from the Hub."""
+    """The kinds a mirror declares it did not record in full (mirror.json `unrecorded`, default none): repo
+    kinds, or `papers`. For those, what the folder lacks is unknown, not absent from the Hub or arXiv."""
     value = manifest.get("unrecorded", [])
-    if not isinstance(value, list) or not all(isinstance(k, str) and k in KINDS for k in value):
-        raise ValueError(f"'unrecorded' must be a list of repo kinds among {list(KINDS)}, got {value!r}")
+    if not isinstance(value, list) or not all(isinstance(k, str) and k in UNRECORDABLE for k in value):
+        raise ValueError(
+            f"'unrecorded' must be a list of repo kinds or papers, among {list(UNRECORDABLE)}, got {value!r}"
+        )
     return frozenset(value)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from pipelines.hub.ids import git_blob_sha1
+from pipelines.mirror import atom
 from pipelines.mirror.items import build_item, check_expand
 from pipelines.mirror.listing import MAX_LIMIT, is_true
 from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
@@ -206,10 +207,12 @@ def _paper_index(store: MirrorStore, folder: str) -> dict[str, Path]:
 
 
 def paper(store: MirrorStore, arxiv_id: str) -> Reply:
-    """`GET /api/papers/{id}`: papers/hf/<id>.json as stored; unknown -> 404 EntryNotFound (see docs/mirror.md)."""
+    """`GET /api/papers/{id}`: papers/hf/<id>.json as stored; unknown -> 404 EntryNotFound, with
+    `X-Mirror-Unrecorded: papers` when the recording does not hold every paper (see docs/mirror.md)."""
     path = paper_file(store, "hf", arxiv_id)
     if path is None:
-        raise HubError(404, "Paper not found", "EntryNotFound")
+        headers = [(UNRECORDED_HEADER, "papers")] if "papers" in store.load().unrecorded else None
+        raise HubError(404, "Paper not found", "EntryNotFound", headers=headers)
     return Reply(200, path.read_bytes(), JSON_TYPE)
 
 
@@ -217,3 +220,21 @@ def arxiv_entry(store: MirrorStore, base_id: str) -> bytes | None:
     """The stored <entry> for an unversioned arXiv id, or None."""
     path = paper_file(store, "arxiv", base_id)
     return path.read_bytes() if path is not None else None
+
+
+def arxiv_query(store: MirrorStore, params: dict[str, list[str]]) -> Reply:
+    """`GET /arxiv/api/query`: the Atom feed of the stored entries asked for. When the recording does not
+    hold every paper (mirror.json `unrecorded` lists `papers`) and an asked id is missing from the feed, the
+    answer carries `X-Mirror-Unrecorded: papers`: that id is not recorded, not absent from arXiv."""
+    missing: list[str] = []
+
+    def load(base_id: str) -> bytes | None:
+        entry = arxiv_entry(store, base_id)
+        if entry is None:
+            missing.append(base_id)
+        return entry
+
+    status, body = atom.query_feed(params, load)
+    unrecorded = status == 200 and missing and "papers" in store.load().unrecorded
+    headers = [(UNRECORDED_HEADER, "papers")] if unrecorded else []
+    return Reply(status, body, atom.CONTENT_TYPE, headers=headers, is_json=False)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qs, parse_qsl
 
-from pipelines.mirror import atom, repos
+from pipelines.mirror import repos
 from pipelines.mirror.layout import KINDS
 from pipelines.mirror.listing import list_repos
 from pipelines.mirror.names import (
@@ -100,11 +100,7 @@ def _dispatch(
     elif n >= 3 and segs[:2] == ["api", "papers"]:
         return repos.paper(store, "/".join(segs[2:]))
     elif segs == ["arxiv", "api", "query"]:
-        status, body = atom.query_feed(
-            parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS),
-            lambda base_id: repos.arxiv_entry(store, base_id),
-        )
-        return Reply(status, body, atom.CONTENT_TYPE, is_json=False)
+        return repos.arxiv_query(store, parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS))
     elif n >= 6 and segs[0] == "datasets" and segs[3] == "resolve":
         return _file(store, "datasets", segs[1:], as_of, headers)
     elif n >= 5 and segs[2] == "resolve":

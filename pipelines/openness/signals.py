@@ -271,7 +271,10 @@ def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
 
 
 def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
-    """Per revision: its own paper (title names the model family), published or not, the documents' licence."""
+    """Per revision: its own paper (title names the model family), published or not, the documents' licence.
+    Only a paper with metadata (status `found`) can be the own paper: one without (`not_found`, `unrecorded`
+    by a recording that does not hold it, `error`) decides nothing, so a release citing only such papers
+    keeps the paper components unknown (cited, own paper not known), never `fails`."""
     papers = papers.with_columns(
         pl.lit(None, dtype=t).alias(c) for c, t in PAPERS_SCHEMA.items() if c not in papers.columns
     )

@@ -12,7 +12,7 @@ from assets.partitions import CRAWL_SHARDS
 from pipelines.publish.snapshot import sha256_file, verify_snapshot
 from pipelines.quality.suites import suite_for
 from pipelines.storage.warehouse import Warehouse
-from tests.small_mirror import SMALL_REPOS
+from tests.small_mirror import PAPER_IN_MIRROR, PAPER_NOT_IN_MIRROR, SMALL_REPOS
 
 pytestmark = pytest.mark.slow
 
@@ -45,6 +45,17 @@ def test_no_dataset_is_said_not_to_exist_where_the_recording_holds_none(small_de
     # The mirror declares datasets unrecorded: the one dataset a card names is unknown, never false.
     assert datasets == [("acme/corpus", None)]
     assert data == [(None,)]  # its training data is unknown, not closed
+
+
+def test_no_paper_of_the_demo_reads_as_missing_from_arxiv(small_demo):
+    base, _ = small_demo
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        papers = con.execute("SELECT arxiv_id, status FROM core.papers ORDER BY arxiv_id").fetchall()
+        cited = con.execute("SELECT repo_id, arxiv_id FROM core.release_papers ORDER BY arxiv_id").fetchall()
+    # The mirror holds one of the two papers beta/card-only cites and declares papers unrecorded: the
+    # other is unknown, and no paper is said to be absent from arXiv.
+    assert cited == [("beta/card-only", PAPER_IN_MIRROR), ("beta/card-only", PAPER_NOT_IN_MIRROR)]
+    assert papers == [(PAPER_IN_MIRROR, "found"), (PAPER_NOT_IN_MIRROR, "unrecorded")]
 
 
 def test_demo_snapshot_checksums_match(small_demo, tmp_path):
