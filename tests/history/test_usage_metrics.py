@@ -115,3 +115,28 @@ def test_the_report_shows_both_shares(replay):
     cells = {level: re.findall(r"<td>([^<]*)</td>", rest) for level, rest in rows}
     assert cells["2"] == ["1", "25.0%", "8000", "80.0%"]
     assert cells["3"] == ["2", "50.0%", "2000", "20.0%"]
+
+
+def test_captures_older_than_the_usage_columns_give_the_counts_their_item_holds(tmp_path):
+    """A `hub_listing` file written before the usage columns existed: its counts come from the stored item
+    (then `downloads` and `likes` only); a malformed or negative count is no count."""
+    import json
+
+    import polars as pl
+
+    from pipelines.hub.metrics import file_metrics
+
+    folder = tmp_path / "hub_listing" / "crawl_date=2026-11-01"
+    folder.mkdir(parents=True)
+    items = [{"id": "a/x", "downloads": 7, "likes": 2}, {"id": "a/y", "downloads": -1, "likes": "many"}]
+    pl.DataFrame(
+        {
+            "fetched_at": [datetime(2026, 11, 1, tzinfo=UTC)] * 2,
+            "repo_id": ["a/x", "a/y"],
+            "item": [json.dumps(i) for i in items],
+        }
+    ).write_parquet(folder / "old.parquet")
+    frame = file_metrics(folder / "old.parquet", "hub_listing/crawl_date=2026-11-01/old.parquet")
+    rows = frame.select("repo_id", "downloads", "downloads_all_time", "likes", "trending_score").rows()
+    assert rows == [("a/x", 7, None, 2, None), ("a/y", None, None, None, None)]
+    assert frame.get_column("crawl_date").cast(pl.String).to_list() == ["2026-11-01"] * 2
