@@ -15,24 +15,42 @@ from typing import Any
 
 import duckdb
 
+from pipelines.hub.metrics import update_release_metrics
 from pipelines.incremental.code import update_code
 from pipelines.incremental.crawl_runs import update_crawl_runs
 from pipelines.incremental.marts import update_marts
 from pipelines.incremental.normalise import update_releases, update_revisions
 from pipelines.incremental.scoring import update_datasets, update_release_papers, update_scores
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, sql_text
 from pipelines.tables import steps, tables_of_step
+
+
+def _releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+    """core.repo_presence and core.releases, then core.release_metrics (the usage counts the same listing
+    captures hold, ids followed through renames as core.revisions records them)."""
+    result = update_releases(wh, con, full=full)
+    metrics = update_release_metrics(wh, con, full=full)
+    return {**result, **{k: v for k, v in metrics.items() if k != "seconds"}}
+
+
+def _marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+    """marts.monthly_usage (sql/marts/monthly_usage.sql: a few rows a month, so always written whole; first,
+    as it reads no other mart), then the monthly marts."""
+    con.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    con.execute(f"CREATE OR REPLACE TABLE marts.monthly_usage AS {sql_text('marts/monthly_usage.sql')}")  # noqa: S608
+    return update_marts(wh, con, full=full)
+
 
 # Step name (the `step` of the registry's tables) -> its builder: (wh, con, *, full) -> what it did.
 STEPS: dict[str, Callable[..., dict[str, Any]]] = {
     "revisions": update_revisions,
-    "releases": update_releases,
+    "releases": _releases,
     "crawl_runs": update_crawl_runs,
     "datasets": update_datasets,
     "papers": update_release_papers,
     "code": update_code,
     "scores": update_scores,
-    "marts": update_marts,
+    "marts": _marts,
 }
 
 

@@ -190,6 +190,28 @@ TABLES: tuple[Table, ...] = (
         },
     ),
     Table(
+        "core.release_metrics",
+        "One row per release and crawl date on which the Hub's listing gave its usage counts.",
+        key=("repo_id", "crawl_date"),
+        step="releases",
+        reads=("core.revisions", "core.releases", "raw.hub_listing"),
+        detail="Downloads (the Hub's 30-day count), all-time downloads, likes and trending score, from the "
+        "listing's `expand` fields (no request of their own): the day's changed models, the most-downloaded "
+        "page and the weekly full listing (pipelines/hub/metrics.py).",
+        by_repo=True,
+        public=True,
+        columns={
+            "crawl_date": "The crawl date whose listing gave the counts (the newest capture of that date).",
+            "downloads": "The Hub's `downloads`: downloads over the 30 days before the crawl; null when not "
+            "given.",
+            "downloads_all_time": "The Hub's `downloadsAllTime`; null when not given (listings before "
+            "2026-12-07 did not ask for it).",
+            "likes": "The Hub's `likes` (users who liked the repository) at the crawl; null when not given.",
+            "trending_score": "The Hub's `trendingScore` at the crawl (its recent-likes ranking); null when "
+            "not given (listings before 2026-12-07 did not ask for it).",
+        },
+    ),
+    Table(
         "core.crawl_runs",
         "One row per crawl step and crawl date: what it covered and what it cost (a step run again for a date, "
         "e.g. after a kill, adds its cost to the same row; `detail` counts the attempts).",
@@ -623,6 +645,31 @@ TABLES: tuple[Table, ...] = (
             "licence declared); 'unknown' for a spectrum level or MOF class that could not be decided.",
             "releases": "Releases (existing at the month's end) at that value.",
             "avg_osai_score": "Their mean European Open Source AI Index score (0-1), over those with a score.",
+        },
+    ),
+    Table(
+        "marts.monthly_usage",
+        "One row per month, population (all releases with usage counts, or those over the download "
+        "threshold), metric (spectrum level, licence family, kind of openness) and value: the share of "
+        "releases and the share of downloads at that value.",
+        key=("month", "population", "metric", "value"),
+        step="marts",
+        reads=("core.release_metrics", "core.openness"),
+        detail="Downloads are the Hub's 30-day count as of the crawl date: each release counts with its last "
+        "crawl date of the month and its openness at the end of that day (sql/marts/monthly_usage.sql).",
+        columns={
+            "month": "First day of the month of the crawl dates.",
+            "population": "all (every release with usage counts that month) or over_threshold (those with at "
+            "least 1,000 downloads in the 30 days before their crawl date).",
+            "metric": "What is counted: spectrum_level, license_family or openness_kind (open_source: OSAID "
+            "meets; open_weights: spectrum level 3 or above otherwise; other: levels 0-2; unknown).",
+            "value": "The metric's value ('unknown' where it could not be decided).",
+            "releases": "Releases at that value.",
+            "downloads": "Their downloads: the sum of the Hub's 30-day counts as of their crawl dates (a null "
+            "count adds none).",
+            "release_share": "releases / all releases of the month and population (0-1).",
+            "download_share": "downloads / all downloads of the month and population (0-1); null when they "
+            "total 0.",
         },
     ),
     Table(

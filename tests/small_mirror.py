@@ -129,13 +129,39 @@ DEFECT_REPOS: dict[str, tuple[str, dict, str]] = {
 }
 
 
+# Usage histories (metrics.json) for `make_small_mirror(metrics=True)`: repo id -> dated counts. On
+# 2024-03-06 the community-licensed gated model takes most downloads, the two Apache models few and the
+# card-only repo none, so download-weighted shares differ from release shares (tests/test_usage_metrics.py).
+SMALL_METRICS: dict[str, list[dict]] = {
+    "acme/open-7b": [
+        {"date": "2024-02-01", "downloads": 50, "downloadsAllTime": 50, "likes": 2, "trendingScore": 1},
+        {"date": "2024-03-01", "downloads": 1500, "downloadsAllTime": 1550, "likes": 9, "trendingScore": 4},
+    ],
+    "acme/gated-13b": [
+        {"date": "2024-03-01", "downloads": 8000, "downloadsAllTime": 9000, "likes": 30, "trendingScore": 12},
+    ],
+    "beta/card-only": [
+        {"date": "2024-03-01", "downloads": 0, "downloadsAllTime": 3, "likes": 0, "trendingScore": 0},
+    ],
+    "beta/open-7b-gguf": [
+        {"date": "2024-03-05", "downloads": 500, "downloadsAllTime": 500, "likes": 1, "trendingScore": 2},
+    ],
+}
+
+
 def make_small_mirror(
-    root: Path, *, defects: bool = False, unrecorded: list[str] | None = None, papers: bool = False
+    root: Path,
+    *,
+    defects: bool = False,
+    unrecorded: list[str] | None = None,
+    papers: bool = False,
+    metrics: bool = False,
 ) -> Path:
     """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper;
     `unrecorded` is mirror.json's list of kinds not recorded (default: none, so the dataset the cards
     name, `acme/corpus`, which the mirror does not hold, is missing from the Hub); `papers` makes
-    beta/card-only's card cite PAPER_IN_MIRROR (held) and PAPER_NOT_IN_MIRROR (not held)."""
+    beta/card-only's card cite PAPER_IN_MIRROR (held) and PAPER_NOT_IN_MIRROR (not held); `metrics` adds
+    the usage histories of SMALL_METRICS."""
     writer = MirrorWriter(root, title="test mirror", sources=["made by tests/small_mirror.py"])
     if unrecorded is not None:
         writer.extra["unrecorded"] = unrecorded
@@ -165,5 +191,8 @@ def make_small_mirror(
             if text:
                 body += "\n\n" + text
             writer.add_revision("models", repo_id, commit, info, files={"README.md": _card(meta, body)})
+    if metrics:
+        for repo_id, entries in SMALL_METRICS.items():
+            writer.add_metrics("models", repo_id, entries)
     writer.finish()
     return root

@@ -32,6 +32,7 @@ def test_asset_keys_and_groups():
         "marts/monthly_transitions": "marts",
         "core/time_to_openness": "core",
         "marts/time_to_openness_summary": "marts",
+        "marts/monthly_usage": "marts",
         "core/datasets": "core",
         "core/revisions": "core",
         "core/releases": "core",
@@ -40,6 +41,7 @@ def test_asset_keys_and_groups():
         "core/quarantine": "core",
         "core/release_papers": "core",
         "core/repo_presence": "core",
+        "core/release_metrics": "core",
         # The code repositories source (issue "Code and licence evidence").
         "raw/code_repos": "raw",
         "core/license_files": "core",

@@ -41,7 +41,8 @@ from pipelines.hub_transport import (
 )
 from pipelines.transport import RETRY_STATUSES, retry_after_seconds
 
-# What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there.
+# What the rubric needs from the listing (reference/hub-api.md 1.2); baseModels is not accepted there. The usage
+# counts (downloads: the last 30 days; downloadsAllTime, likes, trendingScore) feed core.release_metrics.
 LISTING_EXPAND = (
     "author",
     "sha",
@@ -56,7 +57,9 @@ LISTING_EXPAND = (
     "library_name",
     "pipeline_tag",
     "downloads",
+    "downloadsAllTime",
     "likes",
+    "trendingScore",
 )
 MALFORMED_RETRIES = 3
 # A hub mirror's mark on a 404 for a repo kind its recording does not hold (docs/mirror.md): not a Hub fact.

@@ -69,6 +69,25 @@ def _parse_ts(value: object) -> datetime | None:
         return None
 
 
+def _count(value: object) -> int | None:
+    """A count as the Hub gives it (a non-negative integer), else None."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None
+
+
+def usage_counts(item: object) -> dict[str, int | float | None]:
+    """The usage columns of a `hub_listing` row from one listing item: `downloads` (the last 30 days),
+    `downloadsAllTime`, `likes` and `trendingScore`; None for what the item lacks or gives malformed."""
+    item = item if isinstance(item, dict) else {}
+    trending = item.get("trendingScore")
+    ok_trending = isinstance(trending, int | float) and not isinstance(trending, bool)
+    return {
+        "downloads": _count(item.get("downloads")),
+        "downloads_all_time": _count(item.get("downloadsAllTime")),
+        "likes": _count(item.get("likes")),
+        "trending_score": float(trending) if ok_trending else None,
+    }
+
+
 def crawl_listing(
     client: HubClient,
     raw: RawStore,
@@ -126,6 +145,7 @@ def crawl_listing(
                     "sha": sha if isinstance(sha, str) else None,
                     "last_modified": lm if isinstance(lm, str) else None,
                     "item": json.dumps(item, sort_keys=True, ensure_ascii=False),
+                    **usage_counts(item),
                 }
             )
         if rows:

@@ -22,6 +22,12 @@ LISTING_RAW_SCHEMA = register(
         "sha": pl.String,
         "last_modified": pl.String,
         "item": pl.String,
+        # The item's usage counts as listed (null when the item has none, and in captures before 2026-12-07,
+        # whose `item` still holds `downloads` and `likes`): core.release_metrics reads them.
+        "downloads": pl.Int64,  # the Hub's `downloads`: the last 30 days
+        "downloads_all_time": pl.Int64,
+        "likes": pl.Int64,
+        "trending_score": pl.Float64,
     },
 )
 # One row per README read (or why it could not be read) at one commit.

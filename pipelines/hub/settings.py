@@ -25,6 +25,9 @@ class HubSettings:
     min_downloads: int = 0  # only track repos with at least this many downloads (last 30 days)
     min_likes: int = 0
     top_n: int = 0  # > 0: track the N most-downloaded models instead of a listing to the watermark
+    # > 0: after the listing to the watermark, one more page of the N most-downloaded models (sorted by
+    # downloads), so that their usage counts (core.release_metrics) are refreshed daily; 0: none
+    usage_top_n: int = 100
     overlap_hours: float = 1.0
     # A full listing (ignoring the watermark) on this ISO weekday (7 = Sunday; 0 = never) finds deletions:
     # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.

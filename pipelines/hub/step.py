@@ -118,6 +118,21 @@ def run_listing(
         )
         summary.rejected += len(res.rejected)
         summary.reached_watermark = summary.reached_watermark or res.reached_watermark
+        if settings.usage_top_n > 0 and not settings.top_n:
+            # One page of the most-downloaded models: their usage counts are refreshed every day.
+            usage = Checkpoint.load(wh.state / "crawl" / f"{key}__usage{settings.usage_top_n}.json")
+            top = crawl_listing(
+                client,
+                wh.raw,
+                crawl_date,
+                usage,
+                now=now,
+                watermark=None,
+                author=author,
+                keep=keep,
+                top_n=settings.usage_top_n,
+            )
+            summary.rejected += len(top.rejected)
     listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
     today = listing.filter(pl.col("crawl_date") == crawl_date)
     earlier = listing.filter(pl.col("crawl_date") < crawl_date)

@@ -27,6 +27,7 @@ from pipelines.mirror.sample_sources import (
     Revision,
     read_histories,
     read_hub_bodies,
+    read_hub_metrics,
 )
 
 TITLE = "Openness Tracker sample corpus: real model cards, README histories, Hub API bodies and arXiv entries"
@@ -85,7 +86,8 @@ RECONSTRUCTIONS = {
     "`_reconstructed`; see code/github/NOTICE.md).",
     "hub-api-body": "info.json is the real recorded body (the latest recording where one sha was recorded "
     "several times); downloads, likes, spaces, inference and usedStorage are as of the recording date "
-    "(hub-api/INDEX.csv response_date), not the commit date. Earlier history is not in the reference.",
+    "(hub-api/INDEX.csv response_date), not the commit date; the repo's metrics.json holds the counts of "
+    "every recording, dated by it. Earlier history is not in the reference.",
     "readme-copy-bytes": "README.md bytes as found in a copy outside the Hub (that copy has CRLF line endings; "
     "the Hub's own file may have used LF).",
 }
@@ -246,6 +248,7 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     excluded += EXTRA_EXCLUSIONS
     ledger: dict[str, set[str]] = {kind: set() for kind in RECONSTRUCTIONS}
     malformed: list[str] = []
+    metrics = read_hub_metrics(reference)
     _prepare_out(out)  # only once every input has been read: a broken reference leaves `out` untouched
     code = copy_code_repos(reference / "github" / "repos", out / "code" / "github")
     (out / "code" / "github" / "NOTICE.md").write_text(code_notice(reference, code), encoding="utf-8")
@@ -255,6 +258,9 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
         if len({r.id for r in revs}) != len(revs):
             raise ValueError(f"{repo_id}: duplicate commit ids")
         _add_repo(writer, repo_id, revs, ledger, malformed)
+    for repo_id, entries in metrics.items():
+        if repo_id in repos:  # the real counts of every recording, dated by it (docs/mirror.md metrics.json)
+            writer.add_metrics("models", repo_id, entries)
     for arxiv_id, paper in papers.items():
         writer.add_paper(arxiv_id, paper.entry + "\n")
     writer.extra = {

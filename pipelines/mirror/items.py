@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pipelines.mirror.layout import parse_date
@@ -214,10 +215,19 @@ def _prop(
 
 
 def build_item(
-    store: MirrorStore, state: State, names: list[str], listing: bool, extra: dict[str, Any] | None = None
+    store: MirrorStore,
+    state: State,
+    names: list[str],
+    listing: bool,
+    extra: dict[str, Any] | None = None,
+    as_of: datetime | None = None,
 ) -> dict[str, Any]:
-    """`_id`, `id`, then the named properties that the state has, then `extra`."""
+    """`_id`, `id`, then the named properties that the state has, then `extra`; the usage counts are the
+    repo's metrics.json as of `as_of` where it has an entry by then (else the revision's info.json)."""
     info = store.info(state.repo.kind, state.repo.id, state.folder)
+    counts = store.metrics_at(state.repo, as_of)
+    if counts:
+        info = {**info, **counts}
     item: dict[str, Any] = {"_id": record(store, state).oid, "id": state.repo.id}
     for name in names:
         present, value = _prop(store, state, info, name, listing)

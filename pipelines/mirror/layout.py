@@ -126,6 +126,17 @@ class MirrorWriter:
             path.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         return rev
 
+    def add_metrics(self, kind: str, repo_id: str, entries: list[dict[str, Any]]) -> Path:
+        """Write a repo's optional usage history, `metrics.json`: entries `{date, downloads, downloadsAllTime,
+        likes, trendingScore}` (any count may be left out), oldest first."""
+        for entry in entries:
+            parse_date(entry["date"] if "T" in entry["date"] else f"{entry['date']}T00:00:00Z")
+        path = repo_dir(self.root, kind, repo_id) / "metrics.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        ordered = sorted(entries, key=lambda e: e["date"])
+        path.write_text(json.dumps(ordered, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        return path
+
     def add_paper(self, arxiv_id: str, entry_xml: str | None = None, hf_json: dict | None = None) -> None:
         """Store an arXiv Atom <entry> and/or a Hub papers body for one paper id."""
         safe = arxiv_id.replace("/", "_")

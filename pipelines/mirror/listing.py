@@ -39,15 +39,18 @@ def ordered(
         for repo in store.repos(kind).values():
             state = repo.state_at(as_of)
             if state is not None:
-                rows.append((sort_key(store, state, sort, descending), state))
+                rows.append((sort_key(store, state, sort, descending, as_of), state))
         rows.sort(key=lambda r: r[0])
         return [r[0] for r in rows], [r[1] for r in rows]
 
     return store.memo(("ordered", kind, None if as_of is None else micros(as_of), sort, descending), compute)
 
 
-def sort_key(store: MirrorStore, state: State, sort: str, descending: bool) -> tuple[float, str]:
-    """(value, repo id); a missing count sorts as the 0 it is shown as, and ties go by id ascending."""
+def sort_key(
+    store: MirrorStore, state: State, sort: str, descending: bool, as_of: datetime | None = None
+) -> tuple[float, str]:
+    """(value, repo id); a missing count sorts as the 0 it is shown as, and ties go by id ascending. A count
+    is the repo's metrics.json entry as of `as_of` where there is one, else the revision's info.json."""
     if sort == "lastModified":
         value: float = state.commit.us
     elif sort == "createdAt":
@@ -55,6 +58,8 @@ def sort_key(store: MirrorStore, state: State, sort: str, descending: bool) -> t
     else:
         rec = record(store, state)
         value = {"downloads": rec.downloads, "likes": rec.likes, "trendingScore": rec.trending}[sort] or 0
+        dated = store.metrics_at(state.repo, as_of).get(sort)
+        value = dated if dated is not None else value
     return (-value if descending else value, state.repo.id)
 
 
@@ -170,6 +175,7 @@ def list_repos(
             names,
             listing=True,
             extra={"modelId": states[i].repo.id} if with_model_id else None,
+            as_of=as_of,
         )
         for i in page
     ]

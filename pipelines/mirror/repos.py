@@ -70,8 +70,9 @@ def repo_info(
     if expand and flags:
         raise bad_request(f"'expand' cannot be combined with {sorted(flags)}")
     if expand:
-        return json_reply(build_item(store, state, expand, listing=False))
+        return json_reply(build_item(store, state, expand, listing=False, as_of=as_of))
     body = store.info_at(state)
+    body.update(store.metrics_at(state.repo, as_of))  # the usage counts as of T (docs/mirror.md)
     if kind == "models":
         body.setdefault("modelId", repo_id)
     if "blobs" in flags and isinstance(body.get("siblings"), list):  # an unrecorded file list stays out

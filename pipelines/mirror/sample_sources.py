@@ -303,3 +303,36 @@ def read_hub_bodies(reference: Path, excluded: list[Exclusion]) -> dict[str, lis
             )
         )
     return repos
+
+
+METRIC_FIELDS = ("downloads", "downloadsAllTime", "likes", "trendingScore")
+
+
+def read_hub_metrics(reference: Path) -> dict[str, list[dict[str, Any]]]:
+    """The usage counts every recorded /api/models body carries, dated by its recording (hub-api/INDEX.csv
+    `response_date`): repo id -> metrics.json entries, oldest first. Bodies that read_hub_bodies leaves out
+    (redirects, expand-only bodies, legacy ids) give none; of two recordings at the same second the later
+    file wins; a body without any count gives no entry."""
+    folder = reference / "hub-api"
+    dated: dict[tuple[str, datetime], tuple[str, dict[str, Any]]] = {}
+    for row in _rows(folder / "INDEX.csv"):
+        if row["status"] != "200":
+            continue
+        body = json.loads((folder / row["file"]).read_text(encoding="utf-8"))
+        if "sha" not in body or "lastModified" not in body or "/" not in body.get("id", ""):
+            continue
+        counts = {
+            f: body[f]
+            for f in METRIC_FIELDS
+            if isinstance(body.get(f), int | float) and not isinstance(body.get(f), bool)
+        }
+        if not counts:
+            continue
+        recorded = parsedate_to_datetime(row["response_date"]).astimezone(UTC)
+        key = (body["id"], recorded)
+        if key not in dated or row["file"] > dated[key][0]:
+            dated[key] = (row["file"], counts)
+    out: dict[str, list[dict[str, Any]]] = {}
+    for (repo_id, recorded), (_file, counts) in sorted(dated.items()):
+        out.setdefault(repo_id, []).append({"date": recorded.strftime("%Y-%m-%dT%H:%M:%SZ"), **counts})
+    return out

@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 import threading
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 
 _MEMO_SIZE = 32
 T = TypeVar("T")
+# The usage counts an optional `metrics.json` of a repo dates (docs/mirror.md): served as of the replayed date.
+METRIC_FIELDS = ("downloads", "downloadsAllTime", "likes", "trendingScore")
 
 
 @dataclass(frozen=True)
@@ -113,6 +115,7 @@ class MirrorStore:
         self.records: dict[tuple[str, str, str | None], Any] = {}
         self._memo: OrderedDict[Hashable, Any] = OrderedDict()
         self.info = lru_cache(maxsize=4096)(self._read_info)
+        self._metrics: dict[tuple[str, str], tuple[list[int], list[dict[str, Any]]]] = {}
 
     # ---- the index -------------------------------------------------------------------------------
     def load(self) -> MirrorStore:
@@ -275,6 +278,57 @@ class MirrorStore:
         """createdAt as the info states it, else the date of the repo's first commit."""
         value = self.info(state.repo.kind, state.repo.id, state.folder).get("createdAt")
         return value if isinstance(value, str) and value else hub_date(state.repo.created)
+
+    # ---- usage counts over time -------------------------------------------------------------------
+    def metrics_history(self, repo: Repo) -> tuple[list[int], list[dict[str, Any]]]:
+        """A repo's `metrics.json`, oldest first: (dates in microseconds, counts); empty when it has none.
+
+        Each entry is `{"date": ..., "downloads": ..., "downloadsAllTime": ..., "likes": ...,
+        "trendingScore": ...}`; a bare date means the start of that day (UTC). An entry that is not an object
+        with a readable date is skipped (logged), and so is a count that is not a number.
+        """
+        key = (repo.kind, repo.id)
+        found = self._metrics.get(key)
+        if found is None:
+            found = self._metrics[key] = self._read_metrics(repo)  # a race computes the same value twice
+        return found
+
+    def _read_metrics(self, repo: Repo) -> tuple[list[int], list[dict[str, Any]]]:
+        raw = self.read_fixed(os.path.join(repo.path, "metrics.json"))
+        if raw is None:
+            return [], []
+        try:
+            entries = json.loads(raw)
+            if not isinstance(entries, list):
+                raise ValueError("not a JSON array")
+        except ValueError as err:
+            logger.warning("ignoring metrics.json of %s %s: %s", repo.kind, repo.id, err)
+            return [], []
+        rows = []
+        for entry in entries:
+            try:
+                value = entry["date"]
+                when = parse_date(value if "T" in value else f"{value}T00:00:00Z")
+            except (TypeError, KeyError, ValueError, AttributeError):
+                logger.warning("skipping a metrics.json entry of %s %s without a date", repo.kind, repo.id)
+                continue
+            counts = {
+                f: entry[f]
+                for f in METRIC_FIELDS
+                if isinstance(entry.get(f), int | float) and not isinstance(entry.get(f), bool)
+            }
+            rows.append((micros(when), counts))
+        rows.sort(key=lambda r: r[0])
+        return [r[0] for r in rows], [r[1] for r in rows]
+
+    def metrics_at(self, repo: Repo, as_of: datetime | None) -> dict[str, Any]:
+        """The usage counts of the newest metrics.json entry dated at or before `as_of` (None: the newest);
+        empty when there is none (the revision's info.json then answers)."""
+        dates, counts = self.metrics_history(repo)
+        if not dates:
+            return {}
+        i = len(dates) if as_of is None else bisect_right(dates, micros(as_of))
+        return dict(counts[i - 1]) if i else {}
 
     # ---- memo for derived views ------------------------------------------------------------------
     def memo(self, key: Hashable, compute: Callable[[], T]) -> T:

@@ -183,6 +183,60 @@ def bar_chart(
     return "\n".join(parts)
 
 
+def share_chart(
+    name: str,
+    title: str,
+    rows: Sequence[tuple[str, str, Mapping[str, int]]],
+    series: Sequence[Series],
+) -> str:
+    """An accessible inline SVG of 100% stacked horizontal bars: one bar per row, each split into the shares
+    of its series (one rect, class `bar`, per non-zero part, its `data-value` the count).
+
+    `rows` are (label, unit, counts by series key): a bar of releases beside one of downloads compares the
+    unweighted share with the weighted one. A row whose counts total 0 is drawn as an empty bar.
+    """
+    legend, legend_height = _legend(series)
+    label_w, bar_h, gap = 220, 26, 12
+    top = legend_height + 10
+    plot_w = WIDTH - LEFT - RIGHT - label_w
+    height = top + len(rows) * (bar_h + gap) + 30
+    x_left = LEFT + label_w
+    parts = [
+        f'<svg role="img" aria-label="{_e(title)}" data-chart="{_e(name)}" class="chart" '
+        f'viewBox="0 0 {WIDTH} {_n(height)}" width="100%" preserveAspectRatio="xMinYMin meet">',
+        f"<title>{_e(title)}</title>",
+        *legend,
+    ]
+    for pct in (0, 25, 50, 75, 100):
+        x = x_left + plot_w * pct / 100
+        bottom = top + len(rows) * (bar_h + gap)
+        parts.append(
+            f'<line x1="{_n(x)}" x2="{_n(x)}" y1="{top}" y2="{_n(bottom)}" class="grid"/>'
+            f'<text x="{_n(x)}" y="{_n(bottom + 16)}" text-anchor="middle" class="axis">{pct}%</text>'
+        )
+    for i, (label, unit, counts) in enumerate(rows):
+        y = top + i * (bar_h + gap) + gap / 2
+        parts.append(
+            f'<text x="{_n(x_left - 8)}" y="{_n(y + bar_h / 2 + 4)}" text-anchor="end" class="axis">'
+            f"{_e(label)}</text>"
+        )
+        total = sum(max(counts.get(s.key, 0), 0) for s in series)
+        x = float(x_left)
+        for s in series:
+            v = counts.get(s.key, 0)
+            if v <= 0 or total <= 0:
+                continue
+            w = plot_w * v / total
+            parts.append(
+                f'<rect class="bar" data-row="{_e(label)}" data-series="{_e(s.key)}" data-value="{v}" '
+                f'x="{_n(x)}" y="{_n(y)}" width="{_n(max(w, 0.5))}" height="{bar_h}" fill="{s.colour}">'
+                f"<title>{_e(label)} · {_e(s.label)}: {_e(plural(v, unit))} ({v / total:.1%})</title></rect>"
+            )
+            x += w
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
 def month_range(months: set[str]) -> list[str]:
     """Every month (`YYYY-MM`) from the first to the last given: gaps stay visible as empty slots."""
     first, last = min(months), max(months)

@@ -317,6 +317,12 @@ TRANSITIONS_SQL = """SELECT t.*,
         AS orphan_release
 FROM core.transitions t"""
 
+# `smallest_count`: the least of the counts present (DuckDB's least skips nulls), so that one check covers
+# every count, also a column null in every row (downloadsAllTime before the listing asked for it).
+RELEASE_METRICS_SQL = """SELECT t.*, least(t.downloads, t.downloads_all_time, t.likes) AS smallest_count,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
+        AS orphan_release
+FROM core.release_metrics t"""
 DERIVATIVES_SQL = """SELECT t.*,
     CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
         AS orphan_release
@@ -500,6 +506,19 @@ SUITES: dict[str, Suite] = {
                 IN_RELEASES,
             ],
         ),
+        # One row per release and crawl date: the listing's usage counts (pipelines/hub/metrics.py).
+        Suite(
+            "release_metrics",
+            "core.release_metrics",
+            ("repo_id", "crawl_date"),
+            RELEASE_METRICS_SQL,
+            lambda now: [
+                *not_null("repo_id", "crawl_date"),
+                unique("repo_id", "crawl_date"),
+                between("smallest_count", 0),  # downloads, all-time downloads and likes are >= 0
+                IN_RELEASES,
+            ],
+        ),
         # One row per presence check of a repo on a crawl date (404 on its commits, the full-listing sweep).
         Suite(
             "repo_presence",
@@ -585,6 +604,8 @@ SUITES.update({s.name: s for s in CODE_SUITES})
 
 MART_BREAKDOWNS = ("all", "org", "modality", "base_family")
 MART_METRICS = ("spectrum_level", "license_family", "mof_class")
+USAGE_POPULATIONS = ("all", "over_threshold")
+USAGE_METRICS = ("spectrum_level", "license_family", "openness_kind")
 MART_SUITES = [
     # One row per (month, breakdown, group, metric, value): the key the charts and queries sum over.
     Suite(
@@ -599,6 +620,23 @@ MART_SUITES = [
             in_set("metric", MART_METRICS),
             between("releases", 1),
             between("avg_osai_score", 0, 1),
+        ],
+    ),
+    # One row per (month, population, metric, value): the weighted and unweighted shares.
+    Suite(
+        "monthly_usage",
+        "marts.monthly_usage",
+        ("month", "population", "metric", "value"),
+        "SELECT * FROM marts.monthly_usage",
+        lambda now: [
+            *not_null("month", "population", "metric", "value", "releases", "downloads", "release_share"),
+            unique("month", "population", "metric", "value"),
+            in_set("population", USAGE_POPULATIONS),
+            in_set("metric", USAGE_METRICS),
+            between("releases", 1),
+            between("downloads", 0),
+            between("release_share", 0, 1),
+            between("download_share", 0, 1),
         ],
     ),
     # One row per (month, dimension, direction).

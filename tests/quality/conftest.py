@@ -127,6 +127,15 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         "(?, '2026-11-23'::DATE, false, 'commits_404')",
         [REPOS[3], REPOS[2]],
     )
+    con.execute(
+        "CREATE TABLE core.release_metrics (repo_id VARCHAR, crawl_date DATE, downloads BIGINT, "
+        "downloads_all_time BIGINT, likes BIGINT, trending_score DOUBLE)"
+    )
+    con.execute(
+        "INSERT INTO core.release_metrics VALUES (?, '2026-11-23', 1200, NULL, 3, 1.5), "
+        "(?, '2026-11-23', 0, 10, 0, 0.0)",
+        [REPOS[0], REPOS[1]],
+    )
     fill_code(con)
     con.execute(
         "INSERT INTO core.transitions VALUES (?, '2025-02-10'::TIMESTAMPTZ, 'license_family', 'unknown', "
@@ -155,6 +164,14 @@ def fill_marts(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         "INSERT INTO marts.monthly_transitions VALUES ('2025-02-01', 'license_family', 'opening', 1, 0)"
+    )
+    con.execute(
+        "CREATE TABLE marts.monthly_usage (month DATE, population VARCHAR, metric VARCHAR, value VARCHAR, "
+        "releases BIGINT, downloads BIGINT, release_share DOUBLE, download_share DOUBLE)"
+    )
+    con.execute(
+        "INSERT INTO marts.monthly_usage VALUES ('2026-11-01', 'all', 'spectrum_level', '3', 1, 1200, 0.5, 1.0), "
+        "('2026-11-01', 'all', 'spectrum_level', '2', 1, 0, 0.5, 0.0)"
     )
     # The time to openness from the rows above, by the SQL the marts step runs.
     from pipelines.openness.rubric import load_rubric, open_families

@@ -57,6 +57,7 @@ def test_a_collapsed_release_count_blocks_publishing_until_overridden(warehouse)
         with duckdb.connect(str(warehouse.work_db)) as con:  # half the releases vanish
             con.execute("DELETE FROM core.releases WHERE repo_id LIKE 'acme/%'")
             con.execute("DELETE FROM core.revisions WHERE repo_id LIKE 'acme/%'")
+            con.execute("DELETE FROM core.release_metrics WHERE repo_id LIKE 'acme/%'")
         blocked = _publish(instance)
         assert not blocked.success
         (failure,) = [e for e in blocked.all_events if e.event_type_value == "STEP_FAILURE"]
