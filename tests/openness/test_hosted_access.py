@@ -40,15 +40,15 @@ def scored(tmp_path_factory) -> dict[str, dict]:
     with wh.connect() as con:
         for step in ("revisions", "releases", "datasets", "scores"):
             run_step(step, wh, con, full=True)
-        rows = con.execute(
-            "SELECT r.repo_id, r.has_weights, r.inference, r.inference_providers, o.release_level, "
-            "o.spectrum_level, o.evidence FROM core.revisions r JOIN core.openness o USING (repo_id, revision) "
-            "WHERE o.valid_to IS NULL AND r.repo_id LIKE 'delta/%'"
-        ).fetchall()
-        revisions = con.sql("SELECT * FROM core.revisions WHERE repo_id = 'delta/served-api'").pl()
-    names = ("has_weights", "inference", "providers", "release_level", "spectrum_level", "evidence")
-    out = {r[0]: dict(zip(names, r[1:], strict=True)) for r in rows}
-    out["_revisions"] = {"frame": revisions}
+        frame = con.sql(
+            "SELECT r.*, o.release_level, o.spectrum_level, o.evidence FROM core.revisions r "
+            "JOIN core.openness o USING (repo_id, revision) WHERE o.valid_to IS NULL AND r.repo_id LIKE 'delta/%'"
+        ).pl()
+    out = {row["repo_id"]: row for row in frame.iter_rows(named=True)}
+    for row in out.values():  # the access columns as core.revisions names them (absent: not recorded)
+        row["providers"] = row.get("inference_providers")
+        row.setdefault("inference", None)
+    out["_revisions"] = {"frame": frame.filter(pl.col("repo_id") == "delta/served-api")}
     return out
 
 
@@ -61,7 +61,10 @@ def _providers(repo_id: str) -> list[dict]:
 def test_served_release_without_weights_is_at_the_api_level_with_the_mapping_as_evidence(scored) -> None:
     row = scored["delta/served-api"]
     assert (row["has_weights"], row["release_level"], row["spectrum_level"]) == (False, "api", 0)
-    assert (row["inference"], json.loads(row["providers"])) == ("warm", _providers("delta/served-api"))
+    assert (row["inference"], row["providers"]) == (
+        "warm",
+        json.dumps(_providers("delta/served-api"), separators=(",", ":")),
+    )
     evidence = json.loads(row["evidence"])
     assert evidence["release_level"] == ["mof:10", "inference_providers"]
     assert evidence["inference_providers"] == [
@@ -75,7 +78,7 @@ def test_served_release_with_weights_stays_downloadable(scored) -> None:
     row = scored["delta/served-weights"]
     assert (row["has_weights"], row["release_level"]) == (True, "downloadable")
     # Recorded, but not the evidence of a level it does not decide.
-    assert json.loads(row["providers"]) == _providers("delta/served-weights")
+    assert row["providers"] is not None and json.loads(row["providers"]) == _providers("delta/served-weights")
     evidence = json.loads(row["evidence"])
     assert evidence["release_level"] == ["mof:10"] and "inference_providers" not in evidence
 
@@ -84,15 +87,19 @@ def test_served_release_with_weights_stays_downloadable(scored) -> None:
 def test_release_without_weights_or_live_provider_stays_fully_closed(scored, repo_id) -> None:
     row = scored[repo_id]
     assert (row["has_weights"], row["inference"], row["release_level"]) == (False, None, "fully_closed")
-    assert json.loads(row["providers"]) == _providers(repo_id)
+    assert row["providers"] is not None and json.loads(row["providers"]) == _providers(repo_id)
     assert "inference_providers" not in json.loads(row["evidence"])
 
 
 def test_unknown_weights_stay_unknown_even_when_served(scored) -> None:
     """A revision whose file list was not recorded is undecided, not api, whoever serves it."""
     rubric = load_rubric()
-    frame = scored["_revisions"]["frame"].select(list(REVISIONS_SCHEMA))
-    known = pl.DataFrame(frame.to_dicts(), schema=REVISIONS_SCHEMA, strict=False)
+    frame = scored["_revisions"]["frame"]
+    known = pl.DataFrame(
+        [{c: row.get(c) for c in REVISIONS_SCHEMA} for row in frame.to_dicts()],
+        schema=REVISIONS_SCHEMA,
+        strict=False,
+    )
     unknown = known.with_columns(
         pl.lit(None, dtype=pl.List(pl.String)).alias("files"),
         pl.lit(None, dtype=pl.Boolean).alias("has_weights"),
