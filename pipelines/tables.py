@@ -467,7 +467,8 @@ TABLES: tuple[Table, ...] = (
             "osaid": "OSI Open Source AI Definition 1.0 verdict: meets, fails or undetermined.",
             "osaid_unmet": "The OSAID requirements the revision does not meet.",
             "release_level": "Solaiman's release gradient: fully_closed, gradual, hosted, api, downloadable, "
-            "fully_open.",
+            "fully_open (api: no weight files, served by a live inference provider; the mapping is in the "
+            "evidence); null when the file list is unknown.",
             "spectrum_level": "Ordinal openness summary 0 (no weights) to 5 (weights, code and data open); null "
             "if undecidable.",
             "license_status": "How the effective licence resolved: mapped, unmapped, conflict (card and tags "
