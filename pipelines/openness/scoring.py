@@ -308,7 +308,7 @@ def score_revisions(
             ),
             # A release level resting on an inference provider names the providers (with their status) and
             # the Hub's inference state, as the capture recorded them.
-            pl.when(S("_b_release_level") == _SERVED_BRANCH).then(
+            pl.when(S("_b_release_level") == _served_branch(rubric)).then(
                 pl.concat_str(
                     [
                         pl.lit(',"inference_providers":'),
@@ -358,8 +358,11 @@ def score_revisions(
     )
 
 
-# The branch of release_verdict that rests on an inference provider (1-based, as verdicts.apply numbers them).
-_SERVED_BRANCH = 3
+def _served_branch(rubric: dict[str, Any]) -> int:
+    """The branch of release_verdict (1-based, as verdicts.apply numbers them) that rests on an inference
+    provider."""
+    return next(k for k, rule in enumerate(v.release_verdict(rubric), 1) if "inference_providers" in rule[2])
+
 
 # OSAID's evidence: the components of its three requirements and the licence family.
 _OSAID_VERDICT: v.Verdict = [
