@@ -127,7 +127,7 @@ TABLES: tuple[Table, ...] = (
             "card_yaml_error": "Why the card's YAML header could not be parsed, if it could not.",
             "inference": "The Hub's `inference` state when the revision was captured: warm (served by at "
             "least one inference provider) or cold; null where the capture did not carry it (before "
-            "2026-12-07, or a commit read from the history).",
+            "2026-12-07, or a commit read from the history, which the Hub answers with today's state).",
             "inference_providers": "The Hub's `inferenceProviderMapping` when the revision was captured, as "
             "a JSON list of {provider, status, task} sorted by provider (status live or staging); '[]' when "
             "no provider serves it, null where the capture did not carry it.",

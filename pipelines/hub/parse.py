@@ -246,8 +246,10 @@ def revision_row_and_flags(
         if facts is not None
         else bool(card_data.get("model-index") or card_data.get("model_index")),
         "card_yaml_error": _card(facts, "yaml_error") if facts is not None else None,
-        "inference": inference_state(info),
-        "inference_providers": inference_providers(info),
+        # Served as of the capture: only a listing item tells the state of the revision it lists (a commit
+        # read from the history is answered with today's state, not the commit's).
+        "inference": inference_state(info) if source == "listing" else None,
+        "inference_providers": inference_providers(info) if source == "listing" else None,
     }
     return row, flags
 

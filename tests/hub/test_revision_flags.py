@@ -129,3 +129,6 @@ def test_the_provider_mapping_reads_the_same_from_a_single_model_body_and_a_list
     assert (from_body["inference"], from_item["inference"]) == ("warm", None)
     old, _ = revision_row_and_flags(_info(), "ok", None, NOW)
     assert (old["inference"], old["inference_providers"]) == (None, None)
+    # A commit read from the history is answered with today's providers, not the commit's: not recorded.
+    walked, _ = revision_row_and_flags({**_info(), **body, "inference": "warm"}, "ok", None, NOW, "backfill")
+    assert (walked["inference"], walked["inference_providers"]) == (None, None)
