@@ -46,6 +46,10 @@ QUARANTINE_SCHEMA = {
 }
 
 
+# More providers than any model has (the Hub lists about twenty): a longer mapping is cut, sorted by name.
+MAX_PROVIDERS = 200
+
+
 def inference_state(info: dict) -> str | None:
     """The Hub's `inference` expand field of a model (`warm`: served by at least one inference provider;
     `cold`); None when the capture does not carry it (older captures, history walks)."""
@@ -80,7 +84,7 @@ def inference_providers(info: dict) -> str | None:
             "status": entry["status"][:32] if isinstance(entry.get("status"), str) else None,
             "task": entry["task"][:64] if isinstance(entry.get("task"), str) else None,
         }
-    return json.dumps([rows[k] for k in sorted(rows)], separators=(",", ":"))
+    return json.dumps([rows[k] for k in sorted(rows)[:MAX_PROVIDERS]], separators=(",", ":"))
 
 
 def weight_formats(files: Iterable[str]) -> list[str]:

@@ -22,6 +22,10 @@ LISTING_RAW_SCHEMA = register(
         "sha": pl.String,
         "last_modified": pl.String,
         "item": pl.String,
+        # Hosted access as listed (pipelines/hub/parse.py inference_state / inference_providers; the item
+        # holds the Hub's own fields): null in captures before 2026-12-07 and where the item has none
+        "inference": pl.String,
+        "inference_providers": pl.String,
     },
 )
 # One row per README read (or why it could not be read) at one commit.

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 import polars as pl
 import pytest
 
+from pipelines.hub.raw import LISTING_RAW_SCHEMA
 from pipelines.hub.schema import DATASETS_SCHEMA, REVISIONS_SCHEMA
 from pipelines.hub.step import run_crawl
 from pipelines.mirror.server import MirrorServer
@@ -49,7 +50,23 @@ def scored(tmp_path_factory) -> dict[str, dict]:
         row["providers"] = row.get("inference_providers")
         row.setdefault("inference", None)
     out["_revisions"] = {"frame": frame.filter(pl.col("repo_id") == "delta/served-api")}
+    listed = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(
+        pl.col("repo_id").str.starts_with("delta/")
+    )
+    out["_raw"] = {r["repo_id"]: r for r in listed.collect().iter_rows(named=True)}
     return out
+
+
+def test_the_listing_capture_keeps_the_access_fields(scored) -> None:
+    """raw.hub_listing keeps them per crawl, in its own nullable columns beside the item as listed."""
+    raw = scored["_raw"]
+    assert set(raw) == set(HOSTED_REPOS)
+    for repo_id, row in raw.items():
+        assert (row["inference"], row["inference_providers"]) == (
+            scored[repo_id]["inference"],
+            scored[repo_id]["providers"],
+        ), repo_id
+        assert "inferenceProviderMapping" in json.loads(row["item"]), repo_id
 
 
 def _providers(repo_id: str) -> list[dict]:
