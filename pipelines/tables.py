@@ -125,6 +125,12 @@ TABLES: tuple[Table, ...] = (
             "card_sections": "Lower-cased Markdown headings of the card.",
             "has_model_index": "Whether the card declares evaluation results (model-index).",
             "card_yaml_error": "Why the card's YAML header could not be parsed, if it could not.",
+            "inference": "The Hub's `inference` state when the revision was captured: warm (served by at "
+            "least one inference provider) or cold; null where the capture did not carry it (before "
+            "2026-12-07, or a commit read from the history, which the Hub answers with today's state).",
+            "inference_providers": "The Hub's `inferenceProviderMapping` when the revision was captured, as "
+            "a JSON list of {provider, status, task} sorted by provider (status live or staging); '[]' when "
+            "no provider serves it, null where the capture did not carry it.",
         },
     ),
     Table(
@@ -484,7 +490,8 @@ TABLES: tuple[Table, ...] = (
             "osaid": "OSI Open Source AI Definition 1.0 verdict: meets, fails or undetermined.",
             "osaid_unmet": "The OSAID requirements the revision does not meet.",
             "release_level": "Solaiman's release gradient: fully_closed, gradual, hosted, api, downloadable, "
-            "fully_open.",
+            "fully_open (api: no weight files, served by a live inference provider; the mapping is in the "
+            "evidence); null when the file list is unknown.",
             "spectrum_level": "Ordinal openness summary 0 (no weights) to 5 (weights, code and data open); null "
             "if undecidable.",
             "license_status": "How the effective licence resolved: mapped, unmapped, conflict (card and tags "

@@ -147,17 +147,47 @@ SMALL_METRICS: dict[str, list[dict]] = {
         {"date": "2024-03-05", "downloads": 500, "downloadsAllTime": 500, "likes": 1, "trendingScore": 2},
     ],
 }
+# Repos the Hub's inference providers may serve (docs/rubric.md, "Solaiman's gradient"): repo id -> (date,
+# files, `inferenceProviderMapping` as the single-model endpoint answers it, `inference`). One without weight
+# files but served live, one with weights and served, one without weights and no provider, one without
+# weights whose only provider is still staging.
+HOSTED_REPOS: dict[str, tuple[str, list[str], dict, str | None]] = {
+    "delta/served-api": (
+        "2024-03-01T09:00:00.000Z",
+        ["README.md", "config.json"],
+        {
+            "together": {"status": "live", "providerId": "delta/served-api-turbo", "task": "conversational"},
+            "nebius": {"status": "staging", "providerId": "delta/served-api", "task": "conversational"},
+        },
+        "warm",
+    ),
+    "delta/served-weights": (
+        "2024-03-01T10:00:00.000Z",
+        ["README.md", "config.json", "model.safetensors"],
+        {"hf-inference": {"status": "live", "providerId": "delta/served-weights", "task": "text-generation"}},
+        "warm",
+    ),
+    "delta/no-provider": ("2024-03-01T11:00:00.000Z", ["README.md", "config.json"], {}, None),
+    "delta/staging-only": (
+        "2024-03-01T12:00:00.000Z",
+        ["README.md", "config.json"],
+        {"nebius": {"status": "staging", "providerId": "delta/staging-only", "task": "conversational"}},
+        None,
+    ),
+}
 
 
 def make_small_mirror(
     root: Path,
     *,
     defects: bool = False,
+    hosted: bool = False,
     unrecorded: list[str] | None = None,
     papers: bool = False,
     metrics: bool = False,
 ) -> Path:
     """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper;
+    `hosted` adds HOSTED_REPOS (their provider mapping and inference state in their info);
     `unrecorded` is mirror.json's list of kinds not recorded (default: none, so the dataset the cards
     name, `acme/corpus`, which the mirror does not hold, is missing from the Hub); `papers` makes
     beta/card-only's card cite PAPER_IN_MIRROR (held) and PAPER_NOT_IN_MIRROR (not held); `metrics` adds
@@ -178,13 +208,20 @@ def make_small_mirror(
     if papers:
         cite = f"Papers: https://arxiv.org/abs/{PAPER_IN_MIRROR} and https://arxiv.org/abs/{PAPER_NOT_IN_MIRROR}."
         cards["beta/card-only"] = [(d, m, f, g, cite) for d, m, f, g, _ in cards["beta/card-only"]]
+    served: dict[str, dict] = {}
+    if hosted:
+        for repo_id, (date, files, mapping, inference) in HOSTED_REPOS.items():
+            cards[repo_id] = [(date, {"license": "apache-2.0"}, files, False, None)]
+            served[repo_id] = {"inferenceProviderMapping": mapping}
+            if inference is not None:
+                served[repo_id]["inference"] = inference
     for repo_id, history in cards.items():
         created = history[0][0]
         for date, meta, files, gated, text in history:
             commit = Commit(
                 id=_sha(repo_id, date), date=date, title=f"Update card {date[:10]}", authors=["tester"]
             )
-            info = _info(repo_id, date, created, meta, files, gated)
+            info = {**_info(repo_id, date, created, meta, files, gated), **served.get(repo_id, {})}
             body = (
                 f"# {repo_id}\n\nA test model card.\n\n## Training\n\nSee https://github.com/acme/trainer ."
             )

@@ -60,6 +60,8 @@ LISTING_EXPAND = (
     "downloadsAllTime",
     "likes",
     "trendingScore",
+    "inference",
+    "inferenceProviderMapping",
 )
 MALFORMED_RETRIES = 3
 # A hub mirror's mark on a 404 for a repo kind its recording does not hold (docs/mirror.md): not a Hub fact.

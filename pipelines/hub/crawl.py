@@ -19,6 +19,7 @@ import polars as pl
 
 from pipelines.hub.client import FileResult, HubClient
 from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
+from pipelines.hub.parse import inference_providers, inference_state
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
 from pipelines.storage.raw import RawStore
 
@@ -146,6 +147,8 @@ def crawl_listing(
                     "last_modified": lm if isinstance(lm, str) else None,
                     "item": json.dumps(item, sort_keys=True, ensure_ascii=False),
                     **usage_counts(item),
+                    "inference": inference_state(item) if isinstance(item, dict) else None,
+                    "inference_providers": inference_providers(item) if isinstance(item, dict) else None,
                 }
             )
         if rows:

@@ -46,6 +46,47 @@ QUARANTINE_SCHEMA = {
 }
 
 
+# More providers than any model has (the Hub lists about twenty): a longer mapping is cut, sorted by name.
+MAX_PROVIDERS = 200
+
+
+def inference_state(info: dict) -> str | None:
+    """The Hub's `inference` expand field of a model (`warm`: served by at least one inference provider;
+    `cold`); None when the capture does not carry it (older captures, history walks)."""
+    value = info.get("inference")
+    return value[:32] if isinstance(value, str) else None
+
+
+def inference_providers(info: dict) -> str | None:
+    """The Hub's `inferenceProviderMapping` of a model as compact JSON: a list of {provider, status, task}
+    sorted by provider (`[]` when the Hub maps none); None when the capture does not carry the field.
+
+    The listing answers a list of mappings that name their provider, the single-model endpoint an object
+    keyed by provider (reference/hub-api.md 1.3); both give the same rows. Other keys (the provider's own
+    model id, adapter details) are left out; entries that are not objects with a provider name are skipped.
+    """
+    if "inferenceProviderMapping" not in info:
+        return None
+    mapping = info["inferenceProviderMapping"]
+    if isinstance(mapping, dict):
+        entries = [{**v, "provider": k} for k, v in mapping.items() if isinstance(v, dict)]
+    elif isinstance(mapping, list):
+        entries = [e for e in mapping if isinstance(e, dict)]
+    else:
+        return None
+    rows = {}
+    for entry in entries:
+        provider = entry.get("provider")
+        if not isinstance(provider, str) or not provider:
+            continue
+        rows[provider[:100]] = {
+            "provider": provider[:100],
+            "status": entry["status"][:32] if isinstance(entry.get("status"), str) else None,
+            "task": entry["task"][:64] if isinstance(entry.get("task"), str) else None,
+        }
+    return json.dumps([rows[k] for k in sorted(rows)[:MAX_PROVIDERS]], separators=(",", ":"))
+
+
 def weight_formats(files: Iterable[str]) -> list[str]:
     """The weight formats present in a file list."""
     found: set[str] = set()
@@ -209,6 +250,10 @@ def revision_row_and_flags(
         if facts is not None
         else bool(card_data.get("model-index") or card_data.get("model_index")),
         "card_yaml_error": _card(facts, "yaml_error") if facts is not None else None,
+        # Served as of the capture: only a listing item tells the state of the revision it lists (a commit
+        # read from the history is answered with today's state, not the commit's).
+        "inference": inference_state(info) if source == "listing" else None,
+        "inference_providers": inference_providers(info) if source == "listing" else None,
     }
     return row, flags
 

@@ -28,6 +28,10 @@ LISTING_RAW_SCHEMA = register(
         "downloads_all_time": pl.Int64,
         "likes": pl.Int64,
         "trending_score": pl.Float64,
+        # Hosted access as listed (pipelines/hub/parse.py inference_state / inference_providers; the item
+        # holds the Hub's own fields): null in captures before 2026-12-07 and where the item has none
+        "inference": pl.String,
+        "inference_providers": pl.String,
     },
 )
 # One row per README read (or why it could not be read) at one commit.

@@ -58,6 +58,9 @@ REVISIONS_SCHEMA: dict[str, pl.DataType] = {
     "card_sections": STR_LIST,  # lower-cased markdown headings
     "has_model_index": pl.Boolean,  # model-index / eval results declared in the card YAML
     "card_yaml_error": pl.String,
+    # Hosted access as the capture saw it (null where it did not carry the field).
+    "inference": pl.String,  # the Hub's `inference`: warm (served by a provider) | cold
+    "inference_providers": pl.String,  # JSON list of {provider, status, task}; "[]": none mapped
 }
 
 # One row per dataset repo named by a card.

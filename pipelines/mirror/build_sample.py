@@ -28,6 +28,7 @@ from pipelines.mirror.sample_sources import (
     read_histories,
     read_hub_bodies,
     read_hub_metrics,
+    read_provider_mappings,
 )
 
 TITLE = "Openness Tracker sample corpus: real model cards, README histories, Hub API bodies and arXiv entries"
@@ -88,6 +89,10 @@ RECONSTRUCTIONS = {
     "several times); downloads, likes, spaces, inference and usedStorage are as of the recording date "
     "(hub-api/INDEX.csv response_date), not the commit date; the repo's metrics.json holds the counts of "
     "every recording, dated by it. Earlier history is not in the reference.",
+    "provider-mapping": "info.json's inferenceProviderMapping is the latest recorded "
+    "expand=inferenceProviderMapping body of the repo (hub-api/INDEX.csv) made while this revision was its "
+    "head (after its commit date, before the latest body recording its sha); the rest of info.json is the "
+    "recorded body. Providers and their status are as of that recording.",
     "readme-copy-bytes": "README.md bytes as found in a copy outside the Hub (that copy has CRLF line endings; "
     "the Hub's own file may have used LF).",
 }
@@ -141,6 +146,7 @@ def _add_repo(
     revs: list[Revision],
     ledger: dict[str, set[str]],
     malformed: list[str],
+    mappings: dict[tuple[str, str], tuple[str, dict[str, Any]]],
 ) -> None:
     repo = _repo_facts(repo_id, revs, ledger)
     base = repo_dir(Path("."), "models", repo_id).as_posix()
@@ -159,7 +165,11 @@ def _add_repo(
             ledger["hub-api-body"].add(path)
             ledger["readme-from-card-data"].add(f"{path}/README.md")
             readme = front_matter_from_card_data(rev.body.get("cardData"))
-            writer.add_revision("models", repo_id, commit, dict(rev.body), {"README.md": readme})
+            info = dict(rev.body)
+            if (repo_id, rev.id) in mappings and "inferenceProviderMapping" not in info:
+                info["inferenceProviderMapping"] = mappings[(repo_id, rev.id)][1]
+                ledger["provider-mapping"].add(path)
+            writer.add_revision("models", repo_id, commit, info, {"README.md": readme})
             continue
         facts = card_facts(repo_id, rev.id, rev.date, rev.readme, repo)
         ledger["info-from-card"].add(path)
@@ -253,11 +263,12 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
     code = copy_code_repos(reference / "github" / "repos", out / "code" / "github")
     (out / "code" / "github" / "NOTICE.md").write_text(code_notice(reference, code), encoding="utf-8")
     ledger["github-repo-json"] |= {f"code/github/{name}" for name in code}
+    mappings = read_provider_mappings(reference)
     writer = MirrorWriter(out, TITLE, SOURCES)
     for repo_id, revs in repos.items():
         if len({r.id for r in revs}) != len(revs):
             raise ValueError(f"{repo_id}: duplicate commit ids")
-        _add_repo(writer, repo_id, revs, ledger, malformed)
+        _add_repo(writer, repo_id, revs, ledger, malformed, mappings)
     for repo_id, entries in metrics.items():
         if repo_id in repos:  # the real counts of every recording, dated by it (docs/mirror.md metrics.json)
             writer.add_metrics("models", repo_id, entries)

@@ -207,6 +207,10 @@ def _prop(
         if listing:  # list responses carry only rfilename (no size, blobId, lfs)
             siblings = [{"rfilename": s.get("rfilename")} for s in siblings if isinstance(s, dict)]
         return True, siblings
+    if name == "inferenceProviderMapping" and listing and isinstance(info.get(name), dict):
+        # Recorded as the single-model endpoint answers it (an object keyed by provider); listings answer a
+        # list whose entries name their provider (reference/hub-api.md 1.3).
+        return True, [{"provider": k, **v} for k, v in info[name].items() if isinstance(v, dict)]
     if name in info:
         return True, info[name]
     if name in _DEFAULTS:

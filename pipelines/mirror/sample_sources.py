@@ -254,6 +254,36 @@ def read_histories(reference: Path, excluded: list[Exclusion]) -> dict[str, list
     return repos
 
 
+def read_provider_mappings(reference: Path) -> dict[tuple[str, str], tuple[str, dict[str, Any]]]:
+    """(repo id, sha) -> (file, mapping): the `inferenceProviderMapping` of the latest recorded
+    `expand=inferenceProviderMapping` body of a repo that was made while that sha was its head, known from
+    the full bodies: after the commit's date and no later than the latest full body recording that sha.
+    An expand body carries no sha, so one made outside such an interval is not attributed to any revision."""
+    folder = reference / "hub-api"
+    heads: dict[tuple[str, str], tuple[datetime, datetime]] = {}  # (id, sha) -> (commit date, last recorded)
+    mappings: dict[str, list[tuple[datetime, str, dict[str, Any]]]] = {}
+    for row in _rows(folder / "INDEX.csv"):
+        if row["status"] != "200":
+            continue
+        body = json.loads((folder / row["file"]).read_text(encoding="utf-8"))
+        recorded = parsedate_to_datetime(row["response_date"])
+        if "sha" in body and "lastModified" in body:
+            key = (body["id"], body["sha"])
+            last = max(recorded, heads[key][1]) if key in heads else recorded
+            heads[key] = (parse_date(hub_date(body["lastModified"])), last)
+        elif isinstance(body.get("inferenceProviderMapping"), dict):
+            mappings.setdefault(body["id"], []).append(
+                (recorded, row["file"], body["inferenceProviderMapping"])
+            )
+    out = {}
+    for (repo_id, sha), (committed, last) in heads.items():
+        within = [m for m in mappings.get(repo_id, []) if committed <= m[0] <= last]
+        if within:
+            _recorded, file, mapping = max(within, key=lambda m: (m[0], m[1]))
+            out[(repo_id, sha)] = (file, mapping)
+    return out
+
+
 def read_hub_bodies(reference: Path, excluded: list[Exclusion]) -> dict[str, list[Revision]]:
     """One revision per distinct (repo, sha) among the recorded /api/models bodies (latest recording wins)."""
     folder = reference / "hub-api"

@@ -74,6 +74,12 @@ def check_rubric(rubric: dict[str, Any]) -> None:
     order = rubric["release_levels"].get("order")
     if rubric["release_levels"].get("no_weights") not in (order or []):
         raise RubricError("release_levels.no_weights must be one of release_levels.order")
+    served = rubric["release_levels"].get("served")
+    if not isinstance(served, dict) or served.get("level") not in (order or []):
+        raise RubricError("release_levels.served.level must be one of release_levels.order")
+    for key in ("provider_status", "inference_states"):
+        if not isinstance(served.get(key), list) or not all(isinstance(x, str) for x in served[key]):
+            raise RubricError(f"release_levels.served.{key} must be a list of strings")
 
 
 def family_table(rubric: dict[str, Any]) -> list[dict[str, Any]]:

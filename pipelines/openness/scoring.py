@@ -226,11 +226,18 @@ def score_revisions(
             "license_status",
             *LICENCE_COLUMNS,
             "_file_evidence",
+            "inference",
+            "inference_providers",
         )
         if c in rev.columns
     ]
     df = rev.select(*KEY, *keep)
-    for col, dtype in (("gated", pl.String), ("base_models", pl.List(pl.String))):
+    for col, dtype in (
+        ("gated", pl.String),
+        ("base_models", pl.List(pl.String)),
+        ("inference", pl.String),
+        ("inference_providers", pl.String),
+    ):
         if col not in df.columns:
             df = df.with_columns(pl.lit(None, dtype=dtype).alias(col))
     folded = _fold_disclosures(disclosures, df)  # row-aligned with df
@@ -241,7 +248,7 @@ def score_revisions(
         .with_columns(S(c).fill_null(0) for c in ("_inc", "_known", "_open", "_oknown", "_inf", "_det"))
     )
     df = _bases(df, bases)
-    df = df.with_columns(**v.mof_columns(), **v.licence_openness(rubric))
+    df = df.with_columns(**v.mof_columns(), **v.licence_openness(rubric), _served=v.served(rubric))
 
     verdicts = v.osai_verdicts(rubric)
     graded: list[tuple[str, v.Verdict]] = []
@@ -299,6 +306,18 @@ def score_revisions(
             pl.when(S("_file_evidence").is_not_null()).then(
                 pl.concat_str([pl.lit(',"license_files":'), S("_file_evidence")])
             ),
+            # A release level resting on an inference provider names the providers (with their status) and
+            # the Hub's inference state, as the capture recorded them.
+            pl.when(S("_b_release_level") == _served_branch(rubric)).then(
+                pl.concat_str(
+                    [
+                        pl.lit(',"inference_providers":'),
+                        S("inference_providers").fill_null("null"),
+                        pl.lit(',"inference":'),
+                        js_str(S("inference")),
+                    ]
+                )
+            ),
             pl.lit("}"),
         ],
         ignore_nulls=True,
@@ -337,6 +356,12 @@ def score_revisions(
         )
         .collect(engine="streaming")
     )
+
+
+def _served_branch(rubric: dict[str, Any]) -> int:
+    """The branch of release_verdict (1-based, as verdicts.apply numbers them) that rests on an inference
+    provider."""
+    return next(k for k, rule in enumerate(v.release_verdict(rubric), 1) if "inference_providers" in rule[2])
 
 
 # OSAID's evidence: the components of its three requirements and the licence family.

@@ -239,12 +239,32 @@ def osaid_requirements() -> dict[str, tuple[pl.Expr, pl.Expr]]:
     }
 
 
+def served(rubric: dict[str, Any]) -> pl.Expr:
+    """Whether the Hub said an inference provider serves the revision: a provider mapping with a status the
+    rubric counts as live, or the `inference` state it counts as served (null when neither was recorded)."""
+    access = rubric["release_levels"]["served"]
+    live = [json.dumps(s) for s in access["provider_status"]]
+    mapped = pl.any_horizontal(
+        [S("inference_providers").str.contains(f'"status":{s}', literal=True) for s in live]
+    )
+    state = S("inference").is_in(access["inference_states"])
+    return (
+        pl.when(mapped.fill_null(False) | state.fill_null(False))
+        .then(pl.lit(True))
+        .when(S("inference_providers").is_not_null() | S("inference").is_not_null())
+        .then(pl.lit(False))
+    )
+
+
 def release_verdict(rubric: dict[str, Any]) -> Verdict:
-    """Solaiman's level from Hub signals: fully_open, downloadable, or the no-weights lower bound."""
+    """Solaiman's level from Hub signals: fully_open, downloadable, served by an inference provider without
+    weight files (the rubric's API level), or the no-weights lower bound. Unknown weights stay undecided."""
+    levels = rubric["release_levels"]
     return [
         (inc(10) & inc(7) & inc(15) & (detail(15) == 1), "fully_open", ["mof:10", "mof:7", "mof:15"]),
         (inc(10), "downloadable", ["mof:10"]),
-        (excluded(10), rubric["release_levels"]["no_weights"], ["mof:10"]),
+        (excluded(10) & S("_served"), levels["served"]["level"], ["mof:10", "inference_providers"]),
+        (excluded(10), levels["no_weights"], ["mof:10"]),
     ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 import time
+from urllib.parse import urlencode
 
 import dagster as dg
 import httpx2
@@ -12,7 +13,7 @@ import pytest
 
 from assets.definitions import defs
 from assets.hub import LISTING, outages_retried
-from pipelines.hub.client import CrawlError
+from pipelines.hub.client import LISTING_EXPAND, CrawlError
 from pipelines.mirror.server import FaultConfig, MirrorServer
 from tests.conftest import ROOT
 from tests.small_mirror import make_small_mirror
@@ -27,12 +28,24 @@ CRAWL_ASSETS = (
 )
 
 
+def _first_listing_request_faulted() -> int:
+    """The first seed that faults the listing's first request and not its retry. The mirror draws faults
+    from the request target, which holds the listing's `expand` fields: the seed follows LISTING_EXPAND."""
+    query = [("sort", "lastModified"), ("direction", "-1"), *[("expand", e) for e in LISTING_EXPAND]]
+    target = f"/as-of/{DAY}/api/models?" + urlencode([*query, ("limit", "1000")])
+    for seed in range(1000):
+        faults = FaultConfig(seed=seed, rate_5xx=0.5, paths=r"/api/models$")
+        if faults.decide("GET", target, 0) and not faults.decide("GET", target, 1):
+            return seed
+    raise AssertionError("no seed faults only the first listing request")
+
+
 def test_huggingface_hub_retry_warnings_reach_the_run_event_log(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")  # the instance config the deployment uses
-    # Seed 3: the listing's first request gets a 5xx, the retry goes through (one 1 s wait).
-    faults = FaultConfig(seed=3, rate_5xx=0.5, paths=r"/api/models$")
+    # A seed whose draw gives the listing's first request a 5xx and lets the retry through (one 1 s wait).
+    faults = FaultConfig(seed=_first_listing_request_faulted(), rate_5xx=0.5, paths=r"/api/models$")
     with (
         MirrorServer(make_small_mirror(tmp_path / "mirror"), faults=faults) as srv,
         dg.DagsterInstance.from_config(str(home)) as instance,

@@ -100,3 +100,35 @@ def test_a_commit_older_than_the_hub_is_held_not_stored() -> None:
     assert [(q["reason"], q["repo_id"]) for q in held] == [("implausible_date", "org/model")]
     row, _, held = parse_capture("org/model", "a" * 40, "2026-01-01", json.dumps(_info()), "listing", None)
     assert row is not None and held == []
+
+
+def test_the_provider_mapping_reads_the_same_from_a_single_model_body_and_a_listing_item() -> None:
+    """A recorded `expand=inferenceProviderMapping` body (an object keyed by provider) and the listing's
+    list form give the same rows; a capture without the fields records them as unknown (null)."""
+    from tests.conftest import REFERENCE
+
+    body = json.loads(
+        (
+            REFERENCE
+            / "hub-api"
+            / "black-forest-labs_FLUX.1-dev_expand_inferenceProviderMapping__0aea88384db2.json"
+        ).read_text(encoding="utf-8")
+    )
+    listed = [{"provider": k, **v} for k, v in body["inferenceProviderMapping"].items()]
+    from_body, _ = revision_row_and_flags({**_info(), **body, "inference": "warm"}, "ok", None, NOW)
+    from_item, _ = revision_row_and_flags({**_info(), "inferenceProviderMapping": listed}, "ok", None, NOW)
+    rows = json.loads(from_body["inference_providers"])
+    assert from_item["inference_providers"] == from_body["inference_providers"]
+    assert [(r["provider"], r["status"]) for r in rows] == [
+        ("fal-ai", "live"),
+        ("hf-inference", "live"),
+        ("nebius", "staging"),
+        ("replicate", "live"),
+        ("together", "live"),
+    ]
+    assert (from_body["inference"], from_item["inference"]) == ("warm", None)
+    old, _ = revision_row_and_flags(_info(), "ok", None, NOW)
+    assert (old["inference"], old["inference_providers"]) == (None, None)
+    # A commit read from the history is answered with today's providers, not the commit's: not recorded.
+    walked, _ = revision_row_and_flags({**_info(), **body, "inference": "warm"}, "ok", None, NOW, "backfill")
+    assert (walked["inference"], walked["inference_providers"]) == (None, None)

@@ -283,7 +283,7 @@ def test_info_bodies_parse_with_the_real_client(corpus: dict) -> None:
 
 @needs_reference
 def test_hub_api_bodies_are_served_as_recorded(manifest: dict) -> None:
-    recorded = {}
+    recorded, mappings = {}, {}
     for path in sorted((REFERENCE / "hub-api").glob("*.json")):
         try:
             body = json.loads(path.read_text(encoding="utf-8"))
@@ -291,10 +291,17 @@ def test_hub_api_bodies_are_served_as_recorded(manifest: dict) -> None:
             continue  # redirect bodies are plain text
         if "sha" in body:
             recorded.setdefault((body["id"], body["sha"]), []).append(body)
-    served = next(r["affects"] for r in manifest["reconstructions"] if r["kind"] == "hub-api-body")
-    assert served
+        elif "inferenceProviderMapping" in body:
+            mappings.setdefault(body["id"], []).append(body["inferenceProviderMapping"])
+    kinds = {r["kind"]: r["affects"] for r in manifest["reconstructions"]}
+    served, mapped = kinds["hub-api-body"], kinds["provider-mapping"]
+    assert served and mapped and set(mapped) <= set(served)
     for rev in served:
         info = json.loads((SAMPLE / rev / "info.json").read_text(encoding="utf-8"))
+        if (
+            rev in mapped
+        ):  # a recorded expand=inferenceProviderMapping body's mapping, beside the recorded body
+            assert info.pop("inferenceProviderMapping") in mappings[info["id"]], rev
         assert info in recorded[(info["id"], info["sha"])], rev
 
 
@@ -368,6 +375,42 @@ def test_unknown_file_lists_are_served_and_parsed_as_unknown() -> None:
         assert known.siblings, "a recorded API body keeps its file list"
     empty = revision_row({"id": "a/b", "sha": "0" * 40, "siblings": []}, "ok", None, datetime.now(UTC))
     assert empty["files"] == [] and empty["has_weights"] is False  # a recorded empty list stays known
+
+
+def test_recorded_provider_mappings_are_served_in_the_listing_and_single_model_forms(manifest: dict) -> None:
+    """Through the mirror and the real client: the listing answers the mapping as a list naming each provider,
+    the single-model endpoint as the object recorded; both read as the same providers, and the crawler's
+    listing fields (LISTING_EXPAND) carry it with the `inference` state."""
+    from datetime import UTC, datetime
+
+    import httpx2
+    from huggingface_hub import HfApi
+
+    from pipelines.hub.client import LISTING_EXPAND
+    from pipelines.hub.parse import revision_row
+    from pipelines.mirror.server import MirrorServer
+
+    mapped = next(r["affects"] for r in manifest["reconstructions"] if r["kind"] == "provider-mapping")
+    with MirrorServer(SAMPLE) as srv:
+        api = HfApi(endpoint=srv.url, token=False)
+        for rev in mapped:
+            info = json.loads((SAMPLE / rev / "info.json").read_text(encoding="utf-8"))
+            repo_id, recorded = info["id"], info["inferenceProviderMapping"]
+            params = [("search", repo_id), *[("expand", e) for e in LISTING_EXPAND]]
+            item = next(
+                i for i in httpx2.get(f"{srv.url}/api/models", params=params).json() if i["id"] == repo_id
+            )
+            assert item["inferenceProviderMapping"] == [{"provider": k, **v} for k, v in recorded.items()]
+            assert item["inference"] == info["inference"] == "warm"
+            single = api.model_info(repo_id, expand=["inferenceProviderMapping"]).inference_provider_mapping
+            listed = next(
+                m
+                for m in api.list_models(search=repo_id, expand=["inferenceProviderMapping"])
+                if m.id == repo_id
+            ).inference_provider_mapping
+            assert single == listed and {m.provider for m in single} == set(recorded)
+            row = revision_row(item, "ok", None, datetime.now(UTC))
+            assert [p["provider"] for p in json.loads(row["inference_providers"])] == sorted(recorded)
 
 
 CODE_FILE = re.compile(

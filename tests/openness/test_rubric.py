@@ -16,7 +16,7 @@ from pipelines.openness.scoring import base_facts, score_revisions
 
 
 def test_shipped_rubric(rubric: dict[str, Any]) -> None:
-    assert rubric["rubric_version"] == "2026.12.0"
+    assert rubric["rubric_version"] == "2026.12.1"
     assert [lvl["level"] for lvl in rubric["spectrum_levels"]] == [0, 1, 2, 3, 4, 5]
     assert rubric["release_levels"]["no_weights"] == "fully_closed"
     ranks = {fam: rule["rank"] for fam, rule in rubric["families"].items()}
@@ -59,14 +59,14 @@ def test_rescoring_with_a_new_version_changes_only_the_version(
     world: dict[str, pl.DataFrame], rubric: dict[str, Any]
 ) -> None:
     bumped = copy.deepcopy(rubric)
-    bumped["rubric_version"] = "2026.12.1"
+    bumped["rubric_version"] = "2026.12.2"
     revisions = world["revisions"]
     disclosures = detect_components(revisions, world["datasets"], world["papers"], rubric=bumped)
     rescored = score_revisions(revisions, disclosures, rubric=bumped, bases=base_facts(revisions))
     before = world["openness"]
-    assert (rescored["rubric_version"] == "2026.12.1").all() and (
-        before["rubric_version"] == "2026.12.0"
+    assert (rescored["rubric_version"] == "2026.12.2").all() and (
+        before["rubric_version"] == "2026.12.1"
     ).all()
     assert rescored.drop("rubric_version").equals(before.drop("rubric_version"))
     assert disclosures.drop("rubric_version").equals(world["disclosures"].drop("rubric_version"))
-    assert (disclosures["rubric_version"] == "2026.12.1").all()
+    assert (disclosures["rubric_version"] == "2026.12.2").all()
