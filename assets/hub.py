@@ -75,6 +75,8 @@ class HubResource(dg.ConfigurableResource):
     min_downloads: int = 0
     min_likes: int = 0
     top_n: int = 0
+    # the most-downloaded models whose usage counts are refreshed daily (one extra listing page; 0: off)
+    usage_top_n: int = HubSettings.usage_top_n
     rate_limit: str = ""  # "false" only against a local mirror; empty: $OPENNESS_HUB_RATE_LIMIT, else true
     token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
 
@@ -97,6 +99,7 @@ class HubResource(dg.ConfigurableResource):
             min_downloads=self.min_downloads,
             min_likes=self.min_likes,
             top_n=self.top_n,
+            usage_top_n=self.usage_top_n,
             rate_limit=configured_flag(self.rate_limit, "OPENNESS_HUB_RATE_LIMIT", HubSettings.rate_limit),
         )
 
