@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from pipelines.mirror.items import build_item, check_expand, item_fields, record
 from pipelines.mirror.names import micros
+from pipelines.mirror.provenance import info_kinds, mark
 from pipelines.mirror.replies import Reply, bad_request, json_reply
 from pipelines.mirror.store import MirrorStore, State
 
@@ -178,4 +179,5 @@ def list_repos(
         kept = [(k, v) for k, v in pairs if k != "cursor"]
         url = f"{next_base}?{urlencode(kept + [('cursor', encode_cursor(query.shape, keys[page[-1]]))])}"
         headers.append(("Link", f'<{url}>; rel="next"'))
-    return json_reply(items, headers=headers)
+    kinds = set().union(*(info_kinds(store, states[i]) for i in page))
+    return mark(json_reply(items, headers=headers), kinds)
