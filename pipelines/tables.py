@@ -500,8 +500,12 @@ TABLES: tuple[Table, ...] = (
             "direction": "opening, closing or lateral.",
             "from_revision": "Commit before the change.",
             "to_revision": "Commit that made the change.",
-            "evidence_url": "URL of the commit or file that shows the change.",
+            "evidence_url": "URL of the commit or file that shows the change; null when `to_revision` is a "
+            "commit id a mirror reconstructed (it does not exist on the Hub).",
             "short_lived": "Whether the change was undone within 24 hours (counted apart in the timelines).",
+            "reconstructed": "When the data came from a hub mirror: the kinds of reconstruction (its mirror.json "
+            "`reconstructions`, e.g. synthetic-commit-id, readme-from-card-data) that `to_revision`'s captured "
+            "answers rest on, comma-separated; null when they rest on none (always null for the live Hub).",
         },
     ),
     Table(

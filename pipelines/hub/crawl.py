@@ -126,6 +126,7 @@ def crawl_listing(
                     "sha": sha if isinstance(sha, str) else None,
                     "last_modified": lm if isinstance(lm, str) else None,
                     "item": json.dumps(item, sort_keys=True, ensure_ascii=False),
+                    "reconstructed": page.reconstructed,
                 }
             )
         if rows:
@@ -173,6 +174,7 @@ def readme_capture(res: FileResult) -> dict:
         "content": content,
         "blob_id": readme_blob_id(res.status, content, res.detail, res.truncated),
         "truncated": res.truncated if content is not None else None,
+        "reconstructed": res.reconstructed,
     }
 
 

@@ -183,7 +183,12 @@ def score_repos(
     parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, **evidence))
     disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
     openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
-    openness, transitions = openness_history(revisions, openness, disclosures, rubric)
+    marks = None
+    if wh is not None:  # a mirror's reconstruction marks of these repos' captures (none from the live Hub)
+        from pipelines.hub.provenance import revision_marks
+
+        marks = revision_marks(wh.raw, revisions.get_column("listed_as").unique().drop_nulls().to_list())
+    openness, transitions = openness_history(revisions, openness, disclosures, rubric, marks)
     return {"core.disclosures": disclosures, "core.openness": openness, "core.transitions": transitions}
 
 
