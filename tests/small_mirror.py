@@ -129,6 +129,25 @@ DEFECT_REPOS: dict[str, tuple[str, dict, str]] = {
 }
 
 
+# What the small mirror declares it reconstructed (mirror.json `reconstructions`, docs/mirror.md "Provenance"):
+# the commit of acme/open-7b's licence change has a made-up id, and beta/card-only's README was rebuilt.
+SYNTHETIC_COMMIT = ("acme/open-7b", _sha("acme/open-7b", "2024-02-20T09:30:00.000Z"))
+SMALL_RECONSTRUCTIONS = [
+    {
+        "kind": "synthetic-commit-id",
+        "why": "the commit id is not the Hub's: made from the repo id and date",
+        "affects": [f"models/{SYNTHETIC_COMMIT[0]}/revisions/{SYNTHETIC_COMMIT[1]}"],
+    },
+    {
+        "kind": "readme-from-card-data",
+        "why": "the README is rebuilt from the card data",
+        "affects": [
+            f"models/beta/card-only/revisions/{_sha('beta/card-only', '2024-02-01T08:00:00.000Z')}/README.md"
+        ],
+    },
+]
+
+
 def make_small_mirror(root: Path, *, defects: bool = False) -> Path:
     """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper."""
     writer = MirrorWriter(root, title="test mirror", sources=["made by tests/small_mirror.py"])
@@ -154,5 +173,6 @@ def make_small_mirror(root: Path, *, defects: bool = False) -> Path:
             if text:
                 body += "\n\n" + text
             writer.add_revision("models", repo_id, commit, info, files={"README.md": _card(meta, body)})
+    writer.extra["reconstructions"] = SMALL_RECONSTRUCTIONS
     writer.finish()
     return root

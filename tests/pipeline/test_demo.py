@@ -191,3 +191,41 @@ def test_the_replayed_history_shows_as_transitions_in_the_warehouse_and_the_repo
     snapshots = base / "wh" / "snapshots"
     html = (snapshots / (snapshots / "LATEST").read_text().strip() / "report.html").read_text()
     assert "acme/open-7b" in html
+
+
+def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(small_demo):
+    from tests.small_mirror import SYNTHETIC_COMMIT
+
+    base, _ = small_demo
+    snapshots = base / "wh" / "snapshots"
+    folder = snapshots / (snapshots / "LATEST").read_text().strip()
+    source = json.loads((folder / "manifest.json").read_text())["source"]
+    # the endpoint crawled, the mirror's own title, and the rows resting on its two reconstructions
+    assert (
+        not source["live_hub"]
+        and source["endpoints"]
+        and source["endpoints"][0].startswith("http://127.0.0.1:")
+    )
+    assert source["mirror"]["title"] == "test mirror"
+    counts = source["reconstructed"]
+    assert counts["revisions"] == 2 and counts["of_revisions"] == sum(len(h) for h in SMALL_REPOS.values())
+    assert counts["transitions"] >= 3 and counts["unlinked_transitions"] == counts["transitions"]
+    sentence = f"{counts['revisions']} of {counts['of_revisions']} revisions and {counts['transitions']} of"
+    card = (folder / "README.md").read_text()
+    html = (folder / "report.html").read_text()
+    for text in (card, html):
+        assert 'the hub mirror "test mirror"' in text.replace("&quot;", '"')
+        assert sentence in text
+    assert "Not the live Hub" in card and "(https://huggingface.co)" not in card
+    # no evidence link names the commit the recording made up, in the warehouse or the report
+    repo, sha = SYNTHETIC_COMMIT
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT evidence_url, reconstructed FROM core.transitions WHERE repo_id = ? AND to_revision = ?",
+            [repo, sha],
+        ).fetchall()
+        linked = con.execute(
+            "SELECT count(*) FROM core.transitions WHERE evidence_url LIKE ?", [f"%{sha}%"]
+        ).fetchall()[0]
+    assert rows and all(url is None and kinds == "synthetic-commit-id" for url, kinds in rows)
+    assert linked == (0,) and sha not in html and "commit id reconstructed" in html
