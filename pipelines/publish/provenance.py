@@ -16,9 +16,13 @@ from typing import Any
 import duckdb
 
 from pipelines.hub.provenance import SYNTHETIC_COMMIT_KINDS, is_real_hub, revision_marks
+from pipelines.publish.markdown import plural
 from pipelines.storage.warehouse import Warehouse
 
 _AS_OF = re.compile(r"/as-of/[^/]+/?$")
+# The scopes of the Hub crawl's steps in core.crawl_runs (pipelines/hub/step.py); papers and code crawls
+# read other APIs (arXiv, GitHub) and are not where the Hub facts came from.
+HUB_STEPS = r"^(listing|readmes|history|license_files|datasets)\b"
 
 
 def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
@@ -41,12 +45,14 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]
 
 
 def crawled_endpoints(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict | None]:
-    """(the Hub endpoints crawled, without a replay's `/as-of/<date>`, sorted; the newest mirror description
-    a listing step recorded, or None) from core.crawl_runs."""
+    """(the endpoints the Hub crawl's steps read, without a replay's `/as-of/<date>`, sorted; the newest
+    mirror description a listing step recorded, or None) from core.crawl_runs."""
     if not _table_exists(con, "core", "crawl_runs"):
         return [], None
     rows = con.execute(
-        "SELECT endpoint, detail FROM core.crawl_runs WHERE endpoint IS NOT NULL ORDER BY started_at"
+        "SELECT endpoint, detail FROM core.crawl_runs WHERE endpoint IS NOT NULL "
+        "AND regexp_matches(scope, ?) ORDER BY started_at",
+        [HUB_STEPS],
     ).fetchall()
     endpoints: set[str] = set()
     mirror = None
@@ -133,11 +139,13 @@ def source_sentences(source: dict | None) -> list[str]:
             f"The recording lists {len(kinds)} kinds of reconstruction ({', '.join(sorted(kinds))}): facts it "
             "did not hold and rebuilt, which the live Hub may state differently."
         )
+    unlinked = counts.get("unlinked_transitions", 0)
     lines.append(
         f"Reconstructed facts in this version: {counts.get('revisions', 0)} of {counts.get('of_revisions', 0)} "
         f"revisions and {counts.get('transitions', 0)} of {counts.get('of_transitions', 0)} transitions rest on "
         "at least one reconstruction (the `reconstructed` column of transitions names the kinds); "
-        f"{counts.get('unlinked_transitions', 0)} transitions have no evidence link because their commit id "
-        "is itself a reconstruction and does not exist on huggingface.co."
+        f"{plural(unlinked, 'transition')} {'has' if unlinked == 1 else 'have'} no evidence link because "
+        f"{'its commit id is' if unlinked == 1 else 'their commit ids are'} a reconstruction, not a commit "
+        "on huggingface.co."
     )
     return lines

@@ -202,10 +202,9 @@ def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(sma
     source = json.loads((folder / "manifest.json").read_text())["source"]
     # the endpoint crawled, the mirror's own title, and the rows resting on its two reconstructions
     assert (
-        not source["live_hub"]
-        and source["endpoints"]
-        and source["endpoints"][0].startswith("http://127.0.0.1:")
-    )
+        not source["live_hub"] and len(source["endpoints"]) == 1
+    )  # the Hub crawl's, not GitHub's or arXiv's
+    assert source["endpoints"][0].startswith("http://127.0.0.1:") and "/as-of/" not in source["endpoints"][0]
     assert source["mirror"]["title"] == "test mirror"
     counts = source["reconstructed"]
     assert counts["revisions"] == 2 and counts["of_revisions"] == sum(len(h) for h in SMALL_REPOS.values())
