@@ -72,32 +72,32 @@ def data_source(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, Any]
     Hub, the mirror's description (None for the Hub) and how many rows rest on a reconstruction."""
     endpoints, mirror = crawled_endpoints(con)
     counts = {
-        "revisions": 0,
-        "of_revisions": 0,
-        "transitions": 0,
-        "of_transitions": 0,
-        "unlinked_transitions": 0,
+        "revisions_reconstructed": 0,
+        "revisions_total": 0,
+        "transitions_reconstructed": 0,
+        "transitions_total": 0,
+        "transitions_unlinked": 0,
     }
     if _table_exists(con, "core", "revisions"):
-        counts["of_revisions"] = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
+        counts["revisions_total"] = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
         marks = revision_marks(wh.raw)
-        if marks.height and counts["of_revisions"]:
+        if marks.height and counts["revisions_total"]:
             con.register("revision_marks", marks.select("repo_id", "revision"))
             try:
-                counts["revisions"] = con.execute(
+                counts["revisions_reconstructed"] = con.execute(
                     "SELECT count(*) FROM core.revisions r SEMI JOIN revision_marks m "
                     "ON m.repo_id = coalesce(r.listed_as, r.repo_id) AND m.revision = r.revision"
                 ).fetchall()[0][0]
             finally:
                 con.unregister("revision_marks")
     if _table_exists(con, "core", "transitions"):
-        counts["of_transitions"] = con.execute("SELECT count(*) FROM core.transitions").fetchall()[0][0]
+        counts["transitions_total"] = con.execute("SELECT count(*) FROM core.transitions").fetchall()[0][0]
         if "reconstructed" in _columns(con, "core", "transitions"):
             synthetic = " OR ".join(
                 f"list_contains(string_split(reconstructed, ', '), '{k}')"
                 for k in sorted(SYNTHETIC_COMMIT_KINDS)
             )
-            counts["transitions"], counts["unlinked_transitions"] = con.execute(
+            counts["transitions_reconstructed"], counts["transitions_unlinked"] = con.execute(
                 "SELECT count(reconstructed), count(*) FILTER (WHERE evidence_url IS NULL AND "  # noqa: S608
                 f"({synthetic})) FROM core.transitions"
             ).fetchall()[0]
@@ -139,10 +139,10 @@ def source_sentences(source: dict | None) -> list[str]:
             f"The recording lists {len(kinds)} kinds of reconstruction ({', '.join(sorted(kinds))}): facts it "
             "did not hold and rebuilt, which the live Hub may state differently."
         )
-    unlinked = counts.get("unlinked_transitions", 0)
+    unlinked = counts.get("transitions_unlinked", 0)
     lines.append(
-        f"Reconstructed facts in this version: {counts.get('revisions', 0)} of {counts.get('of_revisions', 0)} "
-        f"revisions and {counts.get('transitions', 0)} of {counts.get('of_transitions', 0)} transitions rest on "
+        f"Reconstructed facts in this version: {counts.get('revisions_reconstructed', 0)} of {counts.get('revisions_total', 0)} "
+        f"revisions and {counts.get('transitions_reconstructed', 0)} of {counts.get('transitions_total', 0)} transitions rest on "
         "at least one reconstruction (the `reconstructed` column of transitions names the kinds); "
         f"{plural(unlinked, 'transition')} {'has' if unlinked == 1 else 'have'} no evidence link because "
         f"{'its commit id is' if unlinked == 1 else 'their commit ids are'} a reconstruction, not a commit "

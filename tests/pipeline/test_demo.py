@@ -207,9 +207,14 @@ def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(sma
     assert source["endpoints"][0].startswith("http://127.0.0.1:") and "/as-of/" not in source["endpoints"][0]
     assert source["mirror"]["title"] == "test mirror"
     counts = source["reconstructed"]
-    assert counts["revisions"] == 2 and counts["of_revisions"] == sum(len(h) for h in SMALL_REPOS.values())
-    assert counts["transitions"] >= 3 and counts["unlinked_transitions"] == counts["transitions"]
-    sentence = f"{counts['revisions']} of {counts['of_revisions']} revisions and {counts['transitions']} of"
+    assert counts["revisions_reconstructed"] == 2 and counts["revisions_total"] == sum(
+        len(h) for h in SMALL_REPOS.values()
+    )
+    assert (
+        counts["transitions_reconstructed"] >= 3
+        and counts["transitions_unlinked"] == counts["transitions_reconstructed"]
+    )
+    sentence = f"{counts['revisions_reconstructed']} of {counts['revisions_total']} revisions and {counts['transitions_reconstructed']} of"
     card = (folder / "README.md").read_text()
     html = (folder / "report.html").read_text()
     for text in (card, html):

@@ -12,11 +12,11 @@ MIRROR = {
     "live_hub": False,
     "mirror": {"title": "a <recording>", "reconstructions": {"synthetic-commit-id": 3}},
     "reconstructed": {
-        "revisions": 4,
-        "of_revisions": 9,
-        "transitions": 2,
-        "of_transitions": 7,
-        "unlinked_transitions": 1,
+        "revisions_reconstructed": 4,
+        "revisions_total": 9,
+        "transitions_reconstructed": 2,
+        "transitions_total": 7,
+        "transitions_unlinked": 1,
     },
 }
 
