@@ -92,3 +92,30 @@ def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
         "title": manifest.get("title") if isinstance(manifest.get("title"), str) else None,
         "reconstructions": dict(sorted(kinds.items())),
     }
+
+
+def synthetic_commits(marks: pl.DataFrame) -> list[str]:
+    """The commit ids that `revision_marks` says a mirror made up (SYNTHETIC_COMMIT_KINDS), sorted."""
+    if marks.height == 0:
+        return []
+    kinds = pl.col("reconstructed").str.split(", ")
+    made_up = pl.lit(False)
+    for kind in sorted(SYNTHETIC_COMMIT_KINDS):
+        made_up = made_up | kinds.list.contains(kind).fill_null(False)
+    return sorted(set(marks.filter(made_up).get_column("revision").to_list()))
+
+
+_HUB_URL = r'"https?://(?:huggingface\.co|hf\.co)/[^"]*?/(?:commit|blob|resolve|tree)/(?:'
+
+
+def unlink_commits(frame: pl.DataFrame, column: str, shas: list[str], chunk: int = 500) -> pl.DataFrame:
+    """`frame` with every JSON string in its text `column` that links a Hub commit of `shas` (or a file at that
+    commit) replaced by JSON null: evidence never sends a reader to a commit that is not on the Hub."""
+    shas = [s for s in shas if len(s) == 40 and all(c in "0123456789abcdef" for c in s)]
+    if not shas or frame.height == 0 or column not in frame.columns:
+        return frame
+    expr = pl.col(column)
+    for start in range(0, len(shas), chunk):
+        pattern = _HUB_URL + "|".join(shas[start : start + chunk]) + r')(?:/[^"]*)?"'
+        expr = expr.str.replace_all(pattern, "null")
+    return frame.with_columns(expr.alias(column))

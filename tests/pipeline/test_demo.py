@@ -233,3 +233,9 @@ def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(sma
         ).fetchall()[0]
     assert rows and all(url is None and kinds == "synthetic-commit-id" for url, kinds in rows)
     assert linked == (0,) and sha not in html and "commit id reconstructed" in html
+    # nor does any other evidence (the disclosures' and derivatives' JSON); the real commits keep theirs
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        for table in ("disclosures", "derivatives"):
+            evidence = [r[0] or "" for r in con.execute(f"SELECT evidence FROM core.{table}").fetchall()]  # noqa: S608
+            assert not [e for e in evidence if sha in e], table
+            assert any("https://huggingface.co/" in e for e in evidence), table
