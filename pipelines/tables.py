@@ -76,7 +76,8 @@ COMMON_COLUMNS: dict[str, str] = {
     "base_models": "Models this one derives from (card `base_model`).",
     "base_model_relation": "How it derives from its base: adapter, merge, quantized or finetune.",
     "arxiv_id": "arXiv identifier (e.g. 2307.09288).",
-    "evidence": "The field or file, its value and the URL that support the judgement.",
+    "evidence": "The field or file, its value and the URL that support the judgement (a null URL where the "
+    "commit id is one a hub mirror made up: no link names a commit that is not on the Hub).",
     "method": "How the judgement was reached: declared by the publisher, inferred, or unknown.",
     "rubric_version": "Version of the openness rubric (pipelines/openness/rubric.yml) that scored the row.",
     "committed_at": "The commit's date (the repo's lastModified at that revision, UTC).",
