@@ -68,8 +68,12 @@ class Reconstructions:
 
 
 def reconstructions(store: MirrorStore) -> Reconstructions:
-    """The store's reconstruction index (built from its mirror.json once, then cached)."""
-    return store.memo(("reconstructions",), lambda: Reconstructions.parse(store.load().manifest))
+    """The store's reconstruction index (built from its mirror.json once, then kept on the store)."""
+    index = getattr(store, "_reconstructions", None)
+    if index is None:  # built twice in a race at worst: the result is the same
+        index = Reconstructions.parse(store.load().manifest)
+        store._reconstructions = index  # type: ignore[attr-defined]
+    return index
 
 
 def info_kinds(store: MirrorStore, state: State) -> set[str]:
