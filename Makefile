@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MIRROR ?= pipelines/mirror/sample
 WAREHOUSE ?= warehouse
-PYTEST_ARGS ?=
+# Two test workers (pytest-xdist) on a 2-core machine, at most four elsewhere; PYTEST_ARGS= runs them serially.
+PYTEST_ARGS ?= -n auto --maxprocesses=4 --dist loadgroup
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 export DAGSTER_DISABLE_TELEMETRY = 1
 export GX_ANALYTICS_ENABLED = false

@@ -1,7 +1,7 @@
 """`openness`: the one command line for users and operators.
 
 Subcommands that run the pipeline go through the Dagster instance (so their runs show in the UI);
-the others (`mirror`, `mof`, `license`, `download`) are plain calls into `pipelines` and never import Dagster.
+the others (`mirror`, `mof`, `license`, `download`, `code`, `show`) are plain calls into `pipelines` and never import Dagster.
 """
 
 from __future__ import annotations
@@ -147,6 +147,14 @@ def _cmd_download(args: argparse.Namespace) -> int:
     from pipelines.publish.download import run_download
 
     return run_download(args.source, Path(args.to), args.version)
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from pipelines.publish.show_text import run_show
+
+    snapshot = Path(args.snapshot) if args.snapshot else None
+    warehouse = Path(args.warehouse) if args.warehouse else PROJECT_ROOT / "warehouse"
+    return run_show(args.repo_ids, as_json=args.json, warehouse=warehouse, snapshot=snapshot)
 
 
 def _cmd_code(args: argparse.Namespace) -> int:
@@ -362,6 +370,41 @@ def build_parser() -> argparse.ArgumentParser:
     download.add_argument("--version", default=None, help="a version (default: LATEST)")
     download.add_argument("--to", required=True, help="the folder to download into")
     download.set_defaults(func=_cmd_download)
+
+    show = sub.add_parser(
+        "show",
+        help="look up releases: their current verdicts with the evidence, and their timeline of transitions",
+        description="For each release: spectrum level, licence (effective, declared, licence files), MOF class, "
+        "OSAID verdict, European Open Source AI Index score and release level, with the evidence links, then "
+        "its timeline of transitions. Exit status: 0, 1 when a repository id names no release (nothing is "
+        "printed but the error), 2 when the warehouse or snapshot cannot be read.",
+    )
+    show.add_argument(
+        "repo_ids",
+        nargs="+",
+        metavar="REPO_ID",
+        help="Hub model repository ids, org/name (a former id of a renamed repository finds it)",
+    )
+    show.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object per release and line (keys: docs/snapshots.md)",
+    )
+    where = show.add_mutually_exclusive_group()
+    where.add_argument(
+        "--warehouse",
+        default=None,
+        metavar="DIR",
+        help="a warehouse folder: its serving database openness.duckdb is opened read-only (default: ./warehouse)",
+    )
+    where.add_argument(
+        "--snapshot",
+        default=None,
+        metavar="DIR",
+        help="a snapshot version folder (with manifest.json, e.g. one `openness download` made) or a snapshots "
+        "folder (the version its LATEST names)",
+    )
+    show.set_defaults(func=_cmd_show)
 
     code = sub.add_parser(
         "code",

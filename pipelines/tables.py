@@ -231,12 +231,15 @@ TABLES: tuple[Table, ...] = (
         key=("dataset_id",),
         step="datasets",
         reads=("raw.hub_datasets",),
-        detail="Whether it exists, its licence as declared, gating and card presence (latest capture).",
+        detail="Whether it exists (unknown where the source did not record datasets), its licence as "
+        "declared, gating and card presence (latest capture).",
         public=True,
         columns={
             "dataset_id": "Hub dataset repository id, `org/name`.",
             "revision": "Commit sha of the dataset repository when observed.",
-            "exists": "Whether the dataset repository exists on the Hub.",
+            "exists": "Whether the dataset repository exists on the Hub; null (unknown) where the source did "
+            "not record datasets (a hub mirror without dataset repos), false only where the Hub said it does "
+            "not exist.",
         },
     ),
     Table(
@@ -265,8 +268,9 @@ TABLES: tuple[Table, ...] = (
             "is_peer_reviewed": "Whether a journal reference or DOI shows the paper was published after review.",
             "paper_kind": "peer_reviewed or preprint.",
             "fetched_at": "When arXiv was asked for the paper (UTC).",
-            "status": "Outcome of the lookup: found, not_found, invalid or error (arXiv was asked and gave no "
-            "usable answer yet; asked again on the next crawl).",
+            "status": "Outcome of the lookup: found, not_found (arXiv has no such paper), unrecorded (the "
+            "source was a recording that does not hold the paper: unknown, not absent from arXiv), invalid "
+            "or error (arXiv was asked and gave no usable answer yet; asked again on the next crawl).",
         },
     ),
     Table(
@@ -484,22 +488,27 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "core.transitions",
-        "One row per change of an openness dimension of a repository between two revisions.",
+        "One row per change of an openness dimension of a repository between two revisions, and one per "
+        "revision that turns known dimensions unknown.",
         key=("repo_id", "dimension", "to_revision"),
         step="scores",
         reads=_SCORE_INPUTS,
-        detail="Date, before, after, direction (opening, closing, lateral), commits and evidence URL; changes "
-        "undone within 24 hours are flagged short-lived.",
+        detail="Date, before, after, direction (opening, closing, lateral, to_unknown), commits and evidence "
+        "URL; changes undone within 24 hours are flagged short-lived. A release's set-up (its first commits) "
+        "is its first observation, not a change (docs/history.md).",
         by_repo=True,
         public=True,
         columns={
             "changed_at": "When the change happened (the commit date of `to_revision`).",
-            "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level.",
-            "from_value": "Value before the change (for license_id and license_family, none = no licence "
-            "declared; null = unknown).",
-            "to_value": "Value after the change (as from_value).",
-            "direction": "opening, closing or lateral.",
-            "from_revision": "Commit before the change.",
+            "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level; "
+            "'dimensions' for a change to unknown.",
+            "from_value": "The dimension's last known value before the change (for license_id, license_family "
+            "and declared_license_id, none = no licence declared); for a change to unknown, the dimensions that "
+            "became unknown (comma-separated).",
+            "to_value": "Value after the change (as from_value); null for a change to unknown.",
+            "direction": "opening or closing along the dimension's openness order, else lateral; to_unknown: "
+            "known dimensions became unknown (e.g. a README that turned gated), one row per revision.",
+            "from_revision": "The revision before the one that made the change.",
             "to_revision": "Commit that made the change.",
             "evidence_url": "URL of the commit or file that shows the change; null when `to_revision` is a "
             "commit id a mirror reconstructed (it does not exist on the Hub).",
@@ -538,6 +547,70 @@ TABLES: tuple[Table, ...] = (
         },
     ),
     Table(
+        "core.time_to_openness",
+        "One row per release: the first time its weights, an open licence, training code, open training data "
+        "and its own paper show in its recorded revisions, whether each date is exact, and the days from the "
+        "weights to each.",
+        key=("repo_id",),
+        step="marts",
+        reads=("core.openness", "core.revisions", "core.disclosures", "core.releases"),
+        detail="Rebuilt whole each run from the scored revisions (sql/core/time_to_openness.sql). A date is the "
+        "valid_from of the first revision that shows the event (null: no recorded revision shows it). It is "
+        "exact when the recorded revision just before shows the event absent; shown from the first recorded "
+        "revision on, or after a revision that leaves it unknown, the event may have come earlier.",
+        public=True,
+        columns={
+            "org": "Owner (user or organisation) part of the repo id.",
+            "created_at": "When the release was created (core.releases.created_at).",
+            "weights_at": "First revision with weight files (core.revisions.has_weights).",
+            "weights_revision": "That revision's commit id.",
+            "weights_exact": "Whether weights_at is exact (the revision before it has a recorded file list "
+            "without weights); false: the weights may have come earlier.",
+            "open_license_at": "First revision whose effective licence family has open terms in the rubric "
+            "(osi-permissive, osi-copyleft, open-data).",
+            "open_license_revision": "That revision's commit id.",
+            "open_license_exact": "Whether open_license_at is exact (the revision before it has a decided "
+            "licence that is not open, or none).",
+            "training_code_at": "First revision whose MOF Training code component is included.",
+            "training_code_revision": "That revision's commit id.",
+            "training_code_exact": "Whether training_code_at is exact (the revision before it shows no "
+            "training code).",
+            "open_data_at": "First revision whose MOF Datasets component is included under open terms.",
+            "open_data_revision": "That revision's commit id.",
+            "open_data_exact": "Whether open_data_at is exact (the revision before it shows no open "
+            "training data).",
+            "own_paper_at": "First revision that cites the model's own paper (the rubric's own-paper rule).",
+            "own_paper_revision": "That revision's commit id.",
+            "own_paper_exact": "Whether own_paper_at is exact (the revision before it cites no paper).",
+            "days_to_open_license": "Days from weights_at to open_license_at when both are exact (negative: "
+            "the licence was open before the weights came); null otherwise.",
+            "days_to_training_code": "Days from weights_at to training_code_at (as days_to_open_license).",
+            "days_to_open_data": "Days from weights_at to open_data_at (as days_to_open_license).",
+            "days_to_own_paper": "Days from weights_at to own_paper_at (as days_to_open_license).",
+        },
+    ),
+    Table(
+        "marts.time_to_openness_summary",
+        "One row per breakdown (all, release month, organisation), group and event: releases, those whose "
+        "weights and event show, those with an exact interval, and the median and mean days from weights to "
+        "the event.",
+        key=("breakdown", "group_value", "event"),
+        step="marts",
+        reads=("core.time_to_openness",),
+        columns={
+            "breakdown": "How releases are grouped: all, release_month (month of created_at) or org.",
+            "group_value": "The group within the breakdown ('all' for the breakdown all; YYYY-MM for "
+            "release_month).",
+            "event": "open_license, training_code, open_data or own_paper (see core.time_to_openness).",
+            "releases": "Releases of the group.",
+            "with_weights": "Of those, releases whose weights show in a recorded revision.",
+            "seen": "Releases whose event shows in a recorded revision.",
+            "timed": "Releases with an exact interval from weights to the event (both dates exact).",
+            "median_days": "Median of those intervals in days (null when none is timed).",
+            "mean_days": "Mean of those intervals in days (null when none is timed).",
+        },
+    ),
+    Table(
         "marts.monthly_openness",
         "One row per month, breakdown (all, organisation, modality, base-model family), group, metric "
         "(spectrum level, licence family, MOF class) and value: releases at that value at the month's end, "
@@ -559,15 +632,15 @@ TABLES: tuple[Table, ...] = (
     ),
     Table(
         "marts.monthly_transitions",
-        "One row per month, dimension and direction: opening, closing and lateral transitions, short-lived "
-        "ones counted apart.",
+        "One row per month, dimension and direction: opening, closing, lateral and to-unknown transitions, "
+        "short-lived ones counted apart.",
         key=("month", "dimension", "direction"),
         step="marts",
         reads=("core.transitions",),
         columns={
             "month": "First day of the month of the changes.",
             "dimension": "The openness dimension that changed (see transitions' `dimension`).",
-            "direction": "opening, closing or lateral.",
+            "direction": "opening, closing, lateral or to_unknown (see transitions' `direction`).",
             "transitions": "Changes that lasted (short-lived ones left out).",
             "short_lived": "Changes undone within 24 hours, counted apart (not in `transitions`).",
         },

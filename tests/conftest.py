@@ -5,9 +5,24 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference"
+
+# Session fixtures that cost tens of seconds (a whole demo run): under pytest-xdist (`make test` runs two
+# workers) every test that uses one goes to the same worker, so each is built once, not once per worker.
+SHARED_SESSION_FIXTURES = ("small_demo",)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(config, items) -> None:  # noqa: ARG001 (pytest hook signature)
+    """Put the tests of each costly session fixture in one xdist group (`--dist loadgroup`)."""
+    for item in items:
+        for name in SHARED_SESSION_FIXTURES:
+            if name in getattr(item, "fixturenames", ()):
+                item.add_marker(pytest.mark.xdist_group(name))

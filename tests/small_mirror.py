@@ -148,9 +148,16 @@ SMALL_RECONSTRUCTIONS = [
 ]
 
 
-def make_small_mirror(root: Path, *, defects: bool = False) -> Path:
-    """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper."""
+def make_small_mirror(
+    root: Path, *, defects: bool = False, unrecorded: list[str] | None = None, papers: bool = False
+) -> Path:
+    """Write the small mirror to `root` and return it; `defects` adds DEFECT_REPOS and their one paper;
+    `unrecorded` is mirror.json's list of kinds not recorded (default: none, so the dataset the cards
+    name, `acme/corpus`, which the mirror does not hold, is missing from the Hub); `papers` makes
+    beta/card-only's card cite PAPER_IN_MIRROR (held) and PAPER_NOT_IN_MIRROR (not held)."""
     writer = MirrorWriter(root, title="test mirror", sources=["made by tests/small_mirror.py"])
+    if unrecorded is not None:
+        writer.extra["unrecorded"] = unrecorded
     cards = {
         repo_id: [(d, meta, files, gated, None) for d, meta, files, gated in history]
         for repo_id, history in SMALL_REPOS.items()
@@ -158,8 +165,12 @@ def make_small_mirror(root: Path, *, defects: bool = False) -> Path:
     if defects:
         for repo_id, (date, meta, body) in DEFECT_REPOS.items():
             cards[repo_id] = [(date, meta, ["README.md", "model.safetensors"], False, body)]
+    if defects or papers:
         sample = Path(__file__).resolve().parents[1] / "pipelines" / "mirror" / "sample" / "papers" / "arxiv"
         writer.add_paper(PAPER_IN_MIRROR, (sample / f"{PAPER_IN_MIRROR}.xml").read_text(encoding="utf-8"))
+    if papers:
+        cite = f"Papers: https://arxiv.org/abs/{PAPER_IN_MIRROR} and https://arxiv.org/abs/{PAPER_NOT_IN_MIRROR}."
+        cards["beta/card-only"] = [(d, m, f, g, cite) for d, m, f, g, _ in cards["beta/card-only"]]
     for repo_id, history in cards.items():
         created = history[0][0]
         for date, meta, files, gated, text in history:

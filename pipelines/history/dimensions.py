@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import polars as pl
@@ -44,6 +45,70 @@ def component_states(disclosures: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+# A release is being set up (uploaded) for at most this long after its first commit (docs/history.md,
+# "First observation and changes to unknown").
+SETUP_DAYS = 3
+
+
+def observed(revisions: pl.DataFrame) -> pl.DataFrame:
+    """(repo_id, revision, observed): whether the revision is an observation of the release, not its set-up.
+
+    Not observed: the revisions before the repo's first README (the Hub's initial commit holds only
+    `.gitattributes`), and the release's upload within SETUP_DAYS of the repo's first commit: when weight
+    files come in that time, the revisions before the first one with a README and weights; when no file
+    list of that time is known (the weights' arrival cannot be seen), every revision of that time but the
+    last. The first observed revision is the release's first observation. Revisions go by commit time,
+    then revision id."""
+    readme = (
+        pl.col("readme_status").ne_missing(pl.lit("missing"))
+        if "readme_status" in revisions.columns
+        else pl.lit(True)
+    )
+    has_files = "has_weights" in revisions.columns
+    weights = pl.col("has_weights").fill_null(False) if has_files else pl.lit(False)
+    files = pl.col("has_weights").is_not_null() if has_files else pl.lit(False)
+    ordered = (
+        revisions.select(
+            "repo_id",
+            "revision",
+            "committed_at",
+            readme.alias("_readme"),
+            weights.alias("_weights"),
+            files.alias("_files"),
+        )
+        .sort("repo_id", "committed_at", "revision")
+        .with_row_index("_i")
+    )
+    # Integer group keys and plain aggregations (no nested windows: this runs on every revision).
+    ordered = ordered.with_columns(
+        pl.col("repo_id").ne_missing(pl.col("repo_id").shift(1)).fill_null(True).cum_sum().alias("_g")
+    )
+    window = timedelta(days=SETUP_DAYS)
+    per_repo = ordered.group_by("_g").agg(
+        (pl.col("committed_at").min() + window).alias("_end"),
+        pl.col("_i").filter(pl.col("_readme")).min().alias("_readme_i"),
+    )
+    ordered = ordered.join(per_repo, on="_g", how="left").with_columns(
+        (pl.col("committed_at") <= pl.col("_end")).alias("_in")
+    )
+    per_repo = ordered.group_by("_g").agg(
+        pl.col("_i")
+        .filter(pl.col("_weights") & (pl.col("_i") >= pl.col("_readme_i")) & pl.col("_in"))
+        .min()
+        .alias("_complete_i"),
+        (pl.col("_files") & pl.col("_in")).any().alias("_files_known"),
+        pl.col("_i").filter(pl.col("_in")).max().alias("_last_in_i"),
+    )
+    ordered = ordered.join(per_repo, on="_g", how="left")
+    seen_readme = pl.col("_readme_i").is_not_null() & (pl.col("_i") >= pl.col("_readme_i"))
+    setup_over = (
+        pl.when(~pl.col("_files_known"))
+        .then(~pl.col("_in") | (pl.col("_i") == pl.col("_last_in_i")))
+        .otherwise(pl.col("_complete_i").is_null() | (pl.col("_i") >= pl.col("_complete_i")))
+    )
+    return ordered.select("repo_id", "revision", (seen_readme & setup_over).alias("observed"))
+
+
 def tracked_frame(
     revisions: pl.DataFrame, openness: pl.DataFrame, disclosures: pl.DataFrame
 ) -> tuple[pl.DataFrame, list[str]]:
@@ -67,9 +132,14 @@ def tracked_frame(
         c for c in openness.columns if c.startswith("osai_") and c not in ("osai_score", "osai_decided")
     )
     scored = openness.select("repo_id", "revision", *[pl.col(c).cast(pl.String) for c in facts + osai])
+    if "osaid" in facts:  # an OSAID verdict that could not be reached is unknown, not a value of its own
+        scored = scored.with_columns(
+            pl.when(pl.col("osaid") != "undetermined").then(pl.col("osaid")).alias("osaid")
+        )
     if "license_status" in openness.columns:
         # No licence declared at all is a state of its own (all rights reserved), not an unknown: the
-        # catalogue's NO_LICENCE, which core.openness already gives as the family, for the id as well.
+        # catalogue's NO_LICENCE, which core.openness already gives as the family, for the ids as well (the
+        # effective one and the card's).
         missing = openness.select(
             "repo_id", "revision", (pl.col("license_status") == "missing").alias("_none")
         )
@@ -78,7 +148,7 @@ def tracked_frame(
             .with_columns(
                 [
                     pl.when(pl.col("_none")).then(pl.lit(NO_LICENCE)).otherwise(pl.col(c)).alias(c)
-                    for c in ("license_id", "license_family")
+                    for c in ("license_id", "license_family", "declared_license_id")
                     if c in facts
                 ]
             )
@@ -95,6 +165,18 @@ def tracked_frame(
         *osai,
         *sorted(c for c in components.columns if c.startswith("mof:")),
     ]
+    # The set-up of a release is not observed: every dimension unknown there (a dimension's first known
+    # value is its first observation, not a transition).
+    seen = observed(revisions)
+    if not seen["observed"].all():
+        frame = (
+            frame.join(seen.rename({"observed": "_observed"}), on=["repo_id", "revision"], how="left")
+            .with_columns(
+                pl.when(pl.col("_observed").fill_null(True)).then(pl.col(d)).otherwise(None).alias(d)
+                for d in dims
+            )
+            .drop("_observed")
+        )
     return frame, dims
 
 

@@ -2,7 +2,9 @@
 
 Input: one row per (repo, revision) with `committed_at` and one column per tracked dimension (values as
 strings or Enum, null = unknown). Output: `valid_from`/`valid_to` per revision, and one transition row per
-change of a dimension between consecutive revisions of a repo, with its direction.
+change of a dimension of a repo from its last known value to a different known one, with its direction, plus
+one `to_unknown` row per revision that turns known dimensions unknown (docs/history.md, "First observation
+and changes to unknown"; the set-up revisions come in with every dimension unknown, `dimensions.observed`).
 
 How it scales (30 million revisions x 37 dimensions, `benchmarks/history.py`, docs/history.md): the
 rows are put in (repo_id, committed_at, revision) order once for both tables, by sorting integers (a hash of
@@ -16,6 +18,7 @@ finds every change of every dimension, already in output order; strings are only
 from __future__ import annotations
 
 from collections.abc import Callable
+from itertools import compress
 
 import numpy as np
 import polars as pl
@@ -37,7 +40,10 @@ MARKED_SCHEMA = {**TRANSITIONS_SCHEMA, "reconstructed": pl.String}
 SHORT_LIVED_HOURS = 24
 KEY = ["repo_id", "revision"]
 ORDER = ["repo_id", "committed_at", "revision"]
-DIRECTIONS = ["lateral", "opening", "closing"]
+# `to_unknown`: a revision turned known dimensions unknown (e.g. its README became unreadable), shown apart.
+DIRECTIONS = ["lateral", "opening", "closing", "to_unknown"]
+# The dimension of a `to_unknown` row (its from_value lists the dimensions that became unknown).
+UNKNOWN_DIMENSION = "dimensions"
 CHUNK_ROWS = 2_000_000  # rows compared at a time (bounds the temporary matrices)
 STACK_ROWS = 1 << 16  # rows copied at a time between columns and packed rows
 
@@ -209,6 +215,42 @@ def _unstack_rows(matrix: np.ndarray, count: int) -> list[np.ndarray]:
     return out
 
 
+def _ordered_columns(codes: list[np.ndarray], perm: np.ndarray) -> list[np.ndarray]:
+    """Each column put in `perm` order, through one matrix of rows (one random read per row, not per value)."""
+    matrix = _stack_rows(codes)
+    out = [np.empty(len(perm), dtype=matrix.dtype) for _ in codes]
+    for start in range(0, len(perm), STACK_ROWS):
+        block = np.ascontiguousarray(matrix[perm[start : start + STACK_ROWS]].T)
+        for d, column in enumerate(out):
+            column[start : start + block.shape[1]] = block[d]
+    return out
+
+
+def _distinct_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(the distinct rows of a uint8 matrix, sorted; each row's index among them), by an integer sort when a
+    row fits in 64 bits."""
+    width = rows.shape[1]
+    if width > 8:
+        distinct, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return distinct, inverse.ravel()
+    padded = np.zeros((rows.shape[0], 8), dtype=np.uint8)
+    padded[:, :width] = rows
+    keys, inverse = np.unique(padded.view(np.uint64).ravel(), return_inverse=True)
+    return keys.view(np.uint8).reshape(-1, 8)[:, :width], inverse.ravel()
+
+
+def _carry_known(codes: np.ndarray, unknown: int, first: np.ndarray) -> np.ndarray:
+    """Each row's code, or where it is `unknown` the repo's last known code before it (still `unknown`
+    before the repo's first known value); `first` marks each repo's first row (rows in repo order)."""
+    known = (codes != unknown) | first
+    if known.all():
+        return codes
+    index_type = np.int32 if len(codes) < 2**31 else np.int64
+    last = np.where(known, np.arange(len(codes), dtype=index_type), index_type(0))
+    np.maximum.accumulate(last, out=last)
+    return codes[last]
+
+
 def _gather(frame: pl.DataFrame, perm: np.ndarray) -> pl.DataFrame:
     """frame[perm]. The Enum columns (the tracked dimensions) go together by their one-byte codes, null as
     one more code: one random read of a packed row per revision instead of one per column and revision,
@@ -284,62 +326,85 @@ def build_transitions(
     order: tuple[np.ndarray | None, np.ndarray] | None = None,
     chunk_rows: int = CHUNK_ROWS,
 ) -> pl.DataFrame:
-    """One row per change of a dimension between consecutive revisions of a repo (unknown -> x counts too),
-    sorted by repo_id, changed_at, dimension (then revision). `short_lived`: the next change of the same
-    dimension of the repo undoes this one within SHORT_LIVED_HOURS, or this one undoes the previous (both
-    rows are flagged); "next" in commit time order, revisions with the same commit time in revision order.
+    """One row per change of a dimension between revisions of a repo, sorted by repo_id, changed_at, dimension
+    (then revision). A dimension's first known value is its first observation, not a change; a change is
+    from the dimension's last known value to a different known one (unknown in between is skipped: back
+    from unknown to the old value is no change). A revision that turns known dimensions unknown gives one
+    row of its own: dimension UNKNOWN_DIMENSION, from_value the names of those dimensions (comma-separated),
+    to_value null, direction `to_unknown`.
+
+    `short_lived`: the next change of the same dimension of the repo undoes this one within
+    SHORT_LIVED_HOURS, or this one undoes the previous (both rows are flagged); "next" in commit time order,
+    revisions with the same commit time in revision order.
 
     `order`: `row_order(frame)` if the caller has it, or (None, first) when `frame` is sorted already."""
     n = frame.height
     if n < 2 or not dimensions:
         return pl.DataFrame(schema=TRANSITIONS_SCHEMA)
     perm, first = order if order is not None else row_order(frame)
-    # Dimensions side by side in name order, so that changes found row by row come out sorted by dimension.
-    names = sorted(dimensions)
-    coded = [_codes(frame[name]) for name in names]
+    # Dimensions side by side in name order, so that changes found row by row come out sorted by dimension;
+    # the changes to unknown sort among them by their own name.
+    tracked = sorted(dimensions)
+    if UNKNOWN_DIMENSION in tracked:
+        raise ValueError(f"{UNKNOWN_DIMENSION!r} is the name of the changes to unknown, not a dimension")
+    names = sorted([*tracked, UNKNOWN_DIMENSION])
+    pseudo = names.index(UNKNOWN_DIMENSION)
+    coded = [_codes(frame[name]) for name in tracked]
     code_type = _uint(max(len(values) for _, values in coded) + 1)
     codes = [c.astype(code_type, copy=False) for c, _ in coded]
-    if perm is not None:  # one matrix, gathered row by row (one random read per row, not one per value)
-        matrix = _stack_rows(codes)
-        codes = []
-    # Per dimension, its values and their openness ranks (-1: unknown or unranked), in one global table.
-    offsets = np.cumsum([0] + [len(values) + 1 for _, values in coded]).astype(np.int32)
-    values_all: list[str | None] = []
-    rank_all = []
-    for name, (_, values) in zip(names, coded, strict=True):
-        order_of = ranks.get(name) or {}
-        values_all += [*values, None]
-        rank_all += [order_of.get(v, -1) for v in values] + [-1]
-    del coded
+    if perm is not None:  # put in order through one matrix (one random read per row, not one per value)
+        codes = _ordered_columns(codes, perm)
+    unknown = np.array([len(values) for _, values in coded], dtype=code_type)[:, None]
+    carried = [_carry_known(c, len(values), first) for c, (_, values) in zip(codes, coded, strict=True)]
     dim_type = np.uint8 if len(names) <= 256 else np.uint16
-    rows_parts, dims_parts, from_parts, to_parts = [], [], [], []
+    rows_parts, dims_parts, from_parts, to_parts, lost_parts = [], [], [], [], []
     for start in range(1, n, chunk_rows):
         stop = min(n, start + chunk_rows)
-        if perm is None:  # dimension by dimension: contiguous comparisons, then read row by row
-            block = np.stack([column[start - 1 : stop] for column in codes])
-            changed = (block[:, 1:] != block[:, :-1]) & ~first[None, start:stop]
-            r, d = np.nonzero(changed.T)
-            from_parts.append(block[d, r])
-            to_parts.append(block[d, r + 1])
-        else:
-            block = matrix[perm[start - 1 : stop]]
-            changed = (block[1:] != block[:-1]) & ~first[start:stop, None]
-            r, d = np.nonzero(changed)
-            from_parts.append(block[r, d])
-            to_parts.append(block[r + 1, d])
+        later = ~first[None, start:stop]
+        block = np.stack([column[start - 1 : stop] for column in carried])
+        changed = (block[:, 1:] != block[:, :-1]) & (block[:, :-1] != unknown) & later
+        raw = np.stack([column[start - 1 : stop] for column in codes])
+        lost = (raw[:, 1:] == unknown) & (raw[:, :-1] != unknown) & later  # known -> unknown
+        del raw
+        r, d = np.nonzero(np.insert(changed, pseudo, lost.any(axis=0), axis=0).T)
+        is_pseudo = d == pseudo
+        real = np.minimum(d - (d > pseudo), len(tracked) - 1)
+        from_parts.append(np.where(is_pseudo, 0, block[real, r]))
+        to_parts.append(np.where(is_pseudo, 0, block[real, r + 1]))
+        lost_parts.append(np.packbits(lost[:, r[is_pseudo]].T, axis=1))
         rows_parts.append(r + start)
         dims_parts.append(d.astype(dim_type))
-        del block, changed, r, d
-    del codes
-    if perm is not None:
-        del matrix
+        del block, changed, lost, r, d, is_pseudo, real
+    del codes, carried
     rows = np.concatenate(rows_parts)  # position in the ordered frame of the revision that made the change
     dims = np.concatenate(dims_parts)
     if len(rows) == 0:
         return pl.DataFrame(schema=TRANSITIONS_SCHEMA)
-    before = np.concatenate(from_parts).astype(np.int32) + offsets[dims]  # global value codes
-    after = np.concatenate(to_parts).astype(np.int32) + offsets[dims]
-    del rows_parts, dims_parts, from_parts, to_parts
+    before = np.concatenate(from_parts).astype(np.int32)
+    after = np.concatenate(to_parts).astype(np.int32)
+    # The changes to unknown: from_value names the dimensions that became unknown (one value per distinct set).
+    lost_sets, lost_code = _distinct_rows(np.concatenate(lost_parts))
+    bits = np.unpackbits(lost_sets, axis=1)[:, : len(tracked)].astype(bool).tolist()
+    lost_values = [",".join(compress(tracked, b)) for b in bits]
+    del bits
+    is_pseudo = dims == pseudo
+    before[is_pseudo] = lost_code.ravel()
+    after[is_pseudo] = len(lost_values)
+    del is_pseudo
+    del rows_parts, dims_parts, from_parts, to_parts, lost_parts, lost_sets, lost_code
+    # Per dimension, its values and their openness ranks (-1: unknown or unranked), in one global table.
+    values_of = dict(zip(tracked, (values for _, values in coded), strict=True))
+    values_of[UNKNOWN_DIMENSION] = lost_values
+    del coded
+    offsets = np.cumsum([0] + [len(values_of[name]) + 1 for name in names]).astype(np.int32)
+    values_all: list[str | None] = []
+    rank_all = []
+    for name in names:
+        order_of = ranks.get(name) or {}
+        values_all += [*values_of[name], None]
+        rank_all += [order_of.get(v, -1) for v in values_of[name]] + [-1]
+    before += offsets[dims]  # global value codes
+    after += offsets[dims]
     stamps_col = frame["committed_at"]
     stamps = stamps_col.to_physical().fill_null(0).to_numpy()
     known = stamps_col.is_not_null().to_numpy()
@@ -387,6 +452,7 @@ def build_transitions(
     direction = np.where((rb < 0) | (ra < 0), 0, np.where(ra > rb, 1, np.where(ra < rb, 2, 0))).astype(
         np.uint8
     )
+    direction[dims == pseudo] = DIRECTIONS.index("to_unknown")
     del rb, ra
     # The strings, gathered from the input (views on its buffers: the text is not copied), one column at a
     # time. One evidence URL per changing revision, shared by its changes.

@@ -59,6 +59,8 @@ LISTING_EXPAND = (
     "likes",
 )
 MALFORMED_RETRIES = 3
+# A hub mirror's mark on a 404 for a repo kind its recording does not hold (docs/mirror.md): not a Hub fact.
+UNRECORDED_HEADER = "X-Mirror-Unrecorded"
 GIT_BLOB_ID = re.compile(r"[0-9a-f]{40}")
 RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own retry also covers it
 # A file (README, licence file) is asked at most 1 + FILE_RETRIES times in one step, at one level (the client's
@@ -247,15 +249,24 @@ class HubClient:
         return info, mark  # type: ignore[return-value]
 
     def dataset_info(self, dataset_id: str) -> dict | None:
-        """The raw `GET /api/datasets/{id}` body, or None if the dataset does not exist."""
+        """The raw `GET /api/datasets/{id}` body, or None if the dataset does not exist (or is not recorded)."""
+        return self.dataset_lookup(dataset_id)[1]
+
+    def dataset_lookup(self, dataset_id: str) -> tuple[str, dict | None]:
+        """(`ok`, the raw `GET /api/datasets/{id}` body); (`missing`, None) when the Hub says the dataset does
+        not exist; (`unrecorded`, None) when a mirror answers that its recording does not hold datasets (a 404
+        with `X-Mirror-Unrecorded`, which the Hub never sends): unknown, not non-existent."""
         from pipelines.hub.datasets import is_dataset_id
 
         if not is_dataset_id(dataset_id):
             raise InvalidIdentifier(f"not a valid Hub dataset id: {dataset_id[:200]!r}")
         try:
-            return self._get_json(f"{self.endpoint}/api/datasets/{dataset_id}")[1]  # type: ignore[return-value]
-        except RepositoryNotFoundError:
-            return None
+            return "ok", self._get_json(f"{self.endpoint}/api/datasets/{dataset_id}")[1]  # type: ignore[return-value]
+        except RepositoryNotFoundError as err:
+            response = getattr(err, "response", None)
+            if response is not None and response.headers.get(UNRECORDED_HEADER):
+                return "unrecorded", None
+            return "missing", None
 
     def list_commits(self, repo_id: str, repo_type: str = "model") -> list[dict] | None:
         """Every commit of a repo's main branch, newest first (raw items, all pages); None if the repo is gone."""

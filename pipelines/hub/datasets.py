@@ -81,15 +81,19 @@ def fetch_datasets(
     now: datetime,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, int]:
-    """Read each dataset's info and card; append the outcomes (one file per batch of 100)."""
+    """Read each dataset's info and card; append the outcomes (one file per batch of 100). The status is
+    `ok`, `missing` (the Hub says it does not exist) or `unrecorded` (a mirror that did not record datasets
+    answered: unknown)."""
     counts: dict[str, int] = {}
     batch: list[dict] = []
     for n, name in enumerate(names, start=1):
-        info = client.dataset_info(name)
+        status, info = client.dataset_lookup(name)
+        if status == "ok" and not info:
+            status = "missing"
         row = {
             "fetched_at": now,
             "dataset_id": name,
-            "status": "ok" if info else "missing",
+            "status": status,
             "info": json.dumps(info, sort_keys=True, ensure_ascii=False) if info else None,
             "readme_status": None,
             "readme_sha256": None,
@@ -127,7 +131,8 @@ def fetch_datasets(
 
 
 def build_datasets(raw_rows: pl.DataFrame) -> pl.DataFrame:
-    """core.datasets: the latest capture of each dataset (one row per dataset id)."""
+    """core.datasets: the latest capture of each dataset (one row per dataset id); `exists` is null where
+    the capture was `unrecorded` (unknown), false only where the Hub said the dataset does not exist."""
     if raw_rows.height == 0:
         return pl.DataFrame(schema=DATASETS_SCHEMA)
     latest = raw_rows.sort("crawl_date", "fetched_at").unique(subset=["dataset_id"], keep="last")
@@ -145,7 +150,8 @@ def build_datasets(raw_rows: pl.DataFrame) -> pl.DataFrame:
                 "dataset_id": r["dataset_id"],
                 "revision": info.get("sha"),
                 "observed_at": datetime.fromisoformat(r["crawl_date"]).replace(tzinfo=UTC),
-                "exists": r["status"] == "ok",
+                # A recording that does not hold datasets tells nothing about the Hub: unknown, not absent.
+                "exists": None if r["status"] == "unrecorded" else r["status"] == "ok",
                 "license_raw": ",".join(lic)
                 if isinstance(lic, list)
                 else (str(lic) if lic else (",".join(tag_lic) or None)),

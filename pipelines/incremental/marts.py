@@ -19,6 +19,7 @@ from typing import Any
 import duckdb
 
 from pipelines.incremental import state
+from pipelines.openness.rubric import load_rubric, open_families
 from pipelines.storage.warehouse import Warehouse, sql_text, transaction
 from pipelines.tables import tables_of_step
 
@@ -101,7 +102,8 @@ def _last_month(con: duckdb.DuckDBPyConnection) -> int | None:
 
 
 def update_marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
-    """marts.monthly_openness (by difference, or from all spans) and marts.monthly_transitions (its SQL)."""
+    """marts.monthly_openness (by difference, or from all spans), marts.monthly_transitions and the time to
+    openness (core.time_to_openness, marts.time_to_openness_summary: whole, from their SQL)."""
     started = time.perf_counter()
     state.attach(wh, con)
     con.execute(PARTS_DDL)
@@ -186,6 +188,15 @@ def update_marts(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = 
     _write_mart(con, rewrite=bool(reason) or touched is None or stale)
     con.execute(
         f"CREATE OR REPLACE TABLE marts.monthly_transitions AS {sql_text('marts/monthly_transitions.sql')}"
+    )
+    # Time to openness: whole, from the scored revisions (one scan of core.openness and the three components).
+    con.execute(
+        f"CREATE OR REPLACE TABLE core.time_to_openness AS {sql_text('core/time_to_openness.sql')}",
+        {"open_families": open_families(load_rubric())},
+    )
+    con.execute(
+        "CREATE OR REPLACE TABLE marts.time_to_openness_summary AS "
+        + sql_text("marts/time_to_openness_summary.sql")
     )
     counts = {
         t.short: con.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0]  # noqa: S608 - registry names

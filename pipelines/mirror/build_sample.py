@@ -92,8 +92,10 @@ RECONSTRUCTIONS = {
 EXTRA_EXCLUSIONS = [
     Exclusion(
         "datasets/",
-        "no dataset repos: the reference holds no fact about any dataset repo (commits, "
-        "dates, card, licence); the cards' dataset:<id> tags still name them",
+        "no dataset repos: the reference holds too little about any dataset repo to serve it "
+        "without inventing (hub-api.md's allenai/dolma row has a licence change but no dated "
+        "commit to replay); the cards' dataset:<id> tags still name them, and the mirror answers "
+        "them as unrecorded",
     ),
     Exclusion(
         "tiiuae/falcon-40b tii-falcon-llm -> apache-2.0 (2023-05-31)",
@@ -263,6 +265,9 @@ def build_sample(reference: Path, out: Path) -> dict[str, Any]:
         ],
         "excluded": [{"what": e.what, "why": e.why} for e in excluded],
         "malformed_readmes": malformed,
+        # No dataset repo recorded, and only the few papers the reference holds: a dataset or paper asked
+        # for that the folder lacks is unknown, not missing.
+        "unrecorded": ["datasets", "papers"],
     }
     writer.finish()
     (out / "NOTICE.md").write_text(notice_text(reference, repos, papers), encoding="utf-8")

@@ -13,6 +13,8 @@ from typing import Any
 
 FORMAT = "hub-mirror/1"
 KINDS = ("models", "datasets")
+# What mirror.json `unrecorded` may list: a repo kind, or `papers` (arXiv entries and Hub paper pages).
+UNRECORDABLE = (*KINDS, "papers")
 
 
 def mirror_problem(root: Path) -> str | None:
@@ -32,7 +34,22 @@ def mirror_problem(root: Path) -> str | None:
         return f"{manifest} is not a JSON object; {hint}"
     if fmt != FORMAT:
         return f"{manifest} says format {fmt!r}, expected {FORMAT!r}; {hint}"
+    try:
+        unrecorded_kinds(json.loads(manifest.read_text(encoding="utf-8")))
+    except ValueError as err:
+        return f"{manifest}: {err}"
     return None
+
+
+def unrecorded_kinds(manifest: dict[str, Any]) -> frozenset[str]:
+    """The kinds a mirror declares it did not record in full (mirror.json `unrecorded`, default none): repo
+    kinds, or `papers`. For those, what the folder lacks is unknown, not absent from the Hub or arXiv."""
+    value = manifest.get("unrecorded", [])
+    if not isinstance(value, list) or not all(isinstance(k, str) and k in UNRECORDABLE for k in value):
+        raise ValueError(
+            f"'unrecorded' must be a list of repo kinds or papers, among {list(UNRECORDABLE)}, got {value!r}"
+        )
+    return frozenset(value)
 
 
 @dataclass

@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 JSON_TYPE = "application/json; charset=utf-8"
+# On a 404 for a repo of a kind the recording does not hold (mirror.json `unrecorded`): the answer says
+# "not recorded", not "not on the Hub". The real Hub never sends it.
+UNRECORDED_HEADER = "X-Mirror-Unrecorded"
 
 
 @dataclass

@@ -9,11 +9,19 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from pipelines.hub.ids import git_blob_sha1
+from pipelines.mirror import atom
 from pipelines.mirror.items import build_item, check_expand
 from pipelines.mirror.listing import MAX_LIMIT, is_true
 from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
 from pipelines.mirror.provenance import commits_kinds, file_kinds, info_kinds, mark
-from pipelines.mirror.replies import JSON_TYPE, HubError, Reply, bad_request, json_reply
+from pipelines.mirror.replies import (
+    JSON_TYPE,
+    UNRECORDED_HEADER,
+    HubError,
+    Reply,
+    bad_request,
+    json_reply,
+)
 from pipelines.mirror.store import MirrorStore, State
 
 COMMITS_PAGE = 50
@@ -21,14 +29,18 @@ _RANGE = re.compile(r"bytes=(\d+)-(\d*)")
 _SINGULAR = {"models": "model", "datasets": "dataset"}
 
 
-def repo_not_found() -> HubError:
-    """404 RepoNotFound (a token-less Hub answers 401; the code is what huggingface_hub maps)."""
-    return HubError(404, "Repository not found", "RepoNotFound")
+def repo_not_found(unrecorded: str | None = None) -> HubError:
+    """404 RepoNotFound (a token-less Hub answers 401; the code is what huggingface_hub maps); with
+    `unrecorded` (a kind the recording does not hold) it carries `X-Mirror-Unrecorded: <kind>`."""
+    headers = [(UNRECORDED_HEADER, unrecorded)] if unrecorded else None
+    return HubError(404, "Repository not found", "RepoNotFound", headers=headers)
 
 
 def resolve(store: MirrorStore, kind: str, repo_id: str, rev: str, as_of: datetime | None) -> State:
     """The repo state for a revision as of T: `main` = newest commit, else a full or unique-prefix commit id."""
     repo = store.repo(kind, repo_id)
+    if repo is None and kind in store.unrecorded:
+        raise repo_not_found(unrecorded=kind)  # not recorded: unknown, not absent from the Hub
     head = repo.state_at(as_of) if repo is not None else None
     if head is None:
         raise repo_not_found()
@@ -198,10 +210,12 @@ def _paper_index(store: MirrorStore, folder: str) -> dict[str, Path]:
 
 
 def paper(store: MirrorStore, arxiv_id: str) -> Reply:
-    """`GET /api/papers/{id}`: papers/hf/<id>.json as stored; unknown -> 404 EntryNotFound (see docs/mirror.md)."""
+    """`GET /api/papers/{id}`: papers/hf/<id>.json as stored; unknown -> 404 EntryNotFound, with
+    `X-Mirror-Unrecorded: papers` when the recording does not hold every paper (see docs/mirror.md)."""
     path = paper_file(store, "hf", arxiv_id)
     if path is None:
-        raise HubError(404, "Paper not found", "EntryNotFound")
+        headers = [(UNRECORDED_HEADER, "papers")] if "papers" in store.load().unrecorded else None
+        raise HubError(404, "Paper not found", "EntryNotFound", headers=headers)
     return Reply(200, path.read_bytes(), JSON_TYPE)
 
 
@@ -209,3 +223,21 @@ def arxiv_entry(store: MirrorStore, base_id: str) -> bytes | None:
     """The stored <entry> for an unversioned arXiv id, or None."""
     path = paper_file(store, "arxiv", base_id)
     return path.read_bytes() if path is not None else None
+
+
+def arxiv_query(store: MirrorStore, params: dict[str, list[str]]) -> Reply:
+    """`GET /arxiv/api/query`: the Atom feed of the stored entries asked for. When the recording does not
+    hold every paper (mirror.json `unrecorded` lists `papers`) and an asked id is missing from the feed, the
+    answer carries `X-Mirror-Unrecorded: papers`: that id is not recorded, not absent from arXiv."""
+    missing: list[str] = []
+
+    def load(base_id: str) -> bytes | None:
+        entry = arxiv_entry(store, base_id)
+        if entry is None:
+            missing.append(base_id)
+        return entry
+
+    status, body = atom.query_feed(params, load)
+    unrecorded = status == 200 and missing and "papers" in store.load().unrecorded
+    headers = [(UNRECORDED_HEADER, "papers")] if unrecorded else []
+    return Reply(status, body, atom.CONTENT_TYPE, headers=headers, is_json=False)

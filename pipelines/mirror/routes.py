@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qs, parse_qsl
 
-from pipelines.mirror import atom, repos
+from pipelines.mirror import repos
 from pipelines.mirror.layout import KINDS
 from pipelines.mirror.listing import list_repos
 from pipelines.mirror.names import (
@@ -18,6 +18,7 @@ from pipelines.mirror.names import (
     check_repo_id,
     check_revision,
     decode_segment,
+    is_repo_part,
     parse_as_of,
 )
 from pipelines.mirror.replies import HubError, Reply, bad_request
@@ -84,8 +85,9 @@ def _dispatch(
         kind = segs[1]
         if n == 2:
             return list_repos(store, kind, pairs, as_of, page_size, self_url)
-        if n == 3:
-            raise repos.repo_not_found()  # ids without a namespace are not part of hub-mirror/1
+        if n == 3:  # ids without a namespace (legacy canonical names) are not part of hub-mirror/1
+            unrecorded = kind in store.load().unrecorded and is_repo_part(segs[2])
+            raise repos.repo_not_found(unrecorded=kind if unrecorded else None)
         repo_id = check_repo_id(segs[2], segs[3])
         if n == 4:
             return repos.repo_info(store, kind, repo_id, "main", pairs, as_of)
@@ -98,11 +100,7 @@ def _dispatch(
     elif n >= 3 and segs[:2] == ["api", "papers"]:
         return repos.paper(store, "/".join(segs[2:]))
     elif segs == ["arxiv", "api", "query"]:
-        status, body = atom.query_feed(
-            parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS),
-            lambda base_id: repos.arxiv_entry(store, base_id),
-        )
-        return Reply(status, body, atom.CONTENT_TYPE, is_json=False)
+        return repos.arxiv_query(store, parse_qs(query, keep_blank_values=True, max_num_fields=MAX_FIELDS))
     elif n >= 6 and segs[0] == "datasets" and segs[3] == "resolve":
         return _file(store, "datasets", segs[1:], as_of, headers)
     elif n >= 5 and segs[2] == "resolve":

@@ -22,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pipelines.mirror.layout import KINDS, parse_date
+from pipelines.mirror.layout import KINDS, parse_date, unrecorded_kinds
 from pipelines.mirror.names import HEX_COMMIT, hub_date, is_repo_part, micros
 
 logger = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class MirrorStore:
     def __init__(self, root: Path) -> None:
         self.root = Path(root).resolve()
         self.manifest: dict[str, Any] = {}
+        self.unrecorded: frozenset[str] = frozenset()  # kinds the recording does not hold (mirror.json)
         self._repos: dict[str, dict[str, Repo]] = {}
         self._lock = threading.RLock()
         # Listing fields per (kind, repo id, revision folder), filled by listing.record: never evicted.
@@ -122,6 +123,7 @@ class MirrorStore:
             if not self._repos:
                 manifest = self.read_fixed(str(self.root / "mirror.json"))
                 self.manifest = json.loads(manifest) if manifest is not None else {}
+                self.unrecorded = unrecorded_kinds(self.manifest)
                 repos = {kind: self._scan(kind) for kind in KINDS}
                 logger.info("hub mirror %s indexed: %s", self.root, {k: len(v) for k, v in repos.items()})
                 self._repos = repos

@@ -79,3 +79,8 @@ def check_rubric(rubric: dict[str, Any]) -> None:
 def family_table(rubric: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per licence family with its rubric rules (open_terms, weights_level, rank)."""
     return [{"license_family": fam, **rubric["families"][fam]} for fam in FAMILIES]
+
+
+def open_families(rubric: dict[str, Any]) -> list[str]:
+    """The licence families whose terms the rubric counts as open (`open_terms: true`)."""
+    return [fam for fam in FAMILIES if rubric["families"][fam].get("open_terms") is True]

@@ -271,7 +271,10 @@ def _family_token(repo_id: pl.Expr, rubric: dict[str, Any]) -> pl.Expr:
 
 
 def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
-    """Per revision: its own paper (title names the model family), published or not, the documents' licence."""
+    """Per revision: its own paper (title names the model family), published or not, the documents' licence.
+    Only a paper with metadata (status `found`) can be the own paper: one without (`not_found`, `unrecorded`
+    by a recording that does not hold it, `error`) decides nothing, so a release citing only such papers
+    keeps the paper components unknown (cited, own paper not known), never `fails`."""
     papers = papers.with_columns(
         pl.lit(None, dtype=t).alias(c) for c, t in PAPERS_SCHEMA.items() if c not in papers.columns
     )
@@ -321,7 +324,9 @@ def _paper_signals(df: pl.DataFrame, papers: pl.DataFrame, rubric: dict[str, Any
 
 
 def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str, Any]) -> pl.DataFrame:
-    """Per revision: how many named datasets exist, are public, openly licensed and documented."""
+    """Per revision: how many named datasets are known (exists not null), public, closed (known not to exist,
+    or gated), openly licensed and documented. An unknown dataset (exists null: not recorded) counts in none
+    of them, so the datasets' verdicts stay unknown rather than closed."""
     min_card = rubric["datasheet"]["min_dataset_card_bytes"]
     schema = {
         "dataset_id": pl.String,
@@ -347,7 +352,10 @@ def _dataset_signals(df: pl.DataFrame, datasets: pl.DataFrame, rubric: dict[str,
             S("exists").alias("_exists"),
             (S("exists") & (S("gated") == "false")).alias("_public"),
             (S("exists").not_() | S("gated").is_in(["auto", "manual"])).alias("_closed"),
-            pl.when(S("license_status") == "missing")
+            # A dataset not recorded (exists null) is unknown: neither open nor not open, never closed.
+            pl.when(S("exists").is_null())
+            .then(pl.lit(None, dtype=pl.Boolean))
+            .when(S("license_status") == "missing")
             .then(pl.lit(False))
             .otherwise(S("license_mot_open"))
             .alias("_open"),

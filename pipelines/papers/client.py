@@ -36,7 +36,10 @@ from pipelines.papers.settings import ARXIV_ENDPOINT
 from pipelines.transport import HUB_ENDPOINT, RETRY_STATUSES, Pacer, retry_after_seconds
 
 ARXIV_USER_AGENT = "openness-tracker/0.1 (arXiv metadata of cited papers; python-requests)"
-STATUSES = ("found", "not_found", "invalid", "error")
+STATUSES = ("found", "not_found", "unrecorded", "invalid", "error")
+# A hub mirror's mark on an answer that leaves out papers its recording does not hold (docs/mirror.md):
+# those are unknown, not absent from arXiv or the Hub. arXiv and the Hub never send it.
+UNRECORDED_HEADER = "X-Mirror-Unrecorded"
 
 
 def _utc_now() -> datetime:
@@ -45,7 +48,8 @@ def _utc_now() -> datetime:
 
 @dataclass
 class ArxivBatchResult:
-    """Per requested id: status (found | not_found | invalid | error), entry, and the answer it came from."""
+    """Per requested id: status (found | not_found | unrecorded | invalid | error), entry, and the answer it
+    came from (`unrecorded`: a mirror's answer left it out and said its recording does not hold it)."""
 
     papers: dict[str, dict[str, Any]] = field(default_factory=dict)  # requested id -> parsed entry
     status: dict[str, str] = field(default_factory=dict)  # requested id -> status
@@ -66,6 +70,7 @@ class _Answer:
     status_code: int | None
     feed: FeedResult | None
     error: str | None = None
+    unrecorded: bool = False  # the answer carried X-Mirror-Unrecorded
 
 
 class ArxivClient:
@@ -160,7 +165,8 @@ class ArxivClient:
             # A versioned request is answered with that version; otherwise arXiv gives the latest.
             exact = [e for e in candidates if parsed.version is not None and e["version"] == parsed.version]
             entry = (exact or candidates or [None])[0]
-            result.status[raw] = "found" if entry is not None else "not_found"
+            missing = "unrecorded" if answer.unrecorded else "not_found"
+            result.status[raw] = "found" if entry is not None else missing
             if entry is not None:
                 result.papers[raw] = entry
             if answer.index is not None:
@@ -186,12 +192,14 @@ class ArxivClient:
             # Decode as UTF-8 ourselves: arXiv feeds are UTF-8 (the XML declaration says so), and requests'
             # charset guess for application/atom+xml can turn "Wübben" into "WÃ¼bben".
             body = content.decode("utf-8", errors="replace")
+            unrecorded = response.headers.get(UNRECORDED_HEADER) or None
             result.responses.append(
                 {
                     "url": url,
                     "status_code": response.status_code,
                     "body": body,
                     "fetched_at": self.wall_clock(),
+                    "unrecorded": unrecorded,
                 }
             )
             index = len(result.responses) - 1
@@ -211,7 +219,7 @@ class ArxivClient:
                 last = _Answer(index, None, None, f"unreadable feed: {err}")
                 continue
             self.pacer.done()
-            return _Answer(index, status, feed)
+            return _Answer(index, status, feed, unrecorded=unrecorded is not None)
         return last
 
 
@@ -269,7 +277,8 @@ class HubPapersClient:
         return [self.fetch(i) for i in dict.fromkeys(arxiv_ids)]
 
     def fetch(self, arxiv_id: str) -> dict[str, Any]:
-        """{"status": found|not_found|invalid|error, "github_repo", "project_page", "published_at", "body", ...}."""
+        """{"status": found|not_found|unrecorded|invalid|error, "github_repo", "project_page", "published_at",
+        "body", ...}; `unrecorded`: a mirror's 404 with X-Mirror-Unrecorded (unknown, not absent)."""
         out: dict[str, Any] = {
             "arxiv_id": arxiv_id,
             "status": "error",
@@ -305,7 +314,8 @@ class HubPapersClient:
                 continue
             if status_code == 404:
                 self.pacer.done()
-                out.update(status="not_found", error=None)
+                unrecorded = bool(headers.get(UNRECORDED_HEADER))
+                out.update(status="unrecorded" if unrecorded else "not_found", error=None)
                 return out
             if status_code != 200:
                 self.pacer.done()

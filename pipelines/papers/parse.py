@@ -22,6 +22,11 @@ from pipelines.papers.raw import ARXIV_RAW_SCHEMA, HF_RAW_SCHEMA
 
 UTC_TS = pl.Datetime("us", "UTC")
 STR_LIST = pl.List(pl.String)
+# How much a status says about a paper: a later answer replaces an earlier one that says as much or less
+# (a find is kept: published papers do not disappear from arXiv).
+_SAYS = {"error": 0, "unrecorded": 1, "not_found": 2, "invalid": 2, "found": 2}
+# Statuses of a paper looked up with an answer: refreshed every max_age_days, not on every crawl.
+ANSWERED = ("found", "not_found", "unrecorded", "invalid")
 
 # One row per arXiv paper (id without version) that was ever asked for or seen in an answer.
 PAPERS_SCHEMA: dict[str, pl.DataType] = {
@@ -43,7 +48,9 @@ PAPERS_SCHEMA: dict[str, pl.DataType] = {
     "is_peer_reviewed": pl.Boolean,  # a journal ref or a DOI is present (null when not found)
     "paper_kind": pl.String,  # peer_reviewed | preprint (null when not found)
     "fetched_at": UTC_TS,  # capture the row comes from
-    "status": pl.String,  # found | not_found | invalid | error (asked, no usable answer yet)
+    # found | not_found | unrecorded (a mirror that does not hold it answered: unknown) | invalid | error
+    # (asked, no usable answer yet)
+    "status": pl.String,
 }
 
 # One row per (release repo, cited paper).
@@ -156,7 +163,8 @@ def _missing_row(arxiv_id: str, status: str, fetched_at: datetime) -> dict[str, 
 
 def _arxiv_candidates(arxiv_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """The winning row per paper: the latest capture that found it, else the latest that said it is not
-    there (or not an id), else the latest that asked for it without a usable answer (status `error`: the
+    there (or not an id), else the latest answer of a mirror that said it does not hold it (status
+    `unrecorded`: unknown), else the latest that asked for it without a usable answer (status `error`: the
     paper was looked up, and is asked for again on the next crawl)."""
     best: dict[str, dict[str, Any]] = {}
     ordered = arxiv_rows.with_row_index("_n").sort(["fetched_at", "_n"], nulls_last=False)
@@ -176,15 +184,19 @@ def _arxiv_candidates(arxiv_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
                 if entry["arxiv_id"] not in seen:
                     seen.add(entry["arxiv_id"])
                     rows.append(_paper_row(entry, fetched_at))
-            rows += [_missing_row(i, "not_found", fetched_at) for i in asked if i not in seen]
+            # A mirror that marks its answer (X-Mirror-Unrecorded) does not hold the ids it left out.
+            missing = "unrecorded" if capture.get("unrecorded") else "not_found"
+            rows += [_missing_row(i, missing, fetched_at) for i in asked if i not in seen]
         elif feed is not None and len(asked) == 1 and feed.errors:
             rows.append(_missing_row(asked[0], "invalid", fetched_at))
         else:  # 429/5xx/empty/unreadable, or a 400 for several ids: says nothing about the papers
             rows += [_missing_row(i, "error", fetched_at) for i in asked]
         for row in rows:
             current = best.get(row["arxiv_id"])
-            if row["status"] == "error" and current is not None:
-                continue  # an answer, even an older one, says more than no answer
+            if current is not None and (
+                row["status"] == "error" or _SAYS[row["status"]] < _SAYS[current["status"]]
+            ):
+                continue  # an answer, even an older one, says more than no answer or "not recorded"
             # Published papers do not disappear from arXiv: a later empty answer does not undo a find.
             if current is None or row["status"] == "found" or current["status"] != "found":
                 best[row["arxiv_id"]] = row
@@ -192,7 +204,8 @@ def _arxiv_candidates(arxiv_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
 
 
 def _hub_links(hf_rows: pl.DataFrame) -> dict[str, dict[str, Any]]:
-    """Per paper, the links of the latest Hub answer (found or not_found; errors say nothing)."""
+    """Per paper, the links of the latest Hub answer (found or not_found; errors and a mirror's
+    `unrecorded` say nothing)."""
     latest: dict[str, dict[str, Any]] = {}
     ordered = hf_rows.with_row_index("_n").sort(["fetched_at", "_n"], nulls_last=False)
     for capture in ordered.iter_rows(named=True):
@@ -257,11 +270,13 @@ def release_papers_frame(revisions: pl.DataFrame) -> pl.DataFrame:
 def papers_to_refresh(
     papers: pl.DataFrame, cited_ids: list[str], today: date, max_age_days: int = 30
 ) -> list[str]:
-    """Ids to fetch: cited ids never fetched (in citation order), then those fetched max_age_days or more ago (oldest first)."""
+    """Ids to fetch: cited ids never fetched (in citation order), then those fetched max_age_days or more ago
+    (oldest first). An `unrecorded` paper is refreshed like a found or missing one, every max_age_days (a
+    recording does not change from one crawl to the next); only `error` is asked again on every crawl."""
     cited = list(dict.fromkeys(b for b in (_base(i) for i in cited_ids) if b is not None))
     fetched: dict[str, date] = {}
     for arxiv_id, fetched_at, status in papers.select("arxiv_id", "fetched_at", "status").iter_rows():
-        if status in ("found", "not_found", "invalid") and fetched_at is not None:
+        if status in ANSWERED and fetched_at is not None:
             day = _utc(fetched_at).date()  # type: ignore[union-attr]
             fetched[arxiv_id] = max(day, fetched.get(arxiv_id, day))
     never = [i for i in cited if i not in fetched]

@@ -16,9 +16,12 @@ ARXIV_RAW_SCHEMA: dict[str, pl.DataType] = register(
         "url": pl.String,
         "status_code": pl.Int64,
         "body": pl.String,
+        # A hub mirror's X-Mirror-Unrecorded (`papers`): an asked id missing from this feed is not recorded,
+        # not absent from arXiv (docs/mirror.md). Null on arXiv's own answers and on older captures.
+        "unrecorded": pl.String,
     },
 )
-# One row per Hub paper page answer.
+# One row per Hub paper page answer (status `unrecorded` for a mirror's 404 with X-Mirror-Unrecorded).
 HF_RAW_SCHEMA: dict[str, pl.DataType] = register(
     "hf_paper",
     {

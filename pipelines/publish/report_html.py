@@ -35,10 +35,20 @@ MONTHLY_SQL = """SELECT strftime(month, '%Y-%m'), coalesce(value, 'unknown'), su
 FROM marts.monthly_openness WHERE breakdown = 'all' AND metric = ? GROUP BY ALL ORDER BY 1, 2"""
 MONTHLY_TRANSITIONS_SQL = """SELECT strftime(month, '%Y-%m'), direction, sum(transitions)::BIGINT
 FROM marts.monthly_transitions WHERE direction IN ('opening', 'closing') GROUP BY ALL ORDER BY 1, 2"""
+# Every direction over all months, for the line under the chart (the same mart, so the same counts).
+TRANSITION_TOTALS_SQL = """SELECT direction, sum(transitions)::BIGINT, sum(short_lived)::BIGINT
+FROM marts.monthly_transitions GROUP BY ALL"""
+# The directions in the order the report names them; `to_unknown` (facts that became unreadable) apart.
+DIRECTION_NAMES = {
+    "opening": "opening",
+    "closing": "closing",
+    "lateral": "lateral",
+    "to_unknown": "to unknown",
+}
 LATEST_MONTH_SQL = """WITH t AS (SELECT *, date_trunc('month', changed_at)::DATE AS month FROM core.transitions
                   WHERE {not_short})
 SELECT strftime(month, '%Y-%m'), changed_at, repo_id, dimension, from_value, to_value, direction, evidence_url,
-       to_revision, count(*) OVER ()
+       to_revision, count(*) OVER (), list(direction) OVER ()
 FROM t WHERE month = (SELECT max(month) FROM t) ORDER BY changed_at DESC, repo_id, dimension LIMIT ?"""
 MOVERS_SQL = """SELECT *, count(*) OVER () FROM (
     SELECT changed_at, repo_id, dimension, from_value, to_value, direction, evidence_url, to_revision
@@ -90,9 +100,9 @@ def _value(v: object) -> str:
 
 
 def _direction(d: object) -> str:
-    cls = d if d in ("opening", "closing", "lateral") else "other"
+    cls = d if d in DIRECTION_NAMES else "other"
     arrow = {"opening": "▲ ", "closing": "▼ "}.get(cls, "")
-    return f'<span class="dir dir-{cls}">{arrow}{_e(d)}</span>'
+    return f'<span class="dir dir-{cls}">{arrow}{_e(DIRECTION_NAMES.get(cls, d))}</span>'
 
 
 def _table(headers: list[str], rows: list[list[str]], cls: str = "") -> str:
@@ -158,6 +168,7 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
         rows = con.execute(MONTHLY_SQL, [metric]).fetchall() if "monthly_openness" in marts else []
         data[metric] = {(m, v): n for m, v, n in rows}
     moves = con.execute(MONTHLY_TRANSITIONS_SQL).fetchall() if "monthly_transitions" in marts else []
+    totals = con.execute(TRANSITION_TOTALS_SQL).fetchall() if "monthly_transitions" in marts else []
     moves_data = {(m, d): n for m, d, n in moves if n}
     months = {m for d in data.values() for m, _ in d} | {m for m, _ in moves_data}
     axis = month_range(months) if months else []
@@ -196,10 +207,16 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
             unit="release",
         )
     transitions = _empty("No opening or closing transitions in this snapshot.")
+    lasting = {d: n for d, n, _ in totals if n}
+    short = sum(s for _, _, s in totals)
     note = (
         '<p class="note">Counts changes of every tracked dimension (licence, gating, weights, MOF components, '
-        "Index criteria, OSAID, release and spectrum level), so one commit can count several times; "
-        "lateral and short-lived changes are left out.</p>"
+        "Index criteria, OSAID, release and spectrum level), so one commit can count several times. A release's "
+        "first commits (before its README, and its upload in its first 3 days) are its first "
+        "observation, not changes. "
+        f"In all (marts.monthly_transitions): {_e(_by_direction(lasting) or 'none')}; lateral changes, changes "
+        "to unknown (facts that became unreadable, e.g. a gated README: one per release and commit) "
+        f"and {plural(short, 'short-lived change')} (undone within 24 hours) are not drawn.</p>"
     )
     if moves_data:
         series = [Series(d, d, DIRECTION_COLOURS[d]) for d in ("opening", "closing")]
@@ -220,35 +237,44 @@ def _charts(con: duckdb.DuckDBPyConnection, rubric: dict[str, Any]) -> tuple[str
     return spectrum, licences, transitions, summary
 
 
+def _by_direction(counts: dict[str, int]) -> str:
+    """'3 opening, 1 closing, ...': every direction with a count, in DIRECTION_NAMES order."""
+    return ", ".join(f"{counts[d]} {name}" for d, name in DIRECTION_NAMES.items() if counts.get(d))
+
+
 def _change_rows(rows: list[tuple], with_month: bool = False) -> list[list[str]]:
-    return [
-        [
-            _e(_ts(at)),
-            _e(repo),
-            _e(dim),
-            f"{_value(a)} → {_value(b)}",
-            _direction(d),
+    out = []
+    for at, repo, dim, a, b, d, url, rev in rows:
+        if d == "to_unknown":  # one row for the dimensions that became unknown, named in from_value
+            what, change = _e(str(a or "").replace(",", ", ")), "known → <i>unknown</i>"
+        else:
+            what, change = _e(dim), f"{_value(a)} → {_value(b)}"
+        evidence = (
             _link(url, (rev or "commit")[:8])
             if url
-            else "<i>none: commit id reconstructed, not on the Hub</i>",
-        ]
-        for at, repo, dim, a, b, d, url, rev in rows
-    ]
+            else "<i>none: commit id reconstructed, not on the Hub</i>"
+        )
+        out.append([_e(_ts(at)), _e(repo), what, change, _direction(d), evidence])
+    return out
 
 
 def _latest_transitions(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     rows = con.execute(LATEST_MONTH_SQL.replace("{not_short}", not_short), [MAX_ROWS]).fetchall()
     if not rows:
         return "<h3>Latest month</h3>" + _empty("No transitions recorded yet.")
-    month, total = rows[0][0], rows[0][-1]
+    month, total, directions = rows[0][0], rows[0][-2], rows[0][-1]
+    counts: dict[str, int] = {}
+    for d in directions:
+        counts[d] = counts.get(d, 0) + 1
     table = _table(
         ["changed (UTC)", "release", "dimension", "from → to", "direction", "evidence"],
-        _change_rows([r[1:-1] for r in rows]),
+        _change_rows([r[1:-2] for r in rows]),
         "changes",
     )
     return (
         f"<h3>Latest month with transitions: {_e(month)}</h3>"
-        f'<p class="note">{plural(total, "transition")} (short-lived ones, undone within 24 hours, left out).</p>'
+        f'<p class="note">{plural(total, "transition")}: {_e(_by_direction(counts))} '
+        "(short-lived ones, undone within 24 hours, left out).</p>"
         + table
         + _more(total, len(rows), "transitions.parquet")
     )
@@ -302,6 +328,77 @@ def _orgs(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     ]
     return _table(headers, out, "orgs") + _more(
         rows[0][-1], len(rows), "releases.parquet and openness.parquet"
+    )
+
+
+TIMING_EVENTS = {
+    "open_license": "open licence",
+    "training_code": "training code",
+    "open_data": "open training data",
+    "own_paper": "own paper",
+}
+TIMING_SQL = """SELECT group_value, event, releases, with_weights, seen, timed, median_days, mean_days,
+    max(releases) OVER (PARTITION BY group_value) AS n
+FROM marts.time_to_openness_summary WHERE breakdown = ?
+ORDER BY n DESC, group_value, event"""
+
+
+def _days(value: object) -> str:
+    return "–" if value is None else f"{float(value):g}"
+
+
+def _time_to_openness(con: duckdb.DuckDBPyConnection) -> str:
+    """Median days from the weights to each event, for all releases and the largest organisations."""
+    if not _columns(con, "marts", "time_to_openness_summary"):
+        return _empty("The time-to-openness mart is not in this warehouse.")
+    overall = con.execute(TIMING_SQL, ["all"]).fetchall()
+    if not overall:
+        return _empty("No scored releases yet.")
+    note = (
+        '<p class="note">Days from a release\'s first weights to its first open licence, training code, open '
+        "training data and own paper (marts.time_to_openness_summary; per release in time_to_openness.parquet). "
+        "Only exact intervals count: both dates exact, i.e. the recorded revision just before each shows it "
+        "absent. A history that starts with the weights already there, or with revisions whose files or card "
+        "were not recorded, shows when an event was seen, not when it came: it is counted as seen, not "
+        "timed. Negative days: the event came before the weights.</p>"
+    )
+    rows = [
+        [
+            _e(label),
+            str(r[2]),
+            str(r[3]),
+            str(r[4]),
+            str(r[5]),
+            _days(r[6]),
+            _days(r[7]),
+        ]
+        for key, label in TIMING_EVENTS.items()
+        for r in overall
+        if r[1] == key
+    ]
+    headers = ["event", "releases", "with weights", "seen", "timed", "median days", "mean days"]
+    orgs = con.execute(TIMING_SQL, ["org"]).fetchall()
+    by_org: dict[str, dict[str, tuple]] = {}
+    for r in orgs:
+        by_org.setdefault(r[0], {})[r[1]] = r
+    org_rows = [
+        [_e(org), str(next(iter(events.values()))[2])]
+        + [
+            "–" if events.get(k) is None or not events[k][5] else f"{_days(events[k][6])} ({events[k][5]})"
+            for k in TIMING_EVENTS
+        ]
+        for org, events in list(by_org.items())[:MAX_ORGS]
+    ]
+    org_table = _table(
+        ["organisation", "releases", *[f"median days to {v} (timed)" for v in TIMING_EVENTS.values()]],
+        org_rows,
+        "orgs",
+    )
+    return (
+        note
+        + _table(headers, rows, "timing")
+        + org_table
+        + _more(len(by_org), len(org_rows), "time_to_openness.parquet")
     )
 
 
@@ -386,7 +483,7 @@ table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 3px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td { overflow-wrap: anywhere; } code { font-size: 12px; }
 .dir { white-space: nowrap; } .dir-opening, .pass { color: #1b7837; } .dir-closing, .fail { color: #b2182b; }
-.dir-lateral, .dir-other { color: #666; } .badge { padding: 2px 8px; border-radius: 4px; color: #fff; }
+.dir-lateral, .dir-other { color: #666; } .dir-to_unknown { color: #666; font-style: italic; } .badge { padding: 2px 8px; border-radius: 4px; color: #fff; }
 .badge.passed { background: #1b7837; } .badge.failed { background: #b2182b; }
 .sw { display: inline-block; width: 12px; height: 12px; vertical-align: -1px; }
 .share { display: inline-block; min-width: 38px; text-align: right; padding: 0 3px; white-space: nowrap; }
@@ -428,6 +525,7 @@ def render_report(
             "latest spectrum or licence-family change.</p>"
             + (_orgs(con, not_short) if has_core else missing),
         ),
+        ("timing", "Time to openness", _time_to_openness(con)),
         ("quality", "Quality checks", _quality(manifest)),
     ]
     nav = "<nav>" + "".join(f'<a href="#{k}">{_e(h)}</a>' for k, h, _ in sections) + "</nav>"

@@ -219,7 +219,7 @@ def _merge(parts: list[list[dict]]) -> list[dict]:
         percent = None
         if unexpected is not None and all(e is not None and m is not None for e, m in elements):
             denominator = sum(e - m for e, m in elements)
-            percent = 100.0 * unexpected / denominator if denominator else 0.0
+            percent = 100.0 * unexpected / denominator if denominator else None  # GX: no values, no share
         elif unexpected is not None:  # no counts reported: weigh each batch's share by its rows
             shares = [
                 (o["unexpected_percent"], e)

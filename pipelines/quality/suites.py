@@ -38,12 +38,14 @@ README_STATUSES = (
 MODALITIES = ("text", "image", "audio", "video", "multimodal", "tabular", "other", "unknown")
 REVISION_SOURCES = ("listing", "backfill")
 CRAWL_RUN_STATUSES = ("complete", "partial", "failed")
-PAPER_STATUSES = ("found", "not_found", "invalid", "error")
+PAPER_STATUSES = ("found", "not_found", "unrecorded", "invalid", "error")  # unrecorded: unknown
 PAPER_KINDS = ("peer_reviewed", "preprint")
 CITATION_SOURCES = ("tag", "card_link")
 OSAID_VERDICTS = ("meets", "fails", "undetermined")
 DISCLOSURE_METHODS = ("declared", "inferred", "unknown")
-DIRECTIONS = ("opening", "closing", "lateral")
+# A transition's direction (pipelines/history/transitions.py: `to_unknown` is a revision turning known
+# dimensions unknown, shown apart).
+DIRECTIONS = ("opening", "closing", "lateral", "to_unknown")
 # How a presence check found a repo (pipelines/hub: the history walk's 404, the weekly full-listing sweep).
 PRESENCE_CHECKS = ("commits_404", "sweep_present", "sweep_404")
 LICENCE_HOSTS = ("github", "hub")
@@ -361,7 +363,7 @@ SUITES: dict[str, Suite] = {
             ("dataset_id",),
             "SELECT * FROM core.datasets",
             lambda now: [
-                *not_null("dataset_id", "observed_at", "exists"),
+                *not_null("dataset_id", "observed_at"),  # `exists` null: not recorded, unknown
                 unique("dataset_id"),
                 in_set("gated", GATED),
                 in_set("readme_status", README_STATUSES),
@@ -614,7 +616,56 @@ MART_SUITES = [
         ],
     ),
 ]
-SUITES.update({s.name: s for s in MART_SUITES})
+TIMING_EVENTS = ("open_license", "training_code", "open_data", "own_paper")
+TIMING_BREAKDOWNS = ("all", "release_month", "org")
+TIME_TO_OPENNESS_SQL = """SELECT t.*,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
+        AS orphan_release,
+    CASE WHEN (weights_at IS NULL) <> (weights_revision IS NULL)
+           OR (open_license_at IS NULL) <> (open_license_revision IS NULL)
+           OR (training_code_at IS NULL) <> (training_code_revision IS NULL)
+           OR (open_data_at IS NULL) <> (open_data_revision IS NULL)
+           OR (own_paper_at IS NULL) <> (own_paper_revision IS NULL) THEN t.repo_id END AS date_without_revision
+FROM core.time_to_openness t"""
+TIMING_SUITES = [
+    # One row per release (sql/core/time_to_openness.sql); a date comes with the revision that shows it.
+    Suite(
+        "time_to_openness",
+        "core.time_to_openness",
+        ("repo_id",),
+        TIME_TO_OPENNESS_SQL,
+        lambda now: [
+            *not_null("repo_id", *[f"{e}_exact" for e in ("weights", *TIMING_EVENTS)]),
+            unique("repo_id"),
+            *[dated(f"{e}_at", now) for e in ("weights", *TIMING_EVENTS)],
+            Check(
+                "dated_by_revision",
+                "ExpectColumnValuesToBeNull",
+                {"column": "date_without_revision"},
+                "every first date comes with the revision that shows it",
+            ),
+            IN_RELEASES,
+        ],
+    ),
+    # One row per (breakdown, group, event).
+    Suite(
+        "time_to_openness_summary",
+        "marts.time_to_openness_summary",
+        ("breakdown", "group_value", "event"),
+        "SELECT * FROM marts.time_to_openness_summary",
+        lambda now: [
+            *not_null("breakdown", "group_value", "event", "releases", "with_weights", "seen", "timed"),
+            unique("breakdown", "group_value", "event"),
+            in_set("breakdown", TIMING_BREAKDOWNS),
+            in_set("event", TIMING_EVENTS),
+            between("releases", 1),
+            ordered("releases", "with_weights"),
+            ordered("releases", "seen"),
+            ordered("seen", "timed"),
+        ],
+    ),
+]
+SUITES.update({s.name: s for s in MART_SUITES + TIMING_SUITES})
 
 
 def suite_for(table: str) -> Suite:

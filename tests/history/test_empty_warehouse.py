@@ -58,7 +58,7 @@ def test_a_step_run_before_anything_is_crawled_or_built_says_what_to_run(tmp_pat
     message = str(refused.value)
     assert "\n" not in message
     assert message == (
-        "build step 'marts' reads core.openness, core.transitions, which no build has written yet: "
+        "build step 'marts' reads core.disclosures, core.openness, core.transitions, which no build has written yet: "
         f"nothing is crawled yet ({wh.raw.root} is empty): run the daily crawl first (`openness demo` replays "
         "the bundled mirror; or the daily_listing, daily_shards and daily_extras jobs in `openness ui`), then "
         "build every step in order (the build_tables job, or pipelines.runner.build_all; the steps before "

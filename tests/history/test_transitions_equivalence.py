@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from benchmarks.history import DIMENSIONS, bench_ranks, synthetic_history
 from pipelines.history.transitions import (
     TRANSITIONS_SCHEMA,
+    UNKNOWN_DIMENSION,
     _lexical_order,
     build_transitions,
     intervals_and_transitions,
@@ -30,7 +31,9 @@ from pipelines.history.transitions import (
 
 class Reference:
     """The implementation before issue 10 (pipelines/history/transitions.py at f94f8c2), verbatim but for the
-    `stable` switch of the final sorts."""
+    `stable` switch of the final sorts and the rule of issue 21 (docs/history.md, "First observation"): a
+    dimension's first known value is no change, a change goes from its last known value to a different known
+    one, and a revision that turns known dimensions unknown gives one `to_unknown` row naming them."""
 
     def __init__(self, stable: bool = False) -> None:
         self.stable = stable
@@ -74,9 +77,13 @@ class Reference:
         ordered = ordered.with_columns(pl.col("revision").shift(1).over("repo_id").alias("from_revision"))
         parts = []
         for dim in dimensions:
-            prev = pl.col(dim).shift(1).over("repo_id")
-            changed = ordered.with_columns(prev.alias("from_value")).filter(
-                pl.col("from_revision").is_not_null() & pl.col("from_value").ne_missing(pl.col(dim))
+            # The last known value (the first known one is the first observation, not a change).
+            carried = pl.col(dim).forward_fill().over("repo_id")
+            prev = carried.shift(1).over("repo_id")
+            changed = ordered.with_columns(prev.alias("from_value"), carried.alias("to_value")).filter(
+                pl.col("from_revision").is_not_null()
+                & pl.col("from_value").is_not_null()
+                & pl.col("from_value").ne_missing(pl.col("to_value"))
             )
             if changed.height == 0:
                 continue
@@ -86,10 +93,40 @@ class Reference:
                     pl.col("committed_at").alias("changed_at"),
                     pl.lit(dim).alias("dimension"),
                     "from_value",
-                    pl.col(dim).alias("to_value"),
+                    "to_value",
                     "from_revision",
                     pl.col("revision").alias("to_revision"),
                 ).with_columns(self._direction(dim, ranks).alias("direction"))
+            )
+        # One row per revision that turns known dimensions unknown, naming them.
+        lost = [
+            pl.when(
+                pl.col("from_revision").is_not_null()
+                & pl.col(dim).is_null()
+                & pl.col(dim).shift(1).over("repo_id").is_not_null()
+            )
+            .then(pl.lit(dim))
+            .alias(f"lost:{dim}")
+            for dim in sorted(dimensions)
+        ]
+        names = [f"lost:{d}" for d in sorted(dimensions)]
+        unknown = (
+            ordered.with_columns(lost)
+            .filter(pl.any_horizontal(pl.col(names).is_not_null()))
+            .with_columns(pl.concat_str(names, separator=",", ignore_nulls=True).alias("from_value"))
+        )
+        if unknown.height:
+            parts.append(
+                unknown.select(
+                    "repo_id",
+                    pl.col("committed_at").alias("changed_at"),
+                    pl.lit(UNKNOWN_DIMENSION).alias("dimension"),
+                    "from_value",
+                    pl.lit(None, pl.String).alias("to_value"),
+                    "from_revision",
+                    pl.col("revision").alias("to_revision"),
+                    pl.lit("to_unknown").alias("direction"),
+                )
             )
         if not parts:
             return pl.DataFrame(schema=TRANSITIONS_SCHEMA)

@@ -212,3 +212,21 @@ def test_empty_and_partial_inputs(rubric: dict[str, Any]) -> None:
         ).height
         == 1
     )
+
+
+def test_an_unrecorded_dataset_is_unknown_and_a_missing_one_closed(rubric: dict[str, Any]) -> None:
+    # The same card, its one dataset either not recorded by the source (exists null) or known not to exist.
+    rows = [revision_row(CARD, repo_id="allenai/OLMo-7B", files=TRAINER_OUTPUT, library_name="transformers")]
+    outcome = {}
+    for exists in (None, False):
+        datasets = datasets_frame([{"dataset_id": "org/data", "exists": exists, "readme_status": None}])
+        disclosures = _detect(rows, rubric, datasets)
+        comps = _by_name(disclosures)
+        row = score_revisions(revisions_frame(rows), disclosures, rubric=rubric).row(0, named=True)
+        outcome[exists] = (
+            comps["Datasets"]["is_open"],
+            row["osai_datasources_endmodel"],
+            row["osai_datasources_basemodel"],
+        )
+    assert outcome[None] == (None, None, None)  # unknown, not closed: unknown is not a pass either
+    assert outcome[False] == (False, "closed", "closed")

@@ -12,7 +12,7 @@ from assets.partitions import CRAWL_SHARDS
 from pipelines.publish.snapshot import sha256_file, verify_snapshot
 from pipelines.quality.suites import suite_for
 from pipelines.storage.warehouse import Warehouse
-from tests.small_mirror import SMALL_REPOS
+from tests.small_mirror import PAPER_IN_MIRROR, PAPER_NOT_IN_MIRROR, SMALL_REPOS
 
 pytestmark = pytest.mark.slow
 
@@ -30,6 +30,32 @@ def test_demo_builds_one_release_per_mirror_model(small_demo):
         (repo, meta.get("license")) for repo in sorted(SMALL_REPOS) for _, meta, _, _ in SMALL_REPOS[repo]
     ]
     assert [(r, lic) for r, _, lic in revisions] == expected
+
+
+def test_no_dataset_is_said_not_to_exist_where_the_recording_holds_none(small_demo):
+    base, _ = small_demo
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        datasets = con.execute(
+            'SELECT dataset_id, "exists" FROM core.datasets ORDER BY dataset_id'
+        ).fetchall()
+        data = con.execute(
+            "SELECT osai_datasources_endmodel FROM core.openness WHERE repo_id = 'acme/open-7b' "
+            "AND valid_to IS NULL"
+        ).fetchall()
+    # The mirror declares datasets unrecorded: the one dataset a card names is unknown, never false.
+    assert datasets == [("acme/corpus", None)]
+    assert data == [(None,)]  # its training data is unknown, not closed
+
+
+def test_no_paper_of_the_demo_reads_as_missing_from_arxiv(small_demo):
+    base, _ = small_demo
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        papers = con.execute("SELECT arxiv_id, status FROM core.papers ORDER BY arxiv_id").fetchall()
+        cited = con.execute("SELECT repo_id, arxiv_id FROM core.release_papers ORDER BY arxiv_id").fetchall()
+    # The mirror holds one of the two papers beta/card-only cites and declares papers unrecorded: the
+    # other is unknown, and no paper is said to be absent from arXiv.
+    assert cited == [("beta/card-only", PAPER_IN_MIRROR), ("beta/card-only", PAPER_NOT_IN_MIRROR)]
+    assert papers == [(PAPER_IN_MIRROR, "found"), (PAPER_NOT_IN_MIRROR, "unrecorded")]
 
 
 def test_demo_snapshot_checksums_match(small_demo, tmp_path):

@@ -107,6 +107,17 @@ TRANSITIONS = [
         HUB + "acme/beta/commit/b3",
         False,
     ),
+    (  # the card became unreadable: one change to unknown naming the dimensions (not drawn, not a mover)
+        "acme/beta",
+        "2024-05-18 08:00",
+        "dimensions",
+        "license_id,osaid",
+        None,
+        "to_unknown",
+        "b4",
+        HUB + "acme/beta/commit/b4",
+        False,
+    ),
     (
         PROBE_REPO,
         "2024-05-03 09:00",
@@ -305,9 +316,12 @@ def test_report_matches_the_data_and_escapes_untrusted_values(report: str) -> No
     assert "2024-01 · 1 weights without reuse rights: 1 release (50% of 2)" in report  # a tooltip
     assert " 1 releases" not in report and " 1 transitions" not in report
     assert "mean European Open Source AI Index score" in report and "OSAI score" not in report
-    # Latest month (May): the gated change and the probe's two lateral changes; the short-lived pair is left out.
+    # Latest month (May): the gated change, the probe's two lateral changes and the change to unknown; the
+    # short-lived pair is left out.
     latest = report[report.index("Latest month with transitions: 2024-05") : report.index('id="movers"')]
-    assert latest.count("<tr>") == 1 + 3 and "zeta/gamma" not in latest
+    assert latest.count("<tr>") == 1 + 4 and "zeta/gamma" not in latest
+    assert "4 transitions: 1 closing, 2 lateral, 1 to unknown" in latest
+    assert "license_id, osaid</td><td>known → <i>unknown</i>" in latest and "▲ to unknown" not in latest
     movers = report[report.index('id="movers"') : report.index('id="orgs"')]
     assert movers.count("<tr>") == 1 + 4 and movers.count("▲ opening") == 2 and movers.count("▼ closing") == 2
     assert page.rows["orgs"] == 1 + 3  # acme, zeta, org
@@ -316,6 +330,30 @@ def test_report_matches_the_data_and_escapes_untrusted_values(report: str) -> No
         "Checks failed" in quality and "1 of 2 table suites" in quality and "1 of 2 snapshot gates" in quality
     )
     assert "&lt;b&gt;half&lt;/b&gt; flipped" in quality
+
+
+def test_the_charts_and_tables_agree_with_the_mart(report: str) -> None:
+    """The transitions chart's bars, the totals under it and the latest month's table give the same counts,
+    those of marts.monthly_transitions (worked out by hand from TRANSITIONS: March 2 openings, April 2
+    closings, May 1 closing; the pair undone within a day, 2 lateral changes and 1 change to unknown apart)."""
+    import re
+
+    section = report[report.index('id="transitions"') : report.index('id="movers"')]
+    bars = re.findall(r"<title>(\d{4}-\d{2}) · (opening|closing): (\d+) transitions?</title>", section)
+    assert sorted(bars) == [
+        ("2024-03", "opening", "2"),
+        ("2024-04", "closing", "2"),
+        ("2024-05", "closing", "1"),
+    ]
+    drawn = {d: sum(int(n) for _, dd, n in bars if dd == d) for d in ("opening", "closing")}
+    assert (
+        f"In all (marts.monthly_transitions): {drawn['opening']} opening, {drawn['closing']} closing, "
+        in section
+    )
+    assert "2 opening, 3 closing, 2 lateral, 1 to unknown;" in section and "2 short-lived changes" in section
+    may = re.search(r"(\d+) transitions: (\d+) closing, (\d+) lateral, (\d+) to unknown", section)
+    assert may and int(may[1]) == int(may[2]) + int(may[3]) + int(may[4])
+    assert ("2024-05", "closing", may[2]) in bars  # the month's closings in the table are the chart's bar
 
 
 def test_report_is_deterministic(tmp_path: Path, report: str) -> None:

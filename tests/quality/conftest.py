@@ -35,7 +35,7 @@ FUTURE_DDL = [
        base_in_warehouse BOOLEAN, base_license_id VARCHAR, base_license_family VARCHAR, license_id VARCHAR,
        license_family VARCHAR, relicensed_more_permissively BOOLEAN, license_changed BOOLEAN, evidence VARCHAR)""",
     """CREATE TABLE core.disclosures (repo_id VARCHAR, revision VARCHAR, component VARCHAR, included BOOLEAN,
-       license_id VARCHAR, is_open BOOLEAN, evidence VARCHAR, method VARCHAR)""",
+       license_id VARCHAR, is_open BOOLEAN, evidence VARCHAR, method VARCHAR, detail TINYINT)""",
 ]
 
 
@@ -63,6 +63,8 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         "NULL, 'false', 'ok', 2048)",
         [sha("org-d/data-1")],
     )
+    # A dataset the source did not record (a hub mirror without dataset repos): its existence is unknown.
+    con.execute("INSERT INTO core.datasets (dataset_id, observed_at) VALUES ('org-d/data-2', '2026-11-20')")
     con.execute(
         "INSERT INTO core.papers (arxiv_id, version, title, published, fetched_at, paper_kind, status) VALUES "
         "('2401.00001', 2, 'A model', '2024-01-01'::TIMESTAMPTZ, '2026-11-20'::TIMESTAMPTZ, 'preprint', "
@@ -113,7 +115,7 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         )
     con.execute(
         "INSERT INTO core.disclosures SELECT repo_id, revision, 'Model parameters (Final)', true, "
-        "'apache-2.0,mit', true, '[]', 'declared' FROM core.revisions"
+        "'apache-2.0,mit', true, '[]', 'declared', NULL FROM core.revisions"
     )
     con.execute(
         "INSERT INTO core.derivatives VALUES (?, ?, 'finetune', true, 'apache-2.0', 'osi-permissive', NULL, "
@@ -135,7 +137,7 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def fill_marts(con: duckdb.DuckDBPyConnection) -> None:
-    """The two marts, as the marts step writes them: one month of the releases above."""
+    """The marts step's tables, as it writes them: one month of the releases above."""
     con.execute("CREATE SCHEMA IF NOT EXISTS marts")
     con.execute(
         "CREATE TABLE marts.monthly_openness (month DATE, breakdown VARCHAR, group_value VARCHAR, "
@@ -153,6 +155,17 @@ def fill_marts(con: duckdb.DuckDBPyConnection) -> None:
     )
     con.execute(
         "INSERT INTO marts.monthly_transitions VALUES ('2025-02-01', 'license_family', 'opening', 1, 0)"
+    )
+    # The time to openness from the rows above, by the SQL the marts step runs.
+    from pipelines.openness.rubric import load_rubric, open_families
+    from pipelines.storage.warehouse import sql_text
+
+    con.execute(
+        f"CREATE TABLE core.time_to_openness AS {sql_text('core/time_to_openness.sql')}",
+        {"open_families": open_families(load_rubric())},
+    )
+    con.execute(
+        f"CREATE TABLE marts.time_to_openness_summary AS {sql_text('marts/time_to_openness_summary.sql')}"
     )
 
 
