@@ -571,6 +571,7 @@ def _write_readmes(
         pl.lit(None, pl.String).alias("blob_id"),
         # Generated cards are far below the read cap: every one is kept whole.
         pl.when(pl.col("readme").is_null()).then(pl.lit(None)).otherwise(pl.lit(False)).alias("truncated"),
+        pl.lit(None, pl.String).alias("reconstructed"),  # a live Hub's answers carry no mirror mark
     )
     return _append_batches(
         raw,

@@ -76,7 +76,8 @@ COMMON_COLUMNS: dict[str, str] = {
     "base_models": "Models this one derives from (card `base_model`).",
     "base_model_relation": "How it derives from its base: adapter, merge, quantized or finetune.",
     "arxiv_id": "arXiv identifier (e.g. 2307.09288).",
-    "evidence": "The field or file, its value and the URL that support the judgement.",
+    "evidence": "The field or file, its value and the URL that support the judgement (a null URL where the "
+    "commit id is one a hub mirror made up: no link names a commit that is not on the Hub).",
     "method": "How the judgement was reached: declared by the publisher, inferred, or unknown.",
     "rubric_version": "Version of the openness rubric (pipelines/openness/rubric.yml) that scored the row.",
     "committed_at": "The commit's date (the repo's lastModified at that revision, UTC).",
@@ -538,8 +539,12 @@ TABLES: tuple[Table, ...] = (
             "known dimensions became unknown (e.g. a README that turned gated), one row per revision.",
             "from_revision": "The revision before the one that made the change.",
             "to_revision": "Commit that made the change.",
-            "evidence_url": "URL of the commit or file that shows the change.",
+            "evidence_url": "URL of the commit or file that shows the change; null when `to_revision` is a "
+            "commit id a mirror reconstructed (it does not exist on the Hub).",
             "short_lived": "Whether the change was undone within 24 hours (counted apart in the timelines).",
+            "reconstructed": "When the data came from a hub mirror: the kinds of reconstruction (its mirror.json "
+            "`reconstructions`, e.g. synthetic-commit-id, readme-from-card-data) that `to_revision`'s captured "
+            "answers rest on, comma-separated; null when they rest on none (always null for the live Hub).",
         },
     ),
     Table(

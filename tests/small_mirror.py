@@ -175,6 +175,23 @@ HOSTED_REPOS: dict[str, tuple[str, list[str], dict, str | None]] = {
         None,
     ),
 }
+# What the small mirror declares it reconstructed (mirror.json `reconstructions`, docs/mirror.md "Provenance"):
+# the commit of acme/open-7b's licence change has a made-up id, and beta/card-only's README was rebuilt.
+SYNTHETIC_COMMIT = ("acme/open-7b", _sha("acme/open-7b", "2024-02-20T09:30:00.000Z"))
+SMALL_RECONSTRUCTIONS = [
+    {
+        "kind": "synthetic-commit-id",
+        "why": "the commit id is not the Hub's: made from the repo id and date",
+        "affects": [f"models/{SYNTHETIC_COMMIT[0]}/revisions/{SYNTHETIC_COMMIT[1]}"],
+    },
+    {
+        "kind": "readme-from-card-data",
+        "why": "the README is rebuilt from the card data",
+        "affects": [
+            f"models/beta/card-only/revisions/{_sha('beta/card-only', '2024-02-01T08:00:00.000Z')}/README.md"
+        ],
+    },
+]
 
 
 def make_small_mirror(
@@ -231,5 +248,6 @@ def make_small_mirror(
     if metrics:
         for repo_id, entries in SMALL_METRICS.items():
             writer.add_metrics("models", repo_id, entries)
+    writer.extra["reconstructions"] = SMALL_RECONSTRUCTIONS
     writer.finish()
     return root

@@ -35,6 +35,8 @@ TRANSITIONS_SCHEMA = {
     "evidence_url": pl.String,
     "short_lived": pl.Boolean,
 }
+# core.transitions as written: the changes, then what their `to_revision` rests on (with_provenance).
+MARKED_SCHEMA = {**TRANSITIONS_SCHEMA, "reconstructed": pl.String}
 SHORT_LIVED_HOURS = 24
 KEY = ["repo_id", "revision"]
 ORDER = ["repo_id", "committed_at", "revision"]
@@ -497,4 +499,36 @@ def build_transitions(
         gather(frame["revision"], "to", "to_revision"),
         gather(urls, "url", "evidence_url"),
         "short_lived",
+    )
+
+
+def with_provenance(
+    transitions: pl.DataFrame, revisions: pl.DataFrame, marks: pl.DataFrame | None
+) -> pl.DataFrame:
+    """The transitions with `reconstructed`: the mirror's reconstruction kinds their `to_revision` rests on
+    (pipelines/hub/provenance.py `revision_marks`, keyed by the id a revision was captured under; null when
+    nothing is reconstructed, as for every live Hub capture). A change whose commit id is itself a
+    reconstruction (SYNTHETIC_COMMIT_KINDS) gets no evidence link: that commit does not exist on the Hub."""
+    from pipelines.hub.provenance import SYNTHETIC_COMMIT_KINDS
+
+    if marks is None or marks.height == 0 or transitions.height == 0:
+        return transitions.with_columns(pl.lit(None, pl.String).alias("reconstructed")).select(
+            list(MARKED_SCHEMA)
+        )
+    captured = "listed_as" if "listed_as" in revisions.columns else "repo_id"
+    keyed = (
+        revisions.select(
+            "repo_id", pl.col(captured).fill_null(pl.col("repo_id")).alias("_captured"), "revision"
+        )
+        .join(marks.rename({"repo_id": "_captured"}), on=["_captured", "revision"], how="inner")
+        .select("repo_id", pl.col("revision").alias("to_revision"), "reconstructed")
+        .unique(["repo_id", "to_revision"], keep="first", maintain_order=True)
+    )
+    synthetic = pl.lit(False)
+    for kind in sorted(SYNTHETIC_COMMIT_KINDS):
+        synthetic = synthetic | pl.col("reconstructed").str.split(", ").list.contains(kind).fill_null(False)
+    return (
+        transitions.join(keyed, on=["repo_id", "to_revision"], how="left", maintain_order="left")
+        .with_columns(pl.when(synthetic).then(None).otherwise(pl.col("evidence_url")).alias("evidence_url"))
+        .select(list(MARKED_SCHEMA))
     )

@@ -205,7 +205,7 @@ def run_backfill(
         for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):
             if head in commits_seen.get(repo_id, set()):
                 continue  # history already known up to the head: costs nothing
-            commits = client.list_commits(repo_id)
+            commits, commits_mark = client.list_commits_marked(repo_id)
             summary.repos_walked += 1
             if commits is None:  # vanished since it was listed: recorded, not fatal
                 summary.repos_missing.append(repo_id)
@@ -241,7 +241,7 @@ def run_backfill(
                         (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
                     )
                     continue
-                info = client.model_info(repo_id, sha, blobs=True)
+                info, info_mark = client.model_info_marked(repo_id, sha, blobs=True)
                 if info is None:
                     summary.repos_missing.append(repo_id)
                     break
@@ -254,6 +254,7 @@ def run_backfill(
                         "commit_date": str(commit.get("date")),
                         "status": "ok",
                         "info": json.dumps(info, sort_keys=True, ensure_ascii=False),
+                        "reconstructed": info_mark,
                     }
                 )
                 blob = _readme_blob(info)
@@ -275,6 +276,7 @@ def run_backfill(
                         "content": None,
                         "blob_id": None,
                         "truncated": None,
+                        "reconstructed": info_mark,  # the file list said so: that answer's mark
                     }
                 elif blob != "present" and blob == previous_blob and previous_row is not None:
                     # Same README blob as the commit before: reuse its bytes, no request.
@@ -284,6 +286,7 @@ def run_backfill(
                         "fetched_at": now,
                         "revision": sha,
                         "detail": "same blob as previous commit",
+                        "reconstructed": info_mark,  # this commit's answer, not the one the bytes came from
                     }
                     row = {k: row.get(k) for k in README_RAW_SCHEMA}
                 else:
@@ -305,6 +308,7 @@ def run_backfill(
                     "head": head,
                     "status": status,
                     "commits": json.dumps(commits, sort_keys=True, ensure_ascii=False),
+                    "reconstructed": commits_mark,
                 }
             )
             batch.repo_done()

@@ -72,6 +72,19 @@ RETRY_STATUS = (408, *sorted(RETRY_STATUSES))  # and 408: huggingface_hub's own 
 # loop; huggingface_hub's own retry is off for these reads): a file that still fails is recorded as `error`
 # and asked again by the next crawl, and a longer outage is left to the crawl assets' Dagster RetryPolicy.
 FILE_RETRIES = 3
+# A mirror's mark on an answer that rests on a reconstruction (docs/mirror.md, "Provenance"); the real Hub
+# never sends it, so against huggingface.co every `reconstructed` stays None.
+RECONSTRUCTED_HEADER = "x-mirror-reconstructed"
+
+
+def reconstructed_kinds(*values: str | None) -> str | None:
+    """The union of `X-Mirror-Reconstructed` values as one sorted "kind, kind" string (None: no mark)."""
+    kinds = {k.strip() for value in values for k in (value or "").split(",") if k.strip()}
+    return ", ".join(sorted(kinds)) or None
+
+
+def _mark(response: httpx2.Response) -> str | None:
+    return reconstructed_kinds(response.headers.get(RECONSTRUCTED_HEADER))
 
 
 class CrawlError(RuntimeError):
@@ -86,6 +99,7 @@ class ListingPage:
     body: str
     items: list[dict]
     next_url: str | None
+    reconstructed: str | None = None  # the page's X-Mirror-Reconstructed kinds (a mirror's mark), else None
 
 
 @dataclass(frozen=True)
@@ -102,6 +116,7 @@ class FileResult:
     detail: str = ""
     size: int | None = None  # the file's size in bytes (the real one, also when truncated)
     truncated: bool = False  # content is only the first max_bytes + 1 bytes of the file
+    reconstructed: str | None = None  # the answer's X-Mirror-Reconstructed kinds (a mirror's mark), else None
 
 
 class HubClient:
@@ -134,8 +149,11 @@ class HubClient:
     def _headers(self) -> dict[str, str]:
         return hub_headers(self._token)
 
-    def _get_json(self, url: str, params: list[tuple[str, str]] | None = None) -> tuple[str, object]:
-        """GET a JSON document with the Hub client's retries; malformed bodies are retried, then fail."""
+    def _get_json(
+        self, url: str, params: list[tuple[str, str]] | None = None
+    ) -> tuple[str, object, str | None]:
+        """GET a JSON document with the Hub client's retries; malformed bodies are retried, then fail.
+        Returns (final URL, the JSON, the answer's reconstruction mark or None)."""
         last_error = ""
         for _ in range(MALFORMED_RETRIES):
             response = http_backoff(
@@ -150,7 +168,7 @@ class HubClient:
             )
             hf_raise_for_status(response)
             try:
-                return str(response.url), response.json()
+                return str(response.url), response.json(), _mark(response)
             except (json.JSONDecodeError, UnicodeDecodeError, httpx2.DecodingError) as exc:
                 last_error = f"malformed JSON from {response.url}: {exc}"
         raise CrawlError(f"giving up on {url} after {MALFORMED_RETRIES} attempts: {last_error}")
@@ -207,20 +225,33 @@ class HubClient:
             if not isinstance(items, list):
                 raise CrawlError(f"listing page {response.url} is not a JSON array")
             next_url = response.links.get("next", {}).get("url")
-            yield ListingPage(url=str(response.url), body=response.text, items=items, next_url=next_url)
+            yield ListingPage(
+                url=str(response.url),
+                body=response.text,
+                items=items,
+                next_url=next_url,
+                reconstructed=_mark(response),
+            )
             url, params = next_url, None
 
     def model_info(self, repo_id: str, revision: str | None = None, blobs: bool = False) -> dict | None:
         """The raw `GET /api/models/{id}[/revision/{rev}]` body, or None if the repo or revision is gone."""
+        return self.model_info_marked(repo_id, revision, blobs)[0]
+
+    def model_info_marked(
+        self, repo_id: str, revision: str | None = None, blobs: bool = False
+    ) -> tuple[dict | None, str | None]:
+        """(`model_info`, the answer's reconstruction mark or None)."""
         validate_repo_id(repo_id)
         url = f"{self.endpoint}/api/models/{repo_id}"
         if revision:
             validate_revision(revision)
             url += f"/revision/{quote(revision, safe='')}"
         try:
-            return self._get_json(url, [("blobs", "true")] if blobs else None)[1]  # type: ignore[return-value]
+            _url, info, mark = self._get_json(url, [("blobs", "true")] if blobs else None)
         except (RepositoryNotFoundError, RevisionNotFoundError):
-            return None
+            return None, None
+        return info, mark  # type: ignore[return-value]
 
     def dataset_info(self, dataset_id: str) -> dict | None:
         """The raw `GET /api/datasets/{id}` body, or None if the dataset does not exist (or is not recorded)."""
@@ -244,15 +275,22 @@ class HubClient:
 
     def list_commits(self, repo_id: str, repo_type: str = "model") -> list[dict] | None:
         """Every commit of a repo's main branch, newest first (raw items, all pages); None if the repo is gone."""
+        return self.list_commits_marked(repo_id, repo_type)[0]
+
+    def list_commits_marked(
+        self, repo_id: str, repo_type: str = "model"
+    ) -> tuple[list[dict] | None, str | None]:
+        """(`list_commits`, the union of its pages' reconstruction marks or None)."""
         try:
             return self._list_commits(repo_id, repo_type)
         except RepositoryNotFoundError:
-            return None
+            return None, None
 
-    def _list_commits(self, repo_id: str, repo_type: str) -> list[dict]:
+    def _list_commits(self, repo_id: str, repo_type: str) -> tuple[list[dict], str | None]:
         validate_repo_id(repo_id)
         url: str | None = f"{self.endpoint}/api/{repo_type}s/{repo_id}/commits/main"
         commits: list[dict] = []
+        mark: str | None = None
         while url:
             # A malformed page is asked again, as listing pages and revision infos are (a body cut or
             # mangled on the way); only one that stays malformed fails the step.
@@ -279,8 +317,9 @@ class HubClient:
             if not isinstance(page, list):
                 raise CrawlError(f"commit page {response.url} is not a JSON array")
             commits.extend(page)
+            mark = reconstructed_kinds(mark, _mark(response))
             url = response.links.get("next", {}).get("url")
-        return commits
+        return commits, mark
 
     def read_file(
         self,
@@ -403,7 +442,14 @@ class HubClient:
         detail = f"{size if size is not None else 'more than ' + str(max_bytes)} bytes"
         if truncated:
             detail += f" (capped: first {max_bytes + 1} bytes kept)"
-        return FileResult("ok", bytes(body[: max_bytes + 1]), detail, size=size, truncated=truncated)
+        return FileResult(
+            "ok",
+            bytes(body[: max_bytes + 1]),
+            detail,
+            size=size,
+            truncated=truncated,
+            reconstructed=_mark(response),
+        )
 
 
 # The Hub's answers that a file is gated or absent, and the file's status for each (the most specific

@@ -149,6 +149,7 @@ def crawl_listing(
                     **usage_counts(item),
                     "inference": inference_state(item) if isinstance(item, dict) else None,
                     "inference_providers": inference_providers(item) if isinstance(item, dict) else None,
+                    "reconstructed": page.reconstructed,
                 }
             )
         if rows:
@@ -196,6 +197,7 @@ def readme_capture(res: FileResult) -> dict:
         "content": content,
         "blob_id": readme_blob_id(res.status, content, res.detail, res.truncated),
         "truncated": res.truncated if content is not None else None,
+        "reconstructed": res.reconstructed,
     }
 
 

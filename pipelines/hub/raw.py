@@ -10,7 +10,7 @@ import polars as pl
 
 from pipelines.storage.raw import register
 
-# One row per model item of a listing page.
+# One row per model item of a listing page (`reconstructed`: the whole page's mark, not this item's).
 LISTING_RAW_SCHEMA = register(
     "hub_listing",
     {
@@ -32,6 +32,9 @@ LISTING_RAW_SCHEMA = register(
         # holds the Hub's own fields): null in captures before 2026-12-07 and where the item has none
         "inference": pl.String,
         "inference_providers": pl.String,
+        # the kinds of the answer's X-Mirror-Reconstructed header ("kind, kind"): a mirror's mark that it rests
+        # on a reconstruction (docs/mirror.md); null from the real Hub and in captures before 2026-12-07
+        "reconstructed": pl.String,
     },
 )
 # One row per README read (or why it could not be read) at one commit.
@@ -53,6 +56,9 @@ README_RAW_SCHEMA = register(
         # True when the README is larger than the cap and `content` holds only its first cap + 1 bytes (the
         # read stopped there); null in captures before 2026-12-07 (a capped one says "(capped)" in `detail`)
         "truncated": pl.Boolean,
+        # the kinds of the answer's X-Mirror-Reconstructed header ("kind, kind"): a mirror's mark that it rests
+        # on a reconstruction (docs/mirror.md); null from the real Hub and in captures before 2026-12-07
+        "reconstructed": pl.String,
     },
 )
 # One row per presence check of a tracked repo missing from a complete listing.
@@ -74,6 +80,9 @@ COMMITS_RAW_SCHEMA = register(
         "head": pl.String,
         "status": pl.String,
         "commits": pl.String,
+        # the kinds of the answer's X-Mirror-Reconstructed header ("kind, kind"): a mirror's mark that it rests
+        # on a reconstruction (docs/mirror.md); null from the real Hub and in captures before 2026-12-07
+        "reconstructed": pl.String,
     },
 )
 # One row per model info at one commit (the history walk).
@@ -86,6 +95,9 @@ REVISION_RAW_SCHEMA = register(
         "commit_date": pl.String,
         "status": pl.String,
         "info": pl.String,
+        # the kinds of the answer's X-Mirror-Reconstructed header ("kind, kind"): a mirror's mark that it rests
+        # on a reconstruction (docs/mirror.md); null from the real Hub and in captures before 2026-12-07
+        "reconstructed": pl.String,
     },
 )
 # One row per dataset repo a card names: its info and whether it has a card.

@@ -12,6 +12,7 @@ import polars as pl
 from pipelines.hub.client import HubClient, default_quotas, install
 from pipelines.hub.crawl import Checkpoint, captured_revisions, crawl_listing, fetch_readmes, plan_readmes
 from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.provenance import mirror_source
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
 from pipelines.hub.scope import item_filter
 from pipelines.hub.settings import HubSettings
@@ -155,7 +156,15 @@ def run_listing(
             authors=settings.authors,
         )
     summary.cost = stats.as_dict()
-    _record(wh, settings, summary, started, "listing")
+    # Where the answers came from: a hub mirror names itself (title, its reconstructions); the real Hub is
+    # never asked. The snapshot's card and report say it (pipelines/publish/provenance.py).
+    source = mirror_source(settings.endpoint, timeout=settings.timeout)
+    detail = (
+        None
+        if source is None
+        else {"readmes": summary.readmes, "rejected_ids": summary.rejected, "source": source}
+    )
+    _record(wh, settings, summary, started, "listing", detail=detail)
     return summary
 
 

@@ -183,7 +183,13 @@ def score_repos(
     parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, **evidence))
     disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
     openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
-    openness, transitions = openness_history(revisions, openness, disclosures, rubric)
+    marks = None
+    if wh is not None:  # a mirror's reconstruction marks of these repos' captures (none from the live Hub)
+        from pipelines.hub.provenance import revision_marks, synthetic_commits, unlink_commits
+
+        marks = revision_marks(wh.raw, revisions.get_column("listed_as").unique().drop_nulls().to_list())
+        disclosures = unlink_commits(disclosures, "evidence", synthetic_commits(marks))
+    openness, transitions = openness_history(revisions, openness, disclosures, rubric, marks)
     return {"core.disclosures": disclosures, "core.openness": openness, "core.transitions": transitions}
 
 
@@ -274,13 +280,17 @@ def update_scores(
     else:
         repos, why = rescore_set(con)
     batches = _batches(con, repos)
+    # Commit ids a hub mirror made up: the derivatives' evidence does not link them (pipelines/hub/provenance.py).
+    from pipelines.hub.provenance import revision_marks, synthetic_commits, unlink_commits
+
+    made_up = synthetic_commits(revision_marks(wh.raw))
     rows: dict[str, int] = {}
     derivatives = 0
     if reason:
         # Every repo, batch by batch; each batch commits (a failed rebuild leaves the reason in place).
         for i, batch in enumerate(batches):
             frames = score_repos(con, batch, datasets, papers, rubric, wh)
-            links = derivative_rows(con, batch, rubric)
+            links = unlink_commits(derivative_rows(con, batch, rubric), "evidence", made_up)
             with transaction(con):
                 for table, frame in frames.items():
                     _write(con, table, frame, None) if i == 0 else _insert(con, table, frame)
@@ -308,7 +318,7 @@ def update_scores(
             }
             con.unregister("changed_ids")
             linked = _ids(repos | namers)
-            links = derivative_rows(con, linked, rubric)
+            links = unlink_commits(derivative_rows(con, linked, rubric), "evidence", made_up)
             _write(con, "core.derivatives", links, linked)
             derivatives = links.height
         replace_table_rows(con, "core.licenses", load_catalogue())

@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from pipelines.mirror.items import build_item, check_expand, item_fields, record
 from pipelines.mirror.names import micros
+from pipelines.mirror.provenance import info_kinds, mark
 from pipelines.mirror.replies import UNRECORDED_HEADER, Reply, bad_request, json_reply
 from pipelines.mirror.store import MirrorStore, State
 
@@ -186,4 +187,5 @@ def list_repos(
         headers.append(("Link", f'<{url}>; rel="next"'))
     if kind in store.unrecorded:  # the listing holds only what was recorded, not the Hub's repos
         headers.append((UNRECORDED_HEADER, kind))
-    return json_reply(items, headers=headers)
+    kinds = set().union(*(info_kinds(store, states[i]) for i in page))
+    return mark(json_reply(items, headers=headers), kinds)

@@ -13,6 +13,7 @@ from pipelines.mirror import atom
 from pipelines.mirror.items import build_item, check_expand
 from pipelines.mirror.listing import MAX_LIMIT, is_true
 from pipelines.mirror.names import HEX_PREFIX, BadName, check_file_path, split_arxiv_id
+from pipelines.mirror.provenance import commits_kinds, file_kinds, info_kinds, mark
 from pipelines.mirror.replies import (
     JSON_TYPE,
     UNRECORDED_HEADER,
@@ -70,7 +71,9 @@ def repo_info(
     if expand and flags:
         raise bad_request(f"'expand' cannot be combined with {sorted(flags)}")
     if expand:
-        return json_reply(build_item(store, state, expand, listing=False, as_of=as_of))
+        return mark(
+            json_reply(build_item(store, state, expand, listing=False, as_of=as_of)), info_kinds(store, state)
+        )
     body = store.info_at(state)
     body.update(store.metrics_at(state.repo, as_of))  # the usage counts as of T (docs/mirror.md)
     if kind == "models":
@@ -79,7 +82,7 @@ def repo_info(
         body["siblings"] = _siblings_with_blobs(store, state, body["siblings"])
     if "securityStatus" in flags:
         body.setdefault("securityRepoStatus", {"scansDone": True, "filesWithIssues": []})
-    return json_reply(body)
+    return mark(json_reply(body), info_kinds(store, state))
 
 
 def _siblings_with_blobs(store: MirrorStore, state: State, siblings: list) -> list[dict]:
@@ -124,7 +127,8 @@ def repo_commits(
     if (page + 1) * limit < len(history):
         kept = [(k, v) for k, v in pairs if k != "p"] + [("p", str(page + 1))]
         headers.append(("Link", f'<{next_base}?{urlencode(kept)}>; rel="next"'))
-    return json_reply([c.raw for c in chunk], headers=headers)
+    listed = (State(state.repo, state.index + page * limit + i) for i in range(len(chunk)))
+    return mark(json_reply([c.raw for c in chunk], headers=headers), commits_kinds(store, listed))
 
 
 def _content_type(path: str) -> str:
@@ -172,7 +176,9 @@ def resolve_file(
         if end >= first:
             headers.append(("Content-Range", f"bytes {first}-{end}/{len(data)}"))
             data, status = data[first : end + 1], 206
-    return Reply(status, data, _content_type(rel), headers, is_json=False)
+    return mark(
+        Reply(status, data, _content_type(rel), headers, is_json=False), file_kinds(store, state, rel)
+    )
 
 
 def paper_file(store: MirrorStore, folder: str, arxiv_id: str) -> Path | None:

@@ -14,6 +14,7 @@ import re
 
 from pipelines.publish.columns import column_meaning, table_meaning
 from pipelines.publish.markdown import plural
+from pipelines.publish.provenance import source_name, source_sentences
 
 DATA_LICENSE = "cc-by-4.0"
 PRETTY_NAME = "Openness Tracker: openness of AI model releases on the Hugging Face Hub"
@@ -151,6 +152,7 @@ def _provenance(manifest: dict) -> str:
         "shown, checked, and published as this immutable, checksummed version.",
         "",
         f"- Crawl window: {window.get('from') or '?'} to {window.get('to') or '?'}.",
+        *(f"- {line}" for line in source_sentences(manifest.get("source"))),
     ]
     checks = manifest.get("checks")
     if checks:
@@ -169,6 +171,29 @@ def _provenance(manifest: dict) -> str:
         "against the previous version."
     )
     return "\n".join(lines)
+
+
+def _recording_notice(manifest: dict) -> list[str]:
+    """A warning at the top of the card when the data was not crawled from the live Hub (else nothing)."""
+    source = manifest.get("source")
+    if not source or source.get("live_hub"):
+        return []
+    return [
+        f"> **Not the live Hub.** This version was built from {source_name(source)}. "
+        "Its facts are what that source answered; see Provenance for what it reconstructed.",
+        "",
+    ]
+
+
+def _attributions(manifest: dict) -> str:
+    """The licence section, naming the endpoint the Hub metadata was actually read from."""
+    source = manifest.get("source")
+    if not source or source.get("live_hub"):
+        return ATTRIBUTIONS
+    return ATTRIBUTIONS.replace(
+        "is read from the public\n  Hub API (https://huggingface.co).",
+        f"is read through the Hub API of\n  {source_name(source)}.",
+    )
 
 
 def query_views(manifest: dict) -> str:
@@ -253,6 +278,7 @@ def render_dataset_card(
         "",
         _summary(manifest),
         "",
+        *_recording_notice(manifest),
         "## Files",
         "",
         "One zstd-compressed Parquet file per table. Verify them against `manifest.json` (sizes and sha256).",
@@ -277,7 +303,7 @@ def render_dataset_card(
         "",
         "## Licence",
         "",
-        ATTRIBUTIONS,
+        _attributions(manifest),
         "## How to cite",
         "",
         _citation(manifest),

@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.publish.cleanup import remove_stale_temporaries
+from pipelines.publish.provenance import data_source
 from pipelines.publish.report_html import render_report
 from pipelines.publish.snapshot import (
     VERSION,
@@ -145,7 +146,13 @@ def publish(
         failed = [g["name"] for g in checks["gates"]["gates"] if not g["passed"]]
         failed += [f"{t} suite" for t, r in checks["suites"].items() if not r["success"]]
         raise PublishBlocked(f"publishing blocked by: {', '.join(failed)}", report, checks)
-    meta = {"crawl_window": window, "quarantine": quarantine_counts(con), "checks": checks, **(extra or {})}
+    meta = {
+        "crawl_window": window,
+        "source": data_source(wh, con),
+        "quarantine": quarantine_counts(con),
+        "checks": checks,
+        **(extra or {}),
+    }
     html = render_report(con, meta)
     return publish_version(
         wh,

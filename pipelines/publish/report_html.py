@@ -16,6 +16,7 @@ import duckdb
 
 from pipelines.openness.rubric import load_rubric
 from pipelines.publish.markdown import plural
+from pipelines.publish.provenance import source_sentences
 from pipelines.publish.svg_charts import (
     CHART_CSS,
     DIRECTION_COLOURS,
@@ -324,7 +325,12 @@ def _change_rows(rows: list[tuple], with_month: bool = False) -> list[list[str]]
             what, change = _e(str(a or "").replace(",", ", ")), "known → <i>unknown</i>"
         else:
             what, change = _e(dim), f"{_value(a)} → {_value(b)}"
-        out.append([_e(_ts(at)), _e(repo), what, change, _direction(d), _link(url, (rev or "commit")[:8])])
+        evidence = (
+            _link(url, (rev or "commit")[:8])
+            if url
+            else "<i>none: commit id reconstructed, not on the Hub</i>"
+        )
+        out.append([_e(_ts(at)), _e(repo), what, change, _direction(d), evidence])
     return out
 
 
@@ -532,9 +538,11 @@ def _header(title: str, manifest: dict | None, summary: str) -> str:
         ("crawl window", f"{window.get('from') or '?'} to {window.get('to') or '?'}" if window else None),
     ]
     meta = " · ".join(f"{k} <b>{_e(v)}</b>" for k, v in facts if v not in (None, ""))
+    source = source_sentences(m.get("source") if isinstance(m.get("source"), dict) else None)
     return (
         f"<header><h1>{_e(title)}</h1>"
         + (f'<p class="meta">{meta}</p>' if meta else "")
+        + "".join(f'<p class="source">{_e(line)}</p>' for line in source)
         + (f'<p class="summary">{_e(summary)}</p>' if summary else "")
         + "</header>"
     )
@@ -545,6 +553,7 @@ body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #
 main { max-width: 1000px; margin: 0 auto; padding: 16px 24px 48px; font-size: 14px; line-height: 1.45; }
 h1 { font-size: 24px; margin: 8px 0; } h2 { font-size: 19px; margin: 28px 0 8px; border-bottom: 1px solid #ddd; }
 h3 { font-size: 15px; margin: 16px 0 6px; } .meta, .note { color: #555; } .summary { font-size: 15px; }
+.source { color: #7a4100; background: #fff6e8; padding: 4px 8px; margin: 4px 0; }
 nav a { margin-right: 12px; } .empty { color: #777; font-style: italic; padding: 12px; background: #f6f6f6; }
 table { border-collapse: collapse; margin: 8px 0; font-size: 13px; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 3px 8px; text-align: left; vertical-align: top; }

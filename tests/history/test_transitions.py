@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import yaml
 
@@ -39,8 +41,21 @@ def _licence_changes() -> list[tuple[str, str, str, str | None, str | None]]:
     return changes
 
 
+def _synthetic_commits() -> set[tuple[str, str]]:
+    """(repo, commit) of every commit id the sample's mirror.json lists as reconstructed (synthetic)."""
+    manifest = json.loads((SAMPLE / "mirror.json").read_text(encoding="utf-8"))
+    found = set()
+    for entry in manifest["reconstructions"]:
+        if entry["kind"] == "synthetic-commit-id":
+            for path in entry["affects"]:
+                _models, org, name, _revisions, sha = path.split("/")
+                found.add((f"{org}/{name}", sha))
+    return found
+
+
 def test_every_licence_change_of_the_histories_is_a_transition(warehouse):
     changes = _licence_changes()
+    synthetic = _synthetic_commits()
     assert len(changes) >= 3
     with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
         rows = con.execute(
@@ -52,7 +67,24 @@ def test_every_licence_change_of_the_histories_is_a_transition(warehouse):
         assert (repo, commit) in found, f"{repo}: {before} -> {after} at {commit[:8]} is missing"
         at, url = found[(repo, commit)]
         assert at == parse_date(date)
-        assert url == f"https://huggingface.co/{repo}/commit/{commit}"
+        # a commit id the recording made up is not linked to huggingface.co, where it does not exist
+        expected = None if (repo, commit) in synthetic else f"https://huggingface.co/{repo}/commit/{commit}"
+        assert url == expected, (repo, commit)
+
+
+def test_no_evidence_link_names_a_reconstructed_commit_and_each_row_says_what_it_rests_on(warehouse):
+    synthetic = _synthetic_commits()
+    with duckdb.connect(str(warehouse.work_db), read_only=True) as con:
+        rows = con.execute(
+            "SELECT repo_id, to_revision, evidence_url, reconstructed FROM core.transitions"
+        ).fetchall()
+    on_synthetic = [r for r in rows if (r[0], r[1]) in synthetic]
+    assert on_synthetic, "the sample's histories have changes at reconstructed commits"
+    assert all(r[2] is None and "synthetic-commit-id" in r[3].split(", ") for r in on_synthetic)
+    linked = [r for r in rows if r[2] is not None]
+    assert linked and not any(r[2].rsplit("/", 1)[1] == sha for r in linked for _repo, sha in synthetic)
+    # a change at a commit recorded from the Hub keeps its link even when other facts of it are rebuilt
+    assert any(r[3] is not None for r in linked)
 
 
 def test_the_mistral_licence_flip_is_flagged_short_lived(warehouse):

@@ -242,3 +242,51 @@ def test_the_demo_runs_are_runs_of_the_jobs_of_the_code_location_the_ui_loads(sm
     # A run of the demo is never retried by the daemon: its config names the demo's mirror, gone afterwards.
     assert {r.tags.get("dagster/max_retries") for r in runs} == {"0"}
     assert {r.run_id for r in runs} <= {r.run_id for r in labelled}
+
+
+def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(small_demo):
+    from tests.small_mirror import SYNTHETIC_COMMIT
+
+    base, _ = small_demo
+    snapshots = base / "wh" / "snapshots"
+    folder = snapshots / (snapshots / "LATEST").read_text().strip()
+    source = json.loads((folder / "manifest.json").read_text())["source"]
+    # the endpoint crawled, the mirror's own title, and the rows resting on its two reconstructions
+    assert (
+        not source["live_hub"] and len(source["endpoints"]) == 1
+    )  # the Hub crawl's, not GitHub's or arXiv's
+    assert source["endpoints"][0].startswith("http://127.0.0.1:") and "/as-of/" not in source["endpoints"][0]
+    assert source["mirror"]["title"] == "test mirror"
+    counts = source["reconstructed"]
+    assert counts["revisions_reconstructed"] == 2 and counts["revisions_total"] == sum(
+        len(h) for h in SMALL_REPOS.values()
+    )
+    assert (
+        counts["transitions_reconstructed"] >= 3
+        and counts["transitions_unlinked"] == counts["transitions_reconstructed"]
+    )
+    sentence = f"{counts['revisions_reconstructed']} of {counts['revisions_total']} revisions and {counts['transitions_reconstructed']} of"
+    card = (folder / "README.md").read_text()
+    html = (folder / "report.html").read_text()
+    for text in (card, html):
+        assert 'the hub mirror "test mirror"' in text.replace("&quot;", '"')
+        assert sentence in text
+    assert "Not the live Hub" in card and "(https://huggingface.co)" not in card
+    # no evidence link names the commit the recording made up, in the warehouse or the report
+    repo, sha = SYNTHETIC_COMMIT
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        rows = con.execute(
+            "SELECT evidence_url, reconstructed FROM core.transitions WHERE repo_id = ? AND to_revision = ?",
+            [repo, sha],
+        ).fetchall()
+        linked = con.execute(
+            "SELECT count(*) FROM core.transitions WHERE evidence_url LIKE ?", [f"%{sha}%"]
+        ).fetchall()[0]
+    assert rows and all(url is None and kinds == "synthetic-commit-id" for url, kinds in rows)
+    assert linked == (0,) and sha not in html and "commit id reconstructed" in html
+    # nor does any other evidence (the disclosures' and derivatives' JSON); the real commits keep theirs
+    with duckdb.connect(str(base / "wh" / "openness.duckdb"), read_only=True) as con:
+        for table in ("disclosures", "derivatives"):
+            evidence = [r[0] or "" for r in con.execute(f"SELECT evidence FROM core.{table}").fetchall()]  # noqa: S608
+            assert not [e for e in evidence if sha in e], table
+            assert any("https://huggingface.co/" in e for e in evidence), table
