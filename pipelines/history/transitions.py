@@ -69,7 +69,9 @@ def _lexical_order(strings: pl.Series) -> np.ndarray:
     prefixes, both cores) takes half the time of `Series.arg_sort` on millions of repo ids."""
     import duckdb
 
-    with duckdb.connect() as con:
+    from pipelines.storage.resources import duckdb_config
+
+    with duckdb.connect(config=duckdb_config()) as con:
         con.execute("SET default_collation = ''")
         con.execute("SET enable_progress_bar = false")  # no terminal bar in run logs
         con.register("repos", pl.DataFrame({"s": strings}).with_row_index("i"))
