@@ -71,11 +71,11 @@ def test_the_defaults_follow_the_machine(tmp_path, no_overrides):
 
 
 def test_in_memory_connections_take_the_same_limits(monkeypatch):
-    from pipelines.storage.resources import duckdb_config
+    from pipelines.storage.resources import connect
 
     monkeypatch.setenv("OPENNESS_DUCKDB_MEMORY_LIMIT", "2GiB")
     monkeypatch.setenv("OPENNESS_DUCKDB_THREADS", "1")
-    with duckdb.connect(config=duckdb_config()) as con:
+    with connect() as con:
         assert settings(con)[:2] == (2.0, 1)
 
 
@@ -110,5 +110,13 @@ def test_a_cgroup_limit_smaller_than_the_machine_wins(tmp_path, monkeypatch, no_
     assert resources.cgroup_memory_limit((tmp_path / "absent",)) is None
     monkeypatch.setattr(resources, "CGROUP_LIMIT_FILES", (limited,))
     assert resources.memory_limit_bytes() == int(0.6 * 2 * GIB)
-    with duckdb.connect(config=resources.duckdb_config()) as con:
+    with resources.connect() as con:
         assert shows(settings(con)[0], 1.2)
+
+
+def test_another_connection_to_the_open_working_file_still_opens_and_shares_the_limit(tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENNESS_DUCKDB_MEMORY_LIMIT", "3GiB")
+    monkeypatch.setenv("OPENNESS_DUCKDB_THREADS", "1")
+    wh = Warehouse(tmp_path)
+    with wh.connect(), duckdb.connect(str(wh.work_db)) as other:  # as tests and tools open it
+        assert settings(other)[:2] == (3.0, 1)

@@ -3,7 +3,7 @@
 DuckDB's own defaults are 80% of the physical memory and one thread per core of the machine; they ignore
 a container's memory limit and the CPUs the process is pinned to, and leave little room for Polars (which
 holds its frames outside DuckDB's limit) and the OS. Every connection the pipeline opens (the working
-database, and the in-memory ones it sorts and compares with) takes its settings from `duckdb_config`:
+database, and the in-memory ones it sorts and compares with) opens through `connect`:
 
 - `memory_limit`: `MEMORY_FRACTION` (60%) of the memory this process may use: the cgroup's limit
   (`/sys/fs/cgroup/memory.max`, or cgroup v1's `memory.limit_in_bytes`) when there is one and it is
@@ -22,6 +22,8 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
+
+import duckdb
 
 MEMORY_LIMIT_ENV = "OPENNESS_DUCKDB_MEMORY_LIMIT"
 THREADS_ENV = "OPENNESS_DUCKDB_THREADS"
@@ -107,14 +109,40 @@ def thread_count(environ: Mapping[str, str] | None = None) -> int:
     return len(os.sched_getaffinity(0))
 
 
-def duckdb_config(
+def duckdb_settings(
     temp_directory: Path | None = None, environ: Mapping[str, str] | None = None
 ) -> dict[str, str]:
-    """The `config` for `duckdb.connect`: memory limit, threads and, when given, the spill folder."""
-    config = {
+    """The DuckDB settings of a pipeline connection: memory limit, threads and, when given, the spill folder."""
+    settings = {
         "memory_limit": f"{memory_limit_bytes(environ)}B",
         "threads": str(thread_count(environ)),
     }
     if temp_directory is not None:
-        config["temp_directory"] = str(temp_directory)
-    return config
+        settings["temp_directory"] = str(temp_directory)
+    return settings
+
+
+def apply_settings(con: duckdb.DuckDBPyConnection, settings: Mapping[str, str]) -> None:
+    """SET each setting on the connection's database (values from `duckdb_settings`, quoted)."""
+    for name, value in settings.items():
+        quoted = value.replace("'", "''")
+        con.execute(f"SET {name} = '{quoted}'")
+
+
+def connect(
+    database: str | Path = ":memory:", read_only: bool = False, temp_directory: Path | None = None
+) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection with the pipeline's memory limit, threads and spill folder.
+
+    The settings are read first (a bad variable opens nothing), then SET on the open database rather
+    than passed as `config`: DuckDB refuses a second connection to an open file with another `config`,
+    and a SET applies to the whole database, so any other connection to the same file in this process
+    shares it."""
+    settings = duckdb_settings(temp_directory)
+    con = duckdb.connect(str(database), read_only=read_only)
+    try:
+        apply_settings(con, settings)
+    except BaseException:
+        con.close()
+        raise
+    return con

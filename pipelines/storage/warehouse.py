@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines.storage.raw import RawStore
-from pipelines.storage.resources import duckdb_config
+from pipelines.storage.resources import connect as connect_duckdb
 
 # `pipelines/sql` (a link to the top-level `sql/` in the repository, package data in a wheel): the same
 # path in a source checkout, an editable install and an installed wheel.
@@ -59,8 +59,7 @@ class Warehouse:
         (pipelines/storage/resources.py); what does not fit in memory spills to `work.duckdb.tmp/` in the
         warehouse."""
         self.root.mkdir(parents=True, exist_ok=True)
-        config = duckdb_config(temp_directory=self.duckdb_temp)
-        con = duckdb.connect(str(self.work_db), read_only=read_only, config=config)
+        con = connect_duckdb(self.work_db, read_only=read_only, temp_directory=self.duckdb_temp)
         try:
             if not read_only:
                 migrate(con)
