@@ -69,9 +69,9 @@ def repo_hash(repo: pl.Series) -> pl.Series:
 def _lexical_order(strings: pl.Series) -> np.ndarray:
     """arg_sort of distinct non-null strings (byte order, as Polars sorts). DuckDB's sort (normalised key
     prefixes, both cores) takes half the time of `Series.arg_sort` on millions of repo ids."""
-    import duckdb
+    from pipelines.storage.resources import connect
 
-    with duckdb.connect() as con:
+    with connect() as con:
         con.execute("SET default_collation = ''")
         con.execute("SET enable_progress_bar = false")  # no terminal bar in run logs
         con.register("repos", pl.DataFrame({"s": strings}).with_row_index("i"))

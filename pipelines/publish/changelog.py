@@ -15,6 +15,7 @@ import duckdb
 import polars as pl
 
 from pipelines.publish.markdown import frame_to_markdown
+from pipelines.storage.resources import connect as connect_duckdb
 
 # A changelog is for reading; beyond these the full lists are one query away in the Parquet files.
 MAX_LISTED_RELEASES = 1000
@@ -92,7 +93,7 @@ def _since(previous: Path | None) -> str | None:
 
 def compare_snapshots(new: Path, previous: Path | None, *, since: str | None = None) -> SnapshotDiff:
     """Compare a new snapshot folder with the previous version's folder (None for a first version)."""
-    con = duckdb.connect()
+    con = connect_duckdb()
     try:
         con.execute("SET TimeZone = 'UTC'")  # day boundaries of changed_at are UTC days
         new_tables = snapshot_tables(new)

@@ -18,6 +18,7 @@ import duckdb
 import polars as pl
 
 from pipelines.storage.raw import RawStore
+from pipelines.storage.resources import connect as connect_duckdb
 
 # `pipelines/sql` (a link to the top-level `sql/` in the repository, package data in a wheel): the same
 # path in a source checkout, an editable install and an installed wheel.
@@ -48,12 +49,17 @@ class Warehouse:
         self.snapshots = self.root / "snapshots"
         self.state = self.root / "state"
         self.quality = self.root / "quality"  # the validation ledger (pipelines/quality/ledger.py)
+        self.duckdb_temp = self.root / "work.duckdb.tmp"  # DuckDB's spill folder (its default name)
 
     @contextmanager
     def connect(self, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A connection to the working database, migrated to the current schema."""
+        """A connection to the working database, migrated to the current schema.
+
+        DuckDB's memory limit and threads follow the machine or the environment
+        (pipelines/storage/resources.py); what does not fit in memory spills to `work.duckdb.tmp/` in the
+        warehouse."""
         self.root.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(str(self.work_db), read_only=read_only)
+        con = connect_duckdb(self.work_db, read_only=read_only, temp_directory=self.duckdb_temp)
         try:
             if not read_only:
                 migrate(con)
