@@ -5,10 +5,13 @@ token), its per-bucket rate limiters and the step's request counters.
 huggingface_hub 2.x sends every request through one shared httpx client built by a factory; `install` sets a
 factory whose event hooks (1) wait for the bucket's rate limiter before a request leaves and (2) count
 requests, bytes, 429s and server errors per rate-limit bucket (the shared policy is in pipelines/transport.py).
+Given a quota folder, the limiters are shared by every process crawling the Hub with the same token (one
+file per token and bucket under that folder), so that together they keep the token's quota.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from urllib.parse import urlsplit
 
@@ -17,7 +20,7 @@ from huggingface_hub import constants as hf_constants
 from huggingface_hub.utils import build_hf_headers, http_stream_backoff, set_client_factory
 from huggingface_hub.utils._http import hf_request_event_hook
 
-from pipelines.transport import RequestStats, WindowLimiter
+from pipelines.transport import RequestStats, SharedWindowLimiter, WindowLimiter, window_limiter
 
 # Published quotas per 5-minute window (reference/hub-api.md section 4.2): (free token, anonymous).
 HUB_QUOTAS = {"api": (1000, 500), "resolvers": (5000, 3000), "pages": (200, 100)}
@@ -71,13 +74,24 @@ class HubHttp:
 
     def __init__(self) -> None:
         self.stats = RequestStats()
-        self.limiters: dict[str, WindowLimiter] = {}
+        self.limiters: dict[str, WindowLimiter | SharedWindowLimiter] = {}
         self._lock = threading.Lock()
 
-    def configure(self, quotas: dict[str, int] | None) -> None:
-        """Set the per-bucket quotas (None: no limiting, for the local mirror)."""
+    def configure(
+        self,
+        quotas: dict[str, int] | None,
+        *,
+        token: str | bool | None = None,
+        shared_dir: str | os.PathLike[str] | None = None,
+        window: float = WINDOW_SECONDS,
+    ) -> None:
+        """Set the per-bucket quotas (None: no limiting, for the local mirror); with `shared_dir`, each
+        bucket's quota is shared with every process that crawls the Hub with `token` through that folder."""
         with self._lock:
-            self.limiters = {b: WindowLimiter(q, WINDOW_SECONDS) for b, q in (quotas or {}).items()}
+            self.limiters = {
+                b: window_limiter(q, window, shared_dir, service="hub", bucket=b, token=token)
+                for b, q in (quotas or {}).items()
+            }
 
     def begin(self) -> RequestStats:
         """Start a fresh set of counters and return it."""
@@ -118,13 +132,20 @@ HTTP = HubHttp()
 _installed = False
 
 
-def install(quotas: dict[str, int] | None = None) -> HubHttp:
-    """Route huggingface_hub's HTTP through our hooks (idempotent) and set the quotas."""
+def install(
+    quotas: dict[str, int] | None = None,
+    *,
+    token: str | bool | None = None,
+    shared_dir: str | os.PathLike[str] | None = None,
+    window: float = WINDOW_SECONDS,
+) -> HubHttp:
+    """Route huggingface_hub's HTTP through our hooks (idempotent) and set the quotas: per process, or
+    shared through `shared_dir` by every process crawling with `token` (see `HubHttp.configure`)."""
     global _installed
     # huggingface_hub's user-agent code fetches an "agent harness" registry from huggingface.co
     # (not from our endpoint) unless telemetry is off; the crawler must talk to its endpoint only.
     hf_constants.HF_HUB_DISABLE_TELEMETRY = True
-    HTTP.configure(quotas)
+    HTTP.configure(quotas, token=token, shared_dir=shared_dir, window=window)
     if not _installed:
 
         def factory() -> httpx2.Client:

@@ -2,18 +2,25 @@
 
 Each source's `client.py` does its own network I/O; what they have in common lives here so that it is
 decided once: which statuses are retried, how long to pause between exchanges and after a failure
-(`Pacer`, `retry_after_seconds`), how a fixed-window quota is kept (`WindowLimiter`), and how the
-requests of a step are counted for its crawl account (`RequestStats` for hook-based transports,
+(`Pacer`, `retry_after_seconds`), how a per-window quota is kept (`WindowLimiter` in one process,
+`SharedWindowLimiter` across every process that crawls with one token, `window_limiter` picks one), and how
+the requests of a step are counted for its crawl account (`RequestStats` for hook-based transports,
 `SessionCounter` for a requests.Session).
 """
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
+import os
+import re
+import struct
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 # The public Hugging Face Hub: the Hub crawl and the Hub paper pages both default to it.
 HUB_ENDPOINT = "https://huggingface.co"
@@ -106,6 +113,112 @@ class WindowLimiter:
                 wait = self.window - (now - self._sent[0])
                 self.waited_seconds += wait
             time.sleep(min(wait, 5.0))
+
+
+_SLOT = struct.Struct("<d")  # one send time (Unix seconds) in a shared bucket file
+_HEAD = struct.Struct("<Q")  # the index of the oldest slot
+_NAME = re.compile(r"^[a-z0-9_-]{1,40}$")
+
+
+def token_key(token: str | bool | None) -> str:
+    """A short, stable name for a token's quota: a sha256 prefix of it (never the token), or `anonymous`."""
+    if not token or token is True:
+        return "anonymous"
+    return hashlib.sha256(str(token).encode()).hexdigest()[:16]
+
+
+class SharedWindowLimiter:
+    """At most `quota` requests in any `window` seconds, counted across every process that uses one file.
+
+    The file is a ring of the last `quota` send times (Unix seconds), read and written under an exclusive
+    `flock`: a request may leave when the oldest of them is at least `window` old. So processes on one
+    machine, or on several machines sharing the folder (a file system whose locks span machines, clocks in
+    step), together keep the quota. The kernel drops the lock of a killed process, and a send time older
+    than the window no longer blocks anyone, so nothing stale is left behind. The interface is
+    `WindowLimiter`'s.
+    """
+
+    def __init__(self, quota: int, window: float, path: str | os.PathLike[str]) -> None:
+        if quota <= 0:
+            raise ValueError("quota must be positive")
+        if window <= 0:
+            raise ValueError("window must be positive")
+        self.quota, self.window = quota, float(window)
+        self.path = os.fspath(path)
+        os.makedirs(os.path.dirname(self.path) or ".", exist_ok=True)
+        self._size = _HEAD.size + quota * _SLOT.size
+        self._lock = threading.Lock()  # threads of one process queue here, processes on the flock
+        self.waited_seconds = 0.0
+
+    def _take(self) -> float:
+        """Take a permit and return 0, or return how long to wait before asking again."""
+        # Opened per attempt: a flock belongs to the open file, which a forked child would share.
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_size != self._size:  # new, or written for another quota: start over
+                os.ftruncate(fd, 0)
+                os.pwrite(fd, bytes(self._size), 0)
+            head = _HEAD.unpack(os.pread(fd, _HEAD.size, 0))[0] % self.quota
+            at = _HEAD.size + head * _SLOT.size
+            (oldest,) = _SLOT.unpack(os.pread(fd, _SLOT.size, at))
+            now = time.time()
+            if oldest > now + self.window:  # from a clock that was ahead: stale
+                oldest = 0.0
+            if now - oldest < self.window:
+                return self.window - (now - oldest)
+            os.pwrite(fd, _SLOT.pack(now), at)
+            os.pwrite(fd, _HEAD.pack((head + 1) % self.quota), 0)
+            return 0.0
+        finally:
+            os.close(fd)  # also releases the lock
+
+    def used(self) -> int:
+        """How many requests the current window holds (every process's)."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            data = os.pread(fd, self._size, 0)
+        finally:
+            os.close(fd)
+        if len(data) != self._size:
+            return 0
+        now = time.time()
+        return sum(1 for (sent,) in _SLOT.iter_unpack(data[_HEAD.size :]) if 0 <= now - sent < self.window)
+
+    def acquire(self) -> None:
+        """Block until one more request fits in the shared window."""
+        with self._lock:
+            while (wait := self._take()) > 0:
+                self.waited_seconds += wait
+                time.sleep(min(wait, 5.0))
+
+
+def quota_folder(configured: str | None, state: str | os.PathLike[str]) -> Path | None:
+    """The shared quota folder: `configured`, else `state`/quota; an empty string shares nothing (None)."""
+    if configured == "":
+        return None
+    return Path(configured) if configured is not None else Path(state) / "quota"
+
+
+def window_limiter(
+    quota: int,
+    window: float,
+    shared_dir: str | os.PathLike[str] | None = None,
+    *,
+    service: str = "",
+    bucket: str = "",
+    token: str | bool | None = None,
+) -> WindowLimiter | SharedWindowLimiter:
+    """The limiter for one quota: shared through `shared_dir/<service>-<token key>-<bucket>.quota` when a
+    folder is given (every process crawling `service` with `token` takes permits from it), else in-process."""
+    if shared_dir is None:
+        return WindowLimiter(quota, window)
+    for what, name in (("service", service), ("bucket", bucket)):
+        if not _NAME.match(name):
+            raise ValueError(f"{what} must be 1-40 of a-z, 0-9, '_' or '-', got {name!r}")
+    path = os.path.join(os.fspath(shared_dir), f"{service}-{token_key(token)}-{bucket}.quota")
+    return SharedWindowLimiter(quota, window, path)
 
 
 @dataclass

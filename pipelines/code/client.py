@@ -6,13 +6,16 @@ follows a moved repository's 301. This module adds the policy GitHub documents, 
 conditional requests (`If-None-Match`; a 304 does not count against the quota), the primary limit
 (`X-RateLimit-Remaining: 0`: wait until `X-RateLimit-Reset` if that is soon, else stop the run so the
 next one resumes), the secondary limit (`Retry-After`), and 5xx, transport errors and malformed JSON
-(retried with exponential backoff). Every request is counted for the run's cost account.
+(retried with exponential backoff). Every request is counted for the run's cost account. Before a
+request leaves, it takes a permit from the token's quota (settings.effective_quota() per quota_window),
+shared through a file with every process crawling with the same token when a quota folder is given.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +25,7 @@ from typing import Any
 from github import Auth, Github
 
 from pipelines.code.settings import CodeSettings
-from pipelines.transport import retry_after_seconds
+from pipelines.transport import retry_after_seconds, window_limiter
 
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
@@ -105,8 +108,22 @@ class GitHubClient:
         crawl_date: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        shared_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         self.settings = settings
+        quota = settings.effective_quota()
+        self._limiter = (
+            window_limiter(
+                quota,
+                settings.quota_window,
+                shared_dir,
+                service="github",
+                bucket="core",
+                token=settings.token,
+            )
+            if quota
+            else None
+        )
         self.base_url = settings.endpoint_for(crawl_date) if crawl_date else settings.endpoint.rstrip("/")
         self._github = Github(
             base_url=self.base_url,
@@ -132,6 +149,10 @@ class GitHubClient:
             headers["If-None-Match"] = etag
         attempt = 0
         while True:
+            if self._limiter is not None:
+                waited = self._limiter.waited_seconds
+                self._limiter.acquire()
+                self.cost.waited_seconds += self._limiter.waited_seconds - waited
             try:
                 status, raw_headers, text = self._requester.requestJson(
                     "GET", path, parameters=params, headers=dict(headers)

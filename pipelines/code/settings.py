@@ -36,6 +36,14 @@ class CodeSettings:
     # A mirror records a few repositories: a repository it does not record would be answered 404 and
     # recorded as gone, a false statement about a real repository, so the demo limits the crawl to them.
     scope: tuple[str, ...] | None = None
+    # Requests per `quota_window` seconds taken from the token's shared bucket before each request, so
+    # that every process crawling with the token keeps one quota together. None: GitHub's published
+    # primary limit (5,000 an hour with a token, 60 without) against api.github.com, and no client-side
+    # limit elsewhere (a mirror or GitHub Enterprise Server: its X-RateLimit headers govern); 0: none.
+    quota: int | None = None
+    quota_window: float = 3600.0
+    # The folder of the shared quota files (None: the warehouse's state/quota; "": each process alone).
+    quota_dir: str | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.endpoint)
@@ -46,6 +54,18 @@ class CodeSettings:
         for name in ("max_retries", "max_wait", "refresh_days"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.quota is not None and self.quota < 0:
+            raise ValueError(f"quota must not be negative, got {self.quota}")
+        if self.quota_window <= 0:
+            raise ValueError(f"quota_window must be positive, got {self.quota_window}")
+
+    def effective_quota(self) -> int:
+        """Requests per `quota_window` the crawl may send (0: no client-side limit)."""
+        if self.quota is not None:
+            return self.quota
+        if urlsplit(self.endpoint).netloc.lower() != urlsplit(DEFAULT_ENDPOINT).netloc:
+            return 0
+        return 5000 if self.token else 60
 
     def endpoint_for(self, crawl_date: str) -> str:
         """The API base a crawl of `crawl_date` talks to (the mirror's as-of prefix in replay mode)."""

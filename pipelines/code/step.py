@@ -25,6 +25,7 @@ from pipelines.code.state import known_captures
 from pipelines.code_links import find_code_urls
 from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
+from pipelines.transport import quota_folder
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,8 @@ def run_code(
     wh.raw.clean_temporaries()
     known = load_known(wh)
     own_client = client is None
-    client = client or GitHubClient(settings, crawl_date=crawl_date)
+    shared = quota_folder(settings.quota_dir, wh.state)
+    client = client or GitHubClient(settings, crawl_date=crawl_date, shared_dir=shared)
     counts: dict[str, int] = {}
     moved: dict[str, str] = {}
     files = history = 0

@@ -4,8 +4,9 @@ environment here)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
-from pipelines.transport import HUB_ENDPOINT, replay_endpoint
+from pipelines.transport import HUB_ENDPOINT, quota_folder, replay_endpoint
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,13 @@ class HubSettings:
     # a tracked repo absent from a complete listing is checked with model_info and marked deleted on 404.
     full_sweep_weekday: int = 7
     rate_limit: bool = True  # apply the published per-window quotas
+    # The quotas are shared by every process crawling with the token, through files in this folder
+    # (None: the warehouse's state/quota; "": each process keeps its own, as if it were alone).
+    quota_dir: str | None = None
+
+    def quota_folder(self, state: Path) -> Path | None:
+        """Where the shared quota files live for a warehouse whose state folder is `state` (None: unshared)."""
+        return quota_folder(self.quota_dir, state)
 
     def endpoint_for(self, crawl_date: str) -> str:
         """The endpoint a crawl of `crawl_date` talks to."""

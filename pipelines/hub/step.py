@@ -45,9 +45,12 @@ def client_for(settings: HubSettings, crawl_date: str) -> HubClient:
     )
 
 
-def begin_accounting(settings: HubSettings) -> RequestStats:
-    """Install the rate limits for these settings and start fresh request counters."""
-    hooks = install(default_quotas(bool(settings.token)) if settings.rate_limit else None)
+def begin_accounting(settings: HubSettings, wh: Warehouse | None = None) -> RequestStats:
+    """Install the rate limits for these settings (shared with the other processes crawling with the token
+    through the warehouse's quota folder) and start fresh request counters."""
+    quotas = default_quotas(bool(settings.token)) if settings.rate_limit else None
+    shared = settings.quota_folder(wh.state) if wh is not None else None
+    hooks = install(quotas, token=settings.token, shared_dir=shared)
     return hooks.begin()
 
 
@@ -82,7 +85,7 @@ def run_listing(
     """Read the listing of one crawl date to the watermark (and the weekly full sweep) into the raw layer."""
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
-    stats = begin_accounting(settings)
+    stats = begin_accounting(settings, wh)
     wh.raw.clean_temporaries()
     client = client_for(settings, crawl_date)
     watermark = watermark_before(wh, crawl_date)
@@ -181,7 +184,7 @@ def run_readmes(
     """Read the README of every commit listed on `crawl_date` not captured before, for one shard of repos."""
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
-    stats = begin_accounting(settings)
+    stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
     today = (
         wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("crawl_date") == crawl_date).collect()
@@ -272,7 +275,7 @@ def run_history(
 
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
-    stats = begin_accounting(settings)
+    stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
     result = run_backfill(
         client,
@@ -317,7 +320,7 @@ def run_license_files(
 
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
-    stats = begin_accounting(settings)
+    stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
     done, seen = licence_capture_state(wh.raw)
     plan = plan_licence_files(
@@ -362,7 +365,7 @@ def run_datasets(
 
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
-    stats = begin_accounting(settings)
+    stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
     due = due_datasets(wh.raw, date.fromisoformat(crawl_date))
     counts = fetch_datasets(client, wh.raw, crawl_date, due, now=now, progress=progress)

@@ -22,6 +22,8 @@ class PapersSettings:
     # The Hub crawl's token and quotas: paper pages are Hub requests like the crawl's (pipelines/hub_transport.py).
     hub_token: str | None = field(default=None, repr=False)
     hub_rate_limit: bool = True  # apply the Hub's published per-window quotas (False: a local mirror only)
+    # The Hub quotas' shared folder, as the Hub crawl's `quota_dir` (None: the warehouse's state/quota).
+    hub_quota_dir: str | None = None
     # How the step's crawl account names it: the Hub crawl it follows (replayed or not) and its organisations.
     replay: bool = False
     authors: tuple[str, ...] = ()

@@ -18,7 +18,7 @@ from pipelines.papers.settings import PapersSettings
 from pipelines.storage.accounts import CrawlSummary, record_run
 from pipelines.storage.raw import RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
-from pipelines.transport import SessionCounter
+from pipelines.transport import SessionCounter, quota_folder
 
 # Substrings one of which every README citing a paper holds, in one of their cases: `xiv` (an arXiv link
 # or an `arxiv:` key) or `co/p` (a `huggingface.co/papers/` link). A byte test, exact for what the card
@@ -156,7 +156,8 @@ def run_papers_step(
     counter.wrap(arxiv.session, "arxiv")
     # The Hub paper pages are Hub requests: the Hub's limiters and counters (as the Hub steps install them).
     quotas = default_quotas(bool(settings.hub_token)) if settings.hub_rate_limit else None
-    hub_stats = install(quotas).begin()
+    shared = quota_folder(settings.hub_quota_dir, wh.state)
+    hub_stats = install(quotas, token=settings.hub_token, shared_dir=shared).begin()
     try:
         result = run_papers(wh.raw, crawl_date, arxiv=arxiv, hub=hub, progress=progress)
     finally:
