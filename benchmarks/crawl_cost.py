@@ -272,7 +272,9 @@ def _figures(mirror: dict[str, Any], steps: dict[str, Any], index_s: float) -> d
         "generator_files": mirror["files"],
         "generator_bytes": mirror["bytes"],
         "server_index_seconds": round(index_s, 2),
-        "d0_listing_pages": c0["result"]["pages"],
+        # the listing by the watermark, apart from the daily page of the most-downloaded models
+        "d0_listing_pages": c0["result"]["pages"] - c0["result"]["usage_pages"],
+        "d0_usage_pages": c0["result"]["usage_pages"],
         "d0_models_listed": c0["result"]["models_listed"],
         "d0_api_per_1000_listed": round(
             1000 * c0["buckets"].get("api", 0) / max(1, c0["result"]["models_listed"]), 3
@@ -294,7 +296,8 @@ def _figures(mirror: dict[str, Any], steps: dict[str, Any], index_s: float) -> d
         "d1_new": new,
         "d1_changed_seen": c1["result"]["models_changed"],
         "d1_new_seen": c1["result"]["models_new"],
-        "d1_listing_pages": c1["result"]["pages"],
+        "d1_listing_pages": c1["result"]["pages"] - c1["result"]["usage_pages"],
+        "d1_usage_pages": c1["result"]["usage_pages"],
         "d1_models_listed": c1["result"]["models_listed"],
         "d1_api_per_1000_listed": round(
             1000 * c1["categories"].get("listing page", 0) / max(1, c1["result"]["models_listed"]), 3

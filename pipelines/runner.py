@@ -15,10 +15,10 @@ from typing import Any
 
 import duckdb
 
-from pipelines.hub.metrics import update_release_metrics
 from pipelines.incremental.code import update_code
 from pipelines.incremental.crawl_runs import update_crawl_runs
 from pipelines.incremental.marts import update_marts
+from pipelines.incremental.metrics import update_release_metrics
 from pipelines.incremental.normalise import update_releases, update_revisions
 from pipelines.incremental.scoring import update_datasets, update_release_papers, update_scores
 from pipelines.storage.warehouse import Warehouse, sql_text

@@ -204,7 +204,7 @@ TABLES: tuple[Table, ...] = (
         reads=("core.revisions", "core.releases", "raw.hub_listing"),
         detail="Downloads (the Hub's 30-day count), all-time downloads, likes and trending score, from the "
         "listing's `expand` fields (no request of their own): the day's changed models, the most-downloaded "
-        "page and the weekly full listing (pipelines/hub/metrics.py).",
+        "page and the weekly full listing (pipelines/incremental/metrics.py).",
         by_repo=True,
         public=True,
         columns={

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from urllib.error import URLError
 from urllib.parse import quote
 
 import httpx2
@@ -32,6 +34,7 @@ from huggingface_hub.utils import (
 )
 
 from pipelines.hub.ids import InvalidIdentifier, validate_repo_id, validate_revision
+from pipelines.hub.provenance import is_real_hub
 from pipelines.hub_transport import (
     HTTP,
     READ_CHUNK,
@@ -505,3 +508,35 @@ __all__ = [
     "default_quotas",
     "install",
 ]
+
+
+def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
+    """What a hub mirror says about itself (its `/_mirror/health`): title, format and how many
+    reconstructions it lists (per kind); None for the real Hub or an endpoint that is not a hub mirror."""
+    if is_real_hub(endpoint):
+        return None
+    base = endpoint.rstrip("/").split("/as-of/", 1)[0]
+    try:
+        with urllib.request.urlopen(f"{base}/_mirror/health", timeout=timeout) as response:  # noqa: S310
+            if response.headers.get("Server", "").split("/", 1)[0] != "hub-mirror":
+                return None
+            body = json.loads(response.read(1 << 24))
+    except (URLError, OSError, ValueError):
+        return None
+    manifest = body.get("manifest") if isinstance(body, dict) else None
+    if not isinstance(manifest, dict):
+        return None
+    entries = manifest.get("reconstructions")
+    kinds: dict[str, int] = {}
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, dict) and isinstance(entry.get("kind"), str):
+            affects = entry.get("affects")
+            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + (
+                len(affects) if isinstance(affects, list) else 0
+            )
+    return {
+        "kind": "hub-mirror",
+        "format": manifest.get("format"),
+        "title": manifest.get("title") if isinstance(manifest.get("title"), str) else None,
+        "reconstructions": dict(sorted(kinds.items())),
+    }

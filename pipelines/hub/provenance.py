@@ -8,9 +8,6 @@ say they rest on a reconstruction. Against the real Hub nothing is marked and ev
 
 from __future__ import annotations
 
-import json
-import urllib.request
-from urllib.error import URLError
 from urllib.parse import urlsplit
 
 import polars as pl
@@ -60,38 +57,6 @@ def is_real_hub(endpoint: str | None) -> bool:
     """Whether an endpoint is the Hugging Face Hub itself (huggingface.co or hf.co)."""
     host = (urlsplit(endpoint or "").hostname or "").lower()
     return host in {"huggingface.co", "hf.co"} or endpoint == HUB_ENDPOINT
-
-
-def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
-    """What a hub mirror says about itself (its `/_mirror/health`): title, format and how many
-    reconstructions it lists (per kind); None for the real Hub or an endpoint that is not a hub mirror."""
-    if is_real_hub(endpoint):
-        return None
-    base = endpoint.rstrip("/").split("/as-of/", 1)[0]
-    try:
-        with urllib.request.urlopen(f"{base}/_mirror/health", timeout=timeout) as response:  # noqa: S310
-            if response.headers.get("Server", "").split("/", 1)[0] != "hub-mirror":
-                return None
-            body = json.loads(response.read(1 << 24))
-    except (URLError, OSError, ValueError):
-        return None
-    manifest = body.get("manifest") if isinstance(body, dict) else None
-    if not isinstance(manifest, dict):
-        return None
-    entries = manifest.get("reconstructions")
-    kinds: dict[str, int] = {}
-    for entry in entries if isinstance(entries, list) else []:
-        if isinstance(entry, dict) and isinstance(entry.get("kind"), str):
-            affects = entry.get("affects")
-            kinds[entry["kind"]] = kinds.get(entry["kind"], 0) + (
-                len(affects) if isinstance(affects, list) else 0
-            )
-    return {
-        "kind": "hub-mirror",
-        "format": manifest.get("format"),
-        "title": manifest.get("title") if isinstance(manifest.get("title"), str) else None,
-        "reconstructions": dict(sorted(kinds.items())),
-    }
 
 
 def synthetic_commits(marks: pl.DataFrame) -> list[str]:

@@ -9,10 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from pipelines.hub.client import HubClient, default_quotas, install
+from pipelines.hub.client import HubClient, default_quotas, install, mirror_source
 from pipelines.hub.crawl import Checkpoint, captured_revisions, crawl_listing, fetch_readmes, plan_readmes
 from pipelines.hub.ids import is_valid_repo_id
-from pipelines.hub.provenance import mirror_source
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
 from pipelines.hub.scope import item_filter
 from pipelines.hub.settings import HubSettings
@@ -141,7 +140,11 @@ def run_listing(
     today = listing.filter(pl.col("crawl_date") == crawl_date)
     earlier = listing.filter(pl.col("crawl_date") < crawl_date)
     summary.pages = today.select(pl.col("page_url").n_unique()).item() if today.height else 0
-    summary.models_listed = today.select(pl.col("repo_id").n_unique()).item() if today.height else 0
+    on_usage_page = pl.col("page_url").str.contains("sort=downloads", literal=True)
+    usage, listed = today.filter(on_usage_page), today.filter(~on_usage_page)
+    summary.usage_pages = usage.select(pl.col("page_url").n_unique()).item() if usage.height else 0
+    # models the listing by the watermark gave (the usage page only refreshes counts of known models)
+    summary.models_listed = listed.select(pl.col("repo_id").n_unique()).item() if listed.height else 0
     known_repos = set(earlier.get_column("repo_id").to_list())
     known_shas = set(
         zip(earlier.get_column("repo_id").to_list(), earlier.get_column("sha").to_list(), strict=True)

@@ -178,6 +178,9 @@ def open_source(warehouse: Path | None = None, snapshot: Path | None = None) -> 
     return open_warehouse(warehouse)
 
 
+SYNTHETIC = "synthetic-commit-id"
+
+
 def _rows(con: duckdb.DuckDBPyConnection, query: str, params: list) -> list[dict[str, Any]]:
     """The rows of a query of `sql/` (e.g. `show/release.sql`) as dicts."""
     cur = con.execute(sql_text(query), params)
@@ -265,7 +268,13 @@ def release_record(source: Source, repo_id: str) -> dict[str, Any]:
     transitions = _rows(con, "show/timeline.sql", [repo_id])
     evidence = _json_field(scored.get("evidence"))
     conflict_evidence = _json_field(scored.get("license_conflict_evidence"))
-    commit_url = f"https://huggingface.co/{repo_id}/commit/{revision}" if revision else None
+    # A commit id a recording made up (X-Mirror-Reconstructed: synthetic-commit-id) is not on the Hub: no link.
+    made_up = {t["to_revision"] for t in transitions if SYNTHETIC in (t.get("reconstructed") or "")}
+    commit_url = (
+        f"https://huggingface.co/{repo_id}/commit/{revision}"
+        if revision and revision not in made_up
+        else None
+    )
     record: dict[str, Any] = {
         "repo_id": repo_id,
         "source": {"kind": source.kind, "path": str(source.path), "version": source.version},
@@ -338,6 +347,7 @@ def release_record(source: Source, repo_id: str) -> dict[str, Any]:
                 "from_revision": t["from_revision"],
                 "to_revision": t["to_revision"],
                 "evidence_url": t["evidence_url"],
+                "reconstructed": t.get("reconstructed"),
             }
             for t in transitions
         ],

@@ -128,7 +128,11 @@ def render_text(record: dict[str, Any], spectrum_names: dict[int, str] | None = 
     for t in timeline:
         if t["to_revision"] != last_commit:
             last_commit = t["to_revision"]
-            lines.append(f"    {_date(t['changed_at'])}  {t['evidence_url'] or _shown(last_commit)}")
+            made_up = "synthetic-commit-id" in (t.get("reconstructed") or "")
+            where = t["evidence_url"] or _shown(last_commit) + (
+                "  (commit id reconstructed by the recording, not on the Hub)" if made_up else ""
+            )
+            lines.append(f"    {_date(t['changed_at'])}  {where}")
         note = ", short-lived" if t["short_lived"] else ""
         lines.append(
             f"      {t['dimension']:<{dw}}  {_shown(t['from'])} -> {_shown(t['to'])}  ({t['direction']}{note})"

@@ -506,7 +506,7 @@ SUITES: dict[str, Suite] = {
                 IN_RELEASES,
             ],
         ),
-        # One row per release and crawl date: the listing's usage counts (pipelines/hub/metrics.py).
+        # One row per release and crawl date: the listing's usage counts (pipelines/incremental/metrics.py).
         Suite(
             "release_metrics",
             "core.release_metrics",

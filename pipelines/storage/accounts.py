@@ -21,7 +21,8 @@ class CrawlSummary:
     """What one crawl step did and cost."""
 
     crawl_date: str
-    pages: int = 0
+    pages: int = 0  # listing pages read on the date, the usage page included
+    usage_pages: int = 0  # of those, the pages of the most-downloaded models (sort=downloads)
     models_listed: int = 0
     models_new: int = 0
     models_changed: int = 0
@@ -37,6 +38,7 @@ class CrawlSummary:
         return {
             "crawl_date": self.crawl_date,
             "pages": self.pages,
+            "usage_pages": self.usage_pages,
             "models_listed": self.models_listed,
             "models_new": self.models_new,
             "models_changed": self.models_changed,

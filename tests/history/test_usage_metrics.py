@@ -124,7 +124,7 @@ def test_captures_older_than_the_usage_columns_give_the_counts_their_item_holds(
 
     import polars as pl
 
-    from pipelines.hub.metrics import file_metrics
+    from pipelines.incremental.metrics import file_metrics
 
     folder = tmp_path / "hub_listing" / "crawl_date=2026-11-01"
     folder.mkdir(parents=True)

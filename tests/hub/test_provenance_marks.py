@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from pipelines.hub.provenance import mirror_source, revision_marks
+from pipelines.hub.client import mirror_source
+from pipelines.hub.provenance import revision_marks
 from pipelines.hub.raw import COMMITS_RAW_SCHEMA, LISTING_RAW_SCHEMA, README_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.server import MirrorServer
