@@ -99,6 +99,7 @@ def run_listing(
         if scoped
         else None
     )
+    usage_pages = 0
     for author in orgs or (None,):
         key = (
             f"{crawl_date}"
@@ -124,6 +125,8 @@ def run_listing(
         if settings.usage_top_n > 0 and not settings.top_n:
             # One page of the most-downloaded models: their usage counts are refreshed every day.
             usage = Checkpoint.load(wh.state / "crawl" / f"{key}__usage{settings.usage_top_n}.json")
+            stored = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA, until=crawl_date)
+            stored = stored.filter(pl.col("crawl_date") == crawl_date).select("item").collect()
             top = crawl_listing(
                 client,
                 wh.raw,
@@ -134,16 +137,20 @@ def run_listing(
                 author=author,
                 keep=keep,
                 top_n=settings.usage_top_n,
+                captured=set(stored.get_column("item").to_list()),
             )
             summary.rejected += len(top.rejected)
+            usage_pages += top.pages
     listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
     today = listing.filter(pl.col("crawl_date") == crawl_date)
     earlier = listing.filter(pl.col("crawl_date") < crawl_date)
-    summary.pages = today.select(pl.col("page_url").n_unique()).item() if today.height else 0
-    on_usage_page = pl.col("page_url").str.contains("sort=downloads", literal=True)
-    usage, listed = today.filter(on_usage_page), today.filter(~on_usage_page)
-    summary.usage_pages = usage.select(pl.col("page_url").n_unique()).item() if usage.height else 0
-    # models the listing by the watermark gave (the usage page only refreshes counts of known models)
+    # The listing by the watermark, and the usage pages apart: their items already stored for the date
+    # are not stored again, so their count is the pages read (the usage page refreshes counts only).
+    listed = today.filter(~pl.col("page_url").str.contains("sort=downloads", literal=True))
+    summary.usage_pages = usage_pages
+    summary.pages = (
+        listed.select(pl.col("page_url").n_unique()).item() if listed.height else 0
+    ) + usage_pages
     summary.models_listed = listed.select(pl.col("repo_id").n_unique()).item() if listed.height else 0
     known_repos = set(earlier.get_column("repo_id").to_list())
     known_shas = set(
