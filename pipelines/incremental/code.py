@@ -32,10 +32,9 @@ from pipelines.incremental.normalise import _insert
 from pipelines.incremental.scoring import (
     CODE_EVIDENCE_SELECT,
     _new_ledger_files,
-    _table_exists,
     _write,
 )
-from pipelines.storage.warehouse import Warehouse, transaction
+from pipelines.storage.warehouse import Warehouse, table_exists, transaction
 
 LICENSE_FILES_SCHEMA: dict[str, pl.DataType] = {
     "host": pl.String,  # github (a code repository) | hub (a model or dataset repository)
@@ -260,12 +259,12 @@ def code_links(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """(repo_id, url, linked_via) for every code URL named by a release's latest card (`card`) or by a
     paper it cites (`paper`), from the warehouse's tables."""
     schema = {"repo_id": pl.String, "url": pl.String, "linked_via": pl.String}
-    if not _table_exists(con, "core.revisions"):
+    if not table_exists(con, "core.revisions"):
         return pl.DataFrame(schema=schema)
     revisions = con.sql("SELECT repo_id, committed_at, code_urls FROM core.revisions").pl()
     papers = pl.DataFrame(schema={"arxiv_id": pl.String, "code_urls": pl.List(pl.String)})
     release_papers = pl.DataFrame(schema={"repo_id": pl.String, "arxiv_id": pl.String})
-    if _table_exists(con, "core.papers") and _table_exists(con, "core.release_papers"):
+    if table_exists(con, "core.papers") and table_exists(con, "core.release_papers"):
         papers = con.sql("SELECT arxiv_id, code_urls FROM core.papers").pl()
         release_papers = con.sql("SELECT repo_id, arxiv_id FROM core.release_papers").pl()
     return link_rows(revisions, papers, release_papers)
@@ -296,7 +295,7 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     commits = code_raw.scan(wh.raw, "github_file_commits")
     hub_files = wh.raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA).collect()
     known = None
-    if not full and _table_exists(con, "core.license_files"):
+    if not full and table_exists(con, "core.license_files"):
         known = con.sql("SELECT * FROM core.license_files").pl()
     licence_files, identified = license_file_rows(files, known, hub_files=hub_files)
     by_text = _identified_texts(files, licence_files)
@@ -312,7 +311,7 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     # The releases whose code evidence changed are rescored by the scores step: marked pending first (in
     # the state database: one transaction writes one database), so a run killed before the tables are
     # written rescores them anyway, which is harmless.
-    before = _evidence_rows(con) if _table_exists(con, "core.release_code") else set()
+    before = _evidence_rows(con) if table_exists(con, "core.release_code") else set()
     con.register("new_release_code", release_code)
     con.register("new_code_repos", code_repos)
     try:

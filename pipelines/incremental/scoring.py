@@ -28,7 +28,7 @@ from pipelines.history.build import openness_history
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
 from pipelines.incremental.normalise import _insert, _typed
-from pipelines.storage.warehouse import Warehouse, transaction
+from pipelines.storage.warehouse import Warehouse, table_exists, transaction
 from pipelines.tables import tables_of_step
 
 SCORE_BATCH = 250_000  # revisions per scoring batch (whole repos)
@@ -57,17 +57,6 @@ def revisions_of(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame) -> pl.Data
         repos,
     )
     return _typed(frame, REVISIONS_SCHEMA)
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, _, name = table.partition(".")
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
 
 
 def _pending(con: duckdb.DuckDBPyConnection, consumer: str) -> set[str]:
@@ -103,7 +92,7 @@ def licence_file_evidence(
     from pipelines.hub.raw import LICENSE_FILE_RAW_SCHEMA
     from pipelines.incremental.code import revision_licence_files
 
-    if not wh.raw.files("hub_license_files") or not _table_exists(con, "core.license_files"):
+    if not wh.raw.files("hub_license_files") or not table_exists(con, "core.license_files"):
         return None
     wanted = set(repos["repo_id"].to_list())
     raw = (
@@ -122,7 +111,7 @@ def code_evidence(con: duckdb.DuckDBPyConnection, repos: pl.DataFrame) -> pl.Dat
     """The `code` input of the scoring for some repos: each release's links to code repositories
     (core.release_code) with what the crawl found in them (core.code_repos); None before the code step
     has run (nothing is known, as before code repositories were crawled)."""
-    if not (_table_exists(con, "core.release_code") and _table_exists(con, "core.code_repos")):
+    if not (table_exists(con, "core.release_code") and table_exists(con, "core.code_repos")):
         return None
     return _frame(con, CODE_EVIDENCE_SQL, repos.select("repo_id"))
 
@@ -197,7 +186,7 @@ def _write(
     con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame, repos: pl.DataFrame | None
 ) -> None:
     """Replace the rows of `repos` (all rows when None) with `frame`; create the table from the frame if new."""
-    if repos is None or not _table_exists(con, table):
+    if repos is None or not table_exists(con, table):
         con.register("incoming_frame", frame)
         try:
             con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM incoming_frame")  # noqa: S608
@@ -267,7 +256,7 @@ def update_scores(
         else "the normalisation state was rebuilt"
         if state.get_meta(con, "full_scoring") == "pending"
         else "no scores yet"
-        if not all(_table_exists(con, t.name) for t in tables_of_step("scores") if t.by_repo)
+        if not all(table_exists(con, t.name) for t in tables_of_step("scores") if t.by_repo)
         else "the rubric or the scoring code changed"
         if state.get_meta(con, "scoring_version") != version
         else None
@@ -352,7 +341,7 @@ def update_scores(
 
 def replace_table_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> None:
     """Replace a code-defined table (created from the frame the first time), inside the caller's transaction."""
-    if _table_exists(con, table):
+    if table_exists(con, table):
         con.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
         _insert(con, table, frame)
     else:

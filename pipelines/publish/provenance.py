@@ -17,22 +17,12 @@ import duckdb
 
 from pipelines.hub.provenance import SYNTHETIC_COMMIT_KINDS, is_real_hub, revision_marks
 from pipelines.publish.markdown import plural
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, table_exists
 
 _AS_OF = re.compile(r"/as-of/[^/]+/?$")
 # The scopes of the Hub crawl's steps in core.crawl_runs (pipelines/hub/step.py); papers and code crawls
 # read other APIs (arXiv, GitHub) and are not where the Hub facts came from.
 HUB_STEPS = r"^(listing|readmes|history|license_files|datasets)\b"
-
-
-def _table_exists(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> bool:
-    return bool(
-        con.execute(
-            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
-            "AND schema_name = ? AND table_name = ?",
-            [schema, name],
-        ).fetchall()[0][0]
-    )
 
 
 def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]:
@@ -47,7 +37,7 @@ def _columns(con: duckdb.DuckDBPyConnection, schema: str, name: str) -> set[str]
 def crawled_endpoints(con: duckdb.DuckDBPyConnection) -> tuple[list[str], dict | None]:
     """(the endpoints the Hub crawl's steps read, without a replay's `/as-of/<date>`, sorted; the newest
     mirror description a listing step recorded, or None) from core.crawl_runs."""
-    if not _table_exists(con, "core", "crawl_runs"):
+    if not table_exists(con, "core.crawl_runs"):
         return [], None
     rows = con.execute(
         "SELECT endpoint, detail FROM core.crawl_runs WHERE endpoint IS NOT NULL "
@@ -78,7 +68,7 @@ def data_source(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, Any]
         "transitions_total": 0,
         "transitions_unlinked": 0,
     }
-    if _table_exists(con, "core", "revisions"):
+    if table_exists(con, "core.revisions"):
         counts["revisions_total"] = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
         marks = revision_marks(wh.raw)
         if marks.height and counts["revisions_total"]:
@@ -90,7 +80,7 @@ def data_source(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, Any]
                 ).fetchall()[0][0]
             finally:
                 con.unregister("revision_marks")
-    if _table_exists(con, "core", "transitions"):
+    if table_exists(con, "core.transitions"):
         counts["transitions_total"] = con.execute("SELECT count(*) FROM core.transitions").fetchall()[0][0]
         if "reconstructed" in _columns(con, "core", "transitions"):
             synthetic = " OR ".join(

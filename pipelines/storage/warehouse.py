@@ -38,6 +38,18 @@ def sql_text(relative: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether `schema.name` is a table of the connection's current database."""
+    schema, _, name = table.partition(".")
+    return bool(
+        con.execute(
+            "SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND schema_name = ? AND table_name = ?",
+            [schema, name],
+        ).fetchall()[0][0]
+    )
+
+
 class Warehouse:
     """The folders and files of one warehouse (default `warehouse/`)."""
 

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +10,7 @@ from pipelines.code.settings import CodeSettings
 from pipelines.mirror.server import MirrorServer
 from pipelines.transport import quota_folder, token_key
 from tests.code.conftest import make_code_mirror
-from tests.conftest import ROOT
-from tests.hub.test_shared_quota import most_in_any_window
+from tests.shared_quota import most_in_any_window, run_together
 
 TOKEN = "ghp_sharedquota0123456789abcdef"
 QUOTA, WINDOW, EACH = 10, 1.0, 15  # two processes ask 15 each: 30 requests, at most 10 per second
@@ -37,16 +32,7 @@ for _ in range(int(each)):
 def test_two_processes_with_one_token_never_exceed_the_window(tmp_path: Path) -> None:
     folder = quota_folder(None, tmp_path / "wh" / "state")
     with MirrorServer(make_code_mirror(tmp_path / "mirror")) as srv:
-        start = time.time() + 1.5  # time for both interpreters to import the client
-        args = [srv.github_url, str(folder), str(QUOTA), str(WINDOW), str(EACH), str(start), TOKEN]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        procs = [
-            subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env, stderr=subprocess.PIPE)
-            for _ in range(2)
-        ]
-        for proc in procs:
-            _, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err.decode()[-2000:]
+        run_together(CHILD, [srv.github_url, str(folder), str(QUOTA), str(WINDOW), str(EACH), TOKEN])
         log = [r for r in srv.requests if r["path"].endswith("/repos/meta-llama/llama")]
     assert len(log) == 2 * EACH
     # Stamped when answered, a little after the permit: a quarter of the window is left as slack.

@@ -14,6 +14,7 @@ import pytest
 
 from pipelines.mirror.server import MirrorServer
 from pipelines.transport import SharedWindowLimiter, quota_folder, token_key, window_limiter
+from tests.shared_quota import most_in_any_window, run_together
 from tests.small_mirror import make_small_mirror
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,30 +36,10 @@ for _ in range(int(each)):
 """
 
 
-def most_in_any_window(times: list[float], window: float) -> int:
-    """The largest number of `times` that fall within `window` seconds of one another."""
-    times = sorted(times)
-    best, first = 0, 0
-    for last, t in enumerate(times):
-        while t - times[first] >= window:
-            first += 1
-        best = max(best, last - first + 1)
-    return best
-
-
 def test_two_processes_with_one_token_never_exceed_the_window(tmp_path: Path) -> None:
     folder = quota_folder(None, tmp_path / "wh" / "state")
     with MirrorServer(make_small_mirror(tmp_path / "mirror")) as srv:
-        start = time.time() + 1.5  # time for both interpreters to import the transport
-        args = [srv.url, str(folder), str(QUOTA), str(WINDOW), str(EACH), str(start), TOKEN]
-        env = {**os.environ, "PYTHONPATH": str(ROOT)}
-        procs = [
-            subprocess.Popen([sys.executable, "-c", CHILD, *args], cwd=ROOT, env=env, stderr=subprocess.PIPE)
-            for _ in range(2)
-        ]
-        for proc in procs:
-            _, err = proc.communicate(timeout=60)
-            assert proc.returncode == 0, err.decode()[-2000:]
+        run_together(CHILD, [srv.url, str(folder), str(QUOTA), str(WINDOW), str(EACH), TOKEN])
         log = [r for r in srv.requests if r["path"] == "/api/models/acme/open-7b"]
     assert len(log) == 2 * EACH and {r["bucket"] for r in log} == {"api"}
     # The server stamps a request when it answers, a little after the permit was taken (later still on a
