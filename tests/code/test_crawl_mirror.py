@@ -96,11 +96,16 @@ def test_capture(clean) -> None:
     assert run["status"] == "complete" and run["endpoint"].endswith("/api/v3")
 
 
-def test_rows_from_captures(clean) -> None:
-    wh, _, _ = clean
-    rows = code_repo_rows(
+def captured_rows(wh: Warehouse):
+    """The code_repos rows built from every GitHub capture of the warehouse's raw layer."""
+    return code_repo_rows(
         raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
     )
+
+
+def test_rows_from_captures(clean) -> None:
+    wh, _, _ = clean
+    rows = captured_rows(wh)
     by = {r["repo"]: r for r in rows.iter_rows(named=True)}
     assert by["qwenlm/qwen"]["license_id"] == "apache-2.0"
     assert by["qwenlm/qwen"]["license_family"] == "osi-permissive"
@@ -348,9 +353,7 @@ def test_a_read_tree_without_a_licence_is_no_licence_declared(tmp_path) -> None:
     wh = Warehouse(tmp_path / "wh")
     with MirrorServer(mirror) as srv:
         run_code(wh, settings(srv), DAY, ["openai/human-eval"], now=NOW)
-    row = code_repo_rows(
-        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
-    ).row(0, named=True)
+    row = captured_rows(wh).row(0, named=True)
     assert row["status"] == "ok" and row["head_sha"] is not None
     assert (row["license_id"], row["license_family"], row["license_source"]) == (None, "none", None)
 
@@ -375,9 +378,7 @@ def test_truncated_tree_gives_unknown_not_false(tmp_path) -> None:
         run_code(wh, settings(srv), DAY, ["openai/human-eval"], now=NOW)
         trees = [r for r in github_log(srv) if "/git/trees/" in r["path"]]
     assert [("recursive" in r["query"]) for r in trees] == [True, False]
-    row = code_repo_rows(
-        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
-    ).row(0, named=True)
+    row = captured_rows(wh).row(0, named=True)
     assert row["evaluation_code"] is True
     assert row["training_code"] is None and row["inference_code"] is None
     assert json.loads(row["evidence"])["tree"]["truncated"] is True
@@ -407,9 +408,7 @@ def test_a_moved_repo_stays_moved_and_is_asked_under_its_new_name(code_mirror, t
         run_code(wh, settings(srv), "2026-03-12", ["facebookresearch/llama"], now=NOW + timedelta(days=10))
         asked = [r["path"] for r in github_log(srv)]
     assert asked[0] == "/api/v3/repos/meta-llama/llama" and not any("facebookresearch" in p for p in asked)
-    rows = code_repo_rows(
-        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
-    )
+    rows = captured_rows(wh)
     assert rows.select("repo", "full_name", "status").rows() == [
         ("facebookresearch/llama", "meta-llama/llama", "moved")
     ]
@@ -506,9 +505,7 @@ def test_fork_archived_and_github_detection_come_from_the_body(tmp_path) -> None
     wh = Warehouse(tmp_path / "wh")
     with MirrorServer(mirror) as srv:
         run_code(wh, settings(srv), DAY, ["https://github.com/someone/human-eval"], now=NOW)
-    row = code_repo_rows(
-        raw.scan(wh.raw, "github_repo"), raw.scan(wh.raw, "github_tree"), raw.scan(wh.raw, "github_file")
-    ).row(0, named=True)
+    row = captured_rows(wh).row(0, named=True)
     assert (row["fork"], row["archived"], row["parent"]) == (True, True, "openai/human-eval")
     assert (row["github_license"], row["license_id"], row["license_source"]) == ("MIT", "mit", "github")
     assert row["created_at"] == "2021-07-08T01:06:40Z" and row["default_branch"] == "master"

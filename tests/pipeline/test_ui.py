@@ -203,28 +203,34 @@ def _why_failed(url: str, events: list[dict]) -> str:
     return "\n".join(lines) + "\n--- UI log (tail) ---\n" + tail
 
 
-def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_checks(ui, small_demo):
+def _launch_and_wait(ui: str, job: str, run_config: dict, tags: list[dict] | None = None) -> list[dict]:
+    """Launch `job` of the UI's code location through GraphQL, wait for it to end (4 minutes at most),
+    check it succeeded and return its events."""
     location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
-    params = {
-        "selector": {
-            "repositoryLocationName": location,
-            "repositoryName": "__repository__",
-            "jobName": "build_tables",
-        },
-        "runConfigData": {},
+    params: dict = {
+        "selector": {"repositoryLocationName": location, "repositoryName": "__repository__", "jobName": job},
+        "runConfigData": run_config,
     }
+    if tags:
+        params["executionMetadata"] = {"tags": tags}
     launched = _gql(ui, LAUNCH, {"params": params})["launchRun"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
     deadline = time.monotonic() + 240
-    while True:
-        status = _gql(ui, RUN, {"id": run_id})["runOrError"]["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
-            break
+    while (status := _gql(ui, RUN, {"id": run_id})["runOrError"]["status"]) not in (
+        "SUCCESS",
+        "FAILURE",
+        "CANCELED",
+    ):
         assert time.monotonic() < deadline, f"run {run_id} still {status}"
-        time.sleep(2)
+        time.sleep(1)
     events = _gql(ui, EVENTS, {"id": run_id})["logsForRun"]["events"]
     assert status == "SUCCESS", _why_failed(ui, events)
+    return events
+
+
+def test_a_run_launched_through_graphql_succeeds_with_materialisations_and_checks(ui, small_demo):
+    events = _launch_and_wait(ui, "build_tables", {})
     materialised = {
         "/".join(e["assetKey"]["path"]) for e in events if e["__typename"] == "MaterializationEvent"
     }
@@ -252,29 +258,12 @@ def test_a_crawl_launched_from_the_ui_reads_the_mirror_it_was_started_with(ui, s
     # `openness ui --mirror` serves the mirror on loopback and points the launched runs at it: without it,
     # the listing would go to huggingface.co (unreachable here) and fail. Into a warehouse of its own, so
     # that the demo's is left as it was.
-    location = _graphql(ui, LOCATIONS)["workspaceOrError"]["locationEntries"][0]["name"]
-    params = {
-        "selector": {
-            "repositoryLocationName": location,
-            "repositoryName": "__repository__",
-            "jobName": "daily_listing",
-        },
-        "runConfigData": {"resources": {"warehouse": {"config": {"root": str(small_demo[0] / "ui_crawl")}}}},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": "2024-03-05"}]},
-    }
-    launched = _gql(ui, LAUNCH, {"params": params})["launchRun"]
-    assert launched["__typename"] == "LaunchRunSuccess", launched
-    run_id = launched["run"]["runId"]
-    deadline = time.monotonic() + 240
-    while (status := _gql(ui, RUN, {"id": run_id})["runOrError"]["status"]) not in (
-        "SUCCESS",
-        "FAILURE",
-        "CANCELED",
-    ):
-        assert time.monotonic() < deadline, f"run {run_id} still {status}"
-        time.sleep(1)
-    events = _gql(ui, EVENTS, {"id": run_id})["logsForRun"]["events"]
-    assert status == "SUCCESS", _why_failed(ui, events)
+    events = _launch_and_wait(
+        ui,
+        "daily_listing",
+        {"resources": {"warehouse": {"config": {"root": str(small_demo[0] / "ui_crawl")}}}},
+        tags=[{"key": "dagster/partition", "value": "2024-03-05"}],
+    )
     (listing,) = [e for e in events if e["__typename"] == "MaterializationEvent"]
     metadata = {m["label"]: m.get("intValue") for m in listing["metadataEntries"]}
     # The mirror's models as of the partition date (a first crawl of this warehouse lists them all).
