@@ -102,13 +102,13 @@ def crawl_listing(
     keep: Callable[[dict], bool] | None = None,
     top_n: int = 0,
     on_page: Callable[[int, int], None] | None = None,
-    captured: set[str] | None = None,
+    only_new: bool = False,
 ) -> ListingResult:
     """Read the listing (newest change first) down to `watermark - overlap` into the raw layer.
 
     `keep` drops out-of-scope items (thresholds, watched repos) before they are stored; `top_n` reads
-    one page of the N most-downloaded models instead; `captured` holds item payloads (their stored JSON)
-    already captured on the crawl date, which are not stored again.
+    one page of the N most-downloaded models instead; with `only_new`, an item whose answer is already
+    stored for the crawl date is not stored again (`RawStore.append_new` on the item).
     """
     result = ListingResult(
         pages=int(checkpoint.state.get("pages", 0)), items=int(checkpoint.state.get("items", 0))
@@ -117,6 +117,7 @@ def crawl_listing(
         result.complete = True
         result.reached_watermark = bool(checkpoint.state.get("reached_watermark"))
         return result
+    stored = raw.captured_rows("hub_listing", crawl_date, ["item"]) if only_new else None
     stop_before = watermark - overlap if watermark else None
     start_url = checkpoint.state.get("next_url")
     pages = (
@@ -134,9 +135,6 @@ def crawl_listing(
             if not is_valid_repo_id(repo_id) or (sha is not None and not is_commit_sha(sha)):
                 # Untrusted ids never reach a path or SQL; the item is kept raw for the quarantine.
                 result.rejected.append({"page": page.url, "index": i, "id": str(repo_id)[:200]})
-            payload = json.dumps(item, sort_keys=True, ensure_ascii=False)
-            if captured is not None and payload in captured:
-                continue  # the same answer about the model is already stored for the date
             lm = item.get("lastModified") if isinstance(item, dict) else None
             ts = _parse_ts(lm)
             if ts is not None and (oldest is None or ts < oldest):
@@ -150,7 +148,7 @@ def crawl_listing(
                     "repo_id": str(repo_id) if repo_id is not None else None,
                     "sha": sha if isinstance(sha, str) else None,
                     "last_modified": lm if isinstance(lm, str) else None,
-                    "item": payload,
+                    "item": json.dumps(item, sort_keys=True, ensure_ascii=False),
                     **usage_counts(item),
                     "inference": inference_state(item) if isinstance(item, dict) else None,
                     "inference_providers": inference_providers(item) if isinstance(item, dict) else None,
@@ -159,7 +157,10 @@ def crawl_listing(
             )
         if rows:
             frame = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
-            raw.append("hub_listing", crawl_date, frame, payload=["item"])
+            if only_new:
+                raw.append_new("hub_listing", crawl_date, frame, payload=["item"], seen=stored)
+            else:
+                raw.append("hub_listing", crawl_date, frame, payload=["item"])
         result.pages += 1
         result.items += len(rows)
         reached = stop_before is not None and oldest is not None and oldest < stop_before

@@ -125,8 +125,6 @@ def run_listing(
         if settings.usage_top_n > 0 and not settings.top_n:
             # One page of the most-downloaded models: their usage counts are refreshed every day.
             usage = Checkpoint.load(wh.state / "crawl" / f"{key}__usage{settings.usage_top_n}.json")
-            stored = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA, until=crawl_date)
-            stored = stored.filter(pl.col("crawl_date") == crawl_date).select("item").collect()
             top = crawl_listing(
                 client,
                 wh.raw,
@@ -137,7 +135,7 @@ def run_listing(
                 author=author,
                 keep=keep,
                 top_n=settings.usage_top_n,
-                captured=set(stored.get_column("item").to_list()),
+                only_new=True,
             )
             summary.rejected += len(top.rejected)
             usage_pages += top.pages
