@@ -14,6 +14,9 @@ import json
 import os
 import pkgutil
 import re
+import shutil
+import uuid
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -122,7 +125,128 @@ def row_digests(frame: pl.DataFrame, columns: list[str]) -> list[str]:
     return digests
 
 
-class RawStore:
+# --- The crawl-state index (pipelines/storage/crawl_index.py): derived files kept beside the captures ---
+# under `<raw>/_index/<view>/`, read and written only through these methods so that they live wherever the
+# raw layer lives. They are not captures: `files`, `scan` and `crawl_dates` never see them.
+
+INDEX_FOLDER = "_index"
+
+
+def _index_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.=-]+", name) or name.startswith("."):
+        raise ValueError(f"an index file name is letters, digits and '_.=-', got {name!r}")
+    return name
+
+
+class _IndexMethods:
+    """The index IO of RawStore (mixed in below, so that the store's existing methods stay as they are)."""
+
+    root: Path
+
+    @property
+    def opened(self) -> list[str]:
+        """The capture files read through this store so far (`scan`, `captured_rows`, `read_captures`)."""
+        if "_opened" not in self.__dict__:
+            self.__dict__["_opened"] = []
+        return self.__dict__["_opened"]
+
+    def index_path(self, view: str, name: str) -> Path:
+        """The path of one file of an index view."""
+        return self.root / INDEX_FOLDER / _index_name(view) / _index_name(name)
+
+    def index_names(self, view: str, prefix: str = "") -> list[str]:
+        """The names of an index view's committed files starting with `prefix`, sorted."""
+        folder = self.root / INDEX_FOLDER / _index_name(view)
+        if not folder.is_dir():
+            return []
+        return sorted(
+            p.name for p in folder.iterdir() if p.name.startswith(prefix) and not p.name.startswith(".")
+        )
+
+    def _index_write(self, view: str, name: str, write: Callable[[Path], None]) -> None:
+        path = self.index_path(view, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            write(tmp)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def write_index_frame(self, view: str, name: str, frame: pl.DataFrame) -> None:
+        """Write one Parquet file of an index view atomically (temporary name, then rename)."""
+        self._index_write(view, name, lambda p: frame.write_parquet(p, compression="zstd"))
+
+    def read_index_frame(self, view: str, name: str) -> pl.DataFrame:
+        """Read one Parquet file of an index view (FileNotFoundError when it is gone)."""
+        return pl.read_parquet(self.index_path(view, name))
+
+    def write_index_text(self, view: str, name: str, text: str) -> None:
+        """Write one text file of an index view atomically."""
+        self._index_write(view, name, lambda p: p.write_text(text))
+
+    def read_index_text(self, view: str, name: str) -> str | None:
+        """One text file of an index view, or None when it does not exist."""
+        try:
+            return self.index_path(view, name).read_text()
+        except FileNotFoundError:
+            return None
+
+    def remove_index_file(self, view: str, name: str) -> None:
+        """Remove one file of an index view (no error when it is already gone)."""
+        self.index_path(view, name).unlink(missing_ok=True)
+
+    def remove_index(self, view: str | None = None) -> None:
+        """Remove an index view (or every view): it is rebuilt from the captures on its next read."""
+        folder = self.root / INDEX_FOLDER / (_index_name(view) if view else "")
+        if folder.is_dir():
+            shutil.rmtree(folder)
+
+    def capture_id(self, source: str, path: Path | str) -> str:
+        """The id of a capture file within its source (`crawl_date=D/<digest>.parquet`)."""
+        path = Path(path)
+        return f"{path.parent.name}/{path.name}"
+
+    def capture_ids(self, source: str) -> list[str]:
+        """The ids of every committed capture file of a source (listed, none opened)."""
+        return [self.capture_id(source, p) for p in self.files(source)]
+
+    def capture_path(self, source: str, capture_id: str) -> Path:
+        """The path of a capture file from its id."""
+        part, name = capture_id.split("/", 1)
+        return self.folder(source, part.split("=", 1)[1]) / name
+
+    def read_captures(
+        self, source: str, capture_ids: list[str], columns: list[str] | None = None
+    ) -> pl.DataFrame:
+        """The rows of the given capture files of a source (the declared schema, older files' missing columns
+        null) with `crawl_date` and `capture_id` columns; each file read is noted in `opened`."""
+        schema = schema_of(source)
+        columns = [c for c in (columns or schema) if c != "crawl_date"]
+        unknown = [c for c in columns if c not in schema]
+        if unknown:
+            raise ValueError(f"raw source {source!r} has no column(s) {unknown}")
+        frames = []
+        for capture_id in capture_ids:
+            path = self.capture_path(source, capture_id)
+            self.opened.append(str(path))
+            present = set(pl.read_parquet_schema(path))
+            frame = pl.read_parquet(path, columns=[c for c in columns if c in present])
+            frames.append(
+                frame.with_columns(
+                    *[pl.lit(None, schema[c]).alias(c) for c in columns if c not in present],
+                    pl.lit(capture_id.split("/", 1)[0].split("=", 1)[1]).alias("crawl_date"),
+                    pl.lit(capture_id).alias("capture_id"),
+                ).select(*[pl.col(c).cast(schema[c]) for c in columns], "crawl_date", "capture_id")
+            )
+        if not frames:
+            return pl.DataFrame(
+                schema={**{c: schema[c] for c in columns}, "crawl_date": pl.String, "capture_id": pl.String}
+            )
+        return pl.concat(frames, how="vertical_relaxed")
+
+
+class RawStore(_IndexMethods):
     """Reads and appends raw captures for each source."""
 
     def __init__(self, root: Path) -> None:
@@ -159,6 +283,7 @@ class RawStore:
         if folder.is_dir():
             for path in sorted(folder.glob("*.parquet")):
                 if not path.name.startswith("."):
+                    self.opened.append(str(path))
                     seen.update(row_digests(pl.read_parquet(path, columns=payload), payload))
         return seen
 
@@ -208,6 +333,7 @@ class RawStore:
         files = self.files(source)
         if until is not None:
             files = [f for f in files if f.parent.name.split("=", 1)[1] <= until]
+        self.opened.extend(str(f) for f in files)
         extra = {"crawl_date": pl.String, **({"raw_file": pl.String} if with_file else {})}
         if not files:
             if schema is None:
