@@ -1,0 +1,120 @@
+"""The crawl-state index (pipelines/storage/crawl_index.py, pipelines/hub/crawl_state.py): a daily crawl reads
+what earlier crawls captured from the index, not from the captures, and crawls the same with or without it."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+
+from pipelines.hub import crawl_state
+from pipelines.hub.step import run_crawl, run_datasets, run_history
+from pipelines.mirror.server import MirrorServer
+from pipelines.storage import crawl_index
+from pipelines.storage.warehouse import Warehouse
+from tests.hub.crawl_helpers import SAMPLE, raw_fingerprint, revisions_table, settings
+
+DAYS = ["2023-07-17", "2023-09-24", "2023-10-12", "2024-02-19", "2025-04-15"]
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def _crawl_day(wh: Warehouse, url: str, day: str) -> None:
+    """The Hub steps of one crawl date that read the crawl state: listing, READMEs, history, datasets."""
+    conf = settings(url)
+    run_crawl(wh, conf, day, now=NOW)
+    run_history(wh, conf, day, now=NOW)
+    run_datasets(wh, conf, day, now=NOW)
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory):
+    """The sample crawled day by day twice: keeping the index (`kept`, with the capture files each day opened
+    and those that existed before it), and deleting it before every day (`rebuilt`)."""
+    kept = Warehouse(tmp_path_factory.mktemp("kept"))
+    rebuilt = Warehouse(tmp_path_factory.mktemp("rebuilt"))
+    opened: dict[str, tuple[set[str], set[str]]] = {}
+    with MirrorServer(SAMPLE) as srv:
+        for day in DAYS:
+            older = {
+                str(p)
+                for s in ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset")
+                for p in kept.raw.files(s)
+            }
+            kept.raw.opened.clear()
+            _crawl_day(kept, srv.url, day)
+            opened[day] = (older, set(kept.raw.opened))
+            rebuilt.raw.remove_index()
+            _crawl_day(rebuilt, srv.url, day)
+    return kept, rebuilt, opened
+
+
+def test_a_daily_crawl_reads_no_capture_of_an_earlier_crawl(crawled):
+    kept, _, opened = crawled
+    older, read = opened[DAYS[0]]
+    assert not older and read  # the first crawl builds its state from its own captures
+    for day in DAYS[1:]:
+        older, read = opened[day]
+        assert older, day
+        assert not read & older, f"{day}: read {len(read & older)} of {len(older)} earlier capture files"
+
+
+def test_the_crawl_is_the_same_with_the_index_and_rebuilt_each_day(crawled):
+    kept, rebuilt, _ = crawled
+    assert raw_fingerprint(kept) == raw_fingerprint(rebuilt)
+    assert raw_fingerprint(kept)["hub_commits"], "the history walk captured commit lists"
+    assert revisions_table(kept).equals(revisions_table(rebuilt))
+
+
+def test_every_view_equals_its_rebuild_from_the_captures(crawled):
+    kept, _, _ = crawled
+    for view in crawl_state.VIEWS:
+        if not kept.raw.files(view.source):
+            continue
+        indexed = crawl_index.read(kept.raw, view)
+        scanned = view.reduce(
+            view.project(
+                kept.raw.read_captures(view.source, kept.raw.capture_ids(view.source), list(view.columns))
+            )
+        )
+        assert indexed.equals(scanned), view.name
+    # The state the readers derive is the one a scan of every capture gives.
+    listing = kept.raw.scan("hub_listing").select("repo_id", "sha").unique().collect()
+    assert set(crawl_state.listing_commits(kept.raw).select("repo_id", "sha").iter_rows()) == set(
+        listing.iter_rows()
+    )
+
+
+def test_a_missing_delta_or_a_stale_snapshot_is_read_from_the_captures(crawled, tmp_path):
+    kept, _, _ = crawled
+    wh = Warehouse(tmp_path)
+    # A copy of the raw layer whose listing index lost its deltas and holds a snapshot of another version.
+    for source in ("hub_listing",):
+        for path in kept.raw.files(source):
+            target = wh.raw.root / source / path.parent.name / path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(path.read_bytes())
+    expected = crawl_state.listing_commits(kept.raw)
+    wh.raw.opened.clear()
+    assert crawl_state.listing_commits(wh.raw).equals(expected)  # no index: every capture is read once
+    assert len(set(wh.raw.opened)) == len(wh.raw.files("hub_listing"))
+    wh.raw.opened.clear()
+    assert crawl_state.listing_commits(wh.raw).equals(expected)  # compacted: none
+    assert wh.raw.opened == []
+    view = crawl_state.LISTING
+    manifest = json.loads(wh.raw.read_index_text(view.name, crawl_index.MANIFEST))
+    wh.raw.write_index_text(view.name, crawl_index.MANIFEST, json.dumps({**manifest, "version": -1}))
+    assert crawl_state.listing_commits(wh.raw).equals(expected)
+    assert len(set(wh.raw.opened)) == len(wh.raw.files("hub_listing"))
+    # A snapshot that names captures this raw layer lacks is not trusted either.
+    manifest = json.loads(wh.raw.read_index_text(view.name, crawl_index.MANIFEST))
+    wh.raw.write_index_text(
+        view.name,
+        crawl_index.MANIFEST,
+        json.dumps({**manifest, "covered": [*manifest["covered"], "crawl_date=2020-01-01/x.parquet"]}),
+    )
+    wh.raw.opened.clear()
+    assert crawl_state.listing_commits(wh.raw).equals(expected)
+    assert len(set(wh.raw.opened)) == len(wh.raw.files("hub_listing"))
+    assert pl.read_parquet(wh.raw.files("hub_listing")).height > expected.height
