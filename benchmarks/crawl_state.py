@@ -25,11 +25,12 @@ DAYS = ["2026-08-21", "2026-08-22", "2026-08-23"]
 
 def _reads(raw: RawStore, day: str) -> list[tuple[str, Callable[[], Any]]]:
     """The state reads of the listing, README and history steps of `day`."""
-    from pipelines.hub import backfill, crawl, datasets, licences
+    from pipelines.hub import backfill, crawl, crawl_state, datasets, licences
     from pipelines.hub.step import watermark_before
 
     return [
         ("listing: watermark", lambda: watermark_before_raw(raw, day, watermark_before)),
+        ("listing: earlier listings", lambda: crawl_state.listing_commits(raw)),
         ("readmes: captured revisions", lambda: crawl.captured_revisions(raw)),
         ("history: backfill state", lambda: backfill.backfill_state(raw)),
         ("history: tracked heads", lambda: backfill.tracked_heads(raw, until=day)),
