@@ -83,6 +83,43 @@ def _fetched(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.group_by("dataset_id").agg(pl.col("crawl_date").max()).sort("dataset_id", nulls_last=True)
 
 
+def _file_lists(repo_type: str, id_column: str, text_column: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
+    """The licence and policy files (pipelines/hub/licences.py `licence_siblings`, as JSON) of each revision
+    whose captured file list names one, with the crawl date of the capture."""
+
+    def project(frame: pl.DataFrame) -> pl.DataFrame:
+        from pipelines.hub.ids import is_commit_sha, is_dataset_id, is_valid_repo_id
+        from pipelines.hub.licences import NAME_HINT, _field, licence_siblings
+
+        keep = pl.col(text_column).str.contains(NAME_HINT)
+        if "status" in frame.columns:
+            keep = keep & (pl.col("status") == "ok")
+        rows = []
+        for row in frame.filter(keep).iter_rows(named=True):
+            repo_id, text = row[id_column], row[text_column]
+            sha = row["sha"] if "sha" in row else row.get("revision")
+            if repo_type == "dataset":
+                sha = _field(text, "sha")
+                if not is_dataset_id(repo_id) or not is_commit_sha(sha):
+                    continue
+            elif not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
+                continue
+            files = licence_siblings(_field(text, "siblings"))
+            if files is not None:
+                rows.append((repo_type, repo_id, str(sha), json.dumps(files), row["crawl_date"]))
+        schema = {c: pl.String for c in ("repo_type", "repo_id", "revision", "files", "crawl_date")}
+        return pl.DataFrame(rows, schema=schema, orient="row")
+
+    return project
+
+
+def _licence_outcomes(frame: pl.DataFrame) -> pl.DataFrame:
+    from pipelines.hub.licences import FINAL_STATUSES
+
+    columns = ["repo_type", "repo_id", "revision", "path", "status", "blob_sha"]
+    return frame.filter(pl.col("status").is_in(FINAL_STATUSES)).select(columns)
+
+
 LISTING = View(
     "hub_listing_commits",
     "hub_listing",
@@ -122,7 +159,48 @@ DATASETS_FETCHED = View(
     lambda f: f.select("dataset_id", "crawl_date"),
     _fetched,
 )
-VIEWS = (LISTING, READMES, COMMITS, REVISIONS, LISTING_DATASETS, REVISION_DATASETS, DATASETS_FETCHED)
+_FILES_KEY = ["repo_type", "repo_id", "revision", "files"]
+LISTING_LICENCE_FILES = View(
+    "hub_listing_licence_files",
+    "hub_listing",
+    ("repo_id", "sha", "item", "crawl_date"),
+    _file_lists("model", "repo_id", "item"),
+    _first_seen(_FILES_KEY),
+)
+REVISION_LICENCE_FILES = View(
+    "hub_revision_licence_files",
+    "hub_revision",
+    ("repo_id", "revision", "status", "info", "crawl_date"),
+    _file_lists("model", "repo_id", "info"),
+    _first_seen(_FILES_KEY),
+)
+DATASET_LICENCE_FILES = View(
+    "hub_dataset_licence_files",
+    "hub_dataset",
+    ("dataset_id", "status", "info", "crawl_date"),
+    _file_lists("dataset", "dataset_id", "info"),
+    _first_seen(_FILES_KEY),
+)
+LICENCE_OUTCOMES = View(
+    "hub_license_files_captured",
+    "hub_license_files",
+    ("repo_type", "repo_id", "revision", "path", "status", "blob_sha"),
+    _licence_outcomes,
+    _unique,
+)
+VIEWS = (
+    LISTING,
+    READMES,
+    COMMITS,
+    REVISIONS,
+    LISTING_DATASETS,
+    REVISION_DATASETS,
+    DATASETS_FETCHED,
+    LISTING_LICENCE_FILES,
+    REVISION_LICENCE_FILES,
+    DATASET_LICENCE_FILES,
+    LICENCE_OUTCOMES,
+)
 
 
 def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame) -> None:
@@ -178,3 +256,29 @@ def named_datasets(raw: RawStore, until: str | None = None) -> set[str]:
 def datasets_fetched(raw: RawStore) -> dict[str, str]:
     """Each dataset id captured -> the last crawl date that captured it."""
     return dict(crawl_index.read(raw, DATASETS_FETCHED).iter_rows())
+
+
+def licence_file_lists(raw: RawStore, until: str | None = None) -> dict:
+    """(repo_type, repo_id, revision) -> its licence and policy files (path, kind, blob id or None): from the
+    listing items (the first seen), the history walk's infos (which win when they give blob ids) and the
+    dataset infos; with `until`, only from the captures of that crawl date and before."""
+    out: dict = {}
+    for view in (LISTING_LICENCE_FILES, REVISION_LICENCE_FILES, DATASET_LICENCE_FILES):
+        frame = crawl_index.read(raw, view)
+        if until is not None:
+            frame = frame.filter(pl.col("crawl_date") <= until)
+        for repo_type, repo_id, revision, text, _ in frame.iter_rows():
+            files = [tuple(f) for f in json.loads(text)]
+            key = (repo_type, repo_id, revision)
+            if view is REVISION_LICENCE_FILES:
+                if key not in out or any(b is not None for _, _, b in files):
+                    out[key] = files
+            else:
+                out.setdefault(key, files)
+    return out
+
+
+def licence_outcomes(raw: RawStore) -> pl.DataFrame:
+    """(repo_type, repo_id, revision, path, status, blob_sha) of every licence-file capture with a final
+    outcome (an `error` is asked again)."""
+    return crawl_index.read(raw, LICENCE_OUTCOMES)

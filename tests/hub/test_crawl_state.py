@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from pipelines.hub import crawl_state
-from pipelines.hub.step import run_crawl, run_datasets, run_history
+from pipelines.hub.step import run_crawl, run_datasets, run_history, run_license_files
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage import crawl_index
 from pipelines.storage.warehouse import Warehouse
@@ -18,14 +18,17 @@ from tests.hub.crawl_helpers import SAMPLE, raw_fingerprint, revisions_table, se
 
 DAYS = ["2023-07-17", "2023-09-24", "2023-10-12", "2024-02-19", "2025-04-15"]
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+SOURCES = ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset", "hub_license_files")
 
 
 def _crawl_day(wh: Warehouse, url: str, day: str) -> None:
-    """The Hub steps of one crawl date that read the crawl state: listing, READMEs, history, datasets."""
+    """The Hub steps of one crawl date: listing, READMEs, history, datasets, licence files."""
     conf = settings(url)
     run_crawl(wh, conf, day, now=NOW)
     run_history(wh, conf, day, now=NOW)
     run_datasets(wh, conf, day, now=NOW)
+    run_license_files(wh, conf, day, now=NOW)
+    run_license_files(wh, conf, day, now=NOW, repo_type="dataset")
 
 
 @pytest.fixture(scope="module")
@@ -37,11 +40,7 @@ def crawled(tmp_path_factory):
     opened: dict[str, tuple[set[str], set[str]]] = {}
     with MirrorServer(SAMPLE) as srv:
         for day in DAYS:
-            older = {
-                str(p)
-                for s in ("hub_listing", "hub_readme", "hub_revision", "hub_commits", "hub_dataset")
-                for p in kept.raw.files(s)
-            }
+            older = {str(p) for s in SOURCES for p in kept.raw.files(s)}
             kept.raw.opened.clear()
             _crawl_day(kept, srv.url, day)
             opened[day] = (older, set(kept.raw.opened))
@@ -64,6 +63,14 @@ def test_the_crawl_is_the_same_with_the_index_and_rebuilt_each_day(crawled):
     kept, rebuilt, _ = crawled
     assert raw_fingerprint(kept) == raw_fingerprint(rebuilt)
     assert raw_fingerprint(kept)["hub_commits"], "the history walk captured commit lists"
+    licence_rows = [
+        kept.raw.scan(s).select("repo_id", "revision", "path", "status", "blob_sha").collect().sort(pl.all())
+        for s in ("hub_license_files",)
+    ]
+    assert licence_rows[0].height, "the licence-file step captured files"
+    assert licence_rows[0].equals(
+        rebuilt.raw.scan("hub_license_files").select(licence_rows[0].columns).collect().sort(pl.all())
+    )
     assert revisions_table(kept).equals(revisions_table(rebuilt))
 
 
