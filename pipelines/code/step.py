@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from pipelines.code import raw
+from pipelines.code import crawl_state
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
-from pipelines.code.links import BadRepoUrl, repo_key, repo_keys
+from pipelines.code.links import BadRepoUrl, repo_key
 from pipelines.code.settings import CodeSettings
-from pipelines.code.state import known_captures
-from pipelines.code_links import find_code_urls
-from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import quota_folder
 
@@ -31,38 +29,18 @@ log = logging.getLogger(__name__)
 
 
 def load_known(wh: Warehouse):  # noqa: ANN201 - KnownCaptures
-    """What the raw layer knows of every code repository crawled before."""
-    return known_captures(
-        raw.scan(wh.raw, "github_repo"),
-        raw.scan(wh.raw, "github_file"),
-        raw.scan(wh.raw, "github_file_commits"),
-    )
+    """What the raw layer knows of every code repository crawled before (from the crawl-state index)."""
+    return crawl_state.known(wh.raw)
 
 
 def cited_code_repos(store: RawStore, until: str | None = None) -> list[str]:
     """The GitHub repositories that the captured model cards (each repo's latest README) and papers (arXiv
-    answers, Hub paper pages) link to, sorted; read from the raw layer by source name, as the papers step
-    reads the Hub's captures. With `until`, only the captures of that crawl date and before: a crawl date
-    run again after later dates were captured must not ask for repositories only later cards name (asked
-    as of the earlier date, a repository created since answers 404 and would be recorded as gone)."""
-
-    texts: list[str] = []
-    if store.files("hub_readme"):
-        readmes = (
-            store.scan("hub_readme", schema_of("hub_readme"), until=until)
-            .filter(pl.col("content").is_not_null())
-            .sort("fetched_at")
-            .group_by("repo_id")
-            .last()
-            .select("content")
-            .collect()
-        )
-        texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
-    for source in ("arxiv", "hf_paper"):
-        if store.files(source):
-            bodies = store.scan(source, schema_of(source), until=until).select("body").collect()["body"]
-            texts += [b for b in bodies if b]
-    return sorted(repo_keys(find_code_urls(*texts)))
+    answers, Hub paper pages) link to, sorted; read from the crawl-state index of the Hub's and the papers'
+    captures (pipelines/code/crawl_state.py). With `until`, only the captures of that crawl date and before:
+    a crawl date run again after later dates were captured must not ask for repositories only later cards
+    name (asked as of the earlier date, a repository created since answers 404 and would be recorded as
+    gone)."""
+    return crawl_state.cited_keys(store, until=until)
 
 
 def run_code_step(

@@ -203,10 +203,13 @@ VIEWS = (
 )
 
 
+crawl_index.register(*VIEWS)
+
+
 def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame) -> None:
-    """After appending `frame` as capture file `path` of `source`: write the deltas of its views."""
-    if path is not None:
-        crawl_index.record(raw, VIEWS, source, path, frame)
+    """After appending `frame` as capture file `path` of `source`: write the deltas of its views (those of
+    every package: pipelines/storage/crawl_index.py `views_of`)."""
+    crawl_index.record(raw, source, path, frame)
 
 
 def captures_of(raw: RawStore, source: str, crawl_date: str, columns: list[str]) -> pl.DataFrame:

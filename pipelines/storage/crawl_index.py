@@ -22,8 +22,11 @@ The index is derived data: delete it and the next read rebuilds it from the capt
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
 import logging
+import pkgutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -73,14 +76,42 @@ def _manifest(raw: RawStore, view: View) -> dict | None:
     return manifest
 
 
-def record(raw: RawStore, views: tuple[View, ...], source: str, path: object, frame: pl.DataFrame) -> None:
-    """After a capture file of `source` was appended (`path`, holding `frame`): write the delta of each view
-    of that source. A failure here loses nothing (the next read projects the capture itself)."""
+_VIEWS: dict[str, View] = {}
+_DISCOVERED = False
+
+
+def register(*views: View) -> tuple[View, ...]:
+    """Declare index views (from a package's crawl_state.py, at import); returns them."""
+    for view in views:
+        known = _VIEWS.get(view.name)
+        if known is not None and known is not view and known.version != view.version:
+            raise ValueError(f"index view {view.name!r} is already registered")
+        _VIEWS[view.name] = view
+    return views
+
+
+def views_of(source: str) -> list[View]:
+    """Every registered view of a raw source (the crawl_state.py of every package of `pipelines`)."""
+    global _DISCOVERED
+    if not _DISCOVERED:
+        import pipelines
+
+        for module in pkgutil.iter_modules(pipelines.__path__):
+            if module.ispkg and importlib.util.find_spec(f"pipelines.{module.name}.crawl_state") is not None:
+                importlib.import_module(f"pipelines.{module.name}.crawl_state")
+        _DISCOVERED = True
+    return [v for v in _VIEWS.values() if v.source == source]
+
+
+def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame) -> None:
+    """After a capture file of `source` was appended (`path`, holding `frame`; nothing when `path` is None):
+    write the delta of each view of that source. A failure here loses nothing (the next read projects the
+    capture itself)."""
+    if path is None:
+        return
     capture_id = raw.capture_id(source, path)
     crawl_date = capture_id.split("/", 1)[0].split("=", 1)[1]
-    for view in views:
-        if view.source != source:
-            continue
+    for view in views_of(source):
         rows = frame.select([c for c in view.columns if c != "crawl_date"]).with_columns(
             pl.lit(crawl_date).alias("crawl_date"), pl.lit(capture_id).alias("capture_id")
         )
