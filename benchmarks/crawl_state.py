@@ -25,6 +25,7 @@ DAYS = ["2026-08-21", "2026-08-22", "2026-08-23"]
 
 def _reads(raw: RawStore, day: str) -> list[tuple[str, Callable[[], Any]]]:
     """The state reads of the listing, README and history steps of `day`."""
+    from pipelines.code.step import cited_code_repos
     from pipelines.hub import backfill, crawl, crawl_state, datasets, licences
     from pipelines.hub.step import watermark_before
 
@@ -37,6 +38,7 @@ def _reads(raw: RawStore, day: str) -> list[tuple[str, Callable[[], Any]]]:
         ("licences: file lists", lambda: licences.revision_file_lists(raw, until=day)),
         ("licences: capture state", lambda: licences.licence_capture_state(raw)),
         ("datasets: due", lambda: datasets.named_datasets(raw, until=day)),
+        ("code: cited repos", lambda: cited_code_repos(raw, until=day)),
     ]
 
 

@@ -23,8 +23,14 @@ def _keys(text: str | None) -> list[str]:
 
 
 def _readme_links(frame: pl.DataFrame) -> pl.DataFrame:
+    # Only a text naming GitHub can cite a GitHub repository: the others cost no decoding.
     rows = [
-        (repo_id, fetched_at, crawl_date, json.dumps(_keys(content.decode("utf-8", "replace"))))
+        (
+            repo_id,
+            fetched_at,
+            crawl_date,
+            json.dumps(_keys(content.decode("utf-8", "replace")) if b"github" in content.lower() else []),
+        )
         for repo_id, fetched_at, crawl_date, content in frame.filter(pl.col("content").is_not_null())
         .select("repo_id", "fetched_at", "crawl_date", "content")
         .iter_rows()
