@@ -18,6 +18,7 @@ from typing import Any
 
 from benchmarks.cycle import D0, SEED, prepare_raw
 from benchmarks.rawgen import generate_day
+from pipelines.storage import crawl_index
 from pipelines.storage.raw import RawStore
 
 DAYS = ["2026-08-21", "2026-08-22", "2026-08-23"]
@@ -75,6 +76,12 @@ def run(n_models: int, work: Path) -> dict[str, Any]:
     measure(RawStore(root), DAYS[-2])  # the index as the crawl of the day before leaves it
     generate_day(RawStore(root), n_models, DAYS[-1], seed=SEED, d0=D0, earlier=DAYS[:-1])
     raw = RawStore(root)
+    # The generator appends captures as the crawl steps do, but writes no deltas: write them as the steps do.
+    for source in sorted({v.source for v in crawl_index.views_of_all()}):
+        for capture_id in raw.capture_ids(source):
+            if capture_id.startswith(f"crawl_date={DAYS[-1]}/"):
+                frame = raw.read_captures(source, [capture_id]).drop("crawl_date", "capture_id")
+                crawl_index.record(raw, source, raw.capture_path(source, capture_id), frame)
     files = sum(len(raw.files(s)) for s in ("hub_listing", "hub_readme", "hub_revision", "hub_commits"))
     warm = measure(raw, DAYS[-1])
     raw.remove_index()

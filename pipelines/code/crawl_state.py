@@ -54,11 +54,11 @@ def _body_links(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _unique(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.unique().sort(frame.columns, nulls_last=True)
+    return frame.unique()
 
 
 def _first_seen(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.group_by("key").agg(pl.col("crawl_date").min()).sort("key")
+    return frame.group_by("key").agg(pl.col("crawl_date").min())
 
 
 REPO_COLUMNS = (

@@ -20,7 +20,7 @@ from pipelines.storage.raw import RawStore
 
 def _first_seen(keys: list[str]) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def reduce(frame: pl.DataFrame) -> pl.DataFrame:
-        return frame.group_by(keys).agg(pl.col("crawl_date").min()).sort(keys, nulls_last=True)
+        return frame.group_by(keys).agg(pl.col("crawl_date").min())
 
     return reduce
 
@@ -35,12 +35,21 @@ def _readmes(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _readmes_reduce(frame: pl.DataFrame) -> pl.DataFrame:
-    # One row per (repo, revision): a README read in full (with its blob id) before an outcome without one.
-    return (
-        frame.sort(["repo_id", "revision", "blob_id", "capture_id"], nulls_last=True)
-        .unique(["repo_id", "revision"], keep="first", maintain_order=True)
-        .sort("repo_id", "revision")
+    # One row per (repo, revision): a README read in full (with its blob id, the same for every capture of
+    # the revision) before an outcome without one; the first capture file holding it (hash joins, no sort).
+    keys = ["repo_id", "revision"]
+    full = (
+        frame.filter(pl.col("blob_id").is_not_null())
+        .group_by(keys)
+        .agg(pl.col("blob_id").min(), pl.col("capture_id").min())
     )
+    other = (
+        frame.filter(pl.col("blob_id").is_null())
+        .join(full, on=keys, how="anti", nulls_equal=True)
+        .group_by(keys)
+        .agg(pl.col("blob_id").first(), pl.col("capture_id").min())
+    )
+    return pl.concat([full, other])
 
 
 def _commits(frame: pl.DataFrame) -> pl.DataFrame:
@@ -54,7 +63,7 @@ def _commits(frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _unique(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.unique().sort(frame.columns, nulls_last=True)
+    return frame.unique()
 
 
 def _revisions(frame: pl.DataFrame) -> pl.DataFrame:
@@ -80,7 +89,7 @@ def _named(column: str) -> Callable[[pl.DataFrame], pl.DataFrame]:
 
 
 def _fetched(frame: pl.DataFrame) -> pl.DataFrame:
-    return frame.group_by("dataset_id").agg(pl.col("crawl_date").max()).sort("dataset_id", nulls_last=True)
+    return frame.group_by("dataset_id").agg(pl.col("crawl_date").max())
 
 
 def _file_lists(repo_type: str, id_column: str, text_column: str) -> Callable[[pl.DataFrame], pl.DataFrame]:

@@ -90,8 +90,8 @@ def register(*views: View) -> tuple[View, ...]:
     return views
 
 
-def views_of(source: str) -> list[View]:
-    """Every registered view of a raw source (the crawl_state.py of every package of `pipelines`)."""
+def views_of_all() -> list[View]:
+    """Every registered view (declared by the crawl_state.py of every package of `pipelines`)."""
     global _DISCOVERED
     if not _DISCOVERED:
         import pipelines
@@ -100,7 +100,12 @@ def views_of(source: str) -> list[View]:
             if module.ispkg and importlib.util.find_spec(f"pipelines.{module.name}.crawl_state") is not None:
                 importlib.import_module(f"pipelines.{module.name}.crawl_state")
         _DISCOVERED = True
-    return [v for v in _VIEWS.values() if v.source == source]
+    return list(_VIEWS.values())
+
+
+def views_of(source: str) -> list[View]:
+    """Every registered view of a raw source."""
+    return [v for v in views_of_all() if v.source == source]
 
 
 def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame) -> None:
