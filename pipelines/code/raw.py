@@ -89,9 +89,8 @@ def append(store: RawStore, source: str, crawl_date: str, rows: list[dict]) -> b
         return False
     frame = pl.DataFrame(rows, schema=SCHEMAS[source])
     path, written = store.append(source, crawl_date, frame, PAYLOAD[source])
-    crawl_index.record(
-        store, source, path, frame
-    )  # the crawl-state index's deltas (pipelines/code/crawl_state.py)
+    # The crawl-state index's deltas (pipelines/storage/crawl_index.py) of a new capture file.
+    crawl_index.record(store, source, path if written else None, frame)
     return written
 
 

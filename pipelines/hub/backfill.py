@@ -115,16 +115,16 @@ class _Batch:
     def flush(self) -> None:
         if self.revisions:
             frame = pl.DataFrame(self.revisions, schema=REVISION_RAW_SCHEMA)
-            path, _ = self.raw.append(
+            path, written = self.raw.append(
                 "hub_revision", self.crawl_date, frame, payload=["repo_id", "revision", "info"]
             )
-            crawl_state.record(self.raw, "hub_revision", path, frame)
+            crawl_state.record(self.raw, "hub_revision", path if written else None, frame)
         if self.readmes:
             frame = pl.DataFrame(self.readmes, schema=README_RAW_SCHEMA)
-            path, _ = self.raw.append(
+            path, written = self.raw.append(
                 "hub_readme", self.crawl_date, frame, payload=["repo_id", "revision", "status", "content"]
             )
-            crawl_state.record(self.raw, "hub_readme", path, frame)
+            crawl_state.record(self.raw, "hub_readme", path if written else None, frame)
         if self.presence:
             self._append_new(
                 "hub_presence", self.presence, PRESENCE_RAW_SCHEMA, ["repo_id", "present", "how"]
@@ -141,7 +141,7 @@ class _Batch:
             self.seen[source] = self.raw.captured_rows(source, self.crawl_date, payload)
         frame = pl.DataFrame(rows, schema=schema)
         path, _ = self.raw.append_new(source, self.crawl_date, frame, payload, self.seen[source])
-        crawl_state.record(self.raw, source, path, frame)
+        crawl_state.record(self.raw, source, path)  # the rows stored: those not captured before on the date
 
 
 def tracked_heads(

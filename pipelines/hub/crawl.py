@@ -159,12 +159,12 @@ def crawl_listing(
             )
         if rows:
             frame = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
-            if only_new:
+            if only_new:  # the rows stored are those not captured before on the date: read back
                 path, _ = raw.append_new("hub_listing", crawl_date, frame, payload=["item"], seen=stored)
+                record(raw, "hub_listing", path)
             else:
-                path, _ = raw.append("hub_listing", crawl_date, frame, payload=["item"])
-            # The rows the file would hold beside rows already stored for the date: the same index entries.
-            record(raw, "hub_listing", path, frame)
+                path, written = raw.append("hub_listing", crawl_date, frame, payload=["item"])
+                record(raw, "hub_listing", path if written else None, frame)
         result.pages += 1
         result.items += len(rows)
         reached = stop_before is not None and oldest is not None and oldest < stop_before
@@ -252,10 +252,10 @@ def fetch_readmes(
     def flush() -> None:
         if batch:
             frame = pl.DataFrame(batch, schema=README_RAW_SCHEMA)
-            path, _ = raw.append(
+            path, written = raw.append(
                 "hub_readme", crawl_date, frame, payload=["repo_id", "revision", "status", "content"]
             )
-            record(raw, "hub_readme", path, frame)
+            record(raw, "hub_readme", path if written else None, frame)
             batch.clear()
 
     for done, (repo_id, sha, has_readme) in enumerate(plan, start=1):

@@ -215,9 +215,9 @@ VIEWS = (
 crawl_index.register(*VIEWS)
 
 
-def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame) -> None:
-    """After appending `frame` as capture file `path` of `source`: write the deltas of its views (those of
-    every package: pipelines/storage/crawl_index.py `views_of`)."""
+def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame | None = None) -> None:
+    """After appending `frame` as the new capture file `path` of `source` (None: nothing new was written;
+    `frame` None: read the file back): write the deltas of its views (pipelines/storage/crawl_index.py)."""
     crawl_index.record(raw, source, path, frame)
 
 

@@ -106,10 +106,10 @@ def fetch_datasets(
         batch.append(row)
         if len(batch) >= 100 or n == len(names):
             frame = pl.DataFrame(batch, schema=DATASET_RAW_SCHEMA)
-            path, _ = raw.append(
+            path, written = raw.append(
                 "hub_dataset", crawl_date, frame, payload=["dataset_id", "status", "info", "readme_sha256"]
             )
-            crawl_state.record(raw, "hub_dataset", path, frame)
+            crawl_state.record(raw, "hub_dataset", path if written else None, frame)
             batch = []
         if progress and (n % 50 == 0 or n == len(names)):
             progress(f"datasets: {n}/{len(names)}")

@@ -145,8 +145,8 @@ def fetch_licence_files(
         if batch:
             frame = pl.DataFrame(batch, schema=LICENSE_FILE_RAW_SCHEMA)
             payload = ["repo_type", "repo_id", "revision", "path", "status", "blob_sha", "content"]
-            path, _ = raw.append("hub_license_files", crawl_date, frame, payload=payload)
-            crawl_state.record(raw, "hub_license_files", path, frame)
+            path, written = raw.append("hub_license_files", crawl_date, frame, payload=payload)
+            crawl_state.record(raw, "hub_license_files", path if written else None, frame)
             batch.clear()
 
     def count(key: str) -> None:

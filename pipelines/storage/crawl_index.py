@@ -108,15 +108,18 @@ def views_of(source: str) -> list[View]:
     return [v for v in views_of_all() if v.source == source]
 
 
-def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame) -> None:
-    """After a capture file of `source` was appended (`path`, holding `frame`; nothing when `path` is None):
-    write the delta of each view of that source. A failure here loses nothing (the next read projects the
-    capture itself)."""
-    if path is None:
+def record(raw: RawStore, source: str, path: object, frame: pl.DataFrame | None = None) -> None:
+    """After a capture file of `source` was appended (`path`, holding exactly the rows of `frame`; None: read
+    it back; nothing when `path` is None, no new file): write the delta of each view of that source. A
+    failure here loses nothing (the next read projects the capture itself)."""
+    views = views_of(source)
+    if path is None or not views:
         return
     capture_id = raw.capture_id(source, path)
     crawl_date = capture_id.split("/", 1)[0].split("=", 1)[1]
-    for view in views_of(source):
+    if frame is None:
+        frame = raw.read_captures(source, [capture_id]).drop("crawl_date", "capture_id")
+    for view in views:
         rows = frame.select([c for c in view.columns if c != "crawl_date"]).with_columns(
             pl.lit(crawl_date).alias("crawl_date"), pl.lit(capture_id).alias("capture_id")
         )
