@@ -73,7 +73,14 @@ def _manifest(raw: RawStore, view: View) -> dict | None:
         return None
     if not isinstance(manifest, dict) or manifest.get("version") != view.version:
         return None
+    if not isinstance(manifest.get("snapshot"), str) or not isinstance(manifest.get("covered"), str):
+        return None
     return manifest
+
+
+def covered_by(raw: RawStore, view: View, manifest: dict) -> set[str]:
+    """The capture ids a manifest's snapshot covers (a Parquet file beside it: ~10^5 ids at Hub scale)."""
+    return set(raw.read_index_frame(view.name, manifest["covered"]).get_column("capture_id").to_list())
 
 
 _VIEWS: dict[str, View] = {}
@@ -143,7 +150,7 @@ def read(raw: RawStore, view: View, *, compact: bool = True) -> pl.DataFrame:
 def _read(raw: RawStore, view: View, compact: bool, use_index: bool = True) -> pl.DataFrame:
     ids = set(raw.capture_ids(view.source))
     manifest = _manifest(raw, view) if use_index else None
-    covered = set(manifest["covered"]) if manifest else set()
+    covered = covered_by(raw, view, manifest) if manifest else set()
     if not covered <= ids:  # a snapshot of captures that are not there (another raw layer): rebuild
         manifest, covered = None, set()
     parts = [raw.read_index_frame(view.name, manifest["snapshot"])] if manifest else []
@@ -172,18 +179,20 @@ def _compact(
     raw: RawStore, view: View, result: pl.DataFrame, covered: set[str], old: dict | None, deltas: list[str]
 ) -> None:
     """Write `result` as the new snapshot covering `covered`, then drop the old snapshot and the deltas read."""
-    name = f"snapshot-{uuid.uuid4().hex}.parquet"
+    tag = uuid.uuid4().hex
+    name, covers = f"snapshot-{tag}.parquet", f"covered-{tag}.parquet"
+    manifest = {"version": view.version, "snapshot": name, "covered": covers, "captures": len(covered)}
     try:
-        raw.write_index_frame(view.name, name, result)
-        raw.write_index_text(
-            view.name,
-            MANIFEST,
-            json.dumps({"version": view.version, "snapshot": name, "covered": sorted(covered)}),
+        raw.write_index_frame(
+            view.name, covers, pl.DataFrame({"capture_id": sorted(covered)}, schema={"capture_id": pl.String})
         )
+        raw.write_index_frame(view.name, name, result)
+        raw.write_index_text(view.name, MANIFEST, json.dumps(manifest))  # the switch: one atomic rename
     except OSError as exc:
         log.warning("crawl-state index %s: compaction not written (%s)", view.name, exc)
         return
     if old:
         raw.remove_index_file(view.name, old["snapshot"])
+        raw.remove_index_file(view.name, old["covered"])
     for capture_id in deltas:
         raw.remove_index_file(view.name, _delta_name(capture_id))

@@ -152,11 +152,10 @@ def test_a_missing_delta_or_a_stale_snapshot_is_read_from_the_captures(crawled, 
     assert len(set(wh.raw.opened)) == len(wh.raw.files("hub_listing"))
     # A snapshot that names captures this raw layer lacks is not trusted either.
     manifest = json.loads(wh.raw.read_index_text(view.name, crawl_index.MANIFEST))
-    wh.raw.write_index_text(
-        view.name,
-        crawl_index.MANIFEST,
-        json.dumps({**manifest, "covered": [*manifest["covered"], "crawl_date=2020-01-01/x.parquet"]}),
-    )
+    covered = crawl_index.covered_by(wh.raw, view, manifest)
+    assert covered == set(wh.raw.capture_ids("hub_listing"))
+    more = pl.DataFrame({"capture_id": [*covered, "crawl_date=2020-01-01/x.parquet"]})
+    wh.raw.write_index_frame(view.name, manifest["covered"], more)
     wh.raw.opened.clear()
     assert _same(crawl_state.listing_commits(wh.raw), expected)
     assert len(set(wh.raw.opened)) == len(wh.raw.files("hub_listing"))
