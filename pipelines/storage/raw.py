@@ -226,24 +226,26 @@ class _IndexMethods:
         unknown = [c for c in columns if c not in schema]
         if unknown:
             raise ValueError(f"raw source {source!r} has no column(s) {unknown}")
-        frames = []
-        for capture_id in capture_ids:
-            path = self.capture_path(source, capture_id)
-            self.opened.append(str(path))
-            present = set(pl.read_parquet_schema(path))
-            frame = pl.read_parquet(path, columns=[c for c in columns if c in present])
-            frames.append(
-                frame.with_columns(
-                    *[pl.lit(None, schema[c]).alias(c) for c in columns if c not in present],
-                    pl.lit(capture_id.split("/", 1)[0].split("=", 1)[1]).alias("crawl_date"),
-                    pl.lit(capture_id).alias("capture_id"),
-                ).select(*[pl.col(c).cast(schema[c]) for c in columns], "crawl_date", "capture_id")
-            )
-        if not frames:
-            return pl.DataFrame(
-                schema={**{c: schema[c] for c in columns}, "crawl_date": pl.String, "capture_id": pl.String}
-            )
-        return pl.concat(frames, how="vertical_relaxed")
+        out_schema = {**{c: schema[c] for c in columns}, "crawl_date": pl.String, "capture_id": pl.String}
+        if not capture_ids:
+            return pl.DataFrame(schema=out_schema)
+        paths = [str(self.capture_path(source, c)) for c in capture_ids]
+        self.opened.extend(paths)
+        # One multi-file scan, as `scan` does (columns a file lacks come back null), reading only `columns`.
+        lf = pl.scan_parquet(
+            paths,
+            schema=schema,
+            missing_columns="insert",
+            extra_columns="raise",
+            include_file_paths="_capture_path",
+            hive_partitioning=False,
+        )
+        capture_id = pl.col("_capture_path").str.extract(r"(crawl_date=\d{4}-\d{2}-\d{2}/[^/]+)$", 1)
+        return lf.select(
+            *columns,
+            capture_id.str.slice(11, 10).alias("crawl_date"),
+            capture_id.alias("capture_id"),
+        ).collect()
 
 
 class RawStore(_IndexMethods):
