@@ -196,3 +196,5 @@ def _compact(
         raw.remove_index_file(view.name, old["covered"])
     for capture_id in deltas:
         raw.remove_index_file(view.name, _delta_name(capture_id))
+    # What a compaction that lost a race or a killed writer left, once no reader can still be on it.
+    raw.clean_index(view.name, {MANIFEST, name, covers, *raw.index_names(view.name, "delta-")})

@@ -15,6 +15,7 @@ import os
 import pkgutil
 import re
 import shutil
+import time
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -195,6 +196,19 @@ class _IndexMethods:
     def remove_index_file(self, view: str, name: str) -> None:
         """Remove one file of an index view (no error when it is already gone)."""
         self.index_path(view, name).unlink(missing_ok=True)
+
+    def clean_index(self, view: str, keep: set[str], older_than: float = 3600.0) -> int:
+        """Remove the files of an index view not named in `keep` (a compaction that lost a race, temporaries
+        of a killed writer) last written more than `older_than` seconds ago; returns how many."""
+        folder = self.root / INDEX_FOLDER / _index_name(view)
+        removed = 0
+        if folder.is_dir():
+            limit = time.time() - older_than
+            for path in folder.iterdir():
+                if path.name not in keep and path.stat().st_mtime < limit:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     def remove_index(self, view: str | None = None) -> None:
         """Remove an index view (or every view): it is rebuilt from the captures on its next read."""

@@ -4,6 +4,7 @@ what earlier crawls captured from the index, not from the captures, and crawls t
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime
 
 import polars as pl
@@ -13,6 +14,7 @@ from pipelines.code import crawl_state as code_state
 from pipelines.code.settings import CodeSettings
 from pipelines.code.step import run_code_step
 from pipelines.hub import crawl_state
+from pipelines.hub.raw import LISTING_RAW_SCHEMA
 from pipelines.hub.step import run_crawl, run_datasets, run_history, run_license_files
 from pipelines.mirror.server import MirrorServer
 from pipelines.storage import crawl_index
@@ -160,3 +162,26 @@ def test_a_missing_delta_or_a_stale_snapshot_is_read_from_the_captures(crawled, 
     assert _same(crawl_state.listing_commits(wh.raw), expected)
     assert len(set(wh.raw.opened)) == len(wh.raw.files("hub_listing"))
     assert pl.read_parquet(wh.raw.files("hub_listing")).height > expected.height
+
+
+def test_a_compaction_clears_what_a_killed_writer_or_a_lost_race_left(tmp_path):
+    wh = Warehouse(tmp_path)
+    row = dict.fromkeys(LISTING_RAW_SCHEMA) | {
+        "repo_id": "a/b",
+        "sha": "0" * 40,
+        "last_modified": "2024-01-01",
+    }
+    wh.raw.append("hub_listing", "2024-01-01", pl.DataFrame([row], schema=LISTING_RAW_SCHEMA), ["repo_id"])
+    view = crawl_state.LISTING
+    wh.raw.write_index_frame(view.name, "snapshot-old.parquet", pl.DataFrame({"x": [1]}))  # lost a race
+    stale = wh.raw.index_path(view.name, "snapshot-old.parquet")
+    killed = stale.parent / ".snapshot-new.parquet.1.ab.tmp"  # a writer killed mid-write, long ago
+    killed.write_bytes(b"partial")
+    working = stale.parent / ".snapshot-other.parquet.2.cd.tmp"  # a writer at work now
+    working.write_bytes(b"partial")
+    for path in (stale, killed):
+        os.utime(path, (0, 0))
+    assert crawl_state.listing_commits(wh.raw).select("repo_id", "sha").rows() == [("a/b", "0" * 40)]
+    assert not stale.exists() and not killed.exists() and working.exists()
+    manifest = json.loads(wh.raw.read_index_text(view.name, crawl_index.MANIFEST))
+    assert {manifest["snapshot"], manifest["covered"]} <= set(wh.raw.index_names(view.name))
