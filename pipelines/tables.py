@@ -619,7 +619,8 @@ TABLES: tuple[Table, ...] = (
         public=True,
         columns={
             "org": "Owner (user or organisation) part of the repo id.",
-            "created_at": "When the release was created (core.releases.created_at).",
+            "created_at": "When the release was created (core.releases.created_at; null where a hub mirror only "
+            "bounds it).",
             "weights_at": "First revision with weight files (core.revisions.has_weights).",
             "weights_revision": "That revision's commit id.",
             "weights_exact": "Whether weights_at is exact (the revision before it has a recorded file list "
@@ -656,7 +657,8 @@ TABLES: tuple[Table, ...] = (
         step="marts",
         reads=("core.time_to_openness",),
         columns={
-            "breakdown": "How releases are grouped: all, release_month (month of created_at) or org.",
+            "breakdown": "How releases are grouped: all, release_month (month of created_at, releases whose "
+            "creation date is known) or org.",
             "group_value": "The group within the breakdown ('all' for the breakdown all; YYYY-MM for "
             "release_month).",
             "event": "open_license, training_code, open_data or own_paper (see core.time_to_openness).",
