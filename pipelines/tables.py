@@ -107,7 +107,8 @@ TABLES: tuple[Table, ...] = (
         public=True,
         suite_after="core.releases",  # the suite checks that every revision has a release
         columns={
-            "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames).",
+            "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames); made up by a hub "
+            "mirror where `reconstructions` has a synthetic-_id row for the repo.",
             "listed_as": "The repository id the revision was captured under (differs from repo_id after a "
             "rename).",
             "source": "How the revision was captured: listing (daily crawl) or backfill (commit history).",
