@@ -56,6 +56,26 @@ def test_reconstructed_rows_join_the_revisions_and_a_bounded_creation_is_no_fact
     assert releases["acme/plain"][0] == plain and releases["acme/plain"][1] == plain
 
 
+def test_a_list_captured_after_a_build_reaches_the_releases_incrementally(tmp_path):
+    """The releases step re-derives the repos whose reconstruction rows changed, as a full rebuild would."""
+    wh = Warehouse(tmp_path / "wh")
+    with MirrorServer(_mirror(tmp_path / "m")) as srv:
+        run_crawl(wh, settings(srv.url), "2024-03-01", now=NOW)
+    (listed,) = wh.raw.files("hub_reconstructions")
+    held = tmp_path / listed.name
+    listed.rename(held)  # as if the list came with a later capture
+    with wh.connect() as con:
+        build_all(wh, con)
+        before = con.sql("SELECT created_at FROM core.releases WHERE repo_id = 'acme/mixed'").fetchall()
+        held.rename(listed)
+        build_all(wh, con)  # incremental: nothing but the list is new
+        after = con.sql(
+            "SELECT created_at, existed_by FROM core.releases WHERE repo_id = 'acme/mixed'"
+        ).fetchall()
+    bound = datetime(2024, 1, 1, tzinfo=UTC)
+    assert before == [(bound,)] and after == [(None, bound)]
+
+
 @pytest.mark.parametrize(
     ("path", "expected"),
     [
