@@ -71,13 +71,18 @@ def _paths(wh: Warehouse) -> pl.DataFrame:
 
 # The listed paths at the current repo ids, kept where the repo (and the revision, if named) is known.
 _BUILD = """
-WITH ids AS (
-    SELECT DISTINCT listed_as AS path_id, repo_id FROM core.revisions
-    UNION SELECT DISTINCT repo_id, repo_id FROM core.revisions
+WITH named AS (
+    SELECT listed_as, repo_id, revision FROM core.revisions
+    WHERE listed_as IN (SELECT path_id FROM reconstruction_paths)
+       OR repo_id IN (SELECT path_id FROM reconstruction_paths)
+),
+ids AS (
+    SELECT DISTINCT listed_as AS path_id, repo_id FROM named
+    UNION SELECT DISTINCT repo_id, repo_id FROM named
 ),
 revs AS (
-    SELECT DISTINCT listed_as AS path_id, repo_id, revision FROM core.revisions
-    UNION SELECT DISTINCT repo_id, repo_id, revision FROM core.revisions
+    SELECT DISTINCT listed_as AS path_id, repo_id, revision FROM named
+    UNION SELECT DISTINCT repo_id, repo_id, revision FROM named
 ),
 placed AS (
     SELECT i.repo_id, p.revision, p.file, p.kind, p.why
@@ -100,7 +105,10 @@ def update_reconstructions(
     """Rebuild core.reconstructions whole (both modes: it is small) from raw hub_reconstructions and
     core.revisions; the repos whose rows changed are queued for core.releases (their `created_at`)."""
     del full  # the same whole rebuild in both modes
-    con.register("reconstruction_paths", _paths(wh))
+    paths = _paths(wh)
+    if paths.height == 0 and not con.execute("SELECT count(*) FROM core.reconstructions").fetchall()[0][0]:
+        return {"reconstructions": 0}  # the live Hub: nothing listed, nothing to read
+    con.register("reconstruction_paths", paths)
     try:
         fresh = con.sql(_BUILD).pl()
     finally:
