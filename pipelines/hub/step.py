@@ -285,6 +285,7 @@ def run_history(
     started = datetime.now(UTC)
     stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
+    budget = settings.daily_history_budget()
     result = run_backfill(
         client,
         wh.raw,
@@ -295,6 +296,8 @@ def run_history(
         progress=progress,
         shard=shard,
         shards=shards,
+        budget=-(-budget // shards),  # each shard its share, rounded up
+        spent=lambda: stats.requests.get("api", 0),
     )
     summary = CrawlSummary(
         crawl_date=crawl_date,

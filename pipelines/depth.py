@@ -1,0 +1,107 @@
+"""Depth by usage: the order and the daily budget of the crawls that go deep (docs/crawler.md, "Depth by usage").
+
+The history backfill (pipelines.hub.backfill) and the code-repository crawl (pipelines.code.step) cost far
+more than the daily listing, and a whole-Hub backfill takes weeks of a token's quota. Both plan their work
+most-used first, so that the releases people use get full depth first, and stop at a daily budget that the
+operator sets; what is left is taken up by the next crawl date.
+
+Usage is the Hub's `downloads` of a model (the last 30 days), as last listed: current use, where the
+all-time count favours old, superseded releases. It comes from the listing captures (every listed model,
+the daily page of the most-downloaded ones, the weekly full listing) and costs no request. A repo never
+listed with a count has unknown usage and comes last; ties are broken by repo id, so the order is
+deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipelines.storage.raw import RawStore, schema_of
+from pipelines.transport import HUB_ENDPOINT
+
+# A free token's Hub quota of API calls per 5-minute window (pipelines/hub_transport.py HUB_QUOTAS; with no
+# token, the anonymous one): the backfill's binding bucket (it sends ~1.7 API calls per README read).
+HUB_API_PER_WINDOW = {True: 1000, False: 500}
+HUB_WINDOWS_PER_DAY = 24 * 60 // 5
+# The default budget takes this share of the token's daily quota, leaving the rest to the daily crawl,
+# the papers and datasets steps and anyone else using the token.
+DEFAULT_SHARE = 0.5
+
+
+def latest_downloads(store: RawStore, until: str | None = None) -> dict[str, int]:
+    """Each listed repo's newest known `downloads` (last 30 days) from the listing captures (with `until`,
+    those of that crawl date and before); repos never listed with a count are absent (unknown usage)."""
+    if not store.files("hub_listing"):
+        return {}
+    # Captures older than the usage columns hold the count in the item only (pipelines/incremental/metrics.py).
+    count = pl.coalesce(
+        pl.col("downloads"), pl.col("item").str.json_path_match("$.downloads").cast(pl.Int64, strict=False)
+    )
+    frame = (
+        store.scan("hub_listing", schema_of("hub_listing"), until=until)
+        .select("repo_id", "fetched_at", count.alias("usage"))
+        .filter(pl.col("repo_id").is_not_null() & (pl.col("usage") >= 0))
+        .sort("fetched_at")
+        .group_by("repo_id")
+        .agg(pl.col("usage").last())
+        .collect()
+    )
+    return dict(frame.iter_rows())
+
+
+def by_usage(repos: Iterable[str], usage: Mapping[str, int | None]) -> list[str]:
+    """The repos most-used first; unknown usage (absent or None) last; ties by repo id."""
+
+    def key(repo: str) -> tuple[bool, int, str]:
+        value = usage.get(repo)
+        return (value is None, -(value or 0), repo)
+
+    return sorted(set(repos), key=key)
+
+
+def hub_daily_budget(configured: int | None, endpoint: str, authenticated: bool) -> int:
+    """API calls (the Hub's `api` quota bucket) the history backfill may send per crawl date (0: no limit).
+    None: DEFAULT_SHARE of the token's daily API quota against the public Hub (144,000 with a token, 72,000
+    without), and no limit elsewhere (a mirror has no quota)."""
+    if configured is not None:
+        if configured < 0:
+            raise ValueError(f"history_budget must not be negative, got {configured}")
+        return configured
+    if endpoint.rstrip("/") != HUB_ENDPOINT:
+        return 0
+    return int(DEFAULT_SHARE * HUB_API_PER_WINDOW[authenticated] * HUB_WINDOWS_PER_DAY)
+
+
+@dataclass(frozen=True)
+class DepthPlan:
+    """Days of budget that the history backfill of the most-used models needs."""
+
+    models: int  # the models in that tier
+    requests: int  # the requests their backfill needs at the measured cost per model
+    days: int  # whole crawl dates at the budget
+
+
+def quota_days(
+    usage: Iterable[int | None],
+    requests_per_model: float,
+    budget: int,
+    tiers: Iterable[int | None] = (100_000, 1_000_000, None),
+) -> list[DepthPlan]:
+    """For each tier (the top N models by usage; None: all), the requests its backfill needs at the measured
+    `requests_per_model` and the crawl dates that takes at `budget` requests a day. A tier larger than the
+    known models is capped at their number (the figures say what they are computed from)."""
+    if budget <= 0:
+        raise ValueError(f"the budget must be a positive number of requests a day, got {budget}")
+    if requests_per_model <= 0:
+        raise ValueError(f"requests_per_model must be positive, got {requests_per_model}")
+    total = sum(1 for _ in usage)
+    plans = []
+    for tier in tiers:
+        models = total if tier is None else min(tier, total)
+        requests = math.ceil(models * requests_per_model)
+        plans.append(DepthPlan(models, requests, math.ceil(requests / budget)))
+    return plans

@@ -1,0 +1,66 @@
+"""Depth by usage: the history backfill walks the most-downloaded repos first and stops at the crawl date's
+budget of API calls; the repos left are walked by the next crawl dates, none skipped for good."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+
+from pipelines.depth import by_usage, hub_daily_budget, quota_days
+from pipelines.hub.settings import HubSettings
+from pipelines.hub.step import run_crawl, run_history
+from pipelines.mirror.server import MirrorServer
+from pipelines.storage.warehouse import Warehouse
+from tests.hub.crawl_helpers import raw_fingerprint, settings
+from tests.small_mirror import make_small_mirror
+
+DAYS = ["2024-03-06", "2024-03-07", "2024-03-08", "2024-03-09", "2024-03-10"]
+NOW = datetime(2024, 3, 6, 12, tzinfo=UTC)
+_COMMITS = re.compile(r"/api/models/([^/]+/[^/]+)/commits/")
+
+
+def test_by_usage_puts_the_most_used_first_unknown_last_ties_by_id() -> None:
+    usage = {"b/x": 5, "a/y": 5, "c/z": 900, "d/w": 0, "e/v": None}
+    assert by_usage(["e/v", "f/u", "d/w", "b/x", "a/y", "c/z"], usage) == [
+        "c/z",
+        "a/y",
+        "b/x",
+        "d/w",
+        "e/v",
+        "f/u",
+    ]
+
+
+def test_budget_defaults_and_bad_values() -> None:
+    assert HubSettings(token="t").daily_history_budget() == 144_000  # half of 1,000 API calls per 5 minutes
+    assert HubSettings().daily_history_budget() == 72_000
+    assert HubSettings(endpoint="http://127.0.0.1:9", token="t").daily_history_budget() == 0  # a mirror
+    assert HubSettings(history_budget=500).daily_history_budget() == 500
+    with pytest.raises(ValueError, match="history_budget must not be negative"):
+        HubSettings(history_budget=-1)
+    with pytest.raises(ValueError, match="budget must be a positive"):
+        quota_days(10, 4.0, 0)
+    assert hub_daily_budget(0, "https://huggingface.co", True) == 0
+
+
+def test_history_walks_most_downloaded_first_and_carries_the_rest_over(tmp_path) -> None:
+    wh, full = Warehouse(tmp_path / "budgeted"), Warehouse(tmp_path / "full")
+    walked, deferred = [], []
+    with MirrorServer(make_small_mirror(tmp_path / "mirror", metrics=True)) as srv:
+        for target in (wh, full):
+            run_crawl(target, settings(srv.url), DAYS[0], now=NOW)
+        for day in DAYS:  # one API call a day: each crawl date walks one repo
+            srv.reset_log()
+            result = run_history(wh, settings(srv.url, history_budget=1), day, now=NOW)
+            walked.append([m[1] for r in srv.requests if (m := _COMMITS.search(r["path"]))])
+            deferred.append(result["repos_deferred"])
+        run_history(full, settings(srv.url), DAYS[0], now=NOW)
+    # 30-day downloads as listed on 2024-03-06 (tests/small_mirror.py SMALL_METRICS): 8,000, 1,500, 500, 0;
+    # by repo id, beta/card-only would come before beta/open-7b-gguf.
+    assert walked == [["acme/gated-13b"], ["acme/open-7b"], ["beta/open-7b-gguf"], ["beta/card-only"], []]
+    assert deferred == [3, 2, 1, 0, 0]
+    # Nothing is skipped: the walk over five dates captured the same history as one unlimited walk.
+    assert raw_fingerprint(wh)["hub_commits"] == raw_fingerprint(full)["hub_commits"]
+    assert raw_fingerprint(wh)["hub_revision"] == raw_fingerprint(full)["hub_revision"]
