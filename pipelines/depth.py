@@ -15,7 +15,7 @@ deterministic.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
@@ -76,32 +76,55 @@ def hub_daily_budget(configured: int | None, endpoint: str, authenticated: bool)
     return int(DEFAULT_SHARE * HUB_API_PER_WINDOW[authenticated] * HUB_WINDOWS_PER_DAY)
 
 
+# API calls per model of a first history backfill, measured (docs/benchmarks.md, "Crawl cost at 100,000
+# models"): 400,845 API calls (100,000 commit lists + 300,845 revision infos) for 100,000 synthetic models
+# whose history lengths follow reference/history. A model with a longer history costs more.
+MEASURED_API_PER_MODEL = 4.00845
+# The Hub's public models in August 2026 (DESIGN.md, "Scale"): the "all" tier of the Hub-wide figures.
+HUB_MODELS = 3_000_000
+TIERS = (100_000, 1_000_000, None)
+
+
 @dataclass(frozen=True)
 class DepthPlan:
-    """Days of budget that the history backfill of the most-used models needs."""
+    """How long the history backfill of the most-used models takes at a daily budget."""
 
-    models: int  # the models in that tier
-    requests: int  # the requests their backfill needs at the measured cost per model
-    days: int  # whole crawl dates at the budget
+    tier: str  # "top 100,000", ..., or "all"
+    models: int  # models in the tier (fewer than its size when fewer are known)
+    pending: int  # of which history is still to walk
+    api_calls: int  # what walking them costs at the cost per model
+    days: float  # crawl dates at the budget (the tier is done after ceil(days) of them)
 
 
-def quota_days(
-    usage: Iterable[int | None],
-    requests_per_model: float,
+def plan_tiers(
+    pending: Sequence[bool],
     budget: int,
-    tiers: Iterable[int | None] = (100_000, 1_000_000, None),
+    api_per_model: float = MEASURED_API_PER_MODEL,
+    tiers: Iterable[int | None] = TIERS,
 ) -> list[DepthPlan]:
-    """For each tier (the top N models by usage; None: all), the requests its backfill needs at the measured
-    `requests_per_model` and the crawl dates that takes at `budget` requests a day. A tier larger than the
-    known models is capped at their number (the figures say what they are computed from)."""
+    """Days of budget each tier needs. `pending`: one flag per model, most-used first (True: its history
+    is still to walk); a tier is the first N models (None: all), walked first since the walk is by usage."""
     if budget <= 0:
-        raise ValueError(f"the budget must be a positive number of requests a day, got {budget}")
-    if requests_per_model <= 0:
-        raise ValueError(f"requests_per_model must be positive, got {requests_per_model}")
-    total = sum(1 for _ in usage)
+        raise ValueError(f"the budget must be a positive number of API calls a day, got {budget}")
+    if api_per_model <= 0:
+        raise ValueError(f"api_per_model must be positive, got {api_per_model}")
     plans = []
     for tier in tiers:
-        models = total if tier is None else min(tier, total)
-        requests = math.ceil(models * requests_per_model)
-        plans.append(DepthPlan(models, requests, math.ceil(requests / budget)))
+        head = pending if tier is None else pending[:tier]
+        todo = sum(head)
+        calls = math.ceil(todo * api_per_model)
+        label = "all" if tier is None else f"top {tier:,}"
+        plans.append(DepthPlan(label, len(head), todo, calls, round(calls / budget, 1)))
     return plans
+
+
+def format_plans(plans: Iterable[DepthPlan], budget: int, api_per_model: float) -> str:
+    """The plans as a Markdown table, with what they are computed from."""
+    lines = [
+        f"History backfill at {budget:,} API calls a day, {api_per_model:g} API calls per model:",
+        "",
+        "| models | known | history to walk | API calls | days of budget |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {p.tier} | {p.models:,} | {p.pending:,} | {p.api_calls:,} | {p.days:,} |" for p in plans]
+    return "\n".join(lines)

@@ -23,7 +23,7 @@ from datetime import datetime
 
 import polars as pl
 
-from pipelines.depth import by_usage, latest_downloads
+from pipelines.depth import MEASURED_API_PER_MODEL, TIERS, DepthPlan, by_usage, latest_downloads, plan_tiers
 from pipelines.hub.client import HubClient
 from pipelines.hub.crawl import readme_capture
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
@@ -186,6 +186,26 @@ def tracked_heads(
     if authors:
         heads = {r: s for r, s in heads.items() if r.split("/", 1)[0] in authors}
     return {r: s for r, s in heads.items() if in_shard(r, shard, shards)}
+
+
+def backfill_outlook(
+    raw: RawStore,
+    budget: int,
+    api_per_model: float = MEASURED_API_PER_MODEL,
+    tiers: tuple[int | None, ...] = TIERS,
+) -> list[DepthPlan]:
+    """Days of `budget` (API calls a day) that the history of the top 100,000 / 1,000,000 / all tracked
+    repos still needs, most-downloaded first, at `api_per_model` (a first backfill's measured cost; a repo
+    already walked but with a new head costs less). A repo is walked when a commit list of its head is
+    captured."""
+    heads = tracked_heads(raw) if raw.files("hub_listing") else {}
+    walked: set[tuple[str, str]] = set()
+    if raw.files("hub_commits"):
+        walked = set(
+            raw.scan("hub_commits", COMMITS_RAW_SCHEMA).select("repo_id", "head").collect().iter_rows()
+        )
+    order = by_usage(heads, latest_downloads(raw))
+    return plan_tiers([(r, heads[r]) not in walked for r in order], budget, api_per_model, tiers)
 
 
 def run_backfill(

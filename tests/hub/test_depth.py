@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipelines.depth import by_usage, hub_daily_budget, quota_days
+from pipelines.depth import HUB_MODELS, by_usage, hub_daily_budget, plan_tiers
+from pipelines.hub.backfill import backfill_outlook
 from pipelines.hub.settings import HubSettings
 from pipelines.hub.step import run_crawl, run_history
 from pipelines.mirror.server import MirrorServer
@@ -41,7 +42,7 @@ def test_budget_defaults_and_bad_values() -> None:
     with pytest.raises(ValueError, match="history_budget must not be negative"):
         HubSettings(history_budget=-1)
     with pytest.raises(ValueError, match="budget must be a positive"):
-        quota_days(10, 4.0, 0)
+        plan_tiers([True], 0)
     assert hub_daily_budget(0, "https://huggingface.co", True) == 0
 
 
@@ -51,11 +52,13 @@ def test_history_walks_most_downloaded_first_and_carries_the_rest_over(tmp_path)
     with MirrorServer(make_small_mirror(tmp_path / "mirror", metrics=True)) as srv:
         for target in (wh, full):
             run_crawl(target, settings(srv.url), DAYS[0], now=NOW)
+        outlook = [backfill_outlook(wh.raw, 1, api_per_model=2.0, tiers=(2, None))]
         for day in DAYS:  # one API call a day: each crawl date walks one repo
             srv.reset_log()
             result = run_history(wh, settings(srv.url, history_budget=1), day, now=NOW)
             walked.append([m[1] for r in srv.requests if (m := _COMMITS.search(r["path"]))])
             deferred.append(result["repos_deferred"])
+            outlook.append(backfill_outlook(wh.raw, 1, api_per_model=2.0, tiers=(2, None)))
         run_history(full, settings(srv.url), DAYS[0], now=NOW)
     # 30-day downloads as listed on 2024-03-06 (tests/small_mirror.py SMALL_METRICS): 8,000, 1,500, 500, 0;
     # by repo id, beta/card-only would come before beta/open-7b-gguf.
@@ -64,3 +67,34 @@ def test_history_walks_most_downloaded_first_and_carries_the_rest_over(tmp_path)
     # Nothing is skipped: the walk over five dates captured the same history as one unlimited walk.
     assert raw_fingerprint(wh)["hub_commits"] == raw_fingerprint(full)["hub_commits"]
     assert raw_fingerprint(wh)["hub_revision"] == raw_fingerprint(full)["hub_revision"]
+    # The outlook counts what is left in each tier, most-downloaded first: the top 2 are done after day 2.
+    assert [[(p.tier, p.models, p.pending, p.days) for p in o] for o in outlook[:3]] == [
+        [("top 2", 2, 2, 4.0), ("all", 4, 4, 8.0)],
+        [("top 2", 2, 1, 2.0), ("all", 4, 3, 6.0)],
+        [("top 2", 2, 0, 0.0), ("all", 4, 2, 4.0)],
+    ]
+    assert [p.pending for p in outlook[-1]] == [0, 0]
+
+
+def test_hub_wide_days_from_the_measured_cost() -> None:
+    # 4.00845 API calls per model (docs/benchmarks.md) x the Hub's ~3,000,000 models (DESIGN.md)
+    plans = plan_tiers([True] * HUB_MODELS, 144_000)
+    assert [(p.tier, p.api_calls, p.days) for p in plans] == [
+        ("top 100,000", 400_845, 2.8),
+        ("top 1,000,000", 4_008_450, 27.8),
+        ("all", 12_025_350, 83.5),
+    ]
+
+
+def test_depth_command_prints_the_days_and_rejects_a_bad_budget(capsys, tmp_path) -> None:
+    from assets.cli import main
+
+    assert main(["depth", "--hub", "--budget", "288000"]) == 0  # a free token's whole daily API quota
+    out = capsys.readouterr().out
+    assert "| all | 3,000,000 | 3,000,000 | 12,025,350 | 41.8 |" in out
+    assert main(["depth", "--hub", "--budget", "0"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "openness depth: error: --budget must be a positive number of API calls a day, got 0"
+    )
+    assert main(["depth", "--warehouse", str(tmp_path), "--budget", "5"]) == 2
+    assert "holds no raw layer" in capsys.readouterr().err
