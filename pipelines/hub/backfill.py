@@ -35,7 +35,7 @@ from pipelines.hub.raw import (
     REVISION_RAW_SCHEMA,
 )
 from pipelines.hub.shards import in_shard
-from pipelines.storage.raw import RawStore
+from pipelines.storage.raw import RawStore, schema_of
 
 
 @dataclass
@@ -186,6 +186,17 @@ def tracked_heads(
     if authors:
         heads = {r: s for r, s in heads.items() if r.split("/", 1)[0] in authors}
     return {r: s for r, s in heads.items() if in_shard(r, shard, shards)}
+
+
+def api_calls_spent(raw: RawStore, crawl_date: str, step: str) -> int:
+    """API calls that earlier runs of `step` (e.g. `history[0/4]`) recorded for `crawl_date` (their
+    `crawl_run` accounts): a date run again, or retried after an outage, spends what is left of its budget."""
+    if not raw.files("crawl_run"):
+        return 0
+    runs = raw.scan("crawl_run", schema_of("crawl_run"), until=crawl_date).filter(
+        (pl.col("crawl_date") == crawl_date) & pl.col("scope").str.starts_with(f"{step}:")
+    )
+    return int(runs.select(pl.col("requests_api").sum()).collect().item() or 0)
 
 
 def backfill_outlook(

@@ -59,6 +59,11 @@ def test_history_walks_most_downloaded_first_and_carries_the_rest_over(tmp_path)
             walked.append([m[1] for r in srv.requests if (m := _COMMITS.search(r["path"]))])
             deferred.append(result["repos_deferred"])
             outlook.append(backfill_outlook(wh.raw, 1, api_per_model=2.0, tiers=(2, None)))
+            if day == DAYS[0]:  # the date run again (a retry): its budget is spent, it walks nothing
+                srv.reset_log()
+                again = run_history(wh, settings(srv.url, history_budget=1), day, now=NOW)
+                assert again["repos_walked"] == 0 and again["repos_deferred"] == 3
+                assert not [r for r in srv.requests if "/api/" in r["path"]]
         run_history(full, settings(srv.url), DAYS[0], now=NOW)
     # 30-day downloads as listed on 2024-03-06 (tests/small_mirror.py SMALL_METRICS): 8,000, 1,500, 500, 0;
     # by repo id, beta/card-only would come before beta/open-7b-gguf.
