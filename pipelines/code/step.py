@@ -144,6 +144,7 @@ def run_code(
     usage_by_key = {repo_key_or_none(k): v for k, v in (usage or {}).items()}
     keys = crawl_order(named, {k: v for k, v in usage_by_key.items() if k is not None}, known)
     budget = settings.effective_daily_budget()
+    earlier = quota_spent(wh.raw, crawl_date) if budget else 0  # a date run again spends what is left
     deferred = 0
     own_client = client is None
     shared = quota_folder(settings.quota_dir, wh.state)
@@ -157,7 +158,9 @@ def run_code(
             if crawl_date in known.state(key).done_dates:
                 counts["done_earlier"] = counts.get("done_earlier", 0) + 1
                 continue
-            if budget and client.cost.quota_used >= budget:  # the rest waits for the next crawl date
+            if (
+                budget and earlier + client.cost.quota_used >= budget
+            ):  # the rest waits for the next crawl date
                 deferred = sum(crawl_date not in known.state(k).done_dates for k in keys[n:])
                 if progress:
                     progress(f"daily budget of {budget} quota spent: {deferred} repos left for the next date")
@@ -208,6 +211,19 @@ def run_code(
     }
     record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
     return {"status": status, **detail, "requests": cost["requests"], "retries": cost["retries"]}
+
+
+def quota_spent(store: RawStore, crawl_date: str) -> int:
+    """The GitHub quota that earlier code runs of `crawl_date` recorded in their accounts."""
+    if not store.files("crawl_run"):
+        return 0
+    details = (
+        store.scan("crawl_run", CRAWL_RUN_SCHEMA, until=crawl_date)
+        .filter((pl.col("crawl_date") == crawl_date) & (pl.col("scope") == "code:github"))
+        .select("detail")
+        .collect()["detail"]
+    )
+    return sum(int(json.loads(d).get("quota_used") or 0) for d in details if d)
 
 
 def record_run(

@@ -68,6 +68,10 @@ def test_code_crawl_by_usage_within_a_daily_budget(code_mirror, tmp_path) -> Non
             now = NOW + timedelta(days=DAYS.index(day))
             results.append(run_code_step(wh, conf, day, now=now, progress=messages.append))
             orders.append([m.split(":")[0] for m in messages if not m.startswith("daily budget")])
+            if day == DAYS[0]:  # the date run again: its budget is spent, nothing more is crawled
+                srv.reset_log()
+                again = run_code_step(wh, conf, day, now=now)
+                assert again["deferred"] == 5 and again["requests"] == 0 and srv.requests == []
     assert orders == [
         ["openai/human-eval"],  # 5,000 downloads
         ["meta-llama/llama"],  # 900, tied with Qwen: by repo
