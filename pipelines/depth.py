@@ -37,13 +37,19 @@ def latest_downloads(store: RawStore, until: str | None = None) -> dict[str, int
     those of that crawl date and before); repos never listed with a count are absent (unknown usage)."""
     if not store.files("hub_listing"):
         return {}
-    # Captures older than the usage columns hold the count in the item only (pipelines/incremental/metrics.py).
-    count = pl.coalesce(
-        pl.col("downloads"), pl.col("item").str.json_path_match("$.downloads").cast(pl.Int64, strict=False)
+    listing = store.scan("hub_listing", schema_of("hub_listing"), until=until)
+    counted = listing.filter(pl.col("downloads").is_not_null()).select(
+        "repo_id", "fetched_at", pl.col("downloads").alias("usage")
+    )
+    # Captures older than the usage columns hold the count in the item only (pipelines/incremental/metrics.py):
+    # only their items are parsed, not every capture's.
+    older = listing.filter(pl.col("downloads").is_null()).select(
+        "repo_id",
+        "fetched_at",
+        pl.col("item").str.json_path_match("$.downloads").cast(pl.Int64, strict=False).alias("usage"),
     )
     frame = (
-        store.scan("hub_listing", schema_of("hub_listing"), until=until)
-        .select("repo_id", "fetched_at", count.alias("usage"))
+        pl.concat([counted, older])
         .filter(pl.col("repo_id").is_not_null() & (pl.col("usage") >= 0))
         .sort("fetched_at")
         .group_by("repo_id")

@@ -158,9 +158,8 @@ def run_code(
             if crawl_date in known.state(key).done_dates:
                 counts["done_earlier"] = counts.get("done_earlier", 0) + 1
                 continue
-            if (
-                budget and earlier + client.cost.quota_used >= budget
-            ):  # the rest waits for the next crawl date
+            # The budget spent: the rest waits for the next crawl date.
+            if budget and earlier + client.cost.quota_used >= budget:
                 deferred = sum(crawl_date not in known.state(k).done_dates for k in keys[n:])
                 if progress:
                     progress(f"daily budget of {budget} quota spent: {deferred} repos left for the next date")

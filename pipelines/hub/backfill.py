@@ -190,7 +190,8 @@ def tracked_heads(
 
 def api_calls_spent(raw: RawStore, crawl_date: str, step: str) -> int:
     """API calls that earlier runs of `step` (e.g. `history[0/4]`) recorded for `crawl_date` (their
-    `crawl_run` accounts): a date run again, or retried after an outage, spends what is left of its budget."""
+    `crawl_run` accounts): a date run again spends what is left of its budget. A run that failed recorded no
+    account, so what it sent is not counted."""
     if not raw.files("crawl_run"):
         return 0
     runs = raw.scan("crawl_run", schema_of("crawl_run"), until=crawl_date).filter(

@@ -103,3 +103,33 @@ def test_depth_command_prints_the_days_and_rejects_a_bad_budget(capsys, tmp_path
     )
     assert main(["depth", "--warehouse", str(tmp_path), "--budget", "5"]) == 2
     assert "holds no raw layer" in capsys.readouterr().err
+
+
+def test_latest_downloads_reads_old_captures_from_their_item(tmp_path) -> None:
+    import polars as pl
+
+    from pipelines.depth import latest_downloads
+
+    wh = Warehouse(tmp_path / "wh")
+    t = datetime(2026, 11, 1, tzinfo=UTC)
+    old = pl.DataFrame(  # a capture from before the usage columns: the count is in the item only
+        {
+            "fetched_at": [t, t],
+            "repo_id": ["a/old", "b/newer"],
+            "item": ['{"id": "a/old", "downloads": 70}', '{"id": "b/newer", "downloads": 5}'],
+        },
+        schema={"fetched_at": pl.Datetime("us", "UTC"), "repo_id": pl.String, "item": pl.String},
+    )
+    wh.raw.append("hub_listing", "2026-11-01", old, payload=["repo_id", "item"])
+    new = pl.DataFrame(
+        {"fetched_at": [t.replace(month=12)], "repo_id": ["b/newer"], "item": ["{}"], "downloads": [900]},
+        schema={
+            "fetched_at": pl.Datetime("us", "UTC"),
+            "repo_id": pl.String,
+            "item": pl.String,
+            "downloads": pl.Int64,
+        },
+    )
+    wh.raw.append("hub_listing", "2026-12-01", new, payload=["repo_id", "item"])
+    assert latest_downloads(wh.raw) == {"a/old": 70, "b/newer": 900}
+    assert latest_downloads(wh.raw, until="2026-11-30") == {"a/old": 70, "b/newer": 5}
