@@ -27,7 +27,7 @@ from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
 from pipelines.code.links import BadRepoUrl, repo_key, repo_key_or_none, repo_keys
 from pipelines.code.settings import CodeSettings
-from pipelines.code.state import known_captures
+from pipelines.code.state import KnownCaptures, known_captures
 from pipelines.code_links import find_code_urls
 from pipelines.depth import by_usage, latest_downloads
 from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
@@ -83,7 +83,7 @@ def cited_code_usage(store: RawStore, until: str | None = None) -> dict[str, int
     return usage
 
 
-def crawl_order(keys: Iterable[str], usage: Mapping[str, int | None], known) -> list[str]:  # noqa: ANN001
+def crawl_order(keys: Iterable[str], usage: Mapping[str, int | None], known: KnownCaptures) -> list[str]:
     """The order of a code crawl: least recently crawled first (never crawled before all), then most-used
     first (unknown usage last), then by repo (see the module's docstring)."""
     ranked = by_usage(keys, usage)

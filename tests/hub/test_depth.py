@@ -92,7 +92,10 @@ def test_hub_wide_days_from_the_measured_cost() -> None:
 
 
 def test_depth_command_prints_the_days_and_rejects_a_bad_budget(capsys, tmp_path) -> None:
-    from assets.cli import main
+    from assets.cli import build_parser, main
+    from pipelines.depth import MEASURED_API_PER_MODEL
+
+    assert build_parser().parse_args(["depth"]).api_per_model == MEASURED_API_PER_MODEL
 
     assert main(["depth", "--hub", "--budget", "288000"]) == 0  # a free token's whole daily API quota
     out = capsys.readouterr().out
