@@ -136,3 +136,21 @@ def test_latest_downloads_reads_old_captures_from_their_item(tmp_path) -> None:
     wh.raw.append("hub_listing", "2026-12-01", new, payload=["repo_id", "item"])
     assert latest_downloads(wh.raw) == {"a/old": 70, "b/newer": 900}
     assert latest_downloads(wh.raw, until="2026-11-30") == {"a/old": 70, "b/newer": 5}
+
+
+def test_resources_pass_the_budgets(monkeypatch) -> None:
+    from assets.code import CodeResource
+    from assets.hub import HubResource
+
+    monkeypatch.delenv("OPENNESS_HUB_HISTORY_BUDGET", raising=False)
+    monkeypatch.delenv("OPENNESS_GITHUB_DAILY_BUDGET", raising=False)
+    assert HubResource().settings().history_budget is None  # the default: half a token's quota
+    assert HubResource(history_budget=0).settings().history_budget == 0
+    monkeypatch.setenv("OPENNESS_HUB_HISTORY_BUDGET", "5000")
+    monkeypatch.setenv("OPENNESS_GITHUB_DAILY_BUDGET", "300")
+    assert HubResource().settings().history_budget == 5000
+    assert HubResource(history_budget=7).settings().history_budget == 7  # the run config wins
+    assert CodeResource().settings(replay=False).daily_budget == 300
+    monkeypatch.setenv("OPENNESS_HUB_HISTORY_BUDGET", "lots")
+    with pytest.raises(ValueError, match="OPENNESS_HUB_HISTORY_BUDGET must be a whole number"):
+        HubResource().settings()
