@@ -1,9 +1,8 @@
 """The temporary files a killed publish leaves, found and removed by the next publish.
 
 A publish writes a version into `snapshots/.tmp-<version>-<pid>/`, stages `snapshots/.LATEST.<pid>.tmp` and
-copies the serving file to `.openness.duckdb.<pid>.tmp`; each is renamed into place or deleted when it
-fails, but a SIGKILL (or a power cut) leaves it behind, and a partial database copy is as large as the
-database. The next publish removes them while it holds the snapshots lock, so no publisher of this folder
+writes the serving file as `.openness.duckdb.<pid>.tmp` (with DuckDB's `.tmp.wal` while it is written);
+each is renamed into place or deleted when it fails, but a SIGKILL (or a power cut) leaves it behind. The next publish removes them while it holds the snapshots lock, so no publisher of this folder
 is running; a file whose writer (the pid in its name) is still alive on this machine is kept all the
 same, since a local copy to a target (pipelines/publish/targets.py) does not take the lock; that copy
 removes its own dead writers' folders in the target root (`dead_writers_files`). A folder
@@ -24,7 +23,7 @@ from pipelines.storage.warehouse import SERVING_TMP_PREFIX, Warehouse
 
 SNAPSHOT_TMP = re.compile(r"^\.tmp-\d{4}-\d{2}-\d{2}\.\d+-(\d+)$")
 LATEST_TMP = re.compile(r"^\.LATEST\.(\d+)\.tmp$")
-SERVING_TMP = re.compile(rf"^{re.escape(SERVING_TMP_PREFIX)}(\d+)\.tmp$")
+SERVING_TMP = re.compile(rf"^{re.escape(SERVING_TMP_PREFIX)}(\d+)\.tmp(\.wal)?$")
 
 
 def process_alive(pid: int) -> bool:
