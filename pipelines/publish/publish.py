@@ -185,13 +185,13 @@ def serving_views(folder: Path) -> dict[str, list[Path]]:
         relative = str(entry["path"])
         if not relative.endswith(".parquet"):
             continue
+        path = (folder / relative).resolve()
+        if folder not in path.parents:
+            raise ValueError(f"{folder.name}: manifest path escapes the version: {relative!r}")
         head, sep, _part = relative.partition("/")
         name = head if sep else relative.removesuffix(".parquet")
         if name not in PUBLIC_TABLES:
             raise ValueError(f"{folder.name}: {relative!r} is not a file of a public table")
-        path = (folder / relative).resolve()
-        if folder not in path.parents:
-            raise ValueError(f"{folder.name}: manifest path escapes the version: {relative!r}")
         files[PUBLIC_TABLES[name]].append(path)
     return {table: sorted(paths) for table, paths in sorted(files.items())}
 
