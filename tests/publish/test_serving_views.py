@@ -14,7 +14,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from pipelines.publish.cleanup import removable_versions, remove_old_versions
 from pipelines.publish.publish import publish_version, serving_views
+from pipelines.publish.snapshot import published_versions, set_latest
 from pipelines.storage.warehouse import Warehouse
 from tests.conftest import ROOT
 from tests.publish.conftest import add_crawl, add_release
@@ -163,3 +165,26 @@ def test_a_manifest_entry_outside_the_version_or_no_public_table_is_refused(tmp_
     _manifest(folder, ["releases.parquet", path])
     with pytest.raises(ValueError, match=message):
         serving_views(folder)
+
+
+def test_removing_old_versions_keeps_the_served_one_the_one_before_it_and_latest(wh, warehouse):
+    for day in ("2024-03-01", "2024-03-02", "2024-03-03"):
+        publish_version(wh, warehouse, day)
+    reader = duckdb.connect(str(wh.serving_db), read_only=True)  # opened on 2024-03-03.1
+    try:
+        with pytest.raises(ValueError, match="keep must be at least 2"):
+            removable_versions(wh, keep=1)
+        # LATEST behind the serving file (a publish killed between its renames): kept as well.
+        set_latest(wh.snapshots, "2024-03-01.1")
+        assert removable_versions(wh, keep=2) == []
+        set_latest(wh.snapshots, "2024-03-03.1")
+
+        removed = remove_old_versions(wh, keep=2)
+
+        assert removed == [wh.snapshots / "2024-03-01.1"]
+        # The served version and the one before it (a session opened before the last publish reads it).
+        assert published_versions(wh.snapshots) == ["2024-03-02.1", "2024-03-03.1"]
+        assert remove_old_versions(wh, keep=2) == []
+        assert reader.execute("SELECT count(*) FROM core.releases").fetchone()[0] == 3  # its files are there
+    finally:
+        reader.close()
