@@ -32,7 +32,8 @@ from pipelines.storage.warehouse import Warehouse, migrate, sql_text
 REPEAT = 5
 # The queries the README, docs/history.md and sql/queries/ show users on openness.duckdb.
 README_QUERIES = {
-    "README: revisions LIMIT 5": "SELECT repo_id, license_raw, gated, has_weights FROM core.revisions LIMIT 5",
+    "README: revisions LIMIT 5": "SELECT repo_id, license_raw, gated, has_weights FROM core.revisions "
+    "LIMIT 5",
     "README: licences, count": "SELECT license_raw, count(*) FROM core.revisions GROUP BY ALL",
     "releases by org": "SELECT org, count(*) FROM core.releases GROUP BY org ORDER BY 2 DESC LIMIT 10",
 }

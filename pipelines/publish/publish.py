@@ -55,8 +55,9 @@ def crawl_window(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
 
 
 # progress(event, detail): "removed" <path>, "latest-recovered" <version>, "writing" <day>,
-# "version-written" <version>, "serving" <version> (the serving file's write starts), "served" <version>, "latest" <version>,
-# "unchanged" <version> (nothing published: the content is that version's; `describe_progress` words it).
+# "version-written" <version>, "serving" <version> (the serving file's write starts), "served" <version>,
+# "latest" <version>, "unchanged" <version> (nothing published: the content is that version's;
+# `describe_progress` words it).
 Progress = Callable[[str, str], None]
 
 

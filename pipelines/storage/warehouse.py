@@ -25,9 +25,8 @@ from pipelines.storage.resources import connect as connect_duckdb
 # path in a source checkout, an editable install and an installed wheel.
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 SCHEMA_VERSION = 1
-SERVING_TMP_PREFIX = (
-    ".openness.duckdb."  # + "<pid>.tmp" (and DuckDB's "<pid>.tmp.wal"): a serving file being written
-)
+# + "<pid>.tmp" (and DuckDB's "<pid>.tmp.wal" beside it): a serving file being written
+SERVING_TMP_PREFIX = ".openness.duckdb."
 # One row: the snapshot version whose files the serving file's views read.
 SERVING_DDL = """CREATE TABLE {db}.meta.serving (
     snapshot_version VARCHAR NOT NULL, published_at TIMESTAMPTZ NOT NULL)"""
@@ -161,7 +160,8 @@ def _fill_serving(con: duckdb.DuckDBPyConnection, version: str, views: dict[str,
             raise ValueError(f"no Parquet file for {table} in snapshot version {version}")
         listed = ", ".join(f"'{_sql_path(f)}'" for f in files)
         # Identifiers come from the table registry and paths from the manifest, checked by the caller.
-        con.execute(f"CREATE VIEW {db}.{_quoted(table)} AS SELECT * FROM read_parquet([{listed}])")  # noqa: S608
+        view = f"CREATE VIEW {db}.{_quoted(table)} AS SELECT * FROM read_parquet([{listed}])"  # noqa: S608
+        con.execute(view)
     for table in copied:
         con.execute(f"CREATE TABLE {db}.{_quoted(table)} AS SELECT * FROM {_quoted(table)}")  # noqa: S608
     con.execute(SERVING_DDL.format(db=db))

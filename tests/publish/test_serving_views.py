@@ -54,7 +54,8 @@ def wh(tmp_path: Path, warehouse: duckdb.DuckDBPyConnection) -> Warehouse:
     warehouse.execute("CREATE SCHEMA marts")
     warehouse.execute(MART)
     warehouse.execute(
-        "INSERT INTO core.quarantine (source, reference, repo_id, reason) VALUES ('hub_readme', 'r', 'acme/alpha', 'x')"
+        "INSERT INTO core.quarantine (source, reference, repo_id, reason) "
+        "VALUES ('hub_readme', 'r', 'acme/alpha', 'x')"
     )
     return Warehouse(tmp_path)
 
