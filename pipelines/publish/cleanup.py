@@ -6,9 +6,9 @@ each is renamed into place or deleted when it fails, but a SIGKILL (or a power c
 next publish removes them while it holds the snapshots lock, so no publisher of this folder is running;
 a file whose writer (the pid in its name) is still alive on this machine is kept all the same, since a
 local copy to a target (pipelines/publish/targets.py) does not take the lock; that copy removes its own
-dead writers' folders in the target root (`dead_writers_files`). A folder named like a version without a `manifest.json` is not a version (the publisher never makes one: it
-renames complete folders into place); unless `LATEST` names it, it is removed too. Complete versions are
-never touched by that cleanup.
+dead writers' folders in the target root (`dead_writers_files`). A folder named like a version without a
+`manifest.json` is not a version (the publisher never makes one: it renames complete folders into place);
+unless `LATEST` names it, it is removed too. Complete versions are never touched by that cleanup.
 
 Old complete versions are removed only when asked (`remove_old_versions`, with how many to keep): the
 serving file's views read the files of the version it names, and a session opened before the last publish
