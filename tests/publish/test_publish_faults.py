@@ -192,6 +192,7 @@ def test_cleanup_keeps_complete_versions_and_a_live_writers_files(published):
     live = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
     try:
         (wh.root / f".openness.duckdb.{dead_pid}.tmp").write_bytes(b"\0" * 4096)
+        (wh.root / f".openness.duckdb.{dead_pid}.tmp.wal").write_bytes(b"\0" * 4096)  # its DuckDB WAL
         (wh.root / f".openness.duckdb.{live.pid}.tmp").write_bytes(b"\0" * 4096)
         (wh.snapshots / f".tmp-2024-03-01.5-{dead_pid}").mkdir()
         (wh.snapshots / f".tmp-2024-03-01.6-{live.pid}").mkdir()
@@ -208,6 +209,7 @@ def test_cleanup_keeps_complete_versions_and_a_live_writers_files(published):
         assert not (wh.snapshots / "2024-02-28.1").exists()
         assert {Path(p).name for p in removed} >= {
             f".openness.duckdb.{dead_pid}.tmp",
+            f".openness.duckdb.{dead_pid}.tmp.wal",
             f".tmp-2024-03-01.5-{dead_pid}",
             f".LATEST.{dead_pid}.tmp",
             "2024-02-28.1",
