@@ -103,7 +103,8 @@ class Warehouse:
             wal.unlink(missing_ok=True)
             con.execute(f"ATTACH '{_sql_path(tmp)}' AS {SERVING_ALIAS}")
             try:
-                _fill_serving(con, version, views)
+                with transaction(con):  # one commit: the file's WAL is written and synced once
+                    _fill_serving(con, version, views)
                 con.execute(f"CHECKPOINT {SERVING_ALIAS}")
             finally:
                 with suppress(duckdb.Error):  # after a failure the error that caused it matters
