@@ -148,7 +148,10 @@ def test_the_demo_serving_file_answers_every_example_query_as_the_working_file_d
         duckdb.connect(str(wh.serving_db), read_only=True) as served,
     ):
         views = {
-            r[0] for r in served.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'core'")
+            r[0]
+            for r in served.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'core'"
+            ).fetchall()
         }
         assert views >= {"revisions", "releases", "openness", "transitions", "derivatives"}
         tables = work.execute(
