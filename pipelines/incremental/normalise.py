@@ -52,6 +52,7 @@ from pipelines.hub.parse import (
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
+from pipelines.incremental.reconstructions import update_reconstructions
 from pipelines.quality.suites import EARLIEST as EARLIEST_COMMIT
 from pipelines.storage.warehouse import Warehouse, sql_text, transaction
 
@@ -982,6 +983,8 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     sightings or presence checks changed (every repo after a rebuild of the state, or when asked)."""
     state.attach(wh, con)
     full = full or state.get_meta(con, "full_releases") != "done"
+    # First the repos resting on a reconstruction: a createdAt the mirror only bounds is no created_at.
+    reconstructed = update_reconstructions(wh, con, full=full)
     sql = sql_text("core/releases.sql")
     scoped = sql.replace("FROM core.revisions", "FROM scoped_revisions").replace(
         "FROM core.repo_presence", "FROM scoped_presence"
@@ -1031,4 +1034,5 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
         "mode": "full" if full else "incremental",
         "touched_repos": repos,
         "releases": con.execute("SELECT count(*) FROM core.releases").fetchall()[0][0],
+        **reconstructed,
     }
