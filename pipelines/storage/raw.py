@@ -29,6 +29,7 @@ import polars as pl
 _SCHEMAS: dict[str, dict[str, pl.DataType]] = {}
 _DISCOVERED = False
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FILE = re.compile(r"[a-z][a-z0-9_]*/crawl_date=\d{4}-\d{2}-\d{2}/[^/]+\.parquet")  # under the root
 
 
 def register(source: str, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
@@ -247,18 +248,27 @@ class RawStore:
         text = str(path)
         return text.split("://", 1)[1] if "://" in text else text
 
-    def _listing(self, pattern: str) -> list[PurePosixPath]:
-        """Committed files matching a glob under the root, at a URL (fresh: never a cached listing)."""
+    def _listing(self, prefix: str = "") -> list[PurePosixPath]:
+        """Committed files under `<root>/<prefix>` at a URL, in `<source>/crawl_date=D/` folders: one recursive
+        listing (an object store lists a prefix in pages of 1,000 keys; a glob would list each folder),
+        never a cached one (other processes append to the same prefix)."""
         self.fs.invalidate_cache()
-        found = self.fs.glob(f"{str(self.root).rstrip('/')}/{pattern}")
-        return sorted(PurePosixPath(p) for p in found if not PurePosixPath(p).name.startswith("."))
+        base = str(self.root).rstrip("/")
+        found = self.fs.find(f"{base}/{prefix}".rstrip("/"))
+        keep = []
+        for item in found:
+            path = PurePosixPath(item)
+            rel = path.relative_to(base).as_posix()
+            if rel.startswith(prefix) and _FILE.fullmatch(rel) and not path.name.startswith("."):
+                keep.append(path)
+        return sorted(keep)
 
     def is_empty(self) -> bool:
         """True when the raw layer holds no file at all."""
         if self.local:
             root = Path(self.root)
             return not root.is_dir() or next((p for p in root.rglob("*") if p.is_file()), None) is None
-        return not self._listing("*/crawl_date=*/*.parquet")
+        return not self._listing()
 
     def folder(self, source: str, crawl_date: str) -> PurePath:
         """The partition folder of one source and crawl date."""
@@ -299,7 +309,7 @@ class RawStore:
         folder = self.folder(source, crawl_date)
         seen: set[str] = set()
         if not self.local:
-            for path in self._listing(f"{source}/{folder.name}/*.parquet"):
+            for path in self._listing(f"{source}/{folder.name}/"):
                 seen.update(row_digests(self.read(path, payload), payload))
         elif folder.is_dir():
             for path in sorted(folder.glob("*.parquet")):
@@ -335,7 +345,7 @@ class RawStore:
     def files(self, source: str) -> list[PurePath]:
         """Every committed file of a source (temporary files are ignored)."""
         if not self.local:
-            return self._listing(f"{source}/crawl_date=*/*.parquet")
+            return self._listing(f"{source}/")
         base = self.root / source
         if not base.exists():
             return []
