@@ -100,3 +100,6 @@ def test_the_warehouse_takes_its_raw_layer_from_the_setting(tmp_path: Path, monk
     assert (
         Warehouse(tmp_path / "wh", raw_url=f"file://{tmp_path}/elsewhere").raw.root == tmp_path / "elsewhere"
     )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OPENNESS_RAW_URL", "shared/raw")  # a relative folder: where the setting was read
+    assert Warehouse(tmp_path / "wh").raw.root == (tmp_path / "shared" / "raw").resolve()

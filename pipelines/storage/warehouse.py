@@ -57,7 +57,11 @@ def raw_location(root: Path, raw_url: str | None = None) -> str | Path:
     """Where a warehouse's raw layer lives: `raw_url` if given, else `$OPENNESS_RAW_URL` if set (a folder or
     an fsspec URL such as `s3://bucket/raw`), else `<root>/raw`."""
     chosen = raw_url or os.environ.get(RAW_URL_VARIABLE, "").strip()
-    return chosen or Path(root) / "raw"
+    if not chosen:
+        return Path(root) / "raw"
+    if "://" in chosen and not chosen.startswith("file://"):
+        return chosen
+    return Path(chosen.removeprefix("file://")).expanduser().resolve()  # a folder: absolute, as the warehouse
 
 
 class Warehouse:
