@@ -99,21 +99,33 @@ FILE_COMMITS = View(
 VIEWS = crawl_index.register(README_LINKS, ARXIV_LINKS, HF_PAPER_LINKS, REPO_LOOKS, FILE_BLOBS, FILE_COMMITS)
 
 
-def cited_keys(raw: RawStore, until: str | None = None) -> list[str]:
-    """The GitHub repositories that each model's latest captured README and the captured paper answers link
-    to, sorted; with `until`, from the captures of that crawl date and before."""
-    keys: set[str] = set()
+def readme_keys(raw: RawStore, until: str | None = None) -> dict[str, list[str]]:
+    """Each model repo -> the GitHub repositories its latest captured README links to (with `until`, the
+    latest of the captures of that crawl date and before)."""
     readmes = crawl_index.read(raw, README_LINKS)
     if until is not None:
         readmes = readmes.filter(pl.col("crawl_date") <= until)
     latest = readmes.sort("fetched_at", "crawl_date", "keys").group_by("repo_id").agg(pl.col("keys").last())
-    for text in latest.get_column("keys").to_list():
-        keys.update(json.loads(text))
+    return {model: json.loads(text) for model, text in latest.iter_rows()}
+
+
+def paper_keys(raw: RawStore, until: str | None = None) -> set[str]:
+    """The GitHub repositories the captured paper answers (arXiv, Hub paper pages) link to."""
+    keys: set[str] = set()
     for view in (ARXIV_LINKS, HF_PAPER_LINKS):
         frame = crawl_index.read(raw, view)
         if until is not None:
             frame = frame.filter(pl.col("crawl_date") <= until)
         keys.update(frame.get_column("key").to_list())
+    return keys
+
+
+def cited_keys(raw: RawStore, until: str | None = None) -> list[str]:
+    """The GitHub repositories that each model's latest captured README and the captured paper answers link
+    to, sorted; with `until`, from the captures of that crawl date and before."""
+    keys = paper_keys(raw, until)
+    for linked in readme_keys(raw, until).values():
+        keys.update(linked)
     return sorted(keys)
 
 

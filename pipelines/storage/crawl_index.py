@@ -168,7 +168,7 @@ def _read(raw: RawStore, view: View, compact: bool, use_index: bool = True) -> p
         parts.append(view.project(raw.read_captures(view.source, [], list(view.columns))))
     # The snapshot alone is already reduced; anything more is folded in.
     result = (
-        parts[0] if manifest and len(parts) == 1 else view.reduce(pl.concat(parts, how="vertical_relaxed"))
+        parts[0] if manifest and len(parts) == 1 else view.reduce(pl.concat(parts, how="diagonal_relaxed"))
     )
     if compact and use_index and (missing or len(deltas) >= COMPACT_DELTAS):
         _compact(raw, view, result, covered | set(deltas) | set(missing), manifest, deltas)
