@@ -185,3 +185,40 @@ def test_a_compaction_clears_what_a_killed_writer_or_a_lost_race_left(tmp_path):
     assert not stale.exists() and not killed.exists() and working.exists()
     manifest = json.loads(wh.raw.read_index_text(view.name, crawl_index.MANIFEST))
     assert {manifest["snapshot"], manifest["covered"]} <= set(wh.raw.index_names(view.name))
+
+
+def test_the_index_lives_in_a_bucket_beside_the_captures(s3_endpoint, tmp_path):
+    from pipelines.storage.raw import RawStore
+    from tests.s3_server import aws_environment, create_bucket, object_keys
+
+    client = create_bucket(s3_endpoint, "crawl-state")
+    bucket = RawStore("s3://crawl-state/raw", environ=aws_environment(s3_endpoint))
+    local = RawStore(tmp_path / "raw")
+
+    def listing(day: str, *repos: str) -> pl.DataFrame:
+        rows = [
+            dict.fromkeys(LISTING_RAW_SCHEMA)
+            | {"repo_id": r, "sha": f"{i:040d}", "last_modified": f"{day}T0{i}"}
+            for i, r in enumerate(repos)
+        ]
+        return pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
+
+    for raw in (bucket, local):
+        raw.append("hub_listing", "2024-01-01", listing("2024-01-01", "a/x", "b/y"), ["repo_id", "sha"])
+    # No index yet: read from the captures in the bucket, then compacted into it.
+    assert _same(crawl_state.listing_commits(bucket), crawl_state.listing_commits(local))
+    keys = object_keys(client, "crawl-state")
+    assert any(k.startswith("raw/_index/hub_listing_commits/snapshot-") for k in keys), keys
+    # A day's capture and its delta, as the crawl steps write them: the next read opens no capture.
+    for raw in (bucket, local):
+        frame = listing("2024-01-02", "a/x", "c/z")
+        path, written = raw.append("hub_listing", "2024-01-02", frame, ["repo_id", "sha"])
+        crawl_state.record(raw, "hub_listing", path if written else None, frame)
+    bucket.opened.clear()
+    assert _same(crawl_state.listing_commits(bucket), crawl_state.listing_commits(local))
+    assert bucket.opened == []
+    # Deleted, it is rebuilt from the captures.
+    bucket.remove_index()
+    assert not [k for k in object_keys(client, "crawl-state") if "/_index/" in k]
+    assert _same(crawl_state.listing_commits(bucket), crawl_state.listing_commits(local))
+    assert len(set(bucket.opened)) == 2
