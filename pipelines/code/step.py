@@ -28,7 +28,7 @@ from pipelines.code.crawl import crawl_repo
 from pipelines.code.links import BadRepoUrl, repo_key, repo_key_or_none
 from pipelines.code.settings import CodeSettings
 from pipelines.code.state import KnownCaptures
-from pipelines.depth import by_usage
+from pipelines.depth import by_usage, latest_downloads
 from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import quota_folder
@@ -55,8 +55,6 @@ def cited_code_usage(store: RawStore, until: str | None = None) -> dict[str, int
     """Each GitHub repository that `cited_code_repos` finds -> its usage: the latest listed downloads of the
     most-downloaded model whose card links to it (None: named by papers only, or by models of unknown usage);
     from the crawl-state index."""
-    from pipelines.hub.crawl_state import latest_downloads
-
     usage: dict[str, int | None] = {}
     cards = crawl_state.readme_keys(store, until)
     downloads = latest_downloads(store, until=until) if cards else {}

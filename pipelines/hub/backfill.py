@@ -23,7 +23,7 @@ from datetime import datetime
 
 import polars as pl
 
-from pipelines.depth import MEASURED_API_PER_MODEL, TIERS, DepthPlan, by_usage, plan_tiers
+from pipelines.depth import MEASURED_API_PER_MODEL, TIERS, DepthPlan, by_usage, latest_downloads, plan_tiers
 from pipelines.hub import crawl_state
 from pipelines.hub.client import HubClient
 from pipelines.hub.crawl import readme_capture
@@ -201,7 +201,7 @@ def backfill_outlook(
         walked = set(
             raw.scan("hub_commits", COMMITS_RAW_SCHEMA).select("repo_id", "head").collect().iter_rows()
         )
-    order = by_usage(heads, crawl_state.latest_downloads(raw))
+    order = by_usage(heads, latest_downloads(raw))
     return plan_tiers([(r, heads[r]) not in walked for r in order], budget, api_per_model, tiers)
 
 
@@ -235,7 +235,7 @@ def run_backfill(
     heads = tracked_heads(raw, authors, shard, shards, until=crawl_date)
     summary.repos_considered = len(heads)
     if usage is None:
-        usage = crawl_state.latest_downloads(raw, until=crawl_date)
+        usage = latest_downloads(raw, until=crawl_date)
     order = by_usage(heads, usage)
     try:  # what completed repos fetched is written even when a later one fails
         for n, repo_id in enumerate(order, start=1):

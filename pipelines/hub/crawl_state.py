@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import polars as pl
 
+from pipelines.depth import USAGE
 from pipelines.storage import crawl_index
 from pipelines.storage.crawl_index import View
 from pipelines.storage.raw import RawStore
@@ -170,23 +171,6 @@ DATASETS_FETCHED = View(
 )
 
 
-def _usage(frame: pl.DataFrame) -> pl.DataFrame:
-    # The listed `downloads`; captures older than that column hold it in the item only (as
-    # pipelines/depth.py latest_downloads reads them).
-    item_count = pl.col("item").str.json_path_match("$.downloads").cast(pl.Int64, strict=False)
-    usage = pl.when(pl.col("downloads").is_not_null()).then(pl.col("downloads")).otherwise(item_count)
-    return frame.select("repo_id", "fetched_at", usage.alias("usage"), "crawl_date").filter(
-        pl.col("repo_id").is_not_null() & (pl.col("usage") >= 0)
-    )
-
-
-def _usage_reduce(frame: pl.DataFrame) -> pl.DataFrame:
-    # Per repo and crawl date, the count fetched last (the newest as of any date is among them).
-    return frame.group_by("repo_id", "crawl_date").agg(
-        pl.col("usage").sort_by("fetched_at").last(), pl.col("fetched_at").max()
-    )
-
-
 _FILES_KEY = ["repo_type", "repo_id", "revision", "files"]
 LISTING_LICENCE_FILES = View(
     "hub_listing_licence_files",
@@ -209,13 +193,6 @@ DATASET_LICENCE_FILES = View(
     _file_lists("dataset", "dataset_id", "info"),
     _first_seen(_FILES_KEY),
 )
-USAGE = View(
-    "hub_listing_usage",
-    "hub_listing",
-    ("repo_id", "fetched_at", "downloads", "item", "crawl_date"),
-    _usage,
-    _usage_reduce,
-)
 LICENCE_OUTCOMES = View(
     "hub_license_files_captured",
     "hub_license_files",
@@ -235,7 +212,7 @@ VIEWS = (
     REVISION_LICENCE_FILES,
     DATASET_LICENCE_FILES,
     LICENCE_OUTCOMES,
-    USAGE,
+    USAGE,  # declared by pipelines/depth.py (read by the history walk and the code crawl)
 )
 
 
@@ -321,14 +298,3 @@ def licence_outcomes(raw: RawStore) -> pl.DataFrame:
     """(repo_type, repo_id, revision, path, status, blob_sha) of every licence-file capture with a final
     outcome (an `error` is asked again)."""
     return crawl_index.read(raw, LICENCE_OUTCOMES)
-
-
-def latest_downloads(raw: RawStore, until: str | None = None) -> dict[str, int]:
-    """Each listed repo's newest known `downloads` (last 30 days) from the listing captures (with `until`,
-    those of that crawl date and before); repos never listed with a count are absent (unknown usage). The
-    same as pipelines/depth.py `latest_downloads`, read from the crawl-state index."""
-    frame = crawl_index.read(raw, USAGE)
-    if until is not None:
-        frame = frame.filter(pl.col("crawl_date") <= until)
-    latest = frame.sort("fetched_at").group_by("repo_id").agg(pl.col("usage").last())
-    return dict(latest.iter_rows())
