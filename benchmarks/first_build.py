@@ -1,0 +1,56 @@
+"""The first build over a whole raw layer (the set-up of a Hub-scale warehouse), timed: its revisions step
+(index, parse in committed batches, derive) on a fresh warehouse, then every other step.
+
+    .venv/bin/python -m benchmarks.first_build 30000 [WORK]
+
+The raw layer is `benchmarks.cycle.prepare_raw`'s (reused when made earlier with the same size and seed).
+Prints one JSON object: the seconds of each step, the revisions step's own timings and its progress lines
+(one per committed batch), and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.cycle import SEED, _rss, _warehouse, prepare_raw
+
+
+def run_first_build(n_models: int, work: Path) -> dict[str, Any]:
+    """Time the first build of every table on a fresh warehouse over the D0 raw layer of `n_models`."""
+    from pipelines.runner import run_step
+    from pipelines.storage.warehouse import Warehouse
+    from pipelines.tables import steps as build_steps
+
+    work.mkdir(parents=True, exist_ok=True)
+    raw, _made = prepare_raw(work, n_models, SEED)
+    root = _warehouse(work, f"first-build-{n_models}", raw)
+    wh = Warehouse(root)
+    lines: list[str] = []
+    out: dict[str, Any] = {"models": n_models, "steps": {}}
+    with wh.connect() as con:
+        for name in build_steps():
+            started = time.perf_counter()
+            options = {"progress": lines.append} if name == "revisions" else {}
+            result = run_step(name, wh, con, **options)
+            out["steps"][name] = round(time.perf_counter() - started, 2)
+            if name == "revisions":
+                out["revisions"] = {k: result.get(k) for k in ("mode", "parsed", "revisions", "timings")}
+    out["progress"] = [line for line in lines if "batch" in line]
+    out["total_seconds"] = round(sum(out["steps"].values()), 2)
+    shutil.rmtree(root, ignore_errors=True)
+    return {**out, **_rss()}
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 2 or not sys.argv[1].isdigit():
+        sys.exit("usage: python -m benchmarks.first_build N_MODELS [WORK_FOLDER]")
+    folder = (
+        Path(sys.argv[2]) if len(sys.argv) > 2 else Path(tempfile.gettempdir()) / "openness-bench" / "first"
+    )
+    print(json.dumps(run_first_build(int(sys.argv[1]), folder), indent=1))
