@@ -749,13 +749,13 @@ def update_revisions(
                     # state only once its tables are written (`_rebuild_tables`); until then the state
                     # says `rebuild = running`, and a run after a kill resumes from the last commit.
                     con.execute("COMMIT")
+                    con.execute("BEGIN")
                     if progress:
                         progress(
                             f"revisions: batch {done}/{total} committed: {parsed:,} of {needs.height:,} keys "
                             f"parsed by this run"
                             + (f" ({earlier:,} committed by the interrupted one)" if resumed else "")
                         )
-                    con.execute("BEGIN")
         finally:
             if pool is not None:
                 pool.shutdown()

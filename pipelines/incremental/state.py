@@ -7,7 +7,7 @@ done; every core update is an idempotent delete-and-insert per repo, so a step k
 commits is finished by the next run (the pending tables below say what is left). A rebuild of the state
 (the first build, a full one) is marked `rebuild = running` in `meta` until its tables are written: it
 commits its index, then its parsed candidates batch by batch, so a rebuild killed half-way is resumed by
-the next run (`unfinished_rebuild`), which parses only the keys no committed batch holds.
+the next run (`state_problem` says `UNFINISHED`), which parses only the keys no committed batch holds.
 
 Tables (schema `incr`):
 - `meta(key, value)`: the code versions the state was built with, the id shared with `work.duckdb`, and
