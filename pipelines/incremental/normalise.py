@@ -785,7 +785,7 @@ def update_revisions(
         raise
     t = lap("state", t)
     if mode == "full":
-        result = _rebuild_tables(con)
+        result = _rebuild_tables(con, progress)
     else:
         result = _apply_pending(con)
     result["circular_base_models"] = flag_circular_base_models(con)
@@ -893,8 +893,9 @@ def flag_circular_base_models(con: duckdb.DuckDBPyConnection) -> int:
     return rows.height
 
 
-def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components."""
+def _rebuild_tables(con: duckdb.DuckDBPyConnection, progress: Any = None) -> dict[str, Any]:
+    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components
+    (one transaction of the work file: a kill here loses only this derive; `progress` gets a line a batch)."""
     days = _listing_days(con)
     labels = (
         component_labels(con)
@@ -914,6 +915,8 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             frame = derive(con, ids, days)
             _insert(con, "core.revisions", frame)
             rows += frame.height
+            if progress:
+                progress(f"revisions: derive {b + 1}/{batches}: {rows:,} revisions")
         con.execute(f"DELETE FROM core.quarantine WHERE {Q_SOURCES}")  # noqa: S608 - fixed SQL
         if _has_candidates(con):
             con.execute(f"INSERT INTO core.quarantine {Q_ROWS}")
