@@ -3,6 +3,8 @@
 
     .venv/bin/python -m benchmarks.first_build 30000 [WORK]
 
+`BENCH_BUILD_BATCH=10000` sets the keys of a committed batch (to measure what more batches cost).
+
 The raw layer is `benchmarks.cycle.prepare_raw`'s (reused when made earlier with the same size and seed).
 Prints one JSON object: the seconds (wall and CPU, the parse workers' included) of each step, the revisions step's own timings and its progress lines
 (one per committed batch), the seconds of the next day's incremental build of every table, and the peak
@@ -12,6 +14,7 @@ RSS.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import sys
@@ -39,6 +42,10 @@ def run_first_build(n_models: int, work: Path) -> dict[str, Any]:
     from pipelines.storage.warehouse import Warehouse
     from pipelines.tables import steps as build_steps
 
+    if os.environ.get("BENCH_BUILD_BATCH"):  # keys a committed batch of the first build (default BUILD_BATCH)
+        from pipelines.incremental import normalise
+
+        normalise.BUILD_BATCH = int(os.environ["BENCH_BUILD_BATCH"])
     work.mkdir(parents=True, exist_ok=True)
     raw, _made = prepare_raw(work, n_models, SEED)
     root = _warehouse(work, f"first-build-{n_models}", raw)
