@@ -62,7 +62,7 @@ PARSE_SLICE = 50_000  # keys whose Python objects (texts, pickles, parsed dicts)
 CONTENT_BUDGET = 2_000_000_000  # bytes of items + READMEs held at once when parsing many keys
 DERIVE_BATCH = 400_000  # candidates per derive batch in a rebuild
 # Keys parsed and committed together in a rebuild (a batch): what a kill can lose, and the unit of its progress
-# lines. About a minute of parsing on 2 cores; a rebuild of 1,000,000 models has ~4.5 million keys.
+# lines. About a minute of parsing on 2 cores; a rebuild of 1,000,000 models has ~4 million keys.
 BUILD_BATCH = 100_000
 # A candidate holds its quarantine rows column-wise: one list per core.quarantine column (empty: none).
 Q_COLS = {f"q_{k}": pl.List(v) for k, v in QUARANTINE_SCHEMA.items()}
