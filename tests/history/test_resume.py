@@ -108,7 +108,9 @@ def test_a_first_build_killed_after_a_batch_resumes_without_redoing_it(tmp_path,
     assert done["parsed"] == keys - committed
     assert _number(rerun[-1].group(4)) == keys - committed
     assert len(rerun) == done["batches"] == int(rerun[-1].group(2)) <= batches
-    assert all("committed by the interrupted one" in line for line in lines if " batch " in line)
+    assert all(
+        "committed by the interrupted one" in line for line in lines if line.startswith("revisions: batch")
+    )
 
     with pure.connect() as con:  # the same build, never interrupted
         whole = build_all(pure, con)["revisions"]
@@ -117,3 +119,42 @@ def test_a_first_build_killed_after_a_batch_resumes_without_redoing_it(tmp_path,
     with inc.connect() as con:  # finished: the next run is an incremental one
         state.attach(inc, con)
         assert state.state_problem(con) is None
+
+
+def test_a_full_rescoring_interrupted_after_two_batches_resumes_from_the_third(tmp_path, monkeypatch):
+    """The scores of a first build commit batch by batch; interrupted in its third batch, the next run
+    scores only the batches not committed, to the tables of an uninterrupted build."""
+    from pipelines.incremental import scoring
+
+    monkeypatch.setattr(scoring, "SCORE_BATCH", 40)
+    inc, pure = twin(tmp_path, "rescoring")
+    generate_raw(inc.raw, 40, seed=7)
+    score = scoring.score_repos
+    scored: list[int] = []
+
+    def dies_in_the_third_batch(con, batch, *args):
+        if len(scored) == 2:
+            raise KeyboardInterrupt("killed during the scores")
+        scored.append(batch.height)
+        return score(con, batch, *args)
+
+    monkeypatch.setattr(scoring, "score_repos", dies_in_the_third_batch)
+    lines: list[str] = []
+    with inc.connect() as con, pytest.raises(KeyboardInterrupt):
+        build_all(inc, con, progress=lines.append)
+    committed = [re.match(r"scores: batch (\d+)/(\d+) committed", line) for line in lines]
+    committed = [(int(m.group(1)), int(m.group(2))) for m in committed if m]
+    batches = committed[0][1]
+    assert committed == [(1, batches), (2, batches)] and batches > 2
+    scored.clear()
+    monkeypatch.setattr(
+        scoring, "score_repos", lambda con, batch, *args: scored.append(0) or score(con, batch, *args)
+    )
+    with inc.connect() as con:
+        done = build_all(inc, con)["scores"]
+    assert done["mode"] == "full" and done["batches"] == batches and done["resumed_after_batches"] == 2
+    assert len(scored) == batches - 2  # the two committed batches are not scored again
+    with pure.connect() as con:
+        whole = build_all(pure, con)["scores"]
+    assert whole["resumed_after_batches"] == 0
+    assert_same_tables(inc, pure, "scores resumed after an interruption")
