@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from pipelines.hub.client import HubClient, default_quotas, install, mirror_source
+from pipelines.hub.client import HubClient, default_quotas, describe_mirror, install, mirror_manifest
 from pipelines.hub.crawl import Checkpoint, captured_revisions, crawl_listing, fetch_readmes, plan_readmes
 from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.provenance import capture_reconstructions
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
 from pipelines.hub.scope import item_filter
 from pipelines.hub.settings import HubSettings
@@ -168,8 +169,11 @@ def run_listing(
         )
     summary.cost = stats.as_dict()
     # Where the answers came from: a hub mirror names itself (title, its reconstructions); the real Hub is
-    # never asked. The snapshot's card and report say it (pipelines/publish/provenance.py).
-    source = mirror_source(settings.endpoint, timeout=settings.timeout)
+    # never asked. The snapshot's card and report say it (pipelines/publish/provenance.py). Its list of
+    # reconstructions goes to raw hub_reconstructions (once per distinct list), read by core.reconstructions.
+    manifest = mirror_manifest(settings.endpoint, timeout=settings.timeout)
+    source = None if manifest is None else describe_mirror(manifest)
+    capture_reconstructions(wh.raw, crawl_date, manifest, settings.endpoint, now)
     detail = (
         None
         if source is None
@@ -279,12 +283,14 @@ def run_history(
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Backfill the commit history of tracked repos whose head is new (see pipelines.hub.backfill)."""
-    from pipelines.hub.backfill import run_backfill
+    from pipelines.hub.backfill import api_calls_spent, run_backfill
 
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
     stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
+    budget = settings.daily_history_budget()
+    earlier = api_calls_spent(wh.raw, crawl_date, f"history[{shard}/{shards}]") if budget else 0
     result = run_backfill(
         client,
         wh.raw,
@@ -295,6 +301,8 @@ def run_history(
         progress=progress,
         shard=shard,
         shards=shards,
+        budget=-(-budget // shards),  # each shard its share, rounded up
+        spent=lambda: earlier + stats.requests.get("api", 0),  # the date's earlier runs count too
     )
     summary = CrawlSummary(
         crawl_date=crawl_date,
