@@ -71,6 +71,8 @@ def _number(text: str) -> int:
 
 @pytest.mark.slow
 def test_a_first_build_killed_after_a_batch_resumes_without_redoing_it(tmp_path, monkeypatch):
+    """A real build process SIGKILLed after its first committed batch; the next run parses only the keys
+    left (counted from the batch lines and the result), and every table equals an uninterrupted build's."""
     inc, pure = twin(tmp_path, "killed")
     generate_raw(inc.raw, 40, seed=5)
     proc = subprocess.Popen(
