@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -28,7 +29,7 @@ from pipelines.incremental.crawl_runs import COST_COLUMNS
 from pipelines.publish.card import render_dataset_card
 from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
 from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table, fsync_path
-from pipelines.tables import public_tables
+from pipelines.tables import BY_NAME, public_tables
 
 try:  # POSIX only; without it concurrent publishers on one folder are not serialised
     import fcntl
@@ -38,7 +39,12 @@ except ImportError:  # pragma: no cover
 # The dataset's contract (DESIGN.md, "Public tables"): snapshot file name -> warehouse table.
 PUBLIC_TABLES = public_tables()
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
-MANIFEST_FORMAT = "openness-snapshot/1"
+MANIFEST_FORMAT = "openness-snapshot/2"
+# Each public table is a folder of files `<table>/<bucket>.parquet`; a row's bucket is a stable hash of its
+# `repo_id` modulo the table's bucket count (tables without `repo_id` are one file, `<table>/0.parquet`).
+BUCKET_COLUMN = "repo_id"
+ROWS_PER_FILE = 250_000
+MAX_BUCKETS = 1024
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
 # A file of a version is a plain name in its folder: no separators, no "..", nothing hidden or reserved.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -58,6 +64,15 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def is_safe_path(name: object) -> bool:
+    """Whether a manifest path stays inside its version folder: a plain file name (`is_safe_file_name`) or
+    one plain folder name and a plain file name (`revisions/3.parquet`)."""
+    if not isinstance(name, str):
+        return False
+    parts = name.split("/")
+    return len(parts) <= 2 and all(is_safe_file_name(p) for p in parts)
 
 
 def is_safe_file_name(name: object) -> bool:
@@ -195,32 +210,167 @@ def publish_lock(snapshots: Path) -> Iterator[None]:
         yield
 
 
-def _write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, dict]:
-    files = {}
+def bucket_count(rows: int, previous: int | None = None) -> int:
+    """How many bucket files a table of `rows` rows is split into: a power of two near
+    `rows / ROWS_PER_FILE` (at least 1, at most `MAX_BUCKETS`). The previous version's count is kept while
+    its files hold between a quarter and four times `ROWS_PER_FILE` rows each, so file names and contents
+    stay stable as a table grows; only a table that grew (or shrank) fourfold is bucketed anew."""
+    if previous and previous >= 1 and (previous & (previous - 1)) == 0 and previous <= MAX_BUCKETS:
+        per_file = rows / previous
+        if previous == 1 and rows <= ROWS_PER_FILE * 4:
+            return 1
+        if ROWS_PER_FILE / 4 <= per_file <= ROWS_PER_FILE * 4:
+            return previous
+    if rows <= ROWS_PER_FILE:
+        return 1
+    return min(MAX_BUCKETS, 1 << round(math.log2(rows / ROWS_PER_FILE)))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table_plan(con: duckdb.DuckDBPyConnection, name: str, qualified: str) -> tuple[list, str, str | None]:
+    """(columns with types, ORDER BY clause, bucket column or None) of one public table."""
+    columns = con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()  # noqa: S608
+    names = [c for c, *_ in columns]
+    registered = BY_NAME.get(PUBLIC_TABLES[name])
+    key = [c for c in (registered.key if registered else ()) if c in names]
+    order = ", ".join(_quote(c) for c in key) if key else "ALL"
+    return [(c, t) for c, t, *_ in columns], order, (BUCKET_COLUMN if BUCKET_COLUMN in names else None)
+
+
+def _bucket_sql(column: str | None, buckets: int) -> str:
+    # md5, not DuckDB's hash(): a repo stays in its bucket across DuckDB versions.
+    if column is None or buckets == 1:
+        return "0"
+    return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::INTEGER"
+
+
+def _file_fingerprint(columns: list, buckets: int, rows: int, hashes: str) -> str:
+    text = json.dumps(
+        {"columns": columns, "buckets": buckets, "rows": rows, "hashes": hashes, "duckdb": duckdb.__version__}
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _carry(old: Path, new: Path) -> None:
+    """Carry an unchanged file over from the previous version: a hard link, or a copy across devices."""
+    try:
+        os.link(old, new)
+    except OSError:
+        shutil.copyfile(old, new)
+
+
+def _write_tables(
+    con: duckdb.DuckDBPyConnection, folder: Path, previous: dict | None = None, previous_folder: Path | None = None
+) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Write every public table as `<table>/<bucket>.parquet` files; return the manifest's `tables` and `files`.
+
+    A file whose content fingerprint (columns, bucket count, rows and the sum of its rows' hashes) equals the
+    previous version's file of the same name is carried over (`_carry`) instead of written again.
+    """
+    old_files = (previous or {}).get("files") or {}
+    old_tables = (previous or {}).get("tables") or {}
+    tables: dict[str, dict] = {}
+    files: dict[str, dict] = {}
     for name, table in existing_tables(con).items():
-        path = folder / f"{name}.parquet"
         qualified = checked_table(con, table)
-        # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
-        # zstd level 1: ~15% less encoding time than the default level 3 for about the same size
-        # (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time.
-        con.execute(
-            f"COPY (SELECT * FROM {qualified}) TO '{path.as_posix()}' "  # noqa: S608
-            "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
-        )
-        rows = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
-        files[name] = {
-            "path": path.name,
-            "rows": rows,
-            "bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
+        columns, order, column = _table_plan(con, name, qualified)
+        total = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
+        buckets = bucket_count(total, (old_tables.get(name) or {}).get("buckets") if old_files else None)
+        if column is None:
+            buckets = 1
+        bucket = _bucket_sql(column, buckets)
+        found = con.execute(
+            f"SELECT b, count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM "  # noqa: S608
+            f"(SELECT {bucket} AS b, * FROM {qualified}) r GROUP BY b"
+        ).fetchall()
+        stats = {b: (n, h) for b, n, h in found}
+        (folder / name).mkdir()
+        to_write = []
+        for b in range(buckets):
+            rows, hashes = stats.get(b, (0, "0"))
+            path = f"{name}/{b}.parquet"
+            content = _file_fingerprint(columns, buckets, rows, hashes)
+            old = old_files.get(path)
+            if (
+                old
+                and previous_folder is not None
+                and old.get("content") == content
+                and (previous_folder / path).is_file()
+                and (previous_folder / path).stat().st_size == old.get("bytes")
+            ):
+                _carry(previous_folder / path, folder / path)
+                files[path] = {**old, "path": path}
+            else:
+                to_write.append(b)
+                files[path] = {"path": path, "table": name, "rows": rows, "content": content}
+        _copy_buckets(con, qualified, folder, name, order, bucket, buckets, to_write)
+        for b in to_write:
+            entry, path = files[f"{name}/{b}.parquet"], folder / name / f"{b}.parquet"
+            entry.update(bytes=path.stat().st_size, sha256=sha256_file(path))
+        mine = [files[f"{name}/{b}.parquet"] for b in range(buckets)]
+        tables[name] = {
+            "path": f"{name}/*.parquet",
+            "rows": total,
+            "bytes": sum(e["bytes"] for e in mine),
+            "buckets": buckets,
+            "bucket_by": column if buckets > 1 else None,
+            "written": len(to_write),
         }
-    return files
+    return tables, files
+
+
+def _copy_buckets(
+    con: duckdb.DuckDBPyConnection,
+    qualified: str,
+    folder: Path,
+    name: str,
+    order: str,
+    bucket: str,
+    buckets: int,
+    to_write: list[int],
+) -> None:
+    """COPY the rows of these buckets to their files, each in the table's key order (the same rows give the
+    same bytes). zstd level 1: ~15% less encoding time than the default level 3 for about the same size
+    (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time."""
+    options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+    if not to_write:
+        return
+    source = qualified
+    if buckets > 1:
+        # One pass over the table: the changed buckets' rows, clustered by bucket so each COPY below reads
+        # only its own row groups.
+        wanted = ", ".join(str(b) for b in to_write)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT {bucket} AS _bucket, * "  # noqa: S608
+            f"FROM {qualified} WHERE {bucket} IN ({wanted}) ORDER BY _bucket"
+        )
+        source = "_snapshot_rows"
+    try:
+        for b in to_write:
+            path = (folder / name / f"{b}.parquet").as_posix()
+            # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
+            select = (
+                f"SELECT * FROM {qualified} ORDER BY {order}"
+                if buckets == 1
+                else f"SELECT * EXCLUDE (_bucket) FROM {source} WHERE _bucket = {b} ORDER BY {order}"
+            )
+            con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
+    finally:
+        if buckets > 1:
+            con.execute("DROP TABLE IF EXISTS _snapshot_rows")
 
 
 def _fsync_folder(folder: Path) -> None:
     # The rename must not publish files whose bytes are still only in the page cache.
-    for path in [*folder.iterdir(), folder]:
-        fsync_path(path)
+    for path in folder.iterdir():
+        if path.is_dir():
+            _fsync_folder(path)
+        else:
+            fsync_path(path)
+    fsync_path(folder)
 
 
 def write_snapshot(
@@ -259,7 +409,10 @@ def write_version(
     tmp.mkdir()
     final = snapshots / version
     try:
-        tables = _write_tables(con, tmp)
+        old_manifest = (
+            json.loads((snapshots / previous / "manifest.json").read_text(encoding="utf-8")) if previous else None
+        )
+        tables, files = _write_tables(con, tmp, old_manifest, snapshots / previous if previous else None)
         diff = compare_snapshots(tmp, snapshots / previous if previous else None)
         # The caller's extras (crawl window, checks, quarantine) never replace the core fields.
         manifest = {
@@ -273,6 +426,7 @@ def write_version(
             "previous_version": previous,
             "changes": diff.summary(),
             "tables": tables,
+            "files": dict(sorted(files.items())),
             "content": content_fingerprint(con),
         }
         schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
@@ -325,8 +479,29 @@ def set_latest(snapshots: Path, version: str) -> None:
 
 
 def manifest_entries(manifest: dict) -> list[dict]:
-    """Every file a manifest lists (tables, then documents)."""
-    return list(manifest.get("tables", {}).values()) + list(manifest.get("documents", {}).values())
+    """Every file a manifest lists (the tables' files, then documents), each with `path`, `bytes` and `sha256`.
+
+    A version of format `openness-snapshot/2` lists its table files under `files` (`<table>/<n>.parquet`);
+    an older one lists one file per table under `tables` (`<table>.parquet`).
+    """
+    data = manifest.get("files") if "files" in manifest else manifest.get("tables", {})
+    return list((data or {}).values()) + list(manifest.get("documents", {}).values())
+
+
+def table_files(folder: Path, manifest: dict, name: str) -> list[Path] | None:
+    """The files of one table of a version folder as its manifest lists them (None when it lists no such
+    table, or a listed file is missing or its path leaves the folder). `read_parquet` reads them as a list,
+    or `folder / manifest["tables"][name]["path"]` as one glob."""
+    entry = (manifest.get("tables") or {}).get(name)
+    if not isinstance(entry, dict):
+        return None
+    if "files" in manifest:
+        paths = [e.get("path") for e in (manifest.get("files") or {}).values() if e.get("table") == name]
+    else:
+        paths = [entry.get("path")]
+    if not paths or not all(is_safe_path(p) and (folder / p).is_file() for p in paths):
+        return None
+    return [folder / p for p in sorted(paths)]
 
 
 def verify_snapshot(folder: Path) -> dict:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.publish.snapshot import table_files
+
 GATE_NAMES = ("release_drop", "spectrum_flip", "crawl_incomplete")
 MAX_EXAMPLES = 5
 
@@ -100,12 +102,11 @@ def spectrum_flip(
     """Fails when more than `threshold` of releases changed their latest spectrum level since the previous one."""
     if not _has_table(con, "core", "openness"):
         return _gate("spectrum_flip", True, None, threshold, "core.openness not present: nothing to compare")
-    entry = ((previous or {}).get("tables") or {}).get("openness")
-    path = Path(previous_folder) / entry["path"] if previous_folder and entry else None
-    if path is None or not path.is_file():
+    paths = table_files(Path(previous_folder), previous, "openness") if previous_folder and previous else None
+    if not paths:
         return _gate("spectrum_flip", True, None, threshold, "the previous snapshot has no openness table")
     try:
-        compared, changed, examples = con.execute(SPECTRUM_FLIPS, [str(path)]).fetchall()[0]
+        compared, changed, examples = con.execute(SPECTRUM_FLIPS, [[str(p) for p in paths]]).fetchall()[0]
     except duckdb.Error as exc:  # fail closed: a gate that cannot compare does not wave a snapshot through
         return _gate("spectrum_flip", False, None, threshold, f"cannot compare spectrum levels: {exc}")
     if not compared:

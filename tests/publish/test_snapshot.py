@@ -42,9 +42,14 @@ def test_snapshot_has_every_file_and_every_checksum_verifies(warehouse, tmp_path
     assert set(manifest["tables"]) == set(existing_tables(warehouse))
     assert set(manifest["tables"]) >= {"releases", "revisions", "transitions", "crawl_runs"}
     assert set(manifest["documents"]) == {"README.md", "CHANGELOG.md"}
-    listed = {e["path"] for e in [*manifest["tables"].values(), *manifest["documents"].values()]}
-    assert {p.name for p in folder.iterdir()} == listed | {"manifest.json"}
-    for entry in [*manifest["tables"].values(), *manifest["documents"].values()]:
+    entries = [*manifest["files"].values(), *manifest["documents"].values()]
+    listed = {e["path"] for e in entries}
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert on_disk == listed | {"manifest.json"}
+    # Every table is a folder of files `<table>/<n>.parquet`, read with one glob.
+    assert {e["path"].split("/")[0] for e in manifest["files"].values()} == set(manifest["tables"])
+    assert manifest["tables"]["releases"]["path"] == "releases/*.parquet"
+    for entry in entries:
         assert sha256_file(folder / entry["path"]) == entry["sha256"]
         assert (folder / entry["path"]).stat().st_size == entry["bytes"]
     assert manifest["tables"]["releases"]["rows"] == 3
@@ -61,7 +66,7 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
     card = (folder / "README.md").read_text()
 
     assert card.startswith("---\nlicense: cc-by-4.0\n")
-    assert 'data_files: "releases.parquet"' in card
+    assert 'data_files: "releases/*.parquet"' in card
     assert "| `repo_id` | VARCHAR | Hub model repository id, `org/name`. |" in card
     assert "| `mystery` | VARCHAR | (undocumented) |" in card
     for needle in (
@@ -76,7 +81,7 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
         "## Provenance",
         "bad_yaml: 2",
         "- Checks: all 5 passed before publishing (2 suites, 3 gates).",
-        manifest_sha(folder, "releases"),
+        "| releases | `releases/*.parquet` (1) | 3 |",
     ):
         assert needle in card, needle
 
@@ -169,12 +174,12 @@ def test_changelog_names_added_and_removed_releases_transitions_and_schema_chang
 def test_republish_makes_a_new_version_and_never_touches_the_old_one(warehouse, tmp_path):
     snapshots = tmp_path / "snapshots"
     first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
-    before = {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.iterdir()}
+    before = {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.rglob("*") if p.is_file()}
     add_release(warehouse, "late/comer", "2024-03-01")
     second = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
 
     assert second.name == "2024-03-01.2" and (snapshots / "LATEST").read_text().strip() == "2024-03-01.2"
-    assert {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.iterdir()} == before
+    assert {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.rglob("*") if p.is_file()} == before
     assert verify_snapshot(second)["tables"]["releases"]["rows"] == 4
 
 
