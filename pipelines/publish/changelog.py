@@ -61,7 +61,9 @@ def snapshot_tables(folder: Path) -> dict[str, Path]:
     if manifest is not None:
         return {name: folder / entry["path"] for name, entry in sorted(manifest.get("tables", {}).items())}
     found = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
-    found.update({p.name: p / "*.parquet" for p in sorted(folder.iterdir()) if p.is_dir() and any(p.glob("*.parquet"))})
+    found.update(
+        {p.name: p / "*.parquet" for p in sorted(folder.iterdir()) if p.is_dir() and any(p.glob("*.parquet"))}
+    )
     return dict(sorted(found.items()))
 
 

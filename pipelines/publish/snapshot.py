@@ -263,7 +263,10 @@ def _carry(old: Path, new: Path) -> None:
 
 
 def _write_tables(
-    con: duckdb.DuckDBPyConnection, folder: Path, previous: dict | None = None, previous_folder: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    previous: dict | None = None,
+    previous_folder: Path | None = None,
 ) -> tuple[dict[str, dict], dict[str, dict]]:
     """Write every public table as `<table>/<bucket>.parquet` files; return the manifest's `tables` and `files`.
 
@@ -353,9 +356,9 @@ def _copy_buckets(
             path = (folder / name / f"{b}.parquet").as_posix()
             # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
             select = (
-                f"SELECT * FROM {qualified} ORDER BY {order}"
+                f"SELECT * FROM {qualified} ORDER BY {order}"  # noqa: S608
                 if buckets == 1
-                else f"SELECT * EXCLUDE (_bucket) FROM {source} WHERE _bucket = {b} ORDER BY {order}"
+                else f"SELECT * EXCLUDE (_bucket) FROM {source} WHERE _bucket = {b} ORDER BY {order}"  # noqa: S608
             )
             con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
     finally:
@@ -410,7 +413,9 @@ def write_version(
     final = snapshots / version
     try:
         old_manifest = (
-            json.loads((snapshots / previous / "manifest.json").read_text(encoding="utf-8")) if previous else None
+            json.loads((snapshots / previous / "manifest.json").read_text(encoding="utf-8"))
+            if previous
+            else None
         )
         tables, files = _write_tables(con, tmp, old_manifest, snapshots / previous if previous else None)
         diff = compare_snapshots(tmp, snapshots / previous if previous else None)

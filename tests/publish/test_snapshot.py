@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
+import duckdb
 import polars as pl
 import pytest
 
+from pipelines.publish import snapshot
 from pipelines.publish.card import checks_summary, render_dataset_card
 from pipelines.publish.markdown import frame_to_markdown, plural
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
@@ -106,10 +109,6 @@ def test_card_counts_each_suite_and_gate_and_names_failures_and_overrides():
     assert checks_summary(one) == "Checks: all 2 passed before publishing (1 suite, 1 gate)."
 
 
-def manifest_sha(folder, table):
-    return json.loads((folder / "manifest.json").read_text())["tables"][table]["sha256"]
-
-
 def test_render_dataset_card_takes_column_docs():
     manifest = {
         "version": "2024-01-01.1",
@@ -204,3 +203,50 @@ def test_counts_agree_with_their_noun():
     assert [plural(n, "release") for n in (0, 1, 2)] == ["0 releases", "1 release", "2 releases"]
     table = frame_to_markdown(pl.DataFrame({"repo_id": ["a/x", "a/y", "a/z"]}), max_rows=2)
     assert table.endswith("(1 more row)")
+
+
+def _files(folder):
+    return json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def test_the_same_rows_give_the_same_bytes_whatever_order_they_are_stored_in(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)  # several bucket files per table
+    first = write_snapshot(warehouse, tmp_path / "a", "2024-03-01", extra=EXTRA)
+    for table in ("releases", "revisions"):
+        warehouse.execute(f"CREATE TEMP TABLE t AS SELECT * FROM core.{table} ORDER BY repo_id DESC")
+        warehouse.execute(f"DELETE FROM core.{table}")
+        warehouse.execute(f"INSERT INTO core.{table} SELECT * FROM t")
+        warehouse.execute("DROP TABLE t")
+    second = write_snapshot(warehouse, tmp_path / "b", "2024-03-01", extra=EXTRA)
+
+    files = _files(first)
+    assert len([p for p in files if p.startswith("releases/")]) == 4
+    assert {p: e["sha256"] for p, e in _files(second).items()} == {p: e["sha256"] for p, e in files.items()}
+    assert all(sha256_file(second / p) == e["sha256"] for p, e in files.items())
+
+
+def test_a_new_version_writes_only_changed_files_and_links_the_others(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    add_release(warehouse, "late/comer", "2024-03-02")
+    second = write_snapshot(warehouse, snapshots, "2024-03-02", extra=EXTRA)
+
+    old, new = _files(first), _files(second)
+    assert set(new) == set(old)  # the bucket counts hold: the same file names
+    changed = {p for p in new if new[p]["sha256"] != old[p]["sha256"]}
+    # The new release lands in one bucket of each table it has rows in: releases and revisions.
+    assert {p.split("/")[0] for p in changed} == {"releases", "revisions"}
+    assert len([p for p in changed if p.startswith("releases/")]) == 1
+    manifest = verify_snapshot(second)
+    assert manifest["tables"]["releases"]["written"] == 1 and manifest["tables"]["releases"]["rows"] == 4
+    for path in set(new) - changed:  # carried over: the same inode, no bytes written
+        assert (second / path).stat().st_ino == (first / path).stat().st_ino, path
+    for path in changed:
+        assert (second / path).stat().st_ino != (first / path).stat().st_ino, path
+    # Each version is complete on its own: deleting the older one leaves the newer one whole.
+    shutil.rmtree(first)
+    verify_snapshot(second)
+    assert duckdb.connect().execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(second / "releases" / "*.parquet")]
+    ).fetchone() == (4,)
