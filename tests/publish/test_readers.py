@@ -101,7 +101,9 @@ def test_datasets_loads_each_table_as_a_config_of_the_card_offline(releases, tmp
     result = json.loads(done.stdout.strip().splitlines()[-1])
     revisions = folder / "revisions" / "*.parquet"
     counts = {
-        "duckdb": duckdb.connect().execute("SELECT count(*) FROM read_parquet(?)", [str(revisions)]).fetchone()[0],
+        "duckdb": duckdb.connect()
+        .execute("SELECT count(*) FROM read_parquet(?)", [str(revisions)])
+        .fetchone()[0],
         "polars": pl.read_parquet(revisions).height,
         "pandas": len(pd.read_parquet(folder / "revisions")),
         "pyarrow": pads.dataset(folder / "revisions", format="parquet").count_rows(),
@@ -110,4 +112,6 @@ def test_datasets_loads_each_table_as_a_config_of_the_card_offline(releases, tmp
     for where in (folder, hub):
         assert result[str(where)]["rows"] == REPOS and "repo_id" in result[str(where)]["columns"], where
         # All five readers agree on the rows of a table split into several files.
-        assert {**counts, "datasets": result[str(where)]["revisions"]} == dict.fromkeys([*counts, "datasets"], 3)
+        assert {**counts, "datasets": result[str(where)]["revisions"]} == dict.fromkeys(
+            [*counts, "datasets"], 3
+        )

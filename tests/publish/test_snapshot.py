@@ -209,13 +209,15 @@ def _files(folder):
     return json.loads((folder / "manifest.json").read_text())["files"]
 
 
-def test_the_same_rows_give_the_same_bytes_whatever_order_they_are_stored_in(warehouse, tmp_path, monkeypatch):
+def test_the_same_rows_give_the_same_bytes_whatever_order_they_are_stored_in(
+    warehouse, tmp_path, monkeypatch
+):
     monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)  # several bucket files per table
     first = write_snapshot(warehouse, tmp_path / "a", "2024-03-01", extra=EXTRA)
     for table in ("releases", "revisions"):
-        warehouse.execute(f"CREATE TEMP TABLE t AS SELECT * FROM core.{table} ORDER BY repo_id DESC")
-        warehouse.execute(f"DELETE FROM core.{table}")
-        warehouse.execute(f"INSERT INTO core.{table} SELECT * FROM t")
+        warehouse.execute(f"CREATE TEMP TABLE t AS SELECT * FROM core.{table} ORDER BY repo_id DESC")  # noqa: S608
+        warehouse.execute(f"DELETE FROM core.{table}")  # noqa: S608
+        warehouse.execute(f"INSERT INTO core.{table} SELECT * FROM t")  # noqa: S608
         warehouse.execute("DROP TABLE t")
     second = write_snapshot(warehouse, tmp_path / "b", "2024-03-01", extra=EXTRA)
 
