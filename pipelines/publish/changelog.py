@@ -170,7 +170,7 @@ def _names(title: str, names: list[str]) -> list[str]:
     lines = [f"## {title} ({len(names)})", ""]
     lines += [f"- `{n}`" for n in names[:MAX_LISTED_RELEASES]] or ["(none)"]
     if len(names) > MAX_LISTED_RELEASES:
-        lines.append(f"- ... and {len(names) - MAX_LISTED_RELEASES} more (query `releases.parquet`)")
+        lines.append(f"- ... and {len(names) - MAX_LISTED_RELEASES} more (query `releases/*.parquet`)")
     return lines + [""]
 
 
