@@ -1,7 +1,7 @@
 """`openness`: the one command line for users and operators.
 
 Subcommands that run the pipeline go through the Dagster instance (so their runs show in the UI);
-the others (`mirror`, `mof`, `license`, `download`, `code`, `show`) are plain calls into `pipelines` and never import Dagster.
+the others (`mirror`, `mof`, `license`, `download`, `code`, `show`, `depth`) are plain calls into `pipelines` and never import Dagster.
 """
 
 from __future__ import annotations
@@ -157,6 +157,42 @@ def _cmd_show(args: argparse.Namespace) -> int:
     snapshot = Path(args.snapshot) if args.snapshot else None
     warehouse = Path(args.warehouse) if args.warehouse else PROJECT_ROOT / "warehouse"
     return run_show(args.repo_ids, as_json=args.json, warehouse=warehouse, snapshot=snapshot)
+
+
+def _cmd_depth(args: argparse.Namespace) -> int:
+    from pipelines.depth import HUB_MODELS, format_plans, hub_daily_budget, plan_tiers
+    from pipelines.hub.backfill import backfill_outlook
+    from pipelines.storage.warehouse import Warehouse
+    from pipelines.transport import HUB_ENDPOINT
+
+    budget = args.budget
+    if budget is None:
+        text = os.environ.get("OPENNESS_HUB_HISTORY_BUDGET", "").strip()
+        if text and not text.isdigit():
+            return _fail("depth", f"OPENNESS_HUB_HISTORY_BUDGET must be a whole number, got {text!r}")
+        budget = int(text) if text else hub_daily_budget(None, HUB_ENDPOINT, bool(os.environ.get("HF_TOKEN")))
+    if budget <= 0:
+        return _fail("depth", f"--budget must be a positive number of API calls a day, got {budget}")
+    if args.api_per_model <= 0:
+        return _fail("depth", f"--api-per-model must be positive, got {args.api_per_model}")
+    if args.hub:
+        plans = plan_tiers([True] * HUB_MODELS, budget, args.api_per_model)
+        source = f"the Hub's ~{HUB_MODELS:,} public models (DESIGN.md, August 2026), none walked yet"
+    else:
+        root = (
+            Path(args.warehouse)
+            if args.warehouse
+            else Path(os.environ.get("OPENNESS_WAREHOUSE") or "warehouse")
+        )
+        if not (root / "raw").is_dir():
+            return _fail(
+                "depth", f"{root} holds no raw layer (warehouse/raw); crawl first or give --warehouse"
+            )
+        plans = backfill_outlook(Warehouse(root).raw, budget, args.api_per_model)
+        source = f"the repos tracked in {root}, most-downloaded first (latest listed 30-day downloads)"
+    print(f"From {source}.")
+    print(format_plans(plans, budget, args.api_per_model))
+    return 0
 
 
 def _cmd_code(args: argparse.Namespace) -> int:
@@ -519,6 +555,38 @@ def build_parser() -> argparse.ArgumentParser:
         "1, 2, 4 ... s (default 4; 0: report the failure at once)",
     )
     code.set_defaults(func=_cmd_code)
+
+    depth = sub.add_parser(
+        "depth",
+        help="how many days of the daily history budget the top 100,000 / 1,000,000 / all models need "
+        "(most-downloaded first; docs/crawler.md, 'Depth by usage')",
+    )
+    depth.add_argument(
+        "--warehouse",
+        default=None,
+        help="the warehouse folder (default: $OPENNESS_WAREHOUSE, else ./warehouse)",
+    )
+    depth.add_argument(
+        "--hub",
+        action="store_true",
+        help="the whole Hub (~3,000,000 models, none walked) instead of a warehouse",
+    )
+    depth.add_argument(
+        "--budget",
+        type=int,
+        default=None,
+        metavar="N",
+        help="API calls a day (default: $OPENNESS_HUB_HISTORY_BUDGET, else half a token's daily quota: "
+        "144,000 with $HF_TOKEN set, 72,000 without)",
+    )
+    depth.add_argument(
+        "--api-per-model",
+        type=float,
+        default=4.00845,
+        metavar="X",
+        help="API calls a model's first backfill costs (default: 4.00845, measured; docs/benchmarks.md)",
+    )
+    depth.set_defaults(func=_cmd_depth)
 
     ui = sub.add_parser("ui", help="start the Dagster UI (webserver and daemon) on loopback")
     ui.add_argument("--host", default="127.0.0.1", help="the address the UI listens on (default: 127.0.0.1)")

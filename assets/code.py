@@ -11,7 +11,7 @@ import os
 
 import dagster as dg
 
-from assets.hub import HubResource
+from assets.hub import HubResource, configured_budget
 from assets.papers import PAPERS
 from assets.partitions import daily_crawl_partitions
 from assets.resources import WarehouseResource, configured
@@ -31,6 +31,10 @@ class CodeResource(dg.ConfigurableResource):
     # Only these repositories (owner/name); empty: $OPENNESS_GITHUB_ONLY_REPOS (comma-separated), else every
     # repository the captured cards and papers name.
     only_repos: list[str] = []
+    # Quota a crawl date may spend, most-used repositories first (docs/crawler.md, "Depth by usage"); -1:
+    # $OPENNESS_GITHUB_DAILY_BUDGET, else half the token's daily quota against api.github.com and no limit
+    # against a mirror; 0: no limit.
+    daily_budget: int = -1
 
     def settings(self, replay: bool) -> CodeSettings:
         """Code settings for a crawl (replay: a mirror's state as of the crawl date, like the Hub's)."""
@@ -43,6 +47,7 @@ class CodeResource(dg.ConfigurableResource):
                 r.strip() for r in os.environ.get("OPENNESS_GITHUB_ONLY_REPOS", "").split(",") if r.strip()
             )
             or None,
+            daily_budget=configured_budget(self.daily_budget, "OPENNESS_GITHUB_DAILY_BUDGET"),
         )
 
 

@@ -79,6 +79,10 @@ class HubResource(dg.ConfigurableResource):
     usage_top_n: int = HubSettings.usage_top_n
     rate_limit: str = ""  # "false" only against a local mirror; empty: $OPENNESS_HUB_RATE_LIMIT, else true
     token_env: str = "HF_TOKEN"  # the NAME of the variable holding the token; the token is never stored
+    # API calls the history backfill may send per crawl date, most-downloaded repos first (docs/crawler.md,
+    # "Depth by usage"); -1: $OPENNESS_HUB_HISTORY_BUDGET, else half a token's daily quota against the
+    # public Hub and no limit against a mirror; 0: no limit.
+    history_budget: int = -1
 
     def settings(self) -> HubSettings:
         """Crawl settings; the token is read from the named variable at run time, never logged."""
@@ -101,7 +105,20 @@ class HubResource(dg.ConfigurableResource):
             top_n=self.top_n,
             usage_top_n=self.usage_top_n,
             rate_limit=configured_flag(self.rate_limit, "OPENNESS_HUB_RATE_LIMIT", HubSettings.rate_limit),
+            history_budget=configured_budget(self.history_budget, "OPENNESS_HUB_HISTORY_BUDGET"),
         )
+
+
+def configured_budget(value: int, variable: str) -> int | None:
+    """A daily budget from the resource (>= 0), else from `variable` (read at run time), else None (default)."""
+    if value >= 0:
+        return value
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return None
+    if not text.isdigit():
+        raise ValueError(f"{variable} must be a whole number of requests a day, got {text!r}")
+    return int(text)
 
 
 @dg.asset(

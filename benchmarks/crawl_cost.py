@@ -5,6 +5,8 @@ a fresh process (its own wall time and peak RSS): `run_crawl` D0 (first full cra
 one-off history backfill), `run_crawl` D1 (1% of repos changed), `run_history` D1. Every logged request
 is classified as needed (listing page, README of a changed/new commit, history read of a repo whose head
 changed, dataset read) or wasted (anything else: README of an unchanged commit, a duplicate, a retry).
+The D0 backfill's API calls per model give the days of the daily history budget that the top 100,000 /
+1,000,000 / all of the Hub's models need, walked most-downloaded first (`openness depth`).
 """
 
 from __future__ import annotations
@@ -27,8 +29,10 @@ from typing import Any
 
 from benchmarks.run import figure_row
 from benchmarks.synthetic import generate_mirror
+from pipelines.depth import HUB_MODELS, hub_daily_budget, plan_tiers
 from pipelines.mirror.server import MirrorServer
 from pipelines.mirror.store import State
+from pipelines.transport import HUB_ENDPOINT
 
 SCALES = {"quick": 10_000, "full": 100_000}
 DAYS = ["2026-08-20", "2026-08-21"]
@@ -315,11 +319,25 @@ def _figures(mirror: dict[str, Any], steps: dict[str, Any], index_s: float) -> d
         "d1_seconds": round(c1["seconds"] + h1["seconds"], 2),
         "d1_peak_rss_mb": max(c1["peak_rss_mb"], h1["peak_rss_mb"]),
         "d1_minutes_at_free_quota": _quota_minutes(Counter(c1["buckets"]) + Counter(h1["buckets"])),
+        **_depth_figures(h0["buckets"].get("api", 0) / max(1, mirror["n_models"])),
     }
     return {
         "figures": figures,
         "steps": steps,
         "mirror": {k: v for k, v in mirror.items() if k not in ("changed", "new")},
+    }
+
+
+def _depth_figures(api_per_model: float) -> dict[str, Any]:
+    """Days of the daily history budget (BENCH_HISTORY_BUDGET, else the default with a token) that the
+    top 100,000 / 1,000,000 / all of the Hub's ~3,000,000 models need at this run's API calls per model
+    (docs/crawler.md, "Depth by usage"): the measured cost times the Hub's size, no other Hub-wide input."""
+    budget = int(os.environ.get("BENCH_HISTORY_BUDGET") or hub_daily_budget(None, HUB_ENDPOINT, True))
+    plans = plan_tiers([True] * HUB_MODELS, budget, api_per_model) if api_per_model > 0 else []
+    return {
+        "backfill_api_per_model": round(api_per_model, 5),
+        "depth_budget": budget,
+        "depth_days": {p.tier: p.days for p in plans},
     }
 
 
@@ -367,6 +385,12 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
         ),
         row("history backfill: minutes under a free token's quotas", f["backfill_minutes_at_free_quota"]),
         row("raw-layer Parquet files after the backfill", f["raw_files_after_backfill"]),
+        row("history backfill: API calls per model", f["backfill_api_per_model"]),
+        row(
+            f"days of a {f['depth_budget']:,} API calls/day history budget at that cost: top 100,000 / "
+            f"1,000,000 / all {HUB_MODELS:,} Hub models",
+            " / ".join(str(d) for d in f["depth_days"].values()),
+        ),
         row(
             "D1 changed + new repos (generated / seen by the crawl)",
             f"{f['d1_changed']} + {f['d1_new']} / {f['d1_changed_seen']} + {f['d1_new_seen']}",

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
+from pipelines.depth import DEFAULT_SHARE
+
 DEFAULT_ENDPOINT = "https://api.github.com"
 ENDPOINT_VARIABLE = "OPENNESS_GITHUB_ENDPOINT"
 TOKEN_VARIABLE = "GITHUB_TOKEN"
@@ -44,6 +46,11 @@ class CodeSettings:
     quota_window: float = 3600.0
     # The folder of the shared quota files (None: the warehouse's state/quota; "": each process alone).
     quota_dir: str | None = None
+    # Quota (answers that count against the primary limit; a 304 costs none) one crawl date may spend,
+    # most-used repositories first; the rest is crawled on the next date (docs/crawler.md, "Depth by usage").
+    # None: half the token's daily primary quota against api.github.com (60,000 a day with a token, 720
+    # without), no limit elsewhere; 0: no limit.
+    daily_budget: int | None = None
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.endpoint)
@@ -56,6 +63,8 @@ class CodeSettings:
                 raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.quota is not None and self.quota < 0:
             raise ValueError(f"quota must not be negative, got {self.quota}")
+        if self.daily_budget is not None and self.daily_budget < 0:
+            raise ValueError(f"daily_budget must not be negative, got {self.daily_budget}")
         if self.quota_window <= 0:
             raise ValueError(f"quota_window must be positive, got {self.quota_window}")
 
@@ -66,6 +75,12 @@ class CodeSettings:
         if urlsplit(self.endpoint).netloc.lower() != urlsplit(DEFAULT_ENDPOINT).netloc:
             return 0
         return 5000 if self.token else 60
+
+    def effective_daily_budget(self) -> int:
+        """Quota one crawl date may spend (0: no limit); see `daily_budget`."""
+        if self.daily_budget is not None:
+            return self.daily_budget
+        return int(DEFAULT_SHARE * self.effective_quota() * 86_400 / self.quota_window)
 
     def endpoint_for(self, crawl_date: str) -> str:
         """The API base a crawl of `crawl_date` talks to (the mirror's as-of prefix in replay mode)."""

@@ -5,13 +5,19 @@ requests in `requests_api`, retries, limit answers in `status_429`, 5xx, bytes, 
 304s, the quota used, the repos done and why any was not. A defect in one repository is recorded and
 the others go on; a rate limit that resets later than the run may wait stops the run cleanly
 (status `partial`, `stopped` in its detail), and the next run resumes with the repos not done on this crawl date.
+
+The repos are crawled in the order of pipelines.depth: those not crawled for longest first (never crawled
+before all others), and among them the most-used first (a repo's usage: the downloads of the most-downloaded
+model whose card links to it; unknown usage last, ties by repo). A run stops before the next repo once it
+has spent the crawl date's budget of quota (`CodeSettings.daily_budget`; a 304 costs none): the repos left
+are the least recently crawled on the next date, so they come first then, and none is skipped for good.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime
 
 import polars as pl
@@ -19,10 +25,11 @@ import polars as pl
 from pipelines.code import raw
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
-from pipelines.code.links import BadRepoUrl, repo_key, repo_keys
+from pipelines.code.links import BadRepoUrl, repo_key, repo_key_or_none, repo_keys
 from pipelines.code.settings import CodeSettings
-from pipelines.code.state import known_captures
+from pipelines.code.state import KnownCaptures, known_captures
 from pipelines.code_links import find_code_urls
+from pipelines.depth import by_usage, latest_downloads
 from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import quota_folder
@@ -45,24 +52,43 @@ def cited_code_repos(store: RawStore, until: str | None = None) -> list[str]:
     reads the Hub's captures. With `until`, only the captures of that crawl date and before: a crawl date
     run again after later dates were captured must not ask for repositories only later cards name (asked
     as of the earlier date, a repository created since answers 404 and would be recorded as gone)."""
+    return sorted(cited_code_usage(store, until))
 
-    texts: list[str] = []
+
+def cited_code_usage(store: RawStore, until: str | None = None) -> dict[str, int | None]:
+    """Each GitHub repository that `cited_code_repos` finds -> its usage: the latest listed downloads of the
+    most-downloaded model whose card links to it (None: named by papers only, or by models of unknown usage)."""
+    usage: dict[str, int | None] = {}
     if store.files("hub_readme"):
+        downloads = latest_downloads(store, until=until)
         readmes = (
             store.scan("hub_readme", schema_of("hub_readme"), until=until)
             .filter(pl.col("content").is_not_null())
             .sort("fetched_at")
             .group_by("repo_id")
             .last()
-            .select("content")
+            .select("repo_id", "content")
             .collect()
         )
-        texts += [c.decode("utf-8", "replace") for c in readmes["content"]]
+        for model, content in readmes.iter_rows():
+            count = downloads.get(model)
+            for key in repo_keys(find_code_urls(content.decode("utf-8", "replace"))):
+                known = usage.get(key)
+                usage[key] = count if known is None else known if count is None else max(known, count)
     for source in ("arxiv", "hf_paper"):
         if store.files(source):
             bodies = store.scan(source, schema_of(source), until=until).select("body").collect()["body"]
-            texts += [b for b in bodies if b]
-    return sorted(repo_keys(find_code_urls(*texts)))
+            for key in repo_keys(find_code_urls(*[b for b in bodies if b])):
+                usage.setdefault(key, None)
+    return usage
+
+
+def crawl_order(keys: Iterable[str], usage: Mapping[str, int | None], known: KnownCaptures) -> list[str]:
+    """The order of a code crawl: least recently crawled first (never crawled before all), then most-used
+    first (unknown usage last), then by repo (see the module's docstring)."""
+    ranked = by_usage(keys, usage)
+    rank = {key: n for n, key in enumerate(ranked)}
+    return sorted(ranked, key=lambda k: (max(known.state(k).done_dates, default=""), rank[k]))
 
 
 def run_code_step(
@@ -75,14 +101,15 @@ def run_code_step(
 ) -> dict:
     """The code step of a crawl date: every repository the cards and papers captured so far link to (those
     in `settings.scope`, when it is set; the others are counted as `out_of_scope`)."""
-    repos = cited_code_repos(wh.raw, until=crawl_date)
+    usage = cited_code_usage(wh.raw, until=crawl_date)
+    repos = sorted(usage)
     skipped = 0
     if settings.scope is not None:
         allowed = {s.lower() for s in settings.scope}
         kept = [r for r in repos if r.lower() in allowed]
         skipped = len(repos) - len(kept)
         repos = kept
-    result = run_code(wh, settings, crawl_date, repos, now=now, progress=progress)
+    result = run_code(wh, settings, crawl_date, repos, now=now, progress=progress, usage=usage)
     return {**result, "out_of_scope": skipped}
 
 
@@ -95,10 +122,14 @@ def run_code(
     now: datetime | None = None,
     client: GitHubClient | None = None,
     progress: Callable[[str], None] | None = None,
+    usage: Mapping[str, int | None] | None = None,
 ) -> dict:
     """Crawl the given GitHub repos (URLs or owner/name) for one crawl date; returns the run's summary.
 
-    A link that names no GitHub repository is recorded in `errors`, like a repository that failed."""
+    The repos are crawled least recently crawled first, then most-used first (`usage`: owner/name -> the
+    downloads of the models citing it; none: unknown), up to the crawl date's budget of quota
+    (`settings.daily_budget`). A link that names no GitHub repository is recorded in `errors`, like a
+    repository that failed."""
     started = datetime.now(UTC)
     now = now or started
     errors: dict[str, str] = {}
@@ -108,9 +139,13 @@ def run_code(
             named.add(repo_key(url))
         except BadRepoUrl as exc:
             errors[str(url)] = str(exc)
-    keys = sorted(named)
     wh.raw.clean_temporaries()
     known = load_known(wh)
+    usage_by_key = {repo_key_or_none(k): v for k, v in (usage or {}).items()}
+    keys = crawl_order(named, {k: v for k, v in usage_by_key.items() if k is not None}, known)
+    budget = settings.effective_daily_budget()
+    earlier = quota_spent(wh.raw, crawl_date) if budget else 0  # a date run again spends what is left
+    deferred = 0
     own_client = client is None
     shared = quota_folder(settings.quota_dir, wh.state)
     client = client or GitHubClient(settings, crawl_date=crawl_date, shared_dir=shared)
@@ -119,10 +154,16 @@ def run_code(
     files = history = 0
     stopped: str | None = None
     try:
-        for key in keys:
+        for n, key in enumerate(keys):
             if crawl_date in known.state(key).done_dates:
                 counts["done_earlier"] = counts.get("done_earlier", 0) + 1
                 continue
+            # The budget spent: the rest waits for the next crawl date.
+            if budget and earlier + client.cost.quota_used >= budget:
+                deferred = sum(crawl_date not in known.state(k).done_dates for k in keys[n:])
+                if progress:
+                    progress(f"daily budget of {budget} quota spent: {deferred} repos left for the next date")
+                break
             try:
                 outcome = crawl_repo(
                     client, wh.raw, known, key, crawl_date=crawl_date, now=now, settings=settings
@@ -164,9 +205,24 @@ def run_code(
         "waited_seconds": round(cost["waited_seconds"], 3),
         "by_status": cost["by_status"],
         "stopped": stopped,
+        "budget": budget,
+        "deferred": deferred,
     }
     record_run(wh, client.base_url, crawl_date, started, status, cost, detail)
     return {"status": status, **detail, "requests": cost["requests"], "retries": cost["retries"]}
+
+
+def quota_spent(store: RawStore, crawl_date: str) -> int:
+    """The GitHub quota that earlier code runs of `crawl_date` recorded in their accounts."""
+    if not store.files("crawl_run"):
+        return 0
+    details = (
+        store.scan("crawl_run", CRAWL_RUN_SCHEMA, until=crawl_date)
+        .filter((pl.col("crawl_date") == crawl_date) & (pl.col("scope") == "code:github"))
+        .select("detail")
+        .collect()["detail"]
+    )
+    return sum(int(json.loads(d).get("quota_used") or 0) for d in details if d)
 
 
 def record_run(

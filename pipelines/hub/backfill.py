@@ -7,17 +7,23 @@ in batches of repos (`flush_repos`, default 500, or sooner when the batch holds 
 the infos and READMEs of a batch first, its commit lists last, so a killed backfill resumes without
 fetching again what was saved, and a Hub-scale backfill writes a few hundred files per source rather than
 one per repo (every later crawl scans them).
+
+The repos are walked most-downloaded first (pipelines.depth: the latest listed 30-day downloads, unknown
+usage last, ties by repo id), and a walk stops before the next repo once the crawl date's budget of API
+calls is spent: the repos left are walked by the next crawl date, in the same order, since a repo walked up
+to its head costs nothing again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import polars as pl
 
+from pipelines.depth import MEASURED_API_PER_MODEL, TIERS, DepthPlan, by_usage, latest_downloads, plan_tiers
 from pipelines.hub.client import HubClient
 from pipelines.hub.crawl import readme_capture
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
@@ -29,7 +35,7 @@ from pipelines.hub.raw import (
     REVISION_RAW_SCHEMA,
 )
 from pipelines.hub.shards import in_shard
-from pipelines.storage.raw import RawStore
+from pipelines.storage.raw import RawStore, schema_of
 
 
 @dataclass
@@ -42,6 +48,8 @@ class BackfillSummary:
     revisions_read: int = 0
     readmes_read: int = 0
     readmes_skipped_same_blob: int = 0
+    budget: int = 0  # API calls this walk could send (0: no limit)
+    repos_deferred: int = 0  # repos with new history left to the next crawl date, once the budget was spent
     repos_missing: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -180,6 +188,38 @@ def tracked_heads(
     return {r: s for r, s in heads.items() if in_shard(r, shard, shards)}
 
 
+def api_calls_spent(raw: RawStore, crawl_date: str, step: str) -> int:
+    """API calls that earlier runs of `step` (e.g. `history[0/4]`) recorded for `crawl_date` (their
+    `crawl_run` accounts): a date run again spends what is left of its budget. A run that failed recorded no
+    account, so what it sent is not counted."""
+    if not raw.files("crawl_run"):
+        return 0
+    runs = raw.scan("crawl_run", schema_of("crawl_run"), until=crawl_date).filter(
+        (pl.col("crawl_date") == crawl_date) & pl.col("scope").str.starts_with(f"{step}:")
+    )
+    return int(runs.select(pl.col("requests_api").sum()).collect().item() or 0)
+
+
+def backfill_outlook(
+    raw: RawStore,
+    budget: int,
+    api_per_model: float = MEASURED_API_PER_MODEL,
+    tiers: tuple[int | None, ...] = TIERS,
+) -> list[DepthPlan]:
+    """Days of `budget` (API calls a day) that the history of the top 100,000 / 1,000,000 / all tracked
+    repos still needs, most-downloaded first, at `api_per_model` (a first backfill's measured cost; a repo
+    already walked but with a new head costs less). A repo is walked when a commit list of its head is
+    captured."""
+    heads = tracked_heads(raw) if raw.files("hub_listing") else {}
+    walked: set[tuple[str, str]] = set()
+    if raw.files("hub_commits"):
+        walked = set(
+            raw.scan("hub_commits", COMMITS_RAW_SCHEMA).select("repo_id", "head").collect().iter_rows()
+        )
+    order = by_usage(heads, latest_downloads(raw))
+    return plan_tiers([(r, heads[r]) not in walked for r in order], budget, api_per_model, tiers)
+
+
 def run_backfill(
     client: HubClient,
     raw: RawStore,
@@ -193,18 +233,39 @@ def run_backfill(
     shards: int = 1,
     flush_repos: int = 500,
     flush_bytes: int = 64_000_000,
+    usage: Mapping[str, int] | None = None,
+    budget: int = 0,
+    spent: Callable[[], int] | None = None,
 ) -> BackfillSummary:
-    """Walk the history of every tracked repo whose head commit is not yet in our commit lists."""
-
-    summary = BackfillSummary()
+    """Walk the history of every tracked repo whose head commit is not yet in our commit lists, most-used
+    first (`usage`: downloads per repo; None: the latest listed). With a `budget` > 0, stop before the next
+    repo once `spent()` (the API calls sent so far) reaches it; the repos left wait for the next crawl date."""
+    if budget < 0:
+        raise ValueError(f"budget must not be negative, got {budget}")
+    if budget and spent is None:
+        raise ValueError("a budget needs `spent`, the count of API calls sent so far")
+    summary = BackfillSummary(budget=budget)
     batch = _Batch(raw, crawl_date, flush_repos, flush_bytes)
     commits_seen, infos, readmes = backfill_state(raw)
     heads = tracked_heads(raw, authors, shard, shards, until=crawl_date)
     summary.repos_considered = len(heads)
+    if usage is None:
+        usage = latest_downloads(raw, until=crawl_date)
+    order = by_usage(heads, usage)
     try:  # what completed repos fetched is written even when a later one fails
-        for n, (repo_id, head) in enumerate(sorted(heads.items()), start=1):
+        for n, repo_id in enumerate(order, start=1):
+            head = heads[repo_id]
             if head in commits_seen.get(repo_id, set()):
                 continue  # history already known up to the head: costs nothing
+            if budget and spent() >= budget:  # type: ignore[misc]
+                summary.repos_deferred = sum(
+                    heads[r] not in commits_seen.get(r, set()) for r in order[n - 1 :]
+                )
+                if progress:
+                    progress(
+                        f"history: budget of {budget} API calls spent, {summary.repos_deferred} repos left"
+                    )
+                break
             commits, commits_mark = client.list_commits_marked(repo_id)
             summary.repos_walked += 1
             if commits is None:  # vanished since it was listed: recorded, not fatal

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pipelines.depth import hub_daily_budget
 from pipelines.transport import HUB_ENDPOINT, quota_folder, replay_endpoint
 
 
@@ -37,6 +38,19 @@ class HubSettings:
     # The quotas are shared by every process crawling with the token, through files in this folder
     # (None: the warehouse's state/quota; "": each process keeps its own, as if it were alone).
     quota_dir: str | None = None
+    # API calls (the Hub's `api` quota bucket) the history backfill may send per crawl date, split evenly
+    # between its shards; the repos left (least-downloaded last) are walked by the next crawl date.
+    # None: half a token's daily API quota against the public Hub (pipelines/depth.py), no limit elsewhere;
+    # 0: no limit.
+    history_budget: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.history_budget is not None and self.history_budget < 0:
+            raise ValueError(f"history_budget must not be negative, got {self.history_budget}")
+
+    def daily_history_budget(self) -> int:
+        """API calls the history backfill may send per crawl date, all shards together (0: no limit)."""
+        return hub_daily_budget(self.history_budget, self.endpoint, bool(self.token))
 
     def quota_folder(self, state: Path) -> Path | None:
         """Where the shared quota files live for a warehouse whose state folder is `state` (None: unshared)."""

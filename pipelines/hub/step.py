@@ -279,12 +279,14 @@ def run_history(
     progress: Callable[[str], None] | None = None,
 ) -> dict:
     """Backfill the commit history of tracked repos whose head is new (see pipelines.hub.backfill)."""
-    from pipelines.hub.backfill import run_backfill
+    from pipelines.hub.backfill import api_calls_spent, run_backfill
 
     now = now or datetime.now(UTC)
     started = datetime.now(UTC)
     stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
+    budget = settings.daily_history_budget()
+    earlier = api_calls_spent(wh.raw, crawl_date, f"history[{shard}/{shards}]") if budget else 0
     result = run_backfill(
         client,
         wh.raw,
@@ -295,6 +297,8 @@ def run_history(
         progress=progress,
         shard=shard,
         shards=shards,
+        budget=-(-budget // shards),  # each shard its share, rounded up
+        spent=lambda: earlier + stats.requests.get("api", 0),  # the date's earlier runs count too
     )
     summary = CrawlSummary(
         crawl_date=crawl_date,

@@ -1,5 +1,7 @@
 """Publishing one snapshot version from the working warehouse, then refreshing the serving file.
 
+The serving file holds views over the new version's Parquet files (`serving_views`), not a copy of the
+working database (pipelines/storage/warehouse.py, `Warehouse.publish_serving`).
 The order is the commit protocol (docs/snapshots.md, "Publish order"): the version folder is renamed into
 place, `LATEST` is staged, the serving file is replaced (it names its version in `meta.serving`), and
 renaming `LATEST` into place commits. A kill or a full disk before that last rename leaves `LATEST` and the
@@ -11,6 +13,8 @@ anything else.
 
 from __future__ import annotations
 
+import json
+from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,8 +25,10 @@ from pipelines.publish.cleanup import remove_stale_temporaries
 from pipelines.publish.provenance import data_source
 from pipelines.publish.report_html import render_report
 from pipelines.publish.snapshot import (
+    PUBLIC_TABLES,
     VERSION,
     commit_latest,
+    manifest_entries,
     previous_snapshot,
     publish_lock,
     read_latest,
@@ -49,8 +55,9 @@ def crawl_window(con: duckdb.DuckDBPyConnection) -> dict[str, str | None]:
 
 
 # progress(event, detail): "removed" <path>, "latest-recovered" <version>, "writing" <day>,
-# "version-written" <version>, "serving" <version> (the copy starts), "served" <version>, "latest" <version>,
-# "unchanged" <version> (nothing published: the content is that version's; `describe_progress` words it).
+# "version-written" <version>, "serving" <version> (the serving file's write starts), "served" <version>,
+# "latest" <version>, "unchanged" <version> (nothing published: the content is that version's;
+# `describe_progress` words it).
 Progress = Callable[[str, str], None]
 
 
@@ -165,6 +172,31 @@ def publish(
     )
 
 
+def serving_views(folder: Path) -> dict[str, list[Path]]:
+    """The warehouse table (`core.<table>`) -> the absolute paths of its Parquet files in a version folder.
+
+    The files are the manifest's entries, grouped by table: `<table>.parquet` (one file) or
+    `<table>/<part>.parquet` (a table split into parts); the other entries (the card, the changelog) are
+    not tables. A Parquet entry that is no public table, or a path that leaves the folder, is an error.
+    """
+    folder = Path(folder).resolve()
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    files: dict[str, list[Path]] = defaultdict(list)
+    for entry in manifest_entries(manifest):
+        relative = str(entry["path"])
+        if not relative.endswith(".parquet"):
+            continue
+        path = (folder / relative).resolve()
+        if folder not in path.parents:
+            raise ValueError(f"{folder.name}: manifest path escapes the version: {relative!r}")
+        head, sep, _part = relative.partition("/")
+        name = head if sep else relative.removesuffix(".parquet")
+        if name not in PUBLIC_TABLES:
+            raise ValueError(f"{folder.name}: {relative!r} is not a file of a public table")
+        files[PUBLIC_TABLES[name]].append(path)
+    return {table: sorted(paths) for table, paths in sorted(files.items())}
+
+
 def recover_latest(wh: Warehouse) -> str | None:
     """Finish a publish killed between its two renames: when the serving file holds a complete, verified
     version newer than the one `LATEST` names, point `LATEST` at it; return it (None when nothing was done)."""
@@ -236,14 +268,12 @@ def publish_version(
         folder = write_version(con, wh.snapshots, day, extra=extra, documents=documents)
         version = folder.name
         say("version-written", version)
-        # Staged before the copy, so that once the serving file is replaced only a rename is left to do.
+        # Staged before the serving file, so that once it is replaced only a rename is left to do.
         staged = stage_latest(wh.snapshots, version)
         try:
-            wh.record_serving_version(con, version)
+            views = serving_views(folder)
             say("serving", version)
-            # Copying the working file while the snapshot is written gained nothing on 2 cores (the copy
-            # competes with the Parquet encoding; docs/benchmarks.md, "The daily cycle at 300,000 models").
-            wh.publish_serving(con)
+            wh.publish_serving(con, version, views)
             say("served", version)
         except BaseException:
             staged.unlink(missing_ok=True)

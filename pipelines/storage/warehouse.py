@@ -1,15 +1,16 @@
-"""The DuckDB warehouse: the pipeline's working file, its migrations, and the serving copy users open.
+"""The DuckDB warehouse: the pipeline's working file, its migrations, and the serving file users open.
 
 DuckDB allows one writing process per file and a reader blocks a writer, so users never open the
-working file: after each successful build the working file is copied and atomically renamed to
-`openness.duckdb`, which users open read-only (an open session keeps the version it opened). The serving
-file names the snapshot version it holds in `meta.serving` (`Warehouse.serving_version`).
+working file. After each publish a small serving file, `openness.duckdb`, is written next to it and
+atomically renamed into place: it holds views over the published snapshot version's Parquet files (by
+absolute path; a version is immutable, so an open session keeps reading the version it opened) and a copy
+of the small tables that are not in a snapshot (the marts, `core.quarantine`, `core.repo_presence`). It
+names its snapshot version in `meta.serving` (`Warehouse.serving_version`). Users open it read-only.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -24,10 +25,14 @@ from pipelines.storage.resources import connect as connect_duckdb
 # path in a source checkout, an editable install and an installed wheel.
 SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
 SCHEMA_VERSION = 1
-SERVING_TMP_PREFIX = ".openness.duckdb."  # + "<pid>.tmp": a serving copy being written
-# One row: the snapshot version whose tables the serving file holds (written before the copy).
-SERVING_DDL = """CREATE TABLE IF NOT EXISTS meta.serving (
+# + "<pid>.tmp" (and DuckDB's "<pid>.tmp.wal" beside it): a serving file being written
+SERVING_TMP_PREFIX = ".openness.duckdb."
+# One row: the snapshot version whose files the serving file's views read.
+SERVING_DDL = """CREATE TABLE {db}.meta.serving (
     snapshot_version VARCHAR NOT NULL, published_at TIMESTAMPTZ NOT NULL)"""
+# The schemas users query on the serving file: the snapshot's tables are views, the rest is copied.
+SERVED_SCHEMAS = ("core", "marts")
+SERVING_ALIAS = "serving_build"  # the new serving file, attached to the working connection while written
 
 
 def sql_text(relative: str) -> str:
@@ -79,37 +84,40 @@ class Warehouse:
         finally:
             con.close()
 
-    def publish_serving(self, con: duckdb.DuckDBPyConnection, version: str | None = None) -> Path:
-        """Checkpoint the working file and copy it to the serving file by an atomic rename.
+    def publish_serving(
+        self, con: duckdb.DuckDBPyConnection, version: str, views: dict[str, list[Path]]
+    ) -> Path:
+        """Write a new serving file and put it in place by an atomic rename; return its path.
 
-        With a snapshot `version`, `meta.serving` names it first, so the copy says which version it holds.
-        A failed copy (a full disk) removes its partial `.openness.duckdb.<pid>.tmp` and leaves the serving
-        file as it was; one left by a killed process is removed by the next publish
-        (pipelines/publish/cleanup.py).
+        `views` maps `schema.table` to the Parquet files of the snapshot `version` that hold it: each becomes
+        a view over those files (absolute paths). Every other table of the working file's `core` and `marts`
+        schemas is copied (the tables a snapshot leaves out: small), and `meta.serving` names `version`.
+        Nothing the size of the working file is copied. A failed write (a full disk) removes its partial
+        `.openness.duckdb.<pid>.tmp` (and its `.wal`) and leaves the serving file as it was; those a killed
+        process left are removed by the next publish (pipelines/publish/cleanup.py).
         """
-        if version is not None:
-            self.record_serving_version(con, version)
-        con.execute("CHECKPOINT")  # writes nothing when `record_serving_version` has just checkpointed
         tmp = self.root / f"{SERVING_TMP_PREFIX}{os.getpid()}.tmp"
+        wal = tmp.with_name(tmp.name + ".wal")
         try:
-            shutil.copyfile(self.work_db, tmp)
+            tmp.unlink(missing_ok=True)  # left by an earlier process with this pid: not a database to extend
+            wal.unlink(missing_ok=True)
+            con.execute(f"ATTACH '{_sql_path(tmp)}' AS {SERVING_ALIAS}")
+            try:
+                with transaction(con):  # one commit: the file's WAL is written and synced once
+                    _fill_serving(con, version, views)
+                con.execute(f"CHECKPOINT {SERVING_ALIAS}")
+            finally:
+                with suppress(duckdb.Error):  # after a failure the error that caused it matters
+                    con.execute(f"DETACH {SERVING_ALIAS}")
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
             os.replace(tmp, self.serving_db)
         except BaseException:
             tmp.unlink(missing_ok=True)
+            wal.unlink(missing_ok=True)
             raise
         fsync_path(self.root)  # the rename is on disk before anything that follows it (LATEST)
         return self.serving_db
-
-    def record_serving_version(self, con: duckdb.DuckDBPyConnection, version: str) -> None:
-        """Name the snapshot version in the working file's `meta.serving` and checkpoint, before a copy."""
-        with transaction(con):
-            con.execute("CREATE SCHEMA IF NOT EXISTS meta")
-            con.execute(SERVING_DDL)
-            con.execute("DELETE FROM meta.serving")
-            con.execute("INSERT INTO meta.serving VALUES (?, now())", [version])
-        con.execute("CHECKPOINT")
 
     def serving_version(self) -> str | None:
         """The snapshot version the serving file holds (`meta.serving`), None without one."""
@@ -121,6 +129,44 @@ class Warehouse:
             except duckdb.CatalogException:  # a serving file published before versions were recorded
                 return None
         return row[0] if row else None
+
+
+def _sql_path(path: Path) -> str:
+    """A path as a SQL string literal's body (quotes doubled)."""
+    return path.resolve().as_posix().replace("'", "''")
+
+
+def _quoted(table: str) -> str:
+    schema, _, name = table.partition(".")
+    return f'"{schema}"."{name}"'
+
+
+def _fill_serving(con: duckdb.DuckDBPyConnection, version: str, views: dict[str, list[Path]]) -> None:
+    """Create the serving file's schemas, views, copied tables and `meta.serving` in the attached file."""
+    db = SERVING_ALIAS
+    served = set(views)
+    copied = [
+        f"{schema}.{name}"
+        for schema, name in con.execute(
+            "SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = current_database() "
+            "AND list_contains(?, schema_name) ORDER BY 1, 2",
+            [list(SERVED_SCHEMAS)],
+        ).fetchall()
+        if f"{schema}.{name}" not in served
+    ]
+    for schema in sorted({t.partition(".")[0] for t in [*served, *copied]} | {"meta"}):
+        con.execute(f'CREATE SCHEMA {db}."{schema}"')
+    for table, files in sorted(views.items()):
+        if not files:
+            raise ValueError(f"no Parquet file for {table} in snapshot version {version}")
+        listed = ", ".join(f"'{_sql_path(f)}'" for f in files)
+        # Identifiers come from the table registry and paths from the manifest, checked by the caller.
+        view = f"CREATE VIEW {db}.{_quoted(table)} AS SELECT * FROM read_parquet([{listed}])"  # noqa: S608
+        con.execute(view)
+    for table in copied:
+        con.execute(f"CREATE TABLE {db}.{_quoted(table)} AS SELECT * FROM {_quoted(table)}")  # noqa: S608
+    con.execute(SERVING_DDL.format(db=db))
+    con.execute(f"INSERT INTO {db}.meta.serving VALUES (?, now())", [version])  # noqa: S608 - a fixed alias
 
 
 def fsync_path(path: Path) -> None:

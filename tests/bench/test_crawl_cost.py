@@ -42,3 +42,13 @@ def test_listing_and_readme_costs_grow_with_what_changed(figures):
     assert f["d1_changed"] > 0
     assert f["d1_resolvers_per_changed"] <= 1.0
     assert f["d1_ratio_to_naive"] <= 0.05
+
+
+def test_depth_days_come_from_the_measured_backfill_cost(figures):
+    f = figures["figures"]
+    api = figures["steps"]["history_d0"]["buckets"]["api"]
+    assert f["backfill_api_per_model"] == round(api / f["models"], 5) >= 1  # at least a commit list each
+    days = f["depth_days"]
+    assert list(days) == ["top 100,000", "top 1,000,000", "all"]
+    assert days["all"] == round(math.ceil(3_000_000 * api / f["models"]) / f["depth_budget"], 1)
+    assert 0 < days["top 100,000"] < days["top 1,000,000"] < days["all"]

@@ -121,6 +121,7 @@ def test_backfill_batches_write_few_files_and_the_same_rows(tmp_path):
 
 
 def test_a_failure_mid_backfill_keeps_what_the_finished_repos_fetched(warehouses, tmp_path):
+    from pipelines.depth import by_usage, latest_downloads
     from pipelines.hub.backfill import run_backfill, tracked_heads
     from pipelines.hub.step import client_for
     from pipelines.mirror.server import FaultConfig
@@ -128,7 +129,7 @@ def test_a_failure_mid_backfill_keeps_what_the_finished_repos_fetched(warehouses
     wh = Warehouse(tmp_path / "wh")
     with MirrorServer(SAMPLE) as srv:
         run_crawl(wh, settings(srv.url), LAST, now=NOW)
-    repos = sorted(tracked_heads(wh.raw))
+    repos = by_usage(tracked_heads(wh.raw), latest_downloads(wh.raw))  # the walk's order
     victim = repos[len(repos) // 2]
     faults = FaultConfig(seed=1, rate_5xx=1.0, paths=rf"/api/models/{victim}/commits")
     with MirrorServer(SAMPLE, faults=faults) as srv:

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 
 import duckdb
+import pytest
 
 from pipelines.hub.step import run_crawl
 from pipelines.mirror.layout import Commit, MirrorWriter
@@ -15,7 +16,7 @@ from pipelines.mirror.server import MirrorServer
 from pipelines.publish.publish import publish
 from pipelines.publish.snapshot import read_latest
 from pipelines.runner import run_step
-from pipelines.storage.warehouse import Warehouse
+from pipelines.storage.warehouse import Warehouse, sql_text
 from tests.conftest import ROOT
 from tests.hub.crawl_helpers import settings
 from tests.small_mirror import SMALL_REPOS, make_small_mirror
@@ -128,3 +129,40 @@ def test_a_failed_snapshot_leaves_the_serving_file_as_it_was(tmp_path):
             raise AssertionError("publishing into a file must fail")
     assert wh.serving_db.read_bytes() == served
     assert not list(wh.root.glob(".openness.duckdb.*"))
+
+
+@pytest.mark.slow
+def test_the_demo_serving_file_answers_every_example_query_as_the_working_file_does(small_demo):
+    base, _ = small_demo
+    wh = Warehouse(base / "wh")
+    queries = {
+        path.stem: sql_text(f"queries/{path.name}")
+        for path in sorted((ROOT / "sql" / "queries").glob("*.sql"))
+    }
+    params = {
+        "licence_family_changes": ["2000-01-01", "2100-01-01"],
+        "repo_timeline": [next(iter(SMALL_REPOS))],
+    }
+    with (
+        duckdb.connect(str(wh.work_db), read_only=True) as work,
+        duckdb.connect(str(wh.serving_db), read_only=True) as served,
+    ):
+        views = {
+            r[0]
+            for r in served.execute(
+                "SELECT view_name FROM duckdb_views() WHERE schema_name = 'core'"
+            ).fetchall()
+        }
+        assert views >= {"revisions", "releases", "openness", "transitions", "derivatives"}
+        tables = work.execute(
+            "SELECT schema_name || '.' || table_name FROM duckdb_tables() "
+            "WHERE schema_name IN ('core', 'marts')"
+        ).fetchall()
+        for (table,) in tables:  # every table users query, as a view or a copy, holds the same rows
+            query = f"SELECT * FROM {table} ORDER BY ALL"  # noqa: S608 - names from the catalog
+            assert served.execute(query).fetchall() == work.execute(query).fetchall(), table
+        for name, sql in queries.items():
+            assert (
+                served.execute(sql, params.get(name, [])).fetchall()
+                == work.execute(sql, params.get(name, [])).fetchall()
+            ), name
