@@ -40,11 +40,17 @@ except ImportError:  # pragma: no cover
 PUBLIC_TABLES = public_tables()
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
 MANIFEST_FORMAT = "openness-snapshot/2"
-# Each public table is a folder of files `<table>/<bucket>.parquet`; a row's bucket is a stable hash of its
-# `repo_id` modulo the table's bucket count (tables without `repo_id` are one file, `<table>/0.parquet`).
+# Each public table is a folder of files `<table>/<part>.parquet` (`table_layout`): by the month of a time
+# column for the tables appended over time, by a stable hash of `repo_id` for the other big ones, else one
+# file `<table>/0.parquet`.
 BUCKET_COLUMN = "repo_id"
 ROWS_PER_FILE = 250_000
 MAX_BUCKETS = 1024
+# Tables whose rows are appended over time: once they outgrow one file, one file per month of this column, so a
+# day's new rows go to the newest month's file and the older months' files stay byte-identical.
+MONTH_COLUMNS = {"revisions": "committed_at", "transitions": "changed_at"}
+UNDATED = "undated"
+BUCKET_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,31}$")
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
 # A file of a version is a plain name in its folder: no separators, no "..", nothing hidden or reserved.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -230,26 +236,54 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _table_plan(con: duckdb.DuckDBPyConnection, name: str, qualified: str) -> tuple[list, str, str | None]:
-    """(columns with types, ORDER BY clause, bucket column or None) of one public table."""
+def _table_plan(con: duckdb.DuckDBPyConnection, name: str, qualified: str) -> tuple[list, str]:
+    """(columns with types, ORDER BY clause) of one public table."""
     columns = con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()  # noqa: S608
     names = [c for c, *_ in columns]
     registered = BY_NAME.get(PUBLIC_TABLES[name])
     key = [c for c in (registered.key if registered else ()) if c in names]
     order = ", ".join(_quote(c) for c in key) if key else "ALL"
-    return [(c, t) for c, t, *_ in columns], order, (BUCKET_COLUMN if BUCKET_COLUMN in names else None)
+    return [(c, t) for c, t, *_ in columns], order
 
 
-def _bucket_sql(column: str | None, buckets: int) -> str:
-    # md5, not DuckDB's hash(): a repo stays in its bucket across DuckDB versions.
-    if column is None or buckets == 1:
-        return "0"
-    return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::INTEGER"
+def table_layout(
+    name: str, columns: list, rows: int, previous: dict | None = None
+) -> tuple[str, str | None, int]:
+    """How a table is split into files: (`layout`, the column that decides a row's file, hash bucket count).
+
+    `month`: a table whose rows are appended over time (`MONTH_COLUMNS`) with more than `ROWS_PER_FILE` rows
+    (or a quarter of that once it was split by month): one file per month of that column (`2024-03`), and
+    `undated` for rows without one; a day's new rows go to the newest month's file. `hash`: a table with
+    `repo_id` and more than `ROWS_PER_FILE` rows: `bucket_count` files by a stable hash of `repo_id`. `one`:
+    every other table, one file `0`."""
+    types = dict(columns)
+    previous = previous or {}
+    month = MONTH_COLUMNS.get(name)
+    if month in types and str(types[month]).startswith("TIMESTAMP") and rows > 0:
+        was_month = previous.get("layout") == "month"
+        if rows > ROWS_PER_FILE or (was_month and rows > ROWS_PER_FILE // 4):
+            return "month", month, 0
+    if BUCKET_COLUMN in types:
+        before = previous.get("buckets") if previous.get("layout") == "hash" else None
+        buckets = bucket_count(rows, before or (1 if previous.get("layout") == "one" else None))
+        if buckets > 1:
+            return "hash", BUCKET_COLUMN, buckets
+    return "one", None, 1
 
 
-def _file_fingerprint(columns: list, buckets: int, rows: int, hashes: str) -> str:
+def _bucket_sql(layout: str, column: str | None, buckets: int, dtype: str = "") -> str:
+    """The SQL expression of a row's file name (without `.parquet`) in a layout (`table_layout`)."""
+    if layout == "hash":  # md5, not DuckDB's hash(): a repo stays in its file across DuckDB versions.
+        return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::VARCHAR"
+    if layout == "month":  # the month in UTC, whatever the session's time zone
+        value = f"timezone('UTC', {_quote(column)})" if "TIME ZONE" in dtype else _quote(column)
+        return f"coalesce(strftime({value}, '%Y-%m'), '{UNDATED}')"
+    return "'0'"
+
+
+def _file_fingerprint(columns: list, layout: str, rows: int, hashes: str) -> str:
     text = json.dumps(
-        {"columns": columns, "buckets": buckets, "rows": rows, "hashes": hashes, "duckdb": duckdb.__version__}
+        {"columns": columns, "layout": layout, "rows": rows, "hashes": hashes, "duckdb": duckdb.__version__}
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -268,34 +302,42 @@ def _write_tables(
     previous: dict | None = None,
     previous_folder: Path | None = None,
 ) -> tuple[dict[str, dict], dict[str, dict]]:
-    """Write every public table as `<table>/<bucket>.parquet` files; return the manifest's `tables` and `files`.
+    """Write every public table as files `<table>/<part>.parquet` (`table_layout`); return the manifest's
+    `tables` and `files`.
 
-    A file whose content fingerprint (columns, bucket count, rows and the sum of its rows' hashes) equals the
+    A file whose content fingerprint (columns, layout, rows and the sum of its rows' hashes) equals the
     previous version's file of the same name is carried over (`_carry`) instead of written again.
     """
     old_files = (previous or {}).get("files") or {}
-    old_tables = (previous or {}).get("tables") or {}
+    old_tables = (previous or {}).get("tables") or {} if old_files else {}
     tables: dict[str, dict] = {}
     files: dict[str, dict] = {}
     for name, table in existing_tables(con).items():
         qualified = checked_table(con, table)
-        columns, order, column = _table_plan(con, name, qualified)
+        columns, order = _table_plan(con, name, qualified)
         total = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
-        buckets = bucket_count(total, (old_tables.get(name) or {}).get("buckets") if old_files else None)
-        if column is None:
-            buckets = 1
-        bucket = _bucket_sql(column, buckets)
+        layout, column, buckets = table_layout(name, columns, total, old_tables.get(name))
+        bucket = _bucket_sql(layout, column, buckets, dict(columns).get(column, ""))
         found = con.execute(
             f"SELECT b, count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM "  # noqa: S608
             f"(SELECT {bucket} AS b, * FROM {qualified}) r GROUP BY b"
         ).fetchall()
         stats = {b: (n, h) for b, n, h in found}
+        # Hash buckets all have a file (an empty one holds the schema); months only those with rows.
+        parts = [str(b) for b in range(buckets)] if layout == "hash" else sorted(stats) if stats else ["0"]
+        if layout == "one":
+            parts = ["0"]
+        bad = [p for p in parts if not BUCKET_NAME.match(p)]
+        if bad:
+            raise ValueError(f"{name}: file names {bad!r} are not plain bucket names")
         (folder / name).mkdir()
         to_write = []
-        for b in range(buckets):
-            rows, hashes = stats.get(b, (0, "0"))
-            path = f"{name}/{b}.parquet"
-            content = _file_fingerprint(columns, buckets, rows, hashes)
+        for part in parts:
+            rows, hashes = stats.get(part, (0, "0"))
+            path = f"{name}/{part}.parquet"
+            content = _file_fingerprint(
+                columns, f"{layout}:{buckets}" if layout == "hash" else layout, rows, hashes
+            )
             old = old_files.get(path)
             if (
                 old
@@ -307,19 +349,20 @@ def _write_tables(
                 _carry(previous_folder / path, folder / path)
                 files[path] = {**old, "path": path}
             else:
-                to_write.append(b)
+                to_write.append(part)
                 files[path] = {"path": path, "table": name, "rows": rows, "content": content}
-        _copy_buckets(con, qualified, folder, name, order, bucket, buckets, to_write)
-        for b in to_write:
-            entry, path = files[f"{name}/{b}.parquet"], folder / name / f"{b}.parquet"
+        _copy_buckets(con, qualified, folder, name, order, bucket if layout != "one" else None, to_write)
+        for part in to_write:
+            entry, path = files[f"{name}/{part}.parquet"], folder / name / f"{part}.parquet"
             entry.update(bytes=path.stat().st_size, sha256=sha256_file(path))
-        mine = [files[f"{name}/{b}.parquet"] for b in range(buckets)]
+        mine = [files[f"{name}/{part}.parquet"] for part in parts]
         tables[name] = {
             "path": f"{name}/*.parquet",
             "rows": total,
             "bytes": sum(e["bytes"] for e in mine),
-            "buckets": buckets,
-            "bucket_by": column if buckets > 1 else None,
+            "layout": layout,
+            "bucket_by": column,
+            "buckets": len(parts),
             "written": len(to_write),
         }
     return tables, files
@@ -331,38 +374,36 @@ def _copy_buckets(
     folder: Path,
     name: str,
     order: str,
-    bucket: str,
-    buckets: int,
-    to_write: list[int],
+    bucket: str | None,
+    to_write: list[str],
 ) -> None:
-    """COPY the rows of these buckets to their files, each in the table's key order (the same rows give the
-    same bytes). zstd level 1: ~15% less encoding time than the default level 3 for about the same size
-    (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time."""
+    """COPY the rows of these parts to their files (`bucket` None: the whole table to one), each in the
+    table's key order (the same rows give the same bytes). zstd level 1: ~15% less encoding time than the
+    default level 3 for about the same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is
+    most of a snapshot's time."""
     options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
     if not to_write:
         return
-    source = qualified
-    if buckets > 1:
-        # One pass over the table: the changed buckets' rows, clustered by bucket so each COPY below reads
-        # only its own row groups.
-        wanted = ", ".join(str(b) for b in to_write)
+    if bucket is not None:
+        # One pass over the table: the changed parts' rows, clustered by part so each COPY below reads only
+        # its own row groups. The part names are checked plain names (BUCKET_NAME).
+        wanted = ", ".join(f"'{p}'" for p in to_write)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT {bucket} AS _bucket, * "  # noqa: S608
             f"FROM {qualified} WHERE {bucket} IN ({wanted}) ORDER BY _bucket"
         )
-        source = "_snapshot_rows"
     try:
-        for b in to_write:
-            path = (folder / name / f"{b}.parquet").as_posix()
+        for part in to_write:
+            path = (folder / name / f"{part}.parquet").as_posix()
             # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
             select = (
                 f"SELECT * FROM {qualified} ORDER BY {order}"  # noqa: S608
-                if buckets == 1
-                else f"SELECT * EXCLUDE (_bucket) FROM {source} WHERE _bucket = {b} ORDER BY {order}"  # noqa: S608
+                if bucket is None
+                else f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}' ORDER BY {order}"  # noqa: S608
             )
             con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
     finally:
-        if buckets > 1:
+        if bucket is not None:
             con.execute("DROP TABLE IF EXISTS _snapshot_rows")
 
 

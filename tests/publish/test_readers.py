@@ -25,9 +25,11 @@ REPOS = ["acme/alpha", "acme/beta", "zeta/gamma"]
 
 @pytest.fixture
 def releases(warehouse, tmp_path, monkeypatch) -> Path:
-    """The releases folder of a version whose tables are split into several bucket files (one row per file
-    wanted: releases' 3 rows go to 4 buckets, so some files are empty and carry only the schema)."""
+    """The releases folder of a version whose tables are split into several files (one row per file wanted:
+    releases' 3 rows go to 4 hash buckets, so some files are empty and carry only the schema)."""
     monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    # Revisions are split by the month of their commit: one in April, two in March.
+    warehouse.execute("UPDATE core.revisions SET committed_at = '2024-04-02' WHERE repo_id = 'zeta/gamma'")
     folder = write_snapshot(warehouse, tmp_path / "snapshots", "2024-03-01")
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["tables"]["releases"]["buckets"] == 4

@@ -252,3 +252,26 @@ def test_a_new_version_writes_only_changed_files_and_links_the_others(warehouse,
     assert duckdb.connect().execute(
         "SELECT count(*) FROM read_parquet(?)", [str(second / "releases" / "*.parquet")]
     ).fetchone() == (4,)
+
+
+def test_appended_tables_are_split_by_month_and_a_new_month_leaves_the_older_files_alone(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    add_release(warehouse, "late/comer", "2024-04-02")
+    second = write_snapshot(warehouse, snapshots, "2024-04-02", extra=EXTRA)
+
+    tables = verify_snapshot(second)["tables"]
+    assert tables["revisions"]["layout"] == "month" and tables["revisions"]["bucket_by"] == "committed_at"
+    assert sorted(p for p in _files(second) if p.startswith("revisions/")) == [
+        "revisions/2024-03.parquet",
+        "revisions/2024-04.parquet",
+    ]
+    assert tables["revisions"]["written"] == 1 and tables["revisions"]["rows"] == 4
+    march = "revisions/2024-03.parquet"
+    assert (second / march).stat().st_ino == (first / march).stat().st_ino  # the older month: carried over
+    assert duckdb.connect().execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(second / "revisions" / "*.parquet")]
+    ).fetchone() == (4,)
