@@ -288,9 +288,9 @@ def render_dataset_card(
         *_recording_notice(manifest),
         "## Files",
         "",
-        "Each table is a folder of zstd-compressed Parquet files (`<table>/<n>.parquet`, split by a stable hash of "
-        "`repo_id`); read a table with one glob, `<table>/*.parquet`. Verify the files against `manifest.json` "
-        "(each file's size and sha256).",
+        "Each table is a folder of zstd-compressed Parquet files (`<table>/<part>.parquet`: one file, or the rows "
+        "split by month or by a stable hash of `repo_id`; `manifest.json` says which); read a table with one glob, "
+        "`<table>/*.parquet`. Verify the files against `manifest.json` (each file's size and sha256).",
         "",
         _files(manifest, tables),
         "",
