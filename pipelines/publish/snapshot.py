@@ -49,6 +49,9 @@ MAX_BUCKETS = 1024
 # Tables whose rows are appended over time: once they outgrow one file, one file per month of this column, so a
 # day's new rows go to the newest month's file and the older months' files stay byte-identical.
 MONTH_COLUMNS = {"revisions": "committed_at", "transitions": "changed_at"}
+# Interval tables: a row closed (its end set) never changes again, so closed rows go to a file per month of
+# their end, and the open rows (one per release) to `open-<b>` files by a hash of `repo_id`.
+CLOSED_COLUMNS = {"openness": "valid_to"}
 UNDATED = "undated"
 BUCKET_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,31}$")
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
@@ -247,7 +250,7 @@ def _table_plan(con: duckdb.DuckDBPyConnection, name: str, qualified: str) -> tu
 
 
 def table_layout(
-    name: str, columns: list, rows: int, previous: dict | None = None
+    name: str, columns: list, rows: int, previous: dict | None = None, open_rows: int = 0
 ) -> tuple[str, str | None, int]:
     """How a table is split into files: (`layout`, the column that decides a row's file, hash bucket count).
 
@@ -255,9 +258,16 @@ def table_layout(
     (or a quarter of that once it was split by month): one file per month of that column (`2024-03`), and
     `undated` for rows without one; a day's new rows go to the newest month's file. `hash`: a table with
     `repo_id` and more than `ROWS_PER_FILE` rows: `bucket_count` files by a stable hash of `repo_id`. `one`:
-    every other table, one file `0`."""
+    every other table, one file `0`. `closed`: an interval table (`CLOSED_COLUMNS`) over `ROWS_PER_FILE` rows:
+    its closed rows by the month of their end, its `open_rows` in `bucket_count` files `open-<b>` by hash."""
     types = dict(columns)
     previous = previous or {}
+    end = CLOSED_COLUMNS.get(name)
+    if end in types and str(types[end]).startswith("TIMESTAMP") and BUCKET_COLUMN in types and rows > 0:
+        was_closed = previous.get("layout") == "closed"
+        if rows > ROWS_PER_FILE or (was_closed and rows > ROWS_PER_FILE // 4):
+            before = previous.get("buckets_open") if was_closed else None
+            return "closed", end, bucket_count(open_rows, before)
     month = MONTH_COLUMNS.get(name)
     if month in types and str(types[month]).startswith("TIMESTAMP") and rows > 0:
         was_month = previous.get("layout") == "month"
@@ -275,9 +285,16 @@ def _bucket_sql(layout: str, column: str | None, buckets: int, dtype: str = "") 
     """The SQL expression of a row's file name (without `.parquet`) in a layout (`table_layout`)."""
     if layout == "hash":  # md5, not DuckDB's hash(): a repo stays in its file across DuckDB versions.
         return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::VARCHAR"
+    if column is None:
+        return "'0'"
+    value = f"timezone('UTC', {_quote(column)})" if "TIME ZONE" in dtype else _quote(column)
     if layout == "month":  # the month in UTC, whatever the session's time zone
-        value = f"timezone('UTC', {_quote(column)})" if "TIME ZONE" in dtype else _quote(column)
         return f"coalesce(strftime({value}, '%Y-%m'), '{UNDATED}')"
+    if layout == "closed":
+        repo = f"(md5_number_lower(coalesce({_quote(BUCKET_COLUMN)}, '')) % {buckets})::VARCHAR"
+        return (
+            f"CASE WHEN {_quote(column)} IS NULL THEN 'open-' || {repo} ELSE strftime({value}, '%Y-%m') END"
+        )
     return "'0'"
 
 
@@ -316,7 +333,13 @@ def _write_tables(
         qualified = checked_table(con, table)
         columns, order = _table_plan(con, name, qualified)
         total = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
-        layout, column, buckets = table_layout(name, columns, total, old_tables.get(name))
+        end = CLOSED_COLUMNS.get(name)
+        open_rows = (
+            con.execute(f"SELECT count(*) FROM {qualified} WHERE {_quote(end)} IS NULL").fetchone()[0]  # noqa: S608
+            if end in dict(columns)
+            else 0
+        )
+        layout, column, buckets = table_layout(name, columns, total, old_tables.get(name), open_rows)
         bucket = _bucket_sql(layout, column, buckets, dict(columns).get(column, ""))
         found = con.execute(
             f"SELECT b, count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM "  # noqa: S608
@@ -324,8 +347,15 @@ def _write_tables(
         ).fetchall()
         stats = {b: (n, h) for b, n, h in found}
         # Hash buckets all have a file (an empty one holds the schema); months only those with rows.
-        parts = [str(b) for b in range(buckets)] if layout == "hash" else sorted(stats) if stats else ["0"]
-        if layout == "one":
+        if layout == "hash":
+            parts = [str(b) for b in range(buckets)]
+        elif layout == "closed":
+            parts = [f"open-{b}" for b in range(buckets)] + sorted(
+                p for p in stats if not p.startswith("open-")
+            )
+        elif layout == "month":
+            parts = sorted(stats)
+        else:
             parts = ["0"]
         bad = [p for p in parts if not BUCKET_NAME.match(p)]
         if bad:
@@ -363,6 +393,7 @@ def _write_tables(
             "layout": layout,
             "bucket_by": column,
             "buckets": len(parts),
+            **({"buckets_open": buckets} if layout == "closed" else {}),
             "written": len(to_write),
         }
     return tables, files

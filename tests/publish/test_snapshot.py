@@ -275,3 +275,44 @@ def test_appended_tables_are_split_by_month_and_a_new_month_leaves_the_older_fil
     assert duckdb.connect().execute(
         "SELECT count(*) FROM read_parquet(?)", [str(second / "revisions" / "*.parquet")]
     ).fetchone() == (4,)
+
+
+def test_interval_rows_once_closed_stay_in_their_months_file(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    warehouse.execute(
+        "CREATE TABLE core.openness (repo_id VARCHAR, revision VARCHAR, valid_from TIMESTAMPTZ, "
+        "valid_to TIMESTAMPTZ, spectrum_level INTEGER)"
+    )
+    for repo in ("acme/alpha", "acme/beta", "zeta/gamma"):
+        warehouse.execute(
+            "INSERT INTO core.openness VALUES (?, 'a', '2024-01-01', '2024-02-15', 1), (?, 'b', '2024-02-15', NULL, 2)",
+            [repo, repo],
+        )
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    # A new revision of one release closes its open row and opens another.
+    warehouse.execute(
+        "UPDATE core.openness SET valid_to = '2024-03-02' WHERE repo_id = 'acme/alpha' AND revision = 'b'"
+    )
+    warehouse.execute("INSERT INTO core.openness VALUES ('acme/alpha', 'c', '2024-03-02', NULL, 3)")
+    second = write_snapshot(warehouse, snapshots, "2024-03-02", extra=EXTRA)
+
+    table = verify_snapshot(second)["tables"]["openness"]
+    assert table["layout"] == "closed" and table["bucket_by"] == "valid_to" and table["buckets_open"] == 4
+    old, new = _files(first), _files(second)
+    mine = sorted(p for p in new if p.startswith("openness/"))
+    assert mine == [
+        "openness/2024-02.parquet",
+        "openness/2024-03.parquet",
+        *(f"openness/open-{b}.parquet" for b in range(4)),
+    ]
+    changed = {p for p in mine if p not in old or old[p]["sha256"] != new[p]["sha256"]}
+    # The new month of closed rows, and the one open file that holds acme/alpha; the rest carried over.
+    assert "openness/2024-03.parquet" in changed and len(changed) == 2 and table["written"] == 2
+    assert (second / "openness/2024-02.parquet").stat().st_ino == (
+        first / "openness/2024-02.parquet"
+    ).stat().st_ino
+    assert duckdb.connect().execute(
+        "SELECT count(*), count(*) FILTER (WHERE valid_to IS NULL) FROM read_parquet(?)",
+        [str(second / "openness" / "*.parquet")],
+    ).fetchone() == (7, 3)
