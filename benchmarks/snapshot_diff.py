@@ -75,6 +75,11 @@ def run_snapshot_diff(releases: int, revisions: int, share: float = 0.005) -> di
         run_step("scores", wh, con, full=True)
         _fill(con, releases, revisions)
         _fill_scored(con, revisions, disclosures=False)
+        # As the history build leaves it: each release's newest openness row is open (no valid_to).
+        con.execute(
+            "UPDATE core.openness SET valid_to = NULL WHERE (repo_id, revision) IN "
+            "(SELECT repo_id, max(revision) FROM core.openness GROUP BY repo_id)"
+        )
         con.execute(
             "INSERT INTO core.crawl_runs (run_key, crawl_date, started_at, status) "
             "VALUES ('bench', DATE '2026-11-01', TIMESTAMPTZ '2026-11-01', 'complete')"
