@@ -289,7 +289,7 @@ def render_dataset_card(
         "## Files",
         "",
         "Each table is a folder of zstd-compressed Parquet files (`<table>/<part>.parquet`: one file, or the rows "
-        "split by month or by a stable hash of `repo_id`; `manifest.json` says which); read a table with one glob, "
+        "split by month or by a stable hash of `repo_id`; `manifest.json` says how); read a table with one glob, "
         "`<table>/*.parquet`. Verify the files against `manifest.json` (each file's size and sha256).",
         "",
         _files(manifest, tables),
