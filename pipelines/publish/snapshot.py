@@ -5,8 +5,11 @@ in one step, so a reader never sees half a version; a version that exists is nev
 republish makes a new version). `LATEST` names the newest version and is replaced atomically: it is
 staged (written and fsynced as `.LATEST.<pid>.tmp`) before and renamed after the rest of a publish, so
 moving it needs no free space (pipelines/publish/publish.py, `publish_version`).
-Besides the Parquet files a version carries its dataset card (`README.md`), its changelog against the
-previous version (`CHANGELOG.md`) and `manifest.json`, which lists every file with its size and sha256.
+Each public table is a folder of Parquet files (`table_layout`: by month, by a hash of `repo_id`, or one file),
+and a new version writes only the files whose content changed since the previous version: the others are hard
+links to the previous version's files (`_write_tables`). Besides the Parquet files a version carries its
+dataset card (`README.md`), its changelog against the previous version (`CHANGELOG.md`) and `manifest.json`,
+which lists every file with its size and sha256.
 """
 
 from __future__ import annotations
