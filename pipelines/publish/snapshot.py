@@ -419,12 +419,14 @@ def _copy_buckets(
     if not to_write:
         return
     if bucket is not None:
-        # One pass over the table: the changed parts' rows, clustered by part so each COPY below reads only
-        # its own row groups. The part names are checked plain names (BUCKET_NAME).
+        # One pass over the table: the changed parts' rows, sorted by part and then by key once, so each COPY
+        # below reads only its own row groups, in order (DuckDB keeps insertion order). The part names are
+        # checked plain names (BUCKET_NAME).
         wanted = ", ".join(f"'{p}'" for p in to_write)
+        sort = "ALL" if order == "ALL" else f"_bucket, {order}"
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT {bucket} AS _bucket, * "  # noqa: S608
-            f"FROM {qualified} WHERE {bucket} IN ({wanted}) ORDER BY _bucket"
+            f"FROM {qualified} WHERE {bucket} IN ({wanted}) ORDER BY {sort}"
         )
     try:
         for part in to_write:
@@ -433,7 +435,7 @@ def _copy_buckets(
             select = (
                 f"SELECT * FROM {qualified} ORDER BY {order}"  # noqa: S608
                 if bucket is None
-                else f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}' ORDER BY {order}"  # noqa: S608
+                else f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}'"  # noqa: S608
             )
             con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
     finally:
