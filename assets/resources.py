@@ -43,10 +43,14 @@ class WarehouseResource(dg.ConfigurableResource):
     """Where the warehouse lives (the DuckDB files, raw Parquet and snapshots)."""
 
     root: str = ""  # empty: $OPENNESS_WAREHOUSE, else warehouse/ in the project folder
+    # The raw layer: a folder or an fsspec URL (s3://bucket/raw; credentials and endpoint from the standard
+    # AWS variables). Empty: $OPENNESS_RAW_URL, else raw/ in the warehouse folder.
+    raw_url: str = ""
 
     def get(self) -> Warehouse:
         """The warehouse object for this run."""
-        return Warehouse(Path(configured(self.root, "OPENNESS_WAREHOUSE", str(PROJECT_ROOT / "warehouse"))))
+        root = Path(configured(self.root, "OPENNESS_WAREHOUSE", str(PROJECT_ROOT / "warehouse")))
+        return Warehouse(root, raw_url=self.raw_url or None)
 
 
 class BuildResource(dg.ConfigurableResource):

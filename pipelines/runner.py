@@ -66,8 +66,7 @@ def _existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 def nothing_crawled(wh: Warehouse) -> bool:
     """True when the raw layer holds no capture at all (a fresh warehouse, or one whose raw/ was removed)."""
-    root = wh.raw.root
-    return not root.is_dir() or next((p for p in root.rglob("*") if p.is_file()), None) is None
+    return wh.raw.is_empty()
 
 
 def missing_inputs(name: str, con: duckdb.DuckDBPyConnection) -> list[str]:
@@ -89,7 +88,7 @@ def not_ready(name: str, wh: Warehouse, con: duckdb.DuckDBPyConnection, error: s
     earlier step never ran, or nothing is crawled), or None when that is not why it failed."""
     missing = missing_inputs(name, con)
     empty = nothing_crawled(wh)
-    crawl = CRAWL_FIRST.format(raw=wh.raw.root) if empty else ""
+    crawl = CRAWL_FIRST.format(raw=wh.raw.url) if empty else ""
     if missing:
         order = steps()
         return StepNotReady(

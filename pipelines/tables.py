@@ -107,7 +107,8 @@ TABLES: tuple[Table, ...] = (
         public=True,
         suite_after="core.releases",  # the suite checks that every revision has a release
         columns={
-            "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames).",
+            "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames); made up by a hub "
+            "mirror where `reconstructions` has a synthetic-_id row for the repo.",
             "listed_as": "The repository id the revision was captured under (differs from repo_id after a "
             "rename).",
             "source": "How the revision was captured: listing (daily crawl) or backfill (commit history).",
@@ -168,7 +169,11 @@ TABLES: tuple[Table, ...] = (
             "previous_ids": "Ids the repository was listed under before a rename, oldest first.",
             "org": "Owner (user or organisation) part of the repo id.",
             "name": "Name part of the repo id.",
-            "created_at": "When the repository was created on the Hub (UTC).",
+            "created_at": "When the repository was created on the Hub (UTC); null when the data came from a hub "
+            "mirror that only bounds it (a createdAt-upper-bound row of `reconstructions`: the date of the first "
+            "revision it recorded, not of the creation).",
+            "existed_by": "A time the repository existed by (UTC): the creation date as listed, which is "
+            "created_at where that is known and otherwise the upper bound the mirror recorded.",
             "first_seen": "First crawl or backfilled commit that saw the repository (UTC).",
             "last_seen": "Last crawl that listed the repository (UTC).",
             "deleted_at": "When the repository was found deleted; null while it exists.",
@@ -178,6 +183,31 @@ TABLES: tuple[Table, ...] = (
             "unknown.",
             "latest_revision": "Commit sha of the newest observed revision.",
             "revision_count": "Number of observed revisions (rows in `revisions`).",
+        },
+    ),
+    Table(
+        "core.reconstructions",
+        "One row per model repository, revision or file of a revision that the warehouse holds and that the "
+        "hub mirror it was crawled from says it reconstructed, by kind of reconstruction.",
+        key=("repo_id", "revision", "file", "kind"),
+        step="releases",
+        reads=("core.revisions", "raw.hub_listing"),
+        detail='From the mirror\'s mirror.json `reconstructions` (docs/mirror.md, "Provenance"), which the listing '
+        "step keeps in raw hub_reconstructions; the union of every list captured, rebuilt whole each build "
+        "(pipelines/incremental/reconstructions.py). Join on repo_id (a repo-level row: revision null) or on "
+        "(repo_id, revision) to see which rows of revisions, releases, openness or transitions rest on a "
+        "reconstruction. Empty for data crawled from the live Hub.",
+        public=True,
+        suite_after="core.releases",  # the suite checks that every row's repo is a release
+        columns={
+            "revision": "The commit the reconstruction affects, a row of `revisions`; null for a repo-level "
+            "fact (its creation date, database id, commit authors).",
+            "file": "The file of that revision the reconstruction affects (e.g. README.md); null when it "
+            "affects the whole revision or repo.",
+            "kind": "What the mirror reconstructed (its mirror.json `kind`): e.g. synthetic-commit-id (a commit "
+            "id not on the Hub), readme-from-card-data, info-from-card, siblings-unknown, createdAt-upper-bound "
+            "(the creation date is only bounded: `releases.created_at` is null).",
+            "why": "The mirror's own explanation of the kind.",
         },
     ),
     Table(
@@ -590,7 +620,8 @@ TABLES: tuple[Table, ...] = (
         public=True,
         columns={
             "org": "Owner (user or organisation) part of the repo id.",
-            "created_at": "When the release was created (core.releases.created_at).",
+            "created_at": "When the release was created (core.releases.created_at; null where a hub mirror only "
+            "bounds it).",
             "weights_at": "First revision with weight files (core.revisions.has_weights).",
             "weights_revision": "That revision's commit id.",
             "weights_exact": "Whether weights_at is exact (the revision before it has a recorded file list "
@@ -627,7 +658,8 @@ TABLES: tuple[Table, ...] = (
         step="marts",
         reads=("core.time_to_openness",),
         columns={
-            "breakdown": "How releases are grouped: all, release_month (month of created_at) or org.",
+            "breakdown": "How releases are grouped: all, release_month (month of created_at, releases whose "
+            "creation date is known) or org.",
             "group_value": "The group within the breakdown ('all' for the breakdown all; YYYY-MM for "
             "release_month).",
             "event": "open_license, training_code, open_data or own_paper (see core.time_to_openness).",

@@ -41,6 +41,7 @@ def test_asset_keys_and_groups():
         "core/quarantine": "core",
         "core/release_papers": "core",
         "core/repo_presence": "core",
+        "core/reconstructions": "core",
         "core/release_metrics": "core",
         # The code repositories source (issue "Code and licence evidence").
         "raw/code_repos": "raw",

@@ -66,6 +66,7 @@ def test_the_raw_store_finds_every_source_declared_in_a_raw_module():
         "hub_dataset",
         "hub_presence",
         "hub_license_files",
+        "hub_reconstructions",
         "arxiv",
         "hf_paper",
         "crawl_run",

@@ -101,10 +101,10 @@ def backfill_state(
     return commits, infos, readmes
 
 
-def _captured_readme(repo_id: str, revision: str, raw_file: str) -> dict:
+def _captured_readme(raw: RawStore, repo_id: str, revision: str, raw_file: str) -> dict:
     """The README row of a captured revision, read back from the raw file holding it."""
     frame = (
-        pl.scan_parquet(raw_file)
+        raw.scan_file(raw_file)
         .filter(
             (pl.col("repo_id") == repo_id) & (pl.col("revision") == revision) & (pl.col("status") == "ok")
         )
@@ -299,7 +299,9 @@ def run_backfill(
                 if (repo_id, sha) in infos and known is not None:
                     previous_blob = known[0]
                     previous_row = (
-                        (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                        (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(raw, r, v, f))
+                        if known[0]
+                        else None
                     )
                     continue
                 info, info_mark = client.model_info_marked(repo_id, sha, blobs=True)
@@ -322,7 +324,9 @@ def run_backfill(
                 if known is not None:
                     previous_blob = blob
                     previous_row = (
-                        (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(r, v, f)) if known[0] else None
+                        (lambda r=repo_id, v=sha, f=known[1]: _captured_readme(raw, r, v, f))
+                        if known[0]
+                        else None
                     )
                     continue
                 if blob is None:

@@ -510,9 +510,9 @@ __all__ = [
 ]
 
 
-def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
-    """What a hub mirror says about itself (its `/_mirror/health`): title, format and how many
-    reconstructions it lists (per kind); None for the real Hub or an endpoint that is not a hub mirror."""
+def mirror_manifest(endpoint: str, timeout: float = 10.0) -> dict | None:
+    """A hub mirror's manifest (its mirror.json, as its `/_mirror/health` answers it); None for the real Hub or
+    an endpoint that is not a hub mirror (the real Hub is never asked)."""
     if is_real_hub(endpoint):
         return None
     base = endpoint.rstrip("/").split("/as-of/", 1)[0]
@@ -524,8 +524,12 @@ def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
     except (URLError, OSError, ValueError):
         return None
     manifest = body.get("manifest") if isinstance(body, dict) else None
-    if not isinstance(manifest, dict):
-        return None
+    return manifest if isinstance(manifest, dict) else None
+
+
+def describe_mirror(manifest: dict) -> dict:
+    """What a mirror's manifest says about the mirror: title, format and how many reconstructions it lists
+    (affected paths per kind)."""
     entries = manifest.get("reconstructions")
     kinds: dict[str, int] = {}
     for entry in entries if isinstance(entries, list) else []:
@@ -540,3 +544,10 @@ def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
         "title": manifest.get("title") if isinstance(manifest.get("title"), str) else None,
         "reconstructions": dict(sorted(kinds.items())),
     }
+
+
+def mirror_source(endpoint: str, timeout: float = 10.0) -> dict | None:
+    """What a hub mirror says about itself (its `/_mirror/health`): title, format and how many
+    reconstructions it lists (per kind); None for the real Hub or an endpoint that is not a hub mirror."""
+    manifest = mirror_manifest(endpoint, timeout=timeout)
+    return None if manifest is None else describe_mirror(manifest)

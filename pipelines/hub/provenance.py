@@ -8,12 +8,18 @@ say they rest on a reconstruction. Against the real Hub nothing is marked and ev
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlsplit
 
 import polars as pl
 
-from pipelines.hub.raw import README_RAW_SCHEMA, REVISION_RAW_SCHEMA
-from pipelines.storage.raw import RawStore
+from pipelines.hub.raw import (
+    README_RAW_SCHEMA,
+    RECONSTRUCTIONS_PAYLOAD,
+    RECONSTRUCTIONS_RAW_SCHEMA,
+    REVISION_RAW_SCHEMA,
+)
+from pipelines.storage.raw import RawStore, payload_digest
 from pipelines.transport import HUB_ENDPOINT
 
 # Kinds that say a commit id is not the Hub's: no link to huggingface.co may name such a commit.
@@ -84,3 +90,46 @@ def unlink_commits(frame: pl.DataFrame, column: str, shas: list[str], chunk: int
         pattern = _HUB_URL + "|".join(shas[start : start + chunk]) + r')(?:/[^"]*)?"'
         expr = expr.str.replace_all(pattern, "null")
     return frame.with_columns(expr.alias(column))
+
+
+def reconstruction_rows(manifest: dict, endpoint: str, fetched_at: datetime) -> pl.DataFrame:
+    """One row per (kind, affected path) of a mirror manifest's `reconstructions` (RECONSTRUCTIONS_RAW_SCHEMA),
+    sorted and without duplicates; entries that are not well-formed are skipped."""
+    title = manifest.get("title") if isinstance(manifest.get("title"), str) else None
+    entries = manifest.get("reconstructions")
+    rows = set()
+    for entry in entries if isinstance(entries, list) else []:
+        kind = entry.get("kind") if isinstance(entry, dict) else None
+        affects = entry.get("affects") if isinstance(entry, dict) else None
+        if not isinstance(kind, str) or not kind or not isinstance(affects, list):
+            continue
+        why = entry.get("why") if isinstance(entry.get("why"), str) else None
+        rows |= {
+            (kind, why, path.strip("/")) for path in affects if isinstance(path, str) and path.strip("/")
+        }
+    base = endpoint.rstrip("/").split("/as-of/", 1)[0]
+    return pl.DataFrame(
+        [
+            {"fetched_at": fetched_at, "endpoint": base, "title": title, "kind": k, "why": w, "affects": a}
+            for k, w, a in sorted(rows, key=lambda r: (r[2], r[0], r[1] or ""))
+        ],
+        schema=RECONSTRUCTIONS_RAW_SCHEMA,
+    )
+
+
+def capture_reconstructions(
+    raw: RawStore, crawl_date: str, manifest: dict | None, endpoint: str, fetched_at: datetime
+) -> int:
+    """Keep a mirror's reconstruction list in raw `hub_reconstructions` unless the same list (same digest of
+    title, kind, why and path) is already stored under any crawl date; returns the rows written (0 for the
+    real Hub, whose `manifest` is None, a mirror that lists none, or a list stored before)."""
+    if manifest is None:
+        return 0
+    frame = reconstruction_rows(manifest, endpoint, fetched_at)
+    if frame.height == 0:
+        return 0
+    name = f"{payload_digest(frame, RECONSTRUCTIONS_PAYLOAD)}.parquet"
+    if any(path.name == name for path in raw.files("hub_reconstructions")):
+        return 0
+    raw.append("hub_reconstructions", crawl_date, frame, RECONSTRUCTIONS_PAYLOAD)
+    return frame.height

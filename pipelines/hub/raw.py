@@ -133,3 +133,21 @@ LICENSE_FILE_RAW_SCHEMA = register(
         "content": pl.Binary,  # the bytes, only on the first row of a blob (null after: same blob as before)
     },
 )
+# One row per path a hub mirror's mirror.json `reconstructions` lists (docs/mirror.md, "Provenance"), read
+# from its `/_mirror/health` by the listing step: what the recording did not hold and the mirror rebuilt.
+# Stored once per distinct list (a file named by the digest of title, kind, why and path; a re-crawl of the
+# same mirror, on any date, adds nothing); nothing is captured from the live Hub.
+RECONSTRUCTIONS_RAW_SCHEMA = register(
+    "hub_reconstructions",
+    {
+        "fetched_at": pl.Datetime("us", "UTC"),
+        "endpoint": pl.String,  # the mirror's base URL when read (not part of the payload: it varies by port)
+        "title": pl.String,  # the mirror's title
+        "kind": pl.String,  # e.g. synthetic-commit-id, createdAt-upper-bound
+        "why": pl.String,  # the mirror's explanation of the kind
+        # a mirror path: `<kind>/<org>/<name>/revisions/<sha>[/<file>]`, a bare `<org>/<name>` (a repo-level
+        # fact) or `<kind>/<org>/<name>` (e.g. `code/github/<owner>/<repo>`)
+        "affects": pl.String,
+    },
+)
+RECONSTRUCTIONS_PAYLOAD = ["title", "kind", "why", "affects"]

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import polars as pl
 
-from pipelines.hub.client import HubClient, default_quotas, install, mirror_source
+from pipelines.hub.client import HubClient, default_quotas, describe_mirror, install, mirror_manifest
 from pipelines.hub.crawl import Checkpoint, captured_revisions, crawl_listing, fetch_readmes, plan_readmes
 from pipelines.hub.ids import is_valid_repo_id
+from pipelines.hub.provenance import capture_reconstructions
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
 from pipelines.hub.scope import item_filter
 from pipelines.hub.settings import HubSettings
@@ -168,8 +169,11 @@ def run_listing(
         )
     summary.cost = stats.as_dict()
     # Where the answers came from: a hub mirror names itself (title, its reconstructions); the real Hub is
-    # never asked. The snapshot's card and report say it (pipelines/publish/provenance.py).
-    source = mirror_source(settings.endpoint, timeout=settings.timeout)
+    # never asked. The snapshot's card and report say it (pipelines/publish/provenance.py). Its list of
+    # reconstructions goes to raw hub_reconstructions (once per distinct list), read by core.reconstructions.
+    manifest = mirror_manifest(settings.endpoint, timeout=settings.timeout)
+    source = None if manifest is None else describe_mirror(manifest)
+    capture_reconstructions(wh.raw, crawl_date, manifest, settings.endpoint, now)
     detail = (
         None
         if source is None

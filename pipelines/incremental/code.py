@@ -324,7 +324,7 @@ def update_code(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = F
     fresh = _new_ledger_files(wh, con, ("hub_license_files",))
     if fresh.height:
         new_rows = wh.raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA, with_file=True).collect()
-        paths = {str(wh.raw.root / p) for p in fresh["path"]}
+        paths = {str(wh.raw.path(p)) for p in fresh["path"]}
         touched = new_rows.filter(
             pl.col("raw_file").is_in(sorted(paths)) & (pl.col("repo_type").fill_null("model") == "model")
         )

@@ -15,7 +15,7 @@ followed through renames as core.revisions records them. The full mode reads eve
 from __future__ import annotations
 
 import time
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import duckdb
@@ -23,6 +23,7 @@ import polars as pl
 
 from pipelines.hub.raw import LISTING_RAW_SCHEMA
 from pipelines.incremental import state
+from pipelines.storage.raw import RawStore
 from pipelines.storage.warehouse import Warehouse, transaction
 
 USAGE_COLUMNS = ("downloads", "downloads_all_time", "likes", "trending_score")
@@ -59,11 +60,13 @@ def _count(expr: pl.Expr) -> pl.Expr:
     return pl.when(value >= 0).then(value)
 
 
-def file_metrics(path: Path, rel: str) -> pl.DataFrame:
-    """The usage counts of one `hub_listing` file: one row per item, with where it is (path, row)."""
-    present = pl.read_parquet_schema(path)
+def file_metrics(path: PurePath, rel: str, raw: RawStore | None = None) -> pl.DataFrame:
+    """The usage counts of one `hub_listing` file: one row per item, with where it is (path, row). `path` is
+    a file of `raw` (default: a local file)."""
+    raw = raw or RawStore(Path(path).parent)
+    present = raw.columns(path)
     wanted = ["repo_id", "fetched_at", "item", *[c for c in USAGE_COLUMNS if c in present]]
-    frame = pl.read_parquet(path, columns=wanted)
+    frame = raw.read(path, columns=wanted)
     day = path.parent.name.split("=", 1)[1]
     counts = []
     for column in USAGE_COLUMNS:
@@ -97,12 +100,12 @@ def update_release_metrics(
     known = {r[0] for r in con.execute("SELECT path FROM incr.metrics_files").fetchall()}
     new = []
     for path in wh.raw.files("hub_listing"):
-        rel = path.relative_to(wh.raw.root).as_posix()
+        rel = wh.raw.relative(path)
         if rel not in known:
             new.append((path, rel))
     with transaction(con):
         for path, rel in new:
-            frame = file_metrics(path, rel)
+            frame = file_metrics(path, rel, wh.raw)
             if frame.height:
                 con.register("metrics_frame", frame)
                 try:

@@ -35,7 +35,7 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from multiprocessing import get_context
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import duckdb
@@ -52,7 +52,9 @@ from pipelines.hub.parse import (
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA, README_RAW_SCHEMA, REVISION_RAW_SCHEMA
 from pipelines.hub.schema import REVISIONS_SCHEMA
 from pipelines.incremental import state
+from pipelines.incremental.reconstructions import update_reconstructions
 from pipelines.quality.suites import EARLIEST as EARLIEST_COMMIT
+from pipelines.storage.raw import RawStore
 from pipelines.storage.warehouse import Warehouse, sql_text, transaction
 
 SOURCES = {"hub_listing": 0, "hub_revision": 1, "hub_readme": None, "hub_presence": None}
@@ -80,8 +82,8 @@ def _ckey(repo: pl.Expr, sha: pl.Expr) -> pl.Expr:
     return pl.concat_str([repo.fill_null("\x00"), pl.lit("\x1f"), sha.fill_null("\x00")])
 
 
-def _rel(wh: Warehouse, path: Path) -> str:
-    return path.relative_to(wh.raw.root).as_posix()
+def _rel(wh: Warehouse, path: PurePath) -> str:
+    return wh.raw.relative(path)
 
 
 def listing_presence(listing: pl.DataFrame) -> pl.DataFrame:
@@ -97,7 +99,7 @@ def listing_presence(listing: pl.DataFrame) -> pl.DataFrame:
 
 
 # ---- 1. the ledger and the index ------------------------------------------------------------------
-def new_files(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, list[Path]]:
+def new_files(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, list[PurePath]]:
     """Per source, the committed raw files not in the ledger (sorted like RawStore.files)."""
     out = {}
     for source in SOURCES:
@@ -108,21 +110,24 @@ def new_files(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, list[P
     return out
 
 
-def _read(path: Path, columns: list[str], schema: dict) -> pl.DataFrame:
-    frame = pl.read_parquet(path, columns=[c for c in columns if c in pl.read_parquet_schema(path)])
+def _read(raw: RawStore, path: PurePath, columns: list[str], schema: dict) -> pl.DataFrame:
+    present = raw.columns(path)
+    frame = raw.read(path, columns=[c for c in columns if c in present])
     return frame.with_columns(
         pl.lit(None, dtype=schema[c]).alias(c) for c in columns if c not in frame.columns
     )
 
 
-def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.DataFrame]:
+def index_files(wh: Warehouse, files: dict[str, list[PurePath]]) -> dict[str, pl.DataFrame]:
     """The index rows of new files: captures, README outcomes, listing sightings, presence checks, ledger."""
     caps, readmes, seen, presence, ledger = [], [], [], [], []
     for source, paths in files.items():
         for path in paths:
             day, rel = path.parent.name.split("=", 1)[1], _rel(wh, path)
             if source == "hub_listing":
-                f = _read(path, ["repo_id", "sha", "page_index", "item_index", "item"], LISTING_RAW_SCHEMA)
+                f = _read(
+                    wh.raw, path, ["repo_id", "sha", "page_index", "item_index", "item"], LISTING_RAW_SCHEMA
+                )
                 f = f.with_columns(pl.lit(day).alias("crawl_date"))
                 seen.append(listing_presence(f))
                 caps.append(
@@ -138,7 +143,7 @@ def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.Dat
                     )
                 )
             elif source == "hub_revision":
-                f = _read(path, ["repo_id", "revision", "status"], REVISION_RAW_SCHEMA)
+                f = _read(wh.raw, path, ["repo_id", "revision", "status"], REVISION_RAW_SCHEMA)
                 f = f.with_columns(pl.int_range(pl.len(), dtype=pl.Int64).alias("row_nr")).filter(
                     pl.col("status") == "ok"
                 )
@@ -155,7 +160,7 @@ def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.Dat
                     )
                 )
             elif source == "hub_readme":
-                f = _read(path, ["repo_id", "revision", "status"], README_RAW_SCHEMA)
+                f = _read(wh.raw, path, ["repo_id", "revision", "status"], README_RAW_SCHEMA)
                 readmes.append(
                     f.select(
                         "repo_id",
@@ -166,7 +171,7 @@ def index_files(wh: Warehouse, files: dict[str, list[Path]]) -> dict[str, pl.Dat
                     )
                 )
             else:
-                f = _read(path, list(PRESENCE_RAW_SCHEMA), PRESENCE_RAW_SCHEMA)
+                f = _read(wh.raw, path, list(PRESENCE_RAW_SCHEMA), PRESENCE_RAW_SCHEMA)
                 presence.append(f.with_columns(pl.lit(day).alias("crawl_date")))
             ledger.append((source, rel, day, f.height))
     caps_schema = {
@@ -257,12 +262,12 @@ def _has_candidates(con: duckdb.DuckDBPyConnection) -> bool:
     )
 
 
-def _gather_items(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
+def _gather_items(raw: RawStore, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
     """(ckey, item): the info text of each key's winning capture, each raw file read once."""
     parts = []
     for (path, rank), group in needs.group_by("item_path", "rank"):
         column = "item" if rank == 0 else "info"
-        text = pl.read_parquet(root / path, columns=[column]).get_column(column)
+        text = raw.read(raw.path(path), columns=[column]).get_column(column)
         parts.append(group.select(*keep, pl.Series("item", text.gather(group.get_column("item_row")))))
     return (
         pl.concat(parts)
@@ -271,11 +276,11 @@ def _gather_items(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("cke
     )
 
 
-def _gather_readmes(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
+def _gather_readmes(raw: RawStore, needs: pl.DataFrame, keep: tuple[str, ...] = ("ckey",)) -> pl.DataFrame:
     """(ckey, content, sha256) of each key's chosen README outcome, each raw file read once."""
     parts = []
     for (path,), group in needs.filter(pl.col("rd_path").is_not_null()).group_by("rd_path"):
-        f = pl.read_parquet(root / path, columns=["content", "sha256"])
+        f = raw.read(raw.path(path), columns=["content", "sha256"])
         rows = group.get_column("rd_row")
         parts.append(
             group.select(
@@ -293,7 +298,7 @@ def _gather_readmes(root: Path, needs: pl.DataFrame, keep: tuple[str, ...] = ("c
     )
 
 
-def _contents(root: Path, needs: pl.DataFrame, tmp: Path | None = None) -> Iterator[pl.DataFrame]:
+def _contents(raw: RawStore, needs: pl.DataFrame, tmp: Path | None = None) -> Iterator[pl.DataFrame]:
     """`needs` with their raw texts (item, content, sha256), in parts that fit CONTENT_BUDGET. Few keys: one
     part, each raw file read once. Many keys (a rebuild): the needed rows are first spread over shards by
     key (so that every raw file is still read once), then each shard is put together and yielded."""
@@ -302,8 +307,8 @@ def _contents(root: Path, needs: pl.DataFrame, tmp: Path | None = None) -> Itera
     estimate = needs.height * 1500 + needs.filter(pl.col("rd_path").is_not_null()).height * 4000
     shards = max(1, math.ceil(estimate / CONTENT_BUDGET))
     if shards == 1:
-        yield needs.join(_gather_items(root, needs), on="ckey", how="left").join(
-            _gather_readmes(root, needs), on="ckey", how="left"
+        yield needs.join(_gather_items(raw, needs), on="ckey", how="left").join(
+            _gather_readmes(raw, needs), on="ckey", how="left"
         )
         return
     (tmp or Path(tempfile.gettempdir())).mkdir(parents=True, exist_ok=True)
@@ -317,7 +322,7 @@ def _contents(root: Path, needs: pl.DataFrame, tmp: Path | None = None) -> Itera
             subset = needs.filter(pl.col(col).is_not_null())
             paths = subset.get_column(col).unique().sort().to_list()
             for g in range(0, len(paths), 400):
-                part = gather(root, subset.filter(pl.col(col).is_in(paths[g : g + 400])), ("ckey", "_shard"))
+                part = gather(raw, subset.filter(pl.col(col).is_in(paths[g : g + 400])), ("ckey", "_shard"))
                 for (shard,), frame in part.group_by("_shard"):
                     folder = work / what / str(shard)
                     folder.mkdir(parents=True, exist_ok=True)
@@ -680,7 +685,7 @@ def update_revisions(
                 old_q.update(i for i in q_id or [] if i is not None)
             con.unregister("needed")
         new_q: set[str] = set()
-        for part in _contents(wh.raw.root, needs, wh.state):
+        for part in _contents(wh.raw, needs, wh.state):
             cands = parse_frame(part, workers=workers)
             _store_candidates(con, cands)
             parsed += cands.height
@@ -982,6 +987,8 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
     sightings or presence checks changed (every repo after a rebuild of the state, or when asked)."""
     state.attach(wh, con)
     full = full or state.get_meta(con, "full_releases") != "done"
+    # First the repos resting on a reconstruction: a createdAt the mirror only bounds is no created_at.
+    reconstructed = update_reconstructions(wh, con, full=full)
     sql = sql_text("core/releases.sql")
     scoped = sql.replace("FROM core.revisions", "FROM scoped_revisions").replace(
         "FROM core.repo_presence", "FROM scoped_presence"
@@ -1031,4 +1038,5 @@ def update_releases(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool
         "mode": "full" if full else "incremental",
         "touched_repos": repos,
         "releases": con.execute("SELECT count(*) FROM core.releases").fetchall()[0][0],
+        **reconstructed,
     }

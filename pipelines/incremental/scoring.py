@@ -503,7 +503,7 @@ def _new_ledger_files(
             r[0] for r in con.execute("SELECT path FROM incr.files WHERE source = ?", [source]).fetchall()
         }
         for path in wh.raw.files(source):
-            rel = path.relative_to(wh.raw.root).as_posix()
+            rel = wh.raw.relative(path)
             if rel not in known:
                 rows.append((source, rel, path.parent.name.split("=", 1)[1], None))
     return pl.DataFrame(

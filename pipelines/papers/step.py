@@ -42,7 +42,7 @@ def card_cited_ids(raw: RawStore) -> set[str]:
     mentions = pl.any_horizontal(pl.col("content").bin.contains(m) for m in _MENTIONS)
     for path in raw.files("hub_readme"):
         frame = (
-            pl.scan_parquet(path)
+            raw.scan_file(path)
             .select("status", "sha256", "content")
             .filter((pl.col("status") == "ok") & pl.col("content").is_not_null() & mentions)
             .collect()

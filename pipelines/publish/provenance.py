@@ -70,16 +70,30 @@ def data_source(wh: Warehouse, con: duckdb.DuckDBPyConnection) -> dict[str, Any]
     }
     if table_exists(con, "core.revisions"):
         counts["revisions_total"] = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0]
-        marks = revision_marks(wh.raw)
-        if marks.height and counts["revisions_total"]:
-            con.register("revision_marks", marks.select("repo_id", "revision"))
+        # A revision rests on a reconstruction when an answer about it carried the mirror's mark, or when the
+        # mirror's list names it (core.reconstructions): the same rows a reader finds by joining that table.
+        marks = revision_marks(wh.raw).select("repo_id", "revision")
+        listed = (
+            "UNION SELECT repo_id, revision FROM core.reconstructions WHERE revision IS NOT NULL"
+            if table_exists(con, "core.reconstructions")
+            else ""
+        )
+        if counts["revisions_total"]:
+            con.register("revision_marks", marks)
             try:
                 counts["revisions_reconstructed"] = con.execute(
-                    "SELECT count(*) FROM core.revisions r SEMI JOIN revision_marks m "
-                    "ON m.repo_id = coalesce(r.listed_as, r.repo_id) AND m.revision = r.revision"
+                    "SELECT count(*) FROM core.revisions r SEMI JOIN ("  # noqa: S608
+                    "SELECT m.repo_id, m.revision FROM revision_marks m "
+                    f"{listed}) m ON m.repo_id IN (r.repo_id, coalesce(r.listed_as, r.repo_id)) "
+                    "AND m.revision = r.revision"
                 ).fetchall()[0][0]
             finally:
                 con.unregister("revision_marks")
+    if table_exists(con, "core.releases") and "existed_by" in _columns(con, "core", "releases"):
+        counts["releases_total"], counts["releases_creation_bounded"] = con.execute(
+            "SELECT count(*), count(*) FILTER (WHERE created_at IS NULL AND existed_by IS NOT NULL) "
+            "FROM core.releases"
+        ).fetchall()[0]
     if table_exists(con, "core.transitions"):
         counts["transitions_total"] = con.execute("SELECT count(*) FROM core.transitions").fetchall()[0][0]
         if "reconstructed" in _columns(con, "core", "transitions"):
@@ -133,9 +147,16 @@ def source_sentences(source: dict | None) -> list[str]:
     lines.append(
         f"Reconstructed facts in this version: {counts.get('revisions_reconstructed', 0)} of {counts.get('revisions_total', 0)} "
         f"revisions and {counts.get('transitions_reconstructed', 0)} of {counts.get('transitions_total', 0)} transitions rest on "
-        "at least one reconstruction (the `reconstructed` column of transitions names the kinds); "
+        "at least one reconstruction (`core.reconstructions` names each reconstructed revision, file and "
+        "repo fact with its kind; the `reconstructed` column of transitions names the kinds); "
         f"{plural(unlinked, 'transition')} {'has' if unlinked == 1 else 'have'} no evidence link because "
         f"{'its commit id is' if unlinked == 1 else 'their commit ids are'} a reconstruction, not a commit "
         "on huggingface.co."
     )
+    bounded = counts.get("releases_creation_bounded", 0)
+    if bounded:
+        lines.append(
+            f"The recording only bounds the creation date of {plural(bounded, 'release')} (the repo existed by "
+            "the date in `existed_by`): their `created_at` is empty rather than a date the Hub may not show."
+        )
     return lines

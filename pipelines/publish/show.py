@@ -281,7 +281,8 @@ def release_record(source: Source, repo_id: str) -> dict[str, Any]:
         "source": {"kind": source.kind, "path": str(source.path), "version": source.version},
         "previous_ids": list(release.get("previous_ids") or []),
         "org": release.get("org"),
-        "created_at": _iso(release.get("created_at")),
+        "created_at": _iso(release.get("created_at")),  # null where a hub mirror only bounds it
+        "existed_by": _iso(release.get("existed_by")),
         "first_seen": _iso(release.get("first_seen")),
         "last_seen": _iso(release.get("last_seen")),
         "deleted_at": _iso(release.get("deleted_at")),

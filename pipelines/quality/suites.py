@@ -323,6 +323,19 @@ RELEASE_METRICS_SQL = """SELECT t.*, least(t.downloads, t.downloads_all_time, t.
     CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
         AS orphan_release
 FROM core.release_metrics t"""
+# `reconstruction_key`: the key as one text (revision and file are null at the coarser grains), so that one
+# uniqueness check covers every grain.
+RECONSTRUCTIONS_SQL = """SELECT t.*,
+    t.repo_id || '@' || coalesce(t.revision, '') || '/' || coalesce(t.file, '') || '#' || t.kind
+        AS reconstruction_key,
+    CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
+        AS orphan_release,
+    CASE WHEN t.revision IS NOT NULL AND NOT EXISTS (SELECT 1 FROM core.revisions x
+        WHERE x.repo_id = t.repo_id AND x.revision = t.revision) THEN t.repo_id || '@' || t.revision END
+        AS orphan_revision,
+    CASE WHEN t.file IS NOT NULL AND t.revision IS NULL THEN t.repo_id || '/' || t.file END
+        AS file_without_revision
+FROM core.reconstructions t"""
 DERIVATIVES_SQL = """SELECT t.*,
     CASE WHEN NOT EXISTS (SELECT 1 FROM core.releases x WHERE x.repo_id = t.repo_id) THEN t.repo_id END
         AS orphan_release
@@ -517,6 +530,25 @@ SUITES: dict[str, Suite] = {
                 unique("repo_id", "crawl_date"),
                 between("smallest_count", 0),  # downloads, all-time downloads and likes are >= 0
                 IN_RELEASES,
+            ],
+        ),
+        # One row per repo, revision or file a hub mirror reconstructed (pipelines/incremental/reconstructions.py).
+        Suite(
+            "reconstructions",
+            "core.reconstructions",
+            ("repo_id", "revision", "file", "kind"),
+            RECONSTRUCTIONS_SQL,
+            lambda now: [
+                *not_null("repo_id", "kind"),
+                unique("reconstruction_key"),
+                Check(
+                    "file_of_a_revision",
+                    "ExpectColumnValuesToBeNull",
+                    {"column": "file_without_revision"},
+                    "a file is named only with its revision",
+                ),
+                IN_RELEASES,
+                IN_REVISIONS,
             ],
         ),
         # One row per presence check of a repo on a crawl date (404 on its commits, the full-listing sweep).

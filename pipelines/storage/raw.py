@@ -1,8 +1,11 @@
-"""The raw layer: append-only, content-addressed Parquet files under `warehouse/raw/<source>/crawl_date=D/`.
+"""The raw layer: append-only, content-addressed Parquet files under `<raw>/<source>/crawl_date=D/`.
 
-A file is named by the sha256 of its payload columns, written to a temporary name and renamed into
-place, and never rewritten or deleted: re-capturing the same answer is a no-op, and an interrupted
-write leaves no partial file behind.
+A file is named by the sha256 of its payload columns and never rewritten or deleted: re-capturing the
+same answer is a no-op, and an interrupted write leaves no partial file behind. `<raw>` is a local
+folder (default `warehouse/raw`, where a file is written to a temporary name and renamed into place) or
+any fsspec URL (`OPENNESS_RAW_URL`, e.g. `s3://bucket/raw`, where a file is one PUT under its final name:
+an object store shows an object whole or not at all, so no rename is needed). Everything that reads
+raw files goes through `RawStore` (`files`, `read`, `scan`, `relative`), so no reader assumes a local disk.
 """
 
 from __future__ import annotations
@@ -10,12 +13,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
+import io
 import json
 import os
 import pkgutil
 import re
+from collections.abc import Mapping
 from datetime import date
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath
 
 import polars as pl
 
@@ -24,6 +29,7 @@ import polars as pl
 _SCHEMAS: dict[str, dict[str, pl.DataType]] = {}
 _DISCOVERED = False
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_FILE = re.compile(r"[a-z][a-z0-9_]*/crawl_date=\d{4}-\d{2}-\d{2}/[^/]+\.parquet")  # under the root
 
 
 def register(source: str, schema: dict[str, pl.DataType]) -> dict[str, pl.DataType]:
@@ -122,13 +128,149 @@ def row_digests(frame: pl.DataFrame, columns: list[str]) -> list[str]:
     return digests
 
 
+# Object stores Polars reads natively (its own client: one multi-file scan, ranged reads); any other
+# fsspec protocol is read through fsspec file objects.
+_NATIVE = {"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss"}
+
+
+def object_store_options(protocol: str, environ: Mapping[str, str] | None = None) -> tuple[dict, dict]:
+    """(fsspec options, Polars `storage_options`) for a raw layer on `protocol`, from the standard AWS
+    variables for S3 (AWS_ENDPOINT_URL or AWS_ENDPOINT_URL_S3, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY,
+    AWS_SESSION_TOKEN, AWS_REGION or AWS_DEFAULT_REGION); empty for other protocols, whose clients read
+    their own environment. Unset variables are left to each client's default credential chain."""
+    env = os.environ if environ is None else environ
+    if protocol not in ("s3", "s3a"):
+        return {}, {}
+    endpoint = env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL")
+    region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    key, secret, token = (
+        env.get(v) for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+    )
+    client = {k: v for k, v in (("endpoint_url", endpoint), ("region_name", region)) if v}
+    fs = {k: v for k, v in (("key", key), ("secret", secret), ("token", token)) if v}
+    fs.update({"client_kwargs": client} if client else {})
+    native = {
+        k: v
+        for k, v in (
+            ("aws_endpoint_url", endpoint),
+            ("aws_access_key_id", key),
+            ("aws_secret_access_key", secret),
+            ("aws_session_token", token),
+            ("aws_region", region),
+        )
+        if v
+    }
+    if endpoint and endpoint.startswith("http://"):
+        native["aws_allow_http"] = "true"  # an S3-compatible server without TLS (on loopback, in tests)
+    return fs, native
+
+
+def _date_of(path: PurePath) -> str:
+    return path.parent.name.split("=", 1)[1]
+
+
 class RawStore:
-    """Reads and appends raw captures for each source."""
+    """Reads and appends raw captures for each source, in a local folder or at an fsspec URL.
 
-    def __init__(self, root: Path) -> None:
-        self.root = Path(root)
+    Paths handed out (`files`, `folder`, `append`) are `Path`s for a local folder and `PurePosixPath`s of
+    the object key (`bucket/prefix/...`, no scheme) for a URL: read them with `read`/`scan_file` and
+    name them with `relative`, never with local file calls."""
 
-    def folder(self, source: str, crawl_date: str) -> Path:
+    def __init__(self, root: Path | str, environ: Mapping[str, str] | None = None) -> None:
+        text = str(root)
+        if "://" not in text or text.startswith("file://"):
+            self.local, self.fs, self.protocol = True, None, "file"
+            self.root: PurePath = Path(text.removeprefix("file://"))
+            self.url = str(self.root)
+            self._native: dict = {}
+            return
+        import fsspec  # only a raw layer at a URL needs it
+
+        self.local, self.url = False, text.rstrip("/")
+        self.protocol = self.url.split("://", 1)[0].lower()
+        options, self._native = object_store_options(self.protocol, environ)
+        if self.protocol in ("s3", "s3a"):
+            # Listings are never cached: other processes append to the same prefix.
+            options = {**options, "use_listings_cache": False, "skip_instance_cache": True}
+        try:
+            self.fs, base = fsspec.core.url_to_fs(self.url, **options)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"raw layer {self.url!r}: {exc}") from None
+        self.root = PurePosixPath(base.rstrip("/") or "/")
+
+    def __repr__(self) -> str:
+        return f"RawStore({self.url!r})"
+
+    def _uri(self, path: PurePath | str) -> str:
+        """What Polars opens for a raw file: the local path, or the URL of the object."""
+        text = str(path)
+        if self.local or "://" in text:
+            return text
+        return f"{self.protocol}://{text.lstrip('/') if self.protocol in _NATIVE else text}"
+
+    def path(self, relative: str) -> PurePath:
+        """The raw file at `relative` (as `relative` gives it, e.g. from a ledger)."""
+        return self.root / relative
+
+    def relative(self, path: PurePath | str) -> str:
+        """A raw file's path under the raw layer, `<source>/crawl_date=D/<digest>.parquet`."""
+        text = str(path)
+        if not self.local and "://" in text:
+            text = text.split("://", 1)[1]
+            base = str(self.root).lstrip("/")
+            return PurePosixPath(text.lstrip("/")).relative_to(base).as_posix()
+        return PurePath(text).relative_to(self.root).as_posix()
+
+    def read(self, path: PurePath | str, columns: list[str] | None = None) -> pl.DataFrame:
+        """One raw file (the given columns, or all)."""
+        if self.local:
+            return pl.read_parquet(path, columns=columns)
+        if self.protocol in _NATIVE:
+            return pl.read_parquet(self._uri(path), columns=columns, storage_options=self._native)
+        with self.fs.open(self._strip(path), "rb") as fh:
+            return pl.read_parquet(fh, columns=columns)
+
+    def scan_file(self, path: PurePath | str) -> pl.LazyFrame:
+        """One raw file as a lazy frame."""
+        if self.local:
+            return pl.scan_parquet(path)
+        if self.protocol in _NATIVE:
+            return pl.scan_parquet(self._uri(path), storage_options=self._native)
+        return pl.scan_parquet(io.BytesIO(self.fs.cat_file(self._strip(path))))
+
+    def columns(self, path: PurePath | str) -> list[str]:
+        """The column names stored in one raw file (older captures may lack later columns)."""
+        if self.local:
+            return list(pl.read_parquet_schema(path))
+        return self.scan_file(path).collect_schema().names()
+
+    def _strip(self, path: PurePath | str) -> str:
+        text = str(path)
+        return text.split("://", 1)[1] if "://" in text else text
+
+    def _listing(self, prefix: str = "") -> list[PurePosixPath]:
+        """Committed files under `<root>/<prefix>` at a URL, in `<source>/crawl_date=D/` folders: one recursive
+        listing (an object store lists a prefix in pages of 1,000 keys; a glob would list each folder),
+        never a cached one (other processes append to the same prefix)."""
+        self.fs.invalidate_cache()
+        base = str(self.root).rstrip("/")
+        found = self.fs.find(f"{base}/{prefix}".rstrip("/"))
+        keep = []
+        for item in found:
+            path = PurePosixPath(item)
+            rel = path.relative_to(base).as_posix()
+            if rel.startswith(prefix) and _FILE.fullmatch(rel) and not path.name.startswith("."):
+                keep.append(path)
+        return sorted(keep)
+
+    def is_empty(self) -> bool:
+        """True when the raw layer holds no file at all."""
+        if self.local:
+            root = Path(self.root)
+            return not root.is_dir() or next((p for p in root.rglob("*") if p.is_file()), None) is None
+        return not self._listing()
+
+    def folder(self, source: str, crawl_date: str) -> PurePath:
         """The partition folder of one source and crawl date."""
         schema_of(source)  # an unknown source is an error
         if not _DATE.match(crawl_date):
@@ -138,10 +280,20 @@ class RawStore:
 
     def append(
         self, source: str, crawl_date: str, frame: pl.DataFrame, payload: list[str]
-    ) -> tuple[Path, bool]:
+    ) -> tuple[PurePath, bool]:
         """Store `frame` unless a file with the same payload digest exists; returns (path, written)."""
         folder = self.folder(source, crawl_date)
         path = folder / f"{payload_digest(frame, payload)}.parquet"
+        if not self.local:
+            # One PUT under the final name: an object is visible whole or not at all (a multipart upload
+            # left unfinished by a killed writer is never listed). Two writers of the same digest write
+            # the same rows, so the later PUT changes nothing.
+            if self.fs.exists(str(path)):
+                return path, False
+            buffer = io.BytesIO()
+            frame.write_parquet(buffer, compression="zstd")
+            self.fs.pipe_file(str(path), buffer.getvalue())
+            return path, True
         if path.exists():
             return path, False
         folder.mkdir(parents=True, exist_ok=True)
@@ -156,7 +308,10 @@ class RawStore:
         """The digests (`row_digest`) of the rows already captured for one source and crawl date."""
         folder = self.folder(source, crawl_date)
         seen: set[str] = set()
-        if folder.is_dir():
+        if not self.local:
+            for path in self._listing(f"{source}/{folder.name}/"):
+                seen.update(row_digests(self.read(path, payload), payload))
+        elif folder.is_dir():
             for path in sorted(folder.glob("*.parquet")):
                 if not path.name.startswith("."):
                     seen.update(row_digests(pl.read_parquet(path, columns=payload), payload))
@@ -169,7 +324,7 @@ class RawStore:
         frame: pl.DataFrame,
         payload: list[str],
         seen: set[str] | None = None,
-    ) -> tuple[Path | None, int]:
+    ) -> tuple[PurePath | None, int]:
         """Store only the rows of `frame` whose payload was not captured before for this source and crawl
         date (`seen`: their digests, read from the partition when not given, and updated); returns (path or
         None, rows written). A rerun of a step that re-captures the same answers then adds nothing."""
@@ -187,8 +342,10 @@ class RawStore:
         seen.update(fresh)
         return path, frame.height
 
-    def files(self, source: str) -> list[Path]:
+    def files(self, source: str) -> list[PurePath]:
         """Every committed file of a source (temporary files are ignored)."""
+        if not self.local:
+            return self._listing(f"{source}/")
         base = self.root / source
         if not base.exists():
             return []
@@ -207,16 +364,16 @@ class RawStore:
         later dates were captured must see only what was known by then), whose files alone are read."""
         files = self.files(source)
         if until is not None:
-            files = [f for f in files if f.parent.name.split("=", 1)[1] <= until]
+            files = [f for f in files if _date_of(f) <= until]
         extra = {"crawl_date": pl.String, **({"raw_file": pl.String} if with_file else {})}
         if not files:
             if schema is None:
-                raise FileNotFoundError(f"no raw captures for {source!r} under {self.root}")
+                raise FileNotFoundError(f"no raw captures for {source!r} under {self.url}")
             return pl.DataFrame(schema={**schema, **extra}).lazy()
         if schema is None:  # no declared schema: each file's own columns, unioned
             frames = [
-                pl.scan_parquet(f).with_columns(
-                    pl.lit(f.parent.name.split("=", 1)[1]).alias("crawl_date"),
+                self.scan_file(f).with_columns(
+                    pl.lit(_date_of(f)).alias("crawl_date"),
                     *([pl.lit(str(f)).alias("raw_file")] if with_file else []),
                 )
                 for f in files
@@ -224,14 +381,30 @@ class RawStore:
             return pl.concat(frames, how="diagonal_relaxed")
         # One multi-file scan (not one lazy frame per file: a backfilled Hub has ~10^5 files): columns a file
         # lacks (older captures) come back null; a column the schema does not declare is an error.
-        lf = pl.scan_parquet(
-            [str(f) for f in files],
-            schema=schema,
-            missing_columns="insert",
-            extra_columns="raise",
-            include_file_paths="raw_file",
-            hive_partitioning=False,
-        )
+        if self.local or self.protocol in _NATIVE:
+            lf = pl.scan_parquet(
+                [self._uri(f) for f in files],
+                schema=schema,
+                missing_columns="insert",
+                extra_columns="raise",
+                include_file_paths="raw_file",
+                hive_partitioning=False,
+                **({} if self.local else {"storage_options": self._native}),
+            )
+            if not self.local:  # `raw_file` names a file as `files` does (the object key, no scheme)
+                lf = lf.with_columns(pl.col("raw_file").str.replace(r"^[a-z0-9]+://", ""))
+        else:  # another fsspec protocol: each file read through fsspec
+            lf = pl.concat(
+                [
+                    pl.scan_parquet(
+                        io.BytesIO(self.fs.cat_file(str(f))),
+                        schema=schema,
+                        missing_columns="insert",
+                        extra_columns="raise",
+                    ).with_columns(pl.lit(str(f)).alias("raw_file"))
+                    for f in files
+                ]
+            )
         date_col = pl.col("raw_file").str.extract(r"crawl_date=(\d{4}-\d{2}-\d{2})", 1).alias("crawl_date")
         # The partition's date wins over a stored `crawl_date` column, in its place (as `with_columns` did).
         columns = [date_col if c == "crawl_date" else pl.col(c) for c in schema]
@@ -241,12 +414,13 @@ class RawStore:
 
     def crawl_dates(self, source: str) -> list[str]:
         """The crawl dates that have at least one capture of a source."""
-        return sorted({p.parent.name.split("=", 1)[1] for p in self.files(source)})
+        return sorted({_date_of(p) for p in self.files(source)})
 
     def clean_temporaries(self) -> int:
-        """Remove temporary files left by a killed writer (never a committed file)."""
+        """Remove temporary files left by a killed writer (never a committed file). At a URL there are
+        none: an object is written in one PUT under its final name."""
         removed = 0
-        if self.root.exists():
+        if self.local and self.root.exists():
             for tmp in self.root.glob("*/crawl_date=*/.*.tmp"):
                 tmp.unlink(missing_ok=True)
                 removed += 1

@@ -55,14 +55,29 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     )
 
 
-class Warehouse:
-    """The folders and files of one warehouse (default `warehouse/`)."""
+RAW_URL_VARIABLE = "OPENNESS_RAW_URL"
 
-    def __init__(self, root: Path) -> None:
+
+def raw_location(root: Path, raw_url: str | None = None) -> str | Path:
+    """Where a warehouse's raw layer lives: `raw_url` if given, else `$OPENNESS_RAW_URL` if set (a folder or
+    an fsspec URL such as `s3://bucket/raw`), else `<root>/raw`."""
+    chosen = raw_url or os.environ.get(RAW_URL_VARIABLE, "").strip()
+    if not chosen:
+        return Path(root) / "raw"
+    if "://" in chosen and not chosen.startswith("file://"):
+        return chosen
+    return Path(chosen.removeprefix("file://")).expanduser().resolve()  # a folder: absolute, as the warehouse
+
+
+class Warehouse:
+    """The folders and files of one warehouse (default `warehouse/`). The DuckDB files, the state and the
+    snapshots are always local; the raw layer may live elsewhere (`raw_location`)."""
+
+    def __init__(self, root: Path, raw_url: str | None = None) -> None:
         self.root = Path(root).resolve()
         self.work_db = self.root / "work.duckdb"
         self.serving_db = self.root / "openness.duckdb"
-        self.raw = RawStore(self.root / "raw")
+        self.raw = RawStore(raw_location(self.root, raw_url))
         self.snapshots = self.root / "snapshots"
         self.state = self.root / "state"
         self.quality = self.root / "quality"  # the validation ledger (pipelines/quality/ledger.py)

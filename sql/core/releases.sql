@@ -1,6 +1,9 @@
 -- core.releases: one row per model repo, derived from core.revisions and the listing captures.
 -- Registered frames: `listing_seen` (repo_id, crawl_date, created_at): every listing sighting, ids already
 -- mapped to the current id of renamed repos.
+-- A repo whose listed createdAt a hub mirror only bounds (core.reconstructions kind createdAt-upper-bound, a
+-- repo-level fact: the first recorded revision, not the creation) has no created_at; `existed_by` keeps the
+-- listed date, which the repo existed by in either case.
 WITH latest AS (
     SELECT *
     FROM core.revisions
@@ -32,7 +35,8 @@ SELECT
     coalesce(c.previous_ids, []) AS previous_ids,
     split_part(l.repo_id, '/', 1) AS org,
     split_part(l.repo_id, '/', 2) AS name,
-    s.created_at,
+    CASE WHEN b.repo_id IS NULL THEN s.created_at END AS created_at,
+    s.created_at AS existed_by,
     least(c.first_observed, coalesce(s.first_listed, c.first_observed)) AS first_seen,
     greatest(coalesce(s.last_listed, c.first_observed), c.first_observed) AS last_seen,
     g.deleted_at,
@@ -63,4 +67,6 @@ FROM latest l
 JOIN counts c USING (repo_id)
 LEFT JOIN seen s USING (repo_id)
 LEFT JOIN gone g USING (repo_id)
+LEFT JOIN (SELECT DISTINCT repo_id FROM core.reconstructions
+           WHERE kind = 'createdAt-upper-bound' AND revision IS NULL) b USING (repo_id)
 ORDER BY l.repo_id

@@ -26,6 +26,7 @@ TABLES = [
     "datasets",
     "derivatives",
     "quarantine",
+    "reconstructions",
 ]
 
 

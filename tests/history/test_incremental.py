@@ -254,6 +254,7 @@ def test_build_tables_is_incremental_and_a_run_config_forces_a_full_rebuild(tmp_
             dg.AssetKey(["core", "quarantine"]),
             dg.AssetKey(["core", "repo_presence"]),
             dg.AssetKey(["core", "release_metrics"]),
+            dg.AssetKey(["core", "reconstructions"]),
         },
         asset_check_selection=set(),
     )

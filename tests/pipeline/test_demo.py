@@ -290,3 +290,18 @@ def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(sma
             evidence = [r[0] or "" for r in con.execute(f"SELECT evidence FROM core.{table}").fetchall()]  # noqa: S608
             assert not [e for e in evidence if sha in e], table
             assert any("https://huggingface.co/" in e for e in evidence), table
+    # which rows rest on a reconstruction: the snapshot's reconstructions join its revisions (the small mirror
+    # lists a commit id made up and a README rebuilt; it bounds no creation date, so every one is stated)
+    rows = duckdb.execute(
+        "SELECT x.repo_id, x.revision, x.file, x.kind FROM read_parquet(?) x "
+        "JOIN read_parquet(?) r USING (repo_id, revision) ORDER BY x.kind",
+        [str(folder / "reconstructions.parquet"), str(folder / "revisions.parquet")],
+    ).fetchall()
+    assert rows == [
+        ("beta/card-only", rows[0][1], "README.md", "readme-from-card-data"),
+        (repo, sha, None, "synthetic-commit-id"),
+    ]
+    created = duckdb.execute(
+        "SELECT count(*) FROM read_parquet(?) WHERE created_at IS NULL", [str(folder / "releases.parquet")]
+    )
+    assert created.fetchall() == [(0,)]

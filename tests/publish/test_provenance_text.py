@@ -40,6 +40,14 @@ def test_a_version_from_a_mirror_names_it_and_counts_what_is_reconstructed():
     assert "4 of 9 revisions and 2 of 7 transitions rest on at least one reconstruction" in card
     assert "1 transition has no evidence link because its commit id is a reconstruction" in card
     assert source_sentences(None) == []  # a manifest from before `source` existed claims nothing
+    assert "only bounds the creation date" not in card  # no release's creation date is bounded here
+
+
+def test_a_mirror_that_only_bounds_creation_dates_says_so():
+    counts = {**MIRROR["reconstructed"], "releases_total": 5, "releases_creation_bounded": 2}
+    card = _card({**MIRROR, "reconstructed": counts})
+    assert "The recording only bounds the creation date of 2 releases" in card
+    assert "their `created_at` is empty" in card
 
 
 def test_the_report_header_carries_the_source_escaped(tmp_path):

@@ -128,6 +128,12 @@ def fill_clean(con: duckdb.DuckDBPyConnection) -> None:
         [REPOS[3], REPOS[2]],
     )
     con.execute(
+        "INSERT INTO core.reconstructions VALUES (?, NULL, NULL, 'createdAt-upper-bound', 'w'), "
+        "(?, ?, NULL, 'synthetic-commit-id', 'w'), (?, ?, 'README.md', 'readme-from-card-data', 'w'), "
+        "(?, ?, NULL, 'readme-from-card-data', 'w')",
+        [REPOS[1], REPOS[0], sha(REPOS[0], 1), REPOS[0], sha(REPOS[0], 1), REPOS[0], sha(REPOS[0], 1)],
+    )
+    con.execute(
         "CREATE TABLE core.release_metrics (repo_id VARCHAR, crawl_date DATE, downloads BIGINT, "
         "downloads_all_time BIGINT, likes BIGINT, trending_score DOUBLE)"
     )

@@ -223,6 +223,20 @@ DEFECTS = [
         "in_set:how",
         "guess",
     ),
+    (
+        "reconstruction of a commit the warehouse has no row for",
+        "UPDATE core.reconstructions SET revision = 'f' || substr(revision, 2) WHERE kind = 'synthetic-commit-id'",
+        "reconstructions",
+        "references:revisions",
+        "org-a/model-1@f",
+    ),
+    (
+        "the same reconstruction twice at the repo grain (null revision and file)",
+        "INSERT INTO core.reconstructions SELECT * FROM core.reconstructions WHERE revision IS NULL",
+        "reconstructions",
+        "unique:reconstruction_key",
+        "org-a/model-2@/#createdAt-upper-bound",
+    ),
 ]
 
 
