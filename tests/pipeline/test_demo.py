@@ -295,13 +295,14 @@ def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(sma
     rows = duckdb.execute(
         "SELECT x.repo_id, x.revision, x.file, x.kind FROM read_parquet(?) x "
         "JOIN read_parquet(?) r USING (repo_id, revision) ORDER BY x.kind",
-        [str(folder / "reconstructions.parquet"), str(folder / "revisions.parquet")],
+        [str(folder / "reconstructions" / "*.parquet"), str(folder / "revisions" / "*.parquet")],
     ).fetchall()
     assert rows == [
         ("beta/card-only", rows[0][1], "README.md", "readme-from-card-data"),
         (repo, sha, None, "synthetic-commit-id"),
     ]
     created = duckdb.execute(
-        "SELECT count(*) FROM read_parquet(?) WHERE created_at IS NULL", [str(folder / "releases.parquet")]
+        "SELECT count(*) FROM read_parquet(?) WHERE created_at IS NULL",
+        [str(folder / "releases" / "*.parquet")],
     )
     assert created.fetchall() == [(0,)]
