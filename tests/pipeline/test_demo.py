@@ -66,12 +66,12 @@ def test_demo_snapshot_checksums_match(small_demo, tmp_path):
     assert Warehouse(base / "wh").serving_version() == version  # the serving file holds what LATEST names
     assert not [p.name for p in snapshots.iterdir() if p.name.startswith(".") and p.name != ".publish.lock"]
     assert manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
-    for entry in manifest["tables"].values():
+    for entry in manifest["files"].values():
         assert sha256_file(snapshots / version / entry["path"]) == entry["sha256"]
     # A corrupted file is detected (on a copy: other tests read the demo snapshot).
     copy = tmp_path / version
     shutil.copytree(snapshots / version, copy)
-    victim = copy / manifest["tables"]["releases"]["path"]
+    victim = copy / "releases" / "0.parquet"
     victim.write_bytes(victim.read_bytes()[:-8] + b"corrupt!")
     with pytest.raises(ValueError, match="checksum mismatch"):
         verify_snapshot(copy)
