@@ -32,7 +32,7 @@ from pipelines.incremental.crawl_runs import COST_COLUMNS
 from pipelines.publish.card import render_dataset_card
 from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
 from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table, fsync_path
-from pipelines.tables import BY_NAME, public_tables
+from pipelines.tables import BY_NAME, TABLES, public_tables
 
 try:  # POSIX only; without it concurrent publishers on one folder are not serialised
     import fcntl
@@ -49,12 +49,21 @@ MANIFEST_FORMAT = "openness-snapshot/2"
 BUCKET_COLUMN = "repo_id"
 ROWS_PER_FILE = 250_000
 MAX_BUCKETS = 1024
-# Tables whose rows are appended over time: once they outgrow one file, one file per month of this column, so a
-# day's new rows go to the newest month's file and the older months' files stay byte-identical.
-MONTH_COLUMNS = {"revisions": "committed_at", "transitions": "changed_at"}
-# Interval tables: a row closed (its end set) never changes again, so closed rows go to a file per month of
-# their end, and the open rows (one per release) to `open-<b>` files by a hash of `repo_id`.
-CLOSED_COLUMNS = {"openness": "valid_to"}
+# Tables whose rows are appended over time (`snapshot_split` ("month", column) in pipelines/tables.py): once
+# they outgrow one file, one file per month of that column, so a day's new rows go to the newest month's file
+# and the older months' files stay byte-identical.
+MONTH_COLUMNS = {
+    t.short: t.snapshot_split[1]
+    for t in TABLES
+    if t.public and t.snapshot_split and t.snapshot_split[0] == "month"
+}
+# Interval tables (("closed", column)): a row closed (its end set) never changes again, so closed rows go to a
+# file per month of their end, and the open rows (one per release) to `open-<b>` files by a hash of `repo_id`.
+CLOSED_COLUMNS = {
+    t.short: t.snapshot_split[1]
+    for t in TABLES
+    if t.public and t.snapshot_split and t.snapshot_split[0] == "closed"
+}
 UNDATED = "undated"
 BUCKET_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,31}$")
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
