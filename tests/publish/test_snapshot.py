@@ -14,6 +14,7 @@ from pipelines.publish import snapshot
 from pipelines.publish.card import checks_summary, render_dataset_card
 from pipelines.publish.markdown import frame_to_markdown, plural
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
+from pipelines.quality.gates import spectrum_flip
 from tests.publish.conftest import add_crawl, add_release
 
 EXTRA = {
@@ -316,3 +317,25 @@ def test_interval_rows_once_closed_stay_in_their_months_file(warehouse, tmp_path
         "SELECT count(*), count(*) FILTER (WHERE valid_to IS NULL) FROM read_parquet(?)",
         [str(second / "openness" / "*.parquet")],
     ).fetchone() == (7, 3)
+
+
+def test_the_spectrum_gate_reads_every_openness_file_of_the_previous_version(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        snapshot, "ROWS_PER_FILE", 1
+    )  # openness in several files: closed months, open buckets
+    warehouse.execute(
+        "CREATE TABLE core.openness (repo_id VARCHAR, revision VARCHAR, valid_from TIMESTAMPTZ, "
+        "valid_to TIMESTAMPTZ, spectrum_level INTEGER)"
+    )
+    for repo in ("acme/alpha", "acme/beta", "zeta/gamma"):
+        warehouse.execute("INSERT INTO core.openness VALUES (?, 'b', '2024-02-15', NULL, 2)", [repo])
+    folder = write_snapshot(warehouse, tmp_path / "snapshots", "2024-03-01", extra=EXTRA)
+    manifest = verify_snapshot(folder)
+    assert len([p for p in manifest["files"] if p.startswith("openness/")]) > 1
+    warehouse.execute("UPDATE core.openness SET spectrum_level = 4 WHERE repo_id = 'acme/alpha'")
+
+    verdict = spectrum_flip(warehouse, folder, manifest, 0.2)
+
+    assert verdict["value"] == round(1 / 3, 4) and not verdict["passed"], verdict
