@@ -97,7 +97,7 @@ def build_step(
 ) -> Iterator[dg.MaterializeResult]:
     """Run one build step and report each table it wrote: mode, row count and the step's own figures."""
     wh = warehouse.get()
-    options = {"progress": context.log.info} if step == "revisions" else {}
+    options = {"progress": context.log.info} if step in ("revisions", "scores") else {}
     with wh.connect() as con:
         result = run_step(step, wh, con, full=build.full_rebuild, **options)
         counts = table_counts(con, [t.name for t in tables_of_step(step)])

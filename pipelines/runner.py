@@ -106,7 +106,7 @@ def run_step(
     name: str, wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False, **options: Any
 ) -> dict[str, Any]:
     """Run one build step in incremental (default) or full mode; returns what it did. `options` go to the
-    step's builder (`progress=` for revisions, `rubric=` for scores). A step that fails because a table it
+    step's builder (`progress=` for revisions and scores, `batch=` for revisions, `rubric=` for scores). A step that fails because a table it
     reads does not exist yet (an earlier step never ran, nothing is crawled) raises StepNotReady, one line
     saying what to run first."""
     if name not in STEPS:
@@ -123,12 +123,20 @@ def run_step(
         raise translated from exc
 
 
-def build_all(wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False) -> dict[str, Any]:
+def build_all(
+    wh: Warehouse,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    full: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Every table of the registry, step by step in the registry's order; per step, what it did and its
-    seconds."""
+    seconds. `progress` gets the revisions and scores steps' lines (one per committed batch of a rebuild:
+    a first build killed half-way resumes from its last batch when run again)."""
     out: dict[str, Any] = {}
     for name in steps():
         started = time.perf_counter()
-        result = run_step(name, wh, con, full=full)
+        options = {"progress": progress} if progress and name in ("revisions", "scores") else {}
+        result = run_step(name, wh, con, full=full, **options)
         out[name] = {**result, "seconds": round(time.perf_counter() - started, 3)}
     return out

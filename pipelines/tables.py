@@ -32,6 +32,11 @@ class Table:
     suite: bool = True  # guarded by a Great Expectations suite of the same name
     suite_after: str | None = None  # the table whose build completes what the suite reads (default: itself)
     columns: dict[str, str] = field(default_factory=dict)  # column -> meaning (COMMON_COLUMNS fill the rest)
+    # How a snapshot splits a big public table into files (pipelines/publish/snapshot.py, `table_layout`):
+    # ("month", column): a file per month of that time column (rows appended over time); ("closed", column):
+    # the rows with that end column set by its month, the open rows by a hash of repo_id. None: by a hash of
+    # repo_id when the table has one.
+    snapshot_split: tuple[str, str] | None = None
 
     @property
     def layer(self) -> str:
@@ -105,6 +110,7 @@ TABLES: tuple[Table, ...] = (
         "Unparseable inputs go to core.quarantine.",
         by_repo=True,
         public=True,
+        snapshot_split=("month", "committed_at"),
         suite_after="core.releases",  # the suite checks that every revision has a release
         columns={
             "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames); made up by a hub "
@@ -496,6 +502,7 @@ TABLES: tuple[Table, ...] = (
         "with evidence, as validity intervals (valid_from, valid_to).",
         by_repo=True,
         public=True,
+        snapshot_split=("closed", "valid_to"),
         columns={
             "mof_class": "Model Openness Framework class: 3 (Open Model), 2 (Open Tooling), 1 (Open Science), "
             "0 none.",
@@ -557,6 +564,7 @@ TABLES: tuple[Table, ...] = (
         "is its first observation, not a change (docs/history.md).",
         by_repo=True,
         public=True,
+        snapshot_split=("month", "changed_at"),
         columns={
             "changed_at": "When the change happened (the commit date of `to_revision`).",
             "dimension": "What changed: e.g. license_family, spectrum_level, mof_class, osaid, release_level; "

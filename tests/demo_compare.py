@@ -91,15 +91,15 @@ def compare_warehouses(before: Path, after: Path) -> tuple[list[str], list[str]]
         lines.append(f"{table:<28} {fa.height:>7} rows  {'DIFFERENT' if found else 'same'}")
     snap_a = before / "snapshots" / (before / "snapshots" / "LATEST").read_text().strip()
     snap_b = after / "snapshots" / (after / "snapshots" / "LATEST").read_text().strip()
+    # Each table is a folder of Parquet files: compare the file names, then each table's rows.
     pa, pb = (
-        sorted(p.name for p in snap_a.glob("*.parquet")),
-        sorted(p.name for p in snap_b.glob("*.parquet")),
+        sorted(p.relative_to(snap).as_posix() for p in snap.rglob("*.parquet")) for snap in (snap_a, snap_b)
     )
     if pa != pb:
         diffs.append(f"snapshot files differ: {pa} vs {pb}")
-    for name in sorted(set(pa) & set(pb)):
-        fa, fb = pl.read_parquet(snap_a / name), pl.read_parquet(snap_b / name)
-        found = compare_frames(name.removesuffix(".parquet"), fa, fb)
+    for name in sorted({p.split("/")[0] for p in pa} & {p.split("/")[0] for p in pb}):
+        fa, fb = pl.read_parquet(snap_a / name / "*.parquet"), pl.read_parquet(snap_b / name / "*.parquet")
+        found = compare_frames(name, fa, fb)
         diffs += found
         lines.append(f"snapshot {name:<19} {fa.height:>7} rows  {'DIFFERENT' if found else 'same'}")
     ma, mb = (json.loads((s / "manifest.json").read_text()) for s in (snap_a, snap_b))

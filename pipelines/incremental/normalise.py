@@ -63,6 +63,9 @@ PARALLEL_FROM = 4000  # keys to parse before worker processes pay off
 PARSE_SLICE = 50_000  # keys whose Python objects (texts, pickles, parsed dicts) exist at once while parsing
 CONTENT_BUDGET = 2_000_000_000  # bytes of items + READMEs held at once when parsing many keys
 DERIVE_BATCH = 400_000  # candidates per derive batch in a rebuild
+# Keys parsed and committed together in a rebuild (a batch): what a kill can lose, and the unit of its progress
+# lines. About a minute of parsing on 2 cores; a rebuild of 1,000,000 models has ~4 million keys.
+BUILD_BATCH = 100_000
 # A candidate holds its quarantine rows column-wise: one list per core.quarantine column (empty: none).
 Q_COLS = {f"q_{k}": pl.List(v) for k, v in QUARANTINE_SCHEMA.items()}
 # The candidates' quarantine rows, one per list element, in core.quarantine's column order.
@@ -254,6 +257,12 @@ def _needs(con: duckdb.DuckDBPyConnection, keys_table: str) -> pl.DataFrame:
     return con.sql(query).pl()
 
 
+def _candidate_count(con: duckdb.DuckDBPyConnection) -> int:
+    if not _has_candidates(con):
+        return 0
+    return con.execute("SELECT count(*) FROM incr.candidates").fetchall()[0][0]
+
+
 def _has_candidates(con: duckdb.DuckDBPyConnection) -> bool:
     return bool(
         con.execute(
@@ -298,21 +307,33 @@ def _gather_readmes(raw: RawStore, needs: pl.DataFrame, keep: tuple[str, ...] = 
     )
 
 
-def _contents(raw: RawStore, needs: pl.DataFrame, tmp: Path | None = None) -> Iterator[pl.DataFrame]:
-    """`needs` with their raw texts (item, content, sha256), in parts that fit CONTENT_BUDGET. Few keys: one
-    part, each raw file read once. Many keys (a rebuild): the needed rows are first spread over shards by
-    key (so that every raw file is still read once), then each shard is put together and yielded."""
+def content_parts(needs: pl.DataFrame, max_keys: int | None = None) -> int:
+    """How many parts `_contents` yields for `needs`: enough to fit CONTENT_BUDGET, and to hold at most
+    `max_keys` keys each (about that many: keys are spread over parts by a hash)."""
     if needs.height == 0:
-        return
+        return 0
     estimate = needs.height * 1500 + needs.filter(pl.col("rd_path").is_not_null()).height * 4000
-    shards = max(1, math.ceil(estimate / CONTENT_BUDGET))
+    by_keys = math.ceil(needs.height / max_keys) if max_keys else 1
+    return max(1, math.ceil(estimate / CONTENT_BUDGET), by_keys)
+
+
+def _contents(
+    raw: RawStore, needs: pl.DataFrame, tmp: Path | None = None, max_keys: int | None = None
+) -> Iterator[pl.DataFrame]:
+    """`needs` with their raw texts (item, content, sha256), in `content_parts` parts (CONTENT_BUDGET, and
+    `max_keys` keys at most). One part: each raw file read once. Several (a rebuild): the needed rows are
+    first spread over shards by key (so that every raw file is still read once), then each shard is put
+    together and yielded."""
+    shards = content_parts(needs, max_keys)
+    if shards == 0:
+        return
     if shards == 1:
         yield needs.join(_gather_items(raw, needs), on="ckey", how="left").join(
             _gather_readmes(raw, needs), on="ckey", how="left"
         )
         return
     (tmp or Path(tempfile.gettempdir())).mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="incr-contents-", dir=tmp))
+    work = Path(tempfile.mkdtemp(prefix=CONTENTS_PREFIX, dir=tmp))
     try:
         needs = needs.with_columns((pl.col("ckey").hash(seed=7) % shards).alias("_shard"))
         for what, col, gather in (
@@ -343,6 +364,16 @@ def _contents(raw: RawStore, needs: pl.DataFrame, tmp: Path | None = None) -> It
             yield part
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+CONTENTS_PREFIX = "incr-contents-"
+
+
+def _remove_stale_contents(tmp: Path) -> None:
+    """Remove the shard folders of a rebuild killed before it could remove them itself (one build of a
+    warehouse runs at a time: DuckDB locks its work file)."""
+    for folder in tmp.glob(CONTENTS_PREFIX + "*"):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def parse_capture(
@@ -447,12 +478,16 @@ def _parse_rows(rows: list[tuple]) -> list[tuple[dict | None, str | None, list[d
     ]
 
 
-def parse_frame(frame: pl.DataFrame, workers: int = 1) -> pl.DataFrame:
+def parse_frame(
+    frame: pl.DataFrame, workers: int = 1, pool: ProcessPoolExecutor | None = None
+) -> pl.DataFrame:
     """Candidate rows (every core.revisions column, the signature, the quarantine row) for `needs` with texts.
 
     The rows are parsed PARSE_SLICE at a time: a slice's Python objects (its texts as tuples, the pickles
     sent to the workers, the parsed dicts) are gone before the next slice is taken, so what parsing holds
-    beside the frame does not grow with the part (a rebuild's parts hold up to CONTENT_BUDGET of texts)."""
+    beside the frame does not grow with the part (a rebuild's parts hold up to CONTENT_BUDGET of texts).
+    `pool`: worker processes of the caller's, kept across its parts (else started here when worth it)."""
+    own = pool is None
     cols = frame.select(
         "repo_id",
         "sha",
@@ -463,20 +498,21 @@ def parse_frame(frame: pl.DataFrame, workers: int = 1) -> pl.DataFrame:
         "content",
         "sha256",
     )
-    pool = (
-        ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
-        if workers > 1 and frame.height >= PARALLEL_FROM
-        else None
-    )
+    if own:
+        pool = _pool(workers) if frame.height >= PARALLEL_FROM else None
     try:
         parts = [
             _parse_slice(frame.slice(i, PARSE_SLICE), cols.slice(i, PARSE_SLICE), pool, workers)
             for i in range(0, max(frame.height, 1), PARSE_SLICE)
         ]
     finally:
-        if pool is not None:
+        if own and pool is not None:
             pool.shutdown()
     return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _pool(workers: int) -> ProcessPoolExecutor | None:
+    return ProcessPoolExecutor(workers, mp_context=get_context("spawn")) if workers > 1 else None
 
 
 def _parse_slice(
@@ -630,11 +666,15 @@ def update_revisions(
     full: bool = False,
     workers: int = PARSE_WORKERS,
     progress: Any = None,
+    batch: int | None = None,
 ) -> dict[str, Any]:
     """Bring core.revisions and core.quarantine up to date with the raw layer; returns what was done.
 
     `full` (or an unusable state: empty, other code version, another work file) rebuilds the state and
-    both tables from every raw file; otherwise only the files not read yet are read.
+    both tables from every raw file; otherwise only the files not read yet are read. A rebuild commits its
+    index first, then its parsed keys `batch` at a time (default BUILD_BATCH), saying so through
+    `progress` (one line a batch); a rebuild interrupted (killed) is resumed by the next run not asking for
+    `full`: it parses only the keys no committed batch holds, to the same tables as an uninterrupted one.
     """
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -648,9 +688,12 @@ def update_revisions(
 
     state.attach(wh, con)
     problem = "full rebuild asked for" if full else state.state_problem(con)
-    if problem:
+    resumed = problem == state.UNFINISHED
+    if problem and not resumed:
         state.reset(con)
     mode = "full" if problem else "incremental"
+    if mode == "full":
+        _remove_stale_contents(wh.state)
     t = time.perf_counter()
     files = new_files(wh, con)
     index = index_files(wh, files)
@@ -668,7 +711,15 @@ def update_revisions(
             "WHERE crawl_date NOT IN (SELECT crawl_date FROM incr.listing_days)"
         )
         con.unregister("new_days")
-        keys = pl.concat([index["captures"].select("ckey"), index["readmes"].select("ckey")]).unique()
+        if mode == "full":
+            # A rebuild: the index and its ledger committed first, then the keys parsed in batches. Its keys
+            # are every indexed key, those of files read by an interrupted run of it too (the candidates
+            # its committed batches hold are not chosen again by _needs: nothing is parsed twice).
+            con.execute("COMMIT")
+            con.execute("BEGIN")
+            keys = con.sql("SELECT ckey FROM incr.captures UNION SELECT ckey FROM incr.readmes").pl()
+        else:
+            keys = pl.concat([index["captures"].select("ckey"), index["readmes"].select("ckey")]).unique()
         con.register("touched_keys", keys)
         needs = _needs(con, "touched_keys")
         con.unregister("touched_keys")
@@ -685,20 +736,34 @@ def update_revisions(
                 old_q.update(i for i in q_id or [] if i is not None)
             con.unregister("needed")
         new_q: set[str] = set()
-        for part in _contents(wh.raw, needs, wh.state):
-            cands = parse_frame(part, workers=workers)
-            _store_candidates(con, cands)
-            parsed += cands.height
-            touched.update(cands.get_column("listed_as").drop_nulls().to_list())
-            new_q.update(cands.get_column("q_repo_id").explode().drop_nulls().to_list())
-            if mode == "full":
-                # A rebuild commits part by part. DuckDB holds a transaction's rows in memory until it
-                # commits (~1.6 KB a candidate: 6.5 GB at 1M models, where the first run's parse
-                # peaked at 22.4 of 23.5 GiB with one transaction). It stays correct: the work file
-                # claims the new state only once its tables are written (`_rebuild_tables`), so a
-                # rebuild interrupted here is "not the state of this work database" and starts over.
-                con.execute("COMMIT")
-                con.execute("BEGIN")
+        max_keys = (batch or BUILD_BATCH) if mode == "full" else None
+        total = content_parts(needs, max_keys)
+        earlier = _candidate_count(con) if resumed else 0
+        pool = _pool(workers) if needs.height >= PARALLEL_FROM else None
+        try:
+            for done, part in enumerate(_contents(wh.raw, needs, wh.state, max_keys), start=1):
+                cands = parse_frame(part, workers=workers, pool=pool)
+                _store_candidates(con, cands)
+                parsed += cands.height
+                touched.update(cands.get_column("listed_as").drop_nulls().to_list())
+                new_q.update(cands.get_column("q_repo_id").explode().drop_nulls().to_list())
+                if mode == "full":
+                    # A rebuild commits batch by batch: its candidates and nothing else, in the state file
+                    # (DuckDB also holds a transaction's rows in memory until it commits: ~1.6 KB a
+                    # candidate, 6.5 GB at 1M models in one transaction). The work file claims the new
+                    # state only once its tables are written (`_rebuild_tables`); until then the state
+                    # says `rebuild = running`, and a run after a kill resumes from the last commit.
+                    con.execute("COMMIT")
+                    con.execute("BEGIN")
+                    if progress:
+                        progress(
+                            f"revisions: batch {done}/{total} committed: {parsed:,} of {needs.height:,} keys "
+                            f"parsed by this run"
+                            + (f" ({earlier:,} committed by the interrupted one)" if resumed else "")
+                        )
+        finally:
+            if pool is not None:
+                pool.shutdown()
         t = lap("parse", t)
         if mode == "incremental":
             _insert(
@@ -725,7 +790,7 @@ def update_revisions(
         raise
     t = lap("state", t)
     if mode == "full":
-        result = _rebuild_tables(con)
+        result = _rebuild_tables(con, progress)
     else:
         result = _apply_pending(con)
     result["circular_base_models"] = flag_circular_base_models(con)
@@ -735,6 +800,7 @@ def update_revisions(
         **({"reason": problem} if problem else {}),
         "new_files": sum(len(v) for v in files.values()),
         "parsed": parsed,
+        **({"batches": total, "resumed_after": earlier} if mode == "full" else {}),
         **result,
         "seconds": round(time.perf_counter() - started, 3),
         "timings": timings,
@@ -832,8 +898,9 @@ def flag_circular_base_models(con: duckdb.DuckDBPyConnection) -> int:
     return rows.height
 
 
-def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
-    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components."""
+def _rebuild_tables(con: duckdb.DuckDBPyConnection, progress: Any = None) -> dict[str, Any]:
+    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components
+    (one transaction of the work file: a kill here loses only this derive; `progress` gets a line a batch)."""
     days = _listing_days(con)
     labels = (
         component_labels(con)
@@ -853,6 +920,8 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
             frame = derive(con, ids, days)
             _insert(con, "core.revisions", frame)
             rows += frame.height
+            if progress:
+                progress(f"revisions: derive {b + 1}/{batches}: {rows:,} revisions")
         con.execute(f"DELETE FROM core.quarantine WHERE {Q_SOURCES}")  # noqa: S608 - fixed SQL
         if _has_candidates(con):
             con.execute(f"INSERT INTO core.quarantine {Q_ROWS}")
@@ -864,6 +933,7 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
         state.set_meta(con, "full_releases", "pending")
         state.set_meta(con, "full_scoring", "pending")
         state.set_meta(con, "full_release_papers", "pending")
+        con.execute("DELETE FROM incr.meta WHERE key = 'rebuild'")  # finished: the next run is incremental
     return {
         "revisions": rows,
         "repos": len(repos),

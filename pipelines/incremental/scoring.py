@@ -12,11 +12,14 @@ and rewrites their rows of core.disclosures, core.openness and core.transitions,
 with the pure scoring functions (`score_in_batches`, `openness_history`). core.derivatives is
 rewritten for the changed repos and the repos naming one of them as a base; core.release_papers for the
 changed repos. A new rubric or scoring code (a digest of its files and of the rubric version), or a
-rebuilt normalisation state, rescores everything, in batches of whole repos.
+rebuilt normalisation state, rescores everything, in batches of whole repos; each batch commits with a
+mark of how far it got (`meta.incremental` key `scores_rebuild`), so a rescoring killed half-way is
+resumed by the next run from its next batch when its inputs are the same (`_resume_from`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
 from typing import Any
@@ -32,6 +35,29 @@ from pipelines.storage.warehouse import Warehouse, table_exists, transaction
 from pipelines.tables import tables_of_step
 
 SCORE_BATCH = 250_000  # revisions per scoring batch (whole repos)
+RESUME_KEY = "scores_rebuild"  # meta.incremental: "<inputs>:<batches done>" of a full rescoring not finished
+
+
+def _inputs(con: duckdb.DuckDBPyConnection, version: str, batches: list[pl.DataFrame]) -> str:
+    """What a full rescoring's batches depend on: the scoring version, the normalisation state, what is
+    pending for scoring (every change of an input adds rows there until a rescoring ends), the batches."""
+    pending = con.execute(
+        "SELECT (SELECT count(*) FROM incr.pending WHERE consumer = 'scoring') || '/' || "
+        "(SELECT count(*) FROM incr.pending_refs WHERE consumer = 'scoring')"
+    ).fetchall()[0][0]
+    digest = hashlib.sha256(f"{version}\0{state.get_meta(con, 'state_id')}\0{pending}".encode())
+    for batch in batches:
+        ids = batch.get_column("repo_id")
+        digest.update(f"\0{ids.len()}\0{ids.first()}\0{ids.last()}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _resume_from(con: duckdb.DuckDBPyConnection, inputs: str) -> int:
+    """The batches a killed full rescoring with the same inputs committed (0: none, or other inputs)."""
+    mark = state.get_meta(con, RESUME_KEY, "meta.incremental")
+    if not mark or not mark.startswith(inputs + ":"):
+        return 0
+    return int(mark.rsplit(":", 1)[1])
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, ids: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -240,9 +266,16 @@ def rescore_set(con: duckdb.DuckDBPyConnection) -> tuple[set[str], dict[str, int
 
 
 def update_scores(
-    wh: Warehouse, con: duckdb.DuckDBPyConnection, *, full: bool = False, rubric: dict[str, Any] | None = None
+    wh: Warehouse,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    full: bool = False,
+    rubric: dict[str, Any] | None = None,
+    progress: Any = None,
 ) -> dict[str, Any]:
-    """core.licenses, disclosures, openness, transitions and derivatives, for the repos that need it."""
+    """core.licenses, disclosures, openness, transitions and derivatives, for the repos that need it. A
+    full rescoring commits batch by batch (`progress` gets a line a batch) and, killed, is resumed by the
+    next run not asking for `full` from its next batch (when its inputs did not change meanwhile)."""
     from pipelines.openness.catalogue import load_catalogue
     from pipelines.openness.rubric import load_rubric
 
@@ -275,9 +308,14 @@ def update_scores(
     made_up = synthetic_commits(revision_marks(wh.raw))
     rows: dict[str, int] = {}
     derivatives = 0
+    inputs = _inputs(con, version, batches) if reason else ""
+    start = _resume_from(con, inputs) if reason and not full else 0
     if reason:
-        # Every repo, batch by batch; each batch commits (a failed rebuild leaves the reason in place).
+        # Every repo, batch by batch; each batch commits with the mark of how far the rescoring got (a
+        # failed rebuild leaves the reason in place; the next run goes on after the last batch committed).
         for i, batch in enumerate(batches):
+            if i < start:
+                continue
             frames = score_repos(con, batch, datasets, papers, rubric, wh)
             links = unlink_commits(derivative_rows(con, batch, rubric), "evidence", made_up)
             with transaction(con):
@@ -288,6 +326,11 @@ def update_scores(
                     con, "core.derivatives", links
                 )
                 derivatives += links.height
+                state.set_meta(con, RESUME_KEY, f"{inputs}:{i + 1}", "meta.incremental")
+            if progress:
+                progress(
+                    f"scores: batch {i + 1}/{len(batches)} committed ({sum(rows.values()):,} rows written)"
+                )
     with transaction(con):
         if not reason:
             for batch in batches:
@@ -311,6 +354,7 @@ def update_scores(
             _write(con, "core.derivatives", links, linked)
             derivatives = links.height
         replace_table_rows(con, "core.licenses", load_catalogue())
+        con.execute("DELETE FROM meta.incremental WHERE key = ?", [RESUME_KEY])
     with transaction(con):
         con.execute("DELETE FROM incr.pending WHERE consumer = 'scoring'")
         con.execute("DELETE FROM incr.pending_refs WHERE consumer = 'scoring'")
@@ -331,6 +375,7 @@ def update_scores(
         "mode": "full" if reason else "incremental",
         **({"reason": reason} if reason else {}),
         "rescored_repos": len(repos),
+        **({"batches": len(batches), "resumed_after_batches": start} if reason else {}),
         **{f"rescored_{k}": v for k, v in why.items()},
         **{f"{t.removeprefix('core.')}_written": n for t, n in rows.items()},
         "derivatives_written": derivatives,

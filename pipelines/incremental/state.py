@@ -4,10 +4,14 @@ It lives in `warehouse/state/incremental.duckdb` (attached as `incr`), not in `w
 serving copy users open and the snapshots never carry it. DuckDB lets one transaction write to one
 attached database only, so a step commits its state first, then the core tables, then marks its work
 done; every core update is an idempotent delete-and-insert per repo, so a step killed between two
-commits is finished by the next run (the pending tables below say what is left).
+commits is finished by the next run (the pending tables below say what is left). A rebuild of the state
+(the first build, a full one) is marked `rebuild = running` in `meta` until its tables are written: it
+commits its index, then its parsed candidates batch by batch, so a rebuild killed half-way is resumed by
+the next run (`state_problem` says `UNFINISHED`), which parses only the keys no committed batch holds.
 
 Tables (schema `incr`):
-- `meta(key, value)`: the code versions the state was built with, the id shared with `work.duckdb`.
+- `meta(key, value)`: the code versions the state was built with, the id shared with `work.duckdb`, and
+  `rebuild = running` while a rebuild is not finished.
 - `files(source, path, crawl_date, rows)`: the ledger of raw files already read (raw files are immutable
   and content-addressed, so a file read once never changes).
 - `captures`: one row per captured model info (listing item or history revision info): its key, its
@@ -134,22 +138,28 @@ def set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str, table: str = 
     con.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)", [key, value])  # noqa: S608 - fixed names
 
 
+UNFINISHED = "a rebuild was interrupted: it resumes"
+
+
 def state_problem(con: duckdb.DuckDBPyConnection) -> str | None:
-    """Why the state cannot be used as it is (None when it can): empty, another code version, or not the
-    state of this work file (the work file was replaced or removed since)."""
+    """Why the state cannot be used as it is (None when it can): empty, another code version, a rebuild
+    not finished (`UNFINISHED`: resumed, not started over), or not the state of this work file (the work
+    file was replaced or removed since)."""
     state_id = get_meta(con, "state_id")
     if state_id is None:
         return "no incremental state yet"
     if get_meta(con, "normaliser_version") != code_version(NORMALISER_CODE):
         return "the normalisation code changed"
+    if get_meta(con, "rebuild") == "running":
+        return UNFINISHED
     if get_meta(con, "state_id", "meta.incremental") != state_id:
         return "the state does not belong to this work database"
     return None
 
 
 def reset(con: duckdb.DuckDBPyConnection) -> str:
-    """Empty every state table and start a new state id; returns it. The work file learns the id when its
-    core tables are written (`claim`)."""
+    """Empty every state table and start a new state id, marked as a rebuild running; returns the id. The
+    work file learns the id when its core tables are written (`claim`)."""
     with transaction(con):
         for name in STATE_TABLES:
             con.execute(f"DROP TABLE IF EXISTS incr.{name}")
@@ -159,6 +169,7 @@ def reset(con: duckdb.DuckDBPyConnection) -> str:
         state_id = uuid.uuid4().hex
         set_meta(con, "state_id", state_id)
         set_meta(con, "normaliser_version", code_version(NORMALISER_CODE))
+        set_meta(con, "rebuild", "running")
     return state_id
 
 

@@ -68,7 +68,7 @@ def root_card(card: str, version: str) -> str:
         raise ValueError("the card has no YAML header")
     end = card.index("\n---\n", 3)
     header = re.sub(
-        r'^(    data_files: )"([^"/]+)"$',
+        r'^(    data_files: )"([^"]+)"$',
         lambda m: m[1] + json.dumps(f"{version}/{m[2]}"),
         card[:end],
         flags=re.MULTILINE,
@@ -90,10 +90,17 @@ def _summary(manifest: dict) -> str:
 
 
 def _files(manifest: dict, tables: list[str]) -> str:
-    lines = ["| table | file | rows | bytes | sha256 |", "|---|---|---:|---:|---|"]
+    if "files" not in manifest:  # a version written before tables were split into files: one file per table
+        lines = ["| table | file | rows | bytes | sha256 |", "|---|---|---:|---:|---|"]
+        for name in tables:
+            e = manifest["tables"][name]
+            lines.append(f"| {name} | `{e['path']}` | {e['rows']} | {e['bytes']} | `{e['sha256']}` |")
+        return "\n".join(lines)
+    lines = ["| table | files | rows | bytes |", "|---|---|---:|---:|"]
     for name in tables:
         e = manifest["tables"][name]
-        lines.append(f"| {name} | `{e['path']}` | {e['rows']} | {e['bytes']} | `{e['sha256']}` |")
+        count = sum(1 for f in manifest["files"].values() if f.get("table") == name)
+        lines.append(f"| {name} | `{e['path']}` ({count}) | {e['rows']} | {e['bytes']} |")
     return "\n".join(lines)
 
 
@@ -212,12 +219,12 @@ def _how_to_read(manifest: dict) -> str:
         [
             "```sql",
             "-- DuckDB, from the version folder",
-            "SELECT org, count(*) FROM read_parquet('releases.parquet') GROUP BY org ORDER BY 2 DESC;",
+            "SELECT org, count(*) FROM read_parquet('releases/*.parquet') GROUP BY org ORDER BY 2 DESC;",
             "```",
             "",
             "```python",
             "import polars as pl",
-            "releases = pl.read_parquet('releases.parquet')",
+            "releases = pl.read_parquet('releases/*.parquet')",
             "",
             "import datasets  # each table is a config of this card",
             "releases = datasets.load_dataset('.', 'releases', split='train')",
@@ -281,7 +288,9 @@ def render_dataset_card(
         *_recording_notice(manifest),
         "## Files",
         "",
-        "One zstd-compressed Parquet file per table. Verify them against `manifest.json` (sizes and sha256).",
+        "Each table is a folder of zstd-compressed Parquet files (`<table>/<part>.parquet`: one file, or the rows "
+        "split by month or by a stable hash of `repo_id`; `manifest.json` says how); read a table with one glob, "
+        "`<table>/*.parquet`. Verify the files against `manifest.json` (each file's size and sha256).",
         "",
         _files(manifest, tables),
         "",

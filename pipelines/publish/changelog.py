@@ -54,11 +54,17 @@ def read_manifest(folder: Path) -> dict | None:
 
 
 def snapshot_tables(folder: Path) -> dict[str, Path]:
-    """Table name -> Parquet file of a snapshot folder (from its manifest when it has one)."""
+    """Table name -> its Parquet files in a snapshot folder, as a path DuckDB's `read_parquet` reads: the glob
+    `<table>/*.parquet`, or one `<table>.parquet` in a version written before tables were split into files
+    (from the manifest when the folder has one)."""
     manifest = read_manifest(folder)
     if manifest is not None:
         return {name: folder / entry["path"] for name, entry in sorted(manifest.get("tables", {}).items())}
-    return {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+    found = {p.stem: p for p in sorted(folder.glob("*.parquet"))}
+    found.update(
+        {p.name: p / "*.parquet" for p in sorted(folder.iterdir()) if p.is_dir() and any(p.glob("*.parquet"))}
+    )
+    return dict(sorted(found.items()))
 
 
 def parquet_columns(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple[str, str]]:
@@ -164,7 +170,7 @@ def _names(title: str, names: list[str]) -> list[str]:
     lines = [f"## {title} ({len(names)})", ""]
     lines += [f"- `{n}`" for n in names[:MAX_LISTED_RELEASES]] or ["(none)"]
     if len(names) > MAX_LISTED_RELEASES:
-        lines.append(f"- ... and {len(names) - MAX_LISTED_RELEASES} more (query `releases.parquet`)")
+        lines.append(f"- ... and {len(names) - MAX_LISTED_RELEASES} more (query `releases/*.parquet`)")
     return lines + [""]
 
 

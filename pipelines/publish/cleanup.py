@@ -12,7 +12,9 @@ unless `LATEST` names it, it is removed too. Complete versions are never touched
 
 Old complete versions are removed only when asked (`remove_old_versions`, with how many to keep): the
 serving file's views read the files of the version it names, and a session opened before the last publish
-still reads the version before it, so neither is ever removed, nor the one `LATEST` names.
+still reads the version before it, so neither is ever removed, nor the one `LATEST` names. Removing a
+version never breaks a newer one: the files a newer version carried over from it are hard links (another
+name of the same bytes, pipelines/publish/snapshot.py) or copies, never references into its folder.
 """
 
 from __future__ import annotations

@@ -17,6 +17,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ import requests
 from tqdm import tqdm
 from urllib3.util.retry import Retry
 
-from pipelines.publish.snapshot import VERSION, is_safe_file_name, sha256_file, version_key
+from pipelines.publish.snapshot import VERSION, is_safe_file_name, is_safe_path, sha256_file, version_key
 from pipelines.publish.sources import (
     LocalSource,
     SnapshotRefused,
@@ -83,16 +84,19 @@ def parse_manifest(data: bytes, version: str) -> list[Entry]:
     if not isinstance(manifest, dict) or manifest.get("version") != version:
         raise SnapshotRefused(f"refused: manifest.json does not describe version {version}")
     entries: list[Entry] = []
-    for section in ("tables", "documents"):
+    # Format openness-snapshot/2 lists the tables' files under `files` (`<table>/<n>.parquet`); an older
+    # manifest lists one file per table under `tables`.
+    for section in ("files" if "files" in manifest else "tables", "documents"):
         listed = manifest.get(section) or {}
         if not isinstance(listed, dict):
             raise SnapshotRefused(f"refused: manifest `{section}` is not an object")
         for key, entry in listed.items():
             path = entry.get("path") if isinstance(entry, dict) else None
-            if not is_safe_file_name(path):
+            if not (is_safe_path(path) if section == "files" else is_safe_file_name(path)):
                 raise SnapshotRefused(
-                    f"refused: manifest path {path!r} ({section}.{key}) is not a plain file name inside the version "
-                    "folder; absolute paths, '..', '/', backslashes and hidden or reserved names are not allowed"
+                    f"refused: manifest path {path!r} ({section}.{key}) is not a plain file name (or one plain "
+                    "folder and a plain file name) inside the version folder; absolute paths, '..', backslashes, "
+                    "deeper folders and hidden or reserved names are not allowed"
                 )
             size, digest = entry.get("bytes"), entry.get("sha256")
             if isinstance(size, bool) or not isinstance(size, int) or size < 0:
@@ -141,10 +145,57 @@ def _version_folder(to: Path, version: str) -> Path:
     return folder
 
 
+def held_files(to: Path, version: str) -> dict[str, Path]:
+    """sha256 -> file of the other complete versions already downloaded into `to` (the newest version's
+    file when several hold the same bytes), read from their manifests (checked as untrusted input)."""
+    held: dict[str, Path] = {}
+    if not to.is_dir():
+        return held
+    others = [p for p in to.iterdir() if VERSION.match(p.name) and p.name != version and not p.is_symlink()]
+    for other in sorted(others, key=lambda p: version_key(p.name)):
+        try:
+            entries = parse_manifest((other / "manifest.json").read_bytes(), other.name)
+        except (OSError, SnapshotRefused):
+            continue  # no manifest (incomplete) or not one this downloader wrote: not a source of files
+        held.update({e.sha256: other / e.name for e in entries})
+    return held
+
+
+def _reuse(held: Path | None, entry: Entry, final: Path, part: Path) -> bool:
+    """Give `final` the bytes of a file another downloaded version holds, after checking its size and sha256:
+    a hard link (a copy across devices). False when there is none or it does not verify."""
+    if held is None or held.is_symlink() or not held.is_file() or held.stat().st_size != entry.size:
+        return False
+    if _digest(held) != (entry.size, entry.sha256):
+        return False
+    part.unlink(missing_ok=True)
+    try:
+        os.link(held, part)
+    except OSError:
+        shutil.copyfile(held, part)
+    os.replace(part, final)
+    return True
+
+
 def _fetch(
-    src: SnapshotSource, version: str, entry: Entry, folder: Path, say: Progress, moved: Callable[[int], None]
+    src: SnapshotSource,
+    version: str,
+    entry: Entry,
+    folder: Path,
+    say: Progress,
+    moved: Callable[[int], None],
+    held: Path | None = None,
 ) -> None:
     final, part = folder / entry.name, folder / f"{entry.name}.part"
+    if "/" in entry.name:  # a table's folder: `<table>/<n>.parquet`
+        sub = final.parent
+        if sub.is_symlink() or (
+            isinstance(src, LocalSource) and (src.root / version / sub.name).is_symlink()
+        ):
+            raise SnapshotRefused(
+                f"refused: {sub.name}/ is a symlink; a download never reads or writes through links"
+            )
+        sub.mkdir(exist_ok=True)
     for path in (final, part):
         if path.is_symlink():
             raise SnapshotRefused(f"refused: {path} is a symlink; a download never writes through links")
@@ -155,6 +206,10 @@ def _fetch(
             say(f"{entry.name}: already complete, not fetched")
             return
         final.unlink()  # not this version's bytes (edited or damaged locally): fetch it again
+    if _reuse(held, entry, final, part):
+        moved(entry.size)
+        say(f"{entry.name}: already held ({held}), linked, {entry.size} bytes not fetched, sha256 ok")
+        return
     offset = part.stat().st_size if part.exists() else 0
     if offset > entry.size:
         offset = 0
@@ -224,9 +279,11 @@ def download(
         ) from exc
     entries = parse_manifest(manifest_bytes, version)
     listed = src.listing(version)
-    for name in sorted(set(listed or []) - {e.name for e in entries} - {"manifest.json"}):
+    folders = {e.name.split("/")[0] for e in entries if "/" in e.name}
+    for name in sorted(set(listed or []) - {e.name for e in entries} - folders - {"manifest.json"}):
         say(f"not copied: {name!r} is in the version folder but not listed in its manifest")
     folder = _version_folder(Path(to), version)
+    held = held_files(Path(to), version)
     total, present = sum(e.size for e in entries), dict.fromkeys((e.name for e in entries), 0)
     corrupt: list[str] = []
     for entry in entries:
@@ -237,7 +294,7 @@ def download(
                 bytes_progress(sum(present.values()), total)
 
         try:
-            _fetch(src, version, entry, folder, say, moved)
+            _fetch(src, version, entry, folder, say, moved, held.get(entry.sha256))
         except CorruptFile as exc:  # keep going: the good files stay, so a retry fetches only the bad ones
             say(str(exc))
             corrupt.append(str(exc))

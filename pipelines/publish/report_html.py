@@ -352,7 +352,7 @@ def _latest_transitions(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
         f'<p class="note">{plural(total, "transition")}: {_e(_by_direction(counts))} '
         "(short-lived ones, undone within 24 hours, left out).</p>"
         + table
-        + _more(total, len(rows), "transitions.parquet")
+        + _more(total, len(rows), "transitions/*.parquet")
     )
 
 
@@ -365,7 +365,7 @@ def _movers(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
         _change_rows([r[:-1] for r in rows]),
         "changes",
     )
-    return table + _more(rows[0][-1], len(rows), "transitions.parquet")
+    return table + _more(rows[0][-1], len(rows), "transitions/*.parquet")
 
 
 def _orgs(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
@@ -403,7 +403,7 @@ def _orgs(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
         "latest change",
     ]
     return _table(headers, out, "orgs") + _more(
-        rows[0][-1], len(rows), "releases.parquet and openness.parquet"
+        rows[0][-1], len(rows), "releases/*.parquet and openness/*.parquet"
     )
 
 
@@ -432,7 +432,7 @@ def _time_to_openness(con: duckdb.DuckDBPyConnection) -> str:
         return _empty("No scored releases yet.")
     note = (
         '<p class="note">Days from a release\'s first weights to its first open licence, training code, open '
-        "training data and own paper (marts.time_to_openness_summary; per release in time_to_openness.parquet). "
+        "training data and own paper (marts.time_to_openness_summary; per release in time_to_openness/*.parquet). "
         "Only exact intervals count: both dates exact, i.e. the recorded revision just before each shows it "
         "absent. A history that starts with the weights already there, or with revisions whose files or card "
         "were not recorded, shows when an event was seen, not when it came: it is counted as seen, not "
@@ -474,7 +474,7 @@ def _time_to_openness(con: duckdb.DuckDBPyConnection) -> str:
         note
         + _table(headers, rows, "timing")
         + org_table
-        + _more(len(by_org), len(org_rows), "time_to_openness.parquet")
+        + _more(len(by_org), len(org_rows), "time_to_openness/*.parquet")
     )
 
 

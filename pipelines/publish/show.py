@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from pipelines.publish.snapshot import is_safe_file_name, read_latest
+from pipelines.publish.snapshot import is_safe_file_name, read_latest, table_files
 from pipelines.storage.warehouse import Warehouse, sql_text
 from pipelines.tables import table
 
@@ -156,11 +156,12 @@ def open_snapshot(folder: Path) -> Source:
             path = entry.get("path") if isinstance(entry, dict) else None
             if path is None:
                 continue  # reported by _check_tables
-            if not is_safe_file_name(path) or not (folder / path).is_file():
-                raise ShowError(f"--snapshot {folder}: the {name} table's file {path!r} is missing")
-            # `name` is one of SHOW_TABLES; the file's path is a literal with its quotes doubled.
-            literal = str(folder.resolve() / path).replace("'", "''")
-            con.execute(f"CREATE VIEW core.{name} AS SELECT * FROM read_parquet('{literal}')")  # noqa: S608
+            paths = table_files(folder.resolve(), manifest, name)
+            if not paths:
+                raise ShowError(f"--snapshot {folder}: a file of the {name} table ({path!r}) is missing")
+            # `name` is one of SHOW_TABLES; each file's path is a literal with its quotes doubled.
+            literals = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+            con.execute(f"CREATE VIEW core.{name} AS SELECT * FROM read_parquet([{literals}])")  # noqa: S608
         _check_tables(con, f"the snapshot {folder}")
     except BaseException:
         con.close()

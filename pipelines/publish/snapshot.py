@@ -5,14 +5,18 @@ in one step, so a reader never sees half a version; a version that exists is nev
 republish makes a new version). `LATEST` names the newest version and is replaced atomically: it is
 staged (written and fsynced as `.LATEST.<pid>.tmp`) before and renamed after the rest of a publish, so
 moving it needs no free space (pipelines/publish/publish.py, `publish_version`).
-Besides the Parquet files a version carries its dataset card (`README.md`), its changelog against the
-previous version (`CHANGELOG.md`) and `manifest.json`, which lists every file with its size and sha256.
+Each public table is a folder of Parquet files (`table_layout`: by month, by a hash of `repo_id`, or one file),
+and a new version writes only the files whose content changed since the previous version: the others are hard
+links to the previous version's files (`_write_tables`). Besides the Parquet files a version carries its
+dataset card (`README.md`), its changelog against the previous version (`CHANGELOG.md`) and `manifest.json`,
+which lists every file with its size and sha256.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -28,7 +32,7 @@ from pipelines.incremental.crawl_runs import COST_COLUMNS
 from pipelines.publish.card import render_dataset_card
 from pipelines.publish.changelog import compare_snapshots, parquet_columns, render_diff
 from pipelines.storage.warehouse import SCHEMA_VERSION, checked_table, fsync_path
-from pipelines.tables import public_tables
+from pipelines.tables import BY_NAME, TABLES, public_tables
 
 try:  # POSIX only; without it concurrent publishers on one folder are not serialised
     import fcntl
@@ -38,7 +42,30 @@ except ImportError:  # pragma: no cover
 # The dataset's contract (DESIGN.md, "Public tables"): snapshot file name -> warehouse table.
 PUBLIC_TABLES = public_tables()
 VERSION = re.compile(r"^\d{4}-\d{2}-\d{2}\.\d+$")
-MANIFEST_FORMAT = "openness-snapshot/1"
+MANIFEST_FORMAT = "openness-snapshot/2"
+# Each public table is a folder of files `<table>/<part>.parquet` (`table_layout`): by the month of a time
+# column for the tables appended over time, by a stable hash of `repo_id` for the other big ones, else one
+# file `<table>/0.parquet`.
+BUCKET_COLUMN = "repo_id"
+ROWS_PER_FILE = 250_000
+MAX_BUCKETS = 1024
+# Tables whose rows are appended over time (`snapshot_split` ("month", column) in pipelines/tables.py): once
+# they outgrow one file, one file per month of that column, so a day's new rows go to the newest month's file
+# and the older months' files stay byte-identical.
+MONTH_COLUMNS = {
+    t.short: t.snapshot_split[1]
+    for t in TABLES
+    if t.public and t.snapshot_split and t.snapshot_split[0] == "month"
+}
+# Interval tables (("closed", column)): a row closed (its end set) never changes again, so closed rows go to a
+# file per month of their end, and the open rows (one per release) to `open-<b>` files by a hash of `repo_id`.
+CLOSED_COLUMNS = {
+    t.short: t.snapshot_split[1]
+    for t in TABLES
+    if t.public and t.snapshot_split and t.snapshot_split[0] == "closed"
+}
+UNDATED = "undated"
+BUCKET_NAME = re.compile(r"^[0-9A-Za-z][0-9A-Za-z-]{0,31}$")
 RUBRIC_FILE = Path(__file__).resolve().parents[1] / "openness" / "rubric.yml"
 # A file of a version is a plain name in its folder: no separators, no "..", nothing hidden or reserved.
 SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
@@ -58,6 +85,15 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def is_safe_path(name: object) -> bool:
+    """Whether a manifest path stays inside its version folder: a plain file name (`is_safe_file_name`) or
+    one plain folder name and a plain file name (`revisions/3.parquet`)."""
+    if not isinstance(name, str):
+        return False
+    parts = name.split("/")
+    return len(parts) <= 2 and all(is_safe_file_name(p) for p in parts)
 
 
 def is_safe_file_name(name: object) -> bool:
@@ -195,32 +231,235 @@ def publish_lock(snapshots: Path) -> Iterator[None]:
         yield
 
 
-def _write_tables(con: duckdb.DuckDBPyConnection, folder: Path) -> dict[str, dict]:
-    files = {}
-    for name, table in existing_tables(con).items():
-        path = folder / f"{name}.parquet"
-        qualified = checked_table(con, table)
-        # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
-        # zstd level 1: ~15% less encoding time than the default level 3 for about the same size
-        # (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time.
-        con.execute(
-            f"COPY (SELECT * FROM {qualified}) TO '{path.as_posix()}' "  # noqa: S608
-            "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+def bucket_count(rows: int, previous: int | None = None) -> int:
+    """How many bucket files a table of `rows` rows is split into: a power of two near
+    `rows / ROWS_PER_FILE` (at least 1, at most `MAX_BUCKETS`). The previous version's count is kept while
+    its files hold between a quarter and four times `ROWS_PER_FILE` rows each, so file names and contents
+    stay stable as a table grows; only a table that grew (or shrank) fourfold is bucketed anew."""
+    if previous and previous >= 1 and (previous & (previous - 1)) == 0 and previous <= MAX_BUCKETS:
+        per_file = rows / previous
+        if previous == 1 and rows <= ROWS_PER_FILE * 4:
+            return 1
+        if ROWS_PER_FILE / 4 <= per_file <= ROWS_PER_FILE * 4:
+            return previous
+    if rows <= ROWS_PER_FILE:
+        return 1
+    return min(MAX_BUCKETS, 1 << round(math.log2(rows / ROWS_PER_FILE)))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _table_plan(con: duckdb.DuckDBPyConnection, name: str, qualified: str) -> tuple[list, str]:
+    """(columns with types, ORDER BY clause) of one public table."""
+    columns = con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()  # noqa: S608
+    names = [c for c, *_ in columns]
+    registered = BY_NAME.get(PUBLIC_TABLES[name])
+    key = [c for c in (registered.key if registered else ()) if c in names]
+    order = ", ".join(_quote(c) for c in key) if key else "ALL"
+    return [(c, t) for c, t, *_ in columns], order
+
+
+def table_layout(
+    name: str, columns: list, rows: int, previous: dict | None = None, open_rows: int = 0
+) -> tuple[str, str | None, int]:
+    """How a table is split into files: (`layout`, the column that decides a row's file, hash bucket count).
+
+    `month`: a table whose rows are appended over time (`MONTH_COLUMNS`) with more than `ROWS_PER_FILE` rows
+    (or a quarter of that once it was split by month): one file per month of that column (`2024-03`), and
+    `undated` for rows without one; a day's new rows go to the newest month's file. `hash`: a table with
+    `repo_id` and more than `ROWS_PER_FILE` rows: `bucket_count` files by a stable hash of `repo_id`. `one`:
+    every other table, one file `0`. `closed`: an interval table (`CLOSED_COLUMNS`) over `ROWS_PER_FILE` rows:
+    its closed rows by the month of their end, its `open_rows` in `bucket_count` files `open-<b>` by hash."""
+    types = dict(columns)
+    previous = previous or {}
+    end = CLOSED_COLUMNS.get(name)
+    if end in types and str(types[end]).startswith("TIMESTAMP") and BUCKET_COLUMN in types and rows > 0:
+        was_closed = previous.get("layout") == "closed"
+        if rows > ROWS_PER_FILE or (was_closed and rows > ROWS_PER_FILE // 4):
+            before = previous.get("buckets_open") if was_closed else None
+            return "closed", end, bucket_count(open_rows, before)
+    month = MONTH_COLUMNS.get(name)
+    if month in types and str(types[month]).startswith("TIMESTAMP") and rows > 0:
+        was_month = previous.get("layout") == "month"
+        if rows > ROWS_PER_FILE or (was_month and rows > ROWS_PER_FILE // 4):
+            return "month", month, 0
+    if BUCKET_COLUMN in types:
+        before = previous.get("buckets") if previous.get("layout") == "hash" else None
+        buckets = bucket_count(rows, before or (1 if previous.get("layout") == "one" else None))
+        if buckets > 1:
+            return "hash", BUCKET_COLUMN, buckets
+    return "one", None, 1
+
+
+def _bucket_sql(layout: str, column: str | None, buckets: int, dtype: str = "") -> str:
+    """The SQL expression of a row's file name (without `.parquet`) in a layout (`table_layout`)."""
+    if layout == "hash":  # md5, not DuckDB's hash(): a repo stays in its file across DuckDB versions.
+        return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::VARCHAR"
+    if column is None:
+        return "'0'"
+    value = f"timezone('UTC', {_quote(column)})" if "TIME ZONE" in dtype else _quote(column)
+    if layout == "month":  # the month in UTC, whatever the session's time zone
+        return f"coalesce(strftime({value}, '%Y-%m'), '{UNDATED}')"
+    if layout == "closed":
+        repo = f"(md5_number_lower(coalesce({_quote(BUCKET_COLUMN)}, '')) % {buckets})::VARCHAR"
+        return (
+            f"CASE WHEN {_quote(column)} IS NULL THEN 'open-' || {repo} ELSE strftime({value}, '%Y-%m') END"
         )
-        rows = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
-        files[name] = {
-            "path": path.name,
-            "rows": rows,
-            "bytes": path.stat().st_size,
-            "sha256": sha256_file(path),
+    return "'0'"
+
+
+def _file_fingerprint(columns: list, layout: str, rows: int, hashes: str) -> str:
+    text = json.dumps(
+        {"columns": columns, "layout": layout, "rows": rows, "hashes": hashes, "duckdb": duckdb.__version__}
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _carry(old: Path, new: Path) -> None:
+    """Carry an unchanged file over from the previous version: a hard link, or a copy across devices."""
+    try:
+        os.link(old, new)
+    except OSError:
+        shutil.copyfile(old, new)
+
+
+def _write_tables(
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    previous: dict | None = None,
+    previous_folder: Path | None = None,
+) -> tuple[dict[str, dict], dict[str, dict]]:
+    """Write every public table as files `<table>/<part>.parquet` (`table_layout`); return the manifest's
+    `tables` and `files`.
+
+    A file whose content fingerprint (columns, layout, rows and the sum of its rows' hashes) equals the
+    previous version's file of the same name is carried over (`_carry`) instead of written again.
+    """
+    old_files = (previous or {}).get("files") or {}
+    old_tables = (previous or {}).get("tables") or {} if old_files else {}
+    tables: dict[str, dict] = {}
+    files: dict[str, dict] = {}
+    for name, table in existing_tables(con).items():
+        qualified = checked_table(con, table)
+        columns, order = _table_plan(con, name, qualified)
+        total = con.execute(f"SELECT count(*) FROM {qualified}").fetchone()[0]  # noqa: S608
+        end = CLOSED_COLUMNS.get(name)
+        open_rows = (
+            con.execute(f"SELECT count(*) FROM {qualified} WHERE {_quote(end)} IS NULL").fetchone()[0]  # noqa: S608
+            if end in dict(columns)
+            else 0
+        )
+        layout, column, buckets = table_layout(name, columns, total, old_tables.get(name), open_rows)
+        bucket = _bucket_sql(layout, column, buckets, dict(columns).get(column, ""))
+        found = con.execute(
+            f"SELECT b, count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM "  # noqa: S608
+            f"(SELECT {bucket} AS b, * FROM {qualified}) r GROUP BY b"
+        ).fetchall()
+        stats = {b: (n, h) for b, n, h in found}
+        # Hash buckets all have a file (an empty one holds the schema); months only those with rows.
+        if layout == "hash":
+            parts = [str(b) for b in range(buckets)]
+        elif layout == "closed":
+            parts = [f"open-{b}" for b in range(buckets)] + sorted(
+                p for p in stats if not p.startswith("open-")
+            )
+        elif layout == "month":
+            parts = sorted(stats)
+        else:
+            parts = ["0"]
+        bad = [p for p in parts if not BUCKET_NAME.match(p)]
+        if bad:
+            raise ValueError(f"{name}: file names {bad!r} are not plain bucket names")
+        (folder / name).mkdir()
+        to_write = []
+        for part in parts:
+            rows, hashes = stats.get(part, (0, "0"))
+            path = f"{name}/{part}.parquet"
+            content = _file_fingerprint(
+                columns, f"{layout}:{buckets}" if layout == "hash" else layout, rows, hashes
+            )
+            old = old_files.get(path)
+            if (
+                old
+                and previous_folder is not None
+                and old.get("content") == content
+                and (previous_folder / path).is_file()
+                and (previous_folder / path).stat().st_size == old.get("bytes")
+            ):
+                _carry(previous_folder / path, folder / path)
+                files[path] = {**old, "path": path}
+            else:
+                to_write.append(part)
+                files[path] = {"path": path, "table": name, "rows": rows, "content": content}
+        _copy_buckets(con, qualified, folder, name, order, bucket if layout != "one" else None, to_write)
+        for part in to_write:
+            entry, path = files[f"{name}/{part}.parquet"], folder / name / f"{part}.parquet"
+            entry.update(bytes=path.stat().st_size, sha256=sha256_file(path))
+        mine = [files[f"{name}/{part}.parquet"] for part in parts]
+        tables[name] = {
+            "path": f"{name}/*.parquet",
+            "rows": total,
+            "bytes": sum(e["bytes"] for e in mine),
+            "layout": layout,
+            "bucket_by": column,
+            "buckets": len(parts),
+            **({"buckets_open": buckets} if layout == "closed" else {}),
+            "written": len(to_write),
         }
-    return files
+    return tables, files
+
+
+def _copy_buckets(
+    con: duckdb.DuckDBPyConnection,
+    qualified: str,
+    folder: Path,
+    name: str,
+    order: str,
+    bucket: str | None,
+    to_write: list[str],
+) -> None:
+    """COPY the rows of these parts to their files (`bucket` None: the whole table to one), each in the
+    table's key order (the same rows give the same bytes). zstd level 1: ~15% less encoding time than the
+    default level 3 for about the same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is
+    most of a snapshot's time."""
+    options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
+    if not to_write:
+        return
+    if bucket is not None:
+        # One pass over the table: the changed parts' rows, sorted by part and then by key once, so each COPY
+        # below reads only its own row groups, in order (DuckDB keeps insertion order). The part names are
+        # checked plain names (BUCKET_NAME).
+        wanted = ", ".join(f"'{p}'" for p in to_write)
+        sort = "ALL" if order == "ALL" else f"_bucket, {order}"
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT {bucket} AS _bucket, * "  # noqa: S608
+            f"FROM {qualified} WHERE {bucket} IN ({wanted}) ORDER BY {sort}"
+        )
+    try:
+        for part in to_write:
+            path = (folder / name / f"{part}.parquet").as_posix()
+            # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
+            select = (
+                f"SELECT * FROM {qualified} ORDER BY {order}"  # noqa: S608
+                if bucket is None
+                else f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}'"  # noqa: S608
+            )
+            con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
+    finally:
+        if bucket is not None:
+            con.execute("DROP TABLE IF EXISTS _snapshot_rows")
 
 
 def _fsync_folder(folder: Path) -> None:
     # The rename must not publish files whose bytes are still only in the page cache.
-    for path in [*folder.iterdir(), folder]:
-        fsync_path(path)
+    for path in folder.iterdir():
+        if path.is_dir():
+            _fsync_folder(path)
+        else:
+            fsync_path(path)
+    fsync_path(folder)
 
 
 def write_snapshot(
@@ -259,7 +498,12 @@ def write_version(
     tmp.mkdir()
     final = snapshots / version
     try:
-        tables = _write_tables(con, tmp)
+        old_manifest = (
+            json.loads((snapshots / previous / "manifest.json").read_text(encoding="utf-8"))
+            if previous
+            else None
+        )
+        tables, files = _write_tables(con, tmp, old_manifest, snapshots / previous if previous else None)
         diff = compare_snapshots(tmp, snapshots / previous if previous else None)
         # The caller's extras (crawl window, checks, quarantine) never replace the core fields.
         manifest = {
@@ -273,6 +517,7 @@ def write_version(
             "previous_version": previous,
             "changes": diff.summary(),
             "tables": tables,
+            "files": dict(sorted(files.items())),
             "content": content_fingerprint(con),
         }
         schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
@@ -325,8 +570,29 @@ def set_latest(snapshots: Path, version: str) -> None:
 
 
 def manifest_entries(manifest: dict) -> list[dict]:
-    """Every file a manifest lists (tables, then documents)."""
-    return list(manifest.get("tables", {}).values()) + list(manifest.get("documents", {}).values())
+    """Every file a manifest lists (the tables' files, then documents), each with `path`, `bytes` and `sha256`.
+
+    A version of format `openness-snapshot/2` lists its table files under `files` (`<table>/<n>.parquet`);
+    an older one lists one file per table under `tables` (`<table>.parquet`).
+    """
+    data = manifest.get("files") if "files" in manifest else manifest.get("tables", {})
+    return list((data or {}).values()) + list(manifest.get("documents", {}).values())
+
+
+def table_files(folder: Path, manifest: dict, name: str) -> list[Path] | None:
+    """The files of one table of a version folder as its manifest lists them (None when it lists no such
+    table, or a listed file is missing or its path leaves the folder). `read_parquet` reads them as a list,
+    or `folder / manifest["tables"][name]["path"]` as one glob."""
+    entry = (manifest.get("tables") or {}).get(name)
+    if not isinstance(entry, dict):
+        return None
+    if "files" in manifest:
+        paths = [e.get("path") for e in (manifest.get("files") or {}).values() if e.get("table") == name]
+    else:
+        paths = [entry.get("path")]
+    if not paths or not all(is_safe_path(p) and (folder / p).is_file() for p in paths):
+        return None
+    return [folder / p for p in sorted(paths)]
 
 
 def verify_snapshot(folder: Path) -> dict:

@@ -13,6 +13,7 @@ and the same guarantees for readers:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -24,7 +25,7 @@ from pipelines.publish.card import root_card
 from pipelines.publish.cleanup import dead_writers_files, remove
 from pipelines.publish.snapshot import (
     VERSION,
-    is_safe_file_name,
+    is_safe_path,
     manifest_entries,
     read_latest,
     set_latest,
@@ -33,7 +34,9 @@ from pipelines.publish.snapshot import (
 )
 from pipelines.publish.sources import redact
 
-# progress(event, detail): "uploaded" <file>, "exists" <version>, "version-complete" <version>, "latest" <version>.
+# progress(event, detail): "uploaded" <file>, "linked" <file> (a hard link to the previous version's file on a
+# local target), "copied" <file> (a copy inside the store on an fsspec target), "exists" <version>,
+# "version-complete" <version>, "latest" <version>.
 Progress = Callable[[str, str], None]
 HF_DATASET = re.compile(r"^hf://datasets/([A-Za-z0-9][\w.-]*/[\w.-]+?)/?$")
 
@@ -48,7 +51,7 @@ def _finished_version(folder: Path) -> tuple[dict, list[str]]:
     if not isinstance(version, str) or not VERSION.match(version) or folder.name != version:
         raise ValueError(f"{folder} is not a finished version folder (its manifest names {version!r})")
     names = [e["path"] for e in manifest_entries(manifest)]
-    bad = [n for n in names if not is_safe_file_name(n)]
+    bad = [n for n in names if not is_safe_path(n)]
     if bad:
         raise ValueError(f"{folder}: manifest paths are not plain file names: {bad}")
     return manifest, names
@@ -65,7 +68,51 @@ def _refuse(version: str, where: str) -> VersionExists:
     )
 
 
-def _to_local(folder: Path, version: str, names: list[str], root: Path, say: Progress) -> str:
+def _digests(manifest: dict) -> dict[str, str]:
+    return {e["path"]: e["sha256"] for e in manifest_entries(manifest)}
+
+
+def _previous_at(versions: list[str], current: str | None, version: str) -> str | None:
+    """The version at a target whose files a new version may share: the one `LATEST` names, else the highest
+    one below the new version."""
+    if current in versions and current != version:
+        return current
+    older = [v for v in versions if VERSION.match(v) and version_key(v) < version_key(version)]
+    return max(older, key=version_key, default=None)
+
+
+def _held_local(root: Path, version: str) -> dict[str, Path]:
+    """sha256 -> file of the previous complete version in a local target (checked against its manifest)."""
+    versions = [p.name for p in root.iterdir() if VERSION.match(p.name) and (p / "manifest.json").is_file()]
+    previous = _previous_at(versions, read_latest(root), version)
+    if previous is None:
+        return {}
+    try:
+        manifest = json.loads((root / previous / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        e["sha256"]: root / previous / e["path"]
+        for e in manifest_entries(manifest)
+        if is_safe_path(e.get("path")) and isinstance(e.get("sha256"), str)
+    }
+
+
+def _link_or_copy(old: Path, new: Path) -> bool:
+    """Hard-link a file of the previous version at the target (a copy across devices); False when it cannot
+    be used (missing, or a symlink). The copy is verified with the rest of the version before it is renamed."""
+    if old.is_symlink() or not old.is_file():
+        return False
+    try:
+        os.link(old, new)
+    except OSError:
+        shutil.copyfile(old, new)
+    return True
+
+
+def _to_local(
+    folder: Path, version: str, names: list[str], root: Path, say: Progress, digests: dict[str, str]
+) -> str:
     root.mkdir(parents=True, exist_ok=True)
     remove(dead_writers_files(root))  # what a killed copy left: it would fill the disk, and no reader uses it
     final = root / version
@@ -77,8 +124,14 @@ def _to_local(folder: Path, version: str, names: list[str], root: Path, say: Pro
         tmp = root / f".tmp-{version}-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
+        held = _held_local(root, version)
         try:
             for name in [*names, "manifest.json"]:
+                (tmp / name).parent.mkdir(exist_ok=True)
+                old = held.get(digests.get(name))
+                if old is not None and _link_or_copy(old, tmp / name):
+                    say("linked", name)
+                    continue
                 shutil.copyfile(folder / name, tmp / name)
                 say("uploaded", name)
             verify_snapshot(tmp)
@@ -93,8 +146,42 @@ def _to_local(folder: Path, version: str, names: list[str], root: Path, say: Pro
     return str(final)
 
 
+def _held_fsspec(fs, root: str, version: str) -> dict[str, str]:
+    """sha256 -> object of the previous version at an fsspec target, from that version's manifest."""
+    try:
+        latest = fs.cat_file(f"{root}/LATEST").decode().strip() if fs.exists(f"{root}/LATEST") else None
+        names = [p.rstrip("/").rsplit("/", 1)[-1] for p in fs.ls(root, detail=False)]
+        previous = _previous_at([n for n in names if VERSION.match(n)], latest, version)
+        if previous is None or not fs.exists(f"{root}/{previous}/manifest.json"):
+            return {}
+        manifest = json.loads(fs.cat_file(f"{root}/{previous}/manifest.json"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        e["sha256"]: f"{root}/{previous}/{e['path']}"
+        for e in manifest_entries(manifest)
+        if is_safe_path(e.get("path")) and isinstance(e.get("sha256"), str)
+    }
+
+
+def _server_copy(fs, old: str, new: str) -> bool:
+    """Copy an object inside the store (S3 CopyObject: no bytes through this machine); False when the
+    filesystem cannot, and the file is uploaded instead. The size is checked after, as for an upload."""
+    try:
+        fs.copy(old, new)
+    except (NotImplementedError, OSError):
+        return False
+    return True
+
+
 def _to_fsspec(
-    folder: Path, version: str, names: list[str], url: str, storage_options: dict | None, say: Progress
+    folder: Path,
+    version: str,
+    names: list[str],
+    url: str,
+    storage_options: dict | None,
+    say: Progress,
+    digests: dict[str, str],
 ) -> str:
     import fsspec
 
@@ -110,12 +197,18 @@ def _to_fsspec(
     else:
         # Objects under the prefix without a manifest are left by an interrupted upload: no reader trusts
         # them (no manifest lists them), so they are overwritten.
+        held = _held_fsspec(fs, root, version)
         for name in names:
-            fs.put_file(str(folder / name), f"{prefix}/{name}")
+            old = held.get(digests.get(name))
+            if old is not None and _server_copy(fs, old, f"{prefix}/{name}"):
+                event = "copied"
+            else:
+                fs.put_file(str(folder / name), f"{prefix}/{name}")
+                event = "uploaded"
             fs.invalidate_cache(f"{prefix}/{name}")
             if fs.info(f"{prefix}/{name}")["size"] != (folder / name).stat().st_size:
                 raise OSError(f"upload of {name} to {url} is incomplete")
-            say("uploaded", name)
+            say(event, name)
         fs.pipe_file(f"{prefix}/manifest.json", manifest)  # last: it makes the version visible to readers
         say("uploaded", "manifest.json")
     say("version-complete", version)
@@ -204,8 +297,10 @@ def publish_to(
                 raise ValueError(f"a Hub target must be hf://datasets/<org>/<name>, not {target!r}")
             return _to_hf(folder, version, names, match.group(1), token, endpoint, say)
         if "://" in target and not target.startswith("file://"):
-            return _to_fsspec(folder, version, names, target, storage_options, say)
-        return _to_local(folder, version, names, Path(target.removeprefix("file://")), say)
+            return _to_fsspec(folder, version, names, target, storage_options, say, _digests(manifest))
+        return _to_local(
+            folder, version, names, Path(target.removeprefix("file://")), say, _digests(manifest)
+        )
     except Exception as exc:
         secrets = [token, *(str(v) for v in (storage_options or {}).values() if isinstance(v, str))]
         message = redact(str(exc), secrets)

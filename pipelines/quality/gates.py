@@ -94,18 +94,43 @@ def release_drop(con: duckdb.DuckDBPyConnection, previous: dict | None, threshol
     )
 
 
+def _table_files(folder: Path, manifest: dict, name: str) -> list[Path] | None:
+    """The Parquet files of one table of a published version, from its manifest: every `files` entry of the
+    table (`<table>/<part>.parquet`), or the one `<table>.parquet` of an older version; None when the table
+    is not listed or a file is missing or outside the folder."""
+    entry = (manifest.get("tables") or {}).get(name)
+    if not isinstance(entry, dict):
+        return None
+    if "files" in manifest:
+        listed = [
+            e.get("path")
+            for e in (manifest.get("files") or {}).values()
+            if isinstance(e, dict) and e.get("table") == name
+        ]
+    else:
+        listed = [entry.get("path")]
+    root = folder.resolve()
+    paths = [folder / p for p in listed if isinstance(p, str)]
+    if not paths or len(paths) != len(listed):
+        return None
+    if not all(p.is_file() and root in p.resolve().parents for p in paths):
+        return None
+    return sorted(paths)
+
+
 def spectrum_flip(
     con: duckdb.DuckDBPyConnection, previous_folder: Path | None, previous: dict | None, threshold: float
 ) -> dict:
     """Fails when more than `threshold` of releases changed their latest spectrum level since the previous one."""
     if not _has_table(con, "core", "openness"):
         return _gate("spectrum_flip", True, None, threshold, "core.openness not present: nothing to compare")
-    entry = ((previous or {}).get("tables") or {}).get("openness")
-    path = Path(previous_folder) / entry["path"] if previous_folder and entry else None
-    if path is None or not path.is_file():
+    paths = (
+        _table_files(Path(previous_folder), previous, "openness") if previous_folder and previous else None
+    )
+    if not paths:
         return _gate("spectrum_flip", True, None, threshold, "the previous snapshot has no openness table")
     try:
-        compared, changed, examples = con.execute(SPECTRUM_FLIPS, [str(path)]).fetchall()[0]
+        compared, changed, examples = con.execute(SPECTRUM_FLIPS, [[str(p) for p in paths]]).fetchall()[0]
     except duckdb.Error as exc:  # fail closed: a gate that cannot compare does not wave a snapshot through
         return _gate("spectrum_flip", False, None, threshold, f"cannot compare spectrum levels: {exc}")
     if not compared:

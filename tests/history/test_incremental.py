@@ -196,9 +196,10 @@ def test_a_changed_normaliser_or_a_lost_work_file_rebuilds(tmp_path, monkeypatch
     step(inc, pure, "work file lost", "full")
 
 
-def test_a_rebuild_interrupted_after_a_committed_part_starts_over(tmp_path, monkeypatch):
-    """A rebuild commits its parsed candidates part by part; killed after the first part, the next run
-    finds a state the work file never claimed and rebuilds from the raw layer, to the same tables."""
+def test_a_rebuild_interrupted_after_a_committed_batch_resumes(tmp_path, monkeypatch):
+    """A rebuild commits its parsed candidates batch by batch; interrupted after the first batch, the next
+    run (not asking for a full one) resumes it: it parses only the keys no committed batch holds, to the
+    same tables."""
     monkeypatch.setattr(normalise, "CONTENT_BUDGET", 300_000)
     inc, pure = twin(tmp_path, "interrupted")
     generate_raw(inc.raw, 60, seed=11)
@@ -217,13 +218,16 @@ def test_a_rebuild_interrupted_after_a_committed_part_starts_over(tmp_path, monk
     with inc.connect() as con, pytest.raises(KeyboardInterrupt):
         normalise.update_revisions(inc, con, full=True, workers=1)
     monkeypatch.setattr(normalise, "_store_candidates", store)
-    with inc.connect() as con:  # the first part was committed: the state holds only some candidates
+    with inc.connect() as con:  # the first batch was committed: the state holds only some candidates
         state.attach(inc, con)
         kept = con.execute("SELECT count(*) FROM incr.candidates").fetchall()[0][0]
+        keys = con.execute("SELECT count(DISTINCT ckey) FROM incr.captures").fetchall()[0][0]
         assert kept == stored[0] > 0
-        assert state.state_problem(con) == "the state does not belong to this work database"
+        assert state.state_problem(con) == state.UNFINISHED
     done = step(inc, pure, "after the interrupted rebuild", "full")
-    assert done["revisions"]["reason"] == "the state does not belong to this work database"
+    assert done["revisions"]["reason"] == state.UNFINISHED
+    assert done["revisions"]["resumed_after"] == kept
+    assert done["revisions"]["parsed"] == keys - kept  # the committed batch is not parsed again
     step(inc, pure, "the day after", "incremental")
 
 

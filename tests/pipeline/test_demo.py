@@ -66,12 +66,12 @@ def test_demo_snapshot_checksums_match(small_demo, tmp_path):
     assert Warehouse(base / "wh").serving_version() == version  # the serving file holds what LATEST names
     assert not [p.name for p in snapshots.iterdir() if p.name.startswith(".") and p.name != ".publish.lock"]
     assert manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
-    for entry in manifest["tables"].values():
+    for entry in manifest["files"].values():
         assert sha256_file(snapshots / version / entry["path"]) == entry["sha256"]
     # A corrupted file is detected (on a copy: other tests read the demo snapshot).
     copy = tmp_path / version
     shutil.copytree(snapshots / version, copy)
-    victim = copy / manifest["tables"]["releases"]["path"]
+    victim = copy / "releases" / "0.parquet"
     victim.write_bytes(victim.read_bytes()[:-8] + b"corrupt!")
     with pytest.raises(ValueError, match="checksum mismatch"):
         verify_snapshot(copy)
@@ -295,13 +295,14 @@ def test_the_card_and_report_name_the_source_and_count_what_is_reconstructed(sma
     rows = duckdb.execute(
         "SELECT x.repo_id, x.revision, x.file, x.kind FROM read_parquet(?) x "
         "JOIN read_parquet(?) r USING (repo_id, revision) ORDER BY x.kind",
-        [str(folder / "reconstructions.parquet"), str(folder / "revisions.parquet")],
+        [str(folder / "reconstructions" / "*.parquet"), str(folder / "revisions" / "*.parquet")],
     ).fetchall()
     assert rows == [
         ("beta/card-only", rows[0][1], "README.md", "readme-from-card-data"),
         (repo, sha, None, "synthetic-commit-id"),
     ]
     created = duckdb.execute(
-        "SELECT count(*) FROM read_parquet(?) WHERE created_at IS NULL", [str(folder / "releases.parquet")]
+        "SELECT count(*) FROM read_parquet(?) WHERE created_at IS NULL",
+        [str(folder / "releases" / "*.parquet")],
     )
     assert created.fetchall() == [(0,)]

@@ -19,4 +19,4 @@ def test_the_demo_with_its_raw_layer_on_s3_equals_the_local_demo(small_demo, tmp
     # Every capture went to the bucket (the raw sources of the daily crawl among them), none to the disk.
     assert "raw objects in the bucket, sources: " in out and "hub_listing" in out and "hub_readme" in out
     assert not (tmp_path / "wh-s3" / "raw").exists()
-    assert "snapshot releases.parquet" in out and "same" in out
+    assert "snapshot releases " in out and "same" in out

@@ -34,10 +34,10 @@ def test_duckdb_reads_the_snapshot(snapshot):
     folder, manifest = snapshot
     with duckdb.connect() as con:
         n = con.execute(
-            "SELECT count(*) FROM read_parquet(?)", [str(folder / "releases.parquet")]
+            "SELECT count(*) FROM read_parquet(?)", [str(folder / "releases" / "*.parquet")]
         ).fetchone()[0]
         repos = con.execute(
-            "SELECT repo_id FROM read_parquet(?) ORDER BY 1", [str(folder / "releases.parquet")]
+            "SELECT repo_id FROM read_parquet(?) ORDER BY 1", [str(folder / "releases" / "*.parquet")]
         ).fetchall()
     assert n == manifest["tables"]["releases"]["rows"] == len(SMALL_REPOS)
     assert [r[0] for r in repos] == sorted(SMALL_REPOS)
@@ -63,9 +63,9 @@ def test_the_example_queries_run_on_the_snapshot_through_the_cards_views(snapsho
 def test_polars_pandas_and_pyarrow_read_the_snapshot(snapshot):
     folder, manifest = snapshot
     rows = manifest["tables"]["revisions"]["rows"]
-    assert pl.read_parquet(folder / "revisions.parquet").height == rows
-    assert len(pd.read_parquet(folder / "revisions.parquet")) == rows
-    table = pq.read_table(folder / "revisions.parquet")
+    assert pl.read_parquet(folder / "revisions" / "*.parquet").height == rows
+    assert len(pd.read_parquet(folder / "revisions")) == rows
+    table = pq.read_table(folder / "revisions")
     assert table.num_rows == rows and "license_raw" in table.column_names
 
 

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 import requests
 
+from pipelines.publish import snapshot as snapshot_module
 from pipelines.publish.download import CorruptFile, SnapshotRefused, download, run_download
 from pipelines.publish.snapshot import sha256_file, write_snapshot
 from pipelines.publish.sources import download_retry
 from tests.conftest import ROOT
+from tests.publish.conftest import add_release
 
 VERSION = "2024-03-01.1"
 RUN = {"cwd": ROOT, "capture_output": True, "text": True, "timeout": 60}
@@ -33,7 +35,9 @@ def served(warehouse, tmp_path) -> Path:
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def tree(root: Path) -> set[str]:
@@ -53,9 +57,9 @@ def test_http_download_verifies_every_file(served, tmp_path, http_server):
 def test_resume_fetches_only_the_partial_file_with_a_range_request(served, tmp_path, http_server):
     base, server = http_server(served)
     folder = download(base, tmp_path / "got")
-    victim = folder / "revisions.parquet"
+    victim = folder / "revisions/0.parquet"
     whole = victim.read_bytes()
-    (folder / "revisions.parquet.part").write_bytes(whole[: len(whole) // 2])
+    (folder / "revisions/0.parquet.part").write_bytes(whole[: len(whole) // 2])
     victim.unlink()
     (folder / "manifest.json").unlink()  # as if interrupted: the manifest is written last
     server.log.clear()
@@ -66,27 +70,27 @@ def test_resume_fetches_only_the_partial_file_with_a_range_request(served, tmp_p
     fetched = [
         (path, rng) for path, rng in server.log if path not in ("/LATEST", f"/{VERSION}/manifest.json")
     ]
-    assert fetched == [(f"/{VERSION}/revisions.parquet", f"bytes={len(whole) // 2}-")]
-    assert victim.read_bytes() == whole and not (folder / "revisions.parquet.part").exists()
-    assert any(m.startswith(f"revisions.parquet: resumed from byte {len(whole) // 2}") for m in messages)
-    assert "releases.parquet: already complete, not fetched" in messages
+    assert fetched == [(f"/{VERSION}/revisions/0.parquet", f"bytes={len(whole) // 2}-")]
+    assert victim.read_bytes() == whole and not (folder / "revisions/0.parquet.part").exists()
+    assert any(m.startswith(f"revisions/0.parquet: resumed from byte {len(whole) // 2}") for m in messages)
+    assert "releases/0.parquet: already complete, not fetched" in messages
 
 
 def test_resume_restarts_when_the_server_ignores_ranges(served, tmp_path, http_server):
     base, server = http_server(served, ranges=False)
     target = tmp_path / "got" / VERSION
-    target.mkdir(parents=True)
-    whole = (served / VERSION / "releases.parquet").read_bytes()
-    (target / "releases.parquet.part").write_bytes(whole[:100])
+    (target / "releases").mkdir(parents=True)
+    whole = (served / VERSION / "releases/0.parquet").read_bytes()
+    (target / "releases/0.parquet.part").write_bytes(whole[:100])
 
     download(base, tmp_path / "got")
 
-    assert (target / "releases.parquet").read_bytes() == whole
-    assert (f"/{VERSION}/releases.parquet", "bytes=100-") in server.log  # asked, got a 200, started over
+    assert (target / "releases/0.parquet").read_bytes() == whole
+    assert (f"/{VERSION}/releases/0.parquet", "bytes=100-") in server.log  # asked, got a 200, started over
 
 
 def test_corrupt_file_is_refused_named_and_not_left_in_place(served, tmp_path, http_server, capsys):
-    source = served / VERSION / "releases.parquet"
+    source = served / VERSION / "releases/0.parquet"
     good_sha = sha256_file(source)
     data = bytearray(source.read_bytes())
     data[len(data) // 2] ^= 0xFF  # same size, other bytes
@@ -98,11 +102,11 @@ def test_corrupt_file_is_refused_named_and_not_left_in_place(served, tmp_path, h
         download(base, tmp_path / "got")
 
     message = str(err.value)
-    assert "releases.parquet" in message and good_sha in message and bad_sha in message
+    assert "releases/0.parquet" in message and good_sha in message and bad_sha in message
     folder = tmp_path / "got" / VERSION
-    assert not (folder / "releases.parquet").exists() and not (folder / "releases.parquet.part").exists()
-    assert (folder / "revisions.parquet").read_bytes() == (
-        served / VERSION / "revisions.parquet"
+    assert not (folder / "releases/0.parquet").exists() and not (folder / "releases/0.parquet.part").exists()
+    assert (folder / "revisions/0.parquet").read_bytes() == (
+        served / VERSION / "revisions/0.parquet"
     ).read_bytes()
     assert not (folder / "manifest.json").exists()  # an incomplete version never looks complete
 
@@ -111,15 +115,26 @@ def test_corrupt_file_is_refused_named_and_not_left_in_place(served, tmp_path, h
 
 
 @pytest.mark.parametrize(
-    "evil", ["../evil", "/etc/passwd", "sub\\evil", "..\\..\\evil", "sub/evil", ".hidden", "manifest.json"]
+    "evil",
+    [
+        "../evil",
+        "/etc/passwd",
+        "sub\\evil",
+        "..\\..\\evil",
+        "sub/../evil",
+        "a/b/evil",
+        "sub/.hidden",
+        ".hidden",
+        "manifest.json",
+    ],
 )
 def test_malicious_manifest_path_is_refused_and_nothing_lands_outside(served, tmp_path, http_server, evil):
     manifest_path = served / VERSION / "manifest.json"
     manifest = json.loads(manifest_path.read_text())
-    entry = manifest["tables"]["releases"]
-    manifest["tables"]["releases"] = {**entry, "path": evil}
+    entry = manifest["files"]["releases/0.parquet"]
+    manifest["files"]["releases/0.parquet"] = {**entry, "path": evil}
     manifest_path.write_text(json.dumps(manifest))
-    (served / "evil").write_bytes((served / VERSION / "releases.parquet").read_bytes())
+    (served / "evil").write_bytes((served / VERSION / "releases/0.parquet").read_bytes())
     base, _ = http_server(served)
     to = tmp_path / "deep" / "got"
     before = tree(tmp_path)
@@ -149,36 +164,36 @@ def test_local_source_reports_and_skips_files_not_in_the_manifest(served, tmp_pa
 
 
 def test_local_source_refuses_a_symlinked_file(served, tmp_path):
-    victim = served / VERSION / "releases.parquet"
+    victim = served / VERSION / "releases/0.parquet"
     copy = tmp_path / "outside.parquet"
     shutil.copyfile(victim, copy)
     victim.unlink()
     os.symlink(copy, victim)  # same bytes, but a snapshot holds regular files only
     with pytest.raises(SnapshotRefused, match="symlink"):
         download(str(served), tmp_path / "got")
-    assert not (tmp_path / "got" / VERSION / "releases.parquet").exists()
+    assert not (tmp_path / "got" / VERSION / "releases/0.parquet").exists()
 
 
 def test_run_download_prints_progress_and_returns_zero(served, tmp_path, capsys):
     assert run_download(str(served), tmp_path / "got", VERSION, environ={}) == 0
     out = capsys.readouterr().out
-    assert "releases.parquet: fetched" in out and "Snapshot verified" in out
+    assert "releases/0.parquet: fetched" in out and "Snapshot verified" in out
     assert run_download(str(served), tmp_path / "got", "2099-01-01.1", environ={}) == 1
 
 
 def test_a_stale_part_that_does_not_verify_is_fetched_again_from_the_start(served, tmp_path, http_server):
     base, server = http_server(served)
     target = tmp_path / "got" / VERSION
-    target.mkdir(parents=True)
-    whole = (served / VERSION / "releases.parquet").read_bytes()
-    (target / "releases.parquet.part").write_bytes(b"\0" * len(whole))  # full size, wrong bytes
+    (target / "releases").mkdir(parents=True)
+    whole = (served / VERSION / "releases/0.parquet").read_bytes()
+    (target / "releases/0.parquet.part").write_bytes(b"\0" * len(whole))  # full size, wrong bytes
     messages = []
 
     download(base, tmp_path / "got", progress=messages.append)
 
-    assert (target / "releases.parquet").read_bytes() == whole
-    assert "releases.parquet: resumed file does not verify, fetching it again from the start" in messages
-    assert (f"/{VERSION}/releases.parquet", None) in server.log
+    assert (target / "releases/0.parquet").read_bytes() == whole
+    assert "releases/0.parquet: resumed file does not verify, fetching it again from the start" in messages
+    assert (f"/{VERSION}/releases/0.parquet", None) in server.log
 
 
 def gets(server, path: str) -> list[str | None]:
@@ -188,7 +203,7 @@ def gets(server, path: str) -> list[str | None]:
 
 def test_a_503_is_retried_after_its_retry_after_and_the_bytes_are_reported(served, tmp_path, http_server):
     base, server = http_server(served)
-    path = f"/{VERSION}/releases.parquet"
+    path = f"/{VERSION}/releases/0.parquet"
     server.faults[path] = [(503, {"Retry-After": "1"})]
     moved = []
     started = time.monotonic()
@@ -198,21 +213,23 @@ def test_a_503_is_retried_after_its_retry_after_and_the_bytes_are_reported(serve
     assert time.monotonic() - started >= 1.0  # waited as the server asked
     assert gets(server, path) == [None, None]  # one 503, one success
     assert files_of(folder) == files_of(served / VERSION)
-    total = sum(p.stat().st_size for p in (served / VERSION).iterdir() if p.name != "manifest.json")
+    total = sum(
+        p.stat().st_size for p in (served / VERSION).rglob("*") if p.is_file() and p.name != "manifest.json"
+    )
     assert moved[-1] == (total, total)
     assert all(0 <= done <= total for done, _ in moved) and len(moved) > len(files_of(folder))
 
 
 def test_a_persistent_503_costs_a_bounded_number_of_requests(served, tmp_path, http_server):
     base, server = http_server(served)
-    path = f"/{VERSION}/releases.parquet"
+    path = f"/{VERSION}/releases/0.parquet"
     server.faults[path] = [(503, {})] * 20
 
     with pytest.raises(requests.HTTPError, match="503"):
         download(base, tmp_path / "got", retry=download_retry(backoff_factor=0))
 
     assert len(gets(server, path)) == 6  # the request and its 5 retries
-    assert not (tmp_path / "got" / VERSION / "releases.parquet").exists()
+    assert not (tmp_path / "got" / VERSION / "releases/0.parquet").exists()
 
 
 def test_a_body_cut_off_in_the_middle_is_resumed_from_the_bytes_that_arrived(
@@ -273,3 +290,32 @@ def test_a_missing_version_lists_the_newest_versions_that_exist(served, tmp_path
         download(str(served), tmp_path / "got", "2024-04-01.1")
     newest = ", ".join(found[-10:])
     assert str(refused.value).endswith(f"versions there: {newest} and 3 older)")
+
+
+def test_the_next_version_fetches_only_the_files_that_changed(warehouse, tmp_path, http_server, monkeypatch):
+    """A researcher who synced yesterday's version downloads today's change only: the files whose sha256 a
+    downloaded version already holds are linked from it, the others are fetched over HTTP."""
+    monkeypatch.setattr(snapshot_module, "ROWS_PER_FILE", 1)  # several bucket files per table
+    served = tmp_path / "served"
+    first = write_snapshot(warehouse, served, "2024-03-01")
+    add_release(warehouse, "late/comer", "2024-03-02")
+    second = write_snapshot(warehouse, served, "2024-03-02")
+    base, server = http_server(served)
+    got = tmp_path / "got"
+    download(base, got, first.name)
+    server.log.clear()
+
+    folder = download(base, got)
+
+    old = json.loads((first / "manifest.json").read_text())["files"]
+    new = json.loads((second / "manifest.json").read_text())["files"]
+    changed = {p for p in new if new[p]["sha256"] != old[p]["sha256"]}
+    assert changed and len(changed) < len(new) / 2
+    fetched = {path.removeprefix(f"/{second.name}/") for path, _ in server.log if path != "/LATEST"}
+    assert fetched == changed | {"README.md", "CHANGELOG.md", "manifest.json"}
+    # The table bytes that travelled: the changed files' only.
+    sent = sum((second / p).stat().st_size for p in fetched if p in new)
+    assert sent == sum(new[p]["bytes"] for p in changed) < sum(e["bytes"] for e in new.values()) / 2
+    assert files_of(folder) == files_of(second)
+    for path in set(new) - changed:  # held, not fetched: linked to yesterday's copy
+        assert (folder / path).stat().st_ino == (got / first.name / path).stat().st_ino

@@ -68,7 +68,9 @@ def test_the_serving_file_has_views_over_the_version_and_serves_what_the_working
     # Every snapshot table is a view over its file in the version folder (absolute path), not a copy.
     assert set(views) == {f"core.{name}" for name in manifest["tables"]}
     for view, sql in views.items():
-        assert f"'{folder.resolve() / view.removeprefix('core.')}.parquet'" in sql, sql
+        name = view.removeprefix("core.")
+        paths = [e["path"] for e in manifest["files"].values() if e["table"] == name]
+        assert paths and all(f"'{folder.resolve() / p}'" in sql for p in paths), sql
     # The tables a snapshot leaves out are copied: the mart and the internal core tables.
     assert {"marts.monthly_usage", "core.quarantine", "core.repo_presence"} <= tables
     assert not tables & set(views)

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 
+import duckdb
 import polars as pl
 import pytest
 
+from pipelines.publish import snapshot
 from pipelines.publish.card import checks_summary, render_dataset_card
 from pipelines.publish.markdown import frame_to_markdown, plural
 from pipelines.publish.snapshot import existing_tables, sha256_file, verify_snapshot, write_snapshot
+from pipelines.quality.gates import spectrum_flip
 from tests.publish.conftest import add_crawl, add_release
 
 EXTRA = {
@@ -42,9 +46,14 @@ def test_snapshot_has_every_file_and_every_checksum_verifies(warehouse, tmp_path
     assert set(manifest["tables"]) == set(existing_tables(warehouse))
     assert set(manifest["tables"]) >= {"releases", "revisions", "transitions", "crawl_runs"}
     assert set(manifest["documents"]) == {"README.md", "CHANGELOG.md"}
-    listed = {e["path"] for e in [*manifest["tables"].values(), *manifest["documents"].values()]}
-    assert {p.name for p in folder.iterdir()} == listed | {"manifest.json"}
-    for entry in [*manifest["tables"].values(), *manifest["documents"].values()]:
+    entries = [*manifest["files"].values(), *manifest["documents"].values()]
+    listed = {e["path"] for e in entries}
+    on_disk = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert on_disk == listed | {"manifest.json"}
+    # Every table is a folder of files `<table>/<n>.parquet`, read with one glob.
+    assert {e["path"].split("/")[0] for e in manifest["files"].values()} == set(manifest["tables"])
+    assert manifest["tables"]["releases"]["path"] == "releases/*.parquet"
+    for entry in entries:
         assert sha256_file(folder / entry["path"]) == entry["sha256"]
         assert (folder / entry["path"]).stat().st_size == entry["bytes"]
     assert manifest["tables"]["releases"]["rows"] == 3
@@ -61,7 +70,7 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
     card = (folder / "README.md").read_text()
 
     assert card.startswith("---\nlicense: cc-by-4.0\n")
-    assert 'data_files: "releases.parquet"' in card
+    assert 'data_files: "releases/*.parquet"' in card
     assert "| `repo_id` | VARCHAR | Hub model repository id, `org/name`. |" in card
     assert "| `mystery` | VARCHAR | (undocumented) |" in card
     for needle in (
@@ -76,7 +85,7 @@ def test_dataset_card_documents_schema_licence_and_citation(warehouse, tmp_path)
         "## Provenance",
         "bad_yaml: 2",
         "- Checks: all 5 passed before publishing (2 suites, 3 gates).",
-        manifest_sha(folder, "releases"),
+        "| releases | `releases/*.parquet` (1) | 3 |",
     ):
         assert needle in card, needle
 
@@ -99,10 +108,6 @@ def test_card_counts_each_suite_and_gate_and_names_failures_and_overrides():
     )
     one = {"suites": {"releases": {"success": True}}, "gates": {"gates": [{"name": "g", "passed": True}]}}
     assert checks_summary(one) == "Checks: all 2 passed before publishing (1 suite, 1 gate)."
-
-
-def manifest_sha(folder, table):
-    return json.loads((folder / "manifest.json").read_text())["tables"][table]["sha256"]
 
 
 def test_render_dataset_card_takes_column_docs():
@@ -169,12 +174,12 @@ def test_changelog_names_added_and_removed_releases_transitions_and_schema_chang
 def test_republish_makes_a_new_version_and_never_touches_the_old_one(warehouse, tmp_path):
     snapshots = tmp_path / "snapshots"
     first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
-    before = {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.iterdir()}
+    before = {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.rglob("*") if p.is_file()}
     add_release(warehouse, "late/comer", "2024-03-01")
     second = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
 
     assert second.name == "2024-03-01.2" and (snapshots / "LATEST").read_text().strip() == "2024-03-01.2"
-    assert {p.name: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.iterdir()} == before
+    assert {p: (p.stat().st_mtime_ns, sha256_file(p)) for p in first.rglob("*") if p.is_file()} == before
     assert verify_snapshot(second)["tables"]["releases"]["rows"] == 4
 
 
@@ -199,3 +204,138 @@ def test_counts_agree_with_their_noun():
     assert [plural(n, "release") for n in (0, 1, 2)] == ["0 releases", "1 release", "2 releases"]
     table = frame_to_markdown(pl.DataFrame({"repo_id": ["a/x", "a/y", "a/z"]}), max_rows=2)
     assert table.endswith("(1 more row)")
+
+
+def _files(folder):
+    return json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def test_the_same_rows_give_the_same_bytes_whatever_order_they_are_stored_in(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)  # several bucket files per table
+    first = write_snapshot(warehouse, tmp_path / "a", "2024-03-01", extra=EXTRA)
+    for table in ("releases", "revisions"):
+        warehouse.execute(f"CREATE TEMP TABLE t AS SELECT * FROM core.{table} ORDER BY repo_id DESC")  # noqa: S608
+        warehouse.execute(f"DELETE FROM core.{table}")  # noqa: S608
+        warehouse.execute(f"INSERT INTO core.{table} SELECT * FROM t")  # noqa: S608
+        warehouse.execute("DROP TABLE t")
+    second = write_snapshot(warehouse, tmp_path / "b", "2024-03-01", extra=EXTRA)
+
+    files = _files(first)
+    assert len([p for p in files if p.startswith("releases/")]) == 4
+    assert {p: e["sha256"] for p, e in _files(second).items()} == {p: e["sha256"] for p, e in files.items()}
+    assert all(sha256_file(second / p) == e["sha256"] for p, e in files.items())
+
+
+def test_a_new_version_writes_only_changed_files_and_links_the_others(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    add_release(warehouse, "late/comer", "2024-03-02")
+    second = write_snapshot(warehouse, snapshots, "2024-03-02", extra=EXTRA)
+
+    old, new = _files(first), _files(second)
+    assert set(new) == set(old)  # the bucket counts hold: the same file names
+    changed = {p for p in new if new[p]["sha256"] != old[p]["sha256"]}
+    # The new release lands in one bucket of each table it has rows in: releases and revisions.
+    assert {p.split("/")[0] for p in changed} == {"releases", "revisions"}
+    assert len([p for p in changed if p.startswith("releases/")]) == 1
+    manifest = verify_snapshot(second)
+    assert manifest["tables"]["releases"]["written"] == 1 and manifest["tables"]["releases"]["rows"] == 4
+    for path in set(new) - changed:  # carried over: the same inode, no bytes written
+        assert (second / path).stat().st_ino == (first / path).stat().st_ino, path
+    for path in changed:
+        assert (second / path).stat().st_ino != (first / path).stat().st_ino, path
+    # Each version is complete on its own: deleting the older one leaves the newer one whole.
+    shutil.rmtree(first)
+    verify_snapshot(second)
+    assert duckdb.connect().execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(second / "releases" / "*.parquet")]
+    ).fetchone() == (4,)
+
+
+def test_appended_tables_are_split_by_month_and_a_new_month_leaves_the_older_files_alone(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    add_release(warehouse, "late/comer", "2024-04-02")
+    second = write_snapshot(warehouse, snapshots, "2024-04-02", extra=EXTRA)
+
+    tables = verify_snapshot(second)["tables"]
+    assert tables["revisions"]["layout"] == "month" and tables["revisions"]["bucket_by"] == "committed_at"
+    assert sorted(p for p in _files(second) if p.startswith("revisions/")) == [
+        "revisions/2024-03.parquet",
+        "revisions/2024-04.parquet",
+    ]
+    assert tables["revisions"]["written"] == 1 and tables["revisions"]["rows"] == 4
+    march = "revisions/2024-03.parquet"
+    assert (second / march).stat().st_ino == (first / march).stat().st_ino  # the older month: carried over
+    assert duckdb.connect().execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(second / "revisions" / "*.parquet")]
+    ).fetchone() == (4,)
+
+
+def test_interval_rows_once_closed_stay_in_their_months_file(warehouse, tmp_path, monkeypatch):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    warehouse.execute(
+        "CREATE TABLE core.openness (repo_id VARCHAR, revision VARCHAR, valid_from TIMESTAMPTZ, "
+        "valid_to TIMESTAMPTZ, spectrum_level INTEGER)"
+    )
+    for repo in ("acme/alpha", "acme/beta", "zeta/gamma"):
+        warehouse.execute(
+            "INSERT INTO core.openness VALUES (?, 'a', '2024-01-01', '2024-02-15', 1), (?, 'b', '2024-02-15', NULL, 2)",
+            [repo, repo],
+        )
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    # A new revision of one release closes its open row and opens another.
+    warehouse.execute(
+        "UPDATE core.openness SET valid_to = '2024-03-02' WHERE repo_id = 'acme/alpha' AND revision = 'b'"
+    )
+    warehouse.execute("INSERT INTO core.openness VALUES ('acme/alpha', 'c', '2024-03-02', NULL, 3)")
+    second = write_snapshot(warehouse, snapshots, "2024-03-02", extra=EXTRA)
+
+    table = verify_snapshot(second)["tables"]["openness"]
+    assert table["layout"] == "closed" and table["bucket_by"] == "valid_to" and table["buckets_open"] == 4
+    old, new = _files(first), _files(second)
+    mine = sorted(p for p in new if p.startswith("openness/"))
+    assert mine == [
+        "openness/2024-02.parquet",
+        "openness/2024-03.parquet",
+        *(f"openness/open-{b}.parquet" for b in range(4)),
+    ]
+    changed = {p for p in mine if p not in old or old[p]["sha256"] != new[p]["sha256"]}
+    # The new month of closed rows, and the one open file that holds acme/alpha; the rest carried over.
+    assert "openness/2024-03.parquet" in changed and len(changed) == 2 and table["written"] == 2
+    assert (second / "openness/2024-02.parquet").stat().st_ino == (
+        first / "openness/2024-02.parquet"
+    ).stat().st_ino
+    assert duckdb.connect().execute(
+        "SELECT count(*), count(*) FILTER (WHERE valid_to IS NULL) FROM read_parquet(?)",
+        [str(second / "openness" / "*.parquet")],
+    ).fetchone() == (7, 3)
+
+
+def test_the_spectrum_gate_reads_every_openness_file_of_the_previous_version(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(
+        snapshot, "ROWS_PER_FILE", 1
+    )  # openness in several files: closed months, open buckets
+    warehouse.execute(
+        "CREATE TABLE core.openness (repo_id VARCHAR, revision VARCHAR, valid_from TIMESTAMPTZ, "
+        "valid_to TIMESTAMPTZ, spectrum_level INTEGER)"
+    )
+    for repo in ("acme/alpha", "acme/beta", "zeta/gamma"):
+        warehouse.execute("INSERT INTO core.openness VALUES (?, 'b', '2024-02-15', NULL, 2)", [repo])
+    folder = write_snapshot(warehouse, tmp_path / "snapshots", "2024-03-01", extra=EXTRA)
+    manifest = verify_snapshot(folder)
+    assert len([p for p in manifest["files"] if p.startswith("openness/")]) > 1
+    warehouse.execute("UPDATE core.openness SET spectrum_level = 4 WHERE repo_id = 'acme/alpha'")
+
+    verdict = spectrum_flip(warehouse, folder, manifest, 0.2)
+
+    assert verdict["value"] == round(1 / 3, 4) and not verdict["passed"], verdict

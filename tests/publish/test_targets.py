@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -12,10 +13,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
+import fsspec
 import pytest
 
+from pipelines.publish import snapshot as snapshot_module
 from pipelines.publish.download import download
-from pipelines.publish.snapshot import write_snapshot
+from pipelines.publish.snapshot import verify_snapshot, write_snapshot
 from pipelines.publish.targets import VersionExists, publish_to
 from tests.publish.conftest import add_release
 
@@ -28,7 +31,9 @@ def snapshot(con, root: Path, day: str = "2024-03-01") -> Path:
 
 
 def files_of(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 def s3_text(bucket: str, options: dict, key: str) -> str:
@@ -199,3 +204,49 @@ def test_publish_to_a_hub_dataset_repo_live(warehouse, tmp_path):
     (folder / "manifest.json").write_text(json.dumps(manifest))
     url = publish_to(folder, f"hf://datasets/{repo}", token=os.environ.get("HF_TOKEN"))
     assert url == f"hf://datasets/{repo}/{folder.name}"
+
+
+def test_a_new_version_shares_its_unchanged_files_on_a_folder_and_on_s3(
+    warehouse, tmp_path, s3_bucket, monkeypatch
+):
+    """Files whose sha256 the target's previous version holds are hard-linked (folder) or copied inside the
+    store (S3); only the changed files travel. Removing the older version leaves the newer one whole."""
+    monkeypatch.setattr(snapshot_module, "ROWS_PER_FILE", 1)  # several bucket files per table
+    first = snapshot(warehouse, tmp_path / "snaps", "2024-03-01")
+    add_release(warehouse, "late/comer", "2024-03-02")
+    second = snapshot(warehouse, tmp_path / "snaps", "2024-03-02")
+    old = json.loads((first / "manifest.json").read_text())["files"]
+    new = json.loads((second / "manifest.json").read_text())["files"]
+    same = {p for p in new if new[p]["sha256"] == old[p]["sha256"]}
+    changed = set(new) - same
+    assert same and changed
+
+    bucket, options = s3_bucket
+    mirror = tmp_path / "mirror"
+    for target, kwargs, shared in (
+        (str(mirror), {}, "linked"),
+        (f"s3://{bucket}/openness", options, "copied"),
+    ):
+        publish_to(first, target, storage_options=kwargs or None)
+        events: list[tuple[str, str]] = []
+        publish_to(
+            second,
+            target,
+            storage_options=kwargs or None,
+            progress=lambda e, d, seen=events: seen.append((e, d)),
+        )
+        assert {d for e, d in events if e == shared} == same, target
+        assert {d for e, d in events if e == "uploaded"} == changed | {
+            "README.md",
+            "CHANGELOG.md",
+            "manifest.json",
+        }
+
+    for path in same:
+        assert (mirror / second.name / path).stat().st_ino == (mirror / first.name / path).stat().st_ino
+    shutil.rmtree(mirror / first.name)
+    verify_snapshot(mirror / second.name)
+    fs, _ = fsspec.url_to_fs(f"s3://{bucket}/openness", **options)
+    fs.rm(f"{bucket}/openness/{first.name}", recursive=True)
+    got = download(f"s3://{bucket}/openness", tmp_path / "got", storage_options=options)
+    assert files_of(got) == files_of(second)

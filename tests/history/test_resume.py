@@ -1,0 +1,162 @@
+"""The first build of a warehouse, killed half-way (SIGKILL) in a real process, resumes where it stopped.
+
+The build commits its parsed keys batch by batch and says so, one line a batch; killed after its first
+batch, the next run parses only the keys no committed batch holds, and every table equals the one an
+uninterrupted build writes.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import select
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from benchmarks.rawgen import generate_raw
+from pipelines.incremental import normalise, state
+from pipelines.runner import build_all
+from tests.history.test_incremental import assert_same_tables, twin
+
+BATCH = 40  # keys a batch: four batches for this raw layer
+# The child: the whole build, its progress on stdout; after the first committed batch it waits on stdin
+# (which the test never writes) so that it is killed there, between two batches.
+CHILD = """
+import sys
+from pathlib import Path
+from pipelines.incremental import normalise
+from pipelines.runner import build_all
+from pipelines.storage.warehouse import Warehouse
+
+normalise.BUILD_BATCH = int(sys.argv[2])
+wh = Warehouse(Path(sys.argv[1]))
+
+def progress(line):
+    print(line, flush=True)
+    if " batch " in line:
+        sys.stdin.readline()
+
+with wh.connect() as con:
+    build_all(wh, con, progress=progress)
+print("finished", flush=True)
+"""
+COMMITTED = re.compile(r"batch (\d+)/(\d+) committed: ([\d,]+) of ([\d,]+) keys")
+
+
+def _first_batch(proc: subprocess.Popen, timeout: float) -> re.Match:
+    """The first 'batch ... committed' line of the child's stdout (fails if it exits or times out first)."""
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if not ready:
+            continue
+        line = proc.stdout.readline()
+        if not line:
+            break
+        seen.append(line.strip())
+        if match := COMMITTED.search(line):
+            return match
+    proc.kill()
+    pytest.fail(f"the build committed no batch before it ended or timed out; its lines: {seen[-5:]}")
+
+
+def _number(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.mark.slow
+def test_a_first_build_killed_after_a_batch_resumes_without_redoing_it(tmp_path, monkeypatch):
+    """A real build process SIGKILLed after its first committed batch; the next run parses only the keys
+    left (counted from the batch lines and the result), and every table equals an uninterrupted build's."""
+    inc, pure = twin(tmp_path, "killed")
+    generate_raw(inc.raw, 40, seed=5)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(inc.root), str(BATCH)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first = _first_batch(proc, timeout=120)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    batches, committed, keys = int(first.group(2)), _number(first.group(3)), _number(first.group(4))
+    assert batches >= 3 and 0 < committed < keys
+
+    # What the killed run left: its index and first batch committed, the rebuild marked unfinished.
+    with inc.connect() as con:
+        state.attach(inc, con)
+        assert normalise._candidate_count(con) == committed
+        assert state.state_problem(con) == state.UNFINISHED
+
+    monkeypatch.setattr(normalise, "BUILD_BATCH", BATCH)
+    lines: list[str] = []
+    with inc.connect() as con:
+        done = build_all(inc, con, progress=lines.append)["revisions"]
+    rerun = [COMMITTED.search(line) for line in lines if COMMITTED.search(line)]
+    assert done["mode"] == "full" and done["reason"] == state.UNFINISHED
+    assert done["resumed_after"] == committed
+    # Only the keys the killed run had not committed are parsed: none twice, none left out.
+    assert done["parsed"] == keys - committed
+    assert _number(rerun[-1].group(4)) == keys - committed
+    assert len(rerun) == done["batches"] == int(rerun[-1].group(2)) <= batches
+    assert all(
+        "committed by the interrupted one" in line for line in lines if line.startswith("revisions: batch")
+    )
+
+    with pure.connect() as con:  # the same build, never interrupted
+        whole = build_all(pure, con)["revisions"]
+    assert whole["parsed"] == keys and whole["reason"] == "no incremental state yet"
+    assert_same_tables(inc, pure, "resumed after a kill")
+    with inc.connect() as con:  # finished: the next run is an incremental one
+        state.attach(inc, con)
+        assert state.state_problem(con) is None
+
+
+def test_a_full_rescoring_interrupted_after_two_batches_resumes_from_the_third(tmp_path, monkeypatch):
+    """The scores of a first build commit batch by batch; interrupted in its third batch, the next run
+    scores only the batches not committed, to the tables of an uninterrupted build."""
+    from pipelines.incremental import scoring
+
+    monkeypatch.setattr(scoring, "SCORE_BATCH", 40)
+    inc, pure = twin(tmp_path, "rescoring")
+    generate_raw(inc.raw, 40, seed=7)
+    score = scoring.score_repos
+    scored: list[int] = []
+
+    def dies_in_the_third_batch(con, batch, *args):
+        if len(scored) == 2:
+            raise KeyboardInterrupt("killed during the scores")
+        scored.append(batch.height)
+        return score(con, batch, *args)
+
+    monkeypatch.setattr(scoring, "score_repos", dies_in_the_third_batch)
+    lines: list[str] = []
+    with inc.connect() as con, pytest.raises(KeyboardInterrupt):
+        build_all(inc, con, progress=lines.append)
+    committed = [re.match(r"scores: batch (\d+)/(\d+) committed", line) for line in lines]
+    committed = [(int(m.group(1)), int(m.group(2))) for m in committed if m]
+    batches = committed[0][1]
+    assert committed == [(1, batches), (2, batches)] and batches > 2
+    scored.clear()
+    monkeypatch.setattr(
+        scoring, "score_repos", lambda con, batch, *args: scored.append(0) or score(con, batch, *args)
+    )
+    with inc.connect() as con:
+        done = build_all(inc, con)["scores"]
+    assert done["mode"] == "full" and done["batches"] == batches and done["resumed_after_batches"] == 2
+    assert len(scored) == batches - 2  # the two committed batches are not scored again
+    with pure.connect() as con:
+        whole = build_all(pure, con)["scores"]
+    assert whole["resumed_after_batches"] == 0
+    assert_same_tables(inc, pure, "scores resumed after an interruption")
