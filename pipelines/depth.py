@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipelines.storage.raw import RawStore, schema_of
+from pipelines.storage import crawl_index
+from pipelines.storage.raw import RawStore
 from pipelines.transport import HUB_ENDPOINT
 
 # A free token's Hub quota of API calls per 5-minute window (pipelines/hub_transport.py HUB_QUOTAS; with no
@@ -32,31 +33,45 @@ HUB_WINDOWS_PER_DAY = 24 * 60 // 5
 DEFAULT_SHARE = 0.5
 
 
+def _usage(frame: pl.DataFrame) -> pl.DataFrame:
+    # The listed `downloads`; captures older than that column hold the count in the item only
+    # (pipelines/incremental/metrics.py): only their items are parsed.
+    item_count = pl.col("item").str.json_path_match("$.downloads").cast(pl.Int64, strict=False)
+    usage = pl.when(pl.col("downloads").is_not_null()).then(pl.col("downloads")).otherwise(item_count)
+    return frame.select("repo_id", "fetched_at", usage.alias("usage"), "crawl_date").filter(
+        pl.col("repo_id").is_not_null() & (pl.col("usage") >= 0)
+    )
+
+
+def _usage_reduce(frame: pl.DataFrame) -> pl.DataFrame:
+    # Per repo and crawl date, the count fetched last (the newest as of any date is among them).
+    return frame.group_by("repo_id", "crawl_date").agg(
+        pl.col("usage").sort_by("fetched_at").last(), pl.col("fetched_at").max()
+    )
+
+
+# The listing captures' usage, kept by the crawl-state index (pipelines/storage/crawl_index.py): a crawl
+# reads it without reading every listing capture.
+USAGE = crawl_index.register(
+    crawl_index.View(
+        "hub_listing_usage",
+        "hub_listing",
+        ("repo_id", "fetched_at", "downloads", "item", "crawl_date"),
+        _usage,
+        _usage_reduce,
+    )
+)[0]
+
+
 def latest_downloads(store: RawStore, until: str | None = None) -> dict[str, int]:
     """Each listed repo's newest known `downloads` (last 30 days) from the listing captures (with `until`,
-    those of that crawl date and before); repos never listed with a count are absent (unknown usage)."""
-    if not store.files("hub_listing"):
-        return {}
-    listing = store.scan("hub_listing", schema_of("hub_listing"), until=until)
-    counted = listing.filter(pl.col("downloads").is_not_null()).select(
-        "repo_id", "fetched_at", pl.col("downloads").alias("usage")
-    )
-    # Captures older than the usage columns hold the count in the item only (pipelines/incremental/metrics.py):
-    # only their items are parsed, not every capture's.
-    older = listing.filter(pl.col("downloads").is_null()).select(
-        "repo_id",
-        "fetched_at",
-        pl.col("item").str.json_path_match("$.downloads").cast(pl.Int64, strict=False).alias("usage"),
-    )
-    frame = (
-        pl.concat([counted, older])
-        .filter(pl.col("repo_id").is_not_null() & (pl.col("usage") >= 0))
-        .sort("fetched_at")
-        .group_by("repo_id")
-        .agg(pl.col("usage").last())
-        .collect()
-    )
-    return dict(frame.iter_rows())
+    those of that crawl date and before); repos never listed with a count are absent (unknown usage). Read
+    from the crawl-state index, not from every listing capture."""
+    frame = crawl_index.read(store, USAGE)
+    if until is not None:
+        frame = frame.filter(pl.col("crawl_date") <= until)
+    latest = frame.sort("fetched_at").group_by("repo_id").agg(pl.col("usage").last())
+    return dict(latest.iter_rows())
 
 
 def by_usage(repos: Iterable[str], usage: Mapping[str, int | None]) -> list[str]:

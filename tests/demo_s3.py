@@ -52,8 +52,12 @@ def run(mirror: Path, warehouse: Path, compare: Path | None = None) -> list[str]
     sources = sorted({k.split("/")[1] for k in keys})
     print(f"{len(keys)} raw objects in the bucket, sources: {', '.join(sources)}")
     problems = []
-    if not keys or any(not k.startswith("raw/") or not k.endswith(".parquet") for k in keys):
-        problems.append(f"the bucket holds no raw captures or other objects: {keys[:5]}")
+    # Raw captures, and the crawl-state index derived from them beside them (raw/_index/, docs/crawler.md).
+    captures = [k for k in keys if not k.startswith("raw/_index/")]
+    if not captures or any(not k.startswith("raw/") or not k.endswith(".parquet") for k in captures):
+        problems.append(f"the bucket holds no raw captures or other objects: {captures[:5]}")
+    if not any(k.startswith("raw/_index/") for k in keys):
+        problems.append("the crawl-state index was not written beside the captures in the bucket")
     if (warehouse / "raw").exists():
         problems.append(f"{warehouse / 'raw'} exists: a capture was written to the local disk")
     if compare is not None:

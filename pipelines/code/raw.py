@@ -16,6 +16,7 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.storage import crawl_index
 from pipelines.storage.raw import RawStore, register
 
 UTC_TIME = pl.Datetime("us", "UTC")
@@ -87,7 +88,9 @@ def append(store: RawStore, source: str, crawl_date: str, rows: list[dict]) -> b
     if not rows:
         return False
     frame = pl.DataFrame(rows, schema=SCHEMAS[source])
-    _, written = store.append(source, crawl_date, frame, PAYLOAD[source])
+    path, written = store.append(source, crawl_date, frame, PAYLOAD[source])
+    # The crawl-state index's deltas (pipelines/storage/crawl_index.py) of a new capture file.
+    crawl_index.record(store, source, path if written else None, frame)
     return written
 
 

@@ -22,15 +22,14 @@ from datetime import UTC, datetime
 
 import polars as pl
 
-from pipelines.code import raw
+from pipelines.code import crawl_state
 from pipelines.code.client import GitHubClient, RateLimited
 from pipelines.code.crawl import crawl_repo
-from pipelines.code.links import BadRepoUrl, repo_key, repo_key_or_none, repo_keys
+from pipelines.code.links import BadRepoUrl, repo_key, repo_key_or_none
 from pipelines.code.settings import CodeSettings
-from pipelines.code.state import KnownCaptures, known_captures
-from pipelines.code_links import find_code_urls
+from pipelines.code.state import KnownCaptures
 from pipelines.depth import by_usage, latest_downloads
-from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore, schema_of
+from pipelines.storage.raw import CRAWL_RUN_SCHEMA, RawStore
 from pipelines.storage.warehouse import Warehouse
 from pipelines.transport import quota_folder
 
@@ -38,48 +37,34 @@ log = logging.getLogger(__name__)
 
 
 def load_known(wh: Warehouse):  # noqa: ANN201 - KnownCaptures
-    """What the raw layer knows of every code repository crawled before."""
-    return known_captures(
-        raw.scan(wh.raw, "github_repo"),
-        raw.scan(wh.raw, "github_file"),
-        raw.scan(wh.raw, "github_file_commits"),
-    )
+    """What the raw layer knows of every code repository crawled before (from the crawl-state index)."""
+    return crawl_state.known(wh.raw)
 
 
 def cited_code_repos(store: RawStore, until: str | None = None) -> list[str]:
     """The GitHub repositories that the captured model cards (each repo's latest README) and papers (arXiv
-    answers, Hub paper pages) link to, sorted; read from the raw layer by source name, as the papers step
-    reads the Hub's captures. With `until`, only the captures of that crawl date and before: a crawl date
-    run again after later dates were captured must not ask for repositories only later cards name (asked
-    as of the earlier date, a repository created since answers 404 and would be recorded as gone)."""
+    answers, Hub paper pages) link to, sorted; read from the crawl-state index of the Hub's and the papers'
+    captures (pipelines/code/crawl_state.py). With `until`, only the captures of that crawl date and before:
+    a crawl date run again after later dates were captured must not ask for repositories only later cards
+    name (asked as of the earlier date, a repository created since answers 404 and would be recorded as
+    gone)."""
     return sorted(cited_code_usage(store, until))
 
 
 def cited_code_usage(store: RawStore, until: str | None = None) -> dict[str, int | None]:
     """Each GitHub repository that `cited_code_repos` finds -> its usage: the latest listed downloads of the
-    most-downloaded model whose card links to it (None: named by papers only, or by models of unknown usage)."""
+    most-downloaded model whose card links to it (None: named by papers only, or by models of unknown usage);
+    from the crawl-state index."""
     usage: dict[str, int | None] = {}
-    if store.files("hub_readme"):
-        downloads = latest_downloads(store, until=until)
-        readmes = (
-            store.scan("hub_readme", schema_of("hub_readme"), until=until)
-            .filter(pl.col("content").is_not_null())
-            .sort("fetched_at")
-            .group_by("repo_id")
-            .last()
-            .select("repo_id", "content")
-            .collect()
-        )
-        for model, content in readmes.iter_rows():
-            count = downloads.get(model)
-            for key in repo_keys(find_code_urls(content.decode("utf-8", "replace"))):
-                known = usage.get(key)
-                usage[key] = count if known is None else known if count is None else max(known, count)
-    for source in ("arxiv", "hf_paper"):
-        if store.files(source):
-            bodies = store.scan(source, schema_of(source), until=until).select("body").collect()["body"]
-            for key in repo_keys(find_code_urls(*[b for b in bodies if b])):
-                usage.setdefault(key, None)
+    cards = crawl_state.readme_keys(store, until)
+    downloads = latest_downloads(store, until=until) if cards else {}
+    for model, keys in cards.items():
+        count = downloads.get(model)
+        for key in keys:
+            known = usage.get(key)
+            usage[key] = count if known is None else known if count is None else max(known, count)
+    for key in sorted(crawl_state.paper_keys(store, until)):
+        usage.setdefault(key, None)
     return usage
 
 

@@ -24,12 +24,12 @@ from datetime import datetime
 import polars as pl
 
 from pipelines.depth import MEASURED_API_PER_MODEL, TIERS, DepthPlan, by_usage, latest_downloads, plan_tiers
+from pipelines.hub import crawl_state
 from pipelines.hub.client import HubClient
 from pipelines.hub.crawl import readme_capture
 from pipelines.hub.ids import is_commit_sha, is_valid_repo_id
 from pipelines.hub.raw import (
     COMMITS_RAW_SCHEMA,
-    LISTING_RAW_SCHEMA,
     PRESENCE_RAW_SCHEMA,
     README_RAW_SCHEMA,
     REVISION_RAW_SCHEMA,
@@ -74,29 +74,13 @@ def backfill_state(
 ) -> tuple[dict[str, set[str]], set[tuple[str, str]], dict[tuple[str, str], tuple]]:
     """What history is captured: commit ids per repo, (repo, sha) with info, and (repo, sha) with a README
     outcome -> (git blob id of the README read in full or None, the raw file holding it)."""
+    # Read from the crawl-state index (pipelines/hub/crawl_state.py), not from every capture.
     commits: dict[str, set[str]] = {}
-    for repo_id, text in (
-        raw.scan("hub_commits", COMMITS_RAW_SCHEMA)
-        .filter(pl.col("status") == "ok")
-        .select("repo_id", "commits")
-        .collect()
-        .iter_rows()
-    ):
-        commits.setdefault(repo_id, set()).update(
-            c.get("id") for c in json.loads(text) if isinstance(c, dict)
-        )
-    infos = set(
-        raw.scan("hub_revision", REVISION_RAW_SCHEMA).select("repo_id", "revision").collect().iter_rows()
-    )
-    infos |= set(raw.scan("hub_listing", LISTING_RAW_SCHEMA).select("repo_id", "sha").collect().iter_rows())
-    captured = (
-        raw.scan("hub_readme", README_RAW_SCHEMA, with_file=True)
-        .filter(pl.col("status") != "error")
-        .select("repo_id", "revision", "blob_id", "raw_file")
-        .sort("blob_id", nulls_last=True)
-        .unique(["repo_id", "revision"], keep="first")
-        .collect()
-    )
+    for repo_id, commit in crawl_state.walked_commits(raw).iter_rows():
+        commits.setdefault(repo_id, set()).add(commit)
+    infos = set(crawl_state.read_revisions(raw).select("repo_id", "revision").iter_rows())
+    infos |= set(crawl_state.listing_commits(raw).select("repo_id", "sha").iter_rows())
+    captured = crawl_state.captured_readmes(raw).select("repo_id", "revision", "blob_id", "raw_file")
     readmes = {(r, v): (b, f) for r, v, b, f in captured.iter_rows()}
     return commits, infos, readmes
 
@@ -138,19 +122,17 @@ class _Batch:
 
     def flush(self) -> None:
         if self.revisions:
-            self.raw.append(
-                "hub_revision",
-                self.crawl_date,
-                pl.DataFrame(self.revisions, schema=REVISION_RAW_SCHEMA),
-                payload=["repo_id", "revision", "info"],
+            frame = pl.DataFrame(self.revisions, schema=REVISION_RAW_SCHEMA)
+            path, written = self.raw.append(
+                "hub_revision", self.crawl_date, frame, payload=["repo_id", "revision", "info"]
             )
+            crawl_state.record(self.raw, "hub_revision", path if written else None, frame)
         if self.readmes:
-            self.raw.append(
-                "hub_readme",
-                self.crawl_date,
-                pl.DataFrame(self.readmes, schema=README_RAW_SCHEMA),
-                payload=["repo_id", "revision", "status", "content"],
+            frame = pl.DataFrame(self.readmes, schema=README_RAW_SCHEMA)
+            path, written = self.raw.append(
+                "hub_readme", self.crawl_date, frame, payload=["repo_id", "revision", "status", "content"]
             )
+            crawl_state.record(self.raw, "hub_readme", path if written else None, frame)
         if self.presence:
             self._append_new(
                 "hub_presence", self.presence, PRESENCE_RAW_SCHEMA, ["repo_id", "present", "how"]
@@ -166,7 +148,8 @@ class _Batch:
         if source not in self.seen:
             self.seen[source] = self.raw.captured_rows(source, self.crawl_date, payload)
         frame = pl.DataFrame(rows, schema=schema)
-        self.raw.append_new(source, self.crawl_date, frame, payload, self.seen[source])
+        path, _ = self.raw.append_new(source, self.crawl_date, frame, payload, self.seen[source])
+        crawl_state.record(self.raw, source, path)  # the rows stored: those not captured before on the date
 
 
 def tracked_heads(
@@ -180,8 +163,10 @@ def tracked_heads(
     with `until`, only from the listings of that crawl date and before. A date run again after later dates
     were listed (a replay after a kill, a backfill) must not walk repos it could not know yet: as of that
     date they would answer 404 and be recorded as deleted, and their commit lists would be captured again."""
-    lf = raw.scan("hub_listing", LISTING_RAW_SCHEMA, until=until).filter(pl.col("sha").is_not_null())
-    frame = lf.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last()).collect()
+    listed = crawl_state.listing_commits(raw).filter(pl.col("sha").is_not_null())
+    if until is not None:
+        listed = listed.filter(pl.col("crawl_date") <= until)
+    frame = listed.sort("last_modified").group_by("repo_id").agg(pl.col("sha").last())
     heads = {r: s for r, s in frame.iter_rows() if is_valid_repo_id(r) and is_commit_sha(s)}
     if authors:
         heads = {r: s for r, s in heads.items() if r.split("/", 1)[0] in authors}

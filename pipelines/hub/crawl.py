@@ -18,9 +18,11 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.hub.client import FileResult, HubClient
+from pipelines.hub.crawl_state import READMES, record
 from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
 from pipelines.hub.parse import inference_providers, inference_state
 from pipelines.hub.raw import LISTING_RAW_SCHEMA, README_RAW_SCHEMA
+from pipelines.storage import crawl_index
 from pipelines.storage.raw import RawStore
 
 log = logging.getLogger(__name__)
@@ -157,10 +159,12 @@ def crawl_listing(
             )
         if rows:
             frame = pl.DataFrame(rows, schema=LISTING_RAW_SCHEMA)
-            if only_new:
-                raw.append_new("hub_listing", crawl_date, frame, payload=["item"], seen=stored)
+            if only_new:  # the rows stored are those not captured before on the date: read back
+                path, _ = raw.append_new("hub_listing", crawl_date, frame, payload=["item"], seen=stored)
+                record(raw, "hub_listing", path)
             else:
-                raw.append("hub_listing", crawl_date, frame, payload=["item"])
+                path, written = raw.append("hub_listing", crawl_date, frame, payload=["item"])
+                record(raw, "hub_listing", path if written else None, frame)
         result.pages += 1
         result.items += len(rows)
         reached = stop_before is not None and oldest is not None and oldest < stop_before
@@ -208,15 +212,9 @@ def readme_capture(res: FileResult) -> dict:
 
 
 def captured_revisions(raw: RawStore) -> set[tuple[str, str]]:
-    """(repo_id, revision) pairs whose README outcome is already in the raw layer."""
-    # An `error` outcome is a record of a failed attempt, not a capture: the next crawl asks again.
-    lf = (
-        raw.scan("hub_readme", README_RAW_SCHEMA)
-        .filter(pl.col("status") != "error")
-        .select("repo_id", "revision")
-        .unique()
-    )
-    return set(lf.collect().iter_rows())
+    """(repo_id, revision) pairs whose README outcome is already in the raw layer (an `error` outcome is not
+    one: the next crawl asks again); read from the crawl-state index."""
+    return set(crawl_index.read(raw, READMES).select("repo_id", "revision").iter_rows())
 
 
 def plan_readmes(listing: pl.DataFrame, captured: set[tuple[str, str]]) -> list[tuple[str, str, bool]]:
@@ -253,12 +251,11 @@ def fetch_readmes(
 
     def flush() -> None:
         if batch:
-            raw.append(
-                "hub_readme",
-                crawl_date,
-                pl.DataFrame(batch, schema=README_RAW_SCHEMA),
-                payload=["repo_id", "revision", "status", "content"],
+            frame = pl.DataFrame(batch, schema=README_RAW_SCHEMA)
+            path, written = raw.append(
+                "hub_readme", crawl_date, frame, payload=["repo_id", "revision", "status", "content"]
             )
+            record(raw, "hub_readme", path if written else None, frame)
             batch.clear()
 
     for done, (repo_id, sha, has_readme) in enumerate(plan, start=1):

@@ -9,9 +9,10 @@ from datetime import UTC, date, datetime
 
 import polars as pl
 
+from pipelines.hub import crawl_state
 from pipelines.hub.client import HubClient
 from pipelines.hub.ids import is_dataset_id
-from pipelines.hub.raw import DATASET_RAW_SCHEMA, LISTING_RAW_SCHEMA, REVISION_RAW_SCHEMA
+from pipelines.hub.raw import DATASET_RAW_SCHEMA
 from pipelines.hub.schema import DATASETS_SCHEMA
 from pipelines.storage.raw import RawStore
 
@@ -40,15 +41,8 @@ def _names(item_text: str) -> set[str]:
 
 def named_datasets(raw: RawStore, until: str | None = None) -> set[str]:
     """Every dataset id named by a captured model info (card `datasets:` and `dataset:` tags); with `until`,
-    by the captures of that crawl date and before."""
-    names: set[str] = set()
-    for source, schema, column in (
-        ("hub_listing", LISTING_RAW_SCHEMA, "item"),
-        ("hub_revision", REVISION_RAW_SCHEMA, "info"),
-    ):
-        for (text,) in raw.scan(source, schema, until=until).select(column).collect().iter_rows():
-            names |= _names(text)
-    return names
+    by the captures of that crawl date and before (read from the crawl-state index, not every capture)."""
+    return crawl_state.named_datasets(raw, until=until)
 
 
 def due_datasets(raw: RawStore, today: date, refresh_days: int = REFRESH_DAYS) -> list[str]:
@@ -56,14 +50,7 @@ def due_datasets(raw: RawStore, today: date, refresh_days: int = REFRESH_DAYS) -
     by the captures of `today` and before (a date run again after later dates were crawled must not ask for
     datasets it could not know yet: as of that date they may not exist, and "missing" would stand for a
     month)."""
-    last = {
-        d: c
-        for d, c in raw.scan("hub_dataset", DATASET_RAW_SCHEMA)
-        .group_by("dataset_id")
-        .agg(pl.col("crawl_date").max())
-        .collect()
-        .iter_rows()
-    }
+    last = crawl_state.datasets_fetched(raw)
     due = []
     for name in sorted(named_datasets(raw, until=today.isoformat())):
         seen = last.get(name)
@@ -118,12 +105,11 @@ def fetch_datasets(
         counts[row["status"]] = counts.get(row["status"], 0) + 1
         batch.append(row)
         if len(batch) >= 100 or n == len(names):
-            raw.append(
-                "hub_dataset",
-                crawl_date,
-                pl.DataFrame(batch, schema=DATASET_RAW_SCHEMA),
-                payload=["dataset_id", "status", "info", "readme_sha256"],
+            frame = pl.DataFrame(batch, schema=DATASET_RAW_SCHEMA)
+            path, written = raw.append(
+                "hub_dataset", crawl_date, frame, payload=["dataset_id", "status", "info", "readme_sha256"]
             )
+            crawl_state.record(raw, "hub_dataset", path if written else None, frame)
             batch = []
         if progress and (n % 50 == 0 or n == len(names)):
             progress(f"datasets: {n}/{len(names)}")

@@ -19,14 +19,11 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.hub import crawl_state
 from pipelines.hub.client import HubClient
-from pipelines.hub.datasets import is_dataset_id
-from pipelines.hub.ids import git_blob_sha1, is_commit_sha, is_valid_repo_id
+from pipelines.hub.ids import git_blob_sha1
 from pipelines.hub.raw import (
-    DATASET_RAW_SCHEMA,
     LICENSE_FILE_RAW_SCHEMA,
-    LISTING_RAW_SCHEMA,
-    REVISION_RAW_SCHEMA,
 )
 from pipelines.hub.shards import in_shard
 from pipelines.licence_names import MAX_FILE_BYTES, licence_file_kind
@@ -78,49 +75,8 @@ def revision_file_lists(raw: RawStore, until: str | None = None) -> FileLists:
     captured dataset info's revision; with `until`, only from the captures of that crawl date and before (a
     date run again after later dates were crawled must not ask for revisions it could not know yet: as of
     that date they answer 404, and the file would be recorded as missing for good)."""
-    out: FileLists = {}
-
-    # Only items whose text names a licence-like file are parsed: at Hub scale most items name none.
-    listing = (
-        raw.scan("hub_listing", LISTING_RAW_SCHEMA, until=until)
-        .filter(pl.col("item").str.contains(NAME_HINT))
-        .select("repo_id", "sha", "item")
-        .collect()
-    )
-    for repo_id, sha, item in listing.iter_rows():
-        key = ("model", repo_id, sha)
-        if key in out or not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
-            continue
-        files = licence_siblings(_field(item, "siblings"))
-        if files is not None:
-            out[key] = files
-    infos = (
-        raw.scan("hub_revision", REVISION_RAW_SCHEMA, until=until)
-        .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
-        .select("repo_id", "revision", "info")
-        .collect()
-    )
-    for repo_id, sha, info in infos.iter_rows():
-        if not is_valid_repo_id(repo_id) or not is_commit_sha(sha):
-            continue
-        files = licence_siblings(_field(info, "siblings"))
-        key = ("model", repo_id, sha)
-        if files is not None and (key not in out or any(b is not None for _, _, b in files)):
-            out[key] = files
-    datasets = (
-        raw.scan("hub_dataset", DATASET_RAW_SCHEMA, until=until)
-        .filter((pl.col("status") == "ok") & pl.col("info").str.contains(NAME_HINT))
-        .select("dataset_id", "info")
-        .collect()
-    )
-    for dataset_id, info in datasets.iter_rows():
-        sha = _field(info, "sha")
-        if not is_dataset_id(dataset_id) or not is_commit_sha(sha):
-            continue
-        files = licence_siblings(_field(info, "siblings"))
-        if files is not None:
-            out.setdefault(("dataset", dataset_id, str(sha)), files)
-    return out
+    # From the crawl-state index (pipelines/hub/crawl_state.py), not from every capture.
+    return crawl_state.licence_file_lists(raw, until=until)
 
 
 def _field(text: str | None, name: str) -> object:
@@ -134,11 +90,7 @@ def _field(text: str | None, name: str) -> object:
 def licence_capture_state(raw: RawStore) -> tuple[set[tuple[str, str, str, str]], set[str]]:
     """What is captured: (repo_type, repo_id, revision, path) with a final outcome, and the blob ids already
     read."""
-    rows = (
-        raw.scan("hub_license_files", LICENSE_FILE_RAW_SCHEMA)
-        .select("repo_type", "repo_id", "revision", "path", "status", "blob_sha")
-        .collect()
-    )
+    rows = crawl_state.licence_outcomes(raw)
     done = set(
         rows.filter(pl.col("status").is_in(FINAL_STATUSES))
         .select("repo_type", "repo_id", "revision", "path")
@@ -191,12 +143,10 @@ def fetch_licence_files(
 
     def flush() -> None:
         if batch:
-            raw.append(
-                "hub_license_files",
-                crawl_date,
-                pl.DataFrame(batch, schema=LICENSE_FILE_RAW_SCHEMA),
-                payload=["repo_type", "repo_id", "revision", "path", "status", "blob_sha", "content"],
-            )
+            frame = pl.DataFrame(batch, schema=LICENSE_FILE_RAW_SCHEMA)
+            payload = ["repo_type", "repo_id", "revision", "path", "status", "blob_sha", "content"]
+            path, written = raw.append("hub_license_files", crawl_date, frame, payload=payload)
+            crawl_state.record(raw, "hub_license_files", path if written else None, frame)
             batch.clear()
 
     def count(key: str) -> None:

@@ -11,9 +11,10 @@ import polars as pl
 
 from pipelines.hub.client import HubClient, default_quotas, describe_mirror, install, mirror_manifest
 from pipelines.hub.crawl import Checkpoint, captured_revisions, crawl_listing, fetch_readmes, plan_readmes
+from pipelines.hub.crawl_state import captures_of, listing_commits
 from pipelines.hub.ids import is_valid_repo_id
 from pipelines.hub.provenance import capture_reconstructions
-from pipelines.hub.raw import LISTING_RAW_SCHEMA, PRESENCE_RAW_SCHEMA
+from pipelines.hub.raw import PRESENCE_RAW_SCHEMA
 from pipelines.hub.scope import item_filter
 from pipelines.hub.settings import HubSettings
 from pipelines.hub.shards import in_shard
@@ -25,9 +26,10 @@ log = logging.getLogger(__name__)
 
 
 def watermark_before(wh: Warehouse, crawl_date: str) -> datetime | None:
-    """The newest `lastModified` seen by crawls of earlier dates (None: this is a first, full crawl)."""
-    lf = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("crawl_date") < crawl_date)
-    value = lf.select(pl.col("last_modified").max()).collect().item()
+    """The newest `lastModified` seen by crawls of earlier dates (None: this is a first, full crawl); read
+    from the crawl-state index (every listed commit with the first crawl date that listed it)."""
+    earlier = listing_commits(wh.raw).filter(pl.col("crawl_date") < crawl_date)
+    value = earlier.select(pl.col("last_modified").max()).item()
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -140,9 +142,9 @@ def run_listing(
             )
             summary.rejected += len(top.rejected)
             usage_pages += top.pages
-    listing = wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).collect()
-    today = listing.filter(pl.col("crawl_date") == crawl_date)
-    earlier = listing.filter(pl.col("crawl_date") < crawl_date)
+    # Today's captures and, from the crawl-state index, what earlier dates listed (no older capture is read).
+    today = captures_of(wh.raw, "hub_listing", crawl_date, ["page_url", "repo_id", "sha"])
+    earlier = listing_commits(wh.raw).filter(pl.col("crawl_date") < crawl_date)
     # The listing by the watermark, and the usage pages apart: their items already stored for the date
     # are not stored again, so their count is the pages read (the usage page refreshes counts only).
     listed = today.filter(~pl.col("page_url").str.contains("sort=downloads", literal=True))
@@ -198,9 +200,7 @@ def run_readmes(
     started = datetime.now(UTC)
     stats = begin_accounting(settings, wh)
     client = client_for(settings, crawl_date)
-    today = (
-        wh.raw.scan("hub_listing", LISTING_RAW_SCHEMA).filter(pl.col("crawl_date") == crawl_date).collect()
-    )
+    today = captures_of(wh.raw, "hub_listing", crawl_date, ["repo_id", "sha", "item"])
     today = today.filter(pl.col("repo_id").map_elements(lambda r: in_shard(r, shard, shards), pl.Boolean))
     plan = plan_readmes(today, captured_revisions(wh.raw))
     counts = fetch_readmes(

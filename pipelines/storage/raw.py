@@ -18,6 +18,9 @@ import json
 import os
 import pkgutil
 import re
+import shutil
+import time
+import uuid
 from collections.abc import Mapping
 from datetime import date
 from pathlib import Path, PurePath, PurePosixPath
@@ -169,7 +172,194 @@ def _date_of(path: PurePath) -> str:
     return path.parent.name.split("=", 1)[1]
 
 
-class RawStore:
+# --- The crawl-state index (pipelines/storage/crawl_index.py): derived files kept beside the captures ---
+# under `<raw>/_index/<view>/`, read and written only through these methods so that they live wherever the
+# raw layer lives (a local folder, or an fsspec URL). They are not captures: `files`, `scan` and
+# `crawl_dates` never see them.
+
+INDEX_FOLDER = "_index"
+
+
+def _index_name(name: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_.=-]+", name) or name.startswith("."):
+        raise ValueError(f"an index file name is letters, digits and '_.=-', got {name!r}")
+    return name
+
+
+class _IndexMethods:
+    """The index IO of RawStore (mixed in below, so that the store's own methods stay as they are)."""
+
+    root: PurePath
+    local: bool
+    protocol: str
+
+    @property
+    def opened(self) -> list[str]:
+        """The capture files read through this store so far (`scan`, `captured_rows`, `read_captures`)."""
+        if "_opened" not in self.__dict__:
+            self.__dict__["_opened"] = []
+        return self.__dict__["_opened"]
+
+    def _index_dir(self, view: str) -> PurePath:
+        return self.root / INDEX_FOLDER / _index_name(view)
+
+    def index_path(self, view: str, name: str) -> PurePath:
+        """The path of one file of an index view (a local path, or the object key at a URL)."""
+        return self._index_dir(view) / _index_name(name)
+
+    def index_names(self, view: str, prefix: str = "") -> list[str]:
+        """The names of an index view's committed files starting with `prefix`, sorted."""
+        if self.local:
+            folder = Path(self._index_dir(view))
+            names = [p.name for p in folder.iterdir()] if folder.is_dir() else []
+        else:
+            self.fs.invalidate_cache()
+            try:
+                names = [PurePosixPath(f).name for f in self.fs.ls(str(self._index_dir(view)), detail=False)]
+            except FileNotFoundError:
+                names = []
+        return sorted(n for n in names if n.startswith(prefix) and not n.startswith("."))
+
+    def _index_write(self, view: str, name: str, data: bytes) -> None:
+        path = self.index_path(view, name)
+        if not self.local:  # one PUT: an object is visible whole or not at all
+            self.fs.pipe_file(str(path), data)
+            return
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def write_index_frame(self, view: str, name: str, frame: pl.DataFrame) -> None:
+        """Write one Parquet file of an index view atomically (temporary name then rename, or one PUT)."""
+        buffer = io.BytesIO()
+        frame.write_parquet(buffer, compression="zstd")
+        self._index_write(view, name, buffer.getvalue())
+
+    def read_index_frame(self, view: str, name: str) -> pl.DataFrame:
+        """Read one Parquet file of an index view (FileNotFoundError when it is gone)."""
+        path = self.index_path(view, name)
+        if self.local:
+            return pl.read_parquet(path)
+        return pl.read_parquet(io.BytesIO(self.fs.cat_file(str(path))))
+
+    def write_index_text(self, view: str, name: str, text: str) -> None:
+        """Write one text file of an index view atomically."""
+        self._index_write(view, name, text.encode())
+
+    def read_index_text(self, view: str, name: str) -> str | None:
+        """One text file of an index view, or None when it does not exist."""
+        path = self.index_path(view, name)
+        try:
+            return Path(path).read_text() if self.local else self.fs.cat_file(str(path)).decode()
+        except FileNotFoundError:
+            return None
+
+    def remove_index_file(self, view: str, name: str) -> None:
+        """Remove one file of an index view (no error when it is already gone)."""
+        path = self.index_path(view, name)
+        if self.local:
+            Path(path).unlink(missing_ok=True)
+            return
+        try:
+            self.fs.rm_file(str(path))
+        except FileNotFoundError:
+            pass
+
+    def clean_index(self, view: str, keep: set[str], older_than: float = 3600.0) -> int:
+        """Remove the files of an index view not named in `keep` (a compaction that lost a race, temporaries
+        of a killed writer) last written more than `older_than` seconds ago; returns how many."""
+        limit = time.time() - older_than
+        removed = 0
+        if self.local:
+            folder = Path(self._index_dir(view))
+            for path in folder.iterdir() if folder.is_dir() else []:
+                if path.name not in keep and path.stat().st_mtime < limit:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+            return removed
+        for name in self.index_names(view):
+            if name in keep:
+                continue
+            try:
+                written = self.fs.modified(str(self.index_path(view, name))).timestamp()
+            except (FileNotFoundError, NotImplementedError):
+                continue
+            if written < limit:
+                self.remove_index_file(view, name)
+                removed += 1
+        return removed
+
+    def remove_index(self, view: str | None = None) -> None:
+        """Remove an index view (or every view): it is rebuilt from the captures on its next read."""
+        folder = self._index_dir(view) if view else self.root / INDEX_FOLDER
+        if self.local:
+            if Path(folder).is_dir():
+                shutil.rmtree(folder)
+        elif self.fs.exists(str(folder)):
+            self.fs.rm(str(folder), recursive=True)
+
+    def capture_id(self, source: str, path: PurePath | str) -> str:
+        """The id of a capture file within its source (`crawl_date=D/<digest>.parquet`)."""
+        path = PurePosixPath(str(path).replace("\\", "/"))
+        return f"{path.parent.name}/{path.name}"
+
+    def capture_ids(self, source: str) -> list[str]:
+        """The ids of every committed capture file of a source (listed, none opened)."""
+        return [self.capture_id(source, p) for p in self.files(source)]
+
+    def capture_path(self, source: str, capture_id: str) -> PurePath:
+        """The path of a capture file from its id."""
+        part, name = capture_id.split("/", 1)
+        return self.folder(source, part.split("=", 1)[1]) / name
+
+    def read_captures(
+        self, source: str, capture_ids: list[str], columns: list[str] | None = None
+    ) -> pl.DataFrame:
+        """The rows of the given capture files of a source (the declared schema, older files' missing columns
+        null) with `crawl_date` and `capture_id` columns; each file read is noted in `opened`."""
+        schema = schema_of(source)
+        columns = [c for c in (columns or schema) if c != "crawl_date"]
+        unknown = [c for c in columns if c not in schema]
+        if unknown:
+            raise ValueError(f"raw source {source!r} has no column(s) {unknown}")
+        out_schema = {**{c: schema[c] for c in columns}, "crawl_date": pl.String, "capture_id": pl.String}
+        if not capture_ids:
+            return pl.DataFrame(schema=out_schema)
+        paths = [self.capture_path(source, c) for c in capture_ids]
+        self.opened.extend(str(p) for p in paths)
+        # One multi-file scan, as `scan` does (columns a file lacks come back null), reading only `columns`.
+        options = {"schema": schema, "missing_columns": "insert", "extra_columns": "raise"}
+        if self.local or self.protocol in _NATIVE:
+            lf = pl.scan_parquet(
+                [self._uri(p) for p in paths],
+                **options,
+                include_file_paths="_capture_path",
+                hive_partitioning=False,
+                **({} if self.local else {"storage_options": self._native}),
+            )
+        else:  # another fsspec protocol: each file read through fsspec
+            lf = pl.concat(
+                [
+                    pl.scan_parquet(io.BytesIO(self.fs.cat_file(str(p))), **options).with_columns(
+                        pl.lit(str(p)).alias("_capture_path")
+                    )
+                    for p in paths
+                ]
+            )
+        capture_id = pl.col("_capture_path").str.extract(r"(crawl_date=\d{4}-\d{2}-\d{2}/[^/]+)$", 1)
+        return lf.select(
+            *columns,
+            capture_id.str.slice(11, 10).alias("crawl_date"),
+            capture_id.alias("capture_id"),
+        ).collect()
+
+
+class RawStore(_IndexMethods):
     """Reads and appends raw captures for each source, in a local folder or at an fsspec URL.
 
     Paths handed out (`files`, `folder`, `append`) are `Path`s for a local folder and `PurePosixPath`s of
@@ -310,10 +500,12 @@ class RawStore:
         seen: set[str] = set()
         if not self.local:
             for path in self._listing(f"{source}/{folder.name}/"):
+                self.opened.append(str(path))
                 seen.update(row_digests(self.read(path, payload), payload))
         elif folder.is_dir():
             for path in sorted(folder.glob("*.parquet")):
                 if not path.name.startswith("."):
+                    self.opened.append(str(path))
                     seen.update(row_digests(pl.read_parquet(path, columns=payload), payload))
         return seen
 
@@ -365,6 +557,7 @@ class RawStore:
         files = self.files(source)
         if until is not None:
             files = [f for f in files if _date_of(f) <= until]
+        self.opened.extend(str(f) for f in files)
         extra = {"crawl_date": pl.String, **({"raw_file": pl.String} if with_file else {})}
         if not files:
             if schema is None:
