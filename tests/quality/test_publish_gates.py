@@ -58,6 +58,7 @@ def test_a_collapsed_release_count_blocks_publishing_until_overridden(warehouse)
             con.execute("DELETE FROM core.releases WHERE repo_id LIKE 'acme/%'")
             con.execute("DELETE FROM core.revisions WHERE repo_id LIKE 'acme/%'")
             con.execute("DELETE FROM core.release_metrics WHERE repo_id LIKE 'acme/%'")
+            con.execute("DELETE FROM core.reconstructions WHERE repo_id LIKE 'acme/%'")
         blocked = _publish(instance)
         assert not blocked.success
         (failure,) = [e for e in blocked.all_events if e.event_type_value == "STEP_FAILURE"]
