@@ -108,16 +108,22 @@ def _fill_scored(con: duckdb.DuckDBPyConnection, revisions: int, disclosures: bo
         con.execute(f"INSERT INTO {table} SELECT {select} FROM range(?) t(i)", [rows])  # noqa: S608 - fixed names
 
 
+def empty_warehouse(tmp: str) -> tuple[Warehouse, duckdb.DuckDBPyConnection]:
+    """A warehouse under `tmp` with its tables created (the scored tables as the real build creates them:
+    built while core.revisions is still empty), and a connection to its working file."""
+    wh = Warehouse(Path(tmp) / "warehouse")
+    wh.root.mkdir(parents=True)
+    con = duckdb.connect(str(wh.work_db))
+    con.execute("SET enable_progress_bar = false")
+    migrate(con)
+    run_step("scores", wh, con, full=True)
+    return wh, con
+
+
 def run_snapshot_bench(releases: int, revisions: int, *, disclosures: bool = False) -> dict:
     """Time writing two snapshot versions of the given sizes (the second diffed against the first)."""
     with tempfile.TemporaryDirectory(prefix="openness-bench-") as tmp:
-        wh = Warehouse(Path(tmp) / "warehouse")
-        wh.root.mkdir(parents=True)
-        con = duckdb.connect(str(wh.work_db))
-        con.execute("SET enable_progress_bar = false")
-        migrate(con)
-        # The scored tables as the real build creates them: built while core.revisions is still empty.
-        run_step("scores", wh, con, full=True)
+        wh, con = empty_warehouse(tmp)
         started = time.perf_counter()
         _fill(con, releases, revisions)
         _fill_scored(con, revisions, disclosures)

@@ -19,11 +19,9 @@ from pathlib import Path
 
 import duckdb
 
-from benchmarks.snapshot import _fill, _fill_scored
+from benchmarks.snapshot import _fill, _fill_scored, empty_warehouse
 from pipelines.publish import snapshot
 from pipelines.publish.snapshot import write_snapshot
-from pipelines.runner import run_step
-from pipelines.storage.warehouse import Warehouse, migrate
 
 DAY = "TIMESTAMPTZ '2026-11-02 12:00:00+00'"
 
@@ -67,12 +65,7 @@ def _daily_change(con: duckdb.DuckDBPyConnection, share: float) -> int:
 def run_snapshot_diff(releases: int, revisions: int, share: float = 0.005) -> dict:
     """Write a version, change `share` of the releases, write the next version; count what it wrote."""
     with tempfile.TemporaryDirectory(prefix="openness-bench-") as tmp:
-        wh = Warehouse(Path(tmp) / "warehouse")
-        wh.root.mkdir(parents=True)
-        con = duckdb.connect(str(wh.work_db))
-        con.execute("SET enable_progress_bar = false")
-        migrate(con)
-        run_step("scores", wh, con, full=True)
+        wh, con = empty_warehouse(tmp)
         _fill(con, releases, revisions)
         _fill_scored(con, revisions, disclosures=False)
         # As the history build leaves it: each release's newest openness row is open (no valid_to).

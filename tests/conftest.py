@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +15,20 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def start_reader(script: str, db: Path) -> subprocess.Popen:
+    """A Python process running `script` with the database path as its argument, talking over stdin/stdout
+    (a reader held open while the test publishes)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script, str(db)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+
+
 REFERENCE = ROOT.parent / "shared" / "reference"
 
 # Session fixtures that cost tens of seconds (a whole demo run): under pytest-xdist (`make test` runs two

@@ -111,13 +111,7 @@ def readme_keys(raw: RawStore, until: str | None = None) -> dict[str, list[str]]
 
 def paper_keys(raw: RawStore, until: str | None = None) -> set[str]:
     """The GitHub repositories the captured paper answers (arXiv, Hub paper pages) link to."""
-    keys: set[str] = set()
-    for view in (ARXIV_LINKS, HF_PAPER_LINKS):
-        frame = crawl_index.read(raw, view)
-        if until is not None:
-            frame = frame.filter(pl.col("crawl_date") <= until)
-        keys.update(frame.get_column("key").to_list())
-    return keys
+    return crawl_index.values(raw, (ARXIV_LINKS, HF_PAPER_LINKS), "key", until)
 
 
 def cited_keys(raw: RawStore, until: str | None = None) -> list[str]:

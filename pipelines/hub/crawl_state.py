@@ -260,13 +260,7 @@ def read_revisions(raw: RawStore) -> pl.DataFrame:
 def named_datasets(raw: RawStore, until: str | None = None) -> set[str]:
     """Every dataset id named by a captured model info (listing items and revision infos); with `until`, by
     the captures of that crawl date and before."""
-    names: set[str] = set()
-    for view in (LISTING_DATASETS, REVISION_DATASETS):
-        frame = crawl_index.read(raw, view)
-        if until is not None:
-            frame = frame.filter(pl.col("crawl_date") <= until)
-        names.update(frame.get_column("dataset_id").to_list())
-    return names
+    return crawl_index.values(raw, (LISTING_DATASETS, REVISION_DATASETS), "dataset_id", until)
 
 
 def datasets_fetched(raw: RawStore) -> dict[str, str]:

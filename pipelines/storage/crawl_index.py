@@ -147,6 +147,18 @@ def read(raw: RawStore, view: View, *, compact: bool = True) -> pl.DataFrame:
     return _read(raw, view, compact, use_index=False)
 
 
+def values(raw: RawStore, views: tuple[View, ...], column: str, until: str | None = None) -> set[str]:
+    """The distinct values of `column` over several views (with `until`, only rows of that crawl date and
+    before)."""
+    found: set[str] = set()
+    for view in views:
+        frame = read(raw, view)
+        if until is not None:
+            frame = frame.filter(pl.col("crawl_date") <= until)
+        found.update(frame.get_column(column).to_list())
+    return found
+
+
 def _read(raw: RawStore, view: View, compact: bool, use_index: bool = True) -> pl.DataFrame:
     ids = set(raw.capture_ids(view.source))
     manifest = _manifest(raw, view) if use_index else None

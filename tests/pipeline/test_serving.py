@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import duckdb
@@ -17,7 +15,7 @@ from pipelines.publish.publish import publish
 from pipelines.publish.snapshot import read_latest
 from pipelines.runner import run_step
 from pipelines.storage.warehouse import Warehouse, sql_text
-from tests.conftest import ROOT
+from tests.conftest import ROOT, start_reader
 from tests.hub.crawl_helpers import settings
 from tests.small_mirror import SMALL_REPOS, make_small_mirror
 
@@ -52,13 +50,7 @@ def test_open_session_keeps_its_version_while_a_run_publishes(tmp_path):
     _cycle(wh, mirror, "2024-03-06")
     before = len(SMALL_REPOS)
 
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(wh.serving_db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    reader = start_reader(READER, wh.serving_db)
     assert int(reader.stdout.readline()) == before
 
     # A new model appears on the Hub; the next run crawls, rebuilds and publishes while the session is open.

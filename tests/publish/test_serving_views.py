@@ -7,8 +7,6 @@ version's immutable files); a session opened after it reads the new one.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -18,7 +16,7 @@ from pipelines.publish.cleanup import removable_versions, remove_old_versions
 from pipelines.publish.publish import publish_version, serving_views
 from pipelines.publish.snapshot import published_versions, set_latest
 from pipelines.storage.warehouse import Warehouse
-from tests.conftest import ROOT
+from tests.conftest import start_reader
 from tests.publish.conftest import add_crawl, add_release
 
 FIRST, SECOND = "2024-03-01.1", "2024-03-02.1"
@@ -100,13 +98,7 @@ answer()
 
 def test_a_session_open_across_a_publish_keeps_reading_its_version(wh, warehouse):
     publish_version(wh, warehouse, "2024-03-01")
-    reader = subprocess.Popen(
-        [sys.executable, "-c", READER, str(wh.serving_db)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
+    reader = start_reader(READER, wh.serving_db)
     try:
         before = reader.stdout.readline().split()
         assert before == ["3", "zeta/gamma", FIRST, "3"]
