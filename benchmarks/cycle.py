@@ -29,10 +29,12 @@ import os
 import resource
 import shutil
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -212,7 +214,9 @@ def _pin(pins: dict[str, str]) -> None:
     state.code_version = lambda patterns: by_list.get(tuple(patterns)) or real(patterns)  # type: ignore[assignment]
 
 
-def _incremental(root: str, full: bool = False, pins: dict[str, str] | None = None) -> dict[str, Any]:
+def _incremental(
+    root: str, full: bool = False, pins: dict[str, str] | None = None, label: str = "cycle"
+) -> dict[str, Any]:
     """Child process: the incremental build_tables steps (the assets, in the job's order)."""
     from pipelines.runner import run_step
     from pipelines.storage.warehouse import Warehouse
@@ -221,7 +225,6 @@ def _incremental(root: str, full: bool = False, pins: dict[str, str] | None = No
     if pins:
         _pin(pins)
     wh = Warehouse(Path(root))
-    label = "set-up" if full else "cycle"
     with wh.connect() as con:
         steps = [(name, lambda name=name: run_step(name, wh, con, full=full)) for name in build_steps()]
         out = _timed(steps, lambda m: print(f"{label}: {m}", flush=True))
@@ -245,10 +248,10 @@ def _after_build(root: str, what: str) -> dict[str, Any]:
     return {"steps": out, **_rss()}
 
 
-def _stage(root: str, full: bool, pins: dict[str, str], after: bool) -> dict[str, Any]:
+def _stage(root: str, full: bool, pins: dict[str, str], after: bool, label: str = "cycle") -> dict[str, Any]:
     """The build in one process, then the checks and the publish each in their own (an out-of-memory kill
     of one of them is recorded as its result and does not lose the others' figures)."""
-    build = _in_child(_incremental, root, full, pins)
+    build = _in_child(_incremental, root, full, pins, label)
     steps = dict(build.get("steps") or {})
     rss = {
         "peak_rss_mb": build.get("peak_rss_mb", 0),
@@ -317,6 +320,62 @@ def _warehouse(work: Path, name: str, raw_d0: Path) -> Path:
     return root
 
 
+def _save(path: Path, saved: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(saved, default=str))
+    tmp.replace(path)
+
+
+def _resumable(progress: Path, n_models: int, seed: int) -> dict[str, Any] | None:
+    """The saved progress of an earlier run of this size and seed, if its warehouse is still there."""
+    if not progress.exists() or not (progress.parent / f"incremental-{n_models}").is_dir():
+        return None
+    saved = json.loads(progress.read_text())
+    return saved if (saved.get("models"), saved.get("seed")) == (n_models, seed) else None
+
+
+@contextmanager
+def _alive(progress: Path, saved: dict[str, Any]) -> Iterator[None]:
+    """Record a set-up attempt and, every minute, that it is still running: an attempt killed with the
+    machine still counts (to the minute) in the set-up's wall time."""
+    attempt = {"started": time.time(), "alive_until": time.time(), "finished": False}
+    saved["attempts"].append(attempt)
+    _save(progress, saved)
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(60):
+            attempt["alive_until"] = time.time()
+            _save(progress, saved)
+
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+        attempt["alive_until"] = time.time()
+
+
+def _failed(stage: dict[str, Any]) -> str | None:
+    """The first error of a stage (a step that raised, or a process that died), or None."""
+    if stage.get("error"):
+        return str(stage["error"])
+    return next((f"{k}: {v['error']}" for k, v in (stage.get("steps") or {}).items() if "error" in v), None)
+
+
+def _merged_setup(attempts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The set-up as the last (finished) attempt measured it, with the wall time of every attempt."""
+    last = dict(attempts[-1])
+    last["attempts"] = [
+        {"wall_seconds": round(a["alive_until"] - a["started"], 1), "finished": a.get("finished", False)}
+        for a in attempts
+    ]
+    last["wall_seconds_all_attempts"] = round(sum(a["alive_until"] - a["started"] for a in attempts), 1)
+    return last
+
+
 def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None) -> dict[str, Any]:
     """Measure the full rebuild (before) and the incremental daily cycle (after) at n models."""
     from benchmarks.rawgen import generate_day
@@ -339,15 +398,47 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
         pure = _warehouse(work, f"pure-{before_n}", raw_before)
         before = {**_in_child(_before, str(pure)), "models": before_n}
         shutil.rmtree(pure, ignore_errors=True)  # disk: the incremental warehouse needs the room
-    root = _warehouse(work, f"incremental-{n_models}", raw_d0)
-    pins = code_pins()
+    root = work / f"incremental-{n_models}"
+    # CYCLE_RESUME=1: a set-up killed half-way (it takes hours at Hub scale) goes on where it stopped, with the
+    # code versions it started with; its progress is kept beside the warehouse, not in it.
+    progress = work / f"incremental-{n_models}.progress.json"
+    saved = _resumable(progress, n_models, seed) if os.environ.get("CYCLE_RESUME") == "1" else None
+    if saved is None:
+        root = _warehouse(work, f"incremental-{n_models}", raw_d0)
+        saved = {
+            "models": n_models,
+            "seed": seed,
+            "pins": code_pins(),
+            "attempts": [],
+            "setup": None,
+            "day": None,
+        }
+        _save(progress, saved)
+    else:
+        print(f"resuming the set-up after {len(saved['attempts'])} attempt(s)", flush=True)
+    pins = saved["pins"]
     # Above CYCLE_SETUP_CHECKS_MAX models the set-up skips its checks and first snapshot (they are what
     # the measured day's checks and publish are; at Hub scale each takes long or runs out of memory).
     setup_after = n_models <= int(os.environ.get("CYCLE_SETUP_CHECKS_MAX", 1_000_000))
-    setup = _stage(str(root), True, pins, setup_after)
-    day = generate_day(
-        RawStore(root / "raw"), n_models, D1, seed=seed, d0=D0, change_rate=CHANGE_RATE, new_rate=NEW_RATE
-    )
+    if saved["setup"] is None:
+        with _alive(progress, saved):
+            attempt = _stage(str(root), False, pins, setup_after, "set-up")
+        saved["attempts"][-1].update(attempt, finished=True)
+        _save(progress, saved)
+        if _failed(attempt):
+            raise RuntimeError(
+                f"the set-up failed ({_failed(attempt)}); run again with CYCLE_RESUME=1 to resume it "
+                f"(progress in {progress})"
+            )
+        saved["setup"] = _merged_setup(saved["attempts"])
+        _save(progress, saved)
+    setup = saved["setup"]
+    if saved["day"] is None:
+        saved["day"] = generate_day(
+            RawStore(root / "raw"), n_models, D1, seed=seed, d0=D0, change_rate=CHANGE_RATE, new_rate=NEW_RATE
+        )
+        _save(progress, saved)
+    day = saved["day"]
     print(
         f"day {D1}: {day['changed']} changed, {day['new']} new, {day['deleted']} deleted, "
         f"{day['files']} files in {day['seconds']} s",
@@ -418,7 +509,9 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "before_error": (result.get("before") or {}).get("error"),
         "before_steps": before,
         "before_peak_rss_mb": (result.get("before") or {}).get("peak_rss_mb"),
-        "setup_seconds": round(sum(_step_seconds(result["setup"]).values()), 1),
+        # A resumed set-up: the wall time of every attempt (its last attempt's steps are only what was left).
+        "setup_seconds": result["setup"].get("wall_seconds_all_attempts")
+        or round(sum(_step_seconds(result["setup"]).values()), 1),
         "setup_steps": _step_seconds(result["setup"]),
         "rows": cycle.get("rows"),
         "work_db_mb": cycle.get("work_db_mb"),
