@@ -19,7 +19,7 @@ Target: at 3 million models with 0.5% of them changed, the daily cycle (crawl ex
    the blocking asset checks (the two SQL checks and every Great Expectations suite the job runs), and
    the publish job (`publish`: its quality gate, which reuses the checks' passes for unchanged content
    through the validation ledger and validates the rest again, then the snapshot gates, the Parquet
-   snapshot, the HTML report and the serving copy of the DuckDB file).
+   snapshot, the HTML report and the serving file of views over the new version).
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
     serving = Warehouse.publish_serving
     for name, fn in originals.items():
         setattr(pub, name, timed(name, fn))
-    Warehouse.publish_serving = timed("serving_copy", serving)  # type: ignore[method-assign]
+    Warehouse.publish_serving = timed("serving", serving)  # type: ignore[method-assign]
     started = time.perf_counter()
     try:
         now = datetime.now(UTC)
@@ -159,6 +159,7 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
             setattr(pub, name, fn)
         Warehouse.publish_serving = serving  # type: ignore[method-assign]
     manifest = json.loads((folder / "manifest.json").read_text())
+    sync = _sync_bytes(folder)
     suites = manifest["checks"]["suites"]
     return {
         "version": manifest["version"],
@@ -173,10 +174,33 @@ def _publish(wh: Any, con: Any) -> dict[str, Any]:
             "snapshot gates": parts.get("evaluate_gates"),
             "Parquet snapshot": parts.get("write_version"),
             "HTML report": parts.get("render_report"),
-            "serving copy": parts.get("serving_copy"),
+            "serving views": parts.get("serving"),
         },
-        "snapshot_mb": round(sum(p.stat().st_size for p in folder.iterdir()) / 1e6, 1),
+        "snapshot_mb": round(sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 1e6, 1),
         "serving_mb": round(wh.serving_db.stat().st_size / 1e6, 1),
+        **sync,
+    }
+
+
+def _sync_bytes(folder: Path) -> dict[str, Any]:
+    """What `openness download` of this version transfers to a reader who holds the previous one: the bytes
+    of the files whose sha256 the previous version's manifest does not list, against the version's bytes."""
+    from pipelines.publish.snapshot import manifest_entries, published_versions
+
+    def entries(version: str) -> list[dict]:
+        return manifest_entries(json.loads((folder.parent / version / "manifest.json").read_text()))
+
+    earlier = [v for v in published_versions(folder.parent) if v != folder.name]
+    held = {e["sha256"] for e in entries(earlier[-1])} if earlier else set()
+    listed = entries(folder.name)
+    total = sum(e["bytes"] for e in listed)
+    new = sum(e["bytes"] for e in listed if e["sha256"] not in held)
+    return {
+        "files_new": sum(1 for e in listed if e["sha256"] not in held),
+        "files": len(listed),
+        "sync_bytes": new,
+        "version_bytes": total,
+        "sync_share": round(new / total, 4) if total else None,
     }
 
 
@@ -447,6 +471,8 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
     # CYCLE_AFTER=0 measures the build alone (the checks and the publish need the disk of two more
     # copies of the warehouse: the snapshot and the serving file).
     cycle = _stage(str(root), False, pins, os.environ.get("CYCLE_AFTER", "1") != "0")
+    disk = disk_usage(root, raw_d0)
+    print(f"disk after the cycle (GB): {disk}", flush=True)
     result = {
         "models": n_models,
         "seed": seed,
@@ -455,11 +481,41 @@ def run_cycle_bench(n_models: int, *, seed: int = SEED, work: Path | None = None
         "setup": setup,
         "day": {k: v for k, v in day.items() if not k.endswith("_ids")},
         "cycle": cycle,
+        "disk_gb": disk,
         "load_average_1m": round(os.getloadavg()[0], 2),
         "seconds": round(time.perf_counter() - started, 1),
     }
     result["figures"] = figures(result)
     return result
+
+
+def disk_usage(root: Path, raw_d0: Path) -> dict[str, float]:
+    """GB on disk (allocated blocks; a hard-linked file counted once) per top-level entry of the
+    warehouse (the working file, its state, each snapshot version, the serving file), plus the generated
+    D0 raw layer its raw folder links to and the total."""
+    seen: set[tuple[int, int]] = set()
+
+    def size(path: Path) -> int:
+        total = 0
+        for p in [path, *path.rglob("*")] if path.is_dir() else [path]:
+            st = p.lstat()
+            if p.is_symlink() or (st.st_dev, st.st_ino) in seen:
+                continue
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_blocks * 512
+        return total
+
+    out: dict[str, float] = {}
+    for entry in sorted(root.iterdir()):
+        if entry.name == "snapshots" and entry.is_dir():
+            for version in sorted(entry.iterdir()):
+                out[f"snapshots/{version.name}"] = size(version) / 1e9
+        else:
+            out[entry.name] = size(entry) / 1e9
+    out["raw (generated D0)"] = size(raw_d0) / 1e9
+    out = {k: round(v, 2) for k, v in out.items() if v >= 0.005}
+    out["total"] = round(sum(out.values()), 2)
+    return out
 
 
 def _step_seconds(part: dict[str, Any] | None) -> dict[str, float]:
@@ -513,6 +569,7 @@ def figures(result: dict[str, Any]) -> dict[str, Any]:
         "setup_seconds": result["setup"].get("wall_seconds_all_attempts")
         or round(sum(_step_seconds(result["setup"]).values()), 1),
         "setup_steps": _step_seconds(result["setup"]),
+        "disk_gb": result.get("disk_gb"),
         "rows": cycle.get("rows"),
         "work_db_mb": cycle.get("work_db_mb"),
     }
@@ -527,6 +584,8 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
     raw = result["raw"]
 
     row = figure_row
+    pb = f["publish_breakdown"]
+    snap = (pb.get("parts") or {}).get("Parquet snapshot", "-")
 
     rows = [
         row(
@@ -572,7 +631,7 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
             "; ".join(f"{k}: {v}" for k, v in (f.get("checks_validated") or {}).items()) or "-",
         ),
         row(
-            "cycle: publish (quality gate, gates, snapshot, report, serving copy) (s)",
+            "cycle: publish (quality gate, gates, snapshot, report, serving views) (s)",
             f["cycle_publish_seconds"],
         ),
         row(
@@ -587,6 +646,24 @@ def table_rows(result: dict[str, Any]) -> list[tuple[str, Any, str, str]]:
             "cycle: snapshot / serving file (MB)",
             f"{f['publish_breakdown'].get('snapshot_mb', '-')} / "
             f"{f['publish_breakdown'].get('serving_mb', '-')}",
+        ),
+        row(
+            "cycle: daily sync, files / bytes a reader holding the previous version downloads",
+            f"{pb.get('files_new', '-')} of {pb.get('files', '-')} files, "
+            f"{pb.get('sync_bytes', 0) / 1e6:,.1f} of {pb.get('version_bytes', 0) / 1e6:,.1f} MB "
+            f"({(pb.get('sync_share') or 0) * 100:.2f}%)",
+        ),
+        row(
+            "cycle: Parquet snapshot write (s)",
+            snap,
+            "< 60 s at 3,000,000 models",
+            snap < 60 if at_scale and isinstance(snap, float | int) else None,
+        ),
+        row(
+            "disk after the cycle (GB, hard links counted once)",
+            ", ".join(f"{k} {v}" for k, v in (f.get("disk_gb") or {}).items()) or "-",
+            "< 50 GB at 3,000,000 models",
+            f["disk_gb"]["total"] < 50 if at_scale and f.get("disk_gb") else None,
         ),
         row(
             "cycle: peak RSS of build / checks / publish (MB)",
