@@ -250,8 +250,21 @@ def _incremental(
         _pin(pins)
     wh = Warehouse(Path(root))
     with wh.connect() as con:
-        steps = [(name, lambda name=name: run_step(name, wh, con, full=full)) for name in build_steps()]
-        out = _timed(steps, lambda m: print(f"{label}: {m}", flush=True))
+
+        def log(message: str) -> None:
+            print(f"{label}: {message}", flush=True)
+
+        # The revisions and scores steps say how far a long first build is (a line per committed batch).
+        steps = [
+            (
+                name,
+                lambda name=name: run_step(
+                    name, wh, con, full=full, **({"progress": log} if name in ("revisions", "scores") else {})
+                ),
+            )
+            for name in build_steps()
+        ]
+        out = _timed(steps, log)
         sizes = {
             t: con.execute(f"SELECT count(*) FROM core.{t}").fetchall()[0][0]  # noqa: S608 - fixed names
             for t in ("revisions", "releases", "disclosures", "openness", "transitions")
