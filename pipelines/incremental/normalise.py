@@ -66,6 +66,10 @@ DERIVE_BATCH = 400_000  # candidates per derive batch in a rebuild
 # Keys parsed and committed together in a rebuild (a batch): what a kill can lose, and the unit of its progress
 # lines. About a minute of parsing on 2 cores; a rebuild of 1,000,000 models has ~4 million keys.
 BUILD_BATCH = 100_000
+# Raw files a rebuild indexes and commits at a time (with their ledger rows): the index of the whole Hub
+# (~15M captures and ~12M README outcomes at 3M models) is never held in memory at once, and a rebuild killed
+# while indexing resumes with the files no committed part holds.
+INDEX_PART_FILES = 2_000
 # A candidate holds its quarantine rows column-wise: one list per core.quarantine column (empty: none).
 Q_COLS = {f"q_{k}": pl.List(v) for k, v in QUARANTINE_SCHEMA.items()}
 # The candidates' quarantine rows, one per list element, in core.quarantine's column order.
@@ -222,6 +226,32 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> 
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")  # noqa: S608 - fixed names
         finally:
             con.unregister("incoming_frame")
+
+
+def _store_index(con: duckdb.DuckDBPyConnection, index: dict[str, pl.DataFrame]) -> None:
+    """Insert index rows (`index_files`) into the state, with the listing days they add (no transaction of
+    its own)."""
+    for name in ("captures", "readmes", "listing_seen", "presence", "files"):
+        _insert(con, f"incr.{name}", index[name])
+    days = index["captures"].filter(pl.col("rank") == 0).select(pl.col("crawl_date").unique())
+    con.register("new_days", days)
+    con.execute(
+        "INSERT INTO incr.listing_days SELECT crawl_date, false FROM new_days "
+        "WHERE crawl_date NOT IN (SELECT crawl_date FROM incr.listing_days)"
+    )
+    con.unregister("new_days")
+
+
+def _file_parts(files: dict[str, list[PurePath]], size: int) -> list[dict[str, list[PurePath]]]:
+    """`files` (per source) cut into parts of at most `size` files, in their order."""
+    flat = [(source, path) for source, paths in files.items() for path in paths]
+    parts = []
+    for start in range(0, len(flat), size):
+        part: dict[str, list[PurePath]] = {}
+        for source, path in flat[start : start + size]:
+            part.setdefault(source, []).append(path)
+        parts.append(part)
+    return parts
 
 
 # ---- 2. choosing and parsing -----------------------------------------------------------------------
@@ -696,33 +726,44 @@ def update_revisions(
         _remove_stale_contents(wh.state)
     t = time.perf_counter()
     files = new_files(wh, con)
-    index = index_files(wh, files)
+    index = None
+    if mode == "full":
+        # A rebuild indexes its files part by part, each part committed with its ledger rows (the files a
+        # killed rebuild had indexed are not read again: `new_files` leaves them out).
+        parts = _file_parts(files, INDEX_PART_FILES)
+        indexed, total_files = 0, sum(len(v) for v in files.values())
+        for number, part in enumerate(parts, start=1):
+            with transaction(con):
+                _store_index(con, index_files(wh, part))
+            indexed += sum(len(v) for v in part.values())
+            if progress:
+                progress(
+                    f"revisions: index part {number}/{len(parts)} committed: {indexed:,} of {total_files:,} files"
+                )
+    else:
+        index = index_files(wh, files)
     t = lap("index", t)
     # State transaction: the index, the re-chosen and re-parsed candidates, what is left to derive (a
     # rebuild commits after each part of candidates, see below: why this block is not `transaction()`).
     con.execute("BEGIN")
     try:
-        for name in ("captures", "readmes", "listing_seen", "presence", "files"):
-            _insert(con, f"incr.{name}", index[name])
-        days = index["captures"].filter(pl.col("rank") == 0).select(pl.col("crawl_date").unique())
-        con.register("new_days", days)
-        con.execute(
-            "INSERT INTO incr.listing_days SELECT crawl_date, false FROM new_days "
-            "WHERE crawl_date NOT IN (SELECT crawl_date FROM incr.listing_days)"
-        )
-        con.unregister("new_days")
         if mode == "full":
             # A rebuild: the index and its ledger committed first, then the keys parsed in batches. Its keys
             # are every indexed key, those of files read by an interrupted run of it too (the candidates
-            # its committed batches hold are not chosen again by _needs: nothing is parsed twice).
-            con.execute("COMMIT")
-            con.execute("BEGIN")
-            keys = con.sql("SELECT ckey FROM incr.captures UNION SELECT ckey FROM incr.readmes").pl()
+            # its committed batches hold are not chosen again by _needs: nothing is parsed twice). They stay
+            # in DuckDB (a temporary table it may spill), not in a frame.
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE touched_keys AS "
+                "SELECT ckey FROM incr.captures UNION SELECT ckey FROM incr.readmes"
+            )
+            needs = _needs(con, "touched_keys")
+            con.execute("DROP TABLE touched_keys")
         else:
+            _store_index(con, index)
             keys = pl.concat([index["captures"].select("ckey"), index["readmes"].select("ckey")]).unique()
-        con.register("touched_keys", keys)
-        needs = _needs(con, "touched_keys")
-        con.unregister("touched_keys")
+            con.register("touched_keys", keys)
+            needs = _needs(con, "touched_keys")
+            con.unregister("touched_keys")
         t = lap("choose", t)
         parsed = 0
         old_q: set[str] = set()

@@ -49,6 +49,11 @@ COMMITTED = re.compile(r"batch (\d+)/(\d+) committed: ([\d,]+) of ([\d,]+) keys"
 
 def _first_batch(proc: subprocess.Popen, timeout: float) -> re.Match:
     """The first 'batch ... committed' line of the child's stdout (fails if it exits or times out first)."""
+    return _first_line(proc, COMMITTED, timeout)
+
+
+def _first_line(proc: subprocess.Popen, pattern: re.Pattern, timeout: float) -> re.Match:
+    """The first line of the child's stdout that matches `pattern` (fails if it exits or times out first)."""
     deadline = time.monotonic() + timeout
     seen = []
     while time.monotonic() < deadline:
@@ -59,10 +64,12 @@ def _first_batch(proc: subprocess.Popen, timeout: float) -> re.Match:
         if not line:
             break
         seen.append(line.strip())
-        if match := COMMITTED.search(line):
+        if match := pattern.search(line):
             return match
     proc.kill()
-    pytest.fail(f"the build committed no batch before it ended or timed out; its lines: {seen[-5:]}")
+    pytest.fail(
+        f"no line matched {pattern.pattern!r} before the build ended or timed out; its lines: {seen[-5:]}"
+    )
 
 
 def _number(text: str) -> int:
@@ -121,6 +128,52 @@ def test_a_first_build_killed_after_a_batch_resumes_without_redoing_it(tmp_path,
     with inc.connect() as con:  # finished: the next run is an incremental one
         state.attach(inc, con)
         assert state.state_problem(con) is None
+
+
+# The same child, stopped after its first committed part of the index (before any key is parsed).
+INDEX_CHILD = CHILD.replace(
+    "normalise.BUILD_BATCH = int(sys.argv[2])", "normalise.INDEX_PART_FILES = int(sys.argv[2])"
+).replace('if " batch " in line:', 'if " index part " in line:')
+INDEXED = re.compile(r"index part (\d+)/(\d+) committed: ([\d,]+) of ([\d,]+) files")
+
+
+@pytest.mark.slow
+def test_a_first_build_killed_while_indexing_resumes_with_the_files_left(tmp_path):
+    """The first build indexes the raw files part by part, each part committed with its ledger rows (at Hub
+    scale the whole index does not fit in memory); SIGKILLed after its first part, the next run indexes only
+    the files left, and every table equals an uninterrupted build's."""
+    inc, pure = twin(tmp_path, "killed-indexing")
+    generate_raw(inc.raw, 40, seed=11)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", INDEX_CHILD, str(inc.root), "1"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first = _first_line(proc, INDEXED, timeout=120)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    parts, indexed, files = int(first.group(2)), _number(first.group(3)), _number(first.group(4))
+    assert parts == files >= 3 and indexed == 1
+
+    with inc.connect() as con:
+        state.attach(inc, con)
+        assert con.execute("SELECT count(*) FROM incr.files").fetchone()[0] == indexed
+        assert normalise._candidate_count(con) == 0  # killed before any key was parsed
+        assert state.state_problem(con) == state.UNFINISHED
+        done = build_all(inc, con)["revisions"]
+    assert done["mode"] == "full" and done["reason"] == state.UNFINISHED
+    assert done["new_files"] == files - indexed  # the committed part is not read again
+
+    with pure.connect() as con:
+        whole = build_all(pure, con)["revisions"]
+    assert whole["new_files"] == files and whole["parsed"] == done["parsed"]
+    assert_same_tables(inc, pure, "resumed after a kill while indexing")
 
 
 def test_a_full_rescoring_interrupted_after_two_batches_resumes_from_the_third(tmp_path, monkeypatch):
