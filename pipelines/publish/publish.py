@@ -88,7 +88,8 @@ def quality_gate(
     """Run every suite and every snapshot gate; return (checks for the manifest, the Markdown report).
 
     With `reuse_checks`, a suite whose passing result the build's checks recorded for exactly this content
-    and definition (pipelines/quality/ledger.py) is not validated again; the manifest says which were reused.
+    and definition (pipelines/quality/ledger.py) is not validated again; the manifest says which were reused
+    and how (`reused_by`).
     """
     previous_manifest, previous_folder = previous_snapshot(wh.snapshots)
     gates = evaluate_gates(
@@ -107,6 +108,9 @@ def quality_gate(
             t: {
                 **{k: r.get(k) for k in ("success", "present", "evaluated", "successful")},
                 "validated_at": (r.get("reused") or {}).get("validated_at", now.isoformat()),
+                # How a recorded pass was known to hold: "file" (the working file untouched since it was
+                # recorded), "content" (the same fingerprint); null when the gate validated the suite.
+                "reused_by": (r.get("reused") or {}).get("by"),
             }
             for t, r in results.items()
         },

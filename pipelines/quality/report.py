@@ -50,6 +50,9 @@ def _checked(results: dict[str, dict]) -> list[str]:
         else:
             # A result the build's checks recorded for exactly this content (pipelines/quality/ledger.py).
             when = f"by the build's check at {r['reused']['validated_at']}" if r.get("reused") else "now"
+            how = {"file": "the working file unchanged since", "content": "the same content"}
+            if r.get("reused", {}).get("by") in how:  # how the recorded pass was known to hold
+                when += f" ({how[r['reused']['by']]})"
             lines.append(
                 f"| {r['table']} | {r['rows']} | {r['evaluated']} | {r['successful']} | "
                 f"{len(r['failed']) + (1 if r.get('error') else 0)} | {r['elapsed_seconds']:.2f} | {when} |"

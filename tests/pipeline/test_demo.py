@@ -184,6 +184,10 @@ def test_the_snapshot_carries_the_quality_report_and_check_results(small_demo):
     for table, suite in present.items():
         name = suite_for(table).table
         assert f"by the build's check at {suite['validated_at']}" in rows[name], rows[name]
+    # ... without reading a row: the build's checks ran after its last write, so the working file is the one
+    # they recorded (docs/quality.md, "Validated once").
+    how = {table: suite["reused_by"] for table, suite in present.items()}
+    assert how == dict.fromkeys(present, "file"), how
     assert (base / "wh" / "quality" / "releases.json").exists()
 
 

@@ -172,7 +172,10 @@ def test_publish_reuses_the_checks_and_says_so(wh, now):
     }
     assert set(suites) == set(SUITES)
     assert all(s["validated_at"] == now.isoformat() for s in suites.values() if s["present"])
-    assert "by the build's check at " + now.isoformat() in (folder / "QUALITY.md").read_text()
+    # A copy of the checked warehouse: another file than the records name, so the content decided.
+    assert all(s["reused_by"] == "content" for s in suites.values() if s["present"])
+    text = (folder / "QUALITY.md").read_text()
+    assert f"by the build's check at {now.isoformat()} (the same content)" in text
 
 
 def test_publish_can_be_told_to_validate_everything_again(wh, now):
@@ -181,6 +184,7 @@ def test_publish_can_be_told_to_validate_everything_again(wh, now):
         folder = publish(wh, con, now=published_at, reuse_checks=False)
     suites = json.loads((folder / "manifest.json").read_text())["checks"]["suites"]
     assert all(s["validated_at"] == published_at.isoformat() for s in suites.values() if s["present"])
+    assert all(s["reused_by"] is None for s in suites.values())
 
 
 @pytest.mark.parametrize(
