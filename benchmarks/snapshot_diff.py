@@ -3,8 +3,10 @@
 `python -m benchmarks.snapshot_diff RELEASES REVISIONS [CHANGED_SHARE [ROWS_PER_FILE]]` (default 300,000 /
 3,000,000, 0.005 and the snapshot writer's `ROWS_PER_FILE`):
 the synthetic warehouse of `benchmarks/snapshot.py`, a first version, then a day on which CHANGED_SHARE of the
-releases (picked by a hash of their id) got a new revision: a `revisions` row, an `openness` row (the previous
-one closed with `valid_to`), two `transitions` and their `releases` row updated, as the daily build does.
+releases (picked by a hash of their id) got a new revision: a `revisions` row, its 17 `disclosures` rows, an
+`openness` row (the previous one closed with `valid_to`), two `transitions` and their `releases` row updated, as
+the daily build does (it rewrites a changed release's disclosures whole, with the older revisions' rows as they
+were). The warehouse has 17 `disclosures` rows per revision, as the real build has.
 A second version is written against the first; the result counts, per table, the files and bytes the second
 version wrote and those it carried over (hard links), and the seconds of both writes.
 """
@@ -42,6 +44,11 @@ def _daily_change(con: duckdb.DuckDBPyConnection, share: float) -> int:
         "QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY revision) = 1"
     )
     con.execute(
+        f"INSERT INTO core.disclosures BY NAME SELECT * REPLACE ({new_rev} AS revision) "  # noqa: S608
+        "FROM core.disclosures WHERE (repo_id, revision) IN (SELECT repo_id, min(revision) FROM core.disclosures "
+        "WHERE repo_id IN (SELECT repo_id FROM changed) GROUP BY repo_id)"
+    )
+    con.execute(
         f"UPDATE core.releases SET last_seen = {DAY}, latest_revision = {new_rev}, "  # noqa: S608
         "revision_count = revision_count + 1 WHERE repo_id IN (SELECT repo_id FROM changed)"
     )
@@ -67,7 +74,7 @@ def run_snapshot_diff(releases: int, revisions: int, share: float = 0.005) -> di
     with tempfile.TemporaryDirectory(prefix="openness-bench-") as tmp:
         wh, con = empty_warehouse(tmp)
         _fill(con, releases, revisions)
-        _fill_scored(con, revisions, disclosures=False)
+        _fill_scored(con, revisions, disclosures=True)
         # As the history build leaves it: each release's newest openness row is open (no valid_to).
         con.execute(
             "UPDATE core.openness SET valid_to = NULL WHERE (repo_id, revision) IN "
