@@ -347,13 +347,15 @@ def _file_fingerprint(columns: list, layout: str, rows: int, hashes: str) -> str
 
 
 def _split_source(
-    con: duckdb.DuckDBPyConnection, name: str, qualified: str, columns: list
+    con: duckdb.DuckDBPyConnection, name: str, qualified: str, columns: list, parts: list[str] | None = None
 ) -> tuple[str, str | None, str | None]:
     """The FROM clause of a table's rows as `r`: (clause, SQL of the joined split column, its type).
 
     For a table split by the month of another table's column (`MONTH_JOINS`), the clause joins that table
     (one row per key: the earliest value) on its key as `j`; without that table, its key or its column in
-    this warehouse, the table is split as if it had none (None, None)."""
+    this warehouse, the table is split as if it had none (None, None). With `parts` (month names, checked
+    plain names, not `undated`), only the rows of those months: an inner join with the other table's rows of
+    those months, so that writing the newest month reads the joined table's few rows of that month."""
     base = f"(SELECT * FROM {qualified}) r"  # noqa: S608
     other, column = MONTH_JOINS.get(name), MONTH_COLUMNS.get(name)
     registered = BY_NAME.get(other) if other else None
@@ -369,11 +371,17 @@ def _split_source(
         return base, None, None
     keys = ", ".join(_quote(k) for k in registered.key)
     on = " AND ".join(f"r.{_quote(k)} = j.{_quote(k)}" for k in registered.key)
-    joined = (
-        f"{base} LEFT JOIN (SELECT {keys}, min({_quote(column)}) AS {_quote(column)} "  # noqa: S608
-        f"FROM {other_q} GROUP BY ALL) j ON {on}"
-    )
-    return joined, f"j.{_quote(column)}", str(types[column])
+    ref = f"j.{_quote(column)}"
+    other_rows = f"(SELECT {keys}, min({_quote(column)}) AS {_quote(column)} FROM {other_q} GROUP BY ALL)"  # noqa: S608
+    if parts is not None:
+        month = _bucket_sql("month", column, 0, str(types[column]), ref)
+        wanted = ", ".join(f"'{p}'" for p in parts)
+        return (
+            f"{base} JOIN (SELECT * FROM {other_rows} j WHERE {month} IN ({wanted})) j ON {on}",  # noqa: S608
+            ref,
+            str(types[column]),
+        )
+    return f"{base} LEFT JOIN {other_rows} j ON {on}", ref, str(types[column])
 
 
 def _carry(old: Path, new: Path) -> None:
@@ -467,6 +475,8 @@ def _write_tables(
             else:
                 to_write.append(part)
                 files[path] = {"path": path, "table": name, "rows": rows, "content": content}
+        if ref is not None and to_write and UNDATED not in to_write:  # the written months' rows only
+            source = _split_source(con, name, qualified, columns, to_write)[0]
         _copy_buckets(con, source, folder, name, order, bucket if layout != "one" else None, to_write)
         for part in to_write:
             entry, path = files[f"{name}/{part}.parquet"], folder / name / f"{part}.parquet"
@@ -495,8 +505,8 @@ def _copy_buckets(
     to_write: list[str],
 ) -> None:
     """COPY the rows of these parts to their files (`bucket` None: the whole table to one), each in the
-    table's key order; `source` is the FROM clause of the table's rows as `r` (`_split_source`) (the same rows give the same bytes). zstd level 1: ~15% less encoding time than the
-    default level 3 for about the same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is
+    table's key order (the same rows give the same bytes); `source` is the FROM clause of the table's rows
+    as `r` (`_split_source`). zstd level 1: ~15% less encoding time than the default level 3 for about the same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is
     most of a snapshot's time."""
     options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
     if not to_write:

@@ -397,3 +397,6 @@ def test_disclosures_are_split_by_their_revisions_commit_month_and_a_day_rewrite
     ).fetchone() == (6,)
     # The manifest's whole-table fingerprints, summed from the files' sums, are the warehouse's.
     assert manifest["content"] == snapshot.content_fingerprint(warehouse)
+    # Written alone (the new month) or with every file (a first version), a file has the same bytes.
+    fresh = _files(write_snapshot(warehouse, tmp_path / "fresh", "2024-04-02", extra=EXTRA))
+    assert {p: fresh[p]["sha256"] for p in mine} == {p: _files(second)[p]["sha256"] for p in mine}
