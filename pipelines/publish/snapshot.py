@@ -314,7 +314,7 @@ def _bucket_sql(
     layout: str, column: str | None, buckets: int, dtype: str = "", ref: str | None = None
 ) -> str:
     """The SQL expression of a row's file name (without `.parquet`) in a layout (`table_layout`); `ref` is
-    the SQL of the column when it is not the table's own (`_split_source`)."""
+    the SQL of the column's value when it is not the column itself (an aggregate: `_split_source`)."""
     if layout == "hash":  # md5, not DuckDB's hash(): a repo stays in its file across DuckDB versions.
         return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::VARCHAR"
     if column is None:
@@ -349,13 +349,13 @@ def _file_fingerprint(columns: list, layout: str, rows: int, hashes: str) -> str
 def _split_source(
     con: duckdb.DuckDBPyConnection, name: str, qualified: str, columns: list, parts: list[str] | None = None
 ) -> tuple[str, str | None, str | None]:
-    """The FROM clause of a table's rows as `r`: (clause, SQL of the joined split column, its type).
+    """The FROM clause of a table's rows as `r`: (clause, SQL of a row's file name, the joined column's type).
 
     For a table split by the month of another table's column (`MONTH_JOINS`), the clause joins that table
-    (one row per key: the earliest value) on its key as `j`; without that table, its key or its column in
-    this warehouse, the table is split as if it had none (None, None). With `parts` (month names, checked
-    plain names, not `undated`), only the rows of those months: an inner join with the other table's rows of
-    those months, so that writing the newest month reads the joined table's few rows of that month."""
+    (one row per key: the month of the earliest value, computed once per key before the join) on its key
+    as `j`; without that table, its key or its column in this warehouse, the table is split as if it had
+    none (None, None). With `parts` (month names, checked plain names, not `undated`), only the rows of
+    those months: an inner join with the other table's keys of those months."""
     base = f"(SELECT * FROM {qualified}) r"  # noqa: S608
     other, column = MONTH_JOINS.get(name), MONTH_COLUMNS.get(name)
     registered = BY_NAME.get(other) if other else None
@@ -371,17 +371,17 @@ def _split_source(
         return base, None, None
     keys = ", ".join(_quote(k) for k in registered.key)
     on = " AND ".join(f"r.{_quote(k)} = j.{_quote(k)}" for k in registered.key)
-    ref = f"j.{_quote(column)}"
-    other_rows = f"(SELECT {keys}, min({_quote(column)}) AS {_quote(column)} FROM {other_q} GROUP BY ALL)"  # noqa: S608
+    month = _bucket_sql("month", column, 0, str(types[column]), f"min({_quote(column)})")
+    other_rows = f"(SELECT {keys}, {month} AS _part FROM {other_q} GROUP BY ALL)"  # noqa: S608
+    part = f"coalesce(j._part, '{UNDATED}')"  # a row without its revision: undated
     if parts is not None:
-        month = _bucket_sql("month", column, 0, str(types[column]), ref)
         wanted = ", ".join(f"'{p}'" for p in parts)
         return (
-            f"{base} JOIN (SELECT * FROM {other_rows} j WHERE {month} IN ({wanted})) j ON {on}",  # noqa: S608
-            ref,
+            f"{base} JOIN (SELECT * FROM {other_rows} WHERE _part IN ({wanted})) j ON {on}",
+            part,
             str(types[column]),
-        )
-    return f"{base} LEFT JOIN {other_rows} j ON {on}", ref, str(types[column])
+        )  # noqa: S608
+    return f"{base} LEFT JOIN {other_rows} j ON {on}", part, str(types[column])
 
 
 def _carry(old: Path, new: Path) -> None:
@@ -425,7 +425,7 @@ def _write_tables(
         layout, column, buckets = table_layout(name, split_columns, total, old_tables.get(name), open_rows)
         if layout != "month":
             source, ref = f"(SELECT * FROM {qualified}) r", None  # noqa: S608
-        bucket = _bucket_sql(layout, column, buckets, dict(split_columns).get(column, ""), ref)
+        bucket = ref or _bucket_sql(layout, column, buckets, dict(split_columns).get(column, ""))
         # hash(r): the row's own columns (the struct `content_fingerprint` hashes), not the file name.
         found = con.execute(
             f"SELECT b, count(*), coalesce(sum(h), 0)::VARCHAR FROM "  # noqa: S608
