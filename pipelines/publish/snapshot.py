@@ -377,10 +377,10 @@ def _split_source(
     if parts is not None:
         wanted = ", ".join(f"'{p}'" for p in parts)
         return (
-            f"{base} JOIN (SELECT * FROM {other_rows} WHERE _part IN ({wanted})) j ON {on}",
+            f"{base} JOIN (SELECT * FROM {other_rows} WHERE _part IN ({wanted})) j ON {on}",  # noqa: S608
             part,
             str(types[column]),
-        )  # noqa: S608
+        )
     return f"{base} LEFT JOIN {other_rows} j ON {on}", part, str(types[column])
 
 
@@ -506,8 +506,8 @@ def _copy_buckets(
 ) -> None:
     """COPY the rows of these parts to their files (`bucket` None: the whole table to one), each in the
     table's key order (the same rows give the same bytes); `source` is the FROM clause of the table's rows
-    as `r` (`_split_source`). zstd level 1: ~15% less encoding time than the default level 3 for about the same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is
-    most of a snapshot's time."""
+    as `r` (`_split_source`). zstd level 1: ~15% less encoding time than the default level 3 for about the
+    same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time."""
     options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
     if not to_write:
         return
