@@ -3,8 +3,11 @@
 `python -m benchmarks.snapshot_diff RELEASES REVISIONS [CHANGED_SHARE [ROWS_PER_FILE]]` (default 300,000 /
 3,000,000, 0.005 and the snapshot writer's `ROWS_PER_FILE`):
 the synthetic warehouse of `benchmarks/snapshot.py`, a first version, then a day on which CHANGED_SHARE of the
-releases (picked by a hash of their id) got a new revision: a `revisions` row, an `openness` row (the previous
-one closed with `valid_to`), two `transitions` and their `releases` row updated, as the daily build does.
+releases (picked by a hash of their id) got a new revision (committed that day; the others' commit dates
+spread over the three years before, `SPREAD`): a `revisions` row, its 17 `disclosures` rows, an
+`openness` row (the previous one closed with `valid_to`), two `transitions` and their `releases` row updated, as
+the daily build does (it rewrites a changed release's disclosures whole, with the older revisions' rows as they
+were). The warehouse has 17 `disclosures` rows per revision, as the real build has.
 A second version is written against the first; the result counts, per table, the files and bytes the second
 version wrote and those it carried over (hard links), and the seconds of both writes.
 """
@@ -23,7 +26,11 @@ from benchmarks.snapshot import _fill, _fill_scored, empty_warehouse
 from pipelines.publish import snapshot
 from pipelines.publish.snapshot import write_snapshot
 
-DAY = "TIMESTAMPTZ '2026-11-02 12:00:00+00'"
+DAY = "TIMESTAMPTZ '2026-11-16 12:00:00+00'"
+# The revisions' commit dates, spread evenly (by a hash of the revision) over the three years before the day,
+# so that the day's month file already holds half a month of rows, as a real month file does mid-month
+# (benchmarks/snapshot.py's dates cluster in a few weeks at these sizes).
+SPREAD = "TIMESTAMPTZ '2023-11-16 12:00:00+00' + to_seconds(md5_number_lower(revision) % (3 * 365 * 86400))"
 
 
 def _daily_change(con: duckdb.DuckDBPyConnection, share: float) -> int:
@@ -40,6 +47,11 @@ def _daily_change(con: duckdb.DuckDBPyConnection, share: float) -> int:
         f"INSERT INTO core.revisions BY NAME SELECT * REPLACE ({new_rev} AS revision, {DAY} AS committed_at, "  # noqa: S608
         f"{DAY} AS observed_at) FROM core.revisions WHERE repo_id IN (SELECT repo_id FROM changed) "
         "QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY revision) = 1"
+    )
+    con.execute(
+        f"INSERT INTO core.disclosures BY NAME SELECT * REPLACE ({new_rev} AS revision) "  # noqa: S608
+        "FROM core.disclosures WHERE (repo_id, revision) IN (SELECT repo_id, min(revision) FROM core.disclosures "
+        "WHERE repo_id IN (SELECT repo_id FROM changed) GROUP BY repo_id)"
     )
     con.execute(
         f"UPDATE core.releases SET last_seen = {DAY}, latest_revision = {new_rev}, "  # noqa: S608
@@ -67,7 +79,8 @@ def run_snapshot_diff(releases: int, revisions: int, share: float = 0.005) -> di
     with tempfile.TemporaryDirectory(prefix="openness-bench-") as tmp:
         wh, con = empty_warehouse(tmp)
         _fill(con, releases, revisions)
-        _fill_scored(con, revisions, disclosures=False)
+        _fill_scored(con, revisions, disclosures=True)
+        con.execute(f"UPDATE core.revisions SET committed_at = {SPREAD}")  # noqa: S608 - a fixed expression
         # As the history build leaves it: each release's newest openness row is open (no valid_to).
         con.execute(
             "UPDATE core.openness SET valid_to = NULL WHERE (repo_id, revision) IN "
@@ -80,12 +93,12 @@ def run_snapshot_diff(releases: int, revisions: int, share: float = 0.005) -> di
         con.execute("CHECKPOINT")
         started = time.perf_counter()
         before = json.loads(
-            (write_snapshot(con, Path(tmp) / "snapshots", "2026-11-01") / "manifest.json").read_text()
+            (write_snapshot(con, Path(tmp) / "snapshots", "2026-11-15") / "manifest.json").read_text()
         )
         first_seconds = time.perf_counter() - started
         changed = _daily_change(con, share)
         started = time.perf_counter()
-        folder = write_snapshot(con, Path(tmp) / "snapshots", "2026-11-02")
+        folder = write_snapshot(con, Path(tmp) / "snapshots", "2026-11-16")
         second_seconds = time.perf_counter() - started
         manifest = json.loads((folder / "manifest.json").read_text())
         con.close()

@@ -33,10 +33,12 @@ class Table:
     suite_after: str | None = None  # the table whose build completes what the suite reads (default: itself)
     columns: dict[str, str] = field(default_factory=dict)  # column -> meaning (COMMON_COLUMNS fill the rest)
     # How a snapshot splits a big public table into files (pipelines/publish/snapshot.py, `table_layout`):
-    # ("month", column): a file per month of that time column (rows appended over time); ("closed", column):
-    # the rows with that end column set by its month, the open rows by a hash of repo_id. None: by a hash of
-    # repo_id when the table has one.
-    snapshot_split: tuple[str, str] | None = None
+    # ("month", column): a file per month of that time column (rows appended over time); ("month", column,
+    # table): a file per month of that column of the row's own row in that other table, joined on the other
+    # table's key (a table without a date of its own: core.disclosures by its revision's commit month; the
+    # column is not written to the files); ("closed", column): the rows with that end column set by its
+    # month, the open rows by a hash of repo_id. None: by a hash of repo_id when the table has one.
+    snapshot_split: tuple[str, ...] | None = None
 
     @property
     def layer(self) -> str:
@@ -479,6 +481,9 @@ TABLES: tuple[Table, ...] = (
         detail="All 17 components, with the evidence (field or file, value, URL) and the method.",
         by_repo=True,
         public=True,
+        # No date of its own: by the commit month of its revision, so a day's new revisions add to the newest
+        # month's file and the older months' files are carried over.
+        snapshot_split=("month", "committed_at", "core.revisions"),
         columns={
             "component": "Model Openness Framework component (one of its 17, e.g. Model parameters (Final)).",
             "component_id": "The component's id in the Model Openness Tool.",

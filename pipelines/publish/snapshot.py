@@ -57,6 +57,13 @@ MONTH_COLUMNS = {
     for t in TABLES
     if t.public and t.snapshot_split and t.snapshot_split[0] == "month"
 }
+# ("month", column, table): the month column is the one of the row's own row in that other table, joined on
+# the other table's key (`_split_source`); it decides the file and is not written to it.
+MONTH_JOINS = {
+    t.short: t.snapshot_split[2]
+    for t in TABLES
+    if t.public and t.snapshot_split and t.snapshot_split[0] == "month" and len(t.snapshot_split) > 2
+}
 # Interval tables (("closed", column)): a row closed (its end set) never changes again, so closed rows go to a
 # file per month of their end, and the open rows (one per release) to `open-<b>` files by a hash of `repo_id`.
 CLOSED_COLUMNS = {
@@ -186,23 +193,32 @@ def content_fingerprint(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     rows' hashes, leaving out the run-bookkeeping columns (`RUN_BOOKKEEPING`).
 
     Two warehouses with the same published content have the same fingerprint whatever order their rows are
-    stored in (the fingerprint depends on DuckDB's `hash`, so a DuckDB upgrade may change it once).
+    stored in (the fingerprint depends on DuckDB's `hash`, so a DuckDB upgrade may change it once). The
+    snapshot writer derives the same value from its per-file sums (`_write_tables`) instead of a second pass.
     """
-    fingerprint = {}
-    for name, table in sorted(existing_tables(con).items()):
-        qualified = checked_table(con, table)
-        columns = [
-            (c, t)
-            for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()  # noqa: S608
-            if c not in RUN_BOOKKEEPING.get(name, ())
-        ]
-        select = ", ".join('"' + c.replace('"', '""') + '"' for c, _ in columns) or "NULL"
-        ((rows, hashes),) = con.execute(
-            f"SELECT count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM (SELECT {select} FROM {qualified}) r"  # noqa: S608
-        ).fetchall()
-        text = json.dumps({"columns": columns, "rows": rows, "hashes": hashes})
-        fingerprint[name] = hashlib.sha256(text.encode()).hexdigest()
-    return fingerprint
+    return {
+        name: _table_content(con, name, checked_table(con, table))
+        for name, table in sorted(existing_tables(con).items())
+    }
+
+
+def _table_content(con: duckdb.DuckDBPyConnection, name: str, qualified: str) -> str:
+    """One table's `content_fingerprint`, read from the warehouse."""
+    columns = [
+        (c, t)
+        for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {qualified}").fetchall()  # noqa: S608
+        if c not in RUN_BOOKKEEPING.get(name, ())
+    ]
+    select = ", ".join('"' + c.replace('"', '""') + '"' for c, _ in columns) or "NULL"
+    ((rows, hashes),) = con.execute(
+        f"SELECT count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM (SELECT {select} FROM {qualified}) r"  # noqa: S608
+    ).fetchall()
+    return _content_hash(columns, rows, hashes)
+
+
+def _content_hash(columns: list, rows: int, hashes: str) -> str:
+    text = json.dumps({"columns": columns, "rows": rows, "hashes": hashes})
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def unchanged_since(con: duckdb.DuckDBPyConnection, snapshots: Path) -> str | None:
@@ -268,7 +284,8 @@ def table_layout(
 
     `month`: a table whose rows are appended over time (`MONTH_COLUMNS`) with more than `ROWS_PER_FILE` rows
     (or a quarter of that once it was split by month): one file per month of that column (`2024-03`), and
-    `undated` for rows without one; a day's new rows go to the newest month's file. `hash`: a table with
+    `undated` for rows without one; a day's new rows go to the newest month's file (for a table split by a
+    joined column, `MONTH_JOINS`, `columns` lists that column too: `_split_source`). `hash`: a table with
     `repo_id` and more than `ROWS_PER_FILE` rows: `bucket_count` files by a stable hash of `repo_id`. `one`:
     every other table, one file `0`. `closed`: an interval table (`CLOSED_COLUMNS`) over `ROWS_PER_FILE` rows:
     its closed rows by the month of their end, its `open_rows` in `bucket_count` files `open-<b>` by hash."""
@@ -293,13 +310,17 @@ def table_layout(
     return "one", None, 1
 
 
-def _bucket_sql(layout: str, column: str | None, buckets: int, dtype: str = "") -> str:
-    """The SQL expression of a row's file name (without `.parquet`) in a layout (`table_layout`)."""
+def _bucket_sql(
+    layout: str, column: str | None, buckets: int, dtype: str = "", ref: str | None = None
+) -> str:
+    """The SQL expression of a row's file name (without `.parquet`) in a layout (`table_layout`); `ref` is
+    the SQL of the column's value when it is not the column itself (an aggregate: `_split_source`)."""
     if layout == "hash":  # md5, not DuckDB's hash(): a repo stays in its file across DuckDB versions.
         return f"(md5_number_lower(coalesce({_quote(column)}, '')) % {buckets})::VARCHAR"
     if column is None:
         return "'0'"
-    value = f"timezone('UTC', {_quote(column)})" if "TIME ZONE" in dtype else _quote(column)
+    ref = ref or _quote(column)
+    value = f"timezone('UTC', {ref})" if "TIME ZONE" in dtype else ref
     if layout == "month":  # the month in UTC, whatever the session's time zone
         return f"coalesce(strftime({value}, '%Y-%m'), '{UNDATED}')"
     if layout == "closed":
@@ -311,10 +332,56 @@ def _bucket_sql(layout: str, column: str | None, buckets: int, dtype: str = "") 
 
 
 def _file_fingerprint(columns: list, layout: str, rows: int, hashes: str) -> str:
+    # v2: `hashes` sums the hashes of the rows' own columns only (v1 hashed the file name with each row).
     text = json.dumps(
-        {"columns": columns, "layout": layout, "rows": rows, "hashes": hashes, "duckdb": duckdb.__version__}
+        {
+            "columns": columns,
+            "layout": layout,
+            "rows": rows,
+            "hashes": hashes,
+            "duckdb": duckdb.__version__,
+            "v": 2,
+        }
     )
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _split_source(
+    con: duckdb.DuckDBPyConnection, name: str, qualified: str, columns: list, parts: list[str] | None = None
+) -> tuple[str, str | None, str | None]:
+    """The FROM clause of a table's rows as `r`: (clause, SQL of a row's file name, the joined column's type).
+
+    For a table split by the month of another table's column (`MONTH_JOINS`), the clause joins that table
+    (one row per key: the month of the earliest value, computed once per key before the join) on its key
+    as `j`; without that table, its key or its column in this warehouse, the table is split as if it had
+    none (None, None). With `parts` (month names, checked plain names, not `undated`), only the rows of
+    those months: an inner join with the other table's keys of those months."""
+    base = f"(SELECT * FROM {qualified}) r"  # noqa: S608
+    other, column = MONTH_JOINS.get(name), MONTH_COLUMNS.get(name)
+    registered = BY_NAME.get(other) if other else None
+    names = {c for c, _ in columns}
+    if registered is None or not registered.key or not set(registered.key) <= names:
+        return base, None, None
+    try:
+        other_q = checked_table(con, other)
+    except ValueError:
+        return base, None, None
+    types = dict((c, t) for c, t, *_ in con.execute(f"DESCRIBE SELECT * FROM {other_q}").fetchall())  # noqa: S608
+    if column not in types or not set(registered.key) <= set(types):
+        return base, None, None
+    keys = ", ".join(_quote(k) for k in registered.key)
+    on = " AND ".join(f"r.{_quote(k)} = j.{_quote(k)}" for k in registered.key)
+    month = _bucket_sql("month", column, 0, str(types[column]), f"min({_quote(column)})")
+    other_rows = f"(SELECT {keys}, {month} AS _part FROM {other_q} GROUP BY ALL)"  # noqa: S608
+    part = f"coalesce(j._part, '{UNDATED}')"  # a row without its revision: undated
+    if parts is not None:
+        wanted = ", ".join(f"'{p}'" for p in parts)
+        return (
+            f"{base} JOIN (SELECT * FROM {other_rows} WHERE _part IN ({wanted})) j ON {on}",  # noqa: S608
+            part,
+            str(types[column]),
+        )
+    return f"{base} LEFT JOIN {other_rows} j ON {on}", part, str(types[column])
 
 
 def _carry(old: Path, new: Path) -> None:
@@ -330,12 +397,14 @@ def _write_tables(
     folder: Path,
     previous: dict | None = None,
     previous_folder: Path | None = None,
+    fingerprints: dict[str, str] | None = None,
 ) -> tuple[dict[str, dict], dict[str, dict]]:
     """Write every public table as files `<table>/<part>.parquet` (`table_layout`); return the manifest's
-    `tables` and `files`.
+    `tables` and `files`, and fill `fingerprints` (when given) with each table's `content_fingerprint`.
 
     A file whose content fingerprint (columns, layout, rows and the sum of its rows' hashes) equals the
-    previous version's file of the same name is carried over (`_carry`) instead of written again.
+    previous version's file of the same name is carried over (`_carry`) instead of written again. The
+    whole-table fingerprint is the per-file sums added up (the same value as `content_fingerprint`).
     """
     old_files = (previous or {}).get("files") or {}
     old_tables = (previous or {}).get("tables") or {} if old_files else {}
@@ -351,13 +420,26 @@ def _write_tables(
             if end in dict(columns)
             else 0
         )
-        layout, column, buckets = table_layout(name, columns, total, old_tables.get(name), open_rows)
-        bucket = _bucket_sql(layout, column, buckets, dict(columns).get(column, ""))
+        source, ref, ref_type = _split_source(con, name, qualified, columns)
+        split_columns = columns + [(MONTH_COLUMNS[name], ref_type)] if ref else columns
+        layout, column, buckets = table_layout(name, split_columns, total, old_tables.get(name), open_rows)
+        if layout != "month":
+            source, ref = f"(SELECT * FROM {qualified}) r", None  # noqa: S608
+        bucket = ref or _bucket_sql(layout, column, buckets, dict(split_columns).get(column, ""))
+        # hash(r): the row's own columns (the struct `content_fingerprint` hashes), not the file name.
         found = con.execute(
-            f"SELECT b, count(*), coalesce(sum(hash(r)), 0)::VARCHAR FROM "  # noqa: S608
-            f"(SELECT {bucket} AS b, * FROM {qualified}) r GROUP BY b"
+            f"SELECT b, count(*), coalesce(sum(h), 0)::VARCHAR FROM "  # noqa: S608
+            f"(SELECT {bucket} AS b, hash(r) AS h FROM {source}) GROUP BY b"
         ).fetchall()
         stats = {b: (n, h) for b, n, h in found}
+        if sum(n for n, _ in stats.values()) != total:
+            raise ValueError(f"{name}: its files would hold other rows than the table's {total}")
+        if fingerprints is not None:
+            fingerprints[name] = (
+                _table_content(con, name, qualified)
+                if name in RUN_BOOKKEEPING
+                else _content_hash(columns, total, str(sum(int(h) for _, h in stats.values())))
+            )
         # Hash buckets all have a file (an empty one holds the schema); months only those with rows.
         if layout == "hash":
             parts = [str(b) for b in range(buckets)]
@@ -393,7 +475,9 @@ def _write_tables(
             else:
                 to_write.append(part)
                 files[path] = {"path": path, "table": name, "rows": rows, "content": content}
-        _copy_buckets(con, qualified, folder, name, order, bucket if layout != "one" else None, to_write)
+        if ref is not None and to_write and UNDATED not in to_write:  # the written months' rows only
+            source = _split_source(con, name, qualified, columns, to_write)[0]
+        _copy_buckets(con, source, folder, name, order, bucket if layout != "one" else None, to_write)
         for part in to_write:
             entry, path = files[f"{name}/{part}.parquet"], folder / name / f"{part}.parquet"
             entry.update(bytes=path.stat().st_size, sha256=sha256_file(path))
@@ -413,7 +497,7 @@ def _write_tables(
 
 def _copy_buckets(
     con: duckdb.DuckDBPyConnection,
-    qualified: str,
+    source: str,
     folder: Path,
     name: str,
     order: str,
@@ -421,9 +505,9 @@ def _copy_buckets(
     to_write: list[str],
 ) -> None:
     """COPY the rows of these parts to their files (`bucket` None: the whole table to one), each in the
-    table's key order (the same rows give the same bytes). zstd level 1: ~15% less encoding time than the
-    default level 3 for about the same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is
-    most of a snapshot's time."""
+    table's key order (the same rows give the same bytes); `source` is the FROM clause of the table's rows
+    as `r` (`_split_source`). zstd level 1: ~15% less encoding time than the default level 3 for about the
+    same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time."""
     options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
     if not to_write:
         return
@@ -434,15 +518,15 @@ def _copy_buckets(
         wanted = ", ".join(f"'{p}'" for p in to_write)
         sort = "ALL" if order == "ALL" else f"_bucket, {order}"
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT {bucket} AS _bucket, * "  # noqa: S608
-            f"FROM {qualified} WHERE {bucket} IN ({wanted}) ORDER BY {sort}"
+            f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT * FROM "  # noqa: S608
+            f"(SELECT {bucket} AS _bucket, r.* FROM {source}) WHERE _bucket IN ({wanted}) ORDER BY {sort}"
         )
     try:
         for part in to_write:
             path = (folder / name / f"{part}.parquet").as_posix()
             # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
             select = (
-                f"SELECT * FROM {qualified} ORDER BY {order}"  # noqa: S608
+                f"SELECT r.* FROM {source} ORDER BY {order}"  # noqa: S608
                 if bucket is None
                 else f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}'"  # noqa: S608
             )
@@ -503,7 +587,10 @@ def write_version(
             if previous
             else None
         )
-        tables, files = _write_tables(con, tmp, old_manifest, snapshots / previous if previous else None)
+        content: dict[str, str] = {}
+        tables, files = _write_tables(
+            con, tmp, old_manifest, snapshots / previous if previous else None, content
+        )
         diff = compare_snapshots(tmp, snapshots / previous if previous else None)
         # The caller's extras (crawl window, checks, quarantine) never replace the core fields.
         manifest = {
@@ -518,7 +605,7 @@ def write_version(
             "changes": diff.summary(),
             "tables": tables,
             "files": dict(sorted(files.items())),
-            "content": content_fingerprint(con),
+            "content": dict(sorted(content.items())),
         }
         schemas = {name: parquet_columns(con, tmp / entry["path"]) for name, entry in tables.items()}
         docs = {

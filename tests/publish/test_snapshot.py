@@ -339,3 +339,64 @@ def test_the_spectrum_gate_reads_every_openness_file_of_the_previous_version(
     verdict = spectrum_flip(warehouse, folder, manifest, 0.2)
 
     assert verdict["value"] == round(1 / 3, 4) and not verdict["passed"], verdict
+
+
+def test_disclosures_are_split_by_their_revisions_commit_month_and_a_day_rewrites_only_its_month(
+    warehouse, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
+    warehouse.execute(
+        "CREATE TABLE core.disclosures (repo_id VARCHAR, revision VARCHAR, component VARCHAR, included BOOLEAN)"
+    )
+
+    def revision(repo: str, sha: str, day: str | None, components: int = 3) -> None:
+        if day is not None:
+            warehouse.execute(
+                "INSERT INTO core.revisions (repo_id, revision, committed_at, observed_at) "
+                "VALUES (?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ)",
+                [repo, sha, day, day],
+            )
+        for c in range(components):
+            warehouse.execute(
+                "INSERT INTO core.disclosures VALUES (?, ?, ?, ?)", [repo, sha, f"c{c}", c % 2 == 0]
+            )
+
+    warehouse.execute(
+        "INSERT INTO core.disclosures SELECT repo_id, revision, 'c' || c, true FROM core.revisions, range(3) t(c)"
+    )
+    revision("acme/alpha", "a" * 40, "2024-02-10")  # an older revision of the same release
+    revision("zeta/gamma", "f" * 40, None)  # no commit date: the fixed `undated` file
+    snapshots = tmp_path / "snapshots"
+    first = write_snapshot(warehouse, snapshots, "2024-03-01", extra=EXTRA)
+    # A day: new revisions of two releases, committed in a new month.
+    revision("acme/alpha", "b" * 40, "2024-04-02")
+    revision("zeta/gamma", "c" * 40, "2024-04-02")
+    second = write_snapshot(warehouse, snapshots, "2024-04-02", extra=EXTRA)
+
+    manifest = verify_snapshot(second)
+    table = manifest["tables"]["disclosures"]
+    assert table["layout"] == "month" and table["bucket_by"] == "committed_at"
+    mine = sorted(p for p in _files(second) if p.startswith("disclosures/"))
+    assert mine == [f"disclosures/{p}.parquet" for p in ("2024-02", "2024-03", "2024-04", "undated")]
+    assert table["written"] == 1 and table["rows"] == 21  # only the new month's file
+    for part in ("2024-02", "2024-03", "undated"):  # carried over: the same inode
+        path = f"disclosures/{part}.parquet"
+        assert (second / path).stat().st_ino == (first / path).stat().st_ino, path
+    con = duckdb.connect()
+    glob = str(second / "disclosures" / "*.parquet")
+    # The files hold exactly the table's columns (the commit month is not written) and every row once.
+    assert [c for c, *_ in con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [glob]).fetchall()] == [
+        "repo_id",
+        "revision",
+        "component",
+        "included",
+    ]
+    assert con.execute("SELECT count(*) FROM read_parquet(?)", [glob]).fetchone() == (21,)
+    assert con.execute(
+        "SELECT count(*) FROM read_parquet(?)", [str(second / "disclosures" / "2024-04.parquet")]
+    ).fetchone() == (6,)
+    # The manifest's whole-table fingerprints, summed from the files' sums, are the warehouse's.
+    assert manifest["content"] == snapshot.content_fingerprint(warehouse)
+    # Written alone (the new month) or with every file (a first version), a file has the same bytes.
+    fresh = _files(write_snapshot(warehouse, tmp_path / "fresh", "2024-04-02", extra=EXTRA))
+    assert {p: fresh[p]["sha256"] for p in mine} == {p: _files(second)[p]["sha256"] for p in mine}
