@@ -3,8 +3,8 @@
 One entry per table: its name (`layer.table` = the Dagster asset key `[layer, table]` = `sql/<layer>/<table>.sql`
 where the table is SQL), the grain in one sentence, its key columns, whether it is keyed by repo, the build
 step that writes it (pipelines/runner.py), the tables and raw captures it reads, whether a Great Expectations
-suite guards it (pipelines/quality/suites.py; every core table has one) and after which table's build that
-suite runs, whether it is public (a Parquet file of every snapshot), and the meaning of its columns (printed
+suite guards it (pipelines/quality/suites.py; every core table has one; the suites run after the build's
+last write, assets/checks.py), whether it is public (a Parquet file of every snapshot), and the meaning of its columns (printed
 in the dataset card; every column has one).
 
 Everything that lists tables reads this module: the snapshot's public tables, the data dictionary, the
@@ -30,7 +30,6 @@ class Table:
     by_repo: bool = False  # rows keyed by `repo_id`: built and validated repo by repo
     public: bool = False  # a file of every snapshot (the dataset's contract, DESIGN.md "Public tables")
     suite: bool = True  # guarded by a Great Expectations suite of the same name
-    suite_after: str | None = None  # the table whose build completes what the suite reads (default: itself)
     columns: dict[str, str] = field(default_factory=dict)  # column -> meaning (COMMON_COLUMNS fill the rest)
     # How a snapshot splits a big public table into files (pipelines/publish/snapshot.py, `table_layout`):
     # ("month", column): a file per month of that time column (rows appended over time); ("month", column,
@@ -113,7 +112,6 @@ TABLES: tuple[Table, ...] = (
         by_repo=True,
         public=True,
         snapshot_split=("month", "committed_at"),
-        suite_after="core.releases",  # the suite checks that every revision has a release
         columns={
             "repo_uid": "The Hub's stable internal id of the repository (unchanged by renames); made up by a hub "
             "mirror where `reconstructions` has a synthetic-_id row for the repo.",
@@ -206,7 +204,6 @@ TABLES: tuple[Table, ...] = (
         "(repo_id, revision) to see which rows of revisions, releases, openness or transitions rest on a "
         "reconstruction. Empty for data crawled from the live Hub.",
         public=True,
-        suite_after="core.releases",  # the suite checks that every row's repo is a release
         columns={
             "revision": "The commit the reconstruction affects, a row of `revisions`; null for a repo-level "
             "fact (its creation date, database id, commit authors).",

@@ -63,8 +63,6 @@ def test_registry_entries_are_complete():
         assert t.grain.startswith("One row per"), t.name
         assert t.key, t.name
         assert all(r in {x.name for x in TABLES} or r.startswith("raw.") for r in t.reads), t.name
-        if t.suite_after:
-            assert t.suite_after in {x.name for x in TABLES}, t.name
     assert public_tables() == {t.short: t.name for t in TABLES if t.public}
     # A table restates a shared meaning only to change it.
     assert not [(t.name, c) for t in TABLES for c, doc in t.columns.items() if COMMON_COLUMNS.get(c) == doc]
