@@ -48,6 +48,14 @@ BENCHMARKS: dict[str, tuple[str, str, dict[str, int]]] = {
     ),
     # The size is the number of crawl dates: 60 at both scales (issue 11; the sample corpus has 60 commit days).
     "soak": ("benchmarks.soak", "run_soak", {"quick": 60, "full": 60}),
+    # The size is the number of revisions (one release per ten), issue 23: what a daily version writes, and
+    # the serving file's cost and example queries on views against a full copy.
+    "snapshot_diff": (
+        "benchmarks.snapshot_diff",
+        "run_snapshot_diff_bench",
+        {"quick": 300_000, "full": 3_000_000},
+    ),
+    "serving": ("benchmarks.serving", "run_serving_bench", {"quick": 300_000, "full": 3_000_000}),
     # The size is the number of code repositories (issue 19): the sample's 17 and copies of them.
     "code_crawl": ("benchmarks.code_crawl", "run_code_crawl", {"quick": 100, "full": 700}),
 }

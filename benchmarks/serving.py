@@ -124,6 +124,33 @@ def run_warehouse(source: Path, work: Path) -> dict:
     return {"warehouse": str(source), **compare(wh, con, wh.snapshots / version)}
 
 
+def run_serving_bench(revisions: int) -> dict:
+    """`make bench`: the comparison on a synthetic warehouse of `revisions` revisions."""
+    with tempfile.TemporaryDirectory(prefix="openness-serving-bench-") as tmp:
+        return run_synthetic(revisions, Path(tmp))
+
+
+def table_rows(result: dict) -> list[tuple[str, object, str, str]]:
+    """(figure, value, target, met?) rows for docs/benchmarks.md: the serving file's cost and each query,
+    first run and best of the repeats, on the full copy and on the views."""
+    from benchmarks.run import figure_row
+
+    b, f = result["build_seconds"], result["file_mb"]
+    rows = [
+        figure_row("serving file: full copy (MB, s)", f"{f['copy']} MB, {b['copy']} s"),
+        figure_row("serving file: views over the version (MB, s)", f"{f['views']} MB, {b['views']} s"),
+    ]
+    for name, q in result["queries"].items():
+        c, v = q["copy"], q["views"]
+        rows.append(
+            figure_row(
+                f"query {name}: copy / views, first / best (ms)",
+                f"{c['first'] * 1e3:.1f} / {c['best'] * 1e3:.1f}; {v['first'] * 1e3:.1f} / {v['best'] * 1e3:.1f}",
+            )
+        )
+    return rows
+
+
 def render(result: dict) -> str:
     """A Markdown table of the result."""
     b, f = result["build_seconds"], result["file_mb"]

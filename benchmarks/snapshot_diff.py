@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -127,6 +128,35 @@ def run_snapshot_diff(releases: int, revisions: int, share: float = 0.005) -> di
         "bytes_written": sum(t["bytes_written"] for t in tables.values()),
         "tables": tables,
     }
+
+
+def run_snapshot_diff_bench(revisions: int) -> dict:
+    """`make bench`: `run_snapshot_diff` with one release per ten revisions and 0.5% of them changed."""
+    return run_snapshot_diff(max(1, revisions // 10), revisions)
+
+
+def table_rows(result: dict) -> list[tuple[str, Any, str, str]]:
+    """(figure, value, target, met?) rows for docs/benchmarks.md."""
+    from benchmarks.run import figure_row
+
+    share = result["bytes_written"] / result["bytes"] if result["bytes"] else 0.0
+    return [
+        figure_row(
+            "releases / revisions / releases changed by the day",
+            f"{result['releases']:,} / {result['revisions']:,} / {result['changed_releases']:,}",
+        ),
+        figure_row("first version (s)", result["first_version_seconds"]),
+        figure_row("daily version (s)", result["daily_version_seconds"]),
+        figure_row("daily version: files written / files", f"{result['files_written']} / {result['files']}"),
+        figure_row(
+            "daily version: bytes written (the daily sync's download) / bytes",
+            f"{result['bytes_written']:,} / {result['bytes']:,} ({share * 100:.2f}%)",
+        ),
+        figure_row(
+            "files written per table",
+            ", ".join(f"{k} {v['written']}/{v['files']}" for k, v in result["tables"].items()),
+        ),
+    ]
 
 
 if __name__ == "__main__":
