@@ -47,9 +47,25 @@ print("finished", flush=True)
 COMMITTED = re.compile(r"batch (\d+)/(\d+) committed: ([\d,]+) of ([\d,]+) keys")
 
 
-def _first_batch(proc: subprocess.Popen, timeout: float) -> re.Match:
-    """The first 'batch ... committed' line of the child's stdout (fails if it exits or times out first)."""
-    return _first_line(proc, COMMITTED, timeout)
+def _killed_at(child: str, root, argument: str, pattern: re.Pattern) -> re.Match:
+    """Run a build child on `root`, SIGKILL it at its first line matching `pattern` (where it waits), check
+    that it died of the kill; returns that line's match."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", child, str(root), argument],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        first = _first_line(proc, pattern, timeout=120)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    return first
 
 
 def _first_line(proc: subprocess.Popen, pattern: re.Pattern, timeout: float) -> re.Match:
@@ -82,21 +98,7 @@ def test_a_first_build_killed_after_a_batch_resumes_without_redoing_it(tmp_path,
     left (counted from the batch lines and the result), and every table equals an uninterrupted build's."""
     inc, pure = twin(tmp_path, "killed")
     generate_raw(inc.raw, 40, seed=5)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(inc.root), str(BATCH)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        first = _first_batch(proc, timeout=120)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
-    assert proc.returncode == -signal.SIGKILL
+    first = _killed_at(CHILD, inc.root, str(BATCH), COMMITTED)
     batches, committed, keys = int(first.group(2)), _number(first.group(3)), _number(first.group(4))
     assert batches >= 3 and 0 < committed < keys
 
@@ -144,20 +146,7 @@ def test_a_first_build_killed_while_indexing_resumes_with_the_files_left(tmp_pat
     the files left, and every table equals an uninterrupted build's."""
     inc, pure = twin(tmp_path, "killed-indexing")
     generate_raw(inc.raw, 40, seed=11)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", INDEX_CHILD, str(inc.root), "1"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        first = _first_line(proc, INDEXED, timeout=120)
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.kill()
-        proc.wait(timeout=30)
+    first = _killed_at(INDEX_CHILD, inc.root, "1", INDEXED)
     parts, indexed, files = int(first.group(2)), _number(first.group(3)), _number(first.group(4))
     assert parts == files >= 3 and indexed == 1
 
