@@ -289,7 +289,9 @@ def _stage(root: str, full: bool, pins: dict[str, str], after: bool, label: str 
         "peak_rss_children_mb": build.get("peak_rss_children_mb", 0),
     }
     parts = {"build": build}
-    for what in ("checks", "publish") if after else ():
+    # After a failed build (a step raised, or the process died) its checks and publish would run on a
+    # half-built warehouse: not run.
+    for what in ("checks", "publish") if after and not _failed(build) else ():
         part = _in_child(_after_build, root, what)
         parts[what] = part
         steps[what] = (part.get("steps") or {}).get(what) or {
