@@ -831,7 +831,7 @@ def update_revisions(
         raise
     t = lap("state", t)
     if mode == "full":
-        result = _rebuild_tables(con, progress)
+        result = _rebuild_tables(con, progress, restart=bool(parsed or sum(len(v) for v in files.values())))
     else:
         result = _apply_pending(con)
     result["circular_base_models"] = flag_circular_base_models(con)
@@ -939,9 +939,16 @@ def flag_circular_base_models(con: duckdb.DuckDBPyConnection) -> int:
     return rows.height
 
 
-def _rebuild_tables(con: duckdb.DuckDBPyConnection, progress: Any = None) -> dict[str, Any]:
-    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components
-    (one transaction of the work file: a kill here loses only this derive; `progress` gets a line a batch)."""
+def _rebuild_tables(
+    con: duckdb.DuckDBPyConnection, progress: Any = None, *, restart: bool = True
+) -> dict[str, Any]:
+    """Every row of core.revisions and core.quarantine from the candidates, in batches of whole components,
+    each batch committed with its place in the work file's meta (`derive`): at Hub scale one transaction of
+    every batch held its rows in memory (24 GB at 8M revisions). A rebuild killed while deriving goes on at
+    the first batch not committed, unless `restart` (this run read new files or parsed keys: the candidates
+    or the listing days may have changed) or the candidates are not the ones the recorded batches came from.
+    Until the last batch the work file's core.revisions is partial; the state stays `rebuild = running`,
+    so no step trusts it. `progress` gets a line a batch."""
     days = _listing_days(con)
     labels = (
         component_labels(con)
@@ -953,19 +960,32 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection, progress: Any = None) -> dic
     )
     batches = max(1, math.ceil(total / DERIVE_BATCH))
     labels = labels.with_columns((pl.col("label").hash(seed=3) % batches).alias("_batch"))
-    with transaction(con):
-        con.execute("DELETE FROM core.revisions")
-        rows = 0
-        for b in range(batches):
-            ids = labels.filter(pl.col("_batch") == b).select("listed_id")
-            frame = derive(con, ids, days)
+    plan = {"state_id": state.get_meta(con, "state_id"), "candidates": total, "batches": batches}
+    recorded = state.get_meta(con, "derive", "meta.incremental")
+    done = json.loads(recorded) if recorded else {}
+    start = done.get("done", 0) if not restart and {k: done.get(k) for k in plan} == plan else 0
+    if start == 0:
+        with transaction(con):
+            con.execute("DELETE FROM core.revisions")
+            state.set_meta(con, "derive", json.dumps({**plan, "done": 0}), "meta.incremental")
+    rows = con.execute("SELECT count(*) FROM core.revisions").fetchall()[0][0] if start else 0
+    for b in range(start, batches):
+        ids = labels.filter(pl.col("_batch") == b).select("listed_id")
+        frame = derive(con, ids, days)
+        with transaction(con):
             _insert(con, "core.revisions", frame)
-            rows += frame.height
-            if progress:
-                progress(f"revisions: derive {b + 1}/{batches}: {rows:,} revisions")
+            state.set_meta(con, "derive", json.dumps({**plan, "done": b + 1}), "meta.incremental")
+        rows += frame.height
+        if progress:
+            progress(
+                f"revisions: derive {b + 1}/{batches} committed: {rows:,} revisions"
+                + (f" (batches 1-{start} committed by the interrupted run)" if start else "")
+            )
+    with transaction(con):
         con.execute(f"DELETE FROM core.quarantine WHERE {Q_SOURCES}")  # noqa: S608 - fixed SQL
         if _has_candidates(con):
             con.execute(f"INSERT INTO core.quarantine {Q_ROWS}")
+        con.execute("DELETE FROM meta.incremental WHERE key = 'derive'")
         state.claim(con)
     repos = [r[0] for r in con.execute("SELECT DISTINCT repo_id FROM core.revisions").fetchall()]
     with transaction(con):
@@ -977,6 +997,7 @@ def _rebuild_tables(con: duckdb.DuckDBPyConnection, progress: Any = None) -> dic
         con.execute("DELETE FROM incr.meta WHERE key = 'rebuild'")  # finished: the next run is incremental
     return {
         "revisions": rows,
+        "derive_resumed_at": start,
         "repos": len(repos),
         "touched_repos": len(repos),
         "quarantined": con.execute("SELECT count(*) FROM core.quarantine").fetchall()[0][0],

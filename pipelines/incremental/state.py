@@ -6,8 +6,10 @@ attached database only, so a step commits its state first, then the core tables,
 done; every core update is an idempotent delete-and-insert per repo, so a step killed between two
 commits is finished by the next run (the pending tables below say what is left). A rebuild of the state
 (the first build, a full one) is marked `rebuild = running` in `meta` until its tables are written: it
-commits its index, then its parsed candidates batch by batch, so a rebuild killed half-way is resumed by
-the next run (`state_problem` says `UNFINISHED`), which parses only the keys no committed batch holds.
+commits its index, then its parsed candidates batch by batch, then core.revisions batch by batch (its
+place in the work file's `meta.incremental`, key `derive`), so a rebuild killed half-way is resumed by the
+next run (`state_problem` says `UNFINISHED`), which parses only the keys no committed batch holds and
+derives only the batches not committed.
 
 Tables (schema `incr`):
 - `meta(key, value)`: the code versions the state was built with, the id shared with `work.duckdb`, and

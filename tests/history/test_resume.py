@@ -165,6 +165,51 @@ def test_a_first_build_killed_while_indexing_resumes_with_the_files_left(tmp_pat
     assert_same_tables(inc, pure, "resumed after a kill while indexing")
 
 
+# The same child, stopped after its first committed batch of the derive (every key parsed).
+DERIVE_CHILD = CHILD.replace(
+    "normalise.BUILD_BATCH = int(sys.argv[2])", "normalise.DERIVE_BATCH = int(sys.argv[2])"
+).replace('if " batch " in line:', 'if " derive " in line:')
+DERIVED = re.compile(r"derive (\d+)/(\d+) committed: ([\d,]+) revisions")
+
+
+@pytest.mark.slow
+def test_a_first_build_killed_while_deriving_resumes_at_the_next_batch(tmp_path, monkeypatch):
+    """The first build derives core.revisions batch by batch, each batch committed (at Hub scale one
+    transaction of every batch held its rows in memory until the OOM killer stopped it); SIGKILLed after its
+    first derive batch, the next run parses nothing, derives only the batches left, and every table equals
+    an uninterrupted build's."""
+    inc, pure = twin(tmp_path, "killed-deriving")
+    generate_raw(inc.raw, 40, seed=13)
+    first = _killed_at(DERIVE_CHILD, inc.root, "40", DERIVED)
+    derived, batches, rows = int(first.group(1)), int(first.group(2)), _number(first.group(3))
+    assert derived == 1 and batches >= 3 and rows > 0
+
+    with inc.connect() as con:
+        state.attach(inc, con)
+        assert state.state_problem(con) == state.UNFINISHED
+        assert con.execute("SELECT count(*) FROM core.revisions").fetchone()[0] == rows  # batch 1 is kept
+
+    monkeypatch.setattr(normalise, "DERIVE_BATCH", 40)
+    lines: list[str] = []
+    with inc.connect() as con:
+        done = build_all(inc, con, progress=lines.append)["revisions"]
+    assert done["mode"] == "full" and done["reason"] == state.UNFINISHED
+    assert done["parsed"] == 0 and done["new_files"] == 0  # nothing is read or parsed again
+    assert done["derive_resumed_at"] == 1
+    again = [DERIVED.search(line) for line in lines if DERIVED.search(line)]
+    assert [int(m.group(1)) for m in again] == list(range(2, batches + 1))  # batch 1 is not derived again
+    assert _number(again[-1].group(3)) == done["revisions"]
+
+    with pure.connect() as con:
+        whole = build_all(pure, con)["revisions"]
+    assert whole["derive_resumed_at"] == 0 and whole["revisions"] == done["revisions"]
+    assert_same_tables(inc, pure, "resumed after a kill while deriving")
+    with inc.connect() as con:  # finished: the next run is an incremental one, and no derive is recorded
+        state.attach(inc, con)
+        assert state.state_problem(con) is None
+        assert state.get_meta(con, "derive", "meta.incremental") is None
+
+
 def test_a_full_rescoring_interrupted_after_two_batches_resumes_from_the_third(tmp_path, monkeypatch):
     """The scores of a first build commit batch by batch; interrupted in its third batch, the next run
     scores only the batches not committed, to the tables of an uninterrupted build."""
