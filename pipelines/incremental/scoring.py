@@ -184,9 +184,12 @@ def score_repos(
     papers: pl.DataFrame,
     rubric: dict[str, Any],
     wh: Warehouse | None = None,
+    marks: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """(disclosures, openness with validity, transitions) of every revision of `repos` (with the licence
-    files the warehouse `wh` holds for them)."""
+    files the warehouse `wh` holds for them). `marks` is `revision_marks` of the whole raw layer when the
+    caller read it already (a scan of every revision and README capture: read once per step, not once per
+    batch); None reads these repos' marks."""
     from pipelines.openness.run import score_in_batches
 
     revisions = revisions_of(con, repos)
@@ -202,7 +205,12 @@ def score_repos(
     if wh is not None:  # a mirror's reconstruction marks of these repos' captures (none from the live Hub)
         from pipelines.hub.provenance import revision_marks, synthetic_commits, unlink_commits
 
-        marks = revision_marks(wh.raw, revisions.get_column("listed_as").unique().drop_nulls().to_list())
+        listed = revisions.get_column("listed_as").unique().drop_nulls()
+        marks = (
+            revision_marks(wh.raw, listed.to_list())
+            if marks is None
+            else marks.filter(pl.col("repo_id").is_in(listed.implode()))
+        )
         disclosures = unlink_commits(disclosures, "evidence", synthetic_commits(marks))
     openness, transitions = openness_history(revisions, openness, disclosures, rubric, marks)
     return {"core.disclosures": disclosures, "core.openness": openness, "core.transitions": transitions}
@@ -305,7 +313,8 @@ def update_scores(
     # Commit ids a hub mirror made up: the derivatives' evidence does not link them (pipelines/hub/provenance.py).
     from pipelines.hub.provenance import revision_marks, synthetic_commits, unlink_commits
 
-    made_up = synthetic_commits(revision_marks(wh.raw))
+    marks = revision_marks(wh.raw)
+    made_up = synthetic_commits(marks)
     rows: dict[str, int] = {}
     derivatives = 0
     inputs = _inputs(con, version, batches) if reason else ""
@@ -316,7 +325,7 @@ def update_scores(
         for i, batch in enumerate(batches):
             if i < start:
                 continue
-            frames = score_repos(con, batch, datasets, papers, rubric, wh)
+            frames = score_repos(con, batch, datasets, papers, rubric, wh, marks)
             links = unlink_commits(derivative_rows(con, batch, rubric), "evidence", made_up)
             with transaction(con):
                 for table, frame in frames.items():
@@ -334,7 +343,7 @@ def update_scores(
     with transaction(con):
         if not reason:
             for batch in batches:
-                frames = score_repos(con, batch, datasets, papers, rubric, wh)
+                frames = score_repos(con, batch, datasets, papers, rubric, wh, marks)
                 for table, frame in frames.items():
                     _write(con, table, frame, batch)
                     rows[table] = rows.get(table, 0) + frame.height
