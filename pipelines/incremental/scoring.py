@@ -201,8 +201,9 @@ def score_repos(
     parts = list(score_in_batches(revisions, datasets, papers, rubric=rubric, bases=bases, **evidence))
     disclosures = pl.concat([p[0] for p in parts]) if parts else pl.DataFrame()
     openness = pl.concat([p[1] for p in parts]) if parts else pl.DataFrame()
-    marks = None
-    if wh is not None:  # a mirror's reconstruction marks of these repos' captures (none from the live Hub)
+    if wh is None:
+        marks = None
+    else:  # a mirror's reconstruction marks of these repos' captures (none from the live Hub)
         from pipelines.hub.provenance import revision_marks, synthetic_commits, unlink_commits
 
         listed = revisions.get_column("listed_as").unique().drop_nulls()

@@ -247,3 +247,21 @@ def test_a_full_rescoring_interrupted_after_two_batches_resumes_from_the_third(t
         whole = build_all(pure, con)["scores"]
     assert whole["resumed_after_batches"] == 0
     assert_same_tables(inc, pure, "scores resumed after an interruption")
+
+
+def test_a_full_rescoring_reads_the_raw_reconstruction_marks_once(tmp_path, monkeypatch):
+    """The reconstruction marks come from a scan of every revision and README capture: a full rescoring
+    reads them once, not once per batch (at 3,000,000 models each batch's filtered scan took minutes)."""
+    from pipelines.hub import provenance
+    from pipelines.incremental import scoring
+
+    monkeypatch.setattr(scoring, "SCORE_BATCH", 40)
+    wh = twin(tmp_path, "marks")[0]
+    generate_raw(wh.raw, 40, seed=7)
+    read = provenance.revision_marks
+    calls: list[object] = []
+    monkeypatch.setattr(provenance, "revision_marks", lambda *a, **k: calls.append(a[1:]) or read(*a, **k))
+    with wh.connect() as con:
+        done = build_all(wh, con)["scores"]
+    assert done["mode"] == "full" and done["batches"] > 2
+    assert calls == [()]  # one read, of the whole raw layer
