@@ -21,6 +21,8 @@ import polars as pl
 
 from pipelines.quality.ledger import (
     Ledger,
+    _quote,
+    batch_allowed,
     checked_columns,
     definition_digest,
     delta_allowed,
@@ -85,10 +87,14 @@ def json_safe(value: Any) -> Any:
 
 
 def _load(
-    con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], only: str | None = None
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    checks: list[Check],
+    only: str | None = None,
+    key: str = "repo_id",
 ) -> pl.DataFrame:
     """The suite's frame, only the columns its checks and examples read (list columns never reach pandas);
-    with `only` (a temporary table of repo ids), only those repos' rows."""
+    with `only` (a temporary table of `key` values, repo ids by default), only those values' rows."""
     rel = con.sql(suite.query)
     columns = checked_columns(rel.columns, suite, checks)
     if not columns:
@@ -96,10 +102,11 @@ def _load(
     if only is not None:
         # IN, not a semi join: DuckDB then filters before the query's own joins (3x faster per batch).
         # A null repo_id never matches IN, so the rows without one are asked for apart.
-        nulls = con.execute(f"SELECT count(*) FROM {only} WHERE repo_id IS NULL").fetchall()[0][0] > 0  # noqa: S608
+        k = _quote(key)
+        nulls = con.execute(f"SELECT count(*) FROM {only} WHERE {k} IS NULL").fetchall()[0][0] > 0  # noqa: S608
         rel = con.sql(
-            f"SELECT q.* FROM ({suite.query}) q WHERE q.repo_id IN (SELECT repo_id FROM {only})"  # noqa: S608
-            + (" OR q.repo_id IS NULL" if nulls else "")
+            f"SELECT q.* FROM ({suite.query}) q WHERE q.{k} IN (SELECT {k} FROM {only})"  # noqa: S608
+            + (f" OR q.{k} IS NULL" if nulls else "")
         )
     frame = rel.select(*['"' + c.replace('"', '""') + '"' for c in columns]).pl()
     for derived in suite.derived:
@@ -255,20 +262,28 @@ def _merge(parts: list[list[dict]]) -> list[dict]:
     return merged
 
 
-def _plan(con: duckdb.DuckDBPyConnection, suite: Suite, counts: str, batch_rows: int) -> int:
+def _plan(
+    con: duckdb.DuckDBPyConnection, suite: Suite, counts: str, batch_rows: int, key: str = "repo_id"
+) -> int:
     """Assign the repos of `counts` (repo_id, n), in repo order, to batches of whole repos, a batch starting
     every `batch_rows` rows (it ends with the repo that crosses the mark), in a temporary table
     `_gx_<suite>_plan(repo_id, batch)`; returns the number of batches."""
     plan = f"_gx_{suite.name}_plan"
     con.execute(f"""CREATE OR REPLACE TEMP TABLE {plan} AS
-        WITH c AS (SELECT repo_id, n, sum(n) OVER (ORDER BY repo_id NULLS FIRST ROWS UNBOUNDED PRECEDING) - n
-                   AS before FROM {counts})
-        SELECT repo_id, dense_rank() OVER (ORDER BY before // {int(batch_rows)}) - 1 AS batch FROM c""")  # noqa: S608
+        WITH c AS (SELECT {_quote(key)}, n,
+                   sum(n) OVER (ORDER BY {_quote(key)} NULLS FIRST ROWS UNBOUNDED PRECEDING) - n AS before
+                   FROM {counts})
+        SELECT {_quote(key)}, dense_rank() OVER (ORDER BY before // {int(batch_rows)}) - 1 AS batch FROM c""")  # noqa: S608
     return con.execute(f"SELECT coalesce(max(batch) + 1, 0) FROM {plan}").fetchall()[0][0]  # noqa: S608
 
 
 def _validate_batches(
-    con: duckdb.DuckDBPyConnection, suite: Suite, checks: list[Check], batches: int, timings: dict[str, float]
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    checks: list[Check],
+    batches: int,
+    timings: dict[str, float],
+    key: str = "repo_id",
 ) -> tuple[pl.DataFrame, int, list[dict]]:
     """Validate the repos of `_gx_<suite>_plan` batch by batch; returns an empty frame with the columns read
     (they decide which checks can run), the rows validated and the merged outcomes."""
@@ -280,10 +295,10 @@ def _validate_batches(
     for batch in range(batches):
         step = time.perf_counter()
         con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {only} AS SELECT repo_id FROM {plan} WHERE batch = ?",  # noqa: S608
+            f"CREATE OR REPLACE TEMP TABLE {only} AS SELECT {_quote(key)} FROM {plan} WHERE batch = ?",  # noqa: S608
             [batch],
         )
-        frame = _load(con, suite, checks, only=only)
+        frame = _load(con, suite, checks, only=only, key=key)
         timings["load"] = timings.get("load", 0.0) + time.perf_counter() - step
         if first is None:
             first = frame.clear()  # its columns only: no batch is held beyond its own validation
@@ -428,7 +443,12 @@ def run_suite(
 
 
 def _batches(
-    con: duckdb.DuckDBPyConnection, suite: Suite, repos: Any, delta: dict | None, batch_rows: int
+    con: duckdb.DuckDBPyConnection,
+    suite: Suite,
+    repos: Any,
+    delta: dict | None,
+    batch_rows: int,
+    key: str = "repo_id",
 ) -> int:
     """How many batches of whole repos the rows to validate take (1: validate them in one pass); with more
     than one, the plan is in `_gx_<suite>_plan`. The rows per repo come from the ledger's fingerprints
@@ -437,7 +457,8 @@ def _batches(
     if repos is not None:
         source = f"SELECT repo_id, n FROM {repos.name}"  # noqa: S608 - generated names
     else:
-        source = f"SELECT repo_id, count(*)::BIGINT AS n FROM ({suite.query}) GROUP BY repo_id"  # noqa: S608
+        k = _quote(key)
+        source = f"SELECT {k}, count(*)::BIGINT AS n FROM ({suite.query}) GROUP BY {k}"  # noqa: S608
     if delta:
         source = (
             f"SELECT s.repo_id, s.n FROM ({source}) s SEMI JOIN {delta['table']} d "  # noqa: S608
@@ -447,7 +468,7 @@ def _batches(
     total = con.execute(f"SELECT coalesce(sum(n), 0) FROM {counts}").fetchall()[0][0]  # noqa: S608
     if total <= batch_rows:
         return 1
-    return _plan(con, suite, counts, batch_rows)
+    return _plan(con, suite, counts, batch_rows, key)
 
 
 def _run_suite(
@@ -505,10 +526,22 @@ def _run_suite(
                     "base_rows": base.content.get("rows"),
                 }
             timings["fingerprint"] = time.perf_counter() - step
-        batches = _batches(con, suite, repos, delta, batch_rows) if by_repo and batch_rows > 0 else 1
+        # Batches of whole repos, or of whole `batch_key` values for a table without repo_id.
+        key = (
+            "repo_id"
+            if by_repo
+            else suite.batch_key
+            if suite.batch_key and batch_allowed(checks, columns, suite.batch_key)
+            else None
+        )
+        batches = (
+            _batches(con, suite, repos if by_repo else None, delta, batch_rows, key)
+            if key and batch_rows > 0
+            else 1
+        )
         if batches > 1:
             import_before = bool(_GX)
-            frame, validated, outcomes = _validate_batches(con, suite, checks, batches, timings)
+            frame, validated, outcomes = _validate_batches(con, suite, checks, batches, timings, key)
         else:
             step = time.perf_counter()
             frame = _load(con, suite, checks, only=delta["table"] if delta else None)

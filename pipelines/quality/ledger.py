@@ -88,12 +88,18 @@ UNIQUENESS = {"ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"}
 
 def delta_allowed(suite: Suite, checks: list[Check], columns: list[str]) -> bool:
     """Whether validating only the changed repos' rows decides the whole table (see the module docstring)."""
-    if "repo_id" not in columns:
+    return batch_allowed(checks, columns, "repo_id")
+
+
+def batch_allowed(checks: list[Check], columns: list[str], key: str) -> bool:
+    """Whether the rows can be validated in batches of whole `key` values, each batch on its own: every
+    check is row-level, or a uniqueness whose columns include the key (duplicates share their key)."""
+    if key not in columns:
         return False
     for check in checks:
         if "mostly" in check.kwargs:  # a share of rows: depends on the rows not validated again
             return False
-        if check.expectation in UNIQUENESS and "repo_id" in check.columns():
+        if check.expectation in UNIQUENESS and key in check.columns():
             continue
         if check.expectation not in ROW_LEVEL:
             return False

@@ -122,6 +122,9 @@ class Suite:
     query: str  # the table plus computed orphan columns; static SQL (identifiers only, no values)
     checks: Callable[[datetime], list[Check]]
     derived: tuple[Derived, ...] = field(default_factory=tuple)
+    # The column whose values split a table without repo_id into batches of whole values, when its checks
+    # allow it (`ledger.batch_allowed`); tables with repo_id are split by repo.
+    batch_key: str | None = None
 
     @property
     def joins(self) -> tuple[str, ...]:
@@ -653,6 +656,9 @@ MART_SUITES = [
             between("releases", 1),
             between("avg_osai_score", 0, 1),
         ],
+        # One row per organisation, month and value: 87.7M rows at 3,000,000 models, which one pandas
+        # copy cannot hold on 24 GiB: validated month by month.
+        batch_key="month",
     ),
     # One row per (month, population, metric, value): the weighted and unweighted shares.
     Suite(

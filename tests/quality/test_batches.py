@@ -126,6 +126,36 @@ def test_suites_without_repo_keys_take_one_pass(wh, built):
             assert "batches" not in result["timings"], table
 
 
+def test_the_monthly_mart_is_validated_month_by_month(wh, built):
+    """The mart has no repo_id; at Hub scale it is too large for one pandas copy (87.7M rows at 3,000,000
+    models), so it is validated in batches of whole months: a duplicate key (which always shares its month)
+    and a bad value are found as in one pass."""
+    now = built[1]
+    with wh.connect() as con:
+        months = con.execute("SELECT count(DISTINCT month) FROM marts.monthly_openness").fetchall()[0][0]
+        one = run_suite(con, "monthly_openness", now=now, batch_rows=0)
+        batched = run_suite(con, "monthly_openness", now=now, batch_rows=max(1, one["rows"] // 4))
+    assert months > 2 and one["success"] and batched["success"]
+    assert batched["timings"]["batches"] > 2 and "batches" not in one["timings"]
+    assert _outcomes(batched) == _outcomes(one)
+    with duckdb.connect(str(wh.work_db)) as con:
+        con.execute(
+            "INSERT INTO marts.monthly_openness SELECT * FROM marts.monthly_openness "
+            "WHERE month = (SELECT max(month) FROM marts.monthly_openness) LIMIT 1"
+        )
+        con.execute(
+            "UPDATE marts.monthly_openness SET releases = 0 "
+            "WHERE month = (SELECT min(month) FROM marts.monthly_openness)"
+        )
+    with wh.connect() as con:
+        one = run_suite(con, "monthly_openness", now=now, batch_rows=0)
+        batched = run_suite(con, "monthly_openness", now=now, batch_rows=max(1, one["rows"] // 4))
+    assert batched["timings"]["batches"] > 2
+    failed = set(batched["metadata"]["failed"])
+    assert {"unique:month,breakdown,group_value,metric,value", "between:releases"} <= failed, failed
+    assert _outcomes(batched) == _outcomes(one)
+
+
 def test_changed_repos_are_validated_in_batches_too(wh, built):
     now = built[1]
     with wh.connect() as con:
