@@ -53,8 +53,13 @@ DIRECTION_NAMES = {
 LATEST_MONTH_SQL = """WITH t AS (SELECT *, date_trunc('month', changed_at)::DATE AS month FROM core.transitions
                   WHERE {not_short})
 SELECT strftime(month, '%Y-%m'), changed_at, repo_id, dimension, from_value, to_value, direction, evidence_url,
-       to_revision, count(*) OVER (), list(direction) OVER ()
+       to_revision
 FROM t WHERE month = (SELECT max(month) FROM t) ORDER BY changed_at DESC, repo_id, dimension LIMIT ?"""
+# The latest month's transitions by direction (a list of them on every row, as a window, was one copy per
+# row: at 3,000,000 models it ran DuckDB out of memory).
+LATEST_MONTH_COUNTS_SQL = """WITH t AS (SELECT direction, date_trunc('month', changed_at)::DATE AS month
+                  FROM core.transitions WHERE {not_short})
+SELECT direction, count(*) FROM t WHERE month = (SELECT max(month) FROM t) GROUP BY direction"""
 MOVERS_SQL = """SELECT *, count(*) OVER () FROM (
     SELECT changed_at, repo_id, dimension, from_value, to_value, direction, evidence_url, to_revision
     FROM core.transitions
@@ -338,13 +343,12 @@ def _latest_transitions(con: duckdb.DuckDBPyConnection, not_short: str) -> str:
     rows = con.execute(LATEST_MONTH_SQL.replace("{not_short}", not_short), [MAX_ROWS]).fetchall()
     if not rows:
         return "<h3>Latest month</h3>" + _empty("No transitions recorded yet.")
-    month, total, directions = rows[0][0], rows[0][-2], rows[0][-1]
-    counts: dict[str, int] = {}
-    for d in directions:
-        counts[d] = counts.get(d, 0) + 1
+    month = rows[0][0]
+    counts = dict(con.execute(LATEST_MONTH_COUNTS_SQL.replace("{not_short}", not_short)).fetchall())
+    total = sum(counts.values())
     table = _table(
         ["changed (UTC)", "release", "dimension", "from → to", "direction", "evidence"],
-        _change_rows([r[1:-2] for r in rows]),
+        _change_rows([r[1:] for r in rows]),
         "changes",
     )
     return (
