@@ -49,6 +49,10 @@ MANIFEST_FORMAT = "openness-snapshot/2"
 BUCKET_COLUMN = "repo_id"
 ROWS_PER_FILE = 250_000
 MAX_BUCKETS = 1024
+# The most rows a version sorts in one temporary table: the parts to write are taken in groups up to this
+# many rows (a part larger than it alone). At 3,000,000 models one table of every part (a first version:
+# 200M rows of disclosures) filled the 33 GB left on the disk with DuckDB's spill.
+SORT_GROUP_ROWS = 20_000_000
 # Tables whose rows are appended over time (`snapshot_split` ("month", column) in pipelines/tables.py): once
 # they outgrow one file, one file per month of that column, so a day's new rows go to the newest month's file
 # and the older months' files stay byte-identical.
@@ -477,7 +481,16 @@ def _write_tables(
                 files[path] = {"path": path, "table": name, "rows": rows, "content": content}
         if ref is not None and to_write and UNDATED not in to_write:  # the written months' rows only
             source = _split_source(con, name, qualified, columns, to_write)[0]
-        _copy_buckets(con, source, folder, name, order, bucket if layout != "one" else None, to_write)
+        _copy_buckets(
+            con,
+            source,
+            folder,
+            name,
+            order,
+            bucket if layout != "one" else None,
+            to_write,
+            {p: stats.get(p, (0, "0"))[0] for p in to_write},
+        )
         for part in to_write:
             entry, path = files[f"{name}/{part}.parquet"], folder / name / f"{part}.parquet"
             entry.update(bytes=path.stat().st_size, sha256=sha256_file(path))
@@ -503,37 +516,48 @@ def _copy_buckets(
     order: str,
     bucket: str | None,
     to_write: list[str],
-) -> None:
+    rows: dict[str, int] | None = None,
+) -> list[int]:
     """COPY the rows of these parts to their files (`bucket` None: the whole table to one), each in the
     table's key order (the same rows give the same bytes); `source` is the FROM clause of the table's rows
-    as `r` (`_split_source`). zstd level 1: ~15% less encoding time than the default level 3 for about the
-    same size (docs/benchmarks.md, snapshot profile); the COPY's encoding is most of a snapshot's time."""
+    as `r` (`_split_source`); `rows` the parts' row counts. Returns the rows of each temporary table sorted
+    (one per group of parts, at most SORT_GROUP_ROWS unless one part holds more). zstd level 1: ~15% less
+    encoding time than the default level 3 for about the same size (docs/benchmarks.md, snapshot
+    profile); the COPY's encoding is most of a snapshot's time."""
     options = "(FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 1)"
     if not to_write:
-        return
-    if bucket is not None:
-        # One pass over the table: the changed parts' rows, sorted by part and then by key once, so each COPY
-        # below reads only its own row groups, in order (DuckDB keeps insertion order). The part names are
-        # checked plain names (BUCKET_NAME).
-        wanted = ", ".join(f"'{p}'" for p in to_write)
-        sort = "ALL" if order == "ALL" else f"_bucket, {order}"
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT * FROM "  # noqa: S608
-            f"(SELECT {bucket} AS _bucket, r.* FROM {source}) WHERE _bucket IN ({wanted}) ORDER BY {sort}"
-        )
+        return []
+    if bucket is None:
+        path = (folder / name / f"{to_write[0]}.parquet").as_posix()
+        # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
+        con.execute(f"COPY (SELECT r.* FROM {source} ORDER BY {order}) TO '{path}' {options}")  # noqa: S608
+        return []
+    groups: list[list[str]] = [[]]
+    for part in to_write:
+        size = (rows or {}).get(part, 0)
+        if groups[-1] and sum((rows or {}).get(p, 0) for p in groups[-1]) + size > SORT_GROUP_ROWS:
+            groups.append([])
+        groups[-1].append(part)
+    sorted_rows = []
+    sort = "ALL" if order == "ALL" else f"_bucket, {order}"
     try:
-        for part in to_write:
-            path = (folder / name / f"{part}.parquet").as_posix()
-            # COPY cannot take the file name as a bound parameter; it is built from a fixed table name.
-            select = (
-                f"SELECT r.* FROM {source} ORDER BY {order}"  # noqa: S608
-                if bucket is None
-                else f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}'"  # noqa: S608
+        for group in groups:
+            # One pass over the table per group: the group's rows, sorted by part and then by key once, so
+            # each COPY below reads only its own row groups, in order (DuckDB keeps insertion order). The
+            # part names are checked plain names (BUCKET_NAME).
+            wanted = ", ".join(f"'{p}'" for p in group)
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE _snapshot_rows AS SELECT * FROM "  # noqa: S608
+                f"(SELECT {bucket} AS _bucket, r.* FROM {source}) WHERE _bucket IN ({wanted}) ORDER BY {sort}"
             )
-            con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
+            sorted_rows.append(con.execute("SELECT count(*) FROM _snapshot_rows").fetchall()[0][0])
+            for part in group:
+                path = (folder / name / f"{part}.parquet").as_posix()
+                select = f"SELECT * EXCLUDE (_bucket) FROM _snapshot_rows WHERE _bucket = '{part}'"  # noqa: S608
+                con.execute(f"COPY ({select}) TO '{path}' {options}")  # noqa: S608
     finally:
-        if bucket is not None:
-            con.execute("DROP TABLE IF EXISTS _snapshot_rows")
+        con.execute("DROP TABLE IF EXISTS _snapshot_rows")
+    return sorted_rows
 
 
 def _fsync_folder(folder: Path) -> None:

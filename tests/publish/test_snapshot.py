@@ -228,6 +228,27 @@ def test_the_same_rows_give_the_same_bytes_whatever_order_they_are_stored_in(
     assert all(sha256_file(second / p) == e["sha256"] for p, e in files.items())
 
 
+def test_a_version_sorts_its_parts_in_bounded_groups_to_the_same_bytes(warehouse, tmp_path, monkeypatch):
+    """A version sorts the rows of the parts it writes in temporary tables of at most SORT_GROUP_ROWS rows
+    (a first version of the whole Hub once spilled more than the disk held), and gives the same files."""
+    monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)  # several bucket files per table
+    copy = snapshot._copy_buckets
+    sorted_rows: dict[str, list[int]] = {"whole": [], "grouped": []}
+    folders = {}
+    for run, limit in (("whole", snapshot.SORT_GROUP_ROWS), ("grouped", 2)):
+        monkeypatch.setattr(snapshot, "SORT_GROUP_ROWS", limit)
+        monkeypatch.setattr(snapshot, "_copy_buckets", lambda *a, run=run: sorted_rows[run].extend(copy(*a)))
+        folders[run] = write_snapshot(warehouse, tmp_path / run, "2024-03-01", extra=EXTRA)
+    whole, grouped = _files(folders["whole"]), _files(folders["grouped"])
+    assert {p: e["sha256"] for p, e in grouped.items()} == {p: e["sha256"] for p, e in whole.items()}
+    # The same rows sorted, in more and smaller tables: each at most 2 rows, unless one part alone holds more.
+    assert sum(sorted_rows["grouped"]) == sum(sorted_rows["whole"]) > 0
+    assert len(sorted_rows["grouped"]) > len(sorted_rows["whole"])
+    single = {e["rows"] for e in whole.values() if e["rows"] > 2}
+    assert all(n <= 2 or n in single for n in sorted_rows["grouped"]), sorted_rows
+    assert max(sorted_rows["whole"]) > 2
+
+
 def test_a_new_version_writes_only_changed_files_and_links_the_others(warehouse, tmp_path, monkeypatch):
     monkeypatch.setattr(snapshot, "ROWS_PER_FILE", 1)
     snapshots = tmp_path / "snapshots"
