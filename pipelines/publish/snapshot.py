@@ -533,11 +533,14 @@ def _copy_buckets(
         con.execute(f"COPY (SELECT r.* FROM {source} ORDER BY {order}) TO '{path}' {options}")  # noqa: S608
         return []
     groups: list[list[str]] = [[]]
+    in_group = 0
     for part in to_write:
         size = (rows or {}).get(part, 0)
-        if groups[-1] and sum((rows or {}).get(p, 0) for p in groups[-1]) + size > SORT_GROUP_ROWS:
+        if groups[-1] and in_group + size > SORT_GROUP_ROWS:
             groups.append([])
+            in_group = 0
         groups[-1].append(part)
+        in_group += size
     sorted_rows = []
     sort = "ALL" if order == "ALL" else f"_bucket, {order}"
     try:
